@@ -1,0 +1,30 @@
+//! Platform administration: users, staff roles and the audit trail (admins only).
+
+use crate::{
+    error::AppError,
+    model::{AuditFilter, AuditRow, Page, PlatformRole, RoleChangeInput, UserRow},
+};
+use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use {super::ctx, crate::service};
+
+/// Users matching `search` (part of an email), one page.
+#[server(endpoint = "admin_users")]
+pub async fn list_users(search: String, page: u64) -> Result<Page<UserRow>, AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
+    service::admin::list_users(&state.db, &me, &search, page).await
+}
+
+/// Grants or revokes a platform role.
+#[server(endpoint = "admin_change_role")]
+pub async fn change_role(input: RoleChangeInput) -> Result<(), AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
+    service::admin::change_role(&state.db, &me, input).await
+}
+
+/// One page of the audit trail, filtered.
+#[server(endpoint = "admin_audit")]
+pub async fn list_audit(filter: AuditFilter) -> Result<Page<AuditRow>, AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
+    service::audit::list(&state.db, &me, &filter).await
+}

@@ -1,0 +1,185 @@
+//! Request context for server functions: the only place that knows the session keys and
+//! `AppState`. Resolves who is asking into a `service::Actor`.
+
+use crate::{
+    error::AppError,
+    model::{AccountId, PlatformRole, UserId, Viewer},
+    service::{self, Actor, passwords::PasswordHasher},
+};
+use axum::extract::{ConnectInfo, FromRef};
+use chrono::Utc;
+use leptos::prelude::{LeptosOptions, use_context};
+use sea_orm::DatabaseConnection;
+use std::net::SocketAddr;
+use tower_sessions::Session;
+
+/// Shared by every request: the database pool, the password hasher and Leptos' options.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub hasher: PasswordHasher,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The per-response CSP nonce, put in the request's extensions by the security layer and read
+/// by the HTML shell for its inline hydration script.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+const USER_ID: &str = "user_id";
+const ACCOUNT_ID: &str = "account_id";
+const SIGNED_IN_AT: &str = "signed_in_at";
+const SEEN_AT: &str = "seen_at";
+
+/// A session ends this long after sign-in, however active it is.
+pub const ABSOLUTE_TIMEOUT_SECS: i64 = 12 * 60 * 60;
+/// Reads refresh the idle timeout, but write the session at most this often.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// The application state, provided to every server function by the router.
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| AppError::internal("context", "AppState missing"))
+}
+
+async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| AppError::internal("session layer", e))
+}
+
+/// The client's address as seen on the socket.
+pub async fn client_ip() -> Option<String> {
+    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|c| c.0.ip().to_string())
+}
+
+fn session_err(e: tower_sessions::session::Error) -> AppError {
+    AppError::internal("session store", e)
+}
+
+/// The signed-in user id, enforcing the absolute timeout and refreshing the idle one.
+async fn session_user(session: &Session) -> Result<Option<UserId>, AppError> {
+    let Some(user) = session.get::<i64>(USER_ID).await.map_err(session_err)? else {
+        return Ok(None);
+    };
+    let now = Utc::now().timestamp();
+    let signed_in_at = session
+        .get::<i64>(SIGNED_IN_AT)
+        .await
+        .map_err(session_err)?
+        .unwrap_or(0);
+    if now - signed_in_at > ABSOLUTE_TIMEOUT_SECS {
+        session.flush().await.map_err(session_err)?;
+        return Ok(None);
+    }
+    let seen_at = session
+        .get::<i64>(SEEN_AT)
+        .await
+        .map_err(session_err)?
+        .unwrap_or(0);
+    if now - seen_at >= TOUCH_EVERY_SECS {
+        session.insert(SEEN_AT, now).await.map_err(session_err)?;
+    }
+    Ok(Some(UserId(user)))
+}
+
+/// The viewer for the header and navigation; `None` when nobody is signed in.
+pub async fn viewer() -> Result<Option<Viewer>, AppError> {
+    let session = session().await?;
+    let Some(user) = session_user(&session).await? else {
+        return Ok(None);
+    };
+    let preferred = session
+        .get::<i64>(ACCOUNT_ID)
+        .await
+        .map_err(session_err)?
+        .map(AccountId);
+    let state = state()?;
+    let viewer = service::auth::viewer(&state.db, user, preferred).await?;
+    if viewer.is_none() {
+        session.flush().await.map_err(session_err)?;
+    }
+    Ok(viewer)
+}
+
+/// Any signed-in user.
+pub async fn require_user() -> Result<(AppState, Actor), AppError> {
+    let viewer = viewer().await?.ok_or(AppError::Unauthenticated)?;
+    let membership = viewer.current_membership().map(|m| (m.account_id, m.role));
+    let actor = Actor {
+        user_id: viewer.user_id,
+        email: viewer.email,
+        staff_roles: viewer.staff_roles,
+        membership,
+        ip: client_ip().await,
+    };
+    Ok((state()?, actor))
+}
+
+/// A signed-in user holding the platform role `role` (refusals are audited).
+pub async fn require_staff(role: PlatformRole) -> Result<(AppState, Actor), AppError> {
+    let (state, actor) = require_user().await?;
+    actor.require_staff(&state.db, role).await?;
+    Ok((state, actor))
+}
+
+/// A signed-in member of an ad account (the current one). What the member's role allows is
+/// checked by the service, which knows the operation.
+pub async fn require_member() -> Result<(AppState, Actor), AppError> {
+    let (state, actor) = require_user().await?;
+    if actor.membership.is_none() {
+        return Err(AppError::NotFound);
+    }
+    Ok((state, actor))
+}
+
+/// Starts an authenticated session under a fresh id (no fixation).
+pub async fn begin_session(user: UserId) -> Result<(), AppError> {
+    let session = session().await?;
+    session.cycle_id().await.map_err(session_err)?;
+    let now = Utc::now().timestamp();
+    session.insert(USER_ID, user.0).await.map_err(session_err)?;
+    session
+        .insert(SIGNED_IN_AT, now)
+        .await
+        .map_err(session_err)?;
+    session.insert(SEEN_AT, now).await.map_err(session_err)?;
+    Ok(())
+}
+
+/// Ends the session server-side (the record is deleted) and returns who it belonged to.
+pub async fn end_session() -> Result<Option<UserId>, AppError> {
+    let session = session().await?;
+    let user = session
+        .get::<i64>(USER_ID)
+        .await
+        .map_err(session_err)?
+        .map(UserId);
+    session.flush().await.map_err(session_err)?;
+    Ok(user)
+}
+
+/// Makes `account` the current one, if the actor is a member of it.
+pub async fn switch_account(account: AccountId) -> Result<(), AppError> {
+    let (state, actor) = require_user().await?;
+    let member = service::auth::memberships(&state.db, actor.user_id)
+        .await?
+        .into_iter()
+        .any(|m| m.account_id == account);
+    if !member {
+        return Err(AppError::NotFound);
+    }
+    session()
+        .await?
+        .insert(ACCOUNT_ID, account.0)
+        .await
+        .map_err(session_err)
+}

@@ -1,0 +1,8 @@
+//! `#[server]` functions, one file per domain: each is an adapter that asks `ctx` who is
+//! calling, then makes one service call.
+
+pub mod accounts;
+pub mod admin;
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod ctx;

@@ -1,0 +1,68 @@
+//! The HTML shell, `<App/>` and the route table.
+
+use crate::pages::{
+    account::AccountPage,
+    admin::{audit::AuditPage, users::AdminUsersPage},
+    auth::{SignInPage, SignUpPage, provide_auth},
+    dashboard::DashboardPage,
+    not_found::NotFoundPage,
+    shell::AppShell,
+};
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{ParentRoute, Route, Router, Routes},
+    path,
+};
+
+/// The document around every page. On the server it attaches the response's CSP nonce so the
+/// inline hydration script may run under a strict Content-Security-Policy.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        let nonce = use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<crate::api::ctx::CspNonce>().cloned());
+        if let Some(nonce) = nonce {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+        }
+    }
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.ico"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_auth();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/herald.css"/>
+        <Title formatter=|page: String| format!("{page} · Herald")/>
+        <Router>
+            <Routes fallback=NotFoundPage>
+                <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
+                <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=AppShell ssr=SsrMode::Async>
+                    <Route path=path!("") view=DashboardPage/>
+                    <Route path=path!("account") view=AccountPage/>
+                    <Route path=path!("admin/users") view=AdminUsersPage/>
+                    <Route path=path!("admin/audit") view=AuditPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,53 @@
+//! The left navigation, drawn from what the viewer's roles allow and nothing else.
+
+use crate::model::{AccountPermission, PlatformRole, Viewer};
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+/// Navigation links for `viewer`; the current page is marked with `aria-current`.
+#[component]
+pub fn SideNav(viewer: Viewer) -> impl IntoView {
+    let location = use_location();
+    let link = move |href: &'static str, label: &'static str| {
+        let current = move || {
+            let path = location.pathname.get();
+            let on = if href == "/" {
+                path == "/"
+            } else {
+                path.starts_with(href)
+            };
+            on.then_some("page")
+        };
+        view! {
+            <li>
+                <a href=href aria-current=current>{label}</a>
+            </li>
+        }
+    };
+    let member = viewer.current_membership().map(|m| m.role);
+    let account_links = member.map(|role| {
+        view! {
+            <p class="nav-heading">"Advertising"</p>
+            <ul>
+                {link("/", "Dashboard")}
+                {role.allows(AccountPermission::ViewAccount).then(|| link("/account", "Account & members"))}
+            </ul>
+        }
+    });
+    let admin = viewer.has_staff_role(PlatformRole::Admin).then(|| {
+        view! {
+            <p class="nav-heading">"Administration"</p>
+            <ul>
+                {link("/admin/users", "Users & roles")}
+                {link("/admin/audit", "Audit log")}
+            </ul>
+        }
+    });
+    view! {
+        <nav class="side-nav" aria-label="Main">
+            {account_links}
+            {member.is_none().then(|| view! { <ul>{link("/", "Dashboard")}</ul> })}
+            {admin}
+        </nav>
+    }
+}

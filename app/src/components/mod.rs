@@ -1,0 +1,9 @@
+//! Reusable view pieces: props in, callbacks out, no server calls.
+
+pub mod form;
+pub mod layout;
+pub mod pager;
+
+pub use form::*;
+pub use layout::*;
+pub use pager::*;

@@ -1,0 +1,10 @@
+//! sea-orm entities, one file per table (server only). The schema itself lives in `migrations`.
+
+pub mod account_member;
+pub mod ad_account;
+pub mod app_user;
+pub mod audit_event;
+pub mod channel;
+pub mod staff_role;
+pub mod topic;
+pub mod tower_session;

@@ -1,0 +1,22 @@
+//! Herald's Leptos application, compiled natively with `ssr` (inside the server) and to wasm
+//! with `hydrate` (in the browser).
+
+pub mod api;
+pub mod app;
+pub mod components;
+pub mod error;
+pub mod model;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod entity;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+/// Entry point of the browser bundle: attaches the app to the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

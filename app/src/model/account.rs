@@ -1,0 +1,113 @@
+//! Ad account views and inputs: settings, members, the dashboard summary.
+
+use super::{AccountId, AccountRole, UserId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use validator::{Validate, ValidationError};
+
+/// Currency of a new account until finance settings exist.
+pub const DEFAULT_CURRENCY: &str = "EUR";
+
+/// Time zones offered for an account (IANA names). Kept short on purpose: the select must be
+/// usable, and every entry is a zone with a large advertiser population.
+pub const TIME_ZONES: &[&str] = &[
+    "UTC",
+    "Europe/London",
+    "Europe/Lisbon",
+    "Europe/Dublin",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Madrid",
+    "Europe/Rome",
+    "Europe/Amsterdam",
+    "Europe/Warsaw",
+    "Europe/Kyiv",
+    "Europe/Istanbul",
+    "Europe/Moscow",
+    "Asia/Dubai",
+    "Asia/Tehran",
+    "Asia/Karachi",
+    "Asia/Kolkata",
+    "Asia/Tashkent",
+    "Asia/Almaty",
+    "Asia/Bangkok",
+    "Asia/Jakarta",
+    "Asia/Singapore",
+    "Asia/Shanghai",
+    "Asia/Seoul",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Africa/Lagos",
+    "Africa/Cairo",
+    "Africa/Nairobi",
+    "America/Sao_Paulo",
+    "America/Buenos_Aires",
+    "America/Mexico_City",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+];
+
+pub(crate) fn validate_time_zone(zone: &str) -> Result<(), ValidationError> {
+    if TIME_ZONES.contains(&zone) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("time_zone")
+            .with_message("Choose a time zone from the list.".into()))
+    }
+}
+
+/// Editable settings of an ad account (owner only).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Validate)]
+pub struct AccountSettingsInput {
+    #[validate(length(min = 2, max = 80, message = "Use between 2 and 80 characters."))]
+    pub name: String,
+    #[validate(custom(function = "validate_time_zone"))]
+    pub time_zone: String,
+}
+
+/// One member of an ad account.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub user_id: UserId,
+    pub email: String,
+    pub role: AccountRole,
+    pub joined_at: DateTime<Utc>,
+}
+
+/// An ad account as its members see it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountDetails {
+    pub id: AccountId,
+    pub name: String,
+    pub currency: String,
+    pub time_zone: String,
+    pub created_at: DateTime<Utc>,
+    /// The viewer's own role here.
+    pub my_role: AccountRole,
+    pub members: Vec<Member>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_zone_must_be_listed() {
+        assert!(validate_time_zone("Europe/Berlin").is_ok());
+        assert!(validate_time_zone("Europe/Atlantis").is_err());
+        assert!(validate_time_zone("").is_err());
+    }
+
+    #[test]
+    fn settings_validation() {
+        let input = AccountSettingsInput {
+            name: "A".into(),
+            time_zone: "UTC".into(),
+        };
+        let errors = crate::error::FieldErrors::from(input.validate().expect_err("short name"));
+        assert!(errors.get("name").is_some());
+        assert!(errors.get("time_zone").is_none());
+    }
+}

@@ -1,0 +1,91 @@
+//! Admin views: users with their roles, role changes, and the audit trail.
+
+use super::{AuditEventId, PlatformRole, UserId};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A user as the admin users page lists them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub id: UserId,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+    pub staff_roles: Vec<PlatformRole>,
+    pub account_count: u64,
+}
+
+/// Grant or revoke one platform role.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoleChangeInput {
+    pub user_id: UserId,
+    pub role: PlatformRole,
+    pub grant: bool,
+}
+
+/// Filters of the audit page; every field is optional.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    /// Exact email of the actor.
+    pub actor: Option<String>,
+    /// An `AuditAction` code.
+    pub action: Option<String>,
+    /// Inclusive first day (UTC).
+    pub from: Option<NaiveDate>,
+    /// Inclusive last day (UTC).
+    pub to: Option<NaiveDate>,
+    pub page: u64,
+}
+
+/// One audit event for display.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub id: AuditEventId,
+    pub at: DateTime<Utc>,
+    pub actor_email: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub ip: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// What happened, as recorded in the audit trail. The code is what is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuditAction {
+    SignUp,
+    SignIn,
+    SignInFailed,
+    SignInThrottled,
+    SignOut,
+    RoleGranted,
+    RoleRevoked,
+    AccountUpdated,
+    AccessDenied,
+}
+
+impl AuditAction {
+    pub const ALL: [Self; 9] = [
+        Self::SignUp,
+        Self::SignIn,
+        Self::SignInFailed,
+        Self::SignInThrottled,
+        Self::SignOut,
+        Self::RoleGranted,
+        Self::RoleRevoked,
+        Self::AccountUpdated,
+        Self::AccessDenied,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::SignUp => "auth.sign_up",
+            Self::SignIn => "auth.sign_in",
+            Self::SignInFailed => "auth.sign_in_failed",
+            Self::SignInThrottled => "auth.sign_in_throttled",
+            Self::SignOut => "auth.sign_out",
+            Self::RoleGranted => "role.granted",
+            Self::RoleRevoked => "role.revoked",
+            Self::AccountUpdated => "account.updated",
+            Self::AccessDenied => "access.denied",
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Sign-up / sign-in inputs and `Viewer`, the signed-in person as the browser sees them.
+
+use super::{AccountId, AccountRole, PlatformRole, UserId};
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+/// Sign-up form: a new user who becomes the owner of a new ad account.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Validate)]
+pub struct SignUpInput {
+    #[validate(email(message = "Enter a valid email address."), length(max = 254))]
+    pub email: String,
+    #[validate(length(min = 10, max = 128, message = "Use between 10 and 128 characters."))]
+    pub password: String,
+    #[validate(length(min = 2, max = 80, message = "Use between 2 and 80 characters."))]
+    pub account_name: String,
+    #[validate(custom(function = "super::account::validate_time_zone"))]
+    pub time_zone: String,
+}
+
+/// Sign-in form. Deliberately not validated beyond presence: a wrong address and a wrong
+/// password must look the same.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SignInInput {
+    pub email: String,
+    pub password: String,
+}
+
+/// Normalises an email address for storage and lookup.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// One ad account the viewer belongs to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Membership {
+    pub account_id: AccountId,
+    pub account_name: String,
+    pub role: AccountRole,
+}
+
+/// The signed-in user, for the header and navigation. Carries no secrets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub user_id: UserId,
+    pub email: String,
+    pub staff_roles: Vec<PlatformRole>,
+    pub memberships: Vec<Membership>,
+    /// The account the user is working in (one of `memberships`), if they have any.
+    pub current_account: Option<AccountId>,
+}
+
+impl Viewer {
+    pub fn has_staff_role(&self, role: PlatformRole) -> bool {
+        self.staff_roles.contains(&role)
+    }
+
+    pub fn current_membership(&self) -> Option<&Membership> {
+        let current = self.current_account?;
+        self.memberships.iter().find(|m| m.account_id == current)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> SignUpInput {
+        SignUpInput {
+            email: "ada@example.com".into(),
+            password: "correct horse battery".into(),
+            account_name: "Ada's Ads".into(),
+            time_zone: "Europe/Berlin".into(),
+        }
+    }
+
+    #[test]
+    fn accepts_a_good_sign_up() {
+        assert!(good().validate().is_ok());
+    }
+
+    #[test]
+    fn reports_each_bad_field() {
+        let input = SignUpInput {
+            email: "not-an-email".into(),
+            password: "short".into(),
+            account_name: "x".into(),
+            time_zone: "Mars/Olympus".into(),
+        };
+        let errors = crate::error::FieldErrors::from(input.validate().expect_err("invalid"));
+        for field in ["email", "password", "account_name", "time_zone"] {
+            assert!(errors.get(field).is_some(), "{field} should have an error");
+        }
+    }
+
+    #[test]
+    fn normalises_email() {
+        assert_eq!(normalize_email("  Ada@Example.COM "), "ada@example.com");
+    }
+}

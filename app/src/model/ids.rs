@@ -1,0 +1,39 @@
+//! Typed ids: a `UserId` can never be passed where an `AccountId` is expected.
+
+use serde::{Deserialize, Serialize};
+use std::{fmt, str::FromStr};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map(Self)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A person who signs in.
+    UserId
+);
+id_type!(
+    /// An advertiser organisation.
+    AccountId
+);
+id_type!(
+    /// One row of the audit trail.
+    AuditEventId
+);

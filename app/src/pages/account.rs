@@ -1,0 +1,116 @@
+//! The account page: settings (owners edit them) and the members with their roles.
+
+use crate::{
+    api::accounts::{UpdateAccount, get_account},
+    components::{Field, FormError, field_error, form_error},
+    model::{AccountDetails, AccountPermission, TIME_ZONES},
+    pages::utc,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let update = ServerAction::<UpdateAccount>::new();
+    let account = Resource::new(move || update.version().get(), |_| get_account());
+    view! {
+        <Title text="Account & members"/>
+        <h1>"Account & members"</h1>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match account.await {
+                    Ok(details) => view! { <AccountView details update/> }.into_any(),
+                    Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn AccountView(details: AccountDetails, update: ServerAction<UpdateAccount>) -> impl IntoView {
+    let can_manage = details.my_role.allows(AccountPermission::ManageAccount);
+    let result: Signal<_> = update.value().into();
+    let saved = move || matches!(update.value().get(), Some(Ok(())));
+    let time_zone_error = field_error(result, "time_zone");
+    let settings = if can_manage {
+        let zone = details.time_zone.clone();
+        view! {
+            <ActionForm action=update attr:class="stack narrow" attr:novalidate=true>
+                <FormError error=form_error(result)/>
+                <Show when=saved>
+                    <div class="banner success" role="status">"Settings saved."</div>
+                </Show>
+                <Field
+                    id="account-name"
+                    name="input[name]"
+                    label="Account name"
+                    value=details.name.clone()
+                    required=true
+                    error=field_error(result, "name")
+                />
+                <div class="field" class:invalid=move || time_zone_error.get().is_some()>
+                    <label for="account-tz">"Time zone"</label>
+                    <select id="account-tz" name="input[time_zone]" aria-describedby="account-tz-hint account-tz-error">
+                        {TIME_ZONES
+                            .iter()
+                            .map(|tz| view! { <option value=*tz selected=*tz == zone>{*tz}</option> })
+                            .collect_view()}
+                    </select>
+                    <p class="hint" id="account-tz-hint">"Campaign schedules and daily budgets follow this time zone."</p>
+                    <p class="field-error" id="account-tz-error" role="alert">{move || time_zone_error.get()}</p>
+                </div>
+                <div class="field">
+                    <span class="label">"Currency"</span>
+                    <p>{details.currency.clone()}</p>
+                </div>
+                <button type="submit" class="primary" disabled=move || update.pending().get()>
+                    "Save settings"
+                </button>
+            </ActionForm>
+        }
+        .into_any()
+    } else {
+        view! {
+            <dl class="facts">
+                <dt>"Account name"</dt><dd>{details.name.clone()}</dd>
+                <dt>"Time zone"</dt><dd>{details.time_zone.clone()}</dd>
+                <dt>"Currency"</dt><dd>{details.currency.clone()}</dd>
+            </dl>
+            <p class="muted small">"Only owners can change these settings."</p>
+        }
+        .into_any()
+    };
+    view! {
+        <section class="card" aria-labelledby="settings-heading">
+            <h2 id="settings-heading">"Settings"</h2>
+            {settings}
+        </section>
+        <section class="card" aria-labelledby="members-heading">
+            <h2 id="members-heading">"Members"</h2>
+            <p class="muted small">
+                "Owners manage the account; managers edit campaigns and ads; analysts read; billing sees money pages."
+            </p>
+            <div class="table-wrap">
+                <table>
+                    <thead>
+                        <tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Member since"</th></tr>
+                    </thead>
+                    <tbody>
+                        {details
+                            .members
+                            .into_iter()
+                            .map(|m| view! {
+                                <tr>
+                                    <td>{m.email}</td>
+                                    <td><span class="badge">{m.role.label()}</span></td>
+                                    <td>{utc(m.joined_at)}</td>
+                                </tr>
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}

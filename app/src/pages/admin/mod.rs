@@ -1,0 +1,4 @@
+//! Admin pages.
+
+pub mod audit;
+pub mod users;

@@ -1,0 +1,67 @@
+//! The dashboard: the current ad account at a glance and what the viewer's roles allow.
+
+use crate::{api::accounts::get_account, model::Viewer, pages::utc};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let viewer = expect_context::<Viewer>();
+    let has_account = viewer.current_account.is_some();
+    let account = Resource::new(
+        move || viewer.current_account,
+        move |id| async move {
+            match id {
+                Some(_) => get_account().await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let staff: Vec<_> = viewer.staff_roles.iter().map(|r| r.label()).collect();
+    view! {
+        <Title text="Dashboard"/>
+        <h1>"Dashboard"</h1>
+        <p class="lead">{format!("Signed in as {}.", viewer.email)}</p>
+        <div class="cards">
+            {has_account.then(|| view! {
+                <section class="card" aria-labelledby="account-card">
+                    <h2 id="account-card">"Ad account"</h2>
+                    <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                        {move || Suspend::new(async move {
+                            match account.await {
+                                Ok(Some(a)) => view! {
+                                    <dl class="facts">
+                                        <dt>"Name"</dt><dd class="account-title">{a.name}</dd>
+                                        <dt>"Your role"</dt><dd>{a.my_role.label()}</dd>
+                                        <dt>"Currency"</dt><dd>{a.currency}</dd>
+                                        <dt>"Time zone"</dt><dd>{a.time_zone}</dd>
+                                        <dt>"Members"</dt><dd>{a.members.len()}</dd>
+                                        <dt>"Since"</dt><dd>{utc(a.created_at)}</dd>
+                                    </dl>
+                                    <a class="button" href="/account">"Account & members"</a>
+                                }.into_any(),
+                                Ok(None) => ().into_any(),
+                                Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),
+                            }
+                        })}
+                    </Suspense>
+                </section>
+            })}
+            {(!staff.is_empty()).then(|| view! {
+                <section class="card" aria-labelledby="staff-card">
+                    <h2 id="staff-card">"Platform staff"</h2>
+                    <p>"Your platform roles: " <strong>{staff.join(", ")}</strong></p>
+                    <p class="muted small">
+                        "Every staff action is recorded in the audit trail, which is never edited or deleted."
+                    </p>
+                </section>
+            })}
+            {(!has_account && viewer.staff_roles.is_empty()).then(|| view! {
+                <section class="card">
+                    <h2>"No ad account"</h2>
+                    <p>"You are not a member of any ad account. Ask an account owner to invite you."</p>
+                </section>
+            })}
+        </div>
+    }
+}

@@ -1,0 +1,13 @@
+//! One component per route, grouped by domain.
+
+pub mod account;
+pub mod admin;
+pub mod auth;
+pub mod dashboard;
+pub mod not_found;
+pub mod shell;
+
+/// A UTC time as shown in tables ("2026-11-25 09:41 UTC").
+pub fn utc(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}

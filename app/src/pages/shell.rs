@@ -1,0 +1,97 @@
+//! The signed-in app shell: header (brand, account switcher, user menu), role-based
+//! navigation and the routed content. Visitors are sent to the sign-in page.
+
+use crate::{components::SideNav, model::Viewer, pages::auth::use_auth};
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, Redirect};
+
+#[component]
+pub fn AppShell() -> impl IntoView {
+    let auth = use_auth();
+    view! {
+        <Suspense fallback=|| view! { <div class="loading">"Loading…"</div> }>
+            {move || Suspend::new(async move {
+                match auth.viewer.await {
+                    Ok(Some(viewer)) => view! { <SignedIn viewer/> }.into_any(),
+                    Ok(None) | Err(_) => view! { <Redirect path="/sign-in"/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SignedIn(viewer: Viewer) -> impl IntoView {
+    provide_context(viewer.clone());
+    view! {
+        <div class="app">
+            <Header viewer=viewer.clone()/>
+            <div class="app-body">
+                <SideNav viewer/>
+                <main class="content" id="content">
+                    <Outlet/>
+                </main>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn Header(viewer: Viewer) -> impl IntoView {
+    let auth = use_auth();
+    let staff = viewer
+        .staff_roles
+        .iter()
+        .map(|r| r.label())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let memberships = viewer.memberships.clone();
+    let current = viewer.current_account;
+    let switcher = (memberships.len() > 1).then(move || {
+        view! {
+            <ActionForm action=auth.switch_account attr:class="account-switcher">
+                <label for="account-switch" class="visually-hidden">"Ad account"</label>
+                <select id="account-switch" name="account_id">
+                    {memberships
+                        .iter()
+                        .map(|m| {
+                            view! {
+                                <option value=m.account_id.0 selected=Some(m.account_id) == current>
+                                    {m.account_name.clone()}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+                <button type="submit" class="ghost small">"Switch"</button>
+            </ActionForm>
+        }
+    });
+    let single = (viewer.memberships.len() == 1)
+        .then(|| viewer.current_membership().map(|m| m.account_name.clone()))
+        .flatten()
+        .map(|name| view! { <span class="account-name">{name}</span> });
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Herald"</a>
+            {switcher}
+            {single}
+            <div class="spacer"></div>
+            <details class="user-menu">
+                <summary>
+                    <span class="avatar" aria-hidden="true">
+                        {viewer.email.chars().next().map(|c| c.to_ascii_uppercase())}
+                    </span>
+                    <span class="user-email">{viewer.email.clone()}</span>
+                </summary>
+                <div class="menu">
+                    <p class="muted small">{viewer.email.clone()}</p>
+                    {(!staff.is_empty()).then(|| view! { <p class="small">"Staff: " {staff}</p> })}
+                    <ActionForm action=auth.sign_out>
+                        <button type="submit" class="ghost" id="sign-out">"Sign out"</button>
+                    </ActionForm>
+                </div>
+            </details>
+        </header>
+    }
+}

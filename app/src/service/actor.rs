@@ -1,0 +1,66 @@
+//! `Actor`: who is asking, resolved from the session by `api::ctx`, and the checks on it.
+
+use crate::{
+    error::AppError,
+    model::{AccountId, AccountPermission, AccountRole, AuditAction, PlatformRole, UserId},
+    service::audit::{self, AuditEntry},
+};
+use sea_orm::ConnectionTrait;
+
+/// The signed-in caller of a service, with the account they are working in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub email: String,
+    pub staff_roles: Vec<PlatformRole>,
+    /// The current ad account and the caller's role in it (verified against the database).
+    pub membership: Option<(AccountId, AccountRole)>,
+    /// Client address, for the audit trail.
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    /// Passes when the actor holds `role`; otherwise audits the refusal and returns `Forbidden`.
+    pub async fn require_staff(
+        &self,
+        db: &impl ConnectionTrait,
+        role: PlatformRole,
+    ) -> Result<(), AppError> {
+        if self.staff_roles.contains(&role) {
+            return Ok(());
+        }
+        self.deny(db, "staff_role", role.code()).await
+    }
+
+    /// The current account id when the actor's role there allows `permission`. Without a
+    /// current account the answer is `NotFound`; a role that may not is `Forbidden` (audited).
+    pub async fn account(
+        &self,
+        db: &impl ConnectionTrait,
+        permission: AccountPermission,
+    ) -> Result<AccountId, AppError> {
+        let (account, role) = self.membership.ok_or(AppError::NotFound)?;
+        if role.allows(permission) {
+            Ok(account)
+        } else {
+            self.deny(db, "account", &format!("{account}:{permission:?}"))
+                .await
+        }
+    }
+
+    async fn deny<T>(
+        &self,
+        db: &impl ConnectionTrait,
+        target_type: &str,
+        target_id: &str,
+    ) -> Result<T, AppError> {
+        audit::record(
+            db,
+            AuditEntry::new(AuditAction::AccessDenied, target_type, target_id)
+                .by(self.user_id)
+                .from_ip(self.ip.clone()),
+        )
+        .await?;
+        Err(AppError::Forbidden)
+    }
+}

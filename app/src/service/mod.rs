@@ -1,0 +1,14 @@
+//! Domain logic (server only): plain async functions over a database connection. Services never
+//! touch Leptos, sessions or HTTP; they take the caller's `Actor` and enforce authorization
+//! themselves, scoping every query by ids that came from the session.
+
+pub mod accounts;
+pub mod actor;
+pub mod admin;
+pub mod audit;
+pub mod auth;
+pub mod catalog_seed;
+pub mod passwords;
+pub mod seed;
+
+pub use actor::Actor;

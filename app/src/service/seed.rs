@@ -1,0 +1,98 @@
+//! Demo data for an empty database: one user per role and the synthetic channel catalog.
+
+use crate::{
+    entity::{app_user, staff_role},
+    error::AppError,
+    model::{PlatformRole, SignUpInput},
+    service::{auth, catalog_seed, passwords::PasswordHasher},
+};
+use chrono::Utc;
+use rand::{Rng, distr::Alphanumeric};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, Set, TransactionTrait,
+};
+
+/// A demo login, to be printed once on the console.
+#[derive(Clone, Debug)]
+pub struct DemoLogin {
+    pub email: String,
+    pub password: String,
+    pub what: &'static str,
+}
+
+/// Whether the database has no users yet (the demo command seeds only then).
+pub async fn is_empty(db: &impl ConnectionTrait) -> Result<bool, AppError> {
+    Ok(app_user::Entity::find().count(db).await? == 0)
+}
+
+/// Creates the demo users (fresh random passwords) and `channels` synthetic channels.
+pub async fn seed<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    hasher: &PasswordHasher,
+    channels: usize,
+    seed: u64,
+) -> Result<Vec<DemoLogin>, AppError> {
+    let people: [(&str, &str, Option<PlatformRole>, &'static str); 4] = [
+        (
+            "admin@herald.local",
+            "Herald Platform",
+            Some(PlatformRole::Admin),
+            "admin",
+        ),
+        (
+            "moderator@herald.local",
+            "Moderation Team",
+            Some(PlatformRole::Moderator),
+            "moderator",
+        ),
+        (
+            "finance@herald.local",
+            "Finance Team",
+            Some(PlatformRole::Finance),
+            "finance",
+        ),
+        (
+            "advertiser@herald.local",
+            "Acme Coffee Roasters",
+            None,
+            "advertiser (owner of Acme Coffee Roasters)",
+        ),
+    ];
+    let mut logins = Vec::new();
+    for (email, account_name, role, what) in people {
+        let password: String = rand::rng()
+            .sample_iter(&Alphanumeric)
+            .take(16)
+            .map(char::from)
+            .collect();
+        let user = auth::sign_up(
+            db,
+            hasher,
+            SignUpInput {
+                email: email.into(),
+                password: password.clone(),
+                account_name: account_name.into(),
+                time_zone: "Europe/Berlin".into(),
+            },
+            None,
+        )
+        .await?;
+        if let Some(role) = role {
+            staff_role::ActiveModel {
+                user_id: Set(user.0),
+                role: Set(role),
+                granted_by: Set(None),
+                granted_at: Set(Utc::now()),
+            }
+            .insert(db)
+            .await?;
+        }
+        logins.push(DemoLogin {
+            email: email.into(),
+            password,
+            what,
+        });
+    }
+    catalog_seed::insert(db, channels, seed).await?;
+    Ok(logins)
+}

@@ -1,0 +1,15 @@
+//! Herald's schema history: each migration is frozen once it has shipped; changes are new files.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_foundation;
+
+/// Runs every migration in order (`Migrator::up(&db, None)`).
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_foundation::Migration)]
+    }
+}

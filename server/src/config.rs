@@ -1,0 +1,134 @@
+//! Configuration from the environment (and flags), listed by `server --help`.
+
+use clap::{ArgAction, Parser, Subcommand};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+/// Herald — a self-hostable ad platform for public broadcast channels.
+#[derive(Debug, Parser)]
+#[command(name = "server", version)]
+pub struct Cli {
+    /// Database URL: `sqlite://path/to/file.db` (created if missing; a relative path is taken
+    /// from the working directory) or `postgres://user@host/db`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/herald.db",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "HERALD_LISTEN",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
+    pub listen: SocketAddr,
+
+    /// Secure cookies (`__Host-` name, `Secure` flag) and HSTS. Turn off only for plain-http
+    /// localhost.
+    #[arg(long, env = "HERALD_SECURE_COOKIES", default_value_t = true, action = ArgAction::Set, global = true)]
+    pub secure_cookies: bool,
+
+    /// Log filter, e.g. `info` or `server=debug,sea_orm=warn`.
+    #[arg(long, env = "HERALD_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// The built site (wasm, JS, CSS, assets); default `target/site` under the working directory.
+    #[arg(
+        long,
+        env = "LEPTOS_SITE_ROOT",
+        default_value = "target/site",
+        global = true
+    )]
+    pub site_root: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run migrations, then serve (the default).
+    Serve {
+        /// Seed demo data first when the database has no users.
+        #[arg(long)]
+        seed_if_empty: bool,
+    },
+    /// Run pending migrations and exit.
+    Migrate,
+    /// Fill an empty database with demo users (passwords printed once) and a synthetic
+    /// channel catalog.
+    Seed {
+        /// Number of synthetic channels.
+        #[arg(long, default_value_t = 20_000)]
+        channels: usize,
+        /// Seed of the catalog generator (same seed, same catalog).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+/// Makes a relative SQLite path absolute (so the database does not move with the working
+/// directory), creates its folder, and asks SQLite to create the file if missing.
+pub fn resolve_database_url(url: &str) -> std::io::Result<String> {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return Ok(url.to_owned());
+    };
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path == ":memory:" {
+        return Ok(url.to_owned());
+    }
+    let path = absolute(Path::new(path))?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let query = if query.contains("mode=") {
+        query.to_owned()
+    } else if query.is_empty() {
+        "mode=rwc".to_owned()
+    } else {
+        format!("{query}&mode=rwc")
+    };
+    Ok(format!("sqlite://{}?{query}", path.display()))
+}
+
+/// `path` made absolute against the working directory.
+pub fn absolute(path: &Path) -> std::io::Result<PathBuf> {
+    if path.is_absolute() {
+        Ok(path.to_owned())
+    } else {
+        Ok(std::env::current_dir()?.join(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_sqlite_paths_become_absolute() {
+        let dir = std::env::temp_dir().join(format!("herald-config-{}", std::process::id()));
+        let url = format!("sqlite://{}/x.db", dir.display());
+        let resolved = resolve_database_url(&url).expect("resolve");
+        assert_eq!(
+            resolved,
+            format!("sqlite://{}/x.db?mode=rwc", dir.display())
+        );
+        assert!(dir.is_dir());
+        assert!(
+            resolve_database_url("sqlite://data/h.db")
+                .expect("ok")
+                .starts_with("sqlite:///")
+        );
+        let pg = "postgres://postgres@127.0.0.1/herald";
+        assert_eq!(resolve_database_url(pg).expect("ok"), pg);
+    }
+}

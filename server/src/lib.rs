@@ -1,0 +1,10 @@
+//! Herald's server: configuration, database set-up, the router with its security layers, and
+//! the CLI subcommands. `main.rs` only parses arguments and calls in here, so the HTTP and
+//! browser tests can build exactly the same router.
+
+pub mod config;
+pub mod db;
+pub mod router;
+pub mod security;
+pub mod seed;
+pub mod session_store;

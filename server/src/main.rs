@@ -1,0 +1,109 @@
+//! The `server` binary: parse configuration, then serve, migrate or seed.
+
+use axum::serve::ListenerExt;
+use clap::Parser;
+use server::{
+    config::{self, Cli, Command},
+    db, router,
+    router::RouterConfig,
+    seed,
+    session_store::DbSessionStore,
+};
+use std::{net::SocketAddr, process::ExitCode};
+use tower_sessions::ExpiredDeletion;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new(&cli.log))
+        .init();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let url = config::resolve_database_url(&cli.database_url).map_err(|e| e.to_string())?;
+    let database = db::connect(&url)
+        .await
+        .map_err(|e| format!("cannot open database: {e}"))?;
+    db::migrate(&database)
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    match cli.command.unwrap_or(Command::Serve {
+        seed_if_empty: false,
+    }) {
+        Command::Migrate => {
+            println!("Migrations applied.");
+            Ok(())
+        }
+        Command::Seed { channels, seed } => seed::run(&database, channels, seed).await,
+        Command::Serve { seed_if_empty } => {
+            if seed_if_empty {
+                seed::run(&database, 20_000, 42).await?;
+            }
+            let site_root = config::absolute(&cli.site_root).map_err(|e| e.to_string())?;
+            if !site_root.join("pkg").join("herald.wasm").is_file() {
+                return Err(format!(
+                    "no built site at {} (expected pkg/herald.wasm): build it with `cargo leptos build --release` \
+                     or set LEPTOS_SITE_ROOT",
+                    site_root.display()
+                ));
+            }
+            let config = RouterConfig::new(&site_root, cli.listen, cli.secure_cookies);
+            let app = router::build(database.clone(), &config);
+            let store = DbSessionStore::new(database);
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+                loop {
+                    every.tick().await;
+                    if let Err(e) = store.delete_expired().await {
+                        tracing::warn!(%e, "could not delete expired sessions");
+                    }
+                }
+            });
+            let listener = tokio::net::TcpListener::bind(cli.listen)
+                .await
+                .map_err(|e| format!("cannot listen on {}: {e}", cli.listen))?
+                .tap_io(|socket| {
+                    // Streamed pages stall ~40 ms per response without it (Nagle + delayed ACK).
+                    let _ = socket.set_nodelay(true);
+                });
+            tracing::info!(
+                "Herald listening on http://{} (database {}, secure cookies {})",
+                cli.listen,
+                redact(&url),
+                cli.secure_cookies
+            );
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// A database URL without its password, for the log.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

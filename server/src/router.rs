@@ -1,0 +1,109 @@
+//! Builds the application: state, the Leptos routes and server functions, static files, and
+//! the session and security layers. Used by `serve` and by the tests.
+
+use crate::{
+    security::{self, SecurityConfig},
+    session_store::DbSessionStore,
+};
+use app::{
+    api::ctx::AppState,
+    app::{App, shell},
+    service::passwords::PasswordHasher,
+};
+use axum::{
+    Router,
+    body::Body,
+    extract::{Request, State},
+    middleware,
+    response::IntoResponse,
+    routing::post,
+};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use sea_orm::DatabaseConnection;
+use std::{net::SocketAddr, path::Path};
+use tower_http::compression::CompressionLayer;
+use tower_sessions::{
+    Expiry, SessionManagerLayer,
+    cookie::{SameSite, time::Duration},
+};
+
+/// Minutes of inactivity after which a session ends.
+pub const IDLE_TIMEOUT_MINUTES: i64 = 30;
+
+/// Everything the router needs besides the database.
+#[derive(Clone, Debug)]
+pub struct RouterConfig {
+    /// `Secure` + `__Host-` session cookie, and HSTS.
+    pub secure_cookies: bool,
+    /// Absolute path of the built site (wasm, JS, CSS, public assets).
+    pub site_root: String,
+    pub site_addr: SocketAddr,
+    /// How many argon2 computations may run at once.
+    pub hash_concurrency: usize,
+}
+
+impl RouterConfig {
+    pub fn new(site_root: &Path, site_addr: SocketAddr, secure_cookies: bool) -> Self {
+        Self {
+            secure_cookies,
+            site_root: site_root.display().to_string(),
+            site_addr,
+            hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// The name of the session cookie (`__Host-` prefix when it is `Secure`).
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure { "__Host-herald" } else { "herald" }
+}
+
+/// The whole application as an axum router.
+pub fn build(db: DatabaseConnection, config: &RouterConfig) -> Router {
+    let leptos_options = LeptosOptions::builder()
+        .output_name("herald")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.site_addr)
+        .build();
+    let state = AppState {
+        db: db.clone(),
+        hasher: PasswordHasher::new(config.hash_concurrency),
+        leptos_options,
+    };
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(db))
+        .with_name(cookie_name(config.secure_cookies))
+        .with_secure(config.secure_cookies)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(Duration::minutes(
+            IDLE_TIMEOUT_MINUTES,
+        )));
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let shell_options = state.leptos_options.clone();
+    Router::new()
+        .route("/api/{*name}", post(server_fn))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(shell_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(sessions)
+        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn_with_state(
+            SecurityConfig {
+                hsts: config.secure_cookies,
+            },
+            security::layer,
+        ))
+        .with_state(state)
+}
+
+async fn server_fn(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
+    handle_server_fns_with_context(move || provide_context(state.clone()), request).await
+}

@@ -1,0 +1,31 @@
+//! `server seed`: demo data for an empty database, with the demo passwords printed once.
+
+use app::service::{passwords::PasswordHasher, seed};
+use sea_orm::DatabaseConnection;
+
+/// Seeds when the database has no users; says so and does nothing otherwise.
+pub async fn run(
+    db: &DatabaseConnection,
+    channels: usize,
+    catalog_seed: u64,
+) -> Result<(), String> {
+    if !seed::is_empty(db).await.map_err(|e| e.to_string())? {
+        println!("The database already has users; nothing seeded.");
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let logins = seed::seed(db, &PasswordHasher::new(2), channels, catalog_seed)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!();
+    println!(
+        "Demo data created ({channels} channels, seed {catalog_seed}) in {:.1?}.",
+        started.elapsed()
+    );
+    println!("Demo sign-ins (shown once — store them now):");
+    for login in logins {
+        println!("  {:<26} {}   {}", login.email, login.password, login.what);
+    }
+    println!();
+    Ok(())
+}
