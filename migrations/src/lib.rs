@@ -2,6 +2,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+pub mod db;
 mod m20261125_000001_foundation;
 
 /// Runs every migration in order (`Migrator::up(&db, None)`).

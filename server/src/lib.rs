@@ -3,7 +3,6 @@
 //! browser tests can build exactly the same router.
 
 pub mod config;
-pub mod db;
 pub mod router;
 pub mod security;
 pub mod seed;

@@ -2,9 +2,10 @@
 
 use axum::serve::ListenerExt;
 use clap::Parser;
+use migrations::db;
 use server::{
     config::{self, Cli, Command},
-    db, router,
+    router,
     router::RouterConfig,
     seed,
     session_store::DbSessionStore,

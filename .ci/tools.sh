@@ -1,0 +1,38 @@
+# Sourced by the other scripts: installs what Herald's build needs when it is missing (the
+# wasm target, cargo-leptos, the wasm-bindgen CLI of the locked version, wasm-opt ≥ 116) and
+# exports a build cache shared by every clone. Nothing here downloads from GitHub.
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/herald/target}"
+HERALD_TOOLS="$HOME/.cache/herald/tools"
+export PATH="$HERALD_TOOLS/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "Adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.10'; then
+  # 0.3.11 needs rustc >= 1.96.
+  say "Installing cargo-leptos 0.3.10 (about 11 minutes, once)"
+  cargo install cargo-leptos --version 0.3.10 --locked
+fi
+
+wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $wasm_bindgen_version\$"; then
+  # Must equal the locked library version, or cargo-leptos tries to download one.
+  say "Installing wasm-bindgen-cli $wasm_bindgen_version"
+  cargo install wasm-bindgen-cli --version "=$wasm_bindgen_version"
+fi
+
+if ! wasm-opt --version 2>/dev/null | grep -qE 'version (1[2-9][0-9]|11[6-9])'; then
+  # Debian's binaryen 108 builds a bundle that silently fails to hydrate: need >= 116.
+  if command -v npm >/dev/null; then
+    say "Installing wasm-opt (binaryen 132) from npm"
+    npm install --silent --prefix "$HERALD_TOOLS" binaryen@132
+  else
+    say "Installing wasm-opt with cargo (about 6 minutes, once)"
+    cargo install wasm-opt --locked --root "$HERALD_TOOLS/node_modules/.bin/.."
+  fi
+fi

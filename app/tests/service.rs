@@ -1,0 +1,299 @@
+//! Service tests on fresh, migrated databases: SQLite always, PostgreSQL too when
+//! `TEST_DATABASE_URL` is set.
+
+use app::{
+    entity::{account_member, audit_event, channel, topic},
+    error::AppError,
+    model::{
+        AccountPermission, AccountRole, AccountSettingsInput, AuditAction, AuditFilter,
+        PlatformRole, RoleChangeInput, SignInInput, SignUpInput, UserId,
+    },
+    service::{self, Actor, auth, passwords::PasswordHasher},
+};
+use migrations::db::fresh_all;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+};
+
+fn sign_up_input(email: &str) -> SignUpInput {
+    SignUpInput {
+        email: email.into(),
+        password: "violet harbour 42 kites".into(),
+        account_name: "Acme Ads".into(),
+        time_zone: "Europe/Berlin".into(),
+    }
+}
+
+async fn actor(db: &DatabaseConnection, user: UserId) -> Actor {
+    let viewer = auth::viewer(db, user, None).await.expect("load").expect("exists");
+    Actor {
+        user_id: user,
+        email: viewer.email.clone(),
+        staff_roles: viewer.staff_roles.clone(),
+        membership: viewer.current_membership().map(|m| (m.account_id, m.role)),
+        ip: Some("192.0.2.1".into()),
+    }
+}
+
+async fn count_action(db: &DatabaseConnection, action: AuditAction) -> u64 {
+    audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq(action.code()))
+        .count(db)
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn sign_up_creates_user_account_owner_and_audit_in_one_go() {
+    let hasher = PasswordHasher::new(2);
+    for (backend, db) in fresh_all().await {
+        let user = auth::sign_up(&db, &hasher, sign_up_input(" Ada@Example.com "), None)
+            .await
+            .expect(backend);
+        let viewer = auth::viewer(&db, user, None).await.expect(backend).expect(backend);
+        assert_eq!(viewer.email, "ada@example.com", "{backend}");
+        assert_eq!(viewer.memberships.len(), 1, "{backend}");
+        assert_eq!(viewer.memberships[0].role, AccountRole::Owner, "{backend}");
+        assert_eq!(viewer.current_account, Some(viewer.memberships[0].account_id), "{backend}");
+        assert_eq!(count_action(&db, AuditAction::SignUp).await, 1, "{backend}");
+
+        let again = auth::sign_up(&db, &hasher, sign_up_input("ada@example.com"), None).await;
+        let Err(AppError::Invalid(fields)) = again else { panic!("{backend}: {again:?}") };
+        assert!(fields.get("email").is_some_and(|m| m.contains("already exists")), "{backend}");
+        assert_eq!(
+            account_member::Entity::find().count(&db).await.expect(backend),
+            1,
+            "{backend}: a refused sign-up leaves nothing behind"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sign_up_refuses_bad_fields_and_common_passwords() {
+    let hasher = PasswordHasher::new(2);
+    for (backend, db) in fresh_all().await {
+        let mut input = sign_up_input("bob@example.com");
+        input.password = "Password123".into();
+        let result = auth::sign_up(&db, &hasher, input, None).await;
+        let Err(AppError::Invalid(fields)) = result else { panic!("{backend}: {result:?}") };
+        assert!(fields.get("password").is_some_and(|m| m.contains("too common")), "{backend}");
+
+        let input = SignUpInput {
+            email: "nope".into(),
+            password: "short".into(),
+            account_name: String::new(),
+            time_zone: "Nowhere/Land".into(),
+        };
+        let Err(AppError::Invalid(fields)) = auth::sign_up(&db, &hasher, input, None).await else {
+            panic!("{backend}: expected field errors")
+        };
+        for field in ["email", "password", "account_name", "time_zone"] {
+            assert!(fields.get(field).is_some(), "{backend}: {field}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_look_the_same_and_are_audited() {
+    let hasher = PasswordHasher::new(2);
+    for (backend, db) in fresh_all().await {
+        auth::sign_up(&db, &hasher, sign_up_input("ada@example.com"), None).await.expect(backend);
+        let attempt = |email: &str, password: &str| SignInInput {
+            email: email.into(),
+            password: password.into(),
+        };
+        let wrong = auth::sign_in(&db, &hasher, attempt("ada@example.com", "not it at all"), None)
+            .await
+            .expect_err(backend);
+        let unknown =
+            auth::sign_in(&db, &hasher, attempt("eve@example.com", "violet harbour 42 kites"), None)
+                .await
+                .expect_err(backend);
+        assert_eq!(wrong, unknown, "{backend}");
+        assert_eq!(count_action(&db, AuditAction::SignInFailed).await, 2, "{backend}");
+        let ok = auth::sign_in(&db, &hasher, attempt("ADA@example.com", "violet harbour 42 kites"), None)
+            .await
+            .expect(backend);
+        assert_eq!(count_action(&db, AuditAction::SignIn).await, 1, "{backend}");
+        let viewer = auth::viewer(&db, ok, None).await.expect(backend).expect(backend);
+        assert_eq!(viewer.email, "ada@example.com");
+    }
+}
+
+#[tokio::test]
+async fn sign_in_is_throttled_per_email_and_per_address() {
+    let hasher = PasswordHasher::new(2);
+    for (backend, db) in fresh_all().await {
+        auth::sign_up(&db, &hasher, sign_up_input("ada@example.com"), None).await.expect(backend);
+        let attempt = |email: &str, password: &str| SignInInput {
+            email: email.into(),
+            password: password.into(),
+        };
+        // Ten failures from ten different addresses lock the account, even for the right password.
+        for i in 0..auth::MAX_FAILURES {
+            let ip = Some(format!("198.51.100.{i}"));
+            let result = auth::sign_in(&db, &hasher, attempt("ada@example.com", "wrong guess"), ip).await;
+            assert!(matches!(result, Err(AppError::Invalid(_))), "{backend}: {result:?}");
+        }
+        let locked = auth::sign_in(
+            &db,
+            &hasher,
+            attempt("ada@example.com", "violet harbour 42 kites"),
+            Some("203.0.113.9".into()),
+        )
+        .await;
+        let Err(AppError::TooManyAttempts(message)) = locked else { panic!("{backend}: {locked:?}") };
+        assert!(message.contains("Try again in 15 minutes"), "{backend}: {message}");
+        assert_eq!(count_action(&db, AuditAction::SignInThrottled).await, 1, "{backend}");
+
+        // Ten failures from one address against different emails block that address.
+        for i in 0..auth::MAX_FAILURES {
+            let _ = auth::sign_in(
+                &db,
+                &hasher,
+                attempt(&format!("guess{i}@example.com"), "wrong guess"),
+                Some("192.0.2.77".into()),
+            )
+            .await;
+        }
+        let blocked = auth::sign_in(
+            &db,
+            &hasher,
+            attempt("someone@example.com", "whatever it is"),
+            Some("192.0.2.77".into()),
+        )
+        .await;
+        assert!(matches!(blocked, Err(AppError::TooManyAttempts(_))), "{backend}: {blocked:?}");
+    }
+}
+
+#[tokio::test]
+async fn only_admins_change_roles_refusals_are_audited_and_one_admin_remains() {
+    let hasher = PasswordHasher::new(2);
+    for (backend, db) in fresh_all().await {
+        let admin = auth::sign_up(&db, &hasher, sign_up_input("admin@example.com"), None)
+            .await
+            .expect(backend);
+        let other = auth::sign_up(&db, &hasher, sign_up_input("other@example.com"), None)
+            .await
+            .expect(backend);
+        // Bootstrap the first admin directly, as `server seed` does.
+        db.execute_unprepared(&format!(
+            "INSERT INTO staff_role (user_id, role, granted_by, granted_at) VALUES ({}, 'admin', NULL, CURRENT_TIMESTAMP)",
+            admin.0
+        ))
+        .await
+        .expect(backend);
+
+        let outsider = actor(&db, other).await;
+        let grant = RoleChangeInput { user_id: other, role: PlatformRole::Admin, grant: true };
+        let refused = service::admin::change_role(&db, &outsider, grant.clone()).await;
+        assert_eq!(refused, Err(AppError::Forbidden), "{backend}");
+        assert_eq!(count_action(&db, AuditAction::AccessDenied).await, 1, "{backend}");
+        let listing = service::admin::list_users(&db, &outsider, "", 0).await;
+        assert_eq!(listing, Err(AppError::Forbidden), "{backend}");
+
+        let boss = actor(&db, admin).await;
+        service::admin::change_role(&db, &boss, grant).await.expect(backend);
+        assert_eq!(count_action(&db, AuditAction::RoleGranted).await, 1, "{backend}");
+        let users = service::admin::list_users(&db, &boss, "other@", 0).await.expect(backend);
+        assert_eq!(users.total, 1, "{backend}");
+        assert_eq!(users.rows[0].staff_roles, vec![PlatformRole::Admin], "{backend}");
+
+        // Two admins: one may step down; the last one may not.
+        let revoke = |user| RoleChangeInput { user_id: user, role: PlatformRole::Admin, grant: false };
+        service::admin::change_role(&db, &boss, revoke(admin)).await.expect(backend);
+        let new_boss = actor(&db, other).await;
+        let last = service::admin::change_role(&db, &new_boss, revoke(other)).await;
+        assert!(matches!(last, Err(AppError::Conflict(_))), "{backend}: {last:?}");
+
+        let trail = service::audit::list(
+            &db,
+            &new_boss,
+            &AuditFilter { action: Some("role.revoked".into()), ..Default::default() },
+        )
+        .await
+        .expect(backend);
+        assert_eq!(trail.total, 1, "{backend}");
+        assert_eq!(trail.rows[0].actor_email.as_deref(), Some("admin@example.com"), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn account_settings_follow_roles_and_are_audited() {
+    let hasher = PasswordHasher::new(2);
+    for (backend, db) in fresh_all().await {
+        let owner_id = auth::sign_up(&db, &hasher, sign_up_input("owner@example.com"), None)
+            .await
+            .expect(backend);
+        let owner = actor(&db, owner_id).await;
+        let input = AccountSettingsInput { name: "Renamed Ads".into(), time_zone: "UTC".into() };
+        service::accounts::update_settings(&db, &owner, input.clone()).await.expect(backend);
+        let details = service::accounts::details(&db, &owner).await.expect(backend);
+        assert_eq!((details.name.as_str(), details.time_zone.as_str()), ("Renamed Ads", "UTC"));
+        assert_eq!(count_action(&db, AuditAction::AccountUpdated).await, 1, "{backend}");
+
+        for role in [AccountRole::Manager, AccountRole::Analyst, AccountRole::Billing] {
+            let mut member = owner.clone();
+            member.membership = owner.membership.map(|(id, _)| (id, role));
+            assert!(service::accounts::details(&db, &member).await.is_ok(), "{backend} {role:?}");
+            let refused = service::accounts::update_settings(&db, &member, input.clone()).await;
+            assert_eq!(refused, Err(AppError::Forbidden), "{backend} {role:?}");
+            assert_eq!(
+                member.account(&db, AccountPermission::EditCampaigns).await.is_ok(),
+                role == AccountRole::Manager,
+                "{backend} {role:?}"
+            );
+        }
+        let mut stranger = owner.clone();
+        stranger.membership = None;
+        assert_eq!(service::accounts::details(&db, &stranger).await, Err(AppError::NotFound));
+
+        let bad = AccountSettingsInput { name: "x".into(), time_zone: "Mars/Base".into() };
+        let Err(AppError::Invalid(fields)) =
+            service::accounts::update_settings(&db, &owner, bad).await
+        else {
+            panic!("{backend}: expected field errors")
+        };
+        assert!(fields.get("name").is_some() && fields.get("time_zone").is_some());
+    }
+}
+
+#[tokio::test]
+async fn the_audit_trail_refuses_updates_and_deletes() {
+    let hasher = PasswordHasher::new(2);
+    for (backend, db) in fresh_all().await {
+        auth::sign_up(&db, &hasher, sign_up_input("ada@example.com"), None).await.expect(backend);
+        let update = db.execute_unprepared("UPDATE audit_event SET action = 'forged'").await;
+        assert!(update.is_err(), "{backend}: UPDATE must fail");
+        let delete = db.execute_unprepared("DELETE FROM audit_event").await;
+        assert!(delete.is_err(), "{backend}: DELETE must fail");
+        assert_eq!(count_action(&db, AuditAction::SignUp).await, 1, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn demo_seed_creates_every_role_and_the_catalog() {
+    let hasher = PasswordHasher::new(2);
+    for (backend, db) in fresh_all().await {
+        assert!(service::seed::is_empty(&db).await.expect(backend));
+        let logins = service::seed::seed(&db, &hasher, 2_000, 7).await.expect(backend);
+        assert_eq!(logins.len(), 4, "{backend}");
+        assert!(!service::seed::is_empty(&db).await.expect(backend));
+        assert_eq!(topic::Entity::find().count(&db).await.expect(backend), 40, "{backend}");
+        assert_eq!(channel::Entity::find().count(&db).await.expect(backend), 2_000, "{backend}");
+        for login in &logins {
+            let user = auth::sign_in(
+                &db,
+                &hasher,
+                SignInInput { email: login.email.clone(), password: login.password.clone() },
+                None,
+            )
+            .await
+            .expect(backend);
+            let viewer = auth::viewer(&db, user, None).await.expect(backend).expect(backend);
+            let staff = viewer.staff_roles.len();
+            assert_eq!(staff, usize::from(!login.email.starts_with("advertiser")), "{backend}");
+        }
+    }
+}

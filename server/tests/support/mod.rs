@@ -1,0 +1,149 @@
+//! Test harness: the real router on a random port over a fresh migrated database, and a
+//! cookie-keeping client that calls server functions like the browser does.
+
+#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+
+use sea_orm::DatabaseConnection;
+use serde_json::Value;
+use server::router::{self, RouterConfig};
+use std::{net::SocketAddr, path::PathBuf};
+
+pub struct TestApp {
+    pub backend: &'static str,
+    pub addr: SocketAddr,
+    pub db: DatabaseConnection,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A browser-like client: keeps cookies, sends our Origin on every request.
+    pub fn client(&self) -> Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::ORIGIN,
+            self.url("").parse().expect("origin header"),
+        );
+        Client {
+            base: self.url(""),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .default_headers(headers)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+        }
+    }
+}
+
+/// The site root the router serves static files from (the built site when present).
+pub fn site_root() -> PathBuf {
+    std::env::var("HERALD_TEST_SITE_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/site"))
+}
+
+/// Starts the app on `db` at a random local port.
+pub async fn spawn_on(backend: &'static str, db: DatabaseConnection, secure_cookies: bool) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let config = RouterConfig::new(&site_root(), addr, secure_cookies);
+    let app = router::build(db.clone(), &config);
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .expect("serve");
+    });
+    TestApp { backend, addr, db }
+}
+
+/// One app per configured backend (SQLite, and PostgreSQL when `TEST_DATABASE_URL` is set).
+pub async fn spawn_all(secure_cookies: bool) -> Vec<TestApp> {
+    let mut apps = Vec::new();
+    for (backend, db) in migrations::db::fresh_all().await {
+        apps.push(spawn_on(backend, db, secure_cookies).await);
+    }
+    apps
+}
+
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+/// A server function's answer: HTTP status and the decoded JSON body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: reqwest::StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `AppError` variant name, for failures (`"Invalid"`, `"NotFound"`, …).
+    pub fn error_kind(&self) -> Option<String> {
+        if self.status.is_success() {
+            return None;
+        }
+        match &self.body {
+            Value::String(unit) => Some(unit.clone()),
+            Value::Object(map) => map.keys().next().cloned(),
+            _ => None,
+        }
+    }
+
+    pub fn field_error(&self, field: &str) -> Option<String> {
+        self.body.pointer(&format!("/Invalid/{field}")).and_then(Value::as_str).map(str::to_owned)
+    }
+}
+
+impl Client {
+    /// Calls the server function at `/api/{endpoint}` with form fields, as `ActionForm` does.
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Reply {
+        let response = self
+            .http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .form(form)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply { status, headers, body }
+    }
+
+    pub async fn sign_up(&self, email: &str, password: &str) -> Reply {
+        self.call(
+            "sign_up",
+            &[
+                ("input[email]", email),
+                ("input[password]", password),
+                ("input[account_name]", "Test Ads"),
+                ("input[time_zone]", "Europe/Berlin"),
+            ],
+        )
+        .await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Reply {
+        self.call("sign_in", &[("input[email]", email), ("input[password]", password)]).await
+    }
+
+    /// The signed-in email, or `None` for a visitor.
+    pub async fn whoami(&self) -> Option<String> {
+        let reply = self.call("viewer", &[]).await;
+        assert!(reply.status.is_success(), "viewer failed: {reply:?}");
+        reply.body.get("email").and_then(Value::as_str).map(str::to_owned)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.base)).send().await.expect("GET")
+    }
+}
+
+pub const PASSWORD: &str = "violet harbour 42 kites";
