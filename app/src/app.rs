@@ -49,6 +49,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_auth();
+    // Effects run only in the browser, after hydration: the mark lets tests (and curious
+    // humans) see that the wasm has taken over the server-rendered page.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "");
+        }
+    });
     view! {
         <Stylesheet id="leptos" href="/pkg/herald.css"/>
         <Title formatter=|page: String| format!("{page} · Herald")/>

@@ -25,7 +25,10 @@ fn sign_up_input(email: &str) -> SignUpInput {
 }
 
 async fn actor(db: &DatabaseConnection, user: UserId) -> Actor {
-    let viewer = auth::viewer(db, user, None).await.expect("load").expect("exists");
+    let viewer = auth::viewer(db, user, None)
+        .await
+        .expect("load")
+        .expect("exists");
     Actor {
         user_id: user,
         email: viewer.email.clone(),
@@ -50,18 +53,35 @@ async fn sign_up_creates_user_account_owner_and_audit_in_one_go() {
         let user = auth::sign_up(&db, &hasher, sign_up_input(" Ada@Example.com "), None)
             .await
             .expect(backend);
-        let viewer = auth::viewer(&db, user, None).await.expect(backend).expect(backend);
+        let viewer = auth::viewer(&db, user, None)
+            .await
+            .expect(backend)
+            .expect(backend);
         assert_eq!(viewer.email, "ada@example.com", "{backend}");
         assert_eq!(viewer.memberships.len(), 1, "{backend}");
         assert_eq!(viewer.memberships[0].role, AccountRole::Owner, "{backend}");
-        assert_eq!(viewer.current_account, Some(viewer.memberships[0].account_id), "{backend}");
+        assert_eq!(
+            viewer.current_account,
+            Some(viewer.memberships[0].account_id),
+            "{backend}"
+        );
         assert_eq!(count_action(&db, AuditAction::SignUp).await, 1, "{backend}");
 
         let again = auth::sign_up(&db, &hasher, sign_up_input("ada@example.com"), None).await;
-        let Err(AppError::Invalid(fields)) = again else { panic!("{backend}: {again:?}") };
-        assert!(fields.get("email").is_some_and(|m| m.contains("already exists")), "{backend}");
+        let Err(AppError::Invalid(fields)) = again else {
+            panic!("{backend}: {again:?}")
+        };
+        assert!(
+            fields
+                .get("email")
+                .is_some_and(|m| m.contains("already exists")),
+            "{backend}"
+        );
         assert_eq!(
-            account_member::Entity::find().count(&db).await.expect(backend),
+            account_member::Entity::find()
+                .count(&db)
+                .await
+                .expect(backend),
             1,
             "{backend}: a refused sign-up leaves nothing behind"
         );
@@ -75,8 +95,15 @@ async fn sign_up_refuses_bad_fields_and_common_passwords() {
         let mut input = sign_up_input("bob@example.com");
         input.password = "Password123".into();
         let result = auth::sign_up(&db, &hasher, input, None).await;
-        let Err(AppError::Invalid(fields)) = result else { panic!("{backend}: {result:?}") };
-        assert!(fields.get("password").is_some_and(|m| m.contains("too common")), "{backend}");
+        let Err(AppError::Invalid(fields)) = result else {
+            panic!("{backend}: {result:?}")
+        };
+        assert!(
+            fields
+                .get("password")
+                .is_some_and(|m| m.contains("too common")),
+            "{backend}"
+        );
 
         let input = SignUpInput {
             email: "nope".into(),
@@ -97,25 +124,48 @@ async fn sign_up_refuses_bad_fields_and_common_passwords() {
 async fn wrong_password_and_unknown_email_look_the_same_and_are_audited() {
     let hasher = PasswordHasher::new(2);
     for (backend, db) in fresh_all().await {
-        auth::sign_up(&db, &hasher, sign_up_input("ada@example.com"), None).await.expect(backend);
+        auth::sign_up(&db, &hasher, sign_up_input("ada@example.com"), None)
+            .await
+            .expect(backend);
         let attempt = |email: &str, password: &str| SignInInput {
             email: email.into(),
             password: password.into(),
         };
-        let wrong = auth::sign_in(&db, &hasher, attempt("ada@example.com", "not it at all"), None)
-            .await
-            .expect_err(backend);
-        let unknown =
-            auth::sign_in(&db, &hasher, attempt("eve@example.com", "violet harbour 42 kites"), None)
-                .await
-                .expect_err(backend);
+        let wrong = auth::sign_in(
+            &db,
+            &hasher,
+            attempt("ada@example.com", "not it at all"),
+            None,
+        )
+        .await
+        .expect_err(backend);
+        let unknown = auth::sign_in(
+            &db,
+            &hasher,
+            attempt("eve@example.com", "violet harbour 42 kites"),
+            None,
+        )
+        .await
+        .expect_err(backend);
         assert_eq!(wrong, unknown, "{backend}");
-        assert_eq!(count_action(&db, AuditAction::SignInFailed).await, 2, "{backend}");
-        let ok = auth::sign_in(&db, &hasher, attempt("ADA@example.com", "violet harbour 42 kites"), None)
-            .await
-            .expect(backend);
+        assert_eq!(
+            count_action(&db, AuditAction::SignInFailed).await,
+            2,
+            "{backend}"
+        );
+        let ok = auth::sign_in(
+            &db,
+            &hasher,
+            attempt("ADA@example.com", "violet harbour 42 kites"),
+            None,
+        )
+        .await
+        .expect(backend);
         assert_eq!(count_action(&db, AuditAction::SignIn).await, 1, "{backend}");
-        let viewer = auth::viewer(&db, ok, None).await.expect(backend).expect(backend);
+        let viewer = auth::viewer(&db, ok, None)
+            .await
+            .expect(backend)
+            .expect(backend);
         assert_eq!(viewer.email, "ada@example.com");
     }
 }
@@ -124,7 +174,9 @@ async fn wrong_password_and_unknown_email_look_the_same_and_are_audited() {
 async fn sign_in_is_throttled_per_email_and_per_address() {
     let hasher = PasswordHasher::new(2);
     for (backend, db) in fresh_all().await {
-        auth::sign_up(&db, &hasher, sign_up_input("ada@example.com"), None).await.expect(backend);
+        auth::sign_up(&db, &hasher, sign_up_input("ada@example.com"), None)
+            .await
+            .expect(backend);
         let attempt = |email: &str, password: &str| SignInInput {
             email: email.into(),
             password: password.into(),
@@ -132,8 +184,12 @@ async fn sign_in_is_throttled_per_email_and_per_address() {
         // Ten failures from ten different addresses lock the account, even for the right password.
         for i in 0..auth::MAX_FAILURES {
             let ip = Some(format!("198.51.100.{i}"));
-            let result = auth::sign_in(&db, &hasher, attempt("ada@example.com", "wrong guess"), ip).await;
-            assert!(matches!(result, Err(AppError::Invalid(_))), "{backend}: {result:?}");
+            let result =
+                auth::sign_in(&db, &hasher, attempt("ada@example.com", "wrong guess"), ip).await;
+            assert!(
+                matches!(result, Err(AppError::Invalid(_))),
+                "{backend}: {result:?}"
+            );
         }
         let locked = auth::sign_in(
             &db,
@@ -142,9 +198,18 @@ async fn sign_in_is_throttled_per_email_and_per_address() {
             Some("203.0.113.9".into()),
         )
         .await;
-        let Err(AppError::TooManyAttempts(message)) = locked else { panic!("{backend}: {locked:?}") };
-        assert!(message.contains("Try again in 15 minutes"), "{backend}: {message}");
-        assert_eq!(count_action(&db, AuditAction::SignInThrottled).await, 1, "{backend}");
+        let Err(AppError::TooManyAttempts(message)) = locked else {
+            panic!("{backend}: {locked:?}")
+        };
+        assert!(
+            message.contains("Try again in 15 minutes"),
+            "{backend}: {message}"
+        );
+        assert_eq!(
+            count_action(&db, AuditAction::SignInThrottled).await,
+            1,
+            "{backend}"
+        );
 
         // Ten failures from one address against different emails block that address.
         for i in 0..auth::MAX_FAILURES {
@@ -163,7 +228,10 @@ async fn sign_in_is_throttled_per_email_and_per_address() {
             Some("192.0.2.77".into()),
         )
         .await;
-        assert!(matches!(blocked, Err(AppError::TooManyAttempts(_))), "{backend}: {blocked:?}");
+        assert!(
+            matches!(blocked, Err(AppError::TooManyAttempts(_))),
+            "{backend}: {blocked:?}"
+        );
     }
 }
 
@@ -186,36 +254,72 @@ async fn only_admins_change_roles_refusals_are_audited_and_one_admin_remains() {
         .expect(backend);
 
         let outsider = actor(&db, other).await;
-        let grant = RoleChangeInput { user_id: other, role: PlatformRole::Admin, grant: true };
+        let grant = RoleChangeInput {
+            user_id: other,
+            role: PlatformRole::Admin,
+            grant: true,
+        };
         let refused = service::admin::change_role(&db, &outsider, grant.clone()).await;
         assert_eq!(refused, Err(AppError::Forbidden), "{backend}");
-        assert_eq!(count_action(&db, AuditAction::AccessDenied).await, 1, "{backend}");
+        assert_eq!(
+            count_action(&db, AuditAction::AccessDenied).await,
+            1,
+            "{backend}"
+        );
         let listing = service::admin::list_users(&db, &outsider, "", 0).await;
         assert_eq!(listing, Err(AppError::Forbidden), "{backend}");
 
         let boss = actor(&db, admin).await;
-        service::admin::change_role(&db, &boss, grant).await.expect(backend);
-        assert_eq!(count_action(&db, AuditAction::RoleGranted).await, 1, "{backend}");
-        let users = service::admin::list_users(&db, &boss, "other@", 0).await.expect(backend);
+        service::admin::change_role(&db, &boss, grant)
+            .await
+            .expect(backend);
+        assert_eq!(
+            count_action(&db, AuditAction::RoleGranted).await,
+            1,
+            "{backend}"
+        );
+        let users = service::admin::list_users(&db, &boss, "other@", 0)
+            .await
+            .expect(backend);
         assert_eq!(users.total, 1, "{backend}");
-        assert_eq!(users.rows[0].staff_roles, vec![PlatformRole::Admin], "{backend}");
+        assert_eq!(
+            users.rows[0].staff_roles,
+            vec![PlatformRole::Admin],
+            "{backend}"
+        );
 
         // Two admins: one may step down; the last one may not.
-        let revoke = |user| RoleChangeInput { user_id: user, role: PlatformRole::Admin, grant: false };
-        service::admin::change_role(&db, &boss, revoke(admin)).await.expect(backend);
+        let revoke = |user| RoleChangeInput {
+            user_id: user,
+            role: PlatformRole::Admin,
+            grant: false,
+        };
+        service::admin::change_role(&db, &boss, revoke(admin))
+            .await
+            .expect(backend);
         let new_boss = actor(&db, other).await;
         let last = service::admin::change_role(&db, &new_boss, revoke(other)).await;
-        assert!(matches!(last, Err(AppError::Conflict(_))), "{backend}: {last:?}");
+        assert!(
+            matches!(last, Err(AppError::Conflict(_))),
+            "{backend}: {last:?}"
+        );
 
         let trail = service::audit::list(
             &db,
             &new_boss,
-            &AuditFilter { action: Some("role.revoked".into()), ..Default::default() },
+            &AuditFilter {
+                action: Some("role.revoked".into()),
+                ..Default::default()
+            },
         )
         .await
         .expect(backend);
         assert_eq!(trail.total, 1, "{backend}");
-        assert_eq!(trail.rows[0].actor_email.as_deref(), Some("admin@example.com"), "{backend}");
+        assert_eq!(
+            trail.rows[0].actor_email.as_deref(),
+            Some("admin@example.com"),
+            "{backend}"
+        );
     }
 }
 
@@ -227,29 +331,59 @@ async fn account_settings_follow_roles_and_are_audited() {
             .await
             .expect(backend);
         let owner = actor(&db, owner_id).await;
-        let input = AccountSettingsInput { name: "Renamed Ads".into(), time_zone: "UTC".into() };
-        service::accounts::update_settings(&db, &owner, input.clone()).await.expect(backend);
-        let details = service::accounts::details(&db, &owner).await.expect(backend);
-        assert_eq!((details.name.as_str(), details.time_zone.as_str()), ("Renamed Ads", "UTC"));
-        assert_eq!(count_action(&db, AuditAction::AccountUpdated).await, 1, "{backend}");
+        let input = AccountSettingsInput {
+            name: "Renamed Ads".into(),
+            time_zone: "UTC".into(),
+        };
+        service::accounts::update_settings(&db, &owner, input.clone())
+            .await
+            .expect(backend);
+        let details = service::accounts::details(&db, &owner)
+            .await
+            .expect(backend);
+        assert_eq!(
+            (details.name.as_str(), details.time_zone.as_str()),
+            ("Renamed Ads", "UTC")
+        );
+        assert_eq!(
+            count_action(&db, AuditAction::AccountUpdated).await,
+            1,
+            "{backend}"
+        );
 
-        for role in [AccountRole::Manager, AccountRole::Analyst, AccountRole::Billing] {
+        for role in [
+            AccountRole::Manager,
+            AccountRole::Analyst,
+            AccountRole::Billing,
+        ] {
             let mut member = owner.clone();
             member.membership = owner.membership.map(|(id, _)| (id, role));
-            assert!(service::accounts::details(&db, &member).await.is_ok(), "{backend} {role:?}");
+            assert!(
+                service::accounts::details(&db, &member).await.is_ok(),
+                "{backend} {role:?}"
+            );
             let refused = service::accounts::update_settings(&db, &member, input.clone()).await;
             assert_eq!(refused, Err(AppError::Forbidden), "{backend} {role:?}");
             assert_eq!(
-                member.account(&db, AccountPermission::EditCampaigns).await.is_ok(),
+                member
+                    .account(&db, AccountPermission::EditCampaigns)
+                    .await
+                    .is_ok(),
                 role == AccountRole::Manager,
                 "{backend} {role:?}"
             );
         }
         let mut stranger = owner.clone();
         stranger.membership = None;
-        assert_eq!(service::accounts::details(&db, &stranger).await, Err(AppError::NotFound));
+        assert_eq!(
+            service::accounts::details(&db, &stranger).await,
+            Err(AppError::NotFound)
+        );
 
-        let bad = AccountSettingsInput { name: "x".into(), time_zone: "Mars/Base".into() };
+        let bad = AccountSettingsInput {
+            name: "x".into(),
+            time_zone: "Mars/Base".into(),
+        };
         let Err(AppError::Invalid(fields)) =
             service::accounts::update_settings(&db, &owner, bad).await
         else {
@@ -263,8 +397,12 @@ async fn account_settings_follow_roles_and_are_audited() {
 async fn the_audit_trail_refuses_updates_and_deletes() {
     let hasher = PasswordHasher::new(2);
     for (backend, db) in fresh_all().await {
-        auth::sign_up(&db, &hasher, sign_up_input("ada@example.com"), None).await.expect(backend);
-        let update = db.execute_unprepared("UPDATE audit_event SET action = 'forged'").await;
+        auth::sign_up(&db, &hasher, sign_up_input("ada@example.com"), None)
+            .await
+            .expect(backend);
+        let update = db
+            .execute_unprepared("UPDATE audit_event SET action = 'forged'")
+            .await;
         assert!(update.is_err(), "{backend}: UPDATE must fail");
         let delete = db.execute_unprepared("DELETE FROM audit_event").await;
         assert!(delete.is_err(), "{backend}: DELETE must fail");
@@ -277,23 +415,43 @@ async fn demo_seed_creates_every_role_and_the_catalog() {
     let hasher = PasswordHasher::new(2);
     for (backend, db) in fresh_all().await {
         assert!(service::seed::is_empty(&db).await.expect(backend));
-        let logins = service::seed::seed(&db, &hasher, 2_000, 7).await.expect(backend);
+        let logins = service::seed::seed(&db, &hasher, 2_000, 7)
+            .await
+            .expect(backend);
         assert_eq!(logins.len(), 4, "{backend}");
         assert!(!service::seed::is_empty(&db).await.expect(backend));
-        assert_eq!(topic::Entity::find().count(&db).await.expect(backend), 40, "{backend}");
-        assert_eq!(channel::Entity::find().count(&db).await.expect(backend), 2_000, "{backend}");
+        assert_eq!(
+            topic::Entity::find().count(&db).await.expect(backend),
+            40,
+            "{backend}"
+        );
+        assert_eq!(
+            channel::Entity::find().count(&db).await.expect(backend),
+            2_000,
+            "{backend}"
+        );
         for login in &logins {
             let user = auth::sign_in(
                 &db,
                 &hasher,
-                SignInInput { email: login.email.clone(), password: login.password.clone() },
+                SignInInput {
+                    email: login.email.clone(),
+                    password: login.password.clone(),
+                },
                 None,
             )
             .await
             .expect(backend);
-            let viewer = auth::viewer(&db, user, None).await.expect(backend).expect(backend);
+            let viewer = auth::viewer(&db, user, None)
+                .await
+                .expect(backend)
+                .expect(backend);
             let staff = viewer.staff_roles.len();
-            assert_eq!(staff, usize::from(!login.email.starts_with("advertiser")), "{backend}");
+            assert_eq!(
+                staff,
+                usize::from(!login.email.starts_with("advertiser")),
+                "{backend}"
+            );
         }
     }
 }

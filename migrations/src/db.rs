@@ -15,15 +15,22 @@ use std::{
 /// has one writer at a time; more connections only queue on its lock).
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
-    options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
-        options.max_connections(4).min_connections(1).map_sqlx_sqlite_opts(|o| {
-            use sea_orm_migration::sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5))
-                .foreign_keys(true)
-        });
+        options
+            .max_connections(4)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|o| {
+                use sea_orm_migration::sea_orm::sqlx::sqlite::{
+                    SqliteJournalMode, SqliteSynchronous,
+                };
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true)
+            });
     } else {
         options.max_connections(16).min_connections(1);
     }
@@ -67,9 +74,13 @@ pub async fn fresh_postgres() -> Result<Option<DatabaseConnection>, DbErr> {
     };
     let admin = Database::connect(server.as_str()).await?;
     let name = unique_name();
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
     admin.close().await?;
-    let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base);
+    let base = server
+        .rsplit_once('/')
+        .map_or(server.as_str(), |(base, _)| base);
     let db = connect(&format!("{base}/{name}")).await?;
     migrate(&db).await?;
     Ok(Some(db))
@@ -78,8 +89,14 @@ pub async fn fresh_postgres() -> Result<Option<DatabaseConnection>, DbErr> {
 /// Fresh migrated databases for every configured backend, named for test messages.
 /// Panics when `TEST_DATABASE_URL` is set but unusable: those tests must run, not skip.
 pub async fn fresh_all() -> Vec<(&'static str, DatabaseConnection)> {
-    let mut out = vec![("sqlite", fresh_sqlite().await.expect("fresh SQLite database"))];
-    if let Some(pg) = fresh_postgres().await.expect("fresh PostgreSQL database (TEST_DATABASE_URL)") {
+    let mut out = vec![(
+        "sqlite",
+        fresh_sqlite().await.expect("fresh SQLite database"),
+    )];
+    if let Some(pg) = fresh_postgres()
+        .await
+        .expect("fresh PostgreSQL database (TEST_DATABASE_URL)")
+    {
         out.push(("postgres", pg));
     }
     out

@@ -12,8 +12,15 @@ async fn sign_up_sign_out_and_sign_in_again() {
         assert_eq!(client.whoami().await, None, "{b}");
         let reply = client.sign_up("ada@example.com", PASSWORD).await;
         assert!(reply.status.is_success(), "{b}: {reply:?}");
-        assert!(reply.headers.contains_key("serverfnredirect"), "{b}: redirects to the dashboard");
-        assert_eq!(client.whoami().await.as_deref(), Some("ada@example.com"), "{b}");
+        assert!(
+            reply.headers.contains_key("serverfnredirect"),
+            "{b}: redirects to the dashboard"
+        );
+        assert_eq!(
+            client.whoami().await.as_deref(),
+            Some("ada@example.com"),
+            "{b}"
+        );
 
         let account = client.call("account", &[]).await;
         assert_eq!(account.body["name"], "Test Ads", "{b}");
@@ -22,11 +29,18 @@ async fn sign_up_sign_out_and_sign_in_again() {
         let out = client.call("sign_out", &[]).await;
         assert!(out.status.is_success(), "{b}: {out:?}");
         assert_eq!(client.whoami().await, None, "{b}");
-        assert_eq!(client.call("account", &[]).await.error_kind().as_deref(), Some("Unauthenticated"));
+        assert_eq!(
+            client.call("account", &[]).await.error_kind().as_deref(),
+            Some("Unauthenticated")
+        );
 
         let reply = client.sign_in("Ada@Example.com", PASSWORD).await;
         assert!(reply.status.is_success(), "{b}: {reply:?}");
-        assert_eq!(client.whoami().await.as_deref(), Some("ada@example.com"), "{b}");
+        assert_eq!(
+            client.whoami().await.as_deref(),
+            Some("ada@example.com"),
+            "{b}"
+        );
     }
 }
 
@@ -46,9 +60,16 @@ async fn bad_sign_up_input_comes_back_as_field_errors() {
                 ],
             )
             .await;
-        assert_eq!(reply.error_kind().as_deref(), Some("Invalid"), "{b}: {reply:?}");
+        assert_eq!(
+            reply.error_kind().as_deref(),
+            Some("Invalid"),
+            "{b}: {reply:?}"
+        );
         for field in ["email", "password", "account_name", "time_zone"] {
-            assert!(reply.field_error(field).is_some(), "{b}: {field} in {reply:?}");
+            assert!(
+                reply.field_error(field).is_some(),
+                "{b}: {field} in {reply:?}"
+            );
         }
         assert_eq!(client.whoami().await, None, "{b}: nothing signed in");
     }
@@ -64,7 +85,10 @@ async fn wrong_password_and_unknown_email_get_the_same_answer() {
         let unknown = client.sign_in("nobody@example.com", PASSWORD).await;
         assert_eq!(wrong.status, unknown.status, "{b}");
         assert_eq!(wrong.body, unknown.body, "{b}");
-        assert_eq!(wrong.field_error("form").as_deref(), Some("Email or password is incorrect."));
+        assert_eq!(
+            wrong.field_error("form").as_deref(),
+            Some("Email or password is incorrect.")
+        );
         assert_eq!(client.whoami().await, None, "{b}");
     }
 }
@@ -80,9 +104,19 @@ async fn repeated_failures_are_rate_limited_with_a_clear_message() {
             assert_eq!(reply.error_kind().as_deref(), Some("Invalid"), "{b}");
         }
         let reply = client.sign_in("ada@example.com", PASSWORD).await;
-        assert_eq!(reply.error_kind().as_deref(), Some("TooManyAttempts"), "{b}: {reply:?}");
-        let message = reply.body["TooManyAttempts"].as_str().unwrap_or_default().to_owned();
-        assert!(message.starts_with("Too many failed sign-in attempts"), "{b}: {message}");
+        assert_eq!(
+            reply.error_kind().as_deref(),
+            Some("TooManyAttempts"),
+            "{b}: {reply:?}"
+        );
+        let message = reply.body["TooManyAttempts"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            message.starts_with("Too many failed sign-in attempts"),
+            "{b}: {message}"
+        );
         assert_eq!(client.whoami().await, None, "{b}");
     }
 }
@@ -106,7 +140,11 @@ async fn sign_in_rotates_the_session_and_sign_out_ends_it_on_the_server() {
         let second = client.sign_in("ada@example.com", PASSWORD).await;
         let second_cookie = session_cookie(&second.headers, "herald").expect("cookie on sign-in");
         let id = |c: &str| c.split(';').next().unwrap_or_default().to_owned();
-        assert_ne!(id(&first_cookie), id(&second_cookie), "{b}: a new session id on sign-in");
+        assert_ne!(
+            id(&first_cookie),
+            id(&second_cookie),
+            "{b}: a new session id on sign-in"
+        );
 
         // Replaying the pre-rotation cookie from another client gets nobody.
         let replay = |cookie: String| {
@@ -125,10 +163,21 @@ async fn sign_in_rotates_the_session_and_sign_out_ends_it_on_the_server() {
                     .expect("body")
             }
         };
-        assert_eq!(replay(id(&first_cookie)).await, "null", "{b}: old id is dead");
-        assert!(replay(id(&second_cookie)).await.contains("ada@example.com"), "{b}");
+        assert_eq!(
+            replay(id(&first_cookie)).await,
+            "null",
+            "{b}: old id is dead"
+        );
+        assert!(
+            replay(id(&second_cookie)).await.contains("ada@example.com"),
+            "{b}"
+        );
         client.call("sign_out", &[]).await;
-        assert_eq!(replay(id(&second_cookie)).await, "null", "{b}: sign-out ends it server-side");
+        assert_eq!(
+            replay(id(&second_cookie)).await,
+            "null",
+            "{b}: sign-out ends it server-side"
+        );
     }
 }
 
@@ -139,15 +188,24 @@ async fn secure_cookies_use_the_host_prefix_and_strict_attributes() {
         let reply = app.client().sign_up("ada@example.com", PASSWORD).await;
         let cookie = session_cookie(&reply.headers, "__Host-herald").expect("__Host- cookie");
         for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
-            assert!(cookie.contains(attribute), "{b}: {attribute} missing in {cookie}");
+            assert!(
+                cookie.contains(attribute),
+                "{b}: {attribute} missing in {cookie}"
+            );
         }
-        assert!(!cookie.contains("Domain="), "{b}: __Host- cookies have no Domain");
+        assert!(
+            !cookie.contains("Domain="),
+            "{b}: __Host- cookies have no Domain"
+        );
         let max_age = cookie
             .split(';')
             .find_map(|part| part.trim().strip_prefix("Max-Age="))
             .and_then(|v| v.parse::<i64>().ok())
             .expect("Max-Age");
-        assert!((29 * 60..=30 * 60).contains(&max_age), "{b}: idle timeout 30 min, got {max_age}");
+        assert!(
+            (29 * 60..=30 * 60).contains(&max_age),
+            "{b}: idle timeout 30 min, got {max_age}"
+        );
     }
 }
 
@@ -176,13 +234,25 @@ async fn cross_site_writes_are_refused_and_writes_need_post() {
             (None, None),
         ] {
             let response = post(origin, site).await.expect("post");
-            assert_eq!(response.status(), 403, "{b}: origin {origin:?} site {site:?}");
+            assert_eq!(
+                response.status(),
+                403,
+                "{b}: origin {origin:?} site {site:?}"
+            );
         }
         let same = post(None, Some("same-origin")).await.expect("post");
         assert_ne!(same.status(), 403, "{b}: same-origin passes the CSRF check");
 
-        let get = http.get(app.url("/api/sign_out")).send().await.expect("get");
-        assert_eq!(get.status(), 405, "{b}: state changes are never reachable by GET");
+        let get = http
+            .get(app.url("/api/sign_out"))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(
+            get.status(),
+            405,
+            "{b}: state changes are never reachable by GET"
+        );
     }
 }
 
@@ -207,16 +277,29 @@ async fn every_response_carries_the_security_headers() {
                 "frame-ancestors 'none'",
                 "'nonce-",
             ] {
-                assert!(csp.contains(directive), "{path}: {directive} missing from {csp}");
+                assert!(
+                    csp.contains(directive),
+                    "{path}: {directive} missing from {csp}"
+                );
             }
             assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
             assert!(headers.contains_key("referrer-policy"), "{path}");
-            assert_eq!(headers.contains_key("strict-transport-security"), secure, "{path}");
+            assert_eq!(
+                headers.contains_key("strict-transport-security"),
+                secure,
+                "{path}"
+            );
             if path == "/sign-in" {
-                let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next());
+                let nonce = csp
+                    .split("'nonce-")
+                    .nth(1)
+                    .and_then(|r| r.split('\'').next());
                 let html = response.text().await.expect("html");
                 let nonce = nonce.expect("nonce");
-                assert!(html.contains(&format!("nonce=\"{nonce}\"")), "inline scripts carry the nonce");
+                assert!(
+                    html.contains(&format!("nonce=\"{nonce}\"")),
+                    "inline scripts carry the nonce"
+                );
             }
         }
     }
@@ -233,16 +316,29 @@ async fn pages_redirect_visitors_and_unknown_paths_are_404() {
         let sign_in = client.get("/sign-in").await;
         assert_eq!(sign_in.status(), 200, "{b}");
         let html = sign_in.text().await.expect("html");
-        assert!(html.contains("name=\"input[email]\""), "{b}: the form renders on the server");
+        assert!(
+            html.contains("name=\"input[email]\""),
+            "{b}: the form renders on the server"
+        );
         assert_eq!(client.get("/no-such-page").await.status(), 404, "{b}");
 
         client.sign_up("ada@example.com", PASSWORD).await;
         let home = client.get("/").await;
         assert_eq!(home.status(), 200, "{b}");
         let html = home.text().await.expect("html");
-        assert!(html.contains("ada@example.com") && html.contains("Test Ads"), "{b}");
-        assert!(!html.contains("Audit log"), "{b}: no admin links for an advertiser");
-        assert_eq!(client.get("/admin/users").await.status(), 200, "{b}: page shell renders");
+        assert!(
+            html.contains("ada@example.com") && html.contains("Test Ads"),
+            "{b}"
+        );
+        assert!(
+            !html.contains("Audit log"),
+            "{b}: no admin links for an advertiser"
+        );
+        assert_eq!(
+            client.get("/admin/users").await.status(),
+            200,
+            "{b}: page shell renders"
+        );
     }
 }
 
@@ -257,13 +353,20 @@ async fn a_plain_form_post_works_before_the_wasm_loads() {
             .post(app.url("/api/sign_in"))
             .header("accept", "text/html")
             .header("referer", app.url("/sign-in"))
-            .form(&[("input[email]", "ada@example.com"), ("input[password]", PASSWORD)])
+            .form(&[
+                ("input[email]", "ada@example.com"),
+                ("input[password]", PASSWORD),
+            ])
             .send()
             .await
             .expect("post");
         assert_eq!(response.status(), 302, "{b}");
         assert_eq!(response.headers()["location"], "/", "{b}");
-        assert_eq!(client.whoami().await.as_deref(), Some("ada@example.com"), "{b}");
+        assert_eq!(
+            client.whoami().await.as_deref(),
+            Some("ada@example.com"),
+            "{b}"
+        );
     }
 }
 
@@ -277,8 +380,14 @@ async fn a_member_of_one_account_cannot_reach_another() {
         bob.sign_up("bob@example.com", PASSWORD).await;
         let bob_account = bob.call("account", &[]).await.body["id"].to_string();
 
-        let switch = alice.call("switch_account", &[("account_id", bob_account.as_str())]).await;
-        assert_eq!(switch.error_kind().as_deref(), Some("NotFound"), "{b}: {switch:?}");
+        let switch = alice
+            .call("switch_account", &[("account_id", bob_account.as_str())])
+            .await;
+        assert_eq!(
+            switch.error_kind().as_deref(),
+            Some("NotFound"),
+            "{b}: {switch:?}"
+        );
         let mine = alice.call("account", &[]).await;
         assert_eq!(mine.body["members"][0]["email"], "alice@example.com", "{b}");
         assert!(!mine.body.to_string().contains("bob@example.com"), "{b}");
@@ -289,16 +398,30 @@ async fn a_member_of_one_account_cannot_reach_another() {
             ("admin_audit", vec![("filter[page]", "0")]),
             (
                 "admin_change_role",
-                vec![("input[user_id]", "1"), ("input[role]", "Admin"), ("input[grant]", "true")],
+                vec![
+                    ("input[user_id]", "1"),
+                    ("input[role]", "Admin"),
+                    ("input[grant]", "true"),
+                ],
             ),
         ] {
             let reply = alice.call(endpoint, &form).await;
-            assert_eq!(reply.error_kind().as_deref(), Some("Forbidden"), "{b}: {endpoint} {reply:?}");
+            assert_eq!(
+                reply.error_kind().as_deref(),
+                Some("Forbidden"),
+                "{b}: {endpoint} {reply:?}"
+            );
         }
         // And visitors are asked to sign in.
         let visitor = app.client();
-        let reply = visitor.call("admin_users", &[("search", ""), ("page", "0")]).await;
-        assert_eq!(reply.error_kind().as_deref(), Some("Unauthenticated"), "{b}");
+        let reply = visitor
+            .call("admin_users", &[("search", ""), ("page", "0")])
+            .await;
+        assert_eq!(
+            reply.error_kind().as_deref(),
+            Some("Unauthenticated"),
+            "{b}"
+        );
     }
 }
 
@@ -319,24 +442,39 @@ async fn an_admin_grants_a_role_and_the_audit_log_shows_it() {
         let moderator = app.client();
         moderator.sign_up("mod@example.com", PASSWORD).await;
 
-        let users = admin.call("admin_users", &[("search", "mod@"), ("page", "0")]).await;
+        let users = admin
+            .call("admin_users", &[("search", "mod@"), ("page", "0")])
+            .await;
         assert_eq!(users.body["total"], 1, "{b}: {users:?}");
         let id = users.body["rows"][0]["id"].to_string();
         let grant = admin
             .call(
                 "admin_change_role",
-                &[("input[user_id]", id.as_str()), ("input[role]", "Moderator"), ("input[grant]", "true")],
+                &[
+                    ("input[user_id]", id.as_str()),
+                    ("input[role]", "Moderator"),
+                    ("input[grant]", "true"),
+                ],
             )
             .await;
         assert!(grant.status.is_success(), "{b}: {grant:?}");
         let viewer = moderator.call("viewer", &[]).await;
-        assert_eq!(viewer.body["staff_roles"][0], "Moderator", "{b}: takes effect at once");
+        assert_eq!(
+            viewer.body["staff_roles"][0], "Moderator",
+            "{b}: takes effect at once"
+        );
 
         let trail = admin
-            .call("admin_audit", &[("filter[action]", "role.granted"), ("filter[page]", "0")])
+            .call(
+                "admin_audit",
+                &[("filter[action]", "role.granted"), ("filter[page]", "0")],
+            )
             .await;
         assert_eq!(trail.body["total"], 1, "{b}: {trail:?}");
-        assert_eq!(trail.body["rows"][0]["actor_email"], "admin@example.com", "{b}");
+        assert_eq!(
+            trail.body["rows"][0]["actor_email"], "admin@example.com",
+            "{b}"
+        );
     }
 }
 
@@ -349,19 +487,32 @@ async fn sessions_end_twelve_hours_after_sign_in_however_active() {
         let client = app.client();
         client.sign_up("ada@example.com", PASSWORD).await;
         let rows = tower_session::Entity::find().all(&app.db).await.expect(b);
-        assert_eq!(rows.len(), 1, "{b}: one session row, none for anonymous requests");
+        assert_eq!(
+            rows.len(),
+            1,
+            "{b}: one session row, none for anonymous requests"
+        );
         let row = rows.into_iter().next().expect(b);
         let idle = row.expiry_date - chrono::Utc::now();
-        assert!(idle > chrono::Duration::minutes(29) && idle <= chrono::Duration::minutes(30), "{b}");
+        assert!(
+            idle > chrono::Duration::minutes(29) && idle <= chrono::Duration::minutes(30),
+            "{b}"
+        );
 
         let mut record: serde_json::Value = serde_json::from_str(&row.data).expect(b);
-        let signed_in_at = record["data"]["signed_in_at"].as_i64().expect("signed_in_at");
+        let signed_in_at = record["data"]["signed_in_at"]
+            .as_i64()
+            .expect("signed_in_at");
         record["data"]["signed_in_at"] = (signed_in_at - 12 * 3600 - 1).into();
         let mut active = row.into_active_model();
         active.data = Set(record.to_string());
         active.update(&app.db).await.expect(b);
 
-        assert_eq!(client.whoami().await, None, "{b}: past the absolute timeout");
+        assert_eq!(
+            client.whoami().await,
+            None,
+            "{b}: past the absolute timeout"
+        );
         let left = tower_session::Entity::find().all(&app.db).await.expect(b);
         assert!(left.is_empty(), "{b}: the expired session is deleted");
     }

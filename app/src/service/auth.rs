@@ -31,15 +31,16 @@ pub const BAD_CREDENTIALS: &str = "Email or password is incorrect.";
 pub async fn sign_up<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     hasher: &PasswordHasher,
-    input: SignUpInput,
+    mut input: SignUpInput,
     ip: Option<String>,
 ) -> Result<UserId, AppError> {
+    input.email = normalize_email(&input.email);
+    let email = input.email.clone();
     let mut errors = input
         .validate()
         .err()
         .map(FieldErrors::from)
         .unwrap_or_default();
-    let email = normalize_email(&input.email);
     if errors.get("password").is_none() {
         if let Some(why) = passwords::weakness(&input.password, &email) {
             errors.add("password", why);

@@ -1,7 +1,10 @@
 //! Test harness: the real router on a random port over a fresh migrated database, and a
 //! cookie-keeping client that calls server functions like the browser does.
 
-#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the harness"
+)]
 
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
@@ -46,15 +49,24 @@ pub fn site_root() -> PathBuf {
 }
 
 /// Starts the app on `db` at a random local port.
-pub async fn spawn_on(backend: &'static str, db: DatabaseConnection, secure_cookies: bool) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+pub async fn spawn_on(
+    backend: &'static str,
+    db: DatabaseConnection,
+    secure_cookies: bool,
+) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let config = RouterConfig::new(&site_root(), addr, secure_cookies);
     let app = router::build(db.clone(), &config);
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .expect("serve");
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
     });
     TestApp { backend, addr, db }
 }
@@ -96,7 +108,10 @@ impl Reply {
     }
 
     pub fn field_error(&self, field: &str) -> Option<String> {
-        self.body.pointer(&format!("/Invalid/{field}")).and_then(Value::as_str).map(str::to_owned)
+        self.body
+            .pointer(&format!("/Invalid/{field}"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 }
 
@@ -114,7 +129,11 @@ impl Client {
         let headers = response.headers().clone();
         let text = response.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn sign_up(&self, email: &str, password: &str) -> Reply {
@@ -131,18 +150,30 @@ impl Client {
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Reply {
-        self.call("sign_in", &[("input[email]", email), ("input[password]", password)]).await
+        self.call(
+            "sign_in",
+            &[("input[email]", email), ("input[password]", password)],
+        )
+        .await
     }
 
     /// The signed-in email, or `None` for a visitor.
     pub async fn whoami(&self) -> Option<String> {
         let reply = self.call("viewer", &[]).await;
         assert!(reply.status.is_success(), "viewer failed: {reply:?}");
-        reply.body.get("email").and_then(Value::as_str).map(str::to_owned)
+        reply
+            .body
+            .get("email")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.base)).send().await.expect("GET")
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET")
     }
 }
 

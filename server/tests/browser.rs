@@ -1,0 +1,327 @@
+//! Browser tests: headless Chromium (through chromedriver) against a real server serving the
+//! release wasm bundle. They check the main journeys, that the page hydrates, and that the
+//! browser console stays free of errors (CSP violations included).
+
+mod support;
+
+use fantoccini::{Client, ClientBuilder, Locator, wd::WebDriverCompatibleCommand};
+use serde_json::json;
+use std::{
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+use support::{PASSWORD, TestApp, site_root, spawn_on};
+
+/// chromedriver on a free port, killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+    profile: TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn start_driver() -> Driver {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver must be installed (apt-get install chromium chromium-driver)");
+    let profile = std::env::temp_dir().join(format!("herald-chrome-{}-{port}", std::process::id()));
+    let driver = Driver {
+        child,
+        port,
+        profile: TempDir(profile),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    driver
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", driver.profile.0.display()),
+            ]
+        }),
+    );
+    caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("WebDriver session")
+}
+
+/// chromedriver's (non-W3C) endpoint for the browser console log.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({ "type": "browser" }).to_string()),
+        )
+    }
+}
+
+/// Console entries at warning level or above since the last call.
+async fn console_problems(client: &Client) -> Vec<String> {
+    let entries = client.issue_cmd(BrowserLog).await.expect("browser log");
+    entries
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| matches!(e["level"].as_str(), Some("SEVERE" | "WARNING")))
+        .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+}
+
+async fn wait_for_path(client: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let url = client.current_url().await.expect("url");
+        if url.path() == path {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stayed on {url}, expected {path}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the wasm has hydrated the page (the app marks `<body data-hydrated>`).
+async fn hydrated(client: &Client) {
+    wait_for(client, "body[data-hydrated]").await;
+}
+
+async fn fill(client: &Client, css: &str, text: &str) {
+    let field = wait_for(client, css).await;
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    wait_for(client, css).await.text().await.expect("text")
+}
+
+async fn start() -> (TestApp, Driver, Client) {
+    let site = site_root();
+    assert!(
+        site.join("pkg/herald.wasm").is_file(),
+        "no built site at {}: run `cargo leptos build --release --frontend-only` (bash .ci/test does)",
+        site.display()
+    );
+    let db = migrations::db::fresh_sqlite().await.expect("database");
+    let app = spawn_on("sqlite", db, false).await;
+    let driver = start_driver().await;
+    let client = browser(&driver).await;
+    (app, driver, client)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_up_see_the_dashboard_sign_out_and_sign_in_again() {
+    let (app, _driver, client) = start().await;
+
+    client
+        .goto(&app.url("/sign-up"))
+        .await
+        .expect("open sign-up");
+    hydrated(&client).await;
+    // Bad input first: the messages appear beside the fields and what was typed stays.
+    fill(&client, "#sign-up-email", "ada@example.com").await;
+    fill(&client, "#sign-up-password", "short").await;
+    fill(&client, "#sign-up-account", "Ada's Ads").await;
+    client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    let message = text_of(&client, "#sign-up-password-error").await;
+    assert!(
+        message.contains("10 and 128"),
+        "password error beside the field: {message}"
+    );
+    let kept = client
+        .find(Locator::Css("#sign-up-email"))
+        .await
+        .expect("email")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(
+        kept.as_deref(),
+        Some("ada@example.com"),
+        "the form keeps what was typed"
+    );
+
+    fill(&client, "#sign-up-password", PASSWORD).await;
+    client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    wait_for_path(&client, "/").await;
+    assert_eq!(text_of(&client, "h1").await, "Dashboard");
+    assert_eq!(text_of(&client, ".account-title").await, "Ada's Ads");
+    assert!(
+        text_of(&client, ".user-email")
+            .await
+            .contains("ada@example.com")
+    );
+
+    // Sign out from the user menu.
+    client
+        .find(Locator::Css(".user-menu summary"))
+        .await
+        .expect("menu")
+        .click()
+        .await
+        .expect("open");
+    wait_for(&client, "#sign-out")
+        .await
+        .click()
+        .await
+        .expect("sign out");
+    wait_for_path(&client, "/sign-in").await;
+    client.goto(&app.url("/")).await.expect("open dashboard");
+    wait_for_path(&client, "/sign-in").await;
+
+    // Sign in again; the password toggle is interactive only once hydrated.
+    hydrated(&client).await;
+    fill(&client, "#sign-in-email", "ada@example.com").await;
+    fill(&client, "#sign-in-password", PASSWORD).await;
+    let password = client
+        .find(Locator::Css("#sign-in-password"))
+        .await
+        .expect("password");
+    assert_eq!(
+        password.attr("type").await.expect("type").as_deref(),
+        Some("password")
+    );
+    client
+        .find(Locator::Css("#toggle-password"))
+        .await
+        .expect("toggle")
+        .click()
+        .await
+        .expect("click");
+    assert_eq!(
+        password.attr("type").await.expect("type").as_deref(),
+        Some("text"),
+        "hydrated toggle"
+    );
+    client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    wait_for_path(&client, "/").await;
+    assert_eq!(text_of(&client, "h1").await, "Dashboard");
+
+    client
+        .goto(&app.url("/account"))
+        .await
+        .expect("open account");
+    hydrated(&client).await;
+    assert!(text_of(&client, "table").await.contains("ada@example.com"));
+
+    let problems = console_problems(&client).await;
+    assert!(problems.is_empty(), "console problems: {problems:#?}");
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_password_is_reported_on_the_form_without_losing_the_email() {
+    let (app, _driver, client) = start().await;
+    app.client().sign_up("ada@example.com", PASSWORD).await;
+    client
+        .goto(&app.url("/sign-in"))
+        .await
+        .expect("open sign-in");
+    hydrated(&client).await;
+    fill(&client, "#sign-in-email", "ada@example.com").await;
+    fill(&client, "#sign-in-password", "not the password").await;
+    client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    let banner = text_of(&client, ".banner.error").await;
+    assert_eq!(banner, "Email or password is incorrect.");
+    let kept = client
+        .find(Locator::Css("#sign-in-email"))
+        .await
+        .expect("email")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(kept.as_deref(), Some("ada@example.com"));
+    let current = client.current_url().await.expect("url");
+    assert_eq!(current.path(), "/sign-in");
+    let problems: Vec<String> = console_problems(&client)
+        .await
+        .into_iter()
+        // The failed sign-in itself answers with an error status; that is the expected outcome.
+        .filter(|p| !p.contains("/api/sign_in"))
+        .collect();
+    assert!(problems.is_empty(), "console problems: {problems:#?}");
+    client.close().await.expect("close");
+}
