@@ -60,14 +60,16 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/herald.css"/>
         <Title formatter=|page: String| format!("{page} · Herald")/>
         <Router>
+            // Async rendering: a page's data (and the sign-in check) resolves before the status
+            // line is sent, so a visitor gets a real 302 and a missing object a real status.
             <Routes fallback=NotFoundPage>
                 <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
-                <ParentRoute path=path!("") view=AppShell ssr=SsrMode::Async>
-                    <Route path=path!("") view=DashboardPage/>
-                    <Route path=path!("account") view=AccountPage/>
-                    <Route path=path!("admin/users") view=AdminUsersPage/>
-                    <Route path=path!("admin/audit") view=AuditPage/>
+                <ParentRoute path=path!("") view=AppShell>
+                    <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
+                    <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("admin/audit") view=AuditPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -50,4 +50,5 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
             {admin}
         </nav>
     }
+    .into_any()
 }

@@ -34,6 +34,7 @@ fn SignedIn(viewer: Viewer) -> impl IntoView {
             </div>
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -94,4 +95,5 @@ fn Header(viewer: Viewer) -> impl IntoView {
             </details>
         </header>
     }
+    .into_any()
 }

@@ -54,6 +54,11 @@ pub async fn spawn_on(
     db: DatabaseConnection,
     secure_cookies: bool,
 ) -> TestApp {
+    // Server-side errors show up in a failing test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("error")
+        .with_test_writer()
+        .try_init();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -168,9 +173,11 @@ impl Client {
             .map(str::to_owned)
     }
 
+    /// A page load as a browser makes it (asking for HTML).
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.base))
+            .header("accept", "text/html")
             .send()
             .await
             .expect("GET")
