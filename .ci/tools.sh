@@ -4,6 +4,10 @@
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/herald/target}"
 HERALD_TOOLS="$HOME/.cache/herald/tools"
+# Leptos bakes this name into the server at compile time (otherwise it asks for `herald_bg.wasm`);
+# cargo-leptos sets it, so plain cargo builds (tests, clippy) must too, or each would rebuild
+# half the dependency tree for the other.
+export LEPTOS_OUTPUT_NAME=herald
 export PATH="$HERALD_TOOLS/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }

@@ -9,7 +9,7 @@ use crate::pages::{
     shell::AppShell,
 };
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
     components::{ParentRoute, Route, Router, Routes},
@@ -35,6 +35,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.ico"/>
+                <link rel="stylesheet" href="/pkg/herald.css"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -57,7 +58,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/herald.css"/>
         <Title formatter=|page: String| format!("{page} · Herald")/>
         <Router>
             // Async rendering: a page's data (and the sign-in check) resolves before the status

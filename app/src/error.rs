@@ -45,6 +45,7 @@ impl FieldErrors {
     }
 }
 
+#[cfg(feature = "ssr")]
 impl From<validator::ValidationErrors> for FieldErrors {
     fn from(errors: validator::ValidationErrors) -> Self {
         let mut out = Self::default();
@@ -106,6 +107,7 @@ impl AppError {
     }
 }
 
+#[cfg(feature = "ssr")]
 impl From<validator::ValidationErrors> for AppError {
     fn from(errors: validator::ValidationErrors) -> Self {
         Self::Invalid(errors.into())

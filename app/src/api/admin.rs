@@ -2,11 +2,11 @@
 
 use crate::{
     error::AppError,
-    model::{AuditFilter, AuditRow, Page, PlatformRole, RoleChangeInput, UserRow},
+    model::{AuditFilter, AuditRow, Page, RoleChangeInput, UserRow},
 };
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
-use {super::ctx, crate::service};
+use {super::ctx, crate::model::PlatformRole, crate::service};
 
 /// Users matching `search` (part of an email), one page.
 #[server(endpoint = "admin_users")]

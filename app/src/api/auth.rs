@@ -17,10 +17,10 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
 /// Creates a user and their ad account, signs them in and goes to the dashboard.
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(input: SignUpInput) -> Result<(), AppError> {
-    let state = ctx::state()?;
-    let user =
-        service::auth::sign_up(&state.db, &state.hasher, input, ctx::client_ip().await).await?;
-    ctx::begin_session(user).await?;
+    let request = ctx::request()?;
+    let state = &request.state;
+    let user = service::auth::sign_up(&state.db, &state.hasher, input, request.ip.clone()).await?;
+    request.begin_session(user).await?;
     leptos_axum::redirect("/");
     Ok(())
 }
@@ -28,10 +28,10 @@ pub async fn sign_up(input: SignUpInput) -> Result<(), AppError> {
 /// Signs in (throttled after repeated failures) and goes to the dashboard.
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(input: SignInInput) -> Result<(), AppError> {
-    let state = ctx::state()?;
-    let user =
-        service::auth::sign_in(&state.db, &state.hasher, input, ctx::client_ip().await).await?;
-    ctx::begin_session(user).await?;
+    let request = ctx::request()?;
+    let state = &request.state;
+    let user = service::auth::sign_in(&state.db, &state.hasher, input, request.ip.clone()).await?;
+    request.begin_session(user).await?;
     leptos_axum::redirect("/");
     Ok(())
 }
@@ -39,9 +39,9 @@ pub async fn sign_in(input: SignInInput) -> Result<(), AppError> {
 /// Ends the session on the server and goes to the sign-in page.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    let state = ctx::state()?;
-    if let Some(user) = ctx::end_session().await? {
-        service::auth::signed_out(&state.db, user, ctx::client_ip().await).await?;
+    let request = ctx::request()?;
+    if let Some(user) = request.end_session().await? {
+        service::auth::signed_out(&request.state.db, user, request.ip.clone()).await?;
     }
     leptos_axum::redirect("/sign-in");
     Ok(())

@@ -6,7 +6,10 @@ use crate::{
     model::{AccountId, PlatformRole, UserId, Viewer},
     service::{self, Actor, passwords::PasswordHasher},
 };
-use axum::extract::{ConnectInfo, FromRef};
+use axum::{
+    extract::{ConnectInfo, FromRef},
+    http::request::Parts,
+};
 use chrono::Utc;
 use leptos::prelude::{LeptosOptions, use_context};
 use sea_orm::DatabaseConnection;
@@ -42,86 +45,138 @@ pub const ABSOLUTE_TIMEOUT_SECS: i64 = 12 * 60 * 60;
 /// Reads refresh the idle timeout, but write the session at most this often.
 const TOUCH_EVERY_SECS: i64 = 60;
 
-/// The application state, provided to every server function by the router.
-pub fn state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| AppError::internal("context", "AppState missing"))
+/// Everything a server function needs from its request, captured synchronously.
+///
+/// Leptos contexts are only reliable before a server function's first `.await` (a resource
+/// polled during server rendering may resume outside the request's reactive owner), so every
+/// entry point here reads the state, the session and the client address up front and carries
+/// them along instead of looking them up again later.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub state: AppState,
+    session: Session,
+    /// The client's address as seen on the socket.
+    pub ip: Option<String>,
 }
 
-async fn session() -> Result<Session, AppError> {
-    leptos_axum::extract::<Session>()
-        .await
-        .map_err(|e| AppError::internal("session layer", e))
-}
-
-/// The client's address as seen on the socket.
-pub async fn client_ip() -> Option<String> {
-    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-        .await
-        .ok()
-        .map(|c| c.0.ip().to_string())
+/// The current request's state, session and client address. Call it before any `.await`.
+pub fn request() -> Result<Request, AppError> {
+    let state = use_context::<AppState>()
+        .ok_or_else(|| AppError::internal("context", "AppState missing"))?;
+    let parts = use_context::<Parts>()
+        .ok_or_else(|| AppError::internal("context", "request parts missing"))?;
+    let session = parts
+        .extensions
+        .get::<Session>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("context", "session layer missing"))?;
+    let ip = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    Ok(Request { state, session, ip })
 }
 
 fn session_err(e: tower_sessions::session::Error) -> AppError {
     AppError::internal("session store", e)
 }
 
-/// The signed-in user id, enforcing the absolute timeout and refreshing the idle one.
-async fn session_user(session: &Session) -> Result<Option<UserId>, AppError> {
-    let Some(user) = session.get::<i64>(USER_ID).await.map_err(session_err)? else {
-        return Ok(None);
-    };
-    let now = Utc::now().timestamp();
-    let signed_in_at = session
-        .get::<i64>(SIGNED_IN_AT)
-        .await
-        .map_err(session_err)?
-        .unwrap_or(0);
-    if now - signed_in_at > ABSOLUTE_TIMEOUT_SECS {
-        session.flush().await.map_err(session_err)?;
-        return Ok(None);
+impl Request {
+    /// The signed-in user id, enforcing the absolute timeout and refreshing the idle one.
+    async fn session_user(&self) -> Result<Option<UserId>, AppError> {
+        let session = &self.session;
+        let Some(user) = session.get::<i64>(USER_ID).await.map_err(session_err)? else {
+            return Ok(None);
+        };
+        let now = Utc::now().timestamp();
+        let signed_in_at = session
+            .get::<i64>(SIGNED_IN_AT)
+            .await
+            .map_err(session_err)?
+            .unwrap_or(0);
+        if now - signed_in_at > ABSOLUTE_TIMEOUT_SECS {
+            session.flush().await.map_err(session_err)?;
+            return Ok(None);
+        }
+        let seen_at = session
+            .get::<i64>(SEEN_AT)
+            .await
+            .map_err(session_err)?
+            .unwrap_or(0);
+        if now - seen_at >= TOUCH_EVERY_SECS {
+            session.insert(SEEN_AT, now).await.map_err(session_err)?;
+        }
+        Ok(Some(UserId(user)))
     }
-    let seen_at = session
-        .get::<i64>(SEEN_AT)
-        .await
-        .map_err(session_err)?
-        .unwrap_or(0);
-    if now - seen_at >= TOUCH_EVERY_SECS {
+
+    /// The viewer for the header and navigation; `None` when nobody is signed in.
+    pub async fn viewer(&self) -> Result<Option<Viewer>, AppError> {
+        let Some(user) = self.session_user().await? else {
+            return Ok(None);
+        };
+        let preferred = self
+            .session
+            .get::<i64>(ACCOUNT_ID)
+            .await
+            .map_err(session_err)?
+            .map(AccountId);
+        let viewer = service::auth::viewer(&self.state.db, user, preferred).await?;
+        if viewer.is_none() {
+            self.session.flush().await.map_err(session_err)?;
+        }
+        Ok(viewer)
+    }
+
+    /// The signed-in caller as a service `Actor`.
+    pub async fn actor(&self) -> Result<Actor, AppError> {
+        let viewer = self.viewer().await?.ok_or(AppError::Unauthenticated)?;
+        let membership = viewer.current_membership().map(|m| (m.account_id, m.role));
+        Ok(Actor {
+            user_id: viewer.user_id,
+            email: viewer.email,
+            staff_roles: viewer.staff_roles,
+            membership,
+            ip: self.ip.clone(),
+        })
+    }
+
+    /// Starts an authenticated session under a fresh id (no fixation).
+    pub async fn begin_session(&self, user: UserId) -> Result<(), AppError> {
+        let session = &self.session;
+        session.cycle_id().await.map_err(session_err)?;
+        let now = Utc::now().timestamp();
+        session.insert(USER_ID, user.0).await.map_err(session_err)?;
+        session
+            .insert(SIGNED_IN_AT, now)
+            .await
+            .map_err(session_err)?;
         session.insert(SEEN_AT, now).await.map_err(session_err)?;
+        Ok(())
     }
-    Ok(Some(UserId(user)))
+
+    /// Ends the session server-side (the record is deleted) and returns who it belonged to.
+    pub async fn end_session(&self) -> Result<Option<UserId>, AppError> {
+        let user = self
+            .session
+            .get::<i64>(USER_ID)
+            .await
+            .map_err(session_err)?
+            .map(UserId);
+        self.session.flush().await.map_err(session_err)?;
+        Ok(user)
+    }
 }
 
 /// The viewer for the header and navigation; `None` when nobody is signed in.
 pub async fn viewer() -> Result<Option<Viewer>, AppError> {
-    let session = session().await?;
-    let Some(user) = session_user(&session).await? else {
-        return Ok(None);
-    };
-    let preferred = session
-        .get::<i64>(ACCOUNT_ID)
-        .await
-        .map_err(session_err)?
-        .map(AccountId);
-    let state = state()?;
-    let viewer = service::auth::viewer(&state.db, user, preferred).await?;
-    if viewer.is_none() {
-        session.flush().await.map_err(session_err)?;
-    }
-    Ok(viewer)
+    request()?.viewer().await
 }
 
 /// Any signed-in user.
 pub async fn require_user() -> Result<(AppState, Actor), AppError> {
-    let viewer = viewer().await?.ok_or(AppError::Unauthenticated)?;
-    let membership = viewer.current_membership().map(|m| (m.account_id, m.role));
-    let actor = Actor {
-        user_id: viewer.user_id,
-        email: viewer.email,
-        staff_roles: viewer.staff_roles,
-        membership,
-        ip: client_ip().await,
-    };
-    Ok((state()?, actor))
+    let request = request()?;
+    let actor = request.actor().await?;
+    Ok((request.state, actor))
 }
 
 /// A signed-in user holding the platform role `role` (refusals are audited).
@@ -141,35 +196,11 @@ pub async fn require_member() -> Result<(AppState, Actor), AppError> {
     Ok((state, actor))
 }
 
-/// Starts an authenticated session under a fresh id (no fixation).
-pub async fn begin_session(user: UserId) -> Result<(), AppError> {
-    let session = session().await?;
-    session.cycle_id().await.map_err(session_err)?;
-    let now = Utc::now().timestamp();
-    session.insert(USER_ID, user.0).await.map_err(session_err)?;
-    session
-        .insert(SIGNED_IN_AT, now)
-        .await
-        .map_err(session_err)?;
-    session.insert(SEEN_AT, now).await.map_err(session_err)?;
-    Ok(())
-}
-
-/// Ends the session server-side (the record is deleted) and returns who it belonged to.
-pub async fn end_session() -> Result<Option<UserId>, AppError> {
-    let session = session().await?;
-    let user = session
-        .get::<i64>(USER_ID)
-        .await
-        .map_err(session_err)?
-        .map(UserId);
-    session.flush().await.map_err(session_err)?;
-    Ok(user)
-}
-
 /// Makes `account` the current one, if the actor is a member of it.
 pub async fn switch_account(account: AccountId) -> Result<(), AppError> {
-    let (state, actor) = require_user().await?;
+    let request = request()?;
+    let actor = request.actor().await?;
+    let state = &request.state;
     let member = service::auth::memberships(&state.db, actor.user_id)
         .await?
         .into_iter()
@@ -177,8 +208,8 @@ pub async fn switch_account(account: AccountId) -> Result<(), AppError> {
     if !member {
         return Err(AppError::NotFound);
     }
-    session()
-        .await?
+    request
+        .session
         .insert(ACCOUNT_ID, account.0)
         .await
         .map_err(session_err)

@@ -3,6 +3,7 @@
 use super::{AccountId, AccountRole, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
 use validator::{Validate, ValidationError};
 
 /// Currency of a new account until finance settings exist.
@@ -49,6 +50,7 @@ pub const TIME_ZONES: &[&str] = &[
     "America/Los_Angeles",
 ];
 
+#[cfg(feature = "ssr")]
 pub(crate) fn validate_time_zone(zone: &str) -> Result<(), ValidationError> {
     if TIME_ZONES.contains(&zone) {
         Ok(())
@@ -59,11 +61,15 @@ pub(crate) fn validate_time_zone(zone: &str) -> Result<(), ValidationError> {
 }
 
 /// Editable settings of an ad account (owner only).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Validate)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(Validate))]
 pub struct AccountSettingsInput {
-    #[validate(length(min = 2, max = 80, message = "Use between 2 and 80 characters."))]
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(min = 2, max = 80, message = "Use between 2 and 80 characters."))
+    )]
     pub name: String,
-    #[validate(custom(function = "validate_time_zone"))]
+    #[cfg_attr(feature = "ssr", validate(custom(function = "validate_time_zone")))]
     pub time_zone: String,
 }
 
@@ -89,7 +95,7 @@ pub struct AccountDetails {
     pub members: Vec<Member>,
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
 

@@ -2,18 +2,32 @@
 
 use super::{AccountId, AccountRole, PlatformRole, UserId};
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
 use validator::Validate;
 
 /// Sign-up form: a new user who becomes the owner of a new ad account.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Validate)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(Validate))]
 pub struct SignUpInput {
-    #[validate(email(message = "Enter a valid email address."), length(max = 254))]
+    #[cfg_attr(
+        feature = "ssr",
+        validate(email(message = "Enter a valid email address."), length(max = 254))
+    )]
     pub email: String,
-    #[validate(length(min = 10, max = 128, message = "Use between 10 and 128 characters."))]
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(min = 10, max = 128, message = "Use between 10 and 128 characters."))
+    )]
     pub password: String,
-    #[validate(length(min = 2, max = 80, message = "Use between 2 and 80 characters."))]
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(min = 2, max = 80, message = "Use between 2 and 80 characters."))
+    )]
     pub account_name: String,
-    #[validate(custom(function = "super::account::validate_time_zone"))]
+    #[cfg_attr(
+        feature = "ssr",
+        validate(custom(function = "super::account::validate_time_zone"))
+    )]
     pub time_zone: String,
 }
 
@@ -60,7 +74,7 @@ impl Viewer {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
 

@@ -1,13 +1,16 @@
 //! The dashboard: the current ad account at a glance and what the viewer's roles allow.
 
-use crate::{api::accounts::get_account, model::Viewer, pages::utc};
+use crate::{
+    api::accounts::get_account,
+    model::{AccountDetails, Viewer},
+    pages::utc,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let viewer = expect_context::<Viewer>();
-    let has_account = viewer.current_account.is_some();
     let account = Resource::new(
         move || viewer.current_account,
         move |id| async move {
@@ -17,34 +20,41 @@ pub fn DashboardPage() -> impl IntoView {
             }
         },
     );
-    let staff: Vec<_> = viewer.staff_roles.iter().map(|r| r.label()).collect();
+    let email = expect_context::<Viewer>().email;
     view! {
         <Title text="Dashboard"/>
         <h1>"Dashboard"</h1>
-        <p class="lead">{format!("Signed in as {}.", viewer.email)}</p>
+        <p class="lead">{format!("Signed in as {email}.")}</p>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let viewer = expect_context::<Viewer>();
+                match account.await {
+                    Ok(details) => view! { <Cards viewer details/> }.into_any(),
+                    Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Cards(viewer: Viewer, details: Option<AccountDetails>) -> impl IntoView {
+    let staff: Vec<_> = viewer.staff_roles.iter().map(|r| r.label()).collect();
+    let nothing = details.is_none() && staff.is_empty();
+    view! {
         <div class="cards">
-            {has_account.then(|| view! {
+            {details.map(|a| view! {
                 <section class="card" aria-labelledby="account-card">
                     <h2 id="account-card">"Ad account"</h2>
-                    <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                        {move || Suspend::new(async move {
-                            match account.await {
-                                Ok(Some(a)) => view! {
-                                    <dl class="facts">
-                                        <dt>"Name"</dt><dd class="account-title">{a.name}</dd>
-                                        <dt>"Your role"</dt><dd>{a.my_role.label()}</dd>
-                                        <dt>"Currency"</dt><dd>{a.currency}</dd>
-                                        <dt>"Time zone"</dt><dd>{a.time_zone}</dd>
-                                        <dt>"Members"</dt><dd>{a.members.len()}</dd>
-                                        <dt>"Since"</dt><dd>{utc(a.created_at)}</dd>
-                                    </dl>
-                                    <a class="button" href="/account">"Account & members"</a>
-                                }.into_any(),
-                                Ok(None) => ().into_any(),
-                                Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),
-                            }
-                        })}
-                    </Suspense>
+                    <dl class="facts">
+                        <dt>"Name"</dt><dd class="account-title">{a.name}</dd>
+                        <dt>"Your role"</dt><dd>{a.my_role.label()}</dd>
+                        <dt>"Currency"</dt><dd>{a.currency}</dd>
+                        <dt>"Time zone"</dt><dd>{a.time_zone}</dd>
+                        <dt>"Members"</dt><dd>{a.members.len()}</dd>
+                        <dt>"Since"</dt><dd>{utc(a.created_at)}</dd>
+                    </dl>
+                    <a class="button" href="/account">"Account & members"</a>
                 </section>
             })}
             {(!staff.is_empty()).then(|| view! {
@@ -56,7 +66,7 @@ pub fn DashboardPage() -> impl IntoView {
                     </p>
                 </section>
             })}
-            {(!has_account && viewer.staff_roles.is_empty()).then(|| view! {
+            {nothing.then(|| view! {
                 <section class="card">
                     <h2>"No ad account"</h2>
                     <p>"You are not a member of any ad account. Ask an account owner to invite you."</p>

@@ -86,8 +86,8 @@ pub fn AuditPage() -> impl IntoView {
                                                 <td>{e.actor_email.unwrap_or_else(|| "—".into())}</td>
                                                 <td><code>{e.action}</code></td>
                                                 <td><code>{e.target}</code></td>
-                                                <td>{e.ip.unwrap_or_default()}</td>
-                                                <td class="detail">{e.detail.unwrap_or_default()}</td>
+                                                <td>{e.ip.unwrap_or_else(|| "—".into())}</td>
+                                                <td class="detail">{e.detail.unwrap_or_else(|| "—".into())}</td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>
