@@ -8,18 +8,22 @@ use crate::{
 use app::{
     api::ctx::AppState,
     app::{App, shell},
+    error::AppError,
     service::passwords::PasswordHasher,
 };
 use axum::{
     Router,
     body::Body,
-    extract::{Request, State},
-    middleware,
-    response::IntoResponse,
-    routing::post,
+    extract::Request,
+    http::StatusCode,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
 };
-use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use leptos::{
+    prelude::*,
+    server_fn::error::{FromServerFnError, SERVER_FN_ERROR_HEADER},
+};
+use leptos_axum::{LeptosRoutes, generate_route_list};
 use sea_orm::DatabaseConnection;
 use std::{net::SocketAddr, path::Path};
 use tower_http::compression::CompressionLayer;
@@ -85,7 +89,6 @@ pub fn build(db: DatabaseConnection, config: &RouterConfig) -> Router {
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
     Router::new()
-        .route("/api/{*name}", post(server_fn))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -94,6 +97,7 @@ pub fn build(db: DatabaseConnection, config: &RouterConfig) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
+        .layer(middleware::from_fn(error_status))
         .layer(CompressionLayer::new())
         .layer(middleware::from_fn_with_state(
             SecurityConfig {
@@ -104,6 +108,30 @@ pub fn build(db: DatabaseConnection, config: &RouterConfig) -> Router {
         .with_state(state)
 }
 
-async fn server_fn(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
-    handle_server_fns_with_context(move || provide_context(state.clone()), request).await
+/// Leptos answers every failed server function with `500` and the encoded `AppError`; this
+/// layer corrects the status from the error itself (422 for field errors, 404, 403, 429, …), so
+/// logs, proxies and clients see what really happened.
+async fn error_status(request: Request<Body>, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key(SERVER_FN_ERROR_HEADER)
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Encoded errors are a few hundred bytes; anything larger is not ours to inspect.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    parts.status = match AppError::de(bytes.clone()) {
+        AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden => StatusCode::FORBIDDEN,
+        AppError::NotFound => StatusCode::NOT_FOUND,
+        AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Transport(_) => StatusCode::BAD_REQUEST,
+        AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    Response::from_parts(parts, Body::from(bytes))
 }

@@ -65,6 +65,7 @@ async fn bad_sign_up_input_comes_back_as_field_errors() {
             Some("Invalid"),
             "{b}: {reply:?}"
         );
+        assert_eq!(reply.status, 422, "{b}");
         for field in ["email", "password", "account_name", "time_zone"] {
             assert!(
                 reply.field_error(field).is_some(),
@@ -109,6 +110,7 @@ async fn repeated_failures_are_rate_limited_with_a_clear_message() {
             Some("TooManyAttempts"),
             "{b}: {reply:?}"
         );
+        assert_eq!(reply.status, 429, "{b}");
         let message = reply.body["TooManyAttempts"]
             .as_str()
             .unwrap_or_default()
@@ -388,6 +390,7 @@ async fn a_member_of_one_account_cannot_reach_another() {
             Some("NotFound"),
             "{b}: {switch:?}"
         );
+        assert_eq!(switch.status, 404, "{b}");
         let mine = alice.call("account", &[]).await;
         assert_eq!(mine.body["members"][0]["email"], "alice@example.com", "{b}");
         assert!(!mine.body.to_string().contains("bob@example.com"), "{b}");
@@ -411,6 +414,7 @@ async fn a_member_of_one_account_cannot_reach_another() {
                 Some("Forbidden"),
                 "{b}: {endpoint} {reply:?}"
             );
+            assert_eq!(reply.status, 403, "{b}");
         }
         // And visitors are asked to sign in.
         let visitor = app.client();
@@ -422,6 +426,7 @@ async fn a_member_of_one_account_cannot_reach_another() {
             Some("Unauthenticated"),
             "{b}"
         );
+        assert_eq!(reply.status, 401, "{b}");
     }
 }
 

@@ -102,7 +102,9 @@ fn UserLine(user: UserRow, change: ServerAction<ChangeRole>) -> impl IntoView {
             <td>{user.email}</td>
             <td>{utc(user.created_at)}</td>
             <td>{user.account_count}</td>
-            <td class="chips">{toggles}</td>
+            <td>
+                <div class="chips">{toggles}</div>
+            </td>
         </tr>
     }
 }
