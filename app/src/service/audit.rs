@@ -79,15 +79,15 @@ pub async fn list(
 ) -> Result<Page<AuditRow>, AppError> {
     actor.require_staff(db, PlatformRole::Admin).await?;
     let mut query = audit_event::Entity::find();
-    if let Some(email) = filter.actor.as_deref().map(crate::model::normalize_email) {
-        if !email.is_empty() {
-            let user = app_user::Entity::find()
-                .filter(app_user::Column::Email.eq(email))
-                .one(db)
-                .await?;
-            // An unknown actor matches nothing rather than everything.
-            query = query.filter(audit_event::Column::ActorUserId.eq(user.map_or(-1, |u| u.id)));
-        }
+    if let Some(email) = filter.actor.as_deref().map(crate::model::normalize_email)
+        && !email.is_empty()
+    {
+        let user = app_user::Entity::find()
+            .filter(app_user::Column::Email.eq(email))
+            .one(db)
+            .await?;
+        // An unknown actor matches nothing rather than everything.
+        query = query.filter(audit_event::Column::ActorUserId.eq(user.map_or(-1, |u| u.id)));
     }
     if let Some(action) = filter.action.as_deref().filter(|a| !a.is_empty()) {
         query = query.filter(audit_event::Column::Action.eq(action));

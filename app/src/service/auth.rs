@@ -41,10 +41,10 @@ pub async fn sign_up<C: ConnectionTrait + TransactionTrait>(
         .err()
         .map(FieldErrors::from)
         .unwrap_or_default();
-    if errors.get("password").is_none() {
-        if let Some(why) = passwords::weakness(&input.password, &email) {
-            errors.add("password", why);
-        }
+    if errors.get("password").is_none()
+        && let Some(why) = passwords::weakness(&input.password, &email)
+    {
+        errors.add("password", why);
     }
     if errors.get("email").is_none() && find_user(db, &email).await?.is_some() {
         errors.add(

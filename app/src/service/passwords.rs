@@ -21,10 +21,10 @@ pub fn weakness(password: &str, email: &str) -> Option<&'static str> {
         return Some("This password is too common. Choose one that is hard to guess.");
     }
     let mut chars = lower.chars();
-    if let Some(first) = chars.next() {
-        if chars.all(|c| c == first) {
-            return Some("A password of one repeated character is too easy to guess.");
-        }
+    if let Some(first) = chars.next()
+        && chars.all(|c| c == first)
+    {
+        return Some("A password of one repeated character is too easy to guess.");
     }
     let local = email.split('@').next().unwrap_or_default().to_lowercase();
     if local.len() >= 4 && lower.contains(&local) {
