@@ -150,6 +150,15 @@ async fn fill(client: &Client, css: &str, text: &str) {
     field.send_keys(text).await.expect("type");
 }
 
+/// Submits the page's form with its submit button, as a person would.
+async fn submit(client: &Client) {
+    wait_for(client, "form button[type=submit]")
+        .await
+        .click()
+        .await
+        .expect("click submit");
+}
+
 async fn text_of(client: &Client, css: &str) -> String {
     wait_for(client, css).await.text().await.expect("text")
 }
@@ -181,13 +190,7 @@ async fn sign_up_see_the_dashboard_sign_out_and_sign_in_again() {
     fill(&client, "#sign-up-email", "ada@example.com").await;
     fill(&client, "#sign-up-password", "short").await;
     fill(&client, "#sign-up-account", "Ada's Ads").await;
-    client
-        .find(Locator::Css("form button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("click");
+    submit(&client).await;
     let message = text_of(&client, "#sign-up-password-error").await;
     assert!(
         message.contains("10 and 128"),
@@ -207,13 +210,7 @@ async fn sign_up_see_the_dashboard_sign_out_and_sign_in_again() {
     );
 
     fill(&client, "#sign-up-password", PASSWORD).await;
-    client
-        .find(Locator::Css("form button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("click");
+    submit(&client).await;
     wait_for_path(&client, "/").await;
     assert_eq!(text_of(&client, "h1").await, "Dashboard");
     assert_eq!(text_of(&client, ".account-title").await, "Ada's Ads");
@@ -264,13 +261,7 @@ async fn sign_up_see_the_dashboard_sign_out_and_sign_in_again() {
         Some("text"),
         "hydrated toggle"
     );
-    client
-        .find(Locator::Css("form button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("click");
+    submit(&client).await;
     wait_for_path(&client, "/").await;
     assert_eq!(text_of(&client, "h1").await, "Dashboard");
 
@@ -302,13 +293,7 @@ async fn a_wrong_password_is_reported_on_the_form_without_losing_the_email() {
     hydrated(&client).await;
     fill(&client, "#sign-in-email", "ada@example.com").await;
     fill(&client, "#sign-in-password", "not the password").await;
-    client
-        .find(Locator::Css("form button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("click");
+    submit(&client).await;
     let banner = text_of(&client, ".banner.error").await;
     assert_eq!(banner, "Email or password is incorrect.");
     let kept = client

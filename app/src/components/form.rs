@@ -92,3 +92,45 @@ pub fn FormError(#[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
         </Show>
     }
 }
+
+/// A labelled `<select>` over fixed options, with its hint and error tied to it.
+#[component]
+pub fn SelectField(
+    id: &'static str,
+    name: &'static str,
+    label: &'static str,
+    options: &'static [&'static str],
+    #[prop(into)] selected: String,
+    #[prop(optional)] hint: &'static str,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described_by = if hint.is_empty() {
+        error_id.clone()
+    } else {
+        format!("{hint_id} {error_id}")
+    };
+    view! {
+        <div class="field" class:invalid=move || error.get().is_some()>
+            <label for=id>{label}</label>
+            <select
+                id=id
+                name=name
+                aria-invalid=move || error.get().is_some().then_some("true")
+                aria-describedby=described_by
+            >
+                {options
+                    .iter()
+                    .map(|option| {
+                        view! { <option value=*option selected=*option == selected>{*option}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            {(!hint.is_empty()).then(|| view! { <p class="hint" id=hint_id>{hint}</p> })}
+            <p class="field-error" id=error_id role="alert">
+                {move || error.get()}
+            </p>
+        </div>
+    }
+}

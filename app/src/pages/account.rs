@@ -2,7 +2,7 @@
 
 use crate::{
     api::accounts::{UpdateAccount, get_account},
-    components::{Field, FormError, field_error, form_error},
+    components::{Field, FormError, SelectField, field_error, form_error},
     model::{AccountDetails, AccountPermission, TIME_ZONES},
     pages::utc,
 };
@@ -32,9 +32,7 @@ fn AccountView(details: AccountDetails, update: ServerAction<UpdateAccount>) -> 
     let can_manage = details.my_role.allows(AccountPermission::ManageAccount);
     let result: Signal<_> = update.value().into();
     let saved = move || matches!(update.value().get(), Some(Ok(())));
-    let time_zone_error = field_error(result, "time_zone");
     let settings = if can_manage {
-        let zone = details.time_zone.clone();
         view! {
             <ActionForm action=update attr:class="stack narrow" attr:novalidate=true>
                 <FormError error=form_error(result)/>
@@ -49,17 +47,15 @@ fn AccountView(details: AccountDetails, update: ServerAction<UpdateAccount>) -> 
                     required=true
                     error=field_error(result, "name")
                 />
-                <div class="field" class:invalid=move || time_zone_error.get().is_some()>
-                    <label for="account-tz">"Time zone"</label>
-                    <select id="account-tz" name="input[time_zone]" aria-describedby="account-tz-hint account-tz-error">
-                        {TIME_ZONES
-                            .iter()
-                            .map(|tz| view! { <option value=*tz selected=*tz == zone>{*tz}</option> })
-                            .collect_view()}
-                    </select>
-                    <p class="hint" id="account-tz-hint">"Campaign schedules and daily budgets follow this time zone."</p>
-                    <p class="field-error" id="account-tz-error" role="alert">{move || time_zone_error.get()}</p>
-                </div>
+                <SelectField
+                    id="account-tz"
+                    name="input[time_zone]"
+                    label="Time zone"
+                    options=TIME_ZONES
+                    selected=details.time_zone.clone()
+                    hint="Campaign schedules and daily budgets follow this time zone."
+                    error=field_error(result, "time_zone")
+                />
                 <div class="field">
                     <span class="label">"Currency"</span>
                     <p>{details.currency.clone()}</p>

@@ -2,7 +2,7 @@
 
 use crate::{
     api::auth::{SignIn, SignOut, SignUp, SwitchAccount, get_viewer},
-    components::{Field, FormError, field_error, form_error},
+    components::{Field, FormError, SelectField, field_error, form_error},
     error::AppError,
     model::{TIME_ZONES, Viewer},
 };
@@ -124,7 +124,6 @@ pub fn SignInPage() -> impl IntoView {
 pub fn SignUpPage() -> impl IntoView {
     let action = use_auth().sign_up;
     let result: Signal<_> = action.value().into();
-    let time_zone_error = field_error(result, "time_zone");
     view! {
         <Title text="Create an account"/>
         <RedirectIfSignedIn/>
@@ -164,22 +163,14 @@ pub fn SignUpPage() -> impl IntoView {
                         required=true
                         error=field_error(result, "account_name")
                     />
-                    <div class="field" class:invalid=move || time_zone_error.get().is_some()>
-                        <label for="sign-up-tz">"Time zone"</label>
-                        <select
-                            id="sign-up-tz"
-                            name="input[time_zone]"
-                            aria-describedby="sign-up-tz-error"
-                        >
-                            {TIME_ZONES
-                                .iter()
-                                .map(|tz| view! { <option value=*tz selected=*tz == "Europe/Berlin">{*tz}</option> })
-                                .collect_view()}
-                        </select>
-                        <p class="field-error" id="sign-up-tz-error" role="alert">
-                            {move || time_zone_error.get()}
-                        </p>
-                    </div>
+                    <SelectField
+                        id="sign-up-tz"
+                        name="input[time_zone]"
+                        label="Time zone"
+                        options=TIME_ZONES
+                        selected="Europe/Berlin"
+                        error=field_error(result, "time_zone")
+                    />
                     <button type="submit" class="primary" disabled=move || action.pending().get()>
                         {move || if action.pending().get() { "Creating…" } else { "Create account" }}
                     </button>
