@@ -419,6 +419,11 @@ async fn demo_seed_creates_every_role_and_the_catalog() {
             .await
             .expect(backend);
         assert_eq!(logins.len(), 4, "{backend}");
+        assert_eq!(
+            count_action(&db, AuditAction::RoleGranted).await,
+            3,
+            "{backend}"
+        );
         assert!(!service::seed::is_empty(&db).await.expect(backend));
         assert_eq!(
             topic::Entity::find().count(&db).await.expect(backend),

@@ -3,8 +3,12 @@
 use crate::{
     entity::{app_user, staff_role},
     error::AppError,
-    model::{PlatformRole, SignUpInput},
-    service::{auth, catalog_seed, passwords::PasswordHasher},
+    model::{AuditAction, PlatformRole, SignUpInput},
+    service::{
+        audit::{self, AuditEntry},
+        auth, catalog_seed,
+        passwords::PasswordHasher,
+    },
 };
 use chrono::Utc;
 use rand::{Rng, distr::Alphanumeric};
@@ -85,6 +89,13 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
                 granted_at: Set(Utc::now()),
             }
             .insert(db)
+            .await?;
+            // Bootstrap grants have no acting admin, but they are still in the trail.
+            audit::record(
+                db,
+                AuditEntry::new(AuditAction::RoleGranted, "user", user.to_string())
+                    .detail(serde_json::json!({ "role": role.code(), "by": "server seed" })),
+            )
             .await?;
         }
         logins.push(DemoLogin {
