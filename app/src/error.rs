@@ -91,14 +91,6 @@ impl AppError {
         Self::Invalid(FieldErrors::one(field, message))
     }
 
-    /// Field errors, if this is a validation failure.
-    pub fn fields(&self) -> Option<&FieldErrors> {
-        match self {
-            Self::Invalid(fields) => Some(fields),
-            _ => None,
-        }
-    }
-
     /// Logs an unexpected server-side failure and hides it behind `Internal`.
     #[cfg(feature = "ssr")]
     pub fn internal(context: &str, error: impl std::fmt::Display) -> Self {

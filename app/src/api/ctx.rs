@@ -199,13 +199,9 @@ pub async fn require_member() -> Result<(AppState, Actor), AppError> {
 /// Makes `account` the current one, if the actor is a member of it.
 pub async fn switch_account(account: AccountId) -> Result<(), AppError> {
     let request = request()?;
-    let actor = request.actor().await?;
-    let state = &request.state;
-    let member = service::auth::memberships(&state.db, actor.user_id)
-        .await?
-        .into_iter()
-        .any(|m| m.account_id == account);
-    if !member {
+    // The viewer already carries the memberships: no second query.
+    let viewer = request.viewer().await?.ok_or(AppError::Unauthenticated)?;
+    if !viewer.memberships.iter().any(|m| m.account_id == account) {
         return Err(AppError::NotFound);
     }
     request
