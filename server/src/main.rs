@@ -58,7 +58,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 ));
             }
             let config = RouterConfig::new(&site_root, cli.listen, cli.secure_cookies);
-            let app = router::build(database.clone(), &config);
+            let state = router::state(database.clone(), &config)
+                .await
+                .map_err(|e| format!("cannot load the catalog: {e}"))?;
+            router::watch_catalog(&state, std::time::Duration::from_secs(2));
+            let app = router::routes(state, &config);
             let store = DbSessionStore::new(database);
             tokio::spawn(async move {
                 let mut every = tokio::time::interval(std::time::Duration::from_secs(600));

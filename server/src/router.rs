@@ -9,7 +9,7 @@ use app::{
     api::ctx::AppState,
     app::{App, shell},
     error::AppError,
-    service::passwords::PasswordHasher,
+    service::{catalog_import::ImportJobs, forecast::ForecastEngine, passwords::PasswordHasher},
 };
 use axum::{
     Router,
@@ -63,20 +63,53 @@ pub fn cookie_name(secure: bool) -> &'static str {
     if secure { "__Host-herald" } else { "herald" }
 }
 
-/// The whole application as an axum router.
-pub fn build(db: DatabaseConnection, config: &RouterConfig) -> Router {
+/// The whole application as an axum router over `db` (loads the forecast index first).
+pub async fn build(db: DatabaseConnection, config: &RouterConfig) -> Result<Router, AppError> {
+    Ok(routes(state(db, config).await?, config))
+}
+
+/// The shared state: database, password hasher, Leptos options, and the forecast index of
+/// the catalog as it is now.
+pub async fn state(db: DatabaseConnection, config: &RouterConfig) -> Result<AppState, AppError> {
+    let forecast = ForecastEngine::load(&db).await?;
     let leptos_options = LeptosOptions::builder()
         .output_name("herald")
         .site_root(config.site_root.as_str())
         .site_pkg_dir("pkg")
         .site_addr(config.site_addr)
         .build();
-    let state = AppState {
+    Ok(AppState {
         db: db.clone(),
         hasher: PasswordHasher::new(config.hash_concurrency),
         leptos_options,
-    };
-    let sessions = SessionManagerLayer::new(DbSessionStore::new(db))
+        forecast,
+        imports: ImportJobs::default(),
+    })
+}
+
+/// Keeps this instance's forecast index in step with the catalog: every `every`, a cheap read
+/// of the catalog version, and a rebuild when another instance (or this one) changed it.
+pub fn watch_catalog(state: &AppState, every: std::time::Duration) {
+    let (engine, db) = (state.forecast.clone(), state.db.clone());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match engine.refresh(&db).await {
+                Ok(true) => {
+                    tracing::info!(version = engine.index().version, "forecast index rebuilt")
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(%e, "could not refresh the forecast index"),
+            }
+        }
+    });
+}
+
+/// The routes, pages, server functions and layers around `state`.
+pub fn routes(state: AppState, config: &RouterConfig) -> Router {
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name(cookie_name(config.secure_cookies))
         .with_secure(config.secure_cookies)
         .with_http_only(true)

@@ -4,7 +4,10 @@
 use crate::{
     error::AppError,
     model::{AccountId, PlatformRole, UserId, Viewer},
-    service::{self, Actor, passwords::PasswordHasher},
+    service::{
+        self, Actor, catalog_import::ImportJobs, forecast::ForecastEngine,
+        passwords::PasswordHasher,
+    },
 };
 use axum::{
     extract::{ConnectInfo, FromRef},
@@ -22,6 +25,10 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub hasher: PasswordHasher,
     pub leptos_options: LeptosOptions,
+    /// The in-memory forecast index, refreshed when the catalog changes.
+    pub forecast: ForecastEngine,
+    /// Catalog imports being applied on this instance, with their progress.
+    pub imports: ImportJobs,
 }
 
 impl FromRef<AppState> for LeptosOptions {

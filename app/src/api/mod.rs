@@ -4,5 +4,6 @@
 pub mod accounts;
 pub mod admin;
 pub mod auth;
+pub mod catalog;
 #[cfg(feature = "ssr")]
 pub mod ctx;

@@ -60,10 +60,13 @@ pub enum AuditAction {
     RoleRevoked,
     AccountUpdated,
     AccessDenied,
+    ChannelUpdated,
+    CatalogImportStaged,
+    CatalogImported,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 12] = [
         Self::SignUp,
         Self::SignIn,
         Self::SignInFailed,
@@ -73,6 +76,9 @@ impl AuditAction {
         Self::RoleRevoked,
         Self::AccountUpdated,
         Self::AccessDenied,
+        Self::ChannelUpdated,
+        Self::CatalogImportStaged,
+        Self::CatalogImported,
     ];
 
     pub fn code(self) -> &'static str {
@@ -86,6 +92,9 @@ impl AuditAction {
             Self::RoleRevoked => "role.revoked",
             Self::AccountUpdated => "account.updated",
             Self::AccessDenied => "access.denied",
+            Self::ChannelUpdated => "channel.updated",
+            Self::CatalogImportStaged => "catalog.import_staged",
+            Self::CatalogImported => "catalog.imported",
         }
     }
 }

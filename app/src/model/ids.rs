@@ -37,3 +37,15 @@ id_type!(
     /// One row of the audit trail.
     AuditEventId
 );
+id_type!(
+    /// A channel of the catalog.
+    ChannelId
+);
+id_type!(
+    /// A topic of the channel taxonomy.
+    TopicId
+);
+id_type!(
+    /// A staged channel CSV import.
+    CatalogImportId
+);

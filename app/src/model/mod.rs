@@ -3,13 +3,19 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod catalog;
 pub mod ids;
+pub mod money;
 pub mod page;
 pub mod roles;
+pub mod targeting;
 
 pub use account::*;
 pub use admin::*;
 pub use auth::*;
+pub use catalog::*;
 pub use ids::*;
+pub use money::*;
 pub use page::*;
 pub use roles::*;
+pub use targeting::*;

@@ -7,8 +7,12 @@ pub mod actor;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod catalog;
+pub mod catalog_import;
 pub mod catalog_seed;
+pub mod forecast;
 pub mod passwords;
 pub mod seed;
+pub mod settings;
 
 pub use actor::Actor;

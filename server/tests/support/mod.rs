@@ -64,7 +64,7 @@ pub async fn spawn_on(
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let config = RouterConfig::new(&site_root(), addr, secure_cookies);
-    let app = router::build(db.clone(), &config);
+    let app = router::build(db.clone(), &config).await.expect("router");
     tokio::spawn(async move {
         axum::serve(
             listener,

@@ -3,8 +3,9 @@
 use crate::{
     api::admin::list_audit,
     components::Pager,
+    model::urlencode,
     model::{AuditAction, AuditFilter},
-    pages::{admin::users::urlencode, utc},
+    pages::utc,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -3,7 +3,7 @@
 use crate::{
     api::admin::{ChangeRole, list_users},
     components::{FormError, Pager, form_error},
-    model::{PlatformRole, UserRow},
+    model::{PlatformRole, UserRow, urlencode},
     pages::utc,
 };
 use leptos::prelude::*;
@@ -107,17 +107,4 @@ fn UserLine(user: UserRow, change: ServerAction<ChangeRole>) -> impl IntoView {
             </td>
         </tr>
     }
-}
-
-/// Percent-encodes a query value (enough for an email search term).
-pub fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

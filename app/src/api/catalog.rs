@@ -1,0 +1,49 @@
+//! Catalog and forecast server functions: topics, the channel browser, the live forecast, and
+//! the admin's edit of one channel.
+
+use crate::{
+    error::AppError,
+    model::{
+        ChannelFilter, ChannelId, ChannelInput, ChannelRow, Forecast, ForecastRequest, Page, Topic,
+    },
+};
+use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use {super::ctx, crate::model::PlatformRole, crate::service};
+
+/// The topic taxonomy (any signed-in user).
+#[server(endpoint = "catalog_topics")]
+pub async fn topics() -> Result<Vec<Topic>, AppError> {
+    let (state, _me) = ctx::require_user().await?;
+    service::catalog::topics(&state.db).await
+}
+
+/// One page of the channel browser.
+#[server(endpoint = "catalog_channels")]
+pub async fn list_channels(filter: ChannelFilter) -> Result<Page<ChannelRow>, AppError> {
+    let (state, me) = ctx::require_user().await?;
+    service::catalog::list_channels(&state.db, &me, &filter).await
+}
+
+/// Reach and cost of a targeting at a bid, with one page of matching channels.
+#[server(endpoint = "forecast")]
+pub async fn get_forecast(request: ForecastRequest) -> Result<Forecast, AppError> {
+    let (state, me) = ctx::require_user().await?;
+    service::forecast::forecast(&state.db, &state.forecast, &me, request).await
+}
+
+/// One channel for the admin's edit form.
+#[server(endpoint = "admin_channel")]
+pub async fn channel_for_edit(id: ChannelId) -> Result<(ChannelRow, ChannelInput), AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
+    service::catalog::channel_input(&state.db, &me, id).await
+}
+
+/// Saves an admin's edit of one channel; forecasts follow at once.
+#[server(endpoint = "admin_update_channel")]
+pub async fn update_channel(id: ChannelId, input: ChannelInput) -> Result<(), AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
+    service::catalog::update_channel(&state.db, &me, id, input).await?;
+    state.forecast.refresh(&state.db).await?;
+    Ok(())
+}

@@ -1,0 +1,590 @@
+//! The channel catalog as the browser sees it: languages, topics, channel rows, the browser's
+//! filter, admin edits, and CSV import previews. Field checks shared by import and edit live
+//! here so both give the same answer.
+
+use super::{CatalogImportId, ChannelId, TopicId};
+use serde::{Deserialize, Serialize};
+
+/// ISO 639-1 languages: (code, English name). A channel's language must be one of these.
+pub const LANGUAGES: &[(&str, &str)] = &[
+    ("aa", "Afar"),
+    ("ab", "Abkhazian"),
+    ("ae", "Avestan"),
+    ("af", "Afrikaans"),
+    ("ak", "Akan"),
+    ("am", "Amharic"),
+    ("an", "Aragonese"),
+    ("ar", "Arabic"),
+    ("as", "Assamese"),
+    ("av", "Avaric"),
+    ("ay", "Aymara"),
+    ("az", "Azerbaijani"),
+    ("ba", "Bashkir"),
+    ("be", "Belarusian"),
+    ("bg", "Bulgarian"),
+    ("bh", "Bihari languages"),
+    ("bi", "Bislama"),
+    ("bm", "Bambara"),
+    ("bn", "Bengali"),
+    ("bo", "Tibetan"),
+    ("br", "Breton"),
+    ("bs", "Bosnian"),
+    ("ca", "Catalan"),
+    ("ce", "Chechen"),
+    ("ch", "Chamorro"),
+    ("co", "Corsican"),
+    ("cr", "Cree"),
+    ("cs", "Czech"),
+    ("cu", "Church Slavic"),
+    ("cv", "Chuvash"),
+    ("cy", "Welsh"),
+    ("da", "Danish"),
+    ("de", "German"),
+    ("dv", "Divehi"),
+    ("dz", "Dzongkha"),
+    ("ee", "Ewe"),
+    ("el", "Greek"),
+    ("en", "English"),
+    ("eo", "Esperanto"),
+    ("es", "Spanish"),
+    ("et", "Estonian"),
+    ("eu", "Basque"),
+    ("fa", "Persian"),
+    ("ff", "Fulah"),
+    ("fi", "Finnish"),
+    ("fj", "Fijian"),
+    ("fo", "Faroese"),
+    ("fr", "French"),
+    ("fy", "Western Frisian"),
+    ("ga", "Irish"),
+    ("gd", "Gaelic"),
+    ("gl", "Galician"),
+    ("gn", "Guarani"),
+    ("gu", "Gujarati"),
+    ("gv", "Manx"),
+    ("ha", "Hausa"),
+    ("he", "Hebrew"),
+    ("hi", "Hindi"),
+    ("ho", "Hiri Motu"),
+    ("hr", "Croatian"),
+    ("ht", "Haitian"),
+    ("hu", "Hungarian"),
+    ("hy", "Armenian"),
+    ("hz", "Herero"),
+    ("ia", "Interlingua"),
+    ("id", "Indonesian"),
+    ("ie", "Interlingue"),
+    ("ig", "Igbo"),
+    ("ii", "Sichuan Yi"),
+    ("ik", "Inupiaq"),
+    ("io", "Ido"),
+    ("is", "Icelandic"),
+    ("it", "Italian"),
+    ("iu", "Inuktitut"),
+    ("ja", "Japanese"),
+    ("jv", "Javanese"),
+    ("ka", "Georgian"),
+    ("kg", "Kongo"),
+    ("ki", "Kikuyu"),
+    ("kj", "Kuanyama"),
+    ("kk", "Kazakh"),
+    ("kl", "Kalaallisut"),
+    ("km", "Khmer"),
+    ("kn", "Kannada"),
+    ("ko", "Korean"),
+    ("kr", "Kanuri"),
+    ("ks", "Kashmiri"),
+    ("ku", "Kurdish"),
+    ("kv", "Komi"),
+    ("kw", "Cornish"),
+    ("ky", "Kyrgyz"),
+    ("la", "Latin"),
+    ("lb", "Luxembourgish"),
+    ("lg", "Ganda"),
+    ("li", "Limburgan"),
+    ("ln", "Lingala"),
+    ("lo", "Lao"),
+    ("lt", "Lithuanian"),
+    ("lu", "Luba-Katanga"),
+    ("lv", "Latvian"),
+    ("mg", "Malagasy"),
+    ("mh", "Marshallese"),
+    ("mi", "Maori"),
+    ("mk", "Macedonian"),
+    ("ml", "Malayalam"),
+    ("mn", "Mongolian"),
+    ("mr", "Marathi"),
+    ("ms", "Malay"),
+    ("mt", "Maltese"),
+    ("my", "Burmese"),
+    ("na", "Nauru"),
+    ("nb", "Norwegian Bokmål"),
+    ("nd", "North Ndebele"),
+    ("ne", "Nepali"),
+    ("ng", "Ndonga"),
+    ("nl", "Dutch"),
+    ("nn", "Norwegian Nynorsk"),
+    ("no", "Norwegian"),
+    ("nr", "South Ndebele"),
+    ("nv", "Navajo"),
+    ("ny", "Chichewa"),
+    ("oc", "Occitan"),
+    ("oj", "Ojibwa"),
+    ("om", "Oromo"),
+    ("or", "Oriya"),
+    ("os", "Ossetian"),
+    ("pa", "Punjabi"),
+    ("pi", "Pali"),
+    ("pl", "Polish"),
+    ("ps", "Pashto"),
+    ("pt", "Portuguese"),
+    ("qu", "Quechua"),
+    ("rm", "Romansh"),
+    ("rn", "Rundi"),
+    ("ro", "Romanian"),
+    ("ru", "Russian"),
+    ("rw", "Kinyarwanda"),
+    ("sa", "Sanskrit"),
+    ("sc", "Sardinian"),
+    ("sd", "Sindhi"),
+    ("se", "Northern Sami"),
+    ("sg", "Sango"),
+    ("si", "Sinhala"),
+    ("sk", "Slovak"),
+    ("sl", "Slovenian"),
+    ("sm", "Samoan"),
+    ("sn", "Shona"),
+    ("so", "Somali"),
+    ("sq", "Albanian"),
+    ("sr", "Serbian"),
+    ("ss", "Swati"),
+    ("st", "Southern Sotho"),
+    ("su", "Sundanese"),
+    ("sv", "Swedish"),
+    ("sw", "Swahili"),
+    ("ta", "Tamil"),
+    ("te", "Telugu"),
+    ("tg", "Tajik"),
+    ("th", "Thai"),
+    ("ti", "Tigrinya"),
+    ("tk", "Turkmen"),
+    ("tl", "Tagalog"),
+    ("tn", "Tswana"),
+    ("to", "Tongan"),
+    ("tr", "Turkish"),
+    ("ts", "Tsonga"),
+    ("tt", "Tatar"),
+    ("tw", "Twi"),
+    ("ty", "Tahitian"),
+    ("ug", "Uyghur"),
+    ("uk", "Ukrainian"),
+    ("ur", "Urdu"),
+    ("uz", "Uzbek"),
+    ("ve", "Venda"),
+    ("vi", "Vietnamese"),
+    ("vo", "Volapük"),
+    ("wa", "Walloon"),
+    ("wo", "Wolof"),
+    ("xh", "Xhosa"),
+    ("yi", "Yiddish"),
+    ("yo", "Yoruba"),
+    ("za", "Zhuang"),
+    ("zh", "Chinese"),
+    ("zu", "Zulu"),
+];
+
+/// The English name of an ISO 639-1 code.
+pub fn language_name(code: &str) -> Option<&'static str> {
+    LANGUAGES
+        .binary_search_by(|(c, _)| (*c).cmp(code))
+        .ok()
+        .map(|i| LANGUAGES[i].1)
+}
+
+/// A topic of the taxonomy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Topic {
+    pub id: TopicId,
+    pub slug: String,
+    pub name: String,
+}
+
+/// One channel as lists show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChannelRow {
+    pub id: ChannelId,
+    pub handle: String,
+    pub title: String,
+    pub topic_slug: String,
+    pub topic_name: String,
+    pub language: String,
+    pub subscribers: i64,
+    pub avg_views: i64,
+    pub posts_per_day: f64,
+    pub active: bool,
+    /// Active and at or above the platform's subscriber threshold.
+    pub eligible: bool,
+}
+
+/// How channel lists are ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ChannelSort {
+    /// Largest first.
+    #[default]
+    Subscribers,
+    /// Most average views first.
+    Views,
+    /// Title A–Z.
+    Name,
+}
+
+impl ChannelSort {
+    pub const ALL: [Self; 3] = [Self::Subscribers, Self::Views, Self::Name];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Subscribers => "subscribers",
+            Self::Views => "views",
+            Self::Name => "name",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Subscribers => "Subscribers",
+            Self::Views => "Average views",
+            Self::Name => "Name",
+        }
+    }
+
+    /// The sort for a query-string code; unknown codes fall back to the default.
+    pub fn from_code(code: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.code() == code)
+            .unwrap_or_default()
+    }
+}
+
+/// The channel browser's filters (all optional) and position.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChannelFilter {
+    /// Topic slugs; empty means every topic.
+    pub topics: Vec<String>,
+    /// Language codes; empty means every language.
+    pub languages: Vec<String>,
+    pub min_subscribers: Option<i64>,
+    pub max_subscribers: Option<i64>,
+    pub min_avg_views: Option<i64>,
+    /// Part of the handle or title.
+    pub search: String,
+    /// Only channels that can carry ads now.
+    pub eligible_only: bool,
+    pub sort: ChannelSort,
+    pub page: u64,
+}
+
+/// The editable facts of one channel, as typed in the admin form or read from a CSV row.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChannelInput {
+    pub handle: String,
+    pub title: String,
+    /// Topic slug.
+    pub topic: String,
+    pub language: String,
+    pub subscribers: String,
+    pub avg_views: String,
+    pub posts_per_day: String,
+    pub active: bool,
+}
+
+/// A `ChannelInput` that passed its checks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChannelFacts {
+    pub handle: String,
+    pub title: String,
+    pub topic: String,
+    pub language: String,
+    pub subscribers: i64,
+    pub avg_views: i64,
+    pub posts_per_day: f64,
+    pub active: bool,
+}
+
+/// The largest posts-per-day figure accepted (a channel posting every 3 minutes, all day).
+pub const MAX_POSTS_PER_DAY: f64 = 500.0;
+
+/// Canonical form of a handle: without the leading `@`, lower-case.
+pub fn normalize_handle(handle: &str) -> String {
+    handle.trim().trim_start_matches('@').to_lowercase()
+}
+
+impl ChannelInput {
+    /// Checks every field; `known_topic` says whether a slug exists. Errors are keyed by field
+    /// name, in form order, with messages written for the person who typed them.
+    pub fn check(
+        &self,
+        known_topic: impl Fn(&str) -> bool,
+    ) -> Result<ChannelFacts, Vec<(&'static str, String)>> {
+        let mut problems = Vec::new();
+        let handle = normalize_handle(&self.handle);
+        if handle.is_empty() {
+            problems.push(("handle", "The handle is missing.".to_owned()));
+        } else if !(5..=32).contains(&handle.len())
+            || !handle.starts_with(|c: char| c.is_ascii_lowercase())
+            || !handle
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            problems.push((
+                "handle",
+                format!("\"{}\" is not a valid handle (5–32 letters, digits or _, starting with a letter).", self.handle.trim()),
+            ));
+        }
+        let title = self.title.trim().to_owned();
+        if title.is_empty() {
+            problems.push(("title", "The title is missing.".to_owned()));
+        } else if title.chars().count() > 128 {
+            problems.push((
+                "title",
+                "The title is longer than 128 characters.".to_owned(),
+            ));
+        }
+        let topic = self.topic.trim().to_lowercase();
+        if topic.is_empty() {
+            problems.push(("topic", "The topic is missing.".to_owned()));
+        } else if !known_topic(&topic) {
+            problems.push(("topic", format!("Unknown topic \"{}\".", self.topic.trim())));
+        }
+        let language = self.language.trim().to_lowercase();
+        if language_name(&language).is_none() {
+            problems.push((
+                "language",
+                if language.is_empty() {
+                    "The language is missing.".to_owned()
+                } else {
+                    format!(
+                        "\"{}\" is not an ISO 639-1 language code.",
+                        self.language.trim()
+                    )
+                },
+            ));
+        }
+        let mut count = |field: &'static str, label: &str, text: &str| match parse_count(text) {
+            Ok(n) => n,
+            Err(reason) => {
+                problems.push((field, format!("{label}: {reason}")));
+                0
+            }
+        };
+        let subscribers = count("subscribers", "Subscribers", &self.subscribers);
+        let avg_views = count("avg_views", "Average views", &self.avg_views);
+        let posts_per_day = match self.posts_per_day.trim().parse::<f64>() {
+            Ok(p) if p.is_finite() && (0.0..=MAX_POSTS_PER_DAY).contains(&p) => p,
+            Ok(p) if p < 0.0 => {
+                problems.push((
+                    "posts_per_day",
+                    "Posts per day cannot be negative.".to_owned(),
+                ));
+                0.0
+            }
+            Ok(_) => {
+                problems.push((
+                    "posts_per_day",
+                    format!("Posts per day must be at most {MAX_POSTS_PER_DAY}."),
+                ));
+                0.0
+            }
+            Err(_) => {
+                problems.push((
+                    "posts_per_day",
+                    "Posts per day must be a number like 2.5.".to_owned(),
+                ));
+                0.0
+            }
+        };
+        if problems.is_empty() {
+            Ok(ChannelFacts {
+                handle,
+                title,
+                topic,
+                language,
+                subscribers,
+                avg_views,
+                posts_per_day,
+                active: self.active,
+            })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+/// Parses a non-negative whole count: "12000", "12,000", "12k", "1.5M".
+pub fn parse_count(text: &str) -> Result<i64, String> {
+    let cleaned: String = text
+        .trim()
+        .chars()
+        .filter(|c| *c != ',' && *c != '_' && *c != ' ')
+        .collect();
+    if cleaned.is_empty() {
+        return Err("enter a number.".into());
+    }
+    if cleaned.starts_with('-') {
+        return Err("cannot be negative.".into());
+    }
+    let (digits, multiplier) = match cleaned.chars().last() {
+        Some('k' | 'K') => (&cleaned[..cleaned.len() - 1], 1_000.0),
+        Some('m' | 'M') => (&cleaned[..cleaned.len() - 1], 1_000_000.0),
+        _ => (cleaned.as_str(), 1.0),
+    };
+    if multiplier == 1.0 {
+        return digits
+            .parse::<i64>()
+            .map_err(|_| "must be a whole number like 12000 or 12k.".to_owned());
+    }
+    match digits.parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 && n * multiplier < 1e15 => {
+            Ok((n * multiplier).round() as i64)
+        }
+        _ => Err("must be a whole number like 12000 or 12k.".into()),
+    }
+}
+
+/// Where a staged import is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImportStatus {
+    Previewed,
+    Applying,
+    Applied,
+    Failed,
+    Discarded,
+}
+
+impl ImportStatus {
+    pub const ALL: [Self; 5] = [
+        Self::Previewed,
+        Self::Applying,
+        Self::Applied,
+        Self::Failed,
+        Self::Discarded,
+    ];
+
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Previewed => "previewed",
+            Self::Applying => "applying",
+            Self::Applied => "applied",
+            Self::Failed => "failed",
+            Self::Discarded => "discarded",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+}
+
+/// One bad row of an import: its line in the file (the header is line 1) and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportProblem {
+    pub line: u64,
+    pub handle: Option<String>,
+    pub reason: String,
+}
+
+/// What an import would do, before anything is written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportPreview {
+    pub id: CatalogImportId,
+    pub file_name: String,
+    pub total_rows: u64,
+    pub new_rows: u64,
+    pub changed_rows: u64,
+    pub unchanged_rows: u64,
+    pub bad_rows: u64,
+    /// The first bad rows (all of them up to a display limit), in file order.
+    pub problems: Vec<ImportProblem>,
+    pub status: ImportStatus,
+    pub message: Option<String>,
+}
+
+/// How far an import being applied has got.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportProgress {
+    pub status: ImportStatus,
+    /// Rows written so far (of `total`, the new and changed rows).
+    pub done: u64,
+    pub total: u64,
+    pub message: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> ChannelInput {
+        ChannelInput {
+            handle: "@Crypto_Daily".into(),
+            title: "Crypto Daily".into(),
+            topic: "crypto".into(),
+            language: "EN".into(),
+            subscribers: "12k".into(),
+            avg_views: "3,400".into(),
+            posts_per_day: "2.5".into(),
+            active: true,
+        }
+    }
+
+    #[test]
+    fn languages_are_sorted_for_lookup() {
+        assert!(LANGUAGES.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(language_name("uk"), Some("Ukrainian"));
+        assert_eq!(language_name("xx"), None);
+    }
+
+    #[test]
+    fn channel_input_is_normalised_and_checked() {
+        let facts = input().check(|t| t == "crypto").expect("valid");
+        assert_eq!(facts.handle, "crypto_daily");
+        assert_eq!(facts.language, "en");
+        assert_eq!(facts.subscribers, 12_000);
+        assert_eq!(facts.avg_views, 3_400);
+
+        let bad = ChannelInput {
+            handle: "9x".into(),
+            topic: "astrology".into(),
+            language: "english".into(),
+            subscribers: "-5".into(),
+            posts_per_day: "lots".into(),
+            ..input()
+        };
+        let fields: Vec<_> = bad
+            .check(|t| t == "crypto")
+            .expect_err("invalid")
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "handle",
+                "topic",
+                "language",
+                "subscribers",
+                "posts_per_day"
+            ]
+        );
+    }
+
+    #[test]
+    fn counts_accept_separators_and_suffixes() {
+        assert_eq!(parse_count("12,000"), Ok(12_000));
+        assert_eq!(parse_count("1.5M"), Ok(1_500_000));
+        assert_eq!(parse_count("10k"), Ok(10_000));
+        assert!(parse_count("-1").is_err());
+        assert!(parse_count("1.5").is_err());
+        assert!(parse_count("").is_err());
+    }
+}

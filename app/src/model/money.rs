@@ -1,0 +1,209 @@
+//! Money as integer micro-units of a currency (`Micros`): parsed from and shown as decimals,
+//! never stored or computed as floating point.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One millionth of a currency unit (1 EUR = 1,000,000 micros).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Micros(pub i64);
+
+/// Micros in one currency unit.
+pub const MICROS_PER_UNIT: i64 = 1_000_000;
+
+impl Micros {
+    pub const ZERO: Self = Self(0);
+
+    /// Whole currency units.
+    pub const fn units(units: i64) -> Self {
+        Self(units * MICROS_PER_UNIT)
+    }
+
+    pub fn checked_add(self, other: Self) -> Option<Self> {
+        self.0.checked_add(other.0).map(Self)
+    }
+
+    pub fn checked_sub(self, other: Self) -> Option<Self> {
+        self.0.checked_sub(other.0).map(Self)
+    }
+
+    /// The price of `views` views at this CPM (price per thousand), rounded down to the micro;
+    /// `None` on overflow.
+    pub fn cpm_cost(self, views: i64) -> Option<Self> {
+        let cost = i128::from(self.0).checked_mul(i128::from(views))? / 1_000;
+        i64::try_from(cost).ok().map(Self)
+    }
+
+    /// How many whole views `budget` buys at this CPM; `None` when the CPM is not positive.
+    pub fn views_for(self, budget: Self) -> Option<i64> {
+        if self.0 <= 0 {
+            return None;
+        }
+        let views = i128::from(budget.0.max(0)) * 1_000 / i128::from(self.0);
+        Some(i64::try_from(views).unwrap_or(i64::MAX))
+    }
+
+    /// Parses a decimal amount in currency units ("12", "0.5", "1,234.50") into micros.
+    /// At most six decimals; no sign, no exponent.
+    pub fn parse(text: &str) -> Result<Self, MoneyError> {
+        let cleaned: String = text
+            .trim()
+            .chars()
+            .filter(|c| *c != ',' && *c != '_' && !c.is_whitespace())
+            .collect();
+        let cleaned = cleaned.trim_start_matches(['€', '$', '£']);
+        if cleaned.is_empty() {
+            return Err(MoneyError::Empty);
+        }
+        let (whole, fraction) = cleaned.split_once('.').unwrap_or((cleaned, ""));
+        if whole.is_empty() && fraction.is_empty()
+            || !whole.chars().all(|c| c.is_ascii_digit())
+            || !fraction.chars().all(|c| c.is_ascii_digit())
+        {
+            return Err(MoneyError::NotANumber);
+        }
+        if fraction.len() > 6 {
+            return Err(MoneyError::TooPrecise);
+        }
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| MoneyError::TooLarge)?
+        };
+        let fraction: i64 = format!("{fraction:0<6}")
+            .parse()
+            .map_err(|_| MoneyError::NotANumber)?;
+        whole
+            .checked_mul(MICROS_PER_UNIT)
+            .and_then(|w| w.checked_add(fraction))
+            .map(Self)
+            .ok_or(MoneyError::TooLarge)
+    }
+
+    /// The amount as a plain decimal for an input field ("12.5", "0.000001", "20").
+    pub fn to_decimal(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let whole = abs / MICROS_PER_UNIT as u64;
+        let fraction = abs % MICROS_PER_UNIT as u64;
+        if fraction == 0 {
+            format!("{sign}{whole}")
+        } else {
+            let digits = format!("{fraction:06}");
+            format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
+        }
+    }
+
+    /// The amount with its currency, to the cent unless sub-cent digits matter:
+    /// `€1,234.50`, `€0.000125`, `-$3.00`.
+    pub fn display(self, currency: &str) -> String {
+        let symbol = match currency {
+            "EUR" => "€",
+            "USD" => "$",
+            "GBP" => "£",
+            _ => "",
+        };
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let whole = abs / MICROS_PER_UNIT as u64;
+        let fraction = abs % MICROS_PER_UNIT as u64;
+        let fraction = if fraction % 10_000 == 0 {
+            format!("{:02}", fraction / 10_000)
+        } else {
+            format!("{fraction:06}").trim_end_matches('0').to_owned()
+        };
+        let amount = format!("{}.{fraction}", group_thousands(whole));
+        if symbol.is_empty() {
+            format!("{sign}{amount} {currency}")
+        } else {
+            format!("{sign}{symbol}{amount}")
+        }
+    }
+}
+
+/// `1234567` → `1,234,567`.
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Why a typed amount is not money.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MoneyError {
+    Empty,
+    NotANumber,
+    TooPrecise,
+    TooLarge,
+}
+
+impl fmt::Display for MoneyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Empty => "Enter an amount.",
+            Self::NotANumber => "Enter an amount like 12.50.",
+            Self::TooPrecise => "Use at most six decimals.",
+            Self::TooLarge => "That amount is too large.",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_decimals_exactly() {
+        assert_eq!(Micros::parse("12"), Ok(Micros(12_000_000)));
+        assert_eq!(Micros::parse(" 0.5 "), Ok(Micros(500_000)));
+        assert_eq!(Micros::parse(".25"), Ok(Micros(250_000)));
+        assert_eq!(Micros::parse("1,234.567891"), Ok(Micros(1_234_567_891)));
+        assert_eq!(Micros::parse("€3.10"), Ok(Micros(3_100_000)));
+        assert_eq!(Micros::parse(""), Err(MoneyError::Empty));
+        assert_eq!(Micros::parse("-1"), Err(MoneyError::NotANumber));
+        assert_eq!(Micros::parse("1e3"), Err(MoneyError::NotANumber));
+        assert_eq!(Micros::parse("."), Err(MoneyError::NotANumber));
+        assert_eq!(Micros::parse("0.0000001"), Err(MoneyError::TooPrecise));
+        assert_eq!(
+            Micros::parse("99999999999999999"),
+            Err(MoneyError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn displays_with_currency_and_round_trips() {
+        assert_eq!(Micros(1_234_500_000).display("EUR"), "€1,234.50");
+        assert_eq!(Micros(125).display("EUR"), "€0.000125");
+        assert_eq!(Micros(-3_000_000).display("USD"), "-$3.00");
+        assert_eq!(Micros(7_000_000).display("CHF"), "7.00 CHF");
+        for text in ["0", "12.5", "0.000001", "20"] {
+            assert_eq!(
+                Micros::parse(text).map(Micros::to_decimal).as_deref(),
+                Ok(text)
+            );
+        }
+    }
+
+    #[test]
+    fn cpm_arithmetic_is_integer_and_checked() {
+        // 2,000 views at €1.50 CPM cost €3.
+        assert_eq!(Micros(1_500_000).cpm_cost(2_000), Some(Micros(3_000_000)));
+        // Rounded down to the micro.
+        assert_eq!(Micros(1).cpm_cost(999), Some(Micros(0)));
+        assert_eq!(Micros(i64::MAX).cpm_cost(i64::MAX), None);
+        assert_eq!(Micros(1_500_000).views_for(Micros(3_000_000)), Some(2_000));
+        assert_eq!(Micros(0).views_for(Micros(3_000_000)), None);
+        assert_eq!(Micros(5).checked_add(Micros(i64::MAX)), None);
+        assert_eq!(group_thousands(1_000), "1,000");
+        assert_eq!(group_thousands(999), "999");
+    }
+}

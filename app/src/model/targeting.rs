@@ -1,0 +1,466 @@
+//! Contextual targeting (channels only, never people) and the reach-and-cost forecast: the
+//! `Targeting` type campaigns carry, the raw form the targeting page round-trips through its
+//! URL, and what a forecast answers.
+
+use super::{
+    ChannelId, ChannelRow, ChannelSort, Micros, Page, language_name, parse_count, urlencode,
+};
+use crate::error::FieldErrors;
+use serde::{Deserialize, Serialize};
+
+/// At most this many channels in an include list.
+pub const MAX_INCLUDED: usize = 50;
+/// At most this many channels in an exclude list.
+pub const MAX_EXCLUDED: usize = 500;
+/// Rows per page of the forecast's matching channels.
+pub const FORECAST_PAGE_SIZE: u64 = 10;
+
+/// Which channels a campaign may run on.
+///
+/// Semantics: an eligible channel matches when its topic is in `topics` (or `topics` is
+/// empty), its language is in `languages` (or empty), its subscribers are within
+/// `min_subscribers..=max_subscribers`, its average views are at least `min_avg_views`, and it
+/// is not excluded. When `include` is not empty, the campaign runs **only** on the included
+/// channels (minus exclusions), and the topic, language and size filters are not used. An
+/// empty targeting means every eligible channel.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Targeting {
+    /// Topic slugs, sorted, no duplicates.
+    pub topics: Vec<String>,
+    /// ISO 639-1 codes, sorted, no duplicates.
+    pub languages: Vec<String>,
+    pub min_subscribers: Option<i64>,
+    pub max_subscribers: Option<i64>,
+    pub min_avg_views: Option<i64>,
+    pub include: Vec<ChannelId>,
+    pub exclude: Vec<ChannelId>,
+}
+
+impl Targeting {
+    /// Sorted, de-duplicated lists (so equal targetings compare and hash equal).
+    pub fn normalized(mut self) -> Self {
+        for list in [&mut self.topics, &mut self.languages] {
+            for item in list.iter_mut() {
+                *item = item.trim().to_lowercase();
+            }
+            list.retain(|item| !item.is_empty());
+            list.sort();
+            list.dedup();
+        }
+        for list in [&mut self.include, &mut self.exclude] {
+            list.sort();
+            list.dedup();
+        }
+        self
+    }
+
+    /// The checks that need no database: ranges, list sizes, language codes. The server adds
+    /// known topics and eligibility of included channels.
+    pub fn check(&self) -> FieldErrors {
+        let mut errors = FieldErrors::default();
+        for (field, value) in [
+            ("min_subscribers", self.min_subscribers),
+            ("max_subscribers", self.max_subscribers),
+            ("min_avg_views", self.min_avg_views),
+        ] {
+            if value.is_some_and(|v| v < 0) {
+                errors.add(field, "Cannot be negative.");
+            }
+        }
+        if let (Some(min), Some(max)) = (self.min_subscribers, self.max_subscribers)
+            && min > max
+        {
+            errors.add("max_subscribers", "Must be at least the minimum.");
+        }
+        if let Some(unknown) = self.languages.iter().find(|l| language_name(l).is_none()) {
+            errors.add(
+                "languages",
+                format!("\"{unknown}\" is not a language code."),
+            );
+        }
+        if self.include.len() > MAX_INCLUDED {
+            errors.add(
+                "include",
+                format!("Include at most {MAX_INCLUDED} channels."),
+            );
+        }
+        if self.exclude.len() > MAX_EXCLUDED {
+            errors.add(
+                "exclude",
+                format!("Exclude at most {MAX_EXCLUDED} channels."),
+            );
+        }
+        if self.include.iter().any(|c| self.exclude.contains(c)) {
+            errors.add("exclude", "A channel cannot be both included and excluded.");
+        }
+        errors
+    }
+
+    /// Whether the size/topic/language filters are in use (they are not when channels are
+    /// included explicitly).
+    pub fn uses_filters(&self) -> bool {
+        self.include.is_empty()
+    }
+}
+
+/// What the forecast is asked: targeting, the CPM bid, an optional daily budget, and which
+/// page of matching channels to list, in which order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForecastRequest {
+    pub targeting: Targeting,
+    pub bid: Micros,
+    pub daily_budget: Option<Micros>,
+    pub sort: ChannelSort,
+    pub page: u64,
+}
+
+/// What a targeting buys per day, before launch.
+///
+/// Model: a channel carries at most `slots_per_day` sponsored messages a day, and fewer when
+/// it posts less (`min(posts_per_day, slots_per_day)`); each is seen by its average views. The
+/// daily view capacity is the sum of that over matching channels. Until delivery exists the
+/// bid is assumed to win every slot, so the views won are the capacity, limited by what the
+/// daily budget pays for; spend is those views at the bid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Forecast {
+    pub channels: u64,
+    pub subscribers: i64,
+    pub daily_capacity: i64,
+    /// The whole eligible catalog, for the share.
+    pub eligible_channels: u64,
+    pub eligible_capacity: i64,
+    /// Estimated views won per day.
+    pub daily_views: i64,
+    /// Estimated spend per day, never above the daily budget.
+    pub daily_spend: Micros,
+    /// The daily budget, not the available slots, limits the views.
+    pub budget_limited: bool,
+    /// Share of auctions this bid is expected to win (1 until delivery data exists).
+    pub win_rate: f64,
+    pub top: Page<ChannelRow>,
+    /// The include and exclude lists resolved to channels (for their chips).
+    pub included: Vec<ChannelRow>,
+    pub excluded: Vec<ChannelRow>,
+    pub currency: String,
+    pub slots_per_day: i64,
+    pub min_subscribers: i64,
+}
+
+impl Forecast {
+    /// The matching capacity as a share of the eligible catalog's, in percent.
+    pub fn share_percent(&self) -> f64 {
+        if self.eligible_capacity == 0 {
+            0.0
+        } else {
+            self.daily_capacity as f64 * 100.0 / self.eligible_capacity as f64
+        }
+    }
+
+    /// Number of pages of matching channels.
+    pub fn pages(&self) -> u64 {
+        self.top.total.div_ceil(FORECAST_PAGE_SIZE).max(1)
+    }
+}
+
+/// One channel's sponsored-message views per day: its average views times its ad slots,
+/// `min(posts_per_day, slots_per_day)`, rounded to a whole view.
+pub fn daily_capacity(avg_views: i64, posts_per_day: f64, slots_per_day: i64) -> i64 {
+    let slots = posts_per_day.clamp(0.0, slots_per_day.max(0) as f64);
+    (avg_views.max(0) as f64 * slots).round() as i64
+}
+
+/// The targeting page's form exactly as typed, round-tripped through the URL so that the page
+/// works by plain form submission and survives a reload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetingForm {
+    pub topics: Vec<String>,
+    pub languages: Vec<String>,
+    pub min_subscribers: String,
+    pub max_subscribers: String,
+    pub min_avg_views: String,
+    pub include: Vec<ChannelId>,
+    pub exclude: Vec<ChannelId>,
+    pub bid: String,
+    pub daily_budget: String,
+    pub sort: ChannelSort,
+    pub page: u64,
+}
+
+impl Default for TargetingForm {
+    fn default() -> Self {
+        Self {
+            topics: Vec::new(),
+            languages: Vec::new(),
+            min_subscribers: String::new(),
+            max_subscribers: String::new(),
+            min_avg_views: String::new(),
+            include: Vec::new(),
+            exclude: Vec::new(),
+            bid: "1.00".into(),
+            daily_budget: String::new(),
+            sort: ChannelSort::default(),
+            page: 0,
+        }
+    }
+}
+
+impl TargetingForm {
+    /// Reads the form from query-string pairs (`topic`, `lang`, `min_subs`, `max_subs`,
+    /// `min_views`, `inc`, `exc`, `bid`, `daily`, `sort`, `page`; repeated keys for lists).
+    /// Buttons named `add_inc` / `add_exc` / `drop_inc` / `drop_exc` edit the lists, so the
+    /// include and exclude pickers also work without JavaScript.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut form = Self {
+            bid: String::new(),
+            ..Self::default()
+        };
+        let mut bid_seen = false;
+        let mut drops = Vec::new();
+        for (key, value) in pairs {
+            let id = || value.trim().parse::<ChannelId>().ok();
+            match key {
+                "topic" => form.topics.push(value.to_owned()),
+                "lang" => form.languages.push(value.to_owned()),
+                "min_subs" => form.min_subscribers = value.to_owned(),
+                "max_subs" => form.max_subscribers = value.to_owned(),
+                "min_views" => form.min_avg_views = value.to_owned(),
+                "inc" | "add_inc" => form.include.extend(id()),
+                "exc" | "add_exc" => form.exclude.extend(id()),
+                "drop_inc" | "drop_exc" => drops.extend(id().map(|i| (key == "drop_inc", i))),
+                "bid" => {
+                    bid_seen = true;
+                    form.bid = value.to_owned();
+                }
+                "daily" => form.daily_budget = value.to_owned(),
+                "sort" => form.sort = ChannelSort::from_code(value),
+                "page" => form.page = value.parse().unwrap_or(0),
+                _ => {}
+            }
+        }
+        for (include, id) in drops {
+            let list = if include {
+                &mut form.include
+            } else {
+                &mut form.exclude
+            };
+            list.retain(|c| *c != id);
+        }
+        for list in [&mut form.include, &mut form.exclude] {
+            let mut seen = std::collections::HashSet::new();
+            list.retain(|c| seen.insert(*c));
+        }
+        if !bid_seen {
+            form.bid = Self::default().bid;
+        }
+        form
+    }
+
+    /// The query string for this form (without `?`), in the keys `from_pairs` reads.
+    pub fn to_query(&self) -> String {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        pairs.extend(self.topics.iter().map(|t| ("topic", t.clone())));
+        pairs.extend(self.languages.iter().map(|l| ("lang", l.clone())));
+        for (key, value) in [
+            ("min_subs", &self.min_subscribers),
+            ("max_subs", &self.max_subscribers),
+            ("min_views", &self.min_avg_views),
+        ] {
+            if !value.trim().is_empty() {
+                pairs.push((key, value.clone()));
+            }
+        }
+        pairs.extend(self.include.iter().map(|c| ("inc", c.to_string())));
+        pairs.extend(self.exclude.iter().map(|c| ("exc", c.to_string())));
+        pairs.push(("bid", self.bid.clone()));
+        if !self.daily_budget.trim().is_empty() {
+            pairs.push(("daily", self.daily_budget.clone()));
+        }
+        if self.sort != ChannelSort::default() {
+            pairs.push(("sort", self.sort.code().to_owned()));
+        }
+        if self.page > 0 {
+            pairs.push(("page", self.page.to_string()));
+        }
+        pairs
+            .into_iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(&v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// The typed request, or a message per field that does not parse or does not fit.
+    pub fn parse(&self) -> Result<ForecastRequest, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let mut count = |field: &str, text: &str| {
+            if text.trim().is_empty() {
+                return None;
+            }
+            match parse_count(text) {
+                Ok(n) => Some(n),
+                Err(reason) => {
+                    errors.add(field, capitalise(&reason));
+                    None
+                }
+            }
+        };
+        let min_subscribers = count("min_subscribers", &self.min_subscribers);
+        let max_subscribers = count("max_subscribers", &self.max_subscribers);
+        let min_avg_views = count("min_avg_views", &self.min_avg_views);
+        let bid = match Micros::parse(&self.bid) {
+            Ok(bid) if bid.0 > 0 => bid,
+            Ok(_) => {
+                errors.add("bid", "The bid must be more than zero.");
+                Micros::ZERO
+            }
+            Err(e) => {
+                errors.add("bid", e.to_string());
+                Micros::ZERO
+            }
+        };
+        let daily_budget = if self.daily_budget.trim().is_empty() {
+            None
+        } else {
+            match Micros::parse(&self.daily_budget) {
+                Ok(budget) if budget.0 > 0 => Some(budget),
+                Ok(_) => {
+                    errors.add(
+                        "daily_budget",
+                        "Leave it empty for no daily limit, or enter more than zero.",
+                    );
+                    None
+                }
+                Err(e) => {
+                    errors.add("daily_budget", e.to_string());
+                    None
+                }
+            }
+        };
+        let targeting = Targeting {
+            topics: self.topics.clone(),
+            languages: self.languages.clone(),
+            min_subscribers,
+            max_subscribers,
+            min_avg_views,
+            include: self.include.clone(),
+            exclude: self.exclude.clone(),
+        }
+        .normalized();
+        for (field, message) in targeting.check().0 {
+            errors.add(&field, message);
+        }
+        if errors.is_empty() {
+            Ok(ForecastRequest {
+                targeting,
+                bid,
+                daily_budget,
+                sort: self.sort,
+                page: self.page,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_round_trips_through_the_query_string() {
+        let form = TargetingForm {
+            topics: vec!["crypto".into(), "tech".into()],
+            languages: vec!["en".into()],
+            min_subscribers: "10k".into(),
+            max_subscribers: "1,000,000".into(),
+            include: vec![ChannelId(7)],
+            exclude: vec![ChannelId(9), ChannelId(11)],
+            bid: "2.50".into(),
+            daily_budget: "100".into(),
+            sort: ChannelSort::Views,
+            page: 2,
+            ..TargetingForm::default()
+        };
+        let query = form.to_query();
+        let pairs: Vec<(String, String)> = query
+            .split('&')
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                (k.to_owned(), v.replace("%2C", ","))
+            })
+            .collect();
+        let back = TargetingForm::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(back, form);
+    }
+
+    #[test]
+    fn list_buttons_edit_without_javascript() {
+        let form = TargetingForm::from_pairs([
+            ("inc", "3"),
+            ("add_inc", "4"),
+            ("add_inc", "3"),
+            ("exc", "8"),
+            ("drop_exc", "8"),
+        ]);
+        assert_eq!(form.include, [ChannelId(3), ChannelId(4)]);
+        assert!(form.exclude.is_empty());
+        assert_eq!(form.bid, "1.00", "a missing bid gets the default");
+    }
+
+    #[test]
+    fn parse_reports_every_bad_field() {
+        let form = TargetingForm {
+            min_subscribers: "50k".into(),
+            max_subscribers: "10k".into(),
+            min_avg_views: "lots".into(),
+            bid: "0".into(),
+            daily_budget: "abc".into(),
+            languages: vec!["xx".into()],
+            include: vec![ChannelId(1)],
+            exclude: vec![ChannelId(1)],
+            ..TargetingForm::default()
+        };
+        let errors = form.parse().expect_err("invalid");
+        for field in [
+            "max_subscribers",
+            "min_avg_views",
+            "bid",
+            "daily_budget",
+            "languages",
+            "exclude",
+        ] {
+            assert!(errors.get(field).is_some(), "{field}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn parse_normalises_lists() {
+        let form = TargetingForm {
+            topics: vec!["Tech".into(), "crypto".into(), "tech".into()],
+            ..TargetingForm::default()
+        };
+        let request = form.parse().expect("valid");
+        assert_eq!(request.targeting.topics, ["crypto", "tech"]);
+        assert_eq!(request.bid, Micros(1_000_000));
+        assert_eq!(request.daily_budget, None);
+    }
+
+    #[test]
+    fn too_many_channels_are_refused() {
+        let targeting = Targeting {
+            include: (0..=MAX_INCLUDED as i64).map(ChannelId).collect(),
+            exclude: (100..=100 + MAX_EXCLUDED as i64).map(ChannelId).collect(),
+            ..Targeting::default()
+        };
+        let errors = targeting.check();
+        assert!(errors.get("include").is_some());
+        assert!(errors.get("exclude").is_some());
+    }
+}

@@ -1,0 +1,295 @@
+//! The channel catalog: topics, the channel browser (any signed-in user), and admin edits of
+//! one channel (audited; each bumps the catalog version so forecasts follow).
+
+use crate::{
+    entity::{ad_account, channel, topic},
+    error::{AppError, FieldErrors},
+    model::{
+        AccountId, AuditAction, ChannelFilter, ChannelId, ChannelInput, ChannelRow, ChannelSort,
+        PAGE_SIZE, Page, PlatformRole, Topic, TopicId,
+    },
+    service::{
+        Actor,
+        audit::{self, AuditEntry},
+        settings,
+    },
+};
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+};
+use std::collections::HashMap;
+
+/// Stored status of a channel that may carry ads.
+pub const ACTIVE: &str = "active";
+/// Stored status of a channel taken out of the catalog.
+pub const INACTIVE: &str = "inactive";
+
+/// Every topic, A–Z by name.
+pub async fn topics(db: &impl ConnectionTrait) -> Result<Vec<Topic>, AppError> {
+    Ok(topic::Entity::find()
+        .order_by_asc(topic::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| Topic {
+            id: TopicId(t.id),
+            slug: t.slug,
+            name: t.name,
+        })
+        .collect())
+}
+
+/// The currency of an ad account.
+pub async fn account_currency(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+) -> Result<String, AppError> {
+    Ok(ad_account::Entity::find_by_id(account.0)
+        .one(db)
+        .await?
+        .map_or_else(|| "EUR".to_owned(), |a| a.currency))
+}
+
+fn to_row(
+    c: channel::Model,
+    topics: &HashMap<i64, topic::Model>,
+    min_subscribers: i64,
+) -> ChannelRow {
+    let topic = topics.get(&c.topic_id);
+    let active = c.status == ACTIVE;
+    ChannelRow {
+        id: ChannelId(c.id),
+        eligible: active && c.subscribers >= min_subscribers,
+        handle: c.handle,
+        title: c.title,
+        topic_slug: topic.map(|t| t.slug.clone()).unwrap_or_default(),
+        topic_name: topic.map_or_else(|| "—".to_owned(), |t| t.name.clone()),
+        language: c.language,
+        subscribers: c.subscribers,
+        avg_views: c.avg_views,
+        posts_per_day: c.posts_per_day,
+        active,
+    }
+}
+
+async fn topic_map(db: &impl ConnectionTrait) -> Result<HashMap<i64, topic::Model>, AppError> {
+    Ok(topic::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect())
+}
+
+/// The channels with these ids, in the order given (unknown ids are skipped).
+pub async fn rows_by_id(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    min_subscribers: i64,
+) -> Result<Vec<ChannelRow>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let topics = topic_map(db).await?;
+    let mut found: HashMap<i64, channel::Model> = channel::Entity::find()
+        .filter(channel::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    Ok(ids
+        .iter()
+        .filter_map(|id| found.remove(id))
+        .map(|c| to_row(c, &topics, min_subscribers))
+        .collect())
+}
+
+/// `%text%` for LIKE, with the wildcards in `text` itself escaped (escape character `\`).
+fn like_pattern(text: &str) -> String {
+    let mut out = String::from("%");
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// One page of the channel browser (any signed-in user).
+pub async fn list_channels(
+    db: &impl ConnectionTrait,
+    _actor: &Actor,
+    filter: &ChannelFilter,
+) -> Result<Page<ChannelRow>, AppError> {
+    let platform = settings::load(db).await?;
+    let topics = topic_map(db).await?;
+    let mut condition = Condition::all();
+    if !filter.topics.is_empty() {
+        let ids: Vec<i64> = topics
+            .values()
+            .filter(|t| filter.topics.iter().any(|slug| *slug == t.slug))
+            .map(|t| t.id)
+            .collect();
+        condition = condition.add(channel::Column::TopicId.is_in(ids));
+    }
+    if !filter.languages.is_empty() {
+        condition = condition.add(channel::Column::Language.is_in(filter.languages.clone()));
+    }
+    if let Some(min) = filter.min_subscribers {
+        condition = condition.add(channel::Column::Subscribers.gte(min));
+    }
+    if let Some(max) = filter.max_subscribers {
+        condition = condition.add(channel::Column::Subscribers.lte(max));
+    }
+    if let Some(min) = filter.min_avg_views {
+        condition = condition.add(channel::Column::AvgViews.gte(min));
+    }
+    if filter.eligible_only {
+        condition = condition
+            .add(channel::Column::Status.eq(ACTIVE))
+            .add(channel::Column::Subscribers.gte(platform.min_subscribers));
+    }
+    let search = filter.search.trim().trim_start_matches('@').to_lowercase();
+    if !search.is_empty() {
+        let pattern = like_pattern(&search);
+        let lower = |col: channel::Column| Expr::expr(Func::lower(Expr::col(col)));
+        condition = condition.add(
+            Condition::any()
+                .add(lower(channel::Column::Handle).like(LikeExpr::new(&pattern).escape('\\')))
+                .add(lower(channel::Column::Title).like(LikeExpr::new(&pattern).escape('\\'))),
+        );
+    }
+    let query = channel::Entity::find().filter(condition);
+    let query = match filter.sort {
+        ChannelSort::Subscribers => query.order_by_desc(channel::Column::Subscribers),
+        ChannelSort::Views => query.order_by_desc(channel::Column::AvgViews),
+        ChannelSort::Name => query.order_by_asc(channel::Column::Title),
+    }
+    .order_by_asc(channel::Column::Id);
+    let paginator = query.paginate(db, PAGE_SIZE);
+    let total = paginator.num_items().await?;
+    let rows = paginator
+        .fetch_page(filter.page)
+        .await?
+        .into_iter()
+        .map(|c| to_row(c, &topics, platform.min_subscribers))
+        .collect();
+    Ok(Page {
+        rows,
+        page: filter.page,
+        total,
+    })
+}
+
+/// One channel as the admin edit form shows it.
+pub async fn channel_input(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: ChannelId,
+) -> Result<(ChannelRow, ChannelInput), AppError> {
+    actor.require_staff(db, PlatformRole::Admin).await?;
+    let platform = settings::load(db).await?;
+    let topics = topic_map(db).await?;
+    let c = channel::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let input = input_of(&c, &topics);
+    Ok((to_row(c, &topics, platform.min_subscribers), input))
+}
+
+fn input_of(c: &channel::Model, topics: &HashMap<i64, topic::Model>) -> ChannelInput {
+    ChannelInput {
+        handle: c.handle.clone(),
+        title: c.title.clone(),
+        topic: topics
+            .get(&c.topic_id)
+            .map(|t| t.slug.clone())
+            .unwrap_or_default(),
+        language: c.language.clone(),
+        subscribers: c.subscribers.to_string(),
+        avg_views: c.avg_views.to_string(),
+        posts_per_day: c.posts_per_day.to_string(),
+        active: c.status == ACTIVE,
+    }
+}
+
+/// Saves an admin's edit of one channel (the handle is its identity and stays). Audited with
+/// the before and after; bumps the catalog version.
+pub async fn update_channel<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    id: ChannelId,
+    input: ChannelInput,
+) -> Result<(), AppError> {
+    actor.require_staff(db, PlatformRole::Admin).await?;
+    let txn = db.begin().await?;
+    let topics = topic_map(&txn).await?;
+    let current = channel::Entity::find_by_id(id.0)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let input = ChannelInput {
+        handle: current.handle.clone(),
+        ..input
+    };
+    let facts = input
+        .check(|slug| topics.values().any(|t| t.slug == slug))
+        .map_err(|problems| {
+            let mut errors = FieldErrors::default();
+            for (field, message) in problems {
+                errors.add(field, message);
+            }
+            AppError::Invalid(errors)
+        })?;
+    let topic_id = topics
+        .values()
+        .find(|t| t.slug == facts.topic)
+        .map(|t| t.id)
+        .ok_or_else(|| AppError::field("topic", "Unknown topic."))?;
+    let before = input_of(&current, &topics);
+    let mut model = current.into_active_model();
+    model.title = Set(facts.title);
+    model.topic_id = Set(topic_id);
+    model.language = Set(facts.language);
+    model.subscribers = Set(facts.subscribers);
+    model.avg_views = Set(facts.avg_views);
+    model.posts_per_day = Set(facts.posts_per_day);
+    model.status = Set(if facts.active { ACTIVE } else { INACTIVE }.to_owned());
+    model.updated_at = Set(Utc::now());
+    let saved = model.update(&txn).await?;
+    let after = input_of(&saved, &topics);
+    if before != after {
+        settings::bump_catalog_version(&txn).await?;
+        audit::record(
+            &txn,
+            AuditEntry::new(AuditAction::ChannelUpdated, "channel", id.to_string())
+                .by(actor.user_id)
+                .from_ip(actor.ip.clone())
+                .detail(serde_json::json!({
+                    "handle": saved.handle,
+                    "before": before,
+                    "after": after,
+                })),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("a_b%"), "%a\\_b\\%%");
+    }
+}

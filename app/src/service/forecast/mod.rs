@@ -1,0 +1,227 @@
+//! The reach-and-cost forecast: validates a targeting, answers it from the in-memory
+//! `CatalogIndex` (rebuilt whenever the catalog version moves, on every instance), and prices
+//! the result at the bid and daily budget.
+
+pub mod index;
+
+use crate::{
+    entity::{channel, topic},
+    error::{AppError, FieldErrors},
+    model::{FORECAST_PAGE_SIZE, Forecast, ForecastRequest, Micros, Page, Targeting},
+    service::{Actor, catalog, settings},
+};
+use index::{CatalogIndex, IndexSettings, IndexedChannel};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
+
+/// The deepest page of matching channels served (the list is for browsing, not export).
+pub const MAX_FORECAST_PAGE: u64 = 999;
+
+/// Holds the current index and rebuilds it when the catalog changes. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ForecastEngine {
+    current: Arc<RwLock<Arc<CatalogIndex>>>,
+    rebuilding: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl ForecastEngine {
+    /// An engine whose index reflects the catalog now.
+    pub async fn load(db: &DatabaseConnection) -> Result<Self, AppError> {
+        let index = build_from_db(db).await?;
+        Ok(Self {
+            current: Arc::new(RwLock::new(Arc::new(index))),
+            rebuilding: Arc::new(tokio::sync::Mutex::new(())),
+        })
+    }
+
+    /// The index of the latest catalog version this instance has seen.
+    pub fn index(&self) -> Arc<CatalogIndex> {
+        match self.current.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Rebuilds the index when the stored catalog version differs from the index's (another
+    /// instance, or this one, changed the catalog). Returns whether it rebuilt.
+    pub async fn refresh(&self, db: &DatabaseConnection) -> Result<bool, AppError> {
+        let _one_at_a_time = self.rebuilding.lock().await;
+        if settings::catalog_version(db).await? == self.index().version {
+            return Ok(false);
+        }
+        let index = Arc::new(build_from_db(db).await?);
+        match self.current.write() {
+            Ok(mut guard) => *guard = index,
+            Err(poisoned) => *poisoned.into_inner() = index,
+        }
+        Ok(true)
+    }
+}
+
+/// Reads the eligible catalog and its version from one consistent snapshot, then builds the
+/// index off the async runtime.
+async fn build_from_db(db: &DatabaseConnection) -> Result<CatalogIndex, AppError> {
+    let txn = db.begin().await?;
+    let platform = settings::load(&txn).await?;
+    let topics: HashMap<i64, String> = topic::Entity::find()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.slug))
+        .collect();
+    let rows: Vec<(i64, i64, String, i64, i64, f64)> = channel::Entity::find()
+        .select_only()
+        .columns([
+            channel::Column::Id,
+            channel::Column::TopicId,
+            channel::Column::Language,
+            channel::Column::Subscribers,
+            channel::Column::AvgViews,
+            channel::Column::PostsPerDay,
+        ])
+        .filter(channel::Column::Status.eq(catalog::ACTIVE))
+        .filter(channel::Column::Subscribers.gte(platform.min_subscribers))
+        // The load order is the name order: it gives "sort by name" without keeping titles.
+        .order_by_asc(channel::Column::Title)
+        .order_by_asc(channel::Column::Id)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    txn.commit().await?;
+    let settings = IndexSettings {
+        min_subscribers: platform.min_subscribers,
+        slots_per_day: platform.slots_per_day,
+    };
+    tokio::task::spawn_blocking(move || {
+        let channels: Vec<IndexedChannel> = rows
+            .into_iter()
+            .enumerate()
+            .map(
+                |(rank, (id, topic_id, language, subscribers, avg_views, posts_per_day))| {
+                    IndexedChannel {
+                        id,
+                        topic: topics.get(&topic_id).cloned().unwrap_or_default(),
+                        language,
+                        subscribers,
+                        avg_views,
+                        posts_per_day,
+                        active: true,
+                        name_rank: u32::try_from(rank).unwrap_or(u32::MAX),
+                    }
+                },
+            )
+            .collect();
+        CatalogIndex::build(platform.catalog_version, settings, &channels)
+    })
+    .await
+    .map_err(|e| AppError::internal("forecast index build", e))
+}
+
+/// Share of auctions a bid is expected to win. Until delivery exists every slot is assumed
+/// won; this is where an estimate from recent competing bids on the matching channels goes.
+pub fn estimated_win_rate(_index: &CatalogIndex, _targeting: &Targeting, _bid: Micros) -> f64 {
+    1.0
+}
+
+/// The checks that need the catalog: known topics, eligible included channels.
+pub async fn check_targeting(
+    db: &impl ConnectionTrait,
+    index: &CatalogIndex,
+    targeting: &Targeting,
+) -> Result<(), AppError> {
+    let mut errors: FieldErrors = targeting.check();
+    if !targeting.topics.is_empty() {
+        let known = catalog::topics(db).await?;
+        if let Some(unknown) = targeting
+            .topics
+            .iter()
+            .find(|t| !known.iter().any(|k| &k.slug == *t))
+        {
+            errors.add("topics", format!("Unknown topic \"{unknown}\"."));
+        }
+    }
+    if targeting.include.iter().any(|c| !index.is_eligible(c.0)) {
+        errors.add(
+            "include",
+            "Only eligible channels (active, with enough subscribers) can be included.",
+        );
+    }
+    errors.into_result()
+}
+
+/// Answers a forecast for any signed-in user, priced in the current account's currency.
+pub async fn forecast(
+    db: &impl ConnectionTrait,
+    engine: &ForecastEngine,
+    actor: &Actor,
+    request: ForecastRequest,
+) -> Result<Forecast, AppError> {
+    let index = engine.index();
+    let targeting = request.targeting.normalized();
+    check_targeting(db, &index, &targeting).await?;
+    if request.bid.0 <= 0 {
+        return Err(AppError::field("bid", "The bid must be more than zero."));
+    }
+    if request.daily_budget.is_some_and(|b| b.0 <= 0) {
+        return Err(AppError::field("daily_budget", "Enter more than zero."));
+    }
+    let page = request.page.min(MAX_FORECAST_PAGE);
+    let matches = index.query(
+        &targeting,
+        request.sort,
+        (page * FORECAST_PAGE_SIZE) as usize,
+        FORECAST_PAGE_SIZE as usize,
+    );
+    let win_rate = estimated_win_rate(&index, &targeting, request.bid);
+    let winnable = (matches.totals.capacity as f64 * win_rate).round() as i64;
+    let affordable = request
+        .daily_budget
+        .and_then(|budget| request.bid.views_for(budget));
+    let (daily_views, budget_limited) = match affordable {
+        Some(limit) if limit < winnable => (limit, true),
+        _ => (winnable, false),
+    };
+    let mut daily_spend = request
+        .bid
+        .cpm_cost(daily_views)
+        .ok_or_else(|| AppError::field("bid", "That bid is too large."))?;
+    if let Some(budget) = request.daily_budget {
+        daily_spend = daily_spend.min(budget);
+    }
+    let min_subscribers = index.settings.min_subscribers;
+    let rows = catalog::rows_by_id(db, &matches.page, min_subscribers).await?;
+    let ids = |list: &[crate::model::ChannelId]| list.iter().map(|c| c.0).collect::<Vec<_>>();
+    let included = catalog::rows_by_id(db, &ids(&targeting.include), min_subscribers).await?;
+    let excluded = catalog::rows_by_id(db, &ids(&targeting.exclude), min_subscribers).await?;
+    let currency = match actor.membership {
+        Some((account, _)) => catalog::account_currency(db, account).await?,
+        None => "EUR".to_owned(),
+    };
+    Ok(Forecast {
+        channels: matches.totals.channels,
+        subscribers: matches.totals.subscribers,
+        daily_capacity: matches.totals.capacity,
+        eligible_channels: index.eligible.channels,
+        eligible_capacity: index.eligible.capacity,
+        daily_views,
+        daily_spend,
+        budget_limited,
+        win_rate,
+        top: Page {
+            rows,
+            page,
+            total: matches.totals.channels,
+        },
+        included,
+        excluded,
+        currency,
+        slots_per_day: index.settings.slots_per_day,
+        min_subscribers,
+    })
+}
