@@ -2,11 +2,16 @@
 
 use crate::pages::{
     account::AccountPage,
-    admin::{audit::AuditPage, users::AdminUsersPage},
+    admin::{
+        audit::AuditPage, catalog_import::CatalogImportPage, channel::ChannelEditPage,
+        users::AdminUsersPage,
+    },
     auth::{SignInPage, SignUpPage, provide_auth},
+    channels::ChannelsPage,
     dashboard::DashboardPage,
     not_found::NotFoundPage,
     shell::AppShell,
+    targeting::TargetingPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -68,8 +73,12 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=AppShell>
                     <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("targeting") view=TargetingPage ssr=SsrMode::Async/>
+                    <Route path=path!("channels") view=ChannelsPage ssr=SsrMode::Async/>
+                    <Route path=path!("admin/channels/:id") view=ChannelEditPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("admin/catalog-import") view=CatalogImportPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -1,6 +1,9 @@
 //! Herald's Leptos application, compiled natively with `ssr` (inside the server) and to wasm
 //! with `hydrate` (in the browser).
 
+// Leptos views are deeply nested types; the targeting workspace needs more than the default.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod components;

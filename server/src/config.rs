@@ -71,6 +71,31 @@ pub enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Measure a hot path and print one line of figures (no database needed).
+    Bench {
+        #[command(subcommand)]
+        what: Bench,
+    },
+}
+
+/// What `server bench` measures.
+#[derive(Debug, Subcommand)]
+pub enum Bench {
+    /// The forecast index against a plain scan, on a generated catalog.
+    Forecast {
+        /// Channels in the generated catalog.
+        #[arg(long, default_value_t = 1_000_000)]
+        channels: usize,
+        /// Timed index queries (after as many warm-up queries).
+        #[arg(long, default_value_t = 2_000)]
+        queries: usize,
+        /// Timed full scans (the baseline is slow; a few suffice).
+        #[arg(long, default_value_t = 25)]
+        scans: usize,
+        /// Seed of the catalog and of the targetings.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
 }
 
 /// Makes a relative SQLite path absolute (so the database does not move with the working

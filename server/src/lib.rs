@@ -2,6 +2,7 @@
 //! the CLI subcommands. `main.rs` only parses arguments and calls in here, so the HTTP and
 //! browser tests can build exactly the same router.
 
+pub mod bench;
 pub mod config;
 pub mod router;
 pub mod security;

@@ -4,7 +4,8 @@ use axum::serve::ListenerExt;
 use clap::Parser;
 use migrations::db;
 use server::{
-    config::{self, Cli, Command},
+    bench,
+    config::{self, Bench, Cli, Command},
     router,
     router::RouterConfig,
     seed,
@@ -30,6 +31,17 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    if let Some(Command::Bench { what }) = &cli.command {
+        match *what {
+            Bench::Forecast {
+                channels,
+                queries,
+                scans,
+                seed,
+            } => println!("{}", bench::forecast(channels, queries, scans, seed)),
+        }
+        return Ok(());
+    }
     let url = config::resolve_database_url(&cli.database_url).map_err(|e| e.to_string())?;
     let database = db::connect(&url)
         .await
@@ -45,6 +57,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Seed { channels, seed } => seed::run(&database, channels, seed).await,
+        Command::Bench { .. } => Ok(()),
         Command::Serve { seed_if_empty } => {
             if seed_if_empty {
                 seed::run(&database, 20_000, 42).await?;

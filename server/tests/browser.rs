@@ -164,6 +164,11 @@ async fn text_of(client: &Client, css: &str) -> String {
 }
 
 async fn start() -> (TestApp, Driver, Client) {
+    start_with_catalog(0).await
+}
+
+/// A server (with `channels` generated channels), chromedriver, and a browser session.
+async fn start_with_catalog(channels: usize) -> (TestApp, Driver, Client) {
     let site = site_root();
     assert!(
         site.join("pkg/herald.wasm").is_file(),
@@ -171,6 +176,11 @@ async fn start() -> (TestApp, Driver, Client) {
         site.display()
     );
     let db = migrations::db::fresh_sqlite().await.expect("database");
+    if channels > 0 {
+        app::service::catalog_seed::insert(&db, channels, 5)
+            .await
+            .expect("catalog");
+    }
     let app = spawn_on("sqlite", db, false).await;
     let driver = start_driver().await;
     let client = browser(&driver).await;
@@ -314,4 +324,111 @@ async fn a_wrong_password_is_reported_on_the_form_without_losing_the_email() {
         .collect();
     assert!(problems.is_empty(), "console problems: {problems:#?}");
     client.close().await.expect("close");
+}
+
+async fn sign_in(app: &TestApp, client: &Client, email: &str) {
+    app.client().sign_up(email, PASSWORD).await;
+    client
+        .goto(&app.url("/sign-in"))
+        .await
+        .expect("open sign-in");
+    hydrated(client).await;
+    fill(client, "#sign-in-email", email).await;
+    fill(client, "#sign-in-password", PASSWORD).await;
+    submit(client).await;
+    wait_for_path(client, "/").await;
+}
+
+/// Polls until the text at `css` differs from `before`, and returns it.
+async fn changed(client: &Client, css: &str, before: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = text_of(client, css).await;
+        if now != before {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "{css} stayed at {before}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn targeting_updates_the_forecast_live_and_includes_a_channel_found_by_search() {
+    let (app, _driver, client) = start_with_catalog(3_000).await;
+    sign_in(&app, &client, "ads@example.com").await;
+    client
+        .goto(&app.url("/targeting"))
+        .await
+        .expect("open targeting");
+    hydrated(&client).await;
+    let everything = text_of(&client, "[data-test=channels]").await;
+
+    // A topic, then a size range: the numbers change without a page load.
+    let marker = "window.__same_page = true";
+    client.execute(marker, vec![]).await.expect("mark page");
+    wait_for(&client, "input[name=topic][value=crypto]")
+        .await
+        .click()
+        .await
+        .expect("tick crypto");
+    let crypto = changed(&client, "[data-test=channels]", &everything).await;
+    fill(&client, "#t-min-subs", "5k").await;
+    let sized = changed(&client, "[data-test=channels]", &crypto).await;
+    let (all, crypto_n, sized_n) = (number(&everything), number(&crypto), number(&sized));
+    assert!(
+        all > crypto_n && crypto_n > sized_n && sized_n > 0,
+        "{all} > {crypto_n} > {sized_n} > 0"
+    );
+    let same_page = client
+        .execute("return window.__same_page === true", vec![])
+        .await
+        .expect("js");
+    assert_eq!(same_page, json!(true), "no page reload");
+    let url = client.current_url().await.expect("url");
+    assert!(
+        url.query()
+            .is_some_and(|q| q.contains("topic=crypto") && q.contains("min_subs=5k")),
+        "{url}"
+    );
+
+    // Include one channel found by searching for it: the forecast is that channel alone.
+    fill(&client, "#t-find", "crypto").await;
+    let first = wait_for(&client, ".search-results li .handle")
+        .await
+        .text()
+        .await
+        .expect("handle");
+    wait_for(&client, ".search-results li button[name=add_inc]")
+        .await
+        .click()
+        .await
+        .expect("include");
+    let chip = text_of(&client, "[data-test=included] .chip span").await;
+    assert_eq!(chip, first);
+    let only = changed(&client, "[data-test=channels]", &sized).await;
+    assert_eq!(only, "1");
+    assert_eq!(text_of(&client, ".forecast tbody .handle").await, first);
+
+    // A bad bid: the message is beside the field and the form keeps what was typed.
+    fill(&client, "#t-bid", "abc").await;
+    let message = text_of(&client, "#t-bid-error").await;
+    assert!(message.contains("amount"), "{message}");
+    let kept = client
+        .find(Locator::Css("#t-bid"))
+        .await
+        .expect("bid")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(kept.as_deref(), Some("abc"));
+
+    let problems = console_problems(&client).await;
+    assert!(problems.is_empty(), "console problems: {problems:#?}");
+    client.close().await.expect("close");
+}
+
+fn number(text: &str) -> u64 {
+    text.replace(',', "")
+        .parse()
+        .unwrap_or_else(|_| panic!("not a count: {text}"))
 }

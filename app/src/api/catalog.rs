@@ -4,7 +4,8 @@
 use crate::{
     error::AppError,
     model::{
-        ChannelFilter, ChannelId, ChannelInput, ChannelRow, Forecast, ForecastRequest, Page, Topic,
+        ChannelFilter, ChannelId, ChannelInput, ChannelRow, Forecast, ForecastRequest, Page,
+        TargetingOptions, Topic,
     },
 };
 use leptos::prelude::*;
@@ -16,6 +17,13 @@ use {super::ctx, crate::model::PlatformRole, crate::service};
 pub async fn topics() -> Result<Vec<Topic>, AppError> {
     let (state, _me) = ctx::require_user().await?;
     service::catalog::topics(&state.db).await
+}
+
+/// Topics and languages for the targeting controls, with eligible channel counts.
+#[server(endpoint = "targeting_options")]
+pub async fn load_targeting_options() -> Result<TargetingOptions, AppError> {
+    let (state, _me) = ctx::require_user().await?;
+    service::forecast::options(&state.db, &state.forecast).await
 }
 
 /// One page of the channel browser.

@@ -30,6 +30,8 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
             <p class="nav-heading">"Advertising"</p>
             <ul>
                 {link("/", "Dashboard")}
+                {link("/targeting", "Targeting & forecast")}
+                {link("/channels", "Channels")}
                 {role.allows(AccountPermission::ViewAccount).then(|| link("/account", "Account & members"))}
             </ul>
         }
@@ -40,13 +42,19 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
             <ul>
                 {link("/admin/users", "Users & roles")}
                 {link("/admin/audit", "Audit log")}
+                {link("/admin/catalog-import", "Import channels")}
             </ul>
         }
     });
     view! {
         <nav class="side-nav" aria-label="Main">
             {account_links}
-            {member.is_none().then(|| view! { <ul>{link("/", "Dashboard")}</ul> })}
+            {member.is_none().then(|| view! {
+                <ul>
+                    {link("/", "Dashboard")}
+                    {link("/channels", "Channels")}
+                </ul>
+            })}
             {admin}
         </nav>
     }

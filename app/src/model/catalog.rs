@@ -268,6 +268,7 @@ impl ChannelSort {
 
 /// The channel browser's filters (all optional) and position.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ChannelFilter {
     /// Topic slugs; empty means every topic.
     pub topics: Vec<String>,
@@ -451,6 +452,25 @@ pub fn parse_count(text: &str) -> Result<i64, String> {
     }
 }
 
+/// The columns every import file must name in its header row, in the sample's order.
+pub const IMPORT_COLUMNS: [&str; 7] = [
+    "handle",
+    "title",
+    "topic",
+    "language",
+    "subscribers",
+    "avg_views",
+    "posts_per_day",
+];
+/// The optional import column: `active` (the default when absent or empty) or `inactive`.
+pub const IMPORT_STATUS_COLUMN: &str = "status";
+/// Most data rows one import file may have.
+pub const IMPORT_MAX_ROWS: usize = 200_000;
+/// Largest import file accepted, in bytes.
+pub const IMPORT_MAX_BYTES: usize = 32 * 1024 * 1024;
+/// At most this many bad rows are listed in a preview (the counts are always exact).
+pub const IMPORT_SHOWN_PROBLEMS: usize = 1_000;
+
 /// Where a staged import is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ImportStatus {
@@ -483,6 +503,11 @@ impl ImportStatus {
 
     pub fn from_code(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// Whether nothing more will happen to the import.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Applied | Self::Failed | Self::Discarded)
     }
 }
 

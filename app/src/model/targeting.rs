@@ -24,6 +24,8 @@ pub const FORECAST_PAGE_SIZE: u64 = 10;
 /// channels (minus exclusions), and the topic, language and size filters are not used. An
 /// empty targeting means every eligible channel.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+// Lists may be absent from a URL-encoded form (it cannot express an empty list).
+#[serde(default)]
 pub struct Targeting {
     /// Topic slugs, sorted, no duplicates.
     pub topics: Vec<String>,
@@ -106,6 +108,8 @@ impl Targeting {
 /// What the forecast is asked: targeting, the CPM bid, an optional daily budget, and which
 /// page of matching channels to list, in which order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+// Lists may be absent from a URL-encoded form (it cannot express an empty list).
+#[serde(default)]
 pub struct ForecastRequest {
     pub targeting: Targeting,
     pub bid: Micros,
@@ -138,6 +142,8 @@ pub struct Forecast {
     /// Share of auctions this bid is expected to win (1 until delivery data exists).
     pub win_rate: f64,
     pub top: Page<ChannelRow>,
+    /// The order of `top`.
+    pub sort: ChannelSort,
     /// The include and exclude lists resolved to channels (for their chips).
     pub included: Vec<ChannelRow>,
     pub excluded: Vec<ChannelRow>,
@@ -160,6 +166,18 @@ impl Forecast {
     pub fn pages(&self) -> u64 {
         self.top.total.div_ceil(FORECAST_PAGE_SIZE).max(1)
     }
+}
+
+/// What the targeting controls offer: every topic and every language with eligible channels,
+/// with how many, and the platform's model settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetingOptions {
+    /// (slug, name, eligible channels), A–Z by name.
+    pub topics: Vec<(String, String, u64)>,
+    /// (code, name, eligible channels), most channels first.
+    pub languages: Vec<(String, String, u64)>,
+    pub min_subscribers: i64,
+    pub slots_per_day: i64,
 }
 
 /// One channel's sponsored-message views per day: its average views times its ad slots,

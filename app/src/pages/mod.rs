@@ -3,9 +3,11 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod channels;
 pub mod dashboard;
 pub mod not_found;
 pub mod shell;
+pub mod targeting;
 
 /// A UTC time as shown in tables ("2026-11-25 09:41 UTC").
 pub fn utc(at: chrono::DateTime<chrono::Utc>) -> String {

@@ -159,6 +159,34 @@ impl CatalogIndex {
         }
     }
 
+    /// Eligible channels per topic slug and per language code.
+    pub fn facets(&self) -> (Vec<(String, u64)>, Vec<(String, u64)>) {
+        let n_languages = self.languages.len().max(1);
+        let mut topics: Vec<(String, u64)> = self
+            .topics
+            .iter()
+            .map(|(slug, &t)| {
+                let n = (0..n_languages)
+                    .map(|l| self.buckets[t * n_languages + l].ids.len() as u64)
+                    .sum();
+                (slug.clone(), n)
+            })
+            .collect();
+        let mut languages: Vec<(String, u64)> = self
+            .languages
+            .iter()
+            .map(|(code, &l)| {
+                let n = (0..self.topics.len())
+                    .map(|t| self.buckets[t * n_languages + l].ids.len() as u64)
+                    .sum();
+                (code.clone(), n)
+            })
+            .collect();
+        topics.sort();
+        languages.sort();
+        (topics, languages)
+    }
+
     /// Whether `id` is an eligible channel.
     pub fn is_eligible(&self, id: i64) -> bool {
         self.positions.contains_key(&id)

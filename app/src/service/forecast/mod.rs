@@ -7,7 +7,10 @@ pub mod index;
 use crate::{
     entity::{channel, topic},
     error::{AppError, FieldErrors},
-    model::{FORECAST_PAGE_SIZE, Forecast, ForecastRequest, Micros, Page, Targeting},
+    model::{
+        FORECAST_PAGE_SIZE, Forecast, ForecastRequest, Micros, Page, Targeting, TargetingOptions,
+        language_name,
+    },
     service::{Actor, catalog, settings},
 };
 use index::{CatalogIndex, IndexSettings, IndexedChannel};
@@ -155,6 +158,40 @@ pub async fn check_targeting(
     errors.into_result()
 }
 
+/// The choices for the targeting controls, from the index (no catalog scan).
+pub async fn options(
+    db: &impl ConnectionTrait,
+    engine: &ForecastEngine,
+) -> Result<TargetingOptions, AppError> {
+    let index = engine.index();
+    let (topic_counts, language_counts) = index.facets();
+    let count = |list: &[(String, u64)], key: &str| {
+        list.iter().find(|(k, _)| k == key).map_or(0, |(_, n)| *n)
+    };
+    let topics = catalog::topics(db)
+        .await?
+        .into_iter()
+        .map(|t| {
+            let n = count(&topic_counts, &t.slug);
+            (t.slug, t.name, n)
+        })
+        .collect();
+    let mut languages: Vec<(String, String, u64)> = language_counts
+        .into_iter()
+        .map(|(code, n)| {
+            let name = language_name(&code).unwrap_or("Unknown").to_owned();
+            (code, name, n)
+        })
+        .collect();
+    languages.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
+    Ok(TargetingOptions {
+        topics,
+        languages,
+        min_subscribers: index.settings.min_subscribers,
+        slots_per_day: index.settings.slots_per_day,
+    })
+}
+
 /// Answers a forecast for any signed-in user, priced in the current account's currency.
 pub async fn forecast(
     db: &impl ConnectionTrait,
@@ -218,6 +255,7 @@ pub async fn forecast(
             page,
             total: matches.totals.channels,
         },
+        sort: request.sort,
         included,
         excluded,
         currency,

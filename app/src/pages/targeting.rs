@@ -1,0 +1,496 @@
+//! Campaign targeting: the controls on the left, the live forecast on the right. The whole
+//! workspace is one GET form mirrored in the URL, so it works by plain submission before the
+//! wasm loads; once hydrated it re-forecasts as the user types (debounced), and an answer that
+//! arrives after a newer request was made is dropped.
+
+use crate::{
+    api::catalog::{get_forecast, list_channels, load_targeting_options},
+    components::{ForecastCommand, ForecastPanel, compact, count},
+    error::{AppError, FieldErrors},
+    model::{
+        ChannelFilter, ChannelId, ChannelRow, Forecast, MAX_EXCLUDED, MAX_INCLUDED, Page,
+        TargetingForm, TargetingOptions,
+    },
+};
+use leptos::{ev::MouseEvent, prelude::*, task::spawn_local};
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use std::{collections::HashMap, time::Duration};
+
+/// Milliseconds of quiet typing before the forecast is asked again.
+const DEBOUNCE_MS: u64 = 250;
+/// Channels shown per include/exclude search.
+const SEARCH_LIMIT: usize = 8;
+
+type Loaded = (
+    Result<TargetingOptions, AppError>,
+    Result<Forecast, AppError>,
+    Option<Page<ChannelRow>>,
+);
+
+#[component]
+pub fn TargetingPage() -> impl IntoView {
+    let query = use_query_map();
+    let (start, find) = query.with_untracked(|q| {
+        (
+            TargetingForm::from_pairs(q.into_iter().map(|(k, v)| (k.as_ref(), v))),
+            q.get("find").unwrap_or_default(),
+        )
+    });
+    let data = Resource::new(
+        || (),
+        move |_| {
+            let (start, find) = (start.clone(), find.clone());
+            async move {
+                let options = load_targeting_options().await;
+                let forecast = match start.parse() {
+                    Ok(request) => get_forecast(request).await,
+                    Err(errors) => Err(AppError::Invalid(errors)),
+                };
+                let found = search(find).await;
+                (options, forecast, found) as Loaded
+            }
+        },
+    );
+    view! {
+        <Title text="Targeting & forecast"/>
+        <h1>"Targeting & forecast"</h1>
+        <p class="lead">
+            "Choose channels by topic, language and size — never by people — and see what your bid buys per day before you launch."
+        </p>
+        <Suspense fallback=|| view! { <p class="muted">"Loading the catalog…"</p> }>
+            {move || Suspend::new(async move {
+                let (options, forecast, found) = data.await;
+                let start = query.with_untracked(|q| {
+                    TargetingForm::from_pairs(q.into_iter().map(|(k, v)| (k.as_ref(), v)))
+                });
+                let find = query.with_untracked(|q| q.get("find").unwrap_or_default());
+                match options {
+                    Ok(options) => view! {
+                        <TargetingWorkspace options start forecast found find/>
+                    }
+                    .into_any(),
+                    Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+async fn search(text: String) -> Option<Page<ChannelRow>> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    list_channels(ChannelFilter {
+        search: text,
+        eligible_only: true,
+        ..ChannelFilter::default()
+    })
+    .await
+    .ok()
+}
+
+/// Keeps the address bar in step with the form, without a navigation.
+fn replace_url(form: &TargetingForm) {
+    #[cfg(feature = "hydrate")]
+    if let Ok(history) = window().history() {
+        let url = format!(
+            "{}?{}",
+            window().location().pathname().unwrap_or_default(),
+            form.to_query()
+        );
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = form;
+}
+
+/// The targeting form and its forecast. Reused by the campaign builder.
+#[component]
+pub fn TargetingWorkspace(
+    options: TargetingOptions,
+    start: TargetingForm,
+    forecast: Result<Forecast, AppError>,
+    found: Option<Page<ChannelRow>>,
+    find: String,
+) -> impl IntoView {
+    let form = RwSignal::new(start);
+    let errors = RwSignal::new(match &forecast {
+        Err(AppError::Invalid(fields)) => fields.clone(),
+        _ => FieldErrors::default(),
+    });
+    let failure = RwSignal::new(match &forecast {
+        Err(AppError::Invalid(_)) | Ok(_) => None,
+        Err(e) => Some(e.to_string()),
+    });
+    let mut seen: HashMap<ChannelId, ChannelRow> = HashMap::new();
+    if let Ok(f) = &forecast {
+        for row in f.included.iter().chain(&f.excluded) {
+            seen.insert(row.id, row.clone());
+        }
+    }
+    for row in found.iter().flat_map(|p| &p.rows) {
+        seen.insert(row.id, row.clone());
+    }
+    let known = RwSignal::new(seen);
+    let last = RwSignal::new(forecast.ok());
+    let pending = RwSignal::new(false);
+    let latest = StoredValue::new(0u64);
+    let search_text = RwSignal::new(find);
+    let results = RwSignal::new(found.map(|p| p.rows));
+    let search_seq = StoredValue::new(0u64);
+
+    // Each request gets a number; only the newest one may update the page.
+    let refresh = move |delay: u64| {
+        let n = latest.get_value() + 1;
+        latest.set_value(n);
+        let current = form.get_untracked();
+        replace_url(&current);
+        match current.parse() {
+            Err(fields) => {
+                errors.set(fields);
+                pending.set(false);
+            }
+            Ok(request) => {
+                errors.set(FieldErrors::default());
+                pending.set(true);
+                set_timeout(
+                    move || {
+                        if latest.get_value() != n {
+                            return;
+                        }
+                        spawn_local(async move {
+                            let answer = get_forecast(request).await;
+                            if latest.get_value() != n {
+                                return;
+                            }
+                            pending.set(false);
+                            match answer {
+                                Ok(f) => {
+                                    known.update(|k| {
+                                        for row in f.included.iter().chain(&f.excluded) {
+                                            k.insert(row.id, row.clone());
+                                        }
+                                    });
+                                    failure.set(None);
+                                    last.set(Some(f));
+                                }
+                                Err(AppError::Invalid(fields)) => errors.set(fields),
+                                Err(e) => failure.set(Some(e.to_string())),
+                            }
+                        });
+                    },
+                    Duration::from_millis(delay),
+                );
+            }
+        }
+    };
+    let edit = move |change: Box<dyn FnOnce(&mut TargetingForm)>, delay: u64| {
+        form.update(|f| {
+            change(f);
+            f.page = 0;
+        });
+        refresh(delay);
+    };
+    let text_input = move |set: fn(&mut TargetingForm, String)| {
+        move |ev: leptos::ev::Event| {
+            let value = event_target_value(&ev);
+            edit(Box::new(move |f| set(f, value)), DEBOUNCE_MS);
+        }
+    };
+    let toggle = move |list: fn(&mut TargetingForm) -> &mut Vec<String>, value: String| {
+        move |_: leptos::ev::Event| {
+            let value = value.clone();
+            edit(
+                Box::new(move |f| {
+                    let items = list(f);
+                    if let Some(i) = items.iter().position(|v| *v == value) {
+                        items.remove(i);
+                    } else {
+                        items.push(value);
+                    }
+                }),
+                0,
+            );
+        }
+    };
+    let pick = move |include: bool, row: ChannelRow| {
+        move |ev: MouseEvent| {
+            ev.prevent_default();
+            let id = row.id;
+            known.update(|k| {
+                k.insert(id, row.clone());
+            });
+            edit(
+                Box::new(move |f| {
+                    let (add, other) = if include {
+                        (&mut f.include, &mut f.exclude)
+                    } else {
+                        (&mut f.exclude, &mut f.include)
+                    };
+                    other.retain(|c| *c != id);
+                    if !add.contains(&id) {
+                        add.push(id);
+                    }
+                }),
+                0,
+            );
+        }
+    };
+    let drop_channel = move |include: bool, id: ChannelId| {
+        move |ev: MouseEvent| {
+            ev.prevent_default();
+            edit(
+                Box::new(move |f| {
+                    if include {
+                        &mut f.include
+                    } else {
+                        &mut f.exclude
+                    }
+                    .retain(|c| *c != id);
+                }),
+                0,
+            );
+        }
+    };
+    let on_search = move |ev: leptos::ev::Event| {
+        let text = event_target_value(&ev);
+        search_text.set(text.clone());
+        let n = search_seq.get_value() + 1;
+        search_seq.set_value(n);
+        set_timeout(
+            move || {
+                if search_seq.get_value() != n {
+                    return;
+                }
+                spawn_local(async move {
+                    let page = search(text).await;
+                    if search_seq.get_value() == n {
+                        results.set(page.map(|p| p.rows));
+                    }
+                });
+            },
+            Duration::from_millis(DEBOUNCE_MS),
+        );
+    };
+    let on_command =
+        Callback::new(
+            move |(command, row): (ForecastCommand, ChannelRow)| match command {
+                ForecastCommand::Sort(sort) => edit(Box::new(move |f| f.sort = sort), 0),
+                ForecastCommand::Page(page) => {
+                    form.update(|f| f.page = page);
+                    refresh(0);
+                }
+                ForecastCommand::Exclude(id) => {
+                    known.update(|k| {
+                        k.insert(id, row.clone());
+                    });
+                    edit(
+                        Box::new(move |f| {
+                            f.include.retain(|c| *c != id);
+                            if !f.exclude.contains(&id) {
+                                f.exclude.push(id);
+                            }
+                        }),
+                        0,
+                    );
+                }
+            },
+        );
+
+    let error = move |field: &'static str| move || errors.with(|e| e.get(field).map(str::to_owned));
+    let invalid = move |field: &'static str| move || errors.with(|e| e.get(field).is_some());
+    let value = move |get: fn(&TargetingForm) -> String| move || form.with(get);
+    let filters_off = move || form.with(|f| !f.include.is_empty());
+    let TargetingOptions {
+        topics,
+        languages,
+        min_subscribers,
+        ..
+    } = options;
+
+    let chips = move |include: bool| {
+        move || {
+            let ids = form.with(|f| {
+                if include {
+                    f.include.clone()
+                } else {
+                    f.exclude.clone()
+                }
+            });
+            let names = known.get();
+            ids.into_iter()
+                .map(|id| {
+                    let label = names
+                        .get(&id)
+                        .map_or_else(|| format!("channel #{id}"), |r| format!("@{}", r.handle));
+                    let (keep, drop) = if include { ("inc", "drop_inc") } else { ("exc", "drop_exc") };
+                    view! {
+                        <li class="chip selected">
+                            <input type="hidden" name=keep value=id.to_string()/>
+                            <span>{label.clone()}</span>
+                            <button type="submit" name=drop value=id.to_string() class="chip-remove"
+                                aria-label=format!("Remove {label}") on:click=drop_channel(include, id)>
+                                "×"
+                            </button>
+                        </li>
+                    }
+                })
+                .collect_view()
+        }
+    };
+
+    view! {
+        <form method="get" action="" class="targeting" on:submit=move |ev| {
+            ev.prevent_default();
+            refresh(0);
+        }>
+            <div class="targeting-controls">
+                <section class="card">
+                    <h2>"Channels"</h2>
+                    <p class="hint">
+                        "Only public facts about channels are used. Leave everything empty to run on every eligible channel (active, at least "
+                        {count(min_subscribers)} " subscribers)."
+                    </p>
+                    <div class:muted-block=filters_off>
+                        <fieldset class="choices" aria-describedby="topics-error">
+                            <legend>"Topics " <span class="muted">"(any when none is ticked)"</span></legend>
+                            <div class="choice-grid">
+                                {topics.into_iter().map(|(slug, name, n)| {
+                                    let checked = { let slug = slug.clone(); move || form.with(|f| f.topics.contains(&slug)) };
+                                    view! {
+                                        <label class="choice">
+                                            <input type="checkbox" name="topic" value=slug.clone() checked=checked
+                                                on:change=toggle(|f| &mut f.topics, slug.clone())/>
+                                            <span>{name}</span>
+                                            <span class="count">{compact(n as i64)}</span>
+                                        </label>
+                                    }
+                                }).collect_view()}
+                            </div>
+                            <p class="field-error" id="topics-error" role="alert">{error("topics")}</p>
+                        </fieldset>
+                        <fieldset class="choices" aria-describedby="languages-error">
+                            <legend>"Languages " <span class="muted">"(any when none is ticked)"</span></legend>
+                            <div class="choice-grid">
+                                {languages.into_iter().map(|(code, name, n)| {
+                                    let checked = { let code = code.clone(); move || form.with(|f| f.languages.contains(&code)) };
+                                    view! {
+                                        <label class="choice">
+                                            <input type="checkbox" name="lang" value=code.clone() checked=checked
+                                                on:change=toggle(|f| &mut f.languages, code.clone())/>
+                                            <span>{name}</span>
+                                            <span class="count">{compact(n as i64)}</span>
+                                        </label>
+                                    }
+                                }).collect_view()}
+                            </div>
+                            <p class="field-error" id="languages-error" role="alert">{error("languages")}</p>
+                        </fieldset>
+                        <div class="field-row">
+                            <div class="field" class:invalid=invalid("min_subscribers")>
+                                <label for="t-min-subs">"Subscribers from"</label>
+                                <input id="t-min-subs" name="min_subs" inputmode="numeric" placeholder="e.g. 10k"
+                                    value=value(|f| f.min_subscribers.clone()) aria-describedby="t-min-subs-error"
+                                    on:input=text_input(|f, v| f.min_subscribers = v)/>
+                                <p class="field-error" id="t-min-subs-error" role="alert">{error("min_subscribers")}</p>
+                            </div>
+                            <div class="field" class:invalid=invalid("max_subscribers")>
+                                <label for="t-max-subs">"to"</label>
+                                <input id="t-max-subs" name="max_subs" inputmode="numeric" placeholder="no limit"
+                                    value=value(|f| f.max_subscribers.clone()) aria-describedby="t-max-subs-error"
+                                    on:input=text_input(|f, v| f.max_subscribers = v)/>
+                                <p class="field-error" id="t-max-subs-error" role="alert">{error("max_subscribers")}</p>
+                            </div>
+                            <div class="field" class:invalid=invalid("min_avg_views")>
+                                <label for="t-min-views">"Average views at least"</label>
+                                <input id="t-min-views" name="min_views" inputmode="numeric" placeholder="any"
+                                    value=value(|f| f.min_avg_views.clone()) aria-describedby="t-min-views-error"
+                                    on:input=text_input(|f, v| f.min_avg_views = v)/>
+                                <p class="field-error" id="t-min-views-error" role="alert">{error("min_avg_views")}</p>
+                            </div>
+                        </div>
+                        <p class="hint">"Numbers accept 12000, 12,000, 12k or 1.5M."</p>
+                    </div>
+                </section>
+                <section class="card">
+                    <h2>"Specific channels"</h2>
+                    <p class="hint">
+                        {format!("Include up to {MAX_INCLUDED} channels to run only on them: the topic, language and size filters above are then not used. Exclude up to {MAX_EXCLUDED} channels you never want to appear in.")}
+                    </p>
+                    <div class="field">
+                        <label for="t-find">"Find a channel"</label>
+                        <div class="inline">
+                            <input id="t-find" name="find" type="search" placeholder="handle or title" autocomplete="off"
+                                value=move || search_text.get() on:input=on_search/>
+                            <button type="submit" class="secondary">"Search"</button>
+                        </div>
+                    </div>
+                    {move || results.get().map(|rows| {
+                        let empty = rows.is_empty();
+                        view! {
+                            <ul class="search-results" aria-label="Matching channels">
+                                {rows.into_iter().take(SEARCH_LIMIT).map(|row| {
+                                    let id = row.id.to_string();
+                                    view! {
+                                        <li>
+                                            <span class="handle">{format!("@{}", row.handle)}</span>
+                                            <span class="sub">{format!("{} · {} · {} subscribers", row.title, row.language, compact(row.subscribers))}</span>
+                                            <span class="actions">
+                                                <button type="submit" name="add_inc" value=id.clone() class="link-button" on:click=pick(true, row.clone())>"Include"</button>
+                                                <button type="submit" name="add_exc" value=id class="link-button" on:click=pick(false, row.clone())>"Exclude"</button>
+                                            </span>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                            {empty.then(|| view! { <p class="muted">"No eligible channel matches that search."</p> })}
+                        }
+                    })}
+                    <h3>"Included"</h3>
+                    <ul class="chips" data-test="included">{chips(true)}</ul>
+                    <p class="field-error" role="alert">{error("include")}</p>
+                    <h3>"Excluded"</h3>
+                    <ul class="chips" data-test="excluded">{chips(false)}</ul>
+                    <p class="field-error" role="alert">{error("exclude")}</p>
+                </section>
+                <section class="card">
+                    <h2>"Bid & budget"</h2>
+                    <div class="field-row">
+                        <div class="field" class:invalid=invalid("bid")>
+                            <label for="t-bid">"CPM bid (per 1,000 views)"</label>
+                            <input id="t-bid" name="bid" inputmode="decimal" value=value(|f| f.bid.clone())
+                                aria-describedby="t-bid-error" on:input=text_input(|f, v| f.bid = v)/>
+                            <p class="field-error" id="t-bid-error" role="alert">{error("bid")}</p>
+                        </div>
+                        <div class="field" class:invalid=invalid("daily_budget")>
+                            <label for="t-daily">"Daily budget (optional)"</label>
+                            <input id="t-daily" name="daily" inputmode="decimal" placeholder="no daily limit"
+                                value=value(|f| f.daily_budget.clone()) aria-describedby="t-daily-error"
+                                on:input=text_input(|f, v| f.daily_budget = v)/>
+                            <p class="field-error" id="t-daily-error" role="alert">{error("daily_budget")}</p>
+                        </div>
+                    </div>
+                    <input type="hidden" name="sort" value=move || form.with(|f| f.sort.code())/>
+                    <div class="actions">
+                        <button type="submit">"Update forecast"</button>
+                        <a href="/targeting" class="button secondary">"Reset"</a>
+                    </div>
+                </section>
+            </div>
+            <div class="targeting-forecast">
+                {move || failure.get().map(|message| view! { <p class="banner error" role="alert">{message}</p> })}
+                {move || pending.get().then(|| view! { <p class="updating" role="status">"Updating…"</p> })}
+                {move || match last.get() {
+                    Some(forecast) => view! {
+                        <ForecastPanel forecast stale=Signal::derive(move || pending.get() || !errors.with(FieldErrors::is_empty)) on_command/>
+                    }.into_any(),
+                    None => view! {
+                        <p class="muted">"Correct the highlighted fields to see the forecast."</p>
+                    }.into_any(),
+                }}
+            </div>
+        </form>
+    }
+    .into_any()
+}

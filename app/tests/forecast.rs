@@ -1,0 +1,430 @@
+//! Catalog and forecast service tests on fresh, migrated databases (SQLite, and PostgreSQL when
+//! `TEST_DATABASE_URL` is set): forecasts equal a scan of the stored catalog, follow admin
+//! edits on every instance, refuse bad targeting field by field; channel edits are admin-only
+//! and audited; the browser filters.
+
+use app::{
+    entity::{audit_event, channel, topic},
+    error::AppError,
+    model::{
+        AuditAction, ChannelFilter, ChannelId, ChannelSort, ForecastRequest, Micros, SignUpInput,
+        Targeting, UserId,
+    },
+    service::{
+        Actor, auth, catalog, catalog_seed,
+        forecast::{self, ForecastEngine, index},
+        passwords::PasswordHasher,
+        settings,
+    },
+};
+use migrations::db::fresh_all;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+};
+use std::collections::HashMap;
+
+async fn user(db: &DatabaseConnection, email: &str, admin: bool) -> Actor {
+    let hasher = PasswordHasher::new(2);
+    let id: UserId = auth::sign_up(
+        db,
+        &hasher,
+        SignUpInput {
+            email: email.into(),
+            password: "violet harbour 42 kites".into(),
+            account_name: "Acme Ads".into(),
+            time_zone: "Europe/Berlin".into(),
+        },
+        None,
+    )
+    .await
+    .expect("sign up");
+    if admin {
+        db.execute_unprepared(&format!(
+            "INSERT INTO staff_role (user_id, role, granted_by, granted_at) VALUES ({id}, 'admin', NULL, CURRENT_TIMESTAMP)"
+        ))
+        .await
+        .expect("grant admin");
+    }
+    let viewer = auth::viewer(db, id, None)
+        .await
+        .expect("load")
+        .expect("exists");
+    Actor {
+        user_id: id,
+        email: viewer.email.clone(),
+        staff_roles: viewer.staff_roles.clone(),
+        membership: viewer.current_membership().map(|m| (m.account_id, m.role)),
+        ip: Some("192.0.2.1".into()),
+    }
+}
+
+/// The stored catalog as the scan reference sees it.
+async fn stored(db: &DatabaseConnection) -> Vec<index::IndexedChannel> {
+    let topics: HashMap<i64, String> = topic::Entity::find()
+        .all(db)
+        .await
+        .expect("topics")
+        .into_iter()
+        .map(|t| (t.id, t.slug))
+        .collect();
+    channel::Entity::find()
+        .all(db)
+        .await
+        .expect("channels")
+        .into_iter()
+        .map(|c| index::IndexedChannel {
+            id: c.id,
+            topic: topics[&c.topic_id].clone(),
+            language: c.language,
+            subscribers: c.subscribers,
+            avg_views: c.avg_views,
+            posts_per_day: c.posts_per_day,
+            active: c.status == "active",
+            name_rank: 0,
+        })
+        .collect()
+}
+
+fn request(targeting: Targeting) -> ForecastRequest {
+    ForecastRequest {
+        targeting,
+        bid: Micros(2_000_000),
+        daily_budget: None,
+        sort: ChannelSort::Subscribers,
+        page: 0,
+    }
+}
+
+fn crypto_or_tech_in_english() -> Targeting {
+    Targeting {
+        topics: vec!["crypto".into(), "tech".into()],
+        languages: vec!["en".into()],
+        min_subscribers: Some(2_000),
+        ..Targeting::default()
+    }
+}
+
+#[tokio::test]
+async fn forecast_equals_a_scan_and_follows_edits_on_every_instance() {
+    for (backend, db) in fresh_all().await {
+        catalog_seed::insert(&db, 3_000, 11).await.expect(backend);
+        let advertiser = user(&db, "ads@example.com", false).await;
+        let admin = user(&db, "admin@example.com", true).await;
+        let engine = ForecastEngine::load(&db).await.expect(backend);
+        // A second instance on the same database.
+        let other = ForecastEngine::load(&db).await.expect(backend);
+        let platform = settings::load(&db).await.expect(backend);
+        let model = index::IndexSettings {
+            min_subscribers: platform.min_subscribers,
+            slots_per_day: platform.slots_per_day,
+        };
+
+        let targeting = crypto_or_tech_in_english();
+        let answer = forecast::forecast(&db, &engine, &advertiser, request(targeting.clone()))
+            .await
+            .expect(backend);
+        let expected = index::scan(
+            &stored(&db).await,
+            model,
+            &targeting,
+            ChannelSort::Subscribers,
+            0,
+            10,
+        );
+        assert!(
+            expected.totals.channels > 10,
+            "{backend}: a meaningful sample"
+        );
+        assert_eq!(answer.channels, expected.totals.channels, "{backend}");
+        assert_eq!(answer.subscribers, expected.totals.subscribers, "{backend}");
+        assert_eq!(answer.daily_capacity, expected.totals.capacity, "{backend}");
+        let ids: Vec<i64> = answer.top.rows.iter().map(|r| r.id.0).collect();
+        assert_eq!(ids, expected.page, "{backend}: top channels by subscribers");
+        assert!(answer.top.rows.iter().all(|r| r.eligible), "{backend}");
+        assert_eq!(
+            answer.daily_views, answer.daily_capacity,
+            "{backend}: full win, no budget"
+        );
+        assert_eq!(
+            Some(answer.daily_spend),
+            Micros(2_000_000).cpm_cost(answer.daily_views),
+            "{backend}"
+        );
+        assert_eq!(answer.currency, "EUR", "{backend}");
+
+        // A daily budget caps views and spend.
+        let capped = forecast::forecast(
+            &db,
+            &engine,
+            &advertiser,
+            ForecastRequest {
+                daily_budget: Some(Micros(1_000_000)),
+                ..request(targeting.clone())
+            },
+        )
+        .await
+        .expect(backend);
+        assert!(capped.budget_limited, "{backend}");
+        assert_eq!(
+            capped.daily_views, 500,
+            "{backend}: €1 at €2 CPM buys 500 views"
+        );
+        assert_eq!(capped.daily_spend, Micros(1_000_000), "{backend}");
+
+        // The admin deactivates the largest match: both instances stop counting it.
+        let largest = answer.top.rows[0].clone();
+        let (_, mut input) = catalog::channel_input(&db, &admin, largest.id)
+            .await
+            .expect(backend);
+        input.active = false;
+        catalog::update_channel(&db, &admin, largest.id, input)
+            .await
+            .expect(backend);
+        assert!(
+            engine.refresh(&db).await.expect(backend),
+            "{backend}: rebuilt"
+        );
+        assert!(
+            other.refresh(&db).await.expect(backend),
+            "{backend}: other instance rebuilt"
+        );
+        assert!(
+            !engine.refresh(&db).await.expect(backend),
+            "{backend}: nothing new"
+        );
+        for instance in [&engine, &other] {
+            let after = forecast::forecast(&db, instance, &advertiser, request(targeting.clone()))
+                .await
+                .expect(backend);
+            assert_eq!(after.channels, answer.channels - 1, "{backend}");
+            assert_eq!(
+                after.subscribers,
+                answer.subscribers - largest.subscribers,
+                "{backend}"
+            );
+            assert_ne!(after.top.rows[0].id, largest.id, "{backend}");
+        }
+        let audited = audit_event::Entity::find()
+            .filter(audit_event::Column::Action.eq(AuditAction::ChannelUpdated.code()))
+            .count(&db)
+            .await
+            .expect(backend);
+        assert_eq!(audited, 1, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn bad_targeting_is_refused_field_by_field() {
+    for (backend, db) in fresh_all().await {
+        catalog_seed::insert(&db, 500, 3).await.expect(backend);
+        let advertiser = user(&db, "ads@example.com", false).await;
+        let engine = ForecastEngine::load(&db).await.expect(backend);
+        let inactive = channel::Entity::find()
+            .filter(channel::Column::Status.eq("inactive"))
+            .one(&db)
+            .await
+            .expect(backend)
+            .expect("the seed has inactive channels");
+        let cases: Vec<(Targeting, &str)> = vec![
+            (
+                Targeting {
+                    topics: vec!["astrology".into()],
+                    ..Targeting::default()
+                },
+                "topics",
+            ),
+            (
+                Targeting {
+                    languages: vec!["xx".into()],
+                    ..Targeting::default()
+                },
+                "languages",
+            ),
+            (
+                Targeting {
+                    min_subscribers: Some(5_000),
+                    max_subscribers: Some(10),
+                    ..Targeting::default()
+                },
+                "max_subscribers",
+            ),
+            (
+                Targeting {
+                    include: vec![ChannelId(inactive.id)],
+                    ..Targeting::default()
+                },
+                "include",
+            ),
+            (
+                Targeting {
+                    include: vec![ChannelId(1)],
+                    exclude: vec![ChannelId(1)],
+                    ..Targeting::default()
+                },
+                "exclude",
+            ),
+        ];
+        for (targeting, field) in cases {
+            let result = forecast::forecast(&db, &engine, &advertiser, request(targeting)).await;
+            let Err(AppError::Invalid(errors)) = result else {
+                panic!("{backend}/{field}: {result:?}")
+            };
+            assert!(errors.get(field).is_some(), "{backend}/{field}: {errors:?}");
+        }
+        let zero_bid = ForecastRequest {
+            bid: Micros(0),
+            ..request(Targeting::default())
+        };
+        let result = forecast::forecast(&db, &engine, &advertiser, zero_bid).await;
+        assert!(
+            matches!(result, Err(AppError::Invalid(ref e)) if e.get("bid").is_some()),
+            "{backend}"
+        );
+
+        // Empty targeting = the whole eligible catalog; an include list = only those channels.
+        let all = forecast::forecast(&db, &engine, &advertiser, request(Targeting::default()))
+            .await
+            .expect(backend);
+        assert_eq!(all.channels, all.eligible_channels, "{backend}");
+        let mut pick: Vec<ChannelId> = all.top.rows.iter().take(2).map(|r| r.id).collect();
+        pick.sort();
+        let only = forecast::forecast(
+            &db,
+            &engine,
+            &advertiser,
+            request(Targeting {
+                include: pick.clone(),
+                topics: vec!["news".into()],
+                ..Targeting::default()
+            }),
+        )
+        .await
+        .expect(backend);
+        assert_eq!(
+            only.channels, 2,
+            "{backend}: filters do not apply to an include list"
+        );
+        assert_eq!(
+            only.included.iter().map(|r| r.id).collect::<Vec<_>>(),
+            pick,
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn channel_edits_are_admin_only_and_checked() {
+    for (backend, db) in fresh_all().await {
+        catalog_seed::insert(&db, 50, 5).await.expect(backend);
+        let advertiser = user(&db, "ads@example.com", false).await;
+        let admin = user(&db, "admin@example.com", true).await;
+        let id = ChannelId(
+            channel::Entity::find()
+                .one(&db)
+                .await
+                .expect(backend)
+                .expect("one")
+                .id,
+        );
+        let (_, input) = catalog::channel_input(&db, &admin, id)
+            .await
+            .expect(backend);
+        let refused = catalog::update_channel(&db, &advertiser, id, input.clone()).await;
+        assert_eq!(refused, Err(AppError::Forbidden), "{backend}");
+        assert_eq!(
+            catalog::channel_input(&db, &advertiser, id)
+                .await
+                .map(|_| ()),
+            Err(AppError::Forbidden),
+            "{backend}"
+        );
+        let version = settings::catalog_version(&db).await.expect(backend);
+        let bad = app::model::ChannelInput {
+            subscribers: "-3".into(),
+            language: "zz".into(),
+            topic: "astrology".into(),
+            ..input.clone()
+        };
+        let Err(AppError::Invalid(errors)) = catalog::update_channel(&db, &admin, id, bad).await
+        else {
+            panic!("{backend}: bad input accepted")
+        };
+        for field in ["subscribers", "language", "topic"] {
+            assert!(errors.get(field).is_some(), "{backend}/{field}");
+        }
+        assert_eq!(
+            settings::catalog_version(&db).await.expect(backend),
+            version,
+            "{backend}: nothing written"
+        );
+        let missing = catalog::update_channel(&db, &admin, ChannelId(999_999), input).await;
+        assert_eq!(missing, Err(AppError::NotFound), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn the_channel_browser_filters_searches_and_sorts() {
+    for (backend, db) in fresh_all().await {
+        catalog_seed::insert(&db, 4_000, 9).await.expect(backend);
+        let advertiser = user(&db, "ads@example.com", false).await;
+        let page = catalog::list_channels(
+            &db,
+            &advertiser,
+            &ChannelFilter {
+                topics: vec!["crypto".into()],
+                languages: vec!["en".into(), "ru".into()],
+                min_subscribers: Some(1_000),
+                eligible_only: true,
+                sort: ChannelSort::Views,
+                ..ChannelFilter::default()
+            },
+        )
+        .await
+        .expect(backend);
+        assert!(page.total > 0, "{backend}");
+        assert!(
+            page.rows.iter().all(|r| r.topic_slug == "crypto"
+                && ["en", "ru"].contains(&r.language.as_str())
+                && r.subscribers >= 1_000
+                && r.eligible),
+            "{backend}"
+        );
+        assert!(
+            page.rows
+                .windows(2)
+                .all(|w| w[0].avg_views >= w[1].avg_views),
+            "{backend}"
+        );
+
+        let first = page.rows[0].clone();
+        let needle = first.handle[1..first.handle.len() - 1].to_uppercase();
+        let found = catalog::list_channels(
+            &db,
+            &advertiser,
+            &ChannelFilter {
+                search: format!("@{needle}"),
+                ..ChannelFilter::default()
+            },
+        )
+        .await
+        .expect(backend);
+        assert!(
+            found.rows.iter().any(|r| r.id == first.id),
+            "{backend}: case-insensitive search"
+        );
+        let wildcard = catalog::list_channels(
+            &db,
+            &advertiser,
+            &ChannelFilter {
+                search: "%".into(),
+                ..ChannelFilter::default()
+            },
+        )
+        .await
+        .expect(backend);
+        assert_eq!(
+            wildcard.total, 0,
+            "{backend}: % is a character, not a wildcard"
+        );
+    }
+}
