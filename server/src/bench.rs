@@ -141,3 +141,216 @@ fn percentile(samples: &mut [u128], p: usize) -> u128 {
     let rank = (samples.len() * p).div_ceil(100).clamp(1, samples.len());
     samples[rank - 1]
 }
+
+/// `server bench forecast-http`: the forecast server function over real HTTP/1.1 (keep-alive,
+/// session cookie, every layer) against a SQLite catalog of `channels` channels.
+pub async fn forecast_http(channels: usize, requests: usize, seed: u64) -> Result<String, String> {
+    use app::{
+        model::SignUpInput,
+        service::{auth, passwords::PasswordHasher},
+    };
+    let dir = std::env::temp_dir().join(format!("herald-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let url = format!("sqlite://{}/bench.db?mode=rwc", dir.display());
+    let db = migrations::db::connect(&url)
+        .await
+        .map_err(|e| e.to_string())?;
+    migrations::db::migrate(&db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    catalog_seed::insert(&db, channels, seed)
+        .await
+        .map_err(|e| e.to_string())?;
+    let seed_s = started.elapsed().as_secs_f64();
+    let password = "violet harbour 42 kites";
+    auth::sign_up(
+        &db,
+        &PasswordHasher::new(1),
+        SignUpInput {
+            email: "bench@example.com".into(),
+            password: password.into(),
+            account_name: "Bench".into(),
+            time_zone: "UTC".into(),
+        },
+        None,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let config = crate::router::RouterConfig::new(&dir, addr, false);
+    let app = crate::router::build(db, &config)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+    });
+
+    let mut http = Http::connect(addr).await?;
+    let (_, headers) = http
+        .post(
+            "/api/sign_in",
+            &format!(
+                "input[email]=bench%40example.com&input[password]={}",
+                password.replace(' ', "+")
+            ),
+            None,
+        )
+        .await?;
+    let cookie = headers
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .and_then(|c| c.split(';').next())
+        .ok_or("sign-in set no cookie")?
+        .to_owned();
+
+    let mut rng = StdRng::seed_from_u64(seed);
+    let bodies: Vec<String> = (0..requests.max(1))
+        .map(|_| form_body(&typical(&mut rng)))
+        .collect();
+    for body in bodies.iter().take(50) {
+        http.post("/api/forecast", body, Some(&cookie)).await?;
+    }
+    let mut times = Vec::with_capacity(bodies.len());
+    for body in &bodies {
+        let started = Instant::now();
+        let (status, _) = http.post("/api/forecast", body, Some(&cookie)).await?;
+        times.push(started.elapsed().as_nanos());
+        if status != 200 {
+            return Err(format!("forecast answered {status}"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(format!(
+        "forecast_http channels={channels} p50_us={:.0} p95_us={:.0} requests={} seed_s={seed_s:.1}",
+        percentile(&mut times, 50) as f64 / 1e3,
+        percentile(&mut times, 95) as f64 / 1e3,
+        times.len(),
+    ))
+}
+
+/// A targeting as the browser's URL-encoded server-function call carries it.
+fn form_body(t: &Targeting) -> String {
+    let mut pairs = Vec::new();
+    for (i, topic) in t.topics.iter().enumerate() {
+        pairs.push(format!("request[targeting][topics][{i}]={topic}"));
+    }
+    for (i, language) in t.languages.iter().enumerate() {
+        pairs.push(format!("request[targeting][languages][{i}]={language}"));
+    }
+    if let Some(min) = t.min_subscribers {
+        pairs.push(format!("request[targeting][min_subscribers]={min}"));
+    }
+    if let Some(max) = t.max_subscribers {
+        pairs.push(format!("request[targeting][max_subscribers]={max}"));
+    }
+    pairs.push("request[bid]=1500000".into());
+    pairs.push("request[sort]=Subscribers".into());
+    pairs.push("request[page]=0".into());
+    pairs.join("&").replace('[', "%5B").replace(']', "%5D")
+}
+
+/// A minimal keep-alive HTTP/1.1 client: enough to time requests without a client crate.
+struct Http {
+    stream: tokio::io::BufReader<tokio::net::TcpStream>,
+    host: String,
+}
+
+impl Http {
+    async fn connect(addr: std::net::SocketAddr) -> Result<Self, String> {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        Ok(Self {
+            stream: tokio::io::BufReader::new(stream),
+            host: addr.to_string(),
+        })
+    }
+
+    /// Sends a form POST; returns the status and the raw header block.
+    async fn post(
+        &mut self,
+        path: &str,
+        body: &str,
+        cookie: Option<&str>,
+    ) -> Result<(u16, String), String> {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+        let cookie = cookie
+            .map(|c| format!("Cookie: {c}\r\n"))
+            .unwrap_or_default();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\n{cookie}Content-Length: {}\r\n\r\n{body}",
+            body.len(),
+            host = self.host,
+        );
+        self.stream
+            .get_mut()
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut headers = String::new();
+        loop {
+            let mut line = String::new();
+            if self
+                .stream
+                .read_line(&mut line)
+                .await
+                .map_err(|e| e.to_string())?
+                == 0
+            {
+                return Err("connection closed".into());
+            }
+            if line == "\r\n" {
+                break;
+            }
+            headers.push_str(&line);
+        }
+        let status = headers
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or("no status line")?;
+        let lower = headers.to_ascii_lowercase();
+        if let Some(length) = lower
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .and_then(|n| n.trim().parse::<usize>().ok())
+        {
+            let mut body = vec![0; length];
+            self.stream
+                .read_exact(&mut body)
+                .await
+                .map_err(|e| e.to_string())?;
+        } else if lower.contains("transfer-encoding: chunked") {
+            loop {
+                let mut size = String::new();
+                self.stream
+                    .read_line(&mut size)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let size = usize::from_str_radix(size.trim(), 16).map_err(|e| e.to_string())?;
+                let mut chunk = vec![0; size + 2];
+                self.stream
+                    .read_exact(&mut chunk)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if size == 0 {
+                    break;
+                }
+            }
+        }
+        Ok((status, headers))
+    }
+}

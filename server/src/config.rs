@@ -96,6 +96,19 @@ pub enum Bench {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// The forecast server function over HTTP (session, layers, database), on a temporary
+    /// SQLite catalog.
+    ForecastHttp {
+        /// Channels in the generated catalog.
+        #[arg(long, default_value_t = 1_000_000)]
+        channels: usize,
+        /// Timed requests (after 50 warm-up requests).
+        #[arg(long, default_value_t = 500)]
+        requests: usize,
+        /// Seed of the catalog and of the targetings.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
 }
 
 /// Makes a relative SQLite path absolute (so the database does not move with the working

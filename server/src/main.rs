@@ -39,6 +39,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 scans,
                 seed,
             } => println!("{}", bench::forecast(channels, queries, scans, seed)),
+            Bench::ForecastHttp {
+                channels,
+                requests,
+                seed,
+            } => println!("{}", bench::forecast_http(channels, requests, seed).await?),
         }
         return Ok(());
     }

@@ -5,5 +5,6 @@ pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod catalog;
+pub mod catalog_import;
 #[cfg(feature = "ssr")]
 pub mod ctx;

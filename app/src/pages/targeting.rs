@@ -345,6 +345,10 @@ pub fn TargetingWorkspace(
             ev.prevent_default();
             refresh(0);
         }>
+            // Enter in a text field submits with the first submit button: make it this one.
+            <button type="submit" class="visually-hidden" tabindex="-1" aria-hidden="true">
+                "Update forecast"
+            </button>
             <div class="targeting-controls">
                 <section class="card">
                     <h2>"Channels"</h2>
@@ -473,7 +477,7 @@ pub fn TargetingWorkspace(
                     </div>
                     <input type="hidden" name="sort" value=move || form.with(|f| f.sort.code())/>
                     <div class="actions">
-                        <button type="submit">"Update forecast"</button>
+                        <button type="submit" class="primary">"Update forecast"</button>
                         <a href="/targeting" class="button secondary">"Reset"</a>
                     </div>
                 </section>

@@ -1,4 +1,6 @@
 //! Admin pages.
 
 pub mod audit;
+pub mod catalog_import;
+pub mod channel;
 pub mod users;
