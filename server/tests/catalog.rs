@@ -108,6 +108,63 @@ async fn forecasts_need_a_session_and_only_admins_edit_channels() {
     }
 }
 
+/// Uploads a CSV file as the import page's form does.
+async fn upload(client: &support::Client, csv: &str) -> reqwest::Response {
+    let part = reqwest::multipart::Part::text(csv.to_owned())
+        .file_name("channels.csv")
+        .mime_str("text/csv")
+        .expect("mime");
+    client
+        .http
+        .post(format!("{}/api/admin_catalog_import_upload", client.base))
+        .header("accept", "application/json")
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .expect("upload")
+}
+
+const CSV: &str = "handle,title,topic,language,subscribers,avg_views,posts_per_day\n\
+                   new_channel_one,New One,crypto,en,12000,3000,2\n";
+
+#[tokio::test]
+async fn only_admins_import_catalogs() {
+    for app in apps_with_catalog(50).await {
+        let b = app.backend;
+        let advertiser = app.client();
+        advertiser.sign_up("ads@example.com", PASSWORD).await;
+        let refused = upload(&advertiser, CSV).await;
+        assert_eq!(refused.status(), 403, "{b}");
+
+        let admin = app.client();
+        admin.sign_up("admin@example.com", PASSWORD).await;
+        make_admin(&app, "admin@example.com").await;
+        let staged = upload(&admin, CSV).await;
+        assert!(staged.status().is_success(), "{b}: {}", staged.status());
+        let preview: serde_json::Value = staged.json().await.expect("preview");
+        assert_eq!(preview["new_rows"], 1, "{b}: {preview}");
+        let id = preview["id"].to_string();
+
+        for endpoint in [
+            "admin_catalog_import",
+            "admin_catalog_import_apply",
+            "admin_catalog_import_progress",
+            "admin_catalog_import_discard",
+        ] {
+            let reply = advertiser.call(endpoint, &[("id", id.as_str())]).await;
+            assert_eq!(reply.status, 403, "{b}/{endpoint}: {reply:?}");
+        }
+        let applied = admin
+            .call("admin_catalog_import_apply", &[("id", id.as_str())])
+            .await;
+        assert!(applied.status.is_success(), "{b}: {applied:?}");
+        let again = admin
+            .call("admin_catalog_import_apply", &[("id", id.as_str())])
+            .await;
+        assert_eq!(again.status, 409, "{b}: applied once only: {again:?}");
+    }
+}
+
 #[tokio::test]
 async fn the_targeting_page_works_by_plain_form_submission() {
     for app in apps_with_catalog(800).await {

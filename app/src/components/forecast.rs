@@ -114,8 +114,6 @@ pub fn ForecastPanel(
                     <thead>
                         <tr>
                             <th scope="col">"Channel"</th>
-                            <th scope="col">"Topic"</th>
-                            <th scope="col">"Lang"</th>
                             <th scope="col" class="num">"Subscribers"</th>
                             <th scope="col" class="num">"Avg views"</th>
                             <th scope="col" class="num">"Posts/day"</th>
@@ -129,10 +127,8 @@ pub fn ForecastPanel(
                                 <tr>
                                     <td>
                                         <span class="handle">{format!("@{}", row.handle)}</span>
-                                        <span class="sub">{row.title.clone()}</span>
+                                        <span class="sub">{format!("{} · {} · {}", row.title, row.topic_name, row.language)}</span>
                                     </td>
-                                    <td>{row.topic_name.clone()}</td>
-                                    <td><code>{row.language.clone()}</code></td>
                                     <td class="num">{count(row.subscribers)}</td>
                                     <td class="num">{count(row.avg_views)}</td>
                                     <td class="num">{format!("{:.1}", row.posts_per_day)}</td>
@@ -160,12 +156,12 @@ pub fn ForecastPanel(
             {(pages > 1).then(|| view! {
                 <nav class="pager" aria-label="Matching channels pages">
                     <button type="submit" name="page" value=(page.saturating_sub(1)).to_string() class="secondary"
-                        disabled=page == 0 on:click=fire(ForecastCommand::Page(page.saturating_sub(1)), None)>
+                        disabled={page == 0} on:click=fire(ForecastCommand::Page(page.saturating_sub(1)), None)>
                         "Previous"
                     </button>
                     <span>{format!("Page {} of {} · {} per page", page + 1, count(pages as i64), FORECAST_PAGE_SIZE)}</span>
                     <button type="submit" name="page" value=(page + 1).to_string() class="secondary"
-                        disabled=page + 1 >= pages on:click=fire(ForecastCommand::Page(page + 1), None)>
+                        disabled={page + 1 >= pages} on:click=fire(ForecastCommand::Page(page + 1), None)>
                         "Next"
                     </button>
                 </nav>

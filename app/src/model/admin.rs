@@ -63,10 +63,11 @@ pub enum AuditAction {
     ChannelUpdated,
     CatalogImportStaged,
     CatalogImported,
+    CatalogImportDiscarded,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::SignUp,
         Self::SignIn,
         Self::SignInFailed,
@@ -79,6 +80,7 @@ impl AuditAction {
         Self::ChannelUpdated,
         Self::CatalogImportStaged,
         Self::CatalogImported,
+        Self::CatalogImportDiscarded,
     ];
 
     pub fn code(self) -> &'static str {
@@ -95,6 +97,7 @@ impl AuditAction {
             Self::ChannelUpdated => "channel.updated",
             Self::CatalogImportStaged => "catalog.import_staged",
             Self::CatalogImported => "catalog.imported",
+            Self::CatalogImportDiscarded => "catalog.import_discarded",
         }
     }
 }

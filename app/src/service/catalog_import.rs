@@ -387,19 +387,33 @@ async fn transition(
 }
 
 /// Throws away a previewed import; the catalog is not touched. Admins only.
-pub async fn discard(
-    db: &impl ConnectionTrait,
+pub async fn discard<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
     actor: &Actor,
     id: CatalogImportId,
 ) -> Result<(), AppError> {
     actor.require_staff(db, PlatformRole::Admin).await?;
     let message = format!("Discarded by {}.", actor.email);
+    let txn = db.begin().await?;
     transition(
-        db,
+        &txn,
         id,
         ImportStatus::Previewed,
         ImportStatus::Discarded,
         Some(message),
     )
-    .await
+    .await?;
+    audit::record(
+        &txn,
+        AuditEntry::new(
+            AuditAction::CatalogImportDiscarded,
+            "catalog_import",
+            id.to_string(),
+        )
+        .by(actor.user_id)
+        .from_ip(actor.ip.clone()),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }
