@@ -179,6 +179,10 @@ async fn the_targeting_page_works_by_plain_form_submission() {
         let html = page.text().await.expect("html");
         assert!(html.contains("Matching channels"), "{b}");
         assert!(
+            !html.contains("Internal"),
+            "{b}: no resource failed while rendering"
+        );
+        assert!(
             html.contains("data-test=\"channels\""),
             "{b}: forecast figures rendered on the server"
         );

@@ -5,7 +5,7 @@ use crate::{
     error::AppError,
     model::{
         ChannelFilter, ChannelId, ChannelInput, ChannelRow, Forecast, ForecastRequest, Page,
-        TargetingOptions, Topic,
+        TargetingForm, TargetingOptions, TargetingPageData, Topic,
     },
 };
 use leptos::prelude::*;
@@ -24,6 +24,37 @@ pub async fn topics() -> Result<Vec<Topic>, AppError> {
 pub async fn load_targeting_options() -> Result<TargetingOptions, AppError> {
     let (state, _me) = ctx::require_user().await?;
     service::forecast::options(&state.db, &state.forecast).await
+}
+
+/// The targeting page's first render: options, the forecast of `form`, and the channels
+/// matching `find`. One call, because a server function called after another one's `.await`
+/// during server rendering no longer sees its request.
+#[server(endpoint = "targeting_page")]
+pub async fn load_targeting_page(
+    form: TargetingForm,
+    find: String,
+) -> Result<TargetingPageData, AppError> {
+    let (state, me) = ctx::require_user().await?;
+    let options = service::forecast::options(&state.db, &state.forecast).await?;
+    let forecast = match form.parse() {
+        Ok(request) => service::forecast::forecast(&state.db, &state.forecast, &me, request).await,
+        Err(errors) => Err(AppError::Invalid(errors)),
+    };
+    let found = if find.trim().is_empty() {
+        None
+    } else {
+        let filter = ChannelFilter {
+            search: find,
+            eligible_only: true,
+            ..ChannelFilter::default()
+        };
+        Some(service::catalog::list_channels(&state.db, &me, &filter).await?)
+    };
+    Ok(TargetingPageData {
+        options,
+        forecast,
+        found,
+    })
 }
 
 /// One page of the channel browser.

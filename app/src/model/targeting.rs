@@ -180,6 +180,16 @@ pub struct TargetingOptions {
     pub slots_per_day: i64,
 }
 
+/// Everything the targeting page needs for its first render, in one round trip: the
+/// controls' choices, the forecast of the form as given (or why it cannot be made), and the
+/// results of a channel search typed before the wasm loaded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetingPageData {
+    pub options: TargetingOptions,
+    pub forecast: Result<Forecast, crate::error::AppError>,
+    pub found: Option<Page<ChannelRow>>,
+}
+
 /// One channel's sponsored-message views per day: its average views times its ad slots,
 /// `min(posts_per_day, slots_per_day)`, rounded to a whole view.
 pub fn daily_capacity(avg_views: i64, posts_per_day: f64, slots_per_day: i64) -> i64 {

@@ -4,12 +4,12 @@
 //! arrives after a newer request was made is dropped.
 
 use crate::{
-    api::catalog::{get_forecast, list_channels, load_targeting_options},
+    api::catalog::{get_forecast, list_channels, load_targeting_page},
     components::{ForecastCommand, ForecastPanel, compact, count},
     error::{AppError, FieldErrors},
     model::{
         ChannelFilter, ChannelId, ChannelRow, Forecast, MAX_EXCLUDED, MAX_INCLUDED, Page,
-        TargetingForm, TargetingOptions,
+        TargetingForm, TargetingOptions, TargetingPageData,
     },
 };
 use leptos::{ev::MouseEvent, prelude::*, task::spawn_local};
@@ -22,12 +22,6 @@ const DEBOUNCE_MS: u64 = 250;
 /// Channels shown per include/exclude search.
 const SEARCH_LIMIT: usize = 8;
 
-type Loaded = (
-    Result<TargetingOptions, AppError>,
-    Result<Forecast, AppError>,
-    Option<Page<ChannelRow>>,
-);
-
 #[component]
 pub fn TargetingPage() -> impl IntoView {
     let query = use_query_map();
@@ -39,18 +33,7 @@ pub fn TargetingPage() -> impl IntoView {
     });
     let data = Resource::new(
         || (),
-        move |_| {
-            let (start, find) = (start.clone(), find.clone());
-            async move {
-                let options = load_targeting_options().await;
-                let forecast = match start.parse() {
-                    Ok(request) => get_forecast(request).await,
-                    Err(errors) => Err(AppError::Invalid(errors)),
-                };
-                let found = search(find).await;
-                (options, forecast, found) as Loaded
-            }
-        },
+        move |_| load_targeting_page(start.clone(), find.clone()),
     );
     view! {
         <Title text="Targeting & forecast"/>
@@ -60,13 +43,12 @@ pub fn TargetingPage() -> impl IntoView {
         </p>
         <Suspense fallback=|| view! { <p class="muted">"Loading the catalog…"</p> }>
             {move || Suspend::new(async move {
-                let (options, forecast, found) = data.await;
                 let start = query.with_untracked(|q| {
                     TargetingForm::from_pairs(q.into_iter().map(|(k, v)| (k.as_ref(), v)))
                 });
                 let find = query.with_untracked(|q| q.get("find").unwrap_or_default());
-                match options {
-                    Ok(options) => view! {
+                match data.await {
+                    Ok(TargetingPageData { options, forecast, found }) => view! {
                         <TargetingWorkspace options start forecast found find/>
                     }
                     .into_any(),

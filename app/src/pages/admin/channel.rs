@@ -19,23 +19,26 @@ pub fn ChannelEditPage() -> impl IntoView {
             .and_then(|id| id.parse::<ChannelId>().ok())
     };
     let update = ServerAction::<UpdateChannel>::new();
-    let data = Resource::new(
+    // Two resources, not two calls in one: a server function called after another's `.await`
+    // during server rendering no longer sees its request.
+    let channel = Resource::new(
         move || (id(), update.version().get()),
         |(id, _)| async move {
-            let id = id.ok_or(crate::error::AppError::NotFound)?;
-            let channel = channel_for_edit(id).await?;
-            let options = load_targeting_options().await?;
-            Ok::<_, crate::error::AppError>((channel, options))
+            match id {
+                Some(id) => channel_for_edit(id).await,
+                None => Err(crate::error::AppError::NotFound),
+            }
         },
     );
+    let options = Resource::new(|| (), |_| load_targeting_options());
     view! {
         <Title text="Edit channel"/>
         <p><a href="/channels">"← Channels"</a></p>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match data.await {
-                    Ok(((row, input), options)) => view! { <ChannelForm row input options update/> }.into_any(),
-                    Err(e) => view! { <h1>"Edit channel"</h1><p class="banner error">{e.to_string()}</p> }.into_any(),
+                match (channel.await, options.await) {
+                    (Ok((row, input)), Ok(options)) => view! { <ChannelForm row input options update/> }.into_any(),
+                    (Err(e), _) | (_, Err(e)) => view! { <h1>"Edit channel"</h1><p class="banner error">{e.to_string()}</p> }.into_any(),
                 }
             })}
         </Transition>
