@@ -86,11 +86,7 @@ impl MigrationTrait for Migration {
             ])
             .to_owned();
         for (key, value) in DEFAULTS {
-            insert.values_panic([
-                (*key).into(),
-                (*value).into(),
-                Expr::current_timestamp().into(),
-            ]);
+            insert.values_panic([(*key).into(), (*value).into(), Expr::current_timestamp()]);
         }
         manager.exec_stmt(insert).await?;
 

@@ -110,7 +110,7 @@ impl Micros {
         let abs = self.0.unsigned_abs();
         let whole = abs / MICROS_PER_UNIT as u64;
         let fraction = abs % MICROS_PER_UNIT as u64;
-        let fraction = if fraction % 10_000 == 0 {
+        let fraction = if fraction.is_multiple_of(10_000) {
             format!("{:02}", fraction / 10_000)
         } else {
             format!("{fraction:06}").trim_end_matches('0').to_owned()
@@ -129,7 +129,7 @@ pub fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -133,7 +133,7 @@ pub async fn list_channels(
     if !filter.topics.is_empty() {
         let ids: Vec<i64> = topics
             .values()
-            .filter(|t| filter.topics.iter().any(|slug| *slug == t.slug))
+            .filter(|t| <[String]>::contains(&filter.topics, &t.slug))
             .map(|t| t.id)
             .collect();
         condition = condition.add(channel::Column::TopicId.is_in(ids));

@@ -52,6 +52,9 @@ pub struct Matches {
     pub page: Vec<i64>,
 }
 
+/// Eligible channel counts by name (topic slug or language code).
+pub type Facets = Vec<(String, u64)>;
+
 /// Platform settings the index depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IndexSettings {
@@ -160,7 +163,7 @@ impl CatalogIndex {
     }
 
     /// Eligible channels per topic slug and per language code.
-    pub fn facets(&self) -> (Vec<(String, u64)>, Vec<(String, u64)>) {
+    pub fn facets(&self) -> (Facets, Facets) {
         let n_languages = self.languages.len().max(1);
         let mut topics: Vec<(String, u64)> = self
             .topics
