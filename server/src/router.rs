@@ -131,6 +131,7 @@ pub fn routes(state: AppState, config: &RouterConfig) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
         .layer(middleware::from_fn(error_status))
+        .layer(middleware::from_fn(multipart_only))
         .layer(CompressionLayer::new())
         .layer(middleware::from_fn_with_state(
             SecurityConfig {
@@ -139,6 +140,21 @@ pub fn routes(state: AppState, config: &RouterConfig) -> Router {
             security::layer,
         ))
         .with_state(state)
+}
+
+/// server_fn panics (dropping the connection) when a multipart endpoint receives another
+/// content type; answer such requests with an honest 415 before they reach it.
+async fn multipart_only(request: Request<Body>, next: Next) -> Response {
+    let upload = request.uri().path() == "/api/admin_catalog_import_upload";
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if upload && !multipart {
+        return StatusCode::UNSUPPORTED_MEDIA_TYPE.into_response();
+    }
+    next.run(request).await
 }
 
 /// Leptos answers every failed server function with `500` and the encoded `AppError`; this

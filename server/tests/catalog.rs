@@ -135,6 +135,10 @@ async fn only_admins_import_catalogs() {
         advertiser.sign_up("ads@example.com", PASSWORD).await;
         let refused = upload(&advertiser, CSV).await;
         assert_eq!(refused.status(), 403, "{b}");
+        let not_a_file = advertiser
+            .call("admin_catalog_import_upload", &[("file", CSV)])
+            .await;
+        assert_eq!(not_a_file.status, 415, "{b}: {not_a_file:?}");
 
         let admin = app.client();
         admin.sign_up("admin@example.com", PASSWORD).await;
