@@ -4,7 +4,7 @@ use crate::pages::{
     account::AccountPage,
     admin::{
         audit::AuditPage, catalog_import::CatalogImportPage, channel::ChannelEditPage,
-        users::AdminUsersPage,
+        settings::SettingsPage, users::AdminUsersPage,
     },
     auth::{SignInPage, SignUpPage, provide_auth},
     channels::ChannelsPage,
@@ -79,6 +79,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/catalog-import") view=CatalogImportPage ssr=SsrMode::Async/>
+                    <Route path=path!("admin/settings") view=SettingsPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

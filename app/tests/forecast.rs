@@ -428,3 +428,68 @@ async fn the_channel_browser_filters_searches_and_sorts() {
         );
     }
 }
+
+#[tokio::test]
+async fn admins_change_eligibility_and_forecasts_follow() {
+    for (backend, db) in fresh_all().await {
+        catalog_seed::insert(&db, 1_000, 13).await.expect(backend);
+        let advertiser = user(&db, "ads@example.com", false).await;
+        let admin = user(&db, "admin@example.com", true).await;
+        let engine = ForecastEngine::load(&db).await.expect(backend);
+        let before = forecast::forecast(&db, &engine, &advertiser, request(Targeting::default()))
+            .await
+            .expect(backend);
+
+        let input = app::model::CatalogSettingsInput {
+            min_subscribers: "5k".into(),
+            slots_per_day: "1".into(),
+        };
+        assert_eq!(
+            settings::update_catalog(&db, &advertiser, input.clone()).await,
+            Err(AppError::Forbidden),
+            "{backend}"
+        );
+        let bad = app::model::CatalogSettingsInput {
+            min_subscribers: "-1".into(),
+            slots_per_day: "99".into(),
+        };
+        let Err(AppError::Invalid(errors)) = settings::update_catalog(&db, &admin, bad).await
+        else {
+            panic!("{backend}: bad settings accepted")
+        };
+        assert!(
+            errors.get("min_subscribers").is_some() && errors.get("slots_per_day").is_some(),
+            "{backend}"
+        );
+
+        settings::update_catalog(&db, &admin, input)
+            .await
+            .expect(backend);
+        assert!(
+            engine.refresh(&db).await.expect(backend),
+            "{backend}: a new catalog version"
+        );
+        let after = forecast::forecast(&db, &engine, &advertiser, request(Targeting::default()))
+            .await
+            .expect(backend);
+        assert!(
+            after.eligible_channels < before.eligible_channels,
+            "{backend}"
+        );
+        assert_eq!(
+            (after.min_subscribers, after.slots_per_day),
+            (5_000, 1),
+            "{backend}"
+        );
+        assert!(
+            after.top.rows.iter().all(|r| r.subscribers >= 5_000),
+            "{backend}"
+        );
+        let audited = audit_event::Entity::find()
+            .filter(audit_event::Column::Action.eq(AuditAction::SettingsUpdated.code()))
+            .count(&db)
+            .await
+            .expect(backend);
+        assert_eq!(audited, 1, "{backend}");
+    }
+}

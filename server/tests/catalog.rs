@@ -80,9 +80,15 @@ async fn forecasts_need_a_session_and_only_admins_edit_channels() {
             ("input[posts_per_day]", "1"),
             ("input[active]", "false"),
         ];
+        let settings = [
+            ("input[min_subscribers]", "1"),
+            ("input[slots_per_day]", "2"),
+        ];
         for (endpoint, form) in [
             ("admin_update_channel", &edit[..]),
             ("admin_channel", &edit[..1]),
+            ("admin_catalog_settings", &[][..]),
+            ("admin_update_catalog_settings", &settings[..]),
         ] {
             let reply = advertiser.call(endpoint, form).await;
             assert_eq!(reply.status, 403, "{b}/{endpoint}: {reply:?}");

@@ -4,8 +4,8 @@
 use crate::{
     error::AppError,
     model::{
-        ChannelFilter, ChannelId, ChannelInput, ChannelRow, Forecast, ForecastRequest, Page,
-        TargetingForm, TargetingOptions, TargetingPageData, Topic,
+        CatalogSettingsInput, ChannelFilter, ChannelId, ChannelInput, ChannelRow, Forecast,
+        ForecastRequest, Page, TargetingForm, TargetingOptions, TargetingPageData, Topic,
     },
 };
 use leptos::prelude::*;
@@ -83,6 +83,22 @@ pub async fn channel_for_edit(id: ChannelId) -> Result<(ChannelRow, ChannelInput
 pub async fn update_channel(id: ChannelId, input: ChannelInput) -> Result<(), AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
     service::catalog::update_channel(&state.db, &me, id, input).await?;
+    state.forecast.refresh(&state.db).await?;
+    Ok(())
+}
+
+/// The catalog settings for the admin form.
+#[server(endpoint = "admin_catalog_settings")]
+pub async fn catalog_settings() -> Result<CatalogSettingsInput, AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
+    service::settings::catalog_input(&state.db, &me).await
+}
+
+/// Changes the eligibility threshold and the slot model; forecasts follow at once.
+#[server(endpoint = "admin_update_catalog_settings")]
+pub async fn update_catalog_settings(input: CatalogSettingsInput) -> Result<(), AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
+    service::settings::update_catalog(&state.db, &me, input).await?;
     state.forecast.refresh(&state.db).await?;
     Ok(())
 }

@@ -43,6 +43,7 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
                 {link("/admin/users", "Users & roles")}
                 {link("/admin/audit", "Audit log")}
                 {link("/admin/catalog-import", "Import channels")}
+                {link("/admin/settings", "Platform settings")}
             </ul>
         }
     });

@@ -64,10 +64,11 @@ pub enum AuditAction {
     CatalogImportStaged,
     CatalogImported,
     CatalogImportDiscarded,
+    SettingsUpdated,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::SignUp,
         Self::SignIn,
         Self::SignInFailed,
@@ -81,6 +82,7 @@ impl AuditAction {
         Self::CatalogImportStaged,
         Self::CatalogImported,
         Self::CatalogImportDiscarded,
+        Self::SettingsUpdated,
     ];
 
     pub fn code(self) -> &'static str {
@@ -98,6 +100,16 @@ impl AuditAction {
             Self::CatalogImportStaged => "catalog.import_staged",
             Self::CatalogImported => "catalog.imported",
             Self::CatalogImportDiscarded => "catalog.import_discarded",
+            Self::SettingsUpdated => "settings.updated",
         }
     }
+}
+
+/// The catalog settings an admin edits, as typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogSettingsInput {
+    /// Subscribers a channel needs to be eligible for ads.
+    pub min_subscribers: String,
+    /// Most sponsored messages per channel per day.
+    pub slots_per_day: String,
 }

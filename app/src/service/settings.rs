@@ -1,8 +1,20 @@
 //! Platform settings: typed reads of the `platform_setting` table, and the catalog version
-//! every catalog write bumps so that each instance knows to rebuild its forecast index.
+//! every catalog write bumps so that each instance knows to rebuild its forecast index; admins
+//! change the eligibility threshold and the slot model here.
 
-use crate::{entity::platform_setting, error::AppError};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, sea_query::Expr};
+use crate::{
+    entity::platform_setting,
+    error::{AppError, FieldErrors},
+    model::{AuditAction, CatalogSettingsInput, PlatformRole, parse_count},
+    service::{
+        Actor,
+        audit::{self, AuditEntry},
+    },
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, TransactionSession,
+    TransactionTrait, sea_query::Expr,
+};
 
 const MIN_SUBSCRIBERS: &str = "eligibility_min_subscribers";
 const SLOTS_PER_DAY: &str = "ad_slots_per_day";
@@ -58,5 +70,95 @@ pub async fn bump_catalog_version(db: &impl ConnectionTrait) -> Result<(), AppEr
         .filter(platform_setting::Column::Key.eq(CATALOG_VERSION))
         .exec(db)
         .await?;
+    Ok(())
+}
+
+/// The catalog settings as the admin form shows them.
+pub async fn catalog_input(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+) -> Result<CatalogSettingsInput, AppError> {
+    actor.require_staff(db, PlatformRole::Admin).await?;
+    let current = load(db).await?;
+    Ok(CatalogSettingsInput {
+        min_subscribers: current.min_subscribers.to_string(),
+        slots_per_day: current.slots_per_day.to_string(),
+    })
+}
+
+/// Most ad slots per channel per day an admin may set.
+pub const MAX_SLOTS_PER_DAY: i64 = 24;
+
+/// Changes the eligibility threshold and the slot model (admins only). One transaction:
+/// the changed settings, a new catalog version (every instance rebuilds its forecast index)
+/// and an audit event with before and after.
+pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    input: CatalogSettingsInput,
+) -> Result<(), AppError> {
+    actor.require_staff(db, PlatformRole::Admin).await?;
+    let mut errors = FieldErrors::default();
+    let min_subscribers = match parse_count(&input.min_subscribers) {
+        Ok(n) if n <= 1_000_000_000 => n,
+        Ok(_) => {
+            errors.add("min_subscribers", "At most 1,000,000,000.");
+            0
+        }
+        Err(reason) => {
+            errors.add("min_subscribers", format!("Subscribers: {reason}"));
+            0
+        }
+    };
+    let slots_per_day = match parse_count(&input.slots_per_day) {
+        Ok(n) if (1..=MAX_SLOTS_PER_DAY).contains(&n) => n,
+        _ => {
+            errors.add(
+                "slots_per_day",
+                format!("A whole number from 1 to {MAX_SLOTS_PER_DAY}."),
+            );
+            0
+        }
+    };
+    errors.into_result()?;
+    let txn = db.begin().await?;
+    let before = load(&txn).await?;
+    let mut changed = false;
+    for (key, old, new) in [
+        (MIN_SUBSCRIBERS, before.min_subscribers, min_subscribers),
+        (SLOTS_PER_DAY, before.slots_per_day, slots_per_day),
+    ] {
+        if old != new {
+            changed = true;
+            platform_setting::Entity::update_many()
+                .col_expr(platform_setting::Column::Value, Expr::value(new))
+                .col_expr(
+                    platform_setting::Column::UpdatedAt,
+                    Expr::value(chrono::Utc::now()),
+                )
+                .col_expr(
+                    platform_setting::Column::UpdatedBy,
+                    Expr::value(actor.user_id.0),
+                )
+                .filter(platform_setting::Column::Key.eq(key))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    if changed {
+        bump_catalog_version(&txn).await?;
+        audit::record(
+            &txn,
+            AuditEntry::new(AuditAction::SettingsUpdated, "platform_setting", "catalog")
+                .by(actor.user_id)
+                .from_ip(actor.ip.clone())
+                .detail(serde_json::json!({
+                    "before": { MIN_SUBSCRIBERS: before.min_subscribers, SLOTS_PER_DAY: before.slots_per_day },
+                    "after": { MIN_SUBSCRIBERS: min_subscribers, SLOTS_PER_DAY: slots_per_day },
+                })),
+        )
+        .await?;
+    }
+    txn.commit().await?;
     Ok(())
 }

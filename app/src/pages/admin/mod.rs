@@ -3,4 +3,5 @@
 pub mod audit;
 pub mod catalog_import;
 pub mod channel;
+pub mod settings;
 pub mod users;

@@ -1,0 +1,68 @@
+//! Admin: the platform settings the catalog and the forecast depend on (audited; every
+//! instance's forecast follows).
+
+use crate::{
+    api::catalog::{UpdateCatalogSettings, catalog_settings},
+    components::{Field, FormError, field_error, form_error},
+    model::CatalogSettingsInput,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let update = ServerAction::<UpdateCatalogSettings>::new();
+    let settings = Resource::new(move || update.version().get(), |_| catalog_settings());
+    view! {
+        <Title text="Platform settings"/>
+        <h1>"Platform settings"</h1>
+        <p class="lead">"Changes apply to every forecast at once and are recorded in the audit log."</p>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Ok(current) => view! { <SettingsForm current update/> }.into_any(),
+                    Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn SettingsForm(
+    current: CatalogSettingsInput,
+    update: ServerAction<UpdateCatalogSettings>,
+) -> impl IntoView {
+    let result: Signal<_> = update.value().into();
+    let saved = move || matches!(update.value().get(), Some(Ok(())));
+    view! {
+        <section class="card">
+            <h2>"Catalog and forecast"</h2>
+            <ActionForm action=update attr:class="stack narrow" attr:novalidate=true>
+                <FormError error=form_error(result)/>
+                <Show when=saved>
+                    <div class="banner success" role="status">"Settings saved."</div>
+                </Show>
+                <Field
+                    id="settings-min-subs"
+                    name="input[min_subscribers]"
+                    label="Eligibility threshold (subscribers)"
+                    value=current.min_subscribers
+                    hint="Active channels with at least this many subscribers can carry ads."
+                    error=field_error(result, "min_subscribers")
+                />
+                <Field
+                    id="settings-slots"
+                    name="input[slots_per_day]"
+                    label="Ad slots per channel per day"
+                    value=current.slots_per_day
+                    hint="The forecast's capacity: average views × min(posts per day, this)."
+                    error=field_error(result, "slots_per_day")
+                />
+                <button type="submit" class="primary" disabled=move || update.pending().get()>
+                    "Save settings"
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
