@@ -432,3 +432,84 @@ fn number(text: &str) -> u64 {
         .parse()
         .unwrap_or_else(|_| panic!("not a count: {text}"))
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_previews_a_catalog_file_then_imports_it() {
+    use sea_orm::ConnectionTrait;
+    let (app, _driver, client) = start_with_catalog(40).await;
+    app.client().sign_up("admin@example.com", PASSWORD).await;
+    app.db
+        .execute_unprepared(
+            "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \
+             SELECT id, 'admin', NULL, CURRENT_TIMESTAMP FROM app_user WHERE email = 'admin@example.com'",
+        )
+        .await
+        .expect("grant admin");
+    sign_in(&app, &client, "admin@example.com").await;
+
+    let file = std::env::temp_dir().join(format!("herald-import-{}.csv", std::process::id()));
+    std::fs::write(
+        &file,
+        "handle,title,topic,language,subscribers,avg_views,posts_per_day\n\
+         fresh_channel_one,Fresh One,crypto,en,12000,3000,2\n\
+         fresh_channel_two,Fresh Two,tech,de,8000,900,1.5\n\
+         x,,astrology,zz,-5,1,1\n",
+    )
+    .expect("write csv");
+    client
+        .goto(&app.url("/admin/catalog-import"))
+        .await
+        .expect("open import");
+    hydrated(&client).await;
+    wait_for(&client, "input[type=file]")
+        .await
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("choose file");
+    wait_for(&client, "main .import-upload button[type=submit]")
+        .await
+        .click()
+        .await
+        .expect("preview");
+
+    // The preview: counts and the bad row with its line, nothing written yet.
+    let counts = text_of(&client, ".import-counts").await;
+    assert!(counts.contains('2') && counts.contains('1'), "{counts}");
+    let problems = text_of(&client, ".import-problems").await;
+    assert!(
+        problems.contains("Unknown topic") && problems.contains('4'),
+        "{problems}"
+    );
+    let url = client.current_url().await.expect("url");
+    assert!(
+        url.query().is_some_and(|q| q.starts_with("import=")),
+        "{url}"
+    );
+
+    wait_for(&client, ".import-actions button.primary")
+        .await
+        .click()
+        .await
+        .expect("import");
+    let done = text_of(&client, ".banner.success").await;
+    assert!(
+        done.contains("2 channels added") || done.contains("Done: 2"),
+        "{done}"
+    );
+    let _ = std::fs::remove_file(&file);
+
+    client
+        .goto(&app.url("/channels?q=fresh_channel"))
+        .await
+        .expect("open channels");
+    hydrated(&client).await;
+    let table = text_of(&client, "table.channels tbody").await;
+    assert!(
+        table.contains("@fresh_channel_one") && table.contains("@fresh_channel_two"),
+        "{table}"
+    );
+
+    let problems = console_problems(&client).await;
+    assert!(problems.is_empty(), "console problems: {problems:#?}");
+    client.close().await.expect("close");
+}
