@@ -5,7 +5,7 @@
 use app::{
     model::{ChannelSort, FORECAST_PAGE_SIZE, Targeting},
     service::{
-        catalog_seed::{self, LANGUAGES, TOPICS},
+        catalog_seed::{self, TOPICS},
         forecast::index::{CatalogIndex, IndexSettings, IndexedChannel, scan},
     },
 };
@@ -104,22 +104,10 @@ fn typical(rng: &mut StdRng) -> Targeting {
             topics.push(slug);
         }
     }
-    let total: u32 = LANGUAGES.iter().map(|(_, w)| w).sum();
+    let total = catalog_seed::language_weight_total();
     let mut languages = Vec::new();
     while languages.len() < rng.random_range(1..=2) {
-        let mut roll = rng.random_range(0..total);
-        let code = LANGUAGES
-            .iter()
-            .find(|(_, w)| {
-                if roll < *w {
-                    true
-                } else {
-                    roll -= w;
-                    false
-                }
-            })
-            .map_or("en", |(c, _)| c)
-            .to_owned();
+        let code = catalog_seed::weighted_language(rng.random_range(0..total)).to_owned();
         if !languages.contains(&code) {
             languages.push(code);
         }

@@ -291,6 +291,36 @@ pub fn TargetingWorkspace(
         ..
     } = options;
 
+    // A grid of checkboxes for one list of the form (topics or languages).
+    let choices = move |legend: &'static str,
+                        name: &'static str,
+                        field: &'static str,
+                        list: fn(&mut TargetingForm) -> &mut Vec<String>,
+                        read: fn(&TargetingForm) -> &Vec<String>,
+                        options: Vec<(String, String, u64)>| {
+        let error_id = format!("{field}-error");
+        let described_by = error_id.clone();
+        view! {
+            <fieldset class="choices" aria-describedby=described_by>
+                <legend>{legend} <span class="muted">"(any when none is ticked)"</span></legend>
+                <div class="choice-grid">
+                    {options.into_iter().map(|(value, label, n)| {
+                        let checked = { let value = value.clone(); move || form.with(|f| read(f).contains(&value)) };
+                        view! {
+                            <label class="choice">
+                                <input type="checkbox" name=name value=value.clone() checked=checked
+                                    on:change=toggle(list, value.clone())/>
+                                <span>{label}</span>
+                                <span class="count">{compact(n as i64)}</span>
+                            </label>
+                        }
+                    }).collect_view()}
+                </div>
+                <p class="field-error" id=error_id role="alert">{error(field)}</p>
+            </fieldset>
+        }
+    };
+
     let chips = move |include: bool| {
         move || {
             let ids = form.with(|f| {
@@ -339,40 +369,8 @@ pub fn TargetingWorkspace(
                         {count(min_subscribers)} " subscribers)."
                     </p>
                     <div class:muted-block=filters_off>
-                        <fieldset class="choices" aria-describedby="topics-error">
-                            <legend>"Topics " <span class="muted">"(any when none is ticked)"</span></legend>
-                            <div class="choice-grid">
-                                {topics.into_iter().map(|(slug, name, n)| {
-                                    let checked = { let slug = slug.clone(); move || form.with(|f| f.topics.contains(&slug)) };
-                                    view! {
-                                        <label class="choice">
-                                            <input type="checkbox" name="topic" value=slug.clone() checked=checked
-                                                on:change=toggle(|f| &mut f.topics, slug.clone())/>
-                                            <span>{name}</span>
-                                            <span class="count">{compact(n as i64)}</span>
-                                        </label>
-                                    }
-                                }).collect_view()}
-                            </div>
-                            <p class="field-error" id="topics-error" role="alert">{error("topics")}</p>
-                        </fieldset>
-                        <fieldset class="choices" aria-describedby="languages-error">
-                            <legend>"Languages " <span class="muted">"(any when none is ticked)"</span></legend>
-                            <div class="choice-grid">
-                                {languages.into_iter().map(|(code, name, n)| {
-                                    let checked = { let code = code.clone(); move || form.with(|f| f.languages.contains(&code)) };
-                                    view! {
-                                        <label class="choice">
-                                            <input type="checkbox" name="lang" value=code.clone() checked=checked
-                                                on:change=toggle(|f| &mut f.languages, code.clone())/>
-                                            <span>{name}</span>
-                                            <span class="count">{compact(n as i64)}</span>
-                                        </label>
-                                    }
-                                }).collect_view()}
-                            </div>
-                            <p class="field-error" id="languages-error" role="alert">{error("languages")}</p>
-                        </fieldset>
+                        {choices("Topics ", "topic", "topics", |f| &mut f.topics, |f| &f.topics, topics)}
+                        {choices("Languages ", "lang", "languages", |f| &mut f.languages, |f| &f.languages, languages)}
                         <div class="field-row">
                             <div class="field" class:invalid=invalid("min_subscribers")>
                                 <label for="t-min-subs">"Subscribers from"</label>

@@ -73,6 +73,26 @@ pub const LANGUAGES: &[(&str, u32)] = &[
     ("kk", 1),
 ];
 
+/// The sum of the language weights.
+pub fn language_weight_total() -> u32 {
+    LANGUAGES.iter().map(|(_, w)| w).sum()
+}
+
+/// The language a roll in `0..language_weight_total()` lands on, as often as its weight.
+pub fn weighted_language(mut roll: u32) -> &'static str {
+    LANGUAGES
+        .iter()
+        .find(|(_, w)| {
+            if roll < *w {
+                true
+            } else {
+                roll -= w;
+                false
+            }
+        })
+        .map_or("en", |(code, _)| code)
+}
+
 const HANDLE_WORDS: &[&str] = &[
     "daily", "hub", "insider", "digest", "today", "world", "club", "lab", "zone", "pulse", "radar",
     "wire", "talks", "notes", "feed", "base", "point", "times", "central", "channel", "weekly",
@@ -131,23 +151,12 @@ pub fn generate(count: usize, seed: u64) -> Vec<GeneratedChannel> {
     const MAX_SUBS: f64 = 10_000_000.0;
     const ALPHA: f64 = 0.8;
     let mut rng = Prng(seed ^ 0x4845_5241_4C44);
-    let language_total: u32 = LANGUAGES.iter().map(|(_, w)| w).sum();
+    let language_total = language_weight_total();
     let mut handles = HashSet::with_capacity(count);
     let mut out = Vec::with_capacity(count);
     while out.len() < count {
         let topic = rng.below(TOPICS.len());
-        let mut roll = (rng.next() % u64::from(language_total)) as u32;
-        let language = LANGUAGES
-            .iter()
-            .find(|(_, w)| {
-                if roll < *w {
-                    true
-                } else {
-                    roll -= w;
-                    false
-                }
-            })
-            .map_or("en", |(code, _)| code);
+        let language = weighted_language((rng.next() % u64::from(language_total)) as u32);
         let u = rng.unit();
         let tail = 1.0 - u * (1.0 - (MIN_SUBS / MAX_SUBS).powf(ALPHA));
         let subscribers = (MIN_SUBS * tail.powf(-1.0 / ALPHA)).round() as i64;
