@@ -7,6 +7,7 @@ use crate::pages::{
         settings::SettingsPage, users::AdminUsersPage,
     },
     auth::{SignInPage, SignUpPage, provide_auth},
+    campaigns::{ad_edit::AdEditorPage, edit::CampaignBuilderPage, list::CampaignsPage},
     channels::ChannelsPage,
     dashboard::DashboardPage,
     not_found::NotFoundPage,
@@ -74,6 +75,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("targeting") view=TargetingPage ssr=SsrMode::Async/>
+                    <Route path=path!("campaigns") view=CampaignsPage ssr=SsrMode::Async/>
+                    <Route path=path!("campaigns/new") view=CampaignBuilderPage ssr=SsrMode::Async/>
+                    <Route path=path!("campaigns/:id") view=CampaignBuilderPage ssr=SsrMode::Async/>
+                    <Route path=path!("campaigns/:id/ads/new") view=AdEditorPage ssr=SsrMode::Async/>
+                    <Route path=path!("campaigns/:id/ads/:ad") view=AdEditorPage ssr=SsrMode::Async/>
                     <Route path=path!("channels") view=ChannelsPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/channels/:id") view=ChannelEditPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/users") view=AdminUsersPage ssr=SsrMode::Async/>

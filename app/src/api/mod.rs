@@ -3,7 +3,9 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod ads;
 pub mod auth;
+pub mod campaigns;
 pub mod catalog;
 pub mod catalog_import;
 #[cfg(feature = "ssr")]

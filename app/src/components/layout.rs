@@ -30,6 +30,7 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
             <p class="nav-heading">"Advertising"</p>
             <ul>
                 {link("/", "Dashboard")}
+                {role.allows(AccountPermission::ViewCampaigns).then(|| link("/campaigns", "Campaigns"))}
                 {link("/targeting", "Targeting & forecast")}
                 {link("/channels", "Channels")}
                 {role.allows(AccountPermission::ViewAccount).then(|| link("/account", "Account & members"))}

@@ -1,11 +1,15 @@
 //! sea-orm entities, one file per table (server only). The schema itself lives in `migrations`.
 
 pub mod account_member;
+pub mod ad;
 pub mod ad_account;
+pub mod ad_version;
 pub mod app_user;
 pub mod audit_event;
+pub mod campaign;
 pub mod catalog_import;
 pub mod channel;
+pub mod delivery_rollup;
 pub mod platform_setting;
 pub mod staff_role;
 pub mod topic;

@@ -65,10 +65,21 @@ pub enum AuditAction {
     CatalogImported,
     CatalogImportDiscarded,
     SettingsUpdated,
+    CampaignCreated,
+    CampaignUpdated,
+    CampaignSubmitted,
+    CampaignStatusChanged,
+    CampaignCloned,
+    AdCreated,
+    AdUpdated,
+    AdSubmitted,
+    AdPaused,
+    AdResumed,
+    AdReviewed,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 25] = [
         Self::SignUp,
         Self::SignIn,
         Self::SignInFailed,
@@ -83,6 +94,17 @@ impl AuditAction {
         Self::CatalogImported,
         Self::CatalogImportDiscarded,
         Self::SettingsUpdated,
+        Self::CampaignCreated,
+        Self::CampaignUpdated,
+        Self::CampaignSubmitted,
+        Self::CampaignStatusChanged,
+        Self::CampaignCloned,
+        Self::AdCreated,
+        Self::AdUpdated,
+        Self::AdSubmitted,
+        Self::AdPaused,
+        Self::AdResumed,
+        Self::AdReviewed,
     ];
 
     pub fn code(self) -> &'static str {
@@ -101,6 +123,17 @@ impl AuditAction {
             Self::CatalogImported => "catalog.imported",
             Self::CatalogImportDiscarded => "catalog.import_discarded",
             Self::SettingsUpdated => "settings.updated",
+            Self::CampaignCreated => "campaign.created",
+            Self::CampaignUpdated => "campaign.updated",
+            Self::CampaignSubmitted => "campaign.submitted",
+            Self::CampaignStatusChanged => "campaign.status_changed",
+            Self::CampaignCloned => "campaign.cloned",
+            Self::AdCreated => "ad.created",
+            Self::AdUpdated => "ad.updated",
+            Self::AdSubmitted => "ad.submitted",
+            Self::AdPaused => "ad.paused",
+            Self::AdResumed => "ad.resumed",
+            Self::AdReviewed => "ad.reviewed",
         }
     }
 }

@@ -49,3 +49,15 @@ id_type!(
     /// A staged channel CSV import.
     CatalogImportId
 );
+id_type!(
+    /// An advertiser's campaign.
+    CampaignId
+);
+id_type!(
+    /// An ad (creative) of a campaign.
+    AdId
+);
+id_type!(
+    /// One immutable version of an ad.
+    AdVersionId
+);

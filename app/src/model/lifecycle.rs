@@ -6,18 +6,32 @@ use std::fmt;
 
 /// Where a campaign is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "ssr",
+    sea_orm(
+        rs_type = "String",
+        db_type = "String(sea_orm::sea_query::StringLen::N(16))"
+    )
+)]
 pub enum CampaignStatus {
     /// Being built; nothing runs.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "draft"))]
     Draft,
     /// Approved to run, waiting for its start time.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "scheduled"))]
     Scheduled,
     /// Delivering.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "running"))]
     Running,
     /// Stopped by the advertiser; can resume.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "paused"))]
     Paused,
     /// Ended by its end date or by spending its budget.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "completed"))]
     Completed,
     /// Put away; read-only.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "archived"))]
     Archived,
 }
 
@@ -59,11 +73,51 @@ impl CampaignStatus {
     }
 }
 
+impl CampaignStatus {
+    /// Approved and not yet over: its ads may serve (now or later), so targeting changes need
+    /// review while money, dates and schedule take effect at once.
+    pub fn is_live(self) -> bool {
+        matches!(self, Self::Scheduled | Self::Running | Self::Paused)
+    }
+
+    /// Whether the advertiser may still change the campaign (completed and archived campaigns
+    /// are kept as they ran; clone them to run again).
+    pub fn is_editable(self) -> bool {
+        matches!(
+            self,
+            Self::Draft | Self::Scheduled | Self::Running | Self::Paused
+        )
+    }
+}
+
 /// Why a campaign completed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CompletionReason {
     EndDateReached,
     BudgetSpent,
+}
+
+impl CompletionReason {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::EndDateReached => "end_date",
+            Self::BudgetSpent => "budget_spent",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Self::EndDateReached, Self::BudgetSpent]
+            .into_iter()
+            .find(|r| r.code() == code)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::EndDateReached => "End date reached",
+            Self::BudgetSpent => "Budget spent",
+        }
+    }
 }
 
 /// Something that happens to a campaign.

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod campaigns;
 pub mod channels;
 pub mod dashboard;
 pub mod not_found;

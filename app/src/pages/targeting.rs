@@ -87,7 +87,9 @@ fn replace_url(form: &TargetingForm) {
     let _ = form;
 }
 
-/// The targeting form and its forecast. Reused by the campaign builder.
+/// The targeting form and its forecast. Reused by the campaign builder, which passes its own
+/// form signal (`bind`), the field errors of its last save (`extra_errors`), and its further
+/// settings (`children`, shown under the bid).
 #[component]
 pub fn TargetingWorkspace(
     options: TargetingOptions,
@@ -95,8 +97,20 @@ pub fn TargetingWorkspace(
     forecast: Result<Forecast, AppError>,
     found: Option<Page<ChannelRow>>,
     find: String,
+    /// The form's state, when the caller keeps it (else one is made from `start`).
+    #[prop(optional)]
+    bind: Option<RwSignal<TargetingForm>>,
+    /// Errors from elsewhere (a save), shown beside the fields this form owns.
+    #[prop(optional, into)]
+    extra_errors: Option<Signal<FieldErrors>>,
+    /// Keep the address bar in step with the form (the targeting page does; the builder,
+    /// whose URL names a campaign, does not).
+    #[prop(default = true)]
+    sync_url: bool,
+    #[prop(optional)] children: Option<Children>,
 ) -> impl IntoView {
-    let form = RwSignal::new(start);
+    let form = bind.unwrap_or_else(|| RwSignal::new(start));
+    let extra = extra_errors.unwrap_or_else(|| Signal::derive(FieldErrors::default));
     let errors = RwSignal::new(match &forecast {
         Err(AppError::Invalid(fields)) => fields.clone(),
         _ => FieldErrors::default(),
@@ -127,7 +141,9 @@ pub fn TargetingWorkspace(
         let n = latest.get_value() + 1;
         latest.set_value(n);
         let current = form.get_untracked();
-        replace_url(&current);
+        if sync_url {
+            replace_url(&current);
+        }
         match current.parse() {
             Err(fields) => {
                 errors.set(fields);
@@ -280,8 +296,16 @@ pub fn TargetingWorkspace(
             },
         );
 
-    let error = move |field: &'static str| move || errors.with(|e| e.get(field).map(str::to_owned));
-    let invalid = move |field: &'static str| move || errors.with(|e| e.get(field).is_some());
+    let error = move |field: &'static str| {
+        move || {
+            errors
+                .with(|e| e.get(field).map(str::to_owned))
+                .or_else(|| extra.with(|e| e.get(field).map(str::to_owned)))
+        }
+    };
+    let invalid = move |field: &'static str| {
+        move || errors.with(|e| e.get(field).is_some()) || extra.with(|e| e.get(field).is_some())
+    };
     let value = move |get: fn(&TargetingForm) -> String| move || form.with(get);
     let filters_off = move || form.with(|f| !f.include.is_empty());
     let TargetingOptions {
@@ -456,11 +480,14 @@ pub fn TargetingWorkspace(
                         </div>
                     </div>
                     <input type="hidden" name="sort" value=move || form.with(|f| f.sort.code())/>
-                    <div class="actions">
-                        <button type="submit" class="primary">"Update forecast"</button>
-                        <a href="/targeting" class="button secondary">"Reset"</a>
-                    </div>
+                    {sync_url.then(|| view! {
+                        <div class="actions">
+                            <button type="submit" class="primary">"Update forecast"</button>
+                            <a href="/targeting" class="button secondary">"Reset"</a>
+                        </div>
+                    })}
                 </section>
+                {children.map(|children| children())}
             </div>
             <div class="targeting-forecast">
                 {move || failure.get().map(|message| view! { <p class="banner error" role="alert">{message}</p> })}

@@ -109,7 +109,7 @@ pub async fn rows_by_id(
 }
 
 /// `%text%` for LIKE, with the wildcards in `text` itself escaped (escape character `\`).
-fn like_pattern(text: &str) -> String {
+pub(crate) fn like_pattern(text: &str) -> String {
     let mut out = String::from("%");
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {

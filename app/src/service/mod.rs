@@ -2,11 +2,14 @@
 //! touch Leptos, sessions or HTTP; they take the caller's `Actor` and enforce authorization
 //! themselves, scoping every query by ids that came from the session.
 
+pub mod account_time;
 pub mod accounts;
 pub mod actor;
 pub mod admin;
+pub mod ads;
 pub mod audit;
 pub mod auth;
+pub mod campaigns;
 pub mod catalog;
 pub mod catalog_import;
 pub mod catalog_seed;
@@ -14,5 +17,6 @@ pub mod forecast;
 pub mod passwords;
 pub mod seed;
 pub mod settings;
+pub mod spend;
 
 pub use actor::Actor;

@@ -5,7 +5,7 @@
 use crate::{
     entity::platform_setting,
     error::{AppError, FieldErrors},
-    model::{AuditAction, CatalogSettingsInput, PlatformRole, parse_count},
+    model::{AuditAction, CatalogSettingsInput, Micros, MoneyLimits, PlatformRole, parse_count},
     service::{
         Actor,
         audit::{self, AuditEntry},
@@ -19,6 +19,8 @@ use sea_orm::{
 const MIN_SUBSCRIBERS: &str = "eligibility_min_subscribers";
 const SLOTS_PER_DAY: &str = "ad_slots_per_day";
 const CATALOG_VERSION: &str = "catalog_version";
+const MIN_CPM: &str = "min_cpm_micros";
+const MIN_TOTAL_BUDGET: &str = "min_total_budget_micros";
 
 /// The settings the catalog and the forecast depend on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +31,8 @@ pub struct PlatformSettings {
     pub slots_per_day: i64,
     /// Moves on every catalog write.
     pub catalog_version: i64,
+    /// The smallest CPM bid and total budget a campaign may have.
+    pub money: MoneyLimits,
 }
 
 /// Reads every setting (one query).
@@ -44,6 +48,10 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<PlatformSettings, AppErro
         min_subscribers: value(MIN_SUBSCRIBERS)?,
         slots_per_day: value(SLOTS_PER_DAY)?,
         catalog_version: value(CATALOG_VERSION)?,
+        money: MoneyLimits {
+            min_cpm: Micros(value(MIN_CPM)?),
+            min_total_budget: Micros(value(MIN_TOTAL_BUDGET)?),
+        },
     })
 }
 

@@ -1,0 +1,369 @@
+//! The campaign builder: name on top; targeting, bid and budgets on the left with the live
+//! forecast on the right (the targeting workspace, reused); dates and the hour schedule under
+//! the bid; the campaign's ads below. Saves as a draft at any point; sends the ads to review;
+//! pauses, resumes, archives and clones.
+
+use super::{ads::AdsSection, budget::BudgetCard};
+use crate::{
+    api::campaigns::{
+        change_campaign_status, clone_campaign, load_builder, save_campaign, submit_campaign,
+    },
+    error::{AppError, FieldErrors},
+    model::{
+        CampaignAction, CampaignBuilderData, CampaignForm, CampaignId, CampaignStatus,
+        TargetingForm,
+    },
+    pages::{targeting::TargetingWorkspace, utc},
+};
+use leptos::{prelude::*, task::spawn_local};
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+
+#[component]
+pub fn CampaignBuilderPage() -> impl IntoView {
+    let params = use_params_map();
+    let data = Resource::new(
+        move || params.with(|p| p.get("id")),
+        |id| async move {
+            match id {
+                None => load_builder(None).await,
+                Some(raw) => match raw.parse::<CampaignId>() {
+                    Ok(id) => load_builder(Some(id)).await,
+                    Err(_) => Err(AppError::NotFound),
+                },
+            }
+        },
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading the campaign…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(data) => view! { <Builder data/> }.into_any(),
+                    Err(e) => view! {
+                        <Title text="Campaign"/>
+                        <h1>"Campaign"</h1>
+                        <p class="banner error">{e.to_string()}</p>
+                        <a href="/campaigns">"Back to campaigns"</a>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Fields of the targeting form that are part of what a campaign saves (not the list's sort
+/// or page).
+fn comparable(form: &TargetingForm) -> TargetingForm {
+    TargetingForm {
+        sort: Default::default(),
+        page: 0,
+        ..form.clone()
+    }
+}
+
+#[component]
+fn Builder(data: CampaignBuilderData) -> impl IntoView {
+    let CampaignBuilderData {
+        campaign,
+        form,
+        targeting,
+        limits,
+        currency,
+        time_zone,
+        now_local: _,
+        ads,
+        can_edit,
+    } = data;
+    let id = campaign.as_ref().map(|c| c.id);
+    let status = RwSignal::new(campaign.as_ref().map(|c| c.status));
+    let name = RwSignal::new(form.name.clone());
+    let total = RwSignal::new(form.total_budget.clone());
+    let start = RwSignal::new(form.start.clone());
+    let end = RwSignal::new(form.end.clone());
+    let schedule = RwSignal::new(form.schedule);
+    let targeting_form = RwSignal::new(form.targeting.clone());
+    let saved = RwSignal::new(CampaignForm {
+        targeting: comparable(&form.targeting),
+        ..form.clone()
+    });
+    let errors = RwSignal::new(FieldErrors::default());
+    let banner = RwSignal::new(None::<(bool, String)>);
+    let busy = RwSignal::new(false);
+    let ads_version = RwSignal::new(0u64);
+    let query = use_query_map();
+    if query.with_untracked(|q| q.get("created").is_some()) {
+        banner.set(Some((
+            true,
+            "Draft saved. Now write its ads, then send the campaign for review.".into(),
+        )));
+    }
+
+    let current = move || CampaignForm {
+        name: name.get(),
+        targeting: comparable(&targeting_form.get()),
+        total_budget: total.get(),
+        start: start.get(),
+        end: end.get(),
+        schedule: schedule.get(),
+    };
+    let dirty = move || current() != saved.get();
+    let editable = move || can_edit && status.get().is_none_or(CampaignStatus::is_editable);
+    let started = move || {
+        matches!(
+            status.get(),
+            Some(CampaignStatus::Running | CampaignStatus::Paused)
+        )
+    };
+
+    // An edit clears the message of the field it changes (the rest stay until fixed).
+    Effect::new(move |previous: Option<TargetingForm>| {
+        let now = targeting_form.get();
+        if let Some(before) = previous {
+            let mut changed = Vec::new();
+            if before.topics != now.topics {
+                changed.push("topics");
+            }
+            if before.languages != now.languages {
+                changed.push("languages");
+            }
+            for (field, a, b) in [
+                (
+                    "min_subscribers",
+                    &before.min_subscribers,
+                    &now.min_subscribers,
+                ),
+                (
+                    "max_subscribers",
+                    &before.max_subscribers,
+                    &now.max_subscribers,
+                ),
+                ("min_avg_views", &before.min_avg_views, &now.min_avg_views),
+                ("bid", &before.bid, &now.bid),
+                ("daily_budget", &before.daily_budget, &now.daily_budget),
+            ] {
+                if a != b {
+                    changed.push(field);
+                }
+            }
+            if before.include != now.include || before.exclude != now.exclude {
+                changed.extend(["include", "exclude"]);
+            }
+            if !changed.is_empty() && errors.with_untracked(|e| !e.is_empty()) {
+                errors.update(|e| e.0.retain(|k, _| !changed.contains(&k.as_str())));
+            }
+        }
+        now
+    });
+    let clear = move |field: &'static str| {
+        if errors.with_untracked(|e| e.get(field).is_some()) {
+            errors.update(|e| {
+                e.0.remove(field);
+            });
+        }
+    };
+
+    let navigate = use_navigate();
+    let save = {
+        let navigate = navigate.clone();
+        move |then_submit: bool| {
+            busy.set(true);
+            banner.set(None);
+            let form = current();
+            let navigate = navigate.clone();
+            spawn_local(async move {
+                match save_campaign(id, form.clone()).await {
+                    Ok(outcome) => {
+                        errors.set(FieldErrors::default());
+                        saved.set(form);
+                        if id.is_none() {
+                            navigate(
+                                &format!("/campaigns/{}?created=1", outcome.id),
+                                Default::default(),
+                            );
+                        } else if then_submit {
+                            match submit_campaign(outcome.id).await {
+                                Ok(n) => banner.set(Some((
+                                    true,
+                                    format!(
+                                        "Saved and sent {n} ad{} for review. A moderator will look at it soon.",
+                                        if n == 1 { "" } else { "s" }
+                                    ),
+                                ))),
+                                Err(AppError::Invalid(fields)) => {
+                                    let message = fields
+                                        .0
+                                        .values()
+                                        .next()
+                                        .cloned()
+                                        .unwrap_or_else(|| "Please correct the highlighted fields.".into());
+                                    errors.set(fields);
+                                    banner.set(Some((false, message)));
+                                }
+                                Err(e) => banner.set(Some((false, e.to_string()))),
+                            }
+                            ads_version.update(|v| *v += 1);
+                        } else if outcome.targeting_in_review {
+                            banner.set(Some((true, "Saved. Money, dates and schedule apply now; the new targeting waits for review while the approved targeting keeps serving.".into())));
+                        } else {
+                            banner.set(Some((true, "Saved.".into())));
+                        }
+                    }
+                    Err(AppError::Invalid(fields)) => {
+                        errors.set(fields);
+                        banner.set(Some((
+                            false,
+                            "Please correct the highlighted fields.".into(),
+                        )));
+                    }
+                    Err(e) => banner.set(Some((false, e.to_string()))),
+                }
+                busy.set(false);
+            });
+        }
+    };
+    let act = move |action: CampaignAction| {
+        move |_| {
+            let Some(id) = id else { return };
+            busy.set(true);
+            spawn_local(async move {
+                match change_campaign_status(id, action).await {
+                    Ok(next) => {
+                        status.set(Some(next));
+                        banner.set(Some((
+                            true,
+                            format!("The campaign is now {}.", next.label().to_lowercase()),
+                        )));
+                    }
+                    Err(e) => banner.set(Some((false, e.to_string()))),
+                }
+                busy.set(false);
+            });
+        }
+    };
+    let clone = move |_| {
+        let Some(id) = id else { return };
+        busy.set(true);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match clone_campaign(id).await {
+                Ok(copy) => navigate(&format!("/campaigns/{copy}"), Default::default()),
+                Err(e) => banner.set(Some((false, e.to_string()))),
+            }
+            busy.set(false);
+        });
+    };
+
+    let error = move |field: &'static str| move || errors.with(|e| e.get(field).map(str::to_owned));
+    let title = if form.name.is_empty() {
+        "New campaign".to_owned()
+    } else {
+        form.name.clone()
+    };
+    let options = targeting.options;
+    let forecast = targeting.forecast;
+    let info = campaign.clone();
+    let save_draft = save.clone();
+    let save_submit = save;
+    view! {
+        <Title text=title.clone()/>
+        <div class="page-head">
+            <div>
+                <p class="crumbs"><a href="/campaigns">"Campaigns"</a> " / "</p>
+                <h1>{title}</h1>
+            </div>
+            {move || status.get().map(|s| view! {
+                <span class=format!("badge status-{}", s.code()) data-test="campaign-status">{s.label()}</span>
+            })}
+        </div>
+        {info.as_ref().map(|c| {
+            let spent = c.spent.display(&currency);
+            view! {
+                <p class="muted small">
+                    {format!("Created {} · last saved {} · spent {spent} · times in {time_zone}", utc(c.created_at), utc(c.updated_at))}
+                </p>
+            }
+        })}
+        {info.as_ref().and_then(|c| c.serving_targeting.clone().map(|serving| view! {
+            <p class="banner info" role="status">
+                {format!(
+                    "A targeting change waits for review{}. Until it is approved the campaign keeps serving its approved targeting: {}.",
+                    c.pending_since.map(|at| format!(" since {}", utc(at))).unwrap_or_default(),
+                    serving.describe(),
+                )}
+            </p>
+        }))}
+        {(!can_edit).then(|| view! {
+            <p class="banner info">"You can read this campaign; owners and managers change it."</p>
+        })}
+        <section class="card name-card">
+            <div class="field" class:invalid=move || errors.with(|e| e.get("name").is_some())>
+                <label for="c-name">"Campaign name"</label>
+                <input id="c-name" name="name" maxlength="80" placeholder="e.g. Winter coffee club"
+                    prop:value=move || name.get() aria-describedby="c-name-error"
+                    on:input=move |ev| { name.set(event_target_value(&ev)); clear("name"); }/>
+                <p class="field-error" id="c-name-error" role="alert">{error("name")}</p>
+            </div>
+        </section>
+        <TargetingWorkspace
+            options
+            start=form.targeting.clone()
+            forecast
+            found=None
+            find=String::new()
+            bind=targeting_form
+            extra_errors=Signal::derive(move || errors.get())
+            sync_url=false
+        >
+            <BudgetCard total start end schedule errors limits currency=currency.clone() started=Signal::derive(started) on_clear=Callback::new(clear)/>
+        </TargetingWorkspace>
+        {match id {
+            Some(id) => view! { <AdsSection campaign=id initial=ads can_edit=Signal::derive(editable) reload=ads_version/> }.into_any(),
+            None => view! {
+                <section class="card">
+                    <h2>"Ads"</h2>
+                    <p class="muted">"Save the draft first; then write up to 10 ads for it."</p>
+                </section>
+            }.into_any(),
+        }}
+        <div class="action-bar" role="region" aria-label="Campaign actions">
+            {move || banner.get().map(|(ok, message)| view! {
+                <p class=if ok { "banner success" } else { "banner error" } role="status" data-test="builder-banner">{message}</p>
+            })}
+            <div class="action-row">
+                {move || dirty().then(|| view! { <span class="unsaved">"Unsaved changes"</span> })}
+                <span class="spacer"></span>
+                {move || (editable() && id.is_some() && status.get() == Some(CampaignStatus::Running)).then(|| view! {
+                    <button type="button" class="secondary" disabled=move || busy.get() on:click=act(CampaignAction::Pause)>"Pause"</button>
+                })}
+                {move || (editable() && status.get() == Some(CampaignStatus::Paused)).then(|| view! {
+                    <button type="button" class="secondary" disabled=move || busy.get() on:click=act(CampaignAction::Resume)>"Resume"</button>
+                })}
+                {move || (can_edit && matches!(status.get(), Some(CampaignStatus::Draft | CampaignStatus::Completed))).then(|| view! {
+                    <button type="button" class="ghost" disabled=move || busy.get() on:click=act(CampaignAction::Archive)>"Archive"</button>
+                })}
+                {(can_edit && id.is_some()).then(|| view! {
+                    <button type="button" class="ghost" disabled=move || busy.get() on:click=clone.clone()>"Clone"</button>
+                })}
+                {move || editable().then(|| {
+                    let save_draft = save_draft.clone();
+                    view! {
+                        <button type="button" id="save-campaign" disabled=move || busy.get() on:click=move |_| save_draft(false)>
+                            {if status.get().is_none_or(|s| s == CampaignStatus::Draft) { "Save draft" } else { "Save changes" }}
+                        </button>
+                    }
+                })}
+                {move || (editable() && id.is_some()).then(|| {
+                    let save_submit = save_submit.clone();
+                    view! {
+                        <button type="button" class="primary" id="submit-campaign" disabled=move || busy.get() on:click=move |_| save_submit(true)>
+                            "Save & send for review"
+                        </button>
+                    }
+                })}
+            </div>
+            <p class="field-error" role="alert">{error("ads")}</p>
+        </div>
+    }
+    .into_any()
+}

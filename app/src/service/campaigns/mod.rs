@@ -1,0 +1,244 @@
+//! Campaigns of the session's ad account: the list, the builder's data, and the conversions
+//! between stored rows and the builder's settings. Writes live in `write`, the clock-driven
+//! status changes in `clock`.
+
+pub mod clock;
+pub mod write;
+
+use crate::{
+    entity::{ad, ad_version, campaign},
+    error::AppError,
+    model::{
+        AccountId, AccountPermission, AdVersionStatus, CampaignBuilderData, CampaignFilter,
+        CampaignForm, CampaignId, CampaignInfo, CampaignList, CampaignRow, CampaignSettings,
+        CampaignSort, CampaignStatus, CompletionReason, Micros, PAGE_SIZE, Page, Schedule,
+        Targeting, TargetingPageData,
+    },
+    service::{
+        Actor, account_time::AccountClock, ads, catalog::like_pattern, forecast,
+        forecast::ForecastEngine, settings, spend,
+    },
+};
+use chrono::Utc;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+};
+use std::collections::{HashMap, HashSet};
+
+/// The campaign `id` if it belongs to `account`; any other campaign is "not found".
+pub(crate) async fn find(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    id: CampaignId,
+) -> Result<campaign::Model, AppError> {
+    campaign::Entity::find_by_id(id.0)
+        .filter(campaign::Column::AccountId.eq(account.0))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub(crate) fn targeting_of(json: &str) -> Result<Targeting, AppError> {
+    serde_json::from_str(json).map_err(|e| AppError::internal("stored targeting", e))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, AppError> {
+    serde_json::to_string(value).map_err(|e| AppError::internal("serialise", e))
+}
+
+/// A stored campaign as builder settings, times local to the account. The targeting is the
+/// newest the advertiser asked for: a change waiting for review when there is one.
+pub(crate) fn settings_of(
+    model: &campaign::Model,
+    clock: &AccountClock,
+) -> Result<CampaignSettings, AppError> {
+    let targeting = targeting_of(
+        model
+            .pending_targeting
+            .as_deref()
+            .unwrap_or(&model.targeting),
+    )?;
+    let schedule: Option<Schedule> = match &model.schedule {
+        Some(json) => {
+            Some(serde_json::from_str(json).map_err(|e| AppError::internal("stored schedule", e))?)
+        }
+        None => None,
+    };
+    Ok(CampaignSettings {
+        name: model.name.clone(),
+        targeting,
+        bid: Micros(model.bid_micros),
+        total_budget: Micros(model.total_budget_micros),
+        daily_budget: model.daily_budget_micros.map(Micros),
+        start: model.start_at.map(|at| clock.local(at)),
+        end: model.end_at.map(|at| clock.local(at)),
+        schedule,
+    })
+}
+
+/// One page of the account's campaigns (owners, managers, analysts). Archived campaigns are
+/// listed only when asked for by status.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: &CampaignFilter,
+) -> Result<CampaignList, AppError> {
+    let account = actor.account(db, AccountPermission::ViewCampaigns).await?;
+    let clock = AccountClock::load(db, account).await?;
+    let mut query = campaign::Entity::find().filter(campaign::Column::AccountId.eq(account.0));
+    query = match CampaignStatus::from_code(&filter.status) {
+        Some(status) => query.filter(campaign::Column::Status.eq(status)),
+        None if filter.status == "all" => query,
+        None => query.filter(campaign::Column::Status.ne(CampaignStatus::Archived)),
+    };
+    let search = filter.search.trim().to_lowercase();
+    if !search.is_empty() {
+        query = query.filter(
+            Expr::expr(Func::lower(Expr::col(campaign::Column::Name)))
+                .like(LikeExpr::new(like_pattern(&search)).escape('\\')),
+        );
+    }
+    query = match filter.sort {
+        CampaignSort::Newest => query.order_by_desc(campaign::Column::CreatedAt),
+        CampaignSort::Name => query.order_by_asc(campaign::Column::Name),
+        CampaignSort::Budget => query.order_by_desc(campaign::Column::TotalBudgetMicros),
+        CampaignSort::Start => query.order_by_asc(campaign::Column::StartAt),
+    }
+    .order_by_desc(campaign::Column::Id);
+    let paginator = query.paginate(db, PAGE_SIZE);
+    let total = paginator.num_items().await?;
+    let models = paginator.fetch_page(filter.page).await?;
+    let ids: Vec<CampaignId> = models.iter().map(|m| CampaignId(m.id)).collect();
+    let spent = spend::by_campaign(db, &ids).await?;
+    let (ad_counts, in_review) = ad_facts(db, &ids).await?;
+    let rows = models
+        .into_iter()
+        .map(|m| {
+            let id = CampaignId(m.id);
+            CampaignRow {
+                id,
+                name: m.name,
+                status: m.status,
+                in_review: in_review.contains(&id),
+                targeting_pending: m.pending_targeting.is_some(),
+                total_budget: Micros(m.total_budget_micros),
+                daily_budget: m.daily_budget_micros.map(Micros),
+                spent: spent.get(&id).copied().unwrap_or(Micros::ZERO),
+                start: m.start_at.map(|at| clock.local(at)),
+                end: m.end_at.map(|at| clock.local(at)),
+                ads: ad_counts.get(&id).copied().unwrap_or(0),
+                created_at: m.created_at,
+            }
+        })
+        .collect();
+    Ok(CampaignList {
+        page: Page {
+            rows,
+            page: filter.page,
+            total,
+        },
+        currency: clock.currency,
+        time_zone: clock.time_zone,
+        can_edit: actor
+            .membership
+            .is_some_and(|(_, role)| role.allows(AccountPermission::EditCampaigns)),
+    })
+}
+
+/// Ads per campaign, and the campaigns with a version waiting for review.
+async fn ad_facts(
+    db: &impl ConnectionTrait,
+    ids: &[CampaignId],
+) -> Result<(HashMap<CampaignId, u64>, HashSet<CampaignId>), AppError> {
+    let raw: Vec<i64> = ids.iter().map(|c| c.0).collect();
+    let counts: Vec<(i64, i64)> = ad::Entity::find()
+        .select_only()
+        .column(ad::Column::CampaignId)
+        .column_as(Expr::col(ad::Column::Id).count(), "ads")
+        .filter(ad::Column::CampaignId.is_in(raw.clone()))
+        .group_by(ad::Column::CampaignId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let waiting: Vec<i64> = ad::Entity::find()
+        .select_only()
+        .column(ad::Column::CampaignId)
+        .join(JoinType::InnerJoin, ad::Relation::AdVersion.def())
+        .filter(ad::Column::CampaignId.is_in(raw))
+        .filter(ad_version::Column::Status.eq(AdVersionStatus::InReview))
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok((
+        counts
+            .into_iter()
+            .map(|(id, n)| (CampaignId(id), u64::try_from(n).unwrap_or(0)))
+            .collect(),
+        waiting.into_iter().map(CampaignId).collect(),
+    ))
+}
+
+/// The builder's first render: the campaign as stored (or a blank one), the targeting
+/// controls with the forecast of its targeting, and its ads.
+pub async fn builder(
+    db: &impl ConnectionTrait,
+    engine: &ForecastEngine,
+    actor: &Actor,
+    id: Option<CampaignId>,
+) -> Result<CampaignBuilderData, AppError> {
+    let account = actor.account(db, AccountPermission::ViewCampaigns).await?;
+    let clock = AccountClock::load(db, account).await?;
+    let limits = settings::load(db).await?.money;
+    let (campaign, form, ads) = match id {
+        Some(id) => {
+            let model = find(db, account, id).await?;
+            let form = CampaignForm::from_settings(&settings_of(&model, &clock)?);
+            let spent = spend::of_campaign(db, id).await?;
+            let ads = ads::details_for_campaign(db, id).await?;
+            let info = CampaignInfo {
+                id,
+                status: model.status,
+                submitted_at: model.submitted_at,
+                completed_reason: model
+                    .completed_reason
+                    .as_deref()
+                    .and_then(CompletionReason::from_code),
+                serving_targeting: match &model.pending_targeting {
+                    Some(_) => Some(targeting_of(&model.targeting)?),
+                    None => None,
+                },
+                pending_since: model.pending_since,
+                spent,
+                created_at: model.created_at,
+                updated_at: model.updated_at,
+            };
+            (Some(info), form, ads)
+        }
+        None => (None, CampaignForm::default(), Vec::new()),
+    };
+    let options = forecast::options(db, engine).await?;
+    let prediction = match form.targeting.parse() {
+        Ok(request) => forecast::forecast(db, engine, actor, request).await,
+        Err(errors) => Err(AppError::Invalid(errors)),
+    };
+    Ok(CampaignBuilderData {
+        campaign,
+        form,
+        targeting: TargetingPageData {
+            options,
+            forecast: prediction,
+            found: None,
+        },
+        limits,
+        now_local: clock.local(Utc::now()),
+        currency: clock.currency,
+        time_zone: clock.time_zone,
+        ads,
+        can_edit: actor
+            .membership
+            .is_some_and(|(_, role)| role.allows(AccountPermission::EditCampaigns)),
+    })
+}
