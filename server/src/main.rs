@@ -80,6 +80,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("cannot load the catalog: {e}"))?;
             router::watch_catalog(&state, std::time::Duration::from_secs(2));
+            router::run_campaign_clock(&state, std::time::Duration::from_secs(30));
             let app = router::routes(state, &config);
             let store = DbSessionStore::new(database);
             tokio::spawn(async move {

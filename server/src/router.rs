@@ -107,6 +107,31 @@ pub fn watch_catalog(state: &AppState, every: std::time::Duration) {
     });
 }
 
+/// Runs the campaign clock: every `every`, scheduled campaigns whose start has come begin and
+/// live campaigns past their end complete. Safe on several instances (each change is
+/// conditional on the status it saw).
+pub fn run_campaign_clock(state: &AppState, every: std::time::Duration) {
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match app::service::campaigns::clock::sweep(&db, chrono::Utc::now()).await {
+                Ok(swept) if swept.started + swept.completed > 0 => {
+                    tracing::info!(
+                        started = swept.started,
+                        completed = swept.completed,
+                        "campaign clock"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(%e, "campaign clock failed"),
+            }
+        }
+    });
+}
+
 /// The routes, pages, server functions and layers around `state`.
 pub fn routes(state: AppState, config: &RouterConfig) -> Router {
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))

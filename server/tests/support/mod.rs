@@ -141,6 +141,26 @@ impl Client {
         }
     }
 
+    /// Calls a server function that takes a JSON body (`input = Json`).
+    pub async fn call_json(&self, endpoint: &str, body: &Value) -> Reply {
+        let response = self
+            .http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
     pub async fn sign_up(&self, email: &str, password: &str) -> Reply {
         self.call(
             "sign_up",

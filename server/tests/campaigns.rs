@@ -1,0 +1,346 @@
+//! HTTP tests of the campaign and ad server functions: each one × each account role × another
+//! account's ids, over the real router (SQLite, and PostgreSQL when `TEST_DATABASE_URL` is
+//! set); field errors come back as 422 with the field; pages render the campaign.
+
+mod support;
+
+use app::model::{CampaignForm, Schedule, TargetingForm};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use support::{Client, PASSWORD, TestApp, spawn_all};
+
+const SECRET: &str = "Secret winter plan";
+
+fn form(name: &str, bid: &str) -> Value {
+    serde_json::to_value(CampaignForm {
+        name: name.into(),
+        targeting: TargetingForm {
+            languages: vec!["en".into()],
+            bid: bid.into(),
+            ..TargetingForm::default()
+        },
+        total_budget: "250".into(),
+        start: String::new(),
+        end: String::new(),
+        schedule: Some(Schedule::always()),
+    })
+    .expect("json")
+}
+
+/// Signs up `email`, then makes it `role` in `account` and switches to it.
+async fn member(app: &TestApp, email: &str, role: &str, account: i64) -> Client {
+    let client = app.client();
+    assert!(client.sign_up(email, PASSWORD).await.status.is_success());
+    let user: Value = client.call("viewer", &[]).await.body;
+    let user = user["user_id"].as_i64().expect("user id");
+    app.db
+        .execute_unprepared(&format!(
+            "INSERT INTO account_member (account_id, user_id, role, created_at) VALUES ({account}, {user}, '{role}', CURRENT_TIMESTAMP)"
+        ))
+        .await
+        .expect("membership");
+    let account = account.to_string();
+    let switched = client
+        .call("switch_account", &[("account_id", account.as_str())])
+        .await;
+    assert!(switched.status.is_success(), "{switched:?}");
+    client
+}
+
+/// What a refused call must look like: the status, the error, and none of the data.
+fn refused(reply: &support::Reply, status: u16, kind: &str, what: &str) {
+    assert_eq!(reply.status, status, "{what}: {reply:?}");
+    assert_eq!(
+        reply.error_kind().as_deref(),
+        Some(kind),
+        "{what}: {reply:?}"
+    );
+    assert!(
+        !reply.body.to_string().contains(SECRET),
+        "{what} leaked data"
+    );
+}
+
+#[tokio::test]
+async fn every_campaign_and_ad_function_checks_role_and_account() {
+    for app in spawn_all(false).await {
+        let b = app.backend;
+        let owner = app.client();
+        assert!(
+            owner
+                .sign_up("owner@example.com", PASSWORD)
+                .await
+                .status
+                .is_success()
+        );
+        let account = owner.call("account", &[]).await.body["id"]
+            .as_i64()
+            .expect("account id");
+        let saved = owner
+            .call_json(
+                "save_campaign",
+                &json!({ "id": null, "form": form(SECRET, "1.50") }),
+            )
+            .await;
+        assert!(saved.status.is_success(), "{b}: {saved:?}");
+        let id = saved.body["id"].as_i64().expect("id").to_string();
+        let ad = owner
+            .call(
+                "save_ad",
+                &[
+                    ("campaign", id.as_str()),
+                    ("input[title]", "First"),
+                    ("input[text]", "Fresh beans every Monday"),
+                    ("input[button_label]", "Order"),
+                    ("input[destination_url]", "https://acme.coffee"),
+                ],
+            )
+            .await;
+        assert!(ad.status.is_success(), "{b}: {ad:?}");
+        assert!(
+            ad.headers.contains_key("serverfnredirect")
+                && ad
+                    .headers
+                    .get("location")
+                    .is_some_and(|to| to.to_str().unwrap_or_default().contains("/ads/")),
+            "{b}: a plain form lands on the saved ad: {:?}",
+            ad.headers
+        );
+        let ad = ad.body.as_i64().expect("ad id").to_string();
+
+        let manager = member(&app, "manager@example.com", "manager", account).await;
+        let analyst = member(&app, "analyst@example.com", "analyst", account).await;
+        let billing = member(&app, "billing@example.com", "billing", account).await;
+        let stranger = app.client();
+        assert!(
+            stranger
+                .sign_up("stranger@example.com", PASSWORD)
+                .await
+                .status
+                .is_success()
+        );
+
+        let (id, ad) = (id.as_str(), ad.as_str());
+        let reads: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            ("campaign_builder", vec![("id", id)]),
+            ("ads", vec![("campaign", id)]),
+            ("ad_editor", vec![("campaign", id), ("ad", ad)]),
+        ];
+        let writes: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            (
+                "save_ad",
+                vec![
+                    ("campaign", id),
+                    ("ad", ad),
+                    ("input[title]", "First"),
+                    ("input[text]", "Fresh beans every Tuesday"),
+                    ("input[button_label]", "Order"),
+                    ("input[destination_url]", "https://acme.coffee"),
+                ],
+            ),
+            ("pause_ad", vec![("ad", ad), ("paused", "false")]),
+            ("campaign_action", vec![("id", id), ("action", "Archive")]),
+            ("clone_campaign", vec![("id", id)]),
+            ("submit_ad", vec![("ad", ad)]),
+            ("submit_campaign", vec![("id", id)]),
+        ];
+        let save_existing = json!({ "id": id.parse::<i64>().ok(), "form": form(SECRET, "1.75") });
+
+        // Readers: the owner, the manager and the analyst see the campaign; billing does not.
+        for (who, client) in [
+            ("owner", &owner),
+            ("manager", &manager),
+            ("analyst", &analyst),
+        ] {
+            let list = client.call("campaigns", &[("filter[page]", "0")]).await;
+            assert!(
+                list.body.to_string().contains(SECRET),
+                "{b}: {who} lists it: {list:?}"
+            );
+            for (endpoint, args) in &reads {
+                let reply = client.call(endpoint, args).await;
+                assert!(
+                    reply.status.is_success(),
+                    "{b}: {who} {endpoint}: {reply:?}"
+                );
+            }
+        }
+        refused(
+            &billing.call("campaigns", &[("filter[page]", "0")]).await,
+            403,
+            "Forbidden",
+            "billing list",
+        );
+        for (endpoint, args) in &reads {
+            refused(
+                &billing.call(endpoint, args).await,
+                403,
+                "Forbidden",
+                endpoint,
+            );
+        }
+        // Writers: analysts and billing are refused every write.
+        for (who, client) in [("analyst", &analyst), ("billing", &billing)] {
+            refused(
+                &client.call_json("save_campaign", &save_existing).await,
+                403,
+                "Forbidden",
+                who,
+            );
+            refused(
+                &client
+                    .call_json(
+                        "save_campaign",
+                        &json!({ "id": null, "form": form("New", "1") }),
+                    )
+                    .await,
+                403,
+                "Forbidden",
+                who,
+            );
+            for (endpoint, args) in &writes {
+                refused(
+                    &client.call(endpoint, args).await,
+                    403,
+                    "Forbidden",
+                    &format!("{who} {endpoint}"),
+                );
+            }
+        }
+        // Another account: every id is "not found", and its list is empty.
+        let theirs = stranger.call("campaigns", &[("filter[page]", "0")]).await;
+        assert!(
+            theirs.status.is_success() && !theirs.body.to_string().contains(SECRET),
+            "{b}"
+        );
+        refused(
+            &stranger.call_json("save_campaign", &save_existing).await,
+            404,
+            "NotFound",
+            "stranger save",
+        );
+        for (endpoint, args) in reads.iter().chain(&writes) {
+            refused(
+                &stranger.call(endpoint, args).await,
+                404,
+                "NotFound",
+                &format!("stranger {endpoint}"),
+            );
+        }
+        // The manager may write.
+        let renamed = manager.call_json("save_campaign", &save_existing).await;
+        assert!(renamed.status.is_success(), "{b}: {renamed:?}");
+        let sent = manager.call("submit_campaign", &[("id", id)]).await;
+        assert_eq!(sent.body, json!(1), "{b}: one ad sent: {sent:?}");
+        let again = owner.call("submit_ad", &[("ad", ad)]).await;
+        assert_eq!(again.status, 409, "{b}: already in review: {again:?}");
+        let copy = owner.call("clone_campaign", &[("id", id)]).await;
+        assert!(copy.status.is_success(), "{b}: {copy:?}");
+    }
+}
+
+#[tokio::test]
+async fn field_errors_come_back_beside_their_fields() {
+    for app in spawn_all(false).await {
+        let b = app.backend;
+        let owner = app.client();
+        owner.sign_up("owner@example.com", PASSWORD).await;
+        let mut bad = form("", "0.10");
+        bad["total_budget"] = json!("5");
+        bad["targeting"]["min_subscribers"] = json!("lots");
+        bad["targeting"]["daily_budget"] = json!("abc");
+        bad["end"] = json!("2020-01-01T10:00");
+        let reply = owner
+            .call_json("save_campaign", &json!({ "id": null, "form": bad }))
+            .await;
+        assert_eq!(reply.status, 422, "{b}: {reply:?}");
+        for field in [
+            "name",
+            "bid",
+            "total_budget",
+            "min_subscribers",
+            "daily_budget",
+            "end",
+        ] {
+            assert!(
+                reply.field_error(field).is_some(),
+                "{b}: {field} in {reply:?}"
+            );
+        }
+        assert!(
+            reply
+                .field_error("bid")
+                .is_some_and(|m| m.contains("€0.50")),
+            "{b}: {reply:?}"
+        );
+        let list = owner
+            .call(
+                "campaigns",
+                &[("filter[status]", "all"), ("filter[page]", "0")],
+            )
+            .await;
+        assert_eq!(list.body["page"]["total"], 0, "{b}: nothing was written");
+
+        let saved = owner
+            .call_json(
+                "save_campaign",
+                &json!({ "id": null, "form": form("Good", "1") }),
+            )
+            .await;
+        let id = saved.body["id"].as_i64().expect("id").to_string();
+        let ad = owner
+            .call(
+                "save_ad",
+                &[
+                    ("campaign", id.as_str()),
+                    ("input[title]", ""),
+                    ("input[text]", "Line one\nline two"),
+                    ("input[button_label]", "A label that is far too long to fit"),
+                    ("input[destination_url]", "http://bit.ly/x"),
+                ],
+            )
+            .await;
+        assert_eq!(ad.status, 422, "{b}: {ad:?}");
+        assert!(
+            ad.field_error("title").is_some() && ad.field_error("button_label").is_some(),
+            "{b}: {ad:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn campaign_pages_render_on_the_server() {
+    for app in spawn_all(false).await {
+        let b = app.backend;
+        let owner = app.client();
+        owner.sign_up("owner@example.com", PASSWORD).await;
+        let saved = owner
+            .call_json(
+                "save_campaign",
+                &json!({ "id": null, "form": form(SECRET, "1.50") }),
+            )
+            .await;
+        let id = saved.body["id"].as_i64().expect("id");
+        for (path, expect) in [
+            ("/campaigns".to_owned(), SECRET),
+            (format!("/campaigns/{id}"), SECRET),
+            ("/campaigns/new".to_owned(), "New campaign"),
+            (format!("/campaigns/{id}/ads/new"), "New ad"),
+        ] {
+            let page = owner.get(&path).await;
+            assert_eq!(page.status(), 200, "{b}: {path}");
+            let html = page.text().await.expect("html");
+            assert!(html.contains(expect), "{b}: {path} shows {expect}");
+            assert!(!html.contains("Something went wrong"), "{b}: {path}");
+        }
+        let stranger = app.client();
+        stranger.sign_up("stranger@example.com", PASSWORD).await;
+        let html = stranger
+            .get(&format!("/campaigns/{id}"))
+            .await
+            .text()
+            .await
+            .expect("html");
+        assert!(!html.contains(SECRET) && html.contains("Not found"), "{b}");
+    }
+}
