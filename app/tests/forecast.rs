@@ -443,6 +443,8 @@ async fn admins_change_eligibility_and_forecasts_follow() {
         let input = app::model::CatalogSettingsInput {
             min_subscribers: "5k".into(),
             slots_per_day: "1".into(),
+            min_cpm: "0.80".into(),
+            min_total_budget: String::new(),
         };
         assert_eq!(
             settings::update_catalog(&db, &advertiser, input.clone()).await,
@@ -452,14 +454,23 @@ async fn admins_change_eligibility_and_forecasts_follow() {
         let bad = app::model::CatalogSettingsInput {
             min_subscribers: "-1".into(),
             slots_per_day: "99".into(),
+            min_cpm: "0".into(),
+            min_total_budget: "abc".into(),
         };
         let Err(AppError::Invalid(errors)) = settings::update_catalog(&db, &admin, bad).await
         else {
             panic!("{backend}: bad settings accepted")
         };
         assert!(
-            errors.get("min_subscribers").is_some() && errors.get("slots_per_day").is_some(),
-            "{backend}"
+            [
+                "min_subscribers",
+                "slots_per_day",
+                "min_cpm",
+                "min_total_budget"
+            ]
+            .iter()
+            .all(|f| errors.get(f).is_some()),
+            "{backend}: {errors:?}"
         );
 
         settings::update_catalog(&db, &admin, input)
@@ -468,6 +479,12 @@ async fn admins_change_eligibility_and_forecasts_follow() {
         assert!(
             engine.refresh(&db).await.expect(backend),
             "{backend}: a new catalog version"
+        );
+        let money = settings::load(&db).await.expect(backend).money;
+        assert_eq!(
+            (money.min_cpm, money.min_total_budget),
+            (Micros(800_000), Micros(20_000_000)),
+            "{backend}: an empty money field keeps its value"
         );
         let after = forecast::forecast(&db, &engine, &advertiser, request(Targeting::default()))
             .await

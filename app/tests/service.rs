@@ -2,11 +2,11 @@
 //! `TEST_DATABASE_URL` is set.
 
 use app::{
-    entity::{account_member, audit_event, channel, topic},
+    entity::{account_member, audit_event, campaign, channel, topic},
     error::AppError,
     model::{
         AccountPermission, AccountRole, AccountSettingsInput, AuditAction, AuditFilter,
-        PlatformRole, RoleChangeInput, SignInInput, SignUpInput, UserId,
+        CampaignStatus, PlatformRole, RoleChangeInput, SignInInput, SignUpInput, UserId,
     },
     service::{self, Actor, auth, passwords::PasswordHasher},
 };
@@ -434,6 +434,22 @@ async fn demo_seed_creates_every_role_and_the_catalog() {
             channel::Entity::find().count(&db).await.expect(backend),
             2_000,
             "{backend}"
+        );
+        let statuses: Vec<CampaignStatus> = campaign::Entity::find()
+            .all(&db)
+            .await
+            .expect(backend)
+            .into_iter()
+            .map(|c| c.status)
+            .collect();
+        assert_eq!(statuses.len(), 3, "{backend}: demo campaigns");
+        assert_eq!(
+            statuses
+                .iter()
+                .filter(|s| **s == CampaignStatus::Running)
+                .count(),
+            1,
+            "{backend}: one demo campaign runs"
         );
         for login in &logins {
             let user = auth::sign_in(

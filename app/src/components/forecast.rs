@@ -82,7 +82,7 @@ pub fn ForecastPanel(
                 {stat("Daily view capacity", compact(forecast.daily_capacity), format!("{} views a day", count(forecast.daily_capacity)), "capacity")}
                 {stat("Share of catalog", format!("{share:.1}%"), "of all eligible daily views".to_owned(), "share")}
                 {stat("Est. daily views", compact(forecast.daily_views), count(forecast.daily_views), "views")}
-                {stat("Est. daily spend", forecast.daily_spend.display(&currency), spend_note.to_owned(), "spend")}
+                {stat("Est. daily spend", forecast.daily_spend.round_to_cent().display(&currency), spend_note.to_owned(), "spend")}
             </div>
             <p class="hint model-note">
                 {format!(

@@ -55,7 +55,9 @@ pub fn ScheduleGrid(
                     <thead>
                         <tr>
                             <th scope="col"><span class="visually-hidden">"Day"</span></th>
-                            {(0..24).map(|h| view! { <th scope="col">{format!("{h:02}")}</th> }).collect_view()}
+                            {(0..24u32).map(|h| view! {
+                                <th scope="col" aria-label=format!("{h:02}:00")>{(h % 6 == 0).then(|| format!("{h:02}"))}</th>
+                            }).collect_view()}
                         </tr>
                     </thead>
                     <tbody>

@@ -145,4 +145,10 @@ pub struct CatalogSettingsInput {
     pub min_subscribers: String,
     /// Most sponsored messages per channel per day.
     pub slots_per_day: String,
+    /// The smallest CPM bid a campaign may have, in the platform currency.
+    #[serde(default)]
+    pub min_cpm: String,
+    /// The smallest total budget a campaign may have.
+    #[serde(default)]
+    pub min_total_budget: String,
 }

@@ -46,6 +46,13 @@ impl Micros {
         Some(i64::try_from(views).unwrap_or(i64::MAX))
     }
 
+    /// Rounded to the nearest cent (half away from zero), for estimates shown to people.
+    pub fn round_to_cent(self) -> Self {
+        let cent = MICROS_PER_UNIT / 100;
+        let half = if self.0 < 0 { -cent / 2 } else { cent / 2 };
+        Self(self.0.saturating_add(half) / cent * cent)
+    }
+
     /// Parses a decimal amount in currency units ("12", "0.5", "1,234.50") into micros.
     /// At most six decimals; no sign, no exponent.
     pub fn parse(text: &str) -> Result<Self, MoneyError> {
@@ -203,6 +210,9 @@ mod tests {
         assert_eq!(Micros(1_500_000).views_for(Micros(3_000_000)), Some(2_000));
         assert_eq!(Micros(0).views_for(Micros(3_000_000)), None);
         assert_eq!(Micros(5).checked_add(Micros(i64::MAX)), None);
+        assert_eq!(Micros(24_999_600).round_to_cent(), Micros(25_000_000));
+        assert_eq!(Micros(24_994_999).round_to_cent(), Micros(24_990_000));
+        assert_eq!(Micros(-5_000).round_to_cent(), Micros(-10_000));
         assert_eq!(group_thousands(1_000), "1,000");
         assert_eq!(group_thousands(999), "999");
     }

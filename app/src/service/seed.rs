@@ -5,8 +5,9 @@ use crate::{
     error::AppError,
     model::{AuditAction, PlatformRole, SignUpInput},
     service::{
+        Actor,
         audit::{self, AuditEntry},
-        auth, catalog_seed,
+        auth, catalog_seed, demo_campaigns,
         passwords::PasswordHasher,
     },
 };
@@ -63,6 +64,7 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
         ),
     ];
     let mut logins = Vec::new();
+    let mut advertiser = None;
     for (email, account_name, role, what) in people {
         let password: String = rand::rng()
             .sample_iter(&Alphanumeric)
@@ -98,6 +100,9 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
             )
             .await?;
         }
+        if role.is_none() {
+            advertiser = Some(user);
+        }
         logins.push(DemoLogin {
             email: email.into(),
             password,
@@ -105,5 +110,17 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
         });
     }
     catalog_seed::insert(db, channels, seed).await?;
+    if let Some(user) = advertiser
+        && let Some(viewer) = auth::viewer(db, user, None).await?
+    {
+        let owner = Actor {
+            user_id: user,
+            email: viewer.email.clone(),
+            staff_roles: Vec::new(),
+            membership: viewer.current_membership().map(|m| (m.account_id, m.role)),
+            ip: None,
+        };
+        demo_campaigns::create(db, &owner).await?;
+    }
     Ok(logins)
 }

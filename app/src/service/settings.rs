@@ -91,15 +91,21 @@ pub async fn catalog_input(
     Ok(CatalogSettingsInput {
         min_subscribers: current.min_subscribers.to_string(),
         slots_per_day: current.slots_per_day.to_string(),
+        min_cpm: current.money.min_cpm.to_decimal(),
+        min_total_budget: current.money.min_total_budget.to_decimal(),
     })
 }
+
+/// The largest minimum CPM or minimum budget an admin may set, in currency units.
+pub const MAX_MONEY_LIMIT_UNITS: i64 = 1_000_000;
 
 /// Most ad slots per channel per day an admin may set.
 pub const MAX_SLOTS_PER_DAY: i64 = 24;
 
-/// Changes the eligibility threshold and the slot model (admins only). One transaction:
-/// the changed settings, a new catalog version (every instance rebuilds its forecast index)
-/// and an audit event with before and after.
+/// Changes the eligibility threshold, the slot model and the campaign money limits (admins
+/// only). One transaction: the changed settings, a new catalog version when the catalog's
+/// settings moved (every instance rebuilds its forecast index), and an audit event with
+/// before and after. An empty money field keeps its value.
 pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     actor: &Actor,
@@ -128,16 +134,56 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
             0
         }
     };
+    let before_money = load(db).await?.money;
+    let mut money = |field: &str, text: &str, current: Micros| {
+        if text.trim().is_empty() {
+            return current;
+        }
+        match Micros::parse(text) {
+            Ok(amount) if amount.0 > 0 && amount <= Micros::units(MAX_MONEY_LIMIT_UNITS) => amount,
+            Ok(_) => {
+                errors.add(
+                    field,
+                    format!("More than zero and at most {MAX_MONEY_LIMIT_UNITS}."),
+                );
+                current
+            }
+            Err(e) => {
+                errors.add(field, e.to_string());
+                current
+            }
+        }
+    };
+    let min_cpm = money("min_cpm", &input.min_cpm, before_money.min_cpm);
+    let min_total_budget = money(
+        "min_total_budget",
+        &input.min_total_budget,
+        before_money.min_total_budget,
+    );
     errors.into_result()?;
     let txn = db.begin().await?;
     let before = load(&txn).await?;
     let mut changed = false;
-    for (key, old, new) in [
-        (MIN_SUBSCRIBERS, before.min_subscribers, min_subscribers),
-        (SLOTS_PER_DAY, before.slots_per_day, slots_per_day),
+    let mut catalog_changed = false;
+    for (key, old, new, catalog) in [
+        (
+            MIN_SUBSCRIBERS,
+            before.min_subscribers,
+            min_subscribers,
+            true,
+        ),
+        (SLOTS_PER_DAY, before.slots_per_day, slots_per_day, true),
+        (MIN_CPM, before.money.min_cpm.0, min_cpm.0, false),
+        (
+            MIN_TOTAL_BUDGET,
+            before.money.min_total_budget.0,
+            min_total_budget.0,
+            false,
+        ),
     ] {
         if old != new {
             changed = true;
+            catalog_changed |= catalog;
             platform_setting::Entity::update_many()
                 .col_expr(platform_setting::Column::Value, Expr::value(new))
                 .col_expr(
@@ -153,16 +199,28 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
                 .await?;
         }
     }
-    if changed {
+    if catalog_changed {
         bump_catalog_version(&txn).await?;
+    }
+    if changed {
         audit::record(
             &txn,
             AuditEntry::new(AuditAction::SettingsUpdated, "platform_setting", "catalog")
                 .by(actor.user_id)
                 .from_ip(actor.ip.clone())
                 .detail(serde_json::json!({
-                    "before": { MIN_SUBSCRIBERS: before.min_subscribers, SLOTS_PER_DAY: before.slots_per_day },
-                    "after": { MIN_SUBSCRIBERS: min_subscribers, SLOTS_PER_DAY: slots_per_day },
+                    "before": {
+                        MIN_SUBSCRIBERS: before.min_subscribers,
+                        SLOTS_PER_DAY: before.slots_per_day,
+                        MIN_CPM: before.money.min_cpm.0,
+                        MIN_TOTAL_BUDGET: before.money.min_total_budget.0,
+                    },
+                    "after": {
+                        MIN_SUBSCRIBERS: min_subscribers,
+                        SLOTS_PER_DAY: slots_per_day,
+                        MIN_CPM: min_cpm.0,
+                        MIN_TOTAL_BUDGET: min_total_budget.0,
+                    },
                 })),
         )
         .await?;

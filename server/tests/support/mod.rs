@@ -6,6 +6,8 @@
     reason = "each test binary uses a different part of the harness"
 )]
 
+pub mod browser;
+
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
 use server::router::{self, RouterConfig};

@@ -37,7 +37,7 @@ fn SettingsForm(
     let saved = move || matches!(update.value().get(), Some(Ok(())));
     view! {
         <section class="card">
-            <h2>"Catalog and forecast"</h2>
+            <h2>"Catalog, forecast and money"</h2>
             <ActionForm action=update attr:class="stack narrow" attr:novalidate=true>
                 <FormError error=form_error(result)/>
                 <Show when=saved>
@@ -58,6 +58,23 @@ fn SettingsForm(
                     value=current.slots_per_day
                     hint="The forecast's capacity: average views × min(posts per day, this)."
                     error=field_error(result, "slots_per_day")
+                />
+                <h2>"Campaign money"</h2>
+                <Field
+                    id="settings-min-cpm"
+                    name="input[min_cpm]"
+                    label="Minimum CPM bid (EUR)"
+                    value=current.min_cpm
+                    hint="A campaign's bid per thousand views may not be lower."
+                    error=field_error(result, "min_cpm")
+                />
+                <Field
+                    id="settings-min-budget"
+                    name="input[min_total_budget]"
+                    label="Minimum total budget (EUR)"
+                    value=current.min_total_budget
+                    hint="Checked when a campaign is saved; running campaigns keep theirs."
+                    error=field_error(result, "min_total_budget")
                 />
                 <button type="submit" class="primary" disabled=move || update.pending().get()>
                     "Save settings"

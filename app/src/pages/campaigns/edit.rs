@@ -71,7 +71,7 @@ fn Builder(data: CampaignBuilderData) -> impl IntoView {
         limits,
         currency,
         time_zone,
-        now_local: _,
+        now_local,
         ads,
         can_edit,
     } = data;
@@ -166,10 +166,30 @@ fn Builder(data: CampaignBuilderData) -> impl IntoView {
     let navigate = use_navigate();
     let save = {
         let navigate = navigate.clone();
+        let currency = currency.clone();
         move |then_submit: bool| {
-            busy.set(true);
             banner.set(None);
             let form = current();
+            // The same checks as the server's, at once and without a round trip; the server
+            // checks again (and adds what needs the database).
+            let checked = CampaignForm {
+                start: if started() {
+                    String::new()
+                } else {
+                    form.start.clone()
+                },
+                ..form.clone()
+            }
+            .check(now_local, limits, &currency);
+            if let Err(fields) = checked {
+                errors.set(fields);
+                banner.set(Some((
+                    false,
+                    "Please correct the highlighted fields.".into(),
+                )));
+                return;
+            }
+            busy.set(true);
             let navigate = navigate.clone();
             spawn_local(async move {
                 match save_campaign(id, form.clone()).await {

@@ -101,14 +101,14 @@ pub fn CampaignsPage() -> impl IntoView {
                                                         <a class="row-title" href=format!("/campaigns/{}", c.id)>{c.name.clone()}</a>
                                                         {c.targeting_pending.then(|| view! { <span class="sub">"Targeting change in review"</span> })}
                                                     </td>
-                                                    <td><span class=format!("badge status-{}", c.status.code())>{c.status_label()}</span></td>
+                                                    <td><span class=if c.in_review && c.status == CampaignStatus::Draft { "badge warn".to_owned() } else { format!("badge status-{}", c.status.code()) }>{c.status_label()}</span></td>
                                                     <td class="num">
                                                         {c.total_budget.display(&currency)}
                                                         {daily.map(|d| view! { <span class="sub">{d}</span> })}
                                                     </td>
                                                     <td class="num">{c.spent.display(&currency)}</td>
                                                     <td class="nowrap">
-                                                        {when(c.start, "when approved")} " → " {when(c.end, "no end")}
+                                                        {when(c.start, if c.status == CampaignStatus::Draft { "when approved" } else { "on approval" })} " → " {when(c.end, "no end")}
                                                     </td>
                                                     <td class="num">{c.ads}</td>
                                                 </tr>

@@ -1,0 +1,146 @@
+//! Browser test of the advertiser's main journey: build a campaign from scratch (targeting,
+//! bid, budget, schedule), see a refused bid beside its field with the form kept, save the
+//! draft, write an ad with its live preview and pre-checks, reload and find everything as
+//! typed, and send it for review — with no console errors.
+
+mod support;
+
+use fantoccini::Locator;
+use support::browser::*;
+
+async fn value(client: &fantoccini::Client, css: &str) -> String {
+    wait_for(client, css)
+        .await
+        .prop("value")
+        .await
+        .expect("value")
+        .unwrap_or_default()
+}
+
+async fn click(client: &fantoccini::Client, css: &str) {
+    wait_for(client, css).await.click().await.expect("click");
+}
+
+/// Polls until the text at `css` contains `part`.
+async fn until_contains(client: &fantoccini::Client, css: &str, part: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let now = text_of(client, css).await;
+        if now.contains(part) {
+            return now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{css} never showed {part:?} (shows {now:?})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn build_a_campaign_write_an_ad_reload_and_send_it_for_review() {
+    let (app, _driver, client) = start_with_catalog(2_000).await;
+    sign_in(&app, &client, "ads@example.com").await;
+
+    client.goto(&app.url("/campaigns")).await.expect("list");
+    hydrated(&client).await;
+    click(&client, "#new-campaign").await;
+    wait_for_path(&client, "/campaigns/new").await;
+    hydrated(&client).await;
+
+    fill(&client, "#c-name", "Winter coffee club").await;
+    click(&client, "input[name=lang][value=en]").await;
+    let before = text_of(&client, "[data-test=channels]").await;
+    fill(&client, "#t-min-subs", "5k").await;
+    changed(&client, "[data-test=channels]", &before).await;
+    fill(&client, "#t-bid", "0.20").await;
+    fill(&client, "#c-total", "150").await;
+    click(&client, "#c-scheduled").await;
+    click(&client, ".schedule-presets button:nth-child(2)").await;
+    until_contains(&client, ".schedule-presets .hint", "45 hours").await;
+
+    // A bid under the minimum: refused beside the field, and nothing typed is lost.
+    click(&client, "#save-campaign").await;
+    let message = until_contains(&client, "#t-bid-error", "minimum CPM bid").await;
+    assert!(message.contains("€0.50"), "{message}");
+    assert_eq!(value(&client, "#c-name").await, "Winter coffee club");
+    assert_eq!(value(&client, "#c-total").await, "150");
+    assert_eq!(value(&client, "#t-min-subs").await, "5k");
+    assert_eq!(
+        client.current_url().await.expect("url").path(),
+        "/campaigns/new"
+    );
+
+    fill(&client, "#t-bid", "1.20").await;
+    click(&client, "#save-campaign").await;
+    until_contains(&client, "[data-test=builder-banner]", "Draft saved").await;
+    let campaign_path = client.current_url().await.expect("url").path().to_owned();
+    assert!(campaign_path.starts_with("/campaigns/"), "{campaign_path}");
+
+    // Write the ad: the preview and the pre-checks follow the typing.
+    click(&client, "#new-ad").await;
+    wait_for_path(&client, &format!("{campaign_path}/ads/new")).await;
+    hydrated(&client).await;
+    fill(&client, "#ad-title", "Launch").await;
+    fill(&client, "#ad-text", "Fresh beans roasted EVERY Monday").await;
+    until_contains(&client, "[data-test=preview-text]", "Fresh beans roasted").await;
+    until_contains(&client, "[data-test=findings]", "ALL-CAPS").await;
+    assert!(
+        text_of(&client, "[data-test=counter]")
+            .await
+            .starts_with("32 / 160")
+    );
+    fill(
+        &client,
+        "#ad-text",
+        "Fresh beans roasted every Monday, delivered to your door",
+    )
+    .await;
+    until_contains(&client, "[data-test=findings]", "Link").await;
+    fill(&client, "#ad-button", "Order").await;
+    fill(&client, "#ad-url", "https://acme.coffee/club").await;
+    until_contains(&client, "[data-test=findings]", "Passes every pre-check").await;
+    until_contains(&client, "[data-test=preview-button]", "Order").await;
+    click(&client, "#save-ad").await;
+    until_contains(&client, ".banner.success", "Saved").await;
+    assert!(
+        client
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .starts_with(&format!("{campaign_path}/ads/"))
+    );
+
+    // A reload shows everything as typed.
+    client.goto(&app.url(&campaign_path)).await.expect("reload");
+    hydrated(&client).await;
+    assert_eq!(value(&client, "#c-name").await, "Winter coffee club");
+    assert_eq!(value(&client, "#t-bid").await, "1.2");
+    assert_eq!(value(&client, "#c-total").await, "150");
+    assert_eq!(value(&client, "#t-min-subs").await, "5000");
+    let english = client
+        .find(Locator::Css("input[name=lang][value=en]"))
+        .await
+        .expect("en")
+        .prop("checked")
+        .await
+        .expect("checked");
+    assert_eq!(english.as_deref(), Some("true"));
+    until_contains(&client, ".schedule-presets .hint", "45 hours").await;
+    until_contains(&client, "[data-test=ad-item]", "Launch").await;
+
+    // Send it for review.
+    click(&client, "#submit-campaign").await;
+    until_contains(
+        &client,
+        "[data-test=builder-banner]",
+        "sent 1 ad for review",
+    )
+    .await;
+    until_contains(&client, "[data-test=ad-item]", "In review").await;
+
+    let problems = console_problems(&client).await;
+    assert!(problems.is_empty(), "console problems: {problems:#?}");
+    client.close().await.expect("close");
+}

@@ -1,0 +1,211 @@
+//! Browser harness: chromedriver on a free port, a headless Chromium session, console checks,
+//! and helpers to wait, fill and submit like a person.
+
+use super::{PASSWORD, TestApp, site_root, spawn_on};
+use fantoccini::{Client, ClientBuilder, Locator, wd::WebDriverCompatibleCommand};
+use serde_json::json;
+use std::{
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// chromedriver on a free port, killed when dropped.
+pub struct Driver {
+    child: Child,
+    port: u16,
+    profile: TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub async fn start_driver() -> Driver {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver must be installed (apt-get install chromium chromium-driver)");
+    let profile = std::env::temp_dir().join(format!("herald-chrome-{}-{port}", std::process::id()));
+    let driver = Driver {
+        child,
+        port,
+        profile: TempDir(profile),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    driver
+}
+
+pub async fn browser(driver: &Driver) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", driver.profile.0.display()),
+            ]
+        }),
+    );
+    caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("WebDriver session")
+}
+
+/// chromedriver's (non-W3C) endpoint for the browser console log.
+#[derive(Debug)]
+pub struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({ "type": "browser" }).to_string()),
+        )
+    }
+}
+
+/// Console entries at warning level or above since the last call.
+pub async fn console_problems(client: &Client) -> Vec<String> {
+    let entries = client.issue_cmd(BrowserLog).await.expect("browser log");
+    entries
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| matches!(e["level"].as_str(), Some("SEVERE" | "WARNING")))
+        .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+pub async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+}
+
+pub async fn wait_for_path(client: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let url = client.current_url().await.expect("url");
+        if url.path() == path {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stayed on {url}, expected {path}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the wasm has hydrated the page (the app marks `<body data-hydrated>`).
+pub async fn hydrated(client: &Client) {
+    wait_for(client, "body[data-hydrated]").await;
+}
+
+pub async fn fill(client: &Client, css: &str, text: &str) {
+    let field = wait_for(client, css).await;
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+/// Submits the page's form with its submit button, as a person would.
+pub async fn submit(client: &Client) {
+    wait_for(client, "form button[type=submit]")
+        .await
+        .click()
+        .await
+        .expect("click submit");
+}
+
+pub async fn text_of(client: &Client, css: &str) -> String {
+    wait_for(client, css).await.text().await.expect("text")
+}
+
+pub async fn start() -> (TestApp, Driver, Client) {
+    start_with_catalog(0).await
+}
+
+/// A server (with `channels` generated channels), chromedriver, and a browser session.
+pub async fn start_with_catalog(channels: usize) -> (TestApp, Driver, Client) {
+    let site = site_root();
+    assert!(
+        site.join("pkg/herald.wasm").is_file(),
+        "no built site at {}: run `cargo leptos build --release --frontend-only` (bash .ci/test does)",
+        site.display()
+    );
+    let db = migrations::db::fresh_sqlite().await.expect("database");
+    if channels > 0 {
+        app::service::catalog_seed::insert(&db, channels, 5)
+            .await
+            .expect("catalog");
+    }
+    let app = spawn_on("sqlite", db, false).await;
+    let driver = start_driver().await;
+    let client = browser(&driver).await;
+    (app, driver, client)
+}
+
+pub async fn sign_in(app: &TestApp, client: &Client, email: &str) {
+    app.client().sign_up(email, PASSWORD).await;
+    client
+        .goto(&app.url("/sign-in"))
+        .await
+        .expect("open sign-in");
+    hydrated(client).await;
+    fill(client, "#sign-in-email", email).await;
+    fill(client, "#sign-in-password", PASSWORD).await;
+    submit(client).await;
+    wait_for_path(client, "/").await;
+}
+
+/// Polls until the text at `css` differs from `before`, and returns it.
+pub async fn changed(client: &Client, css: &str, before: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = text_of(client, css).await;
+        if now != before {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "{css} stayed at {before}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
