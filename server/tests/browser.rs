@@ -5,7 +5,7 @@
 mod support;
 
 use fantoccini::Locator;
-use std::time::{Duration, Instant};
+use serde_json::json;
 use support::{PASSWORD, browser::*};
 
 #[tokio::test(flavor = "multi_thread")]

@@ -17,8 +17,18 @@ async fn value(client: &fantoccini::Client, css: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Clicks like a person: scrolled to the middle of the window first, so the sticky action
+/// bar never covers what is clicked.
 async fn click(client: &fantoccini::Client, css: &str) {
-    wait_for(client, css).await.click().await.expect("click");
+    let element = wait_for(client, css).await;
+    client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'})",
+            vec![serde_json::to_value(&element).expect("element")],
+        )
+        .await
+        .expect("scroll");
+    element.click().await.expect("click");
 }
 
 /// Polls until the text at `css` contains `part`.

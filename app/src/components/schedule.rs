@@ -56,7 +56,7 @@ pub fn ScheduleGrid(
                         <tr>
                             <th scope="col"><span class="visually-hidden">"Day"</span></th>
                             {(0..24u32).map(|h| view! {
-                                <th scope="col" aria-label=format!("{h:02}:00")>{(h % 6 == 0).then(|| format!("{h:02}"))}</th>
+                                <th scope="col" class:minor=h % 6 != 0>{format!("{h:02}")}</th>
                             }).collect_view()}
                         </tr>
                     </thead>

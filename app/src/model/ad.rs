@@ -228,7 +228,7 @@ mod tests {
     #[test]
     fn drafts_save_with_style_findings_but_cannot_be_submitted() {
         let shouting = AdInput {
-            text: "BUY NOW please".into(),
+            text: "An AMAZING offer today".into(),
             ..input()
         };
         assert!(shouting.check_for_save().is_empty());

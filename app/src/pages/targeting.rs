@@ -152,14 +152,16 @@ pub fn TargetingWorkspace(
             Ok(request) => {
                 errors.set(FieldErrors::default());
                 pending.set(true);
+                // The workspace may be gone by the time these run (a navigation): then the
+                // stored sequence number is gone too, and nothing is updated.
                 set_timeout(
                     move || {
-                        if latest.get_value() != n {
+                        if latest.try_get_value() != Some(n) {
                             return;
                         }
                         spawn_local(async move {
                             let answer = get_forecast(request).await;
-                            if latest.get_value() != n {
+                            if latest.try_get_value() != Some(n) {
                                 return;
                             }
                             pending.set(false);
@@ -258,12 +260,12 @@ pub fn TargetingWorkspace(
         search_seq.set_value(n);
         set_timeout(
             move || {
-                if search_seq.get_value() != n {
+                if search_seq.try_get_value() != Some(n) {
                     return;
                 }
                 spawn_local(async move {
                     let page = search(text).await;
-                    if search_seq.get_value() == n {
+                    if search_seq.try_get_value() == Some(n) {
                         results.set(page.map(|p| p.rows));
                     }
                 });

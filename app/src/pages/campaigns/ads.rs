@@ -21,8 +21,12 @@ pub fn AdsSection(
     let refresh = move || {
         spawn_local(async move {
             match list_ads(campaign).await {
-                Ok(list) => ads.set(list),
-                Err(e) => failure.set(Some(e.to_string())),
+                Ok(list) => {
+                    ads.try_set(list);
+                }
+                Err(e) => {
+                    failure.try_set(Some(e.to_string()));
+                }
             }
         });
     };
@@ -37,7 +41,9 @@ pub fn AdsSection(
             spawn_local(async move {
                 match pause_ad(id, paused).await {
                     Ok(()) => refresh(),
-                    Err(e) => failure.set(Some(e.to_string())),
+                    Err(e) => {
+                        failure.try_set(Some(e.to_string()));
+                    }
                 }
             });
         }

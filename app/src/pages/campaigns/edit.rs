@@ -93,7 +93,7 @@ fn Builder(data: CampaignBuilderData) -> impl IntoView {
     let ads_version = RwSignal::new(0u64);
     let query = use_query_map();
     if query.with_untracked(|q| q.get("created").is_some()) {
-        banner.set(Some((
+        banner.try_set(Some((
             true,
             "Draft saved. Now write its ads, then send the campaign for review.".into(),
         )));
@@ -168,7 +168,7 @@ fn Builder(data: CampaignBuilderData) -> impl IntoView {
         let navigate = navigate.clone();
         let currency = currency.clone();
         move |then_submit: bool| {
-            banner.set(None);
+            banner.try_set(None);
             let form = current();
             // The same checks as the server's, at once and without a round trip; the server
             // checks again (and adds what needs the database).
@@ -182,20 +182,20 @@ fn Builder(data: CampaignBuilderData) -> impl IntoView {
             }
             .check(now_local, limits, &currency);
             if let Err(fields) = checked {
-                errors.set(fields);
-                banner.set(Some((
+                errors.try_set(fields);
+                banner.try_set(Some((
                     false,
                     "Please correct the highlighted fields.".into(),
                 )));
                 return;
             }
-            busy.set(true);
+            busy.try_set(true);
             let navigate = navigate.clone();
             spawn_local(async move {
                 match save_campaign(id, form.clone()).await {
                     Ok(outcome) => {
-                        errors.set(FieldErrors::default());
-                        saved.set(form);
+                        errors.try_set(FieldErrors::default());
+                        saved.try_set(form);
                         if id.is_none() {
                             navigate(
                                 &format!("/campaigns/{}?created=1", outcome.id),
@@ -203,74 +203,85 @@ fn Builder(data: CampaignBuilderData) -> impl IntoView {
                             );
                         } else if then_submit {
                             match submit_campaign(outcome.id).await {
-                                Ok(n) => banner.set(Some((
-                                    true,
-                                    format!(
-                                        "Saved and sent {n} ad{} for review. A moderator will look at it soon.",
-                                        if n == 1 { "" } else { "s" }
-                                    ),
-                                ))),
-                                Err(AppError::Invalid(fields)) => {
-                                    let message = fields
-                                        .0
-                                        .values()
-                                        .next()
-                                        .cloned()
-                                        .unwrap_or_else(|| "Please correct the highlighted fields.".into());
-                                    errors.set(fields);
-                                    banner.set(Some((false, message)));
+                                Ok(n) => {
+                                    banner.try_set(Some((
+                                        true,
+                                        format!(
+                                            "Saved and sent {n} ad{} for review. A moderator will look at it soon.",
+                                            if n == 1 { "" } else { "s" }
+                                        ),
+                                    )));
                                 }
-                                Err(e) => banner.set(Some((false, e.to_string()))),
+                                Err(AppError::Invalid(fields)) => {
+                                    let message =
+                                        fields.0.values().next().cloned().unwrap_or_else(|| {
+                                            "Please correct the highlighted fields.".into()
+                                        });
+                                    errors.try_set(fields);
+                                    banner.try_set(Some((false, message)));
+                                }
+                                Err(e) => {
+                                    banner.try_set(Some((false, e.to_string())));
+                                }
                             }
-                            ads_version.update(|v| *v += 1);
+                            ads_version.try_update(|v| *v += 1);
                         } else if outcome.targeting_in_review {
-                            banner.set(Some((true, "Saved. Money, dates and schedule apply now; the new targeting waits for review while the approved targeting keeps serving.".into())));
+                            banner.try_set(Some((true, "Saved. Money, dates and schedule apply now; the new targeting waits for review while the approved targeting keeps serving.".into())));
                         } else {
-                            banner.set(Some((true, "Saved.".into())));
+                            banner.try_set(Some((true, "Saved.".into())));
                         }
                     }
                     Err(AppError::Invalid(fields)) => {
-                        errors.set(fields);
-                        banner.set(Some((
+                        errors.try_set(fields);
+                        banner.try_set(Some((
                             false,
                             "Please correct the highlighted fields.".into(),
                         )));
                     }
-                    Err(e) => banner.set(Some((false, e.to_string()))),
+                    Err(e) => {
+                        banner.try_set(Some((false, e.to_string())));
+                    }
                 }
-                busy.set(false);
+                // The builder may be gone (a navigation): then there is nothing to update.
+                busy.try_set(false);
             });
         }
     };
     let act = move |action: CampaignAction| {
         move |_| {
             let Some(id) = id else { return };
-            busy.set(true);
+            busy.try_set(true);
             spawn_local(async move {
                 match change_campaign_status(id, action).await {
                     Ok(next) => {
-                        status.set(Some(next));
-                        banner.set(Some((
+                        status.try_set(Some(next));
+                        banner.try_set(Some((
                             true,
                             format!("The campaign is now {}.", next.label().to_lowercase()),
                         )));
                     }
-                    Err(e) => banner.set(Some((false, e.to_string()))),
+                    Err(e) => {
+                        banner.try_set(Some((false, e.to_string())));
+                    }
                 }
-                busy.set(false);
+                // The builder may be gone (a navigation): then there is nothing to update.
+                busy.try_set(false);
             });
         }
     };
     let clone = move |_| {
         let Some(id) = id else { return };
-        busy.set(true);
+        busy.try_set(true);
         let navigate = navigate.clone();
         spawn_local(async move {
             match clone_campaign(id).await {
                 Ok(copy) => navigate(&format!("/campaigns/{copy}"), Default::default()),
-                Err(e) => banner.set(Some((false, e.to_string()))),
+                Err(e) => {
+                    banner.try_set(Some((false, e.to_string())));
+                }
             }
-            busy.set(false);
+            // The builder may be gone (a navigation): then there is nothing to update.
+            busy.try_set(false);
         });
     };
 
