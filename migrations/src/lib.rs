@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 pub mod db;
 mod m20261125_000001_foundation;
 mod m20261126_000002_catalog;
+mod m20261127_000004_invitations;
 
 /// Runs every migration in order (`Migrator::up(&db, None)`).
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_foundation::Migration),
             Box::new(m20261126_000002_catalog::Migration),
+            Box::new(m20261127_000004_invitations::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod app_user;
 pub mod audit_event;
 pub mod catalog_import;
 pub mod channel;
+pub mod invitation;
 pub mod platform_setting;
 pub mod staff_role;
 pub mod topic;

@@ -65,10 +65,15 @@ pub enum AuditAction {
     CatalogImported,
     CatalogImportDiscarded,
     SettingsUpdated,
+    MemberInvited,
+    MemberInviteRevoked,
+    MemberJoined,
+    MemberRoleChanged,
+    MemberRemoved,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 19] = [
         Self::SignUp,
         Self::SignIn,
         Self::SignInFailed,
@@ -83,6 +88,11 @@ impl AuditAction {
         Self::CatalogImported,
         Self::CatalogImportDiscarded,
         Self::SettingsUpdated,
+        Self::MemberInvited,
+        Self::MemberInviteRevoked,
+        Self::MemberJoined,
+        Self::MemberRoleChanged,
+        Self::MemberRemoved,
     ];
 
     pub fn code(self) -> &'static str {
@@ -101,6 +111,11 @@ impl AuditAction {
             Self::CatalogImported => "catalog.imported",
             Self::CatalogImportDiscarded => "catalog.import_discarded",
             Self::SettingsUpdated => "settings.updated",
+            Self::MemberInvited => "member.invited",
+            Self::MemberInviteRevoked => "member.invite_revoked",
+            Self::MemberJoined => "member.joined",
+            Self::MemberRoleChanged => "member.role_changed",
+            Self::MemberRemoved => "member.removed",
         }
     }
 }
