@@ -11,6 +11,8 @@ pub mod catalog;
 pub mod catalog_import;
 pub mod catalog_seed;
 pub mod forecast;
+pub mod invitations;
+pub mod members;
 pub mod passwords;
 pub mod seed;
 pub mod settings;
