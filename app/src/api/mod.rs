@@ -8,3 +8,4 @@ pub mod catalog;
 pub mod catalog_import;
 #[cfg(feature = "ssr")]
 pub mod ctx;
+pub mod members;

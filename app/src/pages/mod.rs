@@ -5,6 +5,8 @@ pub mod admin;
 pub mod auth;
 pub mod channels;
 pub mod dashboard;
+pub mod invite;
+pub mod members;
 pub mod not_found;
 pub mod shell;
 pub mod targeting;
