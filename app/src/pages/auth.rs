@@ -197,7 +197,8 @@ pub fn SignUpPage() -> impl IntoView {
             />
         }
     });
-    let (title, lead) = if invite.is_some() {
+    let joining = invite.is_some();
+    let (title, lead) = if joining {
         (
             "Create your login",
             "Choose a password for the address you were invited with.",
@@ -241,7 +242,11 @@ pub fn SignUpPage() -> impl IntoView {
                     />
                     {account_fields}
                     <button type="submit" class="primary" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() { "Creating…" } else { "Create account" }}
+                        {move || match (action.pending().get(), joining) {
+                            (true, _) => "Creating…",
+                            (false, true) => "Create login and join",
+                            (false, false) => "Create account",
+                        }}
                     </button>
                 </ActionForm>
                 <p class="muted">

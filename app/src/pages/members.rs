@@ -205,7 +205,7 @@ pub fn InviteSection(actions: MemberActions) -> impl IntoView {
                         <RoleSelect id="invite-role" name="input[role]" selected=AccountRole::Manager/>
                     </div>
                     <div class="field submit-field">
-                        <span class="label" aria-hidden="true">" "</span>
+                        <span class="label" aria-hidden="true">"\u{a0}"</span>
                         <button type="submit" class="primary" disabled=move || invite.pending().get()>
                             "Create invitation link"
                         </button>
