@@ -10,6 +10,7 @@ use crate::pages::{
     campaigns::{ad_edit::AdEditorPage, edit::CampaignBuilderPage, list::CampaignsPage},
     channels::ChannelsPage,
     dashboard::DashboardPage,
+    invite::InvitePage,
     not_found::NotFoundPage,
     shell::AppShell,
     targeting::TargetingPage,
@@ -71,6 +72,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFoundPage>
                 <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
+                <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=AppShell>
                     <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>

@@ -6,6 +6,7 @@ pub mod db;
 mod m20261125_000001_foundation;
 mod m20261126_000002_catalog;
 mod m20261127_000003_campaigns;
+mod m20261127_000004_invitations;
 
 /// Runs every migration in order (`Migrator::up(&db, None)`).
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_foundation::Migration),
             Box::new(m20261126_000002_catalog::Migration),
             Box::new(m20261127_000003_campaigns::Migration),
+            Box::new(m20261127_000004_invitations::Migration),
         ]
     }
 }

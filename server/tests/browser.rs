@@ -222,6 +222,85 @@ async fn targeting_updates_the_forecast_live_and_includes_a_channel_found_by_sea
     client.close().await.expect("close");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_invites_and_the_invitee_signs_up_through_the_copied_link() {
+    let (app, _driver, owner) = start().await;
+    sign_in(&app, &owner, "ada@example.com").await;
+    owner
+        .goto(&app.url("/account"))
+        .await
+        .expect("open account");
+    hydrated(&owner).await;
+    fill(&owner, "#invite-email", "bob@example.com").await;
+    wait_for(&owner, "#invite-role option[value=Analyst]")
+        .await
+        .click()
+        .await
+        .expect("choose analyst");
+    wait_for(&owner, ".invite-form button[type=submit]")
+        .await
+        .click()
+        .await
+        .expect("create link");
+    let link = wait_for(&owner, "#invite-link")
+        .await
+        .prop("value")
+        .await
+        .expect("value")
+        .expect("a link");
+    assert!(link.starts_with(&app.url("/invite/")), "{link}");
+    let pending = text_of(&owner, "tr[data-invitation='bob@example.com']").await;
+    assert!(pending.contains("Analyst"), "{pending}");
+    let problems = console_problems(&owner).await;
+    assert!(problems.is_empty(), "owner console problems: {problems:#?}");
+
+    // A second browser (its own profile and cookies) follows the link and signs up.
+    let second = start_driver().await;
+    let bob = browser(&second).await;
+    bob.goto(&link).await.expect("open the link");
+    hydrated(&bob).await;
+    assert_eq!(
+        text_of(&bob, "[data-test=invite-account]").await,
+        "Test Ads"
+    );
+    assert_eq!(text_of(&bob, "[data-test=invite-role]").await, "Analyst");
+    wait_for(&bob, ".invite-card a.button.primary")
+        .await
+        .click()
+        .await
+        .expect("create a login");
+    wait_for_path(&bob, "/sign-up").await;
+    let note = text_of(&bob, "[data-test=invite-note]").await;
+    assert!(
+        note.contains("Test Ads") && note.contains("bob@example.com"),
+        "{note}"
+    );
+    assert!(
+        bob.find(Locator::Css("#sign-up-account")).await.is_err(),
+        "no account of their own to name"
+    );
+    fill(&bob, "#sign-up-email", "bob@example.com").await;
+    fill(&bob, "#sign-up-password", PASSWORD).await;
+    submit(&bob).await;
+    wait_for_path(&bob, "/").await;
+    assert_eq!(text_of(&bob, ".account-title").await, "Test Ads");
+    bob.goto(&app.url("/account")).await.expect("open account");
+    hydrated(&bob).await;
+    let me = text_of(&bob, "tr[data-member='bob@example.com']").await;
+    assert!(me.contains("Analyst"), "{me}");
+    assert!(
+        bob.find(Locator::Css("#invite-email")).await.is_err(),
+        "an analyst cannot invite"
+    );
+    let problems = console_problems(&bob).await;
+    assert!(
+        problems.is_empty(),
+        "invitee console problems: {problems:#?}"
+    );
+    bob.close().await.expect("close");
+    owner.close().await.expect("close");
+}
+
 fn number(text: &str) -> u64 {
     text.replace(',', "")
         .parse()

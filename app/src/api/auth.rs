@@ -6,7 +6,11 @@ use crate::{
 };
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
-use {super::ctx, crate::service};
+use {
+    super::ctx,
+    crate::model::{invitation_path, urlencode},
+    crate::service,
+};
 
 /// Who is signed in (`None` for a visitor).
 #[server(endpoint = "viewer")]
@@ -14,36 +18,59 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
     ctx::viewer().await
 }
 
-/// Creates a user and their ad account, signs them in and goes to the dashboard.
+/// Creates a user and their ad account — or, with an `invite` token, a user who joins the
+/// invitation's account instead — signs them in and goes to the dashboard.
 #[server(endpoint = "sign_up")]
-pub async fn sign_up(input: SignUpInput) -> Result<(), AppError> {
+pub async fn sign_up(input: SignUpInput, invite: Option<String>) -> Result<(), AppError> {
     let request = ctx::request()?;
-    let state = &request.state;
-    let user = service::auth::sign_up(&state.db, &state.hasher, input, request.ip.clone()).await?;
+    let (db, hasher, ip) = (&request.state.db, &request.state.hasher, request.ip.clone());
+    let (user, joined) = match invite.filter(|t| !t.is_empty()) {
+        Some(token) => service::auth::sign_up_invited(db, hasher, input, &token, ip)
+            .await
+            .map(|(user, account)| (user, Some(account)))?,
+        None => (service::auth::sign_up(db, hasher, input, ip).await?, None),
+    };
     request.begin_session(user).await?;
+    if let Some(account) = joined {
+        request.select_account(account).await?;
+    }
     leptos_axum::redirect("/");
     Ok(())
 }
 
-/// Signs in (throttled after repeated failures) and goes to the dashboard.
+/// Signs in (throttled after repeated failures) and goes to the dashboard. With an `invite`
+/// token the user then joins that account, or lands on the invitation page saying why not.
 #[server(endpoint = "sign_in")]
-pub async fn sign_in(input: SignInInput) -> Result<(), AppError> {
+pub async fn sign_in(input: SignInInput, invite: Option<String>) -> Result<(), AppError> {
     let request = ctx::request()?;
     let state = &request.state;
     let user = service::auth::sign_in(&state.db, &state.hasher, input, request.ip.clone()).await?;
     request.begin_session(user).await?;
-    leptos_axum::redirect("/");
+    let mut to = "/".to_owned();
+    if let Some(token) = invite.filter(|t| !t.is_empty()) {
+        match service::invitations::accept(&state.db, user, &token, request.ip.clone()).await {
+            Ok(account) => request.select_account(account).await?,
+            // Signed in all the same; the invitation page says what is wrong with the link.
+            Err(AppError::Conflict(_)) => to = invitation_path(&token),
+            Err(other) => return Err(other),
+        }
+    }
+    leptos_axum::redirect(&to);
     Ok(())
 }
 
-/// Ends the session on the server and goes to the sign-in page.
+/// Ends the session on the server and goes to the sign-in page (keeping the `invite` token of
+/// an invitation page, so that someone else can sign in and accept it).
 #[server(endpoint = "sign_out")]
-pub async fn sign_out() -> Result<(), AppError> {
+pub async fn sign_out(invite: Option<String>) -> Result<(), AppError> {
     let request = ctx::request()?;
     if let Some(user) = request.end_session().await? {
         service::auth::signed_out(&request.state.db, user, request.ip.clone()).await?;
     }
-    leptos_axum::redirect("/sign-in");
+    match invite.filter(|t| !t.is_empty()) {
+        Some(token) => leptos_axum::redirect(&format!("/sign-in?invite={}", urlencode(&token))),
+        None => leptos_axum::redirect("/sign-in"),
+    }
     Ok(())
 }
 

@@ -161,6 +161,15 @@ impl Request {
         Ok(())
     }
 
+    /// Makes `account` the current one. For an account the user has just joined; anything
+    /// else goes through [`switch_account`], which checks the membership.
+    pub async fn select_account(&self, account: AccountId) -> Result<(), AppError> {
+        self.session
+            .insert(ACCOUNT_ID, account.0)
+            .await
+            .map_err(session_err)
+    }
+
     /// Ends the session server-side (the record is deleted) and returns who it belonged to.
     pub async fn end_session(&self) -> Result<Option<UserId>, AppError> {
         let user = self

@@ -10,3 +10,4 @@ pub mod catalog;
 pub mod catalog_import;
 #[cfg(feature = "ssr")]
 pub mod ctx;
+pub mod members;

@@ -10,6 +10,7 @@ pub mod campaign;
 pub mod catalog_import;
 pub mod channel;
 pub mod delivery_rollup;
+pub mod invitation;
 pub mod platform_setting;
 pub mod staff_role;
 pub mod topic;

@@ -76,10 +76,15 @@ pub enum AuditAction {
     AdPaused,
     AdResumed,
     AdReviewed,
+    MemberInvited,
+    MemberInviteRevoked,
+    MemberJoined,
+    MemberRoleChanged,
+    MemberRemoved,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 30] = [
         Self::SignUp,
         Self::SignIn,
         Self::SignInFailed,
@@ -105,6 +110,11 @@ impl AuditAction {
         Self::AdPaused,
         Self::AdResumed,
         Self::AdReviewed,
+        Self::MemberInvited,
+        Self::MemberInviteRevoked,
+        Self::MemberJoined,
+        Self::MemberRoleChanged,
+        Self::MemberRemoved,
     ];
 
     pub fn code(self) -> &'static str {
@@ -134,6 +144,11 @@ impl AuditAction {
             Self::AdPaused => "ad.paused",
             Self::AdResumed => "ad.resumed",
             Self::AdReviewed => "ad.reviewed",
+            Self::MemberInvited => "member.invited",
+            Self::MemberInviteRevoked => "member.invite_revoked",
+            Self::MemberJoined => "member.joined",
+            Self::MemberRoleChanged => "member.role_changed",
+            Self::MemberRemoved => "member.removed",
         }
     }
 }

@@ -19,15 +19,18 @@ pub struct SignUpInput {
         validate(length(min = 10, max = 128, message = "Use between 10 and 128 characters."))
     )]
     pub password: String,
+    /// Absent (and ignored) when signing up from an invitation, which creates no account.
     #[cfg_attr(
         feature = "ssr",
         validate(length(min = 2, max = 80, message = "Use between 2 and 80 characters."))
     )]
+    #[serde(default)]
     pub account_name: String,
     #[cfg_attr(
         feature = "ssr",
         validate(custom(function = "super::account::validate_time_zone"))
     )]
+    #[serde(default)]
     pub time_zone: String,
 }
 

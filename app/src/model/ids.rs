@@ -34,6 +34,10 @@ id_type!(
     AccountId
 );
 id_type!(
+    /// An invitation to join an ad account.
+    InvitationId
+);
+id_type!(
     /// One row of the audit trail.
     AuditEventId
 );

@@ -4,7 +4,7 @@ use crate::{
     api::accounts::{UpdateAccount, get_account},
     components::{Field, FormError, SelectField, field_error, form_error},
     model::{AccountDetails, AccountPermission, TIME_ZONES},
-    pages::utc,
+    pages::members::{InviteSection, MemberActions, MembersSection, viewer_is_owner},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -12,23 +12,34 @@ use leptos_meta::Title;
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let update = ServerAction::<UpdateAccount>::new();
-    let account = Resource::new(move || update.version().get(), |_| get_account());
+    let members = MemberActions::default();
+    // Only owners may list invitations; anyone else asking would be refused (and audited).
+    let owner = viewer_is_owner();
+    let account = Resource::new(
+        move || (update.version().get(), members.version()),
+        |_| get_account(),
+    );
     view! {
         <Title text="Account & members"/>
         <h1>"Account & members"</h1>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match account.await {
-                    Ok(details) => view! { <AccountView details update/> }.into_any(),
+                    Ok(details) => view! { <AccountView details update members/> }.into_any(),
                     Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),
                 }
             })}
         </Transition>
+        {owner.then(|| view! { <InviteSection actions=members/> })}
     }
 }
 
 #[component]
-fn AccountView(details: AccountDetails, update: ServerAction<UpdateAccount>) -> impl IntoView {
+fn AccountView(
+    details: AccountDetails,
+    update: ServerAction<UpdateAccount>,
+    members: MemberActions,
+) -> impl IntoView {
     let can_manage = details.my_role.allows(AccountPermission::ManageAccount);
     let result: Signal<_> = update.value().into();
     let saved = move || matches!(update.value().get(), Some(Ok(())));
@@ -82,31 +93,6 @@ fn AccountView(details: AccountDetails, update: ServerAction<UpdateAccount>) -> 
             <h2 id="settings-heading">"Settings"</h2>
             {settings}
         </section>
-        <section class="card" aria-labelledby="members-heading">
-            <h2 id="members-heading">"Members"</h2>
-            <p class="muted small">
-                "Owners manage the account; managers edit campaigns and ads; analysts read; billing sees money pages."
-            </p>
-            <div class="table-wrap">
-                <table>
-                    <thead>
-                        <tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Member since"</th></tr>
-                    </thead>
-                    <tbody>
-                        {details
-                            .members
-                            .into_iter()
-                            .map(|m| view! {
-                                <tr>
-                                    <td>{m.email}</td>
-                                    <td><span class="badge">{m.role.label()}</span></td>
-                                    <td>{utc(m.joined_at)}</td>
-                                </tr>
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        </section>
+        <MembersSection members=details.members my_role=details.my_role actions=members/>
     }
 }

@@ -1,14 +1,21 @@
 //! Sign-in and sign-up pages, and `Auth`: the viewer and the actions that change it.
 
 use crate::{
-    api::auth::{SignIn, SignOut, SignUp, SwitchAccount, get_viewer},
+    api::{
+        auth::{SignIn, SignOut, SignUp, SwitchAccount, get_viewer},
+        members::{AcceptInvitation, LeaveAccount},
+    },
     components::{Field, FormError, SelectField, field_error, form_error},
     error::AppError,
-    model::{TIME_ZONES, Viewer},
+    model::{TIME_ZONES, Viewer, invitation_path, urlencode},
+    pages::invite::InviteNote,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{A, Redirect};
+use leptos_router::{
+    components::{A, Redirect},
+    hooks::use_query_map,
+};
 
 /// Who is signed in, refetched whenever one of the actions that changes it completes.
 #[derive(Clone, Copy)]
@@ -18,6 +25,8 @@ pub struct Auth {
     pub sign_up: ServerAction<SignUp>,
     pub sign_out: ServerAction<SignOut>,
     pub switch_account: ServerAction<SwitchAccount>,
+    pub accept_invitation: ServerAction<AcceptInvitation>,
+    pub leave_account: ServerAction<LeaveAccount>,
 }
 
 /// Creates the auth actions and the viewer resource and provides them to the whole app.
@@ -26,6 +35,8 @@ pub fn provide_auth() {
     let sign_up = ServerAction::<SignUp>::new();
     let sign_out = ServerAction::<SignOut>::new();
     let switch_account = ServerAction::<SwitchAccount>::new();
+    let accept_invitation = ServerAction::<AcceptInvitation>::new();
+    let leave_account = ServerAction::<LeaveAccount>::new();
     let viewer = Resource::new(
         move || {
             (
@@ -33,6 +44,7 @@ pub fn provide_auth() {
                 sign_up.version().get(),
                 sign_out.version().get(),
                 switch_account.version().get(),
+                accept_invitation.version().get() + leave_account.version().get(),
             )
         },
         |_| get_viewer(),
@@ -43,6 +55,8 @@ pub fn provide_auth() {
         sign_up,
         sign_out,
         switch_account,
+        accept_invitation,
+        leave_account,
     });
 }
 
@@ -50,16 +64,46 @@ pub fn use_auth() -> Auth {
     expect_context::<Auth>()
 }
 
-/// Sends a signed-in visitor of the sign-in/up pages to the dashboard.
+/// Sends a signed-in visitor of the sign-in/up pages to the dashboard, or back to the
+/// invitation they came from.
 #[component]
-fn RedirectIfSignedIn() -> impl IntoView {
+fn RedirectIfSignedIn(invite: Option<String>) -> impl IntoView {
     let auth = use_auth();
+    let path = invite.map_or_else(|| "/".to_owned(), |t| invitation_path(&t));
     view! {
         <Suspense>
-            {move || Suspend::new(async move {
-                matches!(auth.viewer.await, Ok(Some(_))).then(|| view! { <Redirect path="/"/> })
-            })}
+            {move || {
+                let path = path.clone();
+                Suspend::new(async move {
+                    matches!(auth.viewer.await, Ok(Some(_))).then(|| view! { <Redirect path/> })
+                })
+            }}
         </Suspense>
+    }
+}
+
+/// The `invite` token of the page's query, if it came from an invitation link.
+fn invite_token() -> Option<String> {
+    use_query_map()
+        .read_untracked()
+        .get("invite")
+        .filter(|t| !t.is_empty())
+}
+
+/// The hidden form field that carries the invitation token, and the note saying what it joins.
+fn invite_parts(invite: &Option<String>) -> (impl IntoView + use<>, impl IntoView + use<>) {
+    let hidden = invite
+        .clone()
+        .map(|t| view! { <input type="hidden" name="invite" value=t/> });
+    let note = invite.clone().map(|token| view! { <InviteNote token/> });
+    (hidden, note)
+}
+
+/// `path`, carrying the invitation token along when there is one.
+fn with_invite(path: &str, invite: &Option<String>) -> String {
+    match invite {
+        Some(t) => format!("{path}?invite={}", urlencode(t)),
+        None => path.to_owned(),
     }
 }
 
@@ -68,15 +112,19 @@ pub fn SignInPage() -> impl IntoView {
     let action = use_auth().sign_in;
     let result: Signal<_> = action.value().into();
     let show_password = RwSignal::new(false);
+    let invite = invite_token();
+    let (hidden, note) = invite_parts(&invite);
     view! {
         <Title text="Sign in"/>
-        <RedirectIfSignedIn/>
+        <RedirectIfSignedIn invite=invite.clone()/>
         <main class="auth-page">
             <div class="auth-card">
                 <a class="brand" href="/">"Herald"</a>
                 <h1>"Sign in"</h1>
+                {note}
                 <FormError error=form_error(result)/>
                 <ActionForm action=action attr:class="stack" attr:novalidate=true>
+                    {hidden}
                     <Field
                         id="sign-in-email"
                         name="input[email]"
@@ -114,7 +162,9 @@ pub fn SignInPage() -> impl IntoView {
                         {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
                     </button>
                 </ActionForm>
-                <p class="muted">"New to Herald? " <A href="/sign-up">"Create an account"</A></p>
+                <p class="muted">
+                    "New to Herald? " <A href=with_invite("/sign-up", &invite)>"Create an account"</A>
+                </p>
             </div>
         </main>
     }
@@ -124,18 +174,53 @@ pub fn SignInPage() -> impl IntoView {
 pub fn SignUpPage() -> impl IntoView {
     let action = use_auth().sign_up;
     let result: Signal<_> = action.value().into();
+    let invite = invite_token();
+    let (hidden, note) = invite_parts(&invite);
+    // Someone joining an account by invitation gets no account of their own.
+    let account_fields = invite.is_none().then(|| {
+        view! {
+            <Field
+                id="sign-up-account"
+                name="input[account_name]"
+                label="Company or ad account name"
+                autocomplete="organization"
+                required=true
+                error=field_error(result, "account_name")
+            />
+            <SelectField
+                id="sign-up-tz"
+                name="input[time_zone]"
+                label="Time zone"
+                options=TIME_ZONES
+                selected="Europe/Berlin"
+                error=field_error(result, "time_zone")
+            />
+        }
+    });
+    let joining = invite.is_some();
+    let (title, lead) = if joining {
+        (
+            "Create your login",
+            "Choose a password for the address you were invited with.",
+        )
+    } else {
+        (
+            "Create your ad account",
+            "Target public channels by topic, language and size — never people.",
+        )
+    };
     view! {
         <Title text="Create an account"/>
-        <RedirectIfSignedIn/>
+        <RedirectIfSignedIn invite=invite.clone()/>
         <main class="auth-page">
             <div class="auth-card">
                 <a class="brand" href="/">"Herald"</a>
-                <h1>"Create your ad account"</h1>
-                <p class="muted">
-                    "Target public channels by topic, language and size — never people."
-                </p>
+                <h1>{title}</h1>
+                <p class="muted">{lead}</p>
+                {note}
                 <FormError error=form_error(result)/>
                 <ActionForm action=action attr:class="stack" attr:novalidate=true>
+                    {hidden}
                     <Field
                         id="sign-up-email"
                         name="input[email]"
@@ -155,27 +240,18 @@ pub fn SignUpPage() -> impl IntoView {
                         required=true
                         error=field_error(result, "password")
                     />
-                    <Field
-                        id="sign-up-account"
-                        name="input[account_name]"
-                        label="Company or ad account name"
-                        autocomplete="organization"
-                        required=true
-                        error=field_error(result, "account_name")
-                    />
-                    <SelectField
-                        id="sign-up-tz"
-                        name="input[time_zone]"
-                        label="Time zone"
-                        options=TIME_ZONES
-                        selected="Europe/Berlin"
-                        error=field_error(result, "time_zone")
-                    />
+                    {account_fields}
                     <button type="submit" class="primary" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() { "Creating…" } else { "Create account" }}
+                        {move || match (action.pending().get(), joining) {
+                            (true, _) => "Creating…",
+                            (false, true) => "Create login and join",
+                            (false, false) => "Create account",
+                        }}
                     </button>
                 </ActionForm>
-                <p class="muted">"Already have an account? " <A href="/sign-in">"Sign in"</A></p>
+                <p class="muted">
+                    "Already have an account? " <A href=with_invite("/sign-in", &invite)>"Sign in"</A>
+                </p>
             </div>
         </main>
     }

@@ -6,6 +6,8 @@ pub mod auth;
 pub mod campaigns;
 pub mod channels;
 pub mod dashboard;
+pub mod invite;
+pub mod members;
 pub mod not_found;
 pub mod shell;
 pub mod targeting;

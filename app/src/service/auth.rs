@@ -9,6 +9,7 @@ use crate::{
     },
     service::{
         audit::{self, AuditEntry},
+        invitations,
         passwords::{self, PasswordHasher},
     },
 };
@@ -31,9 +32,34 @@ pub const BAD_CREDENTIALS: &str = "Email or password is incorrect.";
 pub async fn sign_up<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     hasher: &PasswordHasher,
-    mut input: SignUpInput,
+    input: SignUpInput,
     ip: Option<String>,
 ) -> Result<UserId, AppError> {
+    create_user(db, hasher, input, None, ip)
+        .await
+        .map(|(user, _)| user)
+}
+
+/// Creates a user who joins the account of the invitation behind `token` (and owns no account
+/// of their own: the account fields of `input` are ignored); all or nothing. Returns the new
+/// user and the account joined.
+pub async fn sign_up_invited<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    hasher: &PasswordHasher,
+    input: SignUpInput,
+    token: &str,
+    ip: Option<String>,
+) -> Result<(UserId, AccountId), AppError> {
+    create_user(db, hasher, input, Some(token), ip).await
+}
+
+async fn create_user<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    hasher: &PasswordHasher,
+    mut input: SignUpInput,
+    invite: Option<&str>,
+    ip: Option<String>,
+) -> Result<(UserId, AccountId), AppError> {
     input.email = normalize_email(&input.email);
     let email = input.email.clone();
     let mut errors = input
@@ -41,6 +67,15 @@ pub async fn sign_up<C: ConnectionTrait + TransactionTrait>(
         .err()
         .map(FieldErrors::from)
         .unwrap_or_default();
+    if let Some(token) = invite {
+        errors.0.remove("account_name");
+        errors.0.remove("time_zone");
+        if errors.get("email").is_none()
+            && let Some((field, why)) = invitations::check_open(db, token, &email).await?
+        {
+            errors.add(field, why);
+        }
+    }
     if errors.get("password").is_none()
         && let Some(why) = passwords::weakness(&input.password, &email)
     {
@@ -54,7 +89,7 @@ pub async fn sign_up<C: ConnectionTrait + TransactionTrait>(
     }
     errors.into_result()?;
 
-    let hash = hasher.hash(input.password).await?;
+    let hash = hasher.hash(std::mem::take(&mut input.password)).await?;
     let now = Utc::now();
     let txn = db.begin().await?;
     let user = app_user::ActiveModel {
@@ -67,33 +102,53 @@ pub async fn sign_up<C: ConnectionTrait + TransactionTrait>(
     .await
     // Two sign-ups racing for one address: the unique index decides, the loser is told plainly.
     .map_err(|_| AppError::field("email", "An account with this email already exists."))?;
-    let account = ad_account::ActiveModel {
-        name: Set(input.account_name.trim().to_owned()),
-        currency: Set(DEFAULT_CURRENCY.to_owned()),
-        time_zone: Set(input.time_zone),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    account_member::ActiveModel {
-        account_id: Set(account.id),
-        user_id: Set(user.id),
-        role: Set(AccountRole::Owner),
-        created_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
+    let account = match invite {
+        Some(token) => {
+            invitations::accept_in(&txn, UserId(user.id), &email, token, ip.clone()).await?
+        }
+        None => new_owned_account(&txn, user.id, &input).await?,
+    };
     audit::record(
         &txn,
         AuditEntry::new(AuditAction::SignUp, "user", user.id.to_string())
             .by(UserId(user.id))
             .from_ip(ip)
-            .detail(serde_json::json!({ "email": email, "account_id": account.id })),
+            .detail(serde_json::json!({
+                "email": email,
+                "account_id": account.0,
+                "invited": invite.is_some(),
+            })),
     )
     .await?;
     txn.commit().await?;
-    Ok(UserId(user.id))
+    Ok((UserId(user.id), account))
+}
+
+/// A new ad account owned by `user`, named as the sign-up form says.
+async fn new_owned_account(
+    txn: &impl ConnectionTrait,
+    user: i64,
+    input: &SignUpInput,
+) -> Result<AccountId, AppError> {
+    let now = Utc::now();
+    let account = ad_account::ActiveModel {
+        name: Set(input.account_name.trim().to_owned()),
+        currency: Set(DEFAULT_CURRENCY.to_owned()),
+        time_zone: Set(input.time_zone.clone()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    account_member::ActiveModel {
+        account_id: Set(account.id),
+        user_id: Set(user),
+        role: Set(AccountRole::Owner),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    Ok(AccountId(account.id))
 }
 
 /// Checks credentials. Refuses (and audits) when the email or the client address has had

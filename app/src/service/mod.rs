@@ -15,6 +15,8 @@ pub mod catalog_import;
 pub mod catalog_seed;
 pub mod demo_campaigns;
 pub mod forecast;
+pub mod invitations;
+pub mod members;
 pub mod passwords;
 pub mod seed;
 pub mod settings;
