@@ -134,35 +134,35 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
             0
         }
     };
-    let before_money = load(db).await?.money;
-    let mut money = |field: &str, text: &str, current: Micros| {
+    // An empty money field keeps the stored value (resolved inside the transaction).
+    let mut money = |field: &str, text: &str| -> Option<Micros> {
         if text.trim().is_empty() {
-            return current;
+            return None;
         }
         match Micros::parse(text) {
-            Ok(amount) if amount.0 > 0 && amount <= Micros::units(MAX_MONEY_LIMIT_UNITS) => amount,
+            Ok(amount) if amount.0 > 0 && amount <= Micros::units(MAX_MONEY_LIMIT_UNITS) => {
+                Some(amount)
+            }
             Ok(_) => {
                 errors.add(
                     field,
                     format!("More than zero and at most {MAX_MONEY_LIMIT_UNITS}."),
                 );
-                current
+                None
             }
             Err(e) => {
                 errors.add(field, e.to_string());
-                current
+                None
             }
         }
     };
-    let min_cpm = money("min_cpm", &input.min_cpm, before_money.min_cpm);
-    let min_total_budget = money(
-        "min_total_budget",
-        &input.min_total_budget,
-        before_money.min_total_budget,
-    );
+    let min_cpm = money("min_cpm", &input.min_cpm);
+    let min_total_budget = money("min_total_budget", &input.min_total_budget);
     errors.into_result()?;
     let txn = db.begin().await?;
     let before = load(&txn).await?;
+    let min_cpm = min_cpm.unwrap_or(before.money.min_cpm);
+    let min_total_budget = min_total_budget.unwrap_or(before.money.min_total_budget);
     let mut changed = false;
     let mut catalog_changed = false;
     for (key, old, new, catalog) in [

@@ -24,13 +24,16 @@ pub fn AdEditorPage() -> impl IntoView {
     let pause = ServerAction::<PauseAd>::new();
     // Reload after a success only: a refused save must keep what was typed.
     let done = RwSignal::new(0u64);
+    // A success also clears the other form's last answer, so no stale message stays.
     Effect::new(move |_| {
         if matches!(save.value().get(), Some(Ok(_))) {
+            submit.value().set(None);
             done.update(|n| *n += 1);
         }
     });
     Effect::new(move |_| {
         if matches!(submit.value().get(), Some(Ok(()))) {
+            save.value().set(None);
             done.update(|n| *n += 1);
         }
     });

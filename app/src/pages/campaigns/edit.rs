@@ -203,6 +203,12 @@ fn Builder(data: CampaignBuilderData) -> impl IntoView {
                             );
                         } else if then_submit {
                             match submit_campaign(outcome.id).await {
+                                Ok(0) => {
+                                    banner.try_set(Some((
+                                        true,
+                                        "Saved. The targeting change waits for review; the approved targeting keeps serving.".into(),
+                                    )));
+                                }
                                 Ok(n) => {
                                     banner.try_set(Some((
                                         true,

@@ -1,12 +1,13 @@
 //! Status changes nobody clicks: a scheduled campaign starts at its start time, a live one
-//! completes at its end date, and an approved ad launches a campaign that asked to run. Every
+//! completes at its end date or when its spend reaches its budget, and an approved ad launches a campaign that asked to run. Every
 //! change goes through the lifecycle's transition function and is audited.
 
 use super::write::change_status;
 use crate::{
     entity::campaign,
     error::AppError,
-    model::{CampaignEvent, CampaignStatus, CompletionReason, transition},
+    model::{CampaignEvent, CampaignId, CampaignStatus, CompletionReason, Micros, transition},
+    service::spend,
 };
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -21,9 +22,10 @@ pub struct Sweep {
     pub completed: u64,
 }
 
-/// Starts scheduled campaigns whose start has come and completes live campaigns whose end
-/// has passed. Safe to run from several instances at once: each change is conditional on the
-/// status it saw, and a lost race is skipped.
+/// Starts scheduled campaigns whose start has come, and completes live campaigns whose end has
+/// passed or whose spend (from the rollup) has reached the total budget. Safe to run from
+/// several instances at once: each change is conditional on the status it saw, and a lost
+/// race is skipped.
 pub async fn sweep<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     now: DateTime<Utc>,
@@ -41,6 +43,26 @@ pub async fn sweep<C: ConnectionTrait + TransactionTrait>(
     for model in ended {
         let reason = CompletionReason::EndDateReached;
         if let Ok(to) = transition(model.status, CampaignEvent::Complete(reason))
+            && apply(db, &model, to, Some(reason.code())).await?
+        {
+            done.completed += 1;
+        }
+    }
+    // Spend is read from the delivery rollup; a campaign that has used its budget is done.
+    let live = campaign::Entity::find()
+        .filter(campaign::Column::Status.eq(CampaignStatus::Running))
+        .all(db)
+        .await?;
+    let ids: Vec<CampaignId> = live.iter().map(|m| CampaignId(m.id)).collect();
+    let spent = spend::by_campaign(db, &ids).await?;
+    for model in live {
+        let reason = CompletionReason::BudgetSpent;
+        let used = spent
+            .get(&CampaignId(model.id))
+            .copied()
+            .unwrap_or(Micros::ZERO);
+        if used.0 >= model.total_budget_micros
+            && let Ok(to) = transition(model.status, CampaignEvent::Complete(reason))
             && apply(db, &model, to, Some(reason.code())).await?
         {
             done.completed += 1;
@@ -80,7 +102,11 @@ pub async fn launch_on_approval(
         start_reached: model.start_at.is_none_or(|start| start <= now),
     };
     let to = transition(model.status, event).map_err(|e| AppError::Conflict(e.message))?;
-    change_status(db, model, to, None, None).await
+    match change_status(db, model, to, None, None).await {
+        // Another approval launched it a moment ago: this one has nothing left to do.
+        Err(AppError::Conflict(_)) => Ok(()),
+        other => other,
+    }
 }
 
 /// One conditional change with its audit event, in one transaction; `false` when another

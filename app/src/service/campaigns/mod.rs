@@ -40,6 +40,32 @@ pub(crate) async fn find(
         .ok_or(AppError::NotFound)
 }
 
+/// Locks the campaign `id` of `account` for the rest of the caller's transaction and reads it.
+///
+/// Call it as the transaction's first statement: a no-op write takes the row lock on
+/// PostgreSQL and the write lock on SQLite before anything is read, so every change to one
+/// campaign (its settings, status, ads and versions) is decided on the latest state, one
+/// writer after another.
+pub(crate) async fn lock(
+    txn: &impl ConnectionTrait,
+    account: AccountId,
+    id: CampaignId,
+) -> Result<campaign::Model, AppError> {
+    let touched = campaign::Entity::update_many()
+        .col_expr(
+            campaign::Column::UpdatedAt,
+            Expr::col(campaign::Column::UpdatedAt),
+        )
+        .filter(campaign::Column::Id.eq(id.0))
+        .filter(campaign::Column::AccountId.eq(account.0))
+        .exec(txn)
+        .await?;
+    if touched.rows_affected == 0 {
+        return Err(AppError::NotFound);
+    }
+    find(txn, account, id).await
+}
+
 pub(crate) fn targeting_of(json: &str) -> Result<Targeting, AppError> {
     serde_json::from_str(json).map_err(|e| AppError::internal("stored targeting", e))
 }

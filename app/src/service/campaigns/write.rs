@@ -2,14 +2,14 @@
 //! resume and archive through the lifecycle's one transition function, and clone. Each is one
 //! transaction with its audit event.
 
-use super::{find, settings_of, targeting_of, to_json};
+use super::{find, lock, settings_of, targeting_of, to_json};
 use crate::{
     entity::{ad, ad_version, campaign},
     error::{AppError, FieldErrors},
     model::{
-        AccountPermission, AdVersionStatus, AuditAction, CAMPAIGN_NAME_MAX, CampaignAction,
-        CampaignEvent, CampaignForm, CampaignId, CampaignStatus, LOCAL_FORMAT, SaveOutcome,
-        transition,
+        AccountId, AccountPermission, AdVersionStatus, AuditAction, CAMPAIGN_NAME_MAX,
+        CampaignAction, CampaignEvent, CampaignForm, CampaignId, CampaignStatus, LOCAL_FORMAT,
+        SaveOutcome, transition,
     },
     service::{
         Actor,
@@ -43,8 +43,9 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
     let clock = AccountClock::load(db, account).await?;
     let limits = settings::load(db).await?.money;
     let now = Utc::now();
+    let txn = db.begin().await?;
     let existing = match id {
-        Some(id) => Some(find(db, account, id).await?),
+        Some(id) => Some(lock(&txn, account, id).await?),
         None => None,
     };
     if let Some(model) = &existing
@@ -65,10 +66,10 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
     }
     let mut checked = form.check(clock.local(now), limits, &clock.currency);
     if let Ok(settings) = &checked {
-        check_targeting(db, index, &settings.targeting).await?;
+        check_targeting(&txn, index, &settings.targeting).await?;
     }
     if let Some(model) = &existing {
-        let spent = spend::of_campaign(db, CampaignId(model.id)).await?;
+        let spent = spend::of_campaign(&txn, CampaignId(model.id)).await?;
         if let Ok(settings) = &checked
             && settings.total_budget < spent
         {
@@ -90,7 +91,6 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
     let schedule = settings.schedule.as_ref().map(to_json).transpose()?;
     let targeting = to_json(&settings.targeting)?;
 
-    let txn = db.begin().await?;
     let (model, action, pending) = match existing {
         None => {
             let model = campaign::ActiveModel {
@@ -181,8 +181,8 @@ pub async fn submit<C: ConnectionTrait + TransactionTrait>(
 ) -> Result<u64, AppError> {
     let account = actor.account(db, AccountPermission::EditCampaigns).await?;
     let txn = db.begin().await?;
-    let model = find(&txn, account, id).await?;
-    ensure_launchable(&model)?;
+    let model = lock(&txn, account, id).await?;
+    ensure_launchable(&txn, &model).await?;
     let ads = ad::Entity::find()
         .filter(ad::Column::CampaignId.eq(model.id))
         .order_by_asc(ad::Column::Id)
@@ -211,6 +211,10 @@ pub async fn submit<C: ConnectionTrait + TransactionTrait>(
     }
     errors.into_result()?;
     if drafts.is_empty() {
+        // A live campaign's targeting change is already waiting: nothing more to send.
+        if model.pending_targeting.is_some() {
+            return Ok(0);
+        }
         return Err(AppError::Conflict(
             "Every ad has already been sent for review: edit an ad to send a new version.".into(),
         ));
@@ -239,30 +243,40 @@ pub async fn submit<C: ConnectionTrait + TransactionTrait>(
     Ok(drafts.len() as u64)
 }
 
-/// Refuses to send a draft campaign to review when it could not launch as saved.
-pub(crate) fn ensure_launchable(model: &campaign::Model) -> Result<(), AppError> {
+/// Refuses to send a campaign to review when it could not launch as saved: completed and
+/// archived campaigns, and drafts that no longer pass the builder's checks (a start that has
+/// passed, or money below limits an admin has raised since).
+pub(crate) async fn ensure_launchable(
+    db: &impl ConnectionTrait,
+    model: &campaign::Model,
+) -> Result<(), AppError> {
     if !model.status.is_editable() {
         return Err(AppError::Conflict(format!(
             "A {} campaign cannot be sent for review.",
             model.status.label().to_lowercase()
         )));
     }
-    let now = Utc::now();
     if model.status == CampaignStatus::Draft {
+        let clock = AccountClock::load(db, AccountId(model.account_id)).await?;
+        let limits = settings::load(db).await?.money;
+        let mut form = CampaignForm::from_settings(&settings_of(model, &clock)?);
+        // A start that passed a moment ago is not worth a refusal: it means "now".
         if model
             .start_at
-            .is_some_and(|s| s < now - chrono::Duration::minutes(1))
+            .is_some_and(|s| s >= Utc::now() - chrono::Duration::minutes(1))
         {
-            return Err(AppError::field(
-                "start",
-                "The start has passed: choose a new start, or leave it empty to start when approved.",
-            ));
+            form.start = String::new();
         }
-        if model.end_at.is_some_and(|e| e <= now) {
-            return Err(AppError::field(
-                "end",
-                "The end has passed: choose a new end.",
-            ));
+        if let Err(mut errors) = form.check(clock.local(Utc::now()), limits, &clock.currency) {
+            if let Some(message) = errors.0.remove("start") {
+                errors.add(
+                    "start",
+                    format!(
+                        "{message} Choose a new start, or leave it empty to start when approved."
+                    ),
+                );
+            }
+            return Err(AppError::Invalid(errors));
         }
     }
     Ok(())
@@ -278,7 +292,7 @@ pub async fn act<C: ConnectionTrait + TransactionTrait>(
 ) -> Result<CampaignStatus, AppError> {
     let account = actor.account(db, AccountPermission::EditCampaigns).await?;
     let txn = db.begin().await?;
-    let model = find(&txn, account, id).await?;
+    let model = lock(&txn, account, id).await?;
     let event = match action {
         CampaignAction::Pause => CampaignEvent::Pause,
         CampaignAction::Resume => CampaignEvent::Resume,
@@ -308,6 +322,10 @@ pub(crate) async fn change_status(
         .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
         .filter(campaign::Column::Id.eq(model.id))
         .filter(campaign::Column::Status.eq(model.status));
+    // "As soon as approved" becomes a real start the moment it runs.
+    if to == CampaignStatus::Running && model.start_at.is_none() {
+        update = update.col_expr(campaign::Column::StartAt, Expr::value(now));
+    }
     if let Some(reason) = reason {
         update = update.col_expr(campaign::Column::CompletedReason, Expr::value(reason));
     }

@@ -14,7 +14,7 @@ use crate::{
     service::{
         Actor,
         audit::{self, AuditEntry},
-        campaigns::{self, clock, write::ensure_launchable},
+        campaigns::{self, write::ensure_launchable},
     },
 };
 use chrono::{DateTime, Utc};
@@ -23,6 +23,10 @@ use sea_orm::{
     QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait, sea_query::Expr,
 };
 use std::collections::HashMap;
+
+mod review;
+pub use review::{ReviewOutcome, apply_review};
+pub(crate) use review::{send_to_review, withdraw_all};
 
 /// The ad `id` if it belongs to `account`; any other ad is "not found".
 async fn find(
@@ -232,20 +236,15 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
     input.check_for_save().into_result()?;
     let now = Utc::now();
     let txn = db.begin().await?;
-    let campaign = campaigns::find(&txn, account, campaign_id).await?;
+    // Serialises every write to this campaign's ads, so the ad limit, the version numbers and
+    // "only a draft is amended" cannot be raced.
+    let campaign = campaigns::lock(&txn, account, campaign_id).await?;
     if !campaign.status.is_editable() {
         return Err(AppError::Conflict(format!(
             "The ads of a {} campaign cannot be changed.",
             campaign.status.label().to_lowercase()
         )));
     }
-    // Touching the campaign row first serialises concurrent ad writes to one campaign (a row
-    // lock on PostgreSQL, the write lock on SQLite), so the ad limit below cannot be raced.
-    campaign::Entity::update_many()
-        .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
-        .filter(campaign::Column::Id.eq(campaign.id))
-        .exec(&txn)
-        .await?;
     let (ad, number, action) = match ad_id {
         None => {
             let count = ad::Entity::find()
@@ -274,11 +273,25 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
             let number = if same {
                 latest.number
             } else if latest.status == AdVersionStatus::Draft {
-                let mut draft = latest.clone().into_active_model();
-                draft.text = Set(copy.text);
-                draft.button_label = Set(copy.button_label);
-                draft.destination_url = Set(copy.destination_url);
-                draft.update(&txn).await?;
+                let amended = ad_version::Entity::update_many()
+                    .col_expr(ad_version::Column::Text, Expr::value(copy.text))
+                    .col_expr(
+                        ad_version::Column::ButtonLabel,
+                        Expr::value(copy.button_label),
+                    )
+                    .col_expr(
+                        ad_version::Column::DestinationUrl,
+                        Expr::value(copy.destination_url),
+                    )
+                    .filter(ad_version::Column::Id.eq(latest.id))
+                    .filter(ad_version::Column::Status.eq(AdVersionStatus::Draft))
+                    .exec(&txn)
+                    .await?;
+                if amended.rows_affected != 1 {
+                    return Err(AppError::Conflict(
+                        "This version was sent for review meanwhile: reload the page.".into(),
+                    ));
+                }
                 latest.number
             } else {
                 insert_version(&txn, actor, found.id, latest.number + 1, &input, now)
@@ -310,62 +323,6 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
     Ok(AdId(ad.id))
 }
 
-/// Puts one version in the review queue; an older version still waiting is withdrawn (a
-/// moderator only ever sees the newest copy).
-pub(crate) async fn send_to_review(
-    db: &impl ConnectionTrait,
-    ad: &ad::Model,
-    version: &ad_version::Model,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    ad_version::Entity::update_many()
-        .col_expr(
-            ad_version::Column::Status,
-            Expr::value(AdVersionStatus::Withdrawn),
-        )
-        .filter(ad_version::Column::AdId.eq(ad.id))
-        .filter(ad_version::Column::Status.eq(AdVersionStatus::InReview))
-        .exec(db)
-        .await?;
-    let sent = ad_version::Entity::update_many()
-        .col_expr(
-            ad_version::Column::Status,
-            Expr::value(AdVersionStatus::InReview),
-        )
-        .col_expr(ad_version::Column::SubmittedAt, Expr::value(now))
-        .filter(ad_version::Column::Id.eq(version.id))
-        .filter(ad_version::Column::Status.eq(AdVersionStatus::Draft))
-        .exec(db)
-        .await?;
-    if sent.rows_affected != 1 {
-        return Err(AppError::Conflict(
-            "This version was sent meanwhile: reload the page.".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// Withdraws every version waiting for review in a campaign (it was archived).
-pub(crate) async fn withdraw_all(db: &impl ConnectionTrait, campaign: i64) -> Result<(), AppError> {
-    let ids: Vec<i64> = ad::Entity::find()
-        .filter(ad::Column::CampaignId.eq(campaign))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|a| a.id)
-        .collect();
-    ad_version::Entity::update_many()
-        .col_expr(
-            ad_version::Column::Status,
-            Expr::value(AdVersionStatus::Withdrawn),
-        )
-        .filter(ad_version::Column::AdId.is_in(ids))
-        .filter(ad_version::Column::Status.eq(AdVersionStatus::InReview))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
 /// Sends an ad's newest version to review, after the same pre-checks the editor shows.
 pub async fn submit<C: ConnectionTrait + TransactionTrait>(
     db: &C,
@@ -373,10 +330,11 @@ pub async fn submit<C: ConnectionTrait + TransactionTrait>(
     id: AdId,
 ) -> Result<(), AppError> {
     let account = actor.account(db, AccountPermission::EditCampaigns).await?;
+    let found = find(db, account, id).await?;
     let txn = db.begin().await?;
+    let campaign = campaigns::lock(&txn, account, CampaignId(found.campaign_id)).await?;
     let ad = find(&txn, account, id).await?;
-    let campaign = campaigns::find(&txn, account, CampaignId(ad.campaign_id)).await?;
-    ensure_launchable(&campaign)?;
+    ensure_launchable(&txn, &campaign).await?;
     let latest = latest_version(&txn, ad.id).await?;
     match latest.status {
         AdVersionStatus::Draft => {}
@@ -421,9 +379,10 @@ pub async fn set_paused<C: ConnectionTrait + TransactionTrait>(
     paused: bool,
 ) -> Result<(), AppError> {
     let account = actor.account(db, AccountPermission::EditCampaigns).await?;
+    let found = find(db, account, id).await?;
     let txn = db.begin().await?;
+    let campaign = campaigns::lock(&txn, account, CampaignId(found.campaign_id)).await?;
     let ad = find(&txn, account, id).await?;
-    let campaign = campaigns::find(&txn, account, CampaignId(ad.campaign_id)).await?;
     if !campaign.status.is_editable() {
         return Err(AppError::Conflict(format!(
             "The ads of a {} campaign cannot be changed.",
@@ -450,64 +409,4 @@ pub async fn set_paused<C: ConnectionTrait + TransactionTrait>(
     }
     txn.commit().await?;
     Ok(())
-}
-
-/// What a moderator decided about one version.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReviewOutcome {
-    Approve,
-    Decline,
-}
-
-/// Applies a review decision to a version waiting for review; the moderation workflow calls
-/// it after its own checks (claim, reviewer, reasons), inside its transaction. An approved
-/// version becomes the one that serves and launches a campaign that asked to run; a declined
-/// edit leaves the previously approved version serving.
-pub async fn apply_review(
-    db: &impl ConnectionTrait,
-    version: AdVersionId,
-    outcome: ReviewOutcome,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let status = match outcome {
-        ReviewOutcome::Approve => AdVersionStatus::Approved,
-        ReviewOutcome::Decline => AdVersionStatus::Declined,
-    };
-    let decided = ad_version::Entity::update_many()
-        .col_expr(ad_version::Column::Status, Expr::value(status))
-        .col_expr(ad_version::Column::DecidedAt, Expr::value(now))
-        .filter(ad_version::Column::Id.eq(version.0))
-        .filter(ad_version::Column::Status.eq(AdVersionStatus::InReview))
-        .exec(db)
-        .await?;
-    if decided.rows_affected != 1 {
-        return Err(AppError::Conflict(
-            "This version is no longer waiting for review.".into(),
-        ));
-    }
-    if outcome == ReviewOutcome::Approve {
-        let row = ad_version::Entity::find_by_id(version.0)
-            .one(db)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let ad = ad::Entity::find_by_id(row.ad_id)
-            .one(db)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let mut active = ad.clone().into_active_model();
-        active.live_version_id = Set(Some(row.id));
-        active.updated_at = Set(now);
-        active.update(db).await?;
-        let campaign = campaign::Entity::find_by_id(ad.campaign_id)
-            .one(db)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        clock::launch_on_approval(db, &campaign, now).await?;
-    }
-    audit::record(
-        db,
-        AuditEntry::new(AuditAction::AdReviewed, "ad_version", version.to_string())
-            .detail(serde_json::json!({ "outcome": status.label() })),
-    )
-    .await
 }

@@ -1,0 +1,133 @@
+//! An ad version's way through review: sending it (withdrawing an older one still waiting),
+//! withdrawing everything of an archived campaign, and applying a moderator's decision.
+
+use crate::{
+    entity::{ad, ad_version, campaign},
+    error::AppError,
+    model::{AdVersionId, AdVersionStatus, AuditAction},
+    service::{
+        audit::{self, AuditEntry},
+        campaigns::clock,
+    },
+};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    sea_query::Expr,
+};
+
+/// Puts one version in the review queue; an older version still waiting is withdrawn (a
+/// moderator only ever sees the newest copy).
+pub(crate) async fn send_to_review(
+    db: &impl ConnectionTrait,
+    ad: &ad::Model,
+    version: &ad_version::Model,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    ad_version::Entity::update_many()
+        .col_expr(
+            ad_version::Column::Status,
+            Expr::value(AdVersionStatus::Withdrawn),
+        )
+        .filter(ad_version::Column::AdId.eq(ad.id))
+        .filter(ad_version::Column::Status.eq(AdVersionStatus::InReview))
+        .exec(db)
+        .await?;
+    let sent = ad_version::Entity::update_many()
+        .col_expr(
+            ad_version::Column::Status,
+            Expr::value(AdVersionStatus::InReview),
+        )
+        .col_expr(ad_version::Column::SubmittedAt, Expr::value(now))
+        .filter(ad_version::Column::Id.eq(version.id))
+        .filter(ad_version::Column::Status.eq(AdVersionStatus::Draft))
+        .exec(db)
+        .await?;
+    if sent.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "This version was sent meanwhile: reload the page.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Withdraws every version waiting for review in a campaign (it was archived).
+pub(crate) async fn withdraw_all(db: &impl ConnectionTrait, campaign: i64) -> Result<(), AppError> {
+    let ids: Vec<i64> = ad::Entity::find()
+        .filter(ad::Column::CampaignId.eq(campaign))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    ad_version::Entity::update_many()
+        .col_expr(
+            ad_version::Column::Status,
+            Expr::value(AdVersionStatus::Withdrawn),
+        )
+        .filter(ad_version::Column::AdId.is_in(ids))
+        .filter(ad_version::Column::Status.eq(AdVersionStatus::InReview))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// What a moderator decided about one version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReviewOutcome {
+    Approve,
+    Decline,
+}
+
+/// Applies a review decision to a version waiting for review; the moderation workflow calls
+/// it after its own checks (claim, reviewer, reasons), inside its transaction. An approved
+/// version becomes the one that serves and launches a campaign that asked to run; a declined
+/// edit leaves the previously approved version serving.
+pub async fn apply_review(
+    db: &impl ConnectionTrait,
+    version: AdVersionId,
+    outcome: ReviewOutcome,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let status = match outcome {
+        ReviewOutcome::Approve => AdVersionStatus::Approved,
+        ReviewOutcome::Decline => AdVersionStatus::Declined,
+    };
+    let decided = ad_version::Entity::update_many()
+        .col_expr(ad_version::Column::Status, Expr::value(status))
+        .col_expr(ad_version::Column::DecidedAt, Expr::value(now))
+        .filter(ad_version::Column::Id.eq(version.0))
+        .filter(ad_version::Column::Status.eq(AdVersionStatus::InReview))
+        .exec(db)
+        .await?;
+    if decided.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "This version is no longer waiting for review.".into(),
+        ));
+    }
+    if outcome == ReviewOutcome::Approve {
+        let row = ad_version::Entity::find_by_id(version.0)
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let ad = ad::Entity::find_by_id(row.ad_id)
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let mut active = ad.clone().into_active_model();
+        active.live_version_id = Set(Some(row.id));
+        active.updated_at = Set(now);
+        active.update(db).await?;
+        let campaign = campaign::Entity::find_by_id(ad.campaign_id)
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        clock::launch_on_approval(db, &campaign, now).await?;
+    }
+    audit::record(
+        db,
+        AuditEntry::new(AuditAction::AdReviewed, "ad_version", version.to_string())
+            .detail(serde_json::json!({ "outcome": status.label() })),
+    )
+    .await
+}
