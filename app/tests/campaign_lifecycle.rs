@@ -6,33 +6,21 @@
 mod campaign_support;
 
 use app::{
-    entity::{ad_version, audit_event, campaign},
+    entity::{ad_version, campaign},
     error::AppError,
-    model::{AdInput, AdVersionStatus, AuditAction, CampaignAction, CampaignForm, CampaignStatus},
+    model::{AdInput, AdVersionStatus, AuditAction, CampaignAction, CampaignStatus},
     service::{ads, campaigns, campaigns::clock, campaigns::write},
 };
 use campaign_support::*;
 use chrono::{Duration, Utc};
 use migrations::db::fresh_all;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
 
 #[tokio::test]
 async fn ad_versions_are_immutable_once_sent_and_the_approved_one_keeps_serving() {
     for (b, db) in fresh_all().await {
         let me = owner(&db, "ada@example.com").await;
-        let id = save(
-            &db,
-            &me,
-            None,
-            CampaignForm {
-                start: String::new(),
-                ..form("Versions")
-            },
-        )
-        .await
-        .expect(b);
+        let id = save(&db, &me, None, asap("Versions")).await.expect(b);
         let ad = ads::save(&db, &me, id, None, ad_input("First words"))
             .await
             .expect(b);
@@ -245,11 +233,7 @@ async fn the_lifecycle_follows_the_transition_table() {
             Ok(CampaignStatus::Archived),
             "{b}"
         );
-        let changes = audit_event::Entity::find()
-            .filter(audit_event::Column::Action.eq(AuditAction::CampaignStatusChanged.code()))
-            .count(&db)
-            .await
-            .expect(b);
+        let changes = audit_count(&db, AuditAction::CampaignStatusChanged).await;
         assert_eq!(changes, 5, "{b}: launch, pause, resume, complete, archive");
     }
 }
@@ -302,10 +286,7 @@ async fn a_live_campaign_changes_money_at_once_and_targeting_after_review() {
     for (b, db) in fresh_all().await {
         let me = owner(&db, "ada@example.com").await;
         let (id, _) = running(&db, &me).await;
-        let mut change = CampaignForm {
-            start: String::new(),
-            ..form("Live")
-        };
+        let mut change = asap("Live");
         change.targeting.languages = vec!["fr".into()];
         change.targeting.bid = "2".into();
         let eng = engine(&db).await;
@@ -343,10 +324,7 @@ async fn a_live_campaign_changes_money_at_once_and_targeting_after_review() {
             "{b}"
         );
         // Going back to the approved targeting withdraws the change.
-        let back = CampaignForm {
-            start: String::new(),
-            ..form("Live")
-        };
+        let back = asap("Live");
         let outcome = write::save(&db, &eng.index(), &me, Some(id), back)
             .await
             .expect(b);
@@ -465,17 +443,7 @@ async fn concurrent_writes_to_one_campaign_keep_its_rules() {
     for (b, db) in fresh_all().await {
         let me = owner(&db, "ada@example.com").await;
         // Two ads of one draft approved at the same moment: both stand; it launches once.
-        let id = save(
-            &db,
-            &me,
-            None,
-            CampaignForm {
-                start: String::new(),
-                ..form("Race")
-            },
-        )
-        .await
-        .expect(b);
+        let id = save(&db, &me, None, asap("Race")).await.expect(b);
         let first = ads::save(&db, &me, id, None, ad_input("One"))
             .await
             .expect(b);
@@ -499,11 +467,7 @@ async fn concurrent_writes_to_one_campaign_keep_its_rules() {
         let (a, c) = tokio::join!(approve(v1), approve(v2));
         assert_eq!((a, c), (Ok(()), Ok(())), "{b}");
         assert_eq!(status(&db, id).await, CampaignStatus::Running, "{b}");
-        let launches = audit_event::Entity::find()
-            .filter(audit_event::Column::Action.eq(AuditAction::CampaignStatusChanged.code()))
-            .count(&db)
-            .await
-            .expect(b);
+        let launches = audit_count(&db, AuditAction::CampaignStatusChanged).await;
         assert_eq!(launches, 1, "{b}");
         // The tenth and an eleventh ad saved at once: exactly one gets in.
         for n in 3..10 {

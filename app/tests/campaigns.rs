@@ -5,17 +5,17 @@
 mod campaign_support;
 
 use app::{
-    entity::{audit_event, campaign},
+    entity::campaign,
     error::AppError,
     model::{
-        AccountRole, AdVersionStatus, AuditAction, CampaignAction, CampaignFilter, CampaignForm,
-        CampaignStatus, Micros, Schedule,
+        AccountRole, AdVersionStatus, AuditAction, CampaignAction, CampaignFilter, CampaignStatus,
+        Micros, Schedule,
     },
     service::{ads, campaigns, campaigns::write},
 };
 use campaign_support::*;
 use migrations::db::fresh_all;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{EntityTrait, PaginatorTrait};
 
 #[tokio::test]
 async fn the_builder_saves_a_draft_and_shows_it_back_as_typed() {
@@ -54,11 +54,7 @@ async fn the_builder_saves_a_draft_and_shows_it_back_as_typed() {
             (1_250_000, 300_000_000),
             "{b}"
         );
-        let audited = audit_event::Entity::find()
-            .filter(audit_event::Column::Action.eq(AuditAction::CampaignCreated.code()))
-            .count(&db)
-            .await
-            .expect(b);
+        let audited = audit_count(&db, AuditAction::CampaignCreated).await;
         assert_eq!(audited, 1, "{b}");
     }
 }
@@ -304,11 +300,7 @@ async fn every_function_checks_the_role_and_the_account() {
             "{b}"
         );
         // Refusals are audited.
-        let denied = audit_event::Entity::find()
-            .filter(audit_event::Column::Action.eq(AuditAction::AccessDenied.code()))
-            .count(&db)
-            .await
-            .expect(b);
+        let denied = audit_count(&db, AuditAction::AccessDenied).await;
         assert!(denied >= 19, "{b}: {denied}");
     }
 }
@@ -388,10 +380,7 @@ async fn the_list_filters_sorts_and_reads_spend_from_the_rollup() {
         .expect(b);
         assert_eq!(running_only.page.total, 1, "{b}");
         // A budget below what is spent is refused beside the field.
-        let mut low = CampaignForm {
-            start: String::new(),
-            ..form("Live")
-        };
+        let mut low = asap("Live");
         low.total_budget = "30".into();
         low.targeting.daily_budget = String::new();
         let limits_note = save(&db, &me, Some(live), low).await;

@@ -137,14 +137,7 @@ impl Request {
     /// The signed-in caller as a service `Actor`.
     pub async fn actor(&self) -> Result<Actor, AppError> {
         let viewer = self.viewer().await?.ok_or(AppError::Unauthenticated)?;
-        let membership = viewer.current_membership().map(|m| (m.account_id, m.role));
-        Ok(Actor {
-            user_id: viewer.user_id,
-            email: viewer.email,
-            staff_roles: viewer.staff_roles,
-            membership,
-            ip: self.ip.clone(),
-        })
+        Ok(Actor::from_viewer(viewer, self.ip.clone()))
     }
 
     /// Starts an authenticated session under a fresh id (no fixation).

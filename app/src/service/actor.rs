@@ -2,7 +2,7 @@
 
 use crate::{
     error::AppError,
-    model::{AccountId, AccountPermission, AccountRole, AuditAction, PlatformRole, UserId},
+    model::{AccountId, AccountPermission, AccountRole, AuditAction, PlatformRole, UserId, Viewer},
     service::audit::{self, AuditEntry},
 };
 use sea_orm::ConnectionTrait;
@@ -20,6 +20,25 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The signed-in viewer as a service caller, working in their current account.
+    pub fn from_viewer(viewer: Viewer, ip: Option<String>) -> Self {
+        let membership = viewer.current_membership().map(|m| (m.account_id, m.role));
+        Self {
+            user_id: viewer.user_id,
+            email: viewer.email,
+            staff_roles: viewer.staff_roles,
+            membership,
+            ip,
+        }
+    }
+
+    /// Whether the caller's role in the current account allows `permission` (for showing or
+    /// hiding controls; the operations themselves check with [`Actor::account`]).
+    pub fn may(&self, permission: AccountPermission) -> bool {
+        self.membership
+            .is_some_and(|(_, role)| role.allows(permission))
+    }
+
     /// Passes when the actor holds `role`; otherwise audits the refusal and returns `Forbidden`.
     pub async fn require_staff(
         &self,

@@ -113,13 +113,7 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
     if let Some(user) = advertiser
         && let Some(viewer) = auth::viewer(db, user, None).await?
     {
-        let owner = Actor {
-            user_id: user,
-            email: viewer.email.clone(),
-            staff_roles: Vec::new(),
-            membership: viewer.current_membership().map(|m| (m.account_id, m.role)),
-            ip: None,
-        };
+        let owner = Actor::from_viewer(viewer, None);
         demo_campaigns::create(db, &owner).await?;
     }
     Ok(logins)

@@ -7,11 +7,11 @@
 )]
 
 use app::{
-    entity::{ad_version, campaign, channel, delivery_rollup},
+    entity::{ad_version, audit_event, campaign, channel, delivery_rollup},
     error::AppError,
     model::{
-        AccountId, AccountRole, AdId, AdInput, AdVersionId, AdVersionStatus, CampaignForm,
-        CampaignId, CampaignStatus, Schedule, SignUpInput, TargetingForm,
+        AccountId, AccountRole, AdId, AdInput, AdVersionId, AdVersionStatus, AuditAction,
+        CampaignForm, CampaignId, CampaignStatus, Schedule, SignUpInput, TargetingForm,
     },
     service::{
         Actor, ads, auth, campaigns::write, forecast::ForecastEngine, passwords::PasswordHasher,
@@ -19,8 +19,8 @@ use app::{
 };
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set,
 };
 
 pub async fn owner(db: &DatabaseConnection, email: &str) -> Actor {
@@ -41,13 +41,7 @@ pub async fn owner(db: &DatabaseConnection, email: &str) -> Actor {
         .await
         .expect("viewer")
         .expect("exists");
-    Actor {
-        user_id: id,
-        email: viewer.email.clone(),
-        staff_roles: vec![],
-        membership: viewer.current_membership().map(|m| (m.account_id, m.role)),
-        ip: None,
-    }
+    Actor::from_viewer(viewer, None)
 }
 
 /// A user who is `role` in `account` (and works in it).
@@ -96,6 +90,23 @@ pub fn form(name: &str) -> CampaignForm {
         end: local_in(30),
         schedule: Some(Schedule::always()),
     }
+}
+
+/// [`form`] starting as soon as an ad is approved.
+pub fn asap(name: &str) -> CampaignForm {
+    CampaignForm {
+        start: String::new(),
+        ..form(name)
+    }
+}
+
+/// How many audit events of `action` were recorded.
+pub async fn audit_count(db: &DatabaseConnection, action: AuditAction) -> u64 {
+    audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq(action.code()))
+        .count(db)
+        .await
+        .expect("count")
 }
 
 pub fn ad_input(text: &str) -> AdInput {
@@ -158,17 +169,7 @@ pub async fn status(db: &DatabaseConnection, id: CampaignId) -> CampaignStatus {
 
 /// A campaign with one approved ad, running now.
 pub async fn running(db: &DatabaseConnection, actor: &Actor) -> (CampaignId, AdId) {
-    let id = save(
-        db,
-        actor,
-        None,
-        CampaignForm {
-            start: String::new(),
-            ..form("Live")
-        },
-    )
-    .await
-    .expect("save");
+    let id = save(db, actor, None, asap("Live")).await.expect("save");
     let ad = ads::save(db, actor, id, None, ad_input("Fresh beans every Monday"))
         .await
         .expect("ad");

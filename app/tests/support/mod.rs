@@ -32,13 +32,7 @@ pub async fn actor_in(db: &DatabaseConnection, user: UserId, account: Option<Acc
         .await
         .expect("load")
         .expect("exists");
-    Actor {
-        user_id: user,
-        email: viewer.email.clone(),
-        staff_roles: viewer.staff_roles.clone(),
-        membership: viewer.current_membership().map(|m| (m.account_id, m.role)),
-        ip: Some("192.0.2.7".into()),
-    }
+    Actor::from_viewer(viewer, Some("192.0.2.7".into()))
 }
 
 pub async fn owner(db: &DatabaseConnection, hasher: &PasswordHasher, email: &str) -> Actor {

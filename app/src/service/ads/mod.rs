@@ -169,10 +169,20 @@ pub async fn editor(
             ads,
         },
         ad,
-        can_edit: actor
-            .membership
-            .is_some_and(|(_, role)| role.allows(AccountPermission::EditCampaigns)),
+        can_edit: actor.may(AccountPermission::EditCampaigns),
     })
+}
+
+/// Completed and archived campaigns keep their ads as they ran.
+fn ensure_ads_editable(campaign: &campaign::Model) -> Result<(), AppError> {
+    if campaign.status.is_editable() {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(format!(
+            "The ads of a {} campaign cannot be changed.",
+            campaign.status.label().to_lowercase()
+        )))
+    }
 }
 
 /// Inserts a new ad with its first, draft version.
@@ -239,12 +249,7 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
     // Serialises every write to this campaign's ads, so the ad limit, the version numbers and
     // "only a draft is amended" cannot be raced.
     let campaign = campaigns::lock(&txn, account, campaign_id).await?;
-    if !campaign.status.is_editable() {
-        return Err(AppError::Conflict(format!(
-            "The ads of a {} campaign cannot be changed.",
-            campaign.status.label().to_lowercase()
-        )));
-    }
+    ensure_ads_editable(&campaign)?;
     let (ad, number, action) = match ad_id {
         None => {
             let count = ad::Entity::find()
@@ -383,12 +388,7 @@ pub async fn set_paused<C: ConnectionTrait + TransactionTrait>(
     let txn = db.begin().await?;
     let campaign = campaigns::lock(&txn, account, CampaignId(found.campaign_id)).await?;
     let ad = find(&txn, account, id).await?;
-    if !campaign.status.is_editable() {
-        return Err(AppError::Conflict(format!(
-            "The ads of a {} campaign cannot be changed.",
-            campaign.status.label().to_lowercase()
-        )));
-    }
+    ensure_ads_editable(&campaign)?;
     if ad.paused != paused {
         let mut active = ad.into_active_model();
         active.paused = Set(paused);

@@ -167,9 +167,7 @@ pub async fn list(
         },
         currency: clock.currency,
         time_zone: clock.time_zone,
-        can_edit: actor
-            .membership
-            .is_some_and(|(_, role)| role.allows(AccountPermission::EditCampaigns)),
+        can_edit: actor.may(AccountPermission::EditCampaigns),
     })
 }
 
@@ -263,8 +261,6 @@ pub async fn builder(
         currency: clock.currency,
         time_zone: clock.time_zone,
         ads,
-        can_edit: actor
-            .membership
-            .is_some_and(|(_, role)| role.allows(AccountPermission::EditCampaigns)),
+        can_edit: actor.may(AccountPermission::EditCampaigns),
     })
 }
