@@ -4,14 +4,17 @@ use crate::pages::{
     account::AccountPage,
     admin::{
         audit::AuditPage, catalog_import::CatalogImportPage, channel::ChannelEditPage,
-        settings::SettingsPage, users::AdminUsersPage,
+        policy::PolicyReasonsPage, settings::SettingsPage, users::AdminUsersPage,
     },
     auth::{SignInPage, SignUpPage, provide_auth},
     campaigns::{ad_edit::AdEditorPage, edit::CampaignBuilderPage, list::CampaignsPage},
     channels::ChannelsPage,
     dashboard::DashboardPage,
     invite::InvitePage,
+    moderation::{queue::ReviewQueuePage, review::ReviewPage},
     not_found::NotFoundPage,
+    notifications::NotificationsPage,
+    public::{GuidelinesPage, ReviewTimesPage},
     shell::AppShell,
     targeting::TargetingPage,
 };
@@ -73,6 +76,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async/>
+                <Route path=path!("/guidelines") view=GuidelinesPage ssr=SsrMode::Async/>
+                <Route path=path!("/review-times") view=ReviewTimesPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=AppShell>
                     <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>
@@ -83,6 +88,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("campaigns/:id/ads/new") view=AdEditorPage ssr=SsrMode::Async/>
                     <Route path=path!("campaigns/:id/ads/:ad") view=AdEditorPage ssr=SsrMode::Async/>
                     <Route path=path!("channels") view=ChannelsPage ssr=SsrMode::Async/>
+                    <Route path=path!("notifications") view=NotificationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("moderation") view=ReviewQueuePage ssr=SsrMode::Async/>
+                    <Route path=path!("moderation/:task") view=ReviewPage ssr=SsrMode::Async/>
+                    <Route path=path!("admin/policy") view=PolicyReasonsPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/channels/:id") view=ChannelEditPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/audit") view=AuditPage ssr=SsrMode::Async/>

@@ -7,6 +7,7 @@ mod m20261125_000001_foundation;
 mod m20261126_000002_catalog;
 mod m20261127_000003_campaigns;
 mod m20261127_000004_invitations;
+mod m20261128_000005_moderation;
 
 /// Runs every migration in order (`Migrator::up(&db, None)`).
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_catalog::Migration),
             Box::new(m20261127_000003_campaigns::Migration),
             Box::new(m20261127_000004_invitations::Migration),
+            Box::new(m20261128_000005_moderation::Migration),
         ]
     }
 }

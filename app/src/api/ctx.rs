@@ -176,9 +176,18 @@ impl Request {
     }
 }
 
-/// The viewer for the header and navigation; `None` when nobody is signed in.
+/// The viewer for the header and navigation, with their unread notifications; `None` when
+/// nobody is signed in.
 pub async fn viewer() -> Result<Option<Viewer>, AppError> {
-    request()?.viewer().await
+    let request = request()?;
+    let Some(mut viewer) = request.viewer().await? else {
+        return Ok(None);
+    };
+    if let Some(account) = viewer.current_account {
+        viewer.unread_notifications =
+            service::notifications::unread(&request.state.db, viewer.user_id, account).await?;
+    }
+    Ok(Some(viewer))
 }
 
 /// Any signed-in user.

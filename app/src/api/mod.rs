@@ -11,3 +11,4 @@ pub mod catalog_import;
 #[cfg(feature = "ssr")]
 pub mod ctx;
 pub mod members;
+pub mod moderation;

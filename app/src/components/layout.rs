@@ -37,6 +37,14 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
             </ul>
         }
     });
+    let moderation = viewer.has_staff_role(PlatformRole::Moderator).then(|| {
+        view! {
+            <p class="nav-heading">"Moderation"</p>
+            <ul>
+                {link("/moderation", "Review queue")}
+            </ul>
+        }
+    });
     let admin = viewer.has_staff_role(PlatformRole::Admin).then(|| {
         view! {
             <p class="nav-heading">"Administration"</p>
@@ -44,6 +52,7 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
                 {link("/admin/users", "Users & roles")}
                 {link("/admin/audit", "Audit log")}
                 {link("/admin/catalog-import", "Import channels")}
+                {link("/admin/policy", "Policy reasons")}
                 {link("/admin/settings", "Platform settings")}
             </ul>
         }
@@ -57,7 +66,12 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
                     {link("/channels", "Channels")}
                 </ul>
             })}
+            {moderation}
             {admin}
+            <ul class="nav-public">
+                {link("/guidelines", "Ad guidelines")}
+                {link("/review-times", "Review times")}
+            </ul>
         </nav>
     }
     .into_any()

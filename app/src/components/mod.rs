@@ -1,6 +1,7 @@
 //! Reusable view pieces: props in, callbacks out, no server calls.
 
 pub mod ad_preview;
+pub mod decision;
 pub mod forecast;
 pub mod form;
 pub mod layout;
@@ -8,6 +9,7 @@ pub mod pager;
 pub mod schedule;
 
 pub use ad_preview::*;
+pub use decision::*;
 pub use forecast::*;
 pub use form::*;
 pub use layout::*;

@@ -208,6 +208,8 @@ pub struct AdEditorData {
     pub campaign: CampaignBrief,
     /// `None` for a new ad.
     pub ad: Option<AdDetails>,
+    /// Moderators' decisions on the ad's versions, newest first.
+    pub decisions: Vec<super::DecisionView>,
     /// Whether the viewer may change ads (owners and managers).
     pub can_edit: bool,
 }

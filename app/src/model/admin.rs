@@ -81,10 +81,13 @@ pub enum AuditAction {
     MemberJoined,
     MemberRoleChanged,
     MemberRemoved,
+    ReviewDecided,
+    ReviewAppealed,
+    PolicyReasonSaved,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 30] = [
+    pub const ALL: [Self; 33] = [
         Self::SignUp,
         Self::SignIn,
         Self::SignInFailed,
@@ -115,6 +118,9 @@ impl AuditAction {
         Self::MemberJoined,
         Self::MemberRoleChanged,
         Self::MemberRemoved,
+        Self::ReviewDecided,
+        Self::ReviewAppealed,
+        Self::PolicyReasonSaved,
     ];
 
     pub fn code(self) -> &'static str {
@@ -149,6 +155,9 @@ impl AuditAction {
             Self::MemberJoined => "member.joined",
             Self::MemberRoleChanged => "member.role_changed",
             Self::MemberRemoved => "member.removed",
+            Self::ReviewDecided => "review.decided",
+            Self::ReviewAppealed => "review.appealed",
+            Self::PolicyReasonSaved => "policy.saved",
         }
     }
 }

@@ -64,6 +64,8 @@ pub struct Viewer {
     pub memberships: Vec<Membership>,
     /// The account the user is working in (one of `memberships`), if they have any.
     pub current_account: Option<AccountId>,
+    /// Unread notifications in the current account (filled in for the header only).
+    pub unread_notifications: u64,
 }
 
 impl Viewer {

@@ -289,6 +289,8 @@ pub struct CampaignBuilderData {
     /// The account's wall-clock time when the page was made (for the live checks).
     pub now_local: NaiveDateTime,
     pub ads: Vec<AdDetails>,
+    /// Moderators' decisions on the campaign's targeting changes, newest first.
+    pub targeting_decisions: Vec<super::DecisionView>,
     /// Owners and managers edit; analysts read.
     pub can_edit: bool,
 }

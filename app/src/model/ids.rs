@@ -65,3 +65,19 @@ id_type!(
     /// One immutable version of an ad.
     AdVersionId
 );
+id_type!(
+    /// One item of the moderation queue: an ad version or a targeting change to review.
+    ReviewTaskId
+);
+id_type!(
+    /// A moderator's decision on one review task.
+    ReviewDecisionId
+);
+id_type!(
+    /// A published policy reason.
+    PolicyReasonId
+);
+id_type!(
+    /// An in-app notification for one user.
+    NotificationId
+);

@@ -8,7 +8,10 @@ pub mod channels;
 pub mod dashboard;
 pub mod invite;
 pub mod members;
+pub mod moderation;
 pub mod not_found;
+pub mod notifications;
+pub mod public;
 pub mod shell;
 pub mod targeting;
 

@@ -20,9 +20,14 @@ pub fn AppShell() -> impl IntoView {
     }
 }
 
+/// The header's count of unread notifications (the notifications page clears it).
+#[derive(Clone, Copy, Debug)]
+pub struct UnreadCount(pub RwSignal<u64>);
+
 #[component]
 fn SignedIn(viewer: Viewer) -> impl IntoView {
     provide_context(viewer.clone());
+    provide_context(UnreadCount(RwSignal::new(viewer.unread_notifications)));
     view! {
         <div class="app">
             <Header viewer=viewer.clone()/>
@@ -78,6 +83,17 @@ fn Header(viewer: Viewer) -> impl IntoView {
             {switcher}
             {single}
             <div class="spacer"></div>
+            {viewer.current_account.is_some().then(|| {
+                let count = use_context::<UnreadCount>().map(|c| c.0);
+                let n = move || count.map(|c| c.get()).unwrap_or(0);
+                view! {
+                    <a class="notif-link" href="/notifications" id="notifications-link"
+                        aria-label=move || format!("Notifications: {} unread", n())>
+                        <span class="bell" aria-hidden="true">"🔔"</span>
+                        <span class="notif-count" class:zero=move || n() == 0 data-test="unread-count">{move || n().to_string()}</span>
+                    </a>
+                }
+            })}
             <details class="user-menu">
                 <summary>
                     <span class="avatar" aria-hidden="true">

@@ -321,5 +321,6 @@ pub async fn viewer(
         staff_roles,
         memberships,
         current_account,
+        unread_notifications: 0,
     }))
 }

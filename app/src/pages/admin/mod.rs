@@ -3,5 +3,6 @@
 pub mod audit;
 pub mod catalog_import;
 pub mod channel;
+pub mod policy;
 pub mod settings;
 pub mod users;

@@ -3,14 +3,17 @@
 //! history. Saving and sending for review are plain forms, so they work before the wasm loads.
 
 use crate::{
-    api::ads::{PauseAd, SaveAd, SubmitAd, load_ad_editor},
+    api::{
+        ads::{PauseAd, SaveAd, SubmitAd, load_ad_editor},
+        moderation::AppealDecision,
+    },
     components::{AdPreview, CharCounter, Findings, FormError, field_error, form_error},
     error::AppError,
     model::{
         AD_TEXT_MAX, AD_TITLE_MAX, AdDetails, AdEditorData, AdId, AdInput, AdVersionStatus,
         BUTTON_LABEL_MAX, CampaignId, precheck,
     },
-    pages::utc,
+    pages::{campaigns::decisions::Decisions, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -22,6 +25,7 @@ pub fn AdEditorPage() -> impl IntoView {
     let save = ServerAction::<SaveAd>::new();
     let submit = ServerAction::<SubmitAd>::new();
     let pause = ServerAction::<PauseAd>::new();
+    let appeal = ServerAction::<AppealDecision>::new();
     // Reload after a success only: a refused save must keep what was typed.
     let done = RwSignal::new(0u64);
     // A success also clears the other form's last answer, so no stale message stays.
@@ -42,6 +46,11 @@ pub fn AdEditorPage() -> impl IntoView {
             done.update(|n| *n += 1);
         }
     });
+    Effect::new(move |_| {
+        if matches!(appeal.value().get(), Some(Ok(()))) {
+            done.update(|n| *n += 1);
+        }
+    });
     let data = Resource::new(
         move || (params.with(|p| (p.get("id"), p.get("ad"))), done.get()),
         |((campaign, ad), _)| async move {
@@ -59,7 +68,7 @@ pub fn AdEditorPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading the ad…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(data) => view! { <Editor data save submit pause/> }.into_any(),
+                    Ok(data) => view! { <Editor data save submit pause appeal/> }.into_any(),
                     Err(e) => view! {
                         <Title text="Ad"/>
                         <h1>"Ad"</h1>
@@ -79,10 +88,12 @@ fn Editor(
     save: ServerAction<SaveAd>,
     submit: ServerAction<SubmitAd>,
     pause: ServerAction<PauseAd>,
+    appeal: ServerAction<AppealDecision>,
 ) -> impl IntoView {
     let AdEditorData {
         campaign,
         ad,
+        decisions,
         can_edit,
     } = data;
     let editable = can_edit && campaign.status.is_editable();
@@ -146,6 +157,7 @@ fn Editor(
         })}
         {note.map(|n| view! { <p class="banner info">{n}</p> })}
         {(!editable).then(|| view! { <p class="banner info">"This ad is read-only for you."</p> })}
+        <Decisions decisions can_appeal=editable appeal/>
         <div class="ad-editor">
             <section class="card">
                 <ActionForm action=save attr:class="stack" attr:novalidate=true>

@@ -3,10 +3,13 @@
 //! the bid; the campaign's ads below. Saves as a draft at any point; sends the ads to review;
 //! pauses, resumes, archives and clones.
 
-use super::{ads::AdsSection, budget::BudgetCard};
+use super::{ads::AdsSection, budget::BudgetCard, decisions::Decisions};
 use crate::{
-    api::campaigns::{
-        change_campaign_status, clone_campaign, load_builder, save_campaign, submit_campaign,
+    api::{
+        campaigns::{
+            change_campaign_status, clone_campaign, load_builder, save_campaign, submit_campaign,
+        },
+        moderation::AppealDecision,
     },
     error::{AppError, FieldErrors},
     model::{
@@ -22,9 +25,18 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 #[component]
 pub fn CampaignBuilderPage() -> impl IntoView {
     let params = use_params_map();
+    // An appeal changes what the page shows about the targeting's review: load it again.
+    let appeal = ServerAction::<AppealDecision>::new();
     let data = Resource::new(
-        move || params.with(|p| p.get("id")),
-        |id| async move {
+        move || {
+            (
+                params.with(|p| p.get("id")),
+                appeal
+                    .value()
+                    .with(|v| matches!(v, Some(Ok(()))).then(|| appeal.version().get())),
+            )
+        },
+        |(id, _)| async move {
             match id {
                 None => load_builder(None).await,
                 Some(raw) => match raw.parse::<CampaignId>() {
@@ -38,7 +50,7 @@ pub fn CampaignBuilderPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading the campaign…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(data) => view! { <Builder data/> }.into_any(),
+                    Ok(data) => view! { <Builder data appeal/> }.into_any(),
                     Err(e) => view! {
                         <Title text="Campaign"/>
                         <h1>"Campaign"</h1>
@@ -63,7 +75,7 @@ fn comparable(form: &TargetingForm) -> TargetingForm {
 }
 
 #[component]
-fn Builder(data: CampaignBuilderData) -> impl IntoView {
+fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> impl IntoView {
     let CampaignBuilderData {
         campaign,
         form,
@@ -73,6 +85,7 @@ fn Builder(data: CampaignBuilderData) -> impl IntoView {
         time_zone,
         now_local,
         ads,
+        targeting_decisions,
         can_edit,
     } = data;
     let id = campaign.as_ref().map(|c| c.id);
@@ -333,6 +346,7 @@ fn Builder(data: CampaignBuilderData) -> impl IntoView {
         {(!can_edit).then(|| view! {
             <p class="banner info">"You can read this campaign; owners and managers change it."</p>
         })}
+        <Decisions decisions=targeting_decisions can_appeal=can_edit appeal heading="Targeting reviews"/>
         <section class="card name-card">
             <div class="field" class:invalid=move || errors.with(|e| e.get("name").is_some())>
                 <label for="c-name">"Campaign name"</label>

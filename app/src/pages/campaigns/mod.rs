@@ -3,5 +3,6 @@
 pub mod ad_edit;
 pub mod ads;
 pub mod budget;
+pub mod decisions;
 pub mod edit;
 pub mod list;

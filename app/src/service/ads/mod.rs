@@ -15,6 +15,7 @@ use crate::{
         Actor,
         audit::{self, AuditEntry},
         campaigns::{self, write::ensure_launchable},
+        moderation,
     },
 };
 use chrono::{DateTime, Utc};
@@ -26,7 +27,7 @@ use std::collections::HashMap;
 
 mod review;
 pub use review::{ReviewOutcome, apply_review};
-pub(crate) use review::{send_to_review, withdraw_all};
+pub(crate) use review::{decide_version, reopen_for_appeal, send_to_review, withdraw_all};
 
 /// The ad `id` if it belongs to `account`; any other ad is "not found".
 async fn find(
@@ -146,6 +147,7 @@ pub async fn editor(
         .filter(ad::Column::CampaignId.eq(campaign.id))
         .count(db)
         .await?;
+    let mut decisions = Vec::new();
     let ad = match ad_id {
         Some(id) => {
             let found = find(db, account, id).await?;
@@ -157,6 +159,7 @@ pub async fn editor(
                 .order_by_desc(ad_version::Column::Number)
                 .all(db)
                 .await?;
+            decisions = moderation::appeals::for_ad(db, found.id).await?;
             Some(details_of(found, versions))
         }
         None => None,
@@ -169,6 +172,7 @@ pub async fn editor(
             ads,
         },
         ad,
+        decisions,
         can_edit: actor.may(AccountPermission::EditCampaigns),
     })
 }

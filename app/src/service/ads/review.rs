@@ -1,5 +1,6 @@
 //! An ad version's way through review: sending it (withdrawing an older one still waiting),
-//! withdrawing everything of an archived campaign, and applying a moderator's decision.
+//! withdrawing everything of an archived campaign, applying a moderator's decision, and
+//! reopening a declined version for its appeal. Each step keeps the review queue in step.
 
 use crate::{
     entity::{ad, ad_version, campaign},
@@ -8,6 +9,7 @@ use crate::{
     service::{
         audit::{self, AuditEntry},
         campaigns::clock,
+        moderation,
     },
 };
 use chrono::{DateTime, Utc};
@@ -48,11 +50,21 @@ pub(crate) async fn send_to_review(
             "This version was sent meanwhile: reload the page.".into(),
         ));
     }
-    Ok(())
+    let campaign = campaign::Entity::find_by_id(ad.campaign_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    moderation::queue::enqueue_version(db, &campaign, ad.id, version.id, now).await
 }
 
-/// Withdraws every version waiting for review in a campaign (it was archived).
-pub(crate) async fn withdraw_all(db: &impl ConnectionTrait, campaign: i64) -> Result<(), AppError> {
+/// Withdraws every version and targeting change waiting for review in a campaign (it was
+/// archived).
+pub(crate) async fn withdraw_all(
+    db: &impl ConnectionTrait,
+    campaign: i64,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    moderation::queue::withdraw_campaign(db, campaign, now).await?;
     let ids: Vec<i64> = ad::Entity::find()
         .filter(ad::Column::CampaignId.eq(campaign))
         .all(db)
@@ -79,11 +91,32 @@ pub enum ReviewOutcome {
     Decline,
 }
 
-/// Applies a review decision to a version waiting for review; the moderation workflow calls
-/// it after its own checks (claim, reviewer, reasons), inside its transaction. An approved
-/// version becomes the one that serves and launches a campaign that asked to run; a declined
-/// edit leaves the previously approved version serving.
+/// Applies a review decision to a version waiting for review, as the system (demo data and
+/// tests); moderators decide through `service::moderation`, which audits who decided and why.
 pub async fn apply_review(
+    db: &impl ConnectionTrait,
+    version: AdVersionId,
+    outcome: ReviewOutcome,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    decide_version(db, version, outcome, now).await?;
+    moderation::queue::close_version(db, version.0, now).await?;
+    let status = match outcome {
+        ReviewOutcome::Approve => AdVersionStatus::Approved,
+        ReviewOutcome::Decline => AdVersionStatus::Declined,
+    };
+    audit::record(
+        db,
+        AuditEntry::new(AuditAction::AdReviewed, "ad_version", version.to_string())
+            .detail(serde_json::json!({ "outcome": status.label() })),
+    )
+    .await
+}
+
+/// What a decision does to a version waiting for review (no audit: the caller records it).
+/// An approved version becomes the one that serves and launches a campaign that asked to
+/// run; a declined edit leaves the previously approved version serving.
+pub(crate) async fn decide_version(
     db: &impl ConnectionTrait,
     version: AdVersionId,
     outcome: ReviewOutcome,
@@ -124,10 +157,41 @@ pub async fn apply_review(
             .ok_or(AppError::NotFound)?;
         clock::launch_on_approval(db, &campaign, now).await?;
     }
-    audit::record(
-        db,
-        AuditEntry::new(AuditAction::AdReviewed, "ad_version", version.to_string())
-            .detail(serde_json::json!({ "outcome": status.label() })),
-    )
-    .await
+    Ok(())
+}
+
+/// Puts a declined version back in review for its appeal; it must still be its ad's newest.
+pub(crate) async fn reopen_for_appeal(
+    db: &impl ConnectionTrait,
+    version: &ad_version::Model,
+) -> Result<(), AppError> {
+    let newer = ad_version::Entity::find()
+        .filter(ad_version::Column::AdId.eq(version.ad_id))
+        .filter(ad_version::Column::Number.gt(version.number))
+        .one(db)
+        .await?;
+    if newer.is_some() {
+        return Err(AppError::Conflict(
+            "A newer version of this ad exists: the declined one can no longer be appealed.".into(),
+        ));
+    }
+    let reopened = ad_version::Entity::update_many()
+        .col_expr(
+            ad_version::Column::Status,
+            Expr::value(AdVersionStatus::InReview),
+        )
+        .col_expr(
+            ad_version::Column::DecidedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(ad_version::Column::Id.eq(version.id))
+        .filter(ad_version::Column::Status.eq(AdVersionStatus::Declined))
+        .exec(db)
+        .await?;
+    if reopened.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "This version is no longer declined.".into(),
+        ));
+    }
+    Ok(())
 }

@@ -16,7 +16,7 @@ use crate::{
     },
     service::{
         Actor, account_time::AccountClock, ads, catalog::like_pattern, forecast,
-        forecast::ForecastEngine, settings, spend,
+        forecast::ForecastEngine, moderation, settings, spend,
     },
 };
 use chrono::Utc;
@@ -216,7 +216,7 @@ pub async fn builder(
     let account = actor.account(db, AccountPermission::ViewCampaigns).await?;
     let clock = AccountClock::load(db, account).await?;
     let limits = settings::load(db).await?.money;
-    let (campaign, form, ads) = match id {
+    let (campaign, form, ads, targeting_decisions) = match id {
         Some(id) => {
             let model = find(db, account, id).await?;
             let form = CampaignForm::from_settings(&settings_of(&model, &clock)?);
@@ -239,9 +239,10 @@ pub async fn builder(
                 created_at: model.created_at,
                 updated_at: model.updated_at,
             };
-            (Some(info), form, ads)
+            let decisions = moderation::appeals::for_campaign_targeting(db, id).await?;
+            (Some(info), form, ads, decisions)
         }
-        None => (None, CampaignForm::default(), Vec::new()),
+        None => (None, CampaignForm::default(), Vec::new(), Vec::new()),
     };
     let options = forecast::options(db, engine).await?;
     let prediction = match form.targeting.parse() {
@@ -261,6 +262,7 @@ pub async fn builder(
         currency: clock.currency,
         time_zone: clock.time_zone,
         ads,
+        targeting_decisions,
         can_edit: actor.may(AccountPermission::EditCampaigns),
     })
 }

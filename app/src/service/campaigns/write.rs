@@ -17,7 +17,7 @@ use crate::{
         ads,
         audit::{self, AuditEntry},
         forecast::{check_targeting, index::CatalogIndex},
-        settings, spend,
+        moderation, settings, spend,
     },
 };
 use chrono::Utc;
@@ -120,9 +120,14 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
                 if settings.targeting == targeting_of(&before.targeting)? {
                     active.pending_targeting = Set(None);
                     active.pending_since = Set(None);
+                    if before.pending_targeting.is_some() {
+                        moderation::queue::withdraw_targeting(&txn, before.id, now).await?;
+                    }
                 } else {
                     pending = true;
                     if before.pending_targeting.as_deref() != Some(targeting.as_str()) {
+                        moderation::queue::enqueue_targeting(&txn, &before, &targeting, now)
+                            .await?;
                         active.pending_targeting = Set(Some(targeting));
                         active.pending_since = Set(Some(now));
                     }
@@ -300,9 +305,6 @@ pub async fn act<C: ConnectionTrait + TransactionTrait>(
     };
     let to = transition(model.status, event).map_err(|e| AppError::Conflict(e.message))?;
     change_status(&txn, &model, to, Some(actor), None).await?;
-    if to == CampaignStatus::Archived {
-        ads::withdraw_all(&txn, model.id).await?;
-    }
     txn.commit().await?;
     Ok(to)
 }
@@ -333,6 +335,10 @@ pub(crate) async fn change_status(
         return Err(AppError::Conflict(
             "The campaign changed meanwhile: reload the page and try again.".into(),
         ));
+    }
+    // A campaign that can no longer change has nothing left to review.
+    if !to.is_editable() {
+        ads::withdraw_all(db, model.id, now).await?;
     }
     let mut entry = AuditEntry::new(
         AuditAction::CampaignStatusChanged,

@@ -1,0 +1,459 @@
+//! Moderation as moderators and advertisers see it: the queue, the review screen, decisions
+//! with their policy reasons, appeals, and the published review-time figures.
+
+use super::{
+    AccountId, AdCopy, AdVersionId, CampaignId, CampaignStatus, DiffPart, FieldChange,
+    PolicyReason, ReviewDecisionId, ReviewTaskId,
+};
+use crate::error::FieldErrors;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How long opening an item keeps it away from other moderators.
+pub const CLAIM_MINUTES: i64 = 15;
+/// Longest moderator note and appeal message, in characters.
+pub const NOTE_MAX: usize = 1000;
+/// The window of the published review-time figures.
+pub const REVIEW_TIME_DAYS: i64 = 7;
+
+macro_rules! stored_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $code:literal : $label:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+        #[cfg_attr(
+            feature = "ssr",
+            sea_orm(rs_type = "String", db_type = "String(sea_orm::sea_query::StringLen::N(16))")
+        )]
+        pub enum $name {
+            $($(#[$vdoc])* #[cfg_attr(feature = "ssr", sea_orm(string_value = $code))] $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The stored (and URL) code.
+            pub fn code(self) -> &'static str {
+                match self { $(Self::$variant => $code,)+ }
+            }
+
+            pub fn label(self) -> &'static str {
+                match self { $(Self::$variant => $label,)+ }
+            }
+
+            pub fn from_code(code: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.code() == code)
+            }
+        }
+    };
+}
+
+stored_enum!(
+    /// What a review task is about.
+    ReviewKind {
+        /// One version of an ad's copy.
+        AdVersion = "ad_version": "Ad",
+        /// A new targeting for a campaign that is already live.
+        Targeting = "targeting": "Targeting change",
+    }
+);
+
+stored_enum!(
+    /// Where a review task is.
+    TaskState {
+        /// Waiting for (or being reviewed by) a moderator.
+        Open = "open": "Waiting",
+        Decided = "decided": "Decided",
+        /// The advertiser replaced or withdrew what was to be reviewed.
+        Withdrawn = "withdrawn": "Withdrawn",
+    }
+);
+
+stored_enum!(
+    /// A moderator's verdict.
+    Verdict {
+        Approved = "approved": "Approved",
+        Declined = "declined": "Declined",
+    }
+);
+
+stored_enum!(
+    /// The part of the submission a decline points at.
+    ReviewField {
+        Text = "text": "Text",
+        ButtonLabel = "button_label": "Button label",
+        DestinationUrl = "destination_url": "Destination",
+        Targeting = "targeting": "Targeting",
+    }
+);
+
+/// The queue's filters, as in the URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QueueFilter {
+    /// An ISO 639-1 code of a targeted language, or empty for all.
+    pub language: String,
+    /// An account id, or empty for all.
+    pub account: String,
+    /// The appeals queue instead of first reviews.
+    pub appeals: bool,
+}
+
+/// One waiting item of the queue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueRow {
+    pub id: ReviewTaskId,
+    pub kind: ReviewKind,
+    pub account_id: AccountId,
+    pub account_name: String,
+    pub campaign_name: String,
+    /// The ad's title and version, or the campaign's name for a targeting change.
+    pub subject: String,
+    pub languages: Vec<String>,
+    pub submitted_at: DateTime<Utc>,
+    /// Claimed by the viewer and not yet expired.
+    pub claimed_by_me: bool,
+}
+
+/// The moderator's queue: waiting items oldest first, and what the filters can choose from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueView {
+    pub rows: Vec<QueueRow>,
+    /// Items matching the filters (the list shows the oldest 100).
+    pub total: u64,
+    /// The server's clock, so wait times render the same on both sides.
+    pub now: DateTime<Utc>,
+    /// (code, name) of languages with waiting items.
+    pub languages: Vec<(String, String)>,
+    /// Accounts with waiting items.
+    pub accounts: Vec<(AccountId, String)>,
+    /// Waiting items in the other queue (appeals when this is first reviews, and back).
+    pub other_queue: u64,
+}
+
+/// The ad copy under review, with what the automatic pre-checks found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdUnderReview {
+    pub title: String,
+    pub version_id: AdVersionId,
+    pub number: i32,
+    pub copy: AdCopy,
+    /// (field, message) from the same checks the editor runs.
+    pub findings: Vec<(String, String)>,
+}
+
+/// What changed since the last approved version (or the serving targeting).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReviewDiff {
+    /// The approved version compared against, for an ad.
+    pub against_version: Option<i32>,
+    pub text: Vec<DiffPart>,
+    /// (before, after) when they differ.
+    pub button_label: Option<(String, String)>,
+    pub destination_url: Option<(String, String)>,
+    pub targeting: Vec<FieldChange>,
+}
+
+/// A forecast in one line, for the review screen.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForecastBrief {
+    pub channels: u64,
+    pub subscribers: i64,
+    pub daily_views: i64,
+}
+
+/// An appeal as the reviewer reads it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AppealBrief {
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+    /// The decline being appealed.
+    pub decision: DecisionView,
+}
+
+/// Everything a moderator needs to decide one item.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReviewScreen {
+    pub task: ReviewTaskId,
+    pub kind: ReviewKind,
+    pub state: TaskState,
+    pub submitted_at: DateTime<Utc>,
+    /// The viewer's claim ends then (`None` once decided or withdrawn).
+    pub claimed_until: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+    pub account_id: AccountId,
+    pub account_name: String,
+    pub campaign_id: CampaignId,
+    pub campaign_name: String,
+    pub campaign_status: CampaignStatus,
+    pub ad: Option<AdUnderReview>,
+    /// The targeting under review (a targeting change) or the one the ad will serve with.
+    pub targeting: String,
+    pub targeting_languages: Vec<String>,
+    pub forecast: Option<ForecastBrief>,
+    pub diff: Option<ReviewDiff>,
+    pub appeal: Option<AppealBrief>,
+    /// The account's earlier decisions, newest first.
+    pub history: Vec<DecisionView>,
+    /// The reasons a decline can cite.
+    pub reasons: Vec<PolicyReason>,
+    /// The decision, once made.
+    pub decided: Option<DecisionView>,
+}
+
+/// A moderator's decision as submitted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DecisionInput {
+    pub approve: bool,
+    /// Policy reason codes (a decline needs at least one).
+    pub reasons: Vec<String>,
+    /// A `ReviewField` code, or empty.
+    pub field: String,
+    pub note: String,
+}
+
+impl DecisionInput {
+    /// Field errors for what cannot be decided; the reasons' existence is checked by the server.
+    pub fn check(&self) -> FieldErrors {
+        let mut errors = FieldErrors::default();
+        if !self.approve && self.reasons.is_empty() {
+            errors.add(
+                "reasons",
+                "Choose at least one policy reason for a decline.",
+            );
+        }
+        if self.approve && !self.reasons.is_empty() {
+            errors.add("reasons", "An approval cites no policy reasons.");
+        }
+        if !self.field.is_empty() && ReviewField::from_code(&self.field).is_none() {
+            errors.add("field", "Choose one of the listed fields.");
+        }
+        if self.note.chars().count() > NOTE_MAX {
+            errors.add("note", format!("At most {NOTE_MAX} characters."));
+        }
+        errors
+    }
+}
+
+/// The cited reason of a decision, with its guideline's anchor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CitedReason {
+    pub code: String,
+    pub title: String,
+}
+
+impl CitedReason {
+    /// Where the public guidelines page explains this reason.
+    pub fn href(&self) -> String {
+        format!("/guidelines#{}", self.code)
+    }
+}
+
+/// Where an appeal of a decision stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AppealState {
+    /// It may still be appealed.
+    Open,
+    Waiting,
+    Decided,
+    /// Approvals, appeal decisions and declines of superseded versions cannot be appealed.
+    NotAppealable,
+}
+
+/// One decision, as both sides read it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionView {
+    pub id: ReviewDecisionId,
+    pub kind: ReviewKind,
+    pub campaign_id: CampaignId,
+    /// "Ad “Winter promo”, version 2" or "Targeting of “Winter”".
+    pub subject: String,
+    pub verdict: Verdict,
+    pub reasons: Vec<CitedReason>,
+    pub field: Option<ReviewField>,
+    pub note: String,
+    pub is_appeal: bool,
+    pub submitted_at: DateTime<Utc>,
+    pub decided_at: DateTime<Utc>,
+    pub appeal: AppealState,
+    /// The advertiser's appeal message, when there is one.
+    pub appeal_message: Option<String>,
+}
+
+/// An advertiser's appeal of a decline.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppealInput {
+    pub message: String,
+}
+
+impl AppealInput {
+    pub fn check(&self) -> FieldErrors {
+        let mut errors = FieldErrors::default();
+        let length = self.message.trim().chars().count();
+        if length < 10 {
+            errors.add(
+                "message",
+                "Tell the reviewer why the decision is wrong (at least 10 characters).",
+            );
+        } else if length > NOTE_MAX {
+            errors.add("message", format!("At most {NOTE_MAX} characters."));
+        }
+        errors
+    }
+}
+
+/// Published review-time figures over the last [`REVIEW_TIME_DAYS`] days.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReviewTimes {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// First decisions (appeals are counted apart).
+    pub reviewed: u64,
+    pub approved: u64,
+    pub median_secs: Option<i64>,
+    pub p95_secs: Option<i64>,
+    pub appeals_decided: u64,
+    /// Items waiting right now, and how long the oldest has waited.
+    pub waiting: u64,
+    pub oldest_wait_secs: Option<i64>,
+}
+
+impl ReviewTimes {
+    /// Share of first decisions that approved, in whole percent.
+    pub fn approval_percent(&self) -> Option<u64> {
+        (self.reviewed > 0).then(|| (self.approved * 100 + self.reviewed / 2) / self.reviewed)
+    }
+}
+
+/// The nearest-rank percentile `p` (0–100) of `sorted` (ascending); `None` when empty.
+pub fn percentile(sorted: &[i64], p: u32) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (u64::from(p.min(100)) * sorted.len() as u64)
+        .div_ceil(100)
+        .max(1);
+    sorted.get(rank as usize - 1).copied()
+}
+
+/// The median of `sorted` (ascending): the mean of the middle two for an even count, rounded
+/// down; `None` when empty.
+pub fn median(sorted: &[i64]) -> Option<i64> {
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]).div_euclid(2)),
+    }
+}
+
+/// A duration for people: "45 s", "12 min", "3 h 5 min", "2 d 4 h".
+pub fn format_duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min", secs / 60),
+        3600..86_400 => match (secs % 3600) / 60 {
+            0 => format!("{} h", secs / 3600),
+            m => format!("{} h {m} min", secs / 3600),
+        },
+        _ => match (secs % 86_400) / 3600 {
+            0 => format!("{} d", secs / 86_400),
+            h => format!("{} d {h} h", secs / 86_400),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let sorted: Vec<i64> = (1..=20).collect();
+        assert_eq!(percentile(&sorted, 95), Some(19));
+        assert_eq!(percentile(&sorted, 100), Some(20));
+        assert_eq!(percentile(&sorted, 50), Some(10));
+        assert_eq!(percentile(&[7], 95), Some(7));
+        assert_eq!(percentile(&[], 95), None);
+        assert_eq!(median(&[1, 2, 3, 10]), Some(2));
+        assert_eq!(median(&[1, 5, 9]), Some(5));
+        assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration(-3), "0 s");
+        assert_eq!(format_duration(59), "59 s");
+        assert_eq!(format_duration(600), "10 min");
+        assert_eq!(format_duration(3600), "1 h");
+        assert_eq!(format_duration(3 * 3600 + 5 * 60), "3 h 5 min");
+        assert_eq!(format_duration(2 * 86_400 + 4 * 3600 + 9), "2 d 4 h");
+    }
+
+    #[test]
+    fn declines_need_a_reason_and_approvals_cite_none() {
+        let decline = DecisionInput {
+            approve: false,
+            ..Default::default()
+        };
+        assert!(decline.check().get("reasons").is_some());
+        let approve = DecisionInput {
+            approve: true,
+            reasons: vec!["adult".into()],
+            ..Default::default()
+        };
+        assert!(approve.check().get("reasons").is_some());
+        let bad_field = DecisionInput {
+            approve: false,
+            reasons: vec!["adult".into()],
+            field: "colour".into(),
+            note: "x".repeat(NOTE_MAX + 1),
+        };
+        let errors = bad_field.check();
+        assert!(errors.get("field").is_some() && errors.get("note").is_some());
+        assert!(
+            DecisionInput {
+                approve: false,
+                reasons: vec!["adult".into()],
+                field: "text".into(),
+                note: "Explicit wording".into(),
+            }
+            .check()
+            .is_empty()
+        );
+        assert!(
+            AppealInput {
+                message: "short".into()
+            }
+            .check()
+            .get("message")
+            .is_some()
+        );
+        assert!(
+            AppealInput {
+                message: "The offer is real, see the terms page.".into()
+            }
+            .check()
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn approval_rate_rounds_to_whole_percent() {
+        let times = ReviewTimes {
+            from: Utc::now(),
+            to: Utc::now(),
+            reviewed: 3,
+            approved: 2,
+            median_secs: None,
+            p95_secs: None,
+            appeals_decided: 0,
+            waiting: 0,
+            oldest_wait_secs: None,
+        };
+        assert_eq!(times.approval_percent(), Some(67));
+    }
+}
