@@ -118,7 +118,7 @@ fn Review(
                         <p class="muted small">{format!("Sent {}. The decline being appealed:", utc(a.created_at))}</p>
                         <DecisionCard decision=a.decision/>
                     </section>
-                })}
+                }.into_any())}
                 {ad_copy.map(|copy| view! {
                     <section class="card" aria-labelledby="message-heading">
                         <h2 id="message-heading">"Message"</h2>
@@ -143,7 +143,7 @@ fn Review(
                             .into_any()
                         }}
                     </section>
-                })}
+                }.into_any())}
                 {screen.diff.clone().map(|d| view! {
                     <section class="card" aria-labelledby="diff-heading" data-test="diff">
                         <h2 id="diff-heading">
@@ -170,7 +170,7 @@ fn Review(
                             </table>
                         })}
                     </section>
-                })}
+                }.into_any())}
                 <section class="card" aria-labelledby="targeting-heading">
                     <h2 id="targeting-heading">{if is_ad { "Campaign targeting" } else { "Proposed targeting" }}</h2>
                     <p data-test="review-targeting">{screen.targeting.clone()}</p>
@@ -192,11 +192,12 @@ fn Review(
                         <DecisionCard decision=d/>
                         <NextItem appeals=screen.appeal.is_some()/>
                     </section>
-                })}
-                {open.then(|| view! { <DecisionForm task reasons=screen.reasons.clone() decide release/> })}
+                }.into_any())}
+                {open.then(|| view! { <DecisionForm task reasons=screen.reasons.clone() decide release/> }.into_any())}
             </aside>
         </div>
     }
+    .into_any()
 }
 
 /// A button to the oldest item still waiting in the same queue.
