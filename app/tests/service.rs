@@ -2,11 +2,12 @@
 //! `TEST_DATABASE_URL` is set.
 
 use app::{
-    entity::{account_member, audit_event, campaign, channel, topic},
+    entity::{account_member, audit_event, campaign, channel, review_decision, review_task, topic},
     error::AppError,
     model::{
         AccountPermission, AccountRole, AccountSettingsInput, AuditAction, AuditFilter,
-        CampaignStatus, PlatformRole, RoleChangeInput, SignInInput, SignUpInput, UserId,
+        CampaignStatus, PlatformRole, RoleChangeInput, SignInInput, SignUpInput, TaskState, UserId,
+        Verdict,
     },
     service::{self, Actor, auth, passwords::PasswordHasher},
 };
@@ -451,6 +452,30 @@ async fn demo_seed_creates_every_role_and_the_catalog() {
             1,
             "{backend}: one demo campaign runs"
         );
+        // The demo moderator approved the running campaign's two ads and declined one; an
+        // edit waits in the queue.
+        let decisions: Vec<(Verdict, bool)> = review_decision::Entity::find()
+            .all(&db)
+            .await
+            .expect(backend)
+            .into_iter()
+            .map(|d| (d.outcome, d.is_appeal))
+            .collect();
+        assert_eq!(
+            decisions,
+            [
+                (Verdict::Approved, false),
+                (Verdict::Approved, false),
+                (Verdict::Declined, false)
+            ],
+            "{backend}"
+        );
+        let waiting = review_task::Entity::find()
+            .filter(review_task::Column::State.eq(TaskState::Open))
+            .count(&db)
+            .await
+            .expect(backend);
+        assert_eq!(waiting, 1, "{backend}: the demo queue");
         for login in &logins {
             let user = auth::sign_in(
                 &db,

@@ -17,36 +17,6 @@ async fn value(client: &fantoccini::Client, css: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Clicks like a person: scrolled to the middle of the window first, so the sticky action
-/// bar never covers what is clicked.
-async fn click(client: &fantoccini::Client, css: &str) {
-    let element = wait_for(client, css).await;
-    client
-        .execute(
-            "arguments[0].scrollIntoView({block: 'center'})",
-            vec![serde_json::to_value(&element).expect("element")],
-        )
-        .await
-        .expect("scroll");
-    element.click().await.expect("click");
-}
-
-/// Polls until the text at `css` contains `part`.
-async fn until_contains(client: &fantoccini::Client, css: &str, part: &str) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let now = text_of(client, css).await;
-        if now.contains(part) {
-            return now;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{css} never showed {part:?} (shows {now:?})"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn build_a_campaign_write_an_ad_reload_and_send_it_for_review() {
     let (app, _driver, client) = start_with_catalog(2_000).await;

@@ -145,8 +145,10 @@ pub struct AdUnderReview {
 /// What changed since the last approved version (or the serving targeting).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReviewDiff {
-    /// The approved version compared against, for an ad.
+    /// The version compared against, for an ad: the last approved one, or — when none was
+    /// ever approved — the last declined one (what changed since the decline).
     pub against_version: Option<i32>,
+    pub against_approved: bool,
     pub text: Vec<DiffPart>,
     /// (before, after) when they differ.
     pub button_label: Option<(String, String)>,

@@ -1,15 +1,18 @@
-//! Demo campaigns for the demo advertiser, made through the same services a person uses: one
-//! running (with an approved ad and an edit waiting for review), one sent for review, one
-//! draft. The seed stands in for a moderator to approve the running one.
+//! Demo campaigns for the demo advertiser, made through the same services people use: one
+//! running (its ads approved by the demo moderator, an edit waiting for review), one whose ad
+//! the moderator declined with a reason (so a decline and its appeal can be tried), one draft.
 
 use crate::{
     error::AppError,
-    model::{AdId, AdInput, CampaignForm, CampaignId, Schedule, TargetingForm},
+    model::{
+        AdId, AdInput, CampaignForm, CampaignId, DecisionInput, QueueFilter, Schedule,
+        TargetingForm,
+    },
     service::{
         Actor, ads,
         campaigns::write,
         forecast::index::{CatalogIndex, IndexSettings},
-        settings,
+        moderation, settings,
     },
 };
 use chrono::Utc;
@@ -49,10 +52,25 @@ async fn write_ad<C: ConnectionTrait + TransactionTrait>(
     ads::save(db, owner, id, None, input).await
 }
 
-/// Creates the demo campaigns in `owner`'s account.
+/// Decides every item waiting in the queue as `moderator`, oldest first.
+async fn review_all<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    moderator: &Actor,
+    decision: DecisionInput,
+) -> Result<(), AppError> {
+    let waiting = moderation::queue(db, moderator, &QueueFilter::default()).await?;
+    for row in waiting.rows {
+        moderation::claim(db, moderator, row.id, Utc::now()).await?;
+        moderation::decide(db, moderator, row.id, decision.clone()).await?;
+    }
+    Ok(())
+}
+
+/// Creates the demo campaigns in `owner`'s account, reviewed by `moderator`.
 pub async fn create<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     owner: &Actor,
+    moderator: &Actor,
 ) -> Result<(), AppError> {
     let platform = settings::load(db).await?;
     // The demo targets by topic and language only, so no channel needs to be looked up.
@@ -98,30 +116,15 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     )
     .await?;
     write::submit(db, owner, live).await?;
-    for version in write::versions_in_review(db, live).await? {
-        ads::apply_review(
-            db,
-            crate::model::AdVersionId(version),
-            ads::ReviewOutcome::Approve,
-            Utc::now(),
-        )
-        .await?;
-    }
-    // An edit of the approved ad, waiting for review while version 1 keeps serving.
-    ads::save(
+    review_all(
         db,
-        owner,
-        live,
-        Some(first),
-        ad(
-            "Club launch",
-            "Fresh beans roasted every Monday, at your door by Wednesday. Join the club and pause any time.",
-            "Join the club",
-            "https://acme.coffee/club",
-        ),
+        moderator,
+        DecisionInput {
+            approve: true,
+            ..Default::default()
+        },
     )
     .await?;
-    ads::submit(db, owner, first).await?;
 
     let review = write::save(
         db,
@@ -151,6 +154,34 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     )
     .await?;
     write::submit(db, owner, review).await?;
+    review_all(
+        db,
+        moderator,
+        DecisionInput {
+            approve: false,
+            reasons: vec!["misleading".into()],
+            field: "text".into(),
+            note: "“Launch price this week only” needs the regular price and the end date next \
+                   to it."
+                .into(),
+        },
+    )
+    .await?;
+    // An edit of the approved ad, waiting for review while version 1 keeps serving.
+    ads::save(
+        db,
+        owner,
+        live,
+        Some(first),
+        ad(
+            "Club launch",
+            "Fresh beans roasted every Monday, at your door by Wednesday. Join the club and pause any time.",
+            "Join the club",
+            "https://acme.coffee/club",
+        ),
+    )
+    .await?;
+    ads::submit(db, owner, first).await?;
 
     let draft = write::save(
         db,

@@ -3,7 +3,7 @@
 use crate::{
     entity::{app_user, staff_role},
     error::AppError,
-    model::{AuditAction, PlatformRole, SignUpInput},
+    model::{AuditAction, PlatformRole, SignUpInput, UserId},
     service::{
         Actor,
         audit::{self, AuditEntry},
@@ -64,7 +64,7 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
         ),
     ];
     let mut logins = Vec::new();
-    let mut advertiser = None;
+    let (mut advertiser, mut moderator) = (None, None);
     for (email, account_name, role, what) in people {
         let password: String = rand::rng()
             .sample_iter(&Alphanumeric)
@@ -100,8 +100,10 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
             )
             .await?;
         }
-        if role.is_none() {
-            advertiser = Some(user);
+        match role {
+            None => advertiser = Some(user),
+            Some(PlatformRole::Moderator) => moderator = Some(user),
+            Some(_) => {}
         }
         logins.push(DemoLogin {
             email: email.into(),
@@ -110,11 +112,16 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
         });
     }
     catalog_seed::insert(db, channels, seed).await?;
-    if let Some(user) = advertiser
-        && let Some(viewer) = auth::viewer(db, user, None).await?
-    {
-        let owner = Actor::from_viewer(viewer, None);
-        demo_campaigns::create(db, &owner).await?;
+    let actor = async |user: Option<UserId>| -> Result<Option<Actor>, AppError> {
+        Ok(match user {
+            Some(user) => auth::viewer(db, user, None)
+                .await?
+                .map(|v| Actor::from_viewer(v, None)),
+            None => None,
+        })
+    };
+    if let (Some(owner), Some(moderator)) = (actor(advertiser).await?, actor(moderator).await?) {
+        demo_campaigns::create(db, &owner, &moderator).await?;
     }
     Ok(logins)
 }

@@ -57,7 +57,12 @@ pub async fn start_driver() -> Driver {
     driver
 }
 
+/// A browser session of its own (several can share one chromedriver: each gets its own
+/// profile directory, which Chromium locks).
 pub async fn browser(driver: &Driver) -> Client {
+    static SESSIONS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let session = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let profile = driver.profile.0.join(session.to_string());
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -67,7 +72,7 @@ pub async fn browser(driver: &Driver) -> Client {
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--window-size=1280,900",
-                format!("--user-data-dir={}", driver.profile.0.display()),
+                format!("--user-data-dir={}", profile.display()),
             ]
         }),
     );
@@ -156,8 +161,19 @@ pub async fn submit(client: &Client) {
         .expect("click submit");
 }
 
+/// The text at `css`; an element re-rendered between finding and reading it is found again.
 pub async fn text_of(client: &Client, css: &str) -> String {
-    wait_for(client, css).await.text().await.expect("text")
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match wait_for(client, css).await.text().await {
+            Ok(text) => return text,
+            Err(e) if Instant::now() < deadline => {
+                tracing::debug!("{css} went stale: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("text of {css}: {e}"),
+        }
+    }
 }
 
 pub async fn start() -> (TestApp, Driver, Client) {
@@ -206,6 +222,36 @@ pub async fn changed(client: &Client, css: &str, before: &str) -> String {
             return now;
         }
         assert!(Instant::now() < deadline, "{css} stayed at {before}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Clicks like a person: scrolled to the middle of the window first, so the sticky action
+/// bar never covers what is clicked.
+pub async fn click(client: &Client, css: &str) {
+    let element = wait_for(client, css).await;
+    client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'})",
+            vec![serde_json::to_value(&element).expect("element")],
+        )
+        .await
+        .expect("scroll");
+    element.click().await.expect("click");
+}
+
+/// Polls until the text at `css` contains `part`, and returns it.
+pub async fn until_contains(client: &Client, css: &str, part: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = text_of(client, css).await;
+        if now.contains(part) {
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css} never showed {part:?} (shows {now:?})"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -147,9 +147,10 @@ fn Review(
                 {screen.diff.clone().map(|d| view! {
                     <section class="card" aria-labelledby="diff-heading" data-test="diff">
                         <h2 id="diff-heading">
-                            {match d.against_version {
-                                Some(n) => format!("Changes since approved version {n}"),
-                                None => "Changes to the serving targeting".to_owned(),
+                            {match (d.against_version, d.against_approved) {
+                                (Some(n), true) => format!("Changes since approved version {n}"),
+                                (Some(n), false) => format!("Changes since declined version {n}"),
+                                (None, _) => "Changes to the serving targeting".to_owned(),
                             }}
                         </h2>
                         {is_ad.then(|| view! { <WordDiff parts=d.text.clone()/> })}

@@ -75,6 +75,7 @@ pub async fn screen(
                 let changed = |a: &str, b: &str| (a != b).then(|| (a.to_owned(), b.to_owned()));
                 ReviewDiff {
                     against_version: Some(p.number),
+                    against_approved: p.status == AdVersionStatus::Approved,
                     text: word_diff(&before.text, &copy.text),
                     button_label: changed(&before.button_label, &copy.button_label),
                     destination_url: changed(&before.destination_url, &copy.destination_url),
@@ -179,8 +180,9 @@ fn copy_of(version: &ad_version::Model) -> AdCopy {
     }
 }
 
-/// The task's ad, its version, and the approved version a re-review compares against: the
-/// one serving, else the newest approved before it.
+/// The task's ad, its version, and the version a re-review compares against: the one
+/// serving, else the newest approved one, else (never approved) the newest declined one
+/// before it.
 async fn version_with_previous(
     db: &impl ConnectionTrait,
     task: &review_task::Model,
@@ -197,14 +199,19 @@ async fn version_with_previous(
     let previous = ad_version::Entity::find()
         .filter(ad_version::Column::AdId.eq(ad.id))
         .filter(ad_version::Column::Id.ne(version.id))
-        .filter(ad_version::Column::Status.eq(AdVersionStatus::Approved))
+        .filter(
+            ad_version::Column::Status
+                .is_in([AdVersionStatus::Approved, AdVersionStatus::Declined]),
+        )
         .order_by_desc(ad_version::Column::Number)
         .all(db)
         .await?;
+    let approved = |v: &&ad_version::Model| v.status == AdVersionStatus::Approved;
     let against = previous
         .iter()
         .find(|v| Some(v.id) == ad.live_version_id)
-        .or_else(|| previous.first())
+        .or_else(|| previous.iter().find(approved))
+        .or_else(|| previous.iter().find(|v| v.number < version.number))
         .cloned();
     Ok((ad, version, against))
 }
