@@ -558,3 +558,65 @@ async fn only_moderators_reach_the_queue_and_review_times_come_from_decisions() 
         assert_eq!(later.reviewed, 0, "{b}");
     }
 }
+
+#[tokio::test]
+async fn a_draft_retargeted_during_review_ends_the_claim_and_moderators_skip_their_own_accounts() {
+    for (b, db) in fresh_all().await {
+        let (me, id, _ad) = submitted(&db, "ada@example.com").await;
+        let m = moderator(&db, "alice@herald.test").await;
+        let task = queue(&db, &m, false).await[0];
+        claim_now(&db, &m, task).await;
+        // The advertiser changes the draft's targeting while the moderator reads the ad.
+        let mut changed = asap("Winter");
+        changed.targeting.languages = vec!["de".into()];
+        save(&db, &me, Some(id), changed).await.expect(b);
+        let stale = moderation::decide(&db, &m, task, approve()).await;
+        assert!(
+            matches!(&stale, Err(AppError::Conflict(m)) if m.contains("claim")),
+            "{b}: approving against targeting no longer shown is refused: {stale:?}"
+        );
+        let rows = moderation::queue(&db, &m, &QueueFilter::default())
+            .await
+            .expect(b)
+            .rows;
+        assert_eq!(rows[0].languages, ["de"], "{b}: the item follows the draft");
+        let screen = moderation::screen(&db, &engine(&db).await, &m, task)
+            .await
+            .expect(b);
+        assert!(screen.targeting_languages.contains(&"de".to_owned()), "{b}");
+        moderation::decide(&db, &m, task, approve()).await.expect(b);
+
+        // A moderator who is also a member of the advertiser's account never gets its items.
+        let (_other, other_id, other_ad) = submitted(&db, "bob@example.com").await;
+        let insider = moderator(&db, "insider@herald.test").await;
+        let bob_account = app::entity::campaign::Entity::find_by_id(other_id.0)
+            .one(&db)
+            .await
+            .expect(b)
+            .expect(b)
+            .account_id;
+        app::entity::account_member::ActiveModel {
+            account_id: Set(bob_account),
+            user_id: Set(insider.user_id.0),
+            role: Set(app::model::AccountRole::Analyst),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&db)
+        .await
+        .expect(b);
+        assert!(queue(&db, &insider, false).await.is_empty(), "{b}");
+        let theirs = queue(&db, &m, false).await[0];
+        assert_eq!(
+            moderation::claim(&db, &insider, theirs, Utc::now())
+                .await
+                .err(),
+            Some(AppError::NotFound),
+            "{b}"
+        );
+        assert_eq!(
+            versions(&db, other_ad).await[0].1,
+            AdVersionStatus::InReview,
+            "{b}"
+        );
+    }
+}

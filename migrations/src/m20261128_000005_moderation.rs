@@ -254,7 +254,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer(ReviewTask::CampaignId))
                     .col(big_integer_null(ReviewTask::AdVersionId))
                     .col(text_null(ReviewTask::Targeting))
-                    .col(string_len(ReviewTask::Languages, 512))
+                    .col(text(ReviewTask::Languages))
                     .col(timestamp_with_time_zone(ReviewTask::SubmittedAt))
                     .col(string_len(ReviewTask::State, 16))
                     .col(big_integer_null(ReviewTask::AppealId))
@@ -307,6 +307,28 @@ impl MigrationTrait for Migration {
             }
             manager.create_index(index.to_owned()).await?;
         }
+
+        // What was already waiting enters the queue: versions in review (with the campaign's
+        // targeting) and live campaigns' targeting changes. Languages are filled in when the
+        // item is next sent; until then it shows under every language.
+        let db = manager.get_connection();
+        db.execute_unprepared(
+            "INSERT INTO review_task (kind, account_id, campaign_id, ad_version_id, targeting, \
+             languages, submitted_at, state) \
+             SELECT 'ad_version', a.account_id, a.campaign_id, v.id, c.targeting, '', \
+             COALESCE(v.submitted_at, v.created_at), 'open' \
+             FROM ad_version v JOIN ad a ON a.id = v.ad_id JOIN campaign c ON c.id = a.campaign_id \
+             WHERE v.status = 'in_review'",
+        )
+        .await?;
+        db.execute_unprepared(
+            "INSERT INTO review_task (kind, account_id, campaign_id, targeting, languages, \
+             submitted_at, state) \
+             SELECT 'targeting', account_id, id, pending_targeting, '', \
+             COALESCE(pending_since, updated_at), 'open' \
+             FROM campaign WHERE pending_targeting IS NOT NULL",
+        )
+        .await?;
 
         manager
             .create_table(

@@ -65,6 +65,16 @@ pub async fn my_notifications() -> Result<NotificationList, AppError> {
     service::notifications::list(&state.db, &me).await
 }
 
+/// The caller's unread notifications in the current account (0 without one), for the header.
+#[server(endpoint = "unread_notifications")]
+pub async fn unread_notifications() -> Result<u64, AppError> {
+    let (state, me) = ctx::require_user().await?;
+    match me.membership {
+        Some((account, _)) => service::notifications::unread(&state.db, me.user_id, account).await,
+        None => Ok(0),
+    }
+}
+
 /// Marks the caller's notifications read, up to the newest one shown.
 #[server(endpoint = "notifications_read")]
 pub async fn mark_notifications_read(up_to: NotificationId) -> Result<(), AppError> {

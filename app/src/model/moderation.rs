@@ -109,6 +109,8 @@ pub struct QueueRow {
     pub campaign_name: String,
     /// The ad's title and version, or the campaign's name for a targeting change.
     pub subject: String,
+    /// The ad's text, or the proposed targeting in words.
+    pub preview: String,
     pub languages: Vec<String>,
     pub submitted_at: DateTime<Utc>,
     /// Claimed by the viewer and not yet expired.

@@ -1,9 +1,15 @@
 //! The signed-in app shell: header (brand, account switcher, user menu), role-based
 //! navigation and the routed content. Visitors are sent to the sign-in page.
 
-use crate::{components::SideNav, model::Viewer, pages::auth::use_auth};
+use crate::{
+    api::moderation::unread_notifications, components::SideNav, model::Viewer,
+    pages::auth::use_auth,
+};
 use leptos::prelude::*;
-use leptos_router::components::{Outlet, Redirect};
+use leptos_router::{
+    components::{Outlet, Redirect},
+    hooks::use_location,
+};
 
 #[component]
 pub fn AppShell() -> impl IntoView {
@@ -27,7 +33,22 @@ pub struct UnreadCount(pub RwSignal<u64>);
 #[component]
 fn SignedIn(viewer: Viewer) -> impl IntoView {
     provide_context(viewer.clone());
-    provide_context(UnreadCount(RwSignal::new(viewer.unread_notifications)));
+    let unread = RwSignal::new(viewer.unread_notifications);
+    provide_context(UnreadCount(unread));
+    // In the browser, the count is asked again on every navigation (decisions arrive while
+    // the advertiser works).
+    if viewer.current_account.is_some() {
+        let location = use_location();
+        let fresh = LocalResource::new(move || {
+            location.pathname.track();
+            unread_notifications()
+        });
+        Effect::new(move |_| {
+            if let Some(Ok(n)) = fresh.get() {
+                unread.try_set(n);
+            }
+        });
+    }
     view! {
         <div class="app">
             <Header viewer=viewer.clone()/>

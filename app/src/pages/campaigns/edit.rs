@@ -27,15 +27,14 @@ pub fn CampaignBuilderPage() -> impl IntoView {
     let params = use_params_map();
     // An appeal changes what the page shows about the targeting's review: load it again.
     let appeal = ServerAction::<AppealDecision>::new();
+    let appealed = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if matches!(appeal.value().get(), Some(Ok(()))) {
+            appealed.update(|n| *n += 1);
+        }
+    });
     let data = Resource::new(
-        move || {
-            (
-                params.with(|p| p.get("id")),
-                appeal
-                    .value()
-                    .with(|v| matches!(v, Some(Ok(()))).then(|| appeal.version().get())),
-            )
-        },
+        move || (params.with(|p| p.get("id")), appealed.get()),
         |(id, _)| async move {
             match id {
                 None => load_builder(None).await,

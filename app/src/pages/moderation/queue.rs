@@ -96,6 +96,7 @@ pub fn ReviewQueuePage() -> impl IntoView {
                                                             <a class="row-title" href=format!("/moderation/{}", r.id)>{r.subject.clone()}</a>
                                                             <span class=kind_class>{r.kind.label()}</span>
                                                             {r.claimed_by_me.then(|| view! { <span class="badge ok">"Claimed by you"</span> })}
+                                                            <span class="sub queue-preview">{r.preview.clone()}</span>
                                                         </td>
                                                         <td>{r.account_name.clone()}</td>
                                                         <td>{r.campaign_name.clone()}</td>

@@ -21,16 +21,15 @@ pub fn ReviewPage() -> impl IntoView {
     let params = use_params_map();
     let decide = ServerAction::<DecideReview>::new();
     let release = ServerAction::<ReleaseReview>::new();
+    // Reload once a decision is recorded, to show it (a refused one keeps the form as typed).
+    let decided = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if matches!(decide.value().get(), Some(Ok(()))) {
+            decided.update(|n| *n += 1);
+        }
+    });
     let screen = Resource::new(
-        move || {
-            (
-                params.with(|p| p.get("task")),
-                // Reload once a decision is recorded, to show it.
-                decide
-                    .value()
-                    .with(|v| matches!(v, Some(Ok(()))).then(|| decide.version().get())),
-            )
-        },
+        move || (params.with(|p| p.get("task")), decided.get()),
         |(task, _)| async move {
             let task = task
                 .and_then(|t| t.parse::<ReviewTaskId>().ok())

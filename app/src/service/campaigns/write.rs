@@ -133,6 +133,9 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
                     }
                 }
             } else {
+                if before.targeting != targeting {
+                    moderation::queue::retarget(&txn, before.id, &targeting).await?;
+                }
                 active.targeting = Set(targeting);
             }
             active.name = Set(settings.name.clone());
@@ -330,6 +333,18 @@ pub(crate) async fn change_status(
     }
     if let Some(reason) = reason {
         update = update.col_expr(campaign::Column::CompletedReason, Expr::value(reason));
+    }
+    // A campaign that can no longer change drops a targeting change nobody approved.
+    if !to.is_editable() {
+        update = update
+            .col_expr(
+                campaign::Column::PendingTargeting,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                campaign::Column::PendingSince,
+                Expr::value(Option::<chrono::DateTime<Utc>>::None),
+            );
     }
     if update.exec(db).await?.rows_affected != 1 {
         return Err(AppError::Conflict(

@@ -89,6 +89,19 @@ impl Subjects {
         self.describe_subject(task.ad_version_id, task.campaign_id)
     }
 
+    /// The ad's text, or the proposed targeting in words.
+    pub(crate) fn preview(&self, task: &review_task::Model) -> String {
+        match task.ad_version_id.and_then(|v| self.versions.get(&v)) {
+            Some((v, _)) => v.text.clone(),
+            None => task
+                .targeting
+                .as_deref()
+                .and_then(|t| crate::service::campaigns::targeting_of(t).ok())
+                .map(|t| t.describe())
+                .unwrap_or_default(),
+        }
+    }
+
     /// Whether a decline is still the current state of its subject, so an appeal can change
     /// something: the declined version is its ad's newest, or the declined targeting is the
     /// campaign's latest targeting decision and nothing newer waits.

@@ -3,7 +3,7 @@
 //! moderator who opens them — exactly one moderator wins a claim, on SQLite and PostgreSQL.
 
 use crate::{
-    entity::{ad_account, ad_version, campaign, review_task},
+    entity::{account_member, ad_account, ad_version, campaign, review_task},
     error::AppError,
     model::{
         AccountId, CLAIM_MINUTES, PlatformRole, QueueFilter, QueueRow, QueueView, ReviewKind,
@@ -47,6 +47,8 @@ pub(crate) async fn enqueue_version(
         account_id: Set(campaign.account_id),
         campaign_id: Set(campaign.id),
         ad_version_id: Set(Some(version)),
+        // What the moderator reviews the ad against: the campaign's targeting as sent.
+        targeting: Set(Some(campaign.targeting.clone())),
         languages: Set(languages_key(&targeting)),
         submitted_at: Set(now),
         state: Set(TaskState::Open),
@@ -101,6 +103,41 @@ async fn withdraw_for_ad(
         now,
     )
     .await
+}
+
+/// A campaign not yet live changed its targeting while ads wait: their tasks carry the new
+/// targeting, and any claim on them ends, so no moderator approves against what they no
+/// longer see.
+pub(crate) async fn retarget(
+    db: &impl ConnectionTrait,
+    campaign: i64,
+    targeting_json: &str,
+) -> Result<(), AppError> {
+    let targeting = targeting_of(targeting_json)?;
+    review_task::Entity::update_many()
+        .col_expr(
+            review_task::Column::Targeting,
+            Expr::value(targeting_json.to_owned()),
+        )
+        .col_expr(
+            review_task::Column::Languages,
+            Expr::value(languages_key(&targeting)),
+        )
+        .col_expr(
+            review_task::Column::ClaimedBy,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            review_task::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(review_task::Column::CampaignId.eq(campaign))
+        .filter(review_task::Column::Kind.eq(ReviewKind::AdVersion))
+        .filter(review_task::Column::State.eq(TaskState::Open))
+        .filter(review_task::Column::Targeting.ne(targeting_json.to_owned()))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Closes the open task of `version`, decided outside the moderators' workflow (demo data).
@@ -193,10 +230,17 @@ async fn withdraw(
 }
 
 /// Open tasks `moderator` may see: not claimed by someone else (or that claim has expired),
-/// and not an appeal of the moderator's own decision.
+/// not an appeal of the moderator's own decision, and not of an account they belong to.
 fn visible_to(moderator: i64, now: DateTime<Utc>) -> Condition {
+    let own_accounts = Query::select()
+        .column(account_member::Column::AccountId)
+        .from(account_member::Entity)
+        .and_where(account_member::Column::UserId.eq(moderator))
+        .to_owned();
     Condition::all()
         .add(review_task::Column::State.eq(TaskState::Open))
+        // Nobody reviews the ads of an account they belong to.
+        .add(review_task::Column::AccountId.not_in_subquery(own_accounts))
         .add(
             Condition::any()
                 .add(review_task::Column::ExcludedModerator.is_null())
@@ -292,6 +336,7 @@ pub async fn queue(
             account_name: accounts.get(&t.account_id).cloned().unwrap_or_default(),
             campaign_name: subjects.campaign_name(t.campaign_id),
             subject: subjects.describe(t),
+            preview: subjects.preview(t),
             languages: t
                 .languages
                 .split(',')
@@ -410,7 +455,11 @@ pub(crate) async fn find_visible(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    if task.excluded_moderator == Some(moderator) {
+    let own_account = account_member::Entity::find_by_id((task.account_id, moderator))
+        .one(db)
+        .await?
+        .is_some();
+    if task.excluded_moderator == Some(moderator) || own_account {
         return Err(AppError::NotFound);
     }
     Ok(task)
