@@ -110,7 +110,9 @@ fn Header(viewer: Viewer) -> impl IntoView {
                 view! {
                     <a class="notif-link" href="/notifications" id="notifications-link"
                         aria-label=move || format!("Notifications: {} unread", n())>
-                        <span class="bell" aria-hidden="true">"🔔"</span>
+                        <svg class="bell" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                            <path d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2Z" fill="currentColor"/>
+                        </svg>
                         <span class="notif-count" class:zero=move || n() == 0 data-test="unread-count">{move || n().to_string()}</span>
                     </a>
                 }

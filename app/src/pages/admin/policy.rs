@@ -13,13 +13,14 @@ use leptos_meta::Title;
 #[component]
 pub fn PolicyReasonsPage() -> impl IntoView {
     let save = ServerAction::<SavePolicyReason>::new();
-    let reasons = Resource::new(
-        move || {
-            save.value()
-                .with(|v| matches!(v, Some(Ok(_))).then(|| save.version().get()))
-        },
-        |_| policy_reasons(),
-    );
+    // Every successful save (here or in a reason's own form) reloads the list.
+    let saved = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if matches!(save.value().get(), Some(Ok(_))) {
+            saved.update(|n| *n += 1);
+        }
+    });
+    let reasons = Resource::new(move || saved.get(), |_| policy_reasons());
     let result: Signal<_> = save.value().into();
     view! {
         <Title text="Policy reasons"/>
@@ -33,7 +34,7 @@ pub fn PolicyReasonsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match reasons.await {
-                    Ok(list) => list.into_iter().map(|r| view! { <ReasonForm reason=r save/> }).collect_view().into_any(),
+                    Ok(list) => list.into_iter().map(|r| view! { <ReasonForm reason=r saved/> }).collect_view().into_any(),
                     Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),
                 }
             })}
@@ -56,8 +57,16 @@ pub fn PolicyReasonsPage() -> impl IntoView {
 }
 
 #[component]
-fn ReasonForm(reason: PolicyReason, save: ServerAction<SavePolicyReason>) -> impl IntoView {
+fn ReasonForm(reason: PolicyReason, saved: RwSignal<u32>) -> impl IntoView {
     let id = reason.id;
+    // Each reason has its own action, so its errors show beside its own fields.
+    let save = ServerAction::<SavePolicyReason>::new();
+    let result: Signal<_> = save.value().into();
+    Effect::new(move |_| {
+        if matches!(save.value().get(), Some(Ok(_))) {
+            saved.update(|n| *n += 1);
+        }
+    });
     view! {
         <details class="card policy-reason" data-test="policy-reason">
             <summary>
@@ -66,15 +75,18 @@ fn ReasonForm(reason: PolicyReason, save: ServerAction<SavePolicyReason>) -> imp
                 {(!reason.active).then(|| view! { <span class="badge muted">"Retired"</span> })}
             </summary>
             <ActionForm action=save attr:class="stack narrow" attr:novalidate=true>
+                <FormError error=form_error(result)/>
                 <input type="hidden" name="input[id]" value=id.to_string()/>
                 <input type="hidden" name="input[code]" value=reason.code.clone()/>
-                <div class="field">
+                <div class="field" class:invalid=move || field_error(result, "title").get().is_some()>
                     <label for=format!("title-{id}")>"Title"</label>
                     <input id=format!("title-{id}") name="input[title]" maxlength="120" value=reason.title.clone()/>
+                    <p class="field-error" role="alert">{move || field_error(result, "title").get()}</p>
                 </div>
-                <div class="field">
+                <div class="field" class:invalid=move || field_error(result, "guideline").get().is_some()>
                     <label for=format!("guideline-{id}")>"Guideline"</label>
                     <textarea id=format!("guideline-{id}") name="input[guideline]" rows="4" maxlength=GUIDELINE_MAX.to_string()>{reason.guideline.clone()}</textarea>
+                    <p class="field-error" role="alert">{move || field_error(result, "guideline").get()}</p>
                 </div>
                 <label class="check">
                     <input type="checkbox" name="input[active]" value="true" checked=reason.active/>

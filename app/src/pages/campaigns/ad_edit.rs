@@ -133,7 +133,7 @@ fn Editor(
         (Some(AdVersionStatus::InReview), Some(n)) => Some(format!("The edit is in review; version {n} keeps serving until it is approved.")),
         (Some(AdVersionStatus::InReview), None) => Some("This version is in review. Editing it makes a new version and withdraws this one when you send it.".to_owned()),
         (Some(AdVersionStatus::Approved), _) => Some("This version is approved and frozen: saving an edit makes a new version, which needs review; the approved one keeps serving meanwhile.".to_owned()),
-        (Some(AdVersionStatus::Declined), _) => Some("This version was declined. Edit it and send the new version for review.".to_owned()),
+        (Some(AdVersionStatus::Declined), _) => Some("This version was declined for the reasons below. Edit it and send the new version for review, or appeal the decision once.".to_owned()),
         _ => None,
     };
     let can_send =

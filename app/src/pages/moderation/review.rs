@@ -98,7 +98,12 @@ fn Review(
             </div>
             <div class="head-badges">
                 {screen.appeal.is_some().then(|| view! { <span class="badge warn">"Appeal"</span> })}
-                <span class="badge muted">{format!("Waiting {waited}")}</span>
+                <span class="badge muted">
+                    {match screen.state {
+                        TaskState::Open => format!("Waiting {waited}"),
+                        state => state.label().to_owned(),
+                    }}
+                </span>
             </div>
         </div>
         <p class="muted small">
