@@ -65,12 +65,18 @@ pub async fn my_notifications() -> Result<NotificationList, AppError> {
     service::notifications::list(&state.db, &me).await
 }
 
-/// The caller's unread notifications in the current account (0 without one), for the header.
+/// The caller's unread notifications in the current account, for the header: 0 without an
+/// account or a session (the header may ask once more while signing out).
 #[server(endpoint = "unread_notifications")]
 pub async fn unread_notifications() -> Result<u64, AppError> {
-    let (state, me) = ctx::require_user().await?;
-    match me.membership {
-        Some((account, _)) => service::notifications::unread(&state.db, me.user_id, account).await,
+    let request = ctx::request()?;
+    let Some(viewer) = request.viewer().await? else {
+        return Ok(0);
+    };
+    match viewer.current_account {
+        Some(account) => {
+            service::notifications::unread(&request.state.db, viewer.user_id, account).await
+        }
         None => Ok(0),
     }
 }

@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod page;
 pub mod policy;
 pub mod review_diff;
+pub mod review_times;
 pub mod roles;
 pub mod targeting;
 
@@ -39,5 +40,6 @@ pub use notifications::*;
 pub use page::*;
 pub use policy::*;
 pub use review_diff::*;
+pub use review_times::*;
 pub use roles::*;
 pub use targeting::*;

@@ -54,7 +54,7 @@ pub(crate) async fn send_to_review(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    moderation::queue::enqueue_version(db, &campaign, ad.id, version.id, now).await
+    moderation::intake::enqueue_version(db, &campaign, ad.id, version.id, now).await
 }
 
 /// Withdraws every version and targeting change waiting for review in a campaign (it was
@@ -64,7 +64,7 @@ pub(crate) async fn withdraw_all(
     campaign: i64,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    moderation::queue::withdraw_campaign(db, campaign, now).await?;
+    moderation::intake::withdraw_campaign(db, campaign, now).await?;
     let ids: Vec<i64> = ad::Entity::find()
         .filter(ad::Column::CampaignId.eq(campaign))
         .all(db)
@@ -100,7 +100,7 @@ pub async fn apply_review(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     decide_version(db, version, outcome, now).await?;
-    moderation::queue::close_version(db, version.0, now).await?;
+    moderation::intake::close_version(db, version.0, now).await?;
     let status = match outcome {
         ReviewOutcome::Approve => AdVersionStatus::Approved,
         ReviewOutcome::Decline => AdVersionStatus::Declined,

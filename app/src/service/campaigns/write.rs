@@ -121,12 +121,12 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
                     active.pending_targeting = Set(None);
                     active.pending_since = Set(None);
                     if before.pending_targeting.is_some() {
-                        moderation::queue::withdraw_targeting(&txn, before.id, now).await?;
+                        moderation::intake::withdraw_targeting(&txn, before.id, now).await?;
                     }
                 } else {
                     pending = true;
                     if before.pending_targeting.as_deref() != Some(targeting.as_str()) {
-                        moderation::queue::enqueue_targeting(&txn, &before, &targeting, now)
+                        moderation::intake::enqueue_targeting(&txn, &before, &targeting, now)
                             .await?;
                         active.pending_targeting = Set(Some(targeting));
                         active.pending_since = Set(Some(now));
@@ -134,7 +134,7 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
                 }
             } else {
                 if before.targeting != targeting {
-                    moderation::queue::retarget(&txn, before.id, &targeting).await?;
+                    moderation::intake::retarget(&txn, before.id, &targeting).await?;
                 }
                 active.targeting = Set(targeting);
             }

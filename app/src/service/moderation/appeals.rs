@@ -1,7 +1,7 @@
 //! The advertiser's side of moderation: the decisions on their ads and targeting, and the
 //! single appeal of a decline, which goes to a moderator other than the one who declined.
 
-use super::{queue, views_of};
+use super::{intake, views_of};
 use crate::{
     entity::{ad_version, appeal, review_decision, review_task},
     error::AppError,
@@ -150,7 +150,7 @@ pub async fn appeal<C: ConnectionTrait + TransactionTrait>(
     }
     .insert(&txn)
     .await?;
-    queue::enqueue_appeal(&txn, &task, created.id, decision.moderator_id, now).await?;
+    intake::enqueue_appeal(&txn, &task, created.id, decision.moderator_id, now).await?;
     notifications::notify_account(
         &txn,
         account.0,

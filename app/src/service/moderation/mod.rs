@@ -4,6 +4,7 @@
 
 pub mod appeals;
 pub mod decide;
+pub mod intake;
 pub mod queue;
 pub mod stats;
 

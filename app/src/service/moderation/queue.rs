@@ -1,233 +1,26 @@
-//! The review queue: tasks enter when an ad version is sent or a live campaign's targeting
-//! changes, leave when they are decided or replaced, and are claimed for 15 minutes by the
-//! moderator who opens them — exactly one moderator wins a claim, on SQLite and PostgreSQL.
+//! The review queue as moderators work it: what each may see, oldest first, and the 15-minute
+//! claims — exactly one moderator wins a claim, on SQLite and PostgreSQL. How items enter and
+//! leave it is `intake`.
 
 use crate::{
-    entity::{account_member, ad_account, ad_version, campaign, review_task},
+    entity::{account_member, ad_account, review_task},
     error::AppError,
     model::{
-        AccountId, CLAIM_MINUTES, PlatformRole, QueueFilter, QueueRow, QueueView, ReviewKind,
-        ReviewTaskId, Targeting, TaskState, language_name,
+        AccountId, CLAIM_MINUTES, PlatformRole, QueueFilter, QueueRow, QueueView, ReviewTaskId,
+        TaskState, language_name,
     },
-    service::{Actor, campaigns::targeting_of},
+    service::Actor,
 };
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Expr, Query},
 };
 use std::collections::{BTreeMap, HashMap};
 
 /// Most rows the queue page lists.
 const QUEUE_PAGE: u64 = 100;
-
-/// ",en,de," for the queue's language filter.
-fn languages_key(targeting: &Targeting) -> String {
-    if targeting.languages.is_empty() {
-        String::new()
-    } else {
-        format!(",{},", targeting.languages.join(","))
-    }
-}
-
-/// Puts a version that was just sent into the queue, replacing any open task of an older
-/// version of the same ad (that version was withdrawn).
-pub(crate) async fn enqueue_version(
-    db: &impl ConnectionTrait,
-    campaign: &campaign::Model,
-    ad: i64,
-    version: i64,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    withdraw_for_ad(db, ad, now).await?;
-    let targeting = targeting_of(&campaign.targeting)?;
-    review_task::ActiveModel {
-        kind: Set(ReviewKind::AdVersion),
-        account_id: Set(campaign.account_id),
-        campaign_id: Set(campaign.id),
-        ad_version_id: Set(Some(version)),
-        // What the moderator reviews the ad against: the campaign's targeting as sent.
-        targeting: Set(Some(campaign.targeting.clone())),
-        languages: Set(languages_key(&targeting)),
-        submitted_at: Set(now),
-        state: Set(TaskState::Open),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(())
-}
-
-/// Opens the task of an appeal: the same subject again, kept away from `excluded` (the
-/// moderator who declined it).
-pub(crate) async fn enqueue_appeal(
-    db: &impl ConnectionTrait,
-    decided: &review_task::Model,
-    appeal: i64,
-    excluded: i64,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    review_task::ActiveModel {
-        kind: Set(decided.kind),
-        account_id: Set(decided.account_id),
-        campaign_id: Set(decided.campaign_id),
-        ad_version_id: Set(decided.ad_version_id),
-        targeting: Set(decided.targeting.clone()),
-        languages: Set(decided.languages.clone()),
-        submitted_at: Set(now),
-        state: Set(TaskState::Open),
-        appeal_id: Set(Some(appeal)),
-        excluded_moderator: Set(Some(excluded)),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(())
-}
-
-/// Closes the open tasks of every version of `ad` (a newer version replaces them).
-async fn withdraw_for_ad(
-    db: &impl ConnectionTrait,
-    ad: i64,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let versions = Query::select()
-        .column(ad_version::Column::Id)
-        .from(ad_version::Entity)
-        .and_where(ad_version::Column::AdId.eq(ad))
-        .to_owned();
-    withdraw(
-        db,
-        Condition::all().add(review_task::Column::AdVersionId.in_subquery(versions)),
-        now,
-    )
-    .await
-}
-
-/// A campaign not yet live changed its targeting while ads wait: their tasks carry the new
-/// targeting, and any claim on them ends, so no moderator approves against what they no
-/// longer see.
-pub(crate) async fn retarget(
-    db: &impl ConnectionTrait,
-    campaign: i64,
-    targeting_json: &str,
-) -> Result<(), AppError> {
-    let targeting = targeting_of(targeting_json)?;
-    review_task::Entity::update_many()
-        .col_expr(
-            review_task::Column::Targeting,
-            Expr::value(targeting_json.to_owned()),
-        )
-        .col_expr(
-            review_task::Column::Languages,
-            Expr::value(languages_key(&targeting)),
-        )
-        .col_expr(
-            review_task::Column::ClaimedBy,
-            Expr::value(Option::<i64>::None),
-        )
-        .col_expr(
-            review_task::Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(review_task::Column::CampaignId.eq(campaign))
-        .filter(review_task::Column::Kind.eq(ReviewKind::AdVersion))
-        .filter(review_task::Column::State.eq(TaskState::Open))
-        .filter(review_task::Column::Targeting.ne(targeting_json.to_owned()))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// Closes the open task of `version`, decided outside the moderators' workflow (demo data).
-pub(crate) async fn close_version(
-    db: &impl ConnectionTrait,
-    version: i64,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    review_task::Entity::update_many()
-        .col_expr(review_task::Column::State, Expr::value(TaskState::Decided))
-        .col_expr(review_task::Column::ClosedAt, Expr::value(now))
-        .filter(review_task::Column::AdVersionId.eq(version))
-        .filter(review_task::Column::State.eq(TaskState::Open))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// Queues a live campaign's new targeting, replacing a targeting change still waiting.
-pub(crate) async fn enqueue_targeting(
-    db: &impl ConnectionTrait,
-    campaign: &campaign::Model,
-    targeting_json: &str,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    withdraw_targeting(db, campaign.id, now).await?;
-    let targeting = targeting_of(targeting_json)?;
-    review_task::ActiveModel {
-        kind: Set(ReviewKind::Targeting),
-        account_id: Set(campaign.account_id),
-        campaign_id: Set(campaign.id),
-        targeting: Set(Some(targeting_json.to_owned())),
-        languages: Set(languages_key(&targeting)),
-        submitted_at: Set(now),
-        state: Set(TaskState::Open),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(())
-}
-
-/// Closes a waiting targeting change of `campaign` (the advertiser went back to the serving
-/// targeting, or replaced the change).
-pub(crate) async fn withdraw_targeting(
-    db: &impl ConnectionTrait,
-    campaign: i64,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    withdraw(
-        db,
-        Condition::all()
-            .add(review_task::Column::CampaignId.eq(campaign))
-            .add(review_task::Column::Kind.eq(ReviewKind::Targeting)),
-        now,
-    )
-    .await
-}
-
-/// Closes every open task of `campaign` (it was archived).
-pub(crate) async fn withdraw_campaign(
-    db: &impl ConnectionTrait,
-    campaign: i64,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    withdraw(
-        db,
-        Condition::all().add(review_task::Column::CampaignId.eq(campaign)),
-        now,
-    )
-    .await
-}
-
-async fn withdraw(
-    db: &impl ConnectionTrait,
-    which: Condition,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    review_task::Entity::update_many()
-        .col_expr(
-            review_task::Column::State,
-            Expr::value(TaskState::Withdrawn),
-        )
-        .col_expr(review_task::Column::ClosedAt, Expr::value(now))
-        .filter(which)
-        .filter(review_task::Column::State.eq(TaskState::Open))
-        .exec(db)
-        .await?;
-    Ok(())
-}
 
 /// Open tasks `moderator` may see: not claimed by someone else (or that claim has expired),
 /// not an appeal of the moderator's own decision, and not of an account they belong to.
