@@ -181,14 +181,6 @@ fn Review(
                     <p data-test="review-targeting">{screen.targeting.clone()}</p>
                     {forecast.map(|f| view! { <p class="muted small">{f}</p> })}
                 </section>
-                <section class="card" aria-labelledby="history-heading">
-                    <h2 id="history-heading">"Account history"</h2>
-                    {if screen.history.is_empty() {
-                        view! { <p class="muted">"No earlier decisions for this account."</p> }.into_any()
-                    } else {
-                        screen.history.into_iter().map(|d| view! { <DecisionCard decision=d/> }).collect_view().into_any()
-                    }}
-                </section>
             </div>
             <aside class="review-side">
                 {screen.decided.map(|d| view! {
@@ -200,6 +192,14 @@ fn Review(
                 }.into_any())}
                 {open.then(|| view! { <DecisionForm task reasons=screen.reasons.clone() decide release/> }.into_any())}
             </aside>
+            <section class="card review-history" aria-labelledby="history-heading">
+                <h2 id="history-heading">"Account history"</h2>
+                {if screen.history.is_empty() {
+                    view! { <p class="muted">"No earlier decisions for this account."</p> }.into_any()
+                } else {
+                    screen.history.into_iter().map(|d| view! { <DecisionCard decision=d/> }).collect_view().into_any()
+                }}
+            </section>
         </div>
     }
     .into_any()
