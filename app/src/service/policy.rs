@@ -13,9 +13,16 @@ use crate::{
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
+    QueryOrder, QuerySelect, Set, SqlErr, TransactionSession, TransactionTrait,
     sea_query::{Expr, Func},
 };
+
+fn code_taken() -> AppError {
+    AppError::Invalid(FieldErrors::one(
+        "code",
+        "A reason with this code exists already.",
+    ))
+}
 
 fn view(m: policy_reason::Model) -> PolicyReason {
     PolicyReason {
@@ -75,10 +82,7 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
                 .one(&txn)
                 .await?;
             if taken.is_some() {
-                return Err(AppError::Invalid(FieldErrors::one(
-                    "code",
-                    "A reason with this code exists already.",
-                )));
+                return Err(code_taken());
             }
             let last: Option<Option<i32>> = policy_reason::Entity::find()
                 .select_only()
@@ -86,7 +90,7 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
                 .into_tuple()
                 .one(&txn)
                 .await?;
-            policy_reason::ActiveModel {
+            let inserted = policy_reason::ActiveModel {
                 code: Set(code),
                 title: Set(input.title.trim().to_owned()),
                 guideline: Set(input.guideline.trim().to_owned()),
@@ -96,7 +100,14 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
                 ..Default::default()
             }
             .insert(&txn)
-            .await?
+            .await;
+            match inserted {
+                // Another admin added the same code a moment ago.
+                Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                    return Err(code_taken());
+                }
+                other => other?,
+            }
         }
     };
     audit::record(
