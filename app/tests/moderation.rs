@@ -620,3 +620,81 @@ async fn a_draft_retargeted_during_review_ends_the_claim_and_moderators_skip_the
         );
     }
 }
+
+#[tokio::test]
+async fn decisions_notify_the_members_who_read_campaigns_and_nobody_else() {
+    for (b, db) in fresh_all().await {
+        let (me, _id, _ad) = submitted(&db, "ada@example.com").await;
+        let account = account(&me);
+        let manager = member(
+            &db,
+            account,
+            "max@example.com",
+            app::model::AccountRole::Manager,
+        )
+        .await;
+        let analyst = member(
+            &db,
+            account,
+            "ana@example.com",
+            app::model::AccountRole::Analyst,
+        )
+        .await;
+        let billing = member(
+            &db,
+            account,
+            "bill@example.com",
+            app::model::AccountRole::Billing,
+        )
+        .await;
+        let stranger = owner(&db, "eve@example.com").await;
+        let m = moderator(&db, "alice@herald.test").await;
+        let task = queue(&db, &m, false).await[0];
+        claim_now(&db, &m, task).await;
+        moderation::decide(&db, &m, task, decline(&["adult"], ""))
+            .await
+            .expect(b);
+        for (who, actor) in [("owner", &me), ("manager", &manager), ("analyst", &analyst)] {
+            let inbox = notifications::list(&db, actor).await.expect(b);
+            assert_eq!(inbox.unread, 1, "{b}: {who}");
+            assert!(
+                inbox.items[0].body.contains("Adult content"),
+                "{b}: {who}: {:?}",
+                inbox.items[0]
+            );
+        }
+        assert_eq!(
+            notifications::list(&db, &billing).await.err(),
+            Some(AppError::Forbidden),
+            "{b}: billing sees money pages only"
+        );
+        assert_eq!(
+            notifications::list(&db, &stranger).await.expect(b).unread,
+            0,
+            "{b}"
+        );
+        // Reading marks only the reader's own notifications.
+        let top = notifications::list(&db, &manager).await.expect(b).items[0].id;
+        notifications::mark_read(&db, &manager, top).await.expect(b);
+        assert_eq!(
+            notifications::list(&db, &manager).await.expect(b).unread,
+            0,
+            "{b}"
+        );
+        assert_eq!(
+            notifications::list(&db, &me).await.expect(b).unread,
+            1,
+            "{b}"
+        );
+        // Marking someone else's notification id does nothing to theirs.
+        let owners = notifications::list(&db, &me).await.expect(b).items[0].id;
+        notifications::mark_read(&db, &stranger, owners)
+            .await
+            .expect(b);
+        assert_eq!(
+            notifications::list(&db, &me).await.expect(b).unread,
+            1,
+            "{b}"
+        );
+    }
+}

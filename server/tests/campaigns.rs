@@ -5,9 +5,8 @@
 mod support;
 
 use app::model::{CampaignForm, Schedule, TargetingForm};
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
-use support::{Client, PASSWORD, TestApp, spawn_all};
+use support::{PASSWORD, member, spawn_all};
 
 const SECRET: &str = "Secret winter plan";
 
@@ -25,26 +24,6 @@ fn form(name: &str, bid: &str) -> Value {
         schedule: Some(Schedule::always()),
     })
     .expect("json")
-}
-
-/// Signs up `email`, then makes it `role` in `account` and switches to it.
-async fn member(app: &TestApp, email: &str, role: &str, account: i64) -> Client {
-    let client = app.client();
-    assert!(client.sign_up(email, PASSWORD).await.status.is_success());
-    let user: Value = client.call("viewer", &[]).await.body;
-    let user = user["user_id"].as_i64().expect("user id");
-    app.db
-        .execute_unprepared(&format!(
-            "INSERT INTO account_member (account_id, user_id, role, created_at) VALUES ({account}, {user}, '{role}', CURRENT_TIMESTAMP)"
-        ))
-        .await
-        .expect("membership");
-    let account = account.to_string();
-    let switched = client
-        .call("switch_account", &[("account_id", account.as_str())])
-        .await;
-    assert!(switched.status.is_success(), "{switched:?}");
-    client
 }
 
 /// What a refused call must look like: the status, the error, and none of the data.

@@ -8,7 +8,7 @@ mod support;
 use app::model::{CampaignForm, Schedule, TargetingForm};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
-use support::{Client, PASSWORD, Reply, TestApp, spawn_all};
+use support::{Client, PASSWORD, Reply, TestApp, member, spawn_all};
 
 async fn signed_up(app: &TestApp, email: &str) -> Client {
     let client = app.client();
@@ -197,6 +197,50 @@ async fn only_moderators_moderate_and_advertisers_see_only_their_decisions() {
         assert_eq!(
             viewer.body["unread_notifications"], 1,
             "{b}: the header's count"
+        );
+
+        // Within the account: the analyst reads the decision but may not appeal it; billing
+        // sees neither campaigns nor their decisions.
+        let account = owner.call("account", &[]).await.body["id"]
+            .as_i64()
+            .expect("account id");
+        let analyst = member(&app, "analyst@example.com", "analyst", account).await;
+        let billing = member(&app, "billing@example.com", "billing", account).await;
+        let read = analyst
+            .call(
+                "ad_editor",
+                &[("campaign", campaign.as_str()), ("ad", ad.as_str())],
+            )
+            .await;
+        assert_eq!(
+            read.body["decisions"][0]["verdict"], "Declined",
+            "{b}: {read:?}"
+        );
+        assert_eq!(
+            analyst.call("notifications", &[]).await.body["unread"],
+            0,
+            "{b}: joined after it"
+        );
+        let why = [
+            ("decision", decision_id.as_str()),
+            ("input[message]", "The price is on the landing page."),
+        ];
+        assert_eq!(
+            kind(&analyst.call("appeal_decision", &why).await),
+            (403, Some("Forbidden".into())),
+            "{b}"
+        );
+        assert_eq!(
+            kind(
+                &billing
+                    .call(
+                        "ad_editor",
+                        &[("campaign", campaign.as_str()), ("ad", ad.as_str())]
+                    )
+                    .await
+            ),
+            (403, Some("Forbidden".into())),
+            "{b}"
         );
 
         // Someone else's decision is "not found", and so is their ad.

@@ -8,7 +8,7 @@
 
 pub mod browser;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::Value;
 use server::router::{self, RouterConfig};
 use std::{net::SocketAddr, path::PathBuf};
@@ -207,3 +207,23 @@ impl Client {
 }
 
 pub const PASSWORD: &str = "violet harbour 42 kites";
+
+/// Signs up `email`, then makes it `role` in `account` and switches to it.
+pub async fn member(app: &TestApp, email: &str, role: &str, account: i64) -> Client {
+    let client = app.client();
+    assert!(client.sign_up(email, PASSWORD).await.status.is_success());
+    let user: Value = client.call("viewer", &[]).await.body;
+    let user = user["user_id"].as_i64().expect("user id");
+    app.db
+        .execute_unprepared(&format!(
+            "INSERT INTO account_member (account_id, user_id, role, created_at) VALUES ({account}, {user}, '{role}', CURRENT_TIMESTAMP)"
+        ))
+        .await
+        .expect("membership");
+    let account = account.to_string();
+    let switched = client
+        .call("switch_account", &[("account_id", account.as_str())])
+        .await;
+    assert!(switched.status.is_success(), "{switched:?}");
+    client
+}

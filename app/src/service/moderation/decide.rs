@@ -97,11 +97,12 @@ pub async fn screen(
         }
         ReviewKind::Targeting => {
             let proposed = targeting_of(task.targeting.as_deref().unwrap_or("{}"))?;
-            let diff = ReviewDiff {
+            // Once decided, the serving targeting may be this very change: no diff to show.
+            let diff = (task.state == TaskState::Open).then(|| ReviewDiff {
                 targeting: targeting_changes(&serving, &proposed),
                 ..Default::default()
-            };
-            (None, proposed, Some(diff))
+            });
+            (None, proposed, diff)
         }
     };
     let totals = engine
