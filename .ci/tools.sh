@@ -40,3 +40,17 @@ if ! wasm-opt --version 2>/dev/null | grep -qE 'version (1[2-9][0-9]|11[6-9])'; 
     cargo install wasm-opt --locked --root "$HERALD_TOOLS/node_modules/.bin/.."
   fi
 fi
+
+# Cargo names build units without the checkout's path and decides freshness by file times, so
+# a checkout built after another one in this shared cache can take the other's artifacts of
+# Herald's own crates as up to date. When the checkout changes, forget those (the dependencies
+# stay cached).
+mkdir -p "$CARGO_TARGET_DIR"
+checkout_marker="$CARGO_TARGET_DIR/.herald-checkout"
+if [ -f "$checkout_marker" ] && [ "$(cat "$checkout_marker")" != "$PWD" ]; then
+  say "Another checkout built here last: rebuilding Herald's own crates"
+  cargo clean --quiet -p app -p server -p migrations || true
+  cargo clean --quiet -p app -p server -p migrations --target-dir "$CARGO_TARGET_DIR/front" \
+    --target wasm32-unknown-unknown --profile wasm-release || true
+fi
+echo "$PWD" > "$checkout_marker"
