@@ -37,6 +37,8 @@ impl TestApp {
                 .cookie_store(true)
                 .default_headers(headers)
                 .redirect(reqwest::redirect::Policy::none())
+                // A request the server never answers fails its test instead of stalling the run.
+                .timeout(std::time::Duration::from_secs(60))
                 .build()
                 .expect("client"),
         }
@@ -131,7 +133,7 @@ impl Client {
             .form(form)
             .send()
             .await
-            .expect("request");
+            .unwrap_or_else(|e| panic!("POST /api/{endpoint}: {e}"));
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body");
@@ -151,7 +153,7 @@ impl Client {
             .json(body)
             .send()
             .await
-            .expect("request");
+            .unwrap_or_else(|e| panic!("POST /api/{endpoint}: {e}"));
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body");
@@ -202,7 +204,7 @@ impl Client {
             .header("accept", "text/html")
             .send()
             .await
-            .expect("GET")
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 }
 
