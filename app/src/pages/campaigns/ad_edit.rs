@@ -115,7 +115,9 @@ fn Editor(
     let result: Signal<_> = save.value().into();
     let submit_result: Signal<_> = submit.value().into();
     let query = use_query_map();
-    let just_saved = query.with_untracked(|q| q.get("saved").is_some());
+    // Tracked: saving an existing ad only adds `?saved=1` to the URL, which may arrive after
+    // the editor has already been rebuilt from the reloaded ad.
+    let just_saved = move || query.with(|q| q.get("saved").is_some());
 
     let latest = ad.as_ref().and_then(|a| a.latest().cloned());
     let latest_status = latest.as_ref().map(|v| v.status);
@@ -151,7 +153,7 @@ fn Editor(
             </div>
             {ad.as_ref().map(|a| view! { <span class="badge" data-test="ad-state">{a.state_label()}</span> })}
         </div>
-        {just_saved.then(|| view! { <p class="banner success" role="status">"Saved."</p> })}
+        {move || just_saved().then(|| view! { <p class="banner success" role="status">"Saved."</p> })}
         {move || matches!(submit_result.get(), Some(Ok(()))).then(|| view! {
             <p class="banner success" role="status" data-test="sent">"Sent for review."</p>
         })}
