@@ -23,9 +23,9 @@ use leptos::{
     prelude::*,
     server_fn::error::{FromServerFnError, SERVER_FN_ERROR_HEADER},
 };
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use sea_orm::DatabaseConnection;
-use std::{net::SocketAddr, path::Path};
+use std::{net::SocketAddr, path::Path, sync::OnceLock};
 use tower_http::compression::CompressionLayer;
 use tower_sessions::{
     Expiry, SessionManagerLayer,
@@ -132,6 +132,14 @@ pub fn run_campaign_clock(state: &AppState, every: std::time::Duration) {
     });
 }
 
+/// The app's route list, generated once per process. Generating it runs the app with resource
+/// loading suppressed through a process-wide flag, so a page rendering in another router of
+/// the same process at that moment (several test servers) would wait forever for its data.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The routes, pages, server functions and layers around `state`.
 pub fn routes(state: AppState, config: &RouterConfig) -> Router {
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
@@ -143,7 +151,7 @@ pub fn routes(state: AppState, config: &RouterConfig) -> Router {
         .with_expiry(Expiry::OnInactivity(Duration::minutes(
             IDLE_TIMEOUT_MINUTES,
         )));
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
     Router::new()
