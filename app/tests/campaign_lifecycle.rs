@@ -8,7 +8,7 @@ mod campaign_support;
 use app::{
     entity::{ad_version, campaign},
     error::AppError,
-    model::{AdInput, AdVersionStatus, AuditAction, CampaignAction, CampaignStatus},
+    model::{AdInput, AdVersionStatus, AuditAction, CampaignAction, CampaignStatus, Verdict},
     service::{ads, campaigns, campaigns::clock, campaigns::write},
 };
 use campaign_support::*;
@@ -43,7 +43,7 @@ async fn ad_versions_are_immutable_once_sent_and_the_approved_one_keeps_serving(
         ads::apply_review(
             &db,
             version_id(&db, ad, 1).await,
-            ads::ReviewOutcome::Approve,
+            Verdict::Approved,
             Utc::now(),
         )
         .await
@@ -70,7 +70,7 @@ async fn ad_versions_are_immutable_once_sent_and_the_approved_one_keeps_serving(
         ads::apply_review(
             &db,
             version_id(&db, ad, 2).await,
-            ads::ReviewOutcome::Decline,
+            Verdict::Declined,
             Utc::now(),
         )
         .await
@@ -113,7 +113,7 @@ async fn ad_versions_are_immutable_once_sent_and_the_approved_one_keeps_serving(
         ads::apply_review(
             &db,
             version_id(&db, ad, 4).await,
-            ads::ReviewOutcome::Approve,
+            Verdict::Approved,
             Utc::now(),
         )
         .await
@@ -250,7 +250,7 @@ async fn a_scheduled_campaign_starts_on_time() {
         ads::apply_review(
             &db,
             version_id(&db, ad, 1).await,
-            ads::ReviewOutcome::Approve,
+            Verdict::Approved,
             Utc::now(),
         )
         .await
@@ -360,7 +360,7 @@ async fn archiving_withdraws_what_waits_for_review() {
         let late = ads::apply_review(
             &db,
             version_id(&db, ad, 1).await,
-            ads::ReviewOutcome::Approve,
+            Verdict::Approved,
             Utc::now(),
         )
         .await;
@@ -455,7 +455,7 @@ async fn concurrent_writes_to_one_campaign_keep_its_rules() {
             let db = db.clone();
             async move {
                 let txn = db.begin().await?;
-                ads::apply_review(&txn, version, ads::ReviewOutcome::Approve, Utc::now()).await?;
+                ads::apply_review(&txn, version, Verdict::Approved, Utc::now()).await?;
                 txn.commit().await?;
                 Ok::<(), AppError>(())
             }

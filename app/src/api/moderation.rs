@@ -69,16 +69,7 @@ pub async fn my_notifications() -> Result<NotificationList, AppError> {
 /// account or a session (the header may ask once more while signing out).
 #[server(endpoint = "unread_notifications")]
 pub async fn unread_notifications() -> Result<u64, AppError> {
-    let request = ctx::request()?;
-    let Some(viewer) = request.viewer().await? else {
-        return Ok(0);
-    };
-    match viewer.current_account {
-        Some(account) => {
-            service::notifications::unread(&request.state.db, viewer.user_id, account).await
-        }
-        None => Ok(0),
-    }
+    Ok(ctx::viewer().await?.map_or(0, |v| v.unread_notifications))
 }
 
 /// Marks the caller's notifications read, up to the newest one shown.

@@ -11,7 +11,7 @@ use app::{
     error::AppError,
     model::{
         AccountId, AccountRole, AdId, AdInput, AdVersionId, AdVersionStatus, AuditAction,
-        CampaignForm, CampaignId, CampaignStatus, Schedule, SignUpInput, TargetingForm,
+        CampaignForm, CampaignId, CampaignStatus, Schedule, SignUpInput, TargetingForm, Verdict,
     },
     service::{
         Actor, ads, auth, campaigns::write, forecast::ForecastEngine, passwords::PasswordHasher,
@@ -177,7 +177,7 @@ pub async fn running(db: &DatabaseConnection, actor: &Actor) -> (CampaignId, AdI
     ads::apply_review(
         db,
         version_id(db, ad, 1).await,
-        ads::ReviewOutcome::Approve,
+        Verdict::Approved,
         Utc::now(),
     )
     .await

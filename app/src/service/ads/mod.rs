@@ -26,7 +26,7 @@ use sea_orm::{
 use std::collections::HashMap;
 
 mod review;
-pub use review::{ReviewOutcome, apply_review};
+pub use review::apply_review;
 pub(crate) use review::{decide_version, reopen_for_appeal, send_to_review, withdraw_all};
 
 /// The ad `id` if it belongs to `account`; any other ad is "not found".

@@ -5,7 +5,7 @@
 use crate::{
     entity::{ad, ad_version, campaign},
     error::AppError,
-    model::{AdVersionId, AdVersionStatus, AuditAction},
+    model::{AdVersionId, AdVersionStatus, AuditAction, Verdict},
     service::{
         audit::{self, AuditEntry},
         campaigns::clock,
@@ -84,11 +84,12 @@ pub(crate) async fn withdraw_all(
     Ok(())
 }
 
-/// What a moderator decided about one version.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReviewOutcome {
-    Approve,
-    Decline,
+/// The status a verdict gives the version it decides.
+fn status_of(verdict: Verdict) -> AdVersionStatus {
+    match verdict {
+        Verdict::Approved => AdVersionStatus::Approved,
+        Verdict::Declined => AdVersionStatus::Declined,
+    }
 }
 
 /// Applies a review decision to a version waiting for review, as the system (demo data and
@@ -96,19 +97,15 @@ pub enum ReviewOutcome {
 pub async fn apply_review(
     db: &impl ConnectionTrait,
     version: AdVersionId,
-    outcome: ReviewOutcome,
+    verdict: Verdict,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    decide_version(db, version, outcome, now).await?;
+    decide_version(db, version, verdict, now).await?;
     moderation::intake::close_version(db, version.0, now).await?;
-    let status = match outcome {
-        ReviewOutcome::Approve => AdVersionStatus::Approved,
-        ReviewOutcome::Decline => AdVersionStatus::Declined,
-    };
     audit::record(
         db,
         AuditEntry::new(AuditAction::AdReviewed, "ad_version", version.to_string())
-            .detail(serde_json::json!({ "outcome": status.label() })),
+            .detail(serde_json::json!({ "outcome": status_of(verdict).label() })),
     )
     .await
 }
@@ -119,13 +116,10 @@ pub async fn apply_review(
 pub(crate) async fn decide_version(
     db: &impl ConnectionTrait,
     version: AdVersionId,
-    outcome: ReviewOutcome,
+    verdict: Verdict,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let status = match outcome {
-        ReviewOutcome::Approve => AdVersionStatus::Approved,
-        ReviewOutcome::Decline => AdVersionStatus::Declined,
-    };
+    let status = status_of(verdict);
     let decided = ad_version::Entity::update_many()
         .col_expr(ad_version::Column::Status, Expr::value(status))
         .col_expr(ad_version::Column::DecidedAt, Expr::value(now))
@@ -138,7 +132,7 @@ pub(crate) async fn decide_version(
             "This version is no longer waiting for review.".into(),
         ));
     }
-    if outcome == ReviewOutcome::Approve {
+    if verdict == Verdict::Approved {
         let row = ad_version::Entity::find_by_id(version.0)
             .one(db)
             .await?

@@ -18,8 +18,7 @@ use crate::{
         targeting_changes, word_diff,
     },
     service::{
-        Actor,
-        ads::{self, ReviewOutcome},
+        Actor, ads,
         audit::{self, AuditEntry},
         campaigns::{self, targeting_of},
         forecast::ForecastEngine,
@@ -181,13 +180,11 @@ fn copy_of(version: &ad_version::Model) -> AdCopy {
     }
 }
 
-/// The task's ad, its version, and the version a re-review compares against: the one
-/// serving, else the newest approved one, else (never approved) the newest declined one
-/// before it.
-async fn version_with_previous(
+/// The version a task reviews, with its ad.
+async fn version_and_ad(
     db: &impl ConnectionTrait,
     task: &review_task::Model,
-) -> Result<(ad::Model, ad_version::Model, Option<ad_version::Model>), AppError> {
+) -> Result<(ad::Model, ad_version::Model), AppError> {
     let version_id = task
         .ad_version_id
         .ok_or_else(|| AppError::internal("review task", "ad task without a version"))?;
@@ -196,7 +193,17 @@ async fn version_with_previous(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let ad = ad.ok_or(AppError::NotFound)?;
+    Ok((ad.ok_or(AppError::NotFound)?, version))
+}
+
+/// The task's ad, its version, and the version a re-review compares against: the one
+/// serving, else the newest approved one, else (never approved) the newest declined one
+/// before it.
+async fn version_with_previous(
+    db: &impl ConnectionTrait,
+    task: &review_task::Model,
+) -> Result<(ad::Model, ad_version::Model, Option<ad_version::Model>), AppError> {
+    let (ad, version) = version_and_ad(db, task).await?;
     let previous = ad_version::Entity::find()
         .filter(ad_version::Column::AdId.eq(ad.id))
         .filter(ad_version::Column::Id.ne(version.id))
@@ -287,12 +294,8 @@ pub async fn decide<C: ConnectionTrait + TransactionTrait>(
     };
     let (subject, link) = match task.kind {
         ReviewKind::AdVersion => {
-            let (ad, version, _) = version_with_previous(&txn, &task).await?;
-            let outcome = match verdict {
-                Verdict::Approved => ReviewOutcome::Approve,
-                Verdict::Declined => ReviewOutcome::Decline,
-            };
-            ads::decide_version(&txn, AdVersionId(version.id), outcome, now).await?;
+            let (ad, version) = version_and_ad(&txn, &task).await?;
+            ads::decide_version(&txn, AdVersionId(version.id), verdict, now).await?;
             (
                 format!("Ad “{}”, version {}", ad.title, version.number),
                 format!("/campaigns/{}/ads/{}", campaign.id, ad.id),

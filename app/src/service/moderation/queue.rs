@@ -47,6 +47,16 @@ fn visible_to(moderator: i64, now: DateTime<Utc>) -> Condition {
         )
 }
 
+/// Tasks of the appeals queue, or of first reviews.
+fn in_queue(appeals: bool) -> Condition {
+    let appeal = review_task::Column::AppealId;
+    Condition::all().add(if appeals {
+        appeal.is_not_null()
+    } else {
+        appeal.is_null()
+    })
+}
+
 /// The moderator's queue, oldest first, filtered by language and account.
 pub async fn queue(
     db: &impl ConnectionTrait,
@@ -56,16 +66,9 @@ pub async fn queue(
     actor.require_staff(db, PlatformRole::Moderator).await?;
     let me = actor.user_id.0;
     let now = Utc::now();
-    let kind_of_queue = |appeals: bool| {
-        if appeals {
-            review_task::Column::AppealId.is_not_null()
-        } else {
-            review_task::Column::AppealId.is_null()
-        }
-    };
     let base = review_task::Entity::find()
         .filter(visible_to(me, now))
-        .filter(kind_of_queue(filter.appeals));
+        .filter(in_queue(filter.appeals));
     // The filters' choices come from everything waiting in this queue.
     let mut languages: BTreeMap<String, String> = BTreeMap::new();
     let mut account_ids = Vec::new();
@@ -109,7 +112,7 @@ pub async fn queue(
         .await?;
     let other_queue = review_task::Entity::find()
         .filter(visible_to(me, now))
-        .filter(kind_of_queue(!filter.appeals))
+        .filter(in_queue(!filter.appeals))
         .count(db)
         .await?;
     let accounts: HashMap<i64, String> = ad_account::Entity::find()
@@ -226,16 +229,15 @@ pub async fn next(
     actor: &Actor,
     appeals: bool,
 ) -> Result<Option<ReviewTaskId>, AppError> {
-    let view = queue(
-        db,
-        actor,
-        &QueueFilter {
-            appeals,
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(view.rows.first().map(|r| r.id))
+    actor.require_staff(db, PlatformRole::Moderator).await?;
+    Ok(review_task::Entity::find()
+        .filter(visible_to(actor.user_id.0, Utc::now()))
+        .filter(in_queue(appeals))
+        .order_by_asc(review_task::Column::SubmittedAt)
+        .order_by_asc(review_task::Column::Id)
+        .one(db)
+        .await?
+        .map(|t| ReviewTaskId(t.id)))
 }
 
 /// Task `id` unless it is an appeal of `moderator`'s own decision ("not found" then).
