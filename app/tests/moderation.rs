@@ -4,16 +4,17 @@
 //! from the original moderator, notifications, and the published review times.
 
 mod campaign_support;
+mod moderation_support;
 
 use app::{
-    entity::{review_task, staff_role},
+    entity::review_task,
     error::AppError,
     model::{
-        AdVersionStatus, AppealInput, AppealState, AuditAction, CampaignStatus, DecisionInput,
-        PlatformRole, QueueFilter, ReviewKind, ReviewTaskId, TargetingForm, TaskState, Verdict,
+        AdVersionStatus, AppealInput, AppealState, AuditAction, CampaignStatus, QueueFilter,
+        ReviewKind, ReviewTaskId, TargetingForm, TaskState, Verdict,
     },
     service::{
-        Actor, ads,
+        ads,
         campaigns::write,
         moderation::{self, Claim, appeals, stats},
         notifications,
@@ -22,79 +23,8 @@ use app::{
 use campaign_support::*;
 use chrono::{Duration, Utc};
 use migrations::db::fresh_all;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    Set,
-};
-
-/// A signed-up user who is also a platform moderator.
-async fn moderator(db: &DatabaseConnection, email: &str) -> Actor {
-    let mut actor = owner(db, email).await;
-    staff_role::ActiveModel {
-        user_id: Set(actor.user_id.0),
-        role: Set(PlatformRole::Moderator),
-        granted_by: Set(None),
-        granted_at: Set(Utc::now()),
-    }
-    .insert(db)
-    .await
-    .expect("grant");
-    actor.staff_roles.push(PlatformRole::Moderator);
-    actor
-}
-
-async fn queue(db: &DatabaseConnection, m: &Actor, appeals: bool) -> Vec<ReviewTaskId> {
-    moderation::queue(
-        db,
-        m,
-        &QueueFilter {
-            appeals,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("queue")
-    .rows
-    .into_iter()
-    .map(|r| r.id)
-    .collect()
-}
-
-fn approve() -> DecisionInput {
-    DecisionInput {
-        approve: true,
-        ..Default::default()
-    }
-}
-
-fn decline(codes: &[&str], note: &str) -> DecisionInput {
-    DecisionInput {
-        approve: false,
-        reasons: codes.iter().map(|c| (*c).to_owned()).collect(),
-        field: "text".into(),
-        note: note.into(),
-    }
-}
-
-/// An advertiser with a draft campaign whose one ad has been sent for review.
-async fn submitted(
-    db: &DatabaseConnection,
-    email: &str,
-) -> (Actor, app::model::CampaignId, app::model::AdId) {
-    let me = owner(db, email).await;
-    let id = save(db, &me, None, asap("Winter")).await.expect("save");
-    let ad = ads::save(db, &me, id, None, ad_input("Fresh beans every Monday"))
-        .await
-        .expect("ad");
-    write::submit(db, &me, id).await.expect("submit");
-    (me, id, ad)
-}
-
-async fn claim_now(db: &DatabaseConnection, m: &Actor, task: ReviewTaskId) -> Claim {
-    moderation::claim(db, m, task, Utc::now())
-        .await
-        .expect("claim")
-}
+use moderation_support::*;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
 #[tokio::test]
 async fn claims_hide_items_from_others_and_expire_after_fifteen_minutes() {
@@ -140,7 +70,8 @@ async fn claims_hide_items_from_others_and_expire_after_fifteen_minutes() {
     }
 }
 
-#[tokio::test]
+// Worker threads, so the claims really run at the same time, not only interleave at awaits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn of_two_moderators_claiming_at_once_exactly_one_wins() {
     for (b, db) in fresh_all().await {
         submitted(&db, "ada@example.com").await;

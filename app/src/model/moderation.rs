@@ -189,6 +189,9 @@ pub struct ReviewScreen {
     pub campaign_name: String,
     pub campaign_status: CampaignStatus,
     pub ad: Option<AdUnderReview>,
+    /// For a targeting change: the campaign's serving ads, which the change would show to
+    /// new channels.
+    pub serving_ads: Vec<AdUnderReview>,
     /// The targeting under review (a targeting change) or the one the ad will serve with.
     pub targeting: String,
     pub targeting_languages: Vec<String>,
@@ -228,7 +231,9 @@ impl DecisionInput {
         if self.approve && !self.reasons.is_empty() {
             errors.add("reasons", "An approval cites no policy reasons.");
         }
-        if !self.field.is_empty() && ReviewField::from_code(&self.field).is_none() {
+        if self.approve && !self.field.is_empty() {
+            errors.add("field", "An approval names no offending field.");
+        } else if !self.field.is_empty() && ReviewField::from_code(&self.field).is_none() {
             errors.add("field", "Choose one of the listed fields.");
         }
         if self.note.chars().count() > NOTE_MAX {
@@ -323,6 +328,20 @@ mod tests {
             ..Default::default()
         };
         assert!(approve.check().get("reasons").is_some());
+        let approve_with_field = DecisionInput {
+            approve: true,
+            field: "text".into(),
+            ..Default::default()
+        };
+        assert!(approve_with_field.check().get("field").is_some());
+        assert!(
+            DecisionInput {
+                approve: true,
+                ..Default::default()
+            }
+            .check()
+            .is_empty()
+        );
         let bad_field = DecisionInput {
             approve: false,
             reasons: vec!["adult".into()],

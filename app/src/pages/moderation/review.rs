@@ -7,7 +7,7 @@ use crate::{
     components::{AdPreview, DecisionCard, FormError, WordDiff, form_error},
     error::{AppError, FieldErrors},
     model::{
-        DecisionInput, NOTE_MAX, ReviewField, ReviewScreen, ReviewTaskId, TaskState,
+        AdUnderReview, DecisionInput, NOTE_MAX, ReviewField, ReviewScreen, ReviewTaskId, TaskState,
         format_duration, group_thousands,
     },
     pages::utc,
@@ -74,13 +74,6 @@ fn Review(
     };
     let waited = format_duration((screen.now - screen.submitted_at).num_seconds());
     let open = screen.state == TaskState::Open && screen.claimed_until.is_some();
-    let ad_copy = screen.ad.as_ref().map(|a| a.copy.clone());
-    let url = ad_copy.as_ref().map(|c| c.destination_url.clone());
-    let findings = screen
-        .ad
-        .as_ref()
-        .map(|a| a.findings.clone())
-        .unwrap_or_default();
     let forecast = screen.forecast.clone().map(|f| {
         format!(
             "{} channels · {} subscribers · {} sponsored views a day available",
@@ -123,29 +116,20 @@ fn Review(
                         <DecisionCard decision=a.decision/>
                     </section>
                 }.into_any())}
-                {ad_copy.map(|copy| view! {
+                {screen.ad.clone().map(|ad| view! {
                     <section class="card" aria-labelledby="message-heading">
                         <h2 id="message-heading">"Message"</h2>
-                        <AdPreview copy=Signal::derive(move || copy.clone()) channel="A matching channel"/>
-                        {url.map(|u| view! {
-                            <p class="destination">
-                                <span class="muted">"Destination: "</span>
-                                <a href=u.clone() target="_blank" rel="noopener noreferrer nofollow" data-test="destination">{u.clone()}</a>
-                            </p>
-                        })}
-                        <h3>"Pre-checks"</h3>
-                        {if findings.is_empty() {
-                            view! { <p class="ok-line">"No automatic findings."</p> }.into_any()
-                        } else {
-                            view! {
-                                <ul class="findings">
-                                    {findings.into_iter().map(|(field, message)| view! {
-                                        <li class="finding"><span class="finding-field">{field.replace('_', " ")}</span>{message}</li>
-                                    }).collect_view()}
-                                </ul>
-                            }
-                            .into_any()
-                        }}
+                        <ReviewedAd ad/>
+                    </section>
+                }.into_any())}
+                {(!screen.serving_ads.is_empty()).then(|| view! {
+                    <section class="card" aria-labelledby="serving-heading" data-test="serving-ads">
+                        <h2 id="serving-heading">"Ads that would serve with it"</h2>
+                        <p class="muted small">"These approved messages go to the channels this targeting adds."</p>
+                        {screen.serving_ads.clone().into_iter().map(|ad| view! {
+                            <h3 class="serving-ad-title">{format!("“{}”, version {}", ad.title, ad.number)}</h3>
+                            <ReviewedAd ad/>
+                        }).collect_view()}
                     </section>
                 }.into_any())}
                 {screen.diff.clone().map(|d| view! {
@@ -166,7 +150,11 @@ fn Review(
                         })}
                         {(!d.targeting.is_empty()).then(|| view! {
                             <table class="targeting-diff">
-                                <thead><tr><th scope="col">"Field"</th><th scope="col">"Serving"</th><th scope="col">"Proposed"</th></tr></thead>
+                                <thead><tr>
+                                    <th scope="col">"Field"</th>
+                                    <th scope="col">{if is_ad { "Then" } else { "Serving" }}</th>
+                                    <th scope="col">{if is_ad { "Now" } else { "Proposed" }}</th>
+                                </tr></thead>
                                 <tbody>
                                     {d.targeting.into_iter().map(|c| view! {
                                         <tr><th scope="row">{c.field}</th><td><del>{c.before}</del></td><td><ins>{c.after}</ins></td></tr>
@@ -203,6 +191,35 @@ fn Review(
         </div>
     }
     .into_any()
+}
+
+/// A message as the moderator reads it: the preview, its destination, and the automatic
+/// pre-check findings.
+#[component]
+fn ReviewedAd(ad: AdUnderReview) -> impl IntoView {
+    let url = ad.copy.destination_url.clone();
+    let copy = ad.copy;
+    let findings = ad.findings;
+    view! {
+        <AdPreview copy=Signal::derive(move || copy.clone()) channel="A matching channel"/>
+        <p class="destination">
+            <span class="muted">"Destination: "</span>
+            <a href=url.clone() target="_blank" rel="noopener noreferrer nofollow" data-test="destination">{url.clone()}</a>
+        </p>
+        <h3>"Pre-checks"</h3>
+        {if findings.is_empty() {
+            view! { <p class="ok-line">"No automatic findings."</p> }.into_any()
+        } else {
+            view! {
+                <ul class="findings">
+                    {findings.into_iter().map(|(field, message)| view! {
+                        <li class="finding"><span class="finding-field">{field.replace('_', " ")}</span>{message}</li>
+                    }).collect_view()}
+                </ul>
+            }
+            .into_any()
+        }}
+    }
 }
 
 /// A button to the oldest item still waiting in the same queue.
@@ -254,7 +271,12 @@ fn DecisionForm(
             } else {
                 chosen.get_untracked()
             },
-            field: field.get_untracked(),
+            // An approval names no offending field, whatever the select still shows.
+            field: if approve {
+                String::new()
+            } else {
+                field.get_untracked()
+            },
             note: note.get_untracked(),
         };
         let problems = input.check();

@@ -150,7 +150,15 @@ pub async fn appeal<C: ConnectionTrait + TransactionTrait>(
     }
     .insert(&txn)
     .await?;
-    intake::enqueue_appeal(&txn, &task, created.id, decision.moderator_id, now).await?;
+    intake::enqueue_appeal(
+        &txn,
+        &campaign,
+        &task,
+        created.id,
+        decision.moderator_id,
+        now,
+    )
+    .await?;
     notifications::notify_account(
         &txn,
         account.0,

@@ -2,6 +2,7 @@
 //! policy reasons, in one transaction with its notifications and audit event.
 
 use super::{
+    intake,
     queue::{self, Claim},
     views_of,
 };
@@ -65,34 +66,43 @@ pub async fn screen(
         .map(|a| a.name)
         .unwrap_or_default();
     let serving = targeting_of(&campaign.targeting)?;
-    let (ad, targeting, diff) = match task.kind {
+    let (ad, serving_ads, targeting, diff) = match task.kind {
         ReviewKind::AdVersion => {
             let (ad, version, previous) = version_with_previous(db, &task).await?;
             let copy = copy_of(&version);
-            let diff = previous.map(|p| {
-                let before = copy_of(&p);
-                let changed = |a: &str, b: &str| (a != b).then(|| (a.to_owned(), b.to_owned()));
-                ReviewDiff {
-                    against_version: Some(p.number),
-                    against_approved: p.status == AdVersionStatus::Approved,
-                    text: word_diff(&before.text, &copy.text),
-                    button_label: changed(&before.button_label, &copy.button_label),
-                    destination_url: changed(&before.destination_url, &copy.destination_url),
-                    targeting: Vec::new(),
-                }
-            });
-            let findings = precheck(&copy)
-                .into_iter()
-                .map(|f| (f.field.to_owned(), f.message))
-                .collect();
-            let under_review = AdUnderReview {
-                title: ad.title,
-                version_id: AdVersionId(version.id),
-                number: version.number,
-                copy,
-                findings,
+            // The ad is judged against the targeting it was sent (or re-targeted) with.
+            let reviewed_with = match task.targeting.as_deref() {
+                Some(json) => targeting_of(json)?,
+                None => serving,
             };
-            (Some(under_review), serving, diff)
+            let diff = match previous {
+                Some(p) => {
+                    // The targeting that version was decided with, when it was decided here.
+                    let then = review_decision::Entity::find()
+                        .filter(review_decision::Column::AdVersionId.eq(p.id))
+                        .order_by_desc(review_decision::Column::Id)
+                        .one(db)
+                        .await?
+                        .and_then(|d| d.targeting);
+                    let targeting = match then {
+                        Some(json) => targeting_changes(&targeting_of(&json)?, &reviewed_with),
+                        None => Vec::new(),
+                    };
+                    let before = copy_of(&p);
+                    let changed = |a: &str, b: &str| (a != b).then(|| (a.to_owned(), b.to_owned()));
+                    Some(ReviewDiff {
+                        against_version: Some(p.number),
+                        against_approved: p.status == AdVersionStatus::Approved,
+                        text: word_diff(&before.text, &copy.text),
+                        button_label: changed(&before.button_label, &copy.button_label),
+                        destination_url: changed(&before.destination_url, &copy.destination_url),
+                        targeting,
+                    })
+                }
+                None => None,
+            };
+            let under_review = under_review(ad.title, &version);
+            (Some(under_review), Vec::new(), reviewed_with, diff)
         }
         ReviewKind::Targeting => {
             let proposed = targeting_of(task.targeting.as_deref().unwrap_or("{}"))?;
@@ -101,7 +111,7 @@ pub async fn screen(
                 targeting: targeting_changes(&serving, &proposed),
                 ..Default::default()
             });
-            (None, proposed, diff)
+            (None, serving_ads(db, campaign.id).await?, proposed, diff)
         }
     };
     let totals = engine
@@ -157,6 +167,7 @@ pub async fn screen(
         campaign_name: campaign.name,
         campaign_status: campaign.status,
         ad,
+        serving_ads,
         targeting_languages: targeting.languages.clone(),
         targeting: targeting.describe(),
         forecast: Some(ForecastBrief {
@@ -170,6 +181,50 @@ pub async fn screen(
         reasons: policy::active(db).await?,
         decided,
     })
+}
+
+/// A version as the moderator reads it: its copy and the automatic pre-check findings.
+fn under_review(title: String, version: &ad_version::Model) -> AdUnderReview {
+    let copy = copy_of(version);
+    let findings = precheck(&copy)
+        .into_iter()
+        .map(|f| (f.field.to_owned(), f.message))
+        .collect();
+    AdUnderReview {
+        title,
+        version_id: AdVersionId(version.id),
+        number: version.number,
+        copy,
+        findings,
+    }
+}
+
+/// The ads of `campaign` that are serving: a targeting change puts them in front of new
+/// channels, so the moderator judges it with them in view.
+async fn serving_ads(
+    db: &impl ConnectionTrait,
+    campaign: i64,
+) -> Result<Vec<AdUnderReview>, AppError> {
+    let ads = ad::Entity::find()
+        .filter(ad::Column::CampaignId.eq(campaign))
+        .filter(ad::Column::LiveVersionId.is_not_null())
+        .order_by_asc(ad::Column::Id)
+        .all(db)
+        .await?;
+    let versions: std::collections::HashMap<i64, ad_version::Model> = ad_version::Entity::find()
+        .filter(ad_version::Column::Id.is_in(ads.iter().filter_map(|a| a.live_version_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v))
+        .collect();
+    Ok(ads
+        .into_iter()
+        .filter_map(|a| {
+            let version = versions.get(&a.live_version_id?)?;
+            Some(under_review(a.title, version))
+        })
+        .collect())
 }
 
 fn copy_of(version: &ad_version::Model) -> AdCopy {
@@ -397,7 +452,10 @@ async fn decide_targeting(
     if verdict == Verdict::Approved {
         // Re-parse so only a well-formed targeting is ever put into service.
         let approved: Targeting = targeting_of(task.targeting.as_deref().unwrap_or_default())?;
-        active.targeting = Set(campaigns::to_json(&approved)?);
+        let json = campaigns::to_json(&approved)?;
+        // Ads still waiting will serve with this targeting: review them against it.
+        intake::retarget(db, campaign.id, &json).await?;
+        active.targeting = Set(json);
     }
     active.pending_targeting = Set(None);
     active.pending_since = Set(None);

@@ -51,21 +51,29 @@ pub(crate) async fn enqueue_version(
 }
 
 /// Opens the task of an appeal: the same subject again, kept away from `excluded` (the
-/// moderator who declined it).
+/// moderator who declined it). An appealed ad is reviewed against the campaign's targeting as
+/// it is now (it may have changed since the decline); an appealed targeting change is itself
+/// the subject.
 pub(crate) async fn enqueue_appeal(
     db: &impl ConnectionTrait,
+    campaign: &campaign::Model,
     decided: &review_task::Model,
     appeal: i64,
     excluded: i64,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    let targeting_json = match decided.kind {
+        ReviewKind::AdVersion => campaign.targeting.clone(),
+        ReviewKind::Targeting => decided.targeting.clone().unwrap_or_else(|| "{}".into()),
+    };
+    let targeting = targeting_of(&targeting_json)?;
     review_task::ActiveModel {
         kind: Set(decided.kind),
         account_id: Set(decided.account_id),
         campaign_id: Set(decided.campaign_id),
         ad_version_id: Set(decided.ad_version_id),
-        targeting: Set(decided.targeting.clone()),
-        languages: Set(decided.languages.clone()),
+        targeting: Set(Some(targeting_json)),
+        languages: Set(languages_key(&targeting)),
         submitted_at: Set(now),
         state: Set(TaskState::Open),
         appeal_id: Set(Some(appeal)),
@@ -96,9 +104,9 @@ async fn withdraw_for_ad(
     .await
 }
 
-/// A campaign not yet live changed its targeting while ads wait: their tasks carry the new
-/// targeting, and any claim on them ends, so no moderator approves against what they no
-/// longer see.
+/// The targeting `campaign`'s ads will serve with changed while ads wait (a campaign not yet
+/// live was edited, or a live one's change was approved): their tasks carry the new targeting,
+/// and any claim on them ends, so no moderator approves against what they no longer see.
 pub(crate) async fn retarget(
     db: &impl ConnectionTrait,
     campaign: i64,

@@ -160,6 +160,8 @@ pub(crate) async fn views_of(
     for (link, reason) in review_decision_reason::Entity::find()
         .filter(review_decision_reason::Column::DecisionId.is_in(ids.clone()))
         .find_also_related(policy_reason::Entity)
+        // In the guidelines' order, as the moderator saw them.
+        .order_by_asc(policy_reason::Column::Position)
         .order_by_asc(review_decision_reason::Column::PolicyReasonId)
         .all(db)
         .await?

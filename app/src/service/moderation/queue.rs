@@ -98,7 +98,12 @@ pub async fn queue(
         } else {
             "?"
         };
-        query = query.filter(review_task::Column::Languages.like(format!("%,{code},%")));
+        // An empty key is a campaign open to every language: it belongs under each of them.
+        query = query.filter(
+            Condition::any()
+                .add(review_task::Column::Languages.eq(""))
+                .add(review_task::Column::Languages.like(format!("%,{code},%"))),
+        );
     }
     if let Ok(account) = filter.account.trim().parse::<i64>() {
         query = query.filter(review_task::Column::AccountId.eq(account));
