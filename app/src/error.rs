@@ -26,6 +26,22 @@ impl FieldErrors {
             .or_insert_with(|| message.into());
     }
 
+    /// Adds a message after any the field already has, for problems that are all worth
+    /// fixing at once (an ad text both too long and shouting). A repeat is left out.
+    pub fn append(&mut self, field: &str, message: impl Into<String>) {
+        let message = message.into();
+        match self.0.get_mut(field) {
+            Some(existing) if existing.contains(&message) => {}
+            Some(existing) => {
+                existing.push(' ');
+                existing.push_str(&message);
+            }
+            None => {
+                self.0.insert(field.to_owned(), message);
+            }
+        }
+    }
+
     /// The message for `field`, if any.
     pub fn get(&self, field: &str) -> Option<&str> {
         self.0.get(field).map(String::as_str)
@@ -137,6 +153,18 @@ mod tests {
         errors.add("email", "second");
         assert_eq!(errors.get("email"), Some("first"));
         assert!(matches!(errors.into_result(), Err(AppError::Invalid(_))));
+    }
+
+    #[test]
+    fn appended_messages_are_all_kept_once() {
+        let mut errors = FieldErrors::default();
+        errors.append("text", "Too long.");
+        errors.append("text", "Avoid ALL-CAPS words: SALE.");
+        errors.append("text", "Too long.");
+        assert_eq!(
+            errors.get("text"),
+            Some("Too long. Avoid ALL-CAPS words: SALE.")
+        );
     }
 
     #[test]

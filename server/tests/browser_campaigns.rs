@@ -17,6 +17,19 @@ async fn value(client: &fantoccini::Client, css: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Waits until the field at `css` holds `expected` (a page may render before its data).
+async fn until_value(client: &fantoccini::Client, css: &str, expected: &str) {
+    let mut last = String::new();
+    for _ in 0..100 {
+        last = value(client, css).await;
+        if last == expected {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{css}: wanted {expected:?}, found {last:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn build_a_campaign_write_an_ad_reload_and_send_it_for_review() {
     let (app, _driver, client) = start_with_catalog(2_000).await;
@@ -34,6 +47,7 @@ async fn build_a_campaign_write_an_ad_reload_and_send_it_for_review() {
     fill(&client, "#t-min-subs", "5k").await;
     changed(&client, "[data-test=channels]", &before).await;
     fill(&client, "#t-bid", "0.20").await;
+    fill(&client, "#t-daily", "20").await;
     fill(&client, "#c-total", "150").await;
     click(&client, "#c-scheduled").await;
     click(&client, ".schedule-presets button:nth-child(2)").await;
@@ -45,6 +59,7 @@ async fn build_a_campaign_write_an_ad_reload_and_send_it_for_review() {
     assert!(message.contains("€0.50"), "{message}");
     assert_eq!(value(&client, "#c-name").await, "Winter coffee club");
     assert_eq!(value(&client, "#c-total").await, "150");
+    assert_eq!(value(&client, "#t-daily").await, "20");
     assert_eq!(value(&client, "#t-min-subs").await, "5k");
     assert_eq!(
         client.current_url().await.expect("url").path(),
@@ -70,6 +85,16 @@ async fn build_a_campaign_write_an_ad_reload_and_send_it_for_review() {
             .await
             .starts_with("32 / 160")
     );
+    // Twenty characters or fewer left: the counter turns amber.
+    fill(&client, "#ad-text", &"Beans ".repeat(24)).await;
+    until_contains(&client, "[data-test=counter]", "144 / 160").await;
+    let tone = wait_for(&client, "[data-test=counter]")
+        .await
+        .attr("class")
+        .await
+        .expect("class")
+        .unwrap_or_default();
+    assert!(tone.contains("amber"), "{tone}");
     fill(
         &client,
         "#ad-text",
@@ -98,6 +123,7 @@ async fn build_a_campaign_write_an_ad_reload_and_send_it_for_review() {
     assert_eq!(value(&client, "#c-name").await, "Winter coffee club");
     assert_eq!(value(&client, "#t-bid").await, "1.2");
     assert_eq!(value(&client, "#c-total").await, "150");
+    assert_eq!(value(&client, "#t-daily").await, "20");
     assert_eq!(value(&client, "#t-min-subs").await, "5000");
     let english = client
         .find(Locator::Css("input[name=lang][value=en]"))
@@ -109,6 +135,20 @@ async fn build_a_campaign_write_an_ad_reload_and_send_it_for_review() {
     assert_eq!(english.as_deref(), Some("true"));
     until_contains(&client, ".schedule-presets .hint", "45 hours").await;
     until_contains(&client, "[data-test=ad-item]", "Launch").await;
+    // The ad too, field by field, in its editor.
+    click(&client, "[data-test=ad-item] .actions a").await;
+    hydrated(&client).await;
+    until_value(&client, "#ad-title", "Launch").await;
+    until_value(
+        &client,
+        "#ad-text",
+        "Fresh beans roasted every Monday, delivered to your door",
+    )
+    .await;
+    until_value(&client, "#ad-button", "Order").await;
+    until_value(&client, "#ad-url", "https://acme.coffee/club").await;
+    client.goto(&app.url(&campaign_path)).await.expect("back");
+    hydrated(&client).await;
 
     // Send it for review.
     click(&client, "#submit-campaign").await;

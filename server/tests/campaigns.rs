@@ -213,8 +213,54 @@ async fn every_campaign_and_ad_function_checks_role_and_account() {
         assert_eq!(sent.body, json!(1), "{b}: one ad sent: {sent:?}");
         let again = owner.call("submit_ad", &[("ad", ad)]).await;
         assert_eq!(again.status, 409, "{b}: already in review: {again:?}");
-        let copy = owner.call("clone_campaign", &[("id", id)]).await;
-        assert!(copy.status.is_success(), "{b}: {copy:?}");
+        // Owners and managers may make every write: clone, write an ad, send it, pause it,
+        // and archive the copy.
+        for (who, client) in [("owner", &owner), ("manager", &manager)] {
+            let copy = client.call("clone_campaign", &[("id", id)]).await;
+            assert!(copy.status.is_success(), "{b}: {who} clone: {copy:?}");
+            let copy = copy.body.as_i64().expect("clone id").to_string();
+            let listed = client.call("ads", &[("campaign", copy.as_str())]).await;
+            assert_eq!(
+                listed.body.as_array().map(Vec::len),
+                Some(1),
+                "{b}: {who}: the clone has the ad, as a draft: {listed:?}"
+            );
+            let extra = client
+                .call(
+                    "save_ad",
+                    &[
+                        ("campaign", copy.as_str()),
+                        ("input[title]", "Second"),
+                        ("input[text]", "Second roast, same club"),
+                        ("input[button_label]", "Order"),
+                        ("input[destination_url]", "https://acme.coffee"),
+                    ],
+                )
+                .await;
+            assert!(extra.status.is_success(), "{b}: {who} save_ad: {extra:?}");
+            let extra = extra.body.as_i64().expect("ad id").to_string();
+            for (endpoint, args) in [
+                ("submit_ad", vec![("ad", extra.as_str())]),
+                ("pause_ad", vec![("ad", extra.as_str()), ("paused", "true")]),
+                (
+                    "pause_ad",
+                    vec![("ad", extra.as_str()), ("paused", "false")],
+                ),
+                (
+                    "campaign_action",
+                    vec![("id", copy.as_str()), ("action", "Archive")],
+                ),
+            ] {
+                let reply = client.call(endpoint, &args).await;
+                assert!(
+                    reply.status.is_success(),
+                    "{b}: {who} {endpoint}: {reply:?}"
+                );
+                if endpoint == "campaign_action" {
+                    assert_eq!(reply.body, json!("Archived"), "{b}: {who}");
+                }
+            }
+        }
     }
 }
 

@@ -118,11 +118,11 @@ impl AdInput {
     }
 
     /// Everything that blocks submitting for review: the save checks and every pre-check
-    /// finding, each beside its field.
+    /// finding, all of them beside their field.
     pub fn check_for_submit(&self) -> FieldErrors {
         let mut errors = self.check_for_save();
         for finding in precheck(&self.copy()) {
-            errors.add(finding.field, finding.message);
+            errors.append(finding.field, finding.message);
         }
         errors
     }

@@ -113,15 +113,12 @@ pub fn precheck(copy: &AdCopy) -> Vec<Finding> {
             None
         }
     };
-    let links: Vec<&str> = text
-        .split_whitespace()
-        .filter(|w| looks_like_link(w))
-        .collect();
+    let links: Vec<&str> = text.split_whitespace().filter_map(link_in).collect();
     if links.len() > 1 {
         add("text", "At most one link in the text.".into());
     }
     for raw in links.iter().take(1) {
-        match parse_link(raw.trim_end_matches(['.', ',', '!', '?', ')', ';', ':'])) {
+        match parse_link(&with_scheme(raw)) {
             Err(problem) => add("text", format!("The link in the text: {problem}")),
             Ok(link) => {
                 if destination.as_ref().is_some_and(|d| *d != link) {
@@ -139,7 +136,7 @@ pub fn precheck(copy: &AdCopy) -> Vec<Finding> {
 /// The words of the text, links left out.
 fn words(text: &str) -> impl Iterator<Item = &str> {
     text.split_whitespace()
-        .filter(|token| !looks_like_link(token))
+        .filter(|token| link_in(token).is_none())
         .flat_map(|token| token.split(|c: char| !c.is_alphanumeric()))
         .filter(|w| !w.is_empty())
 }
@@ -178,11 +175,83 @@ fn is_emoji(c: char) -> bool {
         0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0x3030 | 0x303D)
 }
 
-fn looks_like_link(word: &str) -> bool {
-    let lower = word.to_lowercase();
-    ["http://", "https://", "t.me/", "www."]
+/// Punctuation that may open a link's word without being part of the link.
+const OPENING: &[char] = &['(', '[', '{', '<', '"', '\'', '«', '“', '‘', '¡', '¿'];
+/// Punctuation that may close a link's word without being part of the link.
+const CLOSING: &[char] = &[
+    '.', ',', '!', '?', ')', ']', '}', '>', ';', ':', '"', '\'', '»', '”', '’', '…',
+];
+
+/// Top-level domains a reader's app turns into links when written bare (`shop.example.com`):
+/// every country code in use and the common generic ones. Not listed, `Node.js` or `3.14`
+/// stay words.
+const TOP_LEVEL_DOMAINS: &str = "\
+    ac ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bm bn bo bq br \
+    bs bt bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm do dz ec \
+    ee eg er es et eu fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq gr gs gt gu gw gy \
+    hk hm hn hr ht hu id ie il im in io iq ir is it je jm jo jp ke kg kh ki km kn kp kr kw ky kz \
+    la lb lc li lk lr ls lt lu lv ly ma mc md me mg mh mk ml mm mn mo mp mq mr ms mt mu mv mw mx \
+    my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn pr ps pt pw py qa re \
+    ro rs ru rw sa sb sc sd se sg sh si sk sl sm sn so sr ss st su sv sx sy sz tc td tf tg th tj \
+    tk tl tm tn to tr tt tv tw tz ua ug uk us uy uz va vc ve vg vi vn vu wf ws ye yt za zm zw \
+    com net org info biz name pro edu gov mil int mobi app dev xyz online site shop store tech \
+    club live news blog cloud space website top icu fun vip art one link click page wiki win \
+    bet casino games game porn sex xxx adult money finance capital exchange crypto trade \
+    market email media studio life world today network agency digital group company services \
+    solutions center academy school education design tv social chat travel tours health \
+    рф укр бел срб қаз";
+
+/// The link a whitespace-separated word carries, as a reader's app would turn it into one:
+/// anything with a scheme (`see:https://…`, `(https://…)`), a `t.me/` or `www.` start, or a
+/// bare domain under a known top-level domain (`shop.example.com/deal`, `bit.ly/x`) or an IP
+/// address. Surrounding punctuation is not part of it.
+fn link_in(word: &str) -> Option<&str> {
+    // ASCII lower-casing keeps byte offsets, so positions found in `lower` index `word`.
+    let lower = word.to_ascii_lowercase();
+    if let Some(at) = lower.find("://") {
+        let start = lower[..at]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_ascii_alphabetic())
+            .last()
+            .map_or(at, |(i, _)| i);
+        return Some(word[start..].trim_end_matches(CLOSING));
+    }
+    let bare = word.trim_start_matches(OPENING).trim_end_matches(CLOSING);
+    let lower = bare.to_lowercase();
+    if ["t.me/", "telegram.me/", "www."]
         .iter()
         .any(|p| lower.starts_with(p))
+    {
+        return Some(bare);
+    }
+    let authority = lower.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once(':')
+        .filter(|(_, port)| !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(authority, |(host, _)| host);
+    let labels: Vec<&str> = host.split('.').collect();
+    let well_formed = labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-'));
+    let numeric = |l: &&str| l.chars().all(|c| c.is_ascii_digit());
+    let ip = labels.len() == 4 && labels.iter().all(numeric);
+    let known = labels
+        .last()
+        .is_some_and(|tld| TOP_LEVEL_DOMAINS.split_whitespace().any(|t| t == *tld));
+    (well_formed && (ip || known)).then_some(bare)
+}
+
+/// A link as written in the text, with `https://` put in front of a bare domain so it can be
+/// compared with the destination (`t.me/…` and links with a scheme stay as they are).
+fn with_scheme(link: &str) -> String {
+    let lower = link.to_ascii_lowercase();
+    if lower.contains("://") || lower.starts_with("t.me/") {
+        link.to_owned()
+    } else {
+        format!("https://{link}")
+    }
 }
 
 /// A destination reduced to what decides "the same place": host and path, lower-case host,
@@ -237,6 +306,8 @@ fn parse_link(raw: &str) -> Result<Link, String> {
             "Link shorteners ({host}) hide the destination: use the full link."
         ));
     }
+    // `www.example.com` and `example.com` are the same place to a reader.
+    let host = host.strip_prefix("www.").map(str::to_owned).unwrap_or(host);
     let path = tail
         .split(['?', '#'])
         .next()
@@ -279,6 +350,17 @@ mod tests {
             ),
             ("Ünïcödé wörds and ёлка are fine", "https://example.org"),
             ("Three: 🇩🇪 👍🏽 👨‍👩‍👧", "https://example.org"),
+            // Not links: no known top-level domain, a number, an abbreviation.
+            (
+                "Built with Node.js, version 3.14, e.g. for teams",
+                "https://example.org",
+            ),
+            // A bare domain or a www. link to the button's destination is the same place.
+            (
+                "Join at acme.coffee/club today.",
+                "https://acme.coffee/club",
+            ),
+            ("Join at (www.acme.coffee/club)", "https://acme.coffee/club"),
         ] {
             assert!(
                 precheck(&copy(text, url)).is_empty(),
@@ -307,6 +389,14 @@ mod tests {
             ),
             ("See https://other.example", "same place as the button"),
             ("See https://bit.ly/abc", "shorteners"),
+            // Links hidden by punctuation, or written without a scheme, are links too.
+            ("Visit (https://other.example)", "same place as the button"),
+            ("Deals:https://other.example/x", "same place as the button"),
+            ("Deals at other.com/promo", "same place as the button"),
+            ("Short and sweet: bit.ly/abc", "shorteners"),
+            ("Open 93.184.216.34/login now", "IP addresses"),
+            ("Go to www.other.org", "same place as the button"),
+            ("See example.com and other.com", "At most one link"),
             ("   ", "Write the message"),
         ] {
             let found = precheck(&copy(text, url));

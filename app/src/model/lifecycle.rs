@@ -312,6 +312,37 @@ mod tests {
         );
     }
 
+    /// How many distinct events share `event`'s kind. The matches are exhaustive: a new
+    /// event, flag or completion reason does not compile here until it is counted, and then
+    /// the test below fails until it is in `CampaignEvent::ALL` too.
+    fn events_of_kind(event: E) -> usize {
+        match event {
+            E::Launch {
+                has_approved_ad: _,
+                start_reached: _,
+            } => 4,
+            E::StartReached | E::Pause | E::Resume | E::Archive => 1,
+            E::Complete(EndDateReached | BudgetSpent) => 2,
+        }
+    }
+
+    #[test]
+    fn the_event_list_is_complete() {
+        for event in E::ALL {
+            let kind = std::mem::discriminant(&event);
+            let listed: Vec<E> = E::ALL
+                .into_iter()
+                .filter(|e| std::mem::discriminant(e) == kind)
+                .collect();
+            assert_eq!(listed.len(), events_of_kind(event), "{event:?}");
+            assert_eq!(
+                listed.iter().filter(|e| **e == event).count(),
+                1,
+                "{event:?} listed once"
+            );
+        }
+    }
+
     #[test]
     fn codes_round_trip() {
         for status in S::ALL {

@@ -208,8 +208,9 @@ pub async fn submit<C: ConnectionTrait + TransactionTrait>(
         let latest = ads::latest_version(&txn, ad.id).await?;
         if latest.status == AdVersionStatus::Draft {
             let problems = ads::input_of(ad, &latest).check_for_submit();
+            // Every ad that is not ready is named, each with its first problem.
             if let Some((field, message)) = problems.0.into_iter().next() {
-                errors.add(
+                errors.append(
                     "ads",
                     format!("Ad “{}” ({}): {message}", ad.title, field.replace('_', " ")),
                 );
