@@ -182,24 +182,17 @@ const CLOSING: &[char] = &[
     '.', ',', '!', '?', ')', ']', '}', '>', ';', ':', '"', '\'', '»', '”', '’', '…',
 ];
 
-/// Top-level domains a reader's app turns into links when written bare (`shop.example.com`):
-/// every country code in use and the common generic ones. Not listed, `Node.js` or `3.14`
-/// stay words.
-const TOP_LEVEL_DOMAINS: &str = "\
-    ac ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bm bn bo bq br \
-    bs bt bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm do dz ec \
-    ee eg er es et eu fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq gr gs gt gu gw gy \
-    hk hm hn hr ht hu id ie il im in io iq ir is it je jm jo jp ke kg kh ki km kn kp kr kw ky kz \
-    la lb lc li lk lr ls lt lu lv ly ma mc md me mg mh mk ml mm mn mo mp mq mr ms mt mu mv mw mx \
-    my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn pr ps pt pw py qa re \
-    ro rs ru rw sa sb sc sd se sg sh si sk sl sm sn so sr ss st su sv sx sy sz tc td tf tg th tj \
-    tk tl tm tn to tr tt tv tw tz ua ug uk us uy uz va vc ve vg vi vn vu wf ws ye yt za zm zw \
-    com net org info biz name pro edu gov mil int mobi app dev xyz online site shop store tech \
-    club live news blog cloud space website top icu fun vip art one link click page wiki win \
-    bet casino games game porn sex xxx adult money finance capital exchange crypto trade \
-    market email media studio life world today network agency digital group company services \
-    solutions center academy school education design tv social chat travel tours health \
-    рф укр бел срб қаз";
+/// Top-level domains a reader's app turns into links when written bare (`shop.example.com`),
+/// one per line after `#` comments. Not listed, `Node.js` or `3.14` stay words.
+const TOP_LEVEL_DOMAINS: &str = include_str!("top_level_domains.txt");
+
+/// Whether `label` (lower-case) is a top-level domain.
+fn is_top_level_domain(label: &str) -> bool {
+    label.starts_with("xn--")
+        || TOP_LEVEL_DOMAINS
+            .lines()
+            .any(|line| !line.starts_with('#') && line == label)
+}
 
 /// The link a whitespace-separated word carries, as a reader's app would turn it into one:
 /// anything with a scheme (`see:https://…`, `(https://…)`), a `t.me/` or `www.` start, or a
@@ -237,9 +230,7 @@ fn link_in(word: &str) -> Option<&str> {
             .all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-'));
     let numeric = |l: &&str| l.chars().all(|c| c.is_ascii_digit());
     let ip = labels.len() == 4 && labels.iter().all(numeric);
-    let known = labels
-        .last()
-        .is_some_and(|tld| TOP_LEVEL_DOMAINS.split_whitespace().any(|t| t == *tld));
+    let known = labels.last().is_some_and(|tld| is_top_level_domain(tld));
     (well_formed && (ip || known)).then_some(bare)
 }
 
@@ -361,6 +352,7 @@ mod tests {
                 "https://acme.coffee/club",
             ),
             ("Join at (www.acme.coffee/club)", "https://acme.coffee/club"),
+            ("Тур: пример.рф/тур", "https://пример.рф/тур"),
         ] {
             assert!(
                 precheck(&copy(text, url)).is_empty(),
@@ -394,6 +386,10 @@ mod tests {
             ("Deals:https://other.example/x", "same place as the button"),
             ("Deals at other.com/promo", "same place as the button"),
             ("Short and sweet: bit.ly/abc", "shorteners"),
+            (
+                "Book at (acme.coffee/tour), deals via shop.example.com",
+                "At most one link",
+            ),
             ("Open 93.184.216.34/login now", "IP addresses"),
             ("Go to www.other.org", "same place as the button"),
             ("See example.com and other.com", "At most one link"),

@@ -107,7 +107,7 @@ pub fn ReviewQueuePage() -> impl IntoView {
                                         </tbody>
                                     </table>
                                 </div>
-                                <p class="muted small">{format!("{} waiting; items claimed by another moderator are hidden until their 15 minutes end.", view.total)}</p>
+                                <p class="muted small table-note">{format!("{} waiting; items claimed by another moderator are hidden until their 15 minutes end.", view.total)}</p>
                             })}
                             {empty.then(|| view! {
                                 <div class="empty-state"><p>"Nothing is waiting here."</p></div>

@@ -122,16 +122,6 @@ fn Review(
                         <ReviewedAd ad/>
                     </section>
                 }.into_any())}
-                {(!screen.serving_ads.is_empty()).then(|| view! {
-                    <section class="card" aria-labelledby="serving-heading" data-test="serving-ads">
-                        <h2 id="serving-heading">"Ads that would serve with it"</h2>
-                        <p class="muted small">"These approved messages go to the channels this targeting adds."</p>
-                        {screen.serving_ads.clone().into_iter().map(|ad| view! {
-                            <h3 class="serving-ad-title">{format!("“{}”, version {}", ad.title, ad.number)}</h3>
-                            <ReviewedAd ad/>
-                        }).collect_view()}
-                    </section>
-                }.into_any())}
                 {screen.diff.clone().map(|d| view! {
                     <section class="card" aria-labelledby="diff-heading" data-test="diff">
                         <h2 id="diff-heading">
@@ -169,6 +159,16 @@ fn Review(
                     <p data-test="review-targeting">{screen.targeting.clone()}</p>
                     {forecast.map(|f| view! { <p class="muted small">{f}</p> })}
                 </section>
+                {(!screen.serving_ads.is_empty()).then(|| view! {
+                    <section class="card" aria-labelledby="serving-heading" data-test="serving-ads">
+                        <h2 id="serving-heading">"Ads that would serve with it"</h2>
+                        <p class="muted small">"These approved messages go to the channels this targeting adds."</p>
+                        {screen.serving_ads.clone().into_iter().map(|ad| view! {
+                            <h3 class="serving-ad-title">{format!("“{}”, version {}", ad.title, ad.number)}</h3>
+                            <ReviewedAd ad/>
+                        }).collect_view()}
+                    </section>
+                }.into_any())}
             </div>
             <aside class="review-side">
                 {screen.decided.map(|d| view! {
