@@ -31,7 +31,10 @@ impl FieldErrors {
     pub fn append(&mut self, field: &str, message: impl Into<String>) {
         let message = message.into();
         match self.0.get_mut(field) {
-            Some(existing) if existing.contains(&message) => {}
+            Some(existing)
+                if existing
+                    .split_inclusive(". ")
+                    .any(|m| m.trim_end() == message) => {}
             Some(existing) => {
                 existing.push(' ');
                 existing.push_str(&message);

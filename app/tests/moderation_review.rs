@@ -170,6 +170,16 @@ async fn an_appeal_and_a_resubmission_are_judged_with_the_targeting_as_it_is_now
             .await
             .expect(b);
         assert_eq!(screen.targeting_languages, ["fr"], "{b}");
+        // Bob sees what changed since the decline he is asked to overturn.
+        let since = screen.diff.expect("a diff against the declined version");
+        assert!(
+            since
+                .targeting
+                .iter()
+                .any(|c| c.field == "Languages" && c.before.contains("en") && c.after == "fr"),
+            "{b}: {:?}",
+            since.targeting
+        );
         moderation::decide(&db, &bob, appeal, decline(&["misleading"], ""))
             .await
             .expect(b);

@@ -84,7 +84,7 @@ pub fn precheck(copy: &AdCopy) -> Vec<Finding> {
             "Line breaks are not allowed: the message is one paragraph.".into(),
         );
     }
-    let shouting: Vec<&str> = words(text).filter(|w| is_all_caps(w)).collect();
+    let shouting: Vec<&str> = words(text).into_iter().filter(|w| is_all_caps(w)).collect();
     if !shouting.is_empty() {
         add(
             "text",
@@ -113,18 +113,23 @@ pub fn precheck(copy: &AdCopy) -> Vec<Finding> {
             None
         }
     };
-    let links: Vec<&str> = text.split_whitespace().filter_map(link_in).collect();
+    let links = links_in(text);
     if links.len() > 1 {
-        add("text", "At most one link in the text.".into());
+        add(
+            "text",
+            format!("At most one link in the text; it has {}.", links.join(", ")),
+        );
     }
     for raw in links.iter().take(1) {
         match parse_link(&with_scheme(raw)) {
-            Err(problem) => add("text", format!("The link in the text: {problem}")),
+            Err(problem) => add("text", format!("The link in the text ({raw}): {problem}")),
             Ok(link) => {
                 if destination.as_ref().is_some_and(|d| *d != link) {
                     add(
                         "text",
-                        "The link in the text must go to the same place as the button.".into(),
+                        format!(
+                            "The link in the text ({raw}) must go to the same place as the button."
+                        ),
                     );
                 }
             }
@@ -134,11 +139,15 @@ pub fn precheck(copy: &AdCopy) -> Vec<Finding> {
 }
 
 /// The words of the text, links left out.
-fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split_whitespace()
-        .filter(|token| link_in(token).is_none())
-        .flat_map(|token| token.split(|c: char| !c.is_alphanumeric()))
+fn words(text: &str) -> Vec<&str> {
+    let links: Vec<std::ops::Range<usize>> = links_in(text)
+        .into_iter()
+        .map(|link| offset_in(text, link)..offset_in(text, link) + link.len())
+        .collect();
+    text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
+        .filter(|w| !links.iter().any(|l| l.contains(&offset_in(text, w))))
+        .collect()
 }
 
 /// Four or more letters, all upper-case (short acronyms like "NFT" or "USA" are fine).
@@ -175,9 +184,7 @@ fn is_emoji(c: char) -> bool {
         0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0x3030 | 0x303D)
 }
 
-/// Punctuation that may open a link's word without being part of the link.
-const OPENING: &[char] = &['(', '[', '{', '<', '"', '\'', '«', '“', '‘', '¡', '¿'];
-/// Punctuation that may close a link's word without being part of the link.
+/// Punctuation that may close a link without being part of it.
 const CLOSING: &[char] = &[
     '.', ',', '!', '?', ')', ']', '}', '>', ';', ':', '"', '\'', '»', '”', '’', '…',
 ];
@@ -194,44 +201,69 @@ fn is_top_level_domain(label: &str) -> bool {
             .any(|line| !line.starts_with('#') && line == label)
 }
 
-/// The link a whitespace-separated word carries, as a reader's app would turn it into one:
-/// anything with a scheme (`see:https://…`, `(https://…)`), a `t.me/` or `www.` start, or a
-/// bare domain under a known top-level domain (`shop.example.com/deal`, `bit.ly/x`) or an IP
-/// address. Surrounding punctuation is not part of it.
-fn link_in(word: &str) -> Option<&str> {
-    // ASCII lower-casing keeps byte offsets, so positions found in `lower` index `word`.
-    let lower = word.to_ascii_lowercase();
-    if let Some(at) = lower.find("://") {
-        let start = lower[..at]
-            .char_indices()
-            .rev()
-            .take_while(|(_, c)| c.is_ascii_alphabetic())
-            .last()
-            .map_or(at, |(i, _)| i);
-        return Some(word[start..].trim_end_matches(CLOSING));
+/// Where `part`, a slice of `whole`, starts in it.
+fn offset_in(whole: &str, part: &str) -> usize {
+    part.as_ptr() as usize - whole.as_ptr() as usize
+}
+
+/// Every link in `text`, in order, as a reader's app would make them: each scheme
+/// (`https://…`, also inside a word as in `deals:https://…`) starts a link that runs to the
+/// next whitespace or scheme; elsewhere, pieces between characters no bare address holds
+/// (`(`, `:`, `—`, `„`, a zero-width space…) are links when they start with `t.me/` or
+/// `www.`, or are a domain under a real top-level domain (`shop.example.com/deal`,
+/// `bit.ly/x`) or an IPv4 address. Closing punctuation is not part of a link.
+fn links_in(text: &str) -> Vec<&str> {
+    let mut links = Vec::new();
+    for word in text.split_whitespace() {
+        // ASCII lower-casing keeps byte offsets, so positions found in `lower` index `word`.
+        let lower = word.to_ascii_lowercase();
+        let mut schemes = Vec::new();
+        let mut from = 0;
+        while let Some(found) = lower[from..].find("://") {
+            let at = from + found;
+            let start = lower[..at]
+                .char_indices()
+                .rev()
+                .take_while(|(_, c)| c.is_ascii_alphabetic())
+                .last()
+                .map_or(at, |(i, _)| i);
+            schemes.push(start.max(from));
+            from = at + 3;
+        }
+        let bare_end = schemes.first().copied().unwrap_or(word.len());
+        let address_char = |c: char| c.is_alphanumeric() || "-._~/?#=&%+@".contains(c);
+        links.extend(
+            word[..bare_end]
+                .split(|c: char| !address_char(c))
+                .map(|piece| piece.trim_end_matches(CLOSING))
+                .filter(|piece| is_bare_link(piece)),
+        );
+        for (i, &start) in schemes.iter().enumerate() {
+            let end = schemes.get(i + 1).copied().unwrap_or(word.len());
+            links.push(word[start..end].trim_end_matches(CLOSING));
+        }
     }
-    let bare = word.trim_start_matches(OPENING).trim_end_matches(CLOSING);
-    let lower = bare.to_lowercase();
+    links
+}
+
+/// Whether `piece` (no scheme, no surrounding punctuation) is an address a reader's app links.
+fn is_bare_link(piece: &str) -> bool {
+    let lower = piece.to_lowercase();
     if ["t.me/", "telegram.me/", "www."]
         .iter()
         .any(|p| lower.starts_with(p))
     {
-        return Some(bare);
+        return true;
     }
-    let authority = lower.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = authority
-        .rsplit_once(':')
-        .filter(|(_, port)| !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()))
-        .map_or(authority, |(host, _)| host);
+    let host = lower.split(['/', '?', '#']).next().unwrap_or_default();
     let labels: Vec<&str> = host.split('.').collect();
     let well_formed = labels.len() >= 2
         && labels
             .iter()
             .all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-'));
-    let numeric = |l: &&str| l.chars().all(|c| c.is_ascii_digit());
-    let ip = labels.len() == 4 && labels.iter().all(numeric);
-    let known = labels.last().is_some_and(|tld| is_top_level_domain(tld));
-    (well_formed && (ip || known)).then_some(bare)
+    // Four numbers that fit in a byte: `1.800.555.0199` is a phone number, not an address.
+    let ip = labels.len() == 4 && labels.iter().all(|l| l.parse::<u8>().is_ok());
+    well_formed && (ip || labels.last().is_some_and(|tld| is_top_level_domain(tld)))
 }
 
 /// A link as written in the text, with `https://` put in front of a bare domain so it can be
@@ -353,6 +385,8 @@ mod tests {
             ),
             ("Join at (www.acme.coffee/club)", "https://acme.coffee/club"),
             ("Тур: пример.рф/тур", "https://пример.рф/тур"),
+            // Phone and version numbers are not addresses.
+            ("Call 1.800.555.0199 or see v2.0.1.4", "https://example.org"),
         ] {
             assert!(
                 precheck(&copy(text, url)).is_empty(),
@@ -393,6 +427,12 @@ mod tests {
             ("Open 93.184.216.34/login now", "IP addresses"),
             ("Go to www.other.org", "same place as the button"),
             ("See example.com and other.com", "At most one link"),
+            // A second address glued to the first, or to a word, is found too.
+            ("other.com/x;https://example.com", "At most one link"),
+            ("Deals:other.com/promo", "same place as the button"),
+            ("Deals\u{200B}other.com/promo", "same place as the button"),
+            ("Text—„other.com“", "same place as the button"),
+            ("SALE:https://example.com", "ALL-CAPS words: SALE"),
             ("   ", "Write the message"),
         ] {
             let found = precheck(&copy(text, url));

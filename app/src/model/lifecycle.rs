@@ -313,8 +313,9 @@ mod tests {
     }
 
     /// How many distinct events share `event`'s kind. The matches are exhaustive: a new
-    /// event, flag or completion reason does not compile here until it is counted, and then
-    /// the test below fails until it is in `CampaignEvent::ALL` too.
+    /// event, flag or completion reason does not compile here until it is counted. The test
+    /// below then holds `CampaignEvent::ALL` to every combination of each kind it lists, and
+    /// to the total of all kinds.
     fn events_of_kind(event: E) -> usize {
         match event {
             E::Launch {
@@ -328,6 +329,23 @@ mod tests {
 
     #[test]
     fn the_event_list_is_complete() {
+        // One of each kind, in the order of the enum; with the match above, a new kind that
+        // is counted but left out here or in `ALL` fails one of the two assertions.
+        let kinds = [
+            E::Launch {
+                has_approved_ad: true,
+                start_reached: true,
+            },
+            E::StartReached,
+            E::Pause,
+            E::Resume,
+            E::Complete(EndDateReached),
+            E::Archive,
+        ];
+        assert_eq!(
+            kinds.iter().map(|k| events_of_kind(*k)).sum::<usize>(),
+            E::ALL.len()
+        );
         for event in E::ALL {
             let kind = std::mem::discriminant(&event);
             let listed: Vec<E> = E::ALL

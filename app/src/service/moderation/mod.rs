@@ -6,6 +6,7 @@ pub mod appeals;
 pub mod decide;
 pub mod intake;
 pub mod queue;
+pub mod screen;
 pub mod stats;
 
 use crate::{
@@ -22,8 +23,9 @@ use crate::{
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 
-pub use decide::{decide, screen};
+pub use decide::decide;
 pub use queue::{Claim, claim, queue, release};
+pub use screen::screen;
 
 /// The campaigns and ad versions a set of tasks or decisions is about, looked up at once.
 pub(crate) struct Subjects {

@@ -92,18 +92,15 @@ pub async fn queue(
     let mut query = base;
     let language = filter.language.trim();
     if !language.is_empty() {
-        // Codes are two ASCII letters: anything else matches nothing rather than a pattern.
-        let code = if language.chars().all(|c| c.is_ascii_lowercase()) {
-            language
-        } else {
-            "?"
-        };
-        // An empty key is a campaign open to every language: it belongs under each of them.
-        query = query.filter(
+        // Codes are lower-case ASCII letters: anything else matches nothing rather than a
+        // pattern. An empty key is a campaign open to every language: it belongs under each.
+        query = query.filter(if language.chars().all(|c| c.is_ascii_lowercase()) {
             Condition::any()
                 .add(review_task::Column::Languages.eq(""))
-                .add(review_task::Column::Languages.like(format!("%,{code},%"))),
-        );
+                .add(review_task::Column::Languages.like(format!("%,{language},%")))
+        } else {
+            Condition::all().add(Expr::value(false))
+        });
     }
     if let Ok(account) = filter.account.trim().parse::<i64>() {
         query = query.filter(review_task::Column::AccountId.eq(account));
