@@ -6,11 +6,13 @@ use fantoccini::{Client, ClientBuilder, Locator, wd::WebDriverCompatibleCommand}
 use serde_json::json;
 use std::{
     net::TcpListener,
+    os::unix::process::CommandExt,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
-/// chromedriver on a free port, killed when dropped.
+/// chromedriver on a free port in a process group of its own; dropped, the whole group goes,
+/// so no Chromium it started outlives the test (even one whose session was never closed).
 pub struct Driver {
     child: Child,
     port: u16,
@@ -19,6 +21,11 @@ pub struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -41,6 +48,7 @@ pub async fn start_driver() -> Driver {
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .expect("chromedriver must be installed (apt-get install chromium chromium-driver)");
     let profile = std::env::temp_dir().join(format!("herald-chrome-{}-{port}", std::process::id()));
