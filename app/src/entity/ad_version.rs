@@ -1,7 +1,7 @@
 //! `ad_version`: one version of an ad's copy. Only a draft version may be amended; every other
 //! status is frozen, and an edit makes a new version.
 
-use crate::model::AdVersionStatus;
+use crate::model::{AdCopy, AdVersionStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -39,3 +39,14 @@ impl Related<super::ad::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The version's copy, as the pre-checks, previews and diffs read it.
+    pub fn copy(&self) -> AdCopy {
+        AdCopy {
+            text: self.text.clone(),
+            button_label: self.button_label.clone(),
+            destination_url: self.destination_url.clone(),
+        }
+    }
+}

@@ -84,7 +84,11 @@ pub fn precheck(copy: &AdCopy) -> Vec<Finding> {
             "Line breaks are not allowed: the message is one paragraph.".into(),
         );
     }
-    let shouting: Vec<&str> = words(text).into_iter().filter(|w| is_all_caps(w)).collect();
+    let links = links_in(text);
+    let shouting: Vec<&str> = words(text, &links)
+        .into_iter()
+        .filter(|w| is_all_caps(w))
+        .collect();
     if !shouting.is_empty() {
         add(
             "text",
@@ -113,7 +117,6 @@ pub fn precheck(copy: &AdCopy) -> Vec<Finding> {
             None
         }
     };
-    let links = links_in(text);
     if links.len() > 1 {
         add(
             "text",
@@ -138,10 +141,10 @@ pub fn precheck(copy: &AdCopy) -> Vec<Finding> {
     found
 }
 
-/// The words of the text, links left out.
-fn words(text: &str) -> Vec<&str> {
-    let links: Vec<std::ops::Range<usize>> = links_in(text)
-        .into_iter()
+/// The words of `text`, its `links` left out.
+fn words<'a>(text: &'a str, links: &[&str]) -> Vec<&'a str> {
+    let links: Vec<std::ops::Range<usize>> = links
+        .iter()
         .map(|link| offset_in(text, link)..offset_in(text, link) + link.len())
         .collect();
     text.split(|c: char| !c.is_alphanumeric())

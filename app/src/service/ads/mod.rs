@@ -7,7 +7,7 @@ use crate::{
     entity::{ad, ad_version, campaign},
     error::{AppError, FieldErrors},
     model::{
-        AccountId, AccountPermission, AdCopy, AdDetails, AdEditorData, AdId, AdInput, AdVersionId,
+        AccountId, AccountPermission, AdDetails, AdEditorData, AdId, AdInput, AdVersionId,
         AdVersionStatus, AdVersionView, AuditAction, CampaignBrief, CampaignId,
         MAX_ADS_PER_CAMPAIGN,
     },
@@ -69,11 +69,7 @@ fn view_of(v: ad_version::Model) -> AdVersionView {
     AdVersionView {
         id: AdVersionId(v.id),
         number: v.number,
-        copy: AdCopy {
-            text: v.text,
-            button_label: v.button_label,
-            destination_url: v.destination_url,
-        },
+        copy: v.copy(),
         status: v.status,
         created_at: v.created_at,
         submitted_at: v.submitted_at,

@@ -4,7 +4,7 @@
 use crate::{
     entity::{ad_version, campaign, review_task},
     error::AppError,
-    model::{ReviewKind, Targeting, TaskState},
+    model::{ReviewKind, TaskState},
     service::campaigns::targeting_of,
 };
 use chrono::{DateTime, Utc};
@@ -13,13 +13,35 @@ use sea_orm::{
     sea_query::{Expr, Query},
 };
 
-/// ",en,de," for the queue's language filter.
-fn languages_key(targeting: &Targeting) -> String {
-    if targeting.languages.is_empty() {
+/// ",en,de," for the queue's language filter, from a stored targeting.
+fn languages_key(targeting_json: &str) -> Result<String, AppError> {
+    let targeting = targeting_of(targeting_json)?;
+    Ok(if targeting.languages.is_empty() {
         String::new()
     } else {
         format!(",{},", targeting.languages.join(","))
-    }
+    })
+}
+
+/// A new open task of `kind` for `campaign`, reviewed against `targeting_json`.
+fn open_task(
+    kind: ReviewKind,
+    campaign: &campaign::Model,
+    ad_version: Option<i64>,
+    targeting_json: String,
+    now: DateTime<Utc>,
+) -> Result<review_task::ActiveModel, AppError> {
+    Ok(review_task::ActiveModel {
+        kind: Set(kind),
+        account_id: Set(campaign.account_id),
+        campaign_id: Set(campaign.id),
+        ad_version_id: Set(ad_version),
+        languages: Set(languages_key(&targeting_json)?),
+        targeting: Set(Some(targeting_json)),
+        submitted_at: Set(now),
+        state: Set(TaskState::Open),
+        ..Default::default()
+    })
 }
 
 /// Puts a version that was just sent into the queue, replacing any open task of an older
@@ -32,19 +54,15 @@ pub(crate) async fn enqueue_version(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     withdraw_for_ad(db, ad, now).await?;
-    let targeting = targeting_of(&campaign.targeting)?;
-    review_task::ActiveModel {
-        kind: Set(ReviewKind::AdVersion),
-        account_id: Set(campaign.account_id),
-        campaign_id: Set(campaign.id),
-        ad_version_id: Set(Some(version)),
-        // What the moderator reviews the ad against: the campaign's targeting as sent.
-        targeting: Set(Some(campaign.targeting.clone())),
-        languages: Set(languages_key(&targeting)),
-        submitted_at: Set(now),
-        state: Set(TaskState::Open),
-        ..Default::default()
-    }
+    // What the moderator reviews the ad against: the campaign's targeting as sent.
+    let targeting = campaign.targeting.clone();
+    open_task(
+        ReviewKind::AdVersion,
+        campaign,
+        Some(version),
+        targeting,
+        now,
+    )?
     .insert(db)
     .await?;
     Ok(())
@@ -66,22 +84,16 @@ pub(crate) async fn enqueue_appeal(
         ReviewKind::AdVersion => campaign.targeting.clone(),
         ReviewKind::Targeting => decided.targeting.clone().unwrap_or_else(|| "{}".into()),
     };
-    let targeting = targeting_of(&targeting_json)?;
-    review_task::ActiveModel {
-        kind: Set(decided.kind),
-        account_id: Set(decided.account_id),
-        campaign_id: Set(decided.campaign_id),
-        ad_version_id: Set(decided.ad_version_id),
-        targeting: Set(Some(targeting_json)),
-        languages: Set(languages_key(&targeting)),
-        submitted_at: Set(now),
-        state: Set(TaskState::Open),
-        appeal_id: Set(Some(appeal)),
-        excluded_moderator: Set(Some(excluded)),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    let mut task = open_task(
+        decided.kind,
+        campaign,
+        decided.ad_version_id,
+        targeting_json,
+        now,
+    )?;
+    task.appeal_id = Set(Some(appeal));
+    task.excluded_moderator = Set(Some(excluded));
+    task.insert(db).await?;
     Ok(())
 }
 
@@ -112,16 +124,13 @@ pub(crate) async fn retarget(
     campaign: i64,
     targeting_json: &str,
 ) -> Result<(), AppError> {
-    let targeting = targeting_of(targeting_json)?;
+    let languages = languages_key(targeting_json)?;
     review_task::Entity::update_many()
         .col_expr(
             review_task::Column::Targeting,
             Expr::value(targeting_json.to_owned()),
         )
-        .col_expr(
-            review_task::Column::Languages,
-            Expr::value(languages_key(&targeting)),
-        )
+        .col_expr(review_task::Column::Languages, Expr::value(languages))
         .col_expr(
             review_task::Column::ClaimedBy,
             Expr::value(Option::<i64>::None),
@@ -163,17 +172,13 @@ pub(crate) async fn enqueue_targeting(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     withdraw_targeting(db, campaign.id, now).await?;
-    let targeting = targeting_of(targeting_json)?;
-    review_task::ActiveModel {
-        kind: Set(ReviewKind::Targeting),
-        account_id: Set(campaign.account_id),
-        campaign_id: Set(campaign.id),
-        targeting: Set(Some(targeting_json.to_owned())),
-        languages: Set(languages_key(&targeting)),
-        submitted_at: Set(now),
-        state: Set(TaskState::Open),
-        ..Default::default()
-    }
+    open_task(
+        ReviewKind::Targeting,
+        campaign,
+        None,
+        targeting_json.to_owned(),
+        now,
+    )?
     .insert(db)
     .await?;
     Ok(())

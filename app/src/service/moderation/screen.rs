@@ -12,7 +12,7 @@ use crate::{
     entity::{ad, ad_account, ad_version, appeal, campaign, review_decision, review_task},
     error::AppError,
     model::{
-        AccountId, AdCopy, AdUnderReview, AdVersionId, AdVersionStatus, AppealBrief, CampaignId,
+        AccountId, AdUnderReview, AdVersionId, AdVersionStatus, AppealBrief, CampaignId,
         ChannelSort, ForecastBrief, ReviewDiff, ReviewKind, ReviewScreen, ReviewTaskId, TaskState,
         precheck, targeting_changes, word_diff,
     },
@@ -56,10 +56,15 @@ pub async fn screen(
         .map(|a| a.name)
         .unwrap_or_default();
     let serving = targeting_of(&campaign.targeting)?;
+    // An appeal task: the appeal and the decline it contests.
+    let appealed = match task.appeal_id {
+        Some(appeal_id) => Some(appealed(db, appeal_id).await?),
+        None => None,
+    };
     let (ad, serving_ads, targeting, diff) = match task.kind {
         ReviewKind::AdVersion => {
             let (ad, version, previous) = version_with_previous(db, &task).await?;
-            let copy = copy_of(&version);
+            let copy = version.copy();
             // The ad is judged against the targeting it was sent (or re-targeted) with.
             let reviewed_with = match task.targeting.as_deref() {
                 Some(json) => targeting_of(json)?,
@@ -67,8 +72,8 @@ pub async fn screen(
             };
             // The targeting of the last word on this copy: the decline an appeal contests,
             // else the newest decision on the version compared against.
-            let decided_with = match (task.appeal_id, &previous) {
-                (Some(appeal_id), _) => appealed(db, appeal_id).await?.1.targeting,
+            let decided_with = match (&appealed, &previous) {
+                (Some((_, contested)), _) => contested.targeting.clone(),
                 (None, Some(p)) => review_decision::Entity::find()
                     .filter(review_decision::Column::AdVersionId.eq(p.id))
                     .order_by_desc(review_decision::Column::Id)
@@ -89,7 +94,7 @@ pub async fn screen(
                 None => None,
             };
             let diff = compared.map(|p| {
-                let before = copy_of(&p);
+                let before = p.copy();
                 let changed = |a: &str, b: &str| (a != b).then(|| (a.to_owned(), b.to_owned()));
                 ReviewDiff {
                     against_version: Some(p.number),
@@ -117,9 +122,8 @@ pub async fn screen(
         .index()
         .query(&targeting, ChannelSort::default(), 0, 0)
         .totals;
-    let appeal = match task.appeal_id {
-        Some(appeal_id) => {
-            let (found, decision) = appealed(db, appeal_id).await?;
+    let appeal = match appealed {
+        Some((found, decision)) => {
             let mut views = views_of(db, vec![decision]).await?;
             views.pop().map(|decision| AppealBrief {
                 message: found.message,
@@ -193,7 +197,7 @@ async fn appealed(
 
 /// A version as the moderator reads it: its copy and the automatic pre-check findings.
 fn under_review(title: String, version: &ad_version::Model) -> AdUnderReview {
-    let copy = copy_of(version);
+    let copy = version.copy();
     let findings = precheck(&copy)
         .into_iter()
         .map(|f| (f.field.to_owned(), f.message))
@@ -234,14 +238,6 @@ async fn serving_ads(
             Some(under_review(a.title, version))
         })
         .collect())
-}
-
-fn copy_of(version: &ad_version::Model) -> AdCopy {
-    AdCopy {
-        text: version.text.clone(),
-        button_label: version.button_label.clone(),
-        destination_url: version.destination_url.clone(),
-    }
 }
 
 /// The task's ad, its version, and the version a re-review compares against: the one
