@@ -34,6 +34,16 @@ pub struct Cli {
     #[arg(long, env = "HERALD_SECURE_COOKIES", default_value_t = true, action = ArgAction::Set, global = true)]
     pub secure_cookies: bool,
 
+    /// Proxies whose `X-Forwarded-For` is believed, as comma-separated CIDRs or addresses
+    /// (e.g. `10.0.0.0/8,127.0.0.1`). Empty (the default): the socket peer is the client.
+    #[arg(
+        long,
+        env = "HERALD_TRUSTED_PROXIES",
+        default_value = "",
+        global = true
+    )]
+    pub trusted_proxies: String,
+
     /// Log filter, e.g. `info` or `server=debug,sea_orm=warn`.
     #[arg(long, env = "HERALD_LOG", default_value = "info", global = true)]
     pub log: String,

@@ -3,7 +3,9 @@
 //! browser tests can build exactly the same router.
 
 pub mod bench;
+pub mod client_ip;
 pub mod config;
+pub mod mail;
 pub mod router;
 pub mod security;
 pub mod seed;

@@ -5,6 +5,7 @@ use clap::Parser;
 use migrations::db;
 use server::{
     bench,
+    client_ip::TrustedProxies,
     config::{self, Bench, Cli, Command},
     router,
     router::RouterConfig,
@@ -75,12 +76,16 @@ async fn run(cli: Cli) -> Result<(), String> {
                     site_root.display()
                 ));
             }
-            let config = RouterConfig::new(&site_root, cli.listen, cli.secure_cookies);
+            let mut config = RouterConfig::new(&site_root, cli.listen, cli.secure_cookies);
+            config.trusted_proxies = TrustedProxies::parse(&cli.trusted_proxies)
+                .map_err(|e| format!("HERALD_TRUSTED_PROXIES: {e}"))?;
             let state = router::state(database.clone(), &config)
                 .await
                 .map_err(|e| format!("cannot load the catalog: {e}"))?;
             router::watch_catalog(&state, std::time::Duration::from_secs(2));
             router::run_campaign_clock(&state, std::time::Duration::from_secs(30));
+            server::mail::deliver_to_console(database.clone(), std::time::Duration::from_secs(2));
+            router::recover_catalog_imports(&state, std::time::Duration::from_secs(30));
             let app = router::routes(state, &config);
             let store = DbSessionStore::new(database);
             tokio::spawn(async move {
@@ -89,6 +94,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                     every.tick().await;
                     if let Err(e) = store.delete_expired().await {
                         tracing::warn!(%e, "could not delete expired sessions");
+                    }
+                    if let Err(e) = store.prune_rate_limits().await {
+                        tracing::warn!(%e, "could not prune drained rate limits");
                     }
                 }
             });

@@ -2,6 +2,7 @@
 //! the session and security layers. Used by `serve` and by the tests.
 
 use crate::{
+    client_ip::{self, TrustedProxies},
     security::{self, SecurityConfig},
     session_store::DbSessionStore,
 };
@@ -45,6 +46,8 @@ pub struct RouterConfig {
     pub site_addr: SocketAddr,
     /// How many argon2 computations may run at once.
     pub hash_concurrency: usize,
+    /// Proxies whose `X-Forwarded-For` decides the client address (none by default).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl RouterConfig {
@@ -54,6 +57,7 @@ impl RouterConfig {
             site_root: site_root.display().to_string(),
             site_addr,
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -71,6 +75,9 @@ pub async fn build(db: DatabaseConnection, config: &RouterConfig) -> Result<Rout
 /// The shared state: database, password hasher, Leptos options, and the forecast index of
 /// the catalog as it is now.
 pub async fn state(db: DatabaseConnection, config: &RouterConfig) -> Result<AppState, AppError> {
+    // An import a dead process left "applying" is failed, and its staged rows go, before this
+    // instance serves anyone.
+    app::service::catalog_import::recover_abandoned(&db, chrono::Utc::now()).await?;
     let forecast = ForecastEngine::load(&db).await?;
     let leptos_options = LeptosOptions::builder()
         .output_name("herald")
@@ -107,6 +114,23 @@ pub fn watch_catalog(state: &AppState, every: std::time::Duration) {
     });
 }
 
+/// Every `every`, fails catalog imports whose applying process stopped beating (crashed
+/// here or on another instance) and discards their staged rows; see `recover_abandoned`.
+pub fn recover_catalog_imports(state: &AppState, every: std::time::Duration) {
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let now = chrono::Utc::now();
+            if let Err(e) = app::service::catalog_import::recover_abandoned(&db, now).await {
+                tracing::warn!(%e, "could not recover abandoned catalog imports");
+            }
+        }
+    });
+}
+
 /// Runs the campaign clock: every `every`, scheduled campaigns whose start has come begin and
 /// live campaigns past their end complete. Safe on several instances (each change is
 /// conditional on the status it saw).
@@ -135,7 +159,8 @@ pub fn run_campaign_clock(state: &AppState, every: std::time::Duration) {
 /// The app's route list, generated once per process. Generating it runs the app with resource
 /// loading suppressed through a process-wide flag, so a page rendering in another router of
 /// the same process at that moment (several test servers) would wait forever for its data.
-fn route_list() -> Vec<AxumRouteListing> {
+/// Public so the authorization matrix test can enumerate every page route.
+pub fn route_list() -> Vec<AxumRouteListing> {
     static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
@@ -171,6 +196,10 @@ pub fn routes(state: AppState, config: &RouterConfig) -> Router {
                 hsts: config.secure_cookies,
             },
             security::layer,
+        ))
+        .layer(middleware::from_fn_with_state(
+            config.trusted_proxies.clone(),
+            client_ip::layer,
         ))
         .with_state(state)
 }

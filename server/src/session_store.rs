@@ -1,11 +1,14 @@
 //! A tower-sessions store over sea-orm: one connection pool for everything, works on SQLite and
-//! PostgreSQL, and lets several server instances share sessions through the database.
+//! PostgreSQL, and lets several server instances share sessions through the database. Each row
+//! carries its user, so all of a user's sessions can be ended at once, and a deleted session
+//! stays deleted: saving only ever updates an existing row.
 
-use app::entity::tower_session;
+use app::{api::ctx::session_user_id, entity::tower_session};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, sea_query::OnConflict,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    sea_query::{Expr, OnConflict},
 };
 use time::OffsetDateTime;
 use tower_sessions::{
@@ -23,6 +26,11 @@ impl DbSessionStore {
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
+
+    /// Housekeeping beside expired sessions: drops rate limiters that have fully drained.
+    pub async fn prune_rate_limits(&self) -> std::result::Result<u64, app::error::AppError> {
+        app::service::rate_limit::prune(&self.db, Utc::now()).await
+    }
 }
 
 fn backend(e: impl std::fmt::Display) -> Error {
@@ -38,6 +46,7 @@ fn row(record: &Record) -> Result<tower_session::ActiveModel> {
         id: Set(record.id.to_string()),
         data: Set(serde_json::to_string(record).map_err(|e| Error::Encode(e.to_string()))?),
         expiry_date: Set(to_chrono(record.expiry_date)),
+        user_id: Set(session_user_id(&record.data)),
     })
 }
 
@@ -62,17 +71,23 @@ impl SessionStore for DbSessionStore {
         }
     }
 
+    /// Updates the record if it still exists. A request that loaded the session before it was
+    /// deleted (sign-out, "sign out everywhere", a password change) must not bring it back, so
+    /// this is never an upsert: a vanished row stays vanished.
     async fn save(&self, record: &Record) -> Result<()> {
-        tower_session::Entity::insert(row(record)?)
-            .on_conflict(
-                OnConflict::column(tower_session::Column::Id)
-                    .update_columns([
-                        tower_session::Column::Data,
-                        tower_session::Column::ExpiryDate,
-                    ])
-                    .to_owned(),
+        let data = serde_json::to_string(record).map_err(|e| Error::Encode(e.to_string()))?;
+        tower_session::Entity::update_many()
+            .col_expr(tower_session::Column::Data, Expr::value(data))
+            .col_expr(
+                tower_session::Column::ExpiryDate,
+                Expr::value(to_chrono(record.expiry_date)),
             )
-            .exec_without_returning(&self.db)
+            .col_expr(
+                tower_session::Column::UserId,
+                Expr::value(session_user_id(&record.data)),
+            )
+            .filter(tower_session::Column::Id.eq(record.id.to_string()))
+            .exec(&self.db)
             .await
             .map_err(backend)?;
         Ok(())

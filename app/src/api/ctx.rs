@@ -16,7 +16,10 @@ use axum::{
 use chrono::Utc;
 use leptos::prelude::{LeptosOptions, use_context};
 use sea_orm::DatabaseConnection;
-use std::net::SocketAddr;
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+};
 use tower_sessions::Session;
 
 /// Shared by every request: the database pool, the password hasher and Leptos' options.
@@ -42,6 +45,12 @@ impl FromRef<AppState> for LeptosOptions {
 #[derive(Clone, Debug)]
 pub struct CspNonce(pub String);
 
+/// The client's address as the server decided it (the socket peer, or the first untrusted hop
+/// of `X-Forwarded-For` behind a configured trusted proxy), put in the request's extensions by
+/// the server's client-address layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
 const USER_ID: &str = "user_id";
 const ACCOUNT_ID: &str = "account_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
@@ -62,7 +71,7 @@ const TOUCH_EVERY_SECS: i64 = 60;
 pub struct Request {
     pub state: AppState,
     session: Session,
-    /// The client's address as seen on the socket.
+    /// The client's address ([`ClientIp`], else the socket peer).
     pub ip: Option<String>,
 }
 
@@ -79,9 +88,22 @@ pub fn request() -> Result<Request, AppError> {
         .ok_or_else(|| AppError::internal("context", "session layer missing"))?;
     let ip = parts
         .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+        .get::<ClientIp>()
+        .map(|c| c.0)
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+        })
+        .map(|ip| ip.to_string());
     Ok(Request { state, session, ip })
+}
+
+/// The signed-in user of a stored session record's data, for the session store's `user_id`
+/// column (so that all of a user's sessions can be found and ended).
+pub fn session_user_id(data: &HashMap<String, serde_json::Value>) -> Option<i64> {
+    data.get(USER_ID).and_then(serde_json::Value::as_i64)
 }
 
 fn session_err(e: tower_sessions::session::Error) -> AppError {

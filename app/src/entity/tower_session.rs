@@ -9,6 +9,8 @@ pub struct Model {
     pub id: String,
     pub data: String,
     pub expiry_date: DateTimeUtc,
+    /// The signed-in user (copied from `data`), so all of a user's sessions can be ended.
+    pub user_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

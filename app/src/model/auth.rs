@@ -34,11 +34,20 @@ pub struct SignUpInput {
     pub time_zone: String,
 }
 
-/// Sign-in form. Deliberately not validated beyond presence: a wrong address and a wrong
-/// password must look the same.
+/// Sign-in form. Validated only for size (before anything is counted or stored): a wrong
+/// address and a wrong password must look the same.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(Validate))]
 pub struct SignInInput {
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(max = 254, message = "An email address has at most 254 characters."))
+    )]
     pub email: String,
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(max = 128, message = "A password has at most 128 characters."))
+    )]
     pub password: String,
 }
 
@@ -64,6 +73,10 @@ pub struct Viewer {
     pub memberships: Vec<Membership>,
     /// The account the user is working in (one of `memberships`), if they have any.
     pub current_account: Option<AccountId>,
+    /// Whether the user has confirmed their email address (needed to join an account by
+    /// invitation and for staff roles, not to advertise).
+    #[serde(default)]
+    pub email_verified: bool,
     /// Unread notifications in the current account (filled in for the header only).
     pub unread_notifications: u64,
 }
