@@ -4,7 +4,8 @@ use crate::pages::{
     account::AccountPage,
     admin::{
         audit::AuditPage, catalog_import::CatalogImportPage, channel::ChannelEditPage,
-        policy::PolicyReasonsPage, settings::SettingsPage, users::AdminUsersPage,
+        mail::MailOutboxPage, policy::PolicyReasonsPage, settings::SettingsPage,
+        users::AdminUsersPage,
     },
     auth::{SignInPage, SignUpPage, provide_auth},
     campaigns::{ad_edit::AdEditorPage, edit::CampaignBuilderPage, list::CampaignsPage},
@@ -15,8 +16,10 @@ use crate::pages::{
     not_found::NotFoundPage,
     notifications::NotificationsPage,
     public::{GuidelinesPage, ReviewTimesPage},
+    security::SecurityPage,
     shell::AppShell,
     targeting::TargetingPage,
+    verify::VerifyPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -76,6 +79,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async/>
+                <Route path=path!("/verify/:token") view=VerifyPage ssr=SsrMode::Async/>
                 <Route path=path!("/guidelines") view=GuidelinesPage ssr=SsrMode::Async/>
                 <Route path=path!("/review-times") view=ReviewTimesPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=AppShell>
@@ -89,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("campaigns/:id/ads/:ad") view=AdEditorPage ssr=SsrMode::Async/>
                     <Route path=path!("channels") view=ChannelsPage ssr=SsrMode::Async/>
                     <Route path=path!("notifications") view=NotificationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("security") view=SecurityPage ssr=SsrMode::Async/>
                     <Route path=path!("moderation") view=ReviewQueuePage ssr=SsrMode::Async/>
                     <Route path=path!("moderation/:task") view=ReviewPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/policy") view=PolicyReasonsPage ssr=SsrMode::Async/>
@@ -97,6 +102,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin/audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/catalog-import") view=CatalogImportPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/settings") view=SettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("admin/mail") view=MailOutboxPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -2,7 +2,7 @@
 
 use crate::{
     error::AppError,
-    model::{AccountDetails, AccountSettingsInput},
+    model::{AccountDetails, AccountId, AccountSettingsInput},
 };
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
@@ -17,7 +17,10 @@ pub async fn get_account() -> Result<AccountDetails, AppError> {
 
 /// Renames the current account or changes its time zone (owners).
 #[server(endpoint = "update_account")]
-pub async fn update_account(input: AccountSettingsInput) -> Result<(), AppError> {
-    let (state, me) = ctx::require_member().await?;
+pub async fn update_account(
+    account: AccountId,
+    input: AccountSettingsInput,
+) -> Result<(), AppError> {
+    let (state, me) = ctx::require_member_of(account).await?;
     service::accounts::update_settings(&state.db, &me, input).await
 }

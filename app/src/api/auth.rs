@@ -2,7 +2,7 @@
 
 use crate::{
     error::AppError,
-    model::{AccountId, SignInInput, SignUpInput, Viewer},
+    model::{AccountId, PasswordChangeInput, SignInInput, SignUpInput, Viewer},
 };
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
@@ -19,22 +19,25 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
 }
 
 /// Creates a user and their ad account — or, with an `invite` token, a user who joins the
-/// invitation's account instead — signs them in and goes to the dashboard.
+/// invitation's account instead — signs them in and goes to the dashboard. For an address that
+/// already has a login the answer is the same (its owner is mailed instead); only whether a
+/// session begins differs.
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(input: SignUpInput, invite: Option<String>) -> Result<(), AppError> {
     let request = ctx::request()?;
     let (db, hasher, ip) = (&request.state.db, &request.state.hasher, request.ip.clone());
-    let (user, joined) = match invite.filter(|t| !t.is_empty()) {
-        Some(token) => service::auth::sign_up_invited(db, hasher, input, &token, ip)
-            .await
-            .map(|(user, account)| (user, Some(account)))?,
-        None => (service::auth::sign_up(db, hasher, input, ip).await?, None),
-    };
-    request.begin_session(user).await?;
-    if let Some(account) = joined {
-        request.select_account(account).await?;
+    let invite = invite.filter(|t| !t.is_empty());
+    let outcome = service::sign_up::register(db, hasher, input, invite.as_deref(), ip).await?;
+    if let Some(user) = outcome.new_user {
+        request.begin_session(user).await?;
+        if let Some(account) = outcome.joined {
+            request.select_account(account).await?;
+        }
     }
-    leptos_axum::redirect("/");
+    match invite.filter(|_| outcome.to_invitation) {
+        Some(token) => leptos_axum::redirect(&invitation_path(&token)),
+        None => leptos_axum::redirect("/"),
+    }
     Ok(())
 }
 
@@ -80,4 +83,26 @@ pub async fn switch_account(account_id: AccountId) -> Result<(), AppError> {
     ctx::switch_account(account_id).await?;
     leptos_axum::redirect("/");
     Ok(())
+}
+
+/// Ends every other session of the signed-in user (this one stays signed in).
+#[server(endpoint = "sign_out_everywhere")]
+pub async fn sign_out_everywhere() -> Result<u64, AppError> {
+    let request = ctx::request()?;
+    let actor = request.actor().await?;
+    let keep = request.session_id();
+    service::sessions::sign_out_everywhere(&request.state.db, &actor, keep.as_deref()).await
+}
+
+/// Changes the signed-in user's password (checking the current one) and ends their other
+/// sessions; this one continues under a fresh id.
+#[server(endpoint = "change_password")]
+pub async fn change_password(input: PasswordChangeInput) -> Result<(), AppError> {
+    let request = ctx::request()?;
+    let actor = request.actor().await?;
+    let keep = request.session_id();
+    let state = &request.state;
+    service::sessions::change_password(&state.db, &state.hasher, &actor, input, keep.as_deref())
+        .await?;
+    request.begin_session(actor.user_id).await
 }

@@ -4,7 +4,7 @@
 use crate::{
     error::AppError,
     model::{
-        CampaignAction, CampaignBuilderData, CampaignFilter, CampaignForm, CampaignId,
+        AccountId, CampaignAction, CampaignBuilderData, CampaignFilter, CampaignForm, CampaignId,
         CampaignList, CampaignStatus, SaveOutcome,
     },
 };
@@ -29,10 +29,11 @@ pub async fn load_builder(id: Option<CampaignId>) -> Result<CampaignBuilderData,
 /// Saves the builder's form (creates the campaign when `id` is `None`).
 #[server(endpoint = "save_campaign", input = Json)]
 pub async fn save_campaign(
+    account: AccountId,
     id: Option<CampaignId>,
     form: CampaignForm,
 ) -> Result<SaveOutcome, AppError> {
-    let (state, me) = ctx::require_member().await?;
+    let (state, me) = ctx::require_member_of(account).await?;
     let index = state.forecast.index();
     service::campaigns::write::save(&state.db, &index, &me, id, form).await
 }

@@ -112,7 +112,7 @@ fn session_err(e: tower_sessions::session::Error) -> AppError {
 
 impl Request {
     /// The signed-in user id, enforcing the absolute timeout and refreshing the idle one.
-    async fn session_user(&self) -> Result<Option<UserId>, AppError> {
+    pub(crate) async fn session_user(&self) -> Result<Option<UserId>, AppError> {
         let session = &self.session;
         let Some(user) = session.get::<i64>(USER_ID).await.map_err(session_err)? else {
             return Ok(None);
@@ -185,6 +185,11 @@ impl Request {
             .map_err(session_err)
     }
 
+    /// The id of this request's stored session (none before it is first saved).
+    pub fn session_id(&self) -> Option<String> {
+        self.session.id().map(|id| id.to_string())
+    }
+
     /// Ends the session server-side (the record is deleted) and returns who it belonged to.
     pub async fn end_session(&self) -> Result<Option<UserId>, AppError> {
         let user = self
@@ -234,6 +239,26 @@ pub async fn require_member() -> Result<(AppState, Actor), AppError> {
         return Err(AppError::NotFound);
     }
     Ok((state, actor))
+}
+
+/// A signed-in member of exactly `account` — the account the page showed, which every write
+/// that is not identified by an object of the account carries. No fallback: when the session
+/// has moved on (a switch in another tab) or the caller was removed, the answer is `NotFound`
+/// and nothing is written to whichever account is current now.
+pub async fn require_member_of(account: AccountId) -> Result<(AppState, Actor), AppError> {
+    let request = request()?;
+    let user = request
+        .session_user()
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let viewer = service::auth::viewer(&request.state.db, user, Some(account))
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    if viewer.current_account != Some(account) {
+        return Err(AppError::NotFound);
+    }
+    let actor = Actor::from_viewer(viewer, request.ip.clone());
+    Ok((request.state, actor))
 }
 
 /// Makes `account` the current one, if the actor is a member of it.

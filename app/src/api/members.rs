@@ -1,11 +1,11 @@
-//! Members of the current account and invitations: the owner's tools, leaving, and the
-//! invitation page's preview and "join" button.
+//! Members of an account and invitations: the owner's tools, leaving, and the invitation
+//! page's preview and "join" button. Each write names the account the page showed.
 
 use crate::{
     error::AppError,
     model::{
-        InvitationId, InvitationInput, InvitationLink, InvitationPreview, MemberRoleInput,
-        PendingInvitation, UserId,
+        AccountId, InvitationId, InvitationInput, InvitationLink, InvitationPreview,
+        MemberRoleInput, PendingInvitation, UserId,
     },
 };
 use leptos::prelude::*;
@@ -14,8 +14,11 @@ use {super::ctx, crate::service};
 
 /// Creates an invitation link for an email and a role (owners).
 #[server(endpoint = "invite_member")]
-pub async fn invite_member(input: InvitationInput) -> Result<InvitationLink, AppError> {
-    let (state, me) = ctx::require_member().await?;
+pub async fn invite_member(
+    account: AccountId,
+    input: InvitationInput,
+) -> Result<InvitationLink, AppError> {
+    let (state, me) = ctx::require_member_of(account).await?;
     service::members::invite(&state.db, &me, input).await
 }
 
@@ -28,29 +31,32 @@ pub async fn list_invitations() -> Result<Vec<PendingInvitation>, AppError> {
 
 /// Withdraws an open invitation (owners).
 #[server(endpoint = "revoke_invitation")]
-pub async fn revoke_invitation(id: InvitationId) -> Result<(), AppError> {
-    let (state, me) = ctx::require_member().await?;
+pub async fn revoke_invitation(account: AccountId, id: InvitationId) -> Result<(), AppError> {
+    let (state, me) = ctx::require_member_of(account).await?;
     service::members::revoke(&state.db, &me, id).await
 }
 
 /// Gives a member another role (owners; never the last owner's).
 #[server(endpoint = "change_member_role")]
-pub async fn change_member_role(input: MemberRoleInput) -> Result<(), AppError> {
-    let (state, me) = ctx::require_member().await?;
+pub async fn change_member_role(
+    account: AccountId,
+    input: MemberRoleInput,
+) -> Result<(), AppError> {
+    let (state, me) = ctx::require_member_of(account).await?;
     service::members::change_role(&state.db, &me, input).await
 }
 
 /// Removes a member from the current account (owners; never the last owner).
 #[server(endpoint = "remove_member")]
-pub async fn remove_member(user_id: UserId) -> Result<(), AppError> {
-    let (state, me) = ctx::require_member().await?;
+pub async fn remove_member(account: AccountId, user_id: UserId) -> Result<(), AppError> {
+    let (state, me) = ctx::require_member_of(account).await?;
     service::members::remove(&state.db, &me, user_id).await
 }
 
 /// Leaves the current account (any member but the last owner) and goes to the dashboard.
 #[server(endpoint = "leave_account")]
-pub async fn leave_account() -> Result<(), AppError> {
-    let (state, me) = ctx::require_member().await?;
+pub async fn leave_account(account: AccountId) -> Result<(), AppError> {
+    let (state, me) = ctx::require_member_of(account).await?;
     service::members::leave(&state.db, &me).await?;
     leptos_axum::redirect("/");
     Ok(())

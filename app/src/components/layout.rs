@@ -54,6 +54,7 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
                 {link("/admin/catalog-import", "Import channels")}
                 {link("/admin/policy", "Policy reasons")}
                 {link("/admin/settings", "Platform settings")}
+                {link("/admin/mail", "Mail outbox")}
             </ul>
         }
     });
@@ -68,6 +69,9 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
             })}
             {moderation}
             {admin}
+            <ul>
+                {link("/security", "Sign-in & security")}
+            </ul>
             <ul class="nav-public">
                 {link("/guidelines", "Ad guidelines")}
                 {link("/review-times", "Review times")}

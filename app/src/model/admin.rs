@@ -84,10 +84,19 @@ pub enum AuditAction {
     ReviewDecided,
     ReviewAppealed,
     PolicyReasonSaved,
+    /// A sign-up for an address that already has a user (nothing created; its owner mailed).
+    SignUpExisting,
+    EmailVerified,
+    /// A new password set through an emailed link; every session of the user ended.
+    PasswordReset,
+    /// A signed-in user changed their password (their other sessions ended).
+    PasswordChanged,
+    /// A user ended all their sessions.
+    SignedOutEverywhere,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 33] = [
+    pub const ALL: [Self; 38] = [
         Self::SignUp,
         Self::SignIn,
         Self::SignInFailed,
@@ -121,6 +130,11 @@ impl AuditAction {
         Self::ReviewDecided,
         Self::ReviewAppealed,
         Self::PolicyReasonSaved,
+        Self::SignUpExisting,
+        Self::EmailVerified,
+        Self::PasswordReset,
+        Self::PasswordChanged,
+        Self::SignedOutEverywhere,
     ];
 
     pub fn code(self) -> &'static str {
@@ -158,6 +172,11 @@ impl AuditAction {
             Self::ReviewDecided => "review.decided",
             Self::ReviewAppealed => "review.appealed",
             Self::PolicyReasonSaved => "policy.saved",
+            Self::SignUpExisting => "auth.sign_up_existing",
+            Self::EmailVerified => "auth.email_verified",
+            Self::PasswordReset => "auth.password_reset",
+            Self::PasswordChanged => "auth.password_changed",
+            Self::SignedOutEverywhere => "auth.signed_out_everywhere",
         }
     }
 }

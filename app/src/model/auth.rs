@@ -51,6 +51,22 @@ pub struct SignInInput {
     pub password: String,
 }
 
+/// Changing one's password while signed in: the current one proves it is really them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(Validate))]
+pub struct PasswordChangeInput {
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(max = 128, message = "A password has at most 128 characters."))
+    )]
+    pub current: String,
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(min = 10, max = 128, message = "Use between 10 and 128 characters."))
+    )]
+    pub new: String,
+}
+
 /// Normalises an email address for storage and lookup.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()

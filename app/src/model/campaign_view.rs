@@ -278,6 +278,8 @@ pub struct CampaignInfo {
 /// Everything the builder needs for its first render.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CampaignBuilderData {
+    /// The account the page shows; saving names it, so a switch elsewhere cannot redirect it.
+    pub account: AccountId,
     /// `None` for a new campaign.
     pub campaign: Option<CampaignInfo>,
     pub form: CampaignForm,

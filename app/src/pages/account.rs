@@ -4,7 +4,10 @@ use crate::{
     api::accounts::{UpdateAccount, get_account},
     components::{Field, FormError, SelectField, field_error, form_error},
     model::{AccountDetails, AccountPermission, TIME_ZONES},
-    pages::members::{InviteSection, MemberActions, MembersSection, viewer_is_owner},
+    pages::{
+        members::{InviteSection, MemberActions, MembersSection, viewer_is_owner},
+        security::SecuritySection,
+    },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -31,6 +34,7 @@ pub fn AccountPage() -> impl IntoView {
             })}
         </Transition>
         {owner.then(|| view! { <InviteSection actions=members/> })}
+        <SecuritySection/>
     }
 }
 
@@ -46,6 +50,7 @@ fn AccountView(
     let settings = if can_manage {
         view! {
             <ActionForm action=update attr:class="stack narrow" attr:novalidate=true>
+                <input type="hidden" name="account" value=details.id.0/>
                 <FormError error=form_error(result)/>
                 <Show when=saved>
                     <div class="banner success" role="status">"Settings saved."</div>

@@ -7,7 +7,10 @@ use crate::{
         list_invitations,
     },
     components::{Field, FormError, field_error, form_error},
-    model::{AccountPermission, AccountRole, InvitationLink, Member, PendingInvitation, Viewer},
+    model::{
+        AccountId, AccountPermission, AccountRole, InvitationLink, Member, PendingInvitation,
+        Viewer,
+    },
     pages::{auth::use_auth, utc},
 };
 use leptos::prelude::*;
@@ -20,6 +23,9 @@ pub struct MemberActions {
     pub change_role: ServerAction<ChangeMemberRole>,
     pub remove: ServerAction<RemoveMember>,
     pub leave: ServerAction<LeaveAccount>,
+    /// The account this page shows; every form names it (a switch in another tab or a removal
+    /// then makes the write "not found" instead of landing in another account).
+    pub account: Option<AccountId>,
 }
 
 impl Default for MemberActions {
@@ -31,6 +37,7 @@ impl Default for MemberActions {
             remove: ServerAction::new(),
             // Shared with the header: leaving changes the viewer's accounts.
             leave: use_auth().leave_account,
+            account: use_context::<Viewer>().and_then(|v| v.current_account),
         }
     }
 }
@@ -44,6 +51,11 @@ impl MemberActions {
             + self.remove.version().get()
             + self.leave.version().get()
     }
+}
+
+/// The hidden `account` field of a members form.
+fn account_field(account: Option<AccountId>) -> impl IntoView {
+    view! { <input type="hidden" name="account" value=account.map(|a| a.0)/> }
 }
 
 /// Whether the signed-in viewer owns the current account (known before any data loads).
@@ -90,7 +102,7 @@ pub fn MembersSection(
                     <tbody>{rows}</tbody>
                 </table>
             </div>
-            <LeaveForm action=actions.leave/>
+            <LeaveForm action=actions.leave account=actions.account/>
         </section>
     }
     .into_any()
@@ -104,6 +116,7 @@ fn MemberRow(member: Member, mine: bool, owner: bool, actions: MemberActions) ->
     let role = if owner {
         view! {
             <ActionForm action=actions.change_role attr:class="role-form">
+                {account_field(actions.account)}
                 <input type="hidden" name="input[user_id]" value=id/>
                 <label for=format!("role-{id}") class="visually-hidden">
                     {role_label}
@@ -119,6 +132,7 @@ fn MemberRow(member: Member, mine: bool, owner: bool, actions: MemberActions) ->
     let remove = (owner && !mine).then(|| {
         view! {
             <ActionForm action=actions.remove attr:class="inline">
+                {account_field(actions.account)}
                 <input type="hidden" name="user_id" value=id/>
                 <button type="submit" class="small danger" title=remove_label>
                     "Remove"
@@ -160,9 +174,10 @@ fn RoleSelect(
 }
 
 #[component]
-fn LeaveForm(action: ServerAction<LeaveAccount>) -> impl IntoView {
+fn LeaveForm(action: ServerAction<LeaveAccount>, account: Option<AccountId>) -> impl IntoView {
     view! {
         <ActionForm action attr:class="leave-form">
+            {account_field(account)}
             <FormError error=form_error(action.value().into())/>
             <button type="submit" class="small danger" id="leave-account">"Leave account"</button>
             <span class="muted small">
@@ -187,9 +202,10 @@ pub fn InviteSection(actions: MemberActions) -> impl IntoView {
         <section class="card" aria-labelledby="invite-heading">
             <h2 id="invite-heading">"Invite a member"</h2>
             <p class="muted small">
-                "You get a link to send yourself: it works once, for that email address, for 7 days. No email is sent."
+                "We email the invitation to that address. It works once, for that address, for 7 days; the person joining must confirm the address, which the emailed link does."
             </p>
             <ActionForm action=invite attr:class="invite-form" attr:novalidate=true>
+                {account_field(actions.account)}
                 <FormError error=form_error(result)/>
                 <div class="field-row">
                     <Field
@@ -222,7 +238,7 @@ pub fn InviteSection(actions: MemberActions) -> impl IntoView {
                             <p class="muted small" id="no-invitations">"No open invitations."</p>
                         }
                         .into_any(),
-                        Ok(list) => view! { <InvitationTable list revoke=actions.revoke/> }.into_any(),
+                        Ok(list) => view! { <InvitationTable list revoke=actions.revoke account=actions.account/> }.into_any(),
                         Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -240,8 +256,8 @@ fn NewLink(link: InvitationLink) -> impl IntoView {
         <div class="banner success invite-link" role="status">
             <p>
                 "Invitation for " <strong>{link.email}</strong> " as " {link.role.label()}
-                ". Copy this link and send it to them — it is shown only now and works until "
-                {utc(link.expires_at)} "."
+                " emailed. You can also send them this link yourself — it is shown only now, works until "
+                {utc(link.expires_at)} ", and needs an address confirmed by email before it joins."
             </p>
             <label for="invite-link" class="visually-hidden">"Invitation link"</label>
             <input id="invite-link" readonly value=url on:focus=|ev| select_all(&ev)/>
@@ -254,6 +270,7 @@ fn NewLink(link: InvitationLink) -> impl IntoView {
 fn InvitationTable(
     list: Vec<PendingInvitation>,
     revoke: ServerAction<RevokeInvitation>,
+    account: Option<AccountId>,
 ) -> impl IntoView {
     view! {
         <div class="table-wrap">
@@ -280,6 +297,7 @@ fn InvitationTable(
                                 <td class="nowrap">{utc(inv.expires_at)}</td>
                                 <td class="num">
                                     <ActionForm action=revoke attr:class="inline">
+                                        {account_field(account)}
                                         <input type="hidden" name="id" value=inv.id.0/>
                                         <button type="submit" class="small" title=title>
                                             "Revoke"

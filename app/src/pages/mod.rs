@@ -12,8 +12,10 @@ pub mod moderation;
 pub mod not_found;
 pub mod notifications;
 pub mod public;
+pub mod security;
 pub mod shell;
 pub mod targeting;
+pub mod verify;
 
 /// A UTC time as shown in tables ("2026-11-25 09:41 UTC").
 pub fn utc(at: chrono::DateTime<chrono::Utc>) -> String {

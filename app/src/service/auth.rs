@@ -1,158 +1,50 @@
-//! Sign-up, sign-in (with throttling) and loading the signed-in `Viewer`.
+//! Sign-in (with throttling) and loading the signed-in `Viewer`; sign-up is in `sign_up`.
 
 use crate::{
     entity::{account_member, ad_account, app_user, audit_event, staff_role},
     error::{AppError, FieldErrors},
     model::{
-        AccountId, AccountRole, AuditAction, DEFAULT_CURRENCY, Membership, PlatformRole,
-        SignInInput, SignUpInput, UserId, Viewer, normalize_email,
+        AccountId, AuditAction, Membership, PlatformRole, SignInInput, UserId, Viewer,
+        normalize_email,
     },
     service::{
         audit::{self, AuditEntry},
-        invitations,
-        passwords::{self, PasswordHasher},
+        passwords::PasswordHasher,
+        rate_limit::{self, Limit, Reservation},
     },
 };
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use validator::Validate;
 
-/// Failed sign-ins allowed per email and per client address within [`THROTTLE_WINDOW`].
-pub const MAX_FAILURES: u64 = 10;
-/// The sliding window for [`MAX_FAILURES`].
+/// Sign-in attempts allowed per (email, client address) within [`THROTTLE_WINDOW`]; a correct
+/// password gives its attempt back.
+pub const MAX_FAILURES: u32 = 10;
+/// Attempts allowed per client address, over every email, within [`THROTTLE_WINDOW`]
+/// (credential stuffing from one place).
+pub const MAX_ADDRESS_FAILURES: u32 = 30;
+/// The window of the per-pair and per-address limits.
 pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
+/// Attempts per account per hour from addresses it has not signed in from (ASVS 5.0 6.3.1:
+/// at most 100 failures an hour per account) …
+pub const MAX_ACCOUNT_FAILURES_PER_HOUR: u32 = 100;
+/// … of which this many may come at once; beyond it each attempt waits for its slot.
+const ACCOUNT_BURST: u32 = 20;
+/// The longest an attempt waits for its slot before it is refused instead.
+const MAX_ACCOUNT_WAIT: Duration = Duration::seconds(30);
+/// An address the user signed in from within this many days is "known".
+const KNOWN_ADDRESS_DAYS: i64 = 30;
+/// The throttling key of a request whose address is unknown (no connection info).
+const UNKNOWN_ADDRESS: &str = "unknown";
 
 /// The one message for a wrong email or a wrong password: both must look the same.
 pub const BAD_CREDENTIALS: &str = "Email or password is incorrect.";
 
-/// Creates a user who owns a new ad account; all or nothing. Returns the new user's id.
-pub async fn sign_up<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    hasher: &PasswordHasher,
-    input: SignUpInput,
-    ip: Option<String>,
-) -> Result<UserId, AppError> {
-    create_user(db, hasher, input, None, ip)
-        .await
-        .map(|(user, _)| user)
-}
+/// Sign-up lives in its own module (answered alike for known and new addresses).
+pub use super::sign_up::{sign_up, sign_up_invited};
 
-/// Creates a user who joins the account of the invitation behind `token` (and owns no account
-/// of their own: the account fields of `input` are ignored); all or nothing. Returns the new
-/// user and the account joined.
-pub async fn sign_up_invited<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    hasher: &PasswordHasher,
-    input: SignUpInput,
-    token: &str,
-    ip: Option<String>,
-) -> Result<(UserId, AccountId), AppError> {
-    create_user(db, hasher, input, Some(token), ip).await
-}
-
-async fn create_user<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    hasher: &PasswordHasher,
-    mut input: SignUpInput,
-    invite: Option<&str>,
-    ip: Option<String>,
-) -> Result<(UserId, AccountId), AppError> {
-    input.email = normalize_email(&input.email);
-    let email = input.email.clone();
-    let mut errors = input
-        .validate()
-        .err()
-        .map(FieldErrors::from)
-        .unwrap_or_default();
-    if let Some(token) = invite {
-        errors.0.remove("account_name");
-        errors.0.remove("time_zone");
-        if errors.get("email").is_none()
-            && let Some((field, why)) = invitations::check_open(db, token, &email).await?
-        {
-            errors.add(field, why);
-        }
-    }
-    if errors.get("password").is_none()
-        && let Some(why) = passwords::weakness(&input.password, &email)
-    {
-        errors.add("password", why);
-    }
-    if errors.get("email").is_none() && find_user(db, &email).await?.is_some() {
-        errors.add(
-            "email",
-            "An account with this email already exists. Sign in instead.",
-        );
-    }
-    errors.into_result()?;
-
-    let hash = hasher.hash(std::mem::take(&mut input.password)).await?;
-    let now = Utc::now();
-    let txn = db.begin().await?;
-    let user = app_user::ActiveModel {
-        email: Set(email.clone()),
-        password_hash: Set(hash),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await
-    // Two sign-ups racing for one address: the unique index decides, the loser is told plainly.
-    .map_err(|_| AppError::field("email", "An account with this email already exists."))?;
-    let account = match invite {
-        Some(token) => {
-            invitations::accept_in(&txn, UserId(user.id), &email, token, ip.clone()).await?
-        }
-        None => new_owned_account(&txn, user.id, &input).await?,
-    };
-    audit::record(
-        &txn,
-        AuditEntry::new(AuditAction::SignUp, "user", user.id.to_string())
-            .by(UserId(user.id))
-            .from_ip(ip)
-            .detail(serde_json::json!({
-                "email": email,
-                "account_id": account.0,
-                "invited": invite.is_some(),
-            })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok((UserId(user.id), account))
-}
-
-/// A new ad account owned by `user`, named as the sign-up form says.
-async fn new_owned_account(
-    txn: &impl ConnectionTrait,
-    user: i64,
-    input: &SignUpInput,
-) -> Result<AccountId, AppError> {
-    let now = Utc::now();
-    let account = ad_account::ActiveModel {
-        name: Set(input.account_name.trim().to_owned()),
-        currency: Set(DEFAULT_CURRENCY.to_owned()),
-        time_zone: Set(input.time_zone.clone()),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
-    account_member::ActiveModel {
-        account_id: Set(account.id),
-        user_id: Set(user),
-        role: Set(AccountRole::Owner),
-        created_at: Set(now),
-    }
-    .insert(txn)
-    .await?;
-    Ok(AccountId(account.id))
-}
-
-/// Checks credentials. Refuses (and audits) when the email or the client address has had
-/// [`MAX_FAILURES`] failures within [`THROTTLE_WINDOW`].
+/// Checks credentials, throttled so that guessing is slow and nobody can lock anyone else out
+/// (see [`SignInThrottle`]). Every attempt is counted before its password is verified.
 pub async fn sign_in(
     db: &impl ConnectionTrait,
     hasher: &PasswordHasher,
@@ -160,30 +52,23 @@ pub async fn sign_in(
     ip: Option<String>,
 ) -> Result<UserId, AppError> {
     let email = normalize_email(&input.email);
-    if email.is_empty() || input.password.is_empty() {
-        let mut errors = FieldErrors::default();
-        if email.is_empty() {
-            errors.add("email", "Enter your email address.");
-        }
-        if input.password.is_empty() {
-            errors.add("password", "Enter your password.");
-        }
-        return Err(AppError::Invalid(errors));
-    }
+    check_sign_in_input(&email, &input)?;
     let now = Utc::now();
-    if let Some(until) = throttled_until(db, &email, ip.as_deref(), now).await? {
-        audit::record(
-            db,
-            AuditEntry::new(AuditAction::SignInThrottled, "email", email).from_ip(ip),
-        )
-        .await?;
-        let minutes = (until - now).num_minutes() + 1;
-        return Err(AppError::TooManyAttempts(format!(
-            "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
-            if minutes == 1 { "" } else { "s" }
-        )));
-    }
     let user = find_user(db, &email).await?;
+    let known = match &user {
+        Some(user) => known_address(db, UserId(user.id), ip.as_deref(), now).await?,
+        None => false,
+    };
+    let throttle = SignInThrottle::new(&email, ip.as_deref());
+    let wait = match throttle.reserve(db, known, now).await? {
+        Ok(wait) => wait,
+        Err(retry_after) => return Err(throttled(db, &email, ip, retry_after, now).await?),
+    };
+    if let Ok(wait) = wait.to_std()
+        && !wait.is_zero()
+    {
+        tokio::time::sleep(wait).await;
+    }
     let ok = hasher
         .verify(
             input.password,
@@ -192,6 +77,7 @@ pub async fn sign_in(
         .await?;
     match user {
         Some(user) if ok => {
+            throttle.succeeded(db, known).await?;
             audit::record(
                 db,
                 AuditEntry::new(AuditAction::SignIn, "user", user.id.to_string())
@@ -212,37 +98,152 @@ pub async fn sign_in(
     }
 }
 
-/// When sign-in is blocked, the moment the oldest counted failure leaves the window.
-async fn throttled_until(
+/// Presence and size of the sign-in fields, before anything is counted or stored.
+fn check_sign_in_input(email: &str, input: &SignInInput) -> Result<(), AppError> {
+    let mut errors = input
+        .validate()
+        .err()
+        .map(FieldErrors::from)
+        .unwrap_or_default();
+    if email.is_empty() {
+        errors.add("email", "Enter your email address.");
+    }
+    if input.password.is_empty() {
+        errors.add("password", "Enter your password.");
+    }
+    errors.into_result()
+}
+
+/// The refusal of a throttled attempt. At most one audit row per client address and window is
+/// written, however many throttled requests arrive (the audit trail cannot be deleted).
+async fn throttled(
     db: &impl ConnectionTrait,
     email: &str,
+    ip: Option<String>,
+    retry_after: Duration,
+    now: DateTime<Utc>,
+) -> Result<AppError, AppError> {
+    let key = format!("signin:audit:{}", ip.as_deref().unwrap_or(UNKNOWN_ADDRESS));
+    let once = Limit::new(1, THROTTLE_WINDOW);
+    if rate_limit::reserve(db, &key, once, Duration::zero(), now)
+        .await?
+        .is_granted()
+    {
+        audit::record(
+            db,
+            AuditEntry::new(AuditAction::SignInThrottled, "email", email).from_ip(ip),
+        )
+        .await?;
+    }
+    let minutes = (retry_after.num_seconds() + 59) / 60;
+    Ok(AppError::TooManyAttempts(format!(
+        "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    )))
+}
+
+/// Whether `user` signed in successfully from `ip` within [`KNOWN_ADDRESS_DAYS`]: such an
+/// address is not slowed down by failures that others cause on the account.
+async fn known_address(
+    db: &impl ConnectionTrait,
+    user: UserId,
     ip: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, AppError> {
-    let since = now - THROTTLE_WINDOW;
-    let failures = || {
-        audit_event::Entity::find()
-            .filter(audit_event::Column::Action.eq(AuditAction::SignInFailed.code()))
-            .filter(audit_event::Column::At.gt(since))
-    };
-    let mut until: Option<DateTime<Utc>> = None;
-    let by_email = failures().filter(audit_event::Column::TargetId.eq(email));
-    let by_ip = ip.map(|ip| failures().filter(audit_event::Column::Ip.eq(ip)));
-    for query in std::iter::once(by_email).chain(by_ip) {
-        if query.clone().count(db).await? >= MAX_FAILURES {
-            // The window reopens when the failure that tipped it over the limit expires.
-            let tipping = query
-                .order_by_desc(audit_event::Column::At)
-                .offset(MAX_FAILURES - 1)
-                .one(db)
-                .await?;
-            if let Some(event) = tipping {
-                let reopens = event.at + THROTTLE_WINDOW;
-                until = Some(until.map_or(reopens, |u| u.max(reopens)));
+) -> Result<bool, AppError> {
+    let Some(ip) = ip else { return Ok(false) };
+    let found = audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq(AuditAction::SignIn.code()))
+        .filter(audit_event::Column::TargetId.eq(user.to_string()))
+        .filter(audit_event::Column::Ip.eq(ip))
+        .filter(audit_event::Column::At.gt(now - Duration::days(KNOWN_ADDRESS_DAYS)))
+        .select_only()
+        .column(audit_event::Column::Id)
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// The sign-in throttle of one (email, client address): three database rate limits, each
+/// reserved atomically before the password is verified.
+///
+/// - per (email, address): [`MAX_FAILURES`] per window, then refused — stops one source
+///   guessing one account without touching anyone else;
+/// - per address: [`MAX_ADDRESS_FAILURES`] per window over all emails, then refused;
+/// - per email, from addresses the account has not signed in from: slowed, not refused — past
+///   a burst each attempt waits for its slot (100 an hour), and only a flood that fills the
+///   next [`MAX_ACCOUNT_WAIT`] is refused. Addresses with a recent successful sign-in are
+///   exempt, so an attacker can neither lock the owner out nor guess more than about 100 times
+///   an hour.
+///
+/// A correct password gives its reservations back.
+struct SignInThrottle {
+    pair: String,
+    address: String,
+    account: String,
+}
+
+impl SignInThrottle {
+    const PAIR: Limit = Limit::new(MAX_FAILURES, THROTTLE_WINDOW);
+    const ADDRESS: Limit = Limit::new(MAX_ADDRESS_FAILURES, THROTTLE_WINDOW);
+    /// 100 an hour, [`ACCOUNT_BURST`] of them at once.
+    const ACCOUNT: Limit = Limit::new(
+        ACCOUNT_BURST,
+        Duration::seconds(3600 * ACCOUNT_BURST as i64 / MAX_ACCOUNT_FAILURES_PER_HOUR as i64),
+    );
+
+    fn new(email: &str, ip: Option<&str>) -> Self {
+        let ip = ip.unwrap_or(UNKNOWN_ADDRESS);
+        Self {
+            pair: format!("signin:pair:{ip}|{email}"),
+            address: format!("signin:ip:{ip}"),
+            account: format!("signin:email:{email}"),
+        }
+    }
+
+    /// Reserves the attempt: `Ok(wait)` to go ahead after `wait`, `Err(retry_after)` when
+    /// refused (then nothing stays reserved).
+    async fn reserve(
+        &self,
+        db: &impl ConnectionTrait,
+        known: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Duration, Duration>, AppError> {
+        let zero = Duration::zero();
+        if let Reservation::Refused { retry_after } =
+            rate_limit::reserve(db, &self.pair, Self::PAIR, zero, now).await?
+        {
+            return Ok(Err(retry_after));
+        }
+        if let Reservation::Refused { retry_after } =
+            rate_limit::reserve(db, &self.address, Self::ADDRESS, zero, now).await?
+        {
+            rate_limit::refund(db, &self.pair, Self::PAIR).await?;
+            return Ok(Err(retry_after));
+        }
+        if known {
+            return Ok(Ok(zero));
+        }
+        match rate_limit::reserve(db, &self.account, Self::ACCOUNT, MAX_ACCOUNT_WAIT, now).await? {
+            Reservation::Granted { wait } => Ok(Ok(wait)),
+            Reservation::Refused { retry_after } => {
+                rate_limit::refund(db, &self.pair, Self::PAIR).await?;
+                rate_limit::refund(db, &self.address, Self::ADDRESS).await?;
+                Ok(Err(retry_after))
             }
         }
     }
-    Ok(until)
+
+    /// A correct password: the pair starts afresh and the other reservations are given back.
+    async fn succeeded(&self, db: &impl ConnectionTrait, known: bool) -> Result<(), AppError> {
+        rate_limit::reset(db, &self.pair).await?;
+        rate_limit::refund(db, &self.address, Self::ADDRESS).await?;
+        if !known {
+            rate_limit::refund(db, &self.account, Self::ACCOUNT).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Records a sign-out.
@@ -304,13 +305,20 @@ pub async fn viewer(
     let Some(found) = app_user::Entity::find_by_id(user.0).one(db).await? else {
         return Ok(None);
     };
-    let staff_roles: Vec<PlatformRole> = staff_role::Entity::find()
-        .filter(staff_role::Column::UserId.eq(user.0))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| r.role)
-        .collect();
+    // Staff roles key on the address: they hold only while it is confirmed. Every staff check
+    // starts from this list, so an unconfirmed user cannot use a role however it got there.
+    let email_verified = found.email_verified_at.is_some();
+    let staff_roles: Vec<PlatformRole> = if email_verified {
+        staff_role::Entity::find()
+            .filter(staff_role::Column::UserId.eq(user.0))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| r.role)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let memberships = memberships(db, user).await?;
     let current_account = preferred
         .filter(|id| memberships.iter().any(|m| m.account_id == *id))
@@ -321,6 +329,7 @@ pub async fn viewer(
         staff_roles,
         memberships,
         current_account,
+        email_verified,
         unread_notifications: 0,
     }))
 }

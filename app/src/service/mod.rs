@@ -16,13 +16,18 @@ pub mod catalog_seed;
 pub mod demo_campaigns;
 pub mod forecast;
 pub mod invitations;
+pub mod mail;
 pub mod members;
 pub mod moderation;
 pub mod notifications;
 pub mod passwords;
 pub mod policy;
+pub mod rate_limit;
 pub mod seed;
+pub mod sessions;
 pub mod settings;
+pub mod sign_up;
 pub mod spend;
+pub mod verification;
 
 pub use actor::Actor;

@@ -58,6 +58,17 @@ pub async fn spawn_on(
     db: DatabaseConnection,
     secure_cookies: bool,
 ) -> TestApp {
+    spawn_configured(backend, db, secure_cookies, |_| {}).await
+}
+
+/// Starts the app on `db` at a random local port with a configuration adjusted by `configure`
+/// (e.g. trusted proxies).
+pub async fn spawn_configured(
+    backend: &'static str,
+    db: DatabaseConnection,
+    secure_cookies: bool,
+    configure: impl FnOnce(&mut RouterConfig),
+) -> TestApp {
     // Server-side errors show up in a failing test's output.
     let _ = tracing_subscriber::fmt()
         .with_env_filter("error")
@@ -67,7 +78,8 @@ pub async fn spawn_on(
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let config = RouterConfig::new(&site_root(), addr, secure_cookies);
+    let mut config = RouterConfig::new(&site_root(), addr, secure_cookies);
+    configure(&mut config);
     let app = router::build(db.clone(), &config).await.expect("router");
     tokio::spawn(async move {
         axum::serve(
@@ -124,13 +136,43 @@ impl Reply {
     }
 }
 
+/// Writes that name the account the page showed (issue 12, item 8). Like a page, the client
+/// sends its current account when a test does not give one.
+pub const ACCOUNT_WRITES: &[&str] = &[
+    "save_campaign",
+    "update_account",
+    "invite_member",
+    "revoke_invitation",
+    "change_member_role",
+    "remove_member",
+    "leave_account",
+];
+
 impl Client {
+    /// The account a page would show this client now (its current account), if any.
+    pub async fn current_account(&self) -> Option<i64> {
+        let response = self
+            .http
+            .post(format!("{}/api/viewer", self.base))
+            .send()
+            .await
+            .expect("POST /api/viewer");
+        let body: Value = response.json().await.ok()?;
+        body.get("current_account").and_then(Value::as_i64)
+    }
+
     /// Calls the server function at `/api/{endpoint}` with form fields, as `ActionForm` does.
     pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Reply {
+        let account;
+        let mut form = form.to_vec();
+        if ACCOUNT_WRITES.contains(&endpoint) && !form.iter().any(|(k, _)| *k == "account") {
+            account = self.current_account().await.unwrap_or(0).to_string();
+            form.push(("account", account.as_str()));
+        }
         let response = self
             .http
             .post(format!("{}/api/{endpoint}", self.base))
-            .form(form)
+            .form(&form)
             .send()
             .await
             .unwrap_or_else(|e| panic!("POST /api/{endpoint}: {e}"));
@@ -147,10 +189,20 @@ impl Client {
 
     /// Calls a server function that takes a JSON body (`input = Json`).
     pub async fn call_json(&self, endpoint: &str, body: &Value) -> Reply {
+        let mut body = body.clone();
+        if ACCOUNT_WRITES.contains(&endpoint)
+            && let Some(map) = body.as_object_mut()
+            && !map.contains_key("account")
+        {
+            map.insert(
+                "account".into(),
+                self.current_account().await.unwrap_or(0).into(),
+            );
+        }
         let response = self
             .http
             .post(format!("{}/api/{endpoint}", self.base))
-            .json(body)
+            .json(&body)
             .send()
             .await
             .unwrap_or_else(|e| panic!("POST /api/{endpoint}: {e}"));
@@ -228,4 +280,38 @@ pub async fn member(app: &TestApp, email: &str, role: &str, account: i64) -> Cli
         .await;
     assert!(switched.status.is_success(), "{switched:?}");
     client
+}
+
+/// The token of the newest link under `prefix` (`/verify/` or `/invite/`) mailed to `email`,
+/// read from the outbox as the mail viewer shows it.
+pub async fn mailed_token(app: &TestApp, email: &str, prefix: &str) -> String {
+    use app::entity::outbox_message;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let mails = outbox_message::Entity::find()
+        .filter(outbox_message::Column::Recipient.eq(email))
+        .order_by_desc(outbox_message::Column::Id)
+        .all(&app.db)
+        .await
+        .expect("outbox");
+    mails
+        .iter()
+        .find_map(|m| {
+            let start = m.body.find(prefix)? + prefix.len();
+            let token: String = m.body[start..]
+                .chars()
+                .take_while(char::is_ascii_hexdigit)
+                .collect();
+            (!token.is_empty()).then_some(token)
+        })
+        .unwrap_or_else(|| panic!("{}: no {prefix} link mailed to {email}", app.backend))
+}
+
+/// Marks `email` confirmed, as its mailed link would (for tests about something else).
+pub async fn confirm(app: &TestApp, email: &str) {
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE app_user SET email_verified_at = CURRENT_TIMESTAMP WHERE email = '{email}'"
+        ))
+        .await
+        .expect("confirm address");
 }

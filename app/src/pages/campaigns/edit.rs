@@ -76,6 +76,7 @@ fn comparable(form: &TargetingForm) -> TargetingForm {
 #[component]
 fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> impl IntoView {
     let CampaignBuilderData {
+        account,
         campaign,
         form,
         targeting,
@@ -204,7 +205,7 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
             busy.try_set(true);
             let navigate = navigate.clone();
             spawn_local(async move {
-                match save_campaign(id, form.clone()).await {
+                match save_campaign(account, id, form.clone()).await {
                     Ok(outcome) => {
                         errors.try_set(FieldErrors::default());
                         saved.try_set(form);

@@ -250,6 +250,7 @@ pub async fn builder(
         Err(errors) => Err(AppError::Invalid(errors)),
     };
     Ok(CampaignBuilderData {
+        account: actor.membership.ok_or(AppError::NotFound)?.0,
         campaign,
         form,
         targeting: TargetingPageData {
