@@ -8,13 +8,19 @@ mod campaign_support;
 use app::{
     entity::{ad_version, campaign},
     error::AppError,
-    model::{AdInput, AdVersionStatus, AuditAction, CampaignAction, CampaignStatus, Verdict},
+    model::{
+        AdInput, AdVersionStatus, AuditAction, CampaignAction, CampaignId, CampaignStatus,
+        CompletionReason, Verdict,
+    },
     service::{ads, campaigns, campaigns::clock, campaigns::write},
 };
 use campaign_support::*;
 use chrono::{Duration, Utc};
 use migrations::db::fresh_all;
-use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+    Value, sea_query::Expr,
+};
 
 #[tokio::test]
 async fn ad_versions_are_immutable_once_sent_and_the_approved_one_keeps_serving() {
@@ -485,5 +491,81 @@ async fn concurrent_writes_to_one_campaign_keep_its_rules() {
             "{b}: {x:?} {y:?}"
         );
         assert_eq!(ads::list(&db, &me, id).await.expect(b).len(), 10, "{b}");
+    }
+}
+
+/// Sets a column of campaign `id` directly, as a concurrent edit would between the sweep's
+/// read and its update.
+async fn set_campaign(
+    db: &DatabaseConnection,
+    id: CampaignId,
+    column: campaign::Column,
+    value: Value,
+) {
+    campaign::Entity::update_many()
+        .col_expr(column, Expr::value(value))
+        .filter(campaign::Column::Id.eq(id.0))
+        .exec(db)
+        .await
+        .expect("update campaign");
+}
+
+#[tokio::test]
+async fn the_clock_completes_only_what_is_still_due_when_it_writes() {
+    for (b, db) in fresh_all().await {
+        let me = owner(&db, "ada@example.com").await;
+        let (id, ad) = running(&db, &me).await;
+        let now = Utc::now();
+        let reasons = |due: &[clock::DueCompletion]| {
+            due.iter()
+                .map(|d| (CampaignId(d.campaign.id), d.reason))
+                .collect::<Vec<_>>()
+        };
+
+        // The sweep reads the campaign as ended; the advertiser then moves the end forward.
+        let ended = Some(now - Duration::minutes(1));
+        set_campaign(&db, id, campaign::Column::EndAt, ended.into()).await;
+        let due = clock::due_completions(&db, now).await.expect(b);
+        assert_eq!(
+            reasons(&due),
+            [(id, CompletionReason::EndDateReached)],
+            "{b}"
+        );
+        let later = Some(now + Duration::days(7));
+        set_campaign(&db, id, campaign::Column::EndAt, later.into()).await;
+        assert!(
+            !clock::complete(&db, &due[0], now).await.expect(b),
+            "{b}: a stale end date completes nothing"
+        );
+        assert_eq!(status(&db, id).await, CampaignStatus::Running, "{b}");
+
+        // The same for the budget: spent when read, raised before the update.
+        record_spend(&db, id, ad, 20, 300_000_000).await;
+        let due = clock::due_completions(&db, now).await.expect(b);
+        assert_eq!(reasons(&due), [(id, CompletionReason::BudgetSpent)], "{b}");
+        set_campaign(
+            &db,
+            id,
+            campaign::Column::TotalBudgetMicros,
+            400_000_000i64.into(),
+        )
+        .await;
+        assert!(
+            !clock::complete(&db, &due[0], now).await.expect(b),
+            "{b}: a raised budget keeps it running"
+        );
+        assert_eq!(status(&db, id).await, CampaignStatus::Running, "{b}");
+        assert_eq!(
+            clock::sweep(&db, now).await.expect(b),
+            clock::Sweep::default(),
+            "{b}: nothing is due"
+        );
+
+        // Still due when written: it completes, once.
+        record_spend(&db, id, ad, 21, 100_000_000).await;
+        let due = clock::due_completions(&db, now).await.expect(b);
+        assert!(clock::complete(&db, &due[0], now).await.expect(b), "{b}");
+        assert!(!clock::complete(&db, &due[0], now).await.expect(b), "{b}");
+        assert_eq!(status(&db, id).await, CampaignStatus::Completed, "{b}");
     }
 }

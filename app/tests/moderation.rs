@@ -133,6 +133,7 @@ async fn approval_launches_and_a_declined_edit_leaves_the_approved_version_servi
             .expect(b);
         ads::submit(&db, &me, ad).await.expect(b);
         let edit = queue(&db, &m, false).await[0];
+        claim_now(&db, &m, edit).await;
         let screen = moderation::screen(&db, &engine(&db).await, &m, edit)
             .await
             .expect(b);
@@ -267,6 +268,7 @@ async fn appeals_go_to_another_moderator_once() {
             queue(&db, &bob, false).await.is_empty(),
             "{b}: appeals are a queue of their own"
         );
+        claim_now(&db, &bob, appeal_task[0]).await;
         let screen = moderation::screen(&db, &engine(&db).await, &bob, appeal_task[0])
             .await
             .expect(b);
@@ -363,6 +365,7 @@ async fn targeting_changes_of_live_campaigns_are_reviewed_and_edits_withdraw_sta
             .expect(b);
         assert_eq!(stale.state, TaskState::Withdrawn, "{b}");
         let task = queue(&db, &m, false).await[0];
+        claim_now(&db, &m, task).await;
         let screen = moderation::screen(&db, &engine(&db).await, &m, task)
             .await
             .expect(b);
@@ -511,6 +514,7 @@ async fn a_draft_retargeted_during_review_ends_the_claim_and_moderators_skip_the
             .expect(b)
             .rows;
         assert_eq!(rows[0].languages, ["de"], "{b}: the item follows the draft");
+        claim_now(&db, &m, task).await;
         let screen = moderation::screen(&db, &engine(&db).await, &m, task)
             .await
             .expect(b);

@@ -72,7 +72,8 @@ async fn a_lapsed_claim_decides_nothing_and_the_item_is_offered_again() {
             "{b}: nothing decided"
         );
         assert_eq!(audit_count(&db, AuditAction::ReviewDecided).await, 0, "{b}");
-        // Opening it again claims it afresh, and then the decision goes through.
+        // Claiming it again holds it afresh, and then the decision goes through.
+        claim_now(&db, &alice, task).await;
         let screen = moderation::screen(&db, &engine(&db).await, &alice, task)
             .await
             .expect(b);
@@ -166,6 +167,7 @@ async fn an_appeal_and_a_resubmission_are_judged_with_the_targeting_as_it_is_now
             .expect(b)
             .expect(b);
         assert_eq!(stored.languages, ",fr,", "{b}: the queue filter follows");
+        claim_now(&db, &bob, appeal).await;
         let screen = moderation::screen(&db, &engine(&db).await, &bob, appeal)
             .await
             .expect(b);
@@ -240,6 +242,7 @@ async fn a_targeting_change_is_shown_with_the_serving_ads_and_retargets_waiting_
             .find(|r| r.kind == ReviewKind::Targeting)
             .expect("the targeting change")
             .id;
+        claim_now(&db, &m, change).await;
         let screen = moderation::screen(&db, &engine(&db).await, &m, change)
             .await
             .expect(b);

@@ -5,8 +5,11 @@
 
 mod support;
 
-use app::model::{CampaignForm, Schedule, TargetingForm};
-use sea_orm::ConnectionTrait;
+use app::{
+    entity::{app_user, review_task},
+    model::{CampaignForm, Schedule, TargetingForm},
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use support::{Client, PASSWORD, Reply, TestApp, member, spawn_all};
 
@@ -17,6 +20,8 @@ async fn signed_up(app: &TestApp, email: &str) -> Client {
 }
 
 async fn grant(app: &TestApp, email: &str, role: &str) {
+    // Staff roles key on the address: only a confirmed one holds them.
+    support::confirm(app, email).await;
     app.db
         .execute_unprepared(&format!(
             "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \
@@ -101,6 +106,7 @@ async fn only_moderators_moderate_and_advertisers_see_only_their_decisions() {
         let moderation_calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
             ("review_queue", vec![("filter[appeals]", "false")]),
             ("open_review", vec![("task", task.as_str())]),
+            ("claim_review", vec![("task", task.as_str())]),
             ("next_review", vec![("appeals", "false")]),
             ("release_review", vec![("task", task.as_str())]),
             (
@@ -135,9 +141,11 @@ async fn only_moderators_moderate_and_advertisers_see_only_their_decisions() {
             "{b}: moderators do not edit the guidelines"
         );
 
-        // Alice opens (claims) the item; Bob is told it is taken.
+        // Alice opens and claims the item; Bob is told it is taken.
         let screen = alice.call("open_review", &[("task", task.as_str())]).await;
         assert!(screen.status.is_success(), "{b}: {screen:?}");
+        let claimed = alice.call("claim_review", &[("task", task.as_str())]).await;
+        assert!(claimed.status.is_success(), "{b}: {claimed:?}");
         assert_eq!(
             screen.body["ad"]["copy"]["text"], "Fresh beans every Monday",
             "{b}"
@@ -290,6 +298,90 @@ async fn only_moderators_moderate_and_advertisers_see_only_their_decisions() {
                     .await
             ),
             (404, Some("NotFound".into())),
+            "{b}"
+        );
+    }
+}
+
+/// Who holds a live or expired claim on `task`, by email.
+async fn claimed_by(app: &TestApp, task: &str) -> Option<String> {
+    let id: i64 = task.parse().expect("task id");
+    let row = review_task::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .expect("query")
+        .expect("task");
+    let user = app_user::Entity::find()
+        .filter(app_user::Column::Id.eq(row.claimed_by?))
+        .one(&app.db)
+        .await
+        .expect("query")?;
+    Some(user.email)
+}
+
+#[tokio::test]
+async fn opening_the_review_page_claims_nothing_until_the_claim_is_posted() {
+    for app in spawn_all(false).await {
+        let b = app.backend;
+        let owner = signed_up(&app, "owner@example.com").await;
+        submitted(&owner).await;
+        let alice = signed_up(&app, "alice@herald.test").await;
+        grant(&app, "alice@herald.test", "moderator").await;
+        let bob = signed_up(&app, "bob@herald.test").await;
+        grant(&app, "bob@herald.test", "moderator").await;
+        let task = first_task(&alice, false).await.expect("a waiting item");
+        let path = format!("/moderation/{task}");
+
+        // A page load (as a cross-site link would make it) reads the item and claims nothing.
+        let page = alice.get(&path).await;
+        assert_eq!(page.status(), 200, "{b}");
+        let html = page.text().await.expect("page");
+        assert!(html.contains("Fresh beans every Monday"), "{b}: {html}");
+        assert!(
+            html.contains(r#"id="claim""#),
+            "{b}: the page offers a Claim button without its wasm"
+        );
+        assert_eq!(claimed_by(&app, &task).await, None, "{b}");
+        assert_eq!(first_task(&bob, false).await, Some(task.clone()), "{b}");
+        let read = alice.call("open_review", &[("task", task.as_str())]).await;
+        assert!(read.status.is_success(), "{b}: {read:?}");
+        assert!(read.body["claimed_until"].is_null(), "{b}: {read:?}");
+        assert_eq!(claimed_by(&app, &task).await, None, "{b}");
+
+        // The Claim button: a plain form post claims the item and lands back on it.
+        let posted = alice
+            .http
+            .post(app.url("/api/claim_review"))
+            .header("accept", "text/html")
+            .header("referer", app.url(&path))
+            .form(&[("task", task.as_str())])
+            .send()
+            .await
+            .expect("claim post");
+        assert!(posted.status().is_redirection(), "{b}: {posted:?}");
+        // Back to the page (Leptos appends an empty query when there is no error to report).
+        let location = posted
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(|l| l.trim_end_matches('?').to_owned());
+        assert_eq!(location, Some(app.url(&path)), "{b}");
+        assert_eq!(
+            claimed_by(&app, &task).await.as_deref(),
+            Some("alice@herald.test"),
+            "{b}"
+        );
+        let held = alice.call("open_review", &[("task", task.as_str())]).await;
+        assert!(held.body["claimed_until"].is_string(), "{b}: {held:?}");
+        assert_eq!(first_task(&bob, false).await, None, "{b}: hidden from Bob");
+        assert_eq!(
+            kind(&bob.call("claim_review", &[("task", task.as_str())]).await),
+            (409, Some("Conflict".into())),
+            "{b}"
+        );
+        assert_eq!(
+            kind(&bob.call("open_review", &[("task", task.as_str())]).await),
+            (409, Some("Conflict".into())),
             "{b}"
         );
     }

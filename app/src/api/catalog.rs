@@ -10,7 +10,11 @@ use crate::{
 };
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
-use {super::ctx, crate::model::PlatformRole, crate::service};
+use {
+    super::ctx,
+    crate::model::{PlatformRole, limits},
+    crate::service,
+};
 
 /// The topic taxonomy (any signed-in user).
 #[server(endpoint = "catalog_topics")]
@@ -35,8 +39,10 @@ pub async fn load_targeting_page(
     find: String,
 ) -> Result<TargetingPageData, AppError> {
     let (state, me) = ctx::require_user().await?;
+    limits::check_argument("search", &find, limits::SEARCH_MAX)?;
+    let parsed = form.parse();
     let options = service::forecast::options(&state.db, &state.forecast).await?;
-    let forecast = match form.parse() {
+    let forecast = match parsed {
         Ok(request) => service::forecast::forecast(&state.db, &state.forecast, &me, request).await,
         Err(errors) => Err(AppError::Invalid(errors)),
     };

@@ -20,11 +20,22 @@ pub async fn review_queue(filter: QueueFilter) -> Result<QueueView, AppError> {
     service::moderation::queue(&state.db, &me, &filter).await
 }
 
-/// Opens an item for review, claiming it for 15 minutes.
+/// An item as the moderator reviews it, with the caller's claim if any (reading claims
+/// nothing).
 #[server(endpoint = "open_review")]
 pub async fn open_review(task: ReviewTaskId) -> Result<ReviewScreen, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Moderator).await?;
     service::moderation::screen(&state.db, &state.forecast, &me, task).await
+}
+
+/// Claims an item for 15 minutes (or renews the caller's claim); returns when the claim ends,
+/// `None` for an item already decided or withdrawn. A plain form post lands back on the item.
+#[server(endpoint = "claim_review")]
+pub async fn claim_review(
+    task: ReviewTaskId,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Moderator).await?;
+    service::moderation::queue::claim_for_review(&state.db, &me, task).await
 }
 
 /// The oldest item the moderator may take next, if any.

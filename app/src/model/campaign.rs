@@ -206,8 +206,14 @@ impl CampaignDraft {
                 "Choose at least one hour, or turn the schedule off.",
             );
         }
-        let targeting = self.targeting.clone().normalized();
-        for (field, message) in targeting.check().0 {
+        // A list over its maximum is refused before it is copied and sorted.
+        let sizes = self.targeting.check_sizes();
+        let targeting = if sizes.is_empty() {
+            self.targeting.clone().normalized()
+        } else {
+            Targeting::default()
+        };
+        for (field, message) in sizes.0.into_iter().chain(targeting.check().0) {
             errors.add(&field, message);
         }
         match (errors.is_empty(), bid, total) {

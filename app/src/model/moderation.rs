@@ -1,6 +1,7 @@
 //! Moderation as moderators and advertisers see it: the queue, the review screen, decisions
 //! with their policy reasons, appeals, and the published review-time figures.
 
+use super::limits;
 use super::{
     AccountId, AdCopy, AdVersionId, CampaignId, CampaignStatus, DiffPart, FieldChange,
     PolicyReason, ReviewDecisionId, ReviewTaskId,
@@ -8,11 +9,15 @@ use super::{
 use crate::error::FieldErrors;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use validator::Validate;
 
 /// How long opening an item keeps it away from other moderators.
 pub const CLAIM_MINUTES: i64 = 15;
 /// Longest moderator note and appeal message, in characters.
 pub const NOTE_MAX: usize = 1000;
+/// At most this many policy reasons cited by one decline.
+pub const MAX_CITED_REASONS: usize = 20;
 
 macro_rules! stored_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $code:literal : $label:literal),+ $(,)? }) => {
@@ -87,11 +92,14 @@ stored_enum!(
 
 /// The queue's filters, as in the URL.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(Validate))]
 #[serde(default)]
 pub struct QueueFilter {
     /// An ISO 639-1 code of a targeted language, or empty for all.
+    #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::CODE_MAX))))]
     pub language: String,
     /// An account id, or empty for all.
+    #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::NUMBER_MAX))))]
     pub account: String,
     /// The appeals queue instead of first reviews.
     pub appeals: bool,
@@ -220,8 +228,21 @@ pub struct DecisionInput {
 
 impl DecisionInput {
     /// Field errors for what cannot be decided; the reasons' existence is checked by the server.
+    /// Too many reasons are refused alone, before the list is walked.
     pub fn check(&self) -> FieldErrors {
         let mut errors = FieldErrors::default();
+        if self.reasons.len() > MAX_CITED_REASONS {
+            errors.add(
+                "reasons",
+                format!("Cite at most {MAX_CITED_REASONS} policy reasons."),
+            );
+            return errors;
+        }
+        limits::check_entries(&mut errors, "reasons", &self.reasons, limits::CODE_MAX);
+        limits::check_lengths(&mut errors, &[("field", &self.field, limits::CODE_MAX)]);
+        if !errors.is_empty() {
+            return errors;
+        }
         if !self.approve && self.reasons.is_empty() {
             errors.add(
                 "reasons",
@@ -296,6 +317,13 @@ pub struct AppealInput {
 }
 
 impl AppealInput {
+    /// The size check alone ([`NOTE_MAX`]), made before anything else.
+    pub fn check_size(&self) -> FieldErrors {
+        let mut errors = FieldErrors::default();
+        limits::check_lengths(&mut errors, &[("message", &self.message, NOTE_MAX)]);
+        errors
+    }
+
     pub fn check(&self) -> FieldErrors {
         let mut errors = FieldErrors::default();
         let length = self.message.trim().chars().count();

@@ -3,17 +3,60 @@
 //! URL, and what a forecast answers.
 
 use super::{
-    ChannelId, ChannelRow, ChannelSort, Micros, Page, language_name, parse_count, urlencode,
+    ChannelId, ChannelRow, ChannelSort, LANGUAGES, Micros, Page, language_name, limits,
+    parse_count, urlencode,
 };
 use crate::error::FieldErrors;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// At most this many channels in an include list.
 pub const MAX_INCLUDED: usize = 50;
 /// At most this many channels in an exclude list.
 pub const MAX_EXCLUDED: usize = 500;
+/// At most this many topics in a targeting or a channel filter (the taxonomy has 31).
+pub const MAX_TOPICS: usize = 100;
+/// At most this many languages in a targeting or a channel filter: each known code once.
+pub const MAX_LANGUAGES: usize = LANGUAGES.len();
 /// Rows per page of the forecast's matching channels.
 pub const FORECAST_PAGE_SIZE: u64 = 10;
+
+/// Refuses lists longer than their documented maximum, in constant time: run it before
+/// anything walks, sorts or looks up a list a client sent.
+pub fn check_list_sizes(
+    topics: usize,
+    languages: usize,
+    include: usize,
+    exclude: usize,
+) -> FieldErrors {
+    let mut errors = FieldErrors::default();
+    for (field, len, max, message) in [
+        ("topics", topics, MAX_TOPICS, "Choose at most {} topics."),
+        (
+            "languages",
+            languages,
+            MAX_LANGUAGES,
+            "Choose at most {} languages.",
+        ),
+        (
+            "include",
+            include,
+            MAX_INCLUDED,
+            "Include at most {} channels.",
+        ),
+        (
+            "exclude",
+            exclude,
+            MAX_EXCLUDED,
+            "Exclude at most {} channels.",
+        ),
+    ] {
+        if len > max {
+            errors.add(field, message.replace("{}", &max.to_string()));
+        }
+    }
+    errors
+}
 
 /// Which channels a campaign may run on.
 ///
@@ -56,10 +99,31 @@ impl Targeting {
         self
     }
 
-    /// The checks that need no database: ranges, list sizes, language codes. The server adds
-    /// known topics and eligibility of included channels.
+    /// [`check_list_sizes`] of this targeting's lists, then the size of each topic and
+    /// language ([`limits::CODE_MAX`] characters).
+    pub fn check_sizes(&self) -> FieldErrors {
+        let mut errors = check_list_sizes(
+            self.topics.len(),
+            self.languages.len(),
+            self.include.len(),
+            self.exclude.len(),
+        );
+        if errors.is_empty() {
+            limits::check_entries(&mut errors, "topics", &self.topics, limits::CODE_MAX);
+            limits::check_entries(&mut errors, "languages", &self.languages, limits::CODE_MAX);
+        }
+        errors
+    }
+
+    /// The checks that need no database: list sizes, ranges, language codes, no channel both
+    /// included and excluded. A list over its maximum is reported alone, before any other
+    /// check walks it; the rest is linear in the lists' lengths. The server adds known topics
+    /// and eligibility of included channels.
     pub fn check(&self) -> FieldErrors {
-        let mut errors = FieldErrors::default();
+        let mut errors = self.check_sizes();
+        if !errors.is_empty() {
+            return errors;
+        }
         for (field, value) in [
             ("min_subscribers", self.min_subscribers),
             ("max_subscribers", self.max_subscribers),
@@ -80,19 +144,8 @@ impl Targeting {
                 format!("\"{unknown}\" is not a language code."),
             );
         }
-        if self.include.len() > MAX_INCLUDED {
-            errors.add(
-                "include",
-                format!("Include at most {MAX_INCLUDED} channels."),
-            );
-        }
-        if self.exclude.len() > MAX_EXCLUDED {
-            errors.add(
-                "exclude",
-                format!("Exclude at most {MAX_EXCLUDED} channels."),
-            );
-        }
-        if self.include.iter().any(|c| self.exclude.contains(c)) {
+        let included: HashSet<ChannelId> = self.include.iter().copied().collect();
+        if self.exclude.iter().any(|c| included.contains(c)) {
             errors.add("exclude", "A channel cannot be both included and excluded.");
         }
         errors
@@ -243,7 +296,7 @@ impl TargetingForm {
             ..Self::default()
         };
         let mut bid_seen = false;
-        let mut drops = Vec::new();
+        let (mut drop_include, mut drop_exclude) = (HashSet::new(), HashSet::new());
         for (key, value) in pairs {
             let id = || value.trim().parse::<ChannelId>().ok();
             match key {
@@ -254,7 +307,8 @@ impl TargetingForm {
                 "min_views" => form.min_avg_views = value.to_owned(),
                 "inc" | "add_inc" => form.include.extend(id()),
                 "exc" | "add_exc" => form.exclude.extend(id()),
-                "drop_inc" | "drop_exc" => drops.extend(id().map(|i| (key == "drop_inc", i))),
+                "drop_inc" => drop_include.extend(id()),
+                "drop_exc" => drop_exclude.extend(id()),
                 "bid" => {
                     bid_seen = true;
                     form.bid = value.to_owned();
@@ -265,17 +319,13 @@ impl TargetingForm {
                 _ => {}
             }
         }
-        for (include, id) in drops {
-            let list = if include {
-                &mut form.include
-            } else {
-                &mut form.exclude
-            };
-            list.retain(|c| *c != id);
-        }
-        for list in [&mut form.include, &mut form.exclude] {
-            let mut seen = std::collections::HashSet::new();
-            list.retain(|c| seen.insert(*c));
+        // Linear in the pairs: the query string is the client's to make as long as it likes.
+        for (list, dropped) in [
+            (&mut form.include, drop_include),
+            (&mut form.exclude, drop_exclude),
+        ] {
+            let mut seen = HashSet::new();
+            list.retain(|c| !dropped.contains(c) && seen.insert(*c));
         }
         if !bid_seen {
             form.bid = Self::default().bid;
@@ -316,8 +366,41 @@ impl TargetingForm {
             .join("&")
     }
 
-    /// The typed request, or a message per field that does not parse or does not fit.
+    /// The size of everything typed, before anything else looks at it: [`check_list_sizes`],
+    /// then each topic and language at most [`limits::CODE_MAX`] characters and each figure
+    /// (counts, bid, daily budget) at most [`limits::NUMBER_MAX`].
+    pub fn check_sizes(&self) -> FieldErrors {
+        let mut errors = check_list_sizes(
+            self.topics.len(),
+            self.languages.len(),
+            self.include.len(),
+            self.exclude.len(),
+        );
+        if !errors.is_empty() {
+            return errors;
+        }
+        limits::check_entries(&mut errors, "topics", &self.topics, limits::CODE_MAX);
+        limits::check_entries(&mut errors, "languages", &self.languages, limits::CODE_MAX);
+        limits::check_lengths(
+            &mut errors,
+            &[
+                ("min_subscribers", &self.min_subscribers, limits::NUMBER_MAX),
+                ("max_subscribers", &self.max_subscribers, limits::NUMBER_MAX),
+                ("min_avg_views", &self.min_avg_views, limits::NUMBER_MAX),
+                ("bid", &self.bid, limits::NUMBER_MAX),
+                ("daily_budget", &self.daily_budget, limits::NUMBER_MAX),
+            ],
+        );
+        errors
+    }
+
+    /// The typed request, or a message per field that does not parse or does not fit. Sizes
+    /// ([`Self::check_sizes`]) are refused alone, before any list is copied or sorted.
     pub fn parse(&self) -> Result<ForecastRequest, FieldErrors> {
+        let sizes = self.check_sizes();
+        if !sizes.is_empty() {
+            return Err(sizes);
+        }
         let mut errors = FieldErrors::default();
         let mut count = |field: &str, text: &str| {
             if text.trim().is_empty() {
@@ -478,6 +561,44 @@ mod tests {
         assert_eq!(request.targeting.topics, ["crypto", "tech"]);
         assert_eq!(request.bid, Micros(1_000_000));
         assert_eq!(request.daily_budget, None);
+    }
+
+    #[test]
+    fn oversized_lists_are_refused_alone() {
+        let ids: Vec<ChannelId> = (0..100_000).map(ChannelId).collect();
+        let targeting = Targeting {
+            languages: vec!["xx".into()],
+            min_subscribers: Some(-1),
+            include: ids.clone(),
+            exclude: ids.clone(),
+            ..Targeting::default()
+        };
+        let errors = targeting.check();
+        let fields: Vec<&str> = errors.0.keys().map(String::as_str).collect();
+        assert_eq!(fields, ["exclude", "include"], "{errors:?}");
+        let form = TargetingForm {
+            topics: vec!["tech".into(); MAX_TOPICS + 1],
+            include: ids.clone(),
+            exclude: ids,
+            bid: "0".into(),
+            ..TargetingForm::default()
+        };
+        let errors = form.parse().expect_err("too long");
+        let fields: Vec<&str> = errors.0.keys().map(String::as_str).collect();
+        assert_eq!(fields, ["exclude", "include", "topics"], "{errors:?}");
+    }
+
+    #[test]
+    fn many_list_buttons_edit_in_one_pass() {
+        let ids: Vec<String> = (0..20_000).map(|i| i.to_string()).collect();
+        let pairs = ids
+            .iter()
+            .map(|i| ("inc", i.as_str()))
+            .chain(ids.iter().skip(1).map(|i| ("drop_inc", i.as_str())))
+            .chain(ids.iter().map(|i| ("exc", i.as_str())));
+        let form = TargetingForm::from_pairs(pairs);
+        assert_eq!(form.include, [ChannelId(0)]);
+        assert_eq!(form.exclude.len(), ids.len());
     }
 
     #[test]

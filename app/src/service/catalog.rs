@@ -20,7 +20,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Stored status of a channel that may carry ads.
 pub const ACTIVE: &str = "active";
@@ -127,13 +127,15 @@ pub async fn list_channels(
     _actor: &Actor,
     filter: &ChannelFilter,
 ) -> Result<Page<ChannelRow>, AppError> {
+    filter.check().into_result()?;
     let platform = settings::load(db).await?;
     let topics = topic_map(db).await?;
     let mut condition = Condition::all();
     if !filter.topics.is_empty() {
+        let wanted: HashSet<&str> = filter.topics.iter().map(String::as_str).collect();
         let ids: Vec<i64> = topics
             .values()
-            .filter(|t| <[String]>::contains(&filter.topics, &t.slug))
+            .filter(|t| wanted.contains(t.slug.as_str()))
             .map(|t| t.id)
             .collect();
         condition = condition.add(channel::Column::TopicId.is_in(ids));
@@ -220,6 +222,15 @@ fn input_of(c: &channel::Model, topics: &HashMap<i64, topic::Model>) -> ChannelI
     }
 }
 
+/// A channel's problems as field errors, each beside its field.
+fn problems_beside_fields(problems: Vec<(&'static str, String)>) -> AppError {
+    let mut errors = FieldErrors::default();
+    for (field, message) in problems {
+        errors.add(field, message);
+    }
+    AppError::Invalid(errors)
+}
+
 /// Saves an admin's edit of one channel (the handle is its identity and stays). Audited with
 /// the before and after; bumps the catalog version.
 pub async fn update_channel<C: ConnectionTrait + TransactionTrait>(
@@ -229,30 +240,31 @@ pub async fn update_channel<C: ConnectionTrait + TransactionTrait>(
     input: ChannelInput,
 ) -> Result<(), AppError> {
     actor.require_staff(db, PlatformRole::Admin).await?;
-    let txn = db.begin().await?;
-    let topics = topic_map(&txn).await?;
-    let current = channel::Entity::find_by_id(id.0)
-        .one(&txn)
+    let sizes = input.check_sizes();
+    if !sizes.is_empty() {
+        return Err(problems_beside_fields(sizes));
+    }
+    // Checked before the transaction (the handle never changes, so it can be read first).
+    let topics = topic_map(db).await?;
+    let handle = channel::Entity::find_by_id(id.0)
+        .one(db)
         .await?
-        .ok_or(AppError::NotFound)?;
-    let input = ChannelInput {
-        handle: current.handle.clone(),
-        ..input
-    };
+        .ok_or(AppError::NotFound)?
+        .handle;
+    let input = ChannelInput { handle, ..input };
     let facts = input
         .check(|slug| topics.values().any(|t| t.slug == slug))
-        .map_err(|problems| {
-            let mut errors = FieldErrors::default();
-            for (field, message) in problems {
-                errors.add(field, message);
-            }
-            AppError::Invalid(errors)
-        })?;
+        .map_err(problems_beside_fields)?;
     let topic_id = topics
         .values()
         .find(|t| t.slug == facts.topic)
         .map(|t| t.id)
         .ok_or_else(|| AppError::field("topic", "Unknown topic."))?;
+    let txn = db.begin().await?;
+    let current = channel::Entity::find_by_id(id.0)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let before = input_of(&current, &topics);
     let mut model = current.into_active_model();
     model.title = Set(facts.title);

@@ -1,9 +1,10 @@
-//! The review screen: opening it claims the item for 15 minutes. The message preview and its
-//! destination, the pre-check findings, the diff against the last approved version, the
-//! targeting with its forecast, the account's history — and the decision form.
+//! The review screen: loading it claims nothing; after hydration the page claims the item
+//! for 15 minutes (a POST), and without the wasm a "Claim" button does. The message preview
+//! and its destination, the pre-check findings, the diff against the last approved version,
+//! the targeting with its forecast, the account's history — and the decision form.
 
 use crate::{
-    api::moderation::{DecideReview, NextReview, ReleaseReview, open_review},
+    api::moderation::{ClaimReview, DecideReview, NextReview, ReleaseReview, open_review},
     components::{AdPreview, DecisionCard, FormError, WordDiff, form_error},
     error::{AppError, FieldErrors},
     model::{
@@ -21,10 +22,17 @@ pub fn ReviewPage() -> impl IntoView {
     let params = use_params_map();
     let decide = ServerAction::<DecideReview>::new();
     let release = ServerAction::<ReleaseReview>::new();
-    // Reload once a decision is recorded, to show it (a refused one keeps the form as typed).
+    let claim = ServerAction::<ClaimReview>::new();
+    // Reload once a decision is recorded, to show it (a refused one keeps the form as typed),
+    // and once the item is claimed, to show the decision form.
     let decided = RwSignal::new(0u32);
     Effect::new(move |_| {
         if matches!(decide.value().get(), Some(Ok(()))) {
+            decided.update(|n| *n += 1);
+        }
+    });
+    Effect::new(move |_| {
+        if matches!(claim.value().get(), Some(Ok(_))) {
             decided.update(|n| *n += 1);
         }
     });
@@ -48,7 +56,7 @@ pub fn ReviewPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Opening the item…"</p> }>
             {move || Suspend::new(async move {
                 match screen.await {
-                    Ok(screen) => view! { <Review screen decide release/> }.into_any(),
+                    Ok(screen) => view! { <Review screen decide release claim/> }.into_any(),
                     Err(e) => view! {
                         <h1>"Review"</h1>
                         <p class="banner error" data-test="review-error">{e.to_string()}</p>
@@ -66,8 +74,17 @@ fn Review(
     screen: ReviewScreen,
     decide: ServerAction<DecideReview>,
     release: ServerAction<ReleaseReview>,
+    claim: ServerAction<ClaimReview>,
 ) -> impl IntoView {
     let task = screen.task;
+    let unclaimed = screen.state == TaskState::Open && screen.claimed_until.is_none();
+    // Effects run only in the browser: the server's render of a GET claims nothing, the
+    // hydrated page claims the item it opened.
+    Effect::new(move |_| {
+        if unclaimed {
+            claim.dispatch(ClaimReview { task });
+        }
+    });
     let heading = match &screen.ad {
         Some(ad) => format!("Ad “{}”, version {}", ad.title, ad.number),
         None => format!("Targeting change of “{}”", screen.campaign_name),
@@ -179,6 +196,7 @@ fn Review(
                     </section>
                 }.into_any())}
                 {open.then(|| view! { <DecisionForm task reasons=screen.reasons.clone() decide release/> }.into_any())}
+                {unclaimed.then(|| view! { <ClaimForm task claim/> }.into_any())}
             </aside>
             <section class="card review-history" aria-labelledby="history-heading">
                 <h2 id="history-heading">"Account history"</h2>
@@ -219,6 +237,23 @@ fn ReviewedAd(ad: AdUnderReview) -> impl IntoView {
             }
             .into_any()
         }}
+    }
+}
+
+/// Claims the item to decide it: the form for a page without its wasm (the hydrated page
+/// claims on load), and the place a refused claim is explained.
+#[component]
+fn ClaimForm(task: ReviewTaskId, claim: ServerAction<ClaimReview>) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="claim-heading" data-test="claim">
+            <h2 id="claim-heading">"Claim"</h2>
+            <p class="muted small">"Claim the item to decide it: nobody else is offered it for the next 15 minutes."</p>
+            <FormError error=form_error(claim.value().into())/>
+            <ActionForm action=claim>
+                <input type="hidden" name="task" value=task.to_string()/>
+                <button type="submit" class="primary" id="claim" disabled=move || claim.pending().get()>"Claim"</button>
+            </ActionForm>
+        </section>
     }
 }
 

@@ -1,10 +1,11 @@
 //! Status changes nobody clicks: a scheduled campaign starts at its start time, a live one
-//! completes at its end date or when its spend reaches its budget, and an approved ad launches a campaign that asked to run. Every
-//! change goes through the lifecycle's transition function and is audited.
+//! completes at its end date or when its spend reaches its budget, and an approved ad launches
+//! a campaign that asked to run. Every change goes through the lifecycle's transition function,
+//! re-checks its reason in the UPDATE itself, and is audited.
 
-use super::write::change_status;
+use super::write::{change_status, change_status_if};
 use crate::{
-    entity::campaign,
+    entity::{campaign, delivery_rollup},
     error::AppError,
     model::{CampaignEvent, CampaignId, CampaignStatus, CompletionReason, Micros, transition},
     service::spend,
@@ -13,7 +14,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, TransactionSession,
     TransactionTrait,
+    sea_query::{Expr, ExprTrait, Func, Query},
 };
+use std::collections::HashSet;
 
 /// What one sweep changed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -22,15 +25,49 @@ pub struct Sweep {
     pub completed: u64,
 }
 
+/// A live campaign found due to complete, as it was read, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DueCompletion {
+    pub campaign: campaign::Model,
+    pub reason: CompletionReason,
+}
+
 /// Starts scheduled campaigns whose start has come, and completes live campaigns whose end has
 /// passed or whose spend (from the rollup) has reached the total budget. Safe to run from
-/// several instances at once: each change is conditional on the status it saw, and a lost
-/// race is skipped.
+/// several instances at once, and beside the advertiser's edits: each change is one UPDATE
+/// conditional on the status it saw *and* on its reason still holding, and a lost race is
+/// skipped.
 pub async fn sweep<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     now: DateTime<Utc>,
 ) -> Result<Sweep, AppError> {
     let mut done = Sweep::default();
+    for due in due_completions(db, now).await? {
+        if complete(db, &due, now).await? {
+            done.completed += 1;
+        }
+    }
+    let due = campaign::Entity::find()
+        .filter(campaign::Column::Status.eq(CampaignStatus::Scheduled))
+        .filter(start_reached(now))
+        .all(db)
+        .await?;
+    for model in due {
+        if let Ok(to) = transition(model.status, CampaignEvent::StartReached)
+            && apply(db, &model, to, None, start_reached(now)).await?
+        {
+            done.started += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// The live campaigns whose end has passed at `now`, then the running ones whose spend (from
+/// the delivery rollup) has reached the total budget; each once.
+pub async fn due_completions(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<Vec<DueCompletion>, AppError> {
     let ended = campaign::Entity::find()
         .filter(campaign::Column::Status.is_in([
             CampaignStatus::Scheduled,
@@ -40,51 +77,74 @@ pub async fn sweep<C: ConnectionTrait + TransactionTrait>(
         .filter(campaign::Column::EndAt.lte(now))
         .all(db)
         .await?;
-    for model in ended {
-        let reason = CompletionReason::EndDateReached;
-        if let Ok(to) = transition(model.status, CampaignEvent::Complete(reason))
-            && apply(db, &model, to, Some(reason.code())).await?
-        {
-            done.completed += 1;
-        }
-    }
-    // Spend is read from the delivery rollup; a campaign that has used its budget is done.
-    let live = campaign::Entity::find()
+    let ended_ids: HashSet<i64> = ended.iter().map(|m| m.id).collect();
+    let mut due: Vec<DueCompletion> = ended
+        .into_iter()
+        .map(|campaign| DueCompletion {
+            campaign,
+            reason: CompletionReason::EndDateReached,
+        })
+        .collect();
+    let live: Vec<campaign::Model> = campaign::Entity::find()
         .filter(campaign::Column::Status.eq(CampaignStatus::Running))
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|m| !ended_ids.contains(&m.id))
+        .collect();
     let ids: Vec<CampaignId> = live.iter().map(|m| CampaignId(m.id)).collect();
     let spent = spend::by_campaign(db, &ids).await?;
-    for model in live {
-        let reason = CompletionReason::BudgetSpent;
+    due.extend(live.into_iter().filter_map(|campaign| {
         let used = spent
-            .get(&CampaignId(model.id))
+            .get(&CampaignId(campaign.id))
             .copied()
             .unwrap_or(Micros::ZERO);
-        if used.0 >= model.total_budget_micros
-            && let Ok(to) = transition(model.status, CampaignEvent::Complete(reason))
-            && apply(db, &model, to, Some(reason.code())).await?
-        {
-            done.completed += 1;
+        (used.0 >= campaign.total_budget_micros).then_some(DueCompletion {
+            campaign,
+            reason: CompletionReason::BudgetSpent,
+        })
+    }));
+    Ok(due)
+}
+
+/// Completes a campaign found by [`due_completions`] if it is still due when the UPDATE runs:
+/// the same statement requires the status it was read with and its reason against the row as
+/// it is then — the end date at or before `now`, or the rollup's spend at or above the total
+/// budget. `false` when it is no longer due (the end moved, the budget was raised) or another
+/// instance got there first.
+pub async fn complete<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    due: &DueCompletion,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let Ok(to) = transition(due.campaign.status, CampaignEvent::Complete(due.reason)) else {
+        return Ok(false);
+    };
+    let still = match due.reason {
+        CompletionReason::EndDateReached => Condition::all().add(campaign::Column::EndAt.lte(now)),
+        CompletionReason::BudgetSpent => {
+            let spent = Query::select()
+                .expr(Func::coalesce([
+                    Expr::col(delivery_rollup::Column::SpendMicros).sum(),
+                    Expr::value(0i64),
+                ]))
+                .from(delivery_rollup::Entity)
+                .and_where(delivery_rollup::Column::CampaignId.eq(due.campaign.id))
+                .to_owned();
+            Condition::all().add(
+                Expr::col((campaign::Entity, campaign::Column::TotalBudgetMicros))
+                    .lte(Expr::SubQuery(None, Box::new(spent.into()))),
+            )
         }
-    }
-    let due = campaign::Entity::find()
-        .filter(campaign::Column::Status.eq(CampaignStatus::Scheduled))
-        .filter(
-            Condition::any()
-                .add(campaign::Column::StartAt.is_null())
-                .add(campaign::Column::StartAt.lte(now)),
-        )
-        .all(db)
-        .await?;
-    for model in due {
-        if let Ok(to) = transition(model.status, CampaignEvent::StartReached)
-            && apply(db, &model, to, None).await?
-        {
-            done.started += 1;
-        }
-    }
-    Ok(done)
+    };
+    apply(db, &due.campaign, to, Some(due.reason.code()), still).await
+}
+
+/// A scheduled campaign may start: "as soon as approved", or its start has come.
+fn start_reached(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(campaign::Column::StartAt.is_null())
+        .add(campaign::Column::StartAt.lte(now))
 }
 
 /// Launches a draft campaign that was sent for review, now that one of its ads is approved:
@@ -109,16 +169,17 @@ pub async fn launch_on_approval(
     }
 }
 
-/// One conditional change with its audit event, in one transaction; `false` when another
-/// instance got there first.
+/// One conditional change (status as read, and `still`) with its audit event, in one
+/// transaction; `false` when the row no longer matches.
 async fn apply<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     model: &campaign::Model,
     to: CampaignStatus,
     reason: Option<&str>,
+    still: Condition,
 ) -> Result<bool, AppError> {
     let txn = db.begin().await?;
-    match change_status(&txn, model, to, None, reason).await {
+    match change_status_if(&txn, model, to, None, reason, still).await {
         Ok(()) => {
             txn.commit().await?;
             Ok(true)

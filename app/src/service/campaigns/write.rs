@@ -22,8 +22,9 @@ use crate::{
 };
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, TransactionSession, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
+    sea_query::{Expr, Func},
 };
 
 /// Creates (`id` = `None`) or updates a campaign from the builder's form.
@@ -40,40 +41,51 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
     mut form: CampaignForm,
 ) -> Result<SaveOutcome, AppError> {
     let account = actor.account(db, AccountPermission::EditCampaigns).await?;
+    form.check_sizes().into_result()?;
     let clock = AccountClock::load(db, account).await?;
     let limits = settings::load(db).await?.money;
     let now = Utc::now();
+    // The form is checked before the transaction, so the campaign's row lock (SQLite's write
+    // lock) is held for the writes only, never while a client's input is walked. The status
+    // the checks depended on is confirmed under the lock below.
+    let seen = match id {
+        Some(id) => Some(find(db, account, id).await?),
+        None => None,
+    };
+    if let Some(model) = &seen {
+        ensure_editable(model)?;
+    }
+    // Once running, the start is history: keep it, and check the rest against now.
+    let keeps_start = seen.as_ref().is_some_and(has_started);
+    if keeps_start {
+        form.start = String::new();
+    }
+    let settings = form
+        .check(clock.local(now), limits, &clock.currency)
+        .map_err(AppError::Invalid)?;
+    check_targeting(db, index, &settings.targeting).await?;
     let txn = db.begin().await?;
     let existing = match id {
         Some(id) => Some(lock(&txn, account, id).await?),
         None => None,
     };
-    if let Some(model) = &existing
-        && !model.status.is_editable()
-    {
-        return Err(AppError::Conflict(format!(
-            "A {} campaign cannot be changed: clone it to run it again.",
-            model.status.label().to_lowercase()
-        )));
+    if let Some(model) = &existing {
+        ensure_editable(model)?;
+        if has_started(model) != keeps_start {
+            return Err(AppError::Conflict(
+                "The campaign changed meanwhile: reload the page and try again.".into(),
+            ));
+        }
     }
-    // Once running, the start is history: keep it, and check the rest against now.
     let kept_start = existing
         .as_ref()
-        .filter(|m| matches!(m.status, CampaignStatus::Running | CampaignStatus::Paused))
+        .filter(|_| keeps_start)
         .map(|m| m.start_at);
-    if kept_start.is_some() {
-        form.start = String::new();
-    }
-    let mut checked = form.check(clock.local(now), limits, &clock.currency);
-    if let Ok(settings) = &checked {
-        check_targeting(&txn, index, &settings.targeting).await?;
-    }
+    // Spend moves with delivery: compared under the lock, with the campaign as it is now.
     if let Some(model) = &existing {
         let spent = spend::of_campaign(&txn, CampaignId(model.id)).await?;
-        if let Ok(settings) = &checked
-            && settings.total_budget < spent
-        {
-            checked = Err(FieldErrors::one(
+        if settings.total_budget < spent {
+            return Err(AppError::field(
                 "total_budget",
                 format!(
                     "{} is already spent: the total budget cannot be lower.",
@@ -82,7 +94,6 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
             ));
         }
     }
-    let settings = checked.map_err(AppError::Invalid)?;
     let start_at = match kept_start {
         Some(kept) => kept,
         None => settings.start.map(|local| clock.utc(local)),
@@ -178,6 +189,26 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
         id: CampaignId(model.id),
         targeting_in_review: pending,
     })
+}
+
+/// Refuses a change to a completed or archived campaign.
+fn ensure_editable(model: &campaign::Model) -> Result<(), AppError> {
+    if model.status.is_editable() {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(format!(
+            "A {} campaign cannot be changed: clone it to run it again.",
+            model.status.label().to_lowercase()
+        )))
+    }
+}
+
+/// Whether the campaign has started, so its start is history the builder cannot move.
+fn has_started(model: &campaign::Model) -> bool {
+    matches!(
+        model.status,
+        CampaignStatus::Running | CampaignStatus::Paused
+    )
 }
 
 /// Sends every ad whose newest version is a draft to review and marks the campaign as asked
@@ -322,15 +353,33 @@ pub(crate) async fn change_status(
     actor: Option<&Actor>,
     reason: Option<&str>,
 ) -> Result<(), AppError> {
+    change_status_if(db, model, to, actor, reason, Condition::all()).await
+}
+
+/// [`change_status`], and only while the row also matches `still`: the reason for the change,
+/// re-checked in the same UPDATE against the row as it is then (a Conflict otherwise).
+pub(crate) async fn change_status_if(
+    db: &impl ConnectionTrait,
+    model: &campaign::Model,
+    to: CampaignStatus,
+    actor: Option<&Actor>,
+    reason: Option<&str>,
+    still: Condition,
+) -> Result<(), AppError> {
     let now = Utc::now();
     let mut update = campaign::Entity::update_many()
         .col_expr(campaign::Column::Status, Expr::value(to))
         .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
         .filter(campaign::Column::Id.eq(model.id))
-        .filter(campaign::Column::Status.eq(model.status));
-    // "As soon as approved" becomes a real start the moment it runs.
+        .filter(campaign::Column::Status.eq(model.status))
+        .filter(still);
+    // "As soon as approved" becomes a real start the moment it runs (a start set meanwhile
+    // is kept).
     if to == CampaignStatus::Running && model.start_at.is_none() {
-        update = update.col_expr(campaign::Column::StartAt, Expr::value(now));
+        update = update.col_expr(
+            campaign::Column::StartAt,
+            Func::coalesce([Expr::col(campaign::Column::StartAt), Expr::value(now)]).into(),
+        );
     }
     if let Some(reason) = reason {
         update = update.col_expr(campaign::Column::CompletedReason, Expr::value(reason));

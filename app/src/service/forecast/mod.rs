@@ -19,7 +19,7 @@ use sea_orm::{
     QuerySelect, TransactionTrait,
 };
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Arc, RwLock},
 };
 
@@ -132,20 +132,23 @@ pub fn estimated_win_rate(_index: &CatalogIndex, _targeting: &Targeting, _bid: M
     1.0
 }
 
-/// The checks that need the catalog: known topics, eligible included channels.
+/// Every check of a targeting: its own ([`Targeting::check`]), then those that need the
+/// catalog — known topics, eligible included channels. Lists over their maximum are refused
+/// before the database is asked anything.
 pub async fn check_targeting(
     db: &impl ConnectionTrait,
     index: &CatalogIndex,
     targeting: &Targeting,
 ) -> Result<(), AppError> {
+    targeting.check_sizes().into_result()?;
     let mut errors: FieldErrors = targeting.check();
     if !targeting.topics.is_empty() {
-        let known = catalog::topics(db).await?;
-        if let Some(unknown) = targeting
-            .topics
-            .iter()
-            .find(|t| !known.iter().any(|k| &k.slug == *t))
-        {
+        let known: HashSet<String> = catalog::topics(db)
+            .await?
+            .into_iter()
+            .map(|t| t.slug)
+            .collect();
+        if let Some(unknown) = targeting.topics.iter().find(|t| !known.contains(*t)) {
             errors.add("topics", format!("Unknown topic \"{unknown}\"."));
         }
     }
@@ -199,6 +202,7 @@ pub async fn forecast(
     actor: &Actor,
     request: ForecastRequest,
 ) -> Result<Forecast, AppError> {
+    request.targeting.check_sizes().into_result()?;
     let index = engine.index();
     let targeting = request.targeting.normalized();
     check_targeting(db, &index, &targeting).await?;

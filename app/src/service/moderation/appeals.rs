@@ -66,6 +66,7 @@ pub async fn appeal<C: ConnectionTrait + TransactionTrait>(
     input: AppealInput,
 ) -> Result<(), AppError> {
     let account = actor.account(db, AccountPermission::EditCampaigns).await?;
+    input.check_size().into_result()?;
     let decision = review_decision::Entity::find_by_id(id.0)
         .filter(review_decision::Column::AccountId.eq(account.0))
         .one(db)

@@ -17,7 +17,8 @@ use sea_orm::{
     QuerySelect,
     sea_query::{Expr, Query},
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use validator::Validate;
 
 /// Most rows the queue page lists.
 const QUEUE_PAGE: u64 = 100;
@@ -64,6 +65,7 @@ pub async fn queue(
     filter: &QueueFilter,
 ) -> Result<QueueView, AppError> {
     actor.require_staff(db, PlatformRole::Moderator).await?;
+    filter.validate()?;
     let me = actor.user_id.0;
     let now = Utc::now();
     let base = review_task::Entity::find()
@@ -71,7 +73,7 @@ pub async fn queue(
         .filter(in_queue(filter.appeals));
     // The filters' choices come from everything waiting in this queue.
     let mut languages: BTreeMap<String, String> = BTreeMap::new();
-    let mut account_ids = Vec::new();
+    let mut account_ids = HashSet::new();
     for (keys, account) in base
         .clone()
         .select_only()
@@ -85,9 +87,7 @@ pub async fn queue(
             let name = language_name(code).unwrap_or(code);
             languages.insert(code.to_owned(), name.to_owned());
         }
-        if !account_ids.contains(&account) {
-            account_ids.push(account);
-        }
+        account_ids.insert(account);
     }
     let mut query = base;
     let language = filter.language.trim();
@@ -199,6 +199,29 @@ pub async fn claim(
         (TaskState::Open, Some(until)) => Claim::Taken(until),
         _ => Claim::Closed,
     })
+}
+
+/// Claims task `id` for the moderator about to review it ([`claim`] at the current time):
+/// `Some(until)` when held, `None` when it is decided or withdrawn (it opens read-only), and
+/// a conflict naming when the other moderator's claim ends when someone else holds it.
+pub async fn claim_for_review(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: ReviewTaskId,
+) -> Result<Option<DateTime<Utc>>, AppError> {
+    match claim(db, actor, id, Utc::now()).await? {
+        Claim::Held(until) => Ok(Some(until)),
+        Claim::Taken(until) => Err(taken(until)),
+        Claim::Closed => Ok(None),
+    }
+}
+
+/// The refusal of a task another moderator holds until `until`.
+pub(crate) fn taken(until: DateTime<Utc>) -> AppError {
+    AppError::Conflict(format!(
+        "Another moderator is reviewing this item until {} UTC.",
+        until.format("%H:%M")
+    ))
 }
 
 /// Gives a claimed task back to the queue.

@@ -1,20 +1,16 @@
-//! The review screen: opening it claims the item, then it gathers what the moderator judges
-//! with — the copy and its pre-check findings, what changed since the last decision, the
-//! targeting and its forecast, the serving ads a targeting change affects, the appeal, and the
-//! account's history.
+//! The review screen: what the moderator judges with — the copy and its pre-check findings,
+//! what changed since the last decision, the targeting and its forecast, the serving ads a
+//! targeting change affects, the appeal, and the account's history. Reading it changes
+//! nothing: the claim is its own POST (`queue::claim_for_review`).
 
-use super::{
-    decide::version_and_ad,
-    queue::{self, Claim},
-    views_of,
-};
+use super::{decide::version_and_ad, queue, views_of};
 use crate::{
     entity::{ad, ad_account, ad_version, appeal, campaign, review_decision, review_task},
     error::AppError,
     model::{
         AccountId, AdUnderReview, AdVersionId, AdVersionStatus, AppealBrief, CampaignId,
-        ChannelSort, ForecastBrief, ReviewDiff, ReviewKind, ReviewScreen, ReviewTaskId, TaskState,
-        precheck, targeting_changes, word_diff,
+        ChannelSort, ForecastBrief, PlatformRole, ReviewDiff, ReviewKind, ReviewScreen,
+        ReviewTaskId, TaskState, precheck, targeting_changes, word_diff,
     },
     service::{Actor, campaigns::targeting_of, forecast::ForecastEngine, policy},
 };
@@ -25,27 +21,28 @@ use std::collections::HashMap;
 /// Earlier decisions shown with each item.
 const HISTORY: u64 = 10;
 
-/// Opens task `id` for review: claims it (or renews the caller's claim) and gathers what the
-/// moderator needs. A task someone else is reviewing is a conflict naming when their claim
-/// ends; a decided or withdrawn one opens read-only.
+/// Task `id` as the moderator reviews it, with the caller's live claim on it if any. Reading
+/// claims nothing (a page load must not take an item away from other moderators). A task
+/// someone else is reviewing is a conflict naming when their claim ends, as claiming it
+/// would be; a decided or withdrawn one opens read-only.
 pub async fn screen(
     db: &impl ConnectionTrait,
     engine: &ForecastEngine,
     actor: &Actor,
     id: ReviewTaskId,
 ) -> Result<ReviewScreen, AppError> {
+    actor.require_staff(db, PlatformRole::Moderator).await?;
     let now = Utc::now();
-    let claimed_until = match queue::claim(db, actor, id, now).await? {
-        Claim::Held(until) => Some(until),
-        Claim::Taken(until) => {
-            return Err(AppError::Conflict(format!(
-                "Another moderator is reviewing this item until {} UTC.",
-                until.format("%H:%M")
-            )));
-        }
-        Claim::Closed => None,
-    };
     let task = queue::find_visible(db, actor.user_id.0, id).await?;
+    let live_claim = task
+        .claimed_by
+        .zip(task.claimed_until)
+        .filter(|(_, until)| *until > now && task.state == TaskState::Open);
+    let claimed_until = match live_claim {
+        Some((by, until)) if by == actor.user_id.0 => Some(until),
+        Some((_, until)) => return Err(queue::taken(until)),
+        None => None,
+    };
     let campaign = campaign::Entity::find_by_id(task.campaign_id)
         .one(db)
         .await?
