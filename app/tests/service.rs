@@ -68,15 +68,17 @@ async fn sign_up_creates_user_account_owner_and_audit_in_one_go() {
         );
         assert_eq!(count_action(&db, AuditAction::SignUp).await, 1, "{backend}");
 
-        let again = auth::sign_up(&db, &hasher, sign_up_input("ada@example.com"), None).await;
-        let Err(AppError::Invalid(fields)) = again else {
-            panic!("{backend}: {again:?}")
-        };
+        // The web's entry point answers a known address like a new one and creates nothing;
+        // the programmatic `sign_up`, which must return a new user, says it is taken.
+        let again =
+            service::sign_up::register(&db, &hasher, sign_up_input("ada@example.com"), None, None)
+                .await
+                .expect(backend);
+        assert_eq!(again.new_user, None, "{backend}");
+        let taken = auth::sign_up(&db, &hasher, sign_up_input("ada@example.com"), None).await;
         assert!(
-            fields
-                .get("email")
-                .is_some_and(|m| m.contains("already exists")),
-            "{backend}"
+            matches!(taken, Err(AppError::Conflict(_))),
+            "{backend}: {taken:?}"
         );
         assert_eq!(
             account_member::Entity::find()
@@ -179,6 +181,10 @@ async fn only_admins_change_roles_refusals_are_audited_and_one_admin_remains() {
             .await
             .expect(backend);
         let other = auth::sign_up(&db, &hasher, sign_up_input("other@example.com"), None)
+            .await
+            .expect(backend);
+        // Staff roles key on the address: both are confirmed.
+        db.execute_unprepared("UPDATE app_user SET email_verified_at = CURRENT_TIMESTAMP")
             .await
             .expect(backend);
         // Bootstrap the first admin directly, as `server seed` does.
@@ -287,7 +293,16 @@ async fn two_admins_revoking_each_other_at_once_leave_exactly_one() {
                 .await
                 .expect(backend);
             }
-            let (ada, bob) = (actor(&db, users[0]).await, actor(&db, users[1]).await);
+            // Admins as the session sees them (whatever else gates a staff role at sign-in).
+            let admin = |user: UserId, email: &str| Actor {
+                user_id: user,
+                email: email.into(),
+                staff_roles: vec![PlatformRole::Admin],
+                membership: None,
+                ip: Some("192.0.2.1".into()),
+            };
+            let ada = admin(users[0], "ada@herald.test");
+            let bob = admin(users[1], "bob@herald.test");
             // Two pooled connections, each revoking the other admin in its own transaction.
             let (first, second) = tokio::join!(
                 service::admin::change_role(&db, &ada, revoke(users[1])),

@@ -3,7 +3,7 @@
 use crate::{
     entity::{account_member, app_user, staff_role},
     error::AppError,
-    model::{AuditAction, PAGE_SIZE, Page, PlatformRole, RoleChangeInput, UserId, UserRow},
+    model::{AuditAction, PAGE_SIZE, Page, PlatformRole, RoleChangeInput, UserId, UserRow, limits},
     service::{
         Actor,
         audit::{self, AuditEntry},
@@ -11,12 +11,14 @@ use crate::{
 };
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    TransactionSession, TransactionTrait,
+    sea_query::{Asterisk, Expr, ExprTrait, Func, LockType, OnConflict, Query},
 };
 use std::collections::HashMap;
 
-/// Users whose email contains `search`, oldest first, with their roles (admins only).
+/// Users whose email contains `search` (at most [`limits::EMAIL_MAX`] characters: no longer
+/// part of an address exists), oldest first, with their roles (admins only).
 pub async fn list_users(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -24,6 +26,7 @@ pub async fn list_users(
     page: u64,
 ) -> Result<Page<UserRow>, AppError> {
     actor.require_staff(db, PlatformRole::Admin).await?;
+    limits::check_argument("search", search, limits::EMAIL_MAX)?;
     let search = search.trim().to_lowercase();
     let mut query = app_user::Entity::find().order_by_asc(app_user::Column::Id);
     if !search.is_empty() {
@@ -68,7 +71,8 @@ pub async fn list_users(
 }
 
 /// Grants or revokes one platform role (admins only; audited). The last admin cannot be
-/// removed, so the platform can always be administered.
+/// removed, so the platform can always be administered — also when admins revoke each other
+/// at the same moment. Granting a role held, or revoking one not held, changes nothing.
 pub async fn change_role<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     actor: &Actor,
@@ -76,43 +80,13 @@ pub async fn change_role<C: ConnectionTrait + TransactionTrait>(
 ) -> Result<(), AppError> {
     actor.require_staff(db, PlatformRole::Admin).await?;
     let txn = db.begin().await?;
-    app_user::Entity::find_by_id(input.user_id.0)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let existing = staff_role::Entity::find_by_id((input.user_id.0, input.role))
-        .one(&txn)
-        .await?;
-    let action = match (input.grant, existing) {
-        (true, Some(_)) | (false, None) => return Ok(()),
-        (true, None) => {
-            staff_role::ActiveModel {
-                user_id: Set(input.user_id.0),
-                role: Set(input.role),
-                granted_by: Set(Some(actor.user_id.0)),
-                granted_at: Set(Utc::now()),
-            }
-            .insert(&txn)
-            .await?;
-            AuditAction::RoleGranted
-        }
-        (false, Some(row)) => {
-            if input.role == PlatformRole::Admin {
-                let admins = staff_role::Entity::find()
-                    .filter(staff_role::Column::Role.eq(PlatformRole::Admin))
-                    .count(&txn)
-                    .await?;
-                if admins <= 1 {
-                    return Err(AppError::Conflict(
-                        "The platform must keep at least one admin.".into(),
-                    ));
-                }
-            }
-            staff_role::Entity::delete_by_id((row.user_id, row.role))
-                .exec(&txn)
-                .await?;
-            AuditAction::RoleRevoked
-        }
+    let changed = if input.grant {
+        grant(&txn, actor, &input).await?
+    } else {
+        revoke(&txn, &input).await?
+    };
+    let Some(action) = changed else {
+        return Ok(());
     };
     audit::record(
         &txn,
@@ -124,4 +98,81 @@ pub async fn change_role<C: ConnectionTrait + TransactionTrait>(
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Inserts the role unless it is held (a concurrent grant of the same role is not an error).
+async fn grant(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    input: &RoleChangeInput,
+) -> Result<Option<AuditAction>, AppError> {
+    let user = app_user::Entity::find_by_id(input.user_id.0)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    // A role keys on the address: never to someone who may have signed up with another
+    // person's (the role would not work for them anyway, see `auth::viewer`).
+    if user.email_verified_at.is_none() {
+        return Err(AppError::Conflict(
+            "This user has not confirmed their email address yet; roles can be granted once they have.".into(),
+        ));
+    }
+    let inserted = staff_role::Entity::insert(staff_role::ActiveModel {
+        user_id: Set(input.user_id.0),
+        role: Set(input.role),
+        granted_by: Set(Some(actor.user_id.0)),
+        granted_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::columns([staff_role::Column::UserId, staff_role::Column::Role])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok((inserted == 1).then_some(AuditAction::RoleGranted))
+}
+
+/// Deletes the role in one conditional statement, the transaction's first; an admin role only
+/// while another admin remains. On PostgreSQL the count's subquery locks every admin row, so a
+/// concurrent revocation waits for this one and then counts without the row it deleted (a
+/// plain count under READ COMMITTED would still see it); on SQLite the statement takes the
+/// write lock before it reads.
+async fn revoke(
+    txn: &impl ConnectionTrait,
+    input: &RoleChangeInput,
+) -> Result<Option<AuditAction>, AppError> {
+    let mut delete = staff_role::Entity::delete_many()
+        .filter(staff_role::Column::UserId.eq(input.user_id.0))
+        .filter(staff_role::Column::Role.eq(input.role));
+    if input.role == PlatformRole::Admin {
+        let admins = Query::select()
+            .column(staff_role::Column::UserId)
+            .from(staff_role::Entity)
+            .and_where(staff_role::Column::Role.eq(PlatformRole::Admin))
+            .lock(LockType::Update)
+            .to_owned();
+        let count = Query::select()
+            .expr(Func::count(Expr::col(Asterisk)))
+            .from_subquery(admins, "admins")
+            .to_owned();
+        delete = delete.filter(Expr::SubQuery(None, Box::new(count.into())).gt(1));
+    }
+    if delete.exec(txn).await?.rows_affected == 1 {
+        return Ok(Some(AuditAction::RoleRevoked));
+    }
+    app_user::Entity::find_by_id(input.user_id.0)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let held = staff_role::Entity::find_by_id((input.user_id.0, input.role))
+        .one(txn)
+        .await?
+        .is_some();
+    if held {
+        return Err(AppError::Conflict(
+            "The platform must keep at least one admin.".into(),
+        ));
+    }
+    Ok(None)
 }
