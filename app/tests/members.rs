@@ -43,10 +43,21 @@ async fn an_invited_sign_up_joins_with_the_role_and_owns_no_account() {
         let mut input = sign_up_input("BOB@example.com");
         input.account_name = String::new();
         input.time_zone = String::new();
-        let (bob, _) = auth::sign_up_invited(&db, &hasher, input, &token(&link), None)
+        // The mailed link (the owner's needs a confirmed address; the mailed one confirms it).
+        let mailed = mailed_token(&db, "bob@example.com", "/invite/").await;
+        assert_ne!(
+            mailed,
+            token(&link),
+            "{b}: the owner never sees the mailed token"
+        );
+        let (bob, _) = auth::sign_up_invited(&db, &hasher, input, &mailed, None)
             .await
             .expect(b);
         let viewer = auth::viewer(&db, bob, None).await.expect(b).expect(b);
+        assert!(
+            viewer.email_verified,
+            "{b}: the mailed link proved the address"
+        );
         assert_eq!(viewer.memberships.len(), 1, "{b}: no account of their own");
         assert_eq!(viewer.memberships[0].account_id, account_of(&ada), "{b}");
         assert_eq!(viewer.memberships[0].role, AccountRole::Analyst, "{b}");

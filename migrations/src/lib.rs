@@ -8,6 +8,9 @@ mod m20261126_000002_catalog;
 mod m20261127_000003_campaigns;
 mod m20261127_000004_invitations;
 mod m20261128_000005_moderation;
+mod m20261129_000006_hardening;
+mod m20261129_000007_outbox;
+mod m20261129_000008_catalog_import_staging;
 
 /// Runs every migration in order (`Migrator::up(&db, None)`).
 pub struct Migrator;
@@ -21,6 +24,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_campaigns::Migration),
             Box::new(m20261127_000004_invitations::Migration),
             Box::new(m20261128_000005_moderation::Migration),
+            Box::new(m20261129_000006_hardening::Migration),
+            Box::new(m20261129_000007_outbox::Migration),
+            Box::new(m20261129_000008_catalog_import_staging::Migration),
         ]
     }
 }

@@ -312,6 +312,7 @@ async fn an_admin_previews_a_catalog_file_then_imports_it() {
     use sea_orm::ConnectionTrait;
     let (app, _driver, client) = start_with_catalog(40).await;
     app.client().sign_up("admin@example.com", PASSWORD).await;
+    support::confirm(&app, "admin@example.com").await;
     app.db
         .execute_unprepared(
             "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \

@@ -65,6 +65,7 @@ async fn decline_with_a_reason_then_edit_resend_and_approve_the_diff() {
 
     // The moderator, in a second browser, opens the oldest item.
     app.client().sign_up("mod@herald.test", PASSWORD).await;
+    support::confirm(&app, "mod@herald.test").await;
     app.db
         .execute_unprepared(
             "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \

@@ -19,6 +19,8 @@ async fn apps_with_catalog(channels: usize) -> Vec<TestApp> {
 }
 
 async fn make_admin(app: &TestApp, email: &str) {
+    // Staff roles key on the address: only a confirmed one holds them.
+    support::confirm(app, email).await;
     app.db
         .execute_unprepared(&format!(
             "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \

@@ -437,6 +437,7 @@ async fn an_admin_grants_a_role_and_the_audit_log_shows_it() {
         let b = app.backend;
         let admin = app.client();
         admin.sign_up("admin@example.com", PASSWORD).await;
+        support::confirm(&app, "admin@example.com").await;
         app.db
             .execute_unprepared(
                 "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \
@@ -446,6 +447,7 @@ async fn an_admin_grants_a_role_and_the_audit_log_shows_it() {
             .expect(b);
         let moderator = app.client();
         moderator.sign_up("mod@example.com", PASSWORD).await;
+        support::confirm(&app, "mod@example.com").await;
 
         let users = admin
             .call("admin_users", &[("search", "mod@"), ("page", "0")])

@@ -36,9 +36,10 @@ async fn sign_up_invited(app: &TestApp, email: &str, token: &str) -> (Client, su
     (client, reply)
 }
 
-/// A member of `owner`'s account with `role`, signed in.
+/// A member of `owner`'s account with `role`, signed in (through the mailed link).
 async fn member(app: &TestApp, owner: &Client, email: &str, role: &str) -> Client {
-    let (_, token) = invite(owner, email, role).await;
+    invite(owner, email, role).await;
+    let token = support::mailed_token(app, email, "/invite/").await;
     let (client, reply) = sign_up_invited(app, email, &token).await;
     assert!(reply.status.is_success(), "invited sign-up: {reply:?}");
     client
@@ -192,7 +193,9 @@ async fn a_new_user_signs_up_through_the_link_and_lands_in_the_account() {
         let b = app.backend;
         let owner = app.client();
         owner.sign_up("ada@example.com", PASSWORD).await;
-        let (_, token) = invite(&owner, "bob@example.com", "Analyst").await;
+        invite(&owner, "bob@example.com", "Analyst").await;
+        // The link in the invitation mail (which also confirms the address).
+        let token = support::mailed_token(&app, "bob@example.com", "/invite/").await;
 
         let bob = app.client();
         let page = bob.get(&format!("/invite/{token}")).await;
@@ -250,7 +253,8 @@ async fn an_existing_user_signs_in_through_the_link_joins_and_switches_accounts(
         let owner = app.client();
         owner.sign_up("ada@example.com", PASSWORD).await;
         app.client().sign_up("carol@example.com", PASSWORD).await;
-        let (_, token) = invite(&owner, "carol@example.com", "Manager").await;
+        invite(&owner, "carol@example.com", "Manager").await;
+        let token = support::mailed_token(&app, "carol@example.com", "/invite/").await;
 
         let carol = app.client();
         let reply = carol
@@ -337,12 +341,16 @@ async fn an_existing_user_signs_in_through_the_link_joins_and_switches_accounts(
             "{b}: the invitation page explains"
         );
 
-        // A signed-in user with the right address joins with the button's server function.
+        // A signed-in user with the right address joins with the button's server function
+        // (through the mailed link: the owner's needs a confirmed address).
         let dave = app.client();
         dave.sign_up("dave@example.com", PASSWORD).await;
-        let accepted = dave
+        let unconfirmed = dave
             .call("accept_invitation", &[("token", &dave_token)])
             .await;
+        assert_eq!(unconfirmed.status, 409, "{b}: {unconfirmed:?}");
+        let mailed = support::mailed_token(&app, "dave@example.com", "/invite/").await;
+        let accepted = dave.call("accept_invitation", &[("token", &mailed)]).await;
         assert!(accepted.status.is_success(), "{b}: {accepted:?}");
         assert_eq!(account(&dave).await["my_role"], "Billing", "{b}");
     }

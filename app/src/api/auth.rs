@@ -8,7 +8,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
     super::ctx,
-    crate::model::{invitation_path, urlencode},
+    crate::model::{UNKNOWN_INVITATION, invitation_path, limits, urlencode},
     crate::service,
 };
 
@@ -25,6 +25,7 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(input: SignUpInput, invite: Option<String>) -> Result<(), AppError> {
     let request = ctx::request()?;
+    check_invite(invite.as_deref())?;
     let (db, hasher, ip) = (&request.state.db, &request.state.hasher, request.ip.clone());
     let invite = invite.filter(|t| !t.is_empty());
     let outcome = service::sign_up::register(db, hasher, input, invite.as_deref(), ip).await?;
@@ -46,6 +47,7 @@ pub async fn sign_up(input: SignUpInput, invite: Option<String>) -> Result<(), A
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(input: SignInInput, invite: Option<String>) -> Result<(), AppError> {
     let request = ctx::request()?;
+    check_invite(invite.as_deref())?;
     let state = &request.state;
     let user = service::auth::sign_in(&state.db, &state.hasher, input, request.ip.clone()).await?;
     request.begin_session(user).await?;
@@ -70,11 +72,24 @@ pub async fn sign_out(invite: Option<String>) -> Result<(), AppError> {
     if let Some(user) = request.end_session().await? {
         service::auth::signed_out(&request.state.db, user, request.ip.clone()).await?;
     }
-    match invite.filter(|t| !t.is_empty()) {
+    // Signing out always works: a value too long to be a token is not carried along.
+    match invite.filter(|t| !t.is_empty() && !limits::too_long(t, limits::TOKEN_MAX)) {
         Some(token) => leptos_axum::redirect(&format!("/sign-in?invite={}", urlencode(&token))),
         None => leptos_axum::redirect("/sign-in"),
     }
     Ok(())
+}
+
+/// Refuses an invitation token longer than any token (before anything else is done with the
+/// request); a shorter unknown one is answered by the invitation checks.
+#[cfg(feature = "ssr")]
+fn check_invite(invite: Option<&str>) -> Result<(), AppError> {
+    match invite {
+        Some(token) if limits::too_long(token, limits::TOKEN_MAX) => {
+            Err(AppError::field("form", UNKNOWN_INVITATION))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Switches the current ad account (only to one the user belongs to).

@@ -10,7 +10,11 @@ use crate::{
 };
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
-use {super::ctx, crate::service};
+use {
+    super::ctx,
+    crate::model::{UNKNOWN_INVITATION, limits},
+    crate::service,
+};
 
 /// Creates an invitation link for an email and a role (owners).
 #[server(endpoint = "invite_member")]
@@ -66,6 +70,9 @@ pub async fn leave_account(account: AccountId) -> Result<(), AppError> {
 #[server(endpoint = "invitation")]
 pub async fn get_invitation(token: String) -> Result<InvitationPreview, AppError> {
     let request = ctx::request()?;
+    if !limits::is_token(&token) {
+        return Err(AppError::NotFound);
+    }
     service::invitations::preview(&request.state.db, &token).await
 }
 
@@ -75,6 +82,9 @@ pub async fn get_invitation(token: String) -> Result<InvitationPreview, AppError
 pub async fn accept_invitation(token: String) -> Result<(), AppError> {
     let request = ctx::request()?;
     let me = request.actor().await?;
+    if !limits::is_token(&token) {
+        return Err(AppError::Conflict(UNKNOWN_INVITATION.into()));
+    }
     let account =
         service::invitations::accept(&request.state.db, me.user_id, &token, me.ip).await?;
     request.select_account(account).await?;

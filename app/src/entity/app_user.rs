@@ -11,6 +11,9 @@ pub struct Model {
     pub email: String,
     pub password_hash: String,
     pub created_at: DateTimeUtc,
+    /// When the user proved they receive mail at `email`; `None` until then. What keys on the
+    /// address (joining by invitation, staff roles) needs it.
+    pub email_verified_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

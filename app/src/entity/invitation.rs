@@ -15,6 +15,10 @@ pub struct Model {
     /// Hex SHA-256 of the link's token. The token itself is shown once and never stored.
     #[sea_orm(unique)]
     pub token_sha256: String,
+    /// Hex SHA-256 of the second token, the one only the invitation mail holds: using it proves
+    /// the address (the owner never sees it). `None` for invitations made before mail.
+    #[sea_orm(unique)]
+    pub mail_token_sha256: Option<String>,
     pub created_by: i64,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,

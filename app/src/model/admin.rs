@@ -3,6 +3,8 @@
 use super::{AuditEventId, PlatformRole, UserId};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use {super::limits, validator::Validate};
 
 /// A user as the admin users page lists them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,10 +26,13 @@ pub struct RoleChangeInput {
 
 /// Filters of the audit page; every field is optional.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(Validate))]
 pub struct AuditFilter {
-    /// Exact email of the actor.
+    /// Exact email of the actor (at most [`EMAIL_MAX`](super::limits::EMAIL_MAX) characters).
+    #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::EMAIL_MAX))))]
     pub actor: Option<String>,
-    /// An `AuditAction` code.
+    /// An `AuditAction` code (at most [`CODE_MAX`](super::limits::CODE_MAX) characters).
+    #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::CODE_MAX))))]
     pub action: Option<String>,
     /// Inclusive first day (UTC).
     pub from: Option<NaiveDate>,
@@ -181,17 +186,23 @@ impl AuditAction {
     }
 }
 
-/// The catalog settings an admin edits, as typed.
+/// The catalog settings an admin edits, as typed (each a number of at most
+/// [`NUMBER_MAX`](super::limits::NUMBER_MAX) characters).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(Validate))]
 pub struct CatalogSettingsInput {
     /// Subscribers a channel needs to be eligible for ads.
+    #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::NUMBER_MAX))))]
     pub min_subscribers: String,
     /// Most sponsored messages per channel per day.
+    #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::NUMBER_MAX))))]
     pub slots_per_day: String,
     /// The smallest CPM bid a campaign may have, in the platform currency.
+    #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::NUMBER_MAX))))]
     #[serde(default)]
     pub min_cpm: String,
     /// The smallest total budget a campaign may have.
+    #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::NUMBER_MAX))))]
     #[serde(default)]
     pub min_total_budget: String,
 }

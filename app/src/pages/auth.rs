@@ -4,6 +4,7 @@ use crate::{
     api::{
         auth::{SignIn, SignOut, SignUp, SwitchAccount, get_viewer},
         members::{AcceptInvitation, LeaveAccount},
+        verification::{ConfirmEmail, SetPasswordByEmail},
     },
     components::{Field, FormError, SelectField, field_error, form_error},
     error::AppError,
@@ -27,6 +28,8 @@ pub struct Auth {
     pub switch_account: ServerAction<SwitchAccount>,
     pub accept_invitation: ServerAction<AcceptInvitation>,
     pub leave_account: ServerAction<LeaveAccount>,
+    pub confirm_email: ServerAction<ConfirmEmail>,
+    pub set_password_by_email: ServerAction<SetPasswordByEmail>,
 }
 
 /// Creates the auth actions and the viewer resource and provides them to the whole app.
@@ -37,6 +40,8 @@ pub fn provide_auth() {
     let switch_account = ServerAction::<SwitchAccount>::new();
     let accept_invitation = ServerAction::<AcceptInvitation>::new();
     let leave_account = ServerAction::<LeaveAccount>::new();
+    let confirm_email = ServerAction::<ConfirmEmail>::new();
+    let set_password_by_email = ServerAction::<SetPasswordByEmail>::new();
     let viewer = Resource::new(
         move || {
             (
@@ -45,6 +50,7 @@ pub fn provide_auth() {
                 sign_out.version().get(),
                 switch_account.version().get(),
                 accept_invitation.version().get() + leave_account.version().get(),
+                confirm_email.version().get() + set_password_by_email.version().get(),
             )
         },
         |_| get_viewer(),
@@ -57,6 +63,8 @@ pub fn provide_auth() {
         switch_account,
         accept_invitation,
         leave_account,
+        confirm_email,
+        set_password_by_email,
     });
 }
 

@@ -3,7 +3,7 @@
 use crate::{
     api::accounts::get_account,
     model::{AccountDetails, Viewer},
-    pages::utc,
+    pages::{utc, verify::ConfirmBanner},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -25,6 +25,7 @@ pub fn DashboardPage() -> impl IntoView {
         <Title text="Dashboard"/>
         <h1>"Dashboard"</h1>
         <p class="lead">{format!("Signed in as {email}.")}</p>
+        <ConfirmBanner/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let viewer = expect_context::<Viewer>();

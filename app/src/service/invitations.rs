@@ -1,17 +1,28 @@
 //! Invitation links: their tokens (only hashes are stored), the preview anyone holding a link
-//! sees, and accepting one — single-use, for the invited email only.
+//! sees, and accepting one — single-use, for the invited email only, by a user who has
+//! confirmed that address.
+//!
+//! Each invitation has two tokens: the owner's link (shown once, to pass on by hand) and the
+//! mailed link (only in the invitation mail). Using the mailed one proves the address, so it
+//! also confirms it; the owner's link works only for a user whose address is confirmed —
+//! otherwise anyone who signed up with someone else's address could join with it, and an owner
+//! could confirm any address by inviting it and using the link themselves.
 
 use crate::{
     entity::{account_member, ad_account, app_user, invitation},
     error::AppError,
     model::{
         AccountId, AuditAction, InvitationPreview, InvitationStatus, UNKNOWN_INVITATION, UserId,
+        limits,
     },
-    service::audit::{self, AuditEntry},
+    service::{
+        audit::{self, AuditEntry},
+        verification::{self, CONFIRM_FIRST},
+    },
 };
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set,
     TransactionSession, TransactionTrait, sea_query::Expr,
 };
 use sha2::{Digest, Sha256};
@@ -32,14 +43,37 @@ pub(crate) fn hash_token(token: &str) -> String {
     hex(&Sha256::digest(token.trim().as_bytes()))
 }
 
+/// Either of the invitation's tokens.
+fn either_token(hash: &str) -> Condition {
+    Condition::any()
+        .add(invitation::Column::TokenSha256.eq(hash))
+        .add(invitation::Column::MailTokenSha256.eq(hash))
+}
+
+/// The invitation behind `token`; a value that is not shaped like a token is unknown without
+/// a query.
 async fn by_token(
     db: &impl ConnectionTrait,
     token: &str,
 ) -> Result<Option<invitation::Model>, AppError> {
+    if !limits::is_token(token) {
+        return Ok(None);
+    }
     Ok(invitation::Entity::find()
-        .filter(invitation::Column::TokenSha256.eq(hash_token(token)))
+        .filter(either_token(&hash_token(token)))
         .one(db)
         .await?)
+}
+
+/// Whether `token` is the mailed token of an invitation (using it proves the address).
+pub(crate) async fn is_mailed_token(
+    db: &impl ConnectionTrait,
+    token: &str,
+) -> Result<bool, AppError> {
+    let hash = hash_token(token);
+    Ok(by_token(db, token)
+        .await?
+        .is_some_and(|row| row.mail_token_sha256.as_deref() == Some(hash.as_str())))
 }
 
 fn status(row: &invitation::Model) -> InvitationStatus {
@@ -95,18 +129,20 @@ pub async fn accept<C: ConnectionTrait + TransactionTrait>(
     token: &str,
     ip: Option<String>,
 ) -> Result<AccountId, AppError> {
-    let email = app_user::Entity::find_by_id(user.0)
+    let found = app_user::Entity::find_by_id(user.0)
         .one(db)
         .await?
-        .ok_or(AppError::Unauthenticated)?
-        .email;
+        .ok_or(AppError::Unauthenticated)?;
+    let confirmed = found.email_verified_at.is_some();
     let txn = db.begin().await?;
-    let account = accept_in(&txn, user, &email, token, ip).await?;
+    let account = accept_in(&txn, user, &found.email, confirmed, token, ip).await?;
     txn.commit().await?;
     Ok(account)
 }
 
 /// Accepts inside the caller's transaction (sign-up uses it for the user it just created).
+/// `confirmed`: whether `user` has confirmed `email`; if not, only the mailed token passes,
+/// and then confirms it.
 ///
 /// Single use is one conditional update — the transaction's first write, so that SQLite takes
 /// its write lock before reading — that only an open invitation for `email` passes; of two
@@ -115,14 +151,21 @@ pub(crate) async fn accept_in(
     txn: &impl ConnectionTrait,
     user: UserId,
     email: &str,
+    confirmed: bool,
     token: &str,
     ip: Option<String>,
 ) -> Result<AccountId, AppError> {
     let now = Utc::now();
+    let hash = hash_token(token);
+    let usable = if confirmed {
+        either_token(&hash)
+    } else {
+        Condition::all().add(invitation::Column::MailTokenSha256.eq(hash.as_str()))
+    };
     let claimed = invitation::Entity::update_many()
         .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
         .col_expr(invitation::Column::AcceptedBy, Expr::value(user.0))
-        .filter(invitation::Column::TokenSha256.eq(hash_token(token)))
+        .filter(usable)
         .filter(invitation::Column::Email.eq(email))
         .filter(invitation::Column::AcceptedAt.is_null())
         .filter(invitation::Column::RevokedAt.is_null())
@@ -137,8 +180,12 @@ pub(crate) async fn accept_in(
         Some(row) if status(&row) != InvitationStatus::Open => {
             return Err(AppError::Conflict(status(&row).explain().into()));
         }
-        Some(row) => return Err(AppError::Conflict(wrong_email(&row.email))),
+        Some(row) if row.email != email => {
+            return Err(AppError::Conflict(wrong_email(&row.email)));
+        }
+        Some(_) => return Err(AppError::Conflict(CONFIRM_FIRST.into())),
     };
+    let newly_confirmed = !confirmed && verification::mark_confirmed(txn, user, now).await?;
     let already = account_member::Entity::find_by_id((row.account_id, user.0))
         .one(txn)
         .await?;
@@ -167,6 +214,7 @@ pub(crate) async fn accept_in(
         .detail(serde_json::json!({
             "invitation_id": row.id,
             "email": email,
+            "confirmed_by_mailed_link": newly_confirmed,
             "after": { "role": row.role.code() },
         })),
     )

@@ -6,13 +6,14 @@ use crate::{
     error::AppError,
     model::{
         AccountId, AccountPermission, AccountRole, AuditAction, INVITATION_DAYS, InvitationId,
-        InvitationInput, InvitationLink, InvitationStatus, MemberRoleInput, PendingInvitation,
-        UserId, invitation_path, normalize_email,
+        InvitationInput, InvitationLink, InvitationStatus, MailKind, MemberRoleInput,
+        PendingInvitation, UserId, invitation_path, normalize_email,
     },
     service::{
         Actor,
         audit::{self, AuditEntry},
         invitations,
+        mail::{self, Mail},
     },
 };
 use chrono::{Duration, Utc};
@@ -24,8 +25,10 @@ use sea_orm::{
 use validator::Validate;
 
 /// Invites `input.email` with a role (owners only; an owner may invite a co-owner). An open
-/// invitation for the same email is revoked and replaced. The returned link holds the token:
-/// this is the only time it exists outside the invitee's hands.
+/// invitation for the same email is revoked and replaced. The invitation is mailed (with its
+/// own token, which also confirms the address); the returned link holds the owner's token:
+/// this is the only time it exists outside the invitee's hands, and it works only for a user
+/// who has confirmed the invited address.
 pub async fn invite<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     actor: &Actor,
@@ -47,6 +50,12 @@ pub async fn invite<C: ConnectionTrait + TransactionTrait>(
         ));
     }
     let (token, token_sha256) = invitations::new_token();
+    let (mail_token, mail_token_sha256) = invitations::new_token();
+    let account_name = ad_account::Entity::find_by_id(account_id.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .name;
     let now = Utc::now();
     let txn = db.begin().await?;
     let replaced = invitation::Entity::update_many()
@@ -63,6 +72,7 @@ pub async fn invite<C: ConnectionTrait + TransactionTrait>(
         email: Set(input.email.clone()),
         role: Set(input.role),
         token_sha256: Set(token_sha256),
+        mail_token_sha256: Set(Some(mail_token_sha256)),
         created_by: Set(actor.user_id.0),
         created_at: Set(now),
         expires_at: Set(now + Duration::days(INVITATION_DAYS)),
@@ -82,6 +92,12 @@ pub async fn invite<C: ConnectionTrait + TransactionTrait>(
             })),
     )
     .await?;
+    mail::enqueue(
+        &txn,
+        invitation_mail(&row, &account_name, &actor.email, &mail_token),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(InvitationLink {
         id: InvitationId(row.id),
@@ -90,6 +106,25 @@ pub async fn invite<C: ConnectionTrait + TransactionTrait>(
         path: invitation_path(&token),
         expires_at: row.expires_at,
     })
+}
+
+/// The mail that carries an invitation's mailed token to the invited address.
+fn invitation_mail(row: &invitation::Model, account: &str, inviter: &str, token: &str) -> Mail {
+    let url = mail::link(&invitation_path(token));
+    Mail {
+        to: row.email.clone(),
+        subject: format!("{inviter} invited you to {account} on Herald"),
+        body: format!(
+            "{inviter} invited you to work in the ad account {account} on Herald, as {role}.\n\n\
+             Open this link to join — with your login for {email}, or a new one (it works once, \
+             until {expires} UTC):\n\n{url}\n\n\
+             Not expecting this? You can ignore this mail.\n",
+            role = row.role.label(),
+            email = row.email,
+            expires = row.expires_at.format("%Y-%m-%d %H:%M"),
+        ),
+        kind: MailKind::Invitation,
+    }
 }
 
 /// The current account's open invitations, oldest first (owners only).

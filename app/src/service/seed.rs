@@ -9,6 +9,7 @@ use crate::{
         audit::{self, AuditEntry},
         auth, catalog_seed, demo_campaigns,
         passwords::PasswordHasher,
+        sign_up,
     },
 };
 use chrono::Utc;
@@ -71,7 +72,8 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
             .take(16)
             .map(char::from)
             .collect();
-        let user = auth::sign_up(
+        // The operator vouches for the demo addresses: confirmed, no mail.
+        let user = sign_up::sign_up_confirmed(
             db,
             hasher,
             SignUpInput {
@@ -80,7 +82,6 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
                 account_name: account_name.into(),
                 time_zone: "Europe/Berlin".into(),
             },
-            None,
         )
         .await?;
         if let Some(role) = role {

@@ -6,14 +6,17 @@
 )]
 
 use app::{
-    entity::{account_member, audit_event},
+    entity::{account_member, audit_event, outbox_message},
     error::AppError,
     model::{
         AccountId, AccountRole, AuditAction, InvitationInput, InvitationLink, SignUpInput, UserId,
     },
     service::{Actor, auth, members, passwords::PasswordHasher},
 };
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
+};
 
 pub const PASSWORD: &str = "violet harbour 42 kites";
 
@@ -35,10 +38,17 @@ pub async fn actor_in(db: &DatabaseConnection, user: UserId, account: Option<Acc
     Actor::from_viewer(viewer, Some("192.0.2.7".into()))
 }
 
+/// A user who owns a new account, with a confirmed address (so that the owner's invitation
+/// links work for them).
 pub async fn owner(db: &DatabaseConnection, hasher: &PasswordHasher, email: &str) -> Actor {
     let user = auth::sign_up(db, hasher, sign_up_input(email), None)
         .await
         .expect("sign up");
+    db.execute_unprepared(&format!(
+        "UPDATE app_user SET email_verified_at = CURRENT_TIMESTAMP WHERE id = {user}"
+    ))
+    .await
+    .expect("confirm");
     actor_in(db, user, None).await
 }
 
@@ -68,6 +78,27 @@ pub fn token(link: &InvitationLink) -> String {
     link.path.trim_start_matches("/invite/").to_owned()
 }
 
+/// The token of the newest link under `prefix` (`/invite/`, `/verify/`) mailed to `email`.
+pub async fn mailed_token(db: &DatabaseConnection, email: &str, prefix: &str) -> String {
+    let mails = outbox_message::Entity::find()
+        .filter(outbox_message::Column::Recipient.eq(email))
+        .order_by_desc(outbox_message::Column::Id)
+        .all(db)
+        .await
+        .expect("outbox");
+    mails
+        .iter()
+        .find_map(|m| {
+            let start = m.body.find(prefix)? + prefix.len();
+            let token: String = m.body[start..]
+                .chars()
+                .take_while(char::is_ascii_hexdigit)
+                .collect();
+            (!token.is_empty()).then_some(token)
+        })
+        .unwrap_or_else(|| panic!("no {prefix} link mailed to {email}"))
+}
+
 /// A new user who signs up through an invitation from `by`; returns them working in it.
 pub async fn join(
     db: &DatabaseConnection,
@@ -80,7 +111,9 @@ pub async fn join(
     let mut input = sign_up_input(email);
     input.account_name = String::new();
     input.time_zone = String::new();
-    let (user, account) = auth::sign_up_invited(db, hasher, input, &token(&link), None)
+    // The mailed link: it also confirms the address.
+    let mailed = mailed_token(db, &link.email, "/invite/").await;
+    let (user, account) = auth::sign_up_invited(db, hasher, input, &mailed, None)
         .await
         .expect("invited sign-up");
     assert_eq!(account, account_of(by));
