@@ -90,6 +90,15 @@ fn decorate(headers: &mut HeaderMap, nonce: Option<&str>, config: SecurityConfig
             "max-age=31536000; includeSubDomains",
         );
     }
+    // Pages and server-function answers carry one user's data (and a one-time CSP nonce): no
+    // browser or shared cache may keep them. Static assets keep their own caching.
+    let dynamic = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html") || t.starts_with("application/json"));
+    if dynamic && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
 }
 
 #[cfg(test)]
