@@ -10,5 +10,7 @@ pub mod catalog;
 pub mod catalog_import;
 #[cfg(feature = "ssr")]
 pub mod ctx;
+pub mod mail;
 pub mod members;
 pub mod moderation;
+pub mod verification;
