@@ -21,6 +21,7 @@ use crate::pages::{
     targeting::TargetingPage,
     verify::VerifyPage,
 };
+use crate::{components::StaffOnly, model::PlatformRole};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
@@ -94,15 +95,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("channels") view=ChannelsPage ssr=SsrMode::Async/>
                     <Route path=path!("notifications") view=NotificationsPage ssr=SsrMode::Async/>
                     <Route path=path!("security") view=SecurityPage ssr=SsrMode::Async/>
-                    <Route path=path!("moderation") view=ReviewQueuePage ssr=SsrMode::Async/>
-                    <Route path=path!("moderation/:task") view=ReviewPage ssr=SsrMode::Async/>
-                    <Route path=path!("admin/policy") view=PolicyReasonsPage ssr=SsrMode::Async/>
-                    <Route path=path!("admin/channels/:id") view=ChannelEditPage ssr=SsrMode::Async/>
-                    <Route path=path!("admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("admin/audit") view=AuditPage ssr=SsrMode::Async/>
-                    <Route path=path!("admin/catalog-import") view=CatalogImportPage ssr=SsrMode::Async/>
-                    <Route path=path!("admin/settings") view=SettingsPage ssr=SsrMode::Async/>
-                    <Route path=path!("admin/mail") view=MailOutboxPage ssr=SsrMode::Async/>
+                    <Route path=path!("moderation") view=|| view! { <StaffOnly role=PlatformRole::Moderator><ReviewQueuePage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("moderation/:task") view=|| view! { <StaffOnly role=PlatformRole::Moderator><ReviewPage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("admin/policy") view=|| view! { <StaffOnly role=PlatformRole::Admin><PolicyReasonsPage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("admin/channels/:id") view=|| view! { <StaffOnly role=PlatformRole::Admin><ChannelEditPage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("admin/users") view=|| view! { <StaffOnly role=PlatformRole::Admin><AdminUsersPage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("admin/audit") view=|| view! { <StaffOnly role=PlatformRole::Admin><AuditPage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("admin/catalog-import") view=|| view! { <StaffOnly role=PlatformRole::Admin><CatalogImportPage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("admin/settings") view=|| view! { <StaffOnly role=PlatformRole::Admin><SettingsPage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("admin/mail") view=|| view! { <StaffOnly role=PlatformRole::Admin><MailOutboxPage/></StaffOnly> } ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

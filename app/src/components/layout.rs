@@ -80,3 +80,20 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
     }
     .into_any()
 }
+
+/// A page for staff holding `role`: anyone else sees the permission message instead of its
+/// forms (the server functions behind it refuse them anyway; this keeps the page honest).
+#[component]
+pub fn StaffOnly(role: PlatformRole, children: ChildrenFn) -> impl IntoView {
+    let allowed = use_context::<Viewer>().is_some_and(|v| v.has_staff_role(role));
+    if allowed {
+        children().into_any()
+    } else {
+        view! {
+            <p class="banner error" role="alert">
+                {crate::error::AppError::Forbidden.to_string()}
+            </p>
+        }
+        .into_any()
+    }
+}
