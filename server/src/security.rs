@@ -53,11 +53,46 @@ pub async fn layer(
         decorate(response.headers_mut(), None, config);
         return response;
     }
+    if let Some(clean) = forged_action_error(&request) {
+        let mut response =
+            (StatusCode::SEE_OTHER, [(header::LOCATION, clean.as_str())]).into_response();
+        decorate(response.headers_mut(), None, config);
+        return response;
+    }
     let nonce = format!("{:032x}", rand::random::<u128>());
     request.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut response: Response<Body> = next.run(request).await;
     decorate(response.headers_mut(), Some(&nonce), config);
     response
+}
+
+/// A form that fails without the wasm comes back to its page with the error in the query
+/// (`?__path=…&__err=<encoded AppError>`), which the page then shows. Only our own redirect
+/// may do that: a link from elsewhere carrying `__err` would put words of the sender's choosing
+/// in our page ("your account is locked, call …"). Such a request is sent to the same URL
+/// without those parameters.
+fn forged_action_error(request: &Request) -> Option<String> {
+    let query = request.uri().query()?;
+    if !is_safe(request.method()) || !query.split('&').any(|p| p.starts_with("__err=")) {
+        return None;
+    }
+    let ours = request
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|site| site.as_bytes() == b"same-origin");
+    if ours {
+        return None;
+    }
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.starts_with("__err=") && !p.starts_with("__path="))
+        .collect();
+    let path = request.uri().path();
+    Some(if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    })
 }
 
 fn decorate(headers: &mut HeaderMap, nonce: Option<&str>, config: SecurityConfig) {
@@ -111,6 +146,29 @@ mod tests {
             map.insert(*k, HeaderValue::from_static(v));
         }
         map
+    }
+
+    fn get(uri: &str, site: Option<&'static str>) -> Request {
+        let mut builder = Request::builder().uri(uri);
+        if let Some(site) = site {
+            builder = builder.header("sec-fetch-site", site);
+        }
+        builder.body(Body::empty()).expect("request")
+    }
+
+    #[test]
+    fn only_our_own_redirect_may_carry_an_action_error() {
+        let uri = "/account?__path=/api/x&__err=SGVsbG8&tab=2";
+        assert_eq!(forged_action_error(&get(uri, Some("same-origin"))), None);
+        assert_eq!(
+            forged_action_error(&get(uri, Some("cross-site"))).as_deref(),
+            Some("/account?tab=2")
+        );
+        assert_eq!(
+            forged_action_error(&get("/a?__err=x", None)).as_deref(),
+            Some("/a")
+        );
+        assert_eq!(forged_action_error(&get("/a?err=x", Some("none"))), None);
     }
 
     #[test]
