@@ -10,7 +10,11 @@ use leptos::prelude::*;
 /// "Sign-in & security": the password form and the "sign out everywhere" button. Both work as
 /// plain forms before the wasm has loaded.
 #[component]
-pub fn SecuritySection() -> impl IntoView {
+pub fn SecuritySection(
+    /// On a page of its own the page title names it, so the section drops its heading.
+    #[prop(optional)]
+    standalone: bool,
+) -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let everywhere = ServerAction::<SignOutEverywhere>::new();
     let changed: Signal<_> = change.value().into();
@@ -23,8 +27,8 @@ pub fn SecuritySection() -> impl IntoView {
         _ => None,
     };
     view! {
-        <section class="card" aria-labelledby="security-heading">
-            <h2 id="security-heading">"Sign-in & security"</h2>
+        <section class="card security" aria-label="Sign-in & security">
+            {(!standalone).then(|| view! { <h2>"Sign-in & security"</h2> })}
             <h3>"Change password"</h3>
             <ActionForm action=change attr:class="stack narrow" attr:novalidate=true>
                 <FormError error=form_error(changed)/>
@@ -80,6 +84,6 @@ pub fn SecurityPage() -> impl IntoView {
     view! {
         <leptos_meta::Title text="Sign-in & security"/>
         <h1>"Sign-in & security"</h1>
-        <SecuritySection/>
+        <SecuritySection standalone=true/>
     }
 }

@@ -123,6 +123,12 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
     };
     if let (Some(owner), Some(moderator)) = (actor(advertiser).await?, actor(moderator).await?) {
         demo_campaigns::create(db, &owner, &moderator).await?;
+        // An open invitation, so the members page and the mail outbox have something to show.
+        let invitation = crate::model::InvitationInput {
+            email: "analyst@acme-coffee.example".into(),
+            role: crate::model::AccountRole::Analyst,
+        };
+        super::members::invite(db, &owner, invitation).await?;
     }
     Ok(logins)
 }
