@@ -70,11 +70,15 @@ impl From<validator::ValidationErrors> for FieldErrors {
         let mut out = Self::default();
         for (field, list) in errors.field_errors() {
             if let Some(first) = list.first() {
-                let message = first
-                    .message
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_else(|| format!("{field} is not valid"));
+                // A bare `length(max = …)` says what the limit is.
+                let max = (first.code == "length")
+                    .then(|| first.params.get("max"))
+                    .flatten();
+                let message = match (&first.message, max) {
+                    (Some(message), _) => message.to_string(),
+                    (None, Some(max)) => format!("At most {max} characters."),
+                    (None, None) => format!("{field} is not valid"),
+                };
                 out.add(&field, message);
             }
         }

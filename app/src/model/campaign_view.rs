@@ -3,12 +3,15 @@
 //! everything the builder page loads in one round trip.
 
 use super::{
-    AdDetails, CampaignDraft, CampaignId, CampaignSettings, CampaignStatus, CompletionReason,
-    Micros, MoneyLimits, Schedule, Targeting, TargetingForm, TargetingPageData, urlencode,
+    AccountId, AdDetails, CAMPAIGN_NAME_MAX, CampaignDraft, CampaignId, CampaignSettings,
+    CampaignStatus, CompletionReason, Micros, MoneyLimits, Schedule, Targeting, TargetingForm,
+    TargetingPageData, limits, urlencode,
 };
 use crate::error::FieldErrors;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use validator::Validate;
 
 /// The campaign builder's form exactly as typed. The CPM bid and the daily budget are part of
 /// the targeting form, because the live forecast prices the targeting with them.
@@ -30,6 +33,23 @@ pub struct CampaignForm {
 pub const LOCAL_FORMAT: &str = "%Y-%m-%dT%H:%M";
 
 impl CampaignForm {
+    /// The size of everything typed, before anything else: the name at most
+    /// [`CAMPAIGN_NAME_MAX`] characters, the total budget [`limits::NUMBER_MAX`], the dates
+    /// [`limits::DATE_TIME_MAX`], and the targeting form's ([`TargetingForm::check_sizes`]).
+    pub fn check_sizes(&self) -> FieldErrors {
+        let mut errors = self.targeting.check_sizes();
+        limits::check_lengths(
+            &mut errors,
+            &[
+                ("name", &self.name, CAMPAIGN_NAME_MAX),
+                ("total_budget", &self.total_budget, limits::NUMBER_MAX),
+                ("start", &self.start, limits::DATE_TIME_MAX),
+                ("end", &self.end, limits::DATE_TIME_MAX),
+            ],
+        );
+        errors
+    }
+
     /// Every check of the builder, each message beside its field: the targeting form's own
     /// parsing, then the campaign rules (see [`CampaignDraft::check`]).
     pub fn check(
@@ -187,11 +207,14 @@ impl CampaignSort {
 
 /// Filters of the campaign list (a GET form: every view is a URL).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(Validate))]
 #[serde(default)]
 pub struct CampaignFilter {
     /// A status code; empty for every status but archived.
+    #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::CODE_MAX))))]
     pub status: String,
     /// Part of the name, any case.
+    #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::SEARCH_MAX))))]
     pub search: String,
     pub sort: CampaignSort,
     pub page: u64,

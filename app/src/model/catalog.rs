@@ -2,7 +2,7 @@
 //! filter, admin edits, and CSV import previews. Field checks shared by import and edit live
 //! here so both give the same answer.
 
-use super::{CatalogImportId, ChannelId, TopicId, language_name};
+use super::{CatalogImportId, ChannelId, TopicId, language_name, limits};
 use serde::{Deserialize, Serialize};
 
 /// A topic of the taxonomy.
@@ -89,6 +89,21 @@ pub struct ChannelFilter {
     pub page: u64,
 }
 
+impl ChannelFilter {
+    /// Refuses topic and language lists longer than a targeting's (constant time, so it runs
+    /// before the lists are walked or sent to the database), entries longer than
+    /// [`limits::CODE_MAX`] and a search longer than [`limits::SEARCH_MAX`] characters.
+    pub fn check(&self) -> crate::error::FieldErrors {
+        let mut errors = super::check_list_sizes(self.topics.len(), self.languages.len(), 0, 0);
+        if errors.is_empty() {
+            limits::check_entries(&mut errors, "topics", &self.topics, limits::CODE_MAX);
+            limits::check_entries(&mut errors, "languages", &self.languages, limits::CODE_MAX);
+        }
+        limits::check_lengths(&mut errors, &[("search", &self.search, limits::SEARCH_MAX)]);
+        errors
+    }
+}
+
 /// The editable facts of one channel, as typed in the admin form or read from a CSV row.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChannelInput {
@@ -124,13 +139,55 @@ pub fn normalize_handle(handle: &str) -> String {
     handle.trim().trim_start_matches('@').to_lowercase()
 }
 
+/// Longest channel title, in characters (`channel.title` is `varchar(128)`).
+pub const CHANNEL_TITLE_MAX: usize = 128;
+
 impl ChannelInput {
+    /// The size of every field, before anything else looks at it: the handle, topic and
+    /// language at most [`limits::CODE_MAX`] characters, the title [`CHANNEL_TITLE_MAX`], the
+    /// figures [`limits::NUMBER_MAX`]. A value too long is reported without being repeated.
+    pub fn check_sizes(&self) -> Vec<(&'static str, String)> {
+        [
+            ("handle", "The handle", &self.handle, limits::CODE_MAX),
+            ("title", "The title", &self.title, CHANNEL_TITLE_MAX),
+            ("topic", "The topic", &self.topic, limits::CODE_MAX),
+            ("language", "The language", &self.language, limits::CODE_MAX),
+            (
+                "subscribers",
+                "Subscribers",
+                &self.subscribers,
+                limits::NUMBER_MAX,
+            ),
+            (
+                "avg_views",
+                "Average views",
+                &self.avg_views,
+                limits::NUMBER_MAX,
+            ),
+            (
+                "posts_per_day",
+                "Posts per day",
+                &self.posts_per_day,
+                limits::NUMBER_MAX,
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, _, value, max)| limits::too_long(value, *max))
+        .map(|(field, label, _, max)| (field, format!("{label} is longer than {max} characters.")))
+        .collect()
+    }
+
     /// Checks every field; `known_topic` says whether a slug exists. Errors are keyed by field
-    /// name, in form order, with messages written for the person who typed them.
+    /// name, in form order, with messages written for the person who typed them. Sizes come
+    /// first ([`Self::check_sizes`]): a value too long is reported alone.
     pub fn check(
         &self,
         known_topic: impl Fn(&str) -> bool,
     ) -> Result<ChannelFacts, Vec<(&'static str, String)>> {
+        let sizes = self.check_sizes();
+        if !sizes.is_empty() {
+            return Err(sizes);
+        }
         let mut problems = Vec::new();
         let handle = normalize_handle(&self.handle);
         if handle.is_empty() {
@@ -149,10 +206,10 @@ impl ChannelInput {
         let title = self.title.trim().to_owned();
         if title.is_empty() {
             problems.push(("title", "The title is missing.".to_owned()));
-        } else if title.chars().count() > 128 {
+        } else if title.chars().count() > CHANNEL_TITLE_MAX {
             problems.push((
                 "title",
-                "The title is longer than 128 characters.".to_owned(),
+                format!("The title is longer than {CHANNEL_TITLE_MAX} characters."),
             ));
         }
         let topic = self.topic.trim().to_lowercase();
@@ -364,6 +421,26 @@ mod tests {
             posts_per_day: "2.5".into(),
             active: true,
         }
+    }
+
+    #[test]
+    fn oversized_fields_are_refused_alone_and_not_repeated() {
+        let long = "x".repeat(129);
+        let oversized = ChannelInput {
+            title: long.clone(),
+            topic: long.clone(),
+            posts_per_day: long.clone(),
+            ..input()
+        };
+        let problems = oversized.check(|_| true).expect_err("too long");
+        let fields: Vec<&str> = problems.iter().map(|(f, _)| *f).collect();
+        assert_eq!(fields, ["title", "topic", "posts_per_day"]);
+        assert!(problems.iter().all(|(_, m)| !m.contains(&long)));
+        let at_limit = ChannelInput {
+            title: "x".repeat(CHANNEL_TITLE_MAX),
+            ..input()
+        };
+        assert!(at_limit.check(|t| t == "crypto").is_ok());
     }
 
     #[test]

@@ -602,6 +602,32 @@ mod tests {
     }
 
     #[test]
+    fn oversized_values_are_refused_before_parsing() {
+        let long = "9".repeat(limits::NUMBER_MAX + 1);
+        let form = TargetingForm {
+            topics: vec!["t".repeat(limits::CODE_MAX + 1)],
+            min_subscribers: long.clone(),
+            bid: long.clone(),
+            ..TargetingForm::default()
+        };
+        let errors = form.parse().expect_err("too long");
+        let fields: Vec<&str> = errors.0.keys().map(String::as_str).collect();
+        assert_eq!(fields, ["bid", "min_subscribers", "topics"], "{errors:?}");
+        let at_limit = TargetingForm {
+            min_subscribers: "1".repeat(limits::NUMBER_MAX),
+            ..TargetingForm::default()
+        };
+        // Within the size it is parsed (and then refused for what it says).
+        let errors = at_limit.parse().expect_err("too many");
+        assert!(
+            !errors
+                .get("min_subscribers")
+                .unwrap_or_default()
+                .contains("At most")
+        );
+    }
+
+    #[test]
     fn too_many_channels_are_refused() {
         let targeting = Targeting {
             include: (0..=MAX_INCLUDED as i64).map(ChannelId).collect(),

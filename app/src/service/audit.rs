@@ -14,6 +14,7 @@ use sea_orm::{
     QueryOrder, Set,
 };
 use std::collections::HashMap;
+use validator::Validate;
 
 /// One event about to be recorded.
 #[derive(Clone, Debug)]
@@ -78,6 +79,7 @@ pub async fn list(
     filter: &AuditFilter,
 ) -> Result<Page<AuditRow>, AppError> {
     actor.require_staff(db, PlatformRole::Admin).await?;
+    filter.validate()?;
     let mut query = audit_event::Entity::find();
     if let Some(email) = filter.actor.as_deref().map(crate::model::normalize_email)
         && !email.is_empty()

@@ -26,6 +26,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use std::collections::{HashMap, HashSet};
+use validator::Validate;
 
 /// The campaign `id` if it belongs to `account`; any other campaign is "not found".
 pub(crate) async fn find(
@@ -112,6 +113,7 @@ pub async fn list(
     filter: &CampaignFilter,
 ) -> Result<CampaignList, AppError> {
     let account = actor.account(db, AccountPermission::ViewCampaigns).await?;
+    filter.validate()?;
     let clock = AccountClock::load(db, account).await?;
     let mut query = campaign::Entity::find().filter(campaign::Column::AccountId.eq(account.0));
     query = match CampaignStatus::from_code(&filter.status) {
