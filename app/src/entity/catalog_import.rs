@@ -22,6 +22,9 @@ pub struct Model {
     pub status: String,
     pub message: Option<String>,
     pub finished_at: Option<DateTimeUtc>,
+    /// Last sign of life of the process applying it; an import left `applying` with an old
+    /// heartbeat belongs to a dead process and is failed by the recovery sweep.
+    pub heartbeat_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,26 +1,31 @@
 //! Catalog CSV import: parse and check every row, stage the file with a preview of what would
-//! change, then apply it in one transaction (upsert by handle) while reporting progress.
+//! change, then apply it (rows staged in short transactions, published in one) while
+//! reporting progress.
 
 mod apply;
 mod parse;
+mod plan;
+mod staging;
 
 pub use apply::{ClaimedImport, claim, run};
+pub use staging::{ABANDONED_MESSAGE, HEARTBEAT_LEASE, recover_abandoned};
 
 use crate::{
-    entity::{catalog_import, channel},
+    entity::catalog_import,
     error::AppError,
     model::{
-        AuditAction, CatalogImportId, ChannelFacts, IMPORT_MAX_BYTES, IMPORT_SHOWN_PROBLEMS,
-        ImportPreview, ImportProblem, ImportProgress, ImportStatus, PlatformRole, Topic,
+        AuditAction, CatalogImportId, IMPORT_MAX_BYTES, IMPORT_SHOWN_PROBLEMS, ImportPreview,
+        ImportProblem, ImportProgress, ImportStatus, PlatformRole, Topic,
     },
     service::{
         Actor,
         audit::{self, AuditEntry},
-        catalog::{self, ACTIVE},
+        catalog,
     },
 };
 use chrono::Utc;
 use parse::ParsedFile;
+use plan::{plan, topic_ids};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DerivePartialModel, EntityTrait, QueryFilter, QuerySelect, Set,
     TransactionSession, TransactionTrait, sea_query::Expr,
@@ -30,9 +35,6 @@ use std::{
     collections::HashMap,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
-
-/// Handles looked up per query when comparing a file with the catalog.
-const LOOKUP_CHUNK: usize = 500;
 
 /// Imports being applied on this instance: id → rows written so far and rows to write.
 #[derive(Clone, Debug, Default)]
@@ -98,64 +100,6 @@ impl Summary {
     fn writes(&self) -> u64 {
         (self.new_rows + self.changed_rows).max(0) as u64
     }
-}
-
-/// What applying a file's valid rows would do to the catalog as it is now.
-#[derive(Debug, Default)]
-struct Plan {
-    /// New and changed rows with their topic id, ready to upsert.
-    writes: Vec<(ChannelFacts, i64)>,
-    new_rows: u64,
-    changed_rows: u64,
-    unchanged_rows: u64,
-}
-
-fn topic_ids(topics: &[Topic]) -> HashMap<String, i64> {
-    topics.iter().map(|t| (t.slug.clone(), t.id.0)).collect()
-}
-
-fn unchanged(current: &channel::Model, facts: &ChannelFacts, topic_id: i64) -> bool {
-    current.title == facts.title
-        && current.topic_id == topic_id
-        && current.language == facts.language
-        && current.subscribers == facts.subscribers
-        && current.avg_views == facts.avg_views
-        && current.posts_per_day == facts.posts_per_day
-        && (current.status == ACTIVE) == facts.active
-}
-
-/// Compares the valid rows with the catalog, a chunk of handles per query.
-async fn plan(
-    db: &impl ConnectionTrait,
-    parsed: &ParsedFile,
-    topic_ids: &HashMap<String, i64>,
-) -> Result<Plan, AppError> {
-    let mut plan = Plan::default();
-    for chunk in parsed.valid.chunks(LOOKUP_CHUNK) {
-        let handles = chunk.iter().map(|row| row.facts.handle.clone());
-        let current: HashMap<String, channel::Model> = channel::Entity::find()
-            .filter(channel::Column::Handle.is_in(handles))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|c| (c.handle.clone(), c))
-            .collect();
-        for row in chunk {
-            let topic_id = *topic_ids.get(&row.facts.topic).ok_or_else(|| {
-                AppError::internal("catalog import", format!("topic {}", row.facts.topic))
-            })?;
-            match current.get(&row.facts.handle) {
-                Some(c) if unchanged(c, &row.facts, topic_id) => {
-                    plan.unchanged_rows += 1;
-                    continue;
-                }
-                Some(_) => plan.changed_rows += 1,
-                None => plan.new_rows += 1,
-            }
-            plan.writes.push((row.facts.clone(), topic_id));
-        }
-    }
-    Ok(plan)
 }
 
 /// Parses off the async workers (a large file takes a while) and hands the text back.
@@ -372,6 +316,10 @@ async fn transition(
         update = update
             .col_expr(catalog_import::Column::Message, Expr::value(message))
             .col_expr(catalog_import::Column::FinishedAt, Expr::value(Utc::now()));
+    }
+    if to == ImportStatus::Applying {
+        // Alive from the claim on: the recovery sweep must not take it for abandoned.
+        update = update.col_expr(catalog_import::Column::HeartbeatAt, Expr::value(Utc::now()));
     }
     if update.exec(db).await?.rows_affected == 1 {
         return Ok(());

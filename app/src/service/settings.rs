@@ -15,6 +15,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, TransactionSession,
     TransactionTrait, sea_query::Expr,
 };
+use validator::Validate;
 
 const MIN_SUBSCRIBERS: &str = "eligibility_min_subscribers";
 const SLOTS_PER_DAY: &str = "ad_slots_per_day";
@@ -81,6 +82,26 @@ pub async fn bump_catalog_version(db: &impl ConnectionTrait) -> Result<(), AppEr
     Ok(())
 }
 
+/// Marks the catalog as changed only if its version is still `expected`: for a writer that read
+/// the catalog outside its transaction. Returns whether it moved; call it inside the
+/// transaction that changes the catalog and roll back when it did not.
+pub async fn bump_catalog_version_from(
+    db: &impl ConnectionTrait,
+    expected: i64,
+) -> Result<bool, AppError> {
+    let moved = platform_setting::Entity::update_many()
+        .col_expr(platform_setting::Column::Value, Expr::value(expected + 1))
+        .col_expr(
+            platform_setting::Column::UpdatedAt,
+            Expr::value(chrono::Utc::now()),
+        )
+        .filter(platform_setting::Column::Key.eq(CATALOG_VERSION))
+        .filter(platform_setting::Column::Value.eq(expected))
+        .exec(db)
+        .await?;
+    Ok(moved.rows_affected == 1)
+}
+
 /// The catalog settings as the admin form shows them.
 pub async fn catalog_input(
     db: &impl ConnectionTrait,
@@ -112,6 +133,7 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
     input: CatalogSettingsInput,
 ) -> Result<(), AppError> {
     actor.require_staff(db, PlatformRole::Admin).await?;
+    input.validate()?;
     let mut errors = FieldErrors::default();
     let min_subscribers = match parse_count(&input.min_subscribers) {
         Ok(n) if n <= 1_000_000_000 => n,

@@ -1,31 +1,27 @@
-//! Applying a confirmed import: the claim that makes a confirmation count once, and the one
-//! transaction that upserts the file's new and changed rows by handle.
+//! Applying a confirmed import: the claim that makes a confirmation count once, then the
+//! comparison with the catalog, the rows staged in short transactions and published in one.
 
-use super::{ImportJobs, parse_file, plan, topic_ids, transition};
+use super::{ImportJobs, parse_file, plan, staging, topic_ids, transition};
 use crate::{
-    entity::{catalog_import, channel},
+    entity::catalog_import,
     error::AppError,
-    model::{
-        AuditAction, CatalogImportId, ChannelFacts, ImportProgress, ImportStatus, PlatformRole,
-        UserId,
-    },
+    model::{AuditAction, CatalogImportId, ImportProgress, ImportStatus, PlatformRole, UserId},
     service::{
         Actor,
         audit::{self, AuditEntry},
-        catalog::{self, ACTIVE, INACTIVE},
-        settings,
+        catalog, settings,
     },
 };
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionSession,
-    TransactionTrait,
-    sea_query::{Expr, OnConflict},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TransactionSession,
+    TransactionTrait, sea_query::Expr,
 };
+use std::time::Instant;
 
-/// Rows per upsert statement: 9 bound values each, far below SQLite's 32,766 and PostgreSQL's
-/// 65,535 parameters per statement.
-const WRITE_BATCH: usize = 1_000;
+/// Times an import compares, stages and publishes before giving up because the catalog kept
+/// changing under it.
+const ATTEMPTS: usize = 3;
 
 /// A previewed import that one admin's confirmation has claimed for applying. Only [`claim`]
 /// makes one and [`run`] consumes it, so a confirmation applies at most once.
@@ -67,17 +63,26 @@ pub async fn claim(
 }
 
 /// Applies a claimed import. The stored file is read again and compared with the catalog as
-/// it is now (it may have changed since the preview); then ONE transaction upserts the new and
-/// changed rows by handle (bad rows are skipped), bumps the catalog version, audits
-/// `catalog.imported` and marks the import applied. On failure nothing is changed and the
-/// import is marked failed. Progress is in `jobs` while it runs.
+/// it is now (it may have changed since the preview); its new and changed rows are staged in
+/// short transactions (other writers, such as sign-ins, go in between); then ONE transaction
+/// upserts them by handle, moves the catalog version on only if no one else changed the
+/// catalog since the comparison (else everything is compared and staged again), audits
+/// `catalog.imported` and marks the import applied. Readers see the catalog before or after
+/// that transaction, never between. On failure nothing is published, the staged rows are
+/// discarded and the import is marked failed. Progress is in `jobs` while it runs.
 pub async fn run<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     jobs: &ImportJobs,
     claimed: ClaimedImport,
 ) -> Result<ImportProgress, AppError> {
     let _job = jobs.start(claimed.id.0);
-    match apply(db, jobs, &claimed).await {
+    let outcome = apply(db, jobs, &claimed).await;
+    // Staged rows are useless once the run is over, published or not; a crash before this
+    // point leaves them to `recover_abandoned`.
+    if let Err(error) = staging::discard_staged(db, claimed.id).await {
+        tracing::warn!(import = claimed.id.0, %error, "could not discard staged import rows");
+    }
+    match outcome {
         Ok(done) => Ok(done),
         Err(error) => {
             tracing::error!(import = claimed.id.0, %error, "catalog import failed");
@@ -102,27 +107,13 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
     }
 }
 
-fn upsert_row(facts: &ChannelFacts, topic_id: i64, now: DateTime<Utc>) -> channel::ActiveModel {
-    channel::ActiveModel {
-        handle: Set(facts.handle.clone()),
-        title: Set(facts.title.clone()),
-        topic_id: Set(topic_id),
-        language: Set(facts.language.clone()),
-        subscribers: Set(facts.subscribers),
-        avg_views: Set(facts.avg_views),
-        posts_per_day: Set(facts.posts_per_day),
-        status: Set(if facts.active { ACTIVE } else { INACTIVE }.to_owned()),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-}
-
 async fn apply<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     jobs: &ImportJobs,
     claimed: &ClaimedImport,
 ) -> Result<ImportProgress, AppError> {
     let id = claimed.id;
+    staging::heartbeat(db, id).await?;
     let csv: String = catalog_import::Entity::find_by_id(id.0)
         .select_only()
         .column(catalog_import::Column::Csv)
@@ -133,95 +124,97 @@ async fn apply<C: ConnectionTrait + TransactionTrait>(
     let topics = catalog::topics(db).await?;
     let topic_ids = topic_ids(&topics);
     let (_, parsed) = parse_file(csv, topics).await?;
-    let txn = db.begin().await?;
-    // Writing first takes SQLite's write lock at once: the comparison below cannot go stale
-    // before the upserts, and a concurrent writer waits instead of failing the transaction.
-    settings::bump_catalog_version(&txn).await?;
-    let plan = plan(&txn, &parsed, &topic_ids).await?;
-    let total = plan.writes.len() as u64;
-    jobs.set(id.0, 0, total);
-    let now = Utc::now();
-    let mut done = 0;
-    for batch in plan.writes.chunks(WRITE_BATCH) {
-        let rows = batch
-            .iter()
-            .map(|(facts, topic)| upsert_row(facts, *topic, now));
-        channel::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::column(channel::Column::Handle)
-                    .update_columns([
-                        channel::Column::Title,
-                        channel::Column::TopicId,
-                        channel::Column::Language,
-                        channel::Column::Subscribers,
-                        channel::Column::AvgViews,
-                        channel::Column::PostsPerDay,
-                        channel::Column::Status,
-                        channel::Column::UpdatedAt,
-                    ])
-                    .to_owned(),
+    for _ in 0..ATTEMPTS {
+        staging::heartbeat(db, id).await?;
+        let version = settings::catalog_version(db).await?;
+        let plan = plan(db, &parsed, &topic_ids).await?;
+        staging::heartbeat(db, id).await?;
+        staging::discard_staged(db, id).await?;
+        staging::stage(db, jobs, id, &plan.writes).await?;
+        if settings::catalog_version(db).await? != version {
+            continue;
+        }
+        let now = Utc::now();
+        let publishing = Instant::now();
+        let txn = db.begin().await?;
+        staging::publish(&txn, id, now).await?;
+        // Last, so that on PostgreSQL channel rows are locked before the version row, in the
+        // same order as an admin's channel edit takes them.
+        if !settings::bump_catalog_version_from(&txn, version).await? {
+            txn.rollback().await?;
+            continue;
+        }
+        let bad_rows = parsed.problems.len() as u64;
+        let marked = catalog_import::Entity::update_many()
+            .col_expr(
+                catalog_import::Column::Status,
+                Expr::value(ImportStatus::Applied.code()),
             )
-            .exec_without_returning(&txn)
+            .col_expr(
+                catalog_import::Column::NewRows,
+                Expr::value(plan.new_rows as i64),
+            )
+            .col_expr(
+                catalog_import::Column::ChangedRows,
+                Expr::value(plan.changed_rows as i64),
+            )
+            .col_expr(
+                catalog_import::Column::UnchangedRows,
+                Expr::value(plan.unchanged_rows as i64),
+            )
+            .col_expr(
+                catalog_import::Column::BadRows,
+                Expr::value(bad_rows as i64),
+            )
+            .col_expr(catalog_import::Column::FinishedAt, Expr::value(now))
+            .filter(catalog_import::Column::Id.eq(id.0))
+            .filter(catalog_import::Column::Status.eq(ImportStatus::Applying.code()))
+            .exec(&txn)
             .await?;
-        done += batch.len() as u64;
-        jobs.set(id.0, done, total);
-    }
-    let bad_rows = parsed.problems.len() as u64;
-    let marked = catalog_import::Entity::update_many()
-        .col_expr(
-            catalog_import::Column::Status,
-            Expr::value(ImportStatus::Applied.code()),
+        if marked.rows_affected != 1 {
+            return Err(AppError::internal(
+                "catalog import",
+                format!("import {id} left the applying state while it ran"),
+            ));
+        }
+        audit::record(
+            &txn,
+            AuditEntry::new(
+                AuditAction::CatalogImported,
+                "catalog_import",
+                id.to_string(),
+            )
+            .by(claimed.by)
+            .from_ip(claimed.ip.clone())
+            .detail(serde_json::json!({
+                "total_rows": parsed.total_rows,
+                "new_rows": plan.new_rows,
+                "changed_rows": plan.changed_rows,
+                "unchanged_rows": plan.unchanged_rows,
+                "bad_rows": bad_rows,
+            })),
         )
-        .col_expr(
-            catalog_import::Column::NewRows,
-            Expr::value(plan.new_rows as i64),
-        )
-        .col_expr(
-            catalog_import::Column::ChangedRows,
-            Expr::value(plan.changed_rows as i64),
-        )
-        .col_expr(
-            catalog_import::Column::UnchangedRows,
-            Expr::value(plan.unchanged_rows as i64),
-        )
-        .col_expr(
-            catalog_import::Column::BadRows,
-            Expr::value(bad_rows as i64),
-        )
-        .col_expr(catalog_import::Column::FinishedAt, Expr::value(now))
-        .filter(catalog_import::Column::Id.eq(id.0))
-        .filter(catalog_import::Column::Status.eq(ImportStatus::Applying.code()))
-        .exec(&txn)
         .await?;
-    if marked.rows_affected != 1 {
-        return Err(AppError::internal(
-            "catalog import",
-            format!("import {id} left the applying state while it ran"),
-        ));
+        txn.commit().await?;
+        let written = plan.writes.len() as u64;
+        // The longest write transaction of an import: what other writers may have waited.
+        tracing::info!(
+            import = id.0,
+            rows = written,
+            publish_ms = publishing.elapsed().as_millis() as u64,
+            "catalog import published"
+        );
+        staging::refresh_statistics(db, written).await;
+        return Ok(ImportProgress {
+            status: ImportStatus::Applied,
+            done: written,
+            total: written,
+            message: None,
+        });
     }
-    audit::record(
-        &txn,
-        AuditEntry::new(
-            AuditAction::CatalogImported,
-            "catalog_import",
-            id.to_string(),
-        )
-        .by(claimed.by)
-        .from_ip(claimed.ip.clone())
-        .detail(serde_json::json!({
-            "total_rows": parsed.total_rows,
-            "new_rows": plan.new_rows,
-            "changed_rows": plan.changed_rows,
-            "unchanged_rows": plan.unchanged_rows,
-            "bad_rows": bad_rows,
-        })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(ImportProgress {
-        status: ImportStatus::Applied,
-        done,
-        total,
-        message: None,
-    })
+    Err(AppError::field(
+        "file",
+        "The catalog kept changing while this import was applied, so it was not applied. \
+         Upload the file again to retry.",
+    ))
 }

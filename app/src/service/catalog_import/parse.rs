@@ -5,7 +5,7 @@ use crate::{
     error::AppError,
     model::{
         ChannelFacts, ChannelInput, IMPORT_COLUMNS, IMPORT_MAX_ROWS, IMPORT_STATUS_COLUMN,
-        ImportProblem, Topic, group_thousands, normalize_handle,
+        ImportProblem, Topic, group_thousands, limits, normalize_handle,
     },
 };
 use std::collections::HashMap;
@@ -172,6 +172,9 @@ pub fn parse(text: &str, topics: &[Topic]) -> Result<ParsedFile, AppError> {
         {
             "" | "active" => {}
             "inactive" => input.active = false,
+            other if limits::too_long(other, limits::CODE_MAX) => {
+                reasons.push("The status is neither \"active\" nor \"inactive\".".to_owned())
+            }
             other => reasons.push(format!(
                 "Status \"{other}\" is neither \"active\" nor \"inactive\"."
             )),
@@ -193,7 +196,10 @@ pub fn parse(text: &str, topics: &[Topic]) -> Result<ParsedFile, AppError> {
             Ok(facts) if reasons.is_empty() => out.valid.push(ValidRow { line, facts }),
             _ => out.problems.push(ImportProblem {
                 line,
-                handle: (!input.handle.is_empty()).then(|| input.handle.clone()),
+                // A handle too long to be one is not repeated (its reason says so).
+                handle: (!input.handle.is_empty()
+                    && !limits::too_long(&input.handle, limits::CODE_MAX))
+                .then(|| input.handle.clone()),
                 reason: reasons.join(" "),
             }),
         }
