@@ -223,7 +223,7 @@ async fn targeting_updates_the_forecast_live_and_includes_a_channel_found_by_sea
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_owner_invites_and_the_invitee_signs_up_through_the_copied_link() {
+async fn an_owner_invites_and_the_invitee_signs_up_through_the_mailed_link() {
     let (app, _driver, owner) = start().await;
     sign_in(&app, &owner, "ada@example.com").await;
     owner
@@ -254,10 +254,16 @@ async fn an_owner_invites_and_the_invitee_signs_up_through_the_copied_link() {
     let problems = console_problems(&owner).await;
     assert!(problems.is_empty(), "owner console problems: {problems:#?}");
 
-    // A second browser (its own profile and cookies) follows the link and signs up.
+    // The invitation also went out by mail; only the mailed link proves Bob holds the address
+    // (the copied one joins confirmed users only). A second browser (its own profile and
+    // cookies) follows it and signs up.
+    let token = support::mailed_token(&app, "bob@example.com", "/invite/").await;
+    assert!(!link.ends_with(&token), "the mail carries its own token");
     let second = start_driver().await;
     let bob = browser(&second).await;
-    bob.goto(&link).await.expect("open the link");
+    bob.goto(&app.url(&format!("/invite/{token}")))
+        .await
+        .expect("open the mailed link");
     hydrated(&bob).await;
     assert_eq!(
         text_of(&bob, "[data-test=invite-account]").await,
