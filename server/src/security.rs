@@ -73,7 +73,13 @@ pub async fn layer(
 /// without those parameters.
 fn forged_action_error(request: &Request) -> Option<String> {
     let query = request.uri().query()?;
-    if !is_safe(request.method()) || !query.split('&').any(|p| p.starts_with("__err=")) {
+    if !is_safe(request.method()) {
+        return None;
+    }
+    // Names are compared decoded, as the router reads them (`%5F%5Ferr` is `__err` too).
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+    let action_param = |name: &str| name == "__err" || name == "__path";
+    if !pairs.iter().any(|(name, _)| name == "__err") {
         return None;
     }
     let ours = request
@@ -83,15 +89,11 @@ fn forged_action_error(request: &Request) -> Option<String> {
     if ours {
         return None;
     }
-    let kept: Vec<&str> = query
-        .split('&')
-        .filter(|p| !p.starts_with("__err=") && !p.starts_with("__path="))
-        .collect();
+    let kept: Vec<&(String, String)> = pairs.iter().filter(|(n, _)| !action_param(n)).collect();
     let path = request.uri().path();
-    Some(if kept.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{}", kept.join("&"))
+    Some(match serde_urlencoded::to_string(&kept) {
+        Ok(rest) if !rest.is_empty() => format!("{path}?{rest}"),
+        _ => path.to_owned(),
     })
 }
 
@@ -169,6 +171,11 @@ mod tests {
             Some("/a")
         );
         assert_eq!(forged_action_error(&get("/a?err=x", Some("none"))), None);
+        // Encoded names are the same names.
+        assert_eq!(
+            forged_action_error(&get("/a?%5F%5Ferr=x&%5f_path=y&b=1", None)).as_deref(),
+            Some("/a?b=1")
+        );
     }
 
     #[test]
