@@ -113,7 +113,7 @@ async fn a_flooded_account_refuses_new_addresses_but_not_known_ones() {
             .expect(backend);
         // A distributed flood fills the account's slots for the coming hour (as ~100 addresses
         // would): reserve them directly, the way sign-in does.
-        let limit = Limit::new(20, Duration::minutes(12));
+        let limit = auth::ACCOUNT_LIMIT;
         let now = Utc::now();
         let mut granted = 0;
         for _ in 0..200 {
@@ -285,6 +285,49 @@ async fn oversized_input_and_throttled_floods_write_little_to_the_audit_trail() 
             count_action(&db, AuditAction::SignInThrottled).await,
             1,
             "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_hour_holds_more_than_a_hundred_guesses_on_one_account() {
+    for (backend, db) in fresh_all().await {
+        // A flood from ever-new addresses: an attempt every 5 s for three hours. Each granted
+        // attempt is verified once its wait is over; count verifications in every hour.
+        let start = Utc::now();
+        let mut verified = Vec::new();
+        for i in 0..(3 * 3600 / 5) {
+            let now = start + Duration::seconds(i * 5);
+            let r = rate_limit::reserve(
+                &db,
+                "flood",
+                auth::ACCOUNT_LIMIT,
+                Duration::seconds(30),
+                now,
+            )
+            .await
+            .expect("reserve");
+            if let Reservation::Granted { wait } = r {
+                verified.push(now + wait);
+            }
+        }
+        let busiest = verified
+            .iter()
+            .map(|from| {
+                verified
+                    .iter()
+                    .filter(|t| *t >= from && **t < *from + Duration::hours(1))
+                    .count()
+            })
+            .max()
+            .unwrap_or(0);
+        assert!(
+            busiest <= auth::MAX_ACCOUNT_FAILURES_PER_HOUR as usize,
+            "{backend}: {busiest} in one hour"
+        );
+        assert!(
+            busiest >= 90,
+            "{backend}: the limit still lets {busiest} through"
         );
     }
 }

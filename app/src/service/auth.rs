@@ -25,17 +25,24 @@ pub const MAX_FAILURES: u32 = 10;
 pub const MAX_ADDRESS_FAILURES: u32 = 30;
 /// The window of the per-pair and per-address limits.
 pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
-/// Attempts per account per hour from addresses it has not signed in from (ASVS 5.0 6.3.1:
-/// at most 100 failures an hour per account) …
+/// Attempts per account in any hour from addresses it has not signed in from (ASVS 5.0 6.3.1:
+/// at most 100 failures an hour per account): a burst of [`ACCOUNT_BURST`] plus one slot every
+/// 3600 / (100 − burst) seconds.
 pub const MAX_ACCOUNT_FAILURES_PER_HOUR: u32 = 100;
-/// … of which this many may come at once; beyond it each attempt waits for its slot.
+/// Attempts that may come at once; beyond them each attempt waits for its slot.
 const ACCOUNT_BURST: u32 = 20;
+/// The per-account limit: [`ACCOUNT_BURST`] at once, then one every 45 s, so that no hour holds
+/// more than [`MAX_ACCOUNT_FAILURES_PER_HOUR`].
+pub const ACCOUNT_LIMIT: Limit = Limit::new(
+    ACCOUNT_BURST,
+    Duration::seconds(
+        3600 * ACCOUNT_BURST as i64 / (MAX_ACCOUNT_FAILURES_PER_HOUR - ACCOUNT_BURST) as i64,
+    ),
+);
 /// The longest an attempt waits for its slot before it is refused instead.
 const MAX_ACCOUNT_WAIT: Duration = Duration::seconds(30);
 /// An address the user signed in from within this many days is "known".
 const KNOWN_ADDRESS_DAYS: i64 = 30;
-/// The throttling key of a request whose address is unknown (no connection info).
-const UNKNOWN_ADDRESS: &str = "unknown";
 
 /// The one message for a wrong email or a wrong password: both must look the same.
 pub const BAD_CREDENTIALS: &str = "Email or password is incorrect.";
@@ -123,7 +130,7 @@ async fn throttled(
     retry_after: Duration,
     now: DateTime<Utc>,
 ) -> Result<AppError, AppError> {
-    let key = format!("signin:audit:{}", ip.as_deref().unwrap_or(UNKNOWN_ADDRESS));
+    let key = format!("signin:audit:{}", rate_limit::address_key(ip.as_deref()));
     let once = Limit::new(1, THROTTLE_WINDOW);
     if rate_limit::reserve(db, &key, once, Duration::zero(), now)
         .await?
@@ -172,8 +179,8 @@ async fn known_address(
 ///   guessing one account without touching anyone else;
 /// - per address: [`MAX_ADDRESS_FAILURES`] per window over all emails, then refused;
 /// - per email, from addresses the account has not signed in from: slowed, not refused — past
-///   a burst each attempt waits for its slot (100 an hour), and only a flood that fills the
-///   next [`MAX_ACCOUNT_WAIT`] is refused. Addresses with a recent successful sign-in are
+///   a burst each attempt waits for its slot (at most 100 in any hour), and only a flood that
+///   fills the next [`MAX_ACCOUNT_WAIT`] is refused. Addresses with a recent successful sign-in are
 ///   exempt, so an attacker can neither lock the owner out nor guess more than about 100 times
 ///   an hour.
 ///
@@ -187,14 +194,10 @@ struct SignInThrottle {
 impl SignInThrottle {
     const PAIR: Limit = Limit::new(MAX_FAILURES, THROTTLE_WINDOW);
     const ADDRESS: Limit = Limit::new(MAX_ADDRESS_FAILURES, THROTTLE_WINDOW);
-    /// 100 an hour, [`ACCOUNT_BURST`] of them at once.
-    const ACCOUNT: Limit = Limit::new(
-        ACCOUNT_BURST,
-        Duration::seconds(3600 * ACCOUNT_BURST as i64 / MAX_ACCOUNT_FAILURES_PER_HOUR as i64),
-    );
+    const ACCOUNT: Limit = ACCOUNT_LIMIT;
 
     fn new(email: &str, ip: Option<&str>) -> Self {
-        let ip = ip.unwrap_or(UNKNOWN_ADDRESS);
+        let ip = rate_limit::address_key(ip);
         Self {
             pair: format!("signin:pair:{ip}|{email}"),
             address: format!("signin:ip:{ip}"),

@@ -130,6 +130,21 @@ async fn current(db: &impl ConnectionTrait, key: &str) -> Result<Option<i64>, Ap
     Ok(row.map(|r| r.try_get::<i64>("", "tat")).transpose()?)
 }
 
+/// The throttling identity of a client address: an IPv4 address itself, an IPv6 address its
+/// /64 (what one subscriber is usually given, and can rotate through at will). `None` (no
+/// connection information) is one shared "unknown" client.
+pub fn address_key(ip: Option<&str>) -> String {
+    match ip.map(|ip| ip.parse::<std::net::IpAddr>()) {
+        Some(Ok(std::net::IpAddr::V6(v6))) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(Ok(v4)) => v4.to_string(),
+        Some(Err(_)) => ip.unwrap_or_default().chars().take(64).collect(),
+        None => "unknown".to_owned(),
+    }
+}
+
 /// `$n` placeholders as each backend spells them (SQLite: `?n`, same numbering).
 fn placeholders(backend: DbBackend, sql: &str) -> String {
     match backend {
@@ -147,6 +162,20 @@ mod tests {
         let limit = Limit::new(10, Duration::minutes(15));
         assert_eq!(limit.interval_ms(), 90_000);
         assert_eq!(Limit::new(0, Duration::seconds(1)).interval_ms(), 1_000);
+    }
+
+    #[test]
+    fn ipv6_clients_are_throttled_by_their_64() {
+        assert_eq!(
+            address_key(Some("2001:db8:1:2:aaaa::1")),
+            address_key(Some("2001:db8:1:2:ffff::9"))
+        );
+        assert_ne!(
+            address_key(Some("2001:db8:1:2::1")),
+            address_key(Some("2001:db8:1:3::1"))
+        );
+        assert_eq!(address_key(Some("192.0.2.7")), "192.0.2.7");
+        assert_eq!(address_key(None), "unknown");
     }
 
     #[test]

@@ -213,7 +213,7 @@ async fn throttle(
 ) -> Result<(), AppError> {
     let Some(ip) = ip else { return Ok(()) };
     let limit = Limit::new(MAX_SIGN_UPS, SIGN_UP_WINDOW);
-    let key = format!("signup:{ip}");
+    let key = format!("signup:{}", rate_limit::address_key(Some(ip)));
     match rate_limit::reserve(db, &key, limit, Duration::zero(), now).await? {
         Reservation::Granted { .. } => Ok(()),
         Reservation::Refused { retry_after } => {
