@@ -4,9 +4,9 @@
 use crate::{
     error::AppError,
     model::{
-        AppealInput, DecisionInput, NotificationId, NotificationList, PolicyReason, PolicyReasonId,
-        PolicyReasonInput, QueueFilter, QueueView, ReviewDecisionId, ReviewScreen, ReviewTaskId,
-        ReviewTimes,
+        AccountId, AppealInput, DecisionInput, NotificationId, NotificationList, PolicyReason,
+        PolicyReasonId, PolicyReasonInput, QueueFilter, QueueView, ReviewDecisionId, ReviewScreen,
+        ReviewTaskId, ReviewTimes,
     },
 };
 use leptos::prelude::*;
@@ -83,10 +83,14 @@ pub async fn unread_notifications() -> Result<u64, AppError> {
     Ok(ctx::viewer().await?.map_or(0, |v| v.unread_notifications))
 }
 
-/// Marks the caller's notifications read, up to the newest one shown.
+/// Marks the caller's notifications in the account the page showed read, up to the newest one
+/// shown.
 #[server(endpoint = "notifications_read")]
-pub async fn mark_notifications_read(up_to: NotificationId) -> Result<(), AppError> {
-    let (state, me) = ctx::require_member().await?;
+pub async fn mark_notifications_read(
+    account: AccountId,
+    up_to: NotificationId,
+) -> Result<(), AppError> {
+    let (state, me) = ctx::require_member_of(account).await?;
     service::notifications::mark_read(&state.db, &me, up_to).await
 }
 

@@ -3,6 +3,7 @@
 
 use crate::{
     api::moderation::{MarkNotificationsRead, my_notifications},
+    model::Viewer,
     pages::{shell::UnreadCount, utc},
 };
 use leptos::prelude::*;
@@ -12,13 +13,17 @@ use leptos_meta::Title;
 pub fn NotificationsPage() -> impl IntoView {
     let list = Resource::new(|| (), |_| my_notifications());
     let mark = ServerAction::<MarkNotificationsRead>::new();
+    // The account whose notifications the page shows (a switch elsewhere must not mark
+    // another account's).
+    let account = use_context::<Viewer>().and_then(|v| v.current_account);
     let unread = use_context::<UnreadCount>();
     // In the browser, once the list is shown: mark it read and clear the header's count.
     Effect::new(move |_| {
         if let Some(Ok(list)) = list.get()
             && let Some(up_to) = list.items.iter().find(|n| !n.read).map(|n| n.id)
+            && let Some(account) = account
         {
-            mark.dispatch(MarkNotificationsRead { up_to });
+            mark.dispatch(MarkNotificationsRead { account, up_to });
         }
     });
     Effect::new(move |_| {

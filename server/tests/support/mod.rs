@@ -79,6 +79,8 @@ pub async fn spawn_configured(
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let mut config = RouterConfig::new(&site_root(), addr, secure_cookies);
+    // Tests read mailed links, as the demo does.
+    config.dev_mail = true;
     configure(&mut config);
     let app = router::build(db.clone(), &config).await.expect("router");
     tokio::spawn(async move {
@@ -146,6 +148,7 @@ pub const ACCOUNT_WRITES: &[&str] = &[
     "change_member_role",
     "remove_member",
     "leave_account",
+    "notifications_read",
 ];
 
 impl Client {
