@@ -44,6 +44,12 @@ pub struct Cli {
     )]
     pub trusted_proxies: String,
 
+    /// Development mail mode: mail (with the secrets of its links) is written to the log and
+    /// readable by admins on the Mail outbox page. For the demo and development only: whoever
+    /// reads those links can set passwords. Off, the links' secrets are hidden in both.
+    #[arg(long, env = "HERALD_DEV_MAIL", default_value_t = false, action = ArgAction::Set, global = true)]
+    pub dev_mail: bool,
+
     /// Log filter, e.g. `info` or `server=debug,sea_orm=warn`.
     #[arg(long, env = "HERALD_LOG", default_value = "info", global = true)]
     pub log: String,

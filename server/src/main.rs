@@ -79,12 +79,31 @@ async fn run(cli: Cli) -> Result<(), String> {
             let mut config = RouterConfig::new(&site_root, cli.listen, cli.secure_cookies);
             config.trusted_proxies = TrustedProxies::parse(&cli.trusted_proxies)
                 .map_err(|e| format!("HERALD_TRUSTED_PROXIES: {e}"))?;
+            config.dev_mail = cli.dev_mail;
+            if cli.secure_cookies && config.trusted_proxies == TrustedProxies::default() {
+                // Secure cookies mean HTTPS, which usually ends at a proxy: then every user
+                // shares its address and the per-address sign-in limits apply to all at once.
+                tracing::warn!(
+                    "secure cookies are on but HERALD_TRUSTED_PROXIES is empty: behind a TLS proxy, \
+                     list it there, or every client shares the proxy's address"
+                );
+            }
+            if cli.dev_mail {
+                tracing::warn!(
+                    "development mail is on (HERALD_DEV_MAIL): mail links are in the log and the \
+                     Mail outbox page; never use this in production"
+                );
+            }
             let state = router::state(database.clone(), &config)
                 .await
                 .map_err(|e| format!("cannot load the catalog: {e}"))?;
             router::watch_catalog(&state, std::time::Duration::from_secs(2));
             router::run_campaign_clock(&state, std::time::Duration::from_secs(30));
-            server::mail::deliver_to_console(database.clone(), std::time::Duration::from_secs(2));
+            server::mail::deliver_to_console(
+                database.clone(),
+                std::time::Duration::from_secs(2),
+                cli.dev_mail,
+            );
             router::recover_catalog_imports(&state, std::time::Duration::from_secs(30));
             let app = router::routes(state, &config);
             let store = DbSessionStore::new(database);

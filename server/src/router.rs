@@ -48,6 +48,8 @@ pub struct RouterConfig {
     pub hash_concurrency: usize,
     /// Proxies whose `X-Forwarded-For` decides the client address (none by default).
     pub trusted_proxies: TrustedProxies,
+    /// Development mail mode: mail's link secrets in the log and the mail outbox page.
+    pub dev_mail: bool,
 }
 
 impl RouterConfig {
@@ -58,6 +60,7 @@ impl RouterConfig {
             site_addr,
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             trusted_proxies: TrustedProxies::default(),
+            dev_mail: false,
         }
     }
 }
@@ -91,6 +94,7 @@ pub async fn state(db: DatabaseConnection, config: &RouterConfig) -> Result<AppS
         leptos_options,
         forecast,
         imports: ImportJobs::default(),
+        dev_mail: config.dev_mail,
     })
 }
 

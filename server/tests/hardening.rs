@@ -4,7 +4,7 @@
 mod support;
 
 use app::entity::{audit_event, invitation, tower_session};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use server::{client_ip::TrustedProxies, session_store::DbSessionStore};
 use support::{Client, PASSWORD, TestApp, member, spawn_all, spawn_configured};
 use tower_sessions::{SessionStore, session::Record};
@@ -308,5 +308,44 @@ async fn sign_out_everywhere_and_a_password_change_end_the_other_sessions() {
         let again = phone.sign_in("ada@example.com", "a new harbour 77").await;
         assert!(again.status.is_success(), "{b}: {again:?}");
         assert_eq!(audit_rows(&app, "auth.password_changed").await, 1, "{b}");
+    }
+}
+
+#[tokio::test]
+async fn outside_development_mail_the_outbox_hides_link_secrets() {
+    for (backend, db) in migrations::db::fresh_all().await {
+        let app = spawn_configured(backend, db, false, |config| config.dev_mail = false).await;
+        let b = app.backend;
+        let admin = app.client();
+        assert!(
+            admin
+                .sign_up("admin@example.com", PASSWORD)
+                .await
+                .status
+                .is_success()
+        );
+        support::confirm(&app, "admin@example.com").await;
+        app.db
+            .execute_unprepared(
+                "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \
+                 SELECT id, 'admin', NULL, CURRENT_TIMESTAMP FROM app_user WHERE email = 'admin@example.com'",
+            )
+            .await
+            .expect("admin");
+        // A known address signs up again: its owner is mailed a link that sets a password.
+        assert!(
+            app.client()
+                .sign_up("admin@example.com", PASSWORD)
+                .await
+                .status
+                .is_success()
+        );
+        let token = support::mailed_token(&app, "admin@example.com", "/verify/").await;
+
+        let mail = admin.call("admin_mail", &[("page", "0")]).await;
+        assert!(mail.status.is_success(), "{b}: {mail:?}");
+        let bodies = mail.body["rows"].to_string();
+        assert!(!bodies.contains(&token), "{b}: the secret is hidden");
+        assert!(bodies.contains("secret hidden"), "{b}: {bodies}");
     }
 }

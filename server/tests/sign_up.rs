@@ -499,12 +499,12 @@ async fn only_admins_read_the_mail_outbox_and_each_mail_is_delivered_once() {
         );
 
         assert_eq!(
-            deliver_pending(&app.db, &ConsoleTransport, 50).await,
+            deliver_pending(&app.db, &ConsoleTransport::default(), 50).await,
             Ok(2),
             "{b}"
         );
         assert_eq!(
-            deliver_pending(&app.db, &ConsoleTransport, 50).await,
+            deliver_pending(&app.db, &ConsoleTransport::default(), 50).await,
             Ok(0),
             "{b}"
         );

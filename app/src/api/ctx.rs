@@ -32,6 +32,9 @@ pub struct AppState {
     pub forecast: ForecastEngine,
     /// Catalog imports being applied on this instance, with their progress.
     pub imports: ImportJobs,
+    /// Development mail mode (`HERALD_DEV_MAIL`, the demo): the mail outbox page shows the
+    /// links' secrets. Off in production, where mail goes to the people it is for.
+    pub dev_mail: bool,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -86,9 +86,13 @@ pub trait Transport {
     ) -> impl Future<Output = Result<(), String>> + Send;
 }
 
-/// Writes each message to the log: the demo's mail server, readable on the console.
+/// Writes each message to the log: the demo's mail server, readable on the console. The links'
+/// secrets are written only in development mail mode (`show_links`): anyone who reads the log
+/// could otherwise use them (they set passwords).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct ConsoleTransport;
+pub struct ConsoleTransport {
+    pub show_links: bool,
+}
 
 impl Transport for ConsoleTransport {
     async fn send(&self, message: &outbox_message::Model) -> Result<(), String> {
@@ -98,10 +102,41 @@ impl Transport for ConsoleTransport {
             message.id,
             message.recipient,
             message.subject,
-            message.body
+            shown_body(&message.body, self.show_links)
         );
         Ok(())
     }
+}
+
+/// What stands in for a link's secret outside development mail mode.
+pub const HIDDEN_SECRET: &str = "[secret hidden: development mail is off]";
+
+/// `body` with every link secret (a run of 32 or more hex digits) replaced by
+/// [`HIDDEN_SECRET`], unless `show_links`.
+pub fn shown_body(body: &str, show_links: bool) -> String {
+    if show_links {
+        return body.to_owned();
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 32 {
+            out.push_str(HIDDEN_SECRET);
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in body.chars() {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// Hands up to `batch` waiting messages to `transport`, oldest first; returns how many were
@@ -150,12 +185,14 @@ pub async fn deliver_pending(
     Ok(delivered)
 }
 
-/// One page of the outbox, newest first, bodies included (admins only: bodies hold
-/// single-use links).
+/// One page of the outbox, newest first, bodies included (admins only). The links' secrets
+/// are shown only in development mail mode (`show_links`, the demo): they set passwords and
+/// join accounts, so outside it an admin reading the outbox must not be able to use them.
 pub async fn list(
     db: &impl ConnectionTrait,
     actor: &Actor,
     page: u64,
+    show_links: bool,
 ) -> Result<Page<MailRow>, AppError> {
     actor.require_staff(db, PlatformRole::Admin).await?;
     let paginator = outbox_message::Entity::find()
@@ -172,7 +209,7 @@ pub async fn list(
                 .map_or_else(|| m.kind.clone(), |k| k.label().to_owned()),
             recipient: m.recipient,
             subject: m.subject,
-            body: m.body,
+            body: shown_body(&m.body, show_links),
             created_at: m.created_at,
             sent_at: m.sent_at,
             last_error: m.last_error,
@@ -184,6 +221,19 @@ pub async fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_hidden_outside_development_mail() {
+        let token = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let body = format!("Open http://x/verify/{token} now. Ref 2026-11-26, id beef.");
+        let hidden = shown_body(&body, false);
+        assert!(!hidden.contains(token), "{hidden}");
+        assert!(
+            hidden.contains(HIDDEN_SECRET) && hidden.contains("id beef."),
+            "{hidden}"
+        );
+        assert_eq!(shown_body(&body, true), body);
+    }
 
     #[test]
     fn links_are_absolute_on_the_configured_site() {

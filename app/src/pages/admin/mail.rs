@@ -21,8 +21,8 @@ pub fn MailOutboxPage() -> impl IntoView {
         <Title text="Mail outbox"/>
         <h1>"Mail outbox"</h1>
         <p class="lead">
-            "Every email Herald sends, newest first. Without a mail server this is where they are read: "
-            "the links in them work once and sign people in, so treat them like passwords."
+            "Every email Herald sends, newest first. The links in them work once and set passwords or join accounts, "
+            "so their secrets are shown only in development mail mode (HERALD_DEV_MAIL, on in the demo)."
         </p>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
