@@ -168,7 +168,7 @@ pub async fn stage<C: ConnectionTrait + TransactionTrait>(
             "The file has a header row but no channels.",
         ));
     }
-    let plan = plan(db, &parsed, &topic_ids).await?;
+    let plan = plan(db, &parsed, &topic_ids, None).await?;
     let file_name = clean_file_name(file_name);
     let sha256: String = Sha256::digest(csv.as_bytes())
         .iter()

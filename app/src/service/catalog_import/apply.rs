@@ -127,7 +127,7 @@ async fn apply<C: ConnectionTrait + TransactionTrait>(
     for _ in 0..ATTEMPTS {
         staging::heartbeat(db, id).await?;
         let version = settings::catalog_version(db).await?;
-        let plan = plan(db, &parsed, &topic_ids).await?;
+        let plan = plan(db, &parsed, &topic_ids, Some(id)).await?;
         staging::heartbeat(db, id).await?;
         staging::discard_staged(db, id).await?;
         staging::stage(db, jobs, id, &plan.writes).await?;

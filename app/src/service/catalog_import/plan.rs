@@ -1,11 +1,11 @@
 //! Comparing a parsed file with the catalog as it is now: which valid rows are new, which
 //! change a channel, which change nothing.
 
-use super::parse::ParsedFile;
+use super::{parse::ParsedFile, staging};
 use crate::{
     entity::channel,
     error::AppError,
-    model::{ChannelFacts, Topic},
+    model::{CatalogImportId, ChannelFacts, Topic},
     service::catalog::ACTIVE,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -13,6 +13,10 @@ use std::collections::HashMap;
 
 /// Handles looked up per query when comparing a file with the catalog.
 const LOOKUP_CHUNK: usize = 500;
+
+/// While applying, the comparison renews the import's heartbeat at least this often, however
+/// slow its lookups are (well inside [`staging::HEARTBEAT_LEASE`]).
+const BEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What applying a file's valid rows would do to the catalog as it is now.
 #[derive(Debug, Default)]
@@ -41,14 +45,24 @@ fn unchanged(current: &channel::Model, facts: &ChannelFacts, topic_id: i64) -> b
 
 /// Compares the valid rows with the catalog, a chunk of handles per query. The writes come
 /// sorted by handle: staged in that order, they are published in the order of the channel's
-/// handle index, which that index's pages are then visited in, one after the other.
+/// handle index, which that index's pages are then visited in, one after the other. When
+/// `applying` names an import, its heartbeat is renewed as the comparison goes, so a slow
+/// comparison is never taken for an abandoned import.
 pub(super) async fn plan(
     db: &impl ConnectionTrait,
     parsed: &ParsedFile,
     topic_ids: &HashMap<String, i64>,
+    applying: Option<CatalogImportId>,
 ) -> Result<Plan, AppError> {
     let mut plan = Plan::default();
+    let mut last_beat = std::time::Instant::now();
     for chunk in parsed.valid.chunks(LOOKUP_CHUNK) {
+        if let Some(id) = applying
+            && last_beat.elapsed() >= BEAT_EVERY
+        {
+            staging::heartbeat(db, id).await?;
+            last_beat = std::time::Instant::now();
+        }
         let handles = chunk.iter().map(|row| row.facts.handle.clone());
         let current: HashMap<String, channel::Model> = channel::Entity::find()
             .filter(channel::Column::Handle.is_in(handles))
