@@ -4,7 +4,7 @@
 mod support;
 
 use app::entity::{audit_event, invitation, tower_session};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use server::{client_ip::TrustedProxies, session_store::DbSessionStore};
 use support::{Client, PASSWORD, TestApp, member, spawn_all, spawn_configured};
 use tower_sessions::{SessionStore, session::Record};
@@ -324,14 +324,7 @@ async fn outside_development_mail_the_outbox_hides_link_secrets() {
                 .status
                 .is_success()
         );
-        support::confirm(&app, "admin@example.com").await;
-        app.db
-            .execute_unprepared(
-                "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \
-                 SELECT id, 'admin', NULL, CURRENT_TIMESTAMP FROM app_user WHERE email = 'admin@example.com'",
-            )
-            .await
-            .expect("admin");
+        support::grant_staff(&app, "admin@example.com", "admin").await;
         // A known address signs up again: its owner is mailed a link that sets a password.
         assert!(
             app.client()

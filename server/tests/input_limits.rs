@@ -308,17 +308,7 @@ async fn staff(app: &TestApp, email: &str, role: &str) -> Client {
     let client = app.client();
     let reply = client.sign_up(email, PASSWORD).await;
     assert!(reply.status.is_success(), "{}: {reply:?}", app.backend);
-    for sql in [
-        format!(
-            "UPDATE app_user SET email_verified_at = CURRENT_TIMESTAMP WHERE email = '{email}'"
-        ),
-        format!(
-            "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \
-             SELECT id, '{role}', NULL, CURRENT_TIMESTAMP FROM app_user WHERE email = '{email}'"
-        ),
-    ] {
-        app.db.execute_unprepared(&sql).await.expect("grant");
-    }
+    support::grant_staff(app, email, role).await;
     client
 }
 

@@ -10,7 +10,7 @@ use app::{
     service::mail::{ConsoleTransport, deliver_pending},
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
-use support::{Client, PASSWORD, Reply, TestApp, confirm, mailed_token, spawn_all};
+use support::{Client, PASSWORD, Reply, TestApp, mailed_token, spawn_all};
 
 const OTHER_PASSWORD: &str = "amber lantern 77 rivers";
 
@@ -386,14 +386,7 @@ async fn staff_roles_need_a_confirmed_address() {
         let b = app.backend;
         let admin = app.client();
         admin.sign_up("admin@example.com", PASSWORD).await;
-        confirm(&app, "admin@example.com").await;
-        app.db
-            .execute_unprepared(
-                "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \
-                 SELECT id, 'admin', NULL, CURRENT_TIMESTAMP FROM app_user WHERE email = 'admin@example.com'",
-            )
-            .await
-            .expect("admin");
+        support::grant_staff(&app, "admin@example.com", "admin").await;
         let user = app.client();
         user.sign_up("mod@example.com", PASSWORD).await;
         let id = user.call("viewer", &[]).await.body["user_id"].to_string();
@@ -441,14 +434,7 @@ async fn only_admins_read_the_mail_outbox_and_each_mail_is_delivered_once() {
         let b = app.backend;
         let admin = app.client();
         admin.sign_up("admin@example.com", PASSWORD).await;
-        confirm(&app, "admin@example.com").await;
-        app.db
-            .execute_unprepared(
-                "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \
-                 SELECT id, 'admin', NULL, CURRENT_TIMESTAMP FROM app_user WHERE email = 'admin@example.com'",
-            )
-            .await
-            .expect("admin");
+        support::grant_staff(&app, "admin@example.com", "admin").await;
         let advertiser = app.client();
         advertiser.sign_up("ads@example.com", PASSWORD).await;
 

@@ -310,6 +310,19 @@ pub async fn mailed_token(app: &TestApp, email: &str, prefix: &str) -> String {
 }
 
 /// Marks `email` confirmed, as its mailed link would (for tests about something else).
+/// Confirms `email`'s address and grants its user the staff role `role` (`admin`, …), as an
+/// operator's set-up would: staff roles need a confirmed address.
+pub async fn grant_staff(app: &TestApp, email: &str, role: &str) {
+    confirm(app, email).await;
+    app.db
+        .execute_unprepared(&format!(
+            "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \
+             SELECT id, '{role}', NULL, CURRENT_TIMESTAMP FROM app_user WHERE email = '{email}'"
+        ))
+        .await
+        .expect("grant staff role");
+}
+
 pub async fn confirm(app: &TestApp, email: &str) {
     app.db
         .execute_unprepared(&format!(
