@@ -85,11 +85,25 @@ pub async fn browser(driver: &Driver) -> Client {
         }),
     );
     caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("WebDriver session")
+    // chromedriver sometimes resets the first connection while it is still starting up
+    // (seen in CI): try a few times before failing the test.
+    let url = format!("http://127.0.0.1:{}", driver.port);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return client,
+            Err(e) if attempt < 4 => {
+                eprintln!("WebDriver session attempt {attempt} failed: {e}; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(e) => panic!("WebDriver session: {e:?}"),
+        }
+    }
 }
 
 /// chromedriver's (non-W3C) endpoint for the browser console log.
