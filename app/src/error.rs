@@ -129,9 +129,26 @@ impl From<validator::ValidationErrors> for AppError {
     }
 }
 
+/// What a client is told when the database gave up on a transaction because of concurrent
+/// writers (a PostgreSQL deadlock or serialization failure, a SQLite lock wait that ran out):
+/// nothing was written and the same request may simply be sent again.
+pub const BUSY: &str = "The system is busy. Nothing was saved; please try again.";
+
 #[cfg(feature = "ssr")]
 impl From<sea_orm::DbErr> for AppError {
     fn from(error: sea_orm::DbErr) -> Self {
+        let text = error.to_string();
+        if [
+            "deadlock detected",
+            "could not serialize access",
+            "database is locked",
+        ]
+        .iter()
+        .any(|m| text.contains(m))
+        {
+            tracing::warn!(%error, "transaction lost to concurrent writers");
+            return Self::TooManyAttempts(BUSY.to_owned());
+        }
         Self::internal("database error", error)
     }
 }

@@ -87,6 +87,9 @@ pub enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Drive a running Herald's delivery API with realistic traffic over HTTP (no database
+    /// needed): posts ask for decisions, views and clicks follow; totals at the end.
+    Simulate(Box<crate::simulate::Options>),
     /// Measure a hot path and print one line of figures (no database needed).
     Bench {
         #[command(subcommand)]

@@ -10,3 +10,4 @@ pub mod router;
 pub mod security;
 pub mod seed;
 pub mod session_store;
+pub mod simulate;

@@ -1,4 +1,4 @@
-//! The `server` binary: parse configuration, then serve, migrate or seed.
+//! The `server` binary: parse configuration, then serve, migrate, seed, simulate or bench.
 
 use axum::serve::ListenerExt;
 use clap::Parser;
@@ -11,6 +11,7 @@ use server::{
     router::RouterConfig,
     seed,
     session_store::DbSessionStore,
+    simulate,
 };
 use std::{net::SocketAddr, process::ExitCode};
 use tower_sessions::ExpiredDeletion;
@@ -48,6 +49,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         return Ok(());
     }
+    if let Some(Command::Simulate(options)) = &cli.command {
+        return simulate::run(options).await;
+    }
     let url = config::resolve_database_url(&cli.database_url).map_err(|e| e.to_string())?;
     let database = db::connect(&url)
         .await
@@ -63,7 +67,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Seed { channels, seed } => seed::run(&database, channels, seed).await,
-        Command::Bench { .. } => Ok(()),
+        Command::Bench { .. } | Command::Simulate(_) => Ok(()),
         Command::Serve { seed_if_empty } => {
             if seed_if_empty {
                 seed::run(&database, 20_000, 42).await?;

@@ -11,6 +11,8 @@ pub struct Model {
     pub currency: String,
     pub time_zone: String,
     pub created_at: DateTimeUtc,
+    /// The owner's "balance low" threshold; `None`: no warning.
+    pub low_balance_micros: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

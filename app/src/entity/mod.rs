@@ -1,6 +1,7 @@
 //! sea-orm entities, one file per table (server only). The schema itself lives in `migrations`.
 
 pub mod account_member;
+pub mod account_top_up;
 pub mod ad;
 pub mod ad_account;
 pub mod ad_version;
@@ -8,12 +9,21 @@ pub mod app_user;
 pub mod appeal;
 pub mod audit_event;
 pub mod campaign;
+pub mod campaign_day_spend;
+pub mod campaign_spend;
 pub mod catalog_import;
 pub mod catalog_import_row;
 pub mod channel;
+pub mod channel_day_slots;
+pub mod delivery_decision;
+pub mod delivery_event;
+pub mod delivery_key;
 pub mod delivery_rollup;
+pub mod delivery_slot;
 pub mod email_link;
 pub mod invitation;
+pub mod ledger_account;
+pub mod ledger_transfer;
 pub mod notification;
 pub mod outbox_message;
 pub mod platform_setting;

@@ -98,10 +98,16 @@ pub enum AuditAction {
     PasswordChanged,
     /// A user ended all their sessions.
     SignedOutEverywhere,
+    /// Finance credited an ad account's prepaid balance.
+    BalanceCredited,
+    /// An admin created a delivery-network API key.
+    DeliveryKeyCreated,
+    /// An admin revoked a delivery-network API key.
+    DeliveryKeyRevoked,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 38] = [
+    pub const ALL: [Self; 41] = [
         Self::SignUp,
         Self::SignIn,
         Self::SignInFailed,
@@ -140,6 +146,9 @@ impl AuditAction {
         Self::PasswordReset,
         Self::PasswordChanged,
         Self::SignedOutEverywhere,
+        Self::BalanceCredited,
+        Self::DeliveryKeyCreated,
+        Self::DeliveryKeyRevoked,
     ];
 
     pub fn code(self) -> &'static str {
@@ -182,6 +191,9 @@ impl AuditAction {
             Self::PasswordReset => "auth.password_reset",
             Self::PasswordChanged => "auth.password_changed",
             Self::SignedOutEverywhere => "auth.signed_out_everywhere",
+            Self::BalanceCredited => "finance.balance_credited",
+            Self::DeliveryKeyCreated => "delivery_key.created",
+            Self::DeliveryKeyRevoked => "delivery_key.revoked",
         }
     }
 }
@@ -205,4 +217,12 @@ pub struct CatalogSettingsInput {
     #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::NUMBER_MAX))))]
     #[serde(default)]
     pub min_total_budget: String,
+    /// The publisher's share of each charge, a percentage ("50").
+    #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::NUMBER_MAX))))]
+    #[serde(default)]
+    pub publisher_share: String,
+    /// Hours a won slot's hold stays open before its unused rest is released.
+    #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::NUMBER_MAX))))]
+    #[serde(default)]
+    pub hold_hours: String,
 }

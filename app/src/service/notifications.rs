@@ -28,15 +28,38 @@ pub(crate) async fn notify_account(
     link: &str,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    notify_members(
+        db,
+        account,
+        AccountPermission::ViewCampaigns,
+        kind,
+        title,
+        body,
+        link,
+        now,
+    )
+    .await
+}
+
+/// Notifies every member of `account` whose role allows `permission` (money notifications go
+/// to those who may see billing: owners, managers, billing members).
+#[expect(clippy::too_many_arguments, reason = "a notification is all of these")]
+pub(crate) async fn notify_members(
+    db: &impl ConnectionTrait,
+    account: i64,
+    permission: AccountPermission,
+    kind: &str,
+    title: &str,
+    body: &str,
+    link: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     let members = account_member::Entity::find()
         .filter(account_member::Column::AccountId.eq(account))
         .all(db)
         .await?;
     let title: String = title.chars().take(200).collect();
-    for member in members
-        .into_iter()
-        .filter(|m| m.role.allows(AccountPermission::ViewCampaigns))
-    {
+    for member in members.into_iter().filter(|m| m.role.allows(permission)) {
         notification::ActiveModel {
             user_id: Set(member.user_id),
             account_id: Set(account),

@@ -22,6 +22,9 @@ const SLOTS_PER_DAY: &str = "ad_slots_per_day";
 const CATALOG_VERSION: &str = "catalog_version";
 const MIN_CPM: &str = "min_cpm_micros";
 const MIN_TOTAL_BUDGET: &str = "min_total_budget_micros";
+const PUBLISHER_SHARE: &str = "publisher_share_bp";
+const HOLD_TTL: &str = "hold_ttl_minutes";
+const DELIVERY_VERSION: &str = "delivery_version";
 
 /// The settings the catalog and the forecast depend on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +37,12 @@ pub struct PlatformSettings {
     pub catalog_version: i64,
     /// The smallest CPM bid and total budget a campaign may have.
     pub money: MoneyLimits,
+    /// The publisher's share of each posted charge, in basis points (5,000 = 50 %).
+    pub publisher_share_bp: i64,
+    /// How long a won slot's hold stays open before its unused rest is released.
+    pub hold_ttl_minutes: i64,
+    /// Moves on every change to what delivery serves (campaigns, ads, accounts, settings).
+    pub delivery_version: i64,
 }
 
 /// Reads every setting (one query).
@@ -53,7 +62,20 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<PlatformSettings, AppErro
             min_cpm: Micros(value(MIN_CPM)?),
             min_total_budget: Micros(value(MIN_TOTAL_BUDGET)?),
         },
+        publisher_share_bp: value(PUBLISHER_SHARE)?,
+        hold_ttl_minutes: value(HOLD_TTL)?,
+        delivery_version: value(DELIVERY_VERSION)?,
     })
+}
+
+/// The catalog and delivery versions (one small query, cheap enough to ask per decision).
+pub async fn versions(db: &impl ConnectionTrait) -> Result<(i64, i64), AppError> {
+    let rows = platform_setting::Entity::find()
+        .filter(platform_setting::Column::Key.is_in([CATALOG_VERSION, DELIVERY_VERSION]))
+        .all(db)
+        .await?;
+    let value = |key: &str| rows.iter().find(|r| r.key == key).map_or(0, |r| r.value);
+    Ok((value(CATALOG_VERSION), value(DELIVERY_VERSION)))
 }
 
 /// The current catalog version (a primary-key lookup, cheap enough to poll).
@@ -114,8 +136,31 @@ pub async fn catalog_input(
         slots_per_day: current.slots_per_day.to_string(),
         min_cpm: current.money.min_cpm.to_decimal(),
         min_total_budget: current.money.min_total_budget.to_decimal(),
+        publisher_share: percent(current.publisher_share_bp),
+        hold_hours: (current.hold_ttl_minutes / 60).to_string(),
     })
 }
+
+/// Basis points as a percentage for the form: 5000 → "50", 3333 → "33.33".
+fn percent(bp: i64) -> String {
+    if bp % 100 == 0 {
+        (bp / 100).to_string()
+    } else {
+        format!("{}.{:02}", bp / 100, bp % 100)
+            .trim_end_matches('0')
+            .to_owned()
+    }
+}
+
+/// A percentage with at most two decimals ("50", "33.33") as basis points, 0..=100 %.
+fn parse_percent(text: &str) -> Option<i64> {
+    let micros = Micros::parse(text).ok()?;
+    // Micros::parse reads six decimals: a whole percent is 1,000,000; a basis point 10,000.
+    (micros.0 % 10_000 == 0 && micros.0 <= 100_000_000).then_some(micros.0 / 10_000)
+}
+
+/// Longest hold an admin may set, in hours (a week).
+pub const MAX_HOLD_HOURS: i64 = 168;
 
 /// The largest minimum CPM or minimum budget an admin may set, in currency units.
 pub const MAX_MONEY_LIMIT_UNITS: i64 = 1_000_000;
@@ -180,11 +225,39 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
     };
     let min_cpm = money("min_cpm", &input.min_cpm);
     let min_total_budget = money("min_total_budget", &input.min_total_budget);
+    let publisher_share = if input.publisher_share.trim().is_empty() {
+        None
+    } else {
+        let parsed = parse_percent(&input.publisher_share);
+        if parsed.is_none() {
+            errors.add(
+                "publisher_share",
+                "A percentage from 0 to 100, with at most two decimals.",
+            );
+        }
+        parsed
+    };
+    let hold_minutes = if input.hold_hours.trim().is_empty() {
+        None
+    } else {
+        match parse_count(&input.hold_hours) {
+            Ok(h) if (1..=MAX_HOLD_HOURS).contains(&h) => Some(h * 60),
+            _ => {
+                errors.add(
+                    "hold_hours",
+                    format!("A whole number of hours from 1 to {MAX_HOLD_HOURS}."),
+                );
+                None
+            }
+        }
+    };
     errors.into_result()?;
     let txn = db.begin().await?;
     let before = load(&txn).await?;
     let min_cpm = min_cpm.unwrap_or(before.money.min_cpm);
     let min_total_budget = min_total_budget.unwrap_or(before.money.min_total_budget);
+    let publisher_share = publisher_share.unwrap_or(before.publisher_share_bp);
+    let hold_minutes = hold_minutes.unwrap_or(before.hold_ttl_minutes);
     let mut changed = false;
     let mut catalog_changed = false;
     for (key, old, new, catalog) in [
@@ -202,6 +275,13 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
             min_total_budget.0,
             false,
         ),
+        (
+            PUBLISHER_SHARE,
+            before.publisher_share_bp,
+            publisher_share,
+            false,
+        ),
+        (HOLD_TTL, before.hold_ttl_minutes, hold_minutes, false),
     ] {
         if old != new {
             changed = true;
@@ -236,12 +316,16 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
                         SLOTS_PER_DAY: before.slots_per_day,
                         MIN_CPM: before.money.min_cpm.0,
                         MIN_TOTAL_BUDGET: before.money.min_total_budget.0,
+                        PUBLISHER_SHARE: before.publisher_share_bp,
+                        HOLD_TTL: before.hold_ttl_minutes,
                     },
                     "after": {
                         MIN_SUBSCRIBERS: min_subscribers,
                         SLOTS_PER_DAY: slots_per_day,
                         MIN_CPM: min_cpm.0,
                         MIN_TOTAL_BUDGET: min_total_budget.0,
+                        PUBLISHER_SHARE: publisher_share,
+                        HOLD_TTL: hold_minutes,
                     },
                 })),
         )

@@ -1,13 +1,12 @@
-//! Spend figures, read from the daily delivery rollup (never from raw events).
+//! Spend figures: what each campaign has been charged, from the spend counter the ledger keeps
+//! in step with its posted transfers (never from raw events).
 
 use crate::{
-    entity::delivery_rollup,
+    entity::campaign_spend,
     error::AppError,
     model::{CampaignId, Micros},
 };
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 
 /// Total spend of each campaign in `ids` (campaigns without delivery are absent). The caller
@@ -19,19 +18,12 @@ pub async fn by_campaign(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(i64, Option<i64>)> = delivery_rollup::Entity::find()
-        .select_only()
-        .column(delivery_rollup::Column::CampaignId)
-        // PostgreSQL sums BIGINT into NUMERIC: cast back so both databases answer an i64.
-        .column_as(Expr::cust("CAST(SUM(spend_micros) AS BIGINT)"), "spent")
-        .filter(delivery_rollup::Column::CampaignId.is_in(ids.iter().map(|c| c.0)))
-        .group_by(delivery_rollup::Column::CampaignId)
-        .into_tuple()
+    Ok(campaign_spend::Entity::find()
+        .filter(campaign_spend::Column::CampaignId.is_in(ids.iter().map(|c| c.0)))
         .all(db)
-        .await?;
-    Ok(rows
+        .await?
         .into_iter()
-        .map(|(id, spent)| (CampaignId(id), Micros(spent.unwrap_or(0))))
+        .map(|s| (CampaignId(s.campaign_id), Micros(s.posted)))
         .collect())
 }
 

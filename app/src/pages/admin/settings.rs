@@ -56,7 +56,7 @@ fn SettingsForm(
                     name="input[slots_per_day]"
                     label="Ad slots per channel per day"
                     value=current.slots_per_day
-                    hint="The forecast's capacity: average views × min(posts per day, this)."
+                    hint="Delivery serves at most this many sponsored messages per channel per UTC day; the forecast's capacity is average views × min(posts per day, this)."
                     error=field_error(result, "slots_per_day")
                 />
                 <h2>"Campaign money"</h2>
@@ -75,6 +75,23 @@ fn SettingsForm(
                     value=current.min_total_budget
                     hint="Checked when a campaign is saved; running campaigns keep theirs."
                     error=field_error(result, "min_total_budget")
+                />
+                <h2>"Delivery"</h2>
+                <Field
+                    id="settings-publisher-share"
+                    name="input[publisher_share]"
+                    label="Publisher share (%)"
+                    value=current.publisher_share
+                    hint="Each charge for views goes this much to the channel's publisher, the rest to the platform (which keeps any rounding micro-unit)."
+                    error=field_error(result, "publisher_share")
+                />
+                <Field
+                    id="settings-hold-hours"
+                    name="input[hold_hours]"
+                    label="Hold expiry (hours)"
+                    value=current.hold_hours
+                    hint="A won slot's reserved cost stays held this long for its views to arrive; then the unused rest returns to the advertiser's balance."
+                    error=field_error(result, "hold_hours")
                 />
                 <button type="submit" class="primary" disabled=move || update.pending().get()>
                     "Save settings"

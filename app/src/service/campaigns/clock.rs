@@ -5,7 +5,7 @@
 
 use super::write::{change_status, change_status_if};
 use crate::{
-    entity::{campaign, delivery_rollup},
+    entity::{campaign, campaign_spend},
     error::AppError,
     model::{CampaignEvent, CampaignId, CampaignStatus, CompletionReason, Micros, transition},
     service::spend,
@@ -33,7 +33,7 @@ pub struct DueCompletion {
 }
 
 /// Starts scheduled campaigns whose start has come, and completes live campaigns whose end has
-/// passed or whose spend (from the rollup) has reached the total budget. Safe to run from
+/// passed or whose posted spend leaves less than one view of the budget. Safe to run from
 /// several instances at once, and beside the advertiser's edits: each change is one UPDATE
 /// conditional on the status it saw *and* on its reason still holding, and a lost race is
 /// skipped.
@@ -62,8 +62,8 @@ pub async fn sweep<C: ConnectionTrait + TransactionTrait>(
     Ok(done)
 }
 
-/// The live campaigns whose end has passed at `now`, then the running ones whose spend (from
-/// the delivery rollup) has reached the total budget; each once.
+/// The live campaigns whose end has passed at `now`, then the running ones whose posted spend
+/// leaves less than one view's cost of the total budget; each once.
 pub async fn due_completions(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
@@ -99,7 +99,7 @@ pub async fn due_completions(
             .get(&CampaignId(campaign.id))
             .copied()
             .unwrap_or(Micros::ZERO);
-        (used.0 >= campaign.total_budget_micros).then_some(DueCompletion {
+        (campaign.total_budget_micros - used.0 < one_view(&campaign)).then_some(DueCompletion {
             campaign,
             reason: CompletionReason::BudgetSpent,
         })
@@ -109,8 +109,8 @@ pub async fn due_completions(
 
 /// Completes a campaign found by [`due_completions`] if it is still due when the UPDATE runs:
 /// the same statement requires the status it was read with and its reason against the row as
-/// it is then — the end date at or before `now`, or the rollup's spend at or above the total
-/// budget. `false` when it is no longer due (the end moved, the budget was raised) or another
+/// it is then — the end date at or before `now`, or the posted spend leaving less than one
+/// view's cost of the total budget. `false` when it is no longer due (the end moved, the budget was raised) or another
 /// instance got there first.
 pub async fn complete<C: ConnectionTrait + TransactionTrait>(
     db: &C,
@@ -125,19 +125,26 @@ pub async fn complete<C: ConnectionTrait + TransactionTrait>(
         CompletionReason::BudgetSpent => {
             let spent = Query::select()
                 .expr(Func::coalesce([
-                    Expr::col(delivery_rollup::Column::SpendMicros).sum(),
+                    Expr::col(campaign_spend::Column::Posted).max(),
                     Expr::value(0i64),
                 ]))
-                .from(delivery_rollup::Entity)
-                .and_where(delivery_rollup::Column::CampaignId.eq(due.campaign.id))
+                .from(campaign_spend::Entity)
+                .and_where(campaign_spend::Column::CampaignId.eq(due.campaign.id))
                 .to_owned();
             Condition::all().add(
                 Expr::col((campaign::Entity, campaign::Column::TotalBudgetMicros))
-                    .lte(Expr::SubQuery(None, Box::new(spent.into()))),
+                    .sub(Expr::SubQuery(None, Box::new(spent.into())))
+                    .lt(one_view(&due.campaign)),
             )
         }
     };
     apply(db, &due.campaign, to, Some(due.reason.code()), still).await
+}
+
+/// The cost of one view at the campaign's bid (at least one micro): a campaign whose posted
+/// spend leaves less than this of its budget has spent it.
+fn one_view(c: &campaign::Model) -> i64 {
+    Ord::max(c.bid_micros / 1_000, 1)
 }
 
 /// A scheduled campaign may start: "as soon as approved", or its start has come.

@@ -1,0 +1,558 @@
+//! One decision: a channel's new post needs an ad. Candidates come from memory; their budgets
+//! are read for the few that matter (highest bids first); the second-price auction picks the
+//! winner among those that can hold the slot's whole expected cost; and before answering, one
+//! transaction claims the slot, counts it against the channel's daily slots, commits the cost
+//! against the campaign's total and daily budgets (conditional UPDATEs, so concurrent
+//! decisions can never overspend), and holds it in the ledger. The same slot asked again gets
+//! the same answer.
+
+use super::{
+    DeliveryEngine, auction,
+    index::{LiveAd, LiveCampaign},
+    pacing::{self, Budgets},
+};
+use crate::{
+    entity::{
+        ad_account, ad_version, campaign_day_spend, campaign_spend, channel_day_slots,
+        delivery_decision, delivery_slot, ledger_account,
+    },
+    error::AppError,
+    model::{AccountPermission, AdCopy, LedgerKind, Micros},
+    service::{ledger, notifications},
+};
+use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, ExprTrait, QueryFilter, Set, sea_query::Expr,
+};
+use std::{collections::HashMap, sync::atomic::Ordering};
+
+/// Longest slot id accepted.
+pub const MAX_SLOT_ID: usize = 128;
+/// Candidates whose budgets are read at a time, highest bids first.
+const CHUNK: usize = 16;
+/// Most candidates looked at for one slot. Past it the winner found so far pays the floor (or
+/// the best runner-up seen), which can only lower its price.
+const MAX_LOOKED_AT: usize = 256;
+
+/// A won slot, as the network is told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecisionAnswer {
+    pub decision_id: i64,
+    pub ad: AdCopy,
+    pub ad_version_id: i64,
+    pub price_cpm: Micros,
+    pub currency: String,
+    pub held: Micros,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a slot gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decided {
+    Ad(DecisionAnswer),
+    /// Nothing won (no candidate fits, or the channel's slots for today are used).
+    NoAd,
+}
+
+/// Checks a slot id: 1–128 printable characters.
+pub fn check_slot_id(slot_id: &str) -> Result<(), AppError> {
+    if slot_id.is_empty() || slot_id.chars().count() > MAX_SLOT_ID {
+        return Err(AppError::field(
+            "slot_id",
+            format!("A slot id has 1 to {MAX_SLOT_ID} characters."),
+        ));
+    }
+    if slot_id.chars().any(char::is_control) {
+        return Err(AppError::field(
+            "slot_id",
+            "A slot id has no control characters.",
+        ));
+    }
+    Ok(())
+}
+
+/// Decides the slot `slot_id` of the channel `handle` for the network `key_id` at `now`.
+/// `NotFound` for an unknown channel; a conflict when the slot id was used for another channel.
+pub async fn decide(
+    db: &DatabaseConnection,
+    engine: &DeliveryEngine,
+    key_id: i64,
+    handle: &str,
+    slot_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Decided, AppError> {
+    check_slot_id(slot_id)?;
+    engine.refresh(db).await?;
+    let channels = engine.channels();
+    let channel = channels.by_handle(handle).ok_or(AppError::NotFound)?;
+    let facts = &channel.facts;
+    if let Some(answer) = replay(db, key_id, slot_id, facts.id).await? {
+        return Ok(answer);
+    }
+    let index = engine.campaigns();
+    let settings = channels
+        .settings
+        .unwrap_or(crate::service::forecast::index::IndexSettings {
+            min_subscribers: i64::MAX,
+            slots_per_day: 0,
+        });
+    let mut ranked: Vec<(&LiveCampaign, u64)> = index
+        .candidates(facts, settings, now)
+        .into_iter()
+        .map(|c| (c, auction::tie_key(slot_id, c.id)))
+        .collect();
+    ranked.sort_unstable_by(|a, b| b.0.bid.cmp(&a.0.bid).then(a.1.cmp(&b.1)));
+    ranked.truncate(MAX_LOOKED_AT);
+    for _attempt in 0..4 {
+        let txn = ledger::begin(db).await?;
+        match attempt(
+            &txn,
+            &index.rules,
+            &ranked,
+            facts,
+            settings.slots_per_day,
+            key_id,
+            slot_id,
+            now,
+        )
+        .await
+        {
+            Ok(Step::Done(decided, ad)) => {
+                txn.commit().await?;
+                if let Some(ad) = ad {
+                    ad.served.fetch_add(1, Ordering::Relaxed);
+                }
+                return Ok(decided);
+            }
+            Ok(Step::Replay) => {
+                let _ = txn.rollback().await;
+                return replay(db, key_id, slot_id, facts.id)
+                    .await?
+                    .ok_or_else(|| AppError::internal("decide", "a claimed slot has no row"));
+            }
+            Ok(Step::Race) => {
+                let _ = txn.rollback().await;
+            }
+            Err(AppError::TooManyAttempts(m)) if m == crate::error::BUSY => {
+                let _ = txn.rollback().await;
+            }
+            Err(e) => {
+                let _ = txn.rollback().await;
+                return Err(e);
+            }
+        }
+    }
+    Err(AppError::TooManyAttempts(crate::error::BUSY.to_owned()))
+}
+
+enum Step<'a> {
+    Done(Decided, Option<&'a LiveAd>),
+    /// Another request claimed the slot first.
+    Replay,
+    /// A budget moved between reading it and committing against it: decide again.
+    Race,
+}
+
+#[expect(clippy::too_many_arguments, reason = "one slot is all of these facts")]
+async fn attempt<'a>(
+    txn: &DatabaseTransaction,
+    rules: &super::index::DeliveryRules,
+    ranked: &[(&'a LiveCampaign, u64)],
+    facts: &crate::service::forecast::index::IndexedChannel,
+    slots_per_day: i64,
+    key_id: i64,
+    slot_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Step<'a>, AppError> {
+    let claimed = delivery_slot::Entity::insert(delivery_slot::ActiveModel {
+        key_id: Set(key_id),
+        slot_id: Set(slot_id.to_owned()),
+        channel_id: Set(facts.id),
+        decision_id: Set(None),
+        created_at: Set(now),
+    })
+    .on_conflict_do_nothing_on([delivery_slot::Column::KeyId, delivery_slot::Column::SlotId])
+    .exec(txn)
+    .await?;
+    if matches!(claimed, sea_orm::TryInsertResult::Conflicted) {
+        return Ok(Step::Replay);
+    }
+    // Find the winner and the runner-up among the candidates that can hold the whole slot.
+    let mut eligible: Vec<(usize, Budgets)> = Vec::new();
+    for (start, chunk) in ranked.chunks(CHUNK).enumerate() {
+        let states = budgets(txn, chunk.iter().map(|(c, _)| *c), now).await?;
+        for (offset, (c, _)) in chunk.iter().enumerate() {
+            let Some(b) = states.get(&c.id) else { continue };
+            let fits = pacing::expected_cost(facts.avg_views, c.bid)
+                .is_some_and(|cost| pacing::admits(b, cost).is_ok());
+            if fits {
+                eligible.push((start * CHUNK + offset, *b));
+            }
+        }
+        if eligible.len() >= 2 {
+            break;
+        }
+    }
+    let bids: Vec<auction::Bid> = eligible
+        .iter()
+        .map(|&(i, _)| auction::Bid {
+            candidate: i,
+            bid: ranked[i].0.bid,
+            tie: ranked[i].1,
+        })
+        .collect();
+    let Some(won) = auction::run(&bids, rules.floor) else {
+        return Ok(Step::Done(Decided::NoAd, None));
+    };
+    let winner = ranked[won.candidate].0;
+    let Some(cost) = pacing::expected_cost(facts.avg_views, won.price) else {
+        return Ok(Step::Done(Decided::NoAd, None));
+    };
+    let Some(budget) = eligible
+        .iter()
+        .find(|(i, _)| *i == won.candidate)
+        .map(|(_, b)| *b)
+    else {
+        return Ok(Step::Done(Decided::NoAd, None));
+    };
+    // The channel's sponsored messages today (UTC): the forecast's capacity model.
+    let day = now.date_naive();
+    channel_day_slots::Entity::insert(channel_day_slots::ActiveModel {
+        channel_id: Set(facts.id),
+        day: Set(day),
+        used: Set(0),
+    })
+    .on_conflict_do_nothing_on([
+        channel_day_slots::Column::ChannelId,
+        channel_day_slots::Column::Day,
+    ])
+    .exec(txn)
+    .await?;
+    let slot_taken = channel_day_slots::Entity::update_many()
+        .col_expr(
+            channel_day_slots::Column::Used,
+            Expr::col(channel_day_slots::Column::Used).add(1),
+        )
+        .filter(channel_day_slots::Column::ChannelId.eq(facts.id))
+        .filter(channel_day_slots::Column::Day.eq(day))
+        .filter(channel_day_slots::Column::Used.lt(slots_per_day))
+        .exec(txn)
+        .await?;
+    if slot_taken.rows_affected != 1 {
+        return Ok(Step::Done(Decided::NoAd, None));
+    }
+    let local = winner.local(now);
+    if !commit_budgets(
+        txn,
+        winner,
+        local.date(),
+        local.hour() as i32,
+        budget.hours_left,
+        cost,
+    )
+    .await?
+    {
+        return Ok(Step::Race);
+    }
+    let Some(ad) = winner
+        .ads
+        .iter()
+        .min_by_key(|a| (a.served.load(Ordering::Relaxed), a.ad_id))
+    else {
+        return Ok(Step::Race);
+    };
+    let expires_at = now + Duration::minutes(Ord::max(rules.hold_ttl_minutes, 1));
+    let decision = delivery_decision::ActiveModel {
+        key_id: Set(key_id),
+        channel_id: Set(facts.id),
+        campaign_id: Set(winner.id),
+        ad_id: Set(ad.ad_id),
+        ad_version_id: Set(ad.version_id),
+        account_id: Set(winner.account_id),
+        currency: Set(winner.currency.clone()),
+        price_cpm: Set(won.price.0),
+        held: Set(cost.0),
+        posted: Set(0),
+        released: Set(0),
+        views: Set(0),
+        clicks: Set(0),
+        local_day: Set(local.date()),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        settled_at: Set(None),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    match ledger::hold(
+        txn,
+        winner.account_id,
+        winner.id,
+        &winner.currency,
+        cost,
+        decision.id,
+        now,
+    )
+    .await?
+    {
+        ledger::Outcome::Applied(_) => {}
+        ledger::Outcome::Insufficient => return Ok(Step::Race),
+        ledger::Outcome::Replayed(_) => {
+            return Err(AppError::internal(
+                "decide",
+                "a new decision's hold already existed",
+            ));
+        }
+    }
+    delivery_slot::Entity::update_many()
+        .col_expr(delivery_slot::Column::DecisionId, Expr::value(decision.id))
+        .filter(delivery_slot::Column::KeyId.eq(key_id))
+        .filter(delivery_slot::Column::SlotId.eq(slot_id))
+        .exec(txn)
+        .await?;
+    warn_about_balance(txn, winner, budget.balance, cost, rules.floor, now).await?;
+    Ok(Step::Done(
+        Decided::Ad(DecisionAnswer {
+            decision_id: decision.id,
+            ad: (*ad.copy).clone(),
+            ad_version_id: ad.version_id,
+            price_cpm: won.price,
+            currency: winner.currency.clone(),
+            held: cost,
+            expires_at,
+        }),
+        Some(ad),
+    ))
+}
+
+/// The budget state of each candidate, read in three queries.
+pub(super) async fn budgets<'a>(
+    db: &impl ConnectionTrait,
+    campaigns: impl Iterator<Item = &'a LiveCampaign>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<i64, Budgets>, AppError> {
+    let campaigns: Vec<&LiveCampaign> = campaigns.collect();
+    let ids: Vec<i64> = campaigns.iter().map(|c| c.id).collect();
+    let spend: HashMap<i64, i64> = campaign_spend::Entity::find()
+        .filter(campaign_spend::Column::CampaignId.is_in(ids.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.campaign_id, s.committed))
+        .collect();
+    let days: HashMap<(i64, NaiveDate), campaign_day_spend::Model> =
+        campaign_day_spend::Entity::find()
+            .filter(campaign_day_spend::Column::CampaignId.is_in(ids))
+            .filter(campaign_day_spend::Column::Day.gte(now.date_naive() - Duration::days(1)))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|d| ((d.campaign_id, d.day), d))
+            .collect();
+    let balances: HashMap<(i64, String), i64> = ledger_account::Entity::find()
+        .filter(ledger_account::Column::Kind.eq(LedgerKind::AccountBalance.code()))
+        .filter(
+            ledger_account::Column::OwnerId
+                .is_in(campaigns.iter().map(|c| c.account_id).collect::<Vec<_>>()),
+        )
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| ((a.owner_id, a.currency), a.balance))
+        .collect();
+    Ok(campaigns
+        .into_iter()
+        .map(|c| {
+            let local = c.local(now);
+            let today = days.get(&(c.id, local.date()));
+            let committed_today = today.map_or(0, |d| d.committed);
+            let hour_base = match today {
+                Some(d) if d.hour == local.hour() as i32 => d.hour_base,
+                _ => committed_today,
+            };
+            let b = Budgets {
+                total: c.total_budget,
+                committed: Micros(spend.get(&c.id).copied().unwrap_or(0)),
+                daily: c.daily_budget,
+                committed_today: Micros(committed_today),
+                hour_base: Micros(hour_base),
+                hours_left: pacing::hours_left(c.schedule.as_ref(), local),
+                balance: Micros(
+                    balances
+                        .get(&(c.account_id, c.currency.clone()))
+                        .copied()
+                        .unwrap_or(0),
+                ),
+            };
+            (c.id, b)
+        })
+        .collect())
+}
+
+/// Commits `cost` against the campaign's total budget and today's allowance and pace, each a
+/// conditional UPDATE that re-checks the cap against the row as it is now. `false` when a cap
+/// no longer admits it (a concurrent decision got there first).
+async fn commit_budgets(
+    txn: &DatabaseTransaction,
+    c: &LiveCampaign,
+    day: NaiveDate,
+    hour: i32,
+    hours_left: i64,
+    cost: Micros,
+) -> Result<bool, AppError> {
+    campaign_spend::Entity::insert(campaign_spend::ActiveModel {
+        campaign_id: Set(c.id),
+        posted: Set(0),
+        committed: Set(0),
+    })
+    .on_conflict_do_nothing_on([campaign_spend::Column::CampaignId])
+    .exec(txn)
+    .await?;
+    let total = campaign_spend::Entity::update_many()
+        .col_expr(
+            campaign_spend::Column::Committed,
+            Expr::col(campaign_spend::Column::Committed).add(cost.0),
+        )
+        .filter(campaign_spend::Column::CampaignId.eq(c.id))
+        .filter(
+            Expr::col(campaign_spend::Column::Committed)
+                .add(cost.0)
+                .lte(c.total_budget.0),
+        )
+        .exec(txn)
+        .await?;
+    if total.rows_affected != 1 {
+        return Ok(false);
+    }
+    campaign_day_spend::Entity::insert(campaign_day_spend::ActiveModel {
+        campaign_id: Set(c.id),
+        day: Set(day),
+        committed: Set(0),
+        hour: Set(-1),
+        hour_base: Set(0),
+    })
+    .on_conflict_do_nothing_on([
+        campaign_day_spend::Column::CampaignId,
+        campaign_day_spend::Column::Day,
+    ])
+    .exec(txn)
+    .await?;
+    let this_day = || {
+        campaign_day_spend::Entity::update_many()
+            .filter(campaign_day_spend::Column::CampaignId.eq(c.id))
+            .filter(campaign_day_spend::Column::Day.eq(day))
+    };
+    // A new hour's pace starts from what the day has committed so far.
+    this_day()
+        .col_expr(campaign_day_spend::Column::Hour, Expr::value(hour))
+        .col_expr(
+            campaign_day_spend::Column::HourBase,
+            Expr::col(campaign_day_spend::Column::Committed),
+        )
+        .filter(campaign_day_spend::Column::Hour.ne(hour))
+        .exec(txn)
+        .await?;
+    let mut add = this_day().col_expr(
+        campaign_day_spend::Column::Committed,
+        Expr::col(campaign_day_spend::Column::Committed).add(cost.0),
+    );
+    if let Some(daily) = c.daily_budget {
+        let committed = || Expr::col(campaign_day_spend::Column::Committed);
+        let base = || Expr::col(campaign_day_spend::Column::HourBase);
+        add = add
+            .filter(committed().add(cost.0).lte(daily.0))
+            // The pace: committed < base + (daily − base) / hours left (integer division).
+            .filter(
+                committed()
+                    .lt(base().add(Expr::val(daily.0).sub(base()).div(Ord::max(hours_left, 1)))),
+            );
+    }
+    Ok(add.exec(txn).await?.rows_affected == 1)
+}
+
+/// Tells the account's billing members when this hold took the balance below the owner's
+/// threshold, or below what a thousand views cost at the minimum price (out of funds).
+async fn warn_about_balance(
+    txn: &DatabaseTransaction,
+    c: &LiveCampaign,
+    before: Micros,
+    cost: Micros,
+    floor: Micros,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let after = Micros(before.0 - cost.0);
+    let crossed = |line: Micros| before >= line && after < line;
+    let (kind, title) = if crossed(floor) {
+        (
+            "out_of_funds",
+            "Out of funds: campaigns have stopped delivering",
+        )
+    } else {
+        let threshold = ad_account::Entity::find_by_id(c.account_id)
+            .one(txn)
+            .await?
+            .and_then(|a| a.low_balance_micros)
+            .map(Micros);
+        match threshold {
+            Some(t) if crossed(t) => ("balance_low", "Your balance is running low"),
+            _ => return Ok(()),
+        }
+    };
+    let body = format!(
+        "The available balance is {}. Campaigns resume on their own after a top-up.",
+        after.display(&c.currency)
+    );
+    notifications::notify_members(
+        txn,
+        c.account_id,
+        AccountPermission::ViewBilling,
+        kind,
+        title,
+        &body,
+        "/balance",
+        now,
+    )
+    .await
+}
+
+/// The answer already given to (`key_id`, `slot_id`), if any. A slot id used for another
+/// channel is a conflict.
+async fn replay(
+    db: &impl ConnectionTrait,
+    key_id: i64,
+    slot_id: &str,
+    channel_id: i64,
+) -> Result<Option<Decided>, AppError> {
+    let Some(slot) = delivery_slot::Entity::find_by_id((key_id, slot_id.to_owned()))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if slot.channel_id != channel_id {
+        return Err(AppError::Conflict(
+            "This slot id was already used for another channel.".into(),
+        ));
+    }
+    let Some(decision_id) = slot.decision_id else {
+        return Ok(Some(Decided::NoAd));
+    };
+    let decision = delivery_decision::Entity::find_by_id(decision_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("decide", "a slot names a missing decision"))?;
+    let version = ad_version::Entity::find_by_id(decision.ad_version_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("decide", "a decision names a missing version"))?;
+    Ok(Some(Decided::Ad(DecisionAnswer {
+        decision_id,
+        ad: version.copy(),
+        ad_version_id: version.id,
+        price_cpm: Micros(decision.price_cpm),
+        currency: decision.currency,
+        held: Micros(decision.held),
+        expires_at: decision.expires_at,
+    })))
+}

@@ -1,0 +1,108 @@
+//! Expired holds: the unused rest of each decision past its expiry goes back to the ad
+//! account's balance, exactly once even when several instances sweep at the same time (the
+//! decision is settled by one conditional UPDATE, and the release's ledger key is the
+//! decision's).
+
+use crate::{
+    entity::{campaign_day_spend, campaign_spend, delivery_decision},
+    error::AppError,
+    model::Micros,
+    service::ledger,
+};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
+};
+
+/// What one sweep did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Released {
+    pub decisions: u64,
+    pub amount: Micros,
+}
+
+/// Settles up to `limit` decisions whose hold expired at or before `now`.
+pub async fn release_expired(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Released, AppError> {
+    let due: Vec<i64> = delivery_decision::Entity::find()
+        .select_only()
+        .column(delivery_decision::Column::Id)
+        .filter(delivery_decision::Column::SettledAt.is_null())
+        .filter(delivery_decision::Column::ExpiresAt.lte(now))
+        .order_by_asc(delivery_decision::Column::ExpiresAt)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut done = Released::default();
+    for id in due {
+        let released = ledger::with_retry(db, async |txn| settle(txn, id, now).await).await?;
+        if let Some(amount) = released {
+            done.decisions += 1;
+            done.amount = Micros(done.amount.0 + amount.0);
+        }
+    }
+    Ok(done)
+}
+
+/// Settles one decision if it is still open: `None` when another sweeper (or nothing) did.
+pub async fn settle(
+    txn: &sea_orm::DatabaseTransaction,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<Micros>, AppError> {
+    let claimed = delivery_decision::Entity::update_many()
+        .col_expr(delivery_decision::Column::SettledAt, Expr::value(now))
+        .col_expr(
+            delivery_decision::Column::Released,
+            Expr::col(delivery_decision::Column::Held)
+                .sub(Expr::col(delivery_decision::Column::Posted)),
+        )
+        .filter(delivery_decision::Column::Id.eq(id))
+        .filter(delivery_decision::Column::SettledAt.is_null())
+        .filter(delivery_decision::Column::ExpiresAt.lte(now))
+        .exec(txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Ok(None);
+    }
+    let d = delivery_decision::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::internal("sweep", "a settled decision vanished"))?;
+    let amount = Micros(d.released);
+    if amount.0 > 0 {
+        ledger::release(
+            txn,
+            d.account_id,
+            d.campaign_id,
+            &d.currency,
+            amount,
+            d.id,
+            now,
+        )
+        .await?;
+        campaign_spend::Entity::update_many()
+            .col_expr(
+                campaign_spend::Column::Committed,
+                Expr::col(campaign_spend::Column::Committed).sub(amount.0),
+            )
+            .filter(campaign_spend::Column::CampaignId.eq(d.campaign_id))
+            .exec(txn)
+            .await?;
+        campaign_day_spend::Entity::update_many()
+            .col_expr(
+                campaign_day_spend::Column::Committed,
+                Expr::col(campaign_day_spend::Column::Committed).sub(amount.0),
+            )
+            .filter(campaign_day_spend::Column::CampaignId.eq(d.campaign_id))
+            .filter(campaign_day_spend::Column::Day.eq(d.local_day))
+            .exec(txn)
+            .await?;
+    }
+    Ok(Some(amount))
+}

@@ -1,0 +1,211 @@
+//! Finance: crediting prepaid balances (each bank transfer once), and the accounts finance
+//! staff look through. Every write goes through the ledger and is audited.
+
+use crate::{
+    entity::{account_top_up, ad_account},
+    error::AppError,
+    model::{
+        AccountId, AuditAction, CreditInput, CreditResult, FinanceAccountRow, FinanceAccounts,
+        Micros, PlatformRole, TransferKind,
+    },
+    service::{
+        Actor,
+        audit::{self, AuditEntry},
+        ledger::{self, NewTransfer, Outcome, Side},
+    },
+};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use validator::Validate;
+
+/// The largest single credit, in currency units.
+pub const MAX_CREDIT_UNITS: i64 = 10_000_000;
+/// Accounts per page in finance's list.
+pub const ACCOUNTS_PAGE: u64 = 25;
+
+/// Credits an ad account (finance staff only). The same reference for the same account is one
+/// credit: sent again with the same amount it answers `already_credited`; with another amount
+/// it is refused.
+pub async fn credit(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: CreditInput,
+    now: DateTime<Utc>,
+) -> Result<CreditResult, AppError> {
+    actor.require_staff(db, PlatformRole::Finance).await?;
+    input.validate()?;
+    let amount = match Micros::parse(&input.amount) {
+        Ok(a) if a.0 > 0 && a <= Micros::units(MAX_CREDIT_UNITS) => a,
+        Ok(_) => {
+            return Err(AppError::field(
+                "amount",
+                format!("More than zero and at most {MAX_CREDIT_UNITS}."),
+            ));
+        }
+        Err(e) => return Err(AppError::field("amount", e.to_string())),
+    };
+    credit_account(
+        db,
+        input.account,
+        amount,
+        input.reference.trim(),
+        input.note.trim(),
+        actor.user_id.0,
+        actor.ip.clone(),
+        now,
+    )
+    .await
+}
+
+/// Credits `account` with `amount` under `reference` (the checks of [`credit`] done), in one
+/// transaction with its audit event. Used by finance, the demo seed and tests.
+#[expect(clippy::too_many_arguments, reason = "a credit is all of these facts")]
+pub async fn credit_account(
+    db: &DatabaseConnection,
+    account: AccountId,
+    amount: Micros,
+    reference: &str,
+    note: &str,
+    by: i64,
+    ip: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<CreditResult, AppError> {
+    ledger::with_retry(db, async |txn| {
+        let target = ad_account::Entity::find_by_id(account.0)
+            .one(txn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if let Some(first) = account_top_up::Entity::find()
+            .filter(account_top_up::Column::AccountId.eq(account.0))
+            .filter(account_top_up::Column::ExternalReference.eq(reference))
+            .one(txn)
+            .await?
+        {
+            if first.amount != amount.0 {
+                return Err(AppError::field(
+                    "reference",
+                    format!(
+                        "This reference was already credited to this account with {}.",
+                        Micros(first.amount).display(&first.currency)
+                    ),
+                ));
+            }
+            let available =
+                ledger::balance_of(txn, Side::balance(account.0), &target.currency).await?;
+            return Ok(CreditResult {
+                account_name: target.name,
+                amount,
+                currency: target.currency,
+                already_credited: true,
+                available,
+            });
+        }
+        let outcome = ledger::transfer(
+            txn,
+            &NewTransfer {
+                debit: Side::external(),
+                credit: Side::balance(account.0),
+                amount,
+                currency: target.currency.clone(),
+                kind: TransferKind::TopUp,
+                object_type: "ad_account",
+                object_id: account.0,
+                key: format!("top_up:{}:{reference}", account.0),
+            },
+            now,
+        )
+        .await?;
+        let Outcome::Applied(transfer_id) = outcome else {
+            return Err(AppError::internal(
+                "credit",
+                format!("unexpected outcome {outcome:?}"),
+            ));
+        };
+        let top_up = account_top_up::ActiveModel {
+            account_id: Set(account.0),
+            amount: Set(amount.0),
+            currency: Set(target.currency.clone()),
+            external_reference: Set(reference.to_owned()),
+            note: Set(note.to_owned()),
+            transfer_id: Set(transfer_id),
+            created_by: Set(by),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        audit::record(
+            txn,
+            AuditEntry::new(
+                AuditAction::BalanceCredited,
+                "ad_account",
+                account.to_string(),
+            )
+            .by(crate::model::UserId(by))
+            .from_ip(ip.clone())
+            .detail(serde_json::json!({
+                "top_up": top_up.id,
+                "amount_micros": amount.0,
+                "currency": target.currency,
+                "reference": reference,
+                "note": note,
+            })),
+        )
+        .await?;
+        let available = ledger::balance_of(txn, Side::balance(account.0), &target.currency).await?;
+        Ok(CreditResult {
+            account_name: target.name,
+            amount,
+            currency: target.currency,
+            already_credited: false,
+            available,
+        })
+    })
+    .await
+}
+
+/// Ad accounts whose name contains `query`, A–Z, with their balances (finance staff only).
+pub async fn accounts(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    query: &str,
+    page: u64,
+) -> Result<FinanceAccounts, AppError> {
+    actor.require_staff(db, PlatformRole::Finance).await?;
+    let query: String = query.trim().chars().take(80).collect();
+    let page = page.min(10_000);
+    let mut find = ad_account::Entity::find();
+    if !query.is_empty() {
+        find = find.filter(ad_account::Column::Name.contains(&query));
+    }
+    let total = find.clone().count(db).await?;
+    let models = find
+        .order_by_asc(ad_account::Column::Name)
+        .order_by_asc(ad_account::Column::Id)
+        .offset(page * ACCOUNTS_PAGE)
+        .limit(ACCOUNTS_PAGE)
+        .all(db)
+        .await?;
+    let mut rows = Vec::with_capacity(models.len());
+    for a in models {
+        let b = ledger::balance::summary(db, AccountId(a.id)).await?;
+        rows.push(FinanceAccountRow {
+            id: AccountId(a.id),
+            name: a.name,
+            currency: a.currency,
+            available: b.available,
+            held: b.held,
+            spent: b.spent,
+            credited: b.credited,
+        });
+    }
+    Ok(FinanceAccounts {
+        rows,
+        page,
+        total,
+        query,
+    })
+}

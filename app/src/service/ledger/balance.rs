@@ -1,0 +1,254 @@
+//! An ad account's money as its members see it: available, held, spent and credited (all read
+//! from the ledger and the spend counters it keeps), the history of its balance, and the
+//! owner's low-balance threshold.
+
+use super::Side;
+use crate::{
+    entity::{
+        account_top_up, ad_account, campaign, campaign_spend, delivery_decision, ledger_account,
+        ledger_transfer,
+    },
+    error::AppError,
+    model::{
+        AccountId, AccountPermission, AuditAction, Balance, BalanceEntry, BalancePage, LedgerKind,
+        Micros, TransferKind,
+    },
+    service::{
+        Actor,
+        audit::{self, AuditEntry},
+        settings,
+    },
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, sea_query::Expr,
+};
+use std::collections::HashMap;
+
+/// History lines per page.
+pub const HISTORY_PAGE: u64 = 25;
+/// The deepest history page served.
+pub const MAX_HISTORY_PAGE: u64 = 10_000;
+
+/// The account's balance figures (no authorization: callers have checked who asks).
+pub async fn summary(db: &impl ConnectionTrait, account: AccountId) -> Result<Balance, AppError> {
+    let model = ad_account::Entity::find_by_id(account.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let available = super::balance_of(db, Side::balance(account.0), &model.currency).await?;
+    let campaigns = campaign::Entity::find()
+        .select_only()
+        .column(campaign::Column::Id)
+        .filter(campaign::Column::AccountId.eq(account.0));
+    let sum = |column: &str| Expr::cust(format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)"));
+    let held: Option<i64> = ledger_account::Entity::find()
+        .select_only()
+        .column_as(sum("balance"), "held")
+        .filter(ledger_account::Column::Kind.eq(LedgerKind::CampaignHolds.code()))
+        .filter(ledger_account::Column::Currency.eq(&model.currency))
+        .filter(
+            ledger_account::Column::OwnerId.in_subquery(QueryTrait::into_query(campaigns.clone())),
+        )
+        .into_tuple()
+        .one(db)
+        .await?;
+    let spent: Option<i64> = campaign_spend::Entity::find()
+        .select_only()
+        .column_as(sum("posted"), "spent")
+        .filter(campaign_spend::Column::CampaignId.in_subquery(QueryTrait::into_query(campaigns)))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let credited: Option<i64> = account_top_up::Entity::find()
+        .select_only()
+        .column_as(sum("amount"), "credited")
+        .filter(account_top_up::Column::AccountId.eq(account.0))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let floor = settings::load(db).await?.money.min_cpm;
+    Ok(Balance {
+        currency: model.currency,
+        available,
+        held: Micros(held.unwrap_or(0)),
+        spent: Micros(spent.unwrap_or(0)),
+        credited: Micros(credited.unwrap_or(0)),
+        low_balance: model.low_balance_micros.map(Micros),
+        out_of_funds: available < floor,
+    })
+}
+
+/// The available balance and currency for the page header, when the viewer may see money.
+pub async fn for_header(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+) -> Result<Option<(Micros, String)>, AppError> {
+    let Some((account, role)) = actor.membership else {
+        return Ok(None);
+    };
+    if !role.allows(AccountPermission::ViewBilling) {
+        return Ok(None);
+    }
+    let Some(model) = ad_account::Entity::find_by_id(account.0).one(db).await? else {
+        return Ok(None);
+    };
+    let available = super::balance_of(db, Side::balance(account.0), &model.currency).await?;
+    Ok(Some((available, model.currency)))
+}
+
+/// The balance page of the current account: figures and one page of history (newest first).
+pub async fn page(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    page: u64,
+) -> Result<BalancePage, AppError> {
+    let account = actor.account(db, AccountPermission::ViewBilling).await?;
+    let page = page.min(MAX_HISTORY_PAGE);
+    let balance = summary(db, account).await?;
+    let name = ad_account::Entity::find_by_id(account.0)
+        .one(db)
+        .await?
+        .map(|a| a.name)
+        .unwrap_or_default();
+    let ledger_id = ledger_account::Entity::find()
+        .filter(ledger_account::Column::Kind.eq(LedgerKind::AccountBalance.code()))
+        .filter(ledger_account::Column::OwnerId.eq(account.0))
+        .filter(ledger_account::Column::Currency.eq(&balance.currency))
+        .one(db)
+        .await?
+        .map(|a| a.id);
+    let mut rows = match ledger_id {
+        None => Vec::new(),
+        Some(id) => {
+            ledger_transfer::Entity::find()
+                .filter(
+                    Condition::any()
+                        .add(ledger_transfer::Column::DebitAccountId.eq(id))
+                        .add(ledger_transfer::Column::CreditAccountId.eq(id)),
+                )
+                .order_by_desc(ledger_transfer::Column::Id)
+                .offset(page * HISTORY_PAGE)
+                .limit(HISTORY_PAGE + 1)
+                .all(db)
+                .await?
+        }
+    };
+    let has_more = rows.len() as u64 > HISTORY_PAGE;
+    rows.truncate(HISTORY_PAGE as usize);
+    let entries = describe(db, ledger_id.unwrap_or(0), rows).await?;
+    let can_set_threshold = actor
+        .membership
+        .is_some_and(|(_, role)| role.allows(AccountPermission::ManageAccount));
+    Ok(BalancePage {
+        account_name: name,
+        balance,
+        entries,
+        page,
+        has_more,
+        can_set_threshold,
+    })
+}
+
+/// History lines in words: credits by their reference, holds and releases by campaign.
+async fn describe(
+    db: &impl ConnectionTrait,
+    balance_account: i64,
+    rows: Vec<ledger_transfer::Model>,
+) -> Result<Vec<BalanceEntry>, AppError> {
+    let transfer_ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
+    let references: HashMap<i64, String> = account_top_up::Entity::find()
+        .filter(account_top_up::Column::TransferId.is_in(transfer_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.transfer_id, t.external_reference))
+        .collect();
+    let decision_ids: Vec<i64> = rows
+        .iter()
+        .filter(|t| t.object_type == "decision")
+        .map(|t| t.object_id)
+        .collect();
+    let decisions: HashMap<i64, i64> = delivery_decision::Entity::find()
+        .select_only()
+        .column(delivery_decision::Column::Id)
+        .column(delivery_decision::Column::CampaignId)
+        .filter(delivery_decision::Column::Id.is_in(decision_ids))
+        .into_tuple::<(i64, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let names: HashMap<i64, String> = campaign::Entity::find()
+        .filter(campaign::Column::Id.is_in(decisions.values().copied().collect::<Vec<_>>()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|t| {
+            let kind = TransferKind::from_code(&t.kind).unwrap_or(TransferKind::Refund);
+            let about = match references.get(&t.id) {
+                Some(reference) => format!("Reference {reference}"),
+                None => decisions
+                    .get(&t.object_id)
+                    .and_then(|c| names.get(c))
+                    .map_or_else(
+                        || format!("{} {}", t.object_type, t.object_id),
+                        |n| format!("Campaign “{n}”"),
+                    ),
+            };
+            let amount = if t.credit_account_id == balance_account {
+                Micros(t.amount)
+            } else {
+                Micros(-t.amount)
+            };
+            BalanceEntry {
+                id: t.id,
+                at: t.created_at,
+                kind,
+                about,
+                amount,
+            }
+        })
+        .collect())
+}
+
+/// Sets (or clears, with `None`) the current account's low-balance threshold (owners only).
+pub async fn set_low_balance(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    threshold: Option<Micros>,
+) -> Result<(), AppError> {
+    let account = actor.account(db, AccountPermission::ManageAccount).await?;
+    if threshold.is_some_and(|t| t.0 < 0 || t > Micros::units(10_000_000)) {
+        return Err(AppError::field(
+            "low_balance",
+            "Enter an amount from 0 to 10,000,000.",
+        ));
+    }
+    let model = ad_account::Entity::find_by_id(account.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let before = model.low_balance_micros;
+    let mut active = model.into_active_model();
+    active.low_balance_micros = Set(threshold.map(|t| t.0));
+    active.update(db).await?;
+    audit::record(
+        db,
+        AuditEntry::new(
+            AuditAction::AccountUpdated,
+            "ad_account",
+            &account.to_string(),
+        )
+        .by(actor.user_id)
+        .from_ip(actor.ip.clone())
+        .detail(serde_json::json!({
+            "low_balance_micros": { "before": before, "after": threshold.map(|t| t.0) }
+        })),
+    )
+    .await
+}

@@ -1,0 +1,392 @@
+//! The ledger: the only code that writes transfers or changes balances. Double entry (every
+//! transfer debits one account and credits another of the same currency), append-only (the
+//! database refuses UPDATE and DELETE of transfers), exactly once (each transfer has an
+//! idempotency key, unique across the table), and never below zero (a debit that would take a
+//! non-external account negative is refused here, and by a CHECK in the database).
+//!
+//! Balances are cached on `ledger_account` and changed only here, in the caller's transaction,
+//! together with the transfer that explains them; [`check`] replays every transfer against them.
+
+pub mod balance;
+pub mod check;
+
+use crate::{
+    entity::{ledger_account, ledger_transfer},
+    error::AppError,
+    model::{LedgerKind, Micros, TransferKind, publisher_part},
+};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
+    QueryFilter, Set, TransactionTrait, sea_query::Expr,
+};
+
+pub use check::check;
+
+/// Begins a transaction that writes money. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so a transaction that reads before it writes queues for the lock
+/// instead of failing when another writer committed in between; PostgreSQL ignores the mode.
+pub async fn begin<C: TransactionTrait>(db: &C) -> Result<C::Transaction, AppError> {
+    Ok(db
+        .begin_with_options(sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?)
+}
+
+/// One side of a transfer: the kind of account and who it belongs to (0 for the platform).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Side {
+    pub kind: LedgerKind,
+    pub owner: i64,
+}
+
+impl Side {
+    pub fn external() -> Self {
+        Self {
+            kind: LedgerKind::External,
+            owner: 0,
+        }
+    }
+    pub fn balance(account: i64) -> Self {
+        Self {
+            kind: LedgerKind::AccountBalance,
+            owner: account,
+        }
+    }
+    pub fn holds(campaign: i64) -> Self {
+        Self {
+            kind: LedgerKind::CampaignHolds,
+            owner: campaign,
+        }
+    }
+    pub fn revenue() -> Self {
+        Self {
+            kind: LedgerKind::Revenue,
+            owner: 0,
+        }
+    }
+    pub fn payable(channel: i64) -> Self {
+        Self {
+            kind: LedgerKind::PublisherPayable,
+            owner: channel,
+        }
+    }
+}
+
+/// A transfer to make.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewTransfer {
+    pub debit: Side,
+    pub credit: Side,
+    pub amount: Micros,
+    pub currency: String,
+    pub kind: TransferKind,
+    /// What it is about: ("decision", 17), ("top_up", 3), …
+    pub object_type: &'static str,
+    pub object_id: i64,
+    pub key: String,
+}
+
+/// What [`transfer`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Written now, with this id.
+    Applied(i64),
+    /// The same transfer was already written under this key (nothing written now).
+    Replayed(i64),
+    /// The debit account's balance cannot cover it (nothing written).
+    Insufficient,
+}
+
+/// The id of the ledger account (`side`, `currency`), created on first use.
+pub async fn account_id(
+    db: &impl ConnectionTrait,
+    side: Side,
+    currency: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let find = || {
+        ledger_account::Entity::find()
+            .filter(ledger_account::Column::Kind.eq(side.kind.code()))
+            .filter(ledger_account::Column::OwnerId.eq(side.owner))
+            .filter(ledger_account::Column::Currency.eq(currency))
+    };
+    if let Some(found) = find().one(db).await? {
+        return Ok(found.id);
+    }
+    ledger_account::Entity::insert(ledger_account::ActiveModel {
+        kind: Set(side.kind.code().to_owned()),
+        owner_id: Set(side.owner),
+        currency: Set(currency.to_owned()),
+        debits: Set(0),
+        credits: Set(0),
+        balance: Set(0),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([
+        ledger_account::Column::Kind,
+        ledger_account::Column::OwnerId,
+        ledger_account::Column::Currency,
+    ])
+    .exec(db)
+    .await?;
+    find()
+        .one(db)
+        .await?
+        .map(|a| a.id)
+        .ok_or_else(|| AppError::internal("ledger", "account vanished after insert"))
+}
+
+/// The balance of (`side`, `currency`); zero when the account was never used.
+pub async fn balance_of(
+    db: &impl ConnectionTrait,
+    side: Side,
+    currency: &str,
+) -> Result<Micros, AppError> {
+    Ok(Micros(
+        ledger_account::Entity::find()
+            .filter(ledger_account::Column::Kind.eq(side.kind.code()))
+            .filter(ledger_account::Column::OwnerId.eq(side.owner))
+            .filter(ledger_account::Column::Currency.eq(currency))
+            .one(db)
+            .await?
+            .map_or(0, |a| a.balance),
+    ))
+}
+
+/// Makes a transfer exactly once, inside the caller's transaction: a key already used for the
+/// same transfer is [`Outcome::Replayed`]; for a different one it is a conflict. Both balances
+/// change in account-id order (so concurrent transfers cannot deadlock on them), the debit only
+/// if it leaves a non-external account at or above zero. On `Insufficient` nothing was written.
+pub async fn transfer(
+    db: &impl ConnectionTrait,
+    t: &NewTransfer,
+    now: DateTime<Utc>,
+) -> Result<Outcome, AppError> {
+    if t.amount.0 <= 0 {
+        return Err(AppError::internal(
+            "ledger",
+            "a transfer must move more than zero",
+        ));
+    }
+    if t.debit == t.credit {
+        return Err(AppError::internal(
+            "ledger",
+            "a transfer needs two accounts",
+        ));
+    }
+    let debit = account_id(db, t.debit, &t.currency, now).await?;
+    let credit = account_id(db, t.credit, &t.currency, now).await?;
+    if let Some(existing) = ledger_transfer::Entity::find()
+        .filter(ledger_transfer::Column::IdempotencyKey.eq(&t.key))
+        .one(db)
+        .await?
+    {
+        let same = existing.debit_account_id == debit
+            && existing.credit_account_id == credit
+            && existing.amount == t.amount.0
+            && existing.currency == t.currency
+            && existing.kind == t.kind.code();
+        return if same {
+            Ok(Outcome::Replayed(existing.id))
+        } else {
+            Err(AppError::Conflict(format!(
+                "The ledger key {} was already used for another transfer.",
+                t.key
+            )))
+        };
+    }
+    let sides = if debit < credit {
+        [(debit, true), (credit, false)]
+    } else {
+        [(credit, false), (debit, true)]
+    };
+    for (id, is_debit) in sides {
+        if is_debit {
+            let mut update = ledger_account::Entity::update_many()
+                .col_expr(
+                    ledger_account::Column::Debits,
+                    Expr::col(ledger_account::Column::Debits).add(t.amount.0),
+                )
+                .col_expr(
+                    ledger_account::Column::Balance,
+                    Expr::col(ledger_account::Column::Balance).sub(t.amount.0),
+                )
+                .filter(ledger_account::Column::Id.eq(id));
+            if !t.debit.kind.may_go_negative() {
+                update = update.filter(ledger_account::Column::Balance.gte(t.amount.0));
+            }
+            if update.exec(db).await?.rows_affected != 1 {
+                return Ok(Outcome::Insufficient);
+            }
+        } else {
+            ledger_account::Entity::update_many()
+                .col_expr(
+                    ledger_account::Column::Credits,
+                    Expr::col(ledger_account::Column::Credits).add(t.amount.0),
+                )
+                .col_expr(
+                    ledger_account::Column::Balance,
+                    Expr::col(ledger_account::Column::Balance).add(t.amount.0),
+                )
+                .filter(ledger_account::Column::Id.eq(id))
+                .exec(db)
+                .await?;
+        }
+    }
+    let written = ledger_transfer::ActiveModel {
+        debit_account_id: Set(debit),
+        credit_account_id: Set(credit),
+        amount: Set(t.amount.0),
+        currency: Set(t.currency.clone()),
+        kind: Set(t.kind.code().to_owned()),
+        object_type: Set(t.object_type.to_owned()),
+        object_id: Set(t.object_id),
+        idempotency_key: Set(t.key.clone()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(Outcome::Applied(written.id))
+}
+
+/// Reserves `amount` of an ad account's balance for a campaign's won slot (`decision`).
+/// `Insufficient` when the balance cannot cover it; nothing is written then.
+pub async fn hold(
+    db: &impl ConnectionTrait,
+    account: i64,
+    campaign: i64,
+    currency: &str,
+    amount: Micros,
+    decision: i64,
+    now: DateTime<Utc>,
+) -> Result<Outcome, AppError> {
+    transfer(
+        db,
+        &NewTransfer {
+            debit: Side::balance(account),
+            credit: Side::holds(campaign),
+            amount,
+            currency: currency.to_owned(),
+            kind: TransferKind::Hold,
+            object_type: "decision",
+            object_id: decision,
+            key: format!("hold:{decision}"),
+        },
+        now,
+    )
+    .await
+}
+
+/// Charges `amount` from a campaign's holds for views of one decision: the publisher's share
+/// (`share_bp`, rounded down) to the channel's payable, the rest to platform revenue. `key`
+/// names the charge (one per accepted event). Returns the publisher's part. The caller has
+/// checked that the decision still holds at least `amount`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one charge is all of these facts"
+)]
+pub async fn post(
+    db: &impl ConnectionTrait,
+    campaign: i64,
+    channel: i64,
+    currency: &str,
+    amount: Micros,
+    share_bp: i64,
+    decision: i64,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<Micros, AppError> {
+    let publisher = publisher_part(amount, share_bp);
+    let platform = Micros(amount.0 - publisher.0);
+    for (part, side, suffix) in [
+        (publisher, Side::payable(channel), "publisher"),
+        (platform, Side::revenue(), "platform"),
+    ] {
+        if part.0 == 0 {
+            continue;
+        }
+        let outcome = transfer(
+            db,
+            &NewTransfer {
+                debit: Side::holds(campaign),
+                credit: side,
+                amount: part,
+                currency: currency.to_owned(),
+                kind: TransferKind::Post,
+                object_type: "decision",
+                object_id: decision,
+                key: format!("{key}:{suffix}"),
+            },
+            now,
+        )
+        .await?;
+        if outcome == Outcome::Insufficient {
+            return Err(AppError::internal(
+                "ledger",
+                format!("campaign {campaign} holds less than decision {decision} posts"),
+            ));
+        }
+    }
+    Ok(publisher)
+}
+
+/// Returns the unused rest of a decision's hold to the ad account's balance (once: the key is
+/// the decision's).
+pub async fn release(
+    db: &impl ConnectionTrait,
+    account: i64,
+    campaign: i64,
+    currency: &str,
+    amount: Micros,
+    decision: i64,
+    now: DateTime<Utc>,
+) -> Result<Outcome, AppError> {
+    transfer(
+        db,
+        &NewTransfer {
+            debit: Side::holds(campaign),
+            credit: Side::balance(account),
+            amount,
+            currency: currency.to_owned(),
+            kind: TransferKind::Release,
+            object_type: "decision",
+            object_id: decision,
+            key: format!("release:{decision}"),
+        },
+        now,
+    )
+    .await
+}
+
+/// Runs `work` in a money transaction ([`begin`]) and commits it, retrying a few times when
+/// the database gave up on it because of concurrent writers ([`crate::error::BUSY`]); the work
+/// is then repeated from the start, so it must be idempotent (every money write here is).
+pub async fn with_retry<C, T, F>(db: &C, mut work: F) -> Result<T, AppError>
+where
+    C: TransactionTrait<Transaction = DatabaseTransaction>,
+    F: AsyncFnMut(&DatabaseTransaction) -> Result<T, AppError>,
+{
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let txn = begin(db).await?;
+        let result = match work(&txn).await {
+            Ok(value) => txn.commit().await.map(|()| value).map_err(AppError::from),
+            Err(e) => {
+                let _ = txn.rollback().await;
+                Err(e)
+            }
+        };
+        match result {
+            Err(AppError::TooManyAttempts(m)) if m == crate::error::BUSY && attempt < 5 => {
+                tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt) * 7)).await;
+            }
+            other => return other,
+        }
+    }
+}
