@@ -140,7 +140,6 @@ enum ChannelDaySlots {
 #[derive(DeriveIden)]
 enum AdAccount {
     Table,
-    Id,
     LowBalanceMicros,
 }
 

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod client_ip;
 pub mod config;
+pub mod delivery_api;
 pub mod mail;
 pub mod router;
 pub mod security;

@@ -103,6 +103,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("cannot load the catalog: {e}"))?;
             router::watch_catalog(&state, std::time::Duration::from_secs(2));
             router::run_campaign_clock(&state, std::time::Duration::from_secs(30));
+            router::run_hold_sweeper(&state, std::time::Duration::from_secs(30));
             server::mail::deliver_to_console(
                 database.clone(),
                 std::time::Duration::from_secs(2),

@@ -50,6 +50,8 @@ pub struct RouterConfig {
     pub trusted_proxies: TrustedProxies,
     /// Development mail mode: mail's link secrets in the log and the mail outbox page.
     pub dev_mail: bool,
+    /// The delivery API's rate limit per key.
+    pub delivery_limiter: crate::delivery_api::KeyLimiter,
 }
 
 impl RouterConfig {
@@ -61,6 +63,7 @@ impl RouterConfig {
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             trusted_proxies: TrustedProxies::default(),
             dev_mail: false,
+            delivery_limiter: crate::delivery_api::KeyLimiter::default(),
         }
     }
 }
@@ -93,6 +96,7 @@ pub async fn state(db: DatabaseConnection, config: &RouterConfig) -> Result<AppS
         hasher: PasswordHasher::new(config.hash_concurrency),
         leptos_options,
         forecast,
+        delivery: app::service::delivery::DeliveryEngine::default(),
         imports: ImportJobs::default(),
         dev_mail: config.dev_mail,
     })
@@ -160,6 +164,37 @@ pub fn run_campaign_clock(state: &AppState, every: std::time::Duration) {
     });
 }
 
+/// Releases what expired holds did not use: every `every`, up to 500 decisions at a time,
+/// until none is due. Safe on several instances (each release is claimed by one conditional
+/// UPDATE).
+pub fn run_hold_sweeper(state: &AppState, every: std::time::Duration) {
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            loop {
+                match app::service::delivery::sweep::release_expired(&db, chrono::Utc::now(), 500)
+                    .await
+                {
+                    Ok(done) if done.decisions > 0 => {
+                        tracing::info!(decisions = done.decisions, "expired holds released");
+                        if done.decisions < 500 {
+                            break;
+                        }
+                    }
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(%e, "could not release expired holds");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
 /// The app's route list, generated once per process. Generating it runs the app with resource
 /// loading suppressed through a process-wide flag, so a page rendering in another router of
 /// the same process at that moment (several test servers) would wait forever for its data.
@@ -205,6 +240,8 @@ pub fn routes(state: AppState, config: &RouterConfig) -> Router {
             config.trusted_proxies.clone(),
             client_ip::layer,
         ))
+        // Machine clients: bearer keys, no cookies, so outside the session and CSRF layers.
+        .merge(crate::delivery_api::router(config.delivery_limiter.clone()))
         .with_state(state)
 }
 

@@ -30,6 +30,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The in-memory forecast index, refreshed when the catalog changes.
     pub forecast: ForecastEngine,
+    /// The in-memory delivery candidate index, refreshed when campaigns or the catalog change.
+    pub delivery: service::delivery::DeliveryEngine,
     /// Catalog imports being applied on this instance, with their progress.
     pub imports: ImportJobs,
     /// Development mail mode (`HERALD_DEV_MAIL`, the demo): the mail outbox page shows the

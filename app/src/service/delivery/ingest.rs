@@ -141,7 +141,7 @@ pub async fn ingest(
     // Decisions in id order, so concurrent batches lock the same rows in the same order.
     let mut order: Vec<usize> = (0..events.len()).collect();
     order.sort_by_key(|&i| (events[i].decision_id, i));
-    ledger::with_retry(db, async |txn| {
+    crate::with_retry!(db, |txn| {
         let mut results = vec![None; events.len()];
         for &i in &order {
             let e = &events[i];
@@ -163,9 +163,8 @@ pub async fn ingest(
         Ok(results
             .into_iter()
             .map(|r| r.unwrap_or_else(|| rejected(500, "internal", "", "Not processed.")))
-            .collect())
+            .collect::<Vec<_>>())
     })
-    .await
 }
 
 async fn one(

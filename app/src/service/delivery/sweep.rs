@@ -40,7 +40,7 @@ pub async fn release_expired(
         .await?;
     let mut done = Released::default();
     for id in due {
-        let released = ledger::with_retry(db, async |txn| settle(txn, id, now).await).await?;
+        let released = crate::with_retry!(db, |txn| { settle(txn, id, now).await })?;
         if let Some(amount) = released {
             done.decisions += 1;
             done.amount = Micros(done.amount.0 + amount.0);

@@ -73,7 +73,7 @@ pub async fn credit_account(
     ip: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<CreditResult, AppError> {
-    ledger::with_retry(db, async |txn| {
+    crate::with_retry!(db, |txn| {
         let target = ad_account::Entity::find_by_id(account.0)
             .one(txn)
             .await?
@@ -164,7 +164,6 @@ pub async fn credit_account(
             available,
         })
     })
-    .await
 }
 
 /// Ad accounts whose name contains `query`, A–Z, with their balances (finance staff only).

@@ -17,8 +17,8 @@ use crate::{
 };
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
-    QueryFilter, Set, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, Set,
+    TransactionTrait, sea_query::Expr,
 };
 
 pub use check::check;
@@ -363,30 +363,40 @@ pub async fn release(
     .await
 }
 
-/// Runs `work` in a money transaction ([`begin`]) and commits it, retrying a few times when
-/// the database gave up on it because of concurrent writers ([`crate::error::BUSY`]); the work
-/// is then repeated from the start, so it must be idempotent (every money write here is).
-pub async fn with_retry<C, T, F>(db: &C, mut work: F) -> Result<T, AppError>
-where
-    C: TransactionTrait<Transaction = DatabaseTransaction>,
-    F: AsyncFnMut(&DatabaseTransaction) -> Result<T, AppError>,
-{
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        let txn = begin(db).await?;
-        let result = match work(&txn).await {
-            Ok(value) => txn.commit().await.map(|()| value).map_err(AppError::from),
-            Err(e) => {
-                let _ = txn.rollback().await;
-                Err(e)
+/// Runs a block in a money transaction ([`begin`]) and commits it, retrying a few times when
+/// the database gave up on it because of concurrent writers ([`crate::error::BUSY`]); the block
+/// is then run again from the start, so it must be idempotent (every money write here is).
+/// `with_retry!(db, |txn| { …; Ok(value) })`; a macro rather than a function taking an async
+/// closure, because such closures' futures cannot yet be proven `Send` for axum and tokio.
+#[macro_export]
+macro_rules! with_retry {
+    ($db:expr, |$txn:ident| $body:block) => {{
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let open = $crate::service::ledger::begin($db).await?;
+            let $txn = &open;
+            let result: Result<_, $crate::error::AppError> = async { $body }.await;
+            let result = match result {
+                Ok(value) => open
+                    .commit()
+                    .await
+                    .map(|()| value)
+                    .map_err($crate::error::AppError::from),
+                Err(e) => {
+                    let _ = open.rollback().await;
+                    Err(e)
+                }
+            };
+            match result {
+                Err($crate::error::AppError::TooManyAttempts(m))
+                    if m == $crate::error::BUSY && attempt < 5 =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt) * 7))
+                        .await;
+                }
+                other => break other,
             }
-        };
-        match result {
-            Err(AppError::TooManyAttempts(m)) if m == crate::error::BUSY && attempt < 5 => {
-                tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt) * 7)).await;
-            }
-            other => return other,
         }
-    }
+    }};
 }
