@@ -4,13 +4,16 @@ use crate::pages::{
     account::AccountPage,
     admin::{
         audit::AuditPage, catalog_import::CatalogImportPage, channel::ChannelEditPage,
-        mail::MailOutboxPage, policy::PolicyReasonsPage, settings::SettingsPage,
-        users::AdminUsersPage,
+        delivery_keys::DeliveryKeysPage, mail::MailOutboxPage, policy::PolicyReasonsPage,
+        settings::SettingsPage, users::AdminUsersPage,
     },
     auth::{SignInPage, SignUpPage, provide_auth},
+    balance::BalancePage,
     campaigns::{ad_edit::AdEditorPage, edit::CampaignBuilderPage, list::CampaignsPage},
     channels::ChannelsPage,
     dashboard::DashboardPage,
+    developers::DeliveryApiGuidePage,
+    finance::FinancePage,
     invite::InvitePage,
     moderation::{queue::ReviewQueuePage, review::ReviewPage},
     not_found::NotFoundPage,
@@ -83,6 +86,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/verify/:token") view=VerifyPage ssr=SsrMode::Async/>
                 <Route path=path!("/guidelines") view=GuidelinesPage ssr=SsrMode::Async/>
                 <Route path=path!("/review-times") view=ReviewTimesPage ssr=SsrMode::Async/>
+                <Route path=path!("/developers/delivery-api") view=DeliveryApiGuidePage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=AppShell>
                     <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>
@@ -94,6 +98,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("campaigns/:id/ads/:ad") view=AdEditorPage ssr=SsrMode::Async/>
                     <Route path=path!("channels") view=ChannelsPage ssr=SsrMode::Async/>
                     <Route path=path!("notifications") view=NotificationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("balance") view=BalancePage ssr=SsrMode::Async/>
+                    <Route path=path!("finance") view=|| view! { <StaffOnly role=PlatformRole::Finance><FinancePage/></StaffOnly> } ssr=SsrMode::Async/>
                     <Route path=path!("security") view=SecurityPage ssr=SsrMode::Async/>
                     <Route path=path!("moderation") view=|| view! { <StaffOnly role=PlatformRole::Moderator><ReviewQueuePage/></StaffOnly> } ssr=SsrMode::Async/>
                     <Route path=path!("moderation/:task") view=|| view! { <StaffOnly role=PlatformRole::Moderator><ReviewPage/></StaffOnly> } ssr=SsrMode::Async/>
@@ -104,6 +110,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin/catalog-import") view=|| view! { <StaffOnly role=PlatformRole::Admin><CatalogImportPage/></StaffOnly> } ssr=SsrMode::Async/>
                     <Route path=path!("admin/settings") view=|| view! { <StaffOnly role=PlatformRole::Admin><SettingsPage/></StaffOnly> } ssr=SsrMode::Async/>
                     <Route path=path!("admin/mail") view=|| view! { <StaffOnly role=PlatformRole::Admin><MailOutboxPage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("admin/delivery-keys") view=|| view! { <StaffOnly role=PlatformRole::Admin><DeliveryKeysPage/></StaffOnly> } ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -10,6 +10,8 @@ pub mod catalog;
 pub mod catalog_import;
 #[cfg(feature = "ssr")]
 pub mod ctx;
+pub mod delivery;
+pub mod finance;
 pub mod mail;
 pub mod members;
 pub mod moderation;

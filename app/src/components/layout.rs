@@ -33,6 +33,7 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
                 {role.allows(AccountPermission::ViewCampaigns).then(|| link("/campaigns", "Campaigns"))}
                 {link("/targeting", "Targeting & forecast")}
                 {link("/channels", "Channels")}
+                {role.allows(AccountPermission::ViewBilling).then(|| link("/balance", "Balance & billing"))}
                 {role.allows(AccountPermission::ViewAccount).then(|| link("/account", "Account & members"))}
             </ul>
         }
@@ -45,6 +46,14 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
             </ul>
         }
     });
+    let finance = viewer.has_staff_role(PlatformRole::Finance).then(|| {
+        view! {
+            <p class="nav-heading">"Finance"</p>
+            <ul>
+                {link("/finance", "Credit balances")}
+            </ul>
+        }
+    });
     let admin = viewer.has_staff_role(PlatformRole::Admin).then(|| {
         view! {
             <p class="nav-heading">"Administration"</p>
@@ -54,6 +63,7 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
                 {link("/admin/catalog-import", "Import channels")}
                 {link("/admin/policy", "Policy reasons")}
                 {link("/admin/settings", "Platform settings")}
+                {link("/admin/delivery-keys", "Delivery API keys")}
                 {link("/admin/mail", "Mail outbox")}
             </ul>
         }
@@ -68,6 +78,7 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
                 </ul>
             })}
             {moderation}
+            {finance}
             {admin}
             <ul>
                 {link("/security", "Sign-in & security")}
@@ -75,6 +86,7 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
             <ul class="nav-public">
                 {link("/guidelines", "Ad guidelines")}
                 {link("/review-times", "Review times")}
+                {link("/developers/delivery-api", "Delivery API")}
             </ul>
         </nav>
     }

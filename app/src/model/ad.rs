@@ -152,6 +152,9 @@ pub struct AdDetails {
     /// The approved version that serves (while a newer one may be in review).
     pub live_version: Option<i32>,
     pub versions: Vec<AdVersionView>,
+    /// Views, clicks and spend so far.
+    #[serde(default)]
+    pub delivery: super::AdDelivery,
 }
 
 impl AdDetails {

@@ -95,6 +95,10 @@ pub struct Viewer {
     pub email_verified: bool,
     /// Unread notifications in the current account (filled in for the header only).
     pub unread_notifications: u64,
+    /// The current account's available balance and currency, for those who may see money
+    /// (filled in for the header only).
+    #[serde(default)]
+    pub balance: Option<(crate::model::Micros, String)>,
 }
 
 impl Viewer {

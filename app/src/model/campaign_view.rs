@@ -257,6 +257,8 @@ pub struct CampaignRow {
     pub total_budget: Micros,
     pub daily_budget: Option<Micros>,
     pub spent: Micros,
+    /// Spend, holds, budget left and delivery state.
+    pub delivery: super::CampaignDelivery,
     pub start: Option<NaiveDateTime>,
     pub end: Option<NaiveDateTime>,
     pub ads: u64,
@@ -294,6 +296,8 @@ pub struct CampaignInfo {
     pub serving_targeting: Option<Targeting>,
     pub pending_since: Option<DateTime<Utc>>,
     pub spent: Micros,
+    /// Spend, holds, budget left and delivery state.
+    pub delivery: super::CampaignDelivery,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -3,9 +3,12 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod balance;
 pub mod campaigns;
 pub mod channels;
 pub mod dashboard;
+pub mod developers;
+pub mod finance;
 pub mod invite;
 pub mod members;
 pub mod moderation;

@@ -11,7 +11,7 @@ use leptos_meta::Title;
 
 /// The frame of a public page: the brand, links between the public pages, and sign-in.
 #[component]
-fn PublicFrame(children: Children) -> impl IntoView {
+pub(crate) fn PublicFrame(children: Children) -> impl IntoView {
     view! {
         <div class="public">
             <header class="topbar">
@@ -19,6 +19,7 @@ fn PublicFrame(children: Children) -> impl IntoView {
                 <nav class="public-nav" aria-label="Public">
                     <a href="/guidelines">"Guidelines"</a>
                     <a href="/review-times">"Review times"</a>
+                    <a href="/developers/delivery-api">"Delivery API"</a>
                 </nav>
                 <div class="spacer"></div>
                 <a class="button ghost small" href="/">"Open Herald"</a>

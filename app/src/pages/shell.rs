@@ -104,6 +104,13 @@ fn Header(viewer: Viewer) -> impl IntoView {
             {switcher}
             {single}
             <div class="spacer"></div>
+            {viewer.balance.clone().map(|(available, currency)| view! {
+                <a class="balance-link" href="/balance" id="header-balance"
+                    title="Available balance: open balance and history">
+                    <span class="muted small">"Balance "</span>
+                    <strong data-test="header-balance">{available.display(&currency)}</strong>
+                </a>
+            })}
             {viewer.current_account.is_some().then(|| {
                 let count = use_context::<UnreadCount>().map(|c| c.0);
                 let n = move || count.map(|c| c.get()).unwrap_or(0);

@@ -334,5 +334,6 @@ pub async fn viewer(
         current_account,
         email_verified,
         unread_notifications: 0,
+        balance: None,
     }))
 }

@@ -39,7 +39,10 @@ async fn headers(request: axum::extract::Request, next: axum::middleware::Next) 
     let mut response = next.run(request).await;
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -72,10 +75,14 @@ impl ApiError {
     /// A service error in API terms; `not_found` names what an unknown id was.
     fn from_app(e: AppError, not_found: &'static str) -> Self {
         match e {
-            AppError::NotFound => Self::new(StatusCode::NOT_FOUND, not_found, match not_found {
-                "unknown_channel" => "No channel with this handle in the catalog.",
-                _ => "Not found.",
-            }),
+            AppError::NotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                not_found,
+                match not_found {
+                    "unknown_channel" => "No channel with this handle in the catalog.",
+                    _ => "Not found.",
+                },
+            ),
             AppError::Invalid(errors) => {
                 let (field, message) = errors
                     .0
@@ -155,7 +162,11 @@ impl FromRequestParts<AppState> for Network {
             .await
             .map_err(|e| ApiError::from_app(e, "invalid_key"))?
             .ok_or_else(|| {
-                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_key", "This API key is not valid (wrong or revoked).")
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_key",
+                    "This API key is not valid (wrong or revoked).",
+                )
             })?;
         let limiter = parts
             .extensions
@@ -217,7 +228,10 @@ async fn events(
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "batch_too_large",
-            format!("At most {} events per request.", delivery::ingest::MAX_BATCH),
+            format!(
+                "At most {} events per request.",
+                delivery::ingest::MAX_BATCH
+            ),
         )
         .field("events"));
     }
@@ -232,9 +246,15 @@ async fn events(
             at: e.at,
         })
         .collect();
-    let results = delivery::ingest(&state.db, &state.delivery, key.id, &inputs, chrono::Utc::now())
-        .await
-        .map_err(|e| ApiError::from_app(e, "unknown_decision"))?;
+    let results = delivery::ingest(
+        &state.db,
+        &state.delivery,
+        key.id,
+        &inputs,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| ApiError::from_app(e, "unknown_decision"))?;
     Ok(Json(EventsResponse {
         results: request
             .events
@@ -318,7 +338,9 @@ async fn channels(
         .all(&state.db)
         .await
         .map_err(|e| ApiError::from_app(e.into(), "not_found"))?;
-    let next = (rows.len() as u64 == limit).then(|| rows.last().map(|r| r.0)).flatten();
+    let next = (rows.len() as u64 == limit)
+        .then(|| rows.last().map(|r| r.0))
+        .flatten();
     Ok(Json(ChannelsResponse {
         channels: rows
             .into_iter()

@@ -149,6 +149,7 @@ pub const ACCOUNT_WRITES: &[&str] = &[
     "remove_member",
     "leave_account",
     "notifications_read",
+    "set_low_balance",
 ];
 
 impl Client {

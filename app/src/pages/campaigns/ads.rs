@@ -12,6 +12,8 @@ use leptos::{prelude::*, task::spawn_local};
 pub fn AdsSection(
     campaign: CampaignId,
     initial: Vec<AdDetails>,
+    /// The account's currency, for each ad's spend.
+    currency: String,
     #[prop(into)] can_edit: Signal<bool>,
     /// Bumped by the builder when the ads changed elsewhere (sent for review).
     reload: RwSignal<u64>,
@@ -76,6 +78,12 @@ pub fn AdsSection(
                                 <p><span class=format!("badge {tone}")>{state}</span></p>
                                 <p class="muted small">{version}</p>
                                 {ad.live_version.map(|n| view! { <p class="muted small">{format!("Serving: version {n}")}</p> })}
+                                <p class="small" data-test="ad-delivery">{format!(
+                                    "{} views · {} clicks · {} spent",
+                                    crate::model::group_thousands(ad.delivery.views.max(0) as u64),
+                                    crate::model::group_thousands(ad.delivery.clicks.max(0) as u64),
+                                    ad.delivery.spent.display(&currency)
+                                )}</p>
                                 <div class="actions">
                                     <a href=format!("/campaigns/{campaign}/ads/{id}")>{move || if can_edit.get() { "Edit" } else { "Open" }}</a>
                                     {move || can_edit.get().then(|| view! {

@@ -313,6 +313,7 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
     let options = targeting.options;
     let forecast = targeting.forecast;
     let info = campaign.clone();
+    let ads_currency = currency.clone();
     let save_draft = save.clone();
     let save_submit = save;
     view! {
@@ -327,11 +328,23 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
             })}
         </div>
         {info.as_ref().map(|c| {
-            let spent = c.spent.display(&currency);
+            let d = &c.delivery;
             view! {
                 <p class="muted small">
-                    {format!("Created {} · last saved {} · spent {spent} · times in {time_zone}", utc(c.created_at), utc(c.updated_at))}
+                    {format!("Created {} · last saved {} · times in {time_zone}", utc(c.created_at), utc(c.updated_at))}
                 </p>
+                <section class="card delivery-summary" aria-label="Delivery and spend">
+                    <div class="stats money-stats">
+                        <div class="stat"><span class="stat-label">"Spent"</span><strong class="stat-value" data-test="campaign-spent">{d.spent.display(&currency)}</strong></div>
+                        <div class="stat"><span class="stat-label">"Held for won slots"</span><strong class="stat-value">{d.held.display(&currency)}</strong></div>
+                        <div class="stat"><span class="stat-label">"Budget left"</span><strong class="stat-value">{d.budget_left.display(&currency)}</strong></div>
+                        <div class="stat"><span class="stat-label">"Delivery"</span><strong class="stat-value"><span class=format!("badge {}", d.state.css()) data-test="delivery-state">{d.state.label()}</span></strong></div>
+                    </div>
+                    <p class="hint">
+                        "Spent is what views were charged; held is reserved for slots won and not yet charged (it is released when unused). "
+                        "A daily budget is spread over the scheduled hours left in your local day: each hour may use its share of what is left today, so the budget is not gone by morning."
+                    </p>
+                </section>
             }
         })}
         {info.as_ref().and_then(|c| c.serving_targeting.clone().map(|serving| view! {
@@ -369,7 +382,7 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
             <BudgetCard total start end schedule errors limits currency=currency.clone() started=Signal::derive(started) on_clear=Callback::new(clear)/>
         </TargetingWorkspace>
         {match id {
-            Some(id) => view! { <AdsSection campaign=id initial=ads can_edit=Signal::derive(editable) reload=ads_version/> }.into_any(),
+            Some(id) => view! { <AdsSection campaign=id initial=ads currency=ads_currency can_edit=Signal::derive(editable) reload=ads_version/> }.into_any(),
             None => view! {
                 <section class="card">
                     <h2>"Ads"</h2>

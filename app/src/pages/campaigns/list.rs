@@ -88,6 +88,9 @@ pub fn CampaignsPage() -> impl IntoView {
                                             <th scope="col">"Status"</th>
                                             <th scope="col" class="num">"Budget"</th>
                                             <th scope="col" class="num">"Spent"</th>
+                                            <th scope="col" class="num">"Held"</th>
+                                            <th scope="col" class="num">"Budget left"</th>
+                                            <th scope="col">"Delivery"</th>
                                             <th scope="col">{format!("Dates ({})", list.time_zone)}</th>
                                             <th scope="col" class="num">"Ads"</th>
                                         </tr>
@@ -106,7 +109,10 @@ pub fn CampaignsPage() -> impl IntoView {
                                                         {c.total_budget.display(&currency)}
                                                         {daily.map(|d| view! { <span class="sub">{d}</span> })}
                                                     </td>
-                                                    <td class="num">{c.spent.display(&currency)}</td>
+                                                    <td class="num" data-test="spent">{c.spent.display(&currency)}</td>
+                                                    <td class="num">{c.delivery.held.display(&currency)}</td>
+                                                    <td class="num">{c.delivery.budget_left.display(&currency)}</td>
+                                                    <td><span class=format!("badge {}", c.delivery.state.css()) data-test="delivery-state">{c.delivery.state.label()}</span></td>
                                                     <td class="nowrap">
                                                         {when(c.start, if c.status == CampaignStatus::Draft { "when approved" } else { "on approval" })} " → " {when(c.end, "no end")}
                                                     </td>

@@ -96,11 +96,16 @@ pub async fn details_for_campaign(
     {
         versions.entry(v.ad_id).or_default().push(v);
     }
+    let mut delivered = crate::service::delivery::state::for_ads(db, campaign.0).await?;
     Ok(ads
         .into_iter()
         .map(|a| {
             let history = versions.remove(&a.id).unwrap_or_default();
-            details_of(a, history)
+            let delivery = delivered.remove(&a.id).unwrap_or_default();
+            AdDetails {
+                delivery,
+                ..details_of(a, history)
+            }
         })
         .collect())
 }
@@ -116,6 +121,7 @@ fn details_of(ad: ad::Model, versions: Vec<ad_version::Model>) -> AdDetails {
         paused: ad.paused,
         live_version,
         versions: versions.into_iter().map(view_of).collect(),
+        delivery: Default::default(),
     }
 }
 

@@ -16,7 +16,7 @@ use crate::{
     },
     service::{
         Actor, account_time::AccountClock, ads, catalog::like_pattern, forecast,
-        forecast::ForecastEngine, moderation, settings, spend,
+        forecast::ForecastEngine, moderation, settings,
     },
 };
 use chrono::Utc;
@@ -139,12 +139,20 @@ pub async fn list(
     let total = paginator.num_items().await?;
     let models = paginator.fetch_page(filter.page).await?;
     let ids: Vec<CampaignId> = models.iter().map(|m| CampaignId(m.id)).collect();
-    let spent = spend::by_campaign(db, &ids).await?;
     let (ad_counts, in_review) = ad_facts(db, &ids).await?;
+    let mut delivery = crate::service::delivery::state::for_campaigns(
+        db,
+        &models,
+        &clock.currency,
+        clock.tz,
+        Utc::now(),
+    )
+    .await?;
     let rows = models
         .into_iter()
         .map(|m| {
             let id = CampaignId(m.id);
+            let delivery = delivery.remove(&m.id).unwrap_or_else(|| empty_delivery(&m));
             CampaignRow {
                 id,
                 name: m.name,
@@ -153,7 +161,8 @@ pub async fn list(
                 targeting_pending: m.pending_targeting.is_some(),
                 total_budget: Micros(m.total_budget_micros),
                 daily_budget: m.daily_budget_micros.map(Micros),
-                spent: spent.get(&id).copied().unwrap_or(Micros::ZERO),
+                spent: delivery.spent,
+                delivery,
                 start: m.start_at.map(|at| clock.local(at)),
                 end: m.end_at.map(|at| clock.local(at)),
                 ads: ad_counts.get(&id).copied().unwrap_or(0),
@@ -171,6 +180,17 @@ pub async fn list(
         time_zone: clock.time_zone,
         can_edit: actor.may(AccountPermission::EditCampaigns),
     })
+}
+
+/// A campaign nothing was delivered for.
+fn empty_delivery(m: &campaign::Model) -> crate::model::CampaignDelivery {
+    crate::model::CampaignDelivery {
+        spent: Micros::ZERO,
+        held: Micros::ZERO,
+        budget_left: Micros(m.total_budget_micros),
+        today: Micros::ZERO,
+        state: crate::model::DeliveryState::NotRunning,
+    }
 }
 
 /// Ads per campaign, and the campaigns with a version waiting for review.
@@ -222,7 +242,16 @@ pub async fn builder(
         Some(id) => {
             let model = find(db, account, id).await?;
             let form = CampaignForm::from_settings(&settings_of(&model, &clock)?);
-            let spent = spend::of_campaign(db, id).await?;
+            let delivery = crate::service::delivery::state::for_campaigns(
+                db,
+                std::slice::from_ref(&model),
+                &clock.currency,
+                clock.tz,
+                Utc::now(),
+            )
+            .await?
+            .remove(&model.id)
+            .unwrap_or_else(|| empty_delivery(&model));
             let ads = ads::details_for_campaign(db, id).await?;
             let info = CampaignInfo {
                 id,
@@ -237,7 +266,8 @@ pub async fn builder(
                     None => None,
                 },
                 pending_since: model.pending_since,
-                spent,
+                spent: delivery.spent,
+                delivery,
                 created_at: model.created_at,
                 updated_at: model.updated_at,
             };

@@ -1,0 +1,47 @@
+//! Money in the browser: an account's balance and history, its low-balance threshold, and
+//! finance's accounts and credits.
+
+use crate::{
+    error::AppError,
+    model::{AccountId, BalancePage, CreditInput, CreditResult, FinanceAccounts},
+};
+use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use {super::ctx, crate::model::PlatformRole, crate::service};
+
+/// The current account's balance, what is held, and one page of its history (owners, managers
+/// and billing members).
+#[server(endpoint = "balance")]
+pub async fn balance(page: u64) -> Result<BalancePage, AppError> {
+    let (state, me) = ctx::require_member().await?;
+    service::ledger::balance::page(&state.db, &me, page).await
+}
+
+/// Sets the "balance low" threshold of `account` (owners); an empty amount turns it off.
+#[server(endpoint = "set_low_balance")]
+pub async fn set_low_balance(account: AccountId, amount: String) -> Result<(), AppError> {
+    let (state, me) = ctx::require_member_of(account).await?;
+    let threshold = if amount.trim().is_empty() {
+        None
+    } else {
+        Some(
+            crate::model::Micros::parse(&amount)
+                .map_err(|e| AppError::field("low_balance", e.to_string()))?,
+        )
+    };
+    service::ledger::balance::set_low_balance(&state.db, &me, threshold).await
+}
+
+/// Ad accounts whose name contains `query`, with their balances (finance staff).
+#[server(endpoint = "finance_accounts")]
+pub async fn list_finance_accounts(query: String, page: u64) -> Result<FinanceAccounts, AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Finance).await?;
+    service::finance::accounts(&state.db, &me, &query, page).await
+}
+
+/// Credits an ad account's prepaid balance (finance staff); one credit per bank reference.
+#[server(endpoint = "credit_balance")]
+pub async fn credit_balance(input: CreditInput) -> Result<CreditResult, AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Finance).await?;
+    service::finance::credit(&state.db, &me, input, chrono::Utc::now()).await
+}

@@ -1,0 +1,130 @@
+//! `/balance`: the current ad account's money — available, held for won slots, spent and
+//! credited — its history, and (for owners) the "balance low" warning threshold.
+
+use crate::{
+    api::finance::{SetLowBalance, balance},
+    components::{Field, FormError, Pager, field_error, form_error},
+    model::{BalancePage, Micros},
+    pages::utc,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn BalancePage() -> impl IntoView {
+    let query = use_query_map();
+    let page = Memo::new(move |_| {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse::<u64>().ok())
+            .unwrap_or(0)
+    });
+    let data = Resource::new(move || page.get(), balance);
+    view! {
+        <Title text="Balance & billing"/>
+        <h1>"Balance & billing"</h1>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(b) => view! { <BalanceView b/> }.into_any(),
+                    Err(e) => view! { <p class="banner error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn BalanceView(b: BalancePage) -> impl IntoView {
+    let currency = b.balance.currency.clone();
+    let money = move |m: Micros| m.display(&currency);
+    let out = b.balance.out_of_funds.then(|| {
+        view! {
+            <p class="banner error" role="alert">
+                "Out of funds: campaigns cannot take new slots until the balance is topped up. "
+                "They resume on their own after a credit."
+            </p>
+        }
+    });
+    let pages = if b.has_more { b.page + 2 } else { b.page + 1 };
+    let history = if b.entries.is_empty() {
+        view! { <p class="muted">"No money has moved yet. Finance credits the balance when your bank transfer arrives."</p> }.into_any()
+    } else {
+        let currency = b.balance.currency.clone();
+        view! {
+            <div class="table-wrap">
+                <table class="data" aria-label="Balance history">
+                    <thead><tr><th>"When"</th><th>"What"</th><th>"About"</th><th class="num">"Amount"</th></tr></thead>
+                    <tbody>
+                        {b.entries.into_iter().map(|e| view! {
+                            <tr>
+                                <td>{utc(e.at)}</td>
+                                <td>{e.kind.label()}</td>
+                                <td>{e.about}</td>
+                                <td class="num" class:negative=e.amount.0 < 0>{
+                                    let sign = if e.amount.0 > 0 { "+" } else { "" };
+                                    format!("{sign}{}", e.amount.display(&currency))
+                                }</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            <Pager page=b.page pages total=0 href=|p| format!("/balance?page={p}")/>
+        }
+        .into_any()
+    };
+    view! {
+        <p class="lead">{format!("{} · amounts in {}", b.account_name, b.balance.currency)}</p>
+        {out}
+        <div class="stat-grid" data-test="balance">
+            <div class="stat"><span class="stat-label">"Available"</span><strong data-test="available">{money(b.balance.available)}</strong></div>
+            <div class="stat"><span class="stat-label">"Held for won slots"</span><strong data-test="held">{money(b.balance.held)}</strong></div>
+            <div class="stat"><span class="stat-label">"Spent"</span><strong data-test="spent">{money(b.balance.spent)}</strong></div>
+            <div class="stat"><span class="stat-label">"Credited"</span><strong>{money(b.balance.credited)}</strong></div>
+        </div>
+        <p class="hint">
+            "When a campaign wins a slot, the slot's expected cost (the channel's average views at the price) is held from the available balance. "
+            "Views are charged from the hold as they are reported; what a slot did not use returns to the balance when its hold expires."
+        </p>
+        {b.can_set_threshold.then(|| view! { <Threshold current=b.balance.low_balance/> })}
+        <h2>"History"</h2>
+        {history}
+    }
+}
+
+#[component]
+fn Threshold(current: Option<Micros>) -> impl IntoView {
+    let save = ServerAction::<SetLowBalance>::new();
+    let result: Signal<_> = save.value().into();
+    let saved = move || matches!(save.value().get(), Some(Ok(())));
+    let account = use_context::<crate::model::Viewer>()
+        .and_then(|v| v.current_account)
+        .map(|a| a.0.to_string())
+        .unwrap_or_default();
+    view! {
+        <section class="card">
+            <h2>"Low-balance warning"</h2>
+            <ActionForm action=save attr:class="stack narrow" attr:novalidate=true>
+                <FormError error=form_error(result)/>
+                <Show when=saved>
+                    <div class="banner success" role="status">"Threshold saved."</div>
+                </Show>
+                <input type="hidden" name="account" value=account/>
+                <Field
+                    id="low-balance"
+                    name="amount"
+                    label="Warn me when the available balance falls below"
+                    value=current.map(|m| m.to_decimal()).unwrap_or_default()
+                    hint="Owners, managers and billing members get a notification. Leave empty for no warning."
+                    error=field_error(result, "low_balance")
+                />
+                <button type="submit" class="primary" disabled=move || save.pending().get()>
+                    "Save threshold"
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
