@@ -17,6 +17,22 @@ pub async fn run(
     let logins = seed::seed(db, &PasswordHasher::new(2), channels, catalog_seed)
         .await
         .map_err(|e| e.to_string())?;
+    let history = app::service::demo_delivery::create(
+        db,
+        "advertiser@herald.local",
+        "finance@herald.local",
+        app::model::Micros::units(1_000),
+        3,
+        catalog_seed,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    println!(
+        "Demo delivery: {} decisions, {} view reports, {} charged over the last 3 days.",
+        history.decisions,
+        history.events,
+        history.posted.display("EUR")
+    );
     println!();
     println!(
         "Demo data created ({channels} channels, seed {catalog_seed}) in {:.1?}.",

@@ -58,6 +58,9 @@ const MANAGE_ACCOUNT: Expect = [U, N, A, F, F, F, N, N, N];
 const MEMBER_OF_FIXTURE: Expect = [U, N, A, A, A, A, N, N, N];
 const MODERATOR: Expect = [U, F, F, F, F, F, A, F, F];
 const ADMIN: Expect = [U, F, F, F, F, F, F, F, A];
+const FINANCE: Expect = [U, F, F, F, F, F, F, A, F];
+/// Money of one's own current account: owners, managers and billing members (staff own one).
+const VIEW_BILLING: Expect = [U, A, A, A, F, A, A, A, A];
 /// Nobody but the invited address may accept an invitation.
 const SOMEONE_ELSES_INVITATION: Expect = [U, C, C, C, C, C, C, C, C];
 /// An unknown mailed-link token.
@@ -410,6 +413,26 @@ static ENDPOINTS: &[Row] = &[
     ),
     row("resend_confirmation", &[], RESEND),
     row("admin_mail", &[("page", "0")], ADMIN),
+    row("balance", &[("page", "0")], VIEW_BILLING),
+    row("set_low_balance", &[("amount", "25")], MANAGE_OWN),
+    row(
+        "list_finance_accounts",
+        &[("query", ""), ("page", "0")],
+        FINANCE,
+    ),
+    row(
+        "credit_balance",
+        &[
+            ("input[account]", "{account}"),
+            ("input[amount]", "10"),
+            ("input[reference]", "MATRIX-1"),
+            ("input[note]", ""),
+        ],
+        FINANCE,
+    ),
+    row("delivery_keys", &[], ADMIN),
+    row("create_delivery_key", &[("input[name]", "Matrix network")], ADMIN),
+    row("revoke_delivery_key", &[("id", "{delivery_key}")], ADMIN),
     // Last: these end memberships, then sessions (on fresh sessions of their own; a password
     // change or "sign out everywhere" also ends the caller's other sessions).
     row("leave_account", &[], LEAVE),
@@ -457,6 +480,10 @@ static PAGES: &[(&str, &str, Expect)] = &[
     ("/admin/catalog-import", "/admin/catalog-import", ADMIN),
     ("/admin/settings", "/admin/settings", ADMIN),
     ("/admin/mail", "/admin/mail", ADMIN),
+    ("/admin/delivery-keys", "/admin/delivery-keys", ADMIN),
+    ("/balance", "/balance", VIEW_BILLING),
+    ("/finance", "/finance", FINANCE),
+    ("/developers/delivery-api", "/developers/delivery-api", PUBLIC),
     ("/security", "/security", SIGNED_IN),
     // A public page: it explains an unknown link itself (`email_link` answers "not found").
     ("/verify/{token}", "/verify/matrix-no-such-link", PUBLIC),
@@ -766,6 +793,15 @@ async fn fixture(app: &TestApp) -> Fixture {
         scalar(app, "SELECT MAX(id) FROM channel").await.to_string(),
     );
     values.insert("import", import);
+    let key = app::service::delivery::keys::create_unchecked(
+        &app.db,
+        "Matrix network",
+        None,
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("delivery key");
+    values.insert("delivery_key", key.id.to_string());
     fixture.values = values;
     fixture
 }

@@ -15,6 +15,7 @@ pub mod catalog_import;
 pub mod catalog_seed;
 pub mod delivery;
 pub mod demo_campaigns;
+pub mod demo_delivery;
 pub mod finance;
 pub mod forecast;
 pub mod invitations;

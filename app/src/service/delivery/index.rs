@@ -104,6 +104,11 @@ impl ChannelStore {
             .map(|&i| &self.channels[i as usize])
     }
 
+    /// Every channel, in load order.
+    pub fn iter(&self) -> impl Iterator<Item = &DeliveryChannel> {
+        self.channels.iter()
+    }
+
     pub fn len(&self) -> usize {
         self.channels.len()
     }
