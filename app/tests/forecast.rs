@@ -451,6 +451,8 @@ async fn admins_change_eligibility_and_forecasts_follow() {
             slots_per_day: "1".into(),
             min_cpm: "0.80".into(),
             min_total_budget: String::new(),
+            publisher_share: String::new(),
+            hold_hours: String::new(),
         };
         assert_eq!(
             settings::update_catalog(&db, &advertiser, input.clone()).await,
@@ -462,6 +464,8 @@ async fn admins_change_eligibility_and_forecasts_follow() {
             slots_per_day: "99".into(),
             min_cpm: "0".into(),
             min_total_budget: "abc".into(),
+            publisher_share: "101".into(),
+            hold_hours: "0".into(),
         };
         let Err(AppError::Invalid(errors)) = settings::update_catalog(&db, &admin, bad).await
         else {
@@ -472,7 +476,9 @@ async fn admins_change_eligibility_and_forecasts_follow() {
                 "min_subscribers",
                 "slots_per_day",
                 "min_cpm",
-                "min_total_budget"
+                "min_total_budget",
+                "publisher_share",
+                "hold_hours"
             ]
             .iter()
             .all(|f| errors.get(f).is_some()),

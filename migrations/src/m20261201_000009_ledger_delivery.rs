@@ -201,17 +201,17 @@ impl MigrationTrait for Migration {
                     .values_panic([
                         "publisher_share_bp".into(),
                         5_000i64.into(),
-                        Expr::current_timestamp().into(),
+                        Expr::current_timestamp(),
                     ])
                     .values_panic([
                         "hold_ttl_minutes".into(),
                         1_440i64.into(),
-                        Expr::current_timestamp().into(),
+                        Expr::current_timestamp(),
                     ])
                     .values_panic([
                         "delivery_version".into(),
                         1i64.into(),
-                        Expr::current_timestamp().into(),
+                        Expr::current_timestamp(),
                     ])
                     .to_owned(),
             )

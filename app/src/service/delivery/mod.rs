@@ -198,6 +198,9 @@ impl DeliveryEngine {
     }
 }
 
+/// id, handle, topic id, language, subscribers, average views, posts per day, status.
+type ChannelRow = (i64, String, i64, String, i64, i64, f64, String);
+
 /// Reads every channel with its topic slug (one snapshot) and indexes them by handle.
 async fn load_channels(db: &DatabaseConnection) -> Result<ChannelStore, AppError> {
     let txn = db.begin().await?;
@@ -208,7 +211,7 @@ async fn load_channels(db: &DatabaseConnection) -> Result<ChannelStore, AppError
         .into_iter()
         .map(|t| (t.id, t.slug))
         .collect();
-    let rows: Vec<(i64, String, i64, String, i64, i64, f64, String)> = channel::Entity::find()
+    let rows: Vec<ChannelRow> = channel::Entity::find()
         .select_only()
         .columns([
             channel::Column::Id,

@@ -242,7 +242,7 @@ pub async fn set_low_balance(
         AuditEntry::new(
             AuditAction::AccountUpdated,
             "ad_account",
-            &account.to_string(),
+            account.to_string(),
         )
         .by(actor.user_id)
         .from_ip(actor.ip.clone())
