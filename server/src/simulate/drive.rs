@@ -187,9 +187,12 @@ impl Run<'_> {
         };
         let slot_id = format!("sim-{}-{}-{}", self.options.seed, channel.id, post.n);
         let body = json!({"channel": channel.handle, "slot_id": slot_id});
-        let answer = self.request(RequestKind::Decision, &body).await?;
-        self.totals.decisions += 1;
-        let Some(answer) = answer else {
+        let sent = self.client.requests;
+        let answer = self.request(RequestKind::Decision, &body).await;
+        if self.client.requests > sent {
+            self.totals.decisions += 1;
+        }
+        let Some(answer) = answer? else {
             return Ok(());
         };
         let decision_id = answer
@@ -281,9 +284,12 @@ impl Run<'_> {
             })
             .collect();
         let body = json!({ "events": events });
-        let answer = self.request(RequestKind::Events, &body).await?;
-        self.totals.events += batch.events.len() as u64;
-        let Some(answer) = answer else {
+        let sent = self.client.requests;
+        let answer = self.request(RequestKind::Events, &body).await;
+        if self.client.requests > sent {
+            self.totals.events += batch.events.len() as u64;
+        }
+        let Some(answer) = answer? else {
             return Ok(());
         };
         if answer.status != 200 {

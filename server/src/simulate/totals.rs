@@ -35,7 +35,7 @@ impl fmt::Display for StopReason {
 pub struct Totals {
     /// HTTP requests sent, retries and catalog pages included.
     pub requests: u64,
-    /// Posts that asked for a decision (repeats not counted).
+    /// Posts whose decision request went out (repeats not counted).
     pub decisions: u64,
     /// Posts answered with an ad (200).
     pub won: u64,
