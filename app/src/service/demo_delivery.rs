@@ -4,7 +4,7 @@
 //! something to show on first start.
 
 use crate::{
-    entity::{account_member, app_user},
+    entity::{account_member, app_user, campaign},
     error::AppError,
     model::{AccountId, Micros},
     service::{
@@ -14,7 +14,7 @@ use crate::{
 };
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
 
 /// What the history produced.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -66,6 +66,16 @@ pub async fn create(
         start,
     )
     .await?;
+    // The demo campaigns were approved a moment ago; the history has them start `days` ago.
+    // Their start (and creation) is the only thing changed by hand: every money row below comes
+    // from the services.
+    campaign::Entity::update_many()
+        .col_expr(campaign::Column::StartAt, Expr::value(start - Duration::hours(1)))
+        .col_expr(campaign::Column::CreatedAt, Expr::value(start - Duration::hours(2)))
+        .filter(campaign::Column::AccountId.eq(account.0))
+        .filter(campaign::Column::Status.eq(crate::model::CampaignStatus::Running))
+        .exec(db)
+        .await?;
     let key = keys::create_unchecked(db, "Demo delivery network", None, start).await?;
     let engine = DeliveryEngine::default();
     engine.refresh(db).await?;

@@ -67,12 +67,24 @@ impl LiveCampaign {
 }
 
 /// The channels of one catalog version.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ChannelStore {
     pub catalog_version: i64,
     pub settings: Option<IndexSettings>,
     by_handle: HashMap<String, u32>,
     channels: Vec<DeliveryChannel>,
+}
+
+impl Default for ChannelStore {
+    /// Nothing loaded yet: no catalog version matches it.
+    fn default() -> Self {
+        Self {
+            catalog_version: i64::MIN,
+            settings: None,
+            by_handle: HashMap::new(),
+            channels: Vec::new(),
+        }
+    }
 }
 
 impl ChannelStore {
@@ -136,12 +148,24 @@ enum Key {
 }
 
 /// The running campaigns of one delivery version.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CampaignIndex {
     pub delivery_version: i64,
     pub rules: DeliveryRules,
     pub campaigns: Vec<LiveCampaign>,
     buckets: HashMap<Key, Vec<u32>>,
+}
+
+impl Default for CampaignIndex {
+    /// Nothing loaded yet: no delivery version matches it.
+    fn default() -> Self {
+        Self {
+            delivery_version: i64::MIN,
+            rules: DeliveryRules::default(),
+            campaigns: Vec::new(),
+            buckets: HashMap::new(),
+        }
+    }
 }
 
 impl CampaignIndex {
