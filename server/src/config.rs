@@ -128,6 +128,10 @@ pub enum Bench {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Delivery on a generated platform (catalog, running campaigns): candidate selection,
+    /// decisions in-process and over HTTP, batched events, and a same-run insert baseline, on
+    /// a temporary SQLite database and optionally a temporary PostgreSQL one.
+    Delivery(Box<crate::bench_delivery::Options>),
 }
 
 /// Makes a relative SQLite path absolute (so the database does not move with the working

@@ -3,6 +3,7 @@
 //! browser tests can build exactly the same router.
 
 pub mod bench;
+pub mod bench_delivery;
 pub mod client_ip;
 pub mod config;
 pub mod delivery_api;

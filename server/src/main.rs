@@ -46,6 +46,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 requests,
                 seed,
             } => println!("{}", bench::forecast_http(channels, requests, seed).await?),
+            Bench::Delivery(ref options) => server::bench_delivery::run(options).await?,
         }
         return Ok(());
     }

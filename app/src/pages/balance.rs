@@ -3,7 +3,7 @@
 
 use crate::{
     api::finance::{SetLowBalance, balance},
-    components::{Field, FormError, Pager, field_error, form_error},
+    components::{Field, FormError, field_error, form_error},
     model::{BalancePage, Micros},
     pages::utc,
 };
@@ -48,7 +48,6 @@ fn BalanceView(b: BalancePage) -> impl IntoView {
             </p>
         }
     });
-    let pages = if b.has_more { b.page + 2 } else { b.page + 1 };
     let history = if b.entries.is_empty() {
         view! { <p class="muted">"No money has moved yet. Finance credits the balance when your bank transfer arrives."</p> }.into_any()
     } else {
@@ -72,18 +71,22 @@ fn BalanceView(b: BalancePage) -> impl IntoView {
                     </tbody>
                 </table>
             </div>
-            <Pager page=b.page pages total=0 href=|p| format!("/balance?page={p}")/>
+            <nav class="pager" aria-label="History pages">
+                {(b.page > 0).then(|| view! { <a href=format!("/balance?page={}", b.page - 1) rel="prev">"← Newer"</a> })}
+                <span class="pager-status">{format!("Page {}", b.page + 1)}</span>
+                {b.has_more.then(|| view! { <a href=format!("/balance?page={}", b.page + 1) rel="next">"Older →"</a> })}
+            </nav>
         }
         .into_any()
     };
     view! {
         <p class="lead">{format!("{} · amounts in {}", b.account_name, b.balance.currency)}</p>
         {out}
-        <div class="stat-grid" data-test="balance">
-            <div class="stat"><span class="stat-label">"Available"</span><strong data-test="available">{money(b.balance.available)}</strong></div>
-            <div class="stat"><span class="stat-label">"Held for won slots"</span><strong data-test="held">{money(b.balance.held)}</strong></div>
-            <div class="stat"><span class="stat-label">"Spent"</span><strong data-test="spent">{money(b.balance.spent)}</strong></div>
-            <div class="stat"><span class="stat-label">"Credited"</span><strong>{money(b.balance.credited)}</strong></div>
+        <div class="stats money-stats" data-test="balance">
+            <div class="stat"><span class="stat-label">"Available"</span><strong class="stat-value" data-test="available">{money(b.balance.available)}</strong></div>
+            <div class="stat"><span class="stat-label">"Held for won slots"</span><strong class="stat-value" data-test="held">{money(b.balance.held)}</strong></div>
+            <div class="stat"><span class="stat-label">"Spent"</span><strong class="stat-value" data-test="spent">{money(b.balance.spent)}</strong></div>
+            <div class="stat"><span class="stat-label">"Credited"</span><strong class="stat-value">{money(b.balance.credited)}</strong></div>
         </div>
         <p class="hint">
             "When a campaign wins a slot, the slot's expected cost (the channel's average views at the price) is held from the available balance. "

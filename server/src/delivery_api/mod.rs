@@ -151,11 +151,13 @@ impl FromRequestParts<AppState> for Network {
                 "Send the API key as `Authorization: Bearer <key>`.",
             ));
         };
+        // The scheme name is case-insensitive (RFC 9110).
         let secret = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, secret)| secret.trim())
             .unwrap_or_default();
         let now = chrono::Utc::now();
         let key = keys::authenticate(&state.db, secret, now)

@@ -83,6 +83,8 @@ pub async fn decide(
     now: DateTime<Utc>,
 ) -> Result<Decided, AppError> {
     check_slot_id(slot_id)?;
+    // Times as the database keeps them (microseconds), so a replay answers the same instant.
+    let now = chrono::SubsecRound::trunc_subsecs(now, 6);
     engine.refresh(db).await?;
     let channels = engine.channels();
     let channel = channels.by_handle(handle).ok_or(AppError::NotFound)?;

@@ -96,7 +96,7 @@ impl ChannelStore {
         let mut by_handle = HashMap::with_capacity(rows.len());
         let mut channels = Vec::with_capacity(rows.len());
         for (handle, facts) in rows {
-            by_handle.insert(handle, channels.len() as u32);
+            by_handle.insert(handle.to_lowercase(), channels.len() as u32);
             channels.push(DeliveryChannel { facts });
         }
         Self {
@@ -108,11 +108,12 @@ impl ChannelStore {
     }
 
     /// The channel with this handle (with or without its leading `@`).
+    /// Handles are compared without case, as the catalog keeps them (lower case).
     pub fn by_handle(&self, handle: &str) -> Option<&DeliveryChannel> {
         let handle = handle.trim();
+        let handle = handle.strip_prefix('@').unwrap_or(handle).to_lowercase();
         self.by_handle
-            .get(handle)
-            .or_else(|| self.by_handle.get(handle.trim_start_matches('@')))
+            .get(&handle)
             .map(|&i| &self.channels[i as usize])
     }
 
