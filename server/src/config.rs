@@ -90,10 +90,25 @@ pub enum Command {
     /// Drive a running Herald's delivery API with realistic traffic over HTTP (no database
     /// needed): posts ask for decisions, views and clicks follow; totals at the end.
     Simulate(Box<crate::simulate::Options>),
+    /// Delivery-network API keys for scripted set-ups.
+    DeliveryKey {
+        #[command(subcommand)]
+        what: DeliveryKeyCommand,
+    },
     /// Measure a hot path and print one line of figures (no database needed).
     Bench {
         #[command(subcommand)]
         what: Bench,
+    },
+}
+
+/// What `server delivery-key` does.
+#[derive(Debug, Subcommand)]
+pub enum DeliveryKeyCommand {
+    /// Create a key named NAME and print its secret (shown this once; only its hash is kept).
+    Create {
+        /// Who uses the key, e.g. "Acme delivery network".
+        name: String,
     },
 }
 

@@ -68,6 +68,22 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Seed { channels, seed } => seed::run(&database, channels, seed).await,
+        Command::DeliveryKey {
+            what: config::DeliveryKeyCommand::Create { name },
+        } => {
+            let key = app::service::delivery::keys::create_unchecked(
+                &database,
+                &name,
+                None,
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(|e| format!("cannot create the key: {e}"))?;
+            println!("Delivery key “{}” created (id {}).", key.name, key.id);
+            println!("Its secret, shown only this once:");
+            println!("{}", key.secret);
+            Ok(())
+        }
         Command::Bench { .. } | Command::Simulate(_) => Ok(()),
         Command::Serve { seed_if_empty } => {
             if seed_if_empty {
