@@ -50,6 +50,11 @@ pub struct Cli {
     #[arg(long, env = "HERALD_DEV_MAIL", default_value_t = false, action = ArgAction::Set, global = true)]
     pub dev_mail: bool,
 
+    /// Delivery API requests per second allowed per key on this instance (bursts of twice
+    /// that).
+    #[arg(long, env = "HERALD_DELIVERY_RATE", default_value_t = 2_000, global = true)]
+    pub delivery_rate: u32,
+
     /// Log filter, e.g. `info` or `server=debug,sea_orm=warn`.
     #[arg(long, env = "HERALD_LOG", default_value = "info", global = true)]
     pub log: String,

@@ -101,6 +101,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             config.trusted_proxies = TrustedProxies::parse(&cli.trusted_proxies)
                 .map_err(|e| format!("HERALD_TRUSTED_PROXIES: {e}"))?;
             config.dev_mail = cli.dev_mail;
+            config.delivery_limiter = server::delivery_api::KeyLimiter::new(
+                cli.delivery_rate,
+                cli.delivery_rate.saturating_mul(2),
+            );
             if cli.secure_cookies && config.trusted_proxies == TrustedProxies::default() {
                 // Secure cookies mean HTTPS, which usually ends at a proxy: then every user
                 // shares its address and the per-address sign-in limits apply to all at once.
