@@ -138,7 +138,26 @@ pub async fn complete<C: ConnectionTrait + TransactionTrait>(
             )
         }
     };
-    apply(db, &due.campaign, to, Some(due.reason.code()), still).await
+    let txn = db.begin().await?;
+    match change_status_if(&txn, &due.campaign, to, None, Some(due.reason.code()), still).await {
+        Ok(()) => {}
+        Err(AppError::Conflict(_)) => return Ok(false),
+        Err(other) => return Err(other),
+    }
+    if due.reason == CompletionReason::BudgetSpent {
+        crate::service::notifications::notify_account(
+            &txn,
+            due.campaign.account_id,
+            "budget_spent",
+            &format!("“{}” has spent its budget", due.campaign.name),
+            "The campaign completed: its total budget is spent. Clone it to run again with a new budget.",
+            &format!("/campaigns/{}", due.campaign.id),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(true)
 }
 
 /// The cost of one view at the campaign's bid (at least one micro): a campaign whose posted
