@@ -187,7 +187,7 @@ pub async fn running(db: &DatabaseConnection, actor: &Actor) -> (CampaignId, AdI
 }
 
 /// Records `spend` micros of delivery for `ad` on 2026-11-`day` (creating a channel to carry
-/// it), as the delivery rollup will.
+/// it) in the rollup and the spend counter, as delivery would.
 pub async fn record_spend(
     db: &DatabaseConnection,
     campaign: CampaignId,
@@ -228,4 +228,25 @@ pub async fn record_spend(
     .insert(db)
     .await
     .expect("rollup");
+    // The spend counter the ledger keeps (what the clock and the pages read); a lifecycle
+    // fixture, not a ledger test: the ledger's own tests drive real decisions and events.
+    let backend = db.get_database_backend();
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend,
+        match backend {
+            sea_orm::DbBackend::Postgres => {
+                "INSERT INTO campaign_spend (campaign_id, posted, committed) VALUES ($1, $2, $2) \
+                 ON CONFLICT (campaign_id) DO UPDATE SET posted = campaign_spend.posted + $2, \
+                 committed = campaign_spend.committed + $2"
+            }
+            _ => {
+                "INSERT INTO campaign_spend (campaign_id, posted, committed) VALUES (?1, ?2, ?2) \
+                 ON CONFLICT (campaign_id) DO UPDATE SET posted = campaign_spend.posted + ?2, \
+                 committed = campaign_spend.committed + ?2"
+            }
+        },
+        [campaign.0.into(), spend.into()],
+    ))
+    .await
+    .expect("spend counter");
 }
