@@ -1,0 +1,396 @@
+//! Browser test of money end to end, in two browser sessions: finance credits an advertiser's
+//! balance from "Credit balances" (a second credit adds, the same bank reference again adds
+//! nothing); the advertiser sees the credits in the header balance and on "Balance & billing";
+//! a network then wins slots and reports views over the real delivery API, and the campaign
+//! page, the campaign list and the balance page show the spend and the holds exactly as the
+//! ledger has them — with no console errors.
+
+mod money_support;
+mod support;
+
+use app::{
+    entity::account_top_up,
+    model::Micros,
+    service::{
+        delivery::keys,
+        ledger::{self, Side},
+    },
+};
+use chrono::{SecondsFormat, Utc};
+use fantoccini::{Client, Locator};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::{PASSWORD, TestApp, browser::*};
+
+const OWNER: &str = "owner@acme.test";
+const ACCOUNT: &str = "Acme Coffee Roasters";
+const FINANCE: &str = "finance@herald.test";
+const CAMPAIGN: &str = "Winter coffee club";
+
+/// Two English channels the campaign targets: (handle, average views).
+const CHANNELS: [(&str, i64); 2] = [("coffee_daily", 4_000), ("brew_weekly", 2_500)];
+
+fn euros(micros: i64) -> String {
+    Micros(micros).display("EUR")
+}
+
+/// A topic and the two channels, then a new catalog version so the delivery index loads them.
+async fn catalog(app: &TestApp) {
+    let mut statements = vec!["INSERT INTO topic (slug, name) VALUES ('food', 'Food')".to_owned()];
+    for (handle, avg_views) in CHANNELS {
+        statements.push(format!(
+            "INSERT INTO channel (handle, title, topic_id, language, subscribers, avg_views, posts_per_day, status, updated_at) \
+             SELECT '{handle}', '{handle}', id, 'en', 50000, {avg_views}, 3.0, 'active', CURRENT_TIMESTAMP \
+             FROM topic WHERE slug = 'food'"
+        ));
+    }
+    statements.push(
+        "UPDATE platform_setting SET value = value + 1 WHERE key = 'catalog_version'".to_owned(),
+    );
+    for sql in statements {
+        app.db.execute_unprepared(&sql).await.expect(&sql);
+    }
+}
+
+/// An element found by XPath, waited for like [`wait_for`].
+async fn xpath(client: &Client, path: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(path))
+        .await
+        .unwrap_or_else(|e| panic!("{path} never appeared: {e}"))
+}
+
+/// Follows the navigation link labelled `text` to `path`.
+async fn navigate(client: &Client, text: &str, path: &str) {
+    hydrated(client).await;
+    let link = xpath(
+        client,
+        &format!("//nav[@aria-label='Main']//a[normalize-space()='{text}']"),
+    )
+    .await;
+    link.click().await.expect("click link");
+    wait_for_path(client, path).await;
+    hydrated(client).await;
+}
+
+/// Credits `amount` under `reference` from the account's card on the finance page, with the
+/// form found by its visible labels, and returns the banner's text once it shows `expect`.
+async fn credit(client: &Client, amount: &str, reference: &str, expect: &str) -> String {
+    let card =
+        format!("//article[@data-test='finance-account'][h2[normalize-space()='{ACCOUNT}']]");
+    let details = xpath(client, &format!("{card}//details")).await;
+    if details.prop("open").await.expect("open").as_deref() != Some("true") {
+        xpath(
+            client,
+            &format!("{card}//summary[normalize-space()='Credit {ACCOUNT}']"),
+        )
+        .await
+        .click()
+        .await
+        .expect("open the credit form");
+    }
+    for (label, value) in [
+        ("Amount (EUR)", amount),
+        ("Bank transfer reference", reference),
+    ] {
+        let field = xpath(
+            client,
+            &format!("{card}//label[normalize-space()='{label}']"),
+        )
+        .await
+        .attr("for")
+        .await
+        .expect("for")
+        .unwrap_or_else(|| panic!("the label {label} names no field"));
+        fill(client, &format!("#{field}"), value).await;
+    }
+    xpath(
+        client,
+        &format!("{card}//button[normalize-space()='Credit balance']"),
+    )
+    .await
+    .click()
+    .await
+    .expect("submit the credit");
+    until_contains(client, "[data-test=credit-result]", expect).await
+}
+
+/// The account card's "Available", once it reads `expected` (the list is read again after a
+/// credit).
+async fn card_shows(client: &Client, expected: &str) {
+    let path = format!(
+        "//article[@data-test='finance-account'][h2[normalize-space()='{ACCOUNT}']]//dd[@data-test='available']"
+    );
+    let mut last = String::new();
+    for _ in 0..200 {
+        if let Ok(text) = xpath(client, &path).await.text().await {
+            if text == expected {
+                return;
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the card shows {last:?}, not {expected:?}");
+}
+
+/// The text at `css` once it equals `expected`.
+async fn shows(client: &Client, css: &str, expected: &str) {
+    let mut last = String::new();
+    for _ in 0..200 {
+        last = text_of(client, css).await;
+        if last == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} shows {last:?}, not {expected:?}");
+}
+
+/// `POST /api/delivery/v1/{path}` with the bearer `secret`: status and JSON body.
+async fn delivery(app: &TestApp, secret: &str, path: &str, body: &Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(app.url(&format!("/api/delivery/v1/{path}")))
+        .bearer_auth(secret)
+        .json(body)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_ledger() {
+    let (app, driver, finance) = start().await;
+    catalog(&app).await;
+    let owner = money_support::sign_up_owner(&app.db, OWNER, PASSWORD, ACCOUNT).await;
+    let account = owner.membership.expect("owner of the account").0;
+    assert!(
+        app.client()
+            .sign_up(FINANCE, PASSWORD)
+            .await
+            .status
+            .is_success()
+    );
+    support::grant_staff(&app, FINANCE, "finance").await;
+
+    // Finance credits two bank transfers, then enters the first one again.
+    sign_in(&app, &finance, FINANCE).await;
+    navigate(&finance, "Credit balances", "/finance").await;
+    let banner = credit(&finance, "200.00", "WIRE-2041-A", "Credited €200.00").await;
+    assert_eq!(
+        banner,
+        format!("Credited €200.00 to {ACCOUNT}. Available now: €200.00.")
+    );
+    card_shows(&finance, "€200.00").await;
+    let banner = credit(&finance, "50.50", "WIRE-2041-B", "Credited €50.50").await;
+    assert_eq!(
+        banner,
+        format!("Credited €50.50 to {ACCOUNT}. Available now: €250.50.")
+    );
+    card_shows(&finance, "€250.50").await;
+    let banner = credit(&finance, "200.00", "WIRE-2041-A", "already credited").await;
+    assert_eq!(
+        banner,
+        format!(
+            "This reference was already credited to {ACCOUNT}: nothing was added. Available: €250.50."
+        )
+    );
+    card_shows(&finance, "€250.50").await;
+    let top_ups = account_top_up::Entity::find()
+        .filter(account_top_up::Column::AccountId.eq(account.0))
+        .count(&app.db)
+        .await
+        .expect("top-ups");
+    assert_eq!(top_ups, 2, "the repeated reference added nothing");
+    let available = ledger::balance_of(&app.db, Side::balance(account.0), "EUR")
+        .await
+        .expect("balance");
+    assert_eq!(available, Micros(250_500_000));
+    let problems = console_problems(&finance).await;
+    assert!(
+        problems.is_empty(),
+        "finance console problems: {problems:#?}"
+    );
+
+    // The advertiser sees the credits: in the header, and on the balance page with its history.
+    let advertiser = browser(&driver).await;
+    sign_in(&app, &advertiser, OWNER).await;
+    hydrated(&advertiser).await;
+    shows(&advertiser, "[data-test=header-balance]", "€250.50").await;
+    navigate(&advertiser, "Balance & billing", "/balance").await;
+    shows(
+        &advertiser,
+        "[data-test=balance] [data-test=available]",
+        "€250.50",
+    )
+    .await;
+    until_contains(
+        &advertiser,
+        "table[aria-label='Balance history']",
+        "WIRE-2041-B",
+    )
+    .await;
+    let mut credits = Vec::new();
+    for row in advertiser
+        .find_all(Locator::Css("table[aria-label='Balance history'] tbody tr"))
+        .await
+        .expect("history rows")
+    {
+        let cells = row.find_all(Locator::Css("td")).await.expect("cells");
+        let mut texts = Vec::new();
+        for cell in cells {
+            texts.push(cell.text().await.expect("cell"));
+        }
+        credits.push(texts[1..].join(" | "));
+    }
+    credits.sort();
+    assert_eq!(
+        credits,
+        [
+            "Credit | Reference WIRE-2041-A | +€200.00",
+            "Credit | Reference WIRE-2041-B | +€50.50",
+        ],
+        "the history lists each credit once"
+    );
+
+    // A network wins a slot on each channel and reports views (then sends the report again).
+    let campaign = money_support::launch(
+        &app.db,
+        &owner,
+        money_support::campaign_form(CAMPAIGN, &["en"], "2.00", "100"),
+    )
+    .await;
+    let key = keys::create_unchecked(&app.db, "Browser test network", None, Utc::now())
+        .await
+        .expect("key");
+    let mut held = 0;
+    let mut expected_posted = 0;
+    let mut events = Vec::new();
+    let mut won_slots = Vec::new();
+    for ((handle, avg_views), views) in CHANNELS.into_iter().zip([1_234_i64, 321]) {
+        let (status, won) = delivery(
+            &app,
+            &key.secret,
+            "decisions",
+            &json!({ "channel": handle, "slot_id": format!("post-{handle}") }),
+        )
+        .await;
+        assert_eq!(status, 200, "{handle}: {won}");
+        let price = won["price_cpm"].as_i64().expect("price");
+        held += won["held"].as_i64().expect("held");
+        assert!(views < avg_views, "the views stay within the hold");
+        expected_posted += views * price / 1_000;
+        won_slots.push((handle, won["decision_id"].clone(), views));
+    }
+    // Seen after the decisions were made.
+    let at = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
+    for (handle, decision, views) in won_slots {
+        events.push(json!({
+            "event_id": format!("views-{handle}"),
+            "decision_id": decision,
+            "views": views,
+            "clicks": views / 100,
+            "at": at,
+        }));
+    }
+    let batch = json!({ "events": events });
+    let mut posted = 0;
+    for (round, outcome) in [(1, "accepted"), (2, "replayed")] {
+        let (status, answer) = delivery(&app, &key.secret, "events", &batch).await;
+        assert_eq!(status, 200, "round {round}: {answer}");
+        let mut sum = 0;
+        for result in answer["results"].as_array().expect("results") {
+            assert_eq!(result["outcome"], outcome, "round {round}: {answer}");
+            sum += result["posted"].as_i64().expect("posted");
+        }
+        if round == 1 {
+            posted = sum;
+        } else {
+            assert_eq!(sum, posted, "a replay answers the first charges");
+        }
+    }
+    assert_eq!(posted, expected_posted, "views × price, rounded down");
+    assert!(posted % 10_000 != 0, "a charge with a fraction of a cent");
+
+    // The ledger agrees with itself, and the pages agree with the ledger.
+    let books = money_support::assert_books(&app.db).await;
+    assert_eq!(books.posted_transfers, posted);
+    let spent = money_support::scalar(
+        &app.db,
+        &format!(
+            "SELECT posted FROM campaign_spend WHERE campaign_id = {}",
+            campaign.0
+        ),
+    )
+    .await;
+    assert_eq!(spent, posted);
+    let available = ledger::balance_of(&app.db, Side::balance(account.0), "EUR")
+        .await
+        .expect("balance");
+    assert_eq!(available, Micros(250_500_000 - held));
+
+    advertiser
+        .goto(&app.url(&format!("/campaigns/{}", campaign.0)))
+        .await
+        .expect("campaign page");
+    hydrated(&advertiser).await;
+    shows(&advertiser, "[data-test=campaign-spent]", &euros(spent)).await;
+    shows(
+        &advertiser,
+        "[data-test=header-balance]",
+        &euros(available.0),
+    )
+    .await;
+
+    navigate(&advertiser, "Campaigns", "/campaigns").await;
+    let row = format!(
+        "//tr[@data-test='campaign-row'][.//a[normalize-space()='{CAMPAIGN}']]//td[@data-test='spent']"
+    );
+    let listed = xpath(&advertiser, &row).await.text().await.expect("spent");
+    assert_eq!(listed, euros(spent), "the campaign list's spend");
+
+    navigate(&advertiser, "Balance & billing", "/balance").await;
+    shows(
+        &advertiser,
+        "[data-test=balance] [data-test=spent]",
+        &euros(spent),
+    )
+    .await;
+    shows(
+        &advertiser,
+        "[data-test=balance] [data-test=held]",
+        &euros(held - spent),
+    )
+    .await;
+    shows(
+        &advertiser,
+        "[data-test=balance] [data-test=available]",
+        &euros(available.0),
+    )
+    .await;
+
+    let problems = console_problems(&advertiser).await;
+    assert!(
+        problems.is_empty(),
+        "advertiser console problems: {problems:#?}"
+    );
+    let problems = console_problems(&finance).await;
+    assert!(
+        problems.is_empty(),
+        "finance console problems: {problems:#?}"
+    );
+    advertiser.close().await.expect("close");
+    finance.close().await.expect("close");
+    eprintln!(
+        "money journey: credited €250.50; held {}, charged {}, available {}; {books:?}",
+        euros(held),
+        euros(spent),
+        euros(available.0)
+    );
+}
