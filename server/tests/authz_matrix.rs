@@ -416,7 +416,7 @@ static ENDPOINTS: &[Row] = &[
     row("balance", &[("page", "0")], VIEW_BILLING),
     row("set_low_balance", &[("amount", "25")], MANAGE_OWN),
     row(
-        "list_finance_accounts",
+        "finance_accounts",
         &[("query", ""), ("page", "0")],
         FINANCE,
     ),
