@@ -78,6 +78,9 @@ pub async fn credit_account(
             .one(txn)
             .await?
             .ok_or(AppError::NotFound)?;
+        // Two credits of one reference at once: the second waits here for the first, then
+        // finds its top-up below and answers "already credited".
+        ledger::lock(txn, Side::balance(account.0), &target.currency, now).await?;
         if let Some(first) = account_top_up::Entity::find()
             .filter(account_top_up::Column::AccountId.eq(account.0))
             .filter(account_top_up::Column::ExternalReference.eq(reference))

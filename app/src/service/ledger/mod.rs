@@ -140,6 +140,27 @@ pub async fn account_id(
         .ok_or_else(|| AppError::internal("ledger", "account vanished after insert"))
 }
 
+/// Takes the row lock of the ledger account (`side`, `currency`) until the transaction ends
+/// (a no-op UPDATE; creating the account first), so that writers deciding on that account's
+/// state queue behind one another on PostgreSQL (SQLite already serializes writers).
+pub async fn lock(
+    db: &impl ConnectionTrait,
+    side: Side,
+    currency: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let id = account_id(db, side, currency, now).await?;
+    ledger_account::Entity::update_many()
+        .col_expr(
+            ledger_account::Column::Balance,
+            Expr::col(ledger_account::Column::Balance),
+        )
+        .filter(ledger_account::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The balance of (`side`, `currency`); zero when the account was never used.
 pub async fn balance_of(
     db: &impl ConnectionTrait,
