@@ -9,6 +9,7 @@
 //! - [`sweep`] releases what expired holds did not use, exactly once across instances.
 
 pub mod auction;
+pub mod budgets;
 pub mod decide;
 pub mod index;
 pub mod ingest;
