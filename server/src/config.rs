@@ -52,7 +52,12 @@ pub struct Cli {
 
     /// Delivery API requests per second allowed per key on this instance (bursts of twice
     /// that).
-    #[arg(long, env = "HERALD_DELIVERY_RATE", default_value_t = 2_000, global = true)]
+    #[arg(
+        long,
+        env = "HERALD_DELIVERY_RATE",
+        default_value_t = 2_000,
+        global = true
+    )]
     pub delivery_rate: u32,
 
     /// Log filter, e.g. `info` or `server=debug,sea_orm=warn`.

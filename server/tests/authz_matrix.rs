@@ -415,11 +415,7 @@ static ENDPOINTS: &[Row] = &[
     row("admin_mail", &[("page", "0")], ADMIN),
     row("balance", &[("page", "0")], VIEW_BILLING),
     row("set_low_balance", &[("amount", "25")], MANAGE_OWN),
-    row(
-        "finance_accounts",
-        &[("query", ""), ("page", "0")],
-        FINANCE,
-    ),
+    row("finance_accounts", &[("query", ""), ("page", "0")], FINANCE),
     row(
         "credit_balance",
         &[
@@ -431,7 +427,11 @@ static ENDPOINTS: &[Row] = &[
         FINANCE,
     ),
     row("delivery_keys", &[], ADMIN),
-    row("create_delivery_key", &[("input[name]", "Matrix network")], ADMIN),
+    row(
+        "create_delivery_key",
+        &[("input[name]", "Matrix network")],
+        ADMIN,
+    ),
     row("revoke_delivery_key", &[("id", "{delivery_key}")], ADMIN),
     // Last: these end memberships, then sessions (on fresh sessions of their own; a password
     // change or "sign out everywhere" also ends the caller's other sessions).
@@ -483,7 +483,11 @@ static PAGES: &[(&str, &str, Expect)] = &[
     ("/admin/delivery-keys", "/admin/delivery-keys", ADMIN),
     ("/balance", "/balance", VIEW_BILLING),
     ("/finance", "/finance", FINANCE),
-    ("/developers/delivery-api", "/developers/delivery-api", PUBLIC),
+    (
+        "/developers/delivery-api",
+        "/developers/delivery-api",
+        PUBLIC,
+    ),
     ("/security", "/security", SIGNED_IN),
     // A public page: it explains an unknown link itself (`email_link` answers "not found").
     ("/verify/{token}", "/verify/matrix-no-such-link", PUBLIC),

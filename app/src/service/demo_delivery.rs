@@ -8,7 +8,7 @@ use crate::{
     error::AppError,
     model::{AccountId, Micros},
     service::{
-        delivery::{self, DeliveryEngine, Decided, EventInput, keys, sweep},
+        delivery::{self, Decided, DeliveryEngine, EventInput, keys, sweep},
         finance,
     },
 };
@@ -70,8 +70,14 @@ pub async fn create(
     // Their start (and creation) is the only thing changed by hand: every money row below comes
     // from the services.
     campaign::Entity::update_many()
-        .col_expr(campaign::Column::StartAt, Expr::value(start - Duration::hours(1)))
-        .col_expr(campaign::Column::CreatedAt, Expr::value(start - Duration::hours(2)))
+        .col_expr(
+            campaign::Column::StartAt,
+            Expr::value(start - Duration::hours(1)),
+        )
+        .col_expr(
+            campaign::Column::CreatedAt,
+            Expr::value(start - Duration::hours(2)),
+        )
         .filter(campaign::Column::AccountId.eq(account.0))
         .filter(campaign::Column::Status.eq(crate::model::CampaignStatus::Running))
         .exec(db)
@@ -93,7 +99,13 @@ pub async fn create(
     matching.truncate(150);
     let handles: Vec<(String, i64, f64)> = matching
         .iter()
-        .map(|c| (c.facts.id.to_string(), c.facts.avg_views, c.facts.posts_per_day))
+        .map(|c| {
+            (
+                c.facts.id.to_string(),
+                c.facts.avg_views,
+                c.facts.posts_per_day,
+            )
+        })
         .collect();
     let by_id: std::collections::HashMap<i64, String> = channels_by_id(db, &handles).await?;
     let mut rng = StdRng::seed_from_u64(seed);
@@ -110,7 +122,9 @@ pub async fn create(
             };
             let at = hour + Duration::minutes(rng.random_range(0..60));
             let slot = format!("demo-{id}-{}", at.timestamp());
-            if let Decided::Ad(answer) = delivery::decide(db, &engine, key.id, handle, &slot, at).await? {
+            if let Decided::Ad(answer) =
+                delivery::decide(db, &engine, key.id, handle, &slot, at).await?
+            {
                 done.decisions += 1;
                 // Views arrive over the next hours, around the channel's average.
                 let total = (*avg_views as f64 * rng.random_range(0.6..1.2)) as i64;
@@ -158,7 +172,10 @@ async fn channels_by_id(
     wanted: &[(String, i64, f64)],
 ) -> Result<std::collections::HashMap<i64, String>, AppError> {
     use crate::entity::channel;
-    let ids: Vec<i64> = wanted.iter().filter_map(|(id, _, _)| id.parse().ok()).collect();
+    let ids: Vec<i64> = wanted
+        .iter()
+        .filter_map(|(id, _, _)| id.parse().ok())
+        .collect();
     Ok(channel::Entity::find()
         .filter(channel::Column::Id.is_in(ids))
         .all(db)

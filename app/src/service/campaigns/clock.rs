@@ -139,7 +139,16 @@ pub async fn complete<C: ConnectionTrait + TransactionTrait>(
         }
     };
     let txn = db.begin().await?;
-    match change_status_if(&txn, &due.campaign, to, None, Some(due.reason.code()), still).await {
+    match change_status_if(
+        &txn,
+        &due.campaign,
+        to,
+        None,
+        Some(due.reason.code()),
+        still,
+    )
+    .await
+    {
         Ok(()) => {}
         Err(AppError::Conflict(_)) => return Ok(false),
         Err(other) => return Err(other),
