@@ -6,6 +6,10 @@
 //! zones — run through the real services on a fresh SQLite database per case. After every step
 //! the books are audited (`delivery_support::audit_books`) and compared with a model of what
 //! each step must have done.
+//!
+//! A lowered total budget is checked at decision time only: the builder lets it go down to
+//! what is posted though more may be held, and a test of that (ignored while it is a known
+//! bug) says what the cap must still guarantee.
 
 mod delivery_support;
 
@@ -19,10 +23,10 @@ use app::{
         delivery::{self, Decided, DeliveryEngine, EventInput, EventResult, sweep},
     },
 };
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 use delivery_support::*;
-use proptest::prelude::*;
+use proptest::{prelude::*, test_runner::FileFailurePersistence};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use std::{
     collections::HashMap,
@@ -35,15 +39,25 @@ use std::{
 
 /// The smallest total budget the platform accepts (the migration's default).
 const MIN_TOTAL: Micros = Micros::units(20);
+/// The second account's time zone: ahead of Berlin, behind it, and a half-hour offset.
+const SECOND_ZONES: [&str; 3] = ["Australia/Sydney", "America/Los_Angeles", "Asia/Kolkata"];
 /// A decision id no decision has.
 const UNKNOWN_DECISION: i64 = 9_000_000_000;
 
-/// The simulated clock starts within three days of this instant: the week Berlin moves to
-/// summer time, so the clock's jumps also cross a daylight-saving change.
+/// The simulated clock starts within three days of this instant: two days before Europe moves
+/// to summer time next year (so the clock's jumps also cross a daylight-saving change, and it
+/// is always later than the real clock, which campaign starts are set from).
 fn epoch() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2030-03-29T00:00:00Z")
-        .expect("epoch")
-        .with_timezone(&Utc)
+    let year = Utc::now().year() + 1;
+    let last_sunday = (25..=31)
+        .rev()
+        .filter_map(|day| NaiveDate::from_ymd_opt(year, 3, day))
+        .find(|d| d.weekday() == Weekday::Sun)
+        .expect("March has a last Sunday");
+    (last_sunday - Duration::days(2))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,10 +187,10 @@ fn setup() -> impl Strategy<Value = Setup> {
         );
     (
         0..3 * 24 * 60i64,
-        prop::sample::select(vec!["Pacific/Auckland", "America/Los_Angeles"]),
+        prop::sample::select(SECOND_ZONES.to_vec()),
         prop::collection::vec(
             (
-                prop::sample::select(vec![300i64, 1_200, 2_500, 5_000, 9_000]),
+                prop::sample::select(vec![300i64, 1_200, 2_500, 5_000, 9_000, 14_000]),
                 prop::bool::weighted(0.85),
             ),
             3..=6,
@@ -184,7 +198,7 @@ fn setup() -> impl Strategy<Value = Setup> {
         1..=5i64,
         prop::sample::select(vec![30i64, 120, 1_440]),
         prop::collection::vec(campaign, 2..=3),
-        [0..=60i64, 0..=60i64],
+        [credit_units(), credit_units()],
     )
         .prop_map(
             |(
@@ -209,6 +223,11 @@ fn setup() -> impl Strategy<Value = Setup> {
         )
 }
 
+/// An account's first credit, in units: usually some, sometimes none.
+fn credit_units() -> impl Strategy<Value = i64> {
+    prop_oneof![1 => Just(0i64), 4 => 10..=80i64]
+}
+
 fn event_op() -> impl Strategy<Value = EventOp> {
     let at = prop_oneof![
         8 => (0..=100u8).prop_map(At::Within),
@@ -228,7 +247,7 @@ fn event_op() -> impl Strategy<Value = EventOp> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (0..2usize, 0..4u8, prop::sample::select(vec![5i64, 10, 25, 60]))
+        3 => (0..2usize, 0..4u8, prop::sample::select(vec![5i64, 10, 25, 60, 150]))
             .prop_map(|(account, reference, units)| Op::TopUp { account, reference, units }),
         9 => (0..6usize, 0..16u8).prop_map(|(channel, slot)| Op::Decide { channel, slot }),
         8 => prop::collection::vec(event_op(), 1..4).prop_map(Op::Events),
@@ -359,13 +378,14 @@ struct Run {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A fresh database per case: a copy of one migrated template with three advertisers (Berlin,
-// Auckland, Los Angeles) and a network key, so that a case pays for neither the migrations nor
+// A fresh database per case: a copy of one migrated template with four advertisers (Berlin
+// and the [`SECOND_ZONES`]) and a network key, so that a case pays for neither the migrations nor
 // the password hashes.
 
 struct Template {
     path: PathBuf,
-    users: [i64; 3],
+    /// Berlin's, then one per [`SECOND_ZONES`].
+    users: [i64; 4],
     key: i64,
 }
 
@@ -389,16 +409,13 @@ fn template() -> &'static Template {
     TEMPLATE.get_or_init(|| {
         runtime().block_on(async {
             let db = migrations::db::fresh_sqlite().await.expect("fresh SQLite");
-            let mut users = [0; 3];
-            for (i, (email, tz)) in [
-                ("berlin@example.com", "Europe/Berlin"),
-                ("auckland@example.com", "Pacific/Auckland"),
-                ("la@example.com", "America/Los_Angeles"),
-            ]
-            .into_iter()
-            .enumerate()
+            let mut users = [0; 4];
+            for (i, tz) in std::iter::once("Europe/Berlin")
+                .chain(SECOND_ZONES)
+                .enumerate()
             {
-                users[i] = advertiser(&db, email, tz).await.user_id.0;
+                let email = format!("advertiser{i}@example.com");
+                users[i] = advertiser(&db, &email, tz).await.user_id.0;
             }
             topic(&db).await;
             let key = network_key(&db, epoch()).await;
@@ -462,11 +479,10 @@ impl Run {
                 english,
             });
         }
-        let second = if setup.second_tz == "Pacific/Auckland" {
-            template.users[1]
-        } else {
-            template.users[2]
-        };
+        let second = SECOND_ZONES
+            .iter()
+            .position(|z| *z == setup.second_tz)
+            .map_or(template.users[1], |i| template.users[i + 1]);
         let mut accounts = Vec::new();
         for (user, tz) in [
             (template.users[0], "Europe/Berlin"),
@@ -640,17 +656,21 @@ impl Run {
 
     async fn top_up(&mut self, account: usize, reference: &str, units: i64) {
         let amount = Micros::units(units);
-        let a = &mut self.accounts[account];
+        let a = &self.accounts[account];
         let got = credit(&self.db, &a.actor, amount, reference, self.now).await;
         match a.top_ups.get(reference) {
             None => {
                 let r = got.expect("a new reference is credited");
                 assert!(!r.already_credited, "{}", self.step);
-                a.top_ups.insert(reference.to_owned(), amount.0);
+                self.accounts[account]
+                    .top_ups
+                    .insert(reference.to_owned(), amount.0);
+                assert_eq!(r.available.0, self.available(account), "{}", self.step);
             }
             Some(&first) if first == amount.0 => {
                 let r = got.expect("the same credit again is answered");
                 assert!(r.already_credited, "{}: credited twice", self.step);
+                assert_eq!(r.available.0, self.available(account), "{}", self.step);
             }
             Some(_) => match got {
                 Err(AppError::Invalid(fields)) => {
@@ -662,6 +682,15 @@ impl Run {
                 ),
             },
         }
+    }
+
+    /// The model's available balance of `account`: credited less held plus released.
+    fn available(&self, account: usize) -> i64 {
+        let credited: i64 = self.accounts[account].top_ups.values().sum();
+        self.decisions
+            .iter()
+            .filter(|d| self.campaigns[d.campaign].account == account)
+            .fold(credited, |sum, d| sum - d.held + d.released)
     }
 
     async fn decide(&mut self, ch: usize, slot: String) {
@@ -1187,16 +1216,13 @@ impl Run {
             );
         }
         for (i, a) in self.accounts.iter().enumerate() {
-            let credited: i64 = a.top_ups.values().sum();
-            let mine = self
-                .decisions
-                .iter()
-                .filter(|d| self.campaigns[d.campaign].account == i);
-            let (held, released) = mine.fold((0, 0), |(h, r), d| (h + d.held, r + d.released));
-            let id = account(&a.actor).0;
             assert_eq!(
-                books.available.get(&id).copied().unwrap_or(0),
-                credited - held + released,
+                books
+                    .available
+                    .get(&account(&a.actor).0)
+                    .copied()
+                    .unwrap_or(0),
+                self.available(i),
                 "{step}: account {i}'s available balance"
             );
         }
@@ -1215,12 +1241,17 @@ impl Run {
     }
 }
 
+/// 256 cases unless `PROPTEST_CASES` says otherwise; a failing case is kept beside this file
+/// (cargo runs the test in the package's directory) and tried first next time.
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: std::env::var("PROPTEST_CASES")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(256),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/ledger_properties.proptest-regressions",
+        ))),
         ..ProptestConfig::default()
     }
 }
@@ -1231,7 +1262,7 @@ proptest! {
     #[test]
     fn every_step_keeps_the_books_and_does_what_the_model_says(
         setup in setup(),
-        ops in prop::collection::vec(op(), 1..28),
+        ops in prop::collection::vec(op(), 4..40),
     ) {
         let template = template();
         runtime().block_on(async {
@@ -1242,5 +1273,54 @@ proptest! {
             }
             run.db.close().await.expect("close");
         });
+    }
+}
+
+#[tokio::test]
+#[ignore = "known bug: a total budget may be lowered to what is posted though more is held, and \
+            those holds then post past it"]
+async fn a_lowered_total_budget_still_caps_what_the_campaign_is_charged() {
+    for (b, db) in migrations::db::fresh_all().await {
+        set_setting(&db, "ad_slots_per_day", 24).await;
+        let me = advertiser(&db, "ada@example.com", "Europe/Berlin").await;
+        channel(&db, "big", 9_000, "en").await;
+        let form = |units| campaign_form("Lowered", Micros::units(1), Micros::units(units), None);
+        let (id, _) = running_campaign(&db, &me, form(40), Utc::now()).await;
+        credit(&db, &me, Micros::units(100), "first", Utc::now())
+            .await
+            .expect(b);
+        let key = network_key(&db, Utc::now()).await;
+        let engine = DeliveryEngine::default();
+        let now = Utc::now();
+        // A lone bidder pays the €0.50 floor: €4.50 held a slot on 9,000 views; seven slots fit
+        // €40 (a slot is admitted only while its cost at the €1 bid, €9, still fits).
+        let mut events = Vec::new();
+        for slot in 0..7 {
+            let decided = delivery::decide(&db, &engine, key, "big", &format!("s{slot}"), now)
+                .await
+                .expect(b);
+            let Decided::Ad(answer) = decided else {
+                panic!("{b}: slot {slot} found no ad");
+            };
+            events.push(EventInput {
+                event_id: format!("seen-{slot}"),
+                decision_id: answer.decision_id,
+                views: 9_000,
+                clicks: 0,
+                at: now,
+            });
+        }
+        save_campaign(&db, &me, Some(id), form(20))
+            .await
+            .expect("nothing is posted yet, so the total may go down to €20");
+        delivery::ingest(&db, &engine, key, &events, now)
+            .await
+            .expect(b);
+        let books = audit_books(&db, b).await;
+        let (posted, _) = books.spend.get(&id.0).copied().unwrap_or((0, 0));
+        assert!(
+            posted <= Micros::units(20).0,
+            "{b}: charged {posted} micros against a total budget of €20"
+        );
     }
 }

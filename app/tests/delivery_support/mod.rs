@@ -246,9 +246,10 @@ pub struct Books {
     pub day_committed: BTreeMap<(i64, NaiveDate), i64>,
     pub decisions: BTreeMap<i64, delivery_decision::Model>,
     pub events: Vec<delivery_event::Model>,
-    /// Ledger transfers of kind post, by decision: (publisher part, platform part) per key.
+    /// Every post transfer (a publisher part and a platform part per charge).
     pub posts: Vec<ledger_transfer::Model>,
     pub top_ups: Vec<account_top_up::Model>,
+    /// Σ posted of every event (and of every post transfer, and of the rollup).
     pub posted_total: i64,
 }
 
@@ -264,8 +265,10 @@ fn sum<T>(rows: &[T], f: impl Fn(&T) -> i64) -> i64 {
 /// - each campaign's holds balance is `committed − posted` of its spend counter; `posted` is
 ///   the sum of post transfers out of its holds, and of its decisions' posted amounts;
 ///   `committed` is the sum of its decisions' `held − released`, and so is each local day's;
-/// - each decision: `posted + released ≤ held`, its hold and release transfers match it, its
-///   events add up to its views, clicks and posted amount, settled exactly when released;
+/// - each decision: `posted + released ≤ held`; one hold (balance → campaign holds), at most
+///   one release (back), its posts from the holds to the channel's payable and to revenue;
+///   its events add up to its views, clicks and posted amount; once settled it has released
+///   all it did not post, and nothing before;
 /// - the rollup adds up to the events (views, clicks) and to the posted transfers (spend), per
 ///   campaign and in all;
 /// - each account's available balance is its top-ups less its decisions' holds plus their
@@ -421,29 +424,43 @@ pub async fn audit_books(db: &impl ConnectionTrait, when: &str) -> Books {
                 .filter(|t| t.object_type == "decision" && t.object_id == d.id && of_kind(t, kind))
                 .collect()
         };
+        // Each transfer between the accounts it must move money between.
+        let balance = (Some(LedgerKind::AccountBalance), d.account_id);
+        let holds_of = (Some(LedgerKind::CampaignHolds), d.campaign_id);
+        let sides = |t: &ledger_transfer::Model| {
+            (kind_of(t.debit_account_id), kind_of(t.credit_account_id))
+        };
         let holds = about(TransferKind::Hold);
         assert!(
-            holds.len() == 1 && holds[0].amount == d.held,
+            holds.len() == 1 && holds[0].amount == d.held && sides(holds[0]) == (balance, holds_of),
             "{when}: decision {} held {} but its hold transfers are {holds:?}",
             d.id,
             d.held
         );
-        assert_eq!(
-            sum(&about(TransferKind::Release), |t| t.amount),
-            d.released,
-            "{when}: decision {}: release transfers",
-            d.id
-        );
+        let releases = about(TransferKind::Release);
         assert!(
-            about(TransferKind::Release).len() <= 1,
-            "{when}: released twice"
+            releases.len() <= 1
+                && sum(&releases, |t| t.amount) == d.released
+                && releases.iter().all(|t| sides(t) == (holds_of, balance)),
+            "{when}: decision {} released {} but its release transfers are {releases:?}",
+            d.id,
+            d.released
         );
+        let posts_of = about(TransferKind::Post);
         assert_eq!(
-            sum(&about(TransferKind::Post), |t| t.amount),
+            sum(&posts_of, |t| t.amount),
             d.posted,
             "{when}: decision {}: post transfers",
             d.id
         );
+        for t in &posts_of {
+            let to = if t.idempotency_key.ends_with(":publisher") {
+                (Some(LedgerKind::PublisherPayable), d.channel_id)
+            } else {
+                (Some(LedgerKind::Revenue), 0)
+            };
+            assert_eq!(sides(t), (holds_of, to), "{when}: post transfer {t:?}");
+        }
         let mine: Vec<&delivery_event::Model> =
             events.iter().filter(|e| e.decision_id == d.id).collect();
         assert_eq!(

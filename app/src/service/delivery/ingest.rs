@@ -16,8 +16,8 @@ use crate::{
 };
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, Set,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter,
+    QuerySelect, Set, TransactionTrait,
     sea_query::{Expr, OnConflict},
 };
 
@@ -142,6 +142,7 @@ pub async fn ingest(
     let mut order: Vec<usize> = (0..events.len()).collect();
     order.sort_by_key(|&i| (events[i].decision_id, i));
     crate::with_retry!(db, |txn| {
+        lock_in_order(txn, key_id, events, now).await?;
         let mut results = vec![None; events.len()];
         for &i in &order {
             let e = &events[i];
@@ -165,6 +166,48 @@ pub async fn ingest(
             .map(|r| r.unwrap_or_else(|| rejected(500, "internal", "", "Not processed.")))
             .collect::<Vec<_>>())
     })
+}
+
+/// Takes the batch's shared locks first, in one order (the campaigns' spend counters by id,
+/// then the platform revenue account of each currency), so that concurrent batches, decisions
+/// and sweeps on PostgreSQL queue instead of deadlocking (SQLite serializes writers anyway).
+async fn lock_in_order(
+    txn: &impl ConnectionTrait,
+    key_id: i64,
+    events: &[EventInput],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let mut ids: Vec<i64> = events.iter().map(|e| e.decision_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut touched: Vec<(i64, String)> = delivery_decision::Entity::find()
+        .select_only()
+        .column(delivery_decision::Column::CampaignId)
+        .column(delivery_decision::Column::Currency)
+        .filter(delivery_decision::Column::Id.is_in(ids))
+        .filter(delivery_decision::Column::KeyId.eq(key_id))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    touched.sort();
+    touched.dedup();
+    for (campaign, _) in &touched {
+        campaign_spend::Entity::update_many()
+            .col_expr(
+                campaign_spend::Column::Posted,
+                Expr::col(campaign_spend::Column::Posted),
+            )
+            .filter(campaign_spend::Column::CampaignId.eq(*campaign))
+            .exec(txn)
+            .await?;
+    }
+    let mut currencies: Vec<&String> = touched.iter().map(|(_, c)| c).collect();
+    currencies.sort();
+    currencies.dedup();
+    for currency in currencies {
+        ledger::lock(txn, ledger::Side::revenue(), currency, now).await?;
+    }
+    Ok(())
 }
 
 async fn one(
@@ -270,6 +313,16 @@ async fn one(
         return Err(AppError::TooManyAttempts(crate::error::BUSY.to_owned()));
     }
     if posted.0 > 0 {
+        // Lock order everywhere: spend counter (taken first, in `lock_in_order`), decision,
+        // ledger accounts.
+        campaign_spend::Entity::update_many()
+            .col_expr(
+                campaign_spend::Column::Posted,
+                Expr::col(campaign_spend::Column::Posted).add(posted.0),
+            )
+            .filter(campaign_spend::Column::CampaignId.eq(d.campaign_id))
+            .exec(txn)
+            .await?;
         ledger::post(
             txn,
             d.campaign_id,
@@ -282,14 +335,6 @@ async fn one(
             now,
         )
         .await?;
-        campaign_spend::Entity::update_many()
-            .col_expr(
-                campaign_spend::Column::Posted,
-                Expr::col(campaign_spend::Column::Posted).add(posted.0),
-            )
-            .filter(campaign_spend::Column::CampaignId.eq(d.campaign_id))
-            .exec(txn)
-            .await?;
     }
     let add = |column: &str| Expr::cust(format!("delivery_rollup.{column} + excluded.{column}"));
     delivery_rollup::Entity::insert(delivery_rollup::ActiveModel {

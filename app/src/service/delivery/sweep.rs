@@ -55,6 +55,18 @@ pub async fn settle(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<Micros>, AppError> {
+    // Lock order everywhere: the campaign's spend counter, the decision, then the ledger.
+    let Some(open) = delivery_decision::Entity::find_by_id(id).one(txn).await? else {
+        return Ok(None);
+    };
+    campaign_spend::Entity::update_many()
+        .col_expr(
+            campaign_spend::Column::Committed,
+            Expr::col(campaign_spend::Column::Committed),
+        )
+        .filter(campaign_spend::Column::CampaignId.eq(open.campaign_id))
+        .exec(txn)
+        .await?;
     let claimed = delivery_decision::Entity::update_many()
         .col_expr(delivery_decision::Column::SettledAt, Expr::value(now))
         .col_expr(
@@ -76,16 +88,6 @@ pub async fn settle(
         .ok_or_else(|| AppError::internal("sweep", "a settled decision vanished"))?;
     let amount = Micros(d.released);
     if amount.0 > 0 {
-        ledger::release(
-            txn,
-            d.account_id,
-            d.campaign_id,
-            &d.currency,
-            amount,
-            d.id,
-            now,
-        )
-        .await?;
         campaign_spend::Entity::update_many()
             .col_expr(
                 campaign_spend::Column::Committed,
@@ -103,6 +105,16 @@ pub async fn settle(
             .filter(campaign_day_spend::Column::Day.eq(d.local_day))
             .exec(txn)
             .await?;
+        ledger::release(
+            txn,
+            d.account_id,
+            d.campaign_id,
+            &d.currency,
+            amount,
+            d.id,
+            now,
+        )
+        .await?;
     }
     Ok(Some(amount))
 }

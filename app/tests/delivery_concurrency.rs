@@ -1,0 +1,411 @@
+//! Concurrent money writers on one campaign (PostgreSQL when `TEST_DATABASE_URL` is set, and
+//! SQLite): eight tasks decide slots and send events for them — each event twice, from two
+//! tasks — for a campaign whose small total budget and balance run out mid-way, while a
+//! sweeper settles holds as their events arrive and two more tasks race top-ups (a reference
+//! each, and one reference from both at once). Throughout, the campaign commits no more than
+//! its total budget to the micro; afterwards the spend counters and the ledger agree, each
+//! event, hold release and top-up counted once, and after a last sweep every hold is either
+//! posted or released.
+//!
+//! Also: a slot asked again answers the same instant even when the clock has nanoseconds, and
+//! an event may be dated at its decision's very instant; and two credits of one reference at
+//! once are both answered, one as already credited.
+
+mod delivery_support;
+
+use app::{
+    entity::campaign_spend,
+    error::AppError,
+    model::{CreditResult, Micros},
+    service::delivery::{self, Decided, DeliveryEngine, EventInput, EventResult, sweep},
+};
+use chrono::{Duration, SubsecRound, Utc};
+use delivery_support::*;
+use sea_orm::{DatabaseConnection, EntityTrait};
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicBool, Ordering},
+};
+use tokio::sync::Barrier;
+
+const TASKS: usize = 8;
+const SLOTS_PER_TASK: usize = 24;
+const TOTAL: Micros = Micros::units(5);
+/// €1.00 CPM, the platform's minimum here, on 400 views: €0.40 a slot, so the total budget is
+/// twelve slots and a half.
+const BID: Micros = Micros::units(1);
+const AVG_VIEWS: i64 = 400;
+const FIRST_CREDIT: Micros = Micros::units(3);
+const TOP_UP: Micros = Micros::units(2);
+const SHARED_TOP_UP: Micros = Micros::units(1);
+
+/// What the tasks saw.
+#[derive(Default)]
+struct Seen {
+    decisions: u64,
+    no_ad: u64,
+    accepted: u64,
+    accepted_posted: i64,
+    replayed: u64,
+    /// Answers `TooManyAttempts` (busy): allowed under contention, nothing written.
+    busy: u64,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_decisions_events_and_top_ups_keep_the_books_on_postgres() {
+    let Some(db) = migrations::db::fresh_postgres()
+        .await
+        .expect("a fresh PostgreSQL database")
+    else {
+        eprintln!("skipped: set TEST_DATABASE_URL to run the PostgreSQL concurrency test");
+        return;
+    };
+    hammer("postgres", db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_decisions_events_and_top_ups_keep_the_books_on_sqlite() {
+    let db = migrations::db::fresh_sqlite()
+        .await
+        .expect("a fresh SQLite database");
+    hammer("sqlite", db).await;
+}
+
+/// Budgets as small as [`TOTAL`], a minimum CPM of [`BID`], and the most slots per channel.
+async fn platform(db: &DatabaseConnection) {
+    set_setting(db, "min_total_budget_micros", Micros::units(1).0).await;
+    set_setting(db, "min_cpm_micros", BID.0).await;
+    set_setting(db, "ad_slots_per_day", 24).await;
+}
+
+async fn hammer(b: &str, db: DatabaseConnection) {
+    let now = Utc::now();
+    platform(&db).await;
+    set_setting(&db, "hold_ttl_minutes", 20).await;
+    let me = advertiser(&db, "ada@example.com", "Europe/Berlin").await;
+    let handles: Vec<String> = (0..4).map(|i| format!("ch{i}")).collect();
+    for h in &handles {
+        channel(&db, h, AVG_VIEWS, "en").await;
+    }
+    let form = campaign_form("Tight", BID, TOTAL, None);
+    let (campaign, _) = running_campaign(&db, &me, form, now).await;
+    credit(&db, &me, FIRST_CREDIT, "first", now).await.expect(b);
+    let key = network_key(&db, now).await;
+    let engine = DeliveryEngine::default();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    // Each task sends its events and then the previous task's again (the same id and body).
+    let outbox: Arc<Mutex<Vec<EventInput>>> = Arc::new(Mutex::new(Vec::new()));
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..TASKS {
+        let (db, engine, seen, outbox, handles) = (
+            db.clone(),
+            engine.clone(),
+            Arc::clone(&seen),
+            Arc::clone(&outbox),
+            handles.clone(),
+        );
+        let b = b.to_owned();
+        tasks.spawn(async move {
+            for j in 0..SLOTS_PER_TASK {
+                let slot = format!("t{t}-s{j}");
+                let handle = &handles[(t + j) % handles.len()];
+                let decided =
+                    match delivery::decide(&db, &engine, key, handle, &slot, Utc::now()).await {
+                        Ok(d) => d,
+                        Err(AppError::TooManyAttempts(_)) => {
+                            seen.lock().expect("seen").busy += 1;
+                            continue;
+                        }
+                        Err(e) => panic!("{b}: decide {slot}: {e:?}"),
+                    };
+                let again = delivery::decide(&db, &engine, key, handle, &slot, Utc::now())
+                    .await
+                    .expect("the same slot again");
+                assert_eq!(again, decided, "{b}: {slot} asked again");
+                let Decided::Ad(answer) = decided else {
+                    seen.lock().expect("seen").no_ad += 1;
+                    continue;
+                };
+                seen.lock().expect("seen").decisions += 1;
+                let at = Utc::now();
+                let mine = vec![
+                    EventInput {
+                        event_id: format!("d{}-a", answer.decision_id),
+                        decision_id: answer.decision_id,
+                        views: AVG_VIEWS / 2,
+                        clicks: 1,
+                        at,
+                    },
+                    EventInput {
+                        event_id: format!("d{}-b", answer.decision_id),
+                        decision_id: answer.decision_id,
+                        views: AVG_VIEWS,
+                        clicks: 0,
+                        at,
+                    },
+                ];
+                let theirs = std::mem::replace(&mut *outbox.lock().expect("outbox"), mine.clone());
+                for batch in [mine, theirs] {
+                    if batch.is_empty() {
+                        continue;
+                    }
+                    match delivery::ingest(&db, &engine, key, &batch, Utc::now()).await {
+                        Ok(results) => {
+                            let mut s = seen.lock().expect("seen");
+                            for r in results {
+                                match r {
+                                    EventResult::Accepted { posted } => {
+                                        s.accepted += 1;
+                                        s.accepted_posted += posted.0;
+                                    }
+                                    EventResult::Replayed { .. } => s.replayed += 1,
+                                    other => panic!("{b}: event refused: {other:?}"),
+                                }
+                            }
+                        }
+                        Err(AppError::TooManyAttempts(_)) => seen.lock().expect("seen").busy += 1,
+                        Err(e) => panic!("{b}: ingest: {e:?}"),
+                    }
+                }
+            }
+            // The last batch may never have been sent twice: send it once more.
+            let last = outbox.lock().expect("outbox").clone();
+            if !last.is_empty()
+                && let Ok(results) = delivery::ingest(&db, &engine, key, &last, Utc::now()).await
+            {
+                let mut s = seen.lock().expect("seen");
+                for r in results {
+                    if let EventResult::Accepted { posted } = r {
+                        s.accepted += 1;
+                        s.accepted_posted += posted.0;
+                    }
+                }
+            }
+        });
+    }
+    // A sweeper whose clock runs half an hour ahead settles holds while their events may still
+    // be arriving (and frees budget for more slots), and checks the cap between sweeps.
+    let stop = Arc::new(AtomicBool::new(false));
+    let sweeper = {
+        let (db, stop, b) = (db.clone(), Arc::clone(&stop), b.to_owned());
+        tokio::spawn(async move {
+            let (mut settled, mut busy) = (sweep::Released::default(), 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                let ahead = Utc::now() + Duration::minutes(30);
+                match sweep::release_expired(&db, ahead, 4).await {
+                    Ok(r) => {
+                        settled.decisions += r.decisions;
+                        settled.amount = Micros(settled.amount.0 + r.amount.0);
+                    }
+                    Err(AppError::TooManyAttempts(_)) => busy += 1,
+                    Err(e) => panic!("{b}: sweep: {e:?}"),
+                }
+                let committed = campaign_spend::Entity::find_by_id(campaign.0)
+                    .one(&db)
+                    .await
+                    .expect("spend")
+                    .map_or(0, |s| s.committed);
+                assert!(committed <= TOTAL.0, "{b}: committed {committed} mid-way");
+                tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+            }
+            (settled, busy)
+        })
+    };
+    // Two finance clerks: a reference each, then the same reference at once.
+    let barrier = Arc::new(Barrier::new(2));
+    let mut clerks = tokio::task::JoinSet::new();
+    for clerk in 0..2 {
+        let (db, me, barrier) = (db.clone(), me.clone(), Arc::clone(&barrier));
+        clerks.spawn(async move {
+            let own = credit(&db, &me, TOP_UP, &format!("wire-{clerk}"), Utc::now()).await;
+            barrier.wait().await;
+            let shared = credit(&db, &me, SHARED_TOP_UP, "wire-shared", Utc::now()).await;
+            (own, shared)
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("a delivery task panicked");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (swept, sweeper_busy) = sweeper.await.expect("the sweeper panicked");
+    let mut shared: Vec<Result<CreditResult, AppError>> = Vec::new();
+    while let Some(done) = clerks.join_next().await {
+        let (own, same) = done.expect("a clerk panicked");
+        let own = own.unwrap_or_else(|e| panic!("{b}: a top-up of its own reference: {e:?}"));
+        assert!(!own.already_credited, "{b}");
+        shared.push(same);
+    }
+
+    let mut seen = std::mem::take(&mut *seen.lock().expect("seen"));
+    seen.busy += sweeper_busy;
+    let books = audit_books(&db, b).await;
+    let (posted, committed) = books.spend.get(&campaign.0).copied().unwrap_or((0, 0));
+    assert!(
+        committed <= TOTAL.0,
+        "{b}: committed {committed} over the total budget {TOTAL:?}"
+    );
+    assert_eq!(
+        books.decisions.len() as u64,
+        seen.decisions,
+        "{b}: decisions written vs answered"
+    );
+    assert!(seen.decisions > 0, "{b}: nothing was decided");
+    assert_eq!(
+        (books.events.len() as u64, books.posted_total),
+        (seen.accepted, seen.accepted_posted),
+        "{b}: each event counted once, and charged what its answer said"
+    );
+    assert_eq!(
+        books.posted_total, posted,
+        "{b}: the campaign's posted spend vs its events"
+    );
+    let shared_rows: Vec<_> = books
+        .top_ups
+        .iter()
+        .filter(|t| t.external_reference == "wire-shared")
+        .collect();
+    assert_eq!(
+        shared_rows.len(),
+        1,
+        "{b}: the shared reference credited once"
+    );
+    let credited: i64 = books.top_ups.iter().map(|t| t.amount).sum();
+    assert_eq!(
+        credited,
+        FIRST_CREDIT.0 + 2 * TOP_UP.0 + SHARED_TOP_UP.0,
+        "{b}: credited"
+    );
+    // One of the two credits it; the other is told it was credited.
+    let fresh: Vec<bool> = shared
+        .iter()
+        .map(|r| match r {
+            Ok(r) => !r.already_credited,
+            Err(e) => panic!("{b}: the same reference at once: {e:?}"),
+        })
+        .collect();
+    assert_eq!(
+        fresh.iter().filter(|f| **f).count(),
+        1,
+        "{b}: the same reference at once: {fresh:?}"
+    );
+
+    // Once every hold has expired, the sweep settles them: what was not posted goes back.
+    let later = Utc::now() + Duration::days(2);
+    let released = sweep::release_expired(&db, later, 1_000).await.expect(b);
+    assert_eq!(
+        swept.decisions + released.decisions,
+        seen.decisions,
+        "{b}: every hold settled once"
+    );
+    let books = audit_books(&db, &format!("{b} after the sweep")).await;
+    let (after_posted, after_committed) = books.spend.get(&campaign.0).copied().unwrap_or((0, 0));
+    assert_eq!(
+        (after_posted, after_committed),
+        (posted, posted),
+        "{b}: after the sweep only what was posted stays committed"
+    );
+    assert_eq!(
+        released.amount,
+        Micros(committed - posted),
+        "{b}: released the open holds"
+    );
+    let held: i64 = books.decisions.values().map(|d| d.held).sum();
+    assert_eq!(
+        swept.amount.0 + released.amount.0,
+        held - posted,
+        "{b}: released all that was held and not posted"
+    );
+    eprintln!(
+        "{b}: {} decisions ({} settled while running), {} without an ad, {} events accepted \
+         ({posted} posted), {} replayed, {} busy",
+        seen.decisions, swept.decisions, seen.no_ad, seen.accepted, seen.replayed, seen.busy
+    );
+}
+
+/// One advertiser with a running campaign on the English channel `ch0` and €10 to spend.
+async fn ready(db: &DatabaseConnection, b: &str) -> (app::service::Actor, i64, DeliveryEngine) {
+    platform(db).await;
+    let me = advertiser(db, "ada@example.com", "Europe/Berlin").await;
+    channel(db, "ch0", AVG_VIEWS, "en").await;
+    let form = campaign_form("Plain", BID, TOTAL, None);
+    running_campaign(db, &me, form, Utc::now()).await;
+    credit(db, &me, Micros::units(10), "first", Utc::now())
+        .await
+        .expect(b);
+    let key = network_key(db, Utc::now()).await;
+    (me, key, DeliveryEngine::default())
+}
+
+#[tokio::test]
+async fn a_slot_asked_again_answers_the_same_instant_and_takes_events_dated_at_it() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let (_, key, engine) = ready(&db, b).await;
+        let now = Utc::now().trunc_subsecs(0) + Duration::nanoseconds(1_123_456_789);
+        let first = delivery::decide(&db, &engine, key, "ch0", "slot-1", now)
+            .await
+            .expect(b);
+        let later = now + Duration::seconds(1);
+        let again = delivery::decide(&db, &engine, key, "ch0", "slot-1", later)
+            .await
+            .expect(b);
+        assert_eq!(again, first, "{b}: the same slot asked again");
+        let Decided::Ad(answer) = first else {
+            panic!("{b}: the campaign did not win the slot");
+        };
+        let seen = EventInput {
+            event_id: "seen".into(),
+            decision_id: answer.decision_id,
+            views: 10,
+            clicks: 0,
+            at: now,
+        };
+        let results = delivery::ingest(&db, &engine, key, &[seen], later)
+            .await
+            .expect(b);
+        assert!(
+            matches!(results[0], EventResult::Accepted { .. }),
+            "{b}: an event dated at its decision's instant: {results:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_reference_at_once_is_answered_as_already_credited() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let (me, _, _) = ready(&db, b).await;
+        for round in 0..10 {
+            let reference = format!("wire-{round}");
+            let barrier = Arc::new(Barrier::new(2));
+            let mut clerks = tokio::task::JoinSet::new();
+            for _ in 0..2 {
+                let (db, me, barrier, reference) = (
+                    db.clone(),
+                    me.clone(),
+                    Arc::clone(&barrier),
+                    reference.clone(),
+                );
+                clerks.spawn(async move {
+                    barrier.wait().await;
+                    credit(&db, &me, SHARED_TOP_UP, &reference, Utc::now()).await
+                });
+            }
+            let mut answers = Vec::new();
+            while let Some(done) = clerks.join_next().await {
+                answers.push(done.expect("a clerk panicked"));
+            }
+            let fresh: Vec<bool> = answers
+                .iter()
+                .map(|r| match r {
+                    Ok(r) => !r.already_credited,
+                    Err(e) => panic!("{b}: round {round}: {e:?}"),
+                })
+                .collect();
+            assert_eq!(
+                fresh.iter().filter(|f| **f).count(),
+                1,
+                "{b}: round {round}: {fresh:?}"
+            );
+        }
+    }
+}
