@@ -1,0 +1,68 @@
+//! The checks made after every step: the books' own invariants and agreement with the model.
+
+use crate::{delivery_support::*, model::Run};
+
+impl Run {
+    /// The model's available balance of `account`: credited less held plus released.
+    pub fn available(&self, account: usize) -> i64 {
+        let credited: i64 = self.accounts[account].top_ups.values().sum();
+        self.decisions
+            .iter()
+            .filter(|d| self.campaigns[d.campaign].account == account)
+            .fold(credited, |sum, d| sum - d.held + d.released)
+    }
+
+    /// The books hold their invariants and say what the model says.
+    pub async fn verify(&self) {
+        let step = &self.step;
+        let books = audit_books(&self.db, step).await;
+        assert_eq!(
+            books.events.len(),
+            self.accepted.len(),
+            "{step}: stored events vs accepted ones"
+        );
+        assert_eq!(
+            books.decisions.len(),
+            self.decisions.len(),
+            "{step}: decisions"
+        );
+        for d in &self.decisions {
+            let row = &books.decisions[&d.id];
+            assert_eq!(
+                (
+                    row.views,
+                    row.clicks,
+                    row.posted,
+                    row.released,
+                    row.settled_at.is_some()
+                ),
+                (d.views, d.clicks, d.posted, d.released, d.settled),
+                "{step}: decision {}",
+                d.id
+            );
+        }
+        for (i, a) in self.accounts.iter().enumerate() {
+            assert_eq!(
+                books
+                    .available
+                    .get(&account(&a.actor).0)
+                    .copied()
+                    .unwrap_or(0),
+                self.available(i),
+                "{step}: account {i}'s available balance"
+            );
+        }
+        for (c, m) in self.campaigns.iter().enumerate() {
+            let mine = self.decisions.iter().filter(|d| d.campaign == c);
+            let (posted, committed) =
+                mine.fold((0, 0), |(p, k), d| (p + d.posted, k + d.held - d.released));
+            assert_eq!(
+                books.spend.get(&m.id.0).copied().unwrap_or((0, 0)),
+                (posted, committed),
+                "{step}: campaign {c}'s (posted, committed)"
+            );
+        }
+        let top_ups: usize = self.accounts.iter().map(|a| a.top_ups.len()).sum();
+        assert_eq!(books.top_ups.len(), top_ups, "{step}: top-ups");
+    }
+}
