@@ -38,8 +38,9 @@ impl Run {
                     "{}: saved despite {refused:?}",
                     self.step
                 );
+                let edited_at = self.decisions.len();
                 let m = &mut self.campaigns[c];
-                (m.bid, m.total, m.daily) = (bid, total, daily);
+                (m.bid, m.total, m.daily, m.edited_at) = (bid, total, daily, edited_at);
             }
             Err(AppError::Invalid(fields)) => {
                 let mut got: Vec<&str> = fields.0.keys().map(String::as_str).collect();

@@ -171,6 +171,7 @@ impl Run {
                 bid,
                 total,
                 daily,
+                edited_at: 0,
                 ads: vec![AdModel {
                     id: ad,
                     live: None,

@@ -160,9 +160,19 @@ impl Run {
                 reject(409, "event_id")
             };
         }
-        let Some(d) = self.decisions.iter_mut().find(|d| d.id == e.decision_id) else {
+        let Some(at) = self.decisions.iter().position(|d| d.id == e.decision_id) else {
             return reject(404, "decision_id");
         };
+        let campaign = self.decisions[at].campaign;
+        let campaign_posted: i64 = self
+            .decisions
+            .iter()
+            .filter(|d| d.campaign == campaign)
+            .map(|d| d.posted)
+            .sum();
+        // A total lowered below what is held still caps what is charged.
+        let headroom = (self.campaigns[campaign].total.0 - campaign_posted).max(0);
+        let d = &mut self.decisions[at];
         if e.at < d.created_at {
             return reject(422, "at");
         }
@@ -174,7 +184,7 @@ impl Run {
             .price
             .cpm_cost(d.views + e.views)
             .map_or(left, |c| c.0.min(left));
-        let posted = (due - d.posted).max(0);
+        let posted = (due - d.posted).max(0).min(headroom);
         d.views += e.views;
         d.clicks += e.clicks;
         d.posted += posted;

@@ -12,6 +12,44 @@ impl Run {
             .fold(credited, |sum, d| sum - d.held + d.released)
     }
 
+    /// The hard caps: posted never above the total budget; posted + held never above the total,
+    /// nor a local day's posted + held above the daily budget, except after a budget was
+    /// lowered below what was already committed, and then with no decision since.
+    fn caps_hold(&self, books: &Books, c: usize) {
+        let (step, m) = (&self.step, &self.campaigns[c]);
+        let (posted, committed) = books.spend.get(&m.id.0).copied().unwrap_or((0, 0));
+        assert!(
+            posted <= m.total.0,
+            "{step}: campaign {c} posted {posted} of a total {}",
+            m.total.0
+        );
+        let since_edit = self
+            .decisions
+            .iter()
+            .skip(m.edited_at)
+            .any(|d| d.campaign == c);
+        assert!(
+            committed <= m.total.0 || !since_edit,
+            "{step}: campaign {c} committed {committed} of a total {} and decided since",
+            m.total.0
+        );
+        let Some(daily) = m.daily else { return };
+        for ((campaign, day), day_committed) in &books.day_committed {
+            if *campaign == m.id.0 && *day_committed > daily.0 {
+                let decided_that_day = self
+                    .decisions
+                    .iter()
+                    .skip(m.edited_at)
+                    .any(|d| d.campaign == c && books.decisions[&d.id].local_day == *day);
+                assert!(
+                    !decided_that_day,
+                    "{step}: campaign {c} committed {day_committed} on {day} of a daily {}",
+                    daily.0
+                );
+            }
+        }
+    }
+
     /// The books hold their invariants and say what the model says.
     pub async fn verify(&self) {
         let step = &self.step;
@@ -61,6 +99,7 @@ impl Run {
                 (posted, committed),
                 "{step}: campaign {c}'s (posted, committed)"
             );
+            self.caps_hold(&books, c);
         }
         let top_ups: usize = self.accounts.iter().map(|a| a.top_ups.len()).sum();
         assert_eq!(books.top_ups.len(), top_ups, "{step}: top-ups");

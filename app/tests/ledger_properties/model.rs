@@ -36,6 +36,10 @@ pub struct CampaignModel {
     pub total: Micros,
     pub daily: Option<Micros>,
     pub ads: Vec<AdModel>,
+    /// How many decisions (of any campaign) existed at this campaign's last budget edit: a
+    /// budget lowered below what is committed stops new decisions, so none of this campaign's
+    /// may come after it while it is over.
+    pub edited_at: usize,
 }
 
 impl CampaignModel {

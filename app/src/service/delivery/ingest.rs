@@ -1,7 +1,8 @@
 //! View and click increments. Each accepted event posts what its views cost against its
 //! decision's hold — computed on the decision's running total of views, so however the counts
 //! are split or ordered the charge is the same — never more than is still held (views past it
-//! are served free and still counted), and updates the reporting rollup in the same
+//! are served free and still counted) and never past the campaign's total budget as it is now
+//! (a budget lowered below what is held), and updates the reporting rollup in the same
 //! transaction.
 //!
 //! A batch is per item: each event is accepted, replayed or rejected on its own (a rejected
@@ -9,7 +10,7 @@
 //! transaction, so a failure of the server writes nothing and the batch can be sent again.
 
 use crate::{
-    entity::{campaign_spend, delivery_decision, delivery_event, delivery_rollup},
+    entity::{campaign, campaign_spend, delivery_decision, delivery_event, delivery_rollup},
     error::AppError,
     model::Micros,
     service::{delivery::DeliveryEngine, ledger},
@@ -210,6 +211,25 @@ async fn lock_in_order(
     Ok(())
 }
 
+/// What the campaign's total budget still allows to be posted (its spend counter is locked).
+async fn budget_headroom(txn: &impl ConnectionTrait, campaign_id: i64) -> Result<i64, AppError> {
+    let total: Option<i64> = campaign::Entity::find_by_id(campaign_id)
+        .select_only()
+        .column(campaign::Column::TotalBudgetMicros)
+        .into_tuple()
+        .one(txn)
+        .await?;
+    let posted: Option<i64> = campaign_spend::Entity::find_by_id(campaign_id)
+        .select_only()
+        .column(campaign_spend::Column::Posted)
+        .into_tuple()
+        .one(txn)
+        .await?;
+    let total =
+        total.ok_or_else(|| AppError::internal("ingest", "a decision's campaign vanished"))?;
+    Ok(Ord::max(total - posted.unwrap_or(0), 0))
+}
+
 async fn one(
     txn: &impl ConnectionTrait,
     key_id: i64,
@@ -258,7 +278,15 @@ async fn one(
     let due = Micros(d.price_cpm)
         .cpm_cost(views)
         .map_or(d.held - d.released, |c| Ord::min(c.0, d.held - d.released));
-    let posted = Micros(Ord::max(due - d.posted, 0));
+    let mut posted = Micros(Ord::max(due - d.posted, 0));
+    if posted.0 > 0 {
+        // A total budget lowered after this hold was taken still caps the charge: what would
+        // pass it is served free (the hold's rest is released when the decision settles).
+        posted = Micros(Ord::min(
+            posted.0,
+            budget_headroom(txn, d.campaign_id).await?,
+        ));
+    }
     let inserted = delivery_event::Entity::insert(delivery_event::ActiveModel {
         key_id: Set(key_id),
         event_id: Set(e.event_id.clone()),
