@@ -19,6 +19,7 @@ use crate::pages::{
     not_found::NotFoundPage,
     notifications::NotificationsPage,
     public::{GuidelinesPage, ReviewTimesPage},
+    reports::{ReportsPage, SharedReportPage},
     security::SecurityPage,
     shell::AppShell,
     targeting::TargetingPage,
@@ -87,6 +88,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/guidelines") view=GuidelinesPage ssr=SsrMode::Async/>
                 <Route path=path!("/review-times") view=ReviewTimesPage ssr=SsrMode::Async/>
                 <Route path=path!("/developers/delivery-api") view=DeliveryApiGuidePage ssr=SsrMode::Async/>
+                <Route path=path!("/shared/:token") view=SharedReportPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=AppShell>
                     <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>
@@ -99,6 +101,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("channels") view=ChannelsPage ssr=SsrMode::Async/>
                     <Route path=path!("notifications") view=NotificationsPage ssr=SsrMode::Async/>
                     <Route path=path!("balance") view=BalancePage ssr=SsrMode::Async/>
+                    <Route path=path!("reports") view=ReportsPage ssr=SsrMode::Async/>
                     <Route path=path!("finance") view=|| view! { <StaffOnly role=PlatformRole::Finance><FinancePage/></StaffOnly> } ssr=SsrMode::Async/>
                     <Route path=path!("security") view=SecurityPage ssr=SsrMode::Async/>
                     <Route path=path!("moderation") view=|| view! { <StaffOnly role=PlatformRole::Moderator><ReviewQueuePage/></StaffOnly> } ssr=SsrMode::Async/>

@@ -453,6 +453,7 @@ async fn admins_change_eligibility_and_forecasts_follow() {
             min_total_budget: String::new(),
             publisher_share: String::new(),
             hold_hours: String::new(),
+            report_min_views: String::new(),
         };
         assert_eq!(
             settings::update_catalog(&db, &advertiser, input.clone()).await,
@@ -466,6 +467,7 @@ async fn admins_change_eligibility_and_forecasts_follow() {
             min_total_budget: "abc".into(),
             publisher_share: "101".into(),
             hold_hours: "0".into(),
+            report_min_views: "x".into(),
         };
         let Err(AppError::Invalid(errors)) = settings::update_catalog(&db, &admin, bad).await
         else {
@@ -478,7 +480,8 @@ async fn admins_change_eligibility_and_forecasts_follow() {
                 "min_cpm",
                 "min_total_budget",
                 "publisher_share",
-                "hold_hours"
+                "hold_hours",
+                "report_min_views"
             ]
             .iter()
             .all(|f| errors.get(f).is_some()),

@@ -12,6 +12,7 @@ mod m20261129_000006_hardening;
 mod m20261129_000007_outbox;
 mod m20261129_000008_catalog_import_staging;
 mod m20261201_000009_ledger_delivery;
+mod m20261202_000010_reports;
 
 /// Runs every migration in order (`Migrator::up(&db, None)`).
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_outbox::Migration),
             Box::new(m20261129_000008_catalog_import_staging::Migration),
             Box::new(m20261201_000009_ledger_delivery::Migration),
+            Box::new(m20261202_000010_reports::Migration),
         ]
     }
 }

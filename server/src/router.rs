@@ -225,6 +225,12 @@ pub fn routes(state: AppState, config: &RouterConfig) -> Router {
             move || provide_context(context_state.clone()),
             move || shell(shell_options.clone()),
         )
+        // A report's CSV streams, which a server function cannot: a plain route, behind the
+        // same session layer (a GET, so the CSRF check has nothing to guard).
+        .route(
+            "/reports/export.csv",
+            axum::routing::get(app::api::reports::export_csv),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
         .layer(middleware::from_fn(error_status))

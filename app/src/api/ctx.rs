@@ -86,23 +86,31 @@ pub fn request() -> Result<Request, AppError> {
         .ok_or_else(|| AppError::internal("context", "AppState missing"))?;
     let parts = use_context::<Parts>()
         .ok_or_else(|| AppError::internal("context", "request parts missing"))?;
-    let session = parts
-        .extensions
-        .get::<Session>()
-        .cloned()
-        .ok_or_else(|| AppError::internal("context", "session layer missing"))?;
-    let ip = parts
-        .extensions
-        .get::<ClientIp>()
-        .map(|c| c.0)
-        .or_else(|| {
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-        })
-        .map(|ip| ip.to_string());
-    Ok(Request { state, session, ip })
+    Request::from_parts(state, &parts)
+}
+
+impl Request {
+    /// The request of a plain axum handler inside the session layer (a download, which a
+    /// server function cannot stream): the same session, client address and checks.
+    pub fn from_parts(state: AppState, parts: &Parts) -> Result<Self, AppError> {
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| AppError::internal("context", "session layer missing"))?;
+        let ip = parts
+            .extensions
+            .get::<ClientIp>()
+            .map(|c| c.0)
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip())
+            })
+            .map(|ip| ip.to_string());
+        Ok(Request { state, session, ip })
+    }
 }
 
 /// The signed-in user of a stored session record's data, for the session store's `user_id`

@@ -15,4 +15,5 @@ pub mod finance;
 pub mod mail;
 pub mod members;
 pub mod moderation;
+pub mod reports;
 pub mod verification;

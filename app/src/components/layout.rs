@@ -31,6 +31,7 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
             <ul>
                 {link("/", "Dashboard")}
                 {role.allows(AccountPermission::ViewCampaigns).then(|| link("/campaigns", "Campaigns"))}
+                {(role.allows(AccountPermission::ViewCampaigns) || role.allows(AccountPermission::ViewBilling)).then(|| link("/reports", "Reports"))}
                 {link("/targeting", "Targeting & forecast")}
                 {link("/channels", "Channels")}
                 {role.allows(AccountPermission::ViewBilling).then(|| link("/balance", "Balance & billing"))}

@@ -1,6 +1,7 @@
 //! Reusable view pieces: props in, callbacks out, no server calls.
 
 pub mod ad_preview;
+pub mod chart;
 pub mod decision;
 pub mod forecast;
 pub mod form;
@@ -9,6 +10,7 @@ pub mod pager;
 pub mod schedule;
 
 pub use ad_preview::*;
+pub use chart::*;
 pub use decision::*;
 pub use forecast::*;
 pub use form::*;

@@ -1,4 +1,5 @@
-//! `delivery_rollup`: views, clicks and spend per campaign, ad, channel and UTC day.
+//! `delivery_rollup`: views, clicks and spend per campaign, ad, channel and day — the account's
+//! local day of the views — which reports read instead of raw events.
 
 use sea_orm::entity::prelude::*;
 
@@ -13,6 +14,8 @@ pub struct Model {
     pub channel_id: i64,
     #[sea_orm(primary_key, auto_increment = false)]
     pub day: Date,
+    /// The campaign's account, so that an account's report reads one index range.
+    pub account_id: i64,
     pub views: i64,
     pub clicks: i64,
     pub spend_micros: i64,

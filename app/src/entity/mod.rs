@@ -29,6 +29,7 @@ pub mod outbox_message;
 pub mod platform_setting;
 pub mod policy_reason;
 pub mod rate_limit;
+pub mod report_share_link;
 pub mod review_decision;
 pub mod review_decision_reason;
 pub mod review_task;

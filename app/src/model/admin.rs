@@ -104,10 +104,14 @@ pub enum AuditAction {
     DeliveryKeyCreated,
     /// An admin revoked a delivery-network API key.
     DeliveryKeyRevoked,
+    /// An owner or manager created a read-only link to a campaign's report.
+    ReportShared,
+    /// An owner or manager revoked a report's share link.
+    ReportShareRevoked,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 41] = [
+    pub const ALL: [Self; 43] = [
         Self::SignUp,
         Self::SignIn,
         Self::SignInFailed,
@@ -149,6 +153,8 @@ impl AuditAction {
         Self::BalanceCredited,
         Self::DeliveryKeyCreated,
         Self::DeliveryKeyRevoked,
+        Self::ReportShared,
+        Self::ReportShareRevoked,
     ];
 
     pub fn code(self) -> &'static str {
@@ -194,6 +200,8 @@ impl AuditAction {
             Self::BalanceCredited => "finance.balance_credited",
             Self::DeliveryKeyCreated => "delivery_key.created",
             Self::DeliveryKeyRevoked => "delivery_key.revoked",
+            Self::ReportShared => "report.shared",
+            Self::ReportShareRevoked => "report.share_revoked",
         }
     }
 }
@@ -225,4 +233,9 @@ pub struct CatalogSettingsInput {
     #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::NUMBER_MAX))))]
     #[serde(default)]
     pub hold_hours: String,
+    /// Reports fold a channel with fewer views than this in a period into "Other channels"
+    /// (empty keeps the current value).
+    #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::NUMBER_MAX))))]
+    #[serde(default)]
+    pub report_min_views: String,
 }

@@ -15,6 +15,7 @@ pub mod moderation;
 pub mod not_found;
 pub mod notifications;
 pub mod public;
+pub mod reports;
 pub mod security;
 pub mod shell;
 pub mod targeting;

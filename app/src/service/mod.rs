@@ -27,6 +27,7 @@ pub mod notifications;
 pub mod passwords;
 pub mod policy;
 pub mod rate_limit;
+pub mod reports;
 pub mod seed;
 pub mod sessions;
 pub mod settings;

@@ -25,6 +25,7 @@ const MIN_TOTAL_BUDGET: &str = "min_total_budget_micros";
 const PUBLISHER_SHARE: &str = "publisher_share_bp";
 const HOLD_TTL: &str = "hold_ttl_minutes";
 const DELIVERY_VERSION: &str = "delivery_version";
+const REPORT_MIN_VIEWS: &str = "report_min_channel_views";
 
 /// The settings the catalog and the forecast depend on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +44,8 @@ pub struct PlatformSettings {
     pub hold_ttl_minutes: i64,
     /// Moves on every change to what delivery serves (campaigns, ads, accounts, settings).
     pub delivery_version: i64,
+    /// Reports fold channels with fewer views in a period into "Other channels".
+    pub report_min_channel_views: i64,
 }
 
 /// Reads every setting (one query).
@@ -65,7 +68,17 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<PlatformSettings, AppErro
         publisher_share_bp: value(PUBLISHER_SHARE)?,
         hold_ttl_minutes: value(HOLD_TTL)?,
         delivery_version: value(DELIVERY_VERSION)?,
+        report_min_channel_views: value(REPORT_MIN_VIEWS)?,
     })
+}
+
+/// The privacy threshold of reports (a primary-key lookup).
+pub async fn report_min_channel_views(db: &impl ConnectionTrait) -> Result<i64, AppError> {
+    platform_setting::Entity::find_by_id(REPORT_MIN_VIEWS.to_owned())
+        .one(db)
+        .await?
+        .map(|r| r.value)
+        .ok_or_else(|| AppError::internal("settings", "report_min_channel_views is missing"))
 }
 
 /// The catalog and delivery versions (one small query, cheap enough to ask per decision).
@@ -138,6 +151,7 @@ pub async fn catalog_input(
         min_total_budget: current.money.min_total_budget.to_decimal(),
         publisher_share: percent(current.publisher_share_bp),
         hold_hours: (current.hold_ttl_minutes / 60).to_string(),
+        report_min_views: current.report_min_channel_views.to_string(),
     })
 }
 
@@ -164,6 +178,9 @@ pub const MAX_HOLD_HOURS: i64 = 168;
 
 /// The largest minimum CPM or minimum budget an admin may set, in currency units.
 pub const MAX_MONEY_LIMIT_UNITS: i64 = 1_000_000;
+
+/// Largest privacy threshold of reports an admin may set, in views.
+pub const MAX_REPORT_MIN_VIEWS: i64 = 1_000_000;
 
 /// Most ad slots per channel per day an admin may set.
 pub const MAX_SLOTS_PER_DAY: i64 = 24;
@@ -251,6 +268,20 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
             }
         }
     };
+    let report_min_views = if input.report_min_views.trim().is_empty() {
+        None
+    } else {
+        match parse_count(&input.report_min_views) {
+            Ok(n) if n <= MAX_REPORT_MIN_VIEWS => Some(n),
+            _ => {
+                errors.add(
+                    "report_min_views",
+                    format!("A whole number of views from 0 to {MAX_REPORT_MIN_VIEWS}."),
+                );
+                None
+            }
+        }
+    };
     errors.into_result()?;
     let txn = db.begin().await?;
     let before = load(&txn).await?;
@@ -258,6 +289,7 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
     let min_total_budget = min_total_budget.unwrap_or(before.money.min_total_budget);
     let publisher_share = publisher_share.unwrap_or(before.publisher_share_bp);
     let hold_minutes = hold_minutes.unwrap_or(before.hold_ttl_minutes);
+    let report_min_views = report_min_views.unwrap_or(before.report_min_channel_views);
     let mut changed = false;
     let mut catalog_changed = false;
     for (key, old, new, catalog) in [
@@ -282,6 +314,12 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
             false,
         ),
         (HOLD_TTL, before.hold_ttl_minutes, hold_minutes, false),
+        (
+            REPORT_MIN_VIEWS,
+            before.report_min_channel_views,
+            report_min_views,
+            false,
+        ),
     ] {
         if old != new {
             changed = true;
@@ -318,6 +356,7 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
                         MIN_TOTAL_BUDGET: before.money.min_total_budget.0,
                         PUBLISHER_SHARE: before.publisher_share_bp,
                         HOLD_TTL: before.hold_ttl_minutes,
+                        REPORT_MIN_VIEWS: before.report_min_channel_views,
                     },
                     "after": {
                         MIN_SUBSCRIBERS: min_subscribers,
@@ -326,6 +365,7 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
                         MIN_TOTAL_BUDGET: min_total_budget.0,
                         PUBLISHER_SHARE: publisher_share,
                         HOLD_TTL: hold_minutes,
+                        REPORT_MIN_VIEWS: report_min_views,
                     },
                 })),
         )

@@ -216,7 +216,14 @@ pub async fn record_spend(
         .await
         .expect("query")
         .expect("channel");
+    let account_id = campaign::Entity::find_by_id(campaign.0)
+        .one(db)
+        .await
+        .expect("query")
+        .expect("campaign")
+        .account_id;
     delivery_rollup::ActiveModel {
+        account_id: Set(account_id),
         campaign_id: Set(campaign.0),
         ad_id: Set(ad.0),
         channel_id: Set(channel.id),

@@ -93,6 +93,15 @@ fn SettingsForm(
                     hint="A won slot's reserved cost stays held this long for its views to arrive; then the unused rest returns to the advertiser's balance."
                     error=field_error(result, "hold_hours")
                 />
+                <h2>"Reports"</h2>
+                <Field
+                    id="settings-report-min-views"
+                    name="input[report_min_views]"
+                    label="Smallest channel shown on its own (views)"
+                    value=current.report_min_views
+                    hint="In a report, a channel with fewer views than this in the period is added to “Other channels”, so no report singles out a tiny audience. Totals stay exact."
+                    error=field_error(result, "report_min_views")
+                />
                 <button type="submit" class="primary" disabled=move || update.pending().get()>
                     "Save settings"
                 </button>

@@ -2,25 +2,29 @@
 //! decision's hold — computed on the decision's running total of views, so however the counts
 //! are split or ordered the charge is the same — never more than is still held (views past it
 //! are served free and still counted) and never past the campaign's total budget as it is now
-//! (a budget lowered below what is held), and updates the reporting rollup in the same
-//! transaction.
+//! (a budget lowered below what is held), and updates the reporting rollup (the account's local
+//! day of the views) in the same transaction.
 //!
 //! A batch is per item: each event is accepted, replayed or rejected on its own (a rejected
 //! one writes nothing and does not stop the others), and the whole batch commits as one
 //! transaction, so a failure of the server writes nothing and the batch can be sent again.
 
 use crate::{
-    entity::{campaign, campaign_spend, delivery_decision, delivery_event, delivery_rollup},
+    entity::{
+        ad_account, campaign, campaign_spend, delivery_decision, delivery_event, delivery_rollup,
+    },
     error::AppError,
     model::Micros,
     service::{delivery::DeliveryEngine, ledger},
 };
 use chrono::{DateTime, Duration, SubsecRound, Utc};
+use chrono_tz::Tz;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter,
     QuerySelect, Set, TransactionTrait,
     sea_query::{Expr, OnConflict},
 };
+use std::collections::HashMap;
 
 /// Most events in one request.
 pub const MAX_BATCH: usize = 1_000;
@@ -144,6 +148,7 @@ pub async fn ingest(
     order.sort_by_key(|&i| (events[i].decision_id, i));
     crate::with_retry!(db, |txn| {
         lock_in_order(txn, key_id, events, now).await?;
+        let zones = account_zones(txn, key_id, events).await?;
         let mut results = vec![None; events.len()];
         for &i in &order {
             let e = &events[i];
@@ -151,7 +156,7 @@ pub async fn ingest(
                 Some(bad) => bad,
                 None => {
                     let savepoint = txn.begin().await?;
-                    let r = one(&savepoint, key_id, e, share, now).await?;
+                    let r = one(&savepoint, key_id, e, share, &zones, now).await?;
                     if matches!(r, EventResult::Accepted { .. }) {
                         savepoint.commit().await?;
                     } else {
@@ -211,6 +216,40 @@ async fn lock_in_order(
     Ok(())
 }
 
+/// The time zone of each account whose decisions the batch names: the rollup's day is the
+/// account's local day of the views.
+async fn account_zones(
+    txn: &impl ConnectionTrait,
+    key_id: i64,
+    events: &[EventInput],
+) -> Result<HashMap<i64, Tz>, AppError> {
+    let mut ids: Vec<i64> = events.iter().map(|e| e.decision_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let accounts: Vec<i64> = delivery_decision::Entity::find()
+        .select_only()
+        .column(delivery_decision::Column::AccountId)
+        .distinct()
+        .filter(delivery_decision::Column::Id.is_in(ids))
+        .filter(delivery_decision::Column::KeyId.eq(key_id))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let zones: Vec<(i64, String)> = ad_account::Entity::find()
+        .select_only()
+        .column(ad_account::Column::Id)
+        .column(ad_account::Column::TimeZone)
+        .filter(ad_account::Column::Id.is_in(accounts))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    // Zones come from a fixed list; an unknown one would be a data error.
+    Ok(zones
+        .into_iter()
+        .map(|(id, zone)| (id, zone.parse().unwrap_or(Tz::UTC)))
+        .collect())
+}
+
 /// What the campaign's total budget still allows to be posted (its spend counter is locked).
 async fn budget_headroom(txn: &impl ConnectionTrait, campaign_id: i64) -> Result<i64, AppError> {
     let total: Option<i64> = campaign::Entity::find_by_id(campaign_id)
@@ -235,6 +274,7 @@ async fn one(
     key_id: i64,
     e: &EventInput,
     share_bp: i64,
+    zones: &HashMap<i64, Tz>,
     now: DateTime<Utc>,
 ) -> Result<EventResult, AppError> {
     if let Some(first) = delivery_event::Entity::find()
@@ -369,7 +409,11 @@ async fn one(
         campaign_id: Set(d.campaign_id),
         ad_id: Set(d.ad_id),
         channel_id: Set(d.channel_id),
-        day: Set(e.at.date_naive()),
+        day: Set(e
+            .at
+            .with_timezone(zones.get(&d.account_id).unwrap_or(&Tz::UTC))
+            .date_naive()),
+        account_id: Set(d.account_id),
         views: Set(e.views),
         clicks: Set(e.clicks),
         spend_micros: Set(posted.0),

@@ -1,0 +1,491 @@
+//! Assembles a report from the rollup reads: totals against the previous period, budget left
+//! and today's pacing, the chart series, and the rows of the chosen breakdown (one page).
+
+use super::{
+    fold::fold_channels,
+    query::{self, ChannelFacts, Key, OTHER_CHANNELS, Sums},
+    scope::Subject,
+};
+use crate::{
+    entity::{ad, campaign, campaign_spend},
+    error::AppError,
+    model::{
+        AdId, Breakdown, CampaignId, CampaignStatus, ChartPoint, Figures, Micros, Pacing, Report,
+        ReportQuery, ReportRow, language_name,
+    },
+    service::settings,
+};
+use chrono::{Duration, NaiveDate};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use std::collections::{BTreeMap, HashMap};
+
+/// Rows per page of a report's table.
+pub const PAGE_SIZE: u64 = 100;
+/// Bars in the top-channels chart.
+const TOP_CHANNELS: usize = 10;
+
+fn figures(s: Sums) -> Figures {
+    Figures::of(s.views, s.clicks, s.spend)
+}
+
+/// What every breakdown and chart of one report is made of, read once.
+pub struct Inputs {
+    pub min_views: i64,
+    pub days: Vec<(NaiveDate, Sums)>,
+    /// Per channel, before the privacy fold (topic and language sums are exact).
+    pub channels: Vec<(i64, Sums)>,
+    pub facts: HashMap<i64, ChannelFacts>,
+    /// Per channel after the fold, largest first, "Other channels" last.
+    pub folded: Vec<(i64, Sums)>,
+    pub folded_count: u64,
+    pub campaigns: Vec<(CampaignId, String)>,
+}
+
+impl Inputs {
+    pub async fn load(db: &impl ConnectionTrait, subject: &Subject) -> Result<Self, AppError> {
+        let (scope, period) = (&subject.scope, &subject.period);
+        let min_views = settings::report_min_channel_views(db).await?;
+        let days = query::by_day(db, scope, period.from, period.to).await?;
+        let channels = query::grouped(db, scope, period.from, period.to, Key::Channel).await?;
+        let ids: Vec<i64> = channels.iter().map(|(id, _)| *id).collect();
+        let facts = query::channel_facts(db, &ids).await?;
+        let (folded, folded_count) = fold_channels(channels.clone(), min_views);
+        let campaigns = account_campaigns(db, scope.account).await?;
+        Ok(Self {
+            min_views,
+            days,
+            channels,
+            facts,
+            folded,
+            folded_count,
+            campaigns,
+        })
+    }
+}
+
+/// The rows of `breakdown`: one page (`Some(page)`) or all of them (`None`; not for the
+/// day-and-channel breakdown, which is streamed), with the number of rows in all pages.
+pub async fn rows(
+    db: &impl ConnectionTrait,
+    subject: &Subject,
+    breakdown: Breakdown,
+    inputs: &Inputs,
+    page: Option<u64>,
+) -> Result<(Vec<ReportRow>, u64), AppError> {
+    let (scope, period) = (&subject.scope, &subject.period);
+    let Inputs {
+        days,
+        channels,
+        facts,
+        folded,
+        campaigns,
+        min_views,
+        ..
+    } = inputs;
+    let (facts, min_views) = (facts, *min_views);
+    let paged = |all: Vec<ReportRow>| paged(all, page);
+    Ok(match breakdown {
+        Breakdown::Day => {
+            let by_day: HashMap<NaiveDate, Sums> = days.iter().copied().collect();
+            let all: Vec<ReportRow> = each_day(period.from, period.to)
+                .rev()
+                .map(|day| ReportRow {
+                    label: day.format("%Y-%m-%d").to_string(),
+                    detail: None,
+                    link: None,
+                    figures: figures(by_day.get(&day).copied().unwrap_or_default()),
+                })
+                .collect();
+            paged(all)
+        }
+        Breakdown::Campaign | Breakdown::Ad => {
+            let key = if breakdown == Breakdown::Campaign {
+                Key::Campaign
+            } else {
+                Key::Ad
+            };
+            let mut grouped = query::grouped(db, scope, period.from, period.to, key).await?;
+            grouped.sort_by(|a, b| (b.1.spend, b.1.views, a.0).cmp(&(a.1.spend, a.1.views, b.0)));
+            let names: HashMap<i64, String> = if key == Key::Campaign {
+                campaigns.iter().map(|(id, n)| (id.0, n.clone())).collect()
+            } else {
+                ad_names(db, scope.account, grouped.iter().map(|(id, _)| *id)).await?
+            };
+            let all = grouped
+                .into_iter()
+                .map(|(id, sums)| ReportRow {
+                    label: names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")),
+                    detail: None,
+                    link: Some(if key == Key::Campaign {
+                        format!("/reports?campaign={id}")
+                    } else {
+                        format!("/reports?ad={id}")
+                    }),
+                    figures: figures(sums),
+                })
+                .collect();
+            paged(all)
+        }
+        Breakdown::Channel => {
+            let all = folded
+                .iter()
+                .map(|(id, sums)| ReportRow {
+                    label: channel_label(*id, facts),
+                    detail: None,
+                    link: None,
+                    figures: figures(*sums),
+                })
+                .collect();
+            paged(all)
+        }
+        Breakdown::Topic | Breakdown::Language => {
+            let by = |f: &ChannelFacts| {
+                if breakdown == Breakdown::Topic {
+                    f.topic.clone()
+                } else {
+                    language_label(&f.language)
+                }
+            };
+            let all = regroup(channels, facts, by)
+                .into_iter()
+                .map(|(label, sums)| ReportRow {
+                    label,
+                    detail: None,
+                    link: None,
+                    figures: figures(sums),
+                })
+                .collect();
+            paged(all)
+        }
+        Breakdown::DayChannel => {
+            let page = page.unwrap_or(0);
+            let total =
+                query::day_channel_count(db, scope, period.from, period.to, min_views).await?;
+            let rows = query::day_channel_page(
+                db,
+                scope,
+                period.from,
+                period.to,
+                min_views,
+                PAGE_SIZE,
+                page * PAGE_SIZE,
+            )
+            .await?;
+            let rows = rows
+                .into_iter()
+                .map(|(day, channel, sums)| ReportRow {
+                    label: day.format("%Y-%m-%d").to_string(),
+                    detail: Some(channel_label(channel, facts)),
+                    link: None,
+                    figures: figures(sums),
+                })
+                .collect();
+            (rows, total)
+        }
+    })
+}
+
+/// The report of `subject`, broken down by `query.by`, page `query.page`.
+pub async fn report(
+    db: &impl ConnectionTrait,
+    subject: &Subject,
+    query: &ReportQuery,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Report, AppError> {
+    let (scope, period) = (&subject.scope, &subject.period);
+    let breakdown = query
+        .by
+        .as_deref()
+        .and_then(Breakdown::from_code)
+        .unwrap_or_default();
+    let page = query
+        .page
+        .as_deref()
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(0)
+        .min(100_000);
+    let totals = query::totals(db, scope, period.from, period.to).await?;
+    let previous = query::totals(db, scope, period.previous_from, period.previous_to).await?;
+    let inputs = Inputs::load(db, subject).await?;
+    let (rows, rows_total) = rows(db, subject, breakdown, &inputs, Some(page)).await?;
+    let Inputs {
+        min_views,
+        days,
+        channels,
+        facts,
+        folded,
+        folded_count,
+        campaigns,
+    } = inputs;
+    let ads = match subject.campaign.as_ref() {
+        Some(c) => campaign_ads(db, c.id).await?,
+        None => Vec::new(),
+    };
+    let currency = subject.clock.currency.clone();
+    let money = |m: Micros| m.display(&currency);
+
+    let by_day: HashMap<NaiveDate, Sums> = days.iter().copied().collect();
+    let series = |f: &dyn Fn(Sums) -> (i64, String)| -> Vec<ChartPoint> {
+        each_day(period.from, period.to)
+            .map(|day| {
+                let (value, shown) = f(by_day.get(&day).copied().unwrap_or_default());
+                ChartPoint {
+                    label: day.format("%b %-d").to_string(),
+                    value,
+                    shown,
+                }
+            })
+            .collect()
+    };
+    let spend_per_day = series(&|s| (s.spend.0, money(s.spend)));
+    let views_per_day = if subject.money_only {
+        Vec::new()
+    } else {
+        series(&|s| {
+            (
+                s.views,
+                crate::model::group_thousands(s.views.max(0) as u64),
+            )
+        })
+    };
+    let spend_bars = |by: &dyn Fn(&ChannelFacts) -> String| -> Vec<ChartPoint> {
+        let mut groups = regroup(&channels, &facts, by);
+        groups.retain(|(_, s)| s.spend.0 > 0);
+        groups.sort_by(|a, b| b.1.spend.cmp(&a.1.spend).then(a.0.cmp(&b.0)));
+        groups
+            .into_iter()
+            .map(|(label, s)| ChartPoint {
+                label,
+                value: s.spend.0,
+                shown: money(s.spend),
+            })
+            .collect()
+    };
+    let spend_by_topic = spend_bars(&|f| f.topic.clone());
+    let spend_by_language = spend_bars(&|f| language_label(&f.language));
+    let top_channels = folded
+        .iter()
+        .filter(|(id, s)| *id != OTHER_CHANNELS && s.spend.0 > 0)
+        .take(TOP_CHANNELS)
+        .map(|(id, s)| ChartPoint {
+            label: channel_label(*id, &facts),
+            value: s.spend.0,
+            shown: money(s.spend),
+        })
+        .collect();
+
+    let today = subject.clock.local(now).date();
+    let spent_today = query::totals(db, scope, today, today).await?.spend;
+    let (budget_left, allowance) = budget_and_allowance(db, subject).await?;
+    let title = match (&subject.campaign, &subject.ad) {
+        (Some(c), Some(a)) => format!("Ad “{}” of {}", a.title, c.name),
+        (Some(c), None) => format!("Campaign {}", c.name),
+        _ => format!("Account {}", subject.account_name),
+    };
+    let mut normalised = query.clone();
+    normalised.range = Some(period.preset.code().to_owned());
+    normalised.by = Some(breakdown.code().to_owned());
+    normalised.from = Some(period.from.to_string());
+    normalised.to = Some(period.to.to_string());
+    normalised.page = None;
+    normalised.campaign = subject.campaign.as_ref().map(|c| c.id.to_string());
+    normalised.ad = subject.ad.as_ref().map(|a| a.id.to_string());
+    let mut report = Report {
+        title,
+        account_name: subject.account_name.clone(),
+        currency: currency.clone(),
+        time_zone: subject.clock.time_zone.clone(),
+        campaign: subject
+            .campaign
+            .as_ref()
+            .map(|c| (CampaignId(c.id), c.name.clone())),
+        ad: subject.ad.as_ref().map(|a| AdId(a.id)),
+        preset: period.preset,
+        breakdown,
+        from: period.from,
+        to: period.to,
+        previous_from: period.previous_from,
+        previous_to: period.previous_to,
+        totals: figures(totals),
+        previous: figures(previous),
+        budget_left,
+        pacing: Pacing {
+            spent_today,
+            allowance,
+        },
+        money_only: subject.money_only,
+        rows,
+        rows_total,
+        page,
+        page_size: PAGE_SIZE,
+        folded_channels: folded_count,
+        min_channel_views: min_views,
+        spend_per_day,
+        views_per_day,
+        spend_by_topic,
+        spend_by_language,
+        top_channels,
+        campaigns,
+        ads,
+        query: normalised,
+    };
+    if report.money_only {
+        strip_counts(&mut report);
+    }
+    Ok(report)
+}
+
+/// Billing members see money only.
+fn strip_counts(report: &mut Report) {
+    let money = |f: &mut Figures| *f = Figures::of(0, 0, f.spend);
+    money(&mut report.totals);
+    money(&mut report.previous);
+    for row in &mut report.rows {
+        money(&mut row.figures);
+    }
+}
+
+fn paged(all: Vec<ReportRow>, page: Option<u64>) -> (Vec<ReportRow>, u64) {
+    let total = all.len() as u64;
+    let Some(page) = page else {
+        return (all, total);
+    };
+    let rows = all
+        .into_iter()
+        .skip((page * PAGE_SIZE) as usize)
+        .take(PAGE_SIZE as usize)
+        .collect();
+    (rows, total)
+}
+
+/// Every day of `from..=to`.
+pub fn each_day(from: NaiveDate, to: NaiveDate) -> impl DoubleEndedIterator<Item = NaiveDate> {
+    let days = (to - from).num_days().max(-1) + 1;
+    (0..days).map(move |i| from + Duration::days(i))
+}
+
+/// `@handle`, or "Other channels".
+pub fn channel_label(id: i64, facts: &HashMap<i64, ChannelFacts>) -> String {
+    if id == OTHER_CHANNELS {
+        return "Other channels".to_owned();
+    }
+    facts
+        .get(&id)
+        .map_or_else(|| format!("channel {id}"), |f| format!("@{}", f.handle))
+}
+
+fn language_label(code: &str) -> String {
+    language_name(code).map_or_else(|| code.to_owned(), str::to_owned)
+}
+
+/// Channel sums regrouped by a fact of the channel (topic, language), largest spend first.
+fn regroup(
+    channels: &[(i64, Sums)],
+    facts: &HashMap<i64, ChannelFacts>,
+    by: impl Fn(&ChannelFacts) -> String,
+) -> Vec<(String, Sums)> {
+    let mut groups: BTreeMap<String, Sums> = BTreeMap::new();
+    for (id, sums) in channels {
+        let key = facts.get(id).map_or_else(|| "Unknown".to_owned(), &by);
+        groups.entry(key).or_default().add(*sums);
+    }
+    let mut out: Vec<(String, Sums)> = groups.into_iter().collect();
+    out.sort_by(|a, b| {
+        (b.1.spend, b.1.views)
+            .cmp(&(a.1.spend, a.1.views))
+            .then(a.0.cmp(&b.0))
+    });
+    out
+}
+
+/// The account's campaigns for the level menu, newest first (archived ones too: their
+/// history is still reportable).
+async fn account_campaigns(
+    db: &impl ConnectionTrait,
+    account: i64,
+) -> Result<Vec<(CampaignId, String)>, AppError> {
+    Ok(campaign::Entity::find()
+        .filter(campaign::Column::AccountId.eq(account))
+        .order_by_desc(campaign::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (CampaignId(c.id), c.name))
+        .collect())
+}
+
+async fn campaign_ads(
+    db: &impl ConnectionTrait,
+    campaign: i64,
+) -> Result<Vec<(AdId, String)>, AppError> {
+    Ok(ad::Entity::find()
+        .filter(ad::Column::CampaignId.eq(campaign))
+        .order_by_asc(ad::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (AdId(a.id), a.title))
+        .collect())
+}
+
+async fn ad_names(
+    db: &impl ConnectionTrait,
+    account: i64,
+    ids: impl Iterator<Item = i64>,
+) -> Result<HashMap<i64, String>, AppError> {
+    let ids: Vec<i64> = ids.collect();
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for a in ad::Entity::find()
+            .filter(ad::Column::AccountId.eq(account))
+            .filter(ad::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            out.insert(a.id, a.title);
+        }
+    }
+    Ok(out)
+}
+
+/// Budget left (total budgets less what is posted) and today's allowance (daily budgets) of
+/// what the report covers: one campaign, or the account's live campaigns (scheduled, running,
+/// paused); the allowance is `None` when a running one has no daily budget.
+async fn budget_and_allowance(
+    db: &impl ConnectionTrait,
+    subject: &Subject,
+) -> Result<(Micros, Option<Micros>), AppError> {
+    let campaigns: Vec<campaign::Model> = match &subject.campaign {
+        Some(c) => vec![c.clone()],
+        None => {
+            campaign::Entity::find()
+                .filter(campaign::Column::AccountId.eq(subject.scope.account))
+                .filter(campaign::Column::Status.is_in([
+                    CampaignStatus::Scheduled,
+                    CampaignStatus::Running,
+                    CampaignStatus::Paused,
+                ]))
+                .all(db)
+                .await?
+        }
+    };
+    let posted: HashMap<i64, i64> = campaign_spend::Entity::find()
+        .filter(campaign_spend::Column::CampaignId.is_in(campaigns.iter().map(|c| c.id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.campaign_id, s.posted))
+        .collect();
+    let mut left = 0i64;
+    let mut allowance = Some(0i64);
+    for c in &campaigns {
+        left += (c.total_budget_micros - posted.get(&c.id).copied().unwrap_or(0)).max(0);
+        if c.status == CampaignStatus::Running || subject.campaign.is_some() {
+            allowance = match (allowance, c.daily_budget_micros) {
+                (Some(sum), Some(daily)) => Some(sum + daily),
+                _ => None,
+            };
+        }
+    }
+    Ok((Micros(left), allowance.map(Micros)))
+}

@@ -1,0 +1,302 @@
+//! The rollup reads every report is made of: sums over one index range of `delivery_rollup`
+//! (an account's or a campaign's days), grouped by what the report breaks down by. Never raw
+//! events, never a campaign at a time.
+
+use crate::{entity::channel, error::AppError, model::Micros};
+use chrono::NaiveDate;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryResult, QuerySelect,
+    Statement, Value,
+};
+use std::collections::HashMap;
+
+/// Channel id of the "Other channels" row (real ids start at 1).
+pub const OTHER_CHANNELS: i64 = 0;
+
+/// What a report covers: the account (from the session), and within it one campaign or one
+/// ad of it, both already checked to belong to the account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scope {
+    pub account: i64,
+    pub campaign: Option<i64>,
+    pub ad: Option<i64>,
+}
+
+/// Views, clicks and spend summed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sums {
+    pub views: i64,
+    pub clicks: i64,
+    pub spend: Micros,
+}
+
+impl Sums {
+    pub fn add(&mut self, other: Sums) {
+        self.views += other.views;
+        self.clicks += other.clicks;
+        self.spend = Micros(self.spend.0 + other.spend.0);
+    }
+}
+
+/// A statement under construction: `$n` placeholders, rewritten for SQLite when built.
+struct Sql {
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    fn new() -> Self {
+        Self {
+            text: String::new(),
+            values: Vec::new(),
+        }
+    }
+
+    fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.values.push(value.into());
+        format!("${}", self.values.len())
+    }
+
+    /// The rows of `scope` in `from..=to`, as a WHERE condition. A campaign's or an ad's
+    /// report reads the campaign's index range; an account's, the account's.
+    fn range(&mut self, scope: &Scope, from: NaiveDate, to: NaiveDate) -> String {
+        let mut condition = match scope.campaign {
+            Some(campaign) => format!("campaign_id = {}", self.bind(campaign)),
+            None => format!("account_id = {}", self.bind(scope.account)),
+        };
+        if let Some(ad) = scope.ad {
+            condition += &format!(" AND ad_id = {}", self.bind(ad));
+        }
+        condition += &format!(
+            " AND day >= {} AND day <= {}",
+            self.bind(from),
+            self.bind(to)
+        );
+        condition
+    }
+
+    fn build(self, backend: DbBackend) -> Statement {
+        let text = match backend {
+            DbBackend::Postgres => self.text,
+            _ => self.text.replace('$', "?"),
+        };
+        Statement::from_sql_and_values(backend, text, self.values)
+    }
+}
+
+const SUMS: &str = "CAST(COALESCE(SUM(views), 0) AS BIGINT), \
+                    CAST(COALESCE(SUM(clicks), 0) AS BIGINT), \
+                    CAST(COALESCE(SUM(spend_micros), 0) AS BIGINT)";
+
+/// The sums in columns `at`, `at + 1`, `at + 2` of a row.
+pub fn sums_at(row: &QueryResult, at: usize) -> Result<Sums, AppError> {
+    Ok(Sums {
+        views: row.try_get_by_index(at)?,
+        clicks: row.try_get_by_index(at + 1)?,
+        spend: Micros(row.try_get_by_index(at + 2)?),
+    })
+}
+
+/// Everything of `scope` in `from..=to`.
+pub async fn totals(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Sums, AppError> {
+    let mut sql = Sql::new();
+    let range = sql.range(scope, from, to);
+    sql.text = format!("SELECT {SUMS} FROM delivery_rollup WHERE {range}");
+    let row = db
+        .query_one_raw(sql.build(db.get_database_backend()))
+        .await?
+        .ok_or_else(|| AppError::internal("reports", "a sum returned no row"))?;
+    sums_at(&row, 0)
+}
+
+/// What [`grouped`] groups by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    Campaign,
+    Ad,
+    Channel,
+}
+
+impl Key {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Campaign => "campaign_id",
+            Self::Ad => "ad_id",
+            Self::Channel => "channel_id",
+        }
+    }
+}
+
+/// Sums of `scope` in `from..=to` per campaign, ad or channel id.
+pub async fn grouped(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    from: NaiveDate,
+    to: NaiveDate,
+    key: Key,
+) -> Result<Vec<(i64, Sums)>, AppError> {
+    let mut sql = Sql::new();
+    let range = sql.range(scope, from, to);
+    let column = key.column();
+    sql.text =
+        format!("SELECT {column}, {SUMS} FROM delivery_rollup WHERE {range} GROUP BY {column}");
+    db.query_all_raw(sql.build(db.get_database_backend()))
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get_by_index(0)?, sums_at(row, 1)?)))
+        .collect()
+}
+
+/// Sums of `scope` per local day in `from..=to` (days without delivery are absent).
+pub async fn by_day(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(NaiveDate, Sums)>, AppError> {
+    let mut sql = Sql::new();
+    let range = sql.range(scope, from, to);
+    sql.text =
+        format!("SELECT day, {SUMS} FROM delivery_rollup WHERE {range} GROUP BY day ORDER BY day");
+    db.query_all_raw(sql.build(db.get_database_backend()))
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get_by_index(0)?, sums_at(row, 1)?)))
+        .collect()
+}
+
+/// The day-and-channel statement: one row per day and channel, newest day first, with every
+/// channel whose views over the whole period are below `min_views` merged per day into
+/// channel [`OTHER_CHANNELS`] — the fold is computed by the database, so the rows can be paged
+/// or streamed without holding them. `page`: `(limit, offset)`.
+pub fn day_channel_statement(
+    backend: DbBackend,
+    scope: &Scope,
+    from: NaiveDate,
+    to: NaiveDate,
+    min_views: i64,
+    page: Option<(u64, u64)>,
+) -> Statement {
+    let mut sql = Sql::new();
+    let range = sql.range(scope, from, to);
+    let small_range = sql.range(scope, from, to);
+    let threshold = sql.bind(min_views);
+    let mut text = format!(
+        "SELECT day, CASE WHEN channel_id IN (SELECT channel_id FROM delivery_rollup \
+         WHERE {small_range} GROUP BY channel_id HAVING SUM(views) < {threshold}) \
+         THEN {OTHER_CHANNELS} ELSE channel_id END AS report_channel, {SUMS} \
+         FROM delivery_rollup WHERE {range} GROUP BY day, report_channel \
+         ORDER BY day DESC, report_channel"
+    );
+    if let Some((limit, offset)) = page {
+        text += &format!(
+            " LIMIT {} OFFSET {}",
+            sql.bind(limit as i64),
+            sql.bind(offset as i64)
+        );
+    }
+    sql.text = text;
+    sql.build(backend)
+}
+
+/// How many rows the day-and-channel breakdown has.
+pub async fn day_channel_count(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    from: NaiveDate,
+    to: NaiveDate,
+    min_views: i64,
+) -> Result<u64, AppError> {
+    let inner = day_channel_statement(db.get_database_backend(), scope, from, to, min_views, None);
+    let stmt = Statement::from_sql_and_values(
+        db.get_database_backend(),
+        format!("SELECT COUNT(*) FROM ({}) AS rows_of_report", inner.sql),
+        inner.values.map(|v| v.0).unwrap_or_default(),
+    );
+    let row = db
+        .query_one_raw(stmt)
+        .await?
+        .ok_or_else(|| AppError::internal("reports", "a count returned no row"))?;
+    Ok(row.try_get_by_index::<i64>(0)?.max(0) as u64)
+}
+
+/// One page of the day-and-channel breakdown: (day, channel id or [`OTHER_CHANNELS`], sums).
+pub async fn day_channel_page(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    from: NaiveDate,
+    to: NaiveDate,
+    min_views: i64,
+    limit: u64,
+    offset: u64,
+) -> Result<Vec<(NaiveDate, i64, Sums)>, AppError> {
+    let stmt = day_channel_statement(
+        db.get_database_backend(),
+        scope,
+        from,
+        to,
+        min_views,
+        Some((limit, offset)),
+    );
+    db.query_all_raw(stmt)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get_by_index(0)?,
+                row.try_get_by_index(1)?,
+                sums_at(row, 2)?,
+            ))
+        })
+        .collect()
+}
+
+/// A channel as a report names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelFacts {
+    pub handle: String,
+    pub topic: String,
+    pub language: String,
+}
+
+/// The handle, topic and language of each channel in `ids` (read in chunks).
+pub async fn channel_facts(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, ChannelFacts>, AppError> {
+    let topics: HashMap<i64, String> = crate::entity::topic::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(i64, String, i64, String)> = channel::Entity::find()
+            .select_only()
+            .column(channel::Column::Id)
+            .column(channel::Column::Handle)
+            .column(channel::Column::TopicId)
+            .column(channel::Column::Language)
+            .filter(channel::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, handle, topic, language) in rows {
+            out.insert(
+                id,
+                ChannelFacts {
+                    handle,
+                    topic: topics.get(&topic).cloned().unwrap_or_default(),
+                    language,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
