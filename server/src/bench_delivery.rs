@@ -5,12 +5,15 @@
 //! the machine is shared and ratios travel better than absolute figures. Ends with one
 //! comparable line per database.
 
+mod baseline;
+mod events;
 mod http;
 mod measure;
 mod setup;
 
 use app::service::delivery::DeliveryEngine;
-use measure::{Decision, Phase, Timings};
+use events::Phase;
+use measure::{Decision, Timings};
 use std::time::Instant;
 
 /// Flags of `server bench delivery`.
@@ -86,9 +89,10 @@ pub async fn run(options: &Options) -> Result<(), String> {
 /// Runs everything on one fresh database and removes it afterwards, whatever happened.
 async fn on(target: setup::Target, options: &Options) -> Result<String, String> {
     println!("== delivery on {} ({})", target.name, target.describe());
+    let started = Instant::now();
     let result = match target.open().await {
         Ok(db) => {
-            let result = measure_all(&db, target.name, options).await;
+            let result = measure_all(&db, target.name, options, started).await;
             let _ = db.close().await;
             result
         }
@@ -102,6 +106,7 @@ async fn measure_all(
     db: &sea_orm::DatabaseConnection,
     name: &'static str,
     options: &Options,
+    setup_started: Instant,
 ) -> Result<String, String> {
     let world = setup::build(db, options).await?;
     let engine = DeliveryEngine::default();
@@ -112,6 +117,10 @@ async fn measure_all(
         engine.channels().len(),
         engine.campaigns().campaigns.len(),
         started.elapsed().as_secs_f64()
+    );
+    println!(
+        "set-up: total {:.1} s",
+        setup_started.elapsed().as_secs_f64()
     );
 
     let selection = measure::selection(&engine, &world, options);
@@ -133,7 +142,7 @@ async fn measure_all(
         phases.push((tasks, timings));
     }
 
-    let baselines = measure::baselines(db, &phases, options.decisions).await?;
+    let baselines = baseline::baselines(db, &phases, options.decisions).await?;
     for (tasks, rate) in &baselines {
         println!("baseline: one-row insert transactions tasks={tasks} per_s={rate:.0}");
     }
@@ -159,7 +168,7 @@ async fn measure_all(
     let mut event_rates = Vec::new();
     let mut next_event = 0usize;
     for tasks in [1, options.concurrency.iter().copied().max().unwrap_or(1)] {
-        let phase = measure::events(
+        let phase = events::events(
             db,
             &engine,
             world.key_id,

@@ -95,37 +95,9 @@ impl Target {
     /// Opens the database as Herald does (pool, pragmas) and migrates it.
     pub async fn open(&self) -> Result<DatabaseConnection, String> {
         let started = Instant::now();
-        let db = match std::env::var("HERALD_BENCH_SQLITE_POOL")
-            .ok()
-            .and_then(|v| v.parse::<u32>().ok())
-        {
-            Some(n) if self.name == "sqlite" => {
-                use sea_orm::{
-                    ConnectOptions,
-                    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
-                };
-                let mut o = ConnectOptions::new(self.url());
-                o.sqlx_logging(false)
-                    .max_connections(n)
-                    .min_connections(1)
-                    .acquire_timeout(migrations::db::SQLITE_LOCK_WAIT)
-                    .map_sqlx_sqlite_opts(|o| {
-                        o.journal_mode(SqliteJournalMode::Wal)
-                            .synchronous(SqliteSynchronous::Normal)
-                            .busy_timeout(migrations::db::SQLITE_LOCK_WAIT)
-                            .pragma(
-                                "cache_size",
-                                format!("-{}", migrations::db::SQLITE_CACHE_KIB),
-                            )
-                            .foreign_keys(true)
-                    });
-                println!("EXPERIMENT: SQLite pool of {n}");
-                Database::connect(o).await.map_err(|e| e.to_string())?
-            }
-            _ => migrations::db::connect(&self.url())
-                .await
-                .map_err(|e| e.to_string())?,
-        };
+        let db = migrations::db::connect(&self.url())
+            .await
+            .map_err(|e| e.to_string())?;
         migrations::db::migrate(&db)
             .await
             .map_err(|e| e.to_string())?;
