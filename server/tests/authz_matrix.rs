@@ -433,6 +433,33 @@ static ENDPOINTS: &[Row] = &[
         ADMIN,
     ),
     row("revoke_delivery_key", &[("id", "{delivery_key}")], ADMIN),
+    // Reports: the fixture's campaign (billing members read its money), share links (owners
+    // and managers); an account's own report is the `/reports` page below.
+    row(
+        "report",
+        &[("query[campaign]", "{campaign}"), ("query[by]", "channel")],
+        MEMBER_OF_FIXTURE,
+    ),
+    row(
+        "shared_report",
+        &[("token", "rs_matrix-no-such-link"), ("query[range]", "7d")],
+        UNKNOWN_LINK,
+    ),
+    row("share_links", &[("campaign", "{campaign}")], EDIT_CAMPAIGNS),
+    row(
+        "create_share_link",
+        &[
+            ("input[campaign]", "{campaign}"),
+            ("input[label]", "Matrix client"),
+            ("input[days]", "7"),
+        ],
+        EDIT_CAMPAIGNS,
+    ),
+    row(
+        "revoke_share_link",
+        &[("id", "{share_link}")],
+        EDIT_CAMPAIGNS,
+    ),
     // Last: these end memberships, then sessions (on fresh sessions of their own; a password
     // change or "sign out everywhere" also ends the caller's other sessions).
     row("leave_account", &[], LEAVE),
@@ -482,6 +509,9 @@ static PAGES: &[(&str, &str, Expect)] = &[
     ("/admin/mail", "/admin/mail", ADMIN),
     ("/admin/delivery-keys", "/admin/delivery-keys", ADMIN),
     ("/balance", "/balance", VIEW_BILLING),
+    ("/reports", "/reports", SIGNED_IN),
+    // A public page: an unknown link says so itself (`shared_report` answers "not found").
+    ("/shared/{token}", "/shared/rs_matrix-no-such-link", PUBLIC),
     ("/finance", "/finance", FINANCE),
     (
         "/developers/delivery-api",
@@ -806,6 +836,19 @@ async fn fixture(app: &TestApp) -> Fixture {
     .await
     .expect("delivery key");
     values.insert("delivery_key", key.id.to_string());
+    let shared = fixture
+        .owner()
+        .call(
+            "create_share_link",
+            &[
+                ("input[campaign]", values["campaign"].as_str()),
+                ("input[label]", "Matrix fixture"),
+                ("input[days]", "7"),
+            ],
+        )
+        .await;
+    assert!(shared.status.is_success(), "{}: {shared:?}", app.backend);
+    values.insert("share_link", shared.body["id"].to_string());
     fixture.values = values;
     fixture
 }

@@ -43,6 +43,7 @@ fn ChartTable(title: String, column: String, points: Vec<ChartPoint>) -> impl In
             </div>
         </details>
     }
+    .into_any()
 }
 
 /// A line of one value per day, with the y axis from zero to the largest value.
@@ -132,6 +133,7 @@ pub fn LineChart(
             <ChartTable title=title column="Day".to_owned() points/>
         </figure>
     }
+    .into_any()
 }
 
 /// Horizontal bars, largest first as given, each labelled with its name and value.

@@ -157,6 +157,7 @@ fn SharePanel(campaign: CampaignId) -> impl IntoView {
             </Transition>
         </section>
     }
+    .into_any()
 }
 
 /// `/shared/:token`: one campaign's report for whoever holds the link.

@@ -35,6 +35,7 @@ fn Headline(
             {(!change.is_empty()).then(|| view! { <span class=class title="Against the previous period">{change}</span> })}
         </div>
     }
+    .into_any()
 }
 
 /// The period and breakdown form. `levels`: the campaign and ad menus (not on a share link).
@@ -107,6 +108,7 @@ fn PeriodForm(report: Report, action: String, levels: bool) -> impl IntoView {
             </p>
         </Form>
     }
+    .into_any()
 }
 
 /// The whole report. `action`: where the period form goes; `export`: the CSV link, if any.
@@ -164,9 +166,9 @@ pub fn ReportView(
         report.breakdown.label()
     };
     let empty = report.rows.is_empty();
-    view! {
-        <p class="muted" data-test="report-period">{period}</p>
-        <PeriodForm report=report.clone() action=action.clone() levels/>
+    let form =
+        view! { <PeriodForm report=report.clone() action=action.clone() levels/> }.into_any();
+    let stats = view! {
         <div class="stats report-stats">
             <Headline label="Spend" value=money(t.spend) change=change_text(t.spend.0, p.spend.0) test="report-spend"/>
             {(!money_only).then(|| view! {
@@ -178,6 +180,9 @@ pub fn ReportView(
             <Headline label="Budget left" value=money(report.budget_left) change=String::new() test="report-budget-left"/>
             <Headline label="Pacing" value=pacing change=String::new() test="report-pacing"/>
         </div>
+    }
+    .into_any();
+    let charts = view! {
         <div class="charts">
             <LineChart title="Spend per day".to_owned() y_label=y_money points=report.spend_per_day.clone()/>
             {(!money_only).then(|| view! {
@@ -187,6 +192,9 @@ pub fn ReportView(
             <BarChart title="Spend by language".to_owned() column="Language".to_owned() points=report.spend_by_language.clone()/>
             <BarChart title="Top channels by spend".to_owned() column="Channel".to_owned() points=report.top_channels.clone()/>
         </div>
+    }
+    .into_any();
+    let table = view! {
         <div class="page-head">
             <h2>{format!("By {}", report.breakdown.label().to_lowercase())}</h2>
             {export.map(|href| view! { <a class="button" href=href download="" rel="external" data-test="export-csv">"Export CSV"</a> })}
@@ -243,4 +251,13 @@ pub fn ReportView(
             }.into_any()
         }}
     }
+    .into_any();
+    view! {
+        <p class="muted" data-test="report-period">{period}</p>
+        {form}
+        {stats}
+        {charts}
+        {table}
+    }
+    .into_any()
 }

@@ -28,6 +28,12 @@ pub fn neutralise(text: &str) -> String {
     }
 }
 
+/// A channel as the file names it: its handle without the `@` a spreadsheet would take for a
+/// formula, or "Other channels".
+fn handle(label: &str) -> String {
+    label.strip_prefix('@').unwrap_or(label).to_owned()
+}
+
 /// Money with two decimals (rounded half away from zero), e.g. `12.35`.
 pub fn decimals(amount: Micros) -> String {
     let cents = amount.round_to_cent().0 / 10_000;
@@ -152,7 +158,12 @@ async fn write_all(
     if breakdown != Breakdown::DayChannel {
         let (rows, _) = build::rows(db, subject, breakdown, &inputs, None).await?;
         for row in rows {
-            let mut labels = vec![row.label];
+            let label = if breakdown == Breakdown::Channel {
+                handle(&row.label)
+            } else {
+                row.label
+            };
+            let mut labels = vec![label];
             labels.extend(row.detail);
             if !out
                 .write(&record(&labels, &row.figures, money_only, &currency))
@@ -182,7 +193,7 @@ async fn write_all(
         let sums = sums_at(&row, 2)?;
         let labels = [
             day.format("%Y-%m-%d").to_string(),
-            channel_label(channel, &inputs.facts),
+            handle(&channel_label(channel, &inputs.facts)),
         ];
         let figures = Figures::of(sums.views, sums.clicks, sums.spend);
         if !out
