@@ -100,6 +100,10 @@ pub enum Command {
     /// Drive a running Herald's delivery API with realistic traffic over HTTP (no database
     /// needed): posts ask for decisions, views and clicks follow; totals at the end.
     Simulate(Box<crate::simulate::Options>),
+    /// Compare, per campaign, the ledger's charges, the accepted delivery events, the report
+    /// rollup, the spend counters and the decisions, to the micro-unit; print every difference
+    /// (exit status 1 when there is one).
+    Reconcile,
     /// Delivery-network API keys for scripted set-ups.
     DeliveryKey {
         #[command(subcommand)]

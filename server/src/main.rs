@@ -84,6 +84,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{}", key.secret);
             Ok(())
         }
+        Command::Reconcile => reconcile(&database).await,
         Command::Bench { .. } | Command::Simulate(_) => Ok(()),
         Command::Serve { seed_if_empty } => {
             if seed_if_empty {
@@ -182,5 +183,50 @@ fn redact(url: &str) -> String {
             }
         }
         _ => url.to_owned(),
+    }
+}
+
+/// `server reconcile`: every campaign's money from each source; a difference is an error.
+async fn reconcile(database: &sea_orm::DatabaseConnection) -> Result<(), String> {
+    let check = app::service::reports::reconcile::reconcile(database)
+        .await
+        .map_err(|e| format!("cannot reconcile: {e}"))?;
+    let o = &check.overall;
+    println!(
+        "campaigns={} ledger_posted={} events_posted={} rollup_spend={} counters_posted={} \
+         decisions_posted={} events_views={} rollup_views={} events_clicks={} rollup_clicks={}",
+        check.campaigns.len(),
+        o.ledger_posted,
+        o.events_posted,
+        o.rollup_spend,
+        o.counter_posted,
+        o.decisions_posted,
+        o.events_views,
+        o.rollup_views,
+        o.events_clicks,
+        o.rollup_clicks
+    );
+    for (campaign, f) in &check.differences {
+        println!(
+            "DIFFERENCE campaign={campaign} account={} ledger_posted={} events_posted={} \
+             rollup_spend={} counters_posted={} decisions_posted={} events_views={} \
+             rollup_views={} events_clicks={} rollup_clicks={}",
+            f.account_id,
+            f.ledger_posted,
+            f.events_posted,
+            f.rollup_spend,
+            f.counter_posted,
+            f.decisions_posted,
+            f.events_views,
+            f.rollup_views,
+            f.events_clicks,
+            f.rollup_clicks
+        );
+    }
+    if check.differences.is_empty() {
+        println!("reconciled: no differences (all amounts in micro-units)");
+        Ok(())
+    } else {
+        Err(format!("{} campaign(s) disagree", check.differences.len()))
     }
 }

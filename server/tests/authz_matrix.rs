@@ -435,16 +435,18 @@ static ENDPOINTS: &[Row] = &[
     row("revoke_delivery_key", &[("id", "{delivery_key}")], ADMIN),
     // Reports: the fixture's campaign (billing members read its money), share links (owners
     // and managers); an account's own report is the `/reports` page below.
-    row(
-        "report",
-        &[("query[campaign]", "{campaign}"), ("query[by]", "channel")],
-        MEMBER_OF_FIXTURE,
-    ),
-    row(
-        "shared_report",
-        &[("token", "rs_matrix-no-such-link"), ("query[range]", "7d")],
-        UNKNOWN_LINK,
-    ),
+    Row {
+        endpoint: "report",
+        body: Body::Json(r#"{"query": {"campaign": "{campaign}", "by": "channel"}}"#),
+        fresh: Fresh::No,
+        expect: MEMBER_OF_FIXTURE,
+    },
+    Row {
+        endpoint: "shared_report",
+        body: Body::Json(r#"{"token": "rs_matrix-no-such-link", "query": {}}"#),
+        fresh: Fresh::No,
+        expect: UNKNOWN_LINK,
+    },
     row("share_links", &[("campaign", "{campaign}")], EDIT_CAMPAIGNS),
     row(
         "create_share_link",

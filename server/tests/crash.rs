@@ -389,6 +389,17 @@ async fn kill_the_server_mid_run_restart_and_resend_everything_nothing_twice_not
         .await
         .expect("reopen the database");
     let books = money_support::assert_books(&db).await;
+    // The operator's check agrees: `server reconcile` finds no difference (exit status 0).
+    let reconciled = herald
+        .command(&["reconcile"])
+        .output()
+        .expect("run server reconcile");
+    let printed = String::from_utf8_lossy(&reconciled.stdout);
+    assert!(
+        reconciled.status.success() && printed.contains("reconciled: no differences"),
+        "server reconcile: {printed} {}",
+        String::from_utf8_lossy(&reconciled.stderr)
+    );
     let entries = journal::read(&journal_path).expect("read the journal");
     let sent = Sent::from_journal(&entries);
 

@@ -5,19 +5,20 @@ use crate::{
     error::AppError,
     model::{CampaignId, NewShareLink, Report, ReportQuery, ShareLinkInput, ShareLinkView},
 };
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::codec::Json};
 #[cfg(feature = "ssr")]
 use {super::ctx, crate::service};
 
 /// A report of the current account (owners, managers, analysts; billing members see money).
-#[server(endpoint = "report")]
+// JSON: a query whose parts are all empty (the plain `/reports`) still arrives as a query.
+#[server(endpoint = "report", input = Json)]
 pub async fn get_report(query: ReportQuery) -> Result<Report, AppError> {
     let (state, me) = ctx::require_member().await?;
     service::reports::report(&state.db, &me, &query, chrono::Utc::now()).await
 }
 
 /// The report a share link opens (no account needed).
-#[server(endpoint = "shared_report")]
+#[server(endpoint = "shared_report", input = Json)]
 pub async fn shared_report(token: String, query: ReportQuery) -> Result<Report, AppError> {
     let state = ctx::request()?.state;
     service::reports::shared(&state.db, &token, &query, chrono::Utc::now()).await
@@ -77,11 +78,14 @@ pub async fn export_csv(
     .await;
     match result {
         Ok((name, chunks)) => {
+            use futures_util::StreamExt;
+            // Fused: the compression layer may poll the body once more after its end.
             let stream = futures_util::stream::unfold(chunks, |mut rx| async move {
                 rx.recv()
                     .await
                     .map(|chunk| (chunk.map_err(|e| std::io::Error::other(e.to_string())), rx))
-            });
+            })
+            .fuse();
             (
                 [
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

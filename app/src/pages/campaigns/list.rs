@@ -103,6 +103,7 @@ pub fn CampaignsPage() -> impl IntoView {
                                                     <td>
                                                         <a class="row-title" href=format!("/campaigns/{}", c.id)>{c.name.clone()}</a>
                                                         {c.targeting_pending.then(|| view! { <span class="sub">"Targeting change in review"</span> })}
+                                                        <a class="sub" href=format!("/reports?campaign={}", c.id) aria-label=format!("Report of {}", c.name)>"Report"</a>
                                                     </td>
                                                     <td><span class=if c.in_review && c.status == CampaignStatus::Draft { "badge warn".to_owned() } else { format!("badge status-{}", c.status.code()) }>{c.status_label()}</span></td>
                                                     <td class="num">

@@ -40,6 +40,31 @@ pub fn ReportsPage() -> impl IntoView {
     let can_share = use_context::<Viewer>()
         .and_then(|v| v.current_membership().map(|m| m.role))
         .is_some_and(|role| role.allows(AccountPermission::EditCampaigns));
+    // The share panel's actions and list live here, outside the report's suspense, so that the
+    // server and the browser create their resources in the same order.
+    let create = ServerAction::<CreateShareLink>::new();
+    let revoke = ServerAction::<RevokeShareLink>::new();
+    let links = Resource::new(
+        move || {
+            let campaign = query
+                .get()
+                .campaign
+                .and_then(|c| c.parse::<i64>().ok())
+                .filter(|_| can_share);
+            (campaign, create.version().get(), revoke.version().get())
+        },
+        |(campaign, _, _)| async move {
+            match campaign {
+                Some(id) => share_links(CampaignId(id)).await,
+                None => Ok(Vec::new()),
+            }
+        },
+    );
+    let share = ShareState {
+        create,
+        revoke,
+        links,
+    };
     view! {
         <Title text="Reports"/>
         <Transition fallback=|| view! { <h1>"Reports"</h1><p class="muted">"Loading…"</p> }>
@@ -52,7 +77,7 @@ pub fn ReportsPage() -> impl IntoView {
                             <h1>"Reports"</h1>
                             <p class="lead" data-test="report-title">{r.title.clone()}</p>
                             <ReportView report=r action="/reports".to_owned() levels=true export=Some(export)/>
-                            {campaign.filter(|_| can_share).map(|c| view! { <SharePanel campaign=c/> })}
+                            {campaign.filter(|_| can_share).map(|c| view! { <SharePanel campaign=c share/> })}
                         }
                         .into_any()
                     }
@@ -68,16 +93,23 @@ pub fn ReportsPage() -> impl IntoView {
     }
 }
 
+/// The share panel's actions and the campaign's active links.
+#[derive(Clone, Copy)]
+struct ShareState {
+    create: ServerAction<CreateShareLink>,
+    revoke: ServerAction<RevokeShareLink>,
+    links: Resource<Result<Vec<crate::model::ShareLinkView>, crate::error::AppError>>,
+}
+
 /// A campaign's share links: create one (its address shown once), see the active ones with
 /// when each was last opened, revoke one.
 #[component]
-fn SharePanel(campaign: CampaignId) -> impl IntoView {
-    let create = ServerAction::<CreateShareLink>::new();
-    let revoke = ServerAction::<RevokeShareLink>::new();
-    let links = Resource::new(
-        move || (create.version().get(), revoke.version().get()),
-        move |_| share_links(campaign),
-    );
+fn SharePanel(campaign: CampaignId, share: ShareState) -> impl IntoView {
+    let ShareState {
+        create,
+        revoke,
+        links,
+    } = share;
     let created: Signal<_> = create.value().into();
     let revoked: Signal<_> = revoke.value().into();
     // The address as this browser reaches the site (the path alone before hydration).
