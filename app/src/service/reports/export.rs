@@ -19,6 +19,9 @@ use tokio::sync::mpsc;
 
 /// Rows written per chunk sent to the client.
 const ROWS_PER_CHUNK: usize = 500;
+/// A client that takes no chunk for this long is given up on: a stalled download must not
+/// keep a pooled database connection (and, on SQLite, an open read) for ever.
+const STALL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A text cell as a spreadsheet may safely open it.
 pub fn neutralise(text: &str) -> String {
@@ -110,13 +113,20 @@ impl Chunks {
         Ok(true)
     }
 
-    /// Sends what is buffered; `false` when the client has gone.
+    /// Sends what is buffered; `false` when the client has gone or stopped reading for
+    /// [`STALL`] (the export then ends, and with it its hold on a database connection).
     async fn flush(&mut self) -> Result<bool, AppError> {
         let full = std::mem::replace(&mut self.writer, csv::Writer::from_writer(Vec::new()));
         let bytes = full
             .into_inner()
             .map_err(|e| AppError::internal("csv", e.to_string()))?;
-        Ok(bytes.is_empty() || self.tx.send(Ok(bytes)).await.is_ok())
+        if bytes.is_empty() {
+            return Ok(true);
+        }
+        Ok(matches!(
+            tokio::time::timeout(STALL, self.tx.send(Ok(bytes))).await,
+            Ok(Ok(()))
+        ))
     }
 }
 

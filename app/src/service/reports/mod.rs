@@ -37,6 +37,7 @@ pub async fn shared(
     query: &ReportQuery,
     now: DateTime<Utc>,
 ) -> Result<Report, AppError> {
+    scope::check_sizes(query)?;
     let (account, campaign) = share::open(db, token, now).await?;
     let query = ReportQuery {
         campaign: None,

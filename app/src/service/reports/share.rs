@@ -55,13 +55,26 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> Result<NewShareLink, AppError> {
     let account = actor.account(db, AccountPermission::EditCampaigns).await?;
+    // Sizes first, before anything is parsed or looked up.
+    if input.label.len() > 320 {
+        return Err(AppError::field(
+            "label",
+            "Say who the link is for, in 1 to 80 characters.",
+        ));
+    }
+    if input.days.len() > 6 {
+        return Err(AppError::field(
+            "days",
+            format!("A whole number of days from 1 to {MAX_DAYS}."),
+        ));
+    }
     let mut errors = FieldErrors::default();
     let label = input.label.trim();
     if label.is_empty() || label.chars().count() > 80 || label.chars().any(char::is_control) {
         errors.add("label", "Say who the link is for, in 1 to 80 characters.");
     }
     let days = match input.days.trim().parse::<i64>() {
-        Ok(d) if (1..=MAX_DAYS).contains(&d) && input.days.len() <= 6 => d,
+        Ok(d) if (1..=MAX_DAYS).contains(&d) => d,
         _ => {
             errors.add(
                 "days",
