@@ -158,15 +158,22 @@ async fn deliver(w: &World, slots: &[Slot]) -> DateTime<Utc> {
 }
 
 /// The ledger's charges per local day of the views: every post transfer, through the event it
-/// posted, summed by the account's day of the event's time.
+/// posted (this history sends one event per batch, so a charge's name — its decision and the
+/// decision's posted total after it — finds the event that brought the total there), summed
+/// by the account's day of the event's time.
 async fn ledger_by_day(db: &DatabaseConnection, tz: Tz) -> BTreeMap<NaiveDate, i64> {
-    let events: BTreeMap<i64, DateTime<Utc>> = delivery_event::Entity::find()
+    let mut events = delivery_event::Entity::find()
         .all(db)
         .await
-        .expect("events")
-        .into_iter()
-        .map(|e| (e.id, e.at))
-        .collect();
+        .expect("events");
+    events.sort_by_key(|e| e.id);
+    let mut reached: BTreeMap<(i64, i64), DateTime<Utc>> = BTreeMap::new();
+    let mut running: BTreeMap<i64, i64> = BTreeMap::new();
+    for e in events.iter().filter(|e| e.posted > 0) {
+        let total = running.entry(e.decision_id).or_insert(0);
+        *total += e.posted;
+        reached.insert((e.decision_id, *total), e.at);
+    }
     let mut out = BTreeMap::new();
     for t in ledger_transfer::Entity::find()
         .filter(ledger_transfer::Column::Kind.eq("post"))
@@ -174,14 +181,15 @@ async fn ledger_by_day(db: &DatabaseConnection, tz: Tz) -> BTreeMap<NaiveDate, i
         .await
         .expect("transfers")
     {
-        let event: i64 = t
+        let (decision, after) = t
             .idempotency_key
-            .split(':')
-            .nth(1)
-            .and_then(|id| id.parse().ok())
-            .expect("a post names its event");
-        let day = events[&event].with_timezone(&tz).date_naive();
-        *out.entry(day).or_insert(0) += t.amount;
+            .strip_prefix("post:")
+            .and_then(|rest| rest.split(':').next())
+            .and_then(|name| name.split_once('@'))
+            .and_then(|(d, a)| Some((d.parse().ok()?, a.parse().ok()?)))
+            .expect("a post names its decision and total");
+        let at = reached[&(decision, after)];
+        *out.entry(at.with_timezone(&tz).date_naive()).or_insert(0) += t.amount;
     }
     out
 }

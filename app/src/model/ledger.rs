@@ -5,7 +5,7 @@ use crate::model::Micros;
 use serde::{Deserialize, Serialize};
 
 /// What a ledger account holds money for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum LedgerKind {
     /// The outside world (bank transfers in, refunds out); the only account that may be
     /// negative: it is owed what was credited.

@@ -33,6 +33,7 @@ pub mod sessions;
 pub mod settings;
 pub mod sign_up;
 pub mod spend;
+pub mod sql;
 pub mod verification;
 
 pub use actor::Actor;

@@ -8,9 +8,13 @@ use crate::{
 };
 use app::{
     model::{Micros, publisher_part},
-    service::delivery::{self, EventInput, EventResult},
+    service::{
+        delivery::{self, EventInput, EventResult},
+        ledger,
+    },
 };
 use chrono::Duration;
+use std::collections::BTreeMap;
 
 impl Run {
     pub async fn events(&mut self, batch: &[EventOp]) {
@@ -79,7 +83,8 @@ impl Run {
         // The service takes a batch in decision order (then as sent); so does the model.
         let mut order: Vec<usize> = (0..inputs.len()).collect();
         order.sort_by_key(|&i| (inputs[i].decision_id, i));
-        let mut charged = Vec::new();
+        // What each decision was charged in this batch (the model's running totals).
+        let mut charged: BTreeMap<i64, i64> = BTreeMap::new();
         for i in order {
             let expected = self.expect_event(&inputs[i]);
             match (&expected, &got[i]) {
@@ -100,33 +105,35 @@ impl Run {
             if let EventResult::Accepted { posted } = expected
                 && posted.0 > 0
             {
-                charged.push((inputs[i].event_id.clone(), posted));
+                *charged.entry(inputs[i].decision_id).or_insert(0) += posted.0;
             }
         }
         if charged.is_empty() {
             return;
         }
-        // Each charge was split with the publisher share in force.
+        // One charge per decision per batch, named by the decision's posted total after it,
+        // split with the publisher share in force.
         let books = audit_books(&self.db, &self.step).await;
-        for (event_id, posted) in charged {
-            let row = books
-                .events
+        for (decision, amount) in charged {
+            let posted_after = self
+                .decisions
                 .iter()
-                .find(|e| e.event_id == event_id)
-                .expect("an accepted event is stored");
-            let part = |suffix: &str| {
-                let key = format!("post:{}:{suffix}", row.id);
+                .find(|d| d.id == decision)
+                .expect("a charged decision is modelled")
+                .posted;
+            let part = |side: &str| {
+                let key = ledger::post_key(decision, posted_after, side);
                 books
                     .posts
                     .iter()
                     .find(|t| t.idempotency_key == key)
                     .map_or(0, |t| t.amount)
             };
-            let publisher = publisher_part(posted, self.share_bp).0;
+            let publisher = publisher_part(Micros(amount), self.share_bp).0;
             assert_eq!(
                 (part("publisher"), part("platform")),
-                (publisher, posted.0 - publisher),
-                "{}: the split of {event_id} at {} bp",
+                (publisher, amount - publisher),
+                "{}: the split of decision {decision}'s {amount} at {} bp",
                 self.step,
                 self.share_bp
             );

@@ -9,11 +9,12 @@
 
 pub mod balance;
 pub mod check;
+pub mod post;
 
 use crate::{
     entity::{ledger_account, ledger_transfer},
     error::AppError,
-    model::{LedgerKind, Micros, TransferKind, publisher_part},
+    model::{LedgerKind, Micros, TransferKind},
 };
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -22,6 +23,7 @@ use sea_orm::{
 };
 
 pub use check::check;
+pub use post::{Charge, post_key, post_many};
 
 /// Begins a transaction that writes money. On SQLite it takes the write lock at once
 /// (`BEGIN IMMEDIATE`), so a transaction that reads before it writes queues for the lock
@@ -36,7 +38,7 @@ pub async fn begin<C: TransactionTrait>(db: &C) -> Result<C::Transaction, AppErr
 }
 
 /// One side of a transfer: the kind of account and who it belongs to (0 for the platform).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Side {
     pub kind: LedgerKind,
     pub owner: i64,
@@ -301,59 +303,6 @@ pub async fn hold(
         now,
     )
     .await
-}
-
-/// Charges `amount` from a campaign's holds for views of one decision: the publisher's share
-/// (`share_bp`, rounded down) to the channel's payable, the rest to platform revenue. `key`
-/// names the charge (one per accepted event). Returns the publisher's part. The caller has
-/// checked that the decision still holds at least `amount`.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one charge is all of these facts"
-)]
-pub async fn post(
-    db: &impl ConnectionTrait,
-    campaign: i64,
-    channel: i64,
-    currency: &str,
-    amount: Micros,
-    share_bp: i64,
-    decision: i64,
-    key: &str,
-    now: DateTime<Utc>,
-) -> Result<Micros, AppError> {
-    let publisher = publisher_part(amount, share_bp);
-    let platform = Micros(amount.0 - publisher.0);
-    for (part, side, suffix) in [
-        (publisher, Side::payable(channel), "publisher"),
-        (platform, Side::revenue(), "platform"),
-    ] {
-        if part.0 == 0 {
-            continue;
-        }
-        let outcome = transfer(
-            db,
-            &NewTransfer {
-                debit: Side::holds(campaign),
-                credit: side,
-                amount: part,
-                currency: currency.to_owned(),
-                kind: TransferKind::Post,
-                object_type: "decision",
-                object_id: decision,
-                key: format!("{key}:{suffix}"),
-            },
-            now,
-        )
-        .await?;
-        if outcome == Outcome::Insufficient {
-            return Err(AppError::internal(
-                "ledger",
-                format!("campaign {campaign} holds less than decision {decision} posts"),
-            ));
-        }
-    }
-    Ok(publisher)
 }
 
 /// Returns the unused rest of a decision's hold to the ad account's balance (once: the key is

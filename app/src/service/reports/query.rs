@@ -2,11 +2,12 @@
 //! (an account's or a campaign's days), grouped by what the report breaks down by. Never raw
 //! events, never a campaign at a time.
 
+use crate::service::sql::Sql;
 use crate::{entity::channel, error::AppError, model::Micros};
 use chrono::NaiveDate;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryResult, QuerySelect,
-    Statement, Value,
+    Statement,
 };
 use std::collections::HashMap;
 
@@ -38,50 +39,18 @@ impl Sums {
     }
 }
 
-/// A statement under construction: `$n` placeholders, rewritten for SQLite when built.
-struct Sql {
-    text: String,
-    values: Vec<Value>,
-}
-
-impl Sql {
-    fn new() -> Self {
-        Self {
-            text: String::new(),
-            values: Vec::new(),
-        }
+/// The rows of `scope` in `from..=to`, as a WHERE condition. A campaign's or an ad's report
+/// reads the campaign's index range; an account's, the account's.
+fn range_of(sql: &mut Sql, scope: &Scope, from: NaiveDate, to: NaiveDate) -> String {
+    let mut condition = match scope.campaign {
+        Some(campaign) => format!("campaign_id = {}", sql.bind(campaign)),
+        None => format!("account_id = {}", sql.bind(scope.account)),
+    };
+    if let Some(ad) = scope.ad {
+        condition += &format!(" AND ad_id = {}", sql.bind(ad));
     }
-
-    fn bind(&mut self, value: impl Into<Value>) -> String {
-        self.values.push(value.into());
-        format!("${}", self.values.len())
-    }
-
-    /// The rows of `scope` in `from..=to`, as a WHERE condition. A campaign's or an ad's
-    /// report reads the campaign's index range; an account's, the account's.
-    fn range(&mut self, scope: &Scope, from: NaiveDate, to: NaiveDate) -> String {
-        let mut condition = match scope.campaign {
-            Some(campaign) => format!("campaign_id = {}", self.bind(campaign)),
-            None => format!("account_id = {}", self.bind(scope.account)),
-        };
-        if let Some(ad) = scope.ad {
-            condition += &format!(" AND ad_id = {}", self.bind(ad));
-        }
-        condition += &format!(
-            " AND day >= {} AND day <= {}",
-            self.bind(from),
-            self.bind(to)
-        );
-        condition
-    }
-
-    fn build(self, backend: DbBackend) -> Statement {
-        let text = match backend {
-            DbBackend::Postgres => self.text,
-            _ => self.text.replace('$', "?"),
-        };
-        Statement::from_sql_and_values(backend, text, self.values)
-    }
+    condition += &format!(" AND day >= {} AND day <= {}", sql.bind(from), sql.bind(to));
+    condition
 }
 
 const SUMS: &str = "CAST(COALESCE(SUM(views), 0) AS BIGINT), \
@@ -105,7 +74,7 @@ pub async fn totals(
     to: NaiveDate,
 ) -> Result<Sums, AppError> {
     let mut sql = Sql::new();
-    let range = sql.range(scope, from, to);
+    let range = range_of(&mut sql, scope, from, to);
     sql.text = format!("SELECT {SUMS} FROM delivery_rollup WHERE {range}");
     let row = db
         .query_one_raw(sql.build(db.get_database_backend()))
@@ -141,7 +110,7 @@ pub async fn grouped(
     key: Key,
 ) -> Result<Vec<(i64, Sums)>, AppError> {
     let mut sql = Sql::new();
-    let range = sql.range(scope, from, to);
+    let range = range_of(&mut sql, scope, from, to);
     let column = key.column();
     sql.text =
         format!("SELECT {column}, {SUMS} FROM delivery_rollup WHERE {range} GROUP BY {column}");
@@ -160,7 +129,7 @@ pub async fn by_day(
     to: NaiveDate,
 ) -> Result<Vec<(NaiveDate, Sums)>, AppError> {
     let mut sql = Sql::new();
-    let range = sql.range(scope, from, to);
+    let range = range_of(&mut sql, scope, from, to);
     sql.text =
         format!("SELECT day, {SUMS} FROM delivery_rollup WHERE {range} GROUP BY day ORDER BY day");
     db.query_all_raw(sql.build(db.get_database_backend()))
@@ -183,8 +152,8 @@ pub fn day_channel_statement(
     page: Option<(u64, u64)>,
 ) -> Statement {
     let mut sql = Sql::new();
-    let range = sql.range(scope, from, to);
-    let small_range = sql.range(scope, from, to);
+    let range = range_of(&mut sql, scope, from, to);
+    let small_range = range_of(&mut sql, scope, from, to);
     let threshold = sql.bind(min_views);
     let mut text = format!(
         "SELECT day, CASE WHEN channel_id IN (SELECT channel_id FROM delivery_rollup \

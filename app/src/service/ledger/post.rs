@@ -1,0 +1,243 @@
+//! Posting: charges against campaigns' holds for delivered views, many decisions at once.
+//! Each charge splits into the channel's publisher payable (the publisher share, rounded down)
+//! and platform revenue (the rest, so the platform keeps the rounding micro), as one transfer
+//! pair named by the decision and its posted total after the charge. A batch of charges writes
+//! its transfers with one statement and changes each touched balance once, in account-id
+//! order, the debited holds only if they stay at or above zero.
+
+use super::{NewTransfer, Side};
+use crate::{
+    entity::{ledger_account, ledger_transfer},
+    error::AppError,
+    model::{LedgerKind, Micros, TransferKind, publisher_part},
+    service::sql::{Sql, for_update},
+};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Rows per multi-row statement (well under either database's limit on bound values).
+const CHUNK: usize = 500;
+
+/// One charge: `amount` of `campaign`'s holds for views of `decision` on `channel`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Charge {
+    pub campaign: i64,
+    pub channel: i64,
+    pub currency: String,
+    pub amount: Micros,
+    pub decision: i64,
+    /// The decision's posted total with this charge: it names the charge, and is unique per
+    /// decision because every charge moves more than zero.
+    pub posted_after: i64,
+}
+
+/// The idempotency key of one side (`publisher` or `platform`) of a charge.
+pub fn post_key(decision: i64, posted_after: i64, side: &str) -> String {
+    format!("post:{decision}@{posted_after}:{side}")
+}
+
+/// Writes `charges` in the caller's transaction. The caller holds the decisions' locks and
+/// has checked that each decision still holds at least its charge; a key already used (the
+/// same charge twice) fails the whole transaction.
+pub async fn post_many(
+    db: &impl ConnectionTrait,
+    charges: &[Charge],
+    share_bp: i64,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let mut transfers = Vec::with_capacity(charges.len() * 2);
+    for c in charges {
+        if c.amount.0 <= 0 {
+            return Err(AppError::internal(
+                "ledger",
+                "a charge must be more than zero",
+            ));
+        }
+        let publisher = publisher_part(c.amount, share_bp);
+        let platform = Micros(c.amount.0 - publisher.0);
+        for (part, credit, side) in [
+            (publisher, Side::payable(c.channel), "publisher"),
+            (platform, Side::revenue(), "platform"),
+        ] {
+            if part.0 > 0 {
+                transfers.push(NewTransfer {
+                    debit: Side::holds(c.campaign),
+                    credit,
+                    amount: part,
+                    currency: c.currency.clone(),
+                    kind: TransferKind::Post,
+                    object_type: "decision",
+                    object_id: c.decision,
+                    key: post_key(c.decision, c.posted_after, side),
+                });
+            }
+        }
+    }
+    if transfers.is_empty() {
+        return Ok(());
+    }
+    let wanted: BTreeSet<(Side, String)> = transfers
+        .iter()
+        .flat_map(|t| {
+            [
+                (t.debit, t.currency.clone()),
+                (t.credit, t.currency.clone()),
+            ]
+        })
+        .collect();
+    let ids = account_ids(db, &wanted, now).await?;
+    let id = |side: Side, currency: &str| {
+        ids.get(&(side, currency.to_owned()))
+            .copied()
+            .ok_or_else(|| AppError::internal("ledger", "a ledger account vanished"))
+    };
+    // Debits and credits per ledger account, in id order.
+    let mut moves: BTreeMap<i64, (i64, i64, bool)> = BTreeMap::new();
+    let mut rows = Vec::with_capacity(transfers.len());
+    for t in &transfers {
+        let (debit, credit) = (id(t.debit, &t.currency)?, id(t.credit, &t.currency)?);
+        let d = moves
+            .entry(debit)
+            .or_insert((0, 0, t.debit.kind.may_go_negative()));
+        d.0 += t.amount.0;
+        moves.entry(credit).or_insert((0, 0, true)).1 += t.amount.0;
+        rows.push(ledger_transfer::ActiveModel {
+            debit_account_id: Set(debit),
+            credit_account_id: Set(credit),
+            amount: Set(t.amount.0),
+            currency: Set(t.currency.clone()),
+            kind: Set(t.kind.code().to_owned()),
+            object_type: Set(t.object_type.to_owned()),
+            object_id: Set(t.object_id),
+            idempotency_key: Set(t.key.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        });
+    }
+    move_balances(db, &moves).await?;
+    for chunk in rows.chunks(CHUNK) {
+        ledger_transfer::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Applies (debits, credits, may go negative) to each ledger account: row locks taken in id
+/// order first (PostgreSQL), then one UPDATE per chunk that refuses to take an account which
+/// must not go negative below zero — any refusal fails the whole batch.
+async fn move_balances(
+    db: &impl ConnectionTrait,
+    moves: &BTreeMap<i64, (i64, i64, bool)>,
+) -> Result<(), AppError> {
+    let backend = db.get_database_backend();
+    let all: Vec<(i64, (i64, i64, bool))> = moves.iter().map(|(k, v)| (*k, *v)).collect();
+    for chunk in all.chunks(CHUNK) {
+        let mut lock = Sql::new();
+        let ids: Vec<String> = chunk.iter().map(|(id, _)| lock.bind(*id)).collect();
+        lock.text = format!(
+            "SELECT id FROM ledger_account WHERE id IN ({}) ORDER BY id{}",
+            ids.join(", "),
+            for_update(backend)
+        );
+        db.query_all_raw(lock.build(backend)).await?;
+    }
+    for chunk in all.chunks(CHUNK) {
+        let mut sql = Sql::new();
+        let values = sql.tuples(chunk.iter().map(|(id, (debits, credits, negative))| {
+            [*id, *debits, *credits, i64::from(*negative)]
+        }));
+        sql.text = format!(
+            "WITH m(id, debits, credits, negative) AS (VALUES {values}) \
+             UPDATE ledger_account SET debits = ledger_account.debits + m.debits, \
+             credits = ledger_account.credits + m.credits, \
+             balance = ledger_account.balance + m.credits - m.debits \
+             FROM m WHERE ledger_account.id = m.id \
+             AND (m.negative = 1 OR ledger_account.balance + m.credits - m.debits >= 0)"
+        );
+        let done = db.execute_raw(sql.build(backend)).await?;
+        if done.rows_affected() != chunk.len() as u64 {
+            return Err(AppError::internal(
+                "ledger",
+                "a campaign holds less than its decisions post",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The ids of the ledger accounts `wanted`, creating those never used.
+async fn account_ids(
+    db: &impl ConnectionTrait,
+    wanted: &BTreeSet<(Side, String)>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<(Side, String), i64>, AppError> {
+    let mut found = find(db, wanted).await?;
+    let missing: Vec<ledger_account::ActiveModel> = wanted
+        .iter()
+        .filter(|w| !found.contains_key(*w))
+        .map(|(side, currency)| ledger_account::ActiveModel {
+            kind: Set(side.kind.code().to_owned()),
+            owner_id: Set(side.owner),
+            currency: Set(currency.clone()),
+            debits: Set(0),
+            credits: Set(0),
+            balance: Set(0),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    if !missing.is_empty() {
+        for chunk in missing.chunks(CHUNK) {
+            ledger_account::Entity::insert_many(chunk.to_vec())
+                .on_conflict_do_nothing_on([
+                    ledger_account::Column::Kind,
+                    ledger_account::Column::OwnerId,
+                    ledger_account::Column::Currency,
+                ])
+                .exec_without_returning(db)
+                .await?;
+        }
+        found = find(db, wanted).await?;
+    }
+    Ok(found)
+}
+
+async fn find(
+    db: &impl ConnectionTrait,
+    wanted: &BTreeSet<(Side, String)>,
+) -> Result<HashMap<(Side, String), i64>, AppError> {
+    // One condition per (kind, currency): owner_id IN (…).
+    let mut groups: BTreeMap<(&'static str, &str), Vec<i64>> = BTreeMap::new();
+    for (side, currency) in wanted {
+        groups
+            .entry((side.kind.code(), currency.as_str()))
+            .or_default()
+            .push(side.owner);
+    }
+    let mut out = HashMap::with_capacity(wanted.len());
+    for ((kind, currency), owners) in groups {
+        for chunk in owners.chunks(CHUNK) {
+            let rows = ledger_account::Entity::find()
+                .filter(
+                    Condition::all()
+                        .add(ledger_account::Column::Kind.eq(kind))
+                        .add(ledger_account::Column::Currency.eq(currency))
+                        .add(ledger_account::Column::OwnerId.is_in(chunk.iter().copied())),
+                )
+                .all(db)
+                .await?;
+            for a in rows {
+                if let Some(kind) = LedgerKind::from_code(&a.kind) {
+                    let side = Side {
+                        kind,
+                        owner: a.owner_id,
+                    };
+                    out.insert((side, a.currency), a.id);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
