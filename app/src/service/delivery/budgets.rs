@@ -7,15 +7,13 @@ use super::{
     pacing::{self, Budgets},
 };
 use crate::{
-    entity::{campaign_day_spend, campaign_spend, ledger_account},
+    entity::{campaign_day_spend, campaign_spend},
     error::AppError,
     model::{LedgerKind, Micros},
+    service::sql::Sql,
 };
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter, Set,
-    sea_query::Expr,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 
 /// The budget state of each candidate, read in three queries.
@@ -42,17 +40,32 @@ pub async fn budgets<'a>(
             .into_iter()
             .map(|d| ((d.campaign_id, d.day), d))
             .collect();
-    let balances: HashMap<(i64, String), i64> = ledger_account::Entity::find()
-        .filter(ledger_account::Column::Kind.eq(LedgerKind::AccountBalance.code()))
-        .filter(
-            ledger_account::Column::OwnerId
-                .is_in(campaigns.iter().map(|c| c.account_id).collect::<Vec<_>>()),
-        )
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|a| ((a.owner_id, a.currency), a.balance))
-        .collect();
+    // Balances, with each account's low-balance threshold.
+    let accounts: Vec<i64> = campaigns.iter().map(|c| c.account_id).collect();
+    let backend = db.get_database_backend();
+    let mut sql = Sql::new();
+    let ids: Vec<String> = accounts.iter().map(|a| sql.bind(*a)).collect();
+    let kind = sql.bind(LedgerKind::AccountBalance.code());
+    sql.text = format!(
+        "SELECT a.id, a.low_balance_micros, l.currency, l.balance FROM ad_account a \
+         LEFT JOIN ledger_account l ON l.kind = {kind} AND l.owner_id = a.id \
+         WHERE a.id IN ({})",
+        ids.join(", ")
+    );
+    let mut balances: HashMap<(i64, String), i64> = HashMap::new();
+    let mut thresholds: HashMap<i64, i64> = HashMap::new();
+    for row in db.query_all_raw(sql.build(backend)).await? {
+        let account: i64 = row.try_get_by_index(0)?;
+        if let Some(t) = row.try_get_by_index::<Option<i64>>(1)? {
+            thresholds.insert(account, t);
+        }
+        if let (Some(currency), Some(balance)) = (
+            row.try_get_by_index::<Option<String>>(2)?,
+            row.try_get_by_index::<Option<i64>>(3)?,
+        ) {
+            balances.insert((account, currency), balance);
+        }
+    }
     Ok(campaigns
         .into_iter()
         .map(|c| {
@@ -76,6 +89,7 @@ pub async fn budgets<'a>(
                         .copied()
                         .unwrap_or(0),
                 ),
+                low_balance: thresholds.get(&c.account_id).copied().map(Micros),
             };
             (c.id, b)
         })
@@ -93,72 +107,53 @@ pub async fn commit_budgets(
     hours_left: i64,
     cost: Micros,
 ) -> Result<bool, AppError> {
-    campaign_spend::Entity::insert(campaign_spend::ActiveModel {
-        campaign_id: Set(c.id),
-        posted: Set(0),
-        committed: Set(0),
-    })
-    .on_conflict_do_nothing_on([campaign_spend::Column::CampaignId])
-    .exec(txn)
-    .await?;
-    let total = campaign_spend::Entity::update_many()
-        .col_expr(
-            campaign_spend::Column::Committed,
-            Expr::col(campaign_spend::Column::Committed).add(cost.0),
-        )
-        .filter(campaign_spend::Column::CampaignId.eq(c.id))
-        .filter(
-            Expr::col(campaign_spend::Column::Committed)
-                .add(cost.0)
-                .lte(c.total_budget.0),
-        )
-        .exec(txn)
-        .await?;
-    if total.rows_affected != 1 {
+    let backend = txn.get_database_backend();
+    let hours = Ord::max(hours_left, 1);
+    // A first row (nothing committed yet) is checked here; an existing one by the WHERE.
+    if cost > c.total_budget
+        || c.daily_budget
+            .is_some_and(|daily| cost > daily || daily.0 / hours <= 0)
+    {
         return Ok(false);
     }
-    campaign_day_spend::Entity::insert(campaign_day_spend::ActiveModel {
-        campaign_id: Set(c.id),
-        day: Set(day),
-        committed: Set(0),
-        hour: Set(-1),
-        hour_base: Set(0),
-    })
-    .on_conflict_do_nothing_on([
-        campaign_day_spend::Column::CampaignId,
-        campaign_day_spend::Column::Day,
-    ])
-    .exec(txn)
-    .await?;
-    let this_day = || {
-        campaign_day_spend::Entity::update_many()
-            .filter(campaign_day_spend::Column::CampaignId.eq(c.id))
-            .filter(campaign_day_spend::Column::Day.eq(day))
-    };
-    // A new hour's pace starts from what the day has committed so far.
-    this_day()
-        .col_expr(campaign_day_spend::Column::Hour, Expr::value(hour))
-        .col_expr(
-            campaign_day_spend::Column::HourBase,
-            Expr::col(campaign_day_spend::Column::Committed),
-        )
-        .filter(campaign_day_spend::Column::Hour.ne(hour))
-        .exec(txn)
-        .await?;
-    let mut add = this_day().col_expr(
-        campaign_day_spend::Column::Committed,
-        Expr::col(campaign_day_spend::Column::Committed).add(cost.0),
+    let mut sql = Sql::new();
+    let (id, cost_v, total) = (sql.bind(c.id), sql.bind(cost.0), sql.bind(c.total_budget.0));
+    sql.text = format!(
+        "INSERT INTO campaign_spend (campaign_id, posted, committed) VALUES ({id}, 0, {cost_v}) \
+         ON CONFLICT (campaign_id) DO UPDATE SET committed = campaign_spend.committed + {cost_v} \
+         WHERE campaign_spend.committed + {cost_v} <= {total}"
     );
-    if let Some(daily) = c.daily_budget {
-        let committed = || Expr::col(campaign_day_spend::Column::Committed);
-        let base = || Expr::col(campaign_day_spend::Column::HourBase);
-        add = add
-            .filter(committed().add(cost.0).lte(daily.0))
-            // The pace: committed < base + (daily − base) / hours left (integer division).
-            .filter(
-                committed()
-                    .lt(base().add(Expr::val(daily.0).sub(base()).div(Ord::max(hours_left, 1)))),
-            );
+    if txn.execute_raw(sql.build(backend)).await?.rows_affected() != 1 {
+        return Ok(false);
     }
-    Ok(add.exec(txn).await?.rows_affected == 1)
+    // Today's row: a new hour's pace starts from what the day has committed so far.
+    let mut sql = Sql::new();
+    let (id, day, hour, cost_v) = (
+        sql.bind(c.id),
+        sql.bind(day),
+        sql.bind(hour),
+        sql.bind(cost.0),
+    );
+    let base = format!(
+        "(CASE WHEN campaign_day_spend.hour = {hour} THEN campaign_day_spend.hour_base \
+         ELSE campaign_day_spend.committed END)"
+    );
+    let caps = match c.daily_budget {
+        None => String::new(),
+        Some(daily) => {
+            let (daily, hours) = (sql.bind(daily.0), sql.bind(hours));
+            // The pace: committed < base + (daily − base) / hours left (integer division).
+            format!(
+                " WHERE campaign_day_spend.committed + {cost_v} <= {daily} \
+                 AND campaign_day_spend.committed < {base} + ({daily} - {base}) / {hours}"
+            )
+        }
+    };
+    sql.text = format!(
+        "INSERT INTO campaign_day_spend (campaign_id, day, committed, hour, hour_base) \
+         VALUES ({id}, {day}, {cost_v}, {hour}, 0) \
+         ON CONFLICT (campaign_id, day) DO UPDATE SET \
+         committed = campaign_day_spend.committed + {cost_v}, hour = {hour}, hour_base = {base}{caps}"
+    );
+    Ok(txn.execute_raw(sql.build(backend)).await?.rows_affected() == 1)
 }

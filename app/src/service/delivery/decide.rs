@@ -13,15 +13,14 @@ use super::{
     pacing::{self, Budgets},
 };
 use crate::{
-    entity::{ad_account, ad_version, channel_day_slots, delivery_decision, delivery_slot},
+    entity::{ad_version, delivery_decision, delivery_slot},
     error::AppError,
     model::{AccountPermission, AdCopy, Micros},
-    service::{ledger, notifications},
+    service::{ledger, notifications, sql::Sql},
 };
 use chrono::{DateTime, Duration, Timelike, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, ExprTrait, QueryFilter, Set, sea_query::Expr,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set,
 };
 use std::sync::atomic::Ordering;
 
@@ -154,6 +153,9 @@ enum Step<'a> {
     Race,
 }
 
+/// Decides, then claims the slot with the answer (one row, written last so an answer costs
+/// one statement for it): a slot another request claimed meanwhile is a [`Step::Replay`], and
+/// the caller rolls this attempt back.
 #[expect(clippy::too_many_arguments, reason = "one slot is all of these facts")]
 async fn attempt<'a>(
     txn: &DatabaseTransaction,
@@ -165,19 +167,41 @@ async fn attempt<'a>(
     slot_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Step<'a>, AppError> {
+    let step = run_auction(txn, rules, ranked, facts, slots_per_day, key_id, now).await?;
+    let Step::Done(decided, _) = &step else {
+        return Ok(step);
+    };
+    let decision_id = match decided {
+        Decided::Ad(a) => Some(a.decision_id),
+        Decided::NoAd => None,
+    };
     let claimed = delivery_slot::Entity::insert(delivery_slot::ActiveModel {
         key_id: Set(key_id),
         slot_id: Set(slot_id.to_owned()),
         channel_id: Set(facts.id),
-        decision_id: Set(None),
+        decision_id: Set(decision_id),
         created_at: Set(now),
     })
     .on_conflict_do_nothing_on([delivery_slot::Column::KeyId, delivery_slot::Column::SlotId])
-    .exec(txn)
+    .exec_without_returning(txn)
     .await?;
-    if matches!(claimed, sea_orm::TryInsertResult::Conflicted) {
-        return Ok(Step::Replay);
-    }
+    Ok(match claimed {
+        sea_orm::TryInsertResult::Inserted(1) => step,
+        _ => Step::Replay,
+    })
+}
+
+/// The auction and its commitments: the winner among the candidates that can hold the whole
+/// slot, the channel's daily slot, the budgets and the ledger hold.
+async fn run_auction<'a>(
+    txn: &DatabaseTransaction,
+    rules: &super::index::DeliveryRules,
+    ranked: &[(&'a LiveCampaign, u64)],
+    facts: &crate::service::forecast::index::IndexedChannel,
+    slots_per_day: i64,
+    key_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Step<'a>, AppError> {
     // Find the winner and the runner-up among the candidates that can hold the whole slot.
     let mut eligible: Vec<(usize, Budgets)> = Vec::new();
     for (start, chunk) in ranked.chunks(CHUNK).enumerate() {
@@ -218,28 +242,16 @@ async fn attempt<'a>(
     };
     // The channel's sponsored messages today (UTC): the forecast's capacity model.
     let day = now.date_naive();
-    channel_day_slots::Entity::insert(channel_day_slots::ActiveModel {
-        channel_id: Set(facts.id),
-        day: Set(day),
-        used: Set(0),
-    })
-    .on_conflict_do_nothing_on([
-        channel_day_slots::Column::ChannelId,
-        channel_day_slots::Column::Day,
-    ])
-    .exec(txn)
-    .await?;
-    let slot_taken = channel_day_slots::Entity::update_many()
-        .col_expr(
-            channel_day_slots::Column::Used,
-            Expr::col(channel_day_slots::Column::Used).add(1),
-        )
-        .filter(channel_day_slots::Column::ChannelId.eq(facts.id))
-        .filter(channel_day_slots::Column::Day.eq(day))
-        .filter(channel_day_slots::Column::Used.lt(slots_per_day))
-        .exec(txn)
-        .await?;
-    if slot_taken.rows_affected != 1 {
+    let mut sql = Sql::new();
+    let (channel, day, limit) = (sql.bind(facts.id), sql.bind(day), sql.bind(slots_per_day));
+    sql.text = format!(
+        "INSERT INTO channel_day_slots (channel_id, day, used) \
+         SELECT {channel}, {day}, 1 WHERE 1 <= {limit} \
+         ON CONFLICT (channel_id, day) DO UPDATE SET used = channel_day_slots.used + 1 \
+         WHERE channel_day_slots.used < {limit}"
+    );
+    let backend = txn.get_database_backend();
+    if txn.execute_raw(sql.build(backend)).await?.rows_affected() != 1 {
         return Ok(Step::Done(Decided::NoAd, None));
     }
     let local = winner.local(now);
@@ -305,13 +317,7 @@ async fn attempt<'a>(
             ));
         }
     }
-    delivery_slot::Entity::update_many()
-        .col_expr(delivery_slot::Column::DecisionId, Expr::value(decision.id))
-        .filter(delivery_slot::Column::KeyId.eq(key_id))
-        .filter(delivery_slot::Column::SlotId.eq(slot_id))
-        .exec(txn)
-        .await?;
-    warn_about_balance(txn, winner, budget.balance, cost, rules.floor, now).await?;
+    warn_about_balance(txn, winner, &budget, cost, rules.floor, now).await?;
     Ok(Step::Done(
         Decided::Ad(DecisionAnswer {
             decision_id: decision.id,
@@ -331,11 +337,12 @@ async fn attempt<'a>(
 async fn warn_about_balance(
     txn: &DatabaseTransaction,
     c: &LiveCampaign,
-    before: Micros,
+    budget: &Budgets,
     cost: Micros,
     floor: Micros,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    let before = budget.balance;
     let after = Micros(before.0 - cost.0);
     let crossed = |line: Micros| before >= line && after < line;
     let (kind, title) = if crossed(floor) {
@@ -344,12 +351,7 @@ async fn warn_about_balance(
             "Out of funds: campaigns have stopped delivering",
         )
     } else {
-        let threshold = ad_account::Entity::find_by_id(c.account_id)
-            .one(txn)
-            .await?
-            .and_then(|a| a.low_balance_micros)
-            .map(Micros);
-        match threshold {
+        match budget.low_balance {
             Some(t) if crossed(t) => ("balance_low", "Your balance is running low"),
             _ => return Ok(()),
         }

@@ -53,6 +53,8 @@ pub struct Budgets {
     pub hours_left: i64,
     /// The ad account's available balance.
     pub balance: Micros,
+    /// The owner's low-balance warning threshold, if set.
+    pub low_balance: Option<Micros>,
 }
 
 /// Why a campaign cannot take a slot (the first reason that applies).

@@ -277,8 +277,62 @@ pub async fn transfer(
     Ok(Outcome::Applied(written.id))
 }
 
+/// Makes a transfer whose key cannot have been used (it names an object created in this
+/// transaction), in three statements: both account ids, both balances, the transfer. On
+/// `Insufficient` a balance may have changed, so the caller must roll the transaction back.
+pub async fn transfer_new(
+    db: &impl ConnectionTrait,
+    t: &NewTransfer,
+    now: DateTime<Utc>,
+) -> Result<Outcome, AppError> {
+    if t.amount.0 <= 0 || t.debit == t.credit {
+        return Err(AppError::internal(
+            "ledger",
+            "a transfer moves more than zero between two accounts",
+        ));
+    }
+    let wanted = [
+        (t.debit, t.currency.clone()),
+        (t.credit, t.currency.clone()),
+    ]
+    .into_iter()
+    .collect();
+    let ids = post::account_ids(db, &wanted, now).await?;
+    let id = |side: Side| {
+        ids.get(&(side, t.currency.clone()))
+            .copied()
+            .ok_or_else(|| AppError::internal("ledger", "a ledger account vanished"))
+    };
+    let (debit, credit) = (id(t.debit)?, id(t.credit)?);
+    let moves = [
+        (debit, (t.amount.0, 0, t.debit.kind.may_go_negative())),
+        (credit, (0, t.amount.0, true)),
+    ]
+    .into_iter()
+    .collect();
+    if !post::move_balances(db, &moves).await? {
+        return Ok(Outcome::Insufficient);
+    }
+    let written = ledger_transfer::Entity::insert(ledger_transfer::ActiveModel {
+        debit_account_id: Set(debit),
+        credit_account_id: Set(credit),
+        amount: Set(t.amount.0),
+        currency: Set(t.currency.clone()),
+        kind: Set(t.kind.code().to_owned()),
+        object_type: Set(t.object_type.to_owned()),
+        object_id: Set(t.object_id),
+        idempotency_key: Set(t.key.clone()),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    Ok(Outcome::Applied(written.last_insert_id))
+}
+
 /// Reserves `amount` of an ad account's balance for a campaign's won slot (`decision`).
-/// `Insufficient` when the balance cannot cover it; nothing is written then.
+/// `Insufficient` when the balance cannot cover it (roll back then). The decision is new, so
+/// its hold's key cannot have been used.
 pub async fn hold(
     db: &impl ConnectionTrait,
     account: i64,
@@ -288,7 +342,7 @@ pub async fn hold(
     decision: i64,
     now: DateTime<Utc>,
 ) -> Result<Outcome, AppError> {
-    transfer(
+    transfer_new(
         db,
         &NewTransfer {
             debit: Side::balance(account),

@@ -10,10 +10,10 @@ use crate::{
     entity::{ledger_account, ledger_transfer},
     error::AppError,
     model::{LedgerKind, Micros, TransferKind, publisher_part},
-    service::sql::{Sql, for_update},
+    service::sql::Sql,
 };
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Rows per multi-row statement (well under either database's limit on bound values).
@@ -115,7 +115,12 @@ pub async fn post_many(
             ..Default::default()
         });
     }
-    move_balances(db, &moves).await?;
+    if !move_balances(db, &moves).await? {
+        return Err(AppError::internal(
+            "ledger",
+            "a campaign holds less than its decisions post",
+        ));
+    }
     for chunk in rows.chunks(CHUNK) {
         ledger_transfer::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(db)
@@ -125,21 +130,21 @@ pub async fn post_many(
 }
 
 /// Applies (debits, credits, may go negative) to each ledger account: row locks taken in id
-/// order first (PostgreSQL), then one UPDATE per chunk that refuses to take an account which
-/// must not go negative below zero — any refusal fails the whole batch.
-async fn move_balances(
+/// order first (PostgreSQL; SQLite has one writer), then one UPDATE per chunk that refuses to
+/// take an account which must not go negative below zero. `false` when one was refused: some
+/// accounts may have changed, so the caller must roll the transaction back.
+pub(super) async fn move_balances(
     db: &impl ConnectionTrait,
     moves: &BTreeMap<i64, (i64, i64, bool)>,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
     let backend = db.get_database_backend();
     let all: Vec<(i64, (i64, i64, bool))> = moves.iter().map(|(k, v)| (*k, *v)).collect();
-    for chunk in all.chunks(CHUNK) {
+    for chunk in all.chunks(CHUNK).filter(|_| backend == DbBackend::Postgres) {
         let mut lock = Sql::new();
         let ids: Vec<String> = chunk.iter().map(|(id, _)| lock.bind(*id)).collect();
         lock.text = format!(
-            "SELECT id FROM ledger_account WHERE id IN ({}) ORDER BY id{}",
-            ids.join(", "),
-            for_update(backend)
+            "SELECT id FROM ledger_account WHERE id IN ({}) ORDER BY id FOR UPDATE",
+            ids.join(", ")
         );
         db.query_all_raw(lock.build(backend)).await?;
     }
@@ -158,17 +163,14 @@ async fn move_balances(
         );
         let done = db.execute_raw(sql.build(backend)).await?;
         if done.rows_affected() != chunk.len() as u64 {
-            return Err(AppError::internal(
-                "ledger",
-                "a campaign holds less than its decisions post",
-            ));
+            return Ok(false);
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The ids of the ledger accounts `wanted`, creating those never used.
-async fn account_ids(
+pub(super) async fn account_ids(
     db: &impl ConnectionTrait,
     wanted: &BTreeSet<(Side, String)>,
     now: DateTime<Utc>,
