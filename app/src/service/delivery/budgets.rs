@@ -7,16 +7,16 @@ use super::{
     pacing::{self, Budgets},
 };
 use crate::{
-    entity::{campaign_day_spend, campaign_spend},
+    entity::campaign_day_spend,
     error::AppError,
     model::{LedgerKind, Micros},
     service::sql::Sql,
 };
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use std::collections::HashMap;
 
-/// The budget state of each candidate, read in three queries.
+/// The budget state of each candidate, read in two queries.
 pub async fn budgets<'a>(
     db: &impl ConnectionTrait,
     campaigns: impl Iterator<Item = &'a LiveCampaign>,
@@ -24,25 +24,37 @@ pub async fn budgets<'a>(
 ) -> Result<HashMap<i64, Budgets>, AppError> {
     let campaigns: Vec<&LiveCampaign> = campaigns.collect();
     let ids: Vec<i64> = campaigns.iter().map(|c| c.id).collect();
-    let spend: HashMap<i64, i64> = campaign_spend::Entity::find()
-        .filter(campaign_spend::Column::CampaignId.is_in(ids.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (s.campaign_id, s.committed))
-        .collect();
-    let days: HashMap<(i64, NaiveDate), campaign_day_spend::Model> =
-        campaign_day_spend::Entity::find()
-            .filter(campaign_day_spend::Column::CampaignId.is_in(ids))
-            .filter(campaign_day_spend::Column::Day.gte(now.date_naive() - Duration::days(1)))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|d| ((d.campaign_id, d.day), d))
-            .collect();
+    let backend = db.get_database_backend();
+    // Each campaign's spend counter with its day rows since yesterday (UTC; the local day is
+    // picked below), in one query: no day row exists without the counter.
+    let mut sql = Sql::new();
+    let list: Vec<String> = ids.iter().map(|id| sql.bind(*id)).collect();
+    let since = sql.bind(now.date_naive() - Duration::days(1));
+    sql.text = format!(
+        "SELECT s.campaign_id, s.committed, d.day, d.committed, d.hour, d.hour_base \
+         FROM campaign_spend s LEFT JOIN campaign_day_spend d \
+         ON d.campaign_id = s.campaign_id AND d.day >= {since} \
+         WHERE s.campaign_id IN ({})",
+        list.join(", ")
+    );
+    let mut spend: HashMap<i64, i64> = HashMap::new();
+    let mut days: HashMap<(i64, NaiveDate), campaign_day_spend::Model> = HashMap::new();
+    for row in db.query_all_raw(sql.build(backend)).await? {
+        let campaign_id: i64 = row.try_get_by_index(0)?;
+        spend.insert(campaign_id, row.try_get_by_index(1)?);
+        if let Some(day) = row.try_get_by_index::<Option<NaiveDate>>(2)? {
+            let d = campaign_day_spend::Model {
+                campaign_id,
+                day,
+                committed: row.try_get_by_index(3)?,
+                hour: row.try_get_by_index(4)?,
+                hour_base: row.try_get_by_index(5)?,
+            };
+            days.insert((campaign_id, day), d);
+        }
+    }
     // Balances, with each account's low-balance threshold.
     let accounts: Vec<i64> = campaigns.iter().map(|c| c.account_id).collect();
-    let backend = db.get_database_backend();
     let mut sql = Sql::new();
     let ids: Vec<String> = accounts.iter().map(|a| sql.bind(*a)).collect();
     let kind = sql.bind(LedgerKind::AccountBalance.code());
