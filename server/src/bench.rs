@@ -1,12 +1,16 @@
 //! `server bench forecast`: the forecast index against a plain scan of the same rows, on a
 //! generated catalog, measured in the same run (the machine is shared; ratios travel, absolute
-//! figures less so). Prints one line.
+//! figures less so); then the same queries with the auction-aware estimate against generated
+//! running campaigns. Prints two lines.
 
 use app::{
     model::{ChannelSort, FORECAST_PAGE_SIZE, Targeting},
     service::{
         catalog_seed::{self, TOPICS},
-        forecast::index::{CatalogIndex, IndexSettings, IndexedChannel, scan},
+        forecast::{
+            competition::{Competition, Competitor},
+            index::{CatalogIndex, IndexSettings, IndexedChannel, scan},
+        },
     },
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -14,8 +18,16 @@ use std::{hint::black_box, time::Instant};
 
 /// Generates `channels` channels, builds the index, and times `queries` typical targetings
 /// (2–3 topics, 1–2 languages, a size range, first page of matching channels) against `scans`
-/// full scans answering the same questions.
-pub fn forecast(channels: usize, queries: usize, scans: usize, seed: u64) -> String {
+/// full scans answering the same questions; then, with `campaigns` generated running campaigns
+/// (typical targetings, bids and daily budgets), the same queries with the auction-aware
+/// estimate (bucket capacities, win rate, the bids for half and nine tenths).
+pub fn forecast(
+    channels: usize,
+    queries: usize,
+    scans: usize,
+    campaigns: usize,
+    seed: u64,
+) -> String {
     let generated = catalog_seed::generate(channels, seed);
     let mut by_name: Vec<usize> = (0..generated.len()).collect();
     by_name.sort_by(|&a, &b| generated[a].title.cmp(&generated[b].title).then(a.cmp(&b)));
@@ -83,7 +95,7 @@ pub fn forecast(channels: usize, queries: usize, scans: usize, seed: u64) -> Str
     let p50 = percentile(&mut fast, 50);
     let p95 = percentile(&mut fast, 95);
     let scan_p50 = percentile(&mut slow, 50);
-    format!(
+    let plain = format!(
         "forecast channels={channels} p50_us={:.1} p95_us={:.1} scan_p50_us={:.1} speedup={:.0} build_ms={build_ms} queries={} scans={}",
         p50 as f64 / 1e3,
         p95 as f64 / 1e3,
@@ -91,6 +103,48 @@ pub fn forecast(channels: usize, queries: usize, scans: usize, seed: u64) -> Str
         scan_p50 as f64 / p50.max(1) as f64,
         fast.len(),
         slow.len(),
+    );
+
+    // The same queries against running campaigns.
+    let competitors: Vec<Competitor> = (0..campaigns)
+        .map(|_| {
+            let bid = rng.random_range(500_000..=8_000_000);
+            let daily = rng.random_range(5_000_000..=200_000_000);
+            Competitor {
+                bid: app::model::Micros(bid),
+                daily_views: daily * 1_000 / bid,
+                targeting: typical(&mut rng),
+            }
+        })
+        .collect();
+    let started = Instant::now();
+    let competition = Competition::build(&index, 1, app::model::Micros(500_000), &competitors, &[]);
+    let competition_ms = started.elapsed().as_millis();
+    let bid = app::model::Micros(2_000_000);
+    let mut both: Vec<u128> = targetings
+        .iter()
+        .map(|t| {
+            let started = Instant::now();
+            black_box(index.query(black_box(t), sort, 0, limit));
+            let parts = index.capacity_by_bucket(black_box(t));
+            black_box(competition.estimate(&parts, bid));
+            started.elapsed().as_nanos()
+        })
+        .collect();
+    let mut win = 0.0;
+    for t in &targetings {
+        win += competition
+            .estimate(&index.capacity_by_bucket(t), bid)
+            .win_rate;
+    }
+    let with_p50 = percentile(&mut both, 50);
+    let with_p95 = percentile(&mut both, 95);
+    format!(
+        "{plain}\nforecast_auction channels={channels} campaigns={campaigns} p50_us={:.1} p95_us={:.1} plain_p95_us={:.1} build_ms={competition_ms} mean_win_rate={:.2}",
+        with_p50 as f64 / 1e3,
+        with_p95 as f64 / 1e3,
+        p95 as f64 / 1e3,
+        win / targetings.len().max(1) as f64,
     )
 }
 

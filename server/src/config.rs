@@ -140,6 +140,9 @@ pub enum Bench {
         /// Timed full scans (the baseline is slow; a few suffice).
         #[arg(long, default_value_t = 25)]
         scans: usize,
+        /// Running campaigns the auction-aware estimate competes with (second line).
+        #[arg(long, default_value_t = 10_000)]
+        campaigns: usize,
         /// Seed of the catalog and of the targetings.
         #[arg(long, default_value_t = 42)]
         seed: u64,

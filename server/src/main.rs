@@ -39,8 +39,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                 channels,
                 queries,
                 scans,
+                campaigns,
                 seed,
-            } => println!("{}", bench::forecast(channels, queries, scans, seed)),
+            } => println!(
+                "{}",
+                bench::forecast(channels, queries, scans, campaigns, seed)
+            ),
             Bench::ForecastHttp {
                 channels,
                 requests,

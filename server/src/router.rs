@@ -85,6 +85,9 @@ pub async fn state(db: DatabaseConnection, config: &RouterConfig) -> Result<AppS
     // instance serves anyone.
     app::service::catalog_import::recover_abandoned(&db, chrono::Utc::now()).await?;
     let forecast = ForecastEngine::load(&db).await?;
+    let delivery = app::service::delivery::DeliveryEngine::default();
+    // The forecast competes with the campaigns this instance delivers.
+    forecast.compete_with(delivery.clone());
     let leptos_options = LeptosOptions::builder()
         .output_name("herald")
         .site_root(config.site_root.as_str())
@@ -96,7 +99,7 @@ pub async fn state(db: DatabaseConnection, config: &RouterConfig) -> Result<AppS
         hasher: PasswordHasher::new(config.hash_concurrency),
         leptos_options,
         forecast,
-        delivery: app::service::delivery::DeliveryEngine::default(),
+        delivery,
         imports: ImportJobs::default(),
         dev_mail: config.dev_mail,
     })

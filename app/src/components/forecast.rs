@@ -2,7 +2,7 @@
 //! share of the catalog) and one sortable page of the matching channels, each excludable.
 
 use crate::model::{
-    ChannelId, ChannelRow, ChannelSort, FORECAST_PAGE_SIZE, Forecast, group_thousands,
+    ChannelId, ChannelRow, ChannelSort, FORECAST_PAGE_SIZE, Forecast, Micros, group_thousands,
 };
 use leptos::{ev::MouseEvent, prelude::*};
 
@@ -64,8 +64,26 @@ pub fn ForecastPanel(
     let spend_note = if forecast.budget_limited {
         "Limited by your daily budget."
     } else {
-        "At your bid, if every slot is won."
+        "At your bid, for the slots it is expected to win."
     };
+    let win_percent = format!("{:.0}%", forecast.win_rate * 100.0);
+    let win_note = match forecast.competitors {
+        0 => "No running campaign competes for these channels now.".to_owned(),
+        n => format!(
+            "Against up to {} running campaign{} bidding on these channels.",
+            count(i64::from(n)),
+            if n == 1 { "" } else { "s" }
+        ),
+    };
+    let bid_text = |bid: Option<Micros>| {
+        bid.map_or_else(|| "Out of reach".to_owned(), |b| b.display(&currency))
+    };
+    let half = bid_text(forecast.bid_for_half);
+    let most = bid_text(forecast.bid_for_most);
+    let recent = forecast.recent_cpm.map_or_else(
+        || "No delivery yet".to_owned(),
+        |p| p.round_to_cent().display(&currency),
+    );
     let fire = move |command: ForecastCommand, row: Option<ChannelRow>| {
         move |ev: MouseEvent| {
             ev.prevent_default();
@@ -83,12 +101,17 @@ pub fn ForecastPanel(
                 {stat("Share of catalog", format!("{share:.1}%"), "of all eligible daily views".to_owned(), "share")}
                 {stat("Est. daily views", compact(forecast.daily_views), count(forecast.daily_views), "views")}
                 {stat("Est. daily spend", forecast.daily_spend.round_to_cent().display(&currency), spend_note.to_owned(), "spend")}
+                {stat("Slots won at your bid", win_percent, win_note.clone(), "win-rate")}
+                {stat("Bid to win about half", half, "The lowest CPM bid expected to win about half of the matching slots.".to_owned(), "bid-half")}
+                {stat("Bid to win about 90%", most, "The lowest CPM bid expected to win about nine in ten of the matching slots.".to_owned(), "bid-most")}
+                {stat("Recently paid (CPM)", recent, "Average price per thousand views on these channels in the last 7 days.".to_owned(), "recent-cpm")}
             </div>
             <p class="hint model-note">
                 {format!(
-                    "Capacity = average views × ad slots per channel per day (at most {}, fewer when a channel posts less). Eligible: active channels with at least {} subscribers. {}",
+                    "Capacity = average views × ad slots per channel per day (at most {}, fewer when a channel posts less). Eligible: active channels with at least {} subscribers. Slots won: what the running campaigns bidding more than you do not take, by their budgets. {} {}",
                     forecast.slots_per_day,
                     count(forecast.min_subscribers),
+                    win_note,
                     spend_note,
                 )}
             </p>

@@ -53,6 +53,18 @@ impl Micros {
         Self(self.0.saturating_add(half) / cent * cent)
     }
 
+    /// Rounded up to a whole cent (for non-negative amounts), for a bid to suggest: never
+    /// below the figure it was worked out from.
+    pub fn ceil_to_cent(self) -> Self {
+        let cent = MICROS_PER_UNIT / 100;
+        Self(
+            self.0
+                .saturating_add(cent - 1)
+                .div_euclid(cent)
+                .saturating_mul(cent),
+        )
+    }
+
     /// Parses a decimal amount in currency units ("12", "0.5", "1,234.50") into micros.
     /// At most six decimals; no sign, no exponent.
     pub fn parse(text: &str) -> Result<Self, MoneyError> {

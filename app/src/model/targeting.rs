@@ -175,9 +175,9 @@ pub struct ForecastRequest {
 ///
 /// Model: a channel carries at most `slots_per_day` sponsored messages a day, and fewer when
 /// it posts less (`min(posts_per_day, slots_per_day)`); each is seen by its average views. The
-/// daily view capacity is the sum of that over matching channels. Until delivery exists the
-/// bid is assumed to win every slot, so the views won are the capacity, limited by what the
-/// daily budget pays for; spend is those views at the bid.
+/// daily view capacity is the sum of that over matching channels. The bid wins the share of it
+/// that the running campaigns bidding more do not take (see `service::forecast::competition`),
+/// limited by what the daily budget pays for; spend is those views at the bid.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Forecast {
     pub channels: u64,
@@ -192,8 +192,16 @@ pub struct Forecast {
     pub daily_spend: Micros,
     /// The daily budget, not the available slots, limits the views.
     pub budget_limited: bool,
-    /// Share of auctions this bid is expected to win (1 until delivery data exists).
+    /// Share of the matching slots this bid is expected to win, 0–1.
     pub win_rate: f64,
+    /// The lowest bids expected to win about half and about nine tenths of the matching slots
+    /// (`None`: no bid on the scale does).
+    pub bid_for_half: Option<Micros>,
+    pub bid_for_most: Option<Micros>,
+    /// The average price paid per thousand views on the matching channels in the last days.
+    pub recent_cpm: Option<Micros>,
+    /// The most running campaigns competing in any one part of the matching channels.
+    pub competitors: u32,
     pub top: Page<ChannelRow>,
     /// The order of `top`.
     pub sort: ChannelSort,

@@ -230,7 +230,7 @@ async fn ad_facts(
 /// The builder's first render: the campaign as stored (or a blank one), the targeting
 /// controls with the forecast of its targeting, and its ads.
 pub async fn builder(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
     engine: &ForecastEngine,
     actor: &Actor,
     id: Option<CampaignId>,

@@ -282,6 +282,85 @@ impl CatalogIndex {
         }
     }
 
+    /// How many (topic, language) buckets the index has.
+    pub fn bucket_count(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// The daily view capacity of a whole bucket.
+    pub fn bucket_capacity(&self, bucket: u32) -> i64 {
+        self.buckets
+            .get(bucket as usize)
+            .and_then(|b| b.prefix_capacity.last().copied())
+            .unwrap_or(0)
+    }
+
+    /// The bucket an eligible channel is in.
+    pub fn bucket_of(&self, id: i64) -> Option<u32> {
+        self.positions.get(&id).map(|&(b, _)| b)
+    }
+
+    /// The matching capacity of `t` per bucket (buckets with none left out): the same
+    /// channels as [`Self::query`], so the parts add up to its capacity.
+    pub fn capacity_by_bucket(&self, t: &Targeting) -> Vec<(u32, i64)> {
+        let mut excluded: Vec<(u32, u32)> = t
+            .exclude
+            .iter()
+            .filter_map(|id| self.positions.get(&id.0).copied())
+            .collect();
+        excluded.sort_unstable();
+        excluded.dedup();
+        let mut parts: Vec<(u32, i64)> = Vec::new();
+        let mut add = |b: u32, capacity: i64| match parts.last_mut() {
+            Some((last, sum)) if *last == b => *sum += capacity,
+            _ => parts.push((b, capacity)),
+        };
+        if !t.include.is_empty() {
+            let mut entries: Vec<(u32, u32)> = t
+                .include
+                .iter()
+                .filter_map(|id| self.positions.get(&id.0).copied())
+                .filter(|p| excluded.binary_search(p).is_err())
+                .collect();
+            entries.sort_unstable();
+            entries.dedup();
+            for (b, i) in entries {
+                add(b, self.buckets[b as usize].capacity(i as usize));
+            }
+        } else {
+            let min = t.min_subscribers.unwrap_or(i64::MIN);
+            let max = t.max_subscribers.unwrap_or(i64::MAX);
+            let min_views = t.min_avg_views.unwrap_or(i64::MIN);
+            let mut selected = self.selected_buckets(t);
+            selected.sort_unstable();
+            for b in selected {
+                let bucket = &self.buckets[b];
+                let (lo, hi) = bucket.range(min, max);
+                let mut capacity = if t.min_avg_views.is_none() {
+                    bucket.prefix_capacity[hi] - bucket.prefix_capacity[lo]
+                } else {
+                    (lo..hi)
+                        .filter(|&i| bucket.views[i] >= min_views)
+                        .map(|i| bucket.capacity(i))
+                        .sum()
+                };
+                let from = excluded.partition_point(|&(eb, _)| (eb as usize) < b);
+                for &(_, i) in excluded[from..]
+                    .iter()
+                    .take_while(|&&(eb, _)| eb as usize == b)
+                {
+                    let i = i as usize;
+                    if (lo..hi).contains(&i) && bucket.views[i] >= min_views {
+                        capacity -= bucket.capacity(i);
+                    }
+                }
+                add(b as u32, capacity);
+            }
+        }
+        parts.retain(|&(_, capacity)| capacity > 0);
+        parts
+    }
+
     fn selected_buckets(&self, t: &Targeting) -> Vec<usize> {
         let n_languages = self.languages.len().max(1);
         let pick = |wanted: &[String], known: &HashMap<String, usize>| -> Vec<usize> {

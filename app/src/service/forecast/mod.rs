@@ -2,17 +2,19 @@
 //! `CatalogIndex` (rebuilt whenever the catalog version moves, on every instance), and prices
 //! the result at the bid and daily budget.
 
+pub mod competition;
 pub mod index;
 
 use crate::{
     entity::{channel, topic},
     error::{AppError, FieldErrors},
     model::{
-        FORECAST_PAGE_SIZE, Forecast, ForecastRequest, Micros, Page, Targeting, TargetingOptions,
+        FORECAST_PAGE_SIZE, Forecast, ForecastRequest, Page, Targeting, TargetingOptions,
         language_name,
     },
     service::{Actor, catalog, settings},
 };
+use competition::{Competition, Competitor};
 use index::{CatalogIndex, IndexSettings, IndexedChannel};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
@@ -20,8 +22,13 @@ use sea_orm::{
 };
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, RwLock},
+    sync::{Arc, OnceLock, RwLock},
+    time::Duration,
 };
+
+/// How long the competition is reused while neither the catalog nor the running campaigns
+/// change (the recent prices move meanwhile).
+pub const COMPETITION_TTL: Duration = Duration::from_secs(600);
 
 /// The deepest page of matching channels served (the list is for browsing, not export).
 pub const MAX_FORECAST_PAGE: u64 = 999;
@@ -31,6 +38,10 @@ pub const MAX_FORECAST_PAGE: u64 = 999;
 pub struct ForecastEngine {
     current: Arc<RwLock<Arc<CatalogIndex>>>,
     rebuilding: Arc<tokio::sync::Mutex<()>>,
+    /// This instance's running campaigns, once attached ([`Self::compete_with`]); without
+    /// them every slot counts as won.
+    delivery: Arc<OnceLock<crate::service::delivery::DeliveryEngine>>,
+    competition: Arc<RwLock<Arc<Competition>>>,
 }
 
 impl ForecastEngine {
@@ -40,7 +51,75 @@ impl ForecastEngine {
         Ok(Self {
             current: Arc::new(RwLock::new(Arc::new(index))),
             rebuilding: Arc::new(tokio::sync::Mutex::new(())),
+            delivery: Arc::new(OnceLock::new()),
+            competition: Arc::new(RwLock::new(Arc::new(Competition::default()))),
         })
+    }
+
+    /// Makes the forecast learn from the auction: the running campaigns of `delivery` (and
+    /// the prices recently paid) compete with the forecast bid.
+    pub fn compete_with(&self, delivery: crate::service::delivery::DeliveryEngine) {
+        let _ = self.delivery.set(delivery);
+    }
+
+    /// The competition for `index`: rebuilt when the catalog or the running campaigns changed,
+    /// or after [`COMPETITION_TTL`].
+    pub async fn competition(
+        &self,
+        db: &DatabaseConnection,
+        index: &Arc<CatalogIndex>,
+    ) -> Result<Arc<Competition>, AppError> {
+        let Some(delivery) = self.delivery.get() else {
+            return Ok(read(&self.competition));
+        };
+        delivery.refresh(db).await?;
+        let campaigns = delivery.campaigns();
+        let fresh = |c: &Competition| {
+            c.catalog_version == index.version
+                && c.delivery_version == campaigns.delivery_version
+                && c.built_at.is_some_and(|at| at.elapsed() < COMPETITION_TTL)
+        };
+        let current = read(&self.competition);
+        if fresh(&current) {
+            return Ok(current);
+        }
+        let _one_at_a_time = self.rebuilding.lock().await;
+        let current = read(&self.competition);
+        if fresh(&current) {
+            return Ok(current);
+        }
+        let now = chrono::Utc::now();
+        let since = (now - chrono::Duration::days(competition::RECENT_DAYS)).date_naive();
+        let recent = recent_delivery(db, since).await?;
+        let floor = campaigns.rules.floor;
+        let competitors: Vec<Competitor> = campaigns
+            .campaigns
+            .iter()
+            .filter(|c| c.bid >= floor)
+            .map(|c| Competitor {
+                bid: c.bid,
+                daily_views: competition::daily_demand(
+                    c.bid,
+                    c.daily_budget,
+                    c.total_budget,
+                    c.end_at,
+                    now,
+                ),
+                targeting: c.targeting.clone(),
+            })
+            .collect();
+        let (index, version) = (Arc::clone(index), campaigns.delivery_version);
+        let built = tokio::task::spawn_blocking(move || {
+            Competition::build(&index, version, floor, &competitors, &recent)
+        })
+        .await
+        .map_err(|e| AppError::internal("forecast competition build", e))?;
+        let built = Arc::new(built);
+        match self.competition.write() {
+            Ok(mut guard) => *guard = Arc::clone(&built),
+            Err(poisoned) => *poisoned.into_inner() = Arc::clone(&built),
+        }
+        Ok(built)
     }
 
     /// The index of the latest catalog version this instance has seen.
@@ -65,6 +144,36 @@ impl ForecastEngine {
         }
         Ok(true)
     }
+}
+
+fn read<T>(lock: &RwLock<Arc<T>>) -> Arc<T> {
+    match lock.read() {
+        Ok(guard) => Arc::clone(&guard),
+        Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+    }
+}
+
+/// Views and spend per channel delivered since `since` (rollup days).
+async fn recent_delivery(
+    db: &DatabaseConnection,
+    since: chrono::NaiveDate,
+) -> Result<Vec<(i64, i64, i64)>, AppError> {
+    let backend = db.get_database_backend();
+    let mut sql = crate::service::sql::Sql::new();
+    let since = sql.bind(since);
+    sql.text = format!(
+        "SELECT channel_id, CAST(SUM(views) AS BIGINT), CAST(SUM(spend_micros) AS BIGINT) \
+         FROM delivery_rollup WHERE day >= {since} GROUP BY channel_id"
+    );
+    let mut out = Vec::new();
+    for row in db.query_all_raw(sql.build(backend)).await? {
+        out.push((
+            row.try_get_by_index(0)?,
+            row.try_get_by_index(1)?,
+            row.try_get_by_index(2)?,
+        ));
+    }
+    Ok(out)
 }
 
 /// Reads the eligible catalog and its version from one consistent snapshot, then builds the
@@ -124,12 +233,6 @@ async fn build_from_db(db: &DatabaseConnection) -> Result<CatalogIndex, AppError
     })
     .await
     .map_err(|e| AppError::internal("forecast index build", e))
-}
-
-/// Share of auctions a bid is expected to win. Until delivery exists every slot is assumed
-/// won; this is where an estimate from recent competing bids on the matching channels goes.
-pub fn estimated_win_rate(_index: &CatalogIndex, _targeting: &Targeting, _bid: Micros) -> f64 {
-    1.0
 }
 
 /// Every check of a targeting: its own ([`Targeting::check`]), then those that need the
@@ -197,7 +300,7 @@ pub async fn options(
 
 /// Answers a forecast for any signed-in user, priced in the current account's currency.
 pub async fn forecast(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     engine: &ForecastEngine,
     actor: &Actor,
     request: ForecastRequest,
@@ -219,7 +322,9 @@ pub async fn forecast(
         (page * FORECAST_PAGE_SIZE) as usize,
         FORECAST_PAGE_SIZE as usize,
     );
-    let win_rate = estimated_win_rate(&index, &targeting, request.bid);
+    let competition = engine.competition(db, &index).await?;
+    let estimate = competition.estimate(&index.capacity_by_bucket(&targeting), request.bid);
+    let win_rate = estimate.win_rate;
     let winnable = (matches.totals.capacity as f64 * win_rate).round() as i64;
     let affordable = request
         .daily_budget
@@ -254,6 +359,10 @@ pub async fn forecast(
         daily_spend,
         budget_limited,
         win_rate,
+        bid_for_half: estimate.bid_for_half,
+        bid_for_most: estimate.bid_for_most,
+        recent_cpm: estimate.recent_cpm,
+        competitors: estimate.competitors,
         top: Page {
             rows,
             page,
