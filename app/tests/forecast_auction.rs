@@ -94,8 +94,16 @@ async fn check(db: DatabaseConnection, backend: &str) {
     .await;
     let under = ask(&db, &engine, &me, Micros::units(2)).await;
     assert_eq!(under.competitors, 1, "{backend}");
-    assert!(under.win_rate < 0.01, "{backend}: outbid everywhere: {}", under.win_rate);
-    assert!(under.daily_views < 300, "{backend}: {} views", under.daily_views);
+    assert!(
+        under.win_rate < 0.01,
+        "{backend}: outbid everywhere: {}",
+        under.win_rate
+    );
+    assert!(
+        under.daily_views < 300,
+        "{backend}: {} views",
+        under.daily_views
+    );
     let over = ask(&db, &engine, &me, Micros::units(6)).await;
     assert_eq!(over.win_rate, 1.0, "{backend}: a higher bid wins it all");
     // Matching the rival's step wins half: the bid for half is that step, just under €5.
@@ -140,7 +148,11 @@ async fn check(db: DatabaseConnection, backend: &str) {
     let fresh = ForecastEngine::load(&db).await.expect(backend);
     fresh.compete_with(DeliveryEngine::default());
     let later = ask(&db, &fresh, &me, Micros::units(2)).await;
-    assert_eq!(later.recent_cpm, Some(FLOOR), "{backend}: €4 for 4,000 views");
+    assert_eq!(
+        later.recent_cpm,
+        Some(FLOOR),
+        "{backend}: €4 for 4,000 views"
+    );
 }
 
 #[tokio::test]
@@ -168,22 +180,31 @@ fn the_bid_scale_has_levels_steps() {
 
 fn channels() -> impl Strategy<Value = Vec<IndexedChannel>> {
     prop::collection::vec(
-        (0usize..3, 0usize..3, 0i64..200_000, 0i64..50_000, 0.0f64..4.0, any::<bool>()),
+        (
+            0usize..3,
+            0usize..3,
+            0i64..200_000,
+            0i64..50_000,
+            0.0f64..4.0,
+            any::<bool>(),
+        ),
         0..120,
     )
     .prop_map(|rows| {
         rows.into_iter()
             .enumerate()
-            .map(|(i, (topic, language, subscribers, avg_views, posts, active))| IndexedChannel {
-                id: i as i64 + 1,
-                topic: ["food", "tech", "news"][topic].into(),
-                language: ["en", "de", "fr"][language].into(),
-                subscribers,
-                avg_views,
-                posts_per_day: posts,
-                active,
-                name_rank: i as u32,
-            })
+            .map(
+                |(i, (topic, language, subscribers, avg_views, posts, active))| IndexedChannel {
+                    id: i as i64 + 1,
+                    topic: ["food", "tech", "news"][topic].into(),
+                    language: ["en", "de", "fr"][language].into(),
+                    subscribers,
+                    avg_views,
+                    posts_per_day: posts,
+                    active,
+                    name_rank: i as u32,
+                },
+            )
             .collect()
     })
 }

@@ -455,28 +455,6 @@ async fn who_reads_what() {
 
 /// Adds a new user to `owner`'s account with `role` (through an invitation's service path is
 /// tested elsewhere; here the membership row is what matters).
-async fn member_with_role(
-    db: &DatabaseConnection,
-    owner: &Actor,
-    email: &str,
-    role: AccountRole,
-) -> Actor {
-    let user = advertiser(db, email, "UTC").await;
-    db.execute_unprepared(&format!(
-        "INSERT INTO account_member (account_id, user_id, role, created_at) VALUES ({}, {}, '{}', CURRENT_TIMESTAMP)",
-        account(owner).0,
-        user.user_id.0,
-        role.code()
-    ))
-    .await
-    .expect("membership");
-    let viewer = app::service::auth::viewer(db, user.user_id, Some(account(owner)))
-        .await
-        .expect("viewer")
-        .expect("user");
-    Actor::from_viewer(viewer, None)
-}
-
 #[tokio::test]
 async fn share_links_open_one_report_until_they_expire_or_are_revoked() {
     for (b, db) in migrations::db::fresh_all().await {

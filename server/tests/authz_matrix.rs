@@ -166,6 +166,8 @@ static ENDPOINTS: &[Row] = &[
         &[("account_id", "{account}")],
         MEMBER_OF_FIXTURE,
     ),
+    // The dashboard: each part only where the role allows (checked in the service tests).
+    row("dashboard", &[], SIGNED_IN),
     // The account and its members.
     row("account", &[], SIGNED_IN),
     row(

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod catalog_import;
 #[cfg(feature = "ssr")]
 pub mod ctx;
+pub mod dashboard;
 pub mod delivery;
 pub mod finance;
 pub mod mail;

@@ -1,8 +1,11 @@
 //! The dashboard: the current ad account at a glance and what the viewer's roles allow.
 
 use crate::{
-    api::accounts::get_account,
-    model::{AccountDetails, Viewer},
+    api::{accounts::get_account, dashboard::get_dashboard},
+    model::{
+        AccountDetails, Dashboard, DecisionRow, FinanceGlance, LiveCampaigns, MoneyGlance,
+        ReviewGlance, SPEND_RATE_DAYS, Verdict, Viewer,
+    },
     pages::{utc, verify::ConfirmBanner},
 };
 use leptos::prelude::*;
@@ -20,12 +23,21 @@ pub fn DashboardPage() -> impl IntoView {
             }
         },
     );
+    let now = Resource::new(|| (), |()| get_dashboard());
     let email = expect_context::<Viewer>().email;
     view! {
         <Title text="Dashboard"/>
         <h1>"Dashboard"</h1>
         <p class="lead">{format!("Signed in as {email}.")}</p>
         <ConfirmBanner/>
+        <Transition fallback=|| view! { <p class="muted">"Loading what matters now…"</p> }>
+            {move || Suspend::new(async move {
+                match now.await {
+                    Ok(d) => view! { <Now d/> }.into_any(),
+                    Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let viewer = expect_context::<Viewer>();
@@ -74,5 +86,174 @@ fn Cards(viewer: Viewer, details: Option<AccountDetails>) -> impl IntoView {
                 </section>
             })}
         </div>
+    }
+}
+
+/// The parts of the dashboard the viewer's roles allow.
+#[component]
+fn Now(d: Dashboard) -> impl IntoView {
+    let empty =
+        d.live.is_none() && d.money.is_none() && d.moderation.is_none() && d.finance.is_none();
+    (!empty).then(|| {
+        view! {
+            <div class="cards now">
+                {d.live.map(|l| view! { <Live l/> })}
+                {d.money.map(|m| view! { <Money m/> })}
+                {d.own_review.map(|r| view! { <Review r staff=false/> })}
+                {d.moderation.map(|r| view! { <Review r staff=true/> })}
+                {d.finance.map(|f| view! { <Finance f/> })}
+            </div>
+        }
+    })
+}
+
+#[component]
+fn Live(l: LiveCampaigns) -> impl IntoView {
+    let currency = l.currency.clone();
+    let summary = format!(
+        "{} running · {} committed today",
+        l.running,
+        l.today.display(&currency)
+    );
+    let empty = l.rows.is_empty();
+    view! {
+        <section class="card wide" aria-labelledby="live-card">
+            <h2 id="live-card">"Live campaigns"</h2>
+            <p class="muted">{summary}</p>
+            {if empty {
+                view! { <p>"No campaign is running. Launch one from Campaigns."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table compact">
+                        <caption class="visually-hidden">"Running campaigns, largest spend today first"</caption>
+                        <thead><tr>
+                            <th scope="col">"Campaign"</th>
+                            <th scope="col" class="num">"Today"</th>
+                            <th scope="col" class="num">"Daily budget"</th>
+                            <th scope="col">"Delivery"</th>
+                        </tr></thead>
+                        <tbody>
+                            {l.rows.into_iter().map(|r| {
+                                let used = r.used_percent();
+                                let allowance = r.allowance.map_or_else(|| "No daily cap".to_owned(), |a| a.display(&currency));
+                                view! {
+                                    <tr>
+                                        <td><a href=format!("/campaigns/{}", r.id.0)>{r.name.clone()}</a></td>
+                                        <td class="num">
+                                            {r.today.display(&currency)}
+                                            {used.map(|p| view! {
+                                                <span class="meter" role="img" aria-label=format!("{p}% of today's budget")>
+                                                    <span class="meter-fill" style=format!("width: {p}%")></span>
+                                                </span>
+                                            })}
+                                        </td>
+                                        <td class="num">{allowance}</td>
+                                        <td>{r.state.label()}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+            <a class="button" href="/campaigns">"All campaigns"</a>
+            " "
+            <a class="button" href="/reports">"Reports"</a>
+        </section>
+    }
+}
+
+#[component]
+fn Money(m: MoneyGlance) -> impl IntoView {
+    let c = m.currency.clone();
+    let runway = match m.days_left {
+        Some(0) => "Less than a day".to_owned(),
+        Some(1) => "About 1 day".to_owned(),
+        Some(n) => format!("About {n} days"),
+        None => "No spend lately".to_owned(),
+    };
+    view! {
+        <section class="card" aria-labelledby="money-card">
+            <h2 id="money-card">"Balance"</h2>
+            {m.low_balance.then(|| view! { <p class="banner warning">"The balance is low: top it up to keep campaigns delivering."</p> })}
+            <dl class="facts">
+                <dt>"Available"</dt><dd data-test="available">{m.available.display(&c)}</dd>
+                <dt>"Held for won slots"</dt><dd>{m.held.display(&c)}</dd>
+                <dt>{format!("Spend per day ({SPEND_RATE_DAYS}-day average)")}</dt><dd>{m.daily_rate.round_to_cent().display(&c)}</dd>
+                <dt>"Lasts at that rate"</dt><dd data-test="days-left">{runway}</dd>
+            </dl>
+            <a class="button" href="/balance">"Balance & history"</a>
+        </section>
+    }
+}
+
+#[component]
+fn Review(r: ReviewGlance, staff: bool) -> impl IntoView {
+    let (title, id) = if staff {
+        ("Review queue", "queue-card")
+    } else {
+        ("In review", "review-card")
+    };
+    let waiting = format!(
+        "{} waiting · {} appeal{}",
+        r.waiting,
+        r.appeals,
+        if r.appeals == 1 { "" } else { "s" }
+    );
+    let oldest = r
+        .oldest
+        .map(|at| format!("Oldest waiting since {}", utc(at)));
+    view! {
+        <section class="card" aria-labelledby=id>
+            <h2 id=id>{title}</h2>
+            <p><strong>{waiting}</strong></p>
+            {oldest.map(|o| view! { <p class="muted small">{o}</p> })}
+            <h3>"Recent decisions"</h3>
+            {if r.recent.is_empty() {
+                view! { <p class="muted">"None yet."</p> }.into_any()
+            } else {
+                view! { <ul class="decisions">{r.recent.into_iter().map(decision).collect_view()}</ul> }.into_any()
+            }}
+            {staff.then(|| view! { <a class="button" href="/moderation">"Open the queue"</a> })}
+        </section>
+    }
+}
+
+fn decision(d: DecisionRow) -> impl IntoView {
+    let outcome = match d.outcome {
+        Verdict::Approved => "badge ok",
+        Verdict::Declined => "badge warn",
+    };
+    let what = format!(
+        "{}{} of “{}”{}",
+        d.kind.label(),
+        if d.appeal { " (appeal)" } else { "" },
+        d.campaign_name,
+        d.account_name
+            .map(|a| format!(" · {a}"))
+            .unwrap_or_default()
+    );
+    view! {
+        <li>
+            <span class=outcome>{d.outcome.label()}</span>
+            " "
+            <span>{what}</span>
+            <span class="muted small">{format!(" — {}", utc(d.decided_at))}</span>
+        </li>
+    }
+}
+
+#[component]
+fn Finance(f: FinanceGlance) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="finance-card">
+            <h2 id="finance-card">"Finance"</h2>
+            <dl class="facts">
+                <dt>"Accounts out of funds"</dt><dd>{f.out_of_funds}</dd>
+                <dt>"Below their low-balance alert"</dt><dd>{f.low}</dd>
+                <dt>"Credits in the last 7 days"</dt><dd>{f.recent_credits}</dd>
+            </dl>
+            <a class="button" href="/finance">"Credit an account"</a>
+        </section>
     }
 }

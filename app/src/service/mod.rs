@@ -13,6 +13,7 @@ pub mod campaigns;
 pub mod catalog;
 pub mod catalog_import;
 pub mod catalog_seed;
+pub mod dashboard;
 pub mod delivery;
 pub mod demo_campaigns;
 pub mod demo_delivery;

@@ -214,6 +214,30 @@ pub async fn set_setting(db: &DatabaseConnection, key: &str, value: i64) {
     }
 }
 
+/// A new user added to `owner`'s account with `role` (a fixture: owners invite through the
+/// members page), working in that account.
+pub async fn member_with_role(
+    db: &DatabaseConnection,
+    owner: &Actor,
+    email: &str,
+    role: app::model::AccountRole,
+) -> Actor {
+    let user = advertiser(db, email, "UTC").await;
+    db.execute_unprepared(&format!(
+        "INSERT INTO account_member (account_id, user_id, role, created_at) VALUES ({}, {}, '{}', CURRENT_TIMESTAMP)",
+        account(owner).0,
+        user.user_id.0,
+        role.code()
+    ))
+    .await
+    .expect("membership");
+    let viewer = auth::viewer(db, user.user_id, Some(account(owner)))
+        .await
+        .expect("viewer")
+        .expect("user");
+    Actor::from_viewer(viewer, None)
+}
+
 /// Credits the actor's account through finance's service.
 pub async fn credit(
     db: &DatabaseConnection,

@@ -1,0 +1,260 @@
+//! The dashboard's figures, each part only for those whose role allows it: the current
+//! account's live campaigns (campaign roles), its balance and runway (money roles), its items
+//! in review; the platform's review queue (moderators); accounts running out of money
+//! (finance). Every list is bounded; spend comes from the counters and rollups, never events.
+
+use crate::{
+    entity::{account_top_up, ad_account, campaign, ledger_account, review_decision, review_task},
+    error::AppError,
+    model::{
+        AccountPermission, CampaignId, CampaignStatus, DASHBOARD_CAMPAIGNS, DASHBOARD_DECISIONS,
+        Dashboard, DecisionRow, FinanceGlance, LedgerKind, LiveCampaignRow, LiveCampaigns, Micros,
+        MoneyGlance, PlatformRole, ReviewGlance, ReviewKind, SPEND_RATE_DAYS, TaskState,
+    },
+    service::{
+        Actor,
+        account_time::AccountClock,
+        delivery::state::for_campaigns,
+        ledger,
+        reports::query::{self, Scope},
+        settings,
+    },
+};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use std::collections::HashMap;
+
+/// Running campaigns read for the dashboard (the largest spenders of these are listed).
+const MAX_RUNNING: u64 = 500;
+
+/// The dashboard of whoever asks, at `now`.
+pub async fn dashboard(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Dashboard, AppError> {
+    let mut out = Dashboard::default();
+    if let Some((account, _)) = actor.membership {
+        let clock = AccountClock::load(db, account).await?;
+        if actor.may(AccountPermission::ViewCampaigns) {
+            out.live = Some(live(db, account.0, &clock, now).await?);
+            let mut glance = review_glance(db, Some(account.0)).await?;
+            glance.recent = decisions(db, Some(account.0)).await?;
+            out.own_review = Some(glance);
+        }
+        if actor.may(AccountPermission::ViewBilling) {
+            out.money = Some(money(db, account.0, &clock, now).await?);
+        }
+    }
+    if actor.staff_roles.contains(&PlatformRole::Moderator) {
+        let mut glance = review_glance(db, None).await?;
+        glance.recent = decisions(db, None).await?;
+        out.moderation = Some(glance);
+    }
+    if actor.staff_roles.contains(&PlatformRole::Finance) {
+        out.finance = Some(finance(db, now).await?);
+    }
+    Ok(out)
+}
+
+async fn live(
+    db: &impl ConnectionTrait,
+    account: i64,
+    clock: &AccountClock,
+    now: DateTime<Utc>,
+) -> Result<LiveCampaigns, AppError> {
+    let running = campaign::Entity::find()
+        .filter(campaign::Column::AccountId.eq(account))
+        .filter(campaign::Column::Status.eq(CampaignStatus::Running))
+        .order_by_asc(campaign::Column::Id)
+        .limit(MAX_RUNNING)
+        .all(db)
+        .await?;
+    let count = campaign::Entity::find()
+        .filter(campaign::Column::AccountId.eq(account))
+        .filter(campaign::Column::Status.eq(CampaignStatus::Running))
+        .count(db)
+        .await?;
+    let delivery = for_campaigns(db, &running, &clock.currency, clock.tz, now).await?;
+    let mut rows: Vec<LiveCampaignRow> = running
+        .iter()
+        .filter_map(|c| {
+            let d = delivery.get(&c.id)?;
+            Some(LiveCampaignRow {
+                id: CampaignId(c.id),
+                name: c.name.clone(),
+                today: d.today,
+                allowance: c.daily_budget_micros.map(Micros),
+                budget_left: d.budget_left,
+                state: d.state,
+            })
+        })
+        .collect();
+    let today = Micros(rows.iter().map(|r| r.today.0).sum());
+    rows.sort_by(|a, b| b.today.cmp(&a.today).then(a.id.0.cmp(&b.id.0)));
+    rows.truncate(DASHBOARD_CAMPAIGNS);
+    Ok(LiveCampaigns {
+        currency: clock.currency.clone(),
+        rows,
+        running: count,
+        today,
+    })
+}
+
+async fn money(
+    db: &impl ConnectionTrait,
+    account: i64,
+    clock: &AccountClock,
+    now: DateTime<Utc>,
+) -> Result<MoneyGlance, AppError> {
+    let balance = ledger::balance::summary(db, crate::model::AccountId(account)).await?;
+    // The last full days (today is not over): yesterday and the days before it.
+    let yesterday = clock.local(now).date() - Duration::days(1);
+    let from = yesterday - Duration::days(SPEND_RATE_DAYS - 1);
+    let scope = Scope {
+        account,
+        campaign: None,
+        ad: None,
+    };
+    let spent = query::totals(db, &scope, from, yesterday).await?.spend;
+    let daily_rate = Micros(spent.0 / SPEND_RATE_DAYS);
+    let days_left = (daily_rate.0 > 0).then(|| balance.available.0.max(0) / daily_rate.0);
+    Ok(MoneyGlance {
+        currency: balance.currency,
+        available: balance.available,
+        held: balance.held,
+        daily_rate,
+        days_left,
+        low_balance: balance.out_of_funds
+            || balance.low_balance.is_some_and(|t| balance.available < t),
+    })
+}
+
+/// Open review items, of one account or of the platform.
+async fn review_glance(
+    db: &impl ConnectionTrait,
+    account: Option<i64>,
+) -> Result<ReviewGlance, AppError> {
+    let open = || {
+        let q = review_task::Entity::find().filter(review_task::Column::State.eq(TaskState::Open));
+        match account {
+            Some(a) => q.filter(review_task::Column::AccountId.eq(a)),
+            None => q,
+        }
+    };
+    let waiting = open()
+        .filter(review_task::Column::AppealId.is_null())
+        .count(db)
+        .await?;
+    let appeals = open()
+        .filter(review_task::Column::AppealId.is_not_null())
+        .count(db)
+        .await?;
+    let oldest = open()
+        .order_by_asc(review_task::Column::SubmittedAt)
+        .one(db)
+        .await?
+        .map(|t| t.submitted_at);
+    Ok(ReviewGlance {
+        waiting,
+        appeals,
+        oldest,
+        recent: Vec::new(),
+    })
+}
+
+/// The latest review decisions, of one account or of the platform.
+async fn decisions(
+    db: &impl ConnectionTrait,
+    account: Option<i64>,
+) -> Result<Vec<DecisionRow>, AppError> {
+    let mut q = review_decision::Entity::find();
+    if let Some(a) = account {
+        q = q.filter(review_decision::Column::AccountId.eq(a));
+    }
+    let rows = q
+        .order_by_desc(review_decision::Column::DecidedAt)
+        .order_by_desc(review_decision::Column::Id)
+        .limit(DASHBOARD_DECISIONS)
+        .all(db)
+        .await?;
+    let names: HashMap<i64, String> = campaign::Entity::find()
+        .filter(campaign::Column::Id.is_in(rows.iter().map(|d| d.campaign_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    let accounts: HashMap<i64, String> = match account {
+        Some(_) => HashMap::new(),
+        None => ad_account::Entity::find()
+            .filter(ad_account::Column::Id.is_in(rows.iter().map(|d| d.account_id)))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.name))
+            .collect(),
+    };
+    Ok(rows
+        .into_iter()
+        .map(|d| DecisionRow {
+            decided_at: d.decided_at,
+            campaign: CampaignId(d.campaign_id),
+            campaign_name: names.get(&d.campaign_id).cloned().unwrap_or_default(),
+            account_name: accounts.get(&d.account_id).cloned(),
+            kind: if d.ad_version_id.is_some() {
+                ReviewKind::AdVersion
+            } else {
+                ReviewKind::Targeting
+            },
+            outcome: d.outcome,
+            appeal: d.is_appeal,
+        })
+        .collect())
+}
+
+/// Accounts running out of money, and the credits of the last week.
+async fn finance(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<FinanceGlance, AppError> {
+    let floor = settings::load(db).await?.money.min_cpm;
+    let balances = ledger_account::Entity::find()
+        .filter(ledger_account::Column::Kind.eq(LedgerKind::AccountBalance.code()))
+        .filter(ledger_account::Column::Balance.lt(floor.0))
+        .count(db)
+        .await?;
+    let thresholds: Vec<(i64, i64)> = ad_account::Entity::find()
+        .select_only()
+        .column(ad_account::Column::Id)
+        .column(ad_account::Column::LowBalanceMicros)
+        .filter(ad_account::Column::LowBalanceMicros.is_not_null())
+        .into_tuple::<(i64, Option<i64>)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(id, t)| t.map(|t| (id, t)))
+        .collect();
+    let mut low = 0;
+    for chunk in thresholds.chunks(500) {
+        let owners: HashMap<i64, i64> = chunk.iter().copied().collect();
+        for a in ledger_account::Entity::find()
+            .filter(ledger_account::Column::Kind.eq(LedgerKind::AccountBalance.code()))
+            .filter(ledger_account::Column::OwnerId.is_in(owners.keys().copied()))
+            .all(db)
+            .await?
+        {
+            if a.balance >= floor.0 && owners.get(&a.owner_id).is_some_and(|t| a.balance < *t) {
+                low += 1;
+            }
+        }
+    }
+    let recent_credits = account_top_up::Entity::find()
+        .filter(account_top_up::Column::CreatedAt.gte(now - Duration::days(7)))
+        .count(db)
+        .await?;
+    Ok(FinanceGlance {
+        out_of_funds: balances,
+        low,
+        recent_credits,
+    })
+}
