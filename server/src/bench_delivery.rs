@@ -9,7 +9,7 @@ mod baseline;
 mod events;
 mod http;
 mod measure;
-mod setup;
+pub mod setup;
 
 use app::service::delivery::DeliveryEngine;
 use events::Phase;

@@ -164,6 +164,9 @@ pub enum Bench {
     /// decisions in-process and over HTTP, batched events, and a same-run insert baseline, on
     /// a temporary SQLite database and optionally a temporary PostgreSQL one.
     Delivery(Box<crate::bench_delivery::Options>),
+    /// Reports of an account with a year of history (10^7 events by default), from the rollups
+    /// against scanning the raw events, on temporary databases.
+    Reports(Box<crate::bench_reports::Options>),
 }
 
 /// Makes a relative SQLite path absolute (so the database does not move with the working

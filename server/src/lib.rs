@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod bench_delivery;
+pub mod bench_reports;
 pub mod client_ip;
 pub mod config;
 pub mod delivery_api;

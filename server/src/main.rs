@@ -51,6 +51,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 seed,
             } => println!("{}", bench::forecast_http(channels, requests, seed).await?),
             Bench::Delivery(ref options) => server::bench_delivery::run(options).await?,
+            Bench::Reports(ref options) => server::bench_reports::run(options).await?,
         }
         return Ok(());
     }
