@@ -123,7 +123,11 @@ impl Competition {
         recent: &[(i64, i64, i64)],
     ) -> Self {
         let n = index.bucket_count();
-        let mut entries: Vec<Vec<(u16, f32)>> = vec![Vec::new(); n];
+        // Shares by the step of the bid, per bucket (allocated where someone competes), then
+        // summed from the top: memory and time stay bounded by buckets × steps however broad
+        // the campaigns' targetings are.
+        let mut taken: Vec<Option<Box<[f32]>>> = vec![None; n];
+        let mut counts = vec![0u32; n];
         for c in competitors {
             let parts = index.capacity_by_bucket(&c.targeting);
             let wanted: i64 = parts.iter().map(|(_, cap)| cap).sum();
@@ -131,32 +135,22 @@ impl Competition {
                 continue;
             }
             let share = (c.daily_views as f64 / wanted as f64).min(1.0);
-            let level = level_of(c.bid.0) as u16;
+            let level = level_of(c.bid.0);
             for (b, capacity) in parts {
                 let whole = index.bucket_capacity(b);
                 if whole > 0 {
-                    entries[b as usize]
-                        .push((level, (share * capacity as f64 / whole as f64) as f32));
+                    let at = taken[b as usize]
+                        .get_or_insert_with(|| vec![0f32; LEVELS + 1].into_boxed_slice());
+                    at[level] += (share * capacity as f64 / whole as f64) as f32;
+                    counts[b as usize] += 1;
                 }
             }
         }
-        let counts = entries.iter().map(|e| e.len() as u32).collect();
-        let taken = entries
-            .into_iter()
-            .map(|list| {
-                if list.is_empty() {
-                    return None;
-                }
-                let mut at = vec![0f32; LEVELS + 1];
-                for (g, share) in list {
-                    at[g as usize] += share;
-                }
-                for g in (0..LEVELS).rev() {
-                    at[g] += at[g + 1];
-                }
-                Some(at.into_boxed_slice())
-            })
-            .collect();
+        for at in taken.iter_mut().flatten() {
+            for g in (0..LEVELS).rev() {
+                at[g] += at[g + 1];
+            }
+        }
         let mut by_bucket = vec![(0i64, 0i64); n];
         for &(channel, views, spend) in recent {
             if let Some(b) = index.bucket_of(channel) {
