@@ -234,7 +234,6 @@ fn targetings() -> impl Strategy<Value = Targeting> {
                 min_avg_views: views,
                 include: include.into_iter().map(app::model::ChannelId).collect(),
                 exclude: exclude.into_iter().map(app::model::ChannelId).collect(),
-                ..Targeting::default()
             }
             .normalized()
         })

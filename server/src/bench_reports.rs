@@ -404,7 +404,6 @@ async fn sample(db: &DatabaseConnection, world: &setup::World, seed: u64) -> Res
 
 /// Writes about `options.events` events (whole decisions; returns how many) for the account over the last 365 days, with their
 /// decisions and rollups, in transactions of about 50,000 events.
-#[expect(clippy::too_many_arguments, reason = "the history is all of these")]
 async fn bulk(
     db: &DatabaseConnection,
     world: &setup::World,
@@ -578,7 +577,7 @@ async fn bulk(
         }
         txn.commit().await.map_err(dberr)?;
         written += n;
-        if written % (per_txn * 20) == 0 || written == decisions_total {
+        if written.is_multiple_of(per_txn * 20) || written == decisions_total {
             println!(
                 "set-up: {} of {} events written",
                 written * per,
