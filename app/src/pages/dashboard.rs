@@ -124,6 +124,7 @@ fn Live(l: LiveCampaigns) -> impl IntoView {
                 view! { <p>"No campaign is running. Launch one from Campaigns."</p> }.into_any()
             } else {
                 view! {
+                    <div class="table-wrap">
                     <table class="table compact">
                         <caption class="visually-hidden">"Running campaigns, largest spend today first"</caption>
                         <thead><tr>
@@ -142,9 +143,9 @@ fn Live(l: LiveCampaigns) -> impl IntoView {
                                         <td class="num">
                                             {r.today.display(&currency)}
                                             {used.map(|p| view! {
-                                                <span class="meter" role="img" aria-label=format!("{p}% of today's budget")>
-                                                    <span class="meter-fill" style=format!("width: {p}%")></span>
-                                                </span>
+                                                <meter class="meter" min="0" max="100" value=p.to_string()
+                                                    title=format!("{p}% of today's budget")
+                                                    aria-label=format!("{p}% of today's budget")></meter>
                                             })}
                                         </td>
                                         <td class="num">{allowance}</td>
@@ -154,6 +155,7 @@ fn Live(l: LiveCampaigns) -> impl IntoView {
                             }).collect_view()}
                         </tbody>
                     </table>
+                    </div>
                 }.into_any()
             }}
             <a class="button" href="/campaigns">"All campaigns"</a>
