@@ -121,13 +121,22 @@ async fn money(
     let spent = query::totals(db, &scope, from, yesterday).await?.spend;
     let daily_rate = Micros(spent.0 / SPEND_RATE_DAYS);
     let days_left = (daily_rate.0 > 0).then(|| balance.available.0.max(0) / daily_rate.0);
+    // "Out of funds" matters to an account with something to deliver.
+    let delivering = campaign::Entity::find()
+        .filter(campaign::Column::AccountId.eq(account))
+        .filter(
+            campaign::Column::Status.is_in([CampaignStatus::Running, CampaignStatus::Scheduled]),
+        )
+        .count(db)
+        .await?
+        > 0;
     Ok(MoneyGlance {
         currency: balance.currency,
         available: balance.available,
         held: balance.held,
         daily_rate,
         days_left,
-        low_balance: balance.out_of_funds
+        low_balance: (balance.out_of_funds && delivering)
             || balance.low_balance.is_some_and(|t| balance.available < t),
     })
 }
