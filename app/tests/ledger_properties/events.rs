@@ -84,7 +84,7 @@ impl Run {
         let mut order: Vec<usize> = (0..inputs.len()).collect();
         order.sort_by_key(|&i| (inputs[i].decision_id, i));
         // What each decision was charged in this batch (the model's running totals).
-        let mut charged: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut charged: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
         for i in order {
             let expected = self.expect_event(&inputs[i]);
             match (&expected, &got[i]) {
@@ -105,16 +105,19 @@ impl Run {
             if let EventResult::Accepted { posted } = expected
                 && posted.0 > 0
             {
-                *charged.entry(inputs[i].decision_id).or_insert(0) += posted.0;
+                let sums = charged.entry(inputs[i].decision_id).or_insert((0, 0));
+                sums.0 += posted.0;
+                // The publisher's share of each event, rounded down per event.
+                sums.1 += publisher_part(posted, self.share_bp).0;
             }
         }
         if charged.is_empty() {
             return;
         }
         // One charge per decision per batch, named by the decision's posted total after it,
-        // split with the publisher share in force.
+        // split with the publisher share in force, event by event.
         let books = audit_books(&self.db, &self.step).await;
-        for (decision, amount) in charged {
+        for (decision, (amount, publisher)) in charged {
             let posted_after = self
                 .decisions
                 .iter()
@@ -129,7 +132,6 @@ impl Run {
                     .find(|t| t.idempotency_key == key)
                     .map_or(0, |t| t.amount)
             };
-            let publisher = publisher_part(Micros(amount), self.share_bp).0;
             assert_eq!(
                 (part("publisher"), part("platform")),
                 (publisher, amount - publisher),

@@ -132,6 +132,10 @@ pub async fn decide(
             }
             Ok(Step::Race) => {
                 let _ = txn.rollback().await;
+                // The slot may have been answered meanwhile (it is claimed last).
+                if let Some(answer) = replay(db, key_id, slot_id, facts.id).await? {
+                    return Ok(answer);
+                }
             }
             Err(AppError::TooManyAttempts(m)) if m == crate::error::BUSY => {
                 let _ = txn.rollback().await;

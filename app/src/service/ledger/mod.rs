@@ -98,7 +98,8 @@ pub enum Outcome {
     Applied(i64),
     /// The same transfer was already written under this key (nothing written now).
     Replayed(i64),
-    /// The debit account's balance cannot cover it (nothing written).
+    /// The debit account's balance cannot cover it. Nothing was written by [`transfer`]; after
+    /// [`transfer_new`] the credit side may have moved, so the caller rolls back.
     Insufficient,
 }
 

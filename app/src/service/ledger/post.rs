@@ -1,7 +1,8 @@
 //! Posting: charges against campaigns' holds for delivered views, many decisions at once.
-//! Each charge splits into the channel's publisher payable (the publisher share, rounded down)
-//! and platform revenue (the rest, so the platform keeps the rounding micro), as one transfer
-//! pair named by the decision and its posted total after the charge. A batch of charges writes
+//! Each charge splits into the channel's publisher payable (its publisher part, which the caller
+//! works out: the publisher share of each event, rounded down) and platform revenue (the rest,
+//! so the platform keeps the rounding micros), as one transfer pair named by the decision and
+//! its posted total after the charge. A batch of charges writes
 //! its transfers with one statement and changes each touched balance once, in account-id
 //! order, the debited holds only if they stay at or above zero.
 
@@ -9,7 +10,7 @@ use super::{NewTransfer, Side};
 use crate::{
     entity::{ledger_account, ledger_transfer},
     error::AppError,
-    model::{LedgerKind, Micros, TransferKind, publisher_part},
+    model::{LedgerKind, Micros, TransferKind},
     service::sql::Sql,
 };
 use chrono::{DateTime, Utc};
@@ -26,6 +27,8 @@ pub struct Charge {
     pub channel: i64,
     pub currency: String,
     pub amount: Micros,
+    /// The publisher's part of `amount` (0 ≤ it ≤ `amount`).
+    pub publisher: Micros,
     pub decision: i64,
     /// The decision's posted total with this charge: it names the charge, and is unique per
     /// decision because every charge moves more than zero.
@@ -43,18 +46,17 @@ pub fn post_key(decision: i64, posted_after: i64, side: &str) -> String {
 pub async fn post_many(
     db: &impl ConnectionTrait,
     charges: &[Charge],
-    share_bp: i64,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let mut transfers = Vec::with_capacity(charges.len() * 2);
     for c in charges {
-        if c.amount.0 <= 0 {
+        if c.amount.0 <= 0 || !(0..=c.amount.0).contains(&c.publisher.0) {
             return Err(AppError::internal(
                 "ledger",
-                "a charge must be more than zero",
+                "a charge is more than zero and its publisher part within it",
             ));
         }
-        let publisher = publisher_part(c.amount, share_bp);
+        let publisher = c.publisher;
         let platform = Micros(c.amount.0 - publisher.0);
         for (part, credit, side) in [
             (publisher, Side::payable(c.channel), "publisher"),
@@ -97,11 +99,15 @@ pub async fn post_many(
     let mut rows = Vec::with_capacity(transfers.len());
     for t in &transfers {
         let (debit, credit) = (id(t.debit, &t.currency)?, id(t.credit, &t.currency)?);
-        let d = moves
+        // Whether an account may go negative is its kind's, however it is first met.
+        moves
             .entry(debit)
-            .or_insert((0, 0, t.debit.kind.may_go_negative()));
-        d.0 += t.amount.0;
-        moves.entry(credit).or_insert((0, 0, true)).1 += t.amount.0;
+            .or_insert((0, 0, t.debit.kind.may_go_negative()))
+            .0 += t.amount.0;
+        moves
+            .entry(credit)
+            .or_insert((0, 0, t.credit.kind.may_go_negative()))
+            .1 += t.amount.0;
         rows.push(ledger_transfer::ActiveModel {
             debit_account_id: Set(debit),
             credit_account_id: Set(credit),

@@ -12,13 +12,17 @@
 //! A batch is worked out in memory and written with a fixed number of statements whatever its
 //! size ([`read`] takes the locks and reads everything it needs once, [`write`] writes the
 //! events, decisions, spend counters, ledger charges and rollups in one statement each): the
-//! ledger gets one charge per decision per batch, the sum of its events' charges.
+//! ledger gets one charge per decision per batch, the sum of its events' charges (and of their
+//! publisher parts, each rounded down per event as before, so no split depends on batching).
 
 mod read;
 mod write;
 
 use crate::{
-    entity::delivery_decision, error::AppError, model::Micros, service::delivery::DeliveryEngine,
+    entity::delivery_decision,
+    error::AppError,
+    model::{Micros, publisher_part},
+    service::delivery::DeliveryEngine,
 };
 use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use chrono_tz::Tz;
@@ -152,16 +156,16 @@ pub async fn ingest(
             .collect();
         if !valid.is_empty() {
             let read = read::read(txn, key_id, &valid, now).await?;
-            let mut batch = Batch::new(read);
+            let mut batch = Batch::new(read, share);
             // In decision order, then as sent: the order the locks were taken in.
             let mut order: Vec<usize> = (0..events.len()).collect();
             order.sort_by_key(|&i| (events[i].decision_id, i));
             for i in order {
                 if results[i].is_none() {
-                    results[i] = Some(batch.take(&events[i]));
+                    results[i] = Some(batch.take(&events[i])?);
                 }
             }
-            write::write(txn, key_id, &batch, share, now).await?;
+            write::write(txn, key_id, &batch, now).await?;
         }
         Ok(results
             .into_iter()
@@ -198,11 +202,17 @@ struct Batch {
     accepted: Vec<(String, Counted)>,
     /// (campaign, ad, channel, day) → additions.
     rollups: BTreeMap<(i64, i64, i64, NaiveDate), RollupAdd>,
+    /// The publisher share in force, and each decision's publisher part of this batch's
+    /// charges: rounded down per event, so the split does not depend on how events are batched.
+    share_bp: i64,
+    publisher: HashMap<i64, i64>,
 }
 
 impl Batch {
-    fn new(read: read::Read) -> Self {
+    fn new(read: read::Read, share_bp: i64) -> Self {
         Self {
+            share_bp,
+            publisher: HashMap::new(),
             after: read.decisions.clone(),
             before: read.decisions,
             headroom: read.headroom,
@@ -214,33 +224,33 @@ impl Batch {
     }
 
     /// Counts one event (its cheap checks passed) or says why not.
-    fn take(&mut self, e: &EventInput) -> EventResult {
+    fn take(&mut self, e: &EventInput) -> Result<EventResult, AppError> {
         if let Some(first) = self.counted.get(&e.event_id) {
-            return compare(first, e);
+            return Ok(compare(first, e));
         }
         let Some(d) = self.after.get_mut(&e.decision_id) else {
-            return rejected(
+            return Ok(rejected(
                 404,
                 "unknown_decision",
                 "decision_id",
                 "No such decision for this key.",
-            );
+            ));
         };
         if e.at < d.created_at {
-            return rejected(
+            return Ok(rejected(
                 422,
                 "invalid_input",
                 "at",
                 "The event is dated before its decision.",
-            );
+            ));
         }
         if d.clicks + e.clicks > d.views + e.views {
-            return rejected(
+            return Ok(rejected(
                 422,
                 "invalid_input",
                 "clicks",
                 "A decision cannot have more clicks than views.",
-            );
+            ));
         }
         let views = d.views + e.views;
         // The charge for all views so far, capped by what was held and not released.
@@ -250,9 +260,15 @@ impl Batch {
         let mut posted = Ord::max(due - d.posted, 0);
         // A total budget lowered after this hold was taken still caps the charge: what would
         // pass it is served free (the hold's rest is released when the decision settles).
-        let room = self.headroom.entry(d.campaign_id).or_insert(0);
+        let Some(room) = self.headroom.get_mut(&d.campaign_id) else {
+            return Err(AppError::internal(
+                "ingest",
+                "a decision's campaign vanished",
+            ));
+        };
         posted = Ord::min(posted, *room);
         *room -= posted;
+        *self.publisher.entry(d.id).or_insert(0) += publisher_part(Micros(posted), self.share_bp).0;
         d.views = views;
         d.clicks += e.clicks;
         d.posted += posted;
@@ -275,9 +291,9 @@ impl Batch {
         add.3 += posted;
         self.counted.insert(e.event_id.clone(), counted.clone());
         self.accepted.push((e.event_id.clone(), counted));
-        EventResult::Accepted {
+        Ok(EventResult::Accepted {
             posted: Micros(posted),
-        }
+        })
     }
 }
 

@@ -30,7 +30,6 @@ pub async fn write(
     txn: &impl ConnectionTrait,
     key_id: i64,
     batch: &Batch,
-    share_bp: i64,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     if batch.accepted.is_empty() {
@@ -85,6 +84,7 @@ pub async fn write(
                 channel: d.channel_id,
                 currency: d.currency.clone(),
                 amount: crate::model::Micros(amount),
+                publisher: crate::model::Micros(batch.publisher.get(id).copied().unwrap_or(0)),
                 decision: *id,
                 posted_after: d.posted,
             });
@@ -106,7 +106,7 @@ pub async fn write(
             ));
         }
     }
-    ledger::post_many(txn, &charges, share_bp, now).await?;
+    ledger::post_many(txn, &charges, now).await?;
     upsert_rollups(txn, batch).await
 }
 
@@ -116,9 +116,12 @@ async fn insert_events(
     batch: &Batch,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let rows: Vec<delivery_event::ActiveModel> = batch
-        .accepted
-        .iter()
+    // In event-id order: two batches sharing ids insert them in one order (no deadlock on
+    // the unique index).
+    let mut accepted: Vec<&(String, super::Counted)> = batch.accepted.iter().collect();
+    accepted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let rows: Vec<delivery_event::ActiveModel> = accepted
+        .into_iter()
         .map(|(event_id, e)| delivery_event::ActiveModel {
             key_id: Set(key_id),
             event_id: Set(event_id.clone()),
