@@ -164,8 +164,11 @@ async fn an_advertiser_reads_changes_exports_and_shares_a_report() {
     // Reports, from the navigation; then this campaign, from the menu.
     sign_in(&app, &advertiser, OWNER).await;
     hydrated(&advertiser).await;
+    // Waited for: under a loaded machine the signed-in page may still be on its way.
     advertiser
-        .find(Locator::XPath(
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::XPath(
             "//nav[@aria-label='Main']//a[normalize-space()='Reports']",
         ))
         .await
