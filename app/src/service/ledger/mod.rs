@@ -91,6 +91,29 @@ pub struct NewTransfer {
     pub key: String,
 }
 
+impl NewTransfer {
+    /// The transfer's row, between the ledger accounts `debit` and `credit`.
+    pub(super) fn row(
+        &self,
+        debit: i64,
+        credit: i64,
+        now: DateTime<Utc>,
+    ) -> ledger_transfer::ActiveModel {
+        ledger_transfer::ActiveModel {
+            debit_account_id: Set(debit),
+            credit_account_id: Set(credit),
+            amount: Set(self.amount.0),
+            currency: Set(self.currency.clone()),
+            kind: Set(self.kind.code().to_owned()),
+            object_type: Set(self.object_type.to_owned()),
+            object_id: Set(self.object_id),
+            idempotency_key: Set(self.key.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+    }
+}
+
 /// What [`transfer`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -261,20 +284,7 @@ pub async fn transfer(
                 .await?;
         }
     }
-    let written = ledger_transfer::ActiveModel {
-        debit_account_id: Set(debit),
-        credit_account_id: Set(credit),
-        amount: Set(t.amount.0),
-        currency: Set(t.currency.clone()),
-        kind: Set(t.kind.code().to_owned()),
-        object_type: Set(t.object_type.to_owned()),
-        object_id: Set(t.object_id),
-        idempotency_key: Set(t.key.clone()),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    let written = t.row(debit, credit, now).insert(db).await?;
     Ok(Outcome::Applied(written.id))
 }
 
@@ -314,20 +324,9 @@ pub async fn transfer_new(
     if !post::move_balances(db, &moves).await? {
         return Ok(Outcome::Insufficient);
     }
-    let written = ledger_transfer::Entity::insert(ledger_transfer::ActiveModel {
-        debit_account_id: Set(debit),
-        credit_account_id: Set(credit),
-        amount: Set(t.amount.0),
-        currency: Set(t.currency.clone()),
-        kind: Set(t.kind.code().to_owned()),
-        object_type: Set(t.object_type.to_owned()),
-        object_id: Set(t.object_id),
-        idempotency_key: Set(t.key.clone()),
-        created_at: Set(now),
-        ..Default::default()
-    })
-    .exec(db)
-    .await?;
+    let written = ledger_transfer::Entity::insert(t.row(debit, credit, now))
+        .exec(db)
+        .await?;
     Ok(Outcome::Applied(written.last_insert_id))
 }
 

@@ -108,18 +108,7 @@ pub async fn post_many(
             .entry(credit)
             .or_insert((0, 0, t.credit.kind.may_go_negative()))
             .1 += t.amount.0;
-        rows.push(ledger_transfer::ActiveModel {
-            debit_account_id: Set(debit),
-            credit_account_id: Set(credit),
-            amount: Set(t.amount.0),
-            currency: Set(t.currency.clone()),
-            kind: Set(t.kind.code().to_owned()),
-            object_type: Set(t.object_type.to_owned()),
-            object_id: Set(t.object_id),
-            idempotency_key: Set(t.key.clone()),
-            created_at: Set(now),
-            ..Default::default()
-        });
+        rows.push(t.row(debit, credit, now));
     }
     if !move_balances(db, &moves).await? {
         return Err(AppError::internal(

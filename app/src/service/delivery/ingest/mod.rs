@@ -18,6 +18,8 @@
 mod read;
 mod write;
 
+pub use write::add_to_rollup;
+
 use crate::{
     entity::delivery_decision,
     error::AppError,

@@ -169,23 +169,26 @@ async fn upsert_rollups(txn: &impl ConnectionTrait, batch: &Batch) -> Result<(),
             },
         )
         .collect();
-    let add = |column: &str| Expr::cust(format!("delivery_rollup.{column} + excluded.{column}"));
     for chunk in rows.chunks(CHUNK) {
         delivery_rollup::Entity::insert_many(chunk.to_vec())
-            .on_conflict(
-                OnConflict::columns([
-                    delivery_rollup::Column::CampaignId,
-                    delivery_rollup::Column::AdId,
-                    delivery_rollup::Column::ChannelId,
-                    delivery_rollup::Column::Day,
-                ])
-                .value(delivery_rollup::Column::Views, add("views"))
-                .value(delivery_rollup::Column::Clicks, add("clicks"))
-                .value(delivery_rollup::Column::SpendMicros, add("spend_micros"))
-                .to_owned(),
-            )
+            .on_conflict(add_to_rollup())
             .exec_without_returning(txn)
             .await?;
     }
     Ok(())
+}
+
+/// A rollup row already there gets the new row's views, clicks and spend added.
+pub fn add_to_rollup() -> OnConflict {
+    let add = |column: &str| Expr::cust(format!("delivery_rollup.{column} + excluded.{column}"));
+    OnConflict::columns([
+        delivery_rollup::Column::CampaignId,
+        delivery_rollup::Column::AdId,
+        delivery_rollup::Column::ChannelId,
+        delivery_rollup::Column::Day,
+    ])
+    .value(delivery_rollup::Column::Views, add("views"))
+    .value(delivery_rollup::Column::Clicks, add("clicks"))
+    .value(delivery_rollup::Column::SpendMicros, add("spend_micros"))
+    .to_owned()
 }
