@@ -538,8 +538,6 @@ async fn bulk(
                 .await
                 .map_err(dberr)?;
         }
-        let add =
-            |c: &str| sea_orm::sea_query::Expr::cust(format!("delivery_rollup.{c} + excluded.{c}"));
         let rows: Vec<delivery_rollup::ActiveModel> = rollups
             .into_iter()
             .map(
@@ -559,18 +557,7 @@ async fn bulk(
             .collect();
         for chunk in rows.chunks(500) {
             delivery_rollup::Entity::insert_many(chunk.to_vec())
-                .on_conflict(
-                    sea_orm::sea_query::OnConflict::columns([
-                        delivery_rollup::Column::CampaignId,
-                        delivery_rollup::Column::AdId,
-                        delivery_rollup::Column::ChannelId,
-                        delivery_rollup::Column::Day,
-                    ])
-                    .value(delivery_rollup::Column::Views, add("views"))
-                    .value(delivery_rollup::Column::Clicks, add("clicks"))
-                    .value(delivery_rollup::Column::SpendMicros, add("spend_micros"))
-                    .to_owned(),
-                )
+                .on_conflict(delivery::ingest::add_to_rollup())
                 .exec_without_returning(&txn)
                 .await
                 .map_err(dberr)?;
