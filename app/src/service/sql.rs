@@ -41,13 +41,43 @@ impl Sql {
         out
     }
 
+    /// The statement for `backend`. On SQLite, placeholders that each appear once and in
+    /// order become anonymous (`?`): binding a numbered one makes the driver look its name up
+    /// in a list SQLite scans from the start, quadratic in a statement of many rows.
     pub fn build(self, backend: DbBackend) -> Statement {
         let text = match backend {
             DbBackend::Postgres => self.text,
+            _ if in_order(&self.text, self.values.len()) => {
+                let mut out = String::with_capacity(self.text.len());
+                let mut chars = self.text.chars().peekable();
+                while let Some(c) = chars.next() {
+                    out.push(if c == '$' { '?' } else { c });
+                    if c == '$' {
+                        while chars.next_if(char::is_ascii_digit).is_some() {}
+                    }
+                }
+                out
+            }
             _ => self.text.replace('$', "?"),
         };
         Statement::from_sql_and_values(backend, text, self.values)
     }
+}
+
+/// Whether the placeholders of `text` are `$1`, `$2`, … `$count`, each once, in that order.
+fn in_order(text: &str, count: usize) -> bool {
+    let mut seen = 0;
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        seen += 1;
+        if rest[..digits].parse::<usize>().ok() != Some(seen) {
+            return false;
+        }
+        rest = &rest[digits..];
+    }
+    seen == count
 }
 
 /// ` FOR UPDATE` where the database locks rows (PostgreSQL); SQLite locks the whole database
@@ -56,5 +86,36 @@ pub fn for_update(backend: DbBackend) -> &'static str {
     match backend {
         DbBackend::Postgres => " FOR UPDATE",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_in_order_become_anonymous_on_sqlite() {
+        let mut sql = Sql::new();
+        let values = sql.tuples([[1, 2], [3, 4]]);
+        sql.text = format!("VALUES {values}");
+        let built = sql.build(DbBackend::Sqlite);
+        assert_eq!(built.sql, "VALUES (?, ?), (?, ?)");
+        assert_eq!(built.values.map(|v| v.0.len()), Some(4));
+    }
+
+    #[test]
+    fn placeholders_used_twice_or_out_of_order_keep_their_numbers() {
+        let mut sql = Sql::new();
+        let (a, b) = (sql.bind(1), sql.bind(2));
+        sql.text = format!("SELECT {b}, {a}");
+        assert_eq!(sql.build(DbBackend::Sqlite).sql, "SELECT ?2, ?1");
+        let mut sql = Sql::new();
+        let a = sql.bind(1);
+        sql.text = format!("SELECT {a} + {a}");
+        assert_eq!(sql.build(DbBackend::Sqlite).sql, "SELECT ?1 + ?1");
+        let mut sql = Sql::new();
+        let a = sql.bind(1);
+        sql.text = format!("SELECT {a}");
+        assert_eq!(sql.build(DbBackend::Postgres).sql, "SELECT $1");
     }
 }

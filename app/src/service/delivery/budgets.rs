@@ -26,22 +26,33 @@ pub async fn budgets<'a>(
     let ids: Vec<i64> = campaigns.iter().map(|c| c.id).collect();
     let backend = db.get_database_backend();
     // Each campaign's spend counter with its day rows since yesterday (UTC; the local day is
-    // picked below), in one query: no day row exists without the counter.
+    // picked below) and its holds account, in one query: no day row and no hold exists
+    // without the counter.
     let mut sql = Sql::new();
     let list: Vec<String> = ids.iter().map(|id| sql.bind(*id)).collect();
     let since = sql.bind(now.date_naive() - Duration::days(1));
+    let holds = sql.bind(LedgerKind::CampaignHolds.code());
     sql.text = format!(
-        "SELECT s.campaign_id, s.committed, d.day, d.committed, d.hour, d.hour_base \
+        "SELECT s.campaign_id, s.committed, d.day, d.committed, d.hour, d.hour_base, \
+         h.id, h.currency \
          FROM campaign_spend s LEFT JOIN campaign_day_spend d \
          ON d.campaign_id = s.campaign_id AND d.day >= {since} \
+         LEFT JOIN ledger_account h ON h.kind = {holds} AND h.owner_id = s.campaign_id \
          WHERE s.campaign_id IN ({})",
         list.join(", ")
     );
     let mut spend: HashMap<i64, i64> = HashMap::new();
     let mut days: HashMap<(i64, NaiveDate), campaign_day_spend::Model> = HashMap::new();
+    let mut holds: HashMap<(i64, String), i64> = HashMap::new();
     for row in db.query_all_raw(sql.build(backend)).await? {
         let campaign_id: i64 = row.try_get_by_index(0)?;
         spend.insert(campaign_id, row.try_get_by_index(1)?);
+        if let (Some(id), Some(currency)) = (
+            row.try_get_by_index::<Option<i64>>(6)?,
+            row.try_get_by_index::<Option<String>>(7)?,
+        ) {
+            holds.insert((campaign_id, currency), id);
+        }
         if let Some(day) = row.try_get_by_index::<Option<NaiveDate>>(2)? {
             let d = campaign_day_spend::Model {
                 campaign_id,
@@ -59,23 +70,24 @@ pub async fn budgets<'a>(
     let ids: Vec<String> = accounts.iter().map(|a| sql.bind(*a)).collect();
     let kind = sql.bind(LedgerKind::AccountBalance.code());
     sql.text = format!(
-        "SELECT a.id, a.low_balance_micros, l.currency, l.balance FROM ad_account a \
+        "SELECT a.id, a.low_balance_micros, l.currency, l.balance, l.id FROM ad_account a \
          LEFT JOIN ledger_account l ON l.kind = {kind} AND l.owner_id = a.id \
          WHERE a.id IN ({})",
         ids.join(", ")
     );
-    let mut balances: HashMap<(i64, String), i64> = HashMap::new();
+    let mut balances: HashMap<(i64, String), (i64, i64)> = HashMap::new();
     let mut thresholds: HashMap<i64, i64> = HashMap::new();
     for row in db.query_all_raw(sql.build(backend)).await? {
         let account: i64 = row.try_get_by_index(0)?;
         if let Some(t) = row.try_get_by_index::<Option<i64>>(1)? {
             thresholds.insert(account, t);
         }
-        if let (Some(currency), Some(balance)) = (
+        if let (Some(currency), Some(balance), Some(id)) = (
             row.try_get_by_index::<Option<String>>(2)?,
             row.try_get_by_index::<Option<i64>>(3)?,
+            row.try_get_by_index::<Option<i64>>(4)?,
         ) {
-            balances.insert((account, currency), balance);
+            balances.insert((account, currency), (balance, id));
         }
     }
     Ok(campaigns
@@ -88,6 +100,7 @@ pub async fn budgets<'a>(
                 Some(d) if d.hour == local.hour() as i32 => d.hour_base,
                 _ => committed_today,
             };
+            let balance = balances.get(&(c.account_id, c.currency.clone()));
             let b = Budgets {
                 total: c.total_budget,
                 committed: Micros(spend.get(&c.id).copied().unwrap_or(0)),
@@ -95,13 +108,10 @@ pub async fn budgets<'a>(
                 committed_today: Micros(committed_today),
                 hour_base: Micros(hour_base),
                 hours_left: pacing::hours_left(c.schedule.as_ref(), local),
-                balance: Micros(
-                    balances
-                        .get(&(c.account_id, c.currency.clone()))
-                        .copied()
-                        .unwrap_or(0),
-                ),
+                balance: Micros(balance.map_or(0, |b| b.0)),
                 low_balance: thresholds.get(&c.account_id).copied().map(Micros),
+                balance_account: balance.map(|b| b.1),
+                holds_account: holds.get(&(c.id, c.currency.clone())).copied(),
             };
             (c.id, b)
         })

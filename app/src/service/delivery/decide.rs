@@ -27,7 +27,7 @@ use std::sync::atomic::Ordering;
 /// Longest slot id accepted.
 pub const MAX_SLOT_ID: usize = 128;
 /// Candidates whose budgets are read at a time, highest bids first.
-const CHUNK: usize = 16;
+const CHUNK: usize = 8;
 /// Most candidates looked at for one slot. Past it the winner found so far pays the floor (or
 /// the best runner-up seen), which can only lower its price.
 const MAX_LOOKED_AT: usize = 256;
@@ -86,9 +86,8 @@ pub async fn decide(
     let channels = engine.channels();
     let channel = channels.by_handle(handle).ok_or(AppError::NotFound)?;
     let facts = &channel.facts;
-    if let Some(answer) = replay(db, key_id, slot_id, facts.id).await? {
-        return Ok(answer);
-    }
+    // A slot asked again is found when its claim conflicts (the claim is the transaction's
+    // last statement, and rolled back then): no read for it on the way of every new slot.
     let index = engine.campaigns();
     let settings = channels
         .settings
@@ -308,6 +307,7 @@ async fn run_auction<'a>(
         &winner.currency,
         cost,
         decision.id,
+        budget.balance_account.zip(budget.holds_account),
         now,
     )
     .await?

@@ -55,6 +55,11 @@ pub struct Budgets {
     pub balance: Micros,
     /// The owner's low-balance warning threshold, if set.
     pub low_balance: Option<Micros>,
+    /// The ledger accounts a hold moves money between (the ad account's balance, the
+    /// campaign's holds), when they exist yet: read with the budgets, so a hold need not look
+    /// them up.
+    pub balance_account: Option<i64>,
+    pub holds_account: Option<i64>,
 }
 
 /// Why a campaign cannot take a slot (the first reason that applies).
