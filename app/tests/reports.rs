@@ -252,6 +252,17 @@ async fn check_history(db: DatabaseConnection, zone: &str, history: &[Slot]) {
                 (r.totals.spend.0, r.totals.views),
                 "{zone} by {by:?}: rows add up"
             );
+            if matches!(by, Breakdown::Topic | Breakdown::Language) {
+                // No topic or language is shown below the threshold (it could be one channel).
+                for row in r.rows.iter().filter(|row| row.label != "Other channels") {
+                    assert!(
+                        row.figures.views >= r.min_channel_views,
+                        "{zone}: {} shown with {} views",
+                        row.label,
+                        row.figures.views
+                    );
+                }
+            }
             if matches!(by, Breakdown::Channel | Breakdown::DayChannel) {
                 // Every channel shown on its own has at least the threshold's views.
                 for row in &r.rows {

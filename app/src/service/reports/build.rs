@@ -46,9 +46,7 @@ impl Inputs {
         let (scope, period) = (&subject.scope, &subject.period);
         let min_views = settings::report_min_channel_views(db).await?;
         let days = query::by_day(db, scope, period.from, period.to).await?;
-        let channels = query::grouped(db, scope, period.from, period.to, Key::Channel).await?;
-        let ids: Vec<i64> = channels.iter().map(|(id, _)| *id).collect();
-        let facts = query::channel_facts(db, &ids).await?;
+        let (channels, facts) = query::channels(db, scope, period.from, period.to).await?;
         let (folded, folded_count) = fold_channels(channels.clone(), min_views);
         let campaigns = account_campaigns(db, scope.account).await?;
         Ok(Self {
@@ -146,7 +144,7 @@ pub async fn rows(
                     language_label(&f.language)
                 }
             };
-            let all = regroup(channels, facts, by)
+            let all = regroup(channels, facts, min_views, by)
                 .into_iter()
                 .map(|(label, sums)| ReportRow {
                     label,
@@ -204,9 +202,13 @@ pub async fn report(
         .and_then(|p| p.parse::<u64>().ok())
         .unwrap_or(0)
         .min(100_000);
-    let totals = query::totals(db, scope, period.from, period.to).await?;
     let previous = query::totals(db, scope, period.previous_from, period.previous_to).await?;
     let inputs = Inputs::load(db, subject).await?;
+    // The period's totals are its days' sums.
+    let mut totals = Sums::default();
+    for (_, day) in &inputs.days {
+        totals.add(*day);
+    }
     let (rows, rows_total) = rows(db, subject, breakdown, &inputs, Some(page)).await?;
     let Inputs {
         min_views,
@@ -249,9 +251,16 @@ pub async fn report(
         })
     };
     let spend_bars = |by: &dyn Fn(&ChannelFacts) -> String| -> Vec<ChartPoint> {
-        let mut groups = regroup(&channels, &facts, by);
+        let mut groups = regroup(&channels, &facts, min_views, by);
         groups.retain(|(_, s)| s.spend.0 > 0);
-        groups.sort_by(|a, b| b.1.spend.cmp(&a.1.spend).then(a.0.cmp(&b.0)));
+        // Largest first, "Other channels" last.
+        groups.sort_by(|a, b| {
+            (a.0 == "Other channels", b.1.spend, &a.0).cmp(&(
+                b.0 == "Other channels",
+                a.1.spend,
+                &b.0,
+            ))
+        });
         groups
             .into_iter()
             .map(|(label, s)| ChartPoint {
@@ -275,7 +284,11 @@ pub async fn report(
         .collect();
 
     let today = subject.clock.local(now).date();
-    let spent_today = query::totals(db, scope, today, today).await?.spend;
+    let spent_today = if (period.from..=period.to).contains(&today) {
+        by_day.get(&today).copied().unwrap_or_default().spend
+    } else {
+        query::totals(db, scope, today, today).await?.spend
+    };
     let (budget_left, allowance) = budget_and_allowance(db, subject).await?;
     let title = match (&subject.campaign, &subject.ad) {
         (Some(c), Some(a)) => format!("Ad “{}” of {}", a.title, c.name),
@@ -378,10 +391,13 @@ fn language_label(code: &str) -> String {
     language_name(code).map_or_else(|| code.to_owned(), str::to_owned)
 }
 
-/// Channel sums regrouped by a fact of the channel (topic, language), largest spend first.
+/// Channel sums regrouped by a fact of the channel (topic, language), largest spend first. A
+/// group with fewer views than `min_views` — which could be one small channel — is counted
+/// in "Other channels" instead, as small channels are in the channel breakdown.
 fn regroup(
     channels: &[(i64, Sums)],
     facts: &HashMap<i64, ChannelFacts>,
+    min_views: i64,
     by: impl Fn(&ChannelFacts) -> String,
 ) -> Vec<(String, Sums)> {
     let mut groups: BTreeMap<String, Sums> = BTreeMap::new();
@@ -389,12 +405,23 @@ fn regroup(
         let key = facts.get(id).map_or_else(|| "Unknown".to_owned(), &by);
         groups.entry(key).or_default().add(*sums);
     }
-    let mut out: Vec<(String, Sums)> = groups.into_iter().collect();
+    let mut other = Sums::default();
+    let mut out: Vec<(String, Sums)> = Vec::with_capacity(groups.len());
+    for (label, sums) in groups {
+        if sums.views < min_views {
+            other.add(sums);
+        } else {
+            out.push((label, sums));
+        }
+    }
     out.sort_by(|a, b| {
         (b.1.spend, b.1.views)
             .cmp(&(a.1.spend, a.1.views))
             .then(a.0.cmp(&b.0))
     });
+    if other != Sums::default() {
+        out.push(("Other channels".to_owned(), other));
+    }
     out
 }
 

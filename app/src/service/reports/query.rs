@@ -3,12 +3,9 @@
 //! events, never a campaign at a time.
 
 use crate::service::sql::Sql;
-use crate::{entity::channel, error::AppError, model::Micros};
+use crate::{error::AppError, model::Micros};
 use chrono::NaiveDate;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryResult, QuerySelect,
-    Statement,
-};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryResult, Statement};
 use std::collections::HashMap;
 
 /// Channel id of the "Other channels" row (real ids start at 1).
@@ -83,12 +80,11 @@ pub async fn totals(
     sums_at(&row, 0)
 }
 
-/// What [`grouped`] groups by.
+/// What [`grouped`] groups by (channels: [`channels`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Key {
     Campaign,
     Ad,
-    Channel,
 }
 
 impl Key {
@@ -96,12 +92,11 @@ impl Key {
         match self {
             Self::Campaign => "campaign_id",
             Self::Ad => "ad_id",
-            Self::Channel => "channel_id",
         }
     }
 }
 
-/// Sums of `scope` in `from..=to` per campaign, ad or channel id.
+/// Sums of `scope` in `from..=to` per campaign or ad id.
 pub async fn grouped(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -233,39 +228,53 @@ pub struct ChannelFacts {
     pub language: String,
 }
 
-/// The handle, topic and language of each channel in `ids` (read in chunks).
-pub async fn channel_facts(
+/// Sums of `scope` in `from..=to` per channel, with each channel's handle, topic and
+/// language: one statement, the channel looked up once per group.
+pub async fn channels(
     db: &impl ConnectionTrait,
-    ids: &[i64],
-) -> Result<HashMap<i64, ChannelFacts>, AppError> {
+    scope: &Scope,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Vec<(i64, Sums)>, HashMap<i64, ChannelFacts>), AppError> {
     let topics: HashMap<i64, String> = crate::entity::topic::Entity::find()
         .all(db)
         .await?
         .into_iter()
         .map(|t| (t.id, t.name))
         .collect();
-    let mut out = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let rows: Vec<(i64, String, i64, String)> = channel::Entity::find()
-            .select_only()
-            .column(channel::Column::Id)
-            .column(channel::Column::Handle)
-            .column(channel::Column::TopicId)
-            .column(channel::Column::Language)
-            .filter(channel::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (id, handle, topic, language) in rows {
-            out.insert(
+    let mut sql = Sql::new();
+    let range = range_of(&mut sql, scope, from, to);
+    sql.text = format!(
+        "SELECT g.channel_id, g.views, g.clicks, g.spend, ch.handle, ch.topic_id, ch.language \
+         FROM (SELECT channel_id, CAST(COALESCE(SUM(views), 0) AS BIGINT) AS views, \
+         CAST(COALESCE(SUM(clicks), 0) AS BIGINT) AS clicks, \
+         CAST(COALESCE(SUM(spend_micros), 0) AS BIGINT) AS spend \
+         FROM delivery_rollup WHERE {range} GROUP BY channel_id) g \
+         LEFT JOIN channel ch ON ch.id = g.channel_id"
+    );
+    let rows = db
+        .query_all_raw(sql.build(db.get_database_backend()))
+        .await?;
+    let mut sums = Vec::with_capacity(rows.len());
+    let mut facts = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let id: i64 = row.try_get_by_index(0)?;
+        sums.push((id, sums_at(row, 1)?));
+        if let (Some(handle), Some(topic), Some(language)) = (
+            row.try_get_by_index::<Option<String>>(4)?,
+            row.try_get_by_index::<Option<i64>>(5)?,
+            row.try_get_by_index::<Option<String>>(6)?,
+        ) {
+            let topic = topics.get(&topic).cloned().unwrap_or_default();
+            facts.insert(
                 id,
                 ChannelFacts {
                     handle,
-                    topic: topics.get(&topic).cloned().unwrap_or_default(),
+                    topic,
                     language,
                 },
             );
         }
     }
-    Ok(out)
+    Ok((sums, facts))
 }
