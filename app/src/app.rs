@@ -13,7 +13,7 @@ use crate::pages::{
     channels::ChannelsPage,
     dashboard::DashboardPage,
     developers::DeliveryApiGuidePage,
-    finance::FinancePage,
+    finance::{FinanceAccountPage, FinancePage},
     invite::InvitePage,
     moderation::{queue::ReviewQueuePage, review::ReviewPage},
     not_found::NotFoundPage,
@@ -103,6 +103,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("balance") view=BalancePage ssr=SsrMode::Async/>
                     <Route path=path!("reports") view=ReportsPage ssr=SsrMode::Async/>
                     <Route path=path!("finance") view=|| view! { <StaffOnly role=PlatformRole::Finance><FinancePage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("finance/accounts/:id") view=|| view! { <StaffOnly role=PlatformRole::Finance><FinanceAccountPage/></StaffOnly> } ssr=SsrMode::Async/>
                     <Route path=path!("security") view=SecurityPage ssr=SsrMode::Async/>
                     <Route path=path!("moderation") view=|| view! { <StaffOnly role=PlatformRole::Moderator><ReviewQueuePage/></StaffOnly> } ssr=SsrMode::Async/>
                     <Route path=path!("moderation/:task") view=|| view! { <StaffOnly role=PlatformRole::Moderator><ReviewPage/></StaffOnly> } ssr=SsrMode::Async/>

@@ -427,10 +427,10 @@ async fn demo_seed_creates_every_role_and_the_catalog() {
         let logins = service::seed::seed(&db, &hasher, 2_000, 7)
             .await
             .expect(backend);
-        assert_eq!(logins.len(), 4, "{backend}");
+        assert_eq!(logins.len(), 5, "{backend}");
         assert_eq!(
             count_action(&db, AuditAction::RoleGranted).await,
-            3,
+            4,
             "{backend}"
         );
         assert!(!service::seed::is_empty(&db).await.expect(backend));

@@ -13,6 +13,7 @@ mod m20261129_000007_outbox;
 mod m20261129_000008_catalog_import_staging;
 mod m20261201_000009_ledger_delivery;
 mod m20261202_000010_reports;
+mod m20261203_000011_finance_requests;
 
 /// Runs every migration in order (`Migrator::up(&db, None)`).
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_catalog_import_staging::Migration),
             Box::new(m20261201_000009_ledger_delivery::Migration),
             Box::new(m20261202_000010_reports::Migration),
+            Box::new(m20261203_000011_finance_requests::Migration),
         ]
     }
 }

@@ -27,6 +27,13 @@ pub async fn run(
     )
     .await
     .map_err(|e| e.to_string())?;
+    app::service::demo_delivery::pending_top_up(
+        db,
+        "advertiser@herald.local",
+        "approver@herald.local",
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     println!(
         "Demo delivery: {} decisions, {} view reports, {} charged over the last 3 days.",
         history.decisions,

@@ -59,6 +59,10 @@ const MEMBER_OF_FIXTURE: Expect = [U, N, A, A, A, A, N, N, N];
 const MODERATOR: Expect = [U, F, F, F, F, F, A, F, F];
 const ADMIN: Expect = [U, F, F, F, F, F, F, F, A];
 const FINANCE: Expect = [U, F, F, F, F, F, F, A, F];
+/// Finance's own pages, which admins may read.
+const FINANCE_READ: Expect = [U, F, F, F, F, F, F, A, A];
+/// A finance object that does not exist: finance is told so, everyone else is refused first.
+const FINANCE_UNKNOWN: Expect = [U, F, F, F, F, F, F, N, F];
 /// Money of one's own current account: owners, managers and billing members (staff own one).
 const VIEW_BILLING: Expect = [U, A, A, A, F, A, A, A, A];
 /// Nobody but the invited address may accept an invitation.
@@ -428,6 +432,42 @@ static ENDPOINTS: &[Row] = &[
         ],
         FINANCE,
     ),
+    row(
+        "refund_balance",
+        &[
+            ("input[account]", "{account}"),
+            ("input[amount]", "10"),
+            ("input[reference]", "MATRIX-R"),
+            ("input[reason]", "matrix"),
+        ],
+        FINANCE,
+    ),
+    row("finance_requests", &[], FINANCE_READ),
+    row(
+        "finance_account_history",
+        &[
+            ("account", "{account}"),
+            ("kind", ""),
+            ("from", ""),
+            ("to", ""),
+            ("page", "0"),
+        ],
+        FINANCE_READ,
+    ),
+    row(
+        "decide_finance_request",
+        &[
+            ("input[request]", "999999"),
+            ("input[approve]", "true"),
+            ("input[reason]", ""),
+        ],
+        FINANCE_UNKNOWN,
+    ),
+    row(
+        "cancel_finance_request",
+        &[("request", "999999")],
+        FINANCE_UNKNOWN,
+    ),
     row("delivery_keys", &[], ADMIN),
     row(
         "create_delivery_key",
@@ -517,6 +557,11 @@ static PAGES: &[(&str, &str, Expect)] = &[
     // A public page: an unknown link says so itself (`shared_report` answers "not found").
     ("/shared/{token}", "/shared/rs_matrix-no-such-link", PUBLIC),
     ("/finance", "/finance", FINANCE),
+    (
+        "/finance/accounts/{id}",
+        "/finance/accounts/999999",
+        FINANCE_UNKNOWN,
+    ),
     (
         "/developers/delivery-api",
         "/developers/delivery-api",

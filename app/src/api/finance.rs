@@ -3,7 +3,10 @@
 
 use crate::{
     error::AppError,
-    model::{AccountId, BalancePage, CreditInput, CreditResult, FinanceAccounts},
+    model::{
+        AccountId, BalancePage, CreditInput, CreditResult, DecideRequestInput, FinanceAccounts,
+        FinanceRequests, RefundInput, RequestResult,
+    },
 };
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
@@ -44,4 +47,48 @@ pub async fn list_finance_accounts(query: String, page: u64) -> Result<FinanceAc
 pub async fn credit_balance(input: CreditInput) -> Result<CreditResult, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Finance).await?;
     service::finance::credit(&state.db, &me, input, chrono::Utc::now()).await
+}
+
+/// Returns part or all of an account's available balance (finance staff); above the approval
+/// threshold it waits for a second finance user.
+#[server(endpoint = "refund_balance")]
+pub async fn refund_balance(input: RefundInput) -> Result<RequestResult, AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Finance).await?;
+    service::finance::requests::refund(&state.db, &me, input, chrono::Utc::now()).await
+}
+
+/// Top-ups and refunds waiting for a second finance user, and the latest decided (finance
+/// staff; admins read).
+#[server(endpoint = "finance_requests")]
+pub async fn list_finance_requests() -> Result<FinanceRequests, AppError> {
+    let (state, me) = ctx::require_user().await?;
+    service::finance::requests::list(&state.db, &me).await
+}
+
+/// Approves or rejects a waiting request (a finance user other than its requester).
+#[server(endpoint = "decide_finance_request")]
+pub async fn decide_finance_request(input: DecideRequestInput) -> Result<RequestResult, AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Finance).await?;
+    service::finance::requests::decide(&state.db, &me, input, chrono::Utc::now()).await
+}
+
+/// Withdraws one's own waiting request.
+#[server(endpoint = "cancel_finance_request")]
+pub async fn cancel_finance_request(request: i64) -> Result<RequestResult, AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Finance).await?;
+    service::finance::requests::cancel(&state.db, &me, request, chrono::Utc::now()).await
+}
+
+/// One ad account's balance and ledger history for finance, filtered by kind and days
+/// (finance staff; admins read).
+#[server(endpoint = "finance_account_history")]
+pub async fn finance_account_history(
+    account: AccountId,
+    kind: String,
+    from: String,
+    to: String,
+    page: u64,
+) -> Result<BalancePage, AppError> {
+    let (state, me) = ctx::require_user().await?;
+    service::finance::account_history(&state.db, &me, account, &kind, &from, &to, page).await
 }

@@ -21,6 +21,7 @@ pub mod delivery_key;
 pub mod delivery_rollup;
 pub mod delivery_slot;
 pub mod email_link;
+pub mod finance_request;
 pub mod invitation;
 pub mod ledger_account;
 pub mod ledger_transfer;

@@ -108,10 +108,20 @@ pub enum AuditAction {
     ReportShared,
     /// An owner or manager revoked a report's share link.
     ReportShareRevoked,
+    /// Finance asked for a top-up or refund above the approval threshold.
+    FinanceRequested,
+    /// A second finance user approved a request (and it was carried out).
+    FinanceApproved,
+    /// A second finance user rejected a request.
+    FinanceRejected,
+    /// The requester withdrew their own request.
+    FinanceCancelled,
+    /// Finance returned part of an account's available balance.
+    BalanceRefunded,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 43] = [
+    pub const ALL: [Self; 48] = [
         Self::SignUp,
         Self::SignIn,
         Self::SignInFailed,
@@ -155,6 +165,11 @@ impl AuditAction {
         Self::DeliveryKeyRevoked,
         Self::ReportShared,
         Self::ReportShareRevoked,
+        Self::FinanceRequested,
+        Self::FinanceApproved,
+        Self::FinanceRejected,
+        Self::FinanceCancelled,
+        Self::BalanceRefunded,
     ];
 
     pub fn code(self) -> &'static str {
@@ -202,6 +217,11 @@ impl AuditAction {
             Self::DeliveryKeyRevoked => "delivery_key.revoked",
             Self::ReportShared => "report.shared",
             Self::ReportShareRevoked => "report.share_revoked",
+            Self::FinanceRequested => "finance.requested",
+            Self::FinanceApproved => "finance.approved",
+            Self::FinanceRejected => "finance.rejected",
+            Self::FinanceCancelled => "finance.cancelled",
+            Self::BalanceRefunded => "finance.balance_refunded",
         }
     }
 }

@@ -42,6 +42,9 @@ pub struct CreditResult {
     pub currency: String,
     /// The same reference was credited before: nothing new was written.
     pub already_credited: bool,
+    /// Above the approval threshold: nothing was credited yet; this request waits for a
+    /// second finance user.
+    pub pending_request: Option<i64>,
     pub available: Micros,
 }
 
@@ -55,6 +58,11 @@ pub struct FinanceAccountRow {
     pub held: Micros,
     pub spent: Micros,
     pub credited: Micros,
+    /// When the last credit arrived.
+    pub last_top_up: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whole days the available balance lasts at the last week's daily spend (`None`: it
+    /// spends nothing).
+    pub days_left: Option<i64>,
 }
 
 /// A page of ad accounts, searched by name.
@@ -64,4 +72,167 @@ pub struct FinanceAccounts {
     pub page: u64,
     pub total: u64,
     pub query: String,
+}
+
+/// What a finance request moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FinanceRequestKind {
+    /// Money in: a bank transfer credited to the account's balance.
+    TopUp,
+    /// Money out: part of the available balance returned to the advertiser.
+    Refund,
+}
+
+impl FinanceRequestKind {
+    pub const ALL: [Self; 2] = [Self::TopUp, Self::Refund];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::TopUp => "top_up",
+            Self::Refund => "refund",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::TopUp => "Credit",
+            Self::Refund => "Refund",
+        }
+    }
+}
+
+/// Where a finance request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FinanceRequestStatus {
+    /// Above the threshold: waiting for a second finance user.
+    Pending,
+    /// Carried out (at once below the threshold, or when approved).
+    Done,
+    /// A second finance user said no.
+    Rejected,
+    /// Its requester withdrew it.
+    Cancelled,
+}
+
+impl FinanceRequestStatus {
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Done, Self::Rejected, Self::Cancelled];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Done => "done",
+            Self::Rejected => "rejected",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pending => "Waiting for approval",
+            Self::Done => "Done",
+            Self::Rejected => "Rejected",
+            Self::Cancelled => "Cancelled",
+        }
+    }
+}
+
+/// A refund as finance types it: part or all of the account's available balance, back to
+/// the advertiser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(Validate))]
+pub struct RefundInput {
+    pub account: AccountId,
+    /// A decimal amount in the account's currency.
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(max = 32, message = "Enter an amount like 250.00."))
+    )]
+    pub amount: String,
+    /// The outgoing bank transfer's reference: one refund per reference and account.
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(
+            min = 1,
+            max = 100,
+            message = "Enter the outgoing transfer's reference (up to 100 characters)."
+        ))
+    )]
+    pub reference: String,
+    /// Why the money goes back.
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(
+            min = 1,
+            max = 500,
+            message = "Say why the money goes back (up to 500 characters)."
+        ))
+    )]
+    pub reason: String,
+}
+
+/// What a top-up or refund did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestResult {
+    pub request: i64,
+    pub kind: FinanceRequestKind,
+    pub status: FinanceRequestStatus,
+    pub account_name: String,
+    pub amount: Micros,
+    pub currency: String,
+    /// The same reference was used before: nothing new was written.
+    pub repeated: bool,
+    pub available: Micros,
+}
+
+/// A second finance user's decision on a pending request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(Validate))]
+pub struct DecideRequestInput {
+    pub request: i64,
+    pub approve: bool,
+    /// Required to reject.
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(max = 500, message = "At most 500 characters."))
+    )]
+    pub reason: String,
+}
+
+/// One request as finance's list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinanceRequestRow {
+    pub id: i64,
+    pub kind: FinanceRequestKind,
+    pub status: FinanceRequestStatus,
+    pub account: AccountId,
+    pub account_name: String,
+    pub amount: Micros,
+    pub currency: String,
+    pub reference: String,
+    pub note: String,
+    pub requested_by: String,
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub reason: String,
+    /// Made by the finance user looking: they may cancel it, never approve or reject it.
+    pub mine: bool,
+}
+
+/// Finance's requests: everything waiting, and the latest decided.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinanceRequests {
+    pub pending: Vec<FinanceRequestRow>,
+    pub recent: Vec<FinanceRequestRow>,
+    /// Top-ups and refunds above this many units of the account's currency wait for a second
+    /// finance user.
+    pub threshold_units: i64,
 }

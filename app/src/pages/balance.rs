@@ -51,26 +51,8 @@ fn BalanceView(b: BalancePage) -> impl IntoView {
     let history = if b.entries.is_empty() {
         view! { <p class="muted">"No money has moved yet. Finance credits the balance when your bank transfer arrives."</p> }.into_any()
     } else {
-        let currency = b.balance.currency.clone();
         view! {
-            <div class="table-wrap">
-                <table class="data" aria-label="Balance history">
-                    <thead><tr><th>"When"</th><th>"What"</th><th>"About"</th><th class="num">"Amount"</th></tr></thead>
-                    <tbody>
-                        {b.entries.into_iter().map(|e| view! {
-                            <tr>
-                                <td>{utc(e.at)}</td>
-                                <td>{e.kind.label()}</td>
-                                <td>{e.about}</td>
-                                <td class="num" class:negative=e.amount.0 < 0>{
-                                    let sign = if e.amount.0 > 0 { "+" } else { "" };
-                                    format!("{sign}{}", e.amount.display(&currency))
-                                }</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
+            <HistoryTable entries=b.entries currency=b.balance.currency.clone()/>
             <nav class="pager" aria-label="History pages">
                 {(b.page > 0).then(|| view! { <a href=format!("/balance?page={}", b.page - 1) rel="prev">"← Newer"</a> })}
                 <span class="pager-status">{format!("Page {}", b.page + 1)}</span>
@@ -129,5 +111,30 @@ fn Threshold(current: Option<Micros>) -> impl IntoView {
                 </button>
             </ActionForm>
         </section>
+    }
+}
+
+/// A balance's history lines: when, what, about what, and the signed amount.
+#[component]
+pub fn HistoryTable(entries: Vec<crate::model::BalanceEntry>, currency: String) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="data" aria-label="Balance history">
+                <thead><tr><th>"When"</th><th>"What"</th><th>"About"</th><th class="num">"Amount"</th></tr></thead>
+                <tbody>
+                    {entries.into_iter().map(|e| view! {
+                        <tr>
+                            <td>{utc(e.at)}</td>
+                            <td>{e.kind.label()}</td>
+                            <td>{e.about}</td>
+                            <td class="num" class:negative=e.amount.0 < 0>{
+                                let sign = if e.amount.0 > 0 { "+" } else { "" };
+                                format!("{sign}{}", e.amount.display(&currency))
+                            }</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
     }
 }

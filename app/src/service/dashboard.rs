@@ -103,13 +103,15 @@ async fn live(
     })
 }
 
-async fn money(
+/// What `account` spent a day over the last [`SPEND_RATE_DAYS`] full local days, and the
+/// whole days `available` lasts at that rate (`None` when it spends nothing).
+pub async fn spend_rate(
     db: &impl ConnectionTrait,
     account: i64,
     clock: &AccountClock,
+    available: Micros,
     now: DateTime<Utc>,
-) -> Result<MoneyGlance, AppError> {
-    let balance = ledger::balance::summary(db, crate::model::AccountId(account)).await?;
+) -> Result<(Micros, Option<i64>), AppError> {
     // The last full days (today is not over): yesterday and the days before it.
     let yesterday = clock.local(now).date() - Duration::days(1);
     let from = yesterday - Duration::days(SPEND_RATE_DAYS - 1);
@@ -120,7 +122,18 @@ async fn money(
     };
     let spent = query::totals(db, &scope, from, yesterday).await?.spend;
     let daily_rate = Micros(spent.0 / SPEND_RATE_DAYS);
-    let days_left = (daily_rate.0 > 0).then(|| balance.available.0.max(0) / daily_rate.0);
+    let days_left = (daily_rate.0 > 0).then(|| available.0.max(0) / daily_rate.0);
+    Ok((daily_rate, days_left))
+}
+
+async fn money(
+    db: &impl ConnectionTrait,
+    account: i64,
+    clock: &AccountClock,
+    now: DateTime<Utc>,
+) -> Result<MoneyGlance, AppError> {
+    let balance = ledger::balance::summary(db, crate::model::AccountId(account)).await?;
+    let (daily_rate, days_left) = spend_rate(db, account, clock, balance.available, now).await?;
     // "Out of funds" matters to an account with something to deliver.
     let delivering = campaign::Entity::find()
         .filter(campaign::Column::AccountId.eq(account))

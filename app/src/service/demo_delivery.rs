@@ -167,6 +167,40 @@ pub async fn create(
     Ok(done)
 }
 
+/// A large top-up the demo's second finance user asked for, waiting for the demo finance
+/// user's approval (the two-person rule has something to show).
+pub async fn pending_top_up(
+    db: &DatabaseConnection,
+    owner_email: &str,
+    requester_email: &str,
+) -> Result<(), AppError> {
+    let find = |email: &str| {
+        app_user::Entity::find()
+            .filter(app_user::Column::Email.eq(email.to_owned()))
+            .one(db)
+    };
+    let owner = find(owner_email).await?.ok_or(AppError::NotFound)?;
+    let requester = find(requester_email).await?.ok_or(AppError::NotFound)?;
+    let account = account_member::Entity::find()
+        .filter(account_member::Column::UserId.eq(owner.id))
+        .one(db)
+        .await?
+        .map(|m| AccountId(m.account_id))
+        .ok_or(AppError::NotFound)?;
+    let actor = crate::service::auth::viewer(db, crate::model::UserId(requester.id), None)
+        .await?
+        .map(|v| crate::service::Actor::from_viewer(v, None))
+        .ok_or(AppError::NotFound)?;
+    let input = crate::model::CreditInput {
+        account,
+        amount: "25000".into(),
+        reference: "DEMO-WIRE-0002".into(),
+        note: "Demo: annual prepayment".into(),
+    };
+    finance::credit(db, &actor, input, Utc::now()).await?;
+    Ok(())
+}
+
 async fn channels_by_id(
     db: &DatabaseConnection,
     wanted: &[(String, i64, f64)],

@@ -38,7 +38,7 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
     channels: usize,
     seed: u64,
 ) -> Result<Vec<DemoLogin>, AppError> {
-    let people: [(&str, &str, Option<PlatformRole>, &'static str); 4] = [
+    let people: [(&str, &str, Option<PlatformRole>, &'static str); 5] = [
         (
             "admin@herald.local",
             "Herald Platform",
@@ -56,6 +56,12 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
             "Finance Team",
             Some(PlatformRole::Finance),
             "finance",
+        ),
+        (
+            "approver@herald.local",
+            "Finance Approvals",
+            Some(PlatformRole::Finance),
+            "finance (a second person, for approvals)",
         ),
         (
             "advertiser@herald.local",

@@ -26,6 +26,7 @@ const PUBLISHER_SHARE: &str = "publisher_share_bp";
 const HOLD_TTL: &str = "hold_ttl_minutes";
 const DELIVERY_VERSION: &str = "delivery_version";
 const REPORT_MIN_VIEWS: &str = "report_min_channel_views";
+const FINANCE_APPROVAL: &str = "finance_approval_units";
 
 /// The settings the catalog and the forecast depend on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +80,16 @@ pub async fn report_min_channel_views(db: &impl ConnectionTrait) -> Result<i64, 
         .await?
         .map(|r| r.value)
         .ok_or_else(|| AppError::internal("settings", "report_min_channel_views is missing"))
+}
+
+/// Top-ups and refunds above this many units of the account's currency need a second finance
+/// user's approval (a primary-key lookup).
+pub async fn finance_approval_units(db: &impl ConnectionTrait) -> Result<i64, AppError> {
+    platform_setting::Entity::find_by_id(FINANCE_APPROVAL.to_owned())
+        .one(db)
+        .await?
+        .map(|r| r.value)
+        .ok_or_else(|| AppError::internal("settings", "finance_approval_units is missing"))
 }
 
 /// The catalog and delivery versions (one small query, cheap enough to ask per decision).

@@ -1,14 +1,24 @@
-//! Finance console pages: ad accounts with their balances, and crediting one (a bank transfer
-//! arrived). The full console (spend, reconciliation, refunds, statements) comes later.
+//! Finance console pages: ad accounts with their balances, crediting one (a bank transfer
+//! arrived) or refunding part of its balance, and the two-person rule for large amounts
+//! ([`requests`]). Spend, payables, reconciliation and statements come later.
+
+mod account;
+mod requests;
+
+pub use account::FinanceAccountPage;
 
 use crate::{
-    api::finance::{CreditBalance, list_finance_accounts},
+    api::finance::{
+        CancelFinanceRequest, CreditBalance, DecideFinanceRequest, RefundBalance,
+        list_finance_accounts, list_finance_requests,
+    },
     components::{FormError, Pager, field_error, form_error},
     model::{AccountId, FinanceAccountRow},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use requests::{RefundResultBanner, RequestsPanel};
 
 /// `/finance`: every ad account (searchable by name) with available, held, spent and credited
 /// money, and a credit form per account.
@@ -29,9 +39,26 @@ pub fn FinancePage() -> impl IntoView {
         |(q, page)| list_finance_accounts(q, page),
     );
     let credit = ServerAction::<CreditBalance>::new();
-    // A credit changes the balances listed: read them again.
+    let refund = ServerAction::<RefundBalance>::new();
+    let decide = ServerAction::<DecideFinanceRequest>::new();
+    let cancel = ServerAction::<CancelFinanceRequest>::new();
+    let requests = Resource::new(
+        move || {
+            (
+                credit.version().get(),
+                refund.version().get(),
+                decide.version().get(),
+                cancel.version().get(),
+            )
+        },
+        |_| list_finance_requests(),
+    );
+    // A credit, refund or approval changes the balances listed: read them again.
     Effect::new(move |_| {
-        if matches!(credit.value().get(), Some(Ok(_))) {
+        let changed = matches!(credit.value().get(), Some(Ok(_)))
+            || matches!(refund.value().get(), Some(Ok(_)))
+            || matches!(decide.value().get(), Some(Ok(_)));
+        if changed {
             accounts.refetch();
         }
     });
@@ -40,8 +67,14 @@ pub fn FinancePage() -> impl IntoView {
         <h1>"Credit balances"</h1>
         <p class="lead">
             "When an advertiser's bank transfer arrives, credit their prepaid balance with the transfer's reference. "
-            "The same reference for the same account is credited once, however often it is entered."
+            "The same reference for the same account is credited once, however often it is entered. "
+            "Refunds return part of what is available (never money held for running slots)."
         </p>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                requests.await.ok().map(|r| view! { <RequestsPanel requests=r decide cancel/> })
+            })}
+        </Transition>
         <form method="get" action="/finance" class="search-row" role="search">
             <label for="finance-q" class="visually-hidden">"Account name"</label>
             <input id="finance-q" name="q" type="search" placeholder="Search accounts by name"
@@ -49,6 +82,7 @@ pub fn FinancePage() -> impl IntoView {
             <button type="submit">"Search"</button>
         </form>
         <CreditResultBanner credit/>
+        <RefundResultBanner refund/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match accounts.await {
@@ -59,7 +93,7 @@ pub fn FinancePage() -> impl IntoView {
                         view! {
                             {empty}
                             <div class="finance-accounts">
-                                {list.rows.into_iter().map(|row| view! { <AccountCard row credit/> }).collect_view()}
+                                {list.rows.into_iter().map(|row| view! { <AccountCard row credit refund/> }).collect_view()}
                             </div>
                             <Pager page=list.page pages total=list.total
                                 href=move |p| format!("/finance?q={}&page={p}", urlencode(&q))/>
@@ -88,6 +122,16 @@ fn urlencode(s: &str) -> String {
 fn CreditResultBanner(credit: ServerAction<CreditBalance>) -> impl IntoView {
     move || {
         match credit.value().get() {
+        Some(Ok(r)) if r.pending_request.is_some() => Some(view! {
+            <div class="banner warn" role="status" data-test="credit-result">
+                {format!(
+                    "Credit of {} to {} is waiting for a second finance person's approval (request #{}). Nothing is credited until then.",
+                    r.amount.display(&r.currency),
+                    r.account_name,
+                    r.pending_request.unwrap_or_default()
+                )}
+            </div>
+        }.into_any()),
         Some(Ok(r)) if r.already_credited => Some(view! {
             <div class="banner warn" role="status" data-test="credit-result">
                 {format!(
@@ -113,7 +157,11 @@ fn CreditResultBanner(credit: ServerAction<CreditBalance>) -> impl IntoView {
 }
 
 #[component]
-fn AccountCard(row: FinanceAccountRow, credit: ServerAction<CreditBalance>) -> impl IntoView {
+fn AccountCard(
+    row: FinanceAccountRow,
+    credit: ServerAction<CreditBalance>,
+    refund: ServerAction<RefundBalance>,
+) -> impl IntoView {
     let AccountId(id) = row.id;
     let currency = row.currency.clone();
     let money = move |m: crate::model::Micros| m.display(&currency);
@@ -127,6 +175,18 @@ fn AccountCard(row: FinanceAccountRow, credit: ServerAction<CreditBalance>) -> i
             _ => None,
         }
     });
+    let refunded: Signal<_> = refund.value().into();
+    let refund_here = Signal::derive(move || {
+        let sent_here = refund.input().get().map(|i| i.input.account == row.id);
+        match (sent_here, refunded.get()) {
+            (Some(false), _) => None,
+            (_, r @ Some(Err(_))) => r,
+            _ => None,
+        }
+    });
+    let refund_field = move |name: &'static str| field_error(refund_here, name);
+    let amount_label = format!("Amount ({})", row.currency);
+    let refund_label = format!("Refund amount ({})", row.currency);
     let heading = format!("account-{id}");
     let labelled_by = heading.clone();
     let field = move |name: &'static str| field_error(mine, name);
@@ -138,14 +198,23 @@ fn AccountCard(row: FinanceAccountRow, credit: ServerAction<CreditBalance>) -> i
                 <dt>"Held"</dt><dd>{money(row.held)}</dd>
                 <dt>"Spent"</dt><dd>{money(row.spent)}</dd>
                 <dt>"Credited"</dt><dd>{money(row.credited)}</dd>
+                <dt>"Last credit"</dt>
+                <dd>{row.last_top_up.map_or_else(|| "—".to_owned(), |t| t.format("%Y-%m-%d").to_string())}</dd>
+                <dt>"Lasts"</dt>
+                <dd>{match row.days_left {
+                    Some(1) => "1 day at last week's spend".to_owned(),
+                    Some(d) => format!("{d} days at last week's spend"),
+                    None => "No recent spend".to_owned(),
+                }}</dd>
             </dl>
+            <a href=format!("/finance/accounts/{id}")>{format!("Ledger history of {}", row.name)}</a>
             <details>
                 <summary>{format!("Credit {}", row.name)}</summary>
                 <ActionForm action=credit attr:class="stack narrow" attr:novalidate=true>
                     <FormError error=form_error(mine)/>
                     <input type="hidden" name="input[account]" value=id.to_string()/>
                     <CreditField id=format!("credit-amount-{id}") name="input[amount]"
-                        label=format!("Amount ({})", row.currency)
+                        label=amount_label
                         hint="As received, e.g. 250.00." error=field("amount")/>
                     <CreditField id=format!("credit-reference-{id}") name="input[reference]"
                         label="Bank transfer reference".to_owned()
@@ -154,6 +223,24 @@ fn AccountCard(row: FinanceAccountRow, credit: ServerAction<CreditBalance>) -> i
                         label="Note (optional)".to_owned() hint="" error=field("note")/>
                     <button type="submit" class="primary" disabled=move || credit.pending().get()>
                         "Credit balance"
+                    </button>
+                </ActionForm>
+            </details>
+            <details>
+                <summary>{format!("Refund {}", row.name)}</summary>
+                <ActionForm action=refund attr:class="stack narrow" attr:novalidate=true>
+                    <FormError error=form_error(refund_here)/>
+                    <input type="hidden" name="input[account]" value=id.to_string()/>
+                    <CreditField id=format!("refund-amount-{id}") name="input[amount]"
+                        label=refund_label
+                        hint="At most what is available." error=refund_field("amount")/>
+                    <CreditField id=format!("refund-reference-{id}") name="input[reference]"
+                        label="Outgoing transfer reference".to_owned()
+                        hint="Each reference is refunded once." error=refund_field("reference")/>
+                    <CreditField id=format!("refund-reason-{id}") name="input[reason]"
+                        label="Reason for the refund".to_owned() hint="" error=refund_field("reason")/>
+                    <button type="submit" disabled=move || refund.pending().get()>
+                        "Refund balance"
                     </button>
                 </ActionForm>
             </details>

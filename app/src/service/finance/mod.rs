@@ -1,23 +1,28 @@
-//! Finance: crediting prepaid balances (each bank transfer once), and the accounts finance
-//! staff look through. Every write goes through the ledger and is audited.
+//! Finance: crediting prepaid balances (each bank transfer once), refunds, the two-person
+//! rule for large amounts ([`requests`]), and the accounts finance staff look through. Every
+//! write goes through the ledger and is audited.
+
+pub mod requests;
 
 use crate::{
     entity::{account_top_up, ad_account},
     error::AppError,
     model::{
-        AccountId, AuditAction, CreditInput, CreditResult, FinanceAccountRow, FinanceAccounts,
-        Micros, PlatformRole, TransferKind,
+        AccountId, AuditAction, BalancePage, CreditInput, CreditResult, FinanceAccountRow,
+        FinanceAccounts, FinanceRequestKind, Micros, PlatformRole, TransferKind,
     },
     service::{
         Actor,
+        account_time::AccountClock,
         audit::{self, AuditEntry},
         ledger::{self, NewTransfer, Outcome, Side},
+        settings,
     },
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use validator::Validate;
 
@@ -47,6 +52,9 @@ pub async fn credit(
         }
         Err(e) => return Err(AppError::field("amount", e.to_string())),
     };
+    if amount > Micros::units(settings::finance_approval_units(db).await?) {
+        return requests::request_top_up(db, actor, &input, amount, now).await;
+    }
     credit_account(
         db,
         input.account,
@@ -74,99 +82,171 @@ pub async fn credit_account(
     now: DateTime<Utc>,
 ) -> Result<CreditResult, AppError> {
     crate::with_retry!(db, |txn| {
-        let target = ad_account::Entity::find_by_id(account.0)
-            .one(txn)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        // Two credits of one reference at once: the second waits here for the first, then
-        // finds its top-up below and answers "already credited".
-        ledger::lock(txn, Side::balance(account.0), &target.currency, now).await?;
-        if let Some(first) = account_top_up::Entity::find()
-            .filter(account_top_up::Column::AccountId.eq(account.0))
-            .filter(account_top_up::Column::ExternalReference.eq(reference))
-            .one(txn)
-            .await?
-        {
-            if first.amount != amount.0 {
-                return Err(AppError::field(
-                    "reference",
-                    format!(
-                        "This reference was already credited to this account with {}.",
-                        Micros(first.amount).display(&first.currency)
-                    ),
-                ));
-            }
-            let available =
-                ledger::balance_of(txn, Side::balance(account.0), &target.currency).await?;
-            return Ok(CreditResult {
+        credit_in(
+            txn,
+            account,
+            amount,
+            reference,
+            note,
+            by,
+            ip.clone(),
+            None,
+            now,
+        )
+        .await
+        .map(|(result, _)| result)
+    })
+}
+
+/// A second finance user's approval of a credit: who approved it, and the request.
+pub(crate) struct Approval {
+    pub request: i64,
+    pub by: i64,
+}
+
+/// [`credit_account`] inside the caller's transaction: the credit, its top-up row, its audit
+/// event and — for a credit not carried out through a request — its request row, done at
+/// once. Returns what the credit did and its transfer (`None` when it was credited before).
+#[expect(clippy::too_many_arguments, reason = "a credit is all of these facts")]
+pub(crate) async fn credit_in(
+    txn: &DatabaseTransaction,
+    account: AccountId,
+    amount: Micros,
+    reference: &str,
+    note: &str,
+    by: i64,
+    ip: Option<String>,
+    approval: Option<Approval>,
+    now: DateTime<Utc>,
+) -> Result<(CreditResult, Option<i64>), AppError> {
+    let target = ad_account::Entity::find_by_id(account.0)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    // Two credits of one reference at once: the second waits here for the first, then
+    // finds its top-up below and answers "already credited".
+    ledger::lock(txn, Side::balance(account.0), &target.currency, now).await?;
+    if let Some(first) = account_top_up::Entity::find()
+        .filter(account_top_up::Column::AccountId.eq(account.0))
+        .filter(account_top_up::Column::ExternalReference.eq(reference))
+        .one(txn)
+        .await?
+    {
+        if first.amount != amount.0 {
+            return Err(AppError::field(
+                "reference",
+                format!(
+                    "This reference was already credited to this account with {}.",
+                    Micros(first.amount).display(&first.currency)
+                ),
+            ));
+        }
+        let available = ledger::balance_of(txn, Side::balance(account.0), &target.currency).await?;
+        return Ok((
+            CreditResult {
                 account_name: target.name,
                 amount,
                 currency: target.currency,
                 already_credited: true,
+                pending_request: None,
                 available,
-            });
-        }
-        let outcome = ledger::transfer(
-            txn,
-            &NewTransfer {
-                debit: Side::external(),
-                credit: Side::balance(account.0),
-                amount,
-                currency: target.currency.clone(),
-                kind: TransferKind::TopUp,
-                object_type: "ad_account",
-                object_id: account.0,
-                key: format!("top_up:{}:{reference}", account.0),
             },
+            None,
+        ));
+    }
+    if approval.is_none()
+        && let Some(waiting) =
+            requests::live(txn, account, FinanceRequestKind::TopUp, reference).await?
+    {
+        return Err(AppError::field(
+            "reference",
+            format!(
+                "This reference is waiting for a second finance person's approval (request #{}).",
+                waiting.id
+            ),
+        ));
+    }
+    let outcome = ledger::transfer(
+        txn,
+        &NewTransfer {
+            debit: Side::external(),
+            credit: Side::balance(account.0),
+            amount,
+            currency: target.currency.clone(),
+            kind: TransferKind::TopUp,
+            object_type: "ad_account",
+            object_id: account.0,
+            key: format!("top_up:{}:{reference}", account.0),
+        },
+        now,
+    )
+    .await?;
+    let Outcome::Applied(transfer_id) = outcome else {
+        return Err(AppError::internal(
+            "credit",
+            format!("unexpected outcome {outcome:?}"),
+        ));
+    };
+    let top_up = account_top_up::ActiveModel {
+        account_id: Set(account.0),
+        amount: Set(amount.0),
+        currency: Set(target.currency.clone()),
+        external_reference: Set(reference.to_owned()),
+        note: Set(note.to_owned()),
+        transfer_id: Set(transfer_id),
+        created_by: Set(by),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    audit::record(
+        txn,
+        AuditEntry::new(
+            AuditAction::BalanceCredited,
+            "ad_account",
+            account.to_string(),
+        )
+        .by(crate::model::UserId(by))
+        .from_ip(ip.clone())
+        .detail(serde_json::json!({
+            "top_up": top_up.id,
+            "request": approval.as_ref().map(|a| a.request),
+            "approved_by": approval.as_ref().map(|a| a.by),
+            "amount_micros": amount.0,
+            "currency": target.currency,
+            "reference": reference,
+            "note": note,
+        })),
+    )
+    .await?;
+    if approval.is_none() {
+        requests::record_done(
+            txn,
+            FinanceRequestKind::TopUp,
+            account,
+            amount,
+            &target.currency,
+            reference,
+            note,
+            by,
+            transfer_id,
             now,
         )
         .await?;
-        let Outcome::Applied(transfer_id) = outcome else {
-            return Err(AppError::internal(
-                "credit",
-                format!("unexpected outcome {outcome:?}"),
-            ));
-        };
-        let top_up = account_top_up::ActiveModel {
-            account_id: Set(account.0),
-            amount: Set(amount.0),
-            currency: Set(target.currency.clone()),
-            external_reference: Set(reference.to_owned()),
-            note: Set(note.to_owned()),
-            transfer_id: Set(transfer_id),
-            created_by: Set(by),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
-        audit::record(
-            txn,
-            AuditEntry::new(
-                AuditAction::BalanceCredited,
-                "ad_account",
-                account.to_string(),
-            )
-            .by(crate::model::UserId(by))
-            .from_ip(ip.clone())
-            .detail(serde_json::json!({
-                "top_up": top_up.id,
-                "amount_micros": amount.0,
-                "currency": target.currency,
-                "reference": reference,
-                "note": note,
-            })),
-        )
-        .await?;
-        let available = ledger::balance_of(txn, Side::balance(account.0), &target.currency).await?;
-        Ok(CreditResult {
+    }
+    let available = ledger::balance_of(txn, Side::balance(account.0), &target.currency).await?;
+    Ok((
+        CreditResult {
             account_name: target.name,
             amount,
             currency: target.currency,
             already_credited: false,
+            pending_request: None,
             available,
-        })
-    })
+        },
+        Some(transfer_id),
+    ))
 }
 
 /// Ad accounts whose name contains `query`, A–Z, with their balances (finance staff only).
@@ -192,8 +272,18 @@ pub async fn accounts(
         .all(db)
         .await?;
     let mut rows = Vec::with_capacity(models.len());
+    let now = Utc::now();
     for a in models {
         let b = ledger::balance::summary(db, AccountId(a.id)).await?;
+        let clock = AccountClock::load(db, AccountId(a.id)).await?;
+        let (_, days_left) =
+            crate::service::dashboard::spend_rate(db, a.id, &clock, b.available, now).await?;
+        let last_top_up = account_top_up::Entity::find()
+            .filter(account_top_up::Column::AccountId.eq(a.id))
+            .order_by_desc(account_top_up::Column::Id)
+            .one(db)
+            .await?
+            .map(|t| t.created_at);
         rows.push(FinanceAccountRow {
             id: AccountId(a.id),
             name: a.name,
@@ -202,6 +292,8 @@ pub async fn accounts(
             held: b.held,
             spent: b.spent,
             credited: b.credited,
+            last_top_up,
+            days_left,
         });
     }
     Ok(FinanceAccounts {
@@ -210,4 +302,48 @@ pub async fn accounts(
         total,
         query,
     })
+}
+
+/// One ad account's figures and one page of its ledger history, filtered by kind (a
+/// [`TransferKind`] code, or empty for all) and UTC days `from`–`to` (`YYYY-MM-DD`, or empty)
+/// — finance staff; admins read.
+pub async fn account_history(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    account: AccountId,
+    kind: &str,
+    from: &str,
+    to: &str,
+    page: u64,
+) -> Result<BalancePage, AppError> {
+    if !actor.staff_roles.contains(&PlatformRole::Admin) {
+        actor.require_staff(db, PlatformRole::Finance).await?;
+    }
+    let day = |field: &'static str, text: &str| -> Result<Option<NaiveDate>, AppError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| AppError::field(field, "Enter a date like 2026-12-01."))
+    };
+    let kind = match kind.trim() {
+        "" => None,
+        code => Some(
+            TransferKind::from_code(code)
+                .ok_or_else(|| AppError::field("kind", "Choose a kind from the list."))?,
+        ),
+    };
+    let filter = ledger::balance::HistoryFilter {
+        kind,
+        from: day("from", from)?,
+        to: day("to", to)?,
+    };
+    if let (Some(f), Some(t)) = (filter.from, filter.to)
+        && f > t
+    {
+        return Err(AppError::field("to", "The last day comes after the first."));
+    }
+    ledger::balance::of_account(db, account, &filter, page).await
 }

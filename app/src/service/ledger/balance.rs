@@ -5,8 +5,8 @@
 use super::Side;
 use crate::{
     entity::{
-        account_top_up, ad_account, campaign, campaign_spend, delivery_decision, ledger_account,
-        ledger_transfer,
+        account_top_up, ad_account, campaign, campaign_spend, delivery_decision, finance_request,
+        ledger_account, ledger_transfer,
     },
     error::AppError,
     model::{
@@ -104,6 +104,29 @@ pub async fn page(
     page: u64,
 ) -> Result<BalancePage, AppError> {
     let account = actor.account(db, AccountPermission::ViewBilling).await?;
+    let mut out = of_account(db, account, &HistoryFilter::default(), page).await?;
+    out.can_set_threshold = actor
+        .membership
+        .is_some_and(|(_, role)| role.allows(AccountPermission::ManageAccount));
+    Ok(out)
+}
+
+/// Which transfers a history lists: of one kind, and from/to a day (UTC), all when unset.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HistoryFilter {
+    pub kind: Option<TransferKind>,
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+}
+
+/// `account`'s figures and one page of its history under `filter`, newest first (the caller
+/// has checked who may see it).
+pub async fn of_account(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    filter: &HistoryFilter,
+    page: u64,
+) -> Result<BalancePage, AppError> {
     let page = page.min(MAX_HISTORY_PAGE);
     let balance = summary(db, account).await?;
     let name = ad_account::Entity::find_by_id(account.0)
@@ -121,13 +144,25 @@ pub async fn page(
     let mut rows = match ledger_id {
         None => Vec::new(),
         Some(id) => {
-            ledger_transfer::Entity::find()
-                .filter(
-                    Condition::any()
-                        .add(ledger_transfer::Column::DebitAccountId.eq(id))
-                        .add(ledger_transfer::Column::CreditAccountId.eq(id)),
-                )
-                .order_by_desc(ledger_transfer::Column::Id)
+            let mut find = ledger_transfer::Entity::find().filter(
+                Condition::any()
+                    .add(ledger_transfer::Column::DebitAccountId.eq(id))
+                    .add(ledger_transfer::Column::CreditAccountId.eq(id)),
+            );
+            if let Some(kind) = filter.kind {
+                find = find.filter(ledger_transfer::Column::Kind.eq(kind.code()));
+            }
+            if let Some(from) = filter.from.and_then(|d| d.and_hms_opt(0, 0, 0)) {
+                find = find.filter(ledger_transfer::Column::CreatedAt.gte(from.and_utc()));
+            }
+            if let Some(to) = filter
+                .to
+                .and_then(|d| d.succ_opt())
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+            {
+                find = find.filter(ledger_transfer::Column::CreatedAt.lt(to.and_utc()));
+            }
+            find.order_by_desc(ledger_transfer::Column::Id)
                 .offset(page * HISTORY_PAGE)
                 .limit(HISTORY_PAGE + 1)
                 .all(db)
@@ -137,16 +172,13 @@ pub async fn page(
     let has_more = rows.len() as u64 > HISTORY_PAGE;
     rows.truncate(HISTORY_PAGE as usize);
     let entries = describe(db, ledger_id.unwrap_or(0), rows).await?;
-    let can_set_threshold = actor
-        .membership
-        .is_some_and(|(_, role)| role.allows(AccountPermission::ManageAccount));
     Ok(BalancePage {
         account_name: name,
         balance,
         entries,
         page,
         has_more,
-        can_set_threshold,
+        can_set_threshold: false,
     })
 }
 
@@ -157,13 +189,23 @@ async fn describe(
     rows: Vec<ledger_transfer::Model>,
 ) -> Result<Vec<BalanceEntry>, AppError> {
     let transfer_ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
-    let references: HashMap<i64, String> = account_top_up::Entity::find()
-        .filter(account_top_up::Column::TransferId.is_in(transfer_ids))
+    let mut references: HashMap<i64, String> = account_top_up::Entity::find()
+        .filter(account_top_up::Column::TransferId.is_in(transfer_ids.clone()))
         .all(db)
         .await?
         .into_iter()
         .map(|t| (t.transfer_id, t.external_reference))
         .collect();
+    // Refunds name their outgoing transfer's reference.
+    for r in finance_request::Entity::find()
+        .filter(finance_request::Column::TransferId.is_in(transfer_ids))
+        .all(db)
+        .await?
+    {
+        if let Some(transfer) = r.transfer_id {
+            references.entry(transfer).or_insert(r.external_reference);
+        }
+    }
     let decision_ids: Vec<i64> = rows
         .iter()
         .filter(|t| t.object_type == "decision")

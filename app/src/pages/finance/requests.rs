@@ -1,0 +1,207 @@
+//! Finance's two-person rule on the page: top-ups and refunds waiting for a second finance
+//! person (approve, reject with a reason, or — for one's own — cancel), and the latest
+//! decided.
+
+use crate::{
+    api::finance::{CancelFinanceRequest, DecideFinanceRequest, RefundBalance},
+    components::{FormError, field_error, form_error},
+    model::{FinanceRequestRow, FinanceRequestStatus, FinanceRequests},
+};
+use leptos::prelude::*;
+
+/// The waiting requests, each with what the viewer may do, then the latest decided.
+#[component]
+pub fn RequestsPanel(
+    requests: FinanceRequests,
+    decide: ServerAction<DecideFinanceRequest>,
+    cancel: ServerAction<CancelFinanceRequest>,
+) -> impl IntoView {
+    let empty = requests.pending.is_empty().then(|| {
+        view! { <p class="muted">"Nothing is waiting for approval."</p> }
+    });
+    let recent = requests.recent.clone();
+    view! {
+        <section class="card finance-requests" aria-labelledby="waiting-heading">
+            <h2 id="waiting-heading">"Waiting for approval"</h2>
+            <p class="hint">
+                {format!(
+                    "Credits and refunds above {} (in the account's currency) wait until a second finance person approves them. \
+                     You cannot approve or reject your own; you can cancel it.",
+                    crate::model::group_thousands(requests.threshold_units.max(0) as u64)
+                )}
+            </p>
+            <DecisionError decide cancel/>
+            {empty}
+            <ul class="request-list">
+                {requests.pending.into_iter().map(|r| view! { <PendingRequest r decide cancel/> }).collect_view()}
+            </ul>
+        </section>
+        <details class="card finance-recent">
+            <summary>"Recent credits and refunds"</summary>
+            <div class="table-scroll">
+                <table>
+                    <thead>
+                        <tr>
+                            <th scope="col">"#"</th>
+                            <th scope="col">"What"</th>
+                            <th scope="col">"Account"</th>
+                            <th scope="col" class="num">"Amount"</th>
+                            <th scope="col">"Reference"</th>
+                            <th scope="col">"Status"</th>
+                            <th scope="col">"Asked by"</th>
+                            <th scope="col">"Decided by"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {recent.into_iter().map(|r| {
+                            let status = match (&r.status, r.reason.is_empty()) {
+                                (FinanceRequestStatus::Rejected, false) => format!("Rejected: {}", r.reason),
+                                (s, _) => s.label().to_owned(),
+                            };
+                            view! {
+                                <tr>
+                                    <td>{r.id}</td>
+                                    <td>{r.kind.label()}</td>
+                                    <td>{r.account_name.clone()}</td>
+                                    <td class="num">{r.amount.display(&r.currency)}</td>
+                                    <td>{r.reference.clone()}</td>
+                                    <td>{status}</td>
+                                    <td>{r.requested_by.clone()}</td>
+                                    <td>{r.decided_by.clone().unwrap_or_else(|| "—".to_owned())}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </details>
+    }
+}
+
+/// What went wrong with the last approve, reject or cancel (a conflict has no field).
+#[component]
+fn DecisionError(
+    decide: ServerAction<DecideFinanceRequest>,
+    cancel: ServerAction<CancelFinanceRequest>,
+) -> impl IntoView {
+    let decided: Signal<_> = decide.value().into();
+    let cancelled: Signal<_> = cancel.value().into();
+    let message = Signal::derive(move || {
+        form_error(decided)
+            .get()
+            .or_else(|| field_error(decided, "amount").get())
+            .or_else(|| form_error(cancelled).get())
+    });
+    view! { <FormError error=message/> }
+}
+
+#[component]
+fn PendingRequest(
+    r: FinanceRequestRow,
+    decide: ServerAction<DecideFinanceRequest>,
+    cancel: ServerAction<CancelFinanceRequest>,
+) -> impl IntoView {
+    let id = r.id;
+    let summary = format!(
+        "{} of {} for {}",
+        r.kind.label(),
+        r.amount.display(&r.currency),
+        r.account_name
+    );
+    let asked = format!(
+        "Reference {} · asked by {} on {}{}",
+        r.reference,
+        r.requested_by,
+        r.requested_at.format("%Y-%m-%d %H:%M UTC"),
+        if r.note.is_empty() {
+            String::new()
+        } else {
+            format!(" · “{}”", r.note)
+        }
+    );
+    let decided: Signal<_> = decide.value().into();
+    let reason_error = Signal::derive(move || {
+        let here = decide.input().get().is_some_and(|i| i.input.request == id);
+        if here {
+            field_error(decided, "reason").get()
+        } else {
+            None
+        }
+    });
+    let reason_id = format!("reject-reason-{id}");
+    let error_id = format!("{reason_id}-error");
+    let actions = if r.mine {
+        view! {
+            <p class="hint">"You asked for this: another finance person approves or rejects it."</p>
+            <ActionForm action=cancel attr:class="inline-form">
+                <input type="hidden" name="request" value=id.to_string()/>
+                <button type="submit" disabled=move || cancel.pending().get()>"Cancel request"</button>
+            </ActionForm>
+        }
+        .into_any()
+    } else {
+        view! {
+            <ActionForm action=decide attr:class="inline-form">
+                <input type="hidden" name="input[request]" value=id.to_string()/>
+                <input type="hidden" name="input[approve]" value="true"/>
+                <input type="hidden" name="input[reason]" value=""/>
+                <button type="submit" class="primary" disabled=move || decide.pending().get()>
+                    {format!("Approve request #{id}")}
+                </button>
+            </ActionForm>
+            <ActionForm action=decide attr:class="stack narrow">
+                <input type="hidden" name="input[request]" value=id.to_string()/>
+                <input type="hidden" name="input[approve]" value="false"/>
+                <div class="field" class:invalid=move || reason_error.get().is_some()>
+                    <label for=reason_id.clone()>"Reason to reject"</label>
+                    <input id=reason_id name="input[reason]" type="text"
+                        aria-invalid=move || reason_error.get().is_some().then_some("true")
+                        aria-describedby=error_id.clone()/>
+                    <p class="field-error" id=error_id role="alert">{move || reason_error.get()}</p>
+                </div>
+                <button type="submit" disabled=move || decide.pending().get()>
+                    {format!("Reject request #{id}")}
+                </button>
+            </ActionForm>
+        }
+        .into_any()
+    };
+    view! {
+        <li class="request" data-test="pending-request">
+            <p><strong>{format!("#{id} ")}{summary}</strong></p>
+            <p class="muted">{asked}</p>
+            {actions}
+        </li>
+    }
+}
+
+/// What the last refund did.
+#[component]
+pub fn RefundResultBanner(refund: ServerAction<RefundBalance>) -> impl IntoView {
+    move || {
+        match refund.value().get() {
+        Some(Ok(r)) if r.status == FinanceRequestStatus::Pending => Some(view! {
+            <div class="banner warn" role="status" data-test="refund-result">
+                {format!(
+                    "Refund of {} for {} is waiting for a second finance person's approval (request #{}).",
+                    r.amount.display(&r.currency),
+                    r.account_name,
+                    r.request
+                )}
+            </div>
+        }.into_any()),
+        Some(Ok(r)) => Some(view! {
+            <div class="banner success" role="status" data-test="refund-result">
+                {format!(
+                    "{} {} to {}. Available now: {}.",
+                    if r.repeated { "Already refunded" } else { "Refunded" },
+                    r.amount.display(&r.currency),
+                    r.account_name,
+                    r.available.display(&r.currency)
+                )}
+            </div>
+        }.into_any()),
+        _ => None,
+    }
+    }
+}

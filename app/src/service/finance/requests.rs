@@ -1,0 +1,642 @@
+//! The two-person rule. Every top-up and refund is a `finance_request`: below the approval
+//! threshold (the `finance_approval_units` platform setting) it is carried out at once and
+//! recorded as done; above it, it waits until a **different** finance user approves it (and
+//! it is carried out in the same transaction) or rejects it with a reason, or its requester
+//! cancels it. The service refuses a decision by the requester, and so does the database (a
+//! CHECK that the decider is not the requester), whatever path a request takes. Deciding is a
+//! conditional UPDATE of a pending row, so of two decisions at once exactly one happens.
+
+use super::{Approval, credit_in};
+use crate::{
+    entity::{ad_account, app_user, finance_request},
+    error::AppError,
+    model::{
+        AccountId, AuditAction, CreditInput, CreditResult, DecideRequestInput, FinanceRequestKind,
+        FinanceRequestRow, FinanceRequestStatus, FinanceRequests, Micros, PlatformRole,
+        RefundInput, RequestResult, TransferKind, UserId,
+    },
+    service::{
+        Actor,
+        audit::{self, AuditEntry},
+        ledger::{self, NewTransfer, Outcome, Side},
+        settings,
+    },
+};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+};
+use std::collections::{BTreeSet, HashMap};
+use validator::Validate;
+
+/// Decided requests finance's page lists.
+pub const RECENT: u64 = 50;
+/// The largest single refund, in currency units (as for credits).
+pub const MAX_REFUND_UNITS: i64 = super::MAX_CREDIT_UNITS;
+
+/// The live (waiting or done) request of `kind` under `reference` for `account`, if any.
+pub(super) async fn live(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    kind: FinanceRequestKind,
+    reference: &str,
+) -> Result<Option<finance_request::Model>, AppError> {
+    Ok(finance_request::Entity::find()
+        .filter(finance_request::Column::AccountId.eq(account.0))
+        .filter(finance_request::Column::Kind.eq(kind.code()))
+        .filter(finance_request::Column::ExternalReference.eq(reference))
+        .filter(finance_request::Column::Status.is_in([
+            FinanceRequestStatus::Pending.code(),
+            FinanceRequestStatus::Done.code(),
+        ]))
+        .one(db)
+        .await?)
+}
+
+/// Records a request carried out at once (below the threshold): nobody else decided it.
+#[expect(clippy::too_many_arguments, reason = "a request is all of these facts")]
+pub(super) async fn record_done(
+    txn: &DatabaseTransaction,
+    kind: FinanceRequestKind,
+    account: AccountId,
+    amount: Micros,
+    currency: &str,
+    reference: &str,
+    note: &str,
+    by: i64,
+    transfer_id: i64,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let row = finance_request::ActiveModel {
+        kind: Set(kind.code().to_owned()),
+        account_id: Set(account.0),
+        amount: Set(amount.0),
+        currency: Set(currency.to_owned()),
+        external_reference: Set(reference.to_owned()),
+        note: Set(note.to_owned()),
+        status: Set(FinanceRequestStatus::Done.code().to_owned()),
+        requested_by: Set(by),
+        requested_at: Set(now),
+        decided_by: Set(None),
+        decided_at: Set(Some(now)),
+        reason: Set(String::new()),
+        transfer_id: Set(Some(transfer_id)),
+        ..Default::default()
+    };
+    Ok(insert(txn, row).await?.id)
+}
+
+/// Inserts a request; the same live reference written meanwhile by another transaction makes
+/// this one start again (and find it).
+async fn insert(
+    txn: &DatabaseTransaction,
+    row: finance_request::ActiveModel,
+) -> Result<finance_request::Model, AppError> {
+    match row.insert(txn).await {
+        Ok(model) => Ok(model),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(AppError::TooManyAttempts(crate::error::BUSY.to_owned()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A credit above the threshold: recorded as waiting, nothing credited yet. The same
+/// reference again with the same amount answers the same request.
+pub(super) async fn request_top_up(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: &CreditInput,
+    amount: Micros,
+    now: DateTime<Utc>,
+) -> Result<CreditResult, AppError> {
+    let reference = input.reference.trim();
+    let note = input.note.trim();
+    crate::with_retry!(db, |txn| {
+        let target = ad_account::Entity::find_by_id(input.account.0)
+            .one(txn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        ledger::lock(txn, Side::balance(target.id), &target.currency, now).await?;
+        let available = ledger::balance_of(txn, Side::balance(target.id), &target.currency).await?;
+        let result = |pending: Option<i64>, already: bool| CreditResult {
+            account_name: target.name.clone(),
+            amount,
+            currency: target.currency.clone(),
+            already_credited: already,
+            pending_request: pending,
+            available,
+        };
+        if let Some(first) = live(txn, input.account, FinanceRequestKind::TopUp, reference).await? {
+            if first.amount != amount.0 {
+                return Err(AppError::field(
+                    "reference",
+                    format!(
+                        "This reference was already used for this account with {}.",
+                        Micros(first.amount).display(&first.currency)
+                    ),
+                ));
+            }
+            let pending = first.status == FinanceRequestStatus::Pending.code();
+            return Ok(result(pending.then_some(first.id), !pending));
+        }
+        let row = insert(
+            txn,
+            finance_request::ActiveModel {
+                kind: Set(FinanceRequestKind::TopUp.code().to_owned()),
+                account_id: Set(target.id),
+                amount: Set(amount.0),
+                currency: Set(target.currency.clone()),
+                external_reference: Set(reference.to_owned()),
+                note: Set(note.to_owned()),
+                status: Set(FinanceRequestStatus::Pending.code().to_owned()),
+                requested_by: Set(actor.user_id.0),
+                requested_at: Set(now),
+                decided_by: Set(None),
+                decided_at: Set(None),
+                reason: Set(String::new()),
+                transfer_id: Set(None),
+                ..Default::default()
+            },
+        )
+        .await?;
+        audit::record(
+            txn,
+            AuditEntry::new(
+                AuditAction::FinanceRequested,
+                "finance_request",
+                row.id.to_string(),
+            )
+            .by(actor.user_id)
+            .from_ip(actor.ip.clone())
+            .detail(serde_json::json!({
+                "kind": "top_up",
+                "account": target.id,
+                "amount_micros": amount.0,
+                "currency": target.currency,
+                "reference": reference,
+            })),
+        )
+        .await?;
+        Ok(result(Some(row.id), false))
+    })
+}
+
+/// Refunds part or all of an account's available balance to the outside world (finance
+/// staff): at once up to the threshold, else as a request for a second finance user. Never
+/// more than is available when it is carried out (held money is not available). The same
+/// reference again with the same amount answers the first refund.
+pub async fn refund(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: RefundInput,
+    now: DateTime<Utc>,
+) -> Result<RequestResult, AppError> {
+    actor.require_staff(db, PlatformRole::Finance).await?;
+    input.validate()?;
+    let amount = match Micros::parse(&input.amount) {
+        Ok(a) if a.0 > 0 && a <= Micros::units(MAX_REFUND_UNITS) => a,
+        Ok(_) => {
+            return Err(AppError::field(
+                "amount",
+                format!("More than zero and at most {MAX_REFUND_UNITS}."),
+            ));
+        }
+        Err(e) => return Err(AppError::field("amount", e.to_string())),
+    };
+    let threshold = Micros::units(settings::finance_approval_units(db).await?);
+    let (reference, reason) = (input.reference.trim(), input.reason.trim());
+    crate::with_retry!(db, |txn| {
+        let target = ad_account::Entity::find_by_id(input.account.0)
+            .one(txn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        ledger::lock(txn, Side::balance(target.id), &target.currency, now).await?;
+        if let Some(first) = live(txn, input.account, FinanceRequestKind::Refund, reference).await?
+        {
+            if first.amount != amount.0 {
+                return Err(AppError::field(
+                    "reference",
+                    format!(
+                        "This reference was already used for a refund of {}.",
+                        Micros(first.amount).display(&first.currency)
+                    ),
+                ));
+            }
+            return result_of(txn, &first, true).await;
+        }
+        let available = ledger::balance_of(txn, Side::balance(target.id), &target.currency).await?;
+        if amount > available {
+            return Err(AppError::field(
+                "amount",
+                format!(
+                    "Only {} is available to refund (money held for running slots is not).",
+                    available.display(&target.currency)
+                ),
+            ));
+        }
+        let waits = amount > threshold;
+        let row = insert(
+            txn,
+            finance_request::ActiveModel {
+                kind: Set(FinanceRequestKind::Refund.code().to_owned()),
+                account_id: Set(target.id),
+                amount: Set(amount.0),
+                currency: Set(target.currency.clone()),
+                external_reference: Set(reference.to_owned()),
+                note: Set(reason.to_owned()),
+                status: Set(FinanceRequestStatus::Pending.code().to_owned()),
+                requested_by: Set(actor.user_id.0),
+                requested_at: Set(now),
+                decided_by: Set(None),
+                decided_at: Set(None),
+                reason: Set(String::new()),
+                transfer_id: Set(None),
+                ..Default::default()
+            },
+        )
+        .await?;
+        if waits {
+            audit::record(
+                txn,
+                AuditEntry::new(
+                    AuditAction::FinanceRequested,
+                    "finance_request",
+                    row.id.to_string(),
+                )
+                .by(actor.user_id)
+                .from_ip(actor.ip.clone())
+                .detail(serde_json::json!({
+                    "kind": "refund",
+                    "account": target.id,
+                    "amount_micros": amount.0,
+                    "currency": target.currency,
+                    "reference": reference,
+                })),
+            )
+            .await?;
+        } else {
+            carry_out(txn, &row, None, actor.ip.clone(), now).await?;
+        }
+        let row = reload(txn, row.id).await?;
+        result_of(txn, &row, false).await
+    })
+}
+
+/// Approves or rejects a waiting request (finance staff other than its requester). An
+/// approval carries it out in the same transaction; a refund that no longer fits the
+/// available balance is refused and stays waiting.
+pub async fn decide(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: DecideRequestInput,
+    now: DateTime<Utc>,
+) -> Result<RequestResult, AppError> {
+    actor.require_staff(db, PlatformRole::Finance).await?;
+    input.validate()?;
+    let reason = input.reason.trim();
+    if !input.approve && reason.is_empty() {
+        return Err(AppError::field(
+            "reason",
+            "Say why the request is rejected.",
+        ));
+    }
+    crate::with_retry!(db, |txn| {
+        let row = finance_request::Entity::find_by_id(input.request)
+            .one(txn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        // Lock the account's balance first (the order every money write takes), then re-read.
+        ledger::lock(txn, Side::balance(row.account_id), &row.currency, now).await?;
+        let row = reload(txn, row.id).await?;
+        if row.requested_by == actor.user_id.0 {
+            return Err(AppError::Conflict(
+                "You made this request: a different finance person must approve or reject it."
+                    .into(),
+            ));
+        }
+        if row.status != FinanceRequestStatus::Pending.code() {
+            return Err(AppError::Conflict(format!(
+                "This request is no longer waiting: it is {}.",
+                status_of(&row).label().to_lowercase()
+            )));
+        }
+        if input.approve {
+            carry_out(txn, &row, Some(actor.user_id.0), actor.ip.clone(), now).await?;
+        } else {
+            let moved = finance_request::Entity::update_many()
+                .col_expr(
+                    finance_request::Column::Status,
+                    FinanceRequestStatus::Rejected.code().into(),
+                )
+                .col_expr(finance_request::Column::DecidedBy, actor.user_id.0.into())
+                .col_expr(finance_request::Column::DecidedAt, now.into())
+                .col_expr(finance_request::Column::Reason, reason.into())
+                .filter(finance_request::Column::Id.eq(row.id))
+                .filter(finance_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
+                .exec(txn)
+                .await?;
+            if moved.rows_affected != 1 {
+                return Err(AppError::Conflict(
+                    "This request was decided meanwhile.".into(),
+                ));
+            }
+            audit::record(
+                txn,
+                AuditEntry::new(
+                    AuditAction::FinanceRejected,
+                    "finance_request",
+                    row.id.to_string(),
+                )
+                .by(actor.user_id)
+                .from_ip(actor.ip.clone())
+                .detail(serde_json::json!({ "reason": reason })),
+            )
+            .await?;
+        }
+        let row = reload(txn, row.id).await?;
+        result_of(txn, &row, false).await
+    })
+}
+
+/// Withdraws a waiting request (its requester only; another finance user rejects instead).
+pub async fn cancel(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    request: i64,
+    now: DateTime<Utc>,
+) -> Result<RequestResult, AppError> {
+    actor.require_staff(db, PlatformRole::Finance).await?;
+    crate::with_retry!(db, |txn| {
+        let row = finance_request::Entity::find_by_id(request)
+            .one(txn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if row.requested_by != actor.user_id.0 {
+            return Err(AppError::Conflict(
+                "Only the person who made a request can cancel it; reject it instead.".into(),
+            ));
+        }
+        let moved = finance_request::Entity::update_many()
+            .col_expr(
+                finance_request::Column::Status,
+                FinanceRequestStatus::Cancelled.code().into(),
+            )
+            .col_expr(finance_request::Column::DecidedAt, now.into())
+            .filter(finance_request::Column::Id.eq(row.id))
+            .filter(finance_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
+            .exec(txn)
+            .await?;
+        if moved.rows_affected != 1 {
+            return Err(AppError::Conflict(
+                "This request is no longer waiting.".into(),
+            ));
+        }
+        audit::record(
+            txn,
+            AuditEntry::new(
+                AuditAction::FinanceCancelled,
+                "finance_request",
+                row.id.to_string(),
+            )
+            .by(actor.user_id)
+            .from_ip(actor.ip.clone()),
+        )
+        .await?;
+        let row = reload(txn, row.id).await?;
+        result_of(txn, &row, false).await
+    })
+}
+
+/// Carries out a request now: the credit or refund, and the row marked done (by `approver`
+/// when a second person approved it). The row must be pending and locked by the caller.
+async fn carry_out(
+    txn: &DatabaseTransaction,
+    row: &finance_request::Model,
+    approver: Option<i64>,
+    ip: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let account = AccountId(row.account_id);
+    let amount = Micros(row.amount);
+    let transfer_id = match status_kind(row) {
+        FinanceRequestKind::TopUp => {
+            let approval = Approval {
+                request: row.id,
+                by: approver.unwrap_or(row.requested_by),
+            };
+            let (_, transfer) = credit_in(
+                txn,
+                account,
+                amount,
+                &row.external_reference,
+                &row.note,
+                row.requested_by,
+                ip,
+                Some(approval),
+                now,
+            )
+            .await?;
+            transfer.ok_or_else(|| {
+                AppError::Conflict("This reference was already credited to this account.".into())
+            })?
+        }
+        FinanceRequestKind::Refund => {
+            let outcome = ledger::transfer(
+                txn,
+                &NewTransfer {
+                    debit: Side::balance(account.0),
+                    credit: Side::external(),
+                    amount,
+                    currency: row.currency.clone(),
+                    kind: TransferKind::Refund,
+                    object_type: "finance_request",
+                    object_id: row.id,
+                    key: format!("refund:{}", row.id),
+                },
+                now,
+            )
+            .await?;
+            let transfer = match outcome {
+                Outcome::Applied(id) => id,
+                Outcome::Replayed(_) => {
+                    return Err(AppError::internal("refund", "a refund's key was used"));
+                }
+                Outcome::Insufficient => {
+                    let available =
+                        ledger::balance_of(txn, Side::balance(account.0), &row.currency).await?;
+                    return Err(AppError::field(
+                        "amount",
+                        format!(
+                            "Only {} is available to refund now (money held for running slots \
+                             is not).",
+                            available.display(&row.currency)
+                        ),
+                    ));
+                }
+            };
+            audit::record(
+                txn,
+                AuditEntry::new(
+                    AuditAction::BalanceRefunded,
+                    "ad_account",
+                    account.to_string(),
+                )
+                .by(UserId(row.requested_by))
+                .from_ip(ip)
+                .detail(serde_json::json!({
+                    "request": row.id,
+                    "approved_by": approver,
+                    "amount_micros": row.amount,
+                    "currency": row.currency,
+                    "reference": row.external_reference,
+                    "reason": row.note,
+                })),
+            )
+            .await?;
+            transfer
+        }
+    };
+    let moved = finance_request::Entity::update_many()
+        .col_expr(
+            finance_request::Column::Status,
+            FinanceRequestStatus::Done.code().into(),
+        )
+        .col_expr(finance_request::Column::DecidedBy, approver.into())
+        .col_expr(finance_request::Column::DecidedAt, now.into())
+        .col_expr(finance_request::Column::TransferId, transfer_id.into())
+        .filter(finance_request::Column::Id.eq(row.id))
+        .filter(finance_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
+        .exec(txn)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "This request was decided meanwhile.".into(),
+        ));
+    }
+    if let Some(by) = approver {
+        audit::record(
+            txn,
+            AuditEntry::new(
+                AuditAction::FinanceApproved,
+                "finance_request",
+                row.id.to_string(),
+            )
+            .by(UserId(by))
+            .detail(serde_json::json!({ "transfer": transfer_id })),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn reload(db: &impl ConnectionTrait, id: i64) -> Result<finance_request::Model, AppError> {
+    finance_request::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("finance", "a request vanished"))
+}
+
+fn status_of(row: &finance_request::Model) -> FinanceRequestStatus {
+    FinanceRequestStatus::from_code(&row.status).unwrap_or(FinanceRequestStatus::Pending)
+}
+
+fn status_kind(row: &finance_request::Model) -> FinanceRequestKind {
+    FinanceRequestKind::from_code(&row.kind).unwrap_or(FinanceRequestKind::TopUp)
+}
+
+async fn result_of(
+    db: &impl ConnectionTrait,
+    row: &finance_request::Model,
+    repeated: bool,
+) -> Result<RequestResult, AppError> {
+    let account = ad_account::Entity::find_by_id(row.account_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let available = ledger::balance_of(db, Side::balance(account.id), &account.currency).await?;
+    Ok(RequestResult {
+        request: row.id,
+        kind: status_kind(row),
+        status: status_of(row),
+        account_name: account.name,
+        amount: Micros(row.amount),
+        currency: row.currency.clone(),
+        repeated,
+        available,
+    })
+}
+
+/// Everything waiting (oldest first) and the latest decided (finance staff; admins read).
+pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<FinanceRequests, AppError> {
+    if !actor.staff_roles.contains(&PlatformRole::Admin) {
+        actor.require_staff(db, PlatformRole::Finance).await?;
+    }
+    let pending = finance_request::Entity::find()
+        .filter(finance_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
+        .order_by_asc(finance_request::Column::RequestedAt)
+        .order_by_asc(finance_request::Column::Id)
+        .limit(500)
+        .all(db)
+        .await?;
+    let recent = finance_request::Entity::find()
+        .filter(finance_request::Column::Status.ne(FinanceRequestStatus::Pending.code()))
+        .order_by_desc(finance_request::Column::Id)
+        .limit(RECENT)
+        .all(db)
+        .await?;
+    let accounts: BTreeSet<i64> = pending
+        .iter()
+        .chain(&recent)
+        .map(|r| r.account_id)
+        .collect();
+    let names: HashMap<i64, String> = ad_account::Entity::find()
+        .filter(ad_account::Column::Id.is_in(accounts))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    let users: BTreeSet<i64> = pending
+        .iter()
+        .chain(&recent)
+        .flat_map(|r| [Some(r.requested_by), r.decided_by])
+        .flatten()
+        .collect();
+    let emails: HashMap<i64, String> = app_user::Entity::find()
+        .filter(app_user::Column::Id.is_in(users))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
+    let email = |id: i64| {
+        emails
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("user {id}"))
+    };
+    let row = |r: finance_request::Model| FinanceRequestRow {
+        id: r.id,
+        kind: status_kind(&r),
+        status: status_of(&r),
+        account: AccountId(r.account_id),
+        account_name: names.get(&r.account_id).cloned().unwrap_or_default(),
+        amount: Micros(r.amount),
+        currency: r.currency.clone(),
+        reference: r.external_reference.clone(),
+        note: r.note.clone(),
+        requested_by: email(r.requested_by),
+        requested_at: r.requested_at,
+        decided_by: r.decided_by.map(email),
+        decided_at: r.decided_at,
+        reason: r.reason.clone(),
+        mine: r.requested_by == actor.user_id.0,
+    };
+    Ok(FinanceRequests {
+        pending: pending.into_iter().map(row).collect(),
+        recent: recent.into_iter().map(row).collect(),
+        threshold_units: settings::finance_approval_units(db).await?,
+    })
+}

@@ -1,0 +1,273 @@
+//! The two-person rule for large top-ups and refunds, on SQLite and PostgreSQL: above the
+//! threshold nothing moves until a different finance user approves; the requester can never
+//! approve or reject their own request (not through the service, not with a second session,
+//! not by writing the row — the database refuses); of an approval and a rejection at once
+//! exactly one happens; refunds never take more than is available, held money included.
+
+mod delivery_support;
+
+use app::{
+    entity::{finance_request, staff_role},
+    error::AppError,
+    model::{
+        CreditInput, DecideRequestInput, FinanceRequestStatus, Micros, PlatformRole, RefundInput,
+    },
+    service::{
+        Actor,
+        finance::{self, requests},
+        ledger,
+    },
+};
+use chrono::Utc;
+use delivery_support::*;
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
+
+async fn finance_user(db: &DatabaseConnection, email: &str) -> Actor {
+    let mut f = advertiser(db, email, "UTC").await;
+    staff_role::ActiveModel {
+        user_id: Set(f.user_id.0),
+        role: Set(PlatformRole::Finance),
+        granted_by: Set(None),
+        granted_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await
+    .expect("grant finance");
+    f.staff_roles.push(PlatformRole::Finance);
+    f
+}
+
+fn credit_input(owner: &Actor, amount: &str, reference: &str) -> CreditInput {
+    CreditInput {
+        account: account(owner),
+        amount: amount.into(),
+        reference: reference.into(),
+        note: String::new(),
+    }
+}
+
+async fn available(db: &DatabaseConnection, owner: &Actor) -> Micros {
+    ledger::balance::summary(db, account(owner))
+        .await
+        .expect("summary")
+        .available
+}
+
+fn decision(request: i64, approve: bool, reason: &str) -> DecideRequestInput {
+    DecideRequestInput {
+        request,
+        approve,
+        reason: reason.into(),
+    }
+}
+
+#[tokio::test]
+async fn a_large_credit_waits_for_a_second_person() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let now = Utc::now();
+        set_setting(&db, "finance_approval_units", 10_000).await;
+        let owner = advertiser(&db, "owner@example.com", "UTC").await;
+        let alice = finance_user(&db, "alice@finance.example").await;
+        let bob = finance_user(&db, "bob@finance.example").await;
+
+        // At the threshold: credited at once, and recorded as done with nobody deciding.
+        let small = finance::credit(&db, &alice, credit_input(&owner, "10000", "W-1"), now)
+            .await
+            .expect(b);
+        assert_eq!(small.pending_request, None, "{b}");
+        assert_eq!(available(&db, &owner).await, Micros::units(10_000), "{b}");
+
+        // Above it: a request, nothing credited; the same reference again is the same request.
+        let large = finance::credit(&db, &alice, credit_input(&owner, "25000", "W-2"), now)
+            .await
+            .expect(b);
+        let id = large.pending_request.expect("pending");
+        let again = finance::credit(&db, &alice, credit_input(&owner, "25000", "W-2"), now)
+            .await
+            .expect(b);
+        assert_eq!(again.pending_request, Some(id), "{b}");
+        let other_amount =
+            finance::credit(&db, &alice, credit_input(&owner, "26000", "W-2"), now).await;
+        assert!(
+            matches!(&other_amount, Err(AppError::Invalid(f)) if f.get("reference").is_some()),
+            "{b}: {other_amount:?}"
+        );
+        assert_eq!(available(&db, &owner).await, Micros::units(10_000), "{b}");
+
+        // Alice cannot approve or reject her own request, in this session or another.
+        let mut alice_again = actor(&db, alice.user_id.0).await;
+        alice_again.staff_roles.push(PlatformRole::Finance);
+        for who in [&alice, &alice_again] {
+            for approve in [true, false] {
+                let own = requests::decide(&db, who, decision(id, approve, "no"), now).await;
+                assert!(matches!(own, Err(AppError::Conflict(_))), "{b}: {own:?}");
+            }
+        }
+        // Nor by writing the row: the database refuses a decider who is the requester.
+        let row = finance_request::Entity::find_by_id(id)
+            .one(&db)
+            .await
+            .expect(b)
+            .expect("row");
+        let mut forged: finance_request::ActiveModel = row.into();
+        forged.status = Set("done".into());
+        forged.decided_by = Set(Some(alice.user_id.0));
+        assert!(
+            forged.update(&db).await.is_err(),
+            "{b}: self-approval written"
+        );
+
+        // An advertiser, or a finance user rejecting without a reason, gets nowhere.
+        let outsider = requests::decide(&db, &owner, decision(id, true, ""), now).await;
+        assert!(
+            matches!(outsider, Err(AppError::Forbidden)),
+            "{b}: {outsider:?}"
+        );
+        let no_reason = requests::decide(&db, &bob, decision(id, false, " "), now).await;
+        assert!(
+            matches!(&no_reason, Err(AppError::Invalid(f)) if f.get("reason").is_some()),
+            "{b}: {no_reason:?}"
+        );
+
+        // Bob approves: credited now, once; a second approval is refused.
+        let done = requests::decide(&db, &bob, decision(id, true, ""), now)
+            .await
+            .expect(b);
+        assert_eq!(done.status, FinanceRequestStatus::Done, "{b}");
+        assert_eq!(available(&db, &owner).await, Micros::units(35_000), "{b}");
+        let twice = requests::decide(&db, &bob, decision(id, true, ""), now).await;
+        assert!(
+            matches!(twice, Err(AppError::Conflict(_))),
+            "{b}: {twice:?}"
+        );
+        assert_eq!(available(&db, &owner).await, Micros::units(35_000), "{b}");
+        // The reference is now credited: sent again it is "already credited".
+        let replay = finance::credit(&db, &alice, credit_input(&owner, "25000", "W-2"), now)
+            .await
+            .expect(b);
+        assert!(replay.already_credited, "{b}");
+        assert_eq!(replay.pending_request, None, "{b}");
+
+        // A request cancelled by its requester frees its reference; Bob cannot cancel Alice's.
+        let third = finance::credit(&db, &alice, credit_input(&owner, "20000", "W-3"), now)
+            .await
+            .expect(b)
+            .pending_request
+            .expect("pending");
+        let not_his = requests::cancel(&db, &bob, third, now).await;
+        assert!(matches!(not_his, Err(AppError::Conflict(_))), "{b}");
+        let cancelled = requests::cancel(&db, &alice, third, now).await.expect(b);
+        assert_eq!(cancelled.status, FinanceRequestStatus::Cancelled, "{b}");
+        let reused = finance::credit(&db, &alice, credit_input(&owner, "20000", "W-3"), now)
+            .await
+            .expect(b);
+        assert!(reused.pending_request.is_some_and(|r| r != third), "{b}");
+
+        let books = ledger::check(&db).await.expect(b);
+        assert!(books.problems.is_empty(), "{b}: {:?}", books.problems);
+        let list = requests::list(&db, &bob).await.expect(b);
+        assert_eq!(list.pending.len(), 1, "{b}");
+        assert!(!list.pending[0].mine, "{b}");
+        assert!(list.recent.len() >= 3, "{b}");
+    }
+}
+
+#[tokio::test]
+async fn an_approval_and_a_rejection_at_once_have_one_outcome() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let now = Utc::now();
+        set_setting(&db, "finance_approval_units", 100).await;
+        let owner = advertiser(&db, "owner@example.com", "UTC").await;
+        let alice = finance_user(&db, "alice@finance.example").await;
+        let bob = finance_user(&db, "bob@finance.example").await;
+        let carol = finance_user(&db, "carol@finance.example").await;
+        for round in 0..6 {
+            let id = finance::credit(
+                &db,
+                &alice,
+                credit_input(&owner, "500", &format!("RACE-{round}")),
+                now,
+            )
+            .await
+            .expect(b)
+            .pending_request
+            .expect("pending");
+            let (approved, rejected) = tokio::join!(
+                requests::decide(&db, &bob, decision(id, true, ""), now),
+                requests::decide(&db, &carol, decision(id, false, "duplicate wire"), now),
+            );
+            assert!(
+                approved.is_ok() != rejected.is_ok(),
+                "{b}: round {round}: {approved:?} / {rejected:?}"
+            );
+        }
+        let credited = available(&db, &owner).await;
+        assert_eq!(credited.0 % Micros::units(500).0, 0, "{b}");
+        let books = ledger::check(&db).await.expect(b);
+        assert!(books.problems.is_empty(), "{b}: {:?}", books.problems);
+    }
+}
+
+#[tokio::test]
+async fn refunds_never_take_more_than_is_available() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let now = Utc::now();
+        set_setting(&db, "finance_approval_units", 1_000).await;
+        let owner = advertiser(&db, "owner@example.com", "UTC").await;
+        let alice = finance_user(&db, "alice@finance.example").await;
+        let bob = finance_user(&db, "bob@finance.example").await;
+        credit(&db, &owner, Micros::units(3_000), "W-1", now)
+            .await
+            .expect(b);
+        let refund = |amount: &str, reference: &str| RefundInput {
+            account: account(&owner),
+            amount: amount.into(),
+            reference: reference.into(),
+            reason: "Campaign cancelled".into(),
+        };
+        // Small: at once, and idempotent on its reference.
+        let r = requests::refund(&db, &alice, refund("400", "OUT-1"), now)
+            .await
+            .expect(b);
+        assert_eq!(r.status, FinanceRequestStatus::Done, "{b}");
+        assert_eq!(r.available, Micros::units(2_600), "{b}");
+        let again = requests::refund(&db, &alice, refund("400", "OUT-1"), now)
+            .await
+            .expect(b);
+        assert!(again.repeated, "{b}");
+        assert_eq!(available(&db, &owner).await, Micros::units(2_600), "{b}");
+        // More than is available: refused beside the amount.
+        let too_much = requests::refund(&db, &alice, refund("2600.01", "OUT-2"), now).await;
+        assert!(
+            matches!(&too_much, Err(AppError::Invalid(f)) if f.get("amount").is_some()),
+            "{b}: {too_much:?}"
+        );
+        // Large: waits; meanwhile the balance shrinks, so the approval is refused and it
+        // stays waiting.
+        let waiting = requests::refund(&db, &alice, refund("2000", "OUT-3"), now)
+            .await
+            .expect(b);
+        assert_eq!(waiting.status, FinanceRequestStatus::Pending, "{b}");
+        requests::refund(&db, &bob, refund("900", "OUT-4"), now)
+            .await
+            .expect(b);
+        let refused = requests::decide(&db, &bob, decision(waiting.request, true, ""), now).await;
+        assert!(
+            matches!(&refused, Err(AppError::Invalid(f)) if f.get("amount").is_some()),
+            "{b}: {refused:?}"
+        );
+        let list = requests::list(&db, &bob).await.expect(b);
+        assert_eq!(list.pending.len(), 1, "{b}");
+        // Topped up again, the approval goes through.
+        credit(&db, &owner, Micros::units(1_000), "W-2", now)
+            .await
+            .expect(b);
+        let done = requests::decide(&db, &bob, decision(waiting.request, true, ""), now)
+            .await
+            .expect(b);
+        assert_eq!(done.status, FinanceRequestStatus::Done, "{b}");
+        assert_eq!(available(&db, &owner).await, Micros::units(700), "{b}");
+        let books = ledger::check(&db).await.expect(b);
+        assert!(books.problems.is_empty(), "{b}: {:?}", books.problems);
+    }
+}

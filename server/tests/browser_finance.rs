@@ -1,0 +1,178 @@
+//! Browser test of the two-person rule, in three browser sessions: finance A credits a large
+//! bank transfer from "Credit balances" and is told it waits for a second person (nothing is
+//! credited, and A is offered only "Cancel request"); finance B approves it under "Waiting for
+//! approval"; the advertiser's balance then shows it — with no console errors.
+
+mod money_support;
+mod support;
+
+use fantoccini::{Client, Locator};
+use std::time::Duration;
+use support::{PASSWORD, TestApp, browser::*};
+
+const OWNER: &str = "owner@bigspender.test";
+const ACCOUNT: &str = "Big Spender Ltd";
+const ALICE: &str = "alice@herald.test";
+const BOB: &str = "bob@herald.test";
+
+async fn xpath(client: &Client, path: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::XPath(path))
+        .await
+        .unwrap_or_else(|e| panic!("{path} never appeared: {e}"))
+}
+
+/// Signs in and follows the navigation's "Credit balances".
+async fn open_finance(app: &TestApp, client: &Client, email: &str) {
+    sign_in(app, client, email).await;
+    hydrated(client).await;
+    xpath(
+        client,
+        "//nav[@aria-label='Main']//a[normalize-space()='Credit balances']",
+    )
+    .await
+    .click()
+    .await
+    .expect("click Credit balances");
+    wait_for_path(client, "/finance").await;
+    hydrated(client).await;
+}
+
+async fn card_available(client: &Client, expected: &str) {
+    let path = format!(
+        "//article[@data-test='finance-account'][h2[normalize-space()='{ACCOUNT}']]//dd[@data-test='available']"
+    );
+    let mut last = String::new();
+    for _ in 0..300 {
+        if let Ok(text) = xpath(client, &path).await.text().await {
+            if text == expected {
+                return;
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the card shows {last:?}, not {expected:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_credit_needs_a_second_finance_person() {
+    let (app, driver, alice) = start().await;
+    money_support::sign_up_owner(&app.db, OWNER, PASSWORD, ACCOUNT).await;
+    for email in [ALICE, BOB] {
+        assert!(
+            app.client()
+                .sign_up(email, PASSWORD)
+                .await
+                .status
+                .is_success()
+        );
+        support::grant_staff(&app, email, "finance").await;
+    }
+
+    // Alice credits €25,000 (above the €10,000 threshold): it waits.
+    open_finance(&app, &alice, ALICE).await;
+    let card =
+        format!("//article[@data-test='finance-account'][h2[normalize-space()='{ACCOUNT}']]");
+    xpath(
+        &alice,
+        &format!("{card}//summary[normalize-space()='Credit {ACCOUNT}']"),
+    )
+    .await
+    .click()
+    .await
+    .expect("open the credit form");
+    for (label, value) in [
+        ("Amount (EUR)", "25000"),
+        ("Bank transfer reference", "WIRE-BIG-1"),
+    ] {
+        let field = xpath(
+            &alice,
+            &format!("{card}//label[normalize-space()='{label}']"),
+        )
+        .await
+        .attr("for")
+        .await
+        .expect("for")
+        .expect("a labelled field");
+        fill(&alice, &format!("#{field}"), value).await;
+    }
+    xpath(
+        &alice,
+        &format!("{card}//button[normalize-space()='Credit balance']"),
+    )
+    .await
+    .click()
+    .await
+    .expect("submit");
+    let banner = until_contains(&alice, "[data-test=credit-result]", "waiting").await;
+    assert!(
+        banner.contains("waiting for a second finance person's approval"),
+        "{banner}"
+    );
+    card_available(&alice, "€0.00").await;
+    // Her own request offers her a cancel, never an approval.
+    let request = xpath(&alice, "//li[@data-test='pending-request']").await;
+    let text = request.text().await.expect("request text");
+    assert!(text.contains("€25,000.00"), "{text}");
+    assert!(
+        alice
+            .find(Locator::XPath(
+                "//li[@data-test='pending-request']//button[starts-with(normalize-space(), 'Approve')]"
+            ))
+            .await
+            .is_err(),
+        "the requester is offered an approval"
+    );
+    xpath(
+        &alice,
+        "//li[@data-test='pending-request']//button[normalize-space()='Cancel request']",
+    )
+    .await;
+    let problems = console_problems(&alice).await;
+    assert!(
+        problems.is_empty(),
+        "finance A console problems: {problems:#?}"
+    );
+
+    // Bob approves it.
+    let bob = browser(&driver).await;
+    open_finance(&app, &bob, BOB).await;
+    xpath(
+        &bob,
+        "//li[@data-test='pending-request']//button[starts-with(normalize-space(), 'Approve request #')]",
+    )
+    .await
+    .click()
+    .await
+    .expect("approve");
+    card_available(&bob, "€25,000.00").await;
+    let none = until_contains(&bob, ".finance-requests", "Nothing is waiting").await;
+    assert!(none.contains("Nothing is waiting for approval."), "{none}");
+    let problems = console_problems(&bob).await;
+    assert!(
+        problems.is_empty(),
+        "finance B console problems: {problems:#?}"
+    );
+
+    // The advertiser's balance shows it.
+    let owner = browser(&driver).await;
+    sign_in(&app, &owner, OWNER).await;
+    hydrated(&owner).await;
+    let mut shown = String::new();
+    for _ in 0..300 {
+        shown = text_of(&owner, "[data-test=header-balance]").await;
+        if shown == "€25,000.00" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(shown, "€25,000.00");
+
+    for client in [alice, bob, owner] {
+        let _ = client.close().await;
+    }
+    drop(driver);
+}
