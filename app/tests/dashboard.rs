@@ -208,6 +208,7 @@ async fn each_role_sees_what_matters_now_and_nothing_else() {
             .expect("finance sees balances");
         assert_eq!(finance.recent_credits, 1, "{b}: the credit of yesterday");
         assert_eq!(finance.out_of_funds, 0, "{b}");
+        assert_eq!(finance.awaiting_you, 0, "{b}: nothing waits for approval");
         let stranger = advertiser(&db, "stranger@example.com", "UTC").await;
         let theirs = dashboard::dashboard(&db, &stranger, now).await.expect(b);
         let live = theirs.live.expect("their own (empty) account");

@@ -271,3 +271,78 @@ async fn refunds_never_take_more_than_is_available() {
         assert!(books.problems.is_empty(), "{b}: {:?}", books.problems);
     }
 }
+
+/// Refunds of everything available race decisions holding money for slots: each refund takes
+/// at most what is available at its moment, nothing ever goes below zero, and the books
+/// balance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refunds_racing_holds_never_overdraw() {
+    use app::service::delivery::{self, DeliveryEngine};
+    for (b, db) in migrations::db::fresh_all().await {
+        let now = Utc::now();
+        set_setting(&db, "finance_approval_units", 1_000_000).await;
+        set_setting(&db, "min_total_budget_micros", Micros::units(1).0).await;
+        set_setting(&db, "min_cpm_micros", Micros::units(1).0).await;
+        set_setting(&db, "ad_slots_per_day", 24).await;
+        let owner = advertiser(&db, "owner@example.com", "UTC").await;
+        let alice = finance_user(&db, "alice@finance.example").await;
+        for i in 0..4 {
+            channel(&db, &format!("ch{i}"), 1_000, "en").await;
+        }
+        let form = campaign_form("Race", Micros::units(1), Micros::units(50), None);
+        running_campaign(&db, &owner, form, now).await;
+        credit(&db, &owner, Micros::units(20), "W-1", now)
+            .await
+            .expect(b);
+        let key = network_key(&db, now).await;
+        let engine = DeliveryEngine::default();
+        let deciding = {
+            let (db, engine) = (db.clone(), engine.clone());
+            tokio::spawn(async move {
+                for j in 0..40 {
+                    let _ = delivery::decide(
+                        &db,
+                        &engine,
+                        key,
+                        &format!("ch{}", j % 4),
+                        &format!("slot-{j}"),
+                        Utc::now(),
+                    )
+                    .await;
+                }
+            })
+        };
+        let mut refunded = Micros(0);
+        for r in 0..20 {
+            let left = available(&db, &owner).await;
+            if left.0 <= 0 {
+                break;
+            }
+            // Ask for all of it: a hold may take some first, and then the refund is refused.
+            let input = RefundInput {
+                account: account(&owner),
+                amount: left.to_decimal(),
+                reference: format!("OUT-{r}"),
+                reason: "Closing the account".into(),
+            };
+            match requests::refund(&db, &alice, input, Utc::now()).await {
+                Ok(done) => refunded = Micros(refunded.0 + done.amount.0),
+                Err(AppError::Invalid(f)) if f.get("amount").is_some() => {}
+                Err(e) => panic!("{b}: refund {r}: {e:?}"),
+            }
+        }
+        deciding.await.expect("decisions");
+        let books = ledger::check(&db).await.expect(b);
+        assert!(books.problems.is_empty(), "{b}: {:?}", books.problems);
+        let summary = ledger::balance::summary(&db, account(&owner))
+            .await
+            .expect(b);
+        assert!(summary.available.0 >= 0, "{b}");
+        assert!(refunded.0 > 0, "{b}: nothing was refunded");
+        assert_eq!(
+            summary.available.0 + summary.held.0 + summary.spent.0 + refunded.0,
+            Micros::units(20).0,
+            "{b}: credited = available + held + spent + refunded"
+        );
+    }
+}

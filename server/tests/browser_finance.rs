@@ -24,10 +24,23 @@ async fn xpath(client: &Client, path: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("{path} never appeared: {e}"))
 }
 
-/// Signs in and follows the navigation's "Credit balances".
-async fn open_finance(app: &TestApp, client: &Client, email: &str) {
+/// Signs in, checks the dashboard's count of requests waiting for this person, and follows
+/// the navigation's "Credit balances".
+async fn open_finance(app: &TestApp, client: &Client, email: &str, waiting: &str) {
     sign_in(app, client, email).await;
     hydrated(client).await;
+    let mut shown = String::new();
+    for _ in 0..300 {
+        shown = text_of(client, "[data-test=awaiting-approval]").await;
+        if shown == waiting {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        shown, waiting,
+        "{email}: waiting for approval on the dashboard"
+    );
     xpath(
         client,
         "//nav[@aria-label='Main']//a[normalize-space()='Credit balances']",
@@ -73,7 +86,7 @@ async fn a_large_credit_needs_a_second_finance_person() {
     }
 
     // Alice credits €25,000 (above the €10,000 threshold): it waits.
-    open_finance(&app, &alice, ALICE).await;
+    open_finance(&app, &alice, ALICE, "0").await;
     let card =
         format!("//article[@data-test='finance-account'][h2[normalize-space()='{ACCOUNT}']]");
     xpath(
@@ -139,7 +152,7 @@ async fn a_large_credit_needs_a_second_finance_person() {
 
     // Bob approves it.
     let bob = browser(&driver).await;
-    open_finance(&app, &bob, BOB).await;
+    open_finance(&app, &bob, BOB, "1").await;
     xpath(
         &bob,
         "//li[@data-test='pending-request']//button[starts-with(normalize-space(), 'Approve request #')]",

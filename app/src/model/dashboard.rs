@@ -103,4 +103,6 @@ pub struct FinanceGlance {
     pub low: u64,
     /// Credits (top-ups) recorded in the last 7 days.
     pub recent_credits: u64,
+    /// Top-ups and refunds waiting for approval by someone other than the viewer.
+    pub awaiting_you: u64,
 }

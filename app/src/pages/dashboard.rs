@@ -254,6 +254,7 @@ fn Finance(f: FinanceGlance) -> impl IntoView {
                 <dt>"Accounts out of funds"</dt><dd>{f.out_of_funds}</dd>
                 <dt>"Below their low-balance alert"</dt><dd>{f.low}</dd>
                 <dt>"Credits in the last 7 days"</dt><dd>{f.recent_credits}</dd>
+                <dt>"Waiting for your approval"</dt><dd data-test="awaiting-approval">{f.awaiting_you}</dd>
             </dl>
             <a class="button" href="/finance">"Credit an account"</a>
         </section>

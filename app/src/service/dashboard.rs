@@ -4,12 +4,16 @@
 //! (finance). Every list is bounded; spend comes from the counters and rollups, never events.
 
 use crate::{
-    entity::{account_top_up, ad_account, campaign, ledger_account, review_decision, review_task},
+    entity::{
+        account_top_up, ad_account, campaign, finance_request, ledger_account, review_decision,
+        review_task,
+    },
     error::AppError,
     model::{
         AccountPermission, CampaignId, CampaignStatus, DASHBOARD_CAMPAIGNS, DASHBOARD_DECISIONS,
-        Dashboard, DecisionRow, FinanceGlance, LedgerKind, LiveCampaignRow, LiveCampaigns, Micros,
-        MoneyGlance, PlatformRole, ReviewGlance, ReviewKind, SPEND_RATE_DAYS, TaskState,
+        Dashboard, DecisionRow, FinanceGlance, FinanceRequestStatus, LedgerKind, LiveCampaignRow,
+        LiveCampaigns, Micros, MoneyGlance, PlatformRole, ReviewGlance, ReviewKind,
+        SPEND_RATE_DAYS, TaskState,
     },
     service::{
         Actor,
@@ -54,7 +58,7 @@ pub async fn dashboard(
         out.moderation = Some(glance);
     }
     if actor.staff_roles.contains(&PlatformRole::Finance) {
-        out.finance = Some(finance(db, now).await?);
+        out.finance = Some(finance(db, actor.user_id.0, now).await?);
     }
     Ok(out)
 }
@@ -238,7 +242,11 @@ async fn decisions(
 }
 
 /// Accounts running out of money, and the credits of the last week.
-async fn finance(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<FinanceGlance, AppError> {
+async fn finance(
+    db: &impl ConnectionTrait,
+    viewer: i64,
+    now: DateTime<Utc>,
+) -> Result<FinanceGlance, AppError> {
     let floor = settings::load(db).await?.money.min_cpm;
     let balances = ledger_account::Entity::find()
         .filter(ledger_account::Column::Kind.eq(LedgerKind::AccountBalance.code()))
@@ -274,9 +282,15 @@ async fn finance(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Financ
         .filter(account_top_up::Column::CreatedAt.gte(now - Duration::days(7)))
         .count(db)
         .await?;
+    let awaiting_you = finance_request::Entity::find()
+        .filter(finance_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
+        .filter(finance_request::Column::RequestedBy.ne(viewer))
+        .count(db)
+        .await?;
     Ok(FinanceGlance {
         out_of_funds: balances,
         low,
         recent_credits,
+        awaiting_you,
     })
 }
