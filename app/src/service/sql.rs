@@ -2,7 +2,7 @@
 //! statement (sums grouped several ways, updates of many rows from a list of values). Written
 //! once with PostgreSQL's `$n` placeholders and rewritten for SQLite when built.
 
-use sea_orm::{DbBackend, Statement, Value};
+use sea_orm::{DbBackend, DbErr, Statement, Value};
 
 /// A statement under construction.
 #[derive(Debug, Default)]
@@ -78,6 +78,18 @@ fn in_order(text: &str, count: usize) -> bool {
         rest = &rest[digits..];
     }
     seen == count
+}
+
+/// Begins a transaction that reads and then writes. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), waiting for it in the busy handler: a deferred transaction that read
+/// first fails at once (`SQLITE_BUSY`, no waiting) when it tries to write while another
+/// connection writes or has written since its read. PostgreSQL ignores the mode.
+pub async fn begin_write<C: sea_orm::TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    db.begin_with_options(sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 /// ` FOR UPDATE` where the database locks rows (PostgreSQL); SQLite locks the whole database

@@ -64,7 +64,7 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
         .check(clock.local(now), limits, &clock.currency)
         .map_err(AppError::Invalid)?;
     check_targeting(db, index, &settings.targeting).await?;
-    let txn = db.begin().await?;
+    let txn = crate::service::sql::begin_write(db).await?;
     let existing = match id {
         Some(id) => Some(lock(&txn, account, id).await?),
         None => None,
@@ -219,7 +219,7 @@ pub async fn submit<C: ConnectionTrait + TransactionTrait>(
     id: CampaignId,
 ) -> Result<u64, AppError> {
     let account = actor.account(db, AccountPermission::EditCampaigns).await?;
-    let txn = db.begin().await?;
+    let txn = crate::service::sql::begin_write(db).await?;
     let model = lock(&txn, account, id).await?;
     ensure_launchable(&txn, &model).await?;
     let ads = ad::Entity::find()
@@ -331,7 +331,7 @@ pub async fn act<C: ConnectionTrait + TransactionTrait>(
     action: CampaignAction,
 ) -> Result<CampaignStatus, AppError> {
     let account = actor.account(db, AccountPermission::EditCampaigns).await?;
-    let txn = db.begin().await?;
+    let txn = crate::service::sql::begin_write(db).await?;
     let model = lock(&txn, account, id).await?;
     let event = match action {
         CampaignAction::Pause => CampaignEvent::Pause,
@@ -430,7 +430,7 @@ pub async fn clone<C: ConnectionTrait + TransactionTrait>(
 ) -> Result<CampaignId, AppError> {
     let account = actor.account(db, AccountPermission::EditCampaigns).await?;
     let clock = AccountClock::load(db, account).await?;
-    let txn = db.begin().await?;
+    let txn = crate::service::sql::begin_write(db).await?;
     let source = find(&txn, account, id).await?;
     let settings = settings_of(&source, &clock)?;
     let now = Utc::now();

@@ -19,7 +19,7 @@ use crate::{
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, EntityTrait, ExprTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr,
+    DbBackend, DbErr, EntityTrait, ExprTrait, QueryFilter, Set, sea_query::Expr,
 };
 use std::{
     collections::HashMap,
@@ -73,12 +73,7 @@ pub async fn begin(db: &DatabaseConnection) -> Result<Write, AppError> {
         }
         None => (db.clone(), None),
     };
-    let txn = conn
-        .begin_with_options(sea_orm::TransactionOptions {
-            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await?;
+    let txn = crate::service::sql::begin_write(&conn).await?;
     Ok(Write { txn, _turn: turn })
 }
 
