@@ -20,7 +20,7 @@ use app::{
 };
 use chrono::Utc;
 use delivery_support::*;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
 async fn finance_user(db: &DatabaseConnection, email: &str) -> Actor {
     let mut f = advertiser(db, email, "UTC").await;
@@ -147,6 +147,22 @@ async fn a_large_credit_waits_for_a_second_person() {
             .expect(b);
         assert!(replay.already_credited, "{b}");
         assert_eq!(replay.pending_request, None, "{b}");
+
+        // A reference credited directly (as before requests existed: a top-up, no request)
+        // is "already credited" when a large credit names it again.
+        credit(&db, &owner, Micros::units(30_000), "W-OLD", now)
+            .await
+            .expect(b);
+        finance_request::Entity::delete_many()
+            .filter(finance_request::Column::ExternalReference.eq("W-OLD"))
+            .exec(&db)
+            .await
+            .expect(b);
+        let old = finance::credit(&db, &alice, credit_input(&owner, "30000", "W-OLD"), now)
+            .await
+            .expect(b);
+        assert!(old.already_credited && old.pending_request.is_none(), "{b}");
+        assert_eq!(available(&db, &owner).await, Micros::units(65_000), "{b}");
 
         // A request cancelled by its requester frees its reference; Bob cannot cancel Alice's.
         let third = finance::credit(&db, &alice, credit_input(&owner, "20000", "W-3"), now)

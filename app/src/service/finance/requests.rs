@@ -8,7 +8,7 @@
 
 use super::{Approval, credit_in};
 use crate::{
-    entity::{ad_account, app_user, finance_request},
+    entity::{account_top_up, ad_account, app_user, finance_request},
     error::AppError,
     model::{
         AccountId, AuditAction, CreditInput, CreditResult, DecideRequestInput, FinanceRequestKind,
@@ -128,6 +128,24 @@ pub(super) async fn request_top_up(
             pending_request: pending,
             available,
         };
+        // A reference credited before requests existed has a top-up and no request.
+        if let Some(credited) = account_top_up::Entity::find()
+            .filter(account_top_up::Column::AccountId.eq(target.id))
+            .filter(account_top_up::Column::ExternalReference.eq(reference))
+            .one(txn)
+            .await?
+        {
+            if credited.amount != amount.0 {
+                return Err(AppError::field(
+                    "reference",
+                    format!(
+                        "This reference was already credited to this account with {}.",
+                        Micros(credited.amount).display(&credited.currency)
+                    ),
+                ));
+            }
+            return Ok(result(None, true));
+        }
         if let Some(first) = live(txn, input.account, FinanceRequestKind::TopUp, reference).await? {
             if first.amount != amount.0 {
                 return Err(AppError::field(
