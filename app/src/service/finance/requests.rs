@@ -102,6 +102,66 @@ async fn insert(
     }
 }
 
+/// A new request, waiting (the caller carries it out at once when it is below the threshold).
+#[expect(clippy::too_many_arguments, reason = "a request is all of these facts")]
+async fn insert_pending(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    kind: FinanceRequestKind,
+    account: &ad_account::Model,
+    amount: Micros,
+    reference: &str,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<finance_request::Model, AppError> {
+    insert(
+        txn,
+        finance_request::ActiveModel {
+            kind: Set(kind.code().to_owned()),
+            account_id: Set(account.id),
+            amount: Set(amount.0),
+            currency: Set(account.currency.clone()),
+            external_reference: Set(reference.to_owned()),
+            note: Set(note.to_owned()),
+            status: Set(FinanceRequestStatus::Pending.code().to_owned()),
+            requested_by: Set(actor.user_id.0),
+            requested_at: Set(now),
+            decided_by: Set(None),
+            decided_at: Set(None),
+            reason: Set(String::new()),
+            transfer_id: Set(None),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// The audit event of a request left waiting for a second person.
+async fn request_audited(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    row: &finance_request::Model,
+) -> Result<(), AppError> {
+    audit::record(
+        txn,
+        AuditEntry::new(
+            AuditAction::FinanceRequested,
+            "finance_request",
+            row.id.to_string(),
+        )
+        .by(actor.user_id)
+        .from_ip(actor.ip.clone())
+        .detail(serde_json::json!({
+            "kind": row.kind,
+            "account": row.account_id,
+            "amount_micros": row.amount,
+            "currency": row.currency,
+            "reference": row.external_reference,
+        })),
+    )
+    .await
+}
+
 /// A credit above the threshold: recorded as waiting, nothing credited yet. The same
 /// reference again with the same amount answers the same request.
 pub(super) async fn request_top_up(
@@ -159,44 +219,18 @@ pub(super) async fn request_top_up(
             let pending = first.status == FinanceRequestStatus::Pending.code();
             return Ok(result(pending.then_some(first.id), !pending));
         }
-        let row = insert(
+        let row = insert_pending(
             txn,
-            finance_request::ActiveModel {
-                kind: Set(FinanceRequestKind::TopUp.code().to_owned()),
-                account_id: Set(target.id),
-                amount: Set(amount.0),
-                currency: Set(target.currency.clone()),
-                external_reference: Set(reference.to_owned()),
-                note: Set(note.to_owned()),
-                status: Set(FinanceRequestStatus::Pending.code().to_owned()),
-                requested_by: Set(actor.user_id.0),
-                requested_at: Set(now),
-                decided_by: Set(None),
-                decided_at: Set(None),
-                reason: Set(String::new()),
-                transfer_id: Set(None),
-                ..Default::default()
-            },
+            actor,
+            FinanceRequestKind::TopUp,
+            &target,
+            amount,
+            reference,
+            note,
+            now,
         )
         .await?;
-        audit::record(
-            txn,
-            AuditEntry::new(
-                AuditAction::FinanceRequested,
-                "finance_request",
-                row.id.to_string(),
-            )
-            .by(actor.user_id)
-            .from_ip(actor.ip.clone())
-            .detail(serde_json::json!({
-                "kind": "top_up",
-                "account": target.id,
-                "amount_micros": amount.0,
-                "currency": target.currency,
-                "reference": reference,
-            })),
-        )
-        .await?;
+        request_audited(txn, actor, &row).await?;
         Ok(result(Some(row.id), false))
     })
 }
@@ -255,45 +289,19 @@ pub async fn refund(
             ));
         }
         let waits = amount > threshold;
-        let row = insert(
+        let row = insert_pending(
             txn,
-            finance_request::ActiveModel {
-                kind: Set(FinanceRequestKind::Refund.code().to_owned()),
-                account_id: Set(target.id),
-                amount: Set(amount.0),
-                currency: Set(target.currency.clone()),
-                external_reference: Set(reference.to_owned()),
-                note: Set(reason.to_owned()),
-                status: Set(FinanceRequestStatus::Pending.code().to_owned()),
-                requested_by: Set(actor.user_id.0),
-                requested_at: Set(now),
-                decided_by: Set(None),
-                decided_at: Set(None),
-                reason: Set(String::new()),
-                transfer_id: Set(None),
-                ..Default::default()
-            },
+            actor,
+            FinanceRequestKind::Refund,
+            &target,
+            amount,
+            reference,
+            reason,
+            now,
         )
         .await?;
         if waits {
-            audit::record(
-                txn,
-                AuditEntry::new(
-                    AuditAction::FinanceRequested,
-                    "finance_request",
-                    row.id.to_string(),
-                )
-                .by(actor.user_id)
-                .from_ip(actor.ip.clone())
-                .detail(serde_json::json!({
-                    "kind": "refund",
-                    "account": target.id,
-                    "amount_micros": amount.0,
-                    "currency": target.currency,
-                    "reference": reference,
-                })),
-            )
-            .await?;
+            request_audited(txn, actor, &row).await?;
         } else {
             carry_out(txn, &row, None, actor.ip.clone(), now).await?;
         }
