@@ -13,7 +13,10 @@ use crate::pages::{
     channels::ChannelsPage,
     dashboard::DashboardPage,
     developers::DeliveryApiGuidePage,
-    finance::{FinanceAccountPage, FinancePage},
+    finance::{
+        FinanceAccountPage, FinanceCorrectionsPage, FinancePage, FinancePayablesPage,
+        FinanceReconcilePage, FinanceSpendPage,
+    },
     invite::InvitePage,
     moderation::{queue::ReviewQueuePage, review::ReviewPage},
     not_found::NotFoundPage,
@@ -22,6 +25,7 @@ use crate::pages::{
     reports::{ReportsPage, SharedReportPage},
     security::SecurityPage,
     shell::AppShell,
+    statement::{FinanceStatementPage, StatementPage},
     targeting::TargetingPage,
     verify::VerifyPage,
 };
@@ -101,9 +105,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("channels") view=ChannelsPage ssr=SsrMode::Async/>
                     <Route path=path!("notifications") view=NotificationsPage ssr=SsrMode::Async/>
                     <Route path=path!("balance") view=BalancePage ssr=SsrMode::Async/>
+                    <Route path=path!("billing/statement") view=StatementPage ssr=SsrMode::Async/>
                     <Route path=path!("reports") view=ReportsPage ssr=SsrMode::Async/>
-                    <Route path=path!("finance") view=|| view! { <StaffOnly role=PlatformRole::Finance><FinancePage/></StaffOnly> } ssr=SsrMode::Async/>
-                    <Route path=path!("finance/accounts/:id") view=|| view! { <StaffOnly role=PlatformRole::Finance><FinanceAccountPage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("finance") view=|| view! { <StaffOnly role=PlatformRole::Finance or_admin=true><FinancePage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("finance/accounts/:id") view=|| view! { <StaffOnly role=PlatformRole::Finance or_admin=true><FinanceAccountPage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("finance/accounts/:id/statement") view=|| view! { <StaffOnly role=PlatformRole::Finance or_admin=true><FinanceStatementPage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("finance/spend") view=|| view! { <StaffOnly role=PlatformRole::Finance or_admin=true><FinanceSpendPage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("finance/payables") view=|| view! { <StaffOnly role=PlatformRole::Finance or_admin=true><FinancePayablesPage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("finance/corrections") view=|| view! { <StaffOnly role=PlatformRole::Finance or_admin=true><FinanceCorrectionsPage/></StaffOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("finance/reconciliation") view=|| view! { <StaffOnly role=PlatformRole::Finance or_admin=true><FinanceReconcilePage/></StaffOnly> } ssr=SsrMode::Async/>
                     <Route path=path!("security") view=SecurityPage ssr=SsrMode::Async/>
                     <Route path=path!("moderation") view=|| view! { <StaffOnly role=PlatformRole::Moderator><ReviewQueuePage/></StaffOnly> } ssr=SsrMode::Async/>
                     <Route path=path!("moderation/:task") view=|| view! { <StaffOnly role=PlatformRole::Moderator><ReviewPage/></StaffOnly> } ssr=SsrMode::Async/>

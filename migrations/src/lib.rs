@@ -14,6 +14,7 @@ mod m20261129_000008_catalog_import_staging;
 mod m20261201_000009_ledger_delivery;
 mod m20261202_000010_reports;
 mod m20261203_000011_finance_requests;
+mod m20261204_000012_finance_console;
 
 /// Runs every migration in order (`Migrator::up(&db, None)`).
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_ledger_delivery::Migration),
             Box::new(m20261202_000010_reports::Migration),
             Box::new(m20261203_000011_finance_requests::Migration),
+            Box::new(m20261204_000012_finance_console::Migration),
         ]
     }
 }

@@ -551,6 +551,7 @@ async fn bulk(
                         views: Set(views),
                         clicks: Set(clicks),
                         spend_micros: Set(spend),
+                        reversed_micros: Set(0),
                     }
                 },
             )

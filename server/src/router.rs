@@ -234,6 +234,22 @@ pub fn routes(state: AppState, config: &RouterConfig) -> Router {
             "/reports/export.csv",
             axum::routing::get(app::api::reports::export_csv),
         )
+        .route(
+            "/finance/spend.csv",
+            axum::routing::get(app::api::finance_console::spend_csv),
+        )
+        .route(
+            "/finance/payables.csv",
+            axum::routing::get(app::api::finance_console::payables_csv),
+        )
+        .route(
+            "/billing/statement.csv",
+            axum::routing::get(crate::statements::own),
+        )
+        .route(
+            "/finance/accounts/{id}/statement.csv",
+            axum::routing::get(crate::statements::finance),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
         .layer(middleware::from_fn(error_status))

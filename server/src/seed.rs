@@ -27,6 +27,9 @@ pub async fn run(
     )
     .await
     .map_err(|e| e.to_string())?;
+    app::service::demo_delivery::corrections_and_payouts(db, "finance@herald.local")
+        .await
+        .map_err(|e| e.to_string())?;
     app::service::demo_delivery::pending_top_up(
         db,
         "advertiser@herald.local",

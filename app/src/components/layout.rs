@@ -47,11 +47,17 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
             </ul>
         }
     });
-    let finance = viewer.has_staff_role(PlatformRole::Finance).then(|| {
+    let finance_reader = viewer.has_staff_role(PlatformRole::Finance)
+        || viewer.has_staff_role(PlatformRole::Admin);
+    let finance = finance_reader.then(|| {
         view! {
             <p class="nav-heading">"Finance"</p>
             <ul>
                 {link("/finance", "Credit balances")}
+                {link("/finance/spend", "Spend")}
+                {link("/finance/payables", "Publisher payables")}
+                {link("/finance/corrections", "Corrections")}
+                {link("/finance/reconciliation", "Reconciliation")}
             </ul>
         }
     });
@@ -94,11 +100,18 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
     .into_any()
 }
 
-/// A page for staff holding `role`: anyone else sees the permission message instead of its
-/// forms (the server functions behind it refuse them anyway; this keeps the page honest).
+/// A page for staff holding `role` (and, with `or_admin`, for admins, who read finance's
+/// pages): anyone else sees the permission message instead of its forms (the server functions
+/// behind it refuse them anyway; this keeps the page honest).
 #[component]
-pub fn StaffOnly(role: PlatformRole, children: ChildrenFn) -> impl IntoView {
-    let allowed = use_context::<Viewer>().is_some_and(|v| v.has_staff_role(role));
+pub fn StaffOnly(
+    role: PlatformRole,
+    #[prop(optional)] or_admin: bool,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let allowed = use_context::<Viewer>().is_some_and(|v| {
+        v.has_staff_role(role) || (or_admin && v.has_staff_role(PlatformRole::Admin))
+    });
     if allowed {
         children().into_any()
     } else {

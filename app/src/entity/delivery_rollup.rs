@@ -19,6 +19,9 @@ pub struct Model {
     pub views: i64,
     pub clicks: i64,
     pub spend_micros: i64,
+    /// Charges reversed on this day (by finance's corrections) of this campaign, ad and
+    /// channel; the original spend stays on the day it was charged.
+    pub reversed_micros: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

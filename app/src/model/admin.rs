@@ -118,10 +118,14 @@ pub enum AuditAction {
     FinanceCancelled,
     /// Finance returned part of an account's available balance.
     BalanceRefunded,
+    /// Finance reversed posted charges (a correction).
+    ChargesReversed,
+    /// Finance marked a channel's month of payables paid.
+    PayoutMarked,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 48] = [
+    pub const ALL: [Self; 50] = [
         Self::SignUp,
         Self::SignIn,
         Self::SignInFailed,
@@ -170,6 +174,8 @@ impl AuditAction {
         Self::FinanceRejected,
         Self::FinanceCancelled,
         Self::BalanceRefunded,
+        Self::ChargesReversed,
+        Self::PayoutMarked,
     ];
 
     pub fn code(self) -> &'static str {
@@ -222,6 +228,8 @@ impl AuditAction {
             Self::FinanceRejected => "finance.rejected",
             Self::FinanceCancelled => "finance.cancelled",
             Self::BalanceRefunded => "finance.balance_refunded",
+            Self::ChargesReversed => "finance.charges_reversed",
+            Self::PayoutMarked => "finance.payout_marked",
         }
     }
 }

@@ -61,17 +61,24 @@ pub enum TransferKind {
     Post,
     /// The unused rest of a hold, back to the balance.
     Release,
-    /// Money back to the outside world, or a correction.
+    /// Money back to the outside world.
     Refund,
+    /// A correction: a posted charge given back to the advertiser's balance, out of the
+    /// publisher's payable and the platform's revenue in the charge's own proportions.
+    Reversal,
+    /// A publisher's accrued share paid out (payable to the outside world).
+    Payout,
 }
 
 impl TransferKind {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::TopUp,
         Self::Hold,
         Self::Post,
         Self::Release,
         Self::Refund,
+        Self::Reversal,
+        Self::Payout,
     ];
 
     pub fn code(self) -> &'static str {
@@ -81,6 +88,8 @@ impl TransferKind {
             Self::Post => "post",
             Self::Release => "release",
             Self::Refund => "refund",
+            Self::Reversal => "reversal",
+            Self::Payout => "payout",
         }
     }
 
@@ -96,6 +105,8 @@ impl TransferKind {
             Self::Post => "Charged for views",
             Self::Release => "Unused reservation returned",
             Self::Refund => "Refund",
+            Self::Reversal => "Charge reversed",
+            Self::Payout => "Paid to publisher",
         }
     }
 }

@@ -12,9 +12,11 @@ use crate::{
         finance,
     },
 };
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+};
 
 /// What the history produced.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -217,4 +219,51 @@ async fn channels_by_id(
         .into_iter()
         .map(|c| (c.id, c.handle))
         .collect())
+}
+
+/// A correction of the demo's largest charge and, when last month has charges, its largest
+/// publisher payout marked paid — by the demo finance user, through finance's services — so
+/// the corrections and payables pages and the statement have something to show.
+pub async fn corrections_and_payouts(
+    db: &DatabaseConnection,
+    finance_email: &str,
+) -> Result<(), AppError> {
+    let user = app_user::Entity::find()
+        .filter(app_user::Column::Email.eq(finance_email.to_owned()))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let actor = crate::service::auth::viewer(db, crate::model::UserId(user.id), None)
+        .await?
+        .map(|v| crate::service::Actor::from_viewer(v, None))
+        .ok_or(AppError::NotFound)?;
+    let now = Utc::now();
+    let largest = crate::entity::delivery_decision::Entity::find()
+        .filter(crate::entity::delivery_decision::Column::Posted.gt(0))
+        .order_by_desc(crate::entity::delivery_decision::Column::Posted)
+        .one(db)
+        .await?;
+    if let Some(decision) = largest {
+        let input = crate::model::CorrectionInput {
+            scope: "decision".into(),
+            decision: decision.id.to_string(),
+            reason: "Demo: invalid traffic reported by the publisher".into(),
+            ..Default::default()
+        };
+        finance::corrections::reverse(db, &actor, input, now).await?;
+    }
+    let last_month = (now.date_naive().with_day(1).unwrap_or_default() - Duration::days(1))
+        .format("%Y-%m")
+        .to_string();
+    let owed = finance::payables::payables(db, &actor, &last_month, 1, now).await?;
+    if let Some(row) = owed.rows.first().filter(|r| r.owed.0 > 0) {
+        let input = crate::model::PayoutInput {
+            channel: row.channel_id,
+            currency: row.currency.clone(),
+            month: last_month,
+            reference: "DEMO-PAYOUT-0001".into(),
+        };
+        finance::payables::mark_paid(db, &actor, input, now).await?;
+    }
+    Ok(())
 }

@@ -231,6 +231,7 @@ pub async fn record_spend(
         views: Set(10_000),
         clicks: Set(10),
         spend_micros: Set(spend),
+        reversed_micros: Set(0),
     }
     .insert(db)
     .await

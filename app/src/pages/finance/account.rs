@@ -56,6 +56,7 @@ pub fn FinanceAccountPage() -> impl IntoView {
                         };
                         view! {
                             <h1>{format!("Ledger of {}", b.account_name)}</h1>
+                            <p><a href=format!("/finance/accounts/{id}/statement") data-test="statement-link">"Statement"</a></p>
                             <div class="stats money-stats" data-test="balance">
                                 <div class="stat"><span class="stat-label">"Available"</span><strong class="stat-value" data-test="available">{money(b.balance.available)}</strong></div>
                                 <div class="stat"><span class="stat-label">"Held for won slots"</span><strong class="stat-value">{money(b.balance.held)}</strong></div>

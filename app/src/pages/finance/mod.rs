@@ -1,11 +1,19 @@
 //! Finance console pages: ad accounts with their balances, crediting one (a bank transfer
 //! arrived) or refunding part of its balance, and the two-person rule for large amounts
-//! ([`requests`]). Spend, payables, reconciliation and statements come later.
+//! ([`requests`]); spend, publisher payables, corrections and reconciliation have a page each.
 
 mod account;
+mod corrections;
+mod payables;
+mod reconcile;
 mod requests;
+mod spend;
 
 pub use account::FinanceAccountPage;
+pub use corrections::FinanceCorrectionsPage;
+pub use payables::FinancePayablesPage;
+pub use reconcile::FinanceReconcilePage;
+pub use spend::FinanceSpendPage;
 
 use crate::{
     api::finance::{
@@ -190,6 +198,9 @@ fn AccountCard(
     let heading = format!("account-{id}");
     let labelled_by = heading.clone();
     let field = move |name: &'static str| field_error(mine, name);
+    // Admins read finance's pages; only finance staff move money.
+    let can_move = use_context::<crate::model::Viewer>()
+        .is_some_and(|v| v.has_staff_role(crate::model::PlatformRole::Finance));
     view! {
         <article class="card finance-account" aria-labelledby=labelled_by data-test="finance-account">
             <h2 id=heading>{row.name.clone()}</h2>
@@ -208,6 +219,7 @@ fn AccountCard(
                 }}</dd>
             </dl>
             <a href=format!("/finance/accounts/{id}")>{format!("Ledger history of {}", row.name)}</a>
+            {can_move.then(|| view! {
             <details>
                 <summary>{format!("Credit {}", row.name)}</summary>
                 <ActionForm action=credit attr:class="stack narrow" attr:novalidate=true>
@@ -244,6 +256,7 @@ fn AccountCard(
                     </button>
                 </ActionForm>
             </details>
+            })}
         </article>
     }
 }

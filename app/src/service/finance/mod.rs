@@ -2,7 +2,12 @@
 //! rule for large amounts ([`requests`]), and the accounts finance staff look through. Every
 //! write goes through the ledger and is audited.
 
+pub mod corrections;
+pub mod payables;
+pub mod reconcile;
 pub mod requests;
+pub mod statement;
+pub mod spend;
 
 use crate::{
     entity::{account_top_up, ad_account},
@@ -249,6 +254,28 @@ pub(crate) async fn credit_in(
     ))
 }
 
+/// Passes finance staff and admins (who read finance's pages); refuses (audited) anyone else.
+pub(crate) async fn require_reader(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+) -> Result<(), AppError> {
+    if actor.staff_roles.contains(&PlatformRole::Admin) {
+        return Ok(());
+    }
+    actor.require_staff(db, PlatformRole::Finance).await
+}
+
+/// A UTC day typed into a finance form (`YYYY-MM-DD`), or `None` when left empty.
+pub(crate) fn parse_day(field: &'static str, text: &str) -> Result<Option<NaiveDate>, AppError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| AppError::field(field, "Enter a date like 2026-12-01."))
+}
+
 /// Ad accounts whose name contains `query`, A–Z, with their balances (finance staff only).
 pub async fn accounts(
     db: &impl ConnectionTrait,
@@ -256,7 +283,7 @@ pub async fn accounts(
     query: &str,
     page: u64,
 ) -> Result<FinanceAccounts, AppError> {
-    actor.require_staff(db, PlatformRole::Finance).await?;
+    require_reader(db, actor).await?;
     let query: String = query.trim().chars().take(80).collect();
     let page = page.min(10_000);
     let mut find = ad_account::Entity::find();
@@ -316,18 +343,7 @@ pub async fn account_history(
     to: &str,
     page: u64,
 ) -> Result<BalancePage, AppError> {
-    if !actor.staff_roles.contains(&PlatformRole::Admin) {
-        actor.require_staff(db, PlatformRole::Finance).await?;
-    }
-    let day = |field: &'static str, text: &str| -> Result<Option<NaiveDate>, AppError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Ok(None);
-        }
-        NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| AppError::field(field, "Enter a date like 2026-12-01."))
-    };
+    require_reader(db, actor).await?;
     let kind = match kind.trim() {
         "" => None,
         code => Some(
@@ -337,8 +353,8 @@ pub async fn account_history(
     };
     let filter = ledger::balance::HistoryFilter {
         kind,
-        from: day("from", from)?,
-        to: day("to", to)?,
+        from: parse_day("from", from)?,
+        to: parse_day("to", to)?,
     };
     if let (Some(f), Some(t)) = (filter.from, filter.to)
         && f > t

@@ -10,6 +10,7 @@
 pub mod balance;
 pub mod check;
 pub mod post;
+pub mod reverse;
 
 use crate::{
     entity::{ledger_account, ledger_transfer},
@@ -29,7 +30,8 @@ use std::{
 use tokio::sync::OwnedMutexGuard;
 
 pub use check::check;
-pub use post::{Charge, post_key, post_many};
+pub use post::{Charge, post_key, post_many, transfer_many};
+pub use reverse::{Reversal, reverse_many, reversal_key};
 
 /// A transaction that writes money ([`begin`]) and, on SQLite, this process's turn at the
 /// database's one write lock, held until it commits or rolls back. Derefs to the transaction.

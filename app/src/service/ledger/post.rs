@@ -76,8 +76,32 @@ pub async fn post_many(
             }
         }
     }
+    if !transfer_many(db, &transfers, now).await? {
+        return Err(AppError::internal(
+            "ledger",
+            "a campaign holds less than its decisions post",
+        ));
+    }
+    Ok(())
+}
+
+/// Writes `transfers` (keys never used before; a used one fails the whole transaction) in the
+/// caller's transaction: each touched balance changes once, in account-id order, and all
+/// transfers go in with one statement per chunk. `false` when a debit would take an account
+/// that must not go negative below zero: balances may have changed, so the caller rolls back.
+pub async fn transfer_many(
+    db: &impl ConnectionTrait,
+    transfers: &[NewTransfer],
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
     if transfers.is_empty() {
-        return Ok(());
+        return Ok(true);
+    }
+    if transfers.iter().any(|t| t.amount.0 <= 0 || t.debit == t.credit) {
+        return Err(AppError::internal(
+            "ledger",
+            "a transfer moves more than zero between two accounts",
+        ));
     }
     let wanted: BTreeSet<(Side, String)> = transfers
         .iter()
@@ -97,7 +121,7 @@ pub async fn post_many(
     // Debits and credits per ledger account, in id order.
     let mut moves: BTreeMap<i64, (i64, i64, bool)> = BTreeMap::new();
     let mut rows = Vec::with_capacity(transfers.len());
-    for t in &transfers {
+    for t in transfers {
         let (debit, credit) = (id(t.debit, &t.currency)?, id(t.credit, &t.currency)?);
         // Whether an account may go negative is its kind's, however it is first met.
         moves
@@ -111,17 +135,14 @@ pub async fn post_many(
         rows.push(t.row(debit, credit, now));
     }
     if !move_balances(db, &moves).await? {
-        return Err(AppError::internal(
-            "ledger",
-            "a campaign holds less than its decisions post",
-        ));
+        return Ok(false);
     }
     for chunk in rows.chunks(CHUNK) {
         ledger_transfer::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(db)
             .await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Applies (debits, credits, may go negative) to each ledger account: row locks taken in id

@@ -1,6 +1,7 @@
 //! The rollup reads every report is made of: sums over one index range of `delivery_rollup`
 //! (an account's or a campaign's days), grouped by what the report breaks down by. Never raw
-//! events, never a campaign at a time.
+//! events, never a campaign at a time. Spend is net of finance's reversals, which count on
+//! the day they were made (the original charges keep their own day).
 
 use crate::service::sql::Sql;
 use crate::{error::AppError, model::Micros};
@@ -52,7 +53,7 @@ fn range_of(sql: &mut Sql, scope: &Scope, from: NaiveDate, to: NaiveDate) -> Str
 
 const SUMS: &str = "CAST(COALESCE(SUM(views), 0) AS BIGINT), \
                     CAST(COALESCE(SUM(clicks), 0) AS BIGINT), \
-                    CAST(COALESCE(SUM(spend_micros), 0) AS BIGINT)";
+                    CAST(COALESCE(SUM(spend_micros - reversed_micros), 0) AS BIGINT)";
 
 /// The sums in columns `at`, `at + 1`, `at + 2` of a row.
 pub fn sums_at(row: &QueryResult, at: usize) -> Result<Sums, AppError> {
@@ -248,7 +249,7 @@ pub async fn channels(
         "SELECT g.channel_id, g.views, g.clicks, g.spend, ch.handle, ch.topic_id, ch.language \
          FROM (SELECT channel_id, CAST(COALESCE(SUM(views), 0) AS BIGINT) AS views, \
          CAST(COALESCE(SUM(clicks), 0) AS BIGINT) AS clicks, \
-         CAST(COALESCE(SUM(spend_micros), 0) AS BIGINT) AS spend \
+         CAST(COALESCE(SUM(spend_micros - reversed_micros), 0) AS BIGINT) AS spend \
          FROM delivery_rollup WHERE {range} GROUP BY channel_id) g \
          LEFT JOIN channel ch ON ch.id = g.channel_id"
     );

@@ -165,6 +165,7 @@ async fn upsert_rollups(txn: &impl ConnectionTrait, batch: &Batch) -> Result<(),
                     views: Set(views),
                     clicks: Set(clicks),
                     spend_micros: Set(spend),
+                    reversed_micros: Set(0),
                 }
             },
         )

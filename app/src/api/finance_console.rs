@@ -1,0 +1,165 @@
+//! The finance console beyond balances: corrections, spend, publisher payables and payouts,
+//! reconciliation — server functions for the pages, and the two CSV downloads as plain GET
+//! routes (finance staff; admins read everything and change nothing).
+
+use crate::{
+    error::AppError,
+    model::{
+        CorrectionInput, CorrectionResult, CorrectionRow, Micros, Payables, PayoutInput,
+        ReconcileReport, SpendReport,
+    },
+};
+use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use {super::ctx, crate::model::PlatformRole, crate::service};
+
+/// Reverses (or previews reversing) posted charges of a decision or of a channel over a period.
+#[server(endpoint = "reverse_charges")]
+pub async fn reverse_charges(input: CorrectionInput) -> Result<CorrectionResult, AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Finance).await?;
+    service::finance::corrections::reverse(&state.db, &me, input, chrono::Utc::now()).await
+}
+
+/// Corrections made, newest first.
+#[server(endpoint = "list_corrections")]
+pub async fn list_corrections(page: u64) -> Result<Vec<CorrectionRow>, AppError> {
+    let (state, me) = ctx::require_user().await?;
+    service::finance::corrections::list(&state.db, &me, page).await
+}
+
+/// Spend per ad account and UTC day or month.
+#[server(endpoint = "finance_spend")]
+pub async fn finance_spend(
+    from: String,
+    to: String,
+    period: String,
+) -> Result<SpendReport, AppError> {
+    let (state, me) = ctx::require_user().await?;
+    let limit = service::finance::spend::PAGE_ROWS;
+    service::finance::spend::spend(&state.db, &me, &from, &to, &period, limit, chrono::Utc::now())
+        .await
+}
+
+/// One UTC month's publisher payables per channel.
+#[server(endpoint = "finance_payables")]
+pub async fn finance_payables(month: String) -> Result<Payables, AppError> {
+    let (state, me) = ctx::require_user().await?;
+    let limit = service::finance::payables::PAGE_ROWS;
+    service::finance::payables::payables(&state.db, &me, &month, limit, chrono::Utc::now()).await
+}
+
+/// Marks one channel's ended month paid (finance staff); answers the amount paid.
+#[server(endpoint = "mark_payout_paid")]
+pub async fn mark_payout_paid(input: PayoutInput) -> Result<Micros, AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Finance).await?;
+    service::finance::payables::mark_paid(&state.db, &me, input, chrono::Utc::now()).await
+}
+
+/// Ledger = events = rollups for a period, per account and overall, with every difference.
+#[server(endpoint = "finance_reconcile")]
+pub async fn finance_reconcile(from: String, to: String) -> Result<ReconcileReport, AppError> {
+    let (state, me) = ctx::require_user().await?;
+    service::finance::reconcile::reconcile(&state.db, &me, &from, &to, chrono::Utc::now()).await
+}
+
+/// The query of the CSV downloads.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CsvQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    period: String,
+    #[serde(default)]
+    month: String,
+}
+
+/// `GET /finance/spend.csv?from=&to=&period=`: the spend report as CSV.
+#[cfg(feature = "ssr")]
+pub async fn spend_csv(
+    axum::extract::State(state): axum::extract::State<ctx::AppState>,
+    parts: axum::http::request::Parts,
+) -> axum::response::Response {
+    let result = async {
+        let (me, q) = csv_request(&state, &parts).await?;
+        let limit = service::finance::spend::CSV_ROWS;
+        let now = chrono::Utc::now();
+        let report =
+            service::finance::spend::spend(&state.db, &me, &q.from, &q.to, &q.period, limit, now)
+                .await?;
+        let name = format!(
+            "herald-spend-by-{}-{}-to-{}.csv",
+            report.period.code(),
+            report.from,
+            report.to
+        );
+        Ok((name, service::finance::spend::spend_csv(&report)?))
+    }
+    .await;
+    csv_response(result)
+}
+
+/// `GET /finance/payables.csv?month=`: a month's payables per channel, for the payout run.
+#[cfg(feature = "ssr")]
+pub async fn payables_csv(
+    axum::extract::State(state): axum::extract::State<ctx::AppState>,
+    parts: axum::http::request::Parts,
+) -> axum::response::Response {
+    let result = async {
+        let (me, q) = csv_request(&state, &parts).await?;
+        let limit = service::finance::spend::CSV_ROWS;
+        let now = chrono::Utc::now();
+        let p =
+            service::finance::payables::payables(&state.db, &me, &q.month, limit, now).await?;
+        let name = format!("herald-payables-{}.csv", p.month);
+        Ok((name, service::finance::payables::payables_csv(&p)?))
+    }
+    .await;
+    csv_response(result)
+}
+
+#[cfg(feature = "ssr")]
+async fn csv_request(
+    state: &ctx::AppState,
+    parts: &axum::http::request::Parts,
+) -> Result<(service::Actor, CsvQuery), AppError> {
+    let axum::extract::Query(query) = axum::extract::Query::<CsvQuery>::try_from_uri(&parts.uri)
+        .map_err(|_| AppError::field("query", "That address is not valid."))?;
+    let request = ctx::Request::from_parts(state.clone(), parts)?;
+    Ok((request.actor().await?, query))
+}
+
+/// A CSV download, or the error as the page would show it (401, 403, 404, 422) in plain text.
+#[cfg(feature = "ssr")]
+pub fn csv_response(result: Result<(String, String), AppError>) -> axum::response::Response {
+    use axum::{
+        http::{StatusCode, header},
+        response::IntoResponse,
+    };
+    match result {
+        Ok((name, body)) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            let status = match &e {
+                AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+                AppError::Forbidden => StatusCode::FORBIDDEN,
+                AppError::NotFound => StatusCode::NOT_FOUND,
+                AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            (status, e.to_string()).into_response()
+        }
+    }
+}

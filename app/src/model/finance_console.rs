@@ -1,0 +1,276 @@
+//! Finance console wire types beyond balances: corrections (reversing posted charges), spend
+//! by account and period, publisher payables and payouts, and reconciliation.
+
+use crate::model::Micros;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use validator::Validate;
+
+/// A correction as finance types it: reverse the posted charges of one decision, or of one
+/// channel's decisions made on UTC days `from`–`to`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(Validate))]
+pub struct CorrectionInput {
+    /// `decision` or `channel`.
+    pub scope: String,
+    /// The decision's number (scope `decision`).
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(max = 20, message = "Enter a decision number."))
+    )]
+    pub decision: String,
+    /// The channel's handle as in the catalog (scope `channel`).
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(max = 64, message = "Enter the channel's handle."))
+    )]
+    pub channel: String,
+    /// First UTC day, `YYYY-MM-DD` (scope `channel`).
+    #[cfg_attr(feature = "ssr", validate(length(max = 10)))]
+    pub from: String,
+    /// Last UTC day, `YYYY-MM-DD` (scope `channel`).
+    #[cfg_attr(feature = "ssr", validate(length(max = 10)))]
+    pub to: String,
+    /// Why (e.g. "invalid traffic found by the publisher audit").
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(
+            min = 3,
+            max = 500,
+            message = "Say why the charges are reversed (3 to 500 characters)."
+        ))
+    )]
+    pub reason: String,
+    /// Only show what would be reversed, write nothing.
+    #[serde(default)]
+    pub preview: bool,
+}
+
+/// What a correction reversed (or, previewed, would reverse), per currency.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorrectionResult {
+    /// The correction's number; `None` for a preview or when nothing was left to reverse.
+    pub id: Option<i64>,
+    pub preview: bool,
+    /// Decisions with charges reversed.
+    pub decisions: u64,
+    /// Ad accounts given money back.
+    pub accounts: u64,
+    pub totals: Vec<CorrectionTotal>,
+}
+
+/// A correction's sums in one currency: `amount = publisher + platform`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorrectionTotal {
+    pub currency: String,
+    pub amount: Micros,
+    pub publisher: Micros,
+    pub platform: Micros,
+}
+
+/// One correction in finance's list (newest first).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorrectionRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// "Decision 17" or "@channel, 2026-11-01 – 2026-11-30".
+    pub what: String,
+    pub reason: String,
+    pub decisions: i64,
+    pub totals: Vec<CorrectionTotal>,
+    pub by: String,
+}
+
+/// How spend is grouped in time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SpendPeriod {
+    #[default]
+    Day,
+    Month,
+}
+
+impl SpendPeriod {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Day => "day",
+            Self::Month => "month",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "day" => Some(Self::Day),
+            "month" => Some(Self::Month),
+            _ => None,
+        }
+    }
+}
+
+/// Spend of one ad account in one period (UTC): charged, reversed, and the net.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendRow {
+    /// `YYYY-MM-DD` or `YYYY-MM`.
+    pub period: String,
+    pub account_id: i64,
+    pub account_name: String,
+    pub currency: String,
+    pub charged: Micros,
+    pub reversed: Micros,
+    pub net: Micros,
+}
+
+/// Spend by account and period for UTC days `from`–`to`, with totals per currency.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub period: SpendPeriod,
+    pub rows: Vec<SpendRow>,
+    /// The rows were cut at the page's maximum (the CSV has all).
+    pub truncated: bool,
+    pub totals: Vec<SpendTotal>,
+}
+
+/// Totals of a spend report in one currency.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendTotal {
+    pub currency: String,
+    pub charged: Micros,
+    pub reversed: Micros,
+    pub net: Micros,
+}
+
+/// One channel's publisher share for one UTC month.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayableRow {
+    pub channel_id: i64,
+    pub handle: String,
+    pub title: String,
+    pub currency: String,
+    /// The month's publisher parts of charges.
+    pub accrued: Micros,
+    /// The month's publisher parts of reversals.
+    pub reversed: Micros,
+    /// `accrued - reversed`: what the month's payout is.
+    pub owed: Micros,
+    /// The channel's payable balance now (all months, less payouts).
+    pub balance: Micros,
+    /// Paid: when, and the payment's reference.
+    pub paid: Option<(DateTime<Utc>, String)>,
+}
+
+/// Payables for one UTC month, per channel, with what is owed in all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payables {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub rows: Vec<PayableRow>,
+    pub truncated: bool,
+    /// Per currency: owed for the month and not yet paid.
+    pub unpaid: Vec<(String, Micros)>,
+    /// Per currency: every channel's payable balance (what the platform owes publishers now).
+    pub owed_now: Vec<(String, Micros)>,
+    /// Whether the viewer may mark payouts paid (finance; admins read).
+    pub can_pay: bool,
+}
+
+/// Marking one channel's month paid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(Validate))]
+pub struct PayoutInput {
+    pub channel: i64,
+    pub currency: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The outgoing payment's reference.
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(
+            min = 1,
+            max = 100,
+            message = "Enter the payment's reference (up to 100 characters)."
+        ))
+    )]
+    pub reference: String,
+}
+
+/// One ad account's figures from each source for a period (its own time zone's days).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconcileRow {
+    pub account_id: i64,
+    pub account_name: String,
+    pub currency: String,
+    /// Post transfers made in the period.
+    pub ledger_charged: Micros,
+    /// Σ what accepted events posted, by when they were accepted.
+    pub events_charged: Micros,
+    /// Σ what accepted events posted, by the day of their views.
+    pub events_spend: Micros,
+    /// The reporting rollup's spend for the period's days.
+    pub rollup_spend: Micros,
+    /// Reversal transfers made in the period.
+    pub ledger_reversed: Micros,
+    /// Σ charge reversals recorded in the period.
+    pub corrections_reversed: Micros,
+    /// The rollup's reversed money for the period's days.
+    pub rollup_reversed: Micros,
+    pub events_views: i64,
+    pub rollup_views: i64,
+    pub events_clicks: i64,
+    pub rollup_clicks: i64,
+}
+
+impl ReconcileRow {
+    /// What disagrees, in words; empty when every source agrees.
+    pub fn differences(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let c = &self.currency;
+        if self.ledger_charged != self.events_charged {
+            out.push(format!(
+                "Ledger charged {} but accepted events posted {}",
+                self.ledger_charged.display(c),
+                self.events_charged.display(c)
+            ));
+        }
+        if self.events_spend != self.rollup_spend {
+            out.push(format!(
+                "Events' spend {} but reports' rollup {}",
+                self.events_spend.display(c),
+                self.rollup_spend.display(c)
+            ));
+        }
+        if self.ledger_reversed != self.corrections_reversed
+            || self.ledger_reversed != self.rollup_reversed
+        {
+            out.push(format!(
+                "Ledger reversed {}, corrections {}, reports' rollup {}",
+                self.ledger_reversed.display(c),
+                self.corrections_reversed.display(c),
+                self.rollup_reversed.display(c)
+            ));
+        }
+        if self.events_views != self.rollup_views || self.events_clicks != self.rollup_clicks {
+            out.push(format!(
+                "Events counted {} views and {} clicks, reports' rollup {} and {}",
+                self.events_views, self.events_clicks, self.rollup_views, self.rollup_clicks
+            ));
+        }
+        out
+    }
+}
+
+/// Reconciliation of a period: every account with money movement, totals per currency, and
+/// the accounts whose sources disagree.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconcileReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub rows: Vec<ReconcileRow>,
+    /// Per currency (`account_id` 0).
+    pub totals: Vec<ReconcileRow>,
+    /// Accounts with differences (every one, not only a page).
+    pub differences: Vec<ReconcileRow>,
+    /// Ledger accounts whose cached balance differs from a replay of their transfers.
+    pub balance_differences: Vec<String>,
+}

@@ -1,0 +1,138 @@
+//! `/finance/reconciliation`: for a period, ledger = accepted events = reports' rollups, per
+//! ad account and overall, to the micro-unit, with every difference listed and linked.
+
+use crate::{api::finance_console::finance_reconcile, error::AppError, model::ReconcileRow};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn FinanceReconcilePage() -> impl IntoView {
+    let query = use_query_map();
+    let args = Memo::new(move |_| {
+        let q = query.read();
+        (q.get("from").unwrap_or_default(), q.get("to").unwrap_or_default())
+    });
+    let data = Resource::new(move || args.get(), |(from, to)| finance_reconcile(from, to));
+    view! {
+        <Title text="Reconciliation"/>
+        <h1>"Reconciliation"</h1>
+        <p class="lead">
+            "For each ad account and period (its own time zone's days): what the ledger charged equals what accepted delivery events posted; "
+            "those events' spend, views and clicks equal what reports show; reversals in the ledger equal the corrections recorded and what reports took off. "
+            "Every cached ledger balance is also replayed from its transfers."
+        </p>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let (from, to) = args.get();
+                match data.await {
+                    Ok(r) => {
+                        let problems = r.differences.len() + r.balance_differences.len();
+                        let summary = if problems == 0 {
+                            view! { <p class="banner success reconcile-ok" role="status" data-test="reconcile-summary">
+                                {format!("0 differences: {} account(s) reconcile to the micro-unit from {} to {}.", r.rows.len(), r.from, r.to)}
+                            </p> }.into_any()
+                        } else {
+                            view! { <p class="banner error" role="alert" data-test="reconcile-summary">
+                                {format!("{problems} difference(s) found from {} to {}.", r.from, r.to)}
+                            </p> }.into_any()
+                        };
+                        view! {
+                            <Filter from=r.from.to_string() to=r.to.to_string()/>
+                            {summary}
+                            {(!r.differences.is_empty()).then(|| view! {
+                                <h2>"Differences"</h2>
+                                <ul data-test="reconcile-differences">
+                                    {r.differences.iter().map(|d| view! {
+                                        <li>
+                                            <a href=format!("/finance/accounts/{}", d.account_id)>{d.account_name.clone()}</a>
+                                            ": " {d.differences().join("; ")}
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            })}
+                            {(!r.balance_differences.is_empty()).then(|| view! {
+                                <h2>"Ledger balances"</h2>
+                                <ul>{r.balance_differences.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}</ul>
+                            })}
+                            <h2>"Totals"</h2>
+                            <Figures rows=r.totals link=false/>
+                            <h2>"Per account"</h2>
+                            {if r.rows.is_empty() {
+                                view! { <p class="muted">"No money moved in this period."</p> }.into_any()
+                            } else {
+                                view! { <Figures rows=r.rows link=true/> }.into_any()
+                            }}
+                        }
+                        .into_any()
+                    }
+                    Err(AppError::Invalid(fields)) => view! {
+                        <Filter from to/>
+                        <p class="banner error" role="alert">{fields.0.values().cloned().collect::<Vec<_>>().join(" ")}</p>
+                    }
+                    .into_any(),
+                    Err(e) => view! { <p class="banner error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Figures(rows: Vec<ReconcileRow>, link: bool) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="data" aria-label=if link { "Reconciliation per account" } else { "Reconciliation totals" }>
+                <thead><tr>
+                    <th>"Account"</th>
+                    <th class="num">"Ledger charged"</th><th class="num">"Events posted"</th>
+                    <th class="num">"Events' spend"</th><th class="num">"Reports' spend"</th>
+                    <th class="num">"Ledger reversed"</th><th class="num">"Corrections"</th><th class="num">"Reports reversed"</th>
+                    <th class="num">"Views (events / reports)"</th><th>"Agrees"</th>
+                </tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|r| {
+                        let ok = r.differences().is_empty();
+                        let c = r.currency.clone();
+                        let m = move |x: crate::model::Micros| x.display(&c);
+                        view! {
+                            <tr data-test="reconcile-row">
+                                <td>{if link {
+                                    view! { <a href=format!("/finance/accounts/{}", r.account_id)>{r.account_name.clone()}</a> }.into_any()
+                                } else {
+                                    r.account_name.clone().into_any()
+                                }}</td>
+                                <td class="num">{m(r.ledger_charged)}</td>
+                                <td class="num">{m(r.events_charged)}</td>
+                                <td class="num">{m(r.events_spend)}</td>
+                                <td class="num">{m(r.rollup_spend)}</td>
+                                <td class="num">{m(r.ledger_reversed)}</td>
+                                <td class="num">{m(r.corrections_reversed)}</td>
+                                <td class="num">{m(r.rollup_reversed)}</td>
+                                <td class="num">{format!("{} / {}", r.events_views, r.rollup_views)}</td>
+                                <td>{if ok { "Yes" } else { "No" }}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn Filter(from: String, to: String) -> impl IntoView {
+    view! {
+        <form method="get" action="/finance/reconciliation" class="toolbar filters">
+            <div class="field">
+                <label for="reconcile-from">"From"</label>
+                <input id="reconcile-from" name="from" type="date" value=from/>
+            </div>
+            <div class="field">
+                <label for="reconcile-to">"To"</label>
+                <input id="reconcile-to" name="to" type="date" value=to/>
+            </div>
+            <button type="submit">"Check"</button>
+        </form>
+    }
+}

@@ -1,0 +1,558 @@
+//! Corrections: finance reverses posted charges — of one decision, or of one channel's
+//! decisions over a period (invalid traffic found later). Each decision's charges go back to
+//! its advertiser's available balance, out of the channel's payable and platform revenue in
+//! exactly the parts they were charged; what was reversed before is never reversed again. The
+//! original charges stay; reports show the reversal on the day it was made.
+//!
+//! A reversal does not re-open the campaign's budget: the budget caps what delivery may
+//! charge, and a correction gives money back without changing what was delivered.
+
+use crate::{
+    entity::{
+        ad_account, app_user, channel, charge_reversal, delivery_decision, delivery_rollup,
+        spend_correction,
+    },
+    error::AppError,
+    model::{
+        AuditAction, CorrectionInput, CorrectionResult, CorrectionRow, CorrectionTotal, Micros,
+        PlatformRole,
+    },
+    service::{
+        Actor,
+        audit::{self, AuditEntry},
+        ledger::{self, Reversal},
+        sql::Sql,
+    },
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, sea_query::OnConflict,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use validator::Validate;
+
+/// The most decisions one correction reverses (narrow the period for more).
+pub const MAX_DECISIONS: usize = 10_000;
+/// The longest period of one channel correction, in days.
+pub const MAX_DAYS: i64 = 366;
+/// Corrections per page of finance's list.
+pub const LIST_PAGE: u64 = 20;
+const CHUNK: usize = 500;
+
+/// Which decisions a correction covers.
+enum Selection {
+    Decision(i64),
+    Channel {
+        id: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+    },
+}
+
+/// A decision's charges as read under its lock.
+struct Charged {
+    id: i64,
+    account: i64,
+    campaign: i64,
+    ad: i64,
+    channel: i64,
+    currency: String,
+    posted: i64,
+}
+
+/// Reverses (or with `input.preview`, only measures) the charges `input` names (finance staff).
+pub async fn reverse(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: CorrectionInput,
+    now: DateTime<Utc>,
+) -> Result<CorrectionResult, AppError> {
+    actor.require_staff(db, PlatformRole::Finance).await?;
+    input.validate()?;
+    let selection = select(db, &input).await?;
+    let reason = input.reason.trim().to_owned();
+    crate::with_retry!(db, |txn| {
+        let decisions = charged(txn, &selection).await?;
+        if decisions.len() > MAX_DECISIONS {
+            return Err(AppError::field(
+                "to",
+                format!(
+                    "More than {MAX_DECISIONS} decisions in this period: choose a shorter one."
+                ),
+            ));
+        }
+        let reversals = remaining(txn, &decisions).await?;
+        let mut result = summarize(&reversals, input.preview);
+        if input.preview || reversals.is_empty() {
+            return Ok(result);
+        }
+        let correction = record(txn, actor, &selection, &reason, reversals.len(), now).await?;
+        if !ledger::reverse_many(txn, &reversals, now).await? {
+            return Err(AppError::field(
+                "scope",
+                "A channel's share of these charges was already paid out to its publisher: \
+                 its payable cannot give it back. Reverse charges before their month is paid.",
+            ));
+        }
+        write_rows(txn, correction, &decisions, &reversals, now).await?;
+        audit::record(
+            txn,
+            AuditEntry::new(
+                AuditAction::ChargesReversed,
+                "spend_correction",
+                correction.to_string(),
+            )
+            .by(actor.user_id)
+            .from_ip(actor.ip.clone())
+            .detail(serde_json::json!({
+                "reason": reason,
+                "decisions": reversals.len(),
+                "totals": result.totals.iter().map(|t| serde_json::json!({
+                    "currency": t.currency,
+                    "amount_micros": t.amount.0,
+                    "publisher_micros": t.publisher.0,
+                    "platform_micros": t.platform.0,
+                })).collect::<Vec<_>>(),
+            })),
+        )
+        .await?;
+        result.id = Some(correction);
+        Ok(result)
+    })
+}
+
+/// Parses and checks what `input` names.
+async fn select(
+    db: &impl ConnectionTrait,
+    input: &CorrectionInput,
+) -> Result<Selection, AppError> {
+    match input.scope.as_str() {
+        "decision" => {
+            let id = input
+                .decision
+                .trim()
+                .trim_start_matches('#')
+                .parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| AppError::field("decision", "Enter a decision number, like 1042."))?;
+            Ok(Selection::Decision(id))
+        }
+        "channel" => {
+            let handle = input.channel.trim().trim_start_matches('@').to_lowercase();
+            let found = channel::Entity::find()
+                .filter(channel::Column::Handle.eq(&handle))
+                .one(db)
+                .await?
+                .ok_or_else(|| AppError::field("channel", "No channel has this handle."))?;
+            let day = |field: &'static str, text: &str| {
+                NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+                    .map_err(|_| AppError::field(field, "Enter a date like 2026-12-01."))
+            };
+            let (from, to) = (day("from", &input.from)?, day("to", &input.to)?);
+            if to < from {
+                return Err(AppError::field("to", "The last day comes after the first."));
+            }
+            if (to - from).num_days() >= MAX_DAYS {
+                return Err(AppError::field(
+                    "to",
+                    format!("At most {MAX_DAYS} days at a time."),
+                ));
+            }
+            Ok(Selection::Channel {
+                id: found.id,
+                from,
+                to,
+            })
+        }
+        _ => Err(AppError::field(
+            "scope",
+            "Choose one decision or a channel over a period.",
+        )),
+    }
+}
+
+/// The decisions selected that were charged, locked (PostgreSQL; SQLite's writer is alone)
+/// against delivery posting to them meanwhile, at most one more than [`MAX_DECISIONS`].
+async fn charged(
+    txn: &impl ConnectionTrait,
+    selection: &Selection,
+) -> Result<Vec<Charged>, AppError> {
+    let backend = txn.get_database_backend();
+    let mut sql = Sql::new();
+    let condition = match selection {
+        Selection::Decision(id) => format!("id = {}", sql.bind(*id)),
+        Selection::Channel { id, from, to, .. } => {
+            let start = from.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+            let end = to
+                .succ_opt()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc());
+            format!(
+                "channel_id = {} AND created_at >= {} AND created_at < {}",
+                sql.bind(*id),
+                sql.bind(start),
+                sql.bind(end)
+            )
+        }
+    };
+    let lock = if backend == DbBackend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    sql.text = format!(
+        "SELECT id, account_id, campaign_id, ad_id, channel_id, currency, posted \
+         FROM delivery_decision WHERE {condition} AND posted > 0 ORDER BY id LIMIT {}{lock}",
+        MAX_DECISIONS + 1
+    );
+    let rows = txn.query_all_raw(sql.build(backend)).await?;
+    let decisions = rows
+        .iter()
+        .map(|r| {
+            Ok(Charged {
+                id: r.try_get_by_index(0)?,
+                account: r.try_get_by_index(1)?,
+                campaign: r.try_get_by_index(2)?,
+                ad: r.try_get_by_index(3)?,
+                channel: r.try_get_by_index(4)?,
+                currency: r.try_get_by_index(5)?,
+                posted: r.try_get_by_index(6)?,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    if let (Selection::Decision(id), true) = (selection, decisions.is_empty()) {
+        let exists = delivery_decision::Entity::find_by_id(*id).one(txn).await?;
+        return Err(AppError::field(
+            "decision",
+            if exists.is_some() {
+                "Nothing was charged for this decision."
+            } else {
+                "No decision has this number."
+            },
+        ));
+    }
+    Ok(decisions)
+}
+
+/// What each decision still has to give back: its post transfers' publisher and platform
+/// sides less its earlier reversals'.
+async fn remaining(
+    txn: &impl ConnectionTrait,
+    decisions: &[Charged],
+) -> Result<Vec<Reversal>, AppError> {
+    let backend = txn.get_database_backend();
+    // decision → (publisher, platform) charged, then reversed.
+    let mut charged: HashMap<i64, (i64, i64)> = HashMap::new();
+    let mut reversed: HashMap<i64, (i64, i64)> = HashMap::new();
+    for chunk in decisions.chunks(CHUNK) {
+        let mut sql = Sql::new();
+        let ids: Vec<String> = chunk.iter().map(|d| sql.bind(d.id)).collect();
+        sql.text = format!(
+            "SELECT t.object_id, a.kind, CAST(SUM(t.amount) AS BIGINT) FROM ledger_transfer t \
+             JOIN ledger_account a ON a.id = t.credit_account_id \
+             WHERE t.object_type = 'decision' AND t.object_id IN ({}) AND t.kind = 'post' \
+             GROUP BY t.object_id, a.kind",
+            ids.join(", ")
+        );
+        for row in txn.query_all_raw(sql.build(backend)).await? {
+            let (decision, kind, sum): (i64, String, i64) = (
+                row.try_get_by_index(0)?,
+                row.try_get_by_index(1)?,
+                row.try_get_by_index(2)?,
+            );
+            let entry = charged.entry(decision).or_default();
+            if kind == "publisher_payable" {
+                entry.0 += sum;
+            } else {
+                entry.1 += sum;
+            }
+        }
+        let rows: Vec<(i64, i64, i64)> = charge_reversal::Entity::find()
+            .select_only()
+            .column(charge_reversal::Column::DecisionId)
+            .column_as(
+                sea_orm::sea_query::Expr::cust("CAST(SUM(publisher) AS BIGINT)"),
+                "publisher",
+            )
+            .column_as(
+                sea_orm::sea_query::Expr::cust("CAST(SUM(platform) AS BIGINT)"),
+                "platform",
+            )
+            .filter(charge_reversal::Column::DecisionId.is_in(chunk.iter().map(|d| d.id)))
+            .group_by(charge_reversal::Column::DecisionId)
+            .into_tuple()
+            .all(txn)
+            .await?;
+        for (decision, publisher, platform) in rows {
+            reversed.insert(decision, (publisher, platform));
+        }
+    }
+    let mut out = Vec::new();
+    for d in decisions {
+        let (publisher, platform) = charged.get(&d.id).copied().unwrap_or_default();
+        if publisher + platform != d.posted {
+            return Err(AppError::internal(
+                "corrections",
+                format!(
+                    "decision {} posted {} but its post transfers sum to {}",
+                    d.id,
+                    d.posted,
+                    publisher + platform
+                ),
+            ));
+        }
+        let (back_publisher, back_platform) = reversed.get(&d.id).copied().unwrap_or_default();
+        let (publisher, platform) = (publisher - back_publisher, platform - back_platform);
+        if publisher < 0 || platform < 0 {
+            return Err(AppError::internal(
+                "corrections",
+                format!("decision {} reversed more than it was charged", d.id),
+            ));
+        }
+        if publisher + platform > 0 {
+            out.push(Reversal {
+                decision: d.id,
+                account: d.account,
+                channel: d.channel,
+                currency: d.currency.clone(),
+                publisher: Micros(publisher),
+                platform: Micros(platform),
+                through_posted: d.posted,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn summarize(reversals: &[Reversal], preview: bool) -> CorrectionResult {
+    let mut totals: BTreeMap<String, CorrectionTotal> = BTreeMap::new();
+    for r in reversals {
+        let t = totals
+            .entry(r.currency.clone())
+            .or_insert_with(|| CorrectionTotal {
+                currency: r.currency.clone(),
+                ..CorrectionTotal::default()
+            });
+        t.publisher.0 += r.publisher.0;
+        t.platform.0 += r.platform.0;
+        t.amount.0 += r.publisher.0 + r.platform.0;
+    }
+    CorrectionResult {
+        id: None,
+        preview,
+        decisions: reversals.len() as u64,
+        accounts: reversals
+            .iter()
+            .map(|r| r.account)
+            .collect::<BTreeSet<_>>()
+            .len() as u64,
+        totals: totals.into_values().collect(),
+    }
+}
+
+async fn record(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    selection: &Selection,
+    reason: &str,
+    reversals: usize,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let (scope, decision, channel, from, to) = match selection {
+        Selection::Decision(id) => ("decision", Some(*id), None, None, None),
+        Selection::Channel { id, from, to, .. } => {
+            ("channel", None, Some(*id), Some(*from), Some(*to))
+        }
+    };
+    let row = spend_correction::ActiveModel {
+        scope: Set(scope.to_owned()),
+        decision_id: Set(decision),
+        channel_id: Set(channel),
+        from_day: Set(from),
+        to_day: Set(to),
+        reason: Set(reason.to_owned()),
+        reversals: Set(reversals as i64),
+        created_by: Set(actor.user_id.0),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(row.id)
+}
+
+/// One `charge_reversal` per decision, and the rollup's reversed money on the account's
+/// local day of `now` (where reports show it).
+async fn write_rows(
+    txn: &impl ConnectionTrait,
+    correction: i64,
+    decisions: &[Charged],
+    reversals: &[Reversal],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let by_id: HashMap<i64, &Charged> = decisions.iter().map(|d| (d.id, d)).collect();
+    let accounts: BTreeSet<i64> = reversals.iter().map(|r| r.account).collect();
+    let zones: HashMap<i64, Tz> = ad_account::Entity::find()
+        .filter(ad_account::Column::Id.is_in(accounts))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.time_zone.parse().unwrap_or(Tz::UTC)))
+        .collect();
+    let mut rows = Vec::with_capacity(reversals.len());
+    let mut rollups: BTreeMap<(i64, i64, i64, NaiveDate), (i64, i64)> = BTreeMap::new();
+    for r in reversals {
+        let d = by_id
+            .get(&r.decision)
+            .ok_or_else(|| AppError::internal("corrections", "a reversal without its decision"))?;
+        let day = now
+            .with_timezone(zones.get(&r.account).unwrap_or(&Tz::UTC))
+            .date_naive();
+        let amount = r.publisher.0 + r.platform.0;
+        rows.push(charge_reversal::ActiveModel {
+            correction_id: Set(correction),
+            decision_id: Set(r.decision),
+            account_id: Set(r.account),
+            campaign_id: Set(d.campaign),
+            ad_id: Set(d.ad),
+            channel_id: Set(d.channel),
+            currency: Set(r.currency.clone()),
+            through_posted: Set(r.through_posted),
+            amount: Set(amount),
+            publisher: Set(r.publisher.0),
+            platform: Set(r.platform.0),
+            day: Set(day),
+            created_at: Set(now),
+            ..Default::default()
+        });
+        rollups
+            .entry((d.campaign, d.ad, d.channel, day))
+            .or_insert((r.account, 0))
+            .1 += amount;
+    }
+    for chunk in rows.chunks(CHUNK) {
+        charge_reversal::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    let rollup_rows: Vec<delivery_rollup::ActiveModel> = rollups
+        .into_iter()
+        .map(
+            |((campaign, ad, channel, day), (account, reversed))| delivery_rollup::ActiveModel {
+                campaign_id: Set(campaign),
+                ad_id: Set(ad),
+                channel_id: Set(channel),
+                day: Set(day),
+                account_id: Set(account),
+                views: Set(0),
+                clicks: Set(0),
+                spend_micros: Set(0),
+                reversed_micros: Set(reversed),
+            },
+        )
+        .collect();
+    let add = OnConflict::columns([
+        delivery_rollup::Column::CampaignId,
+        delivery_rollup::Column::AdId,
+        delivery_rollup::Column::ChannelId,
+        delivery_rollup::Column::Day,
+    ])
+    .value(
+        delivery_rollup::Column::ReversedMicros,
+        sea_orm::sea_query::Expr::cust(
+            "delivery_rollup.reversed_micros + excluded.reversed_micros",
+        ),
+    )
+    .to_owned();
+    for chunk in rollup_rows.chunks(CHUNK) {
+        delivery_rollup::Entity::insert_many(chunk.to_vec())
+            .on_conflict(add.clone())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Corrections, newest first, one page (finance staff; admins read).
+pub async fn list(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    page: u64,
+) -> Result<Vec<CorrectionRow>, AppError> {
+    super::require_reader(db, actor).await?;
+    let page = page.min(10_000);
+    let corrections = spend_correction::Entity::find()
+        .order_by_desc(spend_correction::Column::Id)
+        .offset(page * LIST_PAGE)
+        .limit(LIST_PAGE)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = corrections.iter().map(|c| c.id).collect();
+    let sums: Vec<(i64, String, i64, i64, i64)> = charge_reversal::Entity::find()
+        .select_only()
+        .column(charge_reversal::Column::CorrectionId)
+        .column(charge_reversal::Column::Currency)
+        .column_as(
+            sea_orm::sea_query::Expr::cust("CAST(SUM(amount) AS BIGINT)"),
+            "amount",
+        )
+        .column_as(
+            sea_orm::sea_query::Expr::cust("CAST(SUM(publisher) AS BIGINT)"),
+            "publisher",
+        )
+        .column_as(
+            sea_orm::sea_query::Expr::cust("CAST(SUM(platform) AS BIGINT)"),
+            "platform",
+        )
+        .filter(charge_reversal::Column::CorrectionId.is_in(ids))
+        .group_by(charge_reversal::Column::CorrectionId)
+        .group_by(charge_reversal::Column::Currency)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut totals: HashMap<i64, Vec<CorrectionTotal>> = HashMap::new();
+    for (id, currency, amount, publisher, platform) in sums {
+        totals.entry(id).or_default().push(CorrectionTotal {
+            currency,
+            amount: Micros(amount),
+            publisher: Micros(publisher),
+            platform: Micros(platform),
+        });
+    }
+    let channels: HashMap<i64, String> = channel::Entity::find()
+        .filter(channel::Column::Id.is_in(corrections.iter().filter_map(|c| c.channel_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.handle))
+        .collect();
+    let users: HashMap<i64, String> = app_user::Entity::find()
+        .filter(app_user::Column::Id.is_in(corrections.iter().map(|c| c.created_by)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
+    Ok(corrections
+        .into_iter()
+        .map(|c| CorrectionRow {
+            id: c.id,
+            at: c.created_at,
+            what: match (c.decision_id, c.channel_id, c.from_day, c.to_day) {
+                (Some(d), ..) => format!("Decision {d}"),
+                (_, Some(ch), Some(from), Some(to)) => format!(
+                    "@{}, {from} – {to} (UTC)",
+                    channels.get(&ch).map_or("?", String::as_str)
+                ),
+                _ => "—".to_owned(),
+            },
+            reason: c.reason,
+            decisions: c.reversals,
+            totals: totals.remove(&c.id).unwrap_or_default(),
+            by: users.get(&c.created_by).cloned().unwrap_or_default(),
+        })
+        .collect())
+}

@@ -1,0 +1,412 @@
+//! The finance console through the real services on SQLite and PostgreSQL: corrections give
+//! a charge back exactly in the parts it was charged (and never twice); spend, payables and
+//! payouts add up to the ledger; a month is paid once; reconciliation of a period finds no
+//! difference after delivery and corrections, and finds an injected one; who may do what.
+
+mod delivery_support;
+
+use app::{
+    entity::{delivery_decision, ledger_transfer, staff_role},
+    error::AppError,
+    model::{CorrectionInput, Micros, PayoutInput, PlatformRole},
+    service::{
+        Actor,
+        delivery::{self, Decided, DeliveryEngine, EventInput},
+        finance::{corrections, payables, reconcile, spend},
+        ledger,
+    },
+};
+use chrono::{DateTime, Datelike, Duration, Utc};
+use delivery_support::*;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set,
+};
+
+async fn staff(db: &DatabaseConnection, email: &str, role: PlatformRole) -> Actor {
+    let mut f = advertiser(db, email, "UTC").await;
+    staff_role::ActiveModel {
+        user_id: Set(f.user_id.0),
+        role: Set(role),
+        granted_by: Set(None),
+        granted_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await
+    .expect("grant");
+    f.staff_roles.push(role);
+    f
+}
+
+struct World {
+    db: DatabaseConnection,
+    owner: Actor,
+    finance: Actor,
+    key: i64,
+    engine: DeliveryEngine,
+    start: DateTime<Utc>,
+}
+
+/// An advertiser in Tokyo with a credited balance and a running campaign on two channels.
+async fn world(db: DatabaseConnection) -> World {
+    set_setting(&db, "ad_slots_per_day", 24).await;
+    // 01:00 UTC on the 1st of last month: a month that has ended, so it can be paid.
+    let today = Utc::now().date_naive();
+    let first = today
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
+        .expect("last month");
+    let start = first.and_hms_opt(1, 0, 0).expect("time").and_utc();
+    let owner = advertiser(&db, "owner@example.com", "Asia/Tokyo").await;
+    let finance = staff(&db, "finance@example.com", PlatformRole::Finance).await;
+    channel(&db, "news", 5_000, "en").await;
+    channel(&db, "tech", 3_000, "en").await;
+    let form = campaign_form("Correct me", Micros::units(3), Micros::units(5_000), None);
+    let (campaign, _) = running_campaign(&db, &owner, form, start - Duration::hours(1)).await;
+    let backend = db.get_database_backend();
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend,
+        match backend {
+            sea_orm::DbBackend::Postgres => "UPDATE campaign SET start_at = $1 WHERE id = $2",
+            _ => "UPDATE campaign SET start_at = ?1 WHERE id = ?2",
+        },
+        [(start - Duration::hours(1)).into(), campaign.0.into()],
+    ))
+    .await
+    .expect("backdate the start");
+    credit(&db, &owner, Micros::units(1_000), "wire-1", start - Duration::hours(1))
+        .await
+        .expect("credit");
+    let key = network_key(&db, start - Duration::hours(1)).await;
+    World {
+        db,
+        owner,
+        finance,
+        key,
+        engine: DeliveryEngine::default(),
+        start,
+    }
+}
+
+/// Delivers one slot on `handle` at `at` with `views` (an odd number, so the publisher's part
+/// rounds); returns the decision.
+async fn deliver(w: &World, handle: &str, slot: &str, views: i64, at: DateTime<Utc>) -> i64 {
+    let Decided::Ad(answer) = delivery::decide(&w.db, &w.engine, w.key, handle, slot, at)
+        .await
+        .expect("decide")
+    else {
+        panic!("no ad for {handle} {slot}");
+    };
+    let event = EventInput {
+        event_id: format!("{slot}-views"),
+        decision_id: answer.decision_id,
+        views,
+        clicks: 1,
+        at,
+    };
+    delivery::ingest(&w.db, &w.engine, w.key, &[event], at)
+        .await
+        .expect("ingest");
+    answer.decision_id
+}
+
+fn by_decision(decision: i64, reason: &str) -> CorrectionInput {
+    CorrectionInput {
+        scope: "decision".into(),
+        decision: decision.to_string(),
+        reason: reason.into(),
+        ..CorrectionInput::default()
+    }
+}
+
+/// Σ of post transfers of `decision` to each side: (publisher, platform).
+async fn charged(db: &DatabaseConnection, decision: i64) -> (i64, i64) {
+    let mut out = (0, 0);
+    for t in ledger_transfer::Entity::find()
+        .filter(ledger_transfer::Column::Kind.eq("post"))
+        .filter(ledger_transfer::Column::ObjectId.eq(decision))
+        .all(db)
+        .await
+        .expect("posts")
+    {
+        if t.idempotency_key.ends_with(":publisher") {
+            out.0 += t.amount;
+        } else {
+            out.1 += t.amount;
+        }
+    }
+    out
+}
+
+async fn balance(db: &DatabaseConnection, side: ledger::Side) -> Micros {
+    ledger::balance_of(db, side, "EUR").await.expect("balance")
+}
+
+#[tokio::test]
+async fn a_reversal_gives_back_each_part_exactly_once() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        let d1 = deliver(&w, "news", "s1", 1_333, w.start).await;
+        let d2 = deliver(&w, "news", "s2", 777, w.start + Duration::hours(1)).await;
+        let channel = delivery_decision::Entity::find_by_id(d1)
+            .one(&w.db)
+            .await
+            .expect(b)
+            .expect(b)
+            .channel_id;
+        let (publisher, platform) = charged(&w.db, d1).await;
+        assert!(publisher > 0 && platform > 0, "{b}");
+        let available = balance(&w.db, ledger::Side::balance(account(&w.owner).0)).await;
+        let payable = balance(&w.db, ledger::Side::payable(channel)).await;
+        let revenue = balance(&w.db, ledger::Side::revenue()).await;
+        let now = Utc::now();
+
+        // A preview writes nothing.
+        let mut input = by_decision(d1, "Invalid traffic found by the publisher audit");
+        input.preview = true;
+        let preview = corrections::reverse(&w.db, &w.finance, input.clone(), now)
+            .await
+            .expect(b);
+        assert_eq!(preview.id, None, "{b}");
+        assert_eq!(preview.totals[0].amount, Micros(publisher + platform), "{b}");
+        assert_eq!(
+            balance(&w.db, ledger::Side::revenue()).await,
+            revenue,
+            "{b}"
+        );
+
+        input.preview = false;
+        let done = corrections::reverse(&w.db, &w.finance, input.clone(), now)
+            .await
+            .expect(b);
+        assert!(done.id.is_some(), "{b}");
+        assert_eq!(done.decisions, 1, "{b}");
+        let t = &done.totals[0];
+        assert_eq!((t.publisher.0, t.platform.0), (publisher, platform), "{b}");
+        assert_eq!(
+            balance(&w.db, ledger::Side::balance(account(&w.owner).0)).await,
+            Micros(available.0 + publisher + platform),
+            "{b}"
+        );
+        assert_eq!(
+            balance(&w.db, ledger::Side::payable(channel)).await,
+            Micros(payable.0 - publisher),
+            "{b}"
+        );
+        assert_eq!(
+            balance(&w.db, ledger::Side::revenue()).await,
+            Micros(revenue.0 - platform),
+            "{b}"
+        );
+
+        // The same correction again finds nothing left; the other decision is untouched.
+        let again = corrections::reverse(&w.db, &w.finance, input, now)
+            .await
+            .expect(b);
+        assert_eq!((again.id, again.decisions), (None, 0), "{b}");
+        let (p2, f2) = charged(&w.db, d2).await;
+        assert!(p2 + f2 > 0, "{b}");
+        assert!(ledger::check(&w.db).await.expect(b).problems.is_empty(), "{b}");
+
+        // Reconciliation agrees to the micro-unit, reversal included.
+        let today = now.date_naive().to_string();
+        let from = (w.start - Duration::days(1)).date_naive().to_string();
+        let r = reconcile::reconcile(&w.db, &w.finance, &from, &today, now)
+            .await
+            .expect(b);
+        assert!(r.differences.is_empty(), "{b}: {:?}", r.differences);
+        let row = &r.rows[0];
+        assert_eq!(row.ledger_reversed, Micros(publisher + platform), "{b}");
+        assert_eq!(row.rollup_reversed, row.ledger_reversed, "{b}");
+        assert_eq!(row.corrections_reversed, row.ledger_reversed, "{b}");
+
+        // Spend shows the charge and the reversal; net is what was kept.
+        let s = spend::spend(&w.db, &w.finance, &from, &today, "month", 100, now)
+            .await
+            .expect(b);
+        let total = &s.totals[0];
+        let posted_all = charged(&w.db, d1).await;
+        assert_eq!(
+            total.charged,
+            Micros(posted_all.0 + posted_all.1 + p2 + f2),
+            "{b}"
+        );
+        assert_eq!(total.reversed, Micros(publisher + platform), "{b}");
+        assert_eq!(total.net, Micros(p2 + f2), "{b}");
+        let csv = spend::spend_csv(&s).expect(b);
+        assert!(csv.starts_with("month,account_id,account,charged"), "{b}");
+
+        // An unknown or uncharged decision is said so beside its field.
+        let err = corrections::reverse(&w.db, &w.finance, by_decision(999_999, "why not"), now)
+            .await
+            .expect_err(b);
+        assert!(matches!(err, AppError::Invalid(ref f) if f.get("decision").is_some()), "{b}");
+    }
+}
+
+#[tokio::test]
+async fn a_channel_correction_covers_its_period_and_payouts_move_the_payable_once() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        let day1 = w.start;
+        let a = deliver(&w, "tech", "t1", 1_001, day1).await;
+        let c = deliver(&w, "tech", "t2", 999, day1 + Duration::days(1)).await;
+        let other = deliver(&w, "news", "n1", 2_001, day1).await;
+        let now = Utc::now();
+        let input = CorrectionInput {
+            scope: "channel".into(),
+            channel: "@tech".into(),
+            from: day1.date_naive().to_string(),
+            to: day1.date_naive().to_string(),
+            reason: "Bot traffic on the first day".into(),
+            ..CorrectionInput::default()
+        };
+        let done = corrections::reverse(&w.db, &w.finance, input, now)
+            .await
+            .expect(b);
+        let (pa, fa) = charged(&w.db, a).await;
+        assert_eq!(done.decisions, 1, "{b}: only the first day's decision");
+        assert_eq!(done.totals[0].amount, Micros(pa + fa), "{b}");
+        let listed = corrections::list(&w.db, &w.finance, 0).await.expect(b);
+        assert_eq!(listed.len(), 1, "{b}");
+        assert!(listed[0].what.starts_with("@tech"), "{b}");
+
+        // Payables of last month: accrued less reversed per channel; it has ended, so it can
+        // be paid, and the running month cannot.
+        let month = w.start.format("%Y-%m").to_string();
+        let p = payables::payables(&w.db, &w.finance, &month, 100, now)
+            .await
+            .expect(b);
+        let tech = p.rows.iter().find(|r| r.handle == "tech").expect(b);
+        let (pc, _) = charged(&w.db, c).await;
+        assert_eq!(tech.accrued, Micros(pa + pc), "{b}");
+        assert_eq!(tech.reversed, Micros(pa), "{b}");
+        assert_eq!(tech.owed, Micros(pc), "{b}");
+        assert!(payables::payables_csv(&p).expect(b).contains("tech"), "{b}");
+        let pay = |reference: &str| PayoutInput {
+            channel: tech.channel_id,
+            currency: "EUR".into(),
+            month: month.clone(),
+            reference: reference.into(),
+        };
+        let running = PayoutInput {
+            month: now.format("%Y-%m").to_string(),
+            ..pay("PAY-0")
+        };
+        let err = payables::mark_paid(&w.db, &w.finance, running, now)
+            .await
+            .expect_err(b);
+        assert!(matches!(err, AppError::Invalid(ref f) if f.get("month").is_some()), "{b}");
+        let later = now;
+        let paid = payables::mark_paid(&w.db, &w.finance, pay("PAY-1"), later)
+            .await
+            .expect(b);
+        assert_eq!(paid, Micros(pc), "{b}");
+        assert_eq!(
+            balance(&w.db, ledger::Side::payable(tech.channel_id)).await,
+            Micros(0),
+            "{b}"
+        );
+        // Again with the same reference: the same payout; another reference: refused.
+        assert_eq!(
+            payables::mark_paid(&w.db, &w.finance, pay("PAY-1"), later)
+                .await
+                .expect(b),
+            Micros(pc),
+            "{b}"
+        );
+        assert!(
+            payables::mark_paid(&w.db, &w.finance, pay("PAY-2"), later)
+                .await
+                .is_err(),
+            "{b}"
+        );
+        // Its share paid out, the channel's later charge can no longer be reversed.
+        let err = corrections::reverse(&w.db, &w.finance, by_decision(c, "too late"), later)
+            .await
+            .expect_err(b);
+        assert!(matches!(err, AppError::Invalid(ref f) if f.get("scope").is_some()), "{b}");
+        let (po, fo) = charged(&w.db, other).await;
+        assert!(po + fo > 0, "{b}");
+        assert!(ledger::check(&w.db).await.expect(b).problems.is_empty(), "{b}");
+    }
+}
+
+#[tokio::test]
+async fn reconciliation_of_a_period_finds_an_injected_difference() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        deliver(&w, "news", "r1", 1_500, w.start).await;
+        let now = Utc::now();
+        let from = (w.start - Duration::days(1)).date_naive().to_string();
+        let to = now.date_naive().to_string();
+        let clean = reconcile::reconcile(&w.db, &w.finance, &from, &to, now)
+            .await
+            .expect(b);
+        assert!(clean.differences.is_empty(), "{b}");
+        assert_eq!(clean.rows.len(), 1, "{b}");
+        assert!(clean.rows[0].ledger_charged.0 > 0, "{b}");
+        w.db.execute_unprepared("UPDATE delivery_rollup SET spend_micros = spend_micros + 1")
+            .await
+            .expect(b);
+        let found = reconcile::reconcile(&w.db, &w.finance, &from, &to, now)
+            .await
+            .expect(b);
+        assert_eq!(found.differences.len(), 1, "{b}");
+        assert_eq!(found.differences[0].account_id, account(&w.owner).0, "{b}");
+        assert!(
+            found.differences[0].differences()[0].contains("rollup"),
+            "{b}: {:?}",
+            found.differences[0].differences()
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_finance_moves_money_and_admins_read() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        let d = deliver(&w, "news", "x1", 1_000, w.start).await;
+        let admin = staff(&w.db, "admin@example.com", PlatformRole::Admin).await;
+        let moderator = staff(&w.db, "mod@example.com", PlatformRole::Moderator).await;
+        let now = Utc::now();
+        let (from, to) = ("", "");
+        for who in [&w.owner, &moderator] {
+            assert!(matches!(
+                corrections::reverse(&w.db, who, by_decision(d, "mine"), now).await,
+                Err(AppError::Forbidden)
+            ), "{b}");
+            assert!(matches!(corrections::list(&w.db, who, 0).await, Err(AppError::Forbidden)), "{b}");
+            assert!(matches!(
+                spend::spend(&w.db, who, from, to, "", 10, now).await,
+                Err(AppError::Forbidden)
+            ), "{b}");
+            assert!(matches!(
+                payables::payables(&w.db, who, "", 10, now).await,
+                Err(AppError::Forbidden)
+            ), "{b}");
+            assert!(matches!(
+                reconcile::reconcile(&w.db, who, from, to, now).await,
+                Err(AppError::Forbidden)
+            ), "{b}");
+        }
+        // Admins read every page and change nothing.
+        assert!(spend::spend(&w.db, &admin, from, to, "", 10, now).await.is_ok(), "{b}");
+        assert!(reconcile::reconcile(&w.db, &admin, from, to, now).await.is_ok(), "{b}");
+        let p = payables::payables(&w.db, &admin, "", 10, now).await.expect(b);
+        assert!(!p.can_pay, "{b}");
+        assert!(matches!(
+            corrections::reverse(&w.db, &admin, by_decision(d, "admin"), now).await,
+            Err(AppError::Forbidden)
+        ), "{b}");
+        // Bad input is named by field.
+        let err = spend::spend(&w.db, &w.finance, "2026-13-01", "", "", 10, now)
+            .await
+            .expect_err(b);
+        assert!(matches!(err, AppError::Invalid(ref f) if f.get("from").is_some()), "{b}");
+        let err = payables::payables(&w.db, &w.finance, "May", 10, now)
+            .await
+            .expect_err(b);
+        assert!(matches!(err, AppError::Invalid(ref f) if f.get("month").is_some()), "{b}");
+    }
+}
