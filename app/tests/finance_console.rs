@@ -321,7 +321,7 @@ async fn a_channel_correction_covers_its_period_and_payouts_move_the_payable_onc
                 .is_err(),
             "{b}"
         );
-        // Its share paid out, the channel's later charge can no longer be reversed.
+        // Its month paid out, the channel's other charge of that month can no longer be reversed.
         let err = corrections::reverse(&w.db, &w.finance, by_decision(c, "too late"), later)
             .await
             .expect_err(b);

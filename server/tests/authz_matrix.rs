@@ -63,6 +63,8 @@ const FINANCE: Expect = [U, F, F, F, F, F, F, A, F];
 const FINANCE_READ: Expect = [U, F, F, F, F, F, F, A, A];
 /// A finance object that does not exist: finance is told so, everyone else is refused first.
 const FINANCE_UNKNOWN: Expect = [U, F, F, F, F, F, F, N, F];
+/// A finance object that does not exist, on a page admins read too.
+const FINANCE_READ_UNKNOWN: Expect = [U, F, F, F, F, F, F, N, N];
 /// Money of one's own current account: owners, managers and billing members (staff own one).
 const VIEW_BILLING: Expect = [U, A, A, A, F, A, A, A, A];
 /// Nobody but the invited address may accept an invitation.
@@ -421,7 +423,37 @@ static ENDPOINTS: &[Row] = &[
     row("admin_mail", &[("page", "0")], ADMIN),
     row("balance", &[("page", "0")], VIEW_BILLING),
     row("set_low_balance", &[("amount", "25")], MANAGE_OWN),
-    row("finance_accounts", &[("query", ""), ("page", "0")], FINANCE),
+    row("finance_accounts", &[("query", ""), ("page", "0")], FINANCE_READ),
+    row(
+        "reverse_charges",
+        &[
+            ("input[scope]", "decision"),
+            ("input[decision]", "999999"),
+            ("input[channel]", ""),
+            ("input[from]", ""),
+            ("input[to]", ""),
+            ("input[reason]", "matrix"),
+        ],
+        FINANCE,
+    ),
+    row("list_corrections", &[("page", "0")], FINANCE_READ),
+    row(
+        "finance_spend",
+        &[("from", ""), ("to", ""), ("period", "month")],
+        FINANCE_READ,
+    ),
+    row("finance_payables", &[("month", "")], FINANCE_READ),
+    row(
+        "mark_payout_paid",
+        &[
+            ("input[channel]", "999999"),
+            ("input[currency]", "EUR"),
+            ("input[month]", "2020-01"),
+            ("input[reference]", "MATRIX-P"),
+        ],
+        FINANCE_UNKNOWN,
+    ),
+    row("finance_reconcile", &[("from", ""), ("to", "")], FINANCE_READ),
     row(
         "credit_balance",
         &[
@@ -556,11 +588,19 @@ static PAGES: &[(&str, &str, Expect)] = &[
     ("/reports", "/reports", SIGNED_IN),
     // A public page: an unknown link says so itself (`shared_report` answers "not found").
     ("/shared/{token}", "/shared/rs_matrix-no-such-link", PUBLIC),
-    ("/finance", "/finance", FINANCE),
+    ("/finance", "/finance", FINANCE_READ),
     (
         "/finance/accounts/{id}",
         "/finance/accounts/999999",
-        FINANCE_UNKNOWN,
+        FINANCE_READ_UNKNOWN,
+    ),
+    ("/finance/spend", "/finance/spend", FINANCE_READ),
+    ("/finance/payables", "/finance/payables", FINANCE_READ),
+    ("/finance/corrections", "/finance/corrections", FINANCE_READ),
+    (
+        "/finance/reconciliation",
+        "/finance/reconciliation",
+        FINANCE_READ,
     ),
     (
         "/developers/delivery-api",

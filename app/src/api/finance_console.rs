@@ -159,7 +159,12 @@ pub fn csv_response(result: Result<(String, String), AppError>) -> axum::respons
                 AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             };
-            (status, e.to_string()).into_response()
+            // A field error names what to change; anything else says what happened.
+            let text = match &e {
+                AppError::Invalid(fields) => fields.0.values().cloned().collect::<Vec<_>>().join(" "),
+                other => other.to_string(),
+            };
+            (status, text).into_response()
         }
     }
 }

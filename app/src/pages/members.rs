@@ -87,6 +87,9 @@ pub fn MembersSection(
             <p class="muted small">
                 "Owners manage the account; managers edit campaigns and ads; analysts read; billing sees money pages."
             </p>
+            {(my_role == crate::model::AccountRole::Billing).then(|| view! {
+                <p class="muted small" data-test="billing-members-note">"As a billing member you see the account's owners and yourself."</p>
+            })}
             <FormError error=form_error(actions.change_role.value().into())/>
             <FormError error=form_error(actions.remove.value().into())/>
             <div class="table-wrap">

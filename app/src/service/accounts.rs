@@ -4,7 +4,7 @@ use crate::{
     entity::{account_member, ad_account, app_user},
     error::AppError,
     model::{
-        AccountDetails, AccountId, AccountPermission, AccountSettingsInput, AuditAction, Member,
+        AccountDetails, AccountId, AccountPermission, AccountRole, AccountSettingsInput, AuditAction, Member,
         UserId,
     },
     service::{
@@ -22,7 +22,7 @@ use validator::Validate;
 pub async fn details(db: &impl ConnectionTrait, actor: &Actor) -> Result<AccountDetails, AppError> {
     let account_id = actor.account(db, AccountPermission::ViewAccount).await?;
     let account = find(db, account_id).await?;
-    let members = account_member::Entity::find()
+    let members: Vec<Member> = account_member::Entity::find()
         .filter(account_member::Column::AccountId.eq(account_id.0))
         .find_also_related(app_user::Entity)
         .order_by_asc(account_member::Column::CreatedAt)
@@ -42,6 +42,16 @@ pub async fn details(db: &impl ConnectionTrait, actor: &Actor) -> Result<Account
         .membership
         .map(|(_, role)| role)
         .ok_or(AppError::NotFound)?;
+    // Billing members see money, not the team: only the owners (whom they answer to) and
+    // themselves.
+    let members = if my_role == AccountRole::Billing {
+        members
+            .into_iter()
+            .filter(|m| m.role == AccountRole::Owner || m.user_id == actor.user_id)
+            .collect()
+    } else {
+        members
+    };
     Ok(AccountDetails {
         id: account_id,
         name: account.name,

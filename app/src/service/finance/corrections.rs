@@ -10,7 +10,7 @@
 use crate::{
     entity::{
         ad_account, app_user, channel, charge_reversal, delivery_decision, delivery_rollup,
-        spend_correction,
+        publisher_payout, spend_correction,
     },
     error::AppError,
     model::{
@@ -60,6 +60,7 @@ struct Charged {
     channel: i64,
     currency: String,
     posted: i64,
+    created_at: DateTime<Utc>,
 }
 
 /// Reverses (or with `input.preview`, only measures) the charges `input` names (finance staff).
@@ -88,12 +89,12 @@ pub async fn reverse(
         if input.preview || reversals.is_empty() {
             return Ok(result);
         }
+        refuse_paid_months(txn, &decisions, &reversals).await?;
         let correction = record(txn, actor, &selection, &reason, reversals.len(), now).await?;
         if !ledger::reverse_many(txn, &reversals, now).await? {
-            return Err(AppError::field(
-                "scope",
-                "A channel's share of these charges was already paid out to its publisher: \
-                 its payable cannot give it back. Reverse charges before their month is paid.",
+            return Err(AppError::internal(
+                "corrections",
+                "a channel's payable holds less than its unpaid share",
             ));
         }
         write_rows(txn, correction, &decisions, &reversals, now).await?;
@@ -204,7 +205,7 @@ async fn charged(
         ""
     };
     sql.text = format!(
-        "SELECT id, account_id, campaign_id, ad_id, channel_id, currency, posted \
+        "SELECT id, account_id, campaign_id, ad_id, channel_id, currency, posted, created_at \
          FROM delivery_decision WHERE {condition} AND posted > 0 ORDER BY id LIMIT {}{lock}",
         MAX_DECISIONS + 1
     );
@@ -220,6 +221,7 @@ async fn charged(
                 channel: r.try_get_by_index(4)?,
                 currency: r.try_get_by_index(5)?,
                 posted: r.try_get_by_index(6)?,
+                created_at: r.try_get_by_index(7)?,
             })
         })
         .collect::<Result<Vec<_>, AppError>>()?;
@@ -325,6 +327,47 @@ async fn remaining(
         }
     }
     Ok(out)
+}
+
+/// A publisher's share is paid per month of the slots ([`super::payables`]): once a channel's
+/// month is paid, its charges can no longer give the publisher's part back.
+async fn refuse_paid_months(
+    txn: &impl ConnectionTrait,
+    decisions: &[Charged],
+    reversals: &[Reversal],
+) -> Result<(), AppError> {
+    let by_id: HashMap<i64, &Charged> = decisions.iter().map(|d| (d.id, d)).collect();
+    let months: BTreeSet<(i64, String, String)> = reversals
+        .iter()
+        .filter(|r| r.publisher.0 > 0)
+        .filter_map(|r| by_id.get(&r.decision))
+        .map(|d| {
+            let month = d.created_at.format("%Y-%m").to_string();
+            (d.channel, d.currency.clone(), month)
+        })
+        .collect();
+    for (channel, currency, month) in months {
+        let paid = publisher_payout::Entity::find()
+            .filter(publisher_payout::Column::ChannelId.eq(channel))
+            .filter(publisher_payout::Column::Currency.eq(&currency))
+            .filter(publisher_payout::Column::Period.eq(&month))
+            .one(txn)
+            .await?;
+        if paid.is_some() {
+            let handle = channel::Entity::find_by_id(channel)
+                .one(txn)
+                .await?
+                .map_or_else(String::new, |c| c.handle);
+            return Err(AppError::field(
+                "scope",
+                format!(
+                    "@{handle}'s share for {month} was already paid out to its publisher: \
+                     charges of that month can no longer be reversed."
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn summarize(reversals: &[Reversal], preview: bool) -> CorrectionResult {

@@ -1,5 +1,5 @@
-//! Publisher payables: each channel's share of charges per UTC month (less the shares that
-//! corrections took back), what the platform owes publishers now, a CSV for the payout run,
+//! Publisher payables: each channel's share of charges for the slots it carried per UTC month
+//! (less the shares that corrections took back), what the platform owes publishers now, a CSV for the payout run,
 //! and marking a month paid — a transfer from the channel's payable to the outside world,
 //! once per channel, currency and month.
 
@@ -49,8 +49,11 @@ pub(crate) fn month_days(
     Ok((first.format("%Y-%m").to_string(), first, last))
 }
 
-/// Per (channel, currency): the month's publisher parts of charges and of reversals.
-async fn month_sums(
+/// Per (channel, currency): the publisher parts of charges for slots won in the month (UTC)
+/// and of their reversals. A slot's charges and reversals belong to its month however late
+/// they are booked, so a month's amount owed never goes below zero and a month once paid is
+/// not changed by a correction (which is refused for a paid month).
+pub(crate) async fn month_sums(
     db: &impl ConnectionTrait,
     first: NaiveDate,
     last: NaiveDate,
@@ -58,21 +61,31 @@ async fn month_sums(
     let (start, end) = utc_window(first, last);
     let backend = db.get_database_backend();
     let mut out: BTreeMap<(i64, String), (i64, i64)> = BTreeMap::new();
-    for (kind, side) in [("post", "credit"), ("reversal", "debit")] {
-        let mut sql = Sql::new();
-        sql.text = format!(
+    for (charges, query) in [
+        (
+            true,
             "SELECT a.owner_id, t.currency, CAST(SUM(t.amount) AS BIGINT) FROM ledger_transfer t \
-             JOIN ledger_account a ON a.id = t.{side}_account_id AND a.kind = 'publisher_payable' \
-             WHERE t.kind = '{kind}' AND t.created_at >= {} AND t.created_at < {} \
-             GROUP BY a.owner_id, t.currency",
-            sql.bind(start),
-            sql.bind(end)
-        );
+             JOIN ledger_account a ON a.id = t.credit_account_id AND a.kind = 'publisher_payable' \
+             JOIN delivery_decision d ON d.id = t.object_id \
+             WHERE t.kind = 'post' AND t.object_type = 'decision' \
+             AND d.created_at >= $S AND d.created_at < $E GROUP BY a.owner_id, t.currency",
+        ),
+        (
+            false,
+            "SELECT r.channel_id, r.currency, CAST(SUM(r.publisher) AS BIGINT) FROM charge_reversal r \
+             JOIN delivery_decision d ON d.id = r.decision_id \
+             WHERE d.created_at >= $S AND d.created_at < $E GROUP BY r.channel_id, r.currency",
+        ),
+    ] {
+        let mut sql = Sql::new();
+        sql.text = query
+            .replacen("$S", &sql.bind(start), 1)
+            .replacen("$E", &sql.bind(end), 1);
         for row in db.query_all_raw(sql.build(backend)).await? {
             let key = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
             let sum: i64 = row.try_get_by_index(2)?;
             let entry = out.entry(key).or_default();
-            if kind == "post" {
+            if charges {
                 entry.0 += sum;
             } else {
                 entry.1 += sum;
@@ -289,10 +302,12 @@ pub async fn mark_paid(
         let transfer_id = match outcome {
             Outcome::Applied(id) => id,
             Outcome::Replayed(_) | Outcome::Insufficient => {
-                return Err(AppError::field(
-                    "reference",
-                    "The channel's payable holds less than the month owes: a later correction \
-                     took part of it back. Pay what the payable holds with the next month.",
+                return Err(AppError::internal(
+                    "payables",
+                    format!(
+                        "channel {} payable holds less than {month} owes ({outcome:?})",
+                        input.channel
+                    ),
                 ));
             }
         };
