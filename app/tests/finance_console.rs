@@ -74,9 +74,15 @@ async fn world(db: DatabaseConnection) -> World {
     ))
     .await
     .expect("backdate the start");
-    credit(&db, &owner, Micros::units(1_000), "wire-1", start - Duration::hours(1))
-        .await
-        .expect("credit");
+    credit(
+        &db,
+        &owner,
+        Micros::units(1_000),
+        "wire-1",
+        start - Duration::hours(1),
+    )
+    .await
+    .expect("credit");
     let key = network_key(&db, start - Duration::hours(1)).await;
     World {
         db,
@@ -168,7 +174,11 @@ async fn a_reversal_gives_back_each_part_exactly_once() {
             .await
             .expect(b);
         assert_eq!(preview.id, None, "{b}");
-        assert_eq!(preview.totals[0].amount, Micros(publisher + platform), "{b}");
+        assert_eq!(
+            preview.totals[0].amount,
+            Micros(publisher + platform),
+            "{b}"
+        );
         assert_eq!(
             balance(&w.db, ledger::Side::revenue()).await,
             revenue,
@@ -206,7 +216,10 @@ async fn a_reversal_gives_back_each_part_exactly_once() {
         assert_eq!((again.id, again.decisions), (None, 0), "{b}");
         let (p2, f2) = charged(&w.db, d2).await;
         assert!(p2 + f2 > 0, "{b}");
-        assert!(ledger::check(&w.db).await.expect(b).problems.is_empty(), "{b}");
+        assert!(
+            ledger::check(&w.db).await.expect(b).problems.is_empty(),
+            "{b}"
+        );
 
         // Reconciliation agrees to the micro-unit, reversal included.
         let today = now.date_naive().to_string();
@@ -240,7 +253,10 @@ async fn a_reversal_gives_back_each_part_exactly_once() {
         let err = corrections::reverse(&w.db, &w.finance, by_decision(999_999, "why not"), now)
             .await
             .expect_err(b);
-        assert!(matches!(err, AppError::Invalid(ref f) if f.get("decision").is_some()), "{b}");
+        assert!(
+            matches!(err, AppError::Invalid(ref f) if f.get("decision").is_some()),
+            "{b}"
+        );
     }
 }
 
@@ -296,7 +312,10 @@ async fn a_channel_correction_covers_its_period_and_payouts_move_the_payable_onc
         let err = payables::mark_paid(&w.db, &w.finance, running, now)
             .await
             .expect_err(b);
-        assert!(matches!(err, AppError::Invalid(ref f) if f.get("month").is_some()), "{b}");
+        assert!(
+            matches!(err, AppError::Invalid(ref f) if f.get("month").is_some()),
+            "{b}"
+        );
         let later = now;
         let paid = payables::mark_paid(&w.db, &w.finance, pay("PAY-1"), later)
             .await
@@ -325,10 +344,16 @@ async fn a_channel_correction_covers_its_period_and_payouts_move_the_payable_onc
         let err = corrections::reverse(&w.db, &w.finance, by_decision(c, "too late"), later)
             .await
             .expect_err(b);
-        assert!(matches!(err, AppError::Invalid(ref f) if f.get("scope").is_some()), "{b}");
+        assert!(
+            matches!(err, AppError::Invalid(ref f) if f.get("scope").is_some()),
+            "{b}"
+        );
         let (po, fo) = charged(&w.db, other).await;
         assert!(po + fo > 0, "{b}");
-        assert!(ledger::check(&w.db).await.expect(b).problems.is_empty(), "{b}");
+        assert!(
+            ledger::check(&w.db).await.expect(b).problems.is_empty(),
+            "{b}"
+        );
     }
 }
 
@@ -372,41 +397,80 @@ async fn only_finance_moves_money_and_admins_read() {
         let now = Utc::now();
         let (from, to) = ("", "");
         for who in [&w.owner, &moderator] {
-            assert!(matches!(
-                corrections::reverse(&w.db, who, by_decision(d, "mine"), now).await,
-                Err(AppError::Forbidden)
-            ), "{b}");
-            assert!(matches!(corrections::list(&w.db, who, 0).await, Err(AppError::Forbidden)), "{b}");
-            assert!(matches!(
-                spend::spend(&w.db, who, from, to, "", 10, now).await,
-                Err(AppError::Forbidden)
-            ), "{b}");
-            assert!(matches!(
-                payables::payables(&w.db, who, "", 10, now).await,
-                Err(AppError::Forbidden)
-            ), "{b}");
-            assert!(matches!(
-                reconcile::reconcile(&w.db, who, from, to, now).await,
-                Err(AppError::Forbidden)
-            ), "{b}");
+            assert!(
+                matches!(
+                    corrections::reverse(&w.db, who, by_decision(d, "mine"), now).await,
+                    Err(AppError::Forbidden)
+                ),
+                "{b}"
+            );
+            assert!(
+                matches!(
+                    corrections::list(&w.db, who, 0).await,
+                    Err(AppError::Forbidden)
+                ),
+                "{b}"
+            );
+            assert!(
+                matches!(
+                    spend::spend(&w.db, who, from, to, "", 10, now).await,
+                    Err(AppError::Forbidden)
+                ),
+                "{b}"
+            );
+            assert!(
+                matches!(
+                    payables::payables(&w.db, who, "", 10, now).await,
+                    Err(AppError::Forbidden)
+                ),
+                "{b}"
+            );
+            assert!(
+                matches!(
+                    reconcile::reconcile(&w.db, who, from, to, now).await,
+                    Err(AppError::Forbidden)
+                ),
+                "{b}"
+            );
         }
         // Admins read every page and change nothing.
-        assert!(spend::spend(&w.db, &admin, from, to, "", 10, now).await.is_ok(), "{b}");
-        assert!(reconcile::reconcile(&w.db, &admin, from, to, now).await.is_ok(), "{b}");
-        let p = payables::payables(&w.db, &admin, "", 10, now).await.expect(b);
+        assert!(
+            spend::spend(&w.db, &admin, from, to, "", 10, now)
+                .await
+                .is_ok(),
+            "{b}"
+        );
+        assert!(
+            reconcile::reconcile(&w.db, &admin, from, to, now)
+                .await
+                .is_ok(),
+            "{b}"
+        );
+        let p = payables::payables(&w.db, &admin, "", 10, now)
+            .await
+            .expect(b);
         assert!(!p.can_pay, "{b}");
-        assert!(matches!(
-            corrections::reverse(&w.db, &admin, by_decision(d, "admin"), now).await,
-            Err(AppError::Forbidden)
-        ), "{b}");
+        assert!(
+            matches!(
+                corrections::reverse(&w.db, &admin, by_decision(d, "admin"), now).await,
+                Err(AppError::Forbidden)
+            ),
+            "{b}"
+        );
         // Bad input is named by field.
         let err = spend::spend(&w.db, &w.finance, "2026-13-01", "", "", 10, now)
             .await
             .expect_err(b);
-        assert!(matches!(err, AppError::Invalid(ref f) if f.get("from").is_some()), "{b}");
+        assert!(
+            matches!(err, AppError::Invalid(ref f) if f.get("from").is_some()),
+            "{b}"
+        );
         let err = payables::payables(&w.db, &w.finance, "May", 10, now)
             .await
             .expect_err(b);
-        assert!(matches!(err, AppError::Invalid(ref f) if f.get("month").is_some()), "{b}");
+        assert!(
+            matches!(err, AppError::Invalid(ref f) if f.get("month").is_some()),
+            "{b}"
+        );
     }
 }

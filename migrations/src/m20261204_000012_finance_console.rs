@@ -257,7 +257,10 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for name in ["idx_ledger_transfer_object", "idx_ledger_transfer_kind_time"] {
+        for name in [
+            "idx_ledger_transfer_object",
+            "idx_ledger_transfer_kind_time",
+        ] {
             manager
                 .drop_index(
                     Index::drop()

@@ -14,3 +14,4 @@ pub mod security;
 pub mod seed;
 pub mod session_store;
 pub mod simulate;
+pub mod statements;

@@ -423,7 +423,11 @@ static ENDPOINTS: &[Row] = &[
     row("admin_mail", &[("page", "0")], ADMIN),
     row("balance", &[("page", "0")], VIEW_BILLING),
     row("set_low_balance", &[("amount", "25")], MANAGE_OWN),
-    row("finance_accounts", &[("query", ""), ("page", "0")], FINANCE_READ),
+    row(
+        "finance_accounts",
+        &[("query", ""), ("page", "0")],
+        FINANCE_READ,
+    ),
     row(
         "reverse_charges",
         &[
@@ -453,7 +457,11 @@ static ENDPOINTS: &[Row] = &[
         ],
         FINANCE_UNKNOWN,
     ),
-    row("finance_reconcile", &[("from", ""), ("to", "")], FINANCE_READ),
+    row(
+        "finance_reconcile",
+        &[("from", ""), ("to", "")],
+        FINANCE_READ,
+    ),
     row(
         "credit_balance",
         &[

@@ -3,7 +3,8 @@
 //! nothing); the advertiser sees the credits in the header balance and on "Balance & billing";
 //! a network then wins slots and reports views over the real delivery API, and the campaign
 //! page, the campaign list and the balance page show the spend and the holds exactly as the
-//! ledger has them — with no console errors.
+//! ledger has them; finance's reconciliation finds no difference and its spend page shows the
+//! charge — with no console errors.
 
 mod money_support;
 mod support;
@@ -380,6 +381,14 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
         problems.is_empty(),
         "advertiser console problems: {problems:#?}"
     );
+
+    // Finance's reconciliation of the last 30 days finds the ledger, the events and the
+    // reports in agreement, and the spend page shows the charge.
+    navigate(&finance, "Reconciliation", "/finance/reconciliation").await;
+    let summary = text_of(&finance, "[data-test=reconcile-summary]").await;
+    assert!(summary.starts_with("0 differences"), "{summary}");
+    navigate(&finance, "Spend", "/finance/spend").await;
+    shows(&finance, "[data-test=spend-totals] dd", &euros(spent)).await;
     let problems = console_problems(&finance).await;
     assert!(
         problems.is_empty(),

@@ -93,7 +93,9 @@ async fn finance_downloads_spend_and_payables_and_nobody_else_does() {
         let payables = format!("/finance/payables.csv?month={month}");
         let text = finance.get(&payables).await.text().await.expect("body");
         assert!(
-            text.starts_with("month,channel_id,handle,title,accrued,reversed,owed,owed_micros,currency"),
+            text.starts_with(
+                "month,channel_id,handle,title,accrued,reversed,owed,owed_micros,currency"
+            ),
             "{b}: {text}"
         );
         assert_eq!(text.lines().count(), 2, "{b}: {text}");
@@ -106,7 +108,13 @@ async fn finance_downloads_spend_and_payables_and_nobody_else_does() {
         assert_eq!(admin.get(&spend).await.status(), 200, "{b}");
         assert_eq!(admin.get(&payables).await.status(), 200, "{b}");
         let owner = app.client();
-        assert!(owner.sign_in("owner@example.com", PASSWORD).await.status.is_success());
+        assert!(
+            owner
+                .sign_in("owner@example.com", PASSWORD)
+                .await
+                .status
+                .is_success()
+        );
         let moderator = signed_up(&app, "mod@example.com", Some("moderator")).await;
         for (who, client) in [("owner", &owner), ("moderator", &moderator)] {
             for path in [&spend, &payables] {

@@ -37,9 +37,13 @@ pub async fn set_low_balance(account: AccountId, amount: String) -> Result<(), A
 
 /// Ad accounts whose name contains `query`, with their balances (finance staff; admins read).
 #[server(endpoint = "finance_accounts")]
-pub async fn list_finance_accounts(query: String, page: u64) -> Result<FinanceAccounts, AppError> {
+pub async fn list_finance_accounts(
+    query: String,
+    sort: String,
+    page: u64,
+) -> Result<FinanceAccounts, AppError> {
     let (state, me) = ctx::require_user().await?;
-    service::finance::accounts(&state.db, &me, &query, page).await
+    service::finance::accounts(&state.db, &me, &query, &sort, page).await
 }
 
 /// Credits an ad account's prepaid balance (finance staff); one credit per bank reference.

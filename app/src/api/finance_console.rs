@@ -36,8 +36,16 @@ pub async fn finance_spend(
 ) -> Result<SpendReport, AppError> {
     let (state, me) = ctx::require_user().await?;
     let limit = service::finance::spend::PAGE_ROWS;
-    service::finance::spend::spend(&state.db, &me, &from, &to, &period, limit, chrono::Utc::now())
-        .await
+    service::finance::spend::spend(
+        &state.db,
+        &me,
+        &from,
+        &to,
+        &period,
+        limit,
+        chrono::Utc::now(),
+    )
+    .await
 }
 
 /// One UTC month's publisher payables per channel.
@@ -111,8 +119,7 @@ pub async fn payables_csv(
         let (me, q) = csv_request(&state, &parts).await?;
         let limit = service::finance::spend::CSV_ROWS;
         let now = chrono::Utc::now();
-        let p =
-            service::finance::payables::payables(&state.db, &me, &q.month, limit, now).await?;
+        let p = service::finance::payables::payables(&state.db, &me, &q.month, limit, now).await?;
         let name = format!("herald-payables-{}.csv", p.month);
         Ok((name, service::finance::payables::payables_csv(&p)?))
     }
@@ -161,7 +168,9 @@ pub fn csv_response(result: Result<(String, String), AppError>) -> axum::respons
             };
             // A field error names what to change; anything else says what happened.
             let text = match &e {
-                AppError::Invalid(fields) => fields.0.values().cloned().collect::<Vec<_>>().join(" "),
+                AppError::Invalid(fields) => {
+                    fields.0.values().cloned().collect::<Vec<_>>().join(" ")
+                }
                 other => other.to_string(),
             };
             (status, text).into_response()

@@ -4,6 +4,14 @@ use crate::model::{AccountPermission, PlatformRole, Viewer};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
+/// Links whose pages sit under another link's path (`/finance/spend` under `/finance`).
+const NESTED: [&str; 4] = [
+    "/finance/spend",
+    "/finance/payables",
+    "/finance/corrections",
+    "/finance/reconciliation",
+];
+
 /// Navigation links for `viewer`; the current page is marked with `aria-current`.
 #[component]
 pub fn SideNav(viewer: Viewer) -> impl IntoView {
@@ -14,7 +22,11 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
             let on = if href == "/" {
                 path == "/"
             } else {
+                // A section's page is current below it too, unless a nested link is.
                 path.starts_with(href)
+                    && !NESTED.iter().any(|n| {
+                        n.len() > href.len() && n.starts_with(href) && path.starts_with(n)
+                    })
             };
             on.then_some("page")
         };
@@ -47,8 +59,8 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
             </ul>
         }
     });
-    let finance_reader = viewer.has_staff_role(PlatformRole::Finance)
-        || viewer.has_staff_role(PlatformRole::Admin);
+    let finance_reader =
+        viewer.has_staff_role(PlatformRole::Finance) || viewer.has_staff_role(PlatformRole::Admin);
     let finance = finance_reader.then(|| {
         view! {
             <p class="nav-heading">"Finance"</p>

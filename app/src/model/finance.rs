@@ -57,6 +57,8 @@ pub struct FinanceAccountRow {
     pub available: Micros,
     pub held: Micros,
     pub spent: Micros,
+    /// Charged this UTC month, less what corrections gave back this month.
+    pub spent_this_month: Micros,
     pub credited: Micros,
     /// When the last credit arrived.
     pub last_top_up: Option<chrono::DateTime<chrono::Utc>>,
@@ -72,6 +74,8 @@ pub struct FinanceAccounts {
     pub page: u64,
     pub total: u64,
     pub query: String,
+    /// `name`, `available` or `held` (largest first for money).
+    pub sort: String,
 }
 
 /// What a finance request moves.

@@ -63,6 +63,7 @@ fn BalanceView(b: BalancePage) -> impl IntoView {
     };
     view! {
         <p class="lead">{format!("{} · amounts in {}", b.account_name, b.balance.currency)}</p>
+        <p><a href="/billing/statement" data-test="statements-link">"Monthly statements"</a></p>
         {out}
         <div class="stats money-stats" data-test="balance">
             <div class="stat"><span class="stat-label">"Available"</span><strong class="stat-value" data-test="available">{money(b.balance.available)}</strong></div>

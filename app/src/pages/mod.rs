@@ -18,6 +18,7 @@ pub mod public;
 pub mod reports;
 pub mod security;
 pub mod shell;
+pub mod statement;
 pub mod targeting;
 pub mod verify;
 

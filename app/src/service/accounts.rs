@@ -4,8 +4,8 @@ use crate::{
     entity::{account_member, ad_account, app_user},
     error::AppError,
     model::{
-        AccountDetails, AccountId, AccountPermission, AccountRole, AccountSettingsInput, AuditAction, Member,
-        UserId,
+        AccountDetails, AccountId, AccountPermission, AccountRole, AccountSettingsInput,
+        AuditAction, Member, UserId,
     },
     service::{
         Actor,

@@ -30,8 +30,10 @@ fn totals_text(totals: &[CorrectionTotal]) -> String {
 
 fn result_text(r: &CorrectionResult) -> String {
     match (r.preview, r.id, r.decisions) {
-        (_, _, 0) => "Nothing left to reverse: these charges were never made or were reversed before."
-            .to_owned(),
+        (_, _, 0) => {
+            "Nothing left to reverse: these charges were never made or were reversed before."
+                .to_owned()
+        }
         (true, ..) => format!(
             "Preview: reversing would give back {} over {} decision(s) to {} account(s). Nothing was changed.",
             totals_text(&r.totals),
@@ -50,7 +52,8 @@ fn result_text(r: &CorrectionResult) -> String {
 
 #[component]
 pub fn FinanceCorrectionsPage() -> impl IntoView {
-    let can_correct = use_context::<Viewer>().is_some_and(|v| v.has_staff_role(PlatformRole::Finance));
+    let can_correct =
+        use_context::<Viewer>().is_some_and(|v| v.has_staff_role(PlatformRole::Finance));
     let reverse = ServerAction::<ReverseCharges>::new();
     let list = Resource::new(move || reverse.version().get(), |_| list_corrections(0));
     let result: Signal<_> = reverse.value().into();
@@ -73,7 +76,7 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
         </p>
         {can_correct.then(|| view! {
             <ActionForm action=reverse attr:class="stack narrow card" attr:novalidate=true>
-                <fieldset class="choice">
+                <fieldset class="choices">
                     <legend>"What to reverse"</legend>
                     <label><input type="radio" name="input[scope]" value="decision" checked=true/>" One decision"</label>
                     <label><input type="radio" name="input[scope]" value="channel"/>" A channel over a period"</label>

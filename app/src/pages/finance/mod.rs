@@ -40,11 +40,12 @@ pub fn FinancePage() -> impl IntoView {
             q.get("page")
                 .and_then(|p| p.parse::<u64>().ok())
                 .unwrap_or(0),
+            q.get("sort").unwrap_or_default(),
         )
     });
     let accounts = Resource::new(
         move || params.get(),
-        |(q, page)| list_finance_accounts(q, page),
+        |(q, page, sort)| list_finance_accounts(q, sort, page),
     );
     let credit = ServerAction::<CreditBalance>::new();
     let refund = ServerAction::<RefundBalance>::new();
@@ -87,6 +88,15 @@ pub fn FinancePage() -> impl IntoView {
             <label for="finance-q" class="visually-hidden">"Account name"</label>
             <input id="finance-q" name="q" type="search" placeholder="Search accounts by name"
                 value=move || params.get().0/>
+            <label for="finance-sort">"Sort by"</label>
+            <select id="finance-sort" name="sort">
+                {[("name", "Name"), ("available", "Available (largest first)"), ("held", "Held (largest first)")]
+                    .into_iter()
+                    .map(|(code, label)| view! {
+                        <option value=code selected=move || params.get().2 == code>{label}</option>
+                    })
+                    .collect_view()}
+            </select>
             <button type="submit">"Search"</button>
         </form>
         <CreditResultBanner credit/>
@@ -97,6 +107,7 @@ pub fn FinancePage() -> impl IntoView {
                     Ok(list) => {
                         let pages = list.total.div_ceil(25).max(1);
                         let q = list.query.clone();
+                        let sort = list.sort.clone();
                         let empty = list.rows.is_empty().then(|| view! { <p class="muted">"No account matches."</p> });
                         view! {
                             {empty}
@@ -104,7 +115,7 @@ pub fn FinancePage() -> impl IntoView {
                                 {list.rows.into_iter().map(|row| view! { <AccountCard row credit refund/> }).collect_view()}
                             </div>
                             <Pager page=list.page pages total=list.total
-                                href=move |p| format!("/finance?q={}&page={p}", urlencode(&q))/>
+                                href=move |p| format!("/finance?q={}&sort={sort}&page={p}", urlencode(&q))/>
                         }
                         .into_any()
                     }
@@ -207,7 +218,8 @@ fn AccountCard(
             <dl class="facts">
                 <dt>"Available"</dt><dd data-test="available">{money(row.available)}</dd>
                 <dt>"Held"</dt><dd>{money(row.held)}</dd>
-                <dt>"Spent"</dt><dd>{money(row.spent)}</dd>
+                <dt>"Spent this month"</dt><dd data-test="spent-this-month">{money(row.spent_this_month)}</dd>
+                <dt>"Spent in all"</dt><dd>{money(row.spent)}</dd>
                 <dt>"Credited"</dt><dd>{money(row.credited)}</dd>
                 <dt>"Last credit"</dt>
                 <dd>{row.last_top_up.map_or_else(|| "—".to_owned(), |t| t.format("%Y-%m-%d").to_string())}</dd>

@@ -15,7 +15,10 @@ pub fn FinancePayablesPage() -> impl IntoView {
     let query = use_query_map();
     let month = Memo::new(move |_| query.read().get("month").unwrap_or_default());
     let pay = ServerAction::<MarkPayoutPaid>::new();
-    let data = Resource::new(move || (month.get(), pay.version().get()), |(m, _)| finance_payables(m));
+    let data = Resource::new(
+        move || (month.get(), pay.version().get()),
+        |(m, _)| finance_payables(m),
+    );
     let result: Signal<_> = pay.value().into();
     view! {
         <Title text="Publisher payables"/>
@@ -36,7 +39,7 @@ pub fn FinancePayablesPage() -> impl IntoView {
                 match data.await {
                     Ok(p) => {
                         let csv = format!("/finance/payables.csv?month={}", p.month);
-                        let ended = p.month < chrono::Utc::now().format("%Y-%m").to_string();
+                        let ended = p.ended;
                         let can_pay = p.can_pay && ended;
                         let month = p.month.clone();
                         view! {
@@ -83,7 +86,12 @@ pub fn FinancePayablesPage() -> impl IntoView {
 }
 
 #[component]
-fn Row(row: PayableRow, pay: ServerAction<MarkPayoutPaid>, can_pay: bool, month: String) -> impl IntoView {
+fn Row(
+    row: PayableRow,
+    pay: ServerAction<MarkPayoutPaid>,
+    can_pay: bool,
+    month: String,
+) -> impl IntoView {
     let c = row.currency.clone();
     let m = move |x: crate::model::Micros| x.display(&c);
     let label_id = format!("payout-ref-{}-{}", row.channel_id, row.currency);

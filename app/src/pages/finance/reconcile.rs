@@ -11,7 +11,10 @@ pub fn FinanceReconcilePage() -> impl IntoView {
     let query = use_query_map();
     let args = Memo::new(move |_| {
         let q = query.read();
-        (q.get("from").unwrap_or_default(), q.get("to").unwrap_or_default())
+        (
+            q.get("from").unwrap_or_default(),
+            q.get("to").unwrap_or_default(),
+        )
     });
     let data = Resource::new(move || args.get(), |(from, to)| finance_reconcile(from, to));
     view! {
@@ -78,38 +81,46 @@ pub fn FinanceReconcilePage() -> impl IntoView {
     }
 }
 
+/// `a = b` when the sources agree, `a ≠ b` (marked) when not.
+fn pair(values: &[String]) -> (String, bool) {
+    let same = values.windows(2).all(|w| w[0] == w[1]);
+    (values.join(if same { " = " } else { " ≠ " }), same)
+}
+
 #[component]
 fn Figures(rows: Vec<ReconcileRow>, link: bool) -> impl IntoView {
     view! {
         <div class="table-wrap">
-            <table class="data" aria-label=if link { "Reconciliation per account" } else { "Reconciliation totals" }>
+            <table class="data reconcile" aria-label=if link { "Reconciliation per account" } else { "Reconciliation totals" }>
                 <thead><tr>
                     <th>"Account"</th>
-                    <th class="num">"Ledger charged"</th><th class="num">"Events posted"</th>
-                    <th class="num">"Events' spend"</th><th class="num">"Reports' spend"</th>
-                    <th class="num">"Ledger reversed"</th><th class="num">"Corrections"</th><th class="num">"Reports reversed"</th>
-                    <th class="num">"Views (events / reports)"</th><th>"Agrees"</th>
+                    <th class="num">"Charged: ledger = events"</th>
+                    <th class="num">"Spend: events = reports"</th>
+                    <th class="num">"Reversed: ledger = corrections = reports"</th>
+                    <th class="num">"Views: events = reports"</th>
+                    <th>"Agrees"</th>
                 </tr></thead>
                 <tbody>
                     {rows.into_iter().map(|r| {
                         let ok = r.differences().is_empty();
-                        let c = r.currency.clone();
-                        let m = move |x: crate::model::Micros| x.display(&c);
+                        let m = |x: crate::model::Micros| x.display(&r.currency);
+                        let cells = [
+                            pair(&[m(r.ledger_charged), m(r.events_charged)]),
+                            pair(&[m(r.events_spend), m(r.rollup_spend)]),
+                            pair(&[m(r.ledger_reversed), m(r.corrections_reversed), m(r.rollup_reversed)]),
+                            pair(&[r.events_views.to_string(), r.rollup_views.to_string()]),
+                        ];
+                        let name = if link {
+                            view! { <a href=format!("/finance/accounts/{}", r.account_id)>{r.account_name.clone()}</a> }.into_any()
+                        } else {
+                            r.account_name.clone().into_any()
+                        };
                         view! {
                             <tr data-test="reconcile-row">
-                                <td>{if link {
-                                    view! { <a href=format!("/finance/accounts/{}", r.account_id)>{r.account_name.clone()}</a> }.into_any()
-                                } else {
-                                    r.account_name.clone().into_any()
-                                }}</td>
-                                <td class="num">{m(r.ledger_charged)}</td>
-                                <td class="num">{m(r.events_charged)}</td>
-                                <td class="num">{m(r.events_spend)}</td>
-                                <td class="num">{m(r.rollup_spend)}</td>
-                                <td class="num">{m(r.ledger_reversed)}</td>
-                                <td class="num">{m(r.corrections_reversed)}</td>
-                                <td class="num">{m(r.rollup_reversed)}</td>
-                                <td class="num">{format!("{} / {}", r.events_views, r.rollup_views)}</td>
+                                <td>{name}</td>
+                                {cells.into_iter().map(|(text, same)| view! {
+                                    <td class="num" class:negative=!same>{text}</td>
+                                }).collect_view()}
                                 <td>{if ok { "Yes" } else { "No" }}</td>
                             </tr>
                         }

@@ -17,7 +17,10 @@ pub fn FinanceSpendPage() -> impl IntoView {
             q.get("period").unwrap_or_default(),
         )
     });
-    let data = Resource::new(move || args.get(), |(from, to, period)| finance_spend(from, to, period));
+    let data = Resource::new(
+        move || args.get(),
+        |(from, to, period)| finance_spend(from, to, period),
+    );
     view! {
         <Title text="Spend"/>
         <h1>"Spend"</h1>

@@ -112,7 +112,10 @@ pub async fn for_ads(
         .column(delivery_rollup::Column::AdId)
         .column_as(Expr::cust("CAST(SUM(views) AS BIGINT)"), "views")
         .column_as(Expr::cust("CAST(SUM(clicks) AS BIGINT)"), "clicks")
-        .column_as(Expr::cust("CAST(SUM(spend_micros - reversed_micros) AS BIGINT)"), "spend")
+        .column_as(
+            Expr::cust("CAST(SUM(spend_micros - reversed_micros) AS BIGINT)"),
+            "spend",
+        )
         .filter(delivery_rollup::Column::CampaignId.eq(campaign))
         .group_by(delivery_rollup::Column::AdId)
         .into_tuple()

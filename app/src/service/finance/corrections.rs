@@ -125,10 +125,7 @@ pub async fn reverse(
 }
 
 /// Parses and checks what `input` names.
-async fn select(
-    db: &impl ConnectionTrait,
-    input: &CorrectionInput,
-) -> Result<Selection, AppError> {
+async fn select(db: &impl ConnectionTrait, input: &CorrectionInput) -> Result<Selection, AppError> {
     match input.scope.as_str() {
         "decision" => {
             let id = input
@@ -138,7 +135,9 @@ async fn select(
                 .parse::<i64>()
                 .ok()
                 .filter(|id| *id > 0)
-                .ok_or_else(|| AppError::field("decision", "Enter a decision number, like 1042."))?;
+                .ok_or_else(|| {
+                    AppError::field("decision", "Enter a decision number, like 1042.")
+                })?;
             Ok(Selection::Decision(id))
         }
         "channel" => {

@@ -6,8 +6,8 @@ pub mod corrections;
 pub mod payables;
 pub mod reconcile;
 pub mod requests;
-pub mod statement;
 pub mod spend;
+pub mod statement;
 
 use crate::{
     entity::{account_top_up, ad_account},
@@ -24,10 +24,10 @@ use crate::{
         settings,
     },
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use validator::Validate;
 
@@ -281,6 +281,7 @@ pub async fn accounts(
     db: &impl ConnectionTrait,
     actor: &Actor,
     query: &str,
+    sort: &str,
     page: u64,
 ) -> Result<FinanceAccounts, AppError> {
     require_reader(db, actor).await?;
@@ -291,6 +292,26 @@ pub async fn accounts(
         find = find.filter(ad_account::Column::Name.contains(&query));
     }
     let total = find.clone().count(db).await?;
+    // Money sorts read the cached ledger balances (one indexed lookup per account).
+    let sort = match sort.trim() {
+        "" | "name" => "name",
+        "available" => {
+            find = find.order_by_desc(Expr::cust(
+                "COALESCE((SELECT la.balance FROM ledger_account la WHERE la.kind = 'account_balance' \
+                 AND la.owner_id = ad_account.id AND la.currency = ad_account.currency), 0)",
+            ));
+            "available"
+        }
+        "held" => {
+            find = find.order_by_desc(Expr::cust(
+                "COALESCE((SELECT SUM(la.balance) FROM ledger_account la JOIN campaign c \
+                 ON c.id = la.owner_id WHERE la.kind = 'campaign_holds' \
+                 AND c.account_id = ad_account.id), 0)",
+            ));
+            "held"
+        }
+        _ => return Err(AppError::field("sort", "Sort by name, available or held.")),
+    };
     let models = find
         .order_by_asc(ad_account::Column::Name)
         .order_by_asc(ad_account::Column::Id)
@@ -300,6 +321,21 @@ pub async fn accounts(
         .await?;
     let mut rows = Vec::with_capacity(models.len());
     let now = Utc::now();
+    let month_start = now
+        .date_naive()
+        .with_day(1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc());
+    let this_month = spend::spend(
+        db,
+        actor,
+        &month_start.map(|t| t.date_naive().to_string()).unwrap_or_default(),
+        &now.date_naive().to_string(),
+        "month",
+        spend::CSV_ROWS,
+        now,
+    )
+    .await?;
     for a in models {
         let b = ledger::balance::summary(db, AccountId(a.id)).await?;
         let clock = AccountClock::load(db, AccountId(a.id)).await?;
@@ -318,6 +354,12 @@ pub async fn accounts(
             available: b.available,
             held: b.held,
             spent: b.spent,
+            spent_this_month: this_month
+                .rows
+                .iter()
+                .filter(|r| r.account_id == a.id)
+                .map(|r| r.net)
+                .fold(Micros(0), |sum, m| Micros(sum.0 + m.0)),
             credited: b.credited,
             last_top_up,
             days_left,
@@ -328,6 +370,7 @@ pub async fn accounts(
         page,
         total,
         query,
+        sort: sort.to_owned(),
     })
 }
 

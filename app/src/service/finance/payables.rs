@@ -7,9 +7,7 @@ use super::spend::{csv_text, utc_window};
 use crate::{
     entity::{channel, ledger_account, publisher_payout},
     error::AppError,
-    model::{
-        AuditAction, Micros, PayableRow, Payables, PayoutInput, PlatformRole, TransferKind,
-    },
+    model::{AuditAction, Micros, PayableRow, Payables, PayoutInput, PlatformRole, TransferKind},
     service::{
         Actor,
         audit::{self, AuditEntry},
@@ -106,6 +104,9 @@ pub async fn payables(
 ) -> Result<Payables, AppError> {
     super::require_reader(db, actor).await?;
     let (month, first, last) = month_days("month", month, now)?;
+    if first > now.date_naive() {
+        return Err(AppError::field("month", "Choose a month that has begun."));
+    }
     let mut sums = month_sums(db, first, last).await?;
     let paid: Vec<publisher_payout::Model> = publisher_payout::Entity::find()
         .filter(publisher_payout::Column::Period.eq(&month))
@@ -180,6 +181,7 @@ pub async fn payables(
         truncated,
         unpaid: unpaid.into_iter().map(|(c, m)| (c, Micros(m))).collect(),
         owed_now: owed_now.into_iter().map(|(c, m)| (c, Micros(m))).collect(),
+        ended: last < now.date_naive(),
         can_pay: actor.staff_roles.contains(&PlatformRole::Finance),
     })
 }
@@ -326,16 +328,20 @@ pub async fn mark_paid(
         .await?;
         audit::record(
             txn,
-            AuditEntry::new(AuditAction::PayoutMarked, "channel", input.channel.to_string())
-                .by(actor.user_id)
-                .from_ip(actor.ip.clone())
-                .detail(serde_json::json!({
-                    "month": month,
-                    "amount_micros": owed.0,
-                    "currency": input.currency,
-                    "reference": reference,
-                    "transfer": transfer_id,
-                })),
+            AuditEntry::new(
+                AuditAction::PayoutMarked,
+                "channel",
+                input.channel.to_string(),
+            )
+            .by(actor.user_id)
+            .from_ip(actor.ip.clone())
+            .detail(serde_json::json!({
+                "month": month,
+                "amount_micros": owed.0,
+                "currency": input.currency,
+                "reference": reference,
+                "transfer": transfer_id,
+            })),
         )
         .await?;
         Ok(owed)

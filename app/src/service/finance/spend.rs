@@ -26,7 +26,9 @@ pub const MAX_DAYS: i64 = 366;
 
 /// The UTC instants of days `from`–`to` (inclusive): `[start, end)`.
 pub(crate) fn utc_window(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    let start = from.and_hms_opt(0, 0, 0).map_or_else(Utc::now, |t| t.and_utc());
+    let start = from
+        .and_hms_opt(0, 0, 0)
+        .map_or_else(Utc::now, |t| t.and_utc());
     (start, start + Duration::days((to - from).num_days() + 1))
 }
 
@@ -100,7 +102,11 @@ pub async fn spend(
              JOIN ad_account c ON c.id = a.owner_id",
         ),
     ] {
-        let account = if kind == "post" { "c.account_id" } else { "c.id" };
+        let account = if kind == "post" {
+            "c.account_id"
+        } else {
+            "c.id"
+        };
         let mut sql = Sql::new();
         sql.text = format!(
             "SELECT {p}, {account}, t.currency, CAST(SUM(t.amount) AS BIGINT) \

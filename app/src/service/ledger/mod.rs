@@ -31,7 +31,7 @@ use tokio::sync::OwnedMutexGuard;
 
 pub use check::check;
 pub use post::{Charge, post_key, post_many, transfer_many};
-pub use reverse::{Reversal, reverse_many, reversal_key};
+pub use reverse::{Reversal, reversal_key, reverse_many};
 
 /// A transaction that writes money ([`begin`]) and, on SQLite, this process's turn at the
 /// database's one write lock, held until it commits or rolls back. Derefs to the transaction.

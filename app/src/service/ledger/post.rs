@@ -97,7 +97,10 @@ pub async fn transfer_many(
     if transfers.is_empty() {
         return Ok(true);
     }
-    if transfers.iter().any(|t| t.amount.0 <= 0 || t.debit == t.credit) {
+    if transfers
+        .iter()
+        .any(|t| t.amount.0 <= 0 || t.debit == t.credit)
+    {
         return Err(AppError::internal(
             "ledger",
             "a transfer moves more than zero between two accounts",

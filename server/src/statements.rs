@@ -1,0 +1,71 @@
+//! Monthly statements as CSV downloads: plain GET routes behind the session layer, as a file.
+
+use app::{
+    api::ctx::{self, AppState},
+    error::AppError,
+    model::AccountId,
+    service::finance::statement,
+};
+use axum::{
+    extract::{Path, Query, State},
+    http::{StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+
+/// `?month=YYYY-MM` (absent or empty: the current month).
+#[derive(Debug, Default, Deserialize)]
+pub struct MonthQuery {
+    #[serde(default)]
+    pub month: String,
+}
+
+/// `GET /billing/statement.csv?month=`: the current account's statement (owners, managers
+/// and billing members).
+pub async fn own(State(state): State<AppState>, parts: Parts) -> Response {
+    download(state, None, &parts).await
+}
+
+/// `GET /finance/accounts/{id}/statement.csv?month=`: any account's statement (finance staff;
+/// admins read). Anyone else gets "not found" for an account other than their current one.
+pub async fn finance(State(state): State<AppState>, Path(id): Path<i64>, parts: Parts) -> Response {
+    download(state, Some(AccountId(id)), &parts).await
+}
+
+async fn download(state: AppState, account: Option<AccountId>, parts: &Parts) -> Response {
+    let result = async {
+        let Query(query) = Query::<MonthQuery>::try_from_uri(&parts.uri)
+            .map_err(|_| AppError::field("month", "Enter a month like 2026-11."))?;
+        let me = ctx::Request::from_parts(state.clone(), parts)?
+            .actor()
+            .await?;
+        let now = chrono::Utc::now();
+        let s = statement::statement(&state.db, &me, account, &query.month, now).await?;
+        Ok::<_, AppError>((statement::csv_file_name(&s), statement::statement_csv(&s)?))
+    }
+    .await;
+    match result {
+        Ok((name, body)) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            let status = match &e {
+                AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+                AppError::Forbidden => StatusCode::FORBIDDEN,
+                AppError::NotFound => StatusCode::NOT_FOUND,
+                AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            (status, e.to_string()).into_response()
+        }
+    }
+}
