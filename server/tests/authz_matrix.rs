@@ -65,6 +65,9 @@ const FINANCE_READ: Expect = [U, F, F, F, F, F, F, A, A];
 const FINANCE_UNKNOWN: Expect = [U, F, F, F, F, F, F, N, F];
 /// A finance object that does not exist, on a page admins read too.
 const FINANCE_READ_UNKNOWN: Expect = [U, F, F, F, F, F, F, N, N];
+/// The fixture account's statement by id: finance and admins read any account's; its own
+/// money readers read it too; other accounts' members are told it does not exist.
+const STATEMENT_OF_FIXTURE: Expect = [U, N, A, A, F, A, N, A, A];
 /// Money of one's own current account: owners, managers and billing members (staff own one).
 const VIEW_BILLING: Expect = [U, A, A, A, F, A, A, A, A];
 /// Nobody but the invited address may accept an invitation.
@@ -425,7 +428,7 @@ static ENDPOINTS: &[Row] = &[
     row("set_low_balance", &[("amount", "25")], MANAGE_OWN),
     row(
         "finance_accounts",
-        &[("query", ""), ("page", "0")],
+        &[("query", ""), ("sort", "available"), ("page", "0")],
         FINANCE_READ,
     ),
     row(
@@ -461,6 +464,12 @@ static ENDPOINTS: &[Row] = &[
         "finance_reconcile",
         &[("from", ""), ("to", "")],
         FINANCE_READ,
+    ),
+    row("account_statement", &[("month", "")], VIEW_BILLING),
+    row(
+        "finance_statement",
+        &[("account", "{account}"), ("month", "")],
+        STATEMENT_OF_FIXTURE,
     ),
     row(
         "credit_balance",
@@ -602,6 +611,12 @@ static PAGES: &[(&str, &str, Expect)] = &[
         "/finance/accounts/999999",
         FINANCE_READ_UNKNOWN,
     ),
+    (
+        "/finance/accounts/{id}/statement",
+        "/finance/accounts/999999/statement",
+        FINANCE_READ_UNKNOWN,
+    ),
+    ("/billing/statement", "/billing/statement", VIEW_BILLING),
     ("/finance/spend", "/finance/spend", FINANCE_READ),
     ("/finance/payables", "/finance/payables", FINANCE_READ),
     ("/finance/corrections", "/finance/corrections", FINANCE_READ),

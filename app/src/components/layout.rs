@@ -24,9 +24,9 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
             } else {
                 // A section's page is current below it too, unless a nested link is.
                 path.starts_with(href)
-                    && !NESTED.iter().any(|n| {
-                        n.len() > href.len() && n.starts_with(href) && path.starts_with(n)
-                    })
+                    && !NESTED
+                        .iter()
+                        .any(|n| n.len() > href.len() && n.starts_with(href) && path.starts_with(n))
             };
             on.then_some("page")
         };

@@ -329,7 +329,9 @@ pub async fn accounts(
     let this_month = spend::spend(
         db,
         actor,
-        &month_start.map(|t| t.date_naive().to_string()).unwrap_or_default(),
+        &month_start
+            .map(|t| t.date_naive().to_string())
+            .unwrap_or_default(),
         &now.date_naive().to_string(),
         "month",
         spend::CSV_ROWS,
