@@ -63,17 +63,7 @@ async fn world(db: DatabaseConnection) -> World {
     channel(&db, "tech", 3_000, "en").await;
     let form = campaign_form("Correct me", Micros::units(3), Micros::units(5_000), None);
     let (campaign, _) = running_campaign(&db, &owner, form, start - Duration::hours(1)).await;
-    let backend = db.get_database_backend();
-    db.execute_raw(sea_orm::Statement::from_sql_and_values(
-        backend,
-        match backend {
-            sea_orm::DbBackend::Postgres => "UPDATE campaign SET start_at = $1 WHERE id = $2",
-            _ => "UPDATE campaign SET start_at = ?1 WHERE id = ?2",
-        },
-        [(start - Duration::hours(1)).into(), campaign.0.into()],
-    ))
-    .await
-    .expect("backdate the start");
+    backdate_start(&db, campaign, start - Duration::hours(1)).await;
     credit(
         &db,
         &owner,

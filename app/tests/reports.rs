@@ -85,17 +85,7 @@ async fn world(db: DatabaseConnection, zone: &str) -> World {
     let (campaign, _) = running_campaign(&db, &me, form, start - Duration::hours(1)).await;
     // It runs "from approval", which the campaign service stamps with the real clock: move
     // that start back to before the history (a fixture, as the demo's history does).
-    let backend = db.get_database_backend();
-    db.execute_raw(sea_orm::Statement::from_sql_and_values(
-        backend,
-        match backend {
-            sea_orm::DbBackend::Postgres => "UPDATE campaign SET start_at = $1 WHERE id = $2",
-            _ => "UPDATE campaign SET start_at = ?1 WHERE id = ?2",
-        },
-        [(start - Duration::hours(1)).into(), campaign.0.into()],
-    ))
-    .await
-    .expect("backdate the start");
+    backdate_start(&db, campaign, start - Duration::hours(1)).await;
     credit(
         &db,
         &me,

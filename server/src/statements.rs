@@ -8,8 +8,8 @@ use app::{
 };
 use axum::{
     extract::{Path, Query, State},
-    http::{StatusCode, header, request::Parts},
-    response::{IntoResponse, Response},
+    http::request::Parts,
+    response::Response,
 };
 use serde::Deserialize;
 
@@ -44,28 +44,5 @@ async fn download(state: AppState, account: Option<AccountId>, parts: &Parts) ->
         Ok::<_, AppError>((statement::csv_file_name(&s), statement::statement_csv(&s)?))
     }
     .await;
-    match result {
-        Ok((name, body)) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{name}\""),
-                ),
-                (header::CACHE_CONTROL, "no-store".to_owned()),
-            ],
-            body,
-        )
-            .into_response(),
-        Err(e) => {
-            let status = match &e {
-                AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-                AppError::Forbidden => StatusCode::FORBIDDEN,
-                AppError::NotFound => StatusCode::NOT_FOUND,
-                AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            (status, e.to_string()).into_response()
-        }
-    }
+    app::api::finance_console::csv_response(result)
 }

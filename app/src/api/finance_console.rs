@@ -1,6 +1,7 @@
 //! The finance console beyond balances: corrections, spend, publisher payables and payouts,
 //! reconciliation — server functions for the pages, and the two CSV downloads as plain GET
-//! routes (finance staff; admins read everything and change nothing).
+//! routes (finance staff; admins read everything and change nothing). [`csv_response`] answers
+//! every CSV download of money (statements too).
 
 use crate::{
     error::AppError,

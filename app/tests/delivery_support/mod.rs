@@ -595,3 +595,19 @@ pub async fn audit_books(db: &impl ConnectionTrait, when: &str) -> Books {
     books.posted_total = posted_events;
     books
 }
+
+/// Moves a campaign's start back to `at` (a fixture: the campaign service stamps approval
+/// with the real clock, and a history that begins earlier needs the campaign running then).
+pub async fn backdate_start(db: &DatabaseConnection, campaign: CampaignId, at: DateTime<Utc>) {
+    let backend = db.get_database_backend();
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend,
+        match backend {
+            sea_orm::DbBackend::Postgres => "UPDATE campaign SET start_at = $1 WHERE id = $2",
+            _ => "UPDATE campaign SET start_at = ?1 WHERE id = ?2",
+        },
+        [at.into(), campaign.0.into()],
+    ))
+    .await
+    .expect("backdate the start");
+}

@@ -7,9 +7,7 @@ pub use download::{csv_file_name, statement_csv};
 pub use month::parse_month;
 
 use crate::{
-    entity::{
-        account_top_up, ad_account, campaign, finance_request, ledger_account, ledger_transfer,
-    },
+    entity::{ad_account, campaign, ledger_account, ledger_transfer},
     error::AppError,
     model::{
         AccountId, AccountPermission, CampaignId, LedgerKind, Micros, PlatformRole, Statement,
@@ -203,22 +201,7 @@ async fn credits_and_refunds(
         .all(db)
         .await?;
     let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
-    let mut references: HashMap<i64, String> = account_top_up::Entity::find()
-        .filter(account_top_up::Column::TransferId.is_in(ids.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.transfer_id, t.external_reference))
-        .collect();
-    for r in finance_request::Entity::find()
-        .filter(finance_request::Column::TransferId.is_in(ids))
-        .all(db)
-        .await?
-    {
-        if let Some(transfer) = r.transfer_id {
-            references.entry(transfer).or_insert(r.external_reference);
-        }
-    }
+    let references = crate::service::ledger::balance::references(db, ids).await?;
     let (mut top_ups, mut refunds) = (Vec::new(), Vec::new());
     for t in rows {
         let top_up = t.kind == TransferKind::TopUp.code();

@@ -182,15 +182,14 @@ pub async fn of_account(
     })
 }
 
-/// History lines in words: credits by their reference, holds and releases by campaign.
-async fn describe(
+/// The external references (bank transfer ids) of the top-ups and refunds among `transfers`,
+/// by transfer id.
+pub(crate) async fn references(
     db: &impl ConnectionTrait,
-    balance_account: i64,
-    rows: Vec<ledger_transfer::Model>,
-) -> Result<Vec<BalanceEntry>, AppError> {
-    let transfer_ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
-    let mut references: HashMap<i64, String> = account_top_up::Entity::find()
-        .filter(account_top_up::Column::TransferId.is_in(transfer_ids.clone()))
+    transfers: Vec<i64>,
+) -> Result<HashMap<i64, String>, AppError> {
+    let mut out: HashMap<i64, String> = account_top_up::Entity::find()
+        .filter(account_top_up::Column::TransferId.is_in(transfers.clone()))
         .all(db)
         .await?
         .into_iter()
@@ -198,14 +197,25 @@ async fn describe(
         .collect();
     // Refunds name their outgoing transfer's reference.
     for r in finance_request::Entity::find()
-        .filter(finance_request::Column::TransferId.is_in(transfer_ids))
+        .filter(finance_request::Column::TransferId.is_in(transfers))
         .all(db)
         .await?
     {
         if let Some(transfer) = r.transfer_id {
-            references.entry(transfer).or_insert(r.external_reference);
+            out.entry(transfer).or_insert(r.external_reference);
         }
     }
+    Ok(out)
+}
+
+/// History lines in words: credits by their reference, holds and releases by campaign.
+async fn describe(
+    db: &impl ConnectionTrait,
+    balance_account: i64,
+    rows: Vec<ledger_transfer::Model>,
+) -> Result<Vec<BalanceEntry>, AppError> {
+    let transfer_ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
+    let references = references(db, transfer_ids).await?;
     let decision_ids: Vec<i64> = rows
         .iter()
         .filter(|t| t.object_type == "decision")
