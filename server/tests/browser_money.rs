@@ -72,6 +72,14 @@ async fn navigate(client: &Client, text: &str, path: &str) {
         &format!("//nav[@aria-label='Main']//a[normalize-space()='{text}']"),
     )
     .await;
+    // The page may be scrolled with the link under the sticky header.
+    client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'})",
+            vec![serde_json::to_value(&link).expect("element")],
+        )
+        .await
+        .expect("scroll to the link");
     link.click().await.expect("click link");
     wait_for_path(client, path).await;
     hydrated(client).await;
@@ -389,6 +397,50 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
     assert!(summary.starts_with("0 differences"), "{summary}");
     navigate(&finance, "Spend", "/finance/spend").await;
     shows(&finance, "[data-test=spend-totals] dd", &euros(spent)).await;
+
+    // Finance downloads the account's statement for this month from its ledger page: the
+    // file's closing balance is the account's available plus held money.
+    navigate(&finance, "Credit balances", "/finance").await;
+    xpath(
+        &finance,
+        &format!("//a[normalize-space()='Ledger history of {ACCOUNT}']"),
+    )
+    .await
+    .click()
+    .await
+    .expect("open the ledger");
+    xpath(&finance, "//a[normalize-space()='Statement']")
+        .await
+        .click()
+        .await
+        .expect("open the statement");
+    hydrated(&finance).await;
+    let closing = text_of(&finance, "[data-test=closing]").await;
+    assert_eq!(closing, euros(available.0 + held - spent), "statement closing");
+    let href = xpath(&finance, "//a[normalize-space()='Download CSV']")
+        .await
+        .attr("href")
+        .await
+        .expect("href")
+        .expect("a download link");
+    let csv = finance
+        .execute_async(
+            "const [url, done] = arguments; \
+             fetch(url).then(async r => done([r.status, r.headers.get('content-type'), await r.text()]));",
+            vec![json!(href)],
+        )
+        .await
+        .expect("download");
+    assert_eq!(csv[0], json!(200), "{csv}");
+    assert!(
+        csv[1].as_str().unwrap_or_default().starts_with("text/csv"),
+        "{csv}"
+    );
+    let body = csv[2].as_str().unwrap_or_default();
+    assert!(
+        body.starts_with("section,day,description,amount,amount_micros,currency"),
+        "{body}"
+    );
     let problems = console_problems(&finance).await;
     assert!(
         problems.is_empty(),

@@ -400,6 +400,23 @@ async fn kill_the_server_mid_run_restart_and_resend_everything_nothing_twice_not
         "server reconcile: {printed} {}",
         String::from_utf8_lossy(&reconciled.stderr)
     );
+    // Finance's reconciliation of the last 30 days (ledger = events = reports, per account,
+    // and every cached balance replayed) finds no difference either.
+    let mut auditor = owner.clone();
+    auditor.staff_roles.push(app::model::PlatformRole::Finance);
+    let period = finance::reconcile::reconcile(&db, &auditor, "", "", Utc::now())
+        .await
+        .expect("reconcile the period");
+    assert!(
+        period.differences.is_empty() && period.balance_differences.is_empty(),
+        "finance's reconciliation: {:?} {:?}",
+        period.differences,
+        period.balance_differences
+    );
+    assert!(
+        period.rows.iter().any(|r| r.ledger_charged.0 > 0),
+        "the period has the run's charges"
+    );
     let entries = journal::read(&journal_path).expect("read the journal");
     let sent = Sent::from_journal(&entries);
 

@@ -24,7 +24,7 @@ pub fn FinancePayablesPage() -> impl IntoView {
         <Title text="Publisher payables"/>
         <h1>"Publisher payables"</h1>
         <p class="lead">
-            "Each channel's share of charges in a month (UTC), less what corrections took back. "
+            "Each channel's share of the charges for the slots it carried in a month (UTC), less what corrections gave back — a slot's later charges and reversals stay in its month. "
             "Download the CSV for the payout run, then mark each channel's month paid once its money has left: "
             "that moves it out of the payable in the ledger."
         </p>
