@@ -416,7 +416,11 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
         .expect("open the statement");
     hydrated(&finance).await;
     let closing = text_of(&finance, "[data-test=closing]").await;
-    assert_eq!(closing, euros(available.0 + held - spent), "statement closing");
+    assert_eq!(
+        closing,
+        euros(available.0 + held - spent),
+        "statement closing"
+    );
     let href = xpath(&finance, "//a[normalize-space()='Download CSV']")
         .await
         .attr("href")
