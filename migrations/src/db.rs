@@ -81,17 +81,32 @@ fn unique_name() -> String {
 /// A new, migrated SQLite database in a temporary file (a pool of in-memory connections would
 /// each see a different database).
 pub async fn fresh_sqlite() -> Result<DatabaseConnection, DbErr> {
+    connect(&fresh_sqlite_url().await?).await
+}
+
+/// The URL of a new, migrated SQLite database in a temporary file, for tests that open it
+/// more than once (several instances on one database).
+pub async fn fresh_sqlite_url() -> Result<String, DbErr> {
     let dir = std::env::temp_dir().join("herald-tests");
     std::fs::create_dir_all(&dir).map_err(|e| DbErr::Custom(e.to_string()))?;
     let url = format!("sqlite://{}/{}.db?mode=rwc", dir.display(), unique_name());
     let db = connect(&url).await?;
     migrate(&db).await?;
-    Ok(db)
+    db.close().await?;
+    Ok(url)
 }
 
 /// A new, migrated PostgreSQL database on the server `TEST_DATABASE_URL` points at, or `None`
 /// when that variable is unset. Its name starts with `herald_t_` so a test run can drop them.
 pub async fn fresh_postgres() -> Result<Option<DatabaseConnection>, DbErr> {
+    match fresh_postgres_url().await? {
+        Some(url) => connect(&url).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The URL of a new, migrated PostgreSQL database (see [`fresh_postgres`]).
+pub async fn fresh_postgres_url() -> Result<Option<String>, DbErr> {
     let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
         return Ok(None);
     };
@@ -104,19 +119,33 @@ pub async fn fresh_postgres() -> Result<Option<DatabaseConnection>, DbErr> {
     let base = server
         .rsplit_once('/')
         .map_or(server.as_str(), |(base, _)| base);
-    let db = connect(&format!("{base}/{name}")).await?;
+    let url = format!("{base}/{name}");
+    let db = connect(&url).await?;
     migrate(&db).await?;
-    Ok(Some(db))
+    db.close().await?;
+    Ok(Some(url))
 }
 
 /// Fresh migrated databases for every configured backend, named for test messages.
 /// Panics when `TEST_DATABASE_URL` is set but unusable: those tests must run, not skip.
 pub async fn fresh_all() -> Vec<(&'static str, DatabaseConnection)> {
+    let mut out = Vec::new();
+    for (backend, url) in fresh_all_urls().await {
+        let db = connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("open the fresh {backend} database: {e}"));
+        out.push((backend, db));
+    }
+    out
+}
+
+/// The URLs of fresh migrated databases for every configured backend (see [`fresh_all`]).
+pub async fn fresh_all_urls() -> Vec<(&'static str, String)> {
     let mut out = vec![(
         "sqlite",
-        fresh_sqlite().await.expect("fresh SQLite database"),
+        fresh_sqlite_url().await.expect("fresh SQLite database"),
     )];
-    if let Some(pg) = fresh_postgres()
+    if let Some(pg) = fresh_postgres_url()
         .await
         .expect("fresh PostgreSQL database (TEST_DATABASE_URL)")
     {

@@ -1,6 +1,6 @@
 //! Configuration from the environment (and flags), listed by `server --help`.
 
-use clap::{ArgAction, Parser, Subcommand};
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
@@ -64,6 +64,25 @@ pub struct Cli {
     #[arg(long, env = "HERALD_LOG", default_value = "info", global = true)]
     pub log: String,
 
+    /// Log lines as `text` (for people) or `json` (one object per line, for log collectors).
+    #[arg(long, env = "HERALD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Where to serve Prometheus metrics (`/metrics`), e.g. `127.0.0.1:9100`; keep it off the
+    /// public network. Unset (the default): no metrics listener.
+    #[arg(long, env = "HERALD_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Seconds a shutdown (SIGTERM, SIGINT) waits for requests in flight and background
+    /// rounds to finish before it exits anyway.
+    #[arg(
+        long,
+        env = "HERALD_SHUTDOWN_GRACE",
+        default_value_t = 20,
+        global = true
+    )]
+    pub shutdown_grace: u64,
+
     /// The built site (wasm, JS, CSS, assets); default `target/site` under the working directory.
     #[arg(
         long,
@@ -75,6 +94,13 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,6 +130,12 @@ pub enum Command {
     /// rollup, the spend counters and the decisions, to the micro-unit; print every difference
     /// (exit status 1 when there is one).
     Reconcile,
+    /// Write a consistent copy of the SQLite database to PATH while Herald keeps running
+    /// (`VACUUM INTO`); PostgreSQL: use `pg_dump` (see the README).
+    Backup {
+        /// The new file (refused when it exists).
+        path: PathBuf,
+    },
     /// Delivery-network API keys for scripted set-ups.
     DeliveryKey {
         #[command(subcommand)]

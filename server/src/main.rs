@@ -4,25 +4,31 @@ use axum::serve::ListenerExt;
 use clap::Parser;
 use migrations::db;
 use server::{
+    background::{self, Periods},
     bench,
     client_ip::TrustedProxies,
-    config::{self, Bench, Cli, Command},
-    router,
+    config::{self, Bench, Cli, Command, LogFormat},
+    ops, router,
     router::RouterConfig,
-    seed,
-    session_store::DbSessionStore,
-    simulate,
+    seed, simulate,
 };
-use std::{net::SocketAddr, process::ExitCode};
-use tower_sessions::ExpiredDeletion;
+use std::{future::IntoFuture, net::SocketAddr, process::ExitCode};
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::new(&cli.log))
-        .init();
+    let logs = tracing_subscriber::fmt().with_env_filter(EnvFilter::new(&cli.log));
+    match cli.log_format {
+        // One JSON object per line, with the request's span (its id) on every line inside it.
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        LogFormat::Text => logs.init(),
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -90,6 +96,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Reconcile => reconcile(&database).await,
+        Command::Backup { path } => {
+            let bytes = server::backup::sqlite(&database, &path).await?;
+            println!("Backed up to {} ({bytes} bytes).", path.display());
+            Ok(())
+        }
         Command::Bench { .. } | Command::Simulate(_) => Ok(()),
         Command::Serve { seed_if_empty } => {
             if seed_if_empty {
@@ -128,29 +139,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             let state = router::state(database.clone(), &config)
                 .await
                 .map_err(|e| format!("cannot load the catalog: {e}"))?;
-            router::watch_catalog(&state, std::time::Duration::from_secs(2));
-            router::run_campaign_clock(&state, std::time::Duration::from_secs(30));
-            router::run_hold_sweeper(&state, std::time::Duration::from_secs(30));
-            server::mail::deliver_to_console(
-                database.clone(),
-                std::time::Duration::from_secs(2),
-                cli.dev_mail,
-            );
-            router::recover_catalog_imports(&state, std::time::Duration::from_secs(30));
+            let background = background::start(&state, Periods::default(), cli.dev_mail);
+            let scraped = state.clone();
             let app = router::routes(state, &config);
-            let store = DbSessionStore::new(database);
-            tokio::spawn(async move {
-                let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
-                loop {
-                    every.tick().await;
-                    if let Err(e) = store.delete_expired().await {
-                        tracing::warn!(%e, "could not delete expired sessions");
-                    }
-                    if let Err(e) = store.prune_rate_limits().await {
-                        tracing::warn!(%e, "could not prune drained rate limits");
-                    }
-                }
-            });
             let listener = tokio::net::TcpListener::bind(cli.listen)
                 .await
                 .map_err(|e| format!("cannot listen on {}: {e}", cli.listen))?
@@ -158,21 +149,52 @@ async fn run(cli: Cli) -> Result<(), String> {
                     // Streamed pages stall ~40 ms per response without it (Nagle + delayed ACK).
                     let _ = socket.set_nodelay(true);
                 });
+            let stop = CancellationToken::new();
+            if let Some(address) = cli.metrics_listen {
+                server::metrics::serve(address, config.metrics.clone(), scraped, stop.clone())
+                    .await?;
+            }
             tracing::info!(
                 "Herald listening on http://{} (database {}, secure cookies {})",
                 cli.listen,
                 redact(&url),
                 cli.secure_cookies
             );
-            axum::serve(
+            let grace = std::time::Duration::from_secs(cli.shutdown_grace);
+            let serving = axum::serve(
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),
             )
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
+            .with_graceful_shutdown({
+                let stop = stop.clone();
+                async move { stop.cancelled().await }
             })
-            .await
-            .map_err(|e| e.to_string())
+            .into_future();
+            tokio::pin!(serving);
+            // The listener closes at the signal; requests in flight get `grace` to finish.
+            let served = tokio::select! {
+                served = &mut serving => served.map_err(|e| e.to_string()),
+                () = ops::shutdown_signal() => {
+                    stop.cancel();
+                    match tokio::time::timeout(grace, &mut serving).await {
+                        Ok(served) => served.map_err(|e| e.to_string()),
+                        Err(_) => {
+                            tracing::warn!(seconds = cli.shutdown_grace, "requests still in flight after the grace period: closing them");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            stop.cancel();
+            if !background.stop(grace).await {
+                tracing::warn!("background rounds still busy after the grace period: abandoned");
+            }
+            database
+                .close()
+                .await
+                .map_err(|e| format!("cannot close the database: {e}"))?;
+            tracing::info!("Herald stopped");
+            served
         }
     }
 }

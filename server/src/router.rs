@@ -52,6 +52,8 @@ pub struct RouterConfig {
     pub dev_mail: bool,
     /// The delivery API's rate limit per key.
     pub delivery_limiter: crate::delivery_api::KeyLimiter,
+    /// This instance's metrics (served only when a metrics address is set).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl RouterConfig {
@@ -64,6 +66,7 @@ impl RouterConfig {
             trusted_proxies: TrustedProxies::default(),
             dev_mail: false,
             delivery_limiter: crate::delivery_api::KeyLimiter::default(),
+            metrics: crate::metrics::Metrics::default(),
         }
     }
 }
@@ -86,6 +89,8 @@ pub async fn state(db: DatabaseConnection, config: &RouterConfig) -> Result<AppS
     app::service::catalog_import::recover_abandoned(&db, chrono::Utc::now()).await?;
     let forecast = ForecastEngine::load(&db).await?;
     let delivery = app::service::delivery::DeliveryEngine::default();
+    // Loaded before the first request, so readiness means decisions need no cold build.
+    delivery.refresh(&db).await?;
     // The forecast competes with the campaigns this instance delivers.
     forecast.compete_with(delivery.clone());
     let leptos_options = LeptosOptions::builder()
@@ -103,99 +108,6 @@ pub async fn state(db: DatabaseConnection, config: &RouterConfig) -> Result<AppS
         imports: ImportJobs::default(),
         dev_mail: config.dev_mail,
     })
-}
-
-/// Keeps this instance's forecast index in step with the catalog: every `every`, a cheap read
-/// of the catalog version, and a rebuild when another instance (or this one) changed it.
-pub fn watch_catalog(state: &AppState, every: std::time::Duration) {
-    let (engine, db) = (state.forecast.clone(), state.db.clone());
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match engine.refresh(&db).await {
-                Ok(true) => {
-                    tracing::info!(version = engine.index().version, "forecast index rebuilt")
-                }
-                Ok(false) => {}
-                Err(e) => tracing::warn!(%e, "could not refresh the forecast index"),
-            }
-        }
-    });
-}
-
-/// Every `every`, fails catalog imports whose applying process stopped beating (crashed
-/// here or on another instance) and discards their staged rows; see `recover_abandoned`.
-pub fn recover_catalog_imports(state: &AppState, every: std::time::Duration) {
-    let db = state.db.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let now = chrono::Utc::now();
-            if let Err(e) = app::service::catalog_import::recover_abandoned(&db, now).await {
-                tracing::warn!(%e, "could not recover abandoned catalog imports");
-            }
-        }
-    });
-}
-
-/// Runs the campaign clock: every `every`, scheduled campaigns whose start has come begin and
-/// live campaigns past their end complete. Safe on several instances (each change is
-/// conditional on the status it saw).
-pub fn run_campaign_clock(state: &AppState, every: std::time::Duration) {
-    let db = state.db.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match app::service::campaigns::clock::sweep(&db, chrono::Utc::now()).await {
-                Ok(swept) if swept.started + swept.completed > 0 => {
-                    tracing::info!(
-                        started = swept.started,
-                        completed = swept.completed,
-                        "campaign clock"
-                    )
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(%e, "campaign clock failed"),
-            }
-        }
-    });
-}
-
-/// Releases what expired holds did not use: every `every`, up to 500 decisions at a time,
-/// until none is due. Safe on several instances (each release is claimed by one conditional
-/// UPDATE).
-pub fn run_hold_sweeper(state: &AppState, every: std::time::Duration) {
-    let db = state.db.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            loop {
-                match app::service::delivery::sweep::release_expired(&db, chrono::Utc::now(), 500)
-                    .await
-                {
-                    Ok(done) if done.decisions > 0 => {
-                        tracing::info!(decisions = done.decisions, "expired holds released");
-                        if done.decisions < 500 {
-                            break;
-                        }
-                    }
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::warn!(%e, "could not release expired holds");
-                        break;
-                    }
-                }
-            }
-        }
-    });
 }
 
 /// The app's route list, generated once per process. Generating it runs the app with resource
@@ -252,6 +164,8 @@ pub fn routes(state: AppState, config: &RouterConfig) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
+        // Probes carry no session: outside that layer, inside the headers and logging.
+        .merge(crate::ops::router())
         .layer(middleware::from_fn(error_status))
         .layer(middleware::from_fn(multipart_only))
         .layer(CompressionLayer::new())
@@ -266,7 +180,16 @@ pub fn routes(state: AppState, config: &RouterConfig) -> Router {
             client_ip::layer,
         ))
         // Machine clients: bearer keys, no cookies, so outside the session and CSRF layers.
-        .merge(crate::delivery_api::router(config.delivery_limiter.clone()))
+        .merge(crate::delivery_api::router(
+            config.delivery_limiter.clone(),
+            config.metrics.clone(),
+        ))
+        // Outermost, so every response (probes and the machine API too) has its id, its log
+        // line and its latency.
+        .layer(middleware::from_fn_with_state(
+            config.metrics.clone(),
+            crate::observe::layer,
+        ))
         .with_state(state)
 }
 

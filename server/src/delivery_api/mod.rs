@@ -6,13 +6,14 @@ mod limit;
 pub mod openapi;
 pub mod wire;
 
+use crate::metrics::Metrics;
 use app::{
     api::ctx::AppState,
     error::AppError,
     service::delivery::{self, EventInput, EventResult, keys},
 };
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     extract::{FromRequestParts, Query, State, rejection::JsonRejection},
     http::{HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
@@ -23,7 +24,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use wire::*;
 
 /// The API's routes, outside the browser's session and CSRF layers.
-pub fn router(limiter: KeyLimiter) -> Router<AppState> {
+pub fn router(limiter: KeyLimiter, metrics: Metrics) -> Router<AppState> {
     Router::new()
         .route("/api/delivery/v1/decisions", post(decisions))
         .route("/api/delivery/v1/events", post(events))
@@ -32,6 +33,7 @@ pub fn router(limiter: KeyLimiter) -> Router<AppState> {
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
         .layer(axum::middleware::from_fn(headers))
         .layer(axum::Extension(limiter))
+        .layer(axum::Extension(metrics))
 }
 
 /// JSON responses are never cached or sniffed.
@@ -191,6 +193,7 @@ impl FromRequestParts<AppState> for Network {
 /// `POST /decisions`: the ad for a channel's new post, or 204.
 async fn decisions(
     State(state): State<AppState>,
+    Extension(metrics): Extension<Metrics>,
     Network(key): Network,
     parsed: Result<Json<DecisionRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -205,6 +208,7 @@ async fn decisions(
     )
     .await
     .map_err(|e| ApiError::from_app(e, "unknown_channel"))?;
+    metrics.decision(matches!(decided, delivery::Decided::Ad(_)));
     Ok(match decided {
         delivery::Decided::NoAd => StatusCode::NO_CONTENT.into_response(),
         delivery::Decided::Ad(a) => Json(DecisionResponse::from(a)).into_response(),
@@ -214,6 +218,7 @@ async fn decisions(
 /// `POST /events`: view and click increments, one result per event.
 async fn events(
     State(state): State<AppState>,
+    Extension(metrics): Extension<Metrics>,
     Network(key): Network,
     parsed: Result<Json<EventsRequest>, JsonRejection>,
 ) -> Result<Json<EventsResponse>, ApiError> {
@@ -257,6 +262,13 @@ async fn events(
     )
     .await
     .map_err(|e| ApiError::from_app(e, "unknown_decision"))?;
+    for result in &results {
+        metrics.event(match result {
+            EventResult::Accepted { .. } => "accepted",
+            EventResult::Replayed { .. } => "replayed",
+            EventResult::Rejected { .. } => "rejected",
+        });
+    }
     Ok(Json(EventsResponse {
         results: request
             .events

@@ -1,0 +1,35 @@
+# Herald in a container: built by the same script as the demo and CI (.ci/build), then only
+# the server binary and the built site in a small runtime image.
+#   docker build -t herald .
+#   docker run -p 3000:3000 -v herald-data:/data -e HERALD_SECURE_COOKIES=false herald
+# With PostgreSQL: compose.yaml. Environment: README, "Operating Herald".
+
+FROM rust:1.95-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+ENV CARGO_TARGET_DIR=/src/target/cargo
+RUN bash .ci/build \
+ && mkdir -p /out \
+ && cp "$CARGO_TARGET_DIR/release/server" /out/server \
+ && cp -r target/site /out/site
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --home-dir /data --create-home herald
+COPY --from=build /out/server /usr/local/bin/herald
+COPY --from=build /out/site /srv/herald/site
+USER herald
+WORKDIR /data
+ENV LEPTOS_SITE_ROOT=/srv/herald/site \
+    LEPTOS_OUTPUT_NAME=herald \
+    DATABASE_URL=sqlite:///data/herald.db \
+    HERALD_LISTEN=0.0.0.0:3000
+EXPOSE 3000
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["herald"]
+CMD ["serve"]

@@ -1,0 +1,108 @@
+//! For whoever runs Herald: `/healthz` (the process answers), `/readyz` (it can serve: the
+//! database answers, its migrations are current, the catalog and campaign indexes are loaded)
+//! and the shutdown signal.
+
+use app::api::ctx::AppState;
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Statement};
+use serde::Serialize;
+
+/// The health routes; no session, no CSRF, never cached.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+async fn healthz() -> Response {
+    ([(header::CACHE_CONTROL, "no-store")], "ok\n").into_response()
+}
+
+/// What `/readyz` found; every field true (and no pending migration) means ready.
+#[derive(Debug, Serialize)]
+pub struct Readiness {
+    pub ready: bool,
+    pub database: bool,
+    /// Migrations this binary knows that the database has not applied; `None` when the
+    /// database could not be asked.
+    pub pending_migrations: Option<usize>,
+    /// The catalog version the forecast index was built from.
+    pub catalog_index_version: i64,
+    /// The delivery version of the running-campaign index; `None` before its first load.
+    pub campaign_index_version: Option<i64>,
+}
+
+/// Checks the database, its migrations and this instance's in-memory indexes.
+pub async fn readiness(state: &AppState) -> Readiness {
+    let ping = state
+        .db
+        .query_one_raw(Statement::from_string(
+            state.db.get_database_backend(),
+            "SELECT 1",
+        ))
+        .await;
+    let database = ping.is_ok();
+    let pending_migrations = if database {
+        Migrator::get_pending_migrations(&state.db)
+            .await
+            .map(|pending| pending.len())
+            .ok()
+    } else {
+        None
+    };
+    let campaign_version = state.delivery.campaigns().delivery_version;
+    let campaign_index_version = (campaign_version != i64::MIN).then_some(campaign_version);
+    Readiness {
+        ready: database && pending_migrations == Some(0) && campaign_index_version.is_some(),
+        database,
+        pending_migrations,
+        catalog_index_version: state.forecast.index().version,
+        campaign_index_version,
+    }
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let readiness = readiness(&state).await;
+    let status = if readiness.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(readiness),
+    )
+        .into_response()
+}
+
+/// Resolves on SIGTERM (what a service manager or container runtime sends) or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received: shutting down"),
+        () = terminate => tracing::info!("SIGTERM received: shutting down"),
+    }
+}

@@ -1,0 +1,391 @@
+//! Running Herald: health and readiness probes, request ids, metrics, online backups, and two
+//! instances on one database (sessions, catalog edits and budgets shared through it).
+
+mod delivery_support;
+mod support;
+
+use delivery_support::{Api, PRICE_CPM};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
+use server::{
+    background::{self, Background, Periods},
+    router::{self, RouterConfig},
+};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use support::{Client, PASSWORD, TestApp};
+
+#[tokio::test]
+async fn probes_answer_and_every_response_has_a_request_id() {
+    for app in support::spawn_all(false).await {
+        let b = app.backend;
+        let http = reqwest::Client::new();
+        let health = http.get(app.url("/healthz")).send().await.expect(b);
+        assert_eq!(health.status(), 200, "{b}");
+        assert_eq!(health.headers()["cache-control"], "no-store", "{b}");
+        let id = health.headers()["x-request-id"]
+            .to_str()
+            .expect(b)
+            .to_owned();
+        assert_eq!(id.len(), 32, "{b}: a new id: {id}");
+
+        let ready = http.get(app.url("/readyz")).send().await.expect(b);
+        assert_eq!(ready.status(), 200, "{b}");
+        let body: serde_json::Value = ready.json().await.expect(b);
+        assert_eq!(body["ready"], true, "{b}: {body}");
+        assert_eq!(body["database"], true, "{b}: {body}");
+        assert_eq!(body["pending_migrations"], 0, "{b}: {body}");
+        assert!(body["campaign_index_version"].is_i64(), "{b}: {body}");
+
+        // A proxy's id is kept; one that could forge log lines is replaced.
+        let kept = http
+            .get(app.url("/"))
+            .header("x-request-id", "edge-7f3a.1")
+            .send()
+            .await
+            .expect(b);
+        assert_eq!(kept.headers()["x-request-id"], "edge-7f3a.1", "{b}");
+        let replaced = http
+            .get(app.url("/nowhere"))
+            .header("x-request-id", "a b\" injected=1")
+            .send()
+            .await
+            .expect(b);
+        assert_eq!(replaced.status(), 404, "{b}");
+        let new = replaced.headers()["x-request-id"].to_str().expect(b);
+        assert!(
+            new.len() == 32 && new.bytes().all(|c| c.is_ascii_hexdigit()),
+            "{b}: {new}"
+        );
+
+        // The database going away makes the instance unready, not dead.
+        app.db.clone().close().await.expect(b);
+        let down = http.get(app.url("/readyz")).send().await.expect(b);
+        assert_eq!(down.status(), 503, "{b}");
+        let body: serde_json::Value = down.json().await.expect(b);
+        assert_eq!(body["database"], false, "{b}: {body}");
+        let alive = http.get(app.url("/healthz")).send().await.expect(b);
+        assert_eq!(alive.status(), 200, "{b}");
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_read_money_and_queues() {
+    for (backend, db) in migrations::db::fresh_all().await {
+        let b = backend;
+        let world = delivery_support::world(&db).await;
+        let mut metrics = None;
+        let app = support::spawn_configured(backend, db.clone(), false, |config| {
+            metrics = Some(config.metrics.clone());
+        })
+        .await;
+        let metrics = metrics.expect("metrics");
+        let api = Api::new(&app);
+        api.win(&world.key.secret, delivery_support::ALPHA, "m-1")
+            .await;
+        let empty = api.decide(&world.key.secret, "nobody_here", "m-2").await;
+        assert_eq!(empty.status, 404, "{b}: {empty:?}");
+        let client = app.client();
+        client.get("/sign-in").await;
+        client.get("/campaigns/4242424").await;
+
+        let config = RouterConfig::new(&support::site_root(), app.addr, false);
+        let state = router::state(db.clone(), &config).await.expect(b);
+        let text = metrics.render(&state).await.expect(b);
+        for line in [
+            "herald_http_request_duration_seconds_count{method=\"POST\",route=\"/api/delivery/v1/decisions\",status=\"2xx\"} 1",
+            "herald_http_request_duration_seconds_count{method=\"POST\",route=\"/api/delivery/v1/decisions\",status=\"4xx\"} 1",
+            "herald_http_request_duration_seconds_count{method=\"GET\",route=\"/sign-in\",status=\"2xx\"} 1",
+            "herald_delivery_decisions_total{outcome=\"filled\"} 1",
+            "herald_review_queue_length 0",
+            "herald_ledger_posted_micros{currency=\"EUR\"} 0",
+            &format!("herald_ledger_held_micros{{currency=\"EUR\"}} {PRICE_CPM}"),
+            "herald_db_pool_connections{state=\"max\"}",
+        ] {
+            assert!(text.contains(line), "{b}: no `{line}` in\n{text}");
+        }
+        // Routes are labelled by their pattern, never by the ids in a path.
+        assert!(text.contains("route=\"/campaigns/{id}\""), "{b}:\n{text}");
+        assert!(!text.contains("4242424"), "{b}:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn backups_copy_a_live_sqlite_database_and_never_overwrite() {
+    let db = migrations::db::fresh_sqlite().await.expect("database");
+    let world = delivery_support::world(&db).await;
+    let dir = std::env::temp_dir().join(format!("herald-backup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let target = dir.join("copy's.db");
+    let _ = std::fs::remove_file(&target);
+    let bytes = server::backup::sqlite(&db, &target).await.expect("backup");
+    assert!(bytes > 0);
+    let copy = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", target.display()))
+        .await
+        .expect("open the copy");
+    for table in ["app_user", "campaign", "ledger_transfer", "channel"] {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        let (from, to) = (scalar(&db, &sql).await, scalar(&copy, &sql).await);
+        assert!(from > 0, "{table} has rows");
+        assert_eq!(from, to, "{table} copied whole");
+    }
+    let check = app::service::ledger::check::check(&copy)
+        .await
+        .expect("check");
+    assert!(check.problems.is_empty(), "{:?}", check.problems);
+    assert!(
+        app::entity::campaign::Entity::find_by_id(world.campaign.0)
+            .one(&copy)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    let again = server::backup::sqlite(&db, &target).await;
+    assert!(again.is_err_and(|e| e.contains("already exists")));
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+/// One instance: its own pool on `url`, its own in-memory indexes and loops (catalog checked
+/// every 100 ms), its own port.
+async fn instance(backend: &'static str, url: &str) -> (TestApp, Background) {
+    let db = migrations::db::connect(url).await.expect("connect");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut config = RouterConfig::new(&support::site_root(), addr, false);
+    config.dev_mail = true;
+    let state = router::state(db.clone(), &config).await.expect("state");
+    let periods = Periods {
+        catalog: Duration::from_millis(100),
+        ..Periods::default()
+    };
+    let loops = background::start(&state, periods, true);
+    let app = router::routes(state, &config);
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
+    });
+    (TestApp { backend, addr, db }, loops)
+}
+
+/// A browser-like client of `app` keeping its cookies in `jar` (shared between instances, as a
+/// load balancer in front of both would make it).
+fn client_with(app: &TestApp, jar: &Arc<reqwest::cookie::Jar>) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ORIGIN,
+        app.url("").parse().expect("origin"),
+    );
+    Client {
+        base: app.url(""),
+        http: reqwest::Client::builder()
+            .cookie_provider(Arc::clone(jar))
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client"),
+    }
+}
+
+/// Channels of 1,000 average views: each slot holds one `PRICE_CPM` (a lone bid pays the floor).
+const CHANNELS: usize = 24;
+/// What a slot of those channels costs at the campaign's bid (2.50): a campaign takes a slot
+/// only while the whole slot fits at its bid, whatever it ends up paying.
+const SLOT_AT_BID: i64 = 2_500_000;
+/// Room for 8.5 slots at the price paid: at most 8 can ever be held. One request at a time
+/// sells 7 (6 paid + one more at the bid fit; 7 + one do not); racing requests that read the
+/// budget at the same moment may sell the 8th, which still fits.
+const SMALL_BUDGET: i64 = 8 * PRICE_CPM + PRICE_CPM / 2;
+const SOLD: std::ops::RangeInclusive<i64> = 7..=8;
+const _: () = assert!(
+    6 * PRICE_CPM + SLOT_AT_BID <= SMALL_BUDGET
+        && 7 * PRICE_CPM + SLOT_AT_BID > SMALL_BUDGET
+        && 9 * PRICE_CPM > SMALL_BUDGET
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_sessions_catalog_and_budgets() {
+    for (backend, url) in migrations::db::fresh_all_urls().await {
+        let b = backend;
+        let (one, one_loops) = instance(backend, &url).await;
+        let (two, two_loops) = instance(backend, &url).await;
+
+        // Topics, channels, a running campaign and a delivery key, written through one.
+        let world = delivery_support::world(&one.db).await;
+
+        // A session made on one instance is good on the other.
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let on_one = client_with(&one, &jar);
+        let signed = on_one.sign_up("ada@example.com", PASSWORD).await;
+        assert!(signed.status.is_success(), "{b}: {signed:?}");
+        let on_two = client_with(&two, &jar);
+        assert_eq!(
+            on_two.whoami().await.as_deref(),
+            Some("ada@example.com"),
+            "{b}: the session made on one works on two"
+        );
+        let page = on_two.get("/campaigns").await;
+        assert_eq!(page.status(), 200, "{b}");
+
+        // A catalog edit through one shows in the other's forecast.
+        let forecast = [
+            ("request[targeting][languages][0]", "pt"),
+            ("request[bid]", "1500000"),
+            ("request[sort]", "Subscribers"),
+            ("request[page]", "0"),
+        ];
+        let before = on_two.call("forecast", &forecast).await;
+        assert_eq!(before.body["channels"], 0, "{b}: {before:?}");
+        support::confirm(&one, "ada@example.com").await;
+        one.db
+            .execute_unprepared(
+                "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \
+                 SELECT id, 'admin', NULL, CURRENT_TIMESTAMP FROM app_user \
+                 WHERE email = 'ada@example.com'",
+            )
+            .await
+            .expect(b);
+        let csv = "handle,title,topic,language,subscribers,avg_views,posts_per_day\n\
+                   novo_canal,Novo canal,tech,pt,12000,3000,2\n";
+        import_catalog(&on_one, csv).await;
+        let mut seen = 0;
+        for _ in 0..50 {
+            let after = on_two.call("forecast", &forecast).await;
+            seen = after.body["channels"].as_u64().unwrap_or(0);
+            if seen == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            seen, 1,
+            "{b}: instance two's forecast has the channel one imported"
+        );
+
+        // Decisions spread over both instances never commit more than a small budget.
+        let mut setup = vec![
+            "UPDATE platform_setting SET value = 24 WHERE key = 'ad_slots_per_day'".to_owned(),
+            format!(
+                "UPDATE campaign SET total_budget_micros = {SMALL_BUDGET} WHERE id = {}",
+                world.campaign.0
+            ),
+        ];
+        for i in 0..CHANNELS {
+            setup.push(format!(
+                "INSERT INTO channel (handle, title, topic_id, language, subscribers, avg_views, \
+                 posts_per_day, status, updated_at) SELECT 'shared_{i}', 'Shared {i}', id, 'en', \
+                 5000, 1000, 24.0, 'active', CURRENT_TIMESTAMP FROM topic WHERE slug = 'tech'"
+            ));
+        }
+        setup.push(
+            "UPDATE platform_setting SET value = value + 1 \
+             WHERE key IN ('catalog_version', 'delivery_version')"
+                .to_owned(),
+        );
+        for sql in &setup {
+            one.db.execute_unprepared(sql).await.expect(sql);
+        }
+        // Each instance notices the new channels and budget before the race starts.
+        for app in [&one, &two] {
+            let warm = Api::new(app)
+                .decide(
+                    &world.key.secret,
+                    delivery_support::GAMMA,
+                    &format!("warm-{}", app.addr),
+                )
+                .await;
+            assert_eq!(
+                warm.status, 204,
+                "{b}: a channel the campaign does not target"
+            );
+        }
+        let mut asks = tokio::task::JoinSet::new();
+        for i in 0..CHANNELS * 2 {
+            // Every channel is asked by both instances.
+            let api = Api::new(if i < CHANNELS { &one } else { &two });
+            let secret = world.key.secret.clone();
+            asks.spawn(async move {
+                let answer = api
+                    .decide(
+                        &secret,
+                        &format!("shared_{}", i % CHANNELS),
+                        &format!("s-{i}"),
+                    )
+                    .await;
+                (usize::from(i >= CHANNELS), answer.status)
+            });
+        }
+        let mut filled = [0_u32; 2];
+        while let Some(done) = asks.join_next().await {
+            let (instance, status) = done.expect("task");
+            assert!(status == 200 || status == 204, "{b}: {status}");
+            if status == 200 {
+                filled[instance] += 1;
+            }
+        }
+        let sold = i64::from(filled[0] + filled[1]);
+        assert!(
+            SOLD.contains(&sold),
+            "{b}: {sold} slots sold (one, two: {filled:?})"
+        );
+        let committed = scalar(
+            &one.db,
+            &format!(
+                "SELECT committed FROM campaign_spend WHERE campaign_id = {}",
+                world.campaign.0
+            ),
+        )
+        .await;
+        assert!(committed <= SMALL_BUDGET, "{b}: committed {committed}");
+        assert_eq!(
+            committed,
+            sold * PRICE_CPM,
+            "{b}: every sold slot holds its price"
+        );
+        let check = app::service::ledger::check::check(&two.db).await.expect(b);
+        assert!(check.problems.is_empty(), "{b}: {:?}", check.problems);
+
+        assert!(one_loops.stop(Duration::from_secs(10)).await, "{b}");
+        assert!(two_loops.stop(Duration::from_secs(10)).await, "{b}");
+    }
+}
+
+/// Uploads `csv` and publishes it as the catalog import page does.
+async fn import_catalog(admin: &Client, csv: &str) {
+    let part = reqwest::multipart::Part::text(csv.to_owned())
+        .file_name("channels.csv")
+        .mime_str("text/csv")
+        .expect("mime");
+    let uploaded = admin
+        .http
+        .post(format!("{}/api/admin_catalog_import_upload", admin.base))
+        .header("accept", "application/json")
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .expect("upload");
+    assert!(uploaded.status().is_success(), "{uploaded:?}");
+    let preview: serde_json::Value = uploaded.json().await.expect("preview");
+    let id = preview["id"].to_string();
+    let applied = admin
+        .call("admin_catalog_import_apply", &[("id", id.as_str())])
+        .await;
+    assert!(applied.status.is_success(), "{applied:?}");
+}
+
+/// One integer from `sql`.
+async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql.to_owned(),
+        ))
+        .await
+        .expect(sql)
+        .expect(sql);
+    row.try_get_by_index::<i64>(0).expect(sql)
+}
