@@ -16,7 +16,7 @@ use axum::{
     Router,
     body::Body,
     extract::Request,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
@@ -27,7 +27,7 @@ use leptos::{
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use sea_orm::DatabaseConnection;
 use std::{net::SocketAddr, path::Path, sync::OnceLock};
-use tower_http::compression::CompressionLayer;
+use tower_http::{compression::CompressionLayer, services::ServeDir};
 use tower_sessions::{
     Expiry, SessionManagerLayer,
     cookie::{SameSite, time::Duration},
@@ -162,6 +162,7 @@ pub fn routes(state: AppState, config: &RouterConfig) -> Router {
             "/finance/accounts/{id}/statement.csv",
             axum::routing::get(crate::statements::finance),
         )
+        .nest_service("/pkg", bundle(&config.site_root))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
         // Probes carry no session: outside that layer, inside the headers and logging.
@@ -191,6 +192,28 @@ pub fn routes(state: AppState, config: &RouterConfig) -> Router {
             crate::observe::layer,
         ))
         .with_state(state)
+}
+
+/// The built bundle (`/pkg`: wasm, JS, CSS). `.ci/build` compresses each file once (brotli
+/// 11 and gzip): a browser that takes one of those gets that file as it is, so nothing is
+/// compressed per request (the compression layer leaves encoded responses alone).
+fn bundle(site_root: &str) -> Router {
+    Router::new()
+        .fallback_service(
+            ServeDir::new(Path::new(site_root).join("pkg"))
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
+        .layer(middleware::map_response(bundle_headers))
+}
+
+async fn bundle_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    // The names carry no content hash yet: a browser keeps the files but asks before reusing
+    // them, and an unchanged file answers 304 (Last-Modified) without its body.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    response
 }
 
 /// server_fn panics (dropping the connection) when a multipart endpoint receives another

@@ -389,3 +389,51 @@ async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
         .expect(sql);
     row.try_get_by_index::<i64>(0).expect(sql)
 }
+
+#[tokio::test]
+async fn the_bundle_is_sent_as_compressed_at_build_time_and_revalidated() {
+    let pkg = support::site_root().join("pkg");
+    for app in support::spawn_all(false).await {
+        let b = app.backend;
+        let http = reqwest::Client::new();
+        for (accept, encoding, suffix) in [("br, gzip", "br", "br"), ("gzip", "gzip", "gz")] {
+            let precompressed = pkg.join(format!("herald.wasm.{suffix}"));
+            let size = std::fs::metadata(&precompressed)
+                .unwrap_or_else(|e| panic!("{}: {e} (built by .ci/build)", precompressed.display()))
+                .len();
+            let wasm = http
+                .get(app.url("/pkg/herald.wasm"))
+                .header("accept-encoding", accept)
+                .send()
+                .await
+                .expect(b);
+            assert_eq!(wasm.status(), 200, "{b}");
+            let headers = wasm.headers().clone();
+            assert_eq!(headers["content-encoding"], encoding, "{b}");
+            assert_eq!(headers["content-type"], "application/wasm", "{b}");
+            assert_eq!(headers["cache-control"], "no-cache", "{b}");
+            assert_eq!(headers["vary"], "accept-encoding", "{b}");
+            let body = wasm.bytes().await.expect(b);
+            assert_eq!(
+                body.len() as u64,
+                size,
+                "{b}: the {suffix} file made at build time"
+            );
+
+            let again = http
+                .get(app.url("/pkg/herald.wasm"))
+                .header("accept-encoding", accept)
+                .header("if-modified-since", headers["last-modified"].clone())
+                .send()
+                .await
+                .expect(b);
+            assert_eq!(again.status(), 304, "{b}: unchanged, so no body again");
+        }
+        let plain = http.get(app.url("/pkg/herald.wasm")).send().await.expect(b);
+        assert!(plain.headers().get("content-encoding").is_none(), "{b}");
+        let raw = std::fs::metadata(pkg.join("herald.wasm"))
+            .expect("wasm")
+            .len();
+        assert_eq!(plain.bytes().await.expect(b).len() as u64, raw, "{b}");
+    }
+}
