@@ -19,7 +19,10 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let logs = tracing_subscriber::fmt().with_env_filter(EnvFilter::new(&cli.log));
+    // Colours only for a terminal: a log file or collector gets plain text.
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new(&cli.log))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     match cli.log_format {
         // One JSON object per line, with the request's span (its id) on every line inside it.
         LogFormat::Json => logs
