@@ -171,26 +171,6 @@ async fn instance(backend: &'static str, url: &str) -> (TestApp, Background) {
     (TestApp { backend, addr, db }, loops)
 }
 
-/// A browser-like client of `app` keeping its cookies in `jar` (shared between instances, as a
-/// load balancer in front of both would make it).
-fn client_with(app: &TestApp, jar: &Arc<reqwest::cookie::Jar>) -> Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::ORIGIN,
-        app.url("").parse().expect("origin"),
-    );
-    Client {
-        base: app.url(""),
-        http: reqwest::Client::builder()
-            .cookie_provider(Arc::clone(jar))
-            .default_headers(headers)
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("client"),
-    }
-}
-
 /// Channels of 1,000 average views: each slot holds one `PRICE_CPM` (a lone bid pays the floor).
 const CHANNELS: usize = 24;
 /// What a slot of those channels costs at the campaign's bid (2.50): a campaign takes a slot
@@ -219,10 +199,10 @@ async fn two_instances_share_sessions_catalog_and_budgets() {
 
         // A session made on one instance is good on the other.
         let jar = Arc::new(reqwest::cookie::Jar::default());
-        let on_one = client_with(&one, &jar);
+        let on_one = one.client_sharing(&jar);
         let signed = on_one.sign_up("ada@example.com", PASSWORD).await;
         assert!(signed.status.is_success(), "{b}: {signed:?}");
-        let on_two = client_with(&two, &jar);
+        let on_two = two.client_sharing(&jar);
         assert_eq!(
             on_two.whoami().await.as_deref(),
             Some("ada@example.com"),

@@ -26,6 +26,12 @@ impl TestApp {
 
     /// A browser-like client: keeps cookies, sends our Origin on every request.
     pub fn client(&self) -> Client {
+        self.client_sharing(&std::sync::Arc::new(reqwest::cookie::Jar::default()))
+    }
+
+    /// A browser-like client whose cookies live in `jar`, so clients of several instances
+    /// can share one session, as they would behind one load balancer.
+    pub fn client_sharing(&self, jar: &std::sync::Arc<reqwest::cookie::Jar>) -> Client {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
             reqwest::header::ORIGIN,
@@ -34,7 +40,7 @@ impl TestApp {
         Client {
             base: self.url(""),
             http: reqwest::Client::builder()
-                .cookie_store(true)
+                .cookie_provider(std::sync::Arc::clone(jar))
                 .default_headers(headers)
                 .redirect(reqwest::redirect::Policy::none())
                 // A request the server never answers fails its test instead of stalling the run.

@@ -124,14 +124,7 @@ async fn movements(
         .query_all_raw(sql.build(db.get_database_backend()))
         .await?;
     rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get_by_index(0)?,
-                r.try_get_by_index(1)?,
-                r.try_get_by_index(2)?,
-                r.try_get_by_index(3)?,
-            ))
-        })
+        .map(|r| Ok(r.try_get_many_by_index()?))
         .collect()
 }
 

@@ -66,14 +66,7 @@ async fn per_campaign(
         .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
         .await?;
     rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get_by_index(0)?,
-                r.try_get_by_index(1)?,
-                r.try_get_by_index(2)?,
-                r.try_get_by_index(3)?,
-            ))
-        })
+        .map(|r| Ok(r.try_get_many_by_index()?))
         .collect()
 }
 
