@@ -41,6 +41,12 @@ if ! wasm-opt --version 2>/dev/null | grep -qE 'version (1[2-9][0-9]|11[6-9])'; 
   fi
 fi
 
+# axe-core: the browser tests inject it into every page to check accessibility.
+if [ ! -f "$HERALD_TOOLS/node_modules/axe-core/axe.min.js" ] && command -v npm >/dev/null; then
+  say "Installing axe-core (accessibility checks in the browser tests)"
+  npm install --silent --prefix "$HERALD_TOOLS" axe-core@4.10
+fi
+
 # Cargo names build units without the checkout's path and decides freshness by file times, so
 # a checkout built after another one in this shared cache can take the other's artifacts of
 # Herald's own crates as up to date. When the checkout changes, forget those (the dependencies

@@ -6,6 +6,8 @@
 
 pub mod api;
 pub mod app;
+#[cfg(feature = "ssr")]
+pub mod bundle;
 pub mod components;
 pub mod error;
 pub mod model;
@@ -21,5 +23,6 @@ pub mod service;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Lazy routes load their chunk before hydrating the page they render.
+    leptos::mount::hydrate_lazy(app::App);
 }

@@ -110,13 +110,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 seed::run(&database, 20_000, 42).await?;
             }
             let site_root = config::absolute(&cli.site_root).map_err(|e| e.to_string())?;
-            if !site_root.join("pkg").join("herald.wasm").is_file() {
-                return Err(format!(
-                    "no built site at {} (expected pkg/herald.wasm): build it with `cargo leptos build --release` \
-                     or set LEPTOS_SITE_ROOT",
-                    site_root.display()
-                ));
-            }
+            // Refuse a site with no bundle: its pages would never hydrate.
+            app::bundle::BundleFiles::find(&site_root)?;
             let mut config = RouterConfig::new(&site_root, cli.listen, cli.secure_cookies);
             config.trusted_proxies = TrustedProxies::parse(&cli.trusted_proxies)
                 .map_err(|e| format!("HERALD_TRUSTED_PROXIES: {e}"))?;

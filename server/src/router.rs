@@ -7,8 +7,9 @@ use crate::{
     session_store::DbSessionStore,
 };
 use app::{
-    api::ctx::AppState,
+    api::ctx::{AppState, ViewerMemo},
     app::{App, shell},
+    bundle::BundleFiles,
     error::AppError,
     service::{catalog_import::ImportJobs, forecast::ForecastEngine, passwords::PasswordHasher},
 };
@@ -93,11 +94,22 @@ pub async fn state(db: DatabaseConnection, config: &RouterConfig) -> Result<AppS
     delivery.refresh(&db).await?;
     // The forecast competes with the campaigns this instance delivers.
     forecast.compete_with(delivery.clone());
+    // A hashed bundle names its files in the site's hash file; Leptos looks for it beside the
+    // executable unless the path is absolute (tests run from elsewhere than the server).
+    let hash_file = BundleFiles::find(Path::new(&config.site_root))
+        .ok()
+        .and_then(|files| files.hash_file);
     let leptos_options = LeptosOptions::builder()
-        .output_name("herald")
+        .output_name(app::bundle::OUTPUT_NAME)
         .site_root(config.site_root.as_str())
         .site_pkg_dir("pkg")
         .site_addr(config.site_addr)
+        .hash_files(hash_file.is_some())
+        .hash_file(
+            hash_file
+                .map_or_else(|| "hash.txt".to_string(), |p| p.display().to_string())
+                .into(),
+        )
         .build();
     Ok(AppState {
         db: db.clone(),
@@ -167,6 +179,7 @@ pub fn routes(state: AppState, config: &RouterConfig) -> Router {
         .layer(sessions)
         // Probes carry no session: outside that layer, inside the headers and logging.
         .merge(crate::ops::router())
+        .layer(middleware::from_fn(viewer_memo))
         .layer(middleware::from_fn(error_status))
         .layer(middleware::from_fn(multipart_only))
         .layer(CompressionLayer::new())
@@ -194,26 +207,43 @@ pub fn routes(state: AppState, config: &RouterConfig) -> Router {
         .with_state(state)
 }
 
-/// The built bundle (`/pkg`: wasm, JS, CSS). `.ci/build` compresses each file once (brotli
-/// 11 and gzip): a browser that takes one of those gets that file as it is, so nothing is
-/// compressed per request (the compression layer leaves encoded responses alone).
+/// The built bundle (`/pkg`: wasm chunks, JS, CSS). `.ci/build` compresses each file once
+/// (brotli 11 and gzip): a browser that takes one of those gets that file as it is, so nothing
+/// is compressed per request (the compression layer leaves encoded responses alone). Files
+/// whose names carry their content hash are kept by browsers for a year without asking again;
+/// an unhashed build's files are revalidated (304 on Last-Modified) before each reuse.
 fn bundle(site_root: &str) -> Router {
+    let immutable = BundleFiles::find(Path::new(site_root)).is_ok_and(|f| f.immutable());
+    let cache_control = HeaderValue::from_static(if immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    });
     Router::new()
         .fallback_service(
             ServeDir::new(Path::new(site_root).join("pkg"))
                 .precompressed_br()
                 .precompressed_gzip(),
         )
-        .layer(middleware::map_response(bundle_headers))
+        .layer(middleware::map_response(move |mut response: Response| {
+            let cache_control = cache_control.clone();
+            async move {
+                let status = response.status();
+                let headers = response.headers_mut();
+                if status.is_success() || status == StatusCode::NOT_MODIFIED {
+                    headers.insert(header::CACHE_CONTROL, cache_control);
+                }
+                headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+                response
+            }
+        }))
 }
 
-async fn bundle_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    // The names carry no content hash yet: a browser keeps the files but asks before reusing
-    // them, and an unchanged file answers 304 (Last-Modified) without its body.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    response
+/// Every request gets an empty [`ViewerMemo`]: its page's shell and server functions then
+/// load the signed-in viewer once between them.
+async fn viewer_memo(mut request: Request<Body>, next: Next) -> Response {
+    request.extensions_mut().insert(ViewerMemo::default());
+    next.run(request).await
 }
 
 /// server_fn panics (dropping the connection) when a multipart endpoint receives another

@@ -14,6 +14,27 @@ pub async fn run(
         return Ok(());
     }
     let started = std::time::Instant::now();
+    let logins = populate(db, channels, catalog_seed).await?;
+    println!();
+    println!(
+        "Demo data created ({channels} channels, seed {catalog_seed}) in {:.1?}.",
+        started.elapsed()
+    );
+    println!("Demo sign-ins (shown once — store them now):");
+    for login in logins {
+        println!("  {:<26} {}   {}", login.email, login.password, login.what);
+    }
+    println!();
+    Ok(())
+}
+
+/// The demo data (users, catalog, campaigns, three days of delivery, finance's work) in an
+/// empty database; returns the sign-ins. Tests use it to see every page with content.
+pub async fn populate(
+    db: &DatabaseConnection,
+    channels: usize,
+    catalog_seed: u64,
+) -> Result<Vec<seed::DemoLogin>, String> {
     let logins = seed::seed(db, &PasswordHasher::new(2), channels, catalog_seed)
         .await
         .map_err(|e| e.to_string())?;
@@ -43,15 +64,5 @@ pub async fn run(
         history.events,
         history.posted.display("EUR")
     );
-    println!();
-    println!(
-        "Demo data created ({channels} channels, seed {catalog_seed}) in {:.1?}.",
-        started.elapsed()
-    );
-    println!("Demo sign-ins (shown once — store them now):");
-    for login in logins {
-        println!("  {:<26} {}   {}", login.email, login.password, login.what);
-    }
-    println!();
-    Ok(())
+    Ok(logins)
 }

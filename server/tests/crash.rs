@@ -224,11 +224,9 @@ async fn traffic_flowing(journal: &Path, started: Instant, min: Duration, simula
 async fn kill_the_server_mid_run_restart_and_resend_everything_nothing_twice_nothing_lost() {
     let started = Instant::now();
     let site = support::site_root();
-    assert!(
-        site.join("pkg/herald.wasm").is_file(),
-        "no built site at {}: run `cargo leptos build --release --frontend-only` (bash .ci/test does)",
-        site.display()
-    );
+    if let Err(e) = app::bundle::BundleFiles::find(&site) {
+        panic!("{e} (bash .ci/test builds it)");
+    }
     let dir = std::env::temp_dir().join(format!(
         "herald-crash-{}-{}",
         std::process::id(),

@@ -371,18 +371,27 @@ async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
 }
 
 #[tokio::test]
-async fn the_bundle_is_sent_as_compressed_at_build_time_and_revalidated() {
-    let pkg = support::site_root().join("pkg");
+async fn the_bundle_has_hashed_names_kept_for_a_year_and_is_sent_as_compressed_at_build_time() {
+    let site = support::site_root();
+    let pkg = site.join("pkg");
+    let files = app::bundle::BundleFiles::find(&site)
+        .unwrap_or_else(|e| panic!("{e} (bash .ci/test builds it)"));
+    assert!(
+        files.immutable(),
+        "{}: .ci/build names every file by its content hash",
+        files.wasm
+    );
+    let url = format!("/pkg/{}", files.wasm);
     for app in support::spawn_all(false).await {
         let b = app.backend;
         let http = reqwest::Client::new();
         for (accept, encoding, suffix) in [("br, gzip", "br", "br"), ("gzip", "gzip", "gz")] {
-            let precompressed = pkg.join(format!("herald.wasm.{suffix}"));
+            let precompressed = pkg.join(format!("{}.{suffix}", files.wasm));
             let size = std::fs::metadata(&precompressed)
                 .unwrap_or_else(|e| panic!("{}: {e} (built by .ci/build)", precompressed.display()))
                 .len();
             let wasm = http
-                .get(app.url("/pkg/herald.wasm"))
+                .get(app.url(&url))
                 .header("accept-encoding", accept)
                 .send()
                 .await
@@ -391,7 +400,10 @@ async fn the_bundle_is_sent_as_compressed_at_build_time_and_revalidated() {
             let headers = wasm.headers().clone();
             assert_eq!(headers["content-encoding"], encoding, "{b}");
             assert_eq!(headers["content-type"], "application/wasm", "{b}");
-            assert_eq!(headers["cache-control"], "no-cache", "{b}");
+            assert_eq!(
+                headers["cache-control"], "public, max-age=31536000, immutable",
+                "{b}"
+            );
             assert_eq!(headers["vary"], "accept-encoding", "{b}");
             let body = wasm.bytes().await.expect(b);
             assert_eq!(
@@ -401,17 +413,22 @@ async fn the_bundle_is_sent_as_compressed_at_build_time_and_revalidated() {
             );
 
             let again = http
-                .get(app.url("/pkg/herald.wasm"))
+                .get(app.url(&url))
                 .header("accept-encoding", accept)
                 .header("if-modified-since", headers["last-modified"].clone())
                 .send()
                 .await
                 .expect(b);
             assert_eq!(again.status(), 304, "{b}: unchanged, so no body again");
+            assert_eq!(
+                again.headers()["cache-control"],
+                "public, max-age=31536000, immutable",
+                "{b}"
+            );
         }
-        let plain = http.get(app.url("/pkg/herald.wasm")).send().await.expect(b);
+        let plain = http.get(app.url(&url)).send().await.expect(b);
         assert!(plain.headers().get("content-encoding").is_none(), "{b}");
-        let raw = std::fs::metadata(pkg.join("herald.wasm"))
+        let raw = std::fs::metadata(pkg.join(&files.wasm))
             .expect("wasm")
             .len();
         assert_eq!(plain.bytes().await.expect(b).len() as u64, raw, "{b}");

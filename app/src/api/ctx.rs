@@ -56,6 +56,13 @@ pub struct CspNonce(pub String);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
+/// This request's viewer, loaded once and shared by the shell and every server function the
+/// render calls (a page's resources each ask who is asking). The server's request layer puts
+/// an empty one in every request's extensions; the clones Leptos hands to each server function
+/// share it. Anything that changes who the session belongs to, or its account, empties it.
+#[derive(Clone, Debug, Default)]
+pub struct ViewerMemo(std::sync::Arc<tokio::sync::Mutex<Option<Option<Viewer>>>>);
+
 const USER_ID: &str = "user_id";
 const ACCOUNT_ID: &str = "account_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
@@ -76,6 +83,8 @@ const TOUCH_EVERY_SECS: i64 = 60;
 pub struct Request {
     pub state: AppState,
     session: Session,
+    /// Absent outside the server's request layer (then every call loads the viewer anew).
+    memo: Option<ViewerMemo>,
     /// The client's address ([`ClientIp`], else the socket peer).
     pub ip: Option<String>,
 }
@@ -109,7 +118,13 @@ impl Request {
                     .map(|c| c.0.ip())
             })
             .map(|ip| ip.to_string());
-        Ok(Request { state, session, ip })
+        let memo = parts.extensions.get::<ViewerMemo>().cloned();
+        Ok(Request {
+            state,
+            session,
+            memo,
+            ip,
+        })
     }
 }
 
@@ -151,8 +166,29 @@ impl Request {
         Ok(Some(UserId(user)))
     }
 
-    /// The viewer for the header and navigation; `None` when nobody is signed in.
+    /// The viewer for the header and navigation; `None` when nobody is signed in. Loaded once
+    /// per request: concurrent callers wait for the first load and share it.
     pub async fn viewer(&self) -> Result<Option<Viewer>, AppError> {
+        let Some(memo) = &self.memo else {
+            return self.load_viewer().await;
+        };
+        let mut slot = memo.0.lock().await;
+        if let Some(viewer) = slot.as_ref() {
+            return Ok(viewer.clone());
+        }
+        let viewer = self.load_viewer().await?;
+        *slot = Some(viewer.clone());
+        Ok(viewer)
+    }
+
+    /// Forgets the loaded viewer after a change to the session's user or account.
+    async fn forget_viewer(&self) {
+        if let Some(memo) = &self.memo {
+            *memo.0.lock().await = None;
+        }
+    }
+
+    async fn load_viewer(&self) -> Result<Option<Viewer>, AppError> {
         let Some(user) = self.session_user().await? else {
             return Ok(None);
         };
@@ -177,6 +213,7 @@ impl Request {
 
     /// Starts an authenticated session under a fresh id (no fixation).
     pub async fn begin_session(&self, user: UserId) -> Result<(), AppError> {
+        self.forget_viewer().await;
         let session = &self.session;
         session.cycle_id().await.map_err(session_err)?;
         let now = Utc::now().timestamp();
@@ -192,6 +229,7 @@ impl Request {
     /// Makes `account` the current one. For an account the user has just joined; anything
     /// else goes through [`switch_account`], which checks the membership.
     pub async fn select_account(&self, account: AccountId) -> Result<(), AppError> {
+        self.forget_viewer().await;
         self.session
             .insert(ACCOUNT_ID, account.0)
             .await
@@ -205,6 +243,7 @@ impl Request {
 
     /// Ends the session server-side (the record is deleted) and returns who it belonged to.
     pub async fn end_session(&self) -> Result<Option<UserId>, AppError> {
+        self.forget_viewer().await;
         let user = self
             .session
             .get::<i64>(USER_ID)
@@ -284,6 +323,7 @@ pub async fn switch_account(account: AccountId) -> Result<(), AppError> {
     if !viewer.memberships.iter().any(|m| m.account_id == account) {
         return Err(AppError::NotFound);
     }
+    request.forget_viewer().await;
     request
         .session
         .insert(ACCOUNT_ID, account.0)

@@ -56,7 +56,7 @@ pub fn GuidelinesPage() -> impl IntoView {
                                 view! {
                                     <section class="card guideline" id=r.code.clone() data-test="guideline">
                                         <h2>
-                                            <a class="anchor" href=format!("#{}", r.code) aria-hidden="true">"#"</a>
+                                            <a class="anchor" href=format!("#{}", r.code) aria-label=format!("Link to “{}”", r.title)>"#"</a>
                                             {r.title.clone()}
                                             {retired.then(|| view! { <span class="badge muted">"Retired"</span> })}
                                         </h2>

@@ -205,11 +205,9 @@ pub async fn start() -> (TestApp, Driver, Client) {
 /// A server (with `channels` generated channels), chromedriver, and a browser session.
 pub async fn start_with_catalog(channels: usize) -> (TestApp, Driver, Client) {
     let site = site_root();
-    assert!(
-        site.join("pkg/herald.wasm").is_file(),
-        "no built site at {}: run `cargo leptos build --release --frontend-only` (bash .ci/test does)",
-        site.display()
-    );
+    if let Err(e) = app::bundle::BundleFiles::find(&site) {
+        panic!("{e} (bash .ci/test builds it)");
+    }
     let db = migrations::db::fresh_sqlite().await.expect("database");
     if channels > 0 {
         app::service::catalog_seed::insert(&db, channels, 5)

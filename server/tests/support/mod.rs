@@ -7,6 +7,7 @@
 )]
 
 pub mod browser;
+pub mod pages;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::Value;

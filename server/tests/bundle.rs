@@ -1,0 +1,221 @@
+//! The browser bundle's first-load budget, per page. Each page's HTML names everything a first
+//! visit downloads before the page is interactive: the main JS and wasm (`HydrationScripts`)
+//! and the lazily loaded chunks of that page (`<link rel="preload">` from the split manifest).
+//! This test loads every page as the person who uses it, adds up those files' sizes as built
+//! (raw, and the gzip and brotli files `.ci/build` made), prints the table, and fails when a
+//! page's first load or the whole bundle is more than 5 % over its budget.
+//! `bash .ci/bundle-report` builds the bundle and runs this test with its table shown.
+
+mod support;
+
+use std::{collections::BTreeSet, path::Path};
+use support::{
+    PASSWORD, TestApp,
+    pages::{PAGES, Who},
+};
+
+/// Brotli bytes a first visit to any page may download (wasm + JS).
+const FIRST_LOAD_BUDGET: u64 = 200 * 1024;
+/// Brotli bytes of the whole app (every chunk).
+const TOTAL_BUDGET: u64 = 600 * 1024;
+/// How far over a budget a build may go before this fails.
+const TOLERANCE_PERCENT: u64 = 5;
+
+#[derive(Clone, Copy, Default)]
+struct Size {
+    raw: u64,
+    gzip: u64,
+    brotli: u64,
+}
+
+impl std::ops::AddAssign for Size {
+    fn add_assign(&mut self, other: Self) {
+        self.raw += other.raw;
+        self.gzip += other.gzip;
+        self.brotli += other.brotli;
+    }
+}
+
+/// A built file's size as stored and as its build-time `.gz`/`.br` siblings.
+fn size_of(pkg: &Path, name: &str) -> Size {
+    let len = |path: &Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e} (built by .ci/build)", path.display()))
+            .len()
+    };
+    Size {
+        raw: len(&pkg.join(name)),
+        gzip: len(&pkg.join(format!("{name}.gz"))),
+        brotli: len(&pkg.join(format!("{name}.br"))),
+    }
+}
+
+/// The `/pkg/…` scripts and wasm files a page's HTML makes the browser fetch (the stylesheet
+/// is counted apart).
+fn fetched_by(html: &str) -> BTreeSet<String> {
+    let mut files = BTreeSet::new();
+    for (at, _) in html.match_indices("/pkg/") {
+        let name: String = html[at + 5..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            .collect();
+        if name.ends_with(".wasm") || name.ends_with(".js") {
+            files.insert(name);
+        }
+    }
+    files
+}
+
+fn kb(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / 1024.0)
+}
+
+#[tokio::test]
+async fn every_page_first_load_and_the_whole_bundle_stay_within_budget() {
+    let site = support::site_root();
+    let files = app::bundle::BundleFiles::find(&site)
+        .unwrap_or_else(|e| panic!("{e} (bash .ci/bundle-report builds it)"));
+    let pkg = site.join("pkg");
+    let db = migrations::db::fresh_sqlite().await.expect("database");
+    let app = support::spawn_on("sqlite", db, false).await;
+    let visitor = app.client();
+    let advertiser = app.client();
+    assert!(
+        advertiser
+            .sign_up("owner@bundle.test", PASSWORD)
+            .await
+            .status
+            .is_success()
+    );
+    let staff = signed_in_staff(&app).await;
+
+    let mut over = Vec::new();
+    let mut seen = BTreeSet::new();
+    println!(
+        "\n{:<34} {:>6} {:>10} {:>10} {:>10}",
+        "page (first visit)", "files", "raw KB", "gzip KB", "brotli KB"
+    );
+    for (path, who) in PAGES {
+        let client = match who {
+            Who::Visitor => &visitor,
+            Who::Advertiser => &advertiser,
+            Who::Moderator | Who::Finance | Who::Admin => &staff,
+        };
+        let response = client.get(path).await;
+        assert!(
+            !response.status().is_redirection(),
+            "{path} as {who:?}: redirected to {:?}",
+            response.headers().get("location")
+        );
+        let html = response.text().await.expect("page");
+        let fetched = fetched_by(&html);
+        assert!(
+            fetched.contains(&files.wasm) && fetched.contains(&files.js),
+            "{path}: the page does not load the main bundle ({fetched:?})"
+        );
+        let mut total = Size::default();
+        for name in &fetched {
+            total += size_of(&pkg, name);
+        }
+        seen.extend(fetched.iter().cloned());
+        println!(
+            "{path:<34} {:>6} {:>10} {:>10} {:>10}",
+            fetched.len(),
+            kb(total.raw),
+            kb(total.gzip),
+            kb(total.brotli)
+        );
+        if total.brotli * 100 > FIRST_LOAD_BUDGET * (100 + TOLERANCE_PERCENT) {
+            over.push(format!(
+                "{path}: first load {} KB brotli, budget {} KB",
+                kb(total.brotli),
+                kb(FIRST_LOAD_BUDGET)
+            ));
+        }
+    }
+
+    // The whole app: every script and wasm file the build made, whether a page named it or not.
+    let mut whole = Size::default();
+    let mut chunks = 0;
+    for entry in std::fs::read_dir(&pkg).expect("pkg") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        if name.ends_with(".wasm") || name.ends_with(".js") {
+            whole += size_of(&pkg, &name);
+            chunks += 1;
+        }
+    }
+    let css = size_of(&pkg, &files.css);
+    let main = size_of(&pkg, &files.wasm);
+    println!(
+        "{:<34} {:>6} {:>10} {:>10} {:>10}",
+        "main wasm alone",
+        1,
+        kb(main.raw),
+        kb(main.gzip),
+        kb(main.brotli)
+    );
+    println!(
+        "{:<34} {:>6} {:>10} {:>10} {:>10}",
+        "whole app (every chunk)",
+        chunks,
+        kb(whole.raw),
+        kb(whole.gzip),
+        kb(whole.brotli)
+    );
+    println!(
+        "{:<34} {:>6} {:>10} {:>10} {:>10}",
+        "stylesheet (every page)",
+        1,
+        kb(css.raw),
+        kb(css.gzip),
+        kb(css.brotli)
+    );
+    println!(
+        "bundle first_load_budget_kb={} total_budget_kb={} tolerance={}% pages={} chunks_named={}",
+        kb(FIRST_LOAD_BUDGET),
+        kb(TOTAL_BUDGET),
+        TOLERANCE_PERCENT,
+        PAGES.len(),
+        seen.len()
+    );
+    if whole.brotli * 100 > TOTAL_BUDGET * (100 + TOLERANCE_PERCENT) {
+        over.push(format!(
+            "whole app: {} KB brotli, budget {} KB",
+            kb(whole.brotli),
+            kb(TOTAL_BUDGET)
+        ));
+    }
+    assert!(over.is_empty(), "over budget:\n{}", over.join("\n"));
+}
+
+#[test]
+fn the_page_list_covers_every_route() {
+    let missing: Vec<String> = server::router::route_list()
+        .iter()
+        .map(|r| r.path().to_owned())
+        .filter(|route| {
+            !PAGES
+                .iter()
+                .any(|(page, _)| support::pages::matches(route, page))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes with no page in support/pages.rs: {missing:?}"
+    );
+}
+
+/// One user with every staff role, so each staff page renders its own code.
+async fn signed_in_staff(app: &TestApp) -> support::Client {
+    let email = "staff@bundle.test";
+    let staff = app.client();
+    assert!(staff.sign_up(email, PASSWORD).await.status.is_success());
+    for role in ["admin", "moderator", "finance"] {
+        support::grant_staff(app, email, role).await;
+    }
+    staff
+}
