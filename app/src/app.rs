@@ -30,12 +30,12 @@ use crate::pages::{
     verify::VerifyPage,
 };
 use crate::{components::StaffOnly, model::PlatformRole};
-use leptos::prelude::*;
+use leptos::{lazy, prelude::*};
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
     Lazy, LazyRoute, SsrMode,
     components::{ParentRoute, Route, Router, Routes},
-    lazy_route, path,
+    path,
 };
 
 /// The document around every page. On the server it attaches the response's CSP nonce so the
@@ -76,19 +76,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_auth();
-    // Effects run only in the browser, after hydration: the mark lets tests (and curious
-    // humans) see that the wasm has taken over the server-rendered page.
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "");
-        }
-    });
     view! {
         <Title formatter=|page: String| format!("{page} · Herald")/>
         <Router>
             // Async rendering: a page's data (and the sign-in check) resolves before the status
             // line is sent, so a visitor gets a real 302 and a missing object a real status.
-            <Routes fallback=NotFoundPage>
+            <Routes fallback=|| {
+                mark_hydrated();
+                view! { <NotFoundPage/> }
+            }>
                 <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/sign-up") view={Lazy::<SignUpRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
@@ -135,65 +131,117 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Declares a lazily loaded route: with `cargo leptos build --split` the page's code becomes a
-/// separate wasm chunk that the browser fetches only when it opens that page (the server names
-/// the chunks a page needs in `<link rel="preload">`, so the first visit fetches them in
-/// parallel with the main bundle). The router, the shell and the navigation stay in the main
-/// bundle; staff pages are chunks no advertiser ever downloads.
-macro_rules! lazy_pages {
-    ($($route:ident => $body:tt;)*) => {$(
-        struct $route;
+/// Marks `<body data-hydrated>` once the page has hydrated, so tests (and curious humans) see
+/// that the wasm has taken over the server-rendered page. Effects run only in the browser,
+/// after the view that made them has hydrated: here, the page's own view, whose code may have
+/// arrived after the shell's.
+fn mark_hydrated() {
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "");
+        }
+    });
+}
 
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                Self
-            }
-
-            fn view(this: Self) -> AnyView {
-                let _ = this;
-                view! $body.into_any()
+/// Declares the lazily loaded pages, in areas. With `cargo leptos build --split` each area's
+/// code becomes wasm chunks that the browser fetches only when it opens a page of that area
+/// (the server names them in `<link rel="preload">`, so a first visit fetches them alongside
+/// the main bundle). Areas rather than single pages: one chunk per page split the app into
+/// ~900 files (a page preloaded 100–340 of them, and the build ran wasm-opt 900 times), while a
+/// few areas keep the requests few and the staff areas out of every advertiser's download.
+/// The router, the shell and the navigation stay in the main bundle.
+macro_rules! lazy_areas {
+    ($($(#[doc = $doc:literal])* $area:ident, $preload:ident {
+        $($route:ident => $body:tt;)*
+    })*) => {$(
+        $(#[doc = $doc])*
+        #[lazy]
+        fn $area(page: &'static str) -> AnyView {
+            mark_hydrated();
+            match page {
+                $(stringify!($route) => view! $body.into_any(),)*
+                _ => ().into_any(),
             }
         }
+
+        $(
+            struct $route;
+
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    Self
+                }
+
+                async fn view(_: Self) -> AnyView {
+                    $area(stringify!($route)).await
+                }
+
+                async fn preload() {
+                    #[cfg(feature = "hydrate")]
+                    $preload().await;
+                }
+            }
+        )*
     )*};
 }
 
-lazy_pages! {
-    SignInRoute => { <SignInPage/> };
-    SignUpRoute => { <SignUpPage/> };
-    InviteRoute => { <InvitePage/> };
-    VerifyRoute => { <VerifyPage/> };
-    GuidelinesRoute => { <GuidelinesPage/> };
-    ReviewTimesRoute => { <ReviewTimesPage/> };
-    DeliveryApiGuideRoute => { <DeliveryApiGuidePage/> };
-    SharedReportRoute => { <SharedReportPage/> };
-    DashboardRoute => { <DashboardPage/> };
-    AccountRoute => { <AccountPage/> };
-    TargetingRoute => { <TargetingPage/> };
-    CampaignsRoute => { <CampaignsPage/> };
-    CampaignBuilderRoute => { <CampaignBuilderPage/> };
-    AdEditorRoute => { <AdEditorPage/> };
-    ChannelsRoute => { <ChannelsPage/> };
-    NotificationsRoute => { <NotificationsPage/> };
-    BalanceRoute => { <BalancePage/> };
-    StatementRoute => { <StatementPage/> };
-    ReportsRoute => { <ReportsPage/> };
-    FinanceRoute => { <StaffOnly role=PlatformRole::Finance or_admin=true><FinancePage/></StaffOnly> };
-    FinanceAccountRoute => { <StaffOnly role=PlatformRole::Finance or_admin=true><FinanceAccountPage/></StaffOnly> };
-    FinanceStatementRoute => { <StaffOnly role=PlatformRole::Finance or_admin=true><FinanceStatementPage/></StaffOnly> };
-    FinanceSpendRoute => { <StaffOnly role=PlatformRole::Finance or_admin=true><FinanceSpendPage/></StaffOnly> };
-    FinancePayablesRoute => { <StaffOnly role=PlatformRole::Finance or_admin=true><FinancePayablesPage/></StaffOnly> };
-    FinanceCorrectionsRoute => { <StaffOnly role=PlatformRole::Finance or_admin=true><FinanceCorrectionsPage/></StaffOnly> };
-    FinanceReconcileRoute => { <StaffOnly role=PlatformRole::Finance or_admin=true><FinanceReconcilePage/></StaffOnly> };
-    SecurityRoute => { <SecurityPage/> };
-    ReviewQueueRoute => { <StaffOnly role=PlatformRole::Moderator><ReviewQueuePage/></StaffOnly> };
-    ReviewRoute => { <StaffOnly role=PlatformRole::Moderator><ReviewPage/></StaffOnly> };
-    PolicyReasonsRoute => { <StaffOnly role=PlatformRole::Admin><PolicyReasonsPage/></StaffOnly> };
-    ChannelEditRoute => { <StaffOnly role=PlatformRole::Admin><ChannelEditPage/></StaffOnly> };
-    AdminUsersRoute => { <StaffOnly role=PlatformRole::Admin><AdminUsersPage/></StaffOnly> };
-    AuditRoute => { <StaffOnly role=PlatformRole::Admin><AuditPage/></StaffOnly> };
-    CatalogImportRoute => { <StaffOnly role=PlatformRole::Admin><CatalogImportPage/></StaffOnly> };
-    SettingsRoute => { <StaffOnly role=PlatformRole::Admin><SettingsPage/></StaffOnly> };
-    MailOutboxRoute => { <StaffOnly role=PlatformRole::Admin><MailOutboxPage/></StaffOnly> };
-    DeliveryKeysRoute => { <StaffOnly role=PlatformRole::Admin><DeliveryKeysPage/></StaffOnly> };
+lazy_areas! {
+    /// Pages anyone may open: signing in and up, invitations, address confirmation and the public documents.
+    public_pages, __preload_public_pages {
+        SignInRoute => { <SignInPage/> };
+        SignUpRoute => { <SignUpPage/> };
+        InviteRoute => { <InvitePage/> };
+        VerifyRoute => { <VerifyPage/> };
+        GuidelinesRoute => { <GuidelinesPage/> };
+        ReviewTimesRoute => { <ReviewTimesPage/> };
+        DeliveryApiGuideRoute => { <DeliveryApiGuidePage/> };
+    }
+    /// An advertiser's home: the dashboard, notifications, the account and its members, money and security.
+    account_pages, __preload_account_pages {
+        DashboardRoute => { <DashboardPage/> };
+        AccountRoute => { <AccountPage/> };
+        NotificationsRoute => { <NotificationsPage/> };
+        BalanceRoute => { <BalancePage/> };
+        StatementRoute => { <StatementPage/> };
+        SecurityRoute => { <SecurityPage/> };
+    }
+    /// Building campaigns: targeting and the forecast, the catalog, campaigns and their ads.
+    campaign_pages, __preload_campaign_pages {
+        TargetingRoute => { <TargetingPage/> };
+        CampaignsRoute => { <CampaignsPage/> };
+        CampaignBuilderRoute => { <CampaignBuilderPage/> };
+        AdEditorRoute => { <AdEditorPage/> };
+        ChannelsRoute => { <ChannelsPage/> };
+    }
+    /// Reports, and the read-only report behind a share link.
+    report_pages, __preload_report_pages {
+        ReportsRoute => { <ReportsPage/> };
+        SharedReportRoute => { <SharedReportPage/> };
+    }
+    /// Moderators' review queue and review page.
+    moderation_pages, __preload_moderation_pages {
+        ReviewQueueRoute => { <StaffOnly role=PlatformRole::Moderator><ReviewQueuePage/></StaffOnly> };
+        ReviewRoute => { <StaffOnly role=PlatformRole::Moderator><ReviewPage/></StaffOnly> };
+    }
+    /// The finance console.
+    finance_pages, __preload_finance_pages {
+        FinanceRoute => { <StaffOnly role=PlatformRole::Finance or_admin=true><FinancePage/></StaffOnly> };
+        FinanceAccountRoute => { <StaffOnly role=PlatformRole::Finance or_admin=true><FinanceAccountPage/></StaffOnly> };
+        FinanceStatementRoute => { <StaffOnly role=PlatformRole::Finance or_admin=true><FinanceStatementPage/></StaffOnly> };
+        FinanceSpendRoute => { <StaffOnly role=PlatformRole::Finance or_admin=true><FinanceSpendPage/></StaffOnly> };
+        FinancePayablesRoute => { <StaffOnly role=PlatformRole::Finance or_admin=true><FinancePayablesPage/></StaffOnly> };
+        FinanceCorrectionsRoute => { <StaffOnly role=PlatformRole::Finance or_admin=true><FinanceCorrectionsPage/></StaffOnly> };
+        FinanceReconcileRoute => { <StaffOnly role=PlatformRole::Finance or_admin=true><FinanceReconcilePage/></StaffOnly> };
+    }
+    /// Administration.
+    admin_pages, __preload_admin_pages {
+        PolicyReasonsRoute => { <StaffOnly role=PlatformRole::Admin><PolicyReasonsPage/></StaffOnly> };
+        ChannelEditRoute => { <StaffOnly role=PlatformRole::Admin><ChannelEditPage/></StaffOnly> };
+        AdminUsersRoute => { <StaffOnly role=PlatformRole::Admin><AdminUsersPage/></StaffOnly> };
+        AuditRoute => { <StaffOnly role=PlatformRole::Admin><AuditPage/></StaffOnly> };
+        CatalogImportRoute => { <StaffOnly role=PlatformRole::Admin><CatalogImportPage/></StaffOnly> };
+        SettingsRoute => { <StaffOnly role=PlatformRole::Admin><SettingsPage/></StaffOnly> };
+        MailOutboxRoute => { <StaffOnly role=PlatformRole::Admin><MailOutboxPage/></StaffOnly> };
+        DeliveryKeysRoute => { <StaffOnly role=PlatformRole::Admin><DeliveryKeysPage/></StaffOnly> };
+    }
 }

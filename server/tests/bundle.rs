@@ -72,6 +72,7 @@ fn kb(bytes: u64) -> String {
 
 #[tokio::test]
 async fn every_page_first_load_and_the_whole_bundle_stay_within_budget() {
+    the_page_list_covers_every_route();
     let site = support::site_root();
     let files = app::bundle::BundleFiles::find(&site)
         .unwrap_or_else(|e| panic!("{e} (bash .ci/bundle-report builds it)"));
@@ -192,7 +193,8 @@ async fn every_page_first_load_and_the_whole_bundle_stay_within_budget() {
     assert!(over.is_empty(), "over budget:\n{}", over.join("\n"));
 }
 
-#[test]
+/// Every route of the table has a page in the list (checked before any server runs: making
+/// the route list renders the app with data loading switched off process-wide).
 fn the_page_list_covers_every_route() {
     let missing: Vec<String> = server::router::route_list()
         .iter()

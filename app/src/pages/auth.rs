@@ -83,7 +83,13 @@ fn RedirectIfSignedIn(invite: Option<String>) -> impl IntoView {
             {move || {
                 let path = path.clone();
                 Suspend::new(async move {
-                    matches!(auth.viewer.await, Ok(Some(_))).then(|| view! { <Redirect path/> })
+                    // Only for a visitor who opened the page signed in: after this page's own
+                    // sign-in or sign-up, the server's answer says where to go (the page may
+                    // still show while the next page's code loads; two redirects would race).
+                    let own_action = auth.sign_in.version().get_untracked() > 0
+                        || auth.sign_up.version().get_untracked() > 0;
+                    (matches!(auth.viewer.await, Ok(Some(_))) && !own_action)
+                        .then(|| view! { <Redirect path/> })
                 })
             }}
         </Suspense>
