@@ -1,7 +1,7 @@
 //! Every page, opened in headless Chromium by the person who uses it over the demo data (so
 //! lists, charts and badges have content): it hydrates, logs nothing at warning level or
 //! above, and axe-core (injected into the page) finds no serious or critical violation of
-//! WCAG 2.1 A/AA. A new page is checked by adding it to `support/pages.rs`, which the bundle
+//! WCAG 2.1 A/AA — wide and light, at phone width, and in dark mode. A new page is checked by adding it to `support/pages.rs`, which the bundle
 //! test keeps complete.
 
 mod support;
@@ -9,7 +9,7 @@ mod support;
 use fantoccini::Client;
 use serde_json::Value;
 use support::{
-    browser::{self, console_problems, fill, hydrated, submit, wait_for_path},
+    browser::{self, console_problems, fill, hydrated, prefer_dark, submit, wait_for_path},
     pages::{PAGES, Who},
 };
 
@@ -125,9 +125,27 @@ async fn every_page_hydrates_quietly_and_has_no_serious_accessibility_violation(
                 .await
                 .unwrap_or_else(|e| panic!("open {path}: {e}"));
             hydrated(&client).await;
-            for violation in axe_violations(&client, &axe).await {
-                problems.push(format!("{path} as {who:?}: {violation}"));
+            for (view, width, dark) in [
+                ("wide", 1280, false),
+                ("phone", 390, false),
+                ("dark", 1280, true),
+            ] {
+                client
+                    .set_window_size(width, 900)
+                    .await
+                    .expect("window size");
+                prefer_dark(&client, dark).await;
+                // Buttons fade their colours (120 ms): check the settled page.
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                for violation in axe_violations(&client, &axe).await {
+                    problems.push(format!("{path} as {who:?} ({view}): {violation}"));
+                }
             }
+            prefer_dark(&client, false).await;
+            client
+                .set_window_size(1280, 900)
+                .await
+                .expect("window size");
             for message in console_problems(&client).await {
                 problems.push(format!("{path} as {who:?}: console: {message}"));
             }

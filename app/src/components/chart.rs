@@ -31,7 +31,7 @@ fn ChartTable(title: String, column: String, points: Vec<ChartPoint>) -> impl In
     view! {
         <details class="chart-table">
             <summary>"Show the numbers"</summary>
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
                 <table class="data" aria-label=title>
                     <thead><tr><th>{column}</th><th class="num">"Value"</th></tr></thead>
                     <tbody>

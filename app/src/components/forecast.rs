@@ -132,7 +132,7 @@ pub fn ForecastPanel(
                     }).collect_view()}
                 </div>
             </div>
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
                 <table class="channels compact">
                     <thead>
                         <tr>

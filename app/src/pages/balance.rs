@@ -119,7 +119,7 @@ fn Threshold(current: Option<Micros>) -> impl IntoView {
 #[component]
 pub fn HistoryTable(entries: Vec<crate::model::BalanceEntry>, currency: String) -> impl IntoView {
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0">
             <table class="data" aria-label="Balance history">
                 <thead><tr><th>"When"</th><th>"What"</th><th>"About"</th><th class="num">"Amount"</th></tr></thead>
                 <tbody>

@@ -141,7 +141,7 @@ pub fn ChannelsPage() -> impl IntoView {
                         let admin = is_admin;
                         view! {
                             <p class="muted">{format!("{} channels", count(list.total as i64))}</p>
-                            <div class="table-wrap">
+                            <div class="table-wrap" tabindex="0">
                                 <table class="channels">
                                     <thead>
                                         <tr>

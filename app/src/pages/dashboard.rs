@@ -124,7 +124,7 @@ fn Live(l: LiveCampaigns) -> impl IntoView {
                 view! { <p>"No campaign is running. Launch one from Campaigns."</p> }.into_any()
             } else {
                 view! {
-                    <div class="table-wrap">
+                    <div class="table-wrap" tabindex="0">
                     <table class="table compact">
                         <caption class="visually-hidden">"Running campaigns, largest spend today first"</caption>
                         <thead><tr>

@@ -23,7 +23,7 @@ pub fn DeliveryApiGuidePage() -> impl IntoView {
                 <code>"Authorization: Bearer hd_…"</code> ". No cookies; each key has a rate limit (429 with Retry-After)."
             </p>
             <h2>"1. Ask for an ad"</h2>
-            <pre class="code">{r#"POST /api/delivery/v1/decisions
+            <pre class="code" tabindex="0">{r#"POST /api/delivery/v1/decisions
 {"channel": "tech_daily", "slot_id": "post-1842"}
 
 200 {"decision_id": 17, "ad": {"text": "…", "button": "Open", "url": "https://…"},
@@ -37,7 +37,7 @@ pub fn DeliveryApiGuidePage() -> impl IntoView {
                 <li>"The same " <code>"slot_id"</code> " again returns the same answer, so a retry never serves twice. A channel carries at most the platform's ad slots per day (UTC); after that the answer is 204."</li>
             </ul>
             <h2>"2. Report views and clicks"</h2>
-            <pre class="code">{r#"POST /api/delivery/v1/events
+            <pre class="code" tabindex="0">{r#"POST /api/delivery/v1/events
 {"events": [{"event_id": "post-1842-v1", "decision_id": 17,
              "views": 1200, "clicks": 9, "at": "2026-12-01T11:05:00Z"}]}
 
@@ -51,7 +51,7 @@ pub fn DeliveryApiGuidePage() -> impl IntoView {
             </ul>
             <h2>"Errors"</h2>
             <p>"Every error is JSON naming the problem:"</p>
-            <pre class="code">{r#"{"error": {"code": "invalid_input", "message": "A slot id has 1 to 128 characters.", "field": "slot_id"}}"#}</pre>
+            <pre class="code" tabindex="0">{r#"{"error": {"code": "invalid_input", "message": "A slot id has 1 to 128 characters.", "field": "slot_id"}}"#}</pre>
             <p>
                 "Codes: " <code>"missing_key"</code> ", " <code>"invalid_key"</code> " (401), " <code>"malformed_json"</code> " (400), "
                 <code>"unknown_channel"</code> " (404), " <code>"conflict"</code> " (409), " <code>"batch_too_large"</code> " (413), "

@@ -92,7 +92,7 @@ pub fn MembersSection(
             })}
             <FormError error=form_error(actions.change_role.value().into())/>
             <FormError error=form_error(actions.remove.value().into())/>
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
                 <table class="members">
                     <thead>
                         <tr>
@@ -276,7 +276,7 @@ fn InvitationTable(
     account: Option<AccountId>,
 ) -> impl IntoView {
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0">
             <table class="invitations">
                 <thead>
                     <tr>

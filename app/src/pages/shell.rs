@@ -125,7 +125,8 @@ fn Header(viewer: Viewer) -> impl IntoView {
                 }
             })}
             <details class="user-menu">
-                <summary>
+                // At phone width only the avatar letter shows: the label names the menu.
+                <summary aria-label=format!("Account menu of {}", viewer.email)>
                     <span class="avatar" aria-hidden="true">
                         {viewer.email.chars().next().map(|c| c.to_ascii_uppercase())}
                     </span>

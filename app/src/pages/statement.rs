@@ -174,7 +174,7 @@ fn StatementView(s: Statement, base: String, csv: String) -> impl IntoView {
             </div>
             <p class="hint" data-test="statement-period">{period}</p>
             {s.in_progress.then(|| view! { <p class="muted">"This month has not ended: the figures are as of now."</p> })}
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
                 <table class="data statement-summary" data-test="statement-summary">
                     <caption>{format!("Summary ({})", s.currency)}</caption>
                     <tbody>
@@ -235,7 +235,7 @@ fn SectionTable(
             .into_any()
     };
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0">
             <table class="data statement-section">
                 <caption>{heading}</caption>
                 <thead><tr>

@@ -127,6 +127,42 @@ impl WebDriverCompatibleCommand for BrowserLog {
     }
 }
 
+/// A Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`).
+#[derive(Debug)]
+pub struct Cdp(pub &'static str, pub serde_json::Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({ "cmd": self.0, "params": self.1 }).to_string()),
+        )
+    }
+}
+
+/// Makes the page see `prefers-color-scheme: dark` (or light again).
+pub async fn prefer_dark(client: &Client, dark: bool) {
+    let scheme = if dark { "dark" } else { "light" };
+    client
+        .issue_cmd(Cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        ))
+        .await
+        .expect("emulate the colour scheme");
+}
+
 /// Console entries at warning level or above since the last call.
 pub async fn console_problems(client: &Client) -> Vec<String> {
     let entries = client.issue_cmd(BrowserLog).await.expect("browser log");

@@ -68,7 +68,7 @@ pub fn AuditPage() -> impl IntoView {
                         let pages = list.pages();
                         let empty = list.rows.is_empty();
                         view! {
-                            <div class="table-wrap">
+                            <div class="table-wrap" tabindex="0">
                                 <table class="audit">
                                     <thead>
                                         <tr>

@@ -143,7 +143,7 @@ fn FileFormat() -> impl IntoView {
                     IMPORT_MAX_BYTES / (1024 * 1024),
                 )}
             </p>
-            <pre class="import-sample"><code>{SAMPLE}</code></pre>
+            <pre class="import-sample" tabindex="0"><code>{SAMPLE}</code></pre>
         </details>
     }
 }
@@ -303,7 +303,7 @@ fn Problems(problems: Vec<ImportProblem>, bad_rows: u64) -> impl IntoView {
         <section class="import-problems" aria-labelledby="problems-heading">
             <h2 id="problems-heading">"Bad rows (skipped)"</h2>
             {note.map(|n| view! { <p class="muted">{n}</p> })}
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
                 <table>
                     <thead>
                         <tr>

@@ -48,7 +48,7 @@ pub fn DeliveryKeysPage() -> impl IntoView {
                 match keys.await {
                     Ok(list) if list.is_empty() => view! { <p class="muted">"No keys yet."</p> }.into_any(),
                     Ok(list) => view! {
-                        <div class="table-wrap">
+                        <div class="table-wrap" tabindex="0">
                             <table aria-label="Delivery API keys">
                                 <thead><tr>
                                     <th scope="col">"Name"</th><th scope="col">"Key starts"</th>

@@ -71,7 +71,7 @@ fn Message(m: MailRow) -> impl IntoView {
                 <dt>"Written"</dt><dd>{utc(m.created_at)}</dd>
                 <dt>"Status"</dt><dd>{status}</dd>
             </dl>
-            <pre class="mail-body">{m.body}</pre>
+            <pre class="mail-body" tabindex="0">{m.body}</pre>
         </article>
     }
 }

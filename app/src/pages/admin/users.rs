@@ -43,7 +43,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                         let q = search.get_untracked();
                         let pages = list.pages();
                         view! {
-                            <div class="table-wrap">
+                            <div class="table-wrap" tabindex="0">
                                 <table>
                                     <thead>
                                         <tr>

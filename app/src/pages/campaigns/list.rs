@@ -80,7 +80,7 @@ pub fn CampaignsPage() -> impl IntoView {
                         let empty = list.page.rows.is_empty();
                         let filtered = !f.search.is_empty() || !f.status.is_empty();
                         view! {
-                            <div class="table-wrap">
+                            <div class="table-wrap" tabindex="0">
                                 <table class="campaigns">
                                     <thead>
                                         <tr>

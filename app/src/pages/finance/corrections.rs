@@ -107,7 +107,7 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
                 match list.await {
                     Ok(rows) if rows.is_empty() => view! { <p class="muted">"No corrections yet."</p> }.into_any(),
                     Ok(rows) => view! {
-                        <div class="table-wrap">
+                        <div class="table-wrap" tabindex="0">
                             <table class="data" aria-label="Corrections made">
                                 <thead><tr><th>"#"</th><th>"When"</th><th>"What"</th><th>"Reason"</th>
                                     <th class="num">"Decisions"</th><th>"Given back"</th><th>"By"</th></tr></thead>

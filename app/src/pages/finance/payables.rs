@@ -64,7 +64,7 @@ pub fn FinancePayablesPage() -> impl IntoView {
                                 view! { <p class="muted">"No publisher earned anything this month."</p> }.into_any()
                             } else {
                                 view! {
-                                    <div class="table-wrap">
+                                    <div class="table-wrap" tabindex="0">
                                         <table class="data" aria-label="Payables per channel">
                                             <thead><tr><th>"Channel"</th><th class="num">"Accrued"</th><th class="num">"Reversed"</th>
                                                 <th class="num">"Owed for the month"</th><th class="num">"Payable balance"</th><th>"Payout"</th></tr></thead>

@@ -90,7 +90,7 @@ fn pair(values: &[String]) -> (String, bool) {
 #[component]
 fn Figures(rows: Vec<ReconcileRow>, link: bool) -> impl IntoView {
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0">
             <table class="data reconcile" aria-label=if link { "Reconciliation per account" } else { "Reconciliation totals" }>
                 <thead><tr>
                     <th>"Account"</th>

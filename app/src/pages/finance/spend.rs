@@ -49,7 +49,7 @@ pub fn FinanceSpendPage() -> impl IntoView {
                             {truncated}
                             {empty}
                             {(!r.rows.is_empty()).then(|| view! {
-                                <div class="table-wrap">
+                                <div class="table-wrap" tabindex="0">
                                     <table class="data" aria-label="Spend by account and period">
                                         <thead><tr>
                                             <th>{if r.period == SpendPeriod::Month { "Month (UTC)" } else { "Day (UTC)" }}</th>

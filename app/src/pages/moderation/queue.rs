@@ -71,7 +71,7 @@ pub fn ReviewQueuePage() -> impl IntoView {
                                 <button type="submit">"Apply"</button>
                             </Form>
                             {(!empty).then(|| view! {
-                                <div class="table-wrap">
+                                <div class="table-wrap" tabindex="0">
                                     <table class="queue">
                                         <thead>
                                             <tr>

@@ -153,7 +153,7 @@ fn SharePanel(campaign: CampaignId, share: ShareState) -> impl IntoView {
                     match links.await {
                         Ok(list) if list.is_empty() => view! { <p class="muted">"No active links."</p> }.into_any(),
                         Ok(list) => view! {
-                            <div class="table-wrap">
+                            <div class="table-wrap" tabindex="0">
                                 <table class="data" aria-label="Active share links">
                                     <thead><tr>
                                         <th scope="col">"For"</th><th scope="col">"Link starts"</th>

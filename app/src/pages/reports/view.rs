@@ -205,7 +205,7 @@ pub fn ReportView(
         } else {
             let currency = report.currency.clone();
             view! {
-                <div class="table-wrap">
+                <div class="table-wrap" tabindex="0">
                     <table class="data" aria-label="Report rows" data-test="report-table">
                         <thead>
                             <tr>
