@@ -125,6 +125,11 @@ async fn every_page_first_load_and_the_whole_bundle_stay_within_budget() {
     );
     let staff = signed_in_staff(&app).await;
 
+    let staff_only = staff_only_chunks(&site);
+    assert!(
+        !staff_only.is_empty(),
+        "the split manifest names no staff-only chunk: the check below could not fail"
+    );
     let mut over = Vec::new();
     let mut seen = BTreeSet::new();
     println!(
@@ -149,6 +154,13 @@ async fn every_page_first_load_and_the_whole_bundle_stay_within_budget() {
             fetched.contains(&files.wasm) && fetched.contains(&files.js),
             "{path}: the page does not load the main bundle ({fetched:?})"
         );
+        if matches!(who, Who::Visitor | Who::Advertiser) {
+            let leaked: Vec<&String> = fetched.intersection(&staff_only).collect();
+            assert!(
+                leaked.is_empty(),
+                "{path} ({who:?}) downloads staff-only code: {leaked:?}"
+            );
+        }
         let mut total = Size::default();
         for name in &fetched {
             total += size_of(&pkg, name);
@@ -226,6 +238,34 @@ async fn every_page_first_load_and_the_whole_bundle_stay_within_budget() {
         ));
     }
     assert!(over.is_empty(), "over budget:\n{}", over.join("\n"));
+}
+
+/// The chunks only staff pages (moderation, finance, administration) load: the split
+/// manifest (named in the site's hash file) lists each lazily loaded area's chunks.
+fn staff_only_chunks(site: &Path) -> BTreeSet<String> {
+    let hashes = std::fs::read_to_string(site.join(app::bundle::HASH_FILE)).expect("hash file");
+    let manifest = hashes
+        .lines()
+        .find_map(|l| l.strip_prefix("manifest:"))
+        .map(|h| format!("__wasm_split_manifest.{}.json", h.trim()))
+        .expect("a split build names its manifest");
+    let manifest: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_str(
+        &std::fs::read_to_string(site.join("pkg").join(&manifest)).expect("manifest"),
+    )
+    .expect("manifest json");
+    let staff = |area: &str| {
+        ["moderation_pages", "finance_pages", "admin_pages"]
+            .iter()
+            .any(|s| area.starts_with(s))
+    };
+    let chunks = |want_staff: bool| -> BTreeSet<String> {
+        manifest
+            .iter()
+            .filter(|(area, _)| staff(area) == want_staff)
+            .flat_map(|(_, chunks)| chunks.iter().map(|c| format!("{c}.wasm")))
+            .collect()
+    };
+    chunks(true).difference(&chunks(false)).cloned().collect()
 }
 
 /// Every route of the table has a page in the list (checked before any server runs: making
