@@ -9,7 +9,7 @@ mod support;
 use fantoccini::Client;
 use serde_json::Value;
 use support::{
-    browser::{self, console_problems, fill, hydrated, prefer_dark, submit, wait_for_path},
+    browser::{self, console_problems, hydrated, prefer_dark, sign_in_as},
     pages::{PAGES, Who},
 };
 
@@ -70,18 +70,6 @@ async fn axe_violations(client: &Client, axe: &str) -> Vec<String> {
         .collect()
 }
 
-async fn sign_in(client: &Client, base: &str, email: &str, password: &str) {
-    client
-        .goto(&format!("{base}/sign-in"))
-        .await
-        .expect("open sign-in");
-    hydrated(client).await;
-    fill(client, "#sign-in-email", email).await;
-    fill(client, "#sign-in-password", password).await;
-    submit(client).await;
-    wait_for_path(client, "/").await;
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn every_page_hydrates_quietly_and_has_no_serious_accessibility_violation() {
     let axe = axe_source();
@@ -116,7 +104,7 @@ async fn every_page_hydrates_quietly_and_has_no_serious_accessibility_violation(
         // A browser of its own per person: nothing cached or signed in from the one before.
         let client = browser::browser(&driver).await;
         if let Some(email) = email {
-            sign_in(&client, &base, email, &password(email)).await;
+            sign_in_as(&app, &client, email, &password(email)).await;
         }
         let _ = console_problems(&client).await;
         for (path, _) in PAGES.iter().filter(|(_, w)| *w == who) {

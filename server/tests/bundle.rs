@@ -101,6 +101,16 @@ fn fetched_by(html: &str) -> BTreeSet<String> {
     files
 }
 
+/// One line of the printed table.
+fn row(label: &str, files: usize, size: Size) {
+    println!(
+        "{label:<34} {files:>6} {:>10} {:>10} {:>10}",
+        kb(size.raw),
+        kb(size.gzip),
+        kb(size.brotli)
+    );
+}
+
 fn kb(bytes: u64) -> String {
     format!("{:.1}", bytes as f64 / 1024.0)
 }
@@ -166,13 +176,7 @@ async fn every_page_first_load_and_the_whole_bundle_stay_within_budget() {
             total += size_of(&pkg, name);
         }
         seen.extend(fetched.iter().cloned());
-        println!(
-            "{path:<34} {:>6} {:>10} {:>10} {:>10}",
-            fetched.len(),
-            kb(total.raw),
-            kb(total.gzip),
-            kb(total.brotli)
-        );
+        row(path, fetched.len(), total);
         if total.brotli * 100 > ceiling(path) * (100 + TOLERANCE_PERCENT) {
             over.push(format!(
                 "{path}: first load {} KB brotli, ceiling {} KB",
@@ -198,30 +202,9 @@ async fn every_page_first_load_and_the_whole_bundle_stay_within_budget() {
     }
     let css = size_of(&pkg, &files.css);
     let main = size_of(&pkg, &files.wasm);
-    println!(
-        "{:<34} {:>6} {:>10} {:>10} {:>10}",
-        "main wasm alone",
-        1,
-        kb(main.raw),
-        kb(main.gzip),
-        kb(main.brotli)
-    );
-    println!(
-        "{:<34} {:>6} {:>10} {:>10} {:>10}",
-        "whole app (every chunk)",
-        chunks,
-        kb(whole.raw),
-        kb(whole.gzip),
-        kb(whole.brotli)
-    );
-    println!(
-        "{:<34} {:>6} {:>10} {:>10} {:>10}",
-        "stylesheet (every page)",
-        1,
-        kb(css.raw),
-        kb(css.gzip),
-        kb(css.brotli)
-    );
+    row("main wasm alone", 1, main);
+    row("whole app (every chunk)", chunks, whole);
+    row("stylesheet (every page)", 1, css);
     println!(
         "bundle first_load_goal_kb={} total_goal_kb={} tolerance={}% pages={} chunks_named={}",
         kb(FIRST_LOAD_GOAL),

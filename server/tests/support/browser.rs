@@ -258,13 +258,18 @@ pub async fn start_with_catalog(channels: usize) -> (TestApp, Driver, Client) {
 
 pub async fn sign_in(app: &TestApp, client: &Client, email: &str) {
     app.client().sign_up(email, PASSWORD).await;
+    sign_in_as(app, client, email, PASSWORD).await;
+}
+
+/// Signs in through the sign-in form as an existing user, and waits for the dashboard.
+pub async fn sign_in_as(app: &TestApp, client: &Client, email: &str, password: &str) {
     client
         .goto(&app.url("/sign-in"))
         .await
         .expect("open sign-in");
     hydrated(client).await;
     fill(client, "#sign-in-email", email).await;
-    fill(client, "#sign-in-password", PASSWORD).await;
+    fill(client, "#sign-in-password", password).await;
     submit(client).await;
     wait_for_path(client, "/").await;
 }
