@@ -1,12 +1,12 @@
 # Sourced by the other scripts: installs what Herald's build needs when it is missing (the
-# wasm target, cargo-leptos, the wasm-bindgen CLI of the locked version, wasm-opt ≥ 116) and
-# exports a build cache shared by every clone. Nothing here downloads from GitHub.
+# wasm target, wasm-opt ≥ 116, Herald's bundler from .ci/bundle) and exports a build cache
+# shared by every clone. Nothing here downloads from GitHub.
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/herald/target}"
 HERALD_TOOLS="$HOME/.cache/herald/tools"
-# Leptos bakes this name into the server at compile time (otherwise it asks for `herald_bg.wasm`);
-# cargo-leptos sets it, so plain cargo builds (tests, clippy) must too, or each would rebuild
-# half the dependency tree for the other.
+# Leptos bakes this name into the server at compile time (otherwise it asks for `herald_bg.wasm`):
+# every build (the release, tests, clippy) must set the same, or each would rebuild half the
+# dependency tree for the other.
 export LEPTOS_OUTPUT_NAME=herald
 export PATH="$HERALD_TOOLS/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
@@ -15,19 +15,6 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "Adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
-fi
-
-if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.10'; then
-  # 0.3.11 needs rustc >= 1.96.
-  say "Installing cargo-leptos 0.3.10 (about 11 minutes, once)"
-  cargo install cargo-leptos --version 0.3.10 --locked
-fi
-
-wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
-if ! wasm-bindgen --version 2>/dev/null | grep -q " $wasm_bindgen_version\$"; then
-  # Must equal the locked library version, or cargo-leptos tries to download one.
-  say "Installing wasm-bindgen-cli $wasm_bindgen_version"
-  cargo install wasm-bindgen-cli --version "=$wasm_bindgen_version"
 fi
 
 if ! wasm-opt --version 2>/dev/null | grep -qE 'version (1[2-9][0-9]|11[6-9])'; then
@@ -58,5 +45,8 @@ if [ -f "$checkout_marker" ] && [ "$(cat "$checkout_marker")" != "$PWD" ]; then
   cargo clean --quiet -p app -p server -p migrations || true
   cargo clean --quiet -p app -p server -p migrations --target-dir "$CARGO_TARGET_DIR/front" \
     --target wasm32-unknown-unknown --profile wasm-release || true
+  cargo clean --quiet -p herald-bundle --manifest-path .ci/bundle/Cargo.toml \
+    --target-dir "$CARGO_TARGET_DIR/bundle" --release || true
 fi
 echo "$PWD" > "$checkout_marker"
+

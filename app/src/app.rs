@@ -143,8 +143,8 @@ fn mark_hydrated() {
     });
 }
 
-/// Declares the lazily loaded pages, in areas. With `cargo leptos build --split` each area's
-/// code becomes wasm chunks that the browser fetches only when it opens a page of that area
+/// Declares the lazily loaded pages, in areas. The build (`.ci/bundle`) splits each area's
+/// code into wasm chunks that the browser fetches only when it opens a page of that area
 /// (the server names them in `<link rel="preload">`, so a first visit fetches them alongside
 /// the main bundle). Areas rather than single pages: one chunk per page split the app into
 /// ~900 files (a page preloaded 100–340 of them, and the build ran wasm-opt 900 times), while a

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// The bundle's output name (cargo-leptos `output-name`, baked in as `LEPTOS_OUTPUT_NAME`).
+/// The bundle's output name (`LEPTOS_OUTPUT_NAME`, baked in at compile time).
 pub const OUTPUT_NAME: &str = "herald";
 
 /// Where the hashes of a hashed build are, relative to the site root.
