@@ -16,6 +16,12 @@ use std::{future::IntoFuture, net::SocketAddr, process::ExitCode};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's allocator: a signed-in page allocates and frees thousands of
+/// small objects (rows, strings, futures) across threads, and glibc's malloc and free were
+/// 15 % of the server's CPU time under load (`perf`, `bash .ci/bench ssr`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

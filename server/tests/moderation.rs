@@ -7,7 +7,7 @@ mod support;
 
 use app::{
     entity::{app_user, review_task},
-    model::{CampaignForm, Schedule, TargetingForm},
+    model::{CampaignForm, Schedule, TargetingForm, TaskState},
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
@@ -103,6 +103,16 @@ async fn only_moderators_moderate_and_advertisers_see_only_their_decisions() {
         let visitor = app.client();
 
         let task = first_task(&alice, false).await.expect("a waiting item");
+        let owner_account = owner.current_account().await;
+        dashboard_agrees(&app, &owner, "own_review", owner_account).await;
+        dashboard_agrees(&app, &alice, "moderation", None).await;
+        dashboard_agrees(
+            &app,
+            &stranger,
+            "own_review",
+            stranger.current_account().await,
+        )
+        .await;
         let moderation_calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
             ("review_queue", vec![("filter[appeals]", "false")]),
             ("open_review", vec![("task", task.as_str())]),
@@ -281,6 +291,8 @@ async fn only_moderators_moderate_and_advertisers_see_only_their_decisions() {
             (409, Some("Conflict".into())),
             "{b}: once"
         );
+        dashboard_agrees(&app, &owner, "own_review", owner_account).await;
+        dashboard_agrees(&app, &bob, "moderation", None).await;
         // The appeal is not Alice's to see; Bob gets it.
         assert_eq!(first_task(&alice, true).await, None, "{b}");
         let appeal_task = first_task(&bob, true).await.expect("appeal for Bob");
@@ -301,6 +313,38 @@ async fn only_moderators_moderate_and_advertisers_see_only_their_decisions() {
             "{b}"
         );
     }
+}
+
+/// The review figures of `client`'s dashboard (`part`: `own_review` or `moderation`) agree
+/// with the open review tasks (of `account`, or of the platform), read here one by one.
+async fn dashboard_agrees(app: &TestApp, client: &Client, part: &str, account: Option<i64>) {
+    let b = app.backend;
+    let dashboard = client.call("dashboard", &[]).await;
+    assert!(dashboard.status.is_success(), "{b}: {dashboard:?}");
+    let glance = &dashboard.body[part];
+    let mut open =
+        review_task::Entity::find().filter(review_task::Column::State.eq(TaskState::Open));
+    if let Some(account) = account {
+        open = open.filter(review_task::Column::AccountId.eq(account));
+    }
+    let open = open.all(&app.db).await.expect("tasks");
+    let waiting = open.iter().filter(|t| t.appeal_id.is_none()).count() as u64;
+    let appeals = open.len() as u64 - waiting;
+    assert_eq!(
+        glance["waiting"].as_u64(),
+        Some(waiting),
+        "{b}: {part} {glance}"
+    );
+    assert_eq!(
+        glance["appeals"].as_u64(),
+        Some(appeals),
+        "{b}: {part} {glance}"
+    );
+    let oldest = open.iter().map(|t| t.submitted_at).min();
+    let shown = glance["oldest"]
+        .as_str()
+        .map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().expect("a time"));
+    assert_eq!(shown, oldest, "{b}: {part} {glance}");
 }
 
 /// Who holds a live or expired claim on `task`, by email.

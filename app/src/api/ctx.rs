@@ -265,8 +265,10 @@ pub async fn viewer() -> Result<Option<Viewer>, AppError> {
     if let Some(account) = viewer.current_account {
         viewer.unread_notifications =
             service::notifications::unread(&request.state.db, viewer.user_id, account).await?;
-        let actor = Actor::from_viewer(viewer.clone(), None);
-        viewer.balance = service::ledger::balance::for_header(&request.state.db, &actor).await?;
+        if let Some(membership) = viewer.memberships.iter().find(|m| m.account_id == account) {
+            viewer.balance =
+                service::ledger::balance::for_header(&request.state.db, membership).await?;
+        }
     }
     Ok(Some(viewer))
 }

@@ -78,6 +78,8 @@ pub struct Membership {
     pub account_id: AccountId,
     pub account_name: String,
     pub role: AccountRole,
+    /// The account's currency (the header shows its balance in it).
+    pub currency: String,
 }
 
 /// The signed-in user, for the header and navigation. Carries no secrets.

@@ -293,6 +293,7 @@ pub async fn memberships(
                 account_id: AccountId(account.id),
                 account_name: account.name,
                 role: member.role,
+                currency: account.currency,
             })
         })
         .collect())

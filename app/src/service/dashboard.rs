@@ -26,7 +26,8 @@ use crate::{
 };
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
 };
 use std::collections::HashMap;
 
@@ -49,7 +50,9 @@ pub async fn dashboard(
             out.own_review = Some(glance);
         }
         if actor.may(AccountPermission::ViewBilling) {
-            out.money = Some(money(db, account.0, &clock, now).await?);
+            // Running campaigns already counted are something to deliver: no second count.
+            let delivering = out.live.as_ref().is_some_and(|l| l.running > 0);
+            out.money = Some(money(db, account.0, &clock, now, delivering).await?);
         }
     }
     if actor.staff_roles.contains(&PlatformRole::Moderator) {
@@ -76,11 +79,16 @@ async fn live(
         .limit(MAX_RUNNING)
         .all(db)
         .await?;
-    let count = campaign::Entity::find()
-        .filter(campaign::Column::AccountId.eq(account))
-        .filter(campaign::Column::Status.eq(CampaignStatus::Running))
-        .count(db)
-        .await?;
+    // Fewer than the limit read is all of them: count only past it.
+    let count = if (running.len() as u64) < MAX_RUNNING {
+        running.len() as u64
+    } else {
+        campaign::Entity::find()
+            .filter(campaign::Column::AccountId.eq(account))
+            .filter(campaign::Column::Status.eq(CampaignStatus::Running))
+            .count(db)
+            .await?
+    };
     let delivery = for_campaigns(db, &running, &clock.currency, clock.tz, now).await?;
     let mut rows: Vec<LiveCampaignRow> = running
         .iter()
@@ -135,18 +143,21 @@ async fn money(
     account: i64,
     clock: &AccountClock,
     now: DateTime<Utc>,
+    running: bool,
 ) -> Result<MoneyGlance, AppError> {
     let balance = ledger::balance::summary(db, crate::model::AccountId(account)).await?;
     let (daily_rate, days_left) = spend_rate(db, account, clock, balance.available, now).await?;
     // "Out of funds" matters to an account with something to deliver.
-    let delivering = campaign::Entity::find()
-        .filter(campaign::Column::AccountId.eq(account))
-        .filter(
-            campaign::Column::Status.is_in([CampaignStatus::Running, CampaignStatus::Scheduled]),
-        )
-        .count(db)
-        .await?
-        > 0;
+    let delivering = running
+        || campaign::Entity::find()
+            .filter(campaign::Column::AccountId.eq(account))
+            .filter(
+                campaign::Column::Status
+                    .is_in([CampaignStatus::Running, CampaignStatus::Scheduled]),
+            )
+            .count(db)
+            .await?
+            > 0;
     Ok(MoneyGlance {
         currency: balance.currency,
         available: balance.available,
@@ -170,22 +181,25 @@ async fn review_glance(
             None => q,
         }
     };
-    let waiting = open()
-        .filter(review_task::Column::AppealId.is_null())
-        .count(db)
-        .await?;
-    let appeals = open()
-        .filter(review_task::Column::AppealId.is_not_null())
-        .count(db)
-        .await?;
-    let oldest = open()
-        .order_by_asc(review_task::Column::SubmittedAt)
+    // One read: both counts and the oldest submission.
+    let (waiting, appeals, oldest) = open()
+        .select_only()
+        .column_as(
+            Expr::cust("CAST(SUM(CASE WHEN appeal_id IS NULL THEN 1 ELSE 0 END) AS BIGINT)"),
+            "waiting",
+        )
+        .column_as(
+            Expr::cust("CAST(SUM(CASE WHEN appeal_id IS NULL THEN 0 ELSE 1 END) AS BIGINT)"),
+            "appeals",
+        )
+        .column_as(Expr::cust("MIN(submitted_at)"), "oldest")
+        .into_tuple::<(Option<i64>, Option<i64>, Option<DateTime<Utc>>)>()
         .one(db)
         .await?
-        .map(|t| t.submitted_at);
+        .unwrap_or_default();
     Ok(ReviewGlance {
-        waiting,
-        appeals,
+        waiting: waiting.unwrap_or(0).max(0) as u64,
+        appeals: appeals.unwrap_or(0).max(0) as u64,
         oldest,
         recent: Vec::new(),
     })

@@ -11,7 +11,7 @@ use crate::{
     error::AppError,
     model::{
         AccountId, AccountPermission, AuditAction, Balance, BalanceEntry, BalancePage, LedgerKind,
-        Micros, TransferKind,
+        Membership, Micros, TransferKind,
     },
     service::{
         Actor,
@@ -82,19 +82,14 @@ pub async fn summary(db: &impl ConnectionTrait, account: AccountId) -> Result<Ba
 /// The available balance and currency for the page header, when the viewer may see money.
 pub async fn for_header(
     db: &impl ConnectionTrait,
-    actor: &Actor,
+    membership: &Membership,
 ) -> Result<Option<(Micros, String)>, AppError> {
-    let Some((account, role)) = actor.membership else {
-        return Ok(None);
-    };
-    if !role.allows(AccountPermission::ViewBilling) {
+    if !membership.role.allows(AccountPermission::ViewBilling) {
         return Ok(None);
     }
-    let Some(model) = ad_account::Entity::find_by_id(account.0).one(db).await? else {
-        return Ok(None);
-    };
-    let available = super::balance_of(db, Side::balance(account.0), &model.currency).await?;
-    Ok(Some((available, model.currency)))
+    let side = Side::balance(membership.account_id.0);
+    let available = super::balance_of(db, side, &membership.currency).await?;
+    Ok(Some((available, membership.currency.clone())))
 }
 
 /// The balance page of the current account: figures and one page of history (newest first).
