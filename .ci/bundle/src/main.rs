@@ -182,8 +182,37 @@ fn split(args: &Args, staging: &Path, pkg: &Path) -> Res<HashMap<String, Vec<Str
 
 /// Runs `wasm-opt -Oz` on every wasm file in `dir`, one process per core.
 fn optimize_all(dir: &Path) -> Res<()> {
-    let mut files = files_with_extension(dir, "wasm")?;
-    // Largest last, so the main chunk starts first and the small ones fill in around it.
+    each_largest_first(files_with_extension(dir, "wasm")?, |file| {
+        // One file per core, each on one core: more parallel than binaryen's own threads over
+        // one module's functions, without oversubscribing.
+        let out = Command::new("wasm-opt")
+            .env("BINARYEN_CORES", "1")
+            .args([
+                "-Oz",
+                "--enable-bulk-memory",
+                "--enable-nontrapping-float-to-int",
+            ])
+            .arg(file)
+            .arg("-o")
+            .arg(file)
+            .output()
+            .map_err(|e| format!("running wasm-opt (binaryen ≥ 116 on PATH?): {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "wasm-opt failed on {}: {}",
+                file.display(),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    })
+}
+
+/// Runs `work` on every file, one thread per core, the largest files first (so the main chunk
+/// does not start last); stops at the first error.
+fn each_largest_first(mut files: Vec<PathBuf>, work: impl Fn(&Path) -> Res<()> + Sync) -> Res<()> {
+    // Workers take from the end: largest last.
     files.sort_by_key(|f| fs::metadata(f).map(|m| m.len()).unwrap_or(0));
     let queue = Mutex::new(files);
     let workers = thread::available_parallelism().map_or(2, |n| n.get());
@@ -192,39 +221,17 @@ fn optimize_all(dir: &Path) -> Res<()> {
             .map(|_| {
                 scope.spawn(|| -> Res<()> {
                     loop {
-                        let Some(file) = queue.lock().expect("queue").pop() else {
-                            return Ok(());
-                        };
-                        // One file per core, each on one core: more parallel than binaryen's
-                        // own threads over one module's functions, without oversubscribing.
-                        let out = Command::new("wasm-opt")
-                            .env("BINARYEN_CORES", "1")
-                            .args([
-                                "-Oz",
-                                "--enable-bulk-memory",
-                                "--enable-nontrapping-float-to-int",
-                            ])
-                            .arg(&file)
-                            .arg("-o")
-                            .arg(&file)
-                            .output()
-                            .map_err(|e| {
-                                format!("running wasm-opt (binaryen ≥ 116 on PATH?): {e}")
-                            })?;
-                        if !out.status.success() {
-                            return Err(format!(
-                                "wasm-opt failed on {}: {}",
-                                file.display(),
-                                String::from_utf8_lossy(&out.stderr)
-                            ));
-                        }
+                        // Taken in its own statement: the lock is not held while working.
+                        let next = queue.lock().expect("queue").pop();
+                        let Some(file) = next else { return Ok(()) };
+                        work(&file)?;
                     }
                 })
             })
             .collect();
         handles.into_iter().try_for_each(|h| {
             h.join()
-                .map_err(|_| "a wasm-opt worker panicked".to_string())?
+                .map_err(|_| "a worker thread panicked".to_string())?
         })
     })
 }
@@ -352,28 +359,7 @@ fn compress_all(dir: &Path) -> Res<usize> {
     walk(dir, &mut files)?;
     files.retain(|f| !f.extension().is_some_and(|e| e == "br" || e == "gz"));
     let count = files.len();
-    // Largest last: the workers take from the end, so the main chunk starts first.
-    files.sort_by_key(|f| fs::metadata(f).map(|m| m.len()).unwrap_or(0));
-    let queue = Mutex::new(files);
-    let workers = thread::available_parallelism().map_or(2, |n| n.get());
-    thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| -> Res<()> {
-                    loop {
-                        let Some(file) = queue.lock().expect("queue").pop() else {
-                            return Ok(());
-                        };
-                        compress(&file)?;
-                    }
-                })
-            })
-            .collect();
-        handles.into_iter().try_for_each(|h| {
-            h.join()
-                .map_err(|_| "a compression worker panicked".to_string())?
-        })
-    })?;
+    each_largest_first(files, compress)?;
     Ok(count)
 }
 
