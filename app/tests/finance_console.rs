@@ -212,7 +212,9 @@ async fn a_reversal_gives_back_each_part_exactly_once() {
         );
 
         // Reconciliation agrees to the micro-unit, reversal included.
-        let today = now.date_naive().to_string();
+        // Through tomorrow (UTC): the account's days are Tokyo's, which from 15:00 UTC is
+        // already tomorrow there, and the reversal belongs to that day.
+        let today = (now + Duration::days(1)).date_naive().to_string();
         let from = (w.start - Duration::days(1)).date_naive().to_string();
         let r = reconcile::reconcile(&w.db, &w.finance, &from, &today, now)
             .await
