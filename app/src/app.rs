@@ -50,9 +50,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         }
     }
     #[cfg(feature = "ssr")]
-    let stylesheet = crate::bundle::stylesheet_href(&options);
+    let (stylesheet, script) = (
+        crate::bundle::stylesheet_href(&options),
+        crate::bundle::loader_script(&options),
+    );
     #[cfg(not(feature = "ssr"))]
-    let stylesheet = String::new();
+    let (stylesheet, script) = {
+        let _ = options;
+        (String::new(), String::new())
+    };
+    let nonce = leptos::nonce::use_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -62,7 +69,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.ico"/>
                 <link rel="stylesheet" href=stylesheet/>
-                <HydrationScripts options/>
+                // Loads the bundle after the first paint (see `bundle::loader_script`).
+                <script type="module" nonce=nonce>{script}</script>
                 <MetaTags/>
             </head>
             <body>
@@ -145,8 +153,8 @@ fn mark_hydrated() {
 
 /// Declares the lazily loaded pages, in areas. The build (`.ci/bundle`) splits each area's
 /// code into wasm chunks that the browser fetches only when it opens a page of that area
-/// (the server names them in `<link rel="preload">`, so a first visit fetches them alongside
-/// the main bundle). Areas rather than single pages: one chunk per page split the app into
+/// (the server names them in the page's `herald-chunks` meta tag, so a first visit fetches them
+/// alongside the main bundle). Areas rather than single pages: one chunk per page split the app into
 /// ~900 files (a page preloaded 100–340 of them, and the build ran wasm-opt 900 times), while a
 /// few areas keep the requests few and the staff areas out of every advertiser's download.
 /// The router, the shell and the navigation stay in the main bundle.
@@ -169,6 +177,8 @@ macro_rules! lazy_areas {
 
             impl LazyRoute for $route {
                 fn data() -> Self {
+                    #[cfg(feature = "ssr")]
+                    crate::bundle::name_area_chunks(stringify!($area));
                     Self
                 }
 

@@ -70,16 +70,142 @@ impl BundleFiles {
     }
 }
 
-/// The stylesheet's address for the shell, read once per process from the site the server
+/// What a page loads from `/pkg`, by address, read once per process from the site the server
 /// was started with.
-pub fn stylesheet_href(options: &leptos::config::LeptosOptions) -> String {
-    static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HREF.get_or_init(|| {
-        let css = BundleFiles::find(Path::new(options.site_root.as_ref()))
-            .map_or_else(|_| format!("{OUTPUT_NAME}.css"), |files| files.css);
-        format!("/{}/{css}", options.site_pkg_dir)
+#[cfg(feature = "ssr")]
+struct SiteFiles {
+    css: String,
+    js: String,
+    wasm: String,
+    /// The split bundle's chunk loader (imported by the main script).
+    split: Option<String>,
+    /// Per lazy page area (its `#[lazy]` function's name), the addresses of the wasm chunks
+    /// its pages need, space-separated.
+    areas: Vec<(String, String)>,
+}
+
+#[cfg(feature = "ssr")]
+fn site_files(options: &leptos::config::LeptosOptions) -> &'static SiteFiles {
+    static FILES: std::sync::OnceLock<SiteFiles> = std::sync::OnceLock::new();
+    FILES.get_or_init(|| {
+        let root = Path::new(options.site_root.as_ref());
+        let pkg = format!("/{}", options.site_pkg_dir);
+        let files = BundleFiles::find(root).unwrap_or_else(|_| BundleFiles {
+            hash_file: None,
+            js: format!("{OUTPUT_NAME}.js"),
+            wasm: format!("{OUTPUT_NAME}.wasm"),
+            css: format!("{OUTPUT_NAME}.css"),
+        });
+        let hashes = files
+            .hash_file
+            .as_ref()
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .unwrap_or_default();
+        let hash = |kind: &str| {
+            hashes
+                .lines()
+                .filter_map(|line| line.split_once(':'))
+                .find(|(k, _)| k.trim() == kind)
+                .map(|(_, v)| v.trim().to_string())
+        };
+        // The split manifest: `{"public_pages_<id>": ["chunk_12.<hash>", …], …}`.
+        let areas = hash("manifest")
+            .and_then(|h| {
+                let path = root
+                    .join(options.site_pkg_dir.as_ref())
+                    .join(format!("__wasm_split_manifest.{h}.json"));
+                std::fs::read_to_string(path).ok()
+            })
+            .and_then(|text| {
+                serde_json::from_str::<std::collections::HashMap<String, Vec<String>>>(&text).ok()
+            })
+            .map(|manifest| {
+                manifest
+                    .into_iter()
+                    .map(|(key, chunks)| {
+                        let area = key.rsplit_once('_').map_or(key.as_str(), |(a, _)| a);
+                        let hrefs: Vec<String> =
+                            chunks.iter().map(|c| format!("{pkg}/{c}.wasm")).collect();
+                        (area.to_string(), hrefs.join(" "))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        SiteFiles {
+            css: format!("{pkg}/{}", files.css),
+            js: format!("{pkg}/{}", files.js),
+            wasm: format!("{pkg}/{}", files.wasm),
+            split: hash("split").map(|h| format!("{pkg}/__wasm_split.{h}.js")),
+            areas,
+        }
     })
-    .clone()
+}
+
+/// The stylesheet's address for the shell.
+#[cfg(feature = "ssr")]
+pub fn stylesheet_href(options: &leptos::config::LeptosOptions) -> String {
+    site_files(options).css.clone()
+}
+
+/// The page's one script, in place of Leptos's `HydrationScripts`: after the first paint it
+/// starts fetching the main script and wasm, the chunk loader and the wasm chunks of the
+/// page's area (named by the `herald-chunks` meta tag, see [`name_area_chunks`]), all at
+/// once, then hydrates. Nothing is fetched before the page has painted, so the server-rendered
+/// page appears without sharing the connection with half a megabyte of wasm (Leptos preloads
+/// all of it from the `<head>`, which held a mobile first paint back by seconds). A hidden tab
+/// paints nothing, so there it starts at once.
+#[cfg(feature = "ssr")]
+pub fn loader_script(options: &leptos::config::LeptosOptions) -> String {
+    let files = site_files(options);
+    let quote = |s: &str| serde_json::Value::from(s).to_string();
+    format!(
+        "((js, wasm, split) => {{\
+let started = false;\
+const go = () => {{\
+if (started) return;\
+started = true;\
+const hint = (rel, href, fetched) => {{\
+const link = document.createElement('link');\
+link.rel = rel; link.href = href; link.crossOrigin = 'anonymous';\
+if (fetched) {{ link.as = 'fetch'; link.type = 'application/wasm'; }}\
+document.head.append(link);\
+}};\
+hint('preload', wasm, true);\
+if (split) hint('modulepreload', split);\
+const chunks = document.querySelector('meta[name=\"herald-chunks\"]');\
+for (const href of chunks ? chunks.content.split(' ') : []) if (href) hint('preload', href, true);\
+import(js).then(m => m.default({{module_or_path: wasm}}).then(() => m.hydrate()));\
+}};\
+if (document.hidden) go();\
+else {{\
+requestAnimationFrame(() => setTimeout(go));\
+document.addEventListener('visibilitychange', go, {{once: true}});\
+}}\
+}})({}, {}, {});",
+        quote(&files.js),
+        quote(&files.wasm),
+        files
+            .split
+            .as_deref()
+            .map_or_else(|| "null".to_string(), quote),
+    )
+}
+
+/// Names the wasm chunks of a lazy page area in the page's `<head>` (a `herald-chunks` meta
+/// tag) for [`loader_script`]. Called on the server when a route of the area matches.
+#[cfg(feature = "ssr")]
+pub fn name_area_chunks(area: &str) {
+    use leptos::prelude::*;
+    let Some(state) = use_context::<crate::api::ctx::AppState>() else {
+        return;
+    };
+    let files = site_files(&state.leptos_options);
+    let Some((_, hrefs)) = files.areas.iter().find(|(a, _)| a == area) else {
+        return;
+    };
+    // Rendering a leptos_meta tag on the server hands it to the `<head>`; nothing is written in
+    // place.
+    let _ = view! { <leptos_meta::Meta name="herald-chunks" content=hrefs.clone()/> }.to_html();
 }
 
 #[cfg(test)]
