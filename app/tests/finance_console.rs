@@ -8,12 +8,14 @@ mod delivery_support;
 use app::{
     entity::{delivery_decision, ledger_transfer, staff_role},
     error::AppError,
-    model::{CorrectionInput, Micros, PayoutInput, PlatformRole},
+    model::{
+        Breakdown, CorrectionInput, Micros, PayoutInput, PlatformRole, ReportQuery, TransferKind,
+    },
     service::{
         Actor,
         delivery::{self, Decided, DeliveryEngine, EventInput},
         finance::{corrections, payables, reconcile, spend},
-        ledger,
+        ledger, reports,
     },
 };
 use chrono::{DateTime, Datelike, Duration, Utc};
@@ -241,6 +243,37 @@ async fn a_reversal_gives_back_each_part_exactly_once() {
         let csv = spend::spend_csv(&s).expect(b);
         assert!(csv.starts_with("month,account_id,account,charged"), "{b}");
 
+        // The advertiser's reports keep the charge on the day of its views and show the
+        // reversal on the (Tokyo) day it was made.
+        let tokyo: chrono_tz::Tz = "Asia/Tokyo".parse().expect("zone");
+        let spend_on = |day: chrono::NaiveDate| {
+            let query = ReportQuery {
+                range: Some("custom".into()),
+                from: Some(day.to_string()),
+                to: Some(day.to_string()),
+                by: Some(Breakdown::Day.code().into()),
+                ..ReportQuery::default()
+            };
+            let (db, owner) = (&w.db, &w.owner);
+            async move {
+                reports::report(db, owner, &query, now)
+                    .await
+                    .expect("report")
+                    .totals
+                    .spend
+            }
+        };
+        assert_eq!(
+            spend_on(w.start.with_timezone(&tokyo).date_naive()).await,
+            Micros(posted_all.0 + posted_all.1 + p2 + f2),
+            "{b}: the original charge stays on its day"
+        );
+        assert_eq!(
+            spend_on(now.with_timezone(&tokyo).date_naive()).await,
+            Micros(-(publisher + platform)),
+            "{b}: the reversal shows on the day it was made"
+        );
+
         // An unknown or uncharged decision is said so beside its field.
         let err = corrections::reverse(&w.db, &w.finance, by_decision(999_999, "why not"), now)
             .await
@@ -371,6 +404,11 @@ async fn reconciliation_of_a_period_finds_an_injected_difference() {
             .expect(b);
         assert_eq!(found.differences.len(), 1, "{b}");
         assert_eq!(found.differences[0].account_id, account(&w.owner).0, "{b}");
+        assert_eq!(
+            found.differences[0].differences_by_kind()[0].1,
+            TransferKind::Post,
+            "{b}: a spend difference points at the account's charges"
+        );
         assert!(
             found.differences[0].differences()[0].contains("rollup"),
             "{b}: {:?}",

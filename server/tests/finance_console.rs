@@ -1,7 +1,8 @@
 //! HTTP tests of the finance console's downloads over the real router (SQLite, and PostgreSQL
 //! when configured): the spend and payables CSVs (headers, content, formula neutralisation)
-//! and who may download them — finance and admins; advertisers, moderators and the signed-out
-//! not.
+//! and who may download them — finance and admins; no member of an advertiser's account
+//! (owner, manager, analyst, billing), no other advertiser, no moderator, nobody signed out —
+//! and the reconciliation page's links from a difference to the transfers behind it.
 
 mod delivery_support;
 mod support;
@@ -9,7 +10,7 @@ mod support;
 use delivery_support::*;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
-use support::{PASSWORD, TestApp, grant_staff, spawn_on};
+use support::{PASSWORD, TestApp, grant_staff, member, spawn_on};
 
 /// One app per backend whose campaign delivered on one channel, and whose account's name is a
 /// formula a spreadsheet would run.
@@ -115,12 +116,74 @@ async fn finance_downloads_spend_and_payables_and_nobody_else_does() {
                 .status
                 .is_success()
         );
+        let account = owner.current_account().await.expect("owner's account");
         let moderator = signed_up(&app, "mod@example.com", Some("moderator")).await;
-        for (who, client) in [("owner", &owner), ("moderator", &moderator)] {
+        let manager = member(&app, "manager@example.com", "manager", account).await;
+        let analyst = member(&app, "analyst@example.com", "analyst", account).await;
+        let billing = member(&app, "billing@example.com", "billing", account).await;
+        let stranger = signed_up(&app, "stranger@example.com", None).await;
+        for (who, client) in [
+            ("owner", &owner),
+            ("manager", &manager),
+            ("analyst", &analyst),
+            ("billing", &billing),
+            ("another account's owner", &stranger),
+            ("moderator", &moderator),
+        ] {
             for path in [&spend, &payables] {
                 assert_eq!(client.get(path).await.status(), 403, "{b}: {who} {path}");
             }
         }
         assert_eq!(app.client().get(&spend).await.status(), 401, "{b}");
+    }
+}
+
+/// The reconciliation page names each difference it finds and links to the transfers behind
+/// it in the account's ledger history.
+#[tokio::test]
+async fn reconciliation_links_a_difference_to_the_transfers_involved() {
+    for app in apps().await {
+        let b = app.backend;
+        let finance = signed_up(&app, "finance@example.com", Some("finance")).await;
+        let today = chrono::Utc::now().date_naive();
+        let (from, to) = (
+            today - chrono::Duration::days(1),
+            today + chrono::Duration::days(1),
+        );
+        let page = format!("/finance/reconciliation?from={from}&to={to}");
+        let clean = finance.get(&page).await.text().await.expect("page");
+        assert!(clean.contains("0 differences"), "{b}");
+
+        app.db
+            .execute_unprepared("UPDATE delivery_rollup SET spend_micros = spend_micros + 1")
+            .await
+            .expect(b);
+        let html = finance.get(&page).await.text().await.expect("page");
+        assert!(html.contains("1 difference(s) found"), "{b}");
+        assert!(html.contains("but reports"), "{b}: the difference in words");
+        let owner = app.client();
+        assert!(
+            owner
+                .sign_in("owner@example.com", PASSWORD)
+                .await
+                .status
+                .is_success()
+        );
+        let account = owner.current_account().await.expect("owner's account");
+        let day = chrono::Duration::days(1);
+        let link = format!(
+            "/finance/accounts/{account}?kind=post&amp;from={}&amp;to={}",
+            from - day,
+            to + day
+        );
+        assert!(html.contains(&link), "{b}: no link {link} in the page");
+        // The link opens that account's charges.
+        let history = finance
+            .get(&link.replace("&amp;", "&"))
+            .await
+            .text()
+            .await
+            .expect("history");
+        assert!(history.contains("Charged for views"), "{b}");
     }
 }

@@ -1,7 +1,7 @@
 //! Finance console wire types beyond balances: corrections (reversing posted charges), spend
 //! by account and period, publisher payables and payouts, and reconciliation.
 
-use crate::model::Micros;
+use crate::model::{Micros, TransferKind};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
@@ -226,36 +226,58 @@ pub struct ReconcileRow {
 impl ReconcileRow {
     /// What disagrees, in words; empty when every source agrees.
     pub fn differences(&self) -> Vec<String> {
+        self.differences_by_kind()
+            .into_iter()
+            .map(|(text, _)| text)
+            .collect()
+    }
+
+    /// What disagrees, each with the kind of ledger transfer that moved the money involved
+    /// (charges for the delivery figures, reversals for the corrections), so a page can link
+    /// to exactly those transfers in the account's history.
+    pub fn differences_by_kind(&self) -> Vec<(String, TransferKind)> {
         let mut out = Vec::new();
         let c = &self.currency;
         if self.ledger_charged != self.events_charged {
-            out.push(format!(
-                "Ledger charged {} but accepted events posted {}",
-                self.ledger_charged.display(c),
-                self.events_charged.display(c)
+            out.push((
+                format!(
+                    "Ledger charged {} but accepted events posted {}",
+                    self.ledger_charged.display(c),
+                    self.events_charged.display(c)
+                ),
+                TransferKind::Post,
             ));
         }
         if self.events_spend != self.rollup_spend {
-            out.push(format!(
-                "Events' spend {} but reports' rollup {}",
-                self.events_spend.display(c),
-                self.rollup_spend.display(c)
+            out.push((
+                format!(
+                    "Events' spend {} but reports' rollup {}",
+                    self.events_spend.display(c),
+                    self.rollup_spend.display(c)
+                ),
+                TransferKind::Post,
             ));
         }
         if self.ledger_reversed != self.corrections_reversed
             || self.ledger_reversed != self.rollup_reversed
         {
-            out.push(format!(
-                "Ledger reversed {}, corrections {}, reports' rollup {}",
-                self.ledger_reversed.display(c),
-                self.corrections_reversed.display(c),
-                self.rollup_reversed.display(c)
+            out.push((
+                format!(
+                    "Ledger reversed {}, corrections {}, reports' rollup {}",
+                    self.ledger_reversed.display(c),
+                    self.corrections_reversed.display(c),
+                    self.rollup_reversed.display(c)
+                ),
+                TransferKind::Reversal,
             ));
         }
         if self.events_views != self.rollup_views || self.events_clicks != self.rollup_clicks {
-            out.push(format!(
-                "Events counted {} views and {} clicks, reports' rollup {} and {}",
-                self.events_views, self.events_clicks, self.rollup_views, self.rollup_clicks
+            out.push((
+                format!(
+                    "Events counted {} views and {} clicks, reports' rollup {} and {}",
+                    self.events_views, self.events_clicks, self.rollup_views, self.rollup_clicks
+                ),
+                TransferKind::Post,
             ));
         }
         out

@@ -1,7 +1,12 @@
 //! `/finance/reconciliation`: for a period, ledger = accepted events = reports' rollups, per
 //! ad account and overall, to the micro-unit, with every difference listed and linked.
 
-use crate::{api::finance_console::finance_reconcile, error::AppError, model::ReconcileRow};
+use crate::{
+    api::finance_console::finance_reconcile,
+    error::AppError,
+    model::{ReconcileRow, TransferKind},
+};
+use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -46,11 +51,26 @@ pub fn FinanceReconcilePage() -> impl IntoView {
                             {(!r.differences.is_empty()).then(|| view! {
                                 <h2>"Differences"</h2>
                                 <ul data-test="reconcile-differences">
-                                    {r.differences.iter().map(|d| view! {
-                                        <li>
-                                            <a href=format!("/finance/accounts/{}", d.account_id)>{d.account_name.clone()}</a>
-                                            ": " {d.differences().join("; ")}
-                                        </li>
+                                    {r.differences.iter().map(|d| {
+                                        let account = d.account_id;
+                                        view! {
+                                            <li>
+                                                <a href=format!("/finance/accounts/{account}")>{d.account_name.clone()}</a>
+                                                <ul>
+                                                    {d.differences_by_kind().into_iter().map(|(text, kind)| view! {
+                                                        <li>
+                                                            {text} " — "
+                                                            <a href=history_link(account, kind, r.from, r.to)>
+                                                                {if kind == TransferKind::Reversal { "its ledger's reversals" } else { "its ledger's charges" }}
+                                                            </a>
+                                                            {(kind == TransferKind::Reversal).then(|| view! {
+                                                                ", " <a href="/finance/corrections">"corrections"</a>
+                                                            })}
+                                                        </li>
+                                                    }).collect_view()}
+                                                </ul>
+                                            </li>
+                                        }
                                     }).collect_view()}
                                 </ul>
                             })}
@@ -79,6 +99,19 @@ pub fn FinanceReconcilePage() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// The account's ledger history showing the transfers of `kind` behind a difference. The
+/// history filters by UTC days and the period is in the account's own days, so it opens one
+/// day wider on each side.
+fn history_link(account: i64, kind: TransferKind, from: NaiveDate, to: NaiveDate) -> String {
+    let day = chrono::Duration::days(1);
+    format!(
+        "/finance/accounts/{account}?kind={}&from={}&to={}",
+        kind.code(),
+        from - day,
+        to + day
+    )
 }
 
 /// `a = b` when the sources agree, `a ≠ b` (marked) when not.
