@@ -3,8 +3,9 @@
 //! nothing); the advertiser sees the credits in the header balance and on "Balance & billing";
 //! a network then wins slots and reports views over the real delivery API, and the campaign
 //! page, the campaign list and the balance page show the spend and the holds exactly as the
-//! ledger has them; finance's reconciliation finds no difference and its spend page shows the
-//! charge — with no console errors.
+//! ledger has them; after a run of the traffic simulator, finance's reconciliation finds no
+//! difference, its spend page shows every charge and the statement closes at what was credited
+//! less what was charged — with no console errors.
 
 mod money_support;
 mod support;
