@@ -30,11 +30,7 @@ impl BundleFiles {
         let files = match std::fs::read_to_string(&hash_file) {
             Ok(text) => {
                 let hash = |kind: &str| {
-                    text.lines()
-                        .filter_map(|line| line.split_once(':'))
-                        .find(|(k, _)| k.trim() == kind)
-                        .map(|(_, v)| v.trim().to_string())
-                        .filter(|v| !v.is_empty())
+                    hash_entry(&text, kind)
                         .ok_or_else(|| format!("{} names no {kind} file", hash_file.display()))
                 };
                 Self {
@@ -44,12 +40,7 @@ impl BundleFiles {
                     hash_file: Some(hash_file),
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self {
-                js: format!("{OUTPUT_NAME}.js"),
-                wasm: format!("{OUTPUT_NAME}.wasm"),
-                css: format!("{OUTPUT_NAME}.css"),
-                hash_file: None,
-            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::plain(),
             Err(e) => return Err(format!("{}: {e}", hash_file.display())),
         };
         let wasm = site_root.join("pkg").join(&files.wasm);
@@ -64,10 +55,29 @@ impl BundleFiles {
         Ok(files)
     }
 
+    /// The names of a build without hashes.
+    fn plain() -> Self {
+        Self {
+            js: format!("{OUTPUT_NAME}.js"),
+            wasm: format!("{OUTPUT_NAME}.wasm"),
+            css: format!("{OUTPUT_NAME}.css"),
+            hash_file: None,
+        }
+    }
+
     /// Whether browsers may keep these files for good (their names change with their content).
     pub fn immutable(&self) -> bool {
         self.hash_file.is_some()
     }
+}
+
+/// The hash `hash.txt` gives a kind of file (`js: …`), if any.
+fn hash_entry(text: &str, kind: &str) -> Option<String> {
+    text.lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(k, _)| k.trim() == kind)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// What a page loads from `/pkg`, by address, read once per process from the site the server
@@ -90,24 +100,13 @@ fn site_files(options: &leptos::config::LeptosOptions) -> &'static SiteFiles {
     FILES.get_or_init(|| {
         let root = Path::new(options.site_root.as_ref());
         let pkg = format!("/{}", options.site_pkg_dir);
-        let files = BundleFiles::find(root).unwrap_or_else(|_| BundleFiles {
-            hash_file: None,
-            js: format!("{OUTPUT_NAME}.js"),
-            wasm: format!("{OUTPUT_NAME}.wasm"),
-            css: format!("{OUTPUT_NAME}.css"),
-        });
+        let files = BundleFiles::find(root).unwrap_or_else(|_| BundleFiles::plain());
         let hashes = files
             .hash_file
             .as_ref()
             .and_then(|path| std::fs::read_to_string(path).ok())
             .unwrap_or_default();
-        let hash = |kind: &str| {
-            hashes
-                .lines()
-                .filter_map(|line| line.split_once(':'))
-                .find(|(k, _)| k.trim() == kind)
-                .map(|(_, v)| v.trim().to_string())
-        };
+        let hash = |kind: &str| hash_entry(&hashes, kind);
         // The split manifest: `{"public_pages_<id>": ["chunk_12.<hash>", …], …}`.
         let areas = hash("manifest")
             .and_then(|h| {

@@ -331,14 +331,7 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
     // The ledger agrees with itself, and the pages agree with the ledger.
     let books = money_support::assert_books(&app.db).await;
     assert_eq!(books.posted_transfers, posted);
-    let spent = money_support::scalar(
-        &app.db,
-        &format!(
-            "SELECT posted FROM campaign_spend WHERE campaign_id = {}",
-            campaign.0
-        ),
-    )
-    .await;
+    let spent = campaign_spent(&app, campaign.0).await;
     assert_eq!(spent, posted);
     let available = ledger::balance_of(&app.db, Side::balance(account.0), "EUR")
         .await
@@ -410,14 +403,7 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
     .await
     .expect("the simulator ran");
     let spent_before_simulation = spent;
-    let spent = money_support::scalar(
-        &app.db,
-        &format!(
-            "SELECT posted FROM campaign_spend WHERE campaign_id = {}",
-            campaign.0
-        ),
-    )
-    .await;
+    let spent = campaign_spent(&app, campaign.0).await;
     assert!(spent >= spent_before_simulation);
     money_support::assert_books(&app.db).await;
 
@@ -486,4 +472,13 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
         euros(spent),
         euros(available.0)
     );
+}
+
+/// What the campaign's spend counter says it was charged.
+async fn campaign_spent(app: &TestApp, campaign: i64) -> i64 {
+    money_support::scalar(
+        &app.db,
+        &format!("SELECT posted FROM campaign_spend WHERE campaign_id = {campaign}"),
+    )
+    .await
 }

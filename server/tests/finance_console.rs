@@ -54,6 +54,20 @@ async fn signed_up(app: &TestApp, email: &str, role: Option<&str>) -> support::C
     client
 }
 
+/// The delivering account's owner, signed in, and the account's id.
+async fn signed_in_owner(app: &TestApp) -> (support::Client, i64) {
+    let owner = app.client();
+    assert!(
+        owner
+            .sign_in("owner@example.com", PASSWORD)
+            .await
+            .status
+            .is_success()
+    );
+    let account = owner.current_account().await.expect("owner's account");
+    (owner, account)
+}
+
 #[tokio::test]
 async fn finance_downloads_spend_and_payables_and_nobody_else_does() {
     for app in apps().await {
@@ -108,15 +122,7 @@ async fn finance_downloads_spend_and_payables_and_nobody_else_does() {
         let admin = signed_up(&app, "admin@example.com", Some("admin")).await;
         assert_eq!(admin.get(&spend).await.status(), 200, "{b}");
         assert_eq!(admin.get(&payables).await.status(), 200, "{b}");
-        let owner = app.client();
-        assert!(
-            owner
-                .sign_in("owner@example.com", PASSWORD)
-                .await
-                .status
-                .is_success()
-        );
-        let account = owner.current_account().await.expect("owner's account");
+        let (owner, account) = signed_in_owner(&app).await;
         let moderator = signed_up(&app, "mod@example.com", Some("moderator")).await;
         let manager = member(&app, "manager@example.com", "manager", account).await;
         let analyst = member(&app, "analyst@example.com", "analyst", account).await;
@@ -161,15 +167,7 @@ async fn reconciliation_links_a_difference_to_the_transfers_involved() {
         let html = finance.get(&page).await.text().await.expect("page");
         assert!(html.contains("1 difference(s) found"), "{b}");
         assert!(html.contains("but reports"), "{b}: the difference in words");
-        let owner = app.client();
-        assert!(
-            owner
-                .sign_in("owner@example.com", PASSWORD)
-                .await
-                .status
-                .is_success()
-        );
-        let account = owner.current_account().await.expect("owner's account");
+        let (_, account) = signed_in_owner(&app).await;
         let day = chrono::Duration::days(1);
         let link = format!(
             "/finance/accounts/{account}?kind=post&amp;from={}&amp;to={}",
