@@ -409,3 +409,74 @@ async fn the_same_reference_at_once_is_answered_as_already_credited() {
         }
     }
 }
+
+/// Slots that arrive together are decided in shared transactions (group commit) exactly as if
+/// one by one: a campaign whose total budget holds twelve slots wins twelve of 64 slots asked
+/// at once, holds exactly twelve slots' cost, and each slot asked again, all at once, gets its
+/// first answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slots_asked_at_once_share_the_budget_as_if_one_by_one() {
+    const AT_ONCE: usize = 64;
+    for (b, db) in migrations::db::fresh_all().await {
+        platform(&db).await;
+        let me = advertiser(&db, "ada@example.com", "Europe/Berlin").await;
+        let handles: Vec<String> = (0..4).map(|i| format!("ch{i}")).collect();
+        for h in &handles {
+            channel(&db, h, AVG_VIEWS, "en").await;
+        }
+        let form = campaign_form("Plain", BID, TOTAL, None);
+        let (campaign, _) = running_campaign(&db, &me, form, Utc::now()).await;
+        credit(&db, &me, Micros::units(10), "first", Utc::now())
+            .await
+            .expect(b);
+        let key = network_key(&db, Utc::now()).await;
+        let engine = DeliveryEngine::default();
+        let ask = |round: &'static str| {
+            let barrier = Arc::new(Barrier::new(AT_ONCE));
+            let mut tasks = tokio::task::JoinSet::new();
+            for i in 0..AT_ONCE {
+                let (db, engine, barrier) = (db.clone(), engine.clone(), Arc::clone(&barrier));
+                let handle = handles[i % handles.len()].clone();
+                tasks.spawn(async move {
+                    barrier.wait().await;
+                    let slot = format!("slot-{i}");
+                    let got = delivery::decide(&db, &engine, key, &handle, &slot, Utc::now()).await;
+                    (i, got)
+                });
+            }
+            async move {
+                let mut answers = vec![None; AT_ONCE];
+                while let Some(done) = tasks.join_next().await {
+                    let (i, got) = done.expect("a decision task panicked");
+                    answers[i] =
+                        Some(got.unwrap_or_else(|e| panic!("{b}: {round} slot {i}: {e:?}")));
+                }
+                answers.into_iter().flatten().collect::<Vec<Decided>>()
+            }
+        };
+        let first = ask("first").await;
+        let won: Vec<i64> = first
+            .iter()
+            .filter_map(|d| match d {
+                Decided::Ad(a) => Some(a.decision_id),
+                Decided::NoAd => None,
+            })
+            .collect();
+        let mut distinct = won.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(
+            (won.len(), distinct.len()),
+            (12, 12),
+            "{b}: twelve slots fit the budget, each its own decision"
+        );
+        let books = audit_books(&db, b).await;
+        let slot_cost = AVG_VIEWS * BID.0 / 1000;
+        assert_eq!(
+            books.spend.get(&campaign.0).copied(),
+            Some((0, 12 * slot_cost)),
+            "{b}: nothing posted, twelve slots committed"
+        );
+        assert_eq!(ask("again").await, first, "{b}: every slot asked again");
+    }
+}

@@ -31,14 +31,15 @@ pub struct Options {
     /// Decisions in-process per phase (sequential, then each concurrency level).
     #[arg(long, default_value_t = 20_000)]
     pub decisions: usize,
-    /// Concurrent tasks of the concurrent phases (decisions, events and baseline).
-    #[arg(long, value_delimiter = ',', default_values_t = [2usize, 4])]
+    /// Concurrent tasks of the concurrent phases (decisions, events and baseline). Slots asked
+    /// at once share transactions (group commit), so the rate grows with them.
+    #[arg(long, value_delimiter = ',', default_values_t = [4usize, 16])]
     pub concurrency: Vec<usize>,
     /// Decisions over HTTP, spread over `--http-connections` keep-alive connections.
     #[arg(long, default_value_t = 5_000)]
     pub http_decisions: usize,
     /// Keep-alive HTTP connections.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 16)]
     pub http_connections: usize,
     /// Timed candidate selections (after as many warm-up ones).
     #[arg(long, default_value_t = 100_000)]

@@ -26,8 +26,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     // Colours only for a terminal: a log file or collector gets plain text.
+    // A benchmark's own requests would write an access line each: only warnings there,
+    // unless a filter was asked for.
+    let filter = match (&cli.command, cli.log.as_str()) {
+        (Some(Command::Bench { .. }), "info") => "warn",
+        _ => cli.log.as_str(),
+    };
     let logs = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::new(&cli.log))
+        .with_env_filter(EnvFilter::new(filter))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     match cli.log_format {
         // One JSON object per line, with the request's span (its id) on every line inside it.

@@ -1,181 +1,466 @@
-//! The budget side of a decision: reading the candidates' spend counters and balances into
-//! [`Budgets`], and committing a won slot's cost against the caps with conditional UPDATEs
-//! that re-check each cap against the row as it is when the UPDATE runs.
+//! The money side of a batch of decisions: a [`Book`] of the candidates' spend counters, their
+//! day rows and their accounts' balances, read in the batch's transaction, changed in memory
+//! as the batch's slots are won (each slot sees the ones decided before it, exactly as if
+//! they had been decided one by one), and written back with a few statements whose
+//! conditions re-check what was read — so a counter that another writer moved meanwhile
+//! fails the batch instead of overspending.
 
 use super::{
     index::LiveCampaign,
     pacing::{self, Budgets},
 };
 use crate::{
-    entity::campaign_day_spend,
     error::AppError,
     model::{LedgerKind, Micros},
-    service::sql::Sql,
+    service::sql::{Sql, for_update},
 };
-use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction};
-use std::collections::HashMap;
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use sea_orm::{ConnectionTrait, DbBackend};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// The budget state of each candidate, read in two queries.
-pub async fn budgets<'a>(
-    db: &impl ConnectionTrait,
-    campaigns: impl Iterator<Item = &'a LiveCampaign>,
-    now: DateTime<Utc>,
-) -> Result<HashMap<i64, Budgets>, AppError> {
-    let campaigns: Vec<&LiveCampaign> = campaigns.collect();
-    let ids: Vec<i64> = campaigns.iter().map(|c| c.id).collect();
-    let backend = db.get_database_backend();
-    // Each campaign's spend counter with its day rows since yesterday (UTC; the local day is
-    // picked below) and its holds account, in one query: no day row and no hold exists
-    // without the counter.
-    let mut sql = Sql::new();
-    let list: Vec<String> = ids.iter().map(|id| sql.bind(*id)).collect();
-    let since = sql.bind(now.date_naive() - Duration::days(1));
-    let holds = sql.bind(LedgerKind::CampaignHolds.code());
-    sql.text = format!(
-        "SELECT s.campaign_id, s.committed, d.day, d.committed, d.hour, d.hour_base, \
-         h.id, h.currency \
-         FROM campaign_spend s LEFT JOIN campaign_day_spend d \
-         ON d.campaign_id = s.campaign_id AND d.day >= {since} \
-         LEFT JOIN ledger_account h ON h.kind = {holds} AND h.owner_id = s.campaign_id \
-         WHERE s.campaign_id IN ({})",
-        list.join(", ")
-    );
-    let mut spend: HashMap<i64, i64> = HashMap::new();
-    let mut days: HashMap<(i64, NaiveDate), campaign_day_spend::Model> = HashMap::new();
-    let mut holds: HashMap<(i64, String), i64> = HashMap::new();
-    for row in db.query_all_raw(sql.build(backend)).await? {
-        let campaign_id: i64 = row.try_get_by_index(0)?;
-        spend.insert(campaign_id, row.try_get_by_index(1)?);
-        if let (Some(id), Some(currency)) = (
-            row.try_get_by_index::<Option<i64>>(6)?,
-            row.try_get_by_index::<Option<String>>(7)?,
-        ) {
-            holds.insert((campaign_id, currency), id);
-        }
-        if let Some(day) = row.try_get_by_index::<Option<NaiveDate>>(2)? {
-            let d = campaign_day_spend::Model {
-                campaign_id,
-                day,
-                committed: row.try_get_by_index(3)?,
-                hour: row.try_get_by_index(4)?,
-                hour_base: row.try_get_by_index(5)?,
-            };
-            days.insert((campaign_id, day), d);
-        }
-    }
-    // Balances, with each account's low-balance threshold.
-    let accounts: Vec<i64> = campaigns.iter().map(|c| c.account_id).collect();
-    let mut sql = Sql::new();
-    let ids: Vec<String> = accounts.iter().map(|a| sql.bind(*a)).collect();
-    let kind = sql.bind(LedgerKind::AccountBalance.code());
-    sql.text = format!(
-        "SELECT a.id, a.low_balance_micros, l.currency, l.balance, l.id FROM ad_account a \
-         LEFT JOIN ledger_account l ON l.kind = {kind} AND l.owner_id = a.id \
-         WHERE a.id IN ({})",
-        ids.join(", ")
-    );
-    let mut balances: HashMap<(i64, String), (i64, i64)> = HashMap::new();
-    let mut thresholds: HashMap<i64, i64> = HashMap::new();
-    for row in db.query_all_raw(sql.build(backend)).await? {
-        let account: i64 = row.try_get_by_index(0)?;
-        if let Some(t) = row.try_get_by_index::<Option<i64>>(1)? {
-            thresholds.insert(account, t);
-        }
-        if let (Some(currency), Some(balance), Some(id)) = (
-            row.try_get_by_index::<Option<String>>(2)?,
-            row.try_get_by_index::<Option<i64>>(3)?,
-            row.try_get_by_index::<Option<i64>>(4)?,
-        ) {
-            balances.insert((account, currency), (balance, id));
-        }
-    }
-    Ok(campaigns
-        .into_iter()
-        .map(|c| {
-            let local = c.local(now);
-            let today = days.get(&(c.id, local.date()));
-            let committed_today = today.map_or(0, |d| d.committed);
-            let hour_base = match today {
-                Some(d) if d.hour == local.hour() as i32 => d.hour_base,
-                _ => committed_today,
-            };
-            let balance = balances.get(&(c.account_id, c.currency.clone()));
-            let b = Budgets {
-                total: c.total_budget,
-                committed: Micros(spend.get(&c.id).copied().unwrap_or(0)),
-                daily: c.daily_budget,
-                committed_today: Micros(committed_today),
-                hour_base: Micros(hour_base),
-                hours_left: pacing::hours_left(c.schedule.as_ref(), local),
-                balance: Micros(balance.map_or(0, |b| b.0)),
-                low_balance: thresholds.get(&c.account_id).copied().map(Micros),
-                balance_account: balance.map(|b| b.1),
-                holds_account: holds.get(&(c.id, c.currency.clone())).copied(),
-            };
-            (c.id, b)
-        })
-        .collect())
+/// A campaign's row of today (in its account's time zone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct DayRow {
+    committed: i64,
+    hour: i32,
+    hour_base: i64,
 }
 
-/// Commits `cost` against the campaign's total budget and today's allowance and pace, each a
-/// conditional UPDATE that re-checks the cap against the row as it is now. `false` when a cap
-/// no longer admits it (a concurrent decision got there first).
-pub async fn commit_budgets(
-    txn: &DatabaseTransaction,
-    c: &LiveCampaign,
-    day: NaiveDate,
-    hour: i32,
-    hours_left: i64,
-    cost: Micros,
-) -> Result<bool, AppError> {
-    let backend = txn.get_database_backend();
-    let hours = Ord::max(hours_left, 1);
-    // A first row (nothing committed yet) is checked here; an existing one by the WHERE.
-    if cost > c.total_budget
-        || c.daily_budget
-            .is_some_and(|daily| cost > daily || daily.0 / hours <= 0)
-    {
-        return Ok(false);
-    }
-    let mut sql = Sql::new();
-    let (id, cost_v, total) = (sql.bind(c.id), sql.bind(cost.0), sql.bind(c.total_budget.0));
-    sql.text = format!(
-        "INSERT INTO campaign_spend (campaign_id, posted, committed) VALUES ({id}, 0, {cost_v}) \
-         ON CONFLICT (campaign_id) DO UPDATE SET committed = campaign_spend.committed + {cost_v} \
-         WHERE campaign_spend.committed + {cost_v} <= {total}"
-    );
-    if txn.execute_raw(sql.build(backend)).await?.rows_affected() != 1 {
-        return Ok(false);
-    }
-    // Today's row: a new hour's pace starts from what the day has committed so far.
-    let mut sql = Sql::new();
-    let (id, day, hour, cost_v) = (
-        sql.bind(c.id),
-        sql.bind(day),
-        sql.bind(hour),
-        sql.bind(cost.0),
-    );
-    let base = format!(
-        "(CASE WHEN campaign_day_spend.hour = {hour} THEN campaign_day_spend.hour_base \
-         ELSE campaign_day_spend.committed END)"
-    );
-    let caps = match c.daily_budget {
-        None => String::new(),
-        Some(daily) => {
-            let (daily, hours) = (sql.bind(daily.0), sql.bind(hours));
-            // The pace: committed < base + (daily − base) / hours left (integer division).
-            format!(
-                " WHERE campaign_day_spend.committed + {cost_v} <= {daily} \
-                 AND campaign_day_spend.committed < {base} + ({daily} - {base}) / {hours}"
-            )
+/// One campaign's counters: as read, and what this batch added.
+#[derive(Debug, Default)]
+struct CampaignMoney {
+    /// Whether its `campaign_spend` row exists.
+    exists: bool,
+    /// Posted + held ever, as read.
+    committed: i64,
+    /// Committed by this batch.
+    added: i64,
+    /// Its total and daily budgets when this batch last committed against it.
+    total: i64,
+    daily: Option<i64>,
+    /// Its ledger holds account, per currency.
+    holds: HashMap<String, i64>,
+    /// Day rows since the batch's first day: (as read, as now).
+    days: HashMap<NaiveDate, (Option<DayRow>, DayRow)>,
+}
+
+/// An ad account's balance in one currency: as read, and what this batch took.
+#[derive(Clone, Copy, Debug)]
+struct AccountMoney {
+    balance: i64,
+    taken: i64,
+    ledger_id: i64,
+}
+
+/// The money state of a batch's candidates (see the module's notes).
+#[derive(Debug)]
+pub struct Book {
+    /// Day rows from this UTC day on are read (the day before the batch's earliest instant,
+    /// which covers every time zone's local day).
+    since: NaiveDate,
+    campaigns: HashMap<i64, CampaignMoney>,
+    balances: HashMap<(i64, String), AccountMoney>,
+    /// Ad accounts read, with their low-balance threshold.
+    thresholds: HashMap<i64, Option<i64>>,
+}
+
+impl Book {
+    pub fn new(since: NaiveDate) -> Self {
+        Self {
+            since,
+            campaigns: HashMap::new(),
+            balances: HashMap::new(),
+            thresholds: HashMap::new(),
         }
-    };
-    sql.text = format!(
-        "INSERT INTO campaign_day_spend (campaign_id, day, committed, hour, hour_base) \
-         VALUES ({id}, {day}, {cost_v}, {hour}, 0) \
-         ON CONFLICT (campaign_id, day) DO UPDATE SET \
-         committed = campaign_day_spend.committed + {cost_v}, hour = {hour}, hour_base = {base}{caps}"
-    );
-    Ok(txn.execute_raw(sql.build(backend)).await?.rows_affected() == 1)
+    }
+
+    /// Reads the campaigns (and their accounts) not read yet, in two queries.
+    pub async fn load<'a>(
+        &mut self,
+        db: &impl ConnectionTrait,
+        campaigns: impl IntoIterator<Item = &'a LiveCampaign>,
+    ) -> Result<(), AppError> {
+        let mut ids: Vec<i64> = Vec::new();
+        let mut accounts: Vec<i64> = Vec::new();
+        for c in campaigns {
+            if !self.campaigns.contains_key(&c.id) && !ids.contains(&c.id) {
+                ids.push(c.id);
+            }
+            if !self.thresholds.contains_key(&c.account_id) && !accounts.contains(&c.account_id) {
+                accounts.push(c.account_id);
+            }
+        }
+        let backend = db.get_database_backend();
+        if !ids.is_empty() {
+            // Each campaign's spend counter with its day rows and its holds account, in one
+            // query: no day row and no hold exists without the counter.
+            let mut sql = Sql::new();
+            let list: Vec<String> = ids.iter().map(|id| sql.bind(*id)).collect();
+            let since = sql.bind(self.since);
+            let holds = sql.bind(LedgerKind::CampaignHolds.code());
+            sql.text = format!(
+                "SELECT s.campaign_id, s.committed, d.day, d.committed, d.hour, d.hour_base, \
+                 h.id, h.currency \
+                 FROM campaign_spend s LEFT JOIN campaign_day_spend d \
+                 ON d.campaign_id = s.campaign_id AND d.day >= {since} \
+                 LEFT JOIN ledger_account h ON h.kind = {holds} AND h.owner_id = s.campaign_id \
+                 WHERE s.campaign_id IN ({})",
+                list.join(", ")
+            );
+            for id in &ids {
+                self.campaigns.insert(*id, CampaignMoney::default());
+            }
+            for row in db.query_all_raw(sql.build(backend)).await? {
+                let id: i64 = row.try_get_by_index(0)?;
+                let m = self.campaigns.entry(id).or_default();
+                m.exists = true;
+                m.committed = row.try_get_by_index(1)?;
+                if let (Some(holds), Some(currency)) = (
+                    row.try_get_by_index::<Option<i64>>(6)?,
+                    row.try_get_by_index::<Option<String>>(7)?,
+                ) {
+                    m.holds.insert(currency, holds);
+                }
+                if let Some(day) = row.try_get_by_index::<Option<NaiveDate>>(2)? {
+                    let d = DayRow {
+                        committed: row.try_get_by_index(3)?,
+                        hour: row.try_get_by_index(4)?,
+                        hour_base: row.try_get_by_index(5)?,
+                    };
+                    m.days.insert(day, (Some(d), d));
+                }
+            }
+        }
+        if !accounts.is_empty() {
+            // Balances, with each account's low-balance threshold.
+            let mut sql = Sql::new();
+            let list: Vec<String> = accounts.iter().map(|a| sql.bind(*a)).collect();
+            let kind = sql.bind(LedgerKind::AccountBalance.code());
+            sql.text = format!(
+                "SELECT a.id, a.low_balance_micros, l.currency, l.balance, l.id FROM ad_account a \
+                 LEFT JOIN ledger_account l ON l.kind = {kind} AND l.owner_id = a.id \
+                 WHERE a.id IN ({})",
+                list.join(", ")
+            );
+            for row in db.query_all_raw(sql.build(backend)).await? {
+                let account: i64 = row.try_get_by_index(0)?;
+                self.thresholds
+                    .insert(account, row.try_get_by_index::<Option<i64>>(1)?);
+                if let (Some(currency), Some(balance), Some(ledger_id)) = (
+                    row.try_get_by_index::<Option<String>>(2)?,
+                    row.try_get_by_index::<Option<i64>>(3)?,
+                    row.try_get_by_index::<Option<i64>>(4)?,
+                ) {
+                    self.balances.insert(
+                        (account, currency),
+                        AccountMoney {
+                            balance,
+                            taken: 0,
+                            ledger_id,
+                        },
+                    );
+                }
+            }
+            for account in accounts {
+                self.thresholds.entry(account).or_insert(None);
+            }
+        }
+        Ok(())
+    }
+
+    /// Where `c`'s money stands at `now`, with what this batch committed so far; `None` when
+    /// it was not read.
+    pub fn budgets(&self, c: &LiveCampaign, now: DateTime<Utc>) -> Option<Budgets> {
+        let m = self.campaigns.get(&c.id)?;
+        let low_balance = *self.thresholds.get(&c.account_id)?;
+        let local = c.local(now);
+        let today = m.days.get(&local.date()).map(|(_, now)| *now);
+        let committed_today = today.map_or(0, |d| d.committed);
+        let hour_base = match today {
+            Some(d) if d.hour == local.hour() as i32 => d.hour_base,
+            _ => committed_today,
+        };
+        let balance = self.balances.get(&(c.account_id, c.currency.clone()));
+        Some(Budgets {
+            total: c.total_budget,
+            committed: Micros(m.committed + m.added),
+            daily: c.daily_budget,
+            committed_today: Micros(committed_today),
+            hour_base: Micros(hour_base),
+            hours_left: pacing::hours_left(c.schedule.as_ref(), local),
+            balance: Micros(balance.map_or(0, |b| b.balance - b.taken)),
+            low_balance: low_balance.map(Micros),
+            balance_account: balance.map(|b| b.ledger_id),
+            holds_account: m.holds.get(&c.currency).copied(),
+        })
+    }
+
+    /// Commits `cost` of a won slot against `c`'s counters and its account's balance, in
+    /// memory; the caller checked that [`pacing::admits`] it. A new hour's pace starts from
+    /// what the day had committed before it.
+    pub fn commit(
+        &mut self,
+        c: &LiveCampaign,
+        now: DateTime<Utc>,
+        cost: Micros,
+    ) -> Result<(), AppError> {
+        let local = c.local(now);
+        let hour = local.hour() as i32;
+        let m = self
+            .campaigns
+            .get_mut(&c.id)
+            .ok_or_else(|| AppError::internal("decide", "a winner's budgets were not read"))?;
+        let balance = self
+            .balances
+            .get_mut(&(c.account_id, c.currency.clone()))
+            .ok_or_else(|| AppError::internal("decide", "a winner has no balance"))?;
+        balance.taken += cost.0;
+        m.added += cost.0;
+        m.total = c.total_budget.0;
+        m.daily = c.daily_budget.map(|d| d.0);
+        let day = m.days.entry(local.date()).or_insert((
+            None,
+            DayRow {
+                committed: 0,
+                hour,
+                hour_base: 0,
+            },
+        ));
+        let before = day.1;
+        day.1 = DayRow {
+            committed: before.committed + cost.0,
+            hour,
+            hour_base: if before.hour == hour {
+                before.hour_base
+            } else {
+                before.committed
+            },
+        };
+        Ok(())
+    }
+
+    /// The holds ledger account of `campaign` in `currency`, once known.
+    pub fn note_holds_account(&mut self, campaign: i64, currency: &str, id: i64) {
+        if let Some(m) = self.campaigns.get_mut(&campaign) {
+            m.holds.insert(currency.to_owned(), id);
+        }
+    }
+
+    /// Writes what the batch committed: each campaign's counter (only while it stays within
+    /// the total budget) and its day rows (only while they stay within the daily budget), as
+    /// increments, so a release by the sweeper meanwhile costs nothing. `false` when a cap
+    /// would be passed or a row appeared meanwhile (another instance decided too): the caller
+    /// rolls back and decides again.
+    pub async fn write(&self, db: &impl ConnectionTrait) -> Result<bool, AppError> {
+        let backend = db.get_database_backend();
+        let changed: BTreeMap<i64, &CampaignMoney> = self
+            .campaigns
+            .iter()
+            .filter(|(_, m)| m.added > 0)
+            .map(|(id, m)| (*id, m))
+            .collect();
+        if changed.is_empty() {
+            return Ok(true);
+        }
+        if backend == DbBackend::Postgres {
+            // Row locks in id order, as every writer of these counters takes them.
+            let mut sql = Sql::new();
+            let ids: Vec<String> = changed.keys().map(|id| sql.bind(*id)).collect();
+            sql.text = format!(
+                "SELECT campaign_id FROM campaign_spend WHERE campaign_id IN ({}) \
+                 ORDER BY campaign_id{}",
+                ids.join(", "),
+                for_update(backend)
+            );
+            db.query_all_raw(sql.build(backend)).await?;
+        }
+        let (old, new): (Vec<_>, Vec<_>) = changed.iter().partition(|(_, m)| m.exists);
+        if !old.is_empty() {
+            let mut sql = Sql::new();
+            let values = sql.tuples(old.iter().map(|(id, m)| [**id, m.added, m.total]));
+            sql.text = format!(
+                "WITH m(id, added, total) AS (VALUES {values}) \
+                 UPDATE campaign_spend SET committed = campaign_spend.committed + m.added \
+                 FROM m WHERE campaign_spend.campaign_id = m.id \
+                 AND campaign_spend.committed + m.added <= m.total"
+            );
+            if db.execute_raw(sql.build(backend)).await?.rows_affected() != old.len() as u64 {
+                return Ok(false);
+            }
+        }
+        if !new.is_empty() {
+            let mut sql = Sql::new();
+            let values = sql.tuples(new.iter().map(|(id, m)| [**id, 0, m.added]));
+            sql.text = format!(
+                "INSERT INTO campaign_spend (campaign_id, posted, committed) VALUES {values} \
+                 ON CONFLICT (campaign_id) DO NOTHING"
+            );
+            if db.execute_raw(sql.build(backend)).await?.rows_affected() != new.len() as u64 {
+                return Ok(false);
+            }
+        }
+        // Day rows: those read get what the batch added (within the daily budget), the others
+        // are inserted. The hour's pacing base is the one worked out in memory: a release by
+        // the sweeper meanwhile can leave it a little high, which only slows the pace.
+        let mut updates = Sql::new();
+        let mut update_rows = Vec::new();
+        let mut inserts = Sql::new();
+        let mut insert_rows = Vec::new();
+        for (id, m) in &changed {
+            for (day, (read, now)) in &m.days {
+                if read.as_ref() == Some(now) {
+                    continue;
+                }
+                match read {
+                    Some(read) => {
+                        let cells = [
+                            updates.bind(*id),
+                            updates.bind(*day),
+                            updates.bind(now.committed - read.committed),
+                            updates.bind(m.daily.unwrap_or(-1)),
+                            updates.bind(now.hour),
+                            updates.bind(now.hour_base),
+                        ];
+                        update_rows.push(format!("({})", cells.join(", ")));
+                    }
+                    None => {
+                        let cells = [
+                            inserts.bind(*id),
+                            inserts.bind(*day),
+                            inserts.bind(now.committed),
+                            inserts.bind(now.hour),
+                            inserts.bind(now.hour_base),
+                        ];
+                        insert_rows.push(format!("({})", cells.join(", ")));
+                    }
+                }
+            }
+        }
+        if !update_rows.is_empty() {
+            updates.text = format!(
+                "WITH m(id, day, added, daily, hour, hour_base) AS (VALUES {}) \
+                 UPDATE campaign_day_spend \
+                 SET committed = campaign_day_spend.committed + m.added, hour = m.hour, \
+                 hour_base = m.hour_base FROM m \
+                 WHERE campaign_day_spend.campaign_id = m.id AND campaign_day_spend.day = m.day \
+                 AND (m.daily < 0 OR campaign_day_spend.committed + m.added <= m.daily)",
+                update_rows.join(", ")
+            );
+            let n = update_rows.len() as u64;
+            if db
+                .execute_raw(updates.build(backend))
+                .await?
+                .rows_affected()
+                != n
+            {
+                return Ok(false);
+            }
+        }
+        if !insert_rows.is_empty() {
+            inserts.text = format!(
+                "INSERT INTO campaign_day_spend (campaign_id, day, committed, hour, hour_base) \
+                 VALUES {} ON CONFLICT (campaign_id, day) DO NOTHING",
+                insert_rows.join(", ")
+            );
+            let n = insert_rows.len() as u64;
+            if db
+                .execute_raw(inserts.build(backend))
+                .await?
+                .rows_affected()
+                != n
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The channels' sponsored messages per UTC day (the forecast's capacity model): as read in
+/// the batch's transaction, and what the batch added.
+#[derive(Debug, Default)]
+pub struct ChannelSlots {
+    used: HashMap<(i64, NaiveDate), (i64, i64)>,
+}
+
+impl ChannelSlots {
+    /// Reads the used slots of each (channel, day).
+    pub async fn load(
+        db: &impl ConnectionTrait,
+        wanted: &HashSet<(i64, NaiveDate)>,
+    ) -> Result<Self, AppError> {
+        let mut out = Self::default();
+        if wanted.is_empty() {
+            return Ok(out);
+        }
+        let backend = db.get_database_backend();
+        let mut sql = Sql::new();
+        let pairs: Vec<String> = wanted
+            .iter()
+            .map(|(channel, day)| {
+                format!(
+                    "(channel_id = {} AND day = {})",
+                    sql.bind(*channel),
+                    sql.bind(*day)
+                )
+            })
+            .collect();
+        sql.text = format!(
+            "SELECT channel_id, day, used FROM channel_day_slots WHERE {}",
+            pairs.join(" OR ")
+        );
+        for row in db.query_all_raw(sql.build(backend)).await? {
+            let key = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+            let used: i32 = row.try_get_by_index(2)?;
+            out.used.insert(key, (i64::from(used), 0));
+        }
+        Ok(out)
+    }
+
+    /// Whether fewer than `limit` of the channel's slots of `day` are used.
+    pub fn has_room(&self, channel: i64, day: NaiveDate, limit: i64) -> bool {
+        let (read, added) = self.used.get(&(channel, day)).copied().unwrap_or((0, 0));
+        read + added < limit
+    }
+
+    /// Takes one of the channel's slots of `day` (after [`Self::has_room`]).
+    pub fn take(&mut self, channel: i64, day: NaiveDate) {
+        self.used.entry((channel, day)).or_insert((0, 0)).1 += 1;
+    }
+
+    /// Writes the slots taken, each row only while it stays within `limit` (the most any
+    /// request of the batch allowed). `false` when a row moved past it meanwhile.
+    pub async fn write(&self, db: &impl ConnectionTrait, limit: i64) -> Result<bool, AppError> {
+        let taken: BTreeMap<(i64, NaiveDate), i64> = self
+            .used
+            .iter()
+            .filter(|(_, (_, added))| *added > 0)
+            .map(|(key, (_, added))| (*key, *added))
+            .collect();
+        if taken.is_empty() {
+            return Ok(true);
+        }
+        let backend = db.get_database_backend();
+        let mut sql = Sql::new();
+        let rows: Vec<String> = taken
+            .iter()
+            .map(|((channel, day), added)| {
+                format!(
+                    "({}, {}, {})",
+                    sql.bind(*channel),
+                    sql.bind(*day),
+                    sql.bind(*added)
+                )
+            })
+            .collect();
+        let limit = sql.bind(limit);
+        sql.text = format!(
+            "INSERT INTO channel_day_slots (channel_id, day, used) VALUES {} \
+             ON CONFLICT (channel_id, day) DO UPDATE \
+             SET used = channel_day_slots.used + excluded.used \
+             WHERE channel_day_slots.used + excluded.used <= {limit}",
+            rows.join(", ")
+        );
+        Ok(db.execute_raw(sql.build(backend)).await?.rows_affected() == taken.len() as u64)
+    }
 }

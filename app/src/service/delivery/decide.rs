@@ -1,15 +1,19 @@
-//! One decision: a channel's new post needs an ad. Candidates come from memory; their budgets
+//! One decision: a channel's new post needs an ad. Candidates come from memory, ranked by bid;
+//! the slot then joins the decisions waiting for the database ([`super::batch`]: group
+//! commit), and one transaction decides the whole batch in arrival order, each slot seeing the
+//! ones before it, exactly as if they had been decided one by one: the candidates' budgets
 //! are read for the few that matter (highest bids first); the second-price auction picks the
-//! winner among those that can hold the slot's whole expected cost; and before answering, one
-//! transaction claims the slot, counts it against the channel's daily slots, commits the cost
-//! against the campaign's total and daily budgets (conditional UPDATEs, so concurrent
-//! decisions can never overspend), and holds it in the ledger. The same slot asked again gets
-//! the same answer.
+//! winner among those that can hold the slot's whole expected cost; the slot is counted
+//! against the channel's daily slots and its cost committed against the campaign's total and
+//! daily budgets and held in the ledger. The writes re-check every cap against the rows as
+//! they are when written (so a concurrent writer elsewhere can never cause an overspend: the
+//! batch is decided again), and each slot is claimed with its answer: the same slot asked
+//! again gets the same answer.
 
 use super::{
     DeliveryEngine, auction,
-    budgets::{budgets, commit_budgets},
-    index::{LiveAd, LiveCampaign},
+    budgets::{Book, ChannelSlots},
+    index::{CampaignIndex, LiveAd, LiveCampaign},
     pacing::{self, Budgets},
 };
 use crate::{
@@ -18,11 +22,12 @@ use crate::{
     model::{AccountPermission, AdCopy, Micros},
     service::{ledger, notifications, sql::Sql},
 };
-use chrono::{DateTime, Duration, Timelike, Utc};
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set,
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, atomic::Ordering},
 };
-use std::sync::atomic::Ordering;
 
 /// Longest slot id accepted.
 pub const MAX_SLOT_ID: usize = 128;
@@ -85,9 +90,6 @@ pub async fn decide(
     engine.refresh(db).await?;
     let channels = engine.channels();
     let channel = channels.by_handle(handle).ok_or(AppError::NotFound)?;
-    let facts = &channel.facts;
-    // A slot asked again is found when its claim conflicts (the claim is the transaction's
-    // last statement, and rolled back then): no read for it on the way of every new slot.
     let index = engine.campaigns();
     let settings = channels
         .settings
@@ -95,126 +97,356 @@ pub async fn decide(
             min_subscribers: i64::MAX,
             slots_per_day: 0,
         });
-    let mut ranked: Vec<(&LiveCampaign, u64)> = index
-        .candidates(facts, settings, now)
+    let mut ranked: Vec<(u32, u64)> = index
+        .candidate_positions(&channel.facts, settings, now)
         .into_iter()
-        .map(|c| (c, auction::tie_key(slot_id, c.id)))
+        .map(|i| (i, auction::tie_key(slot_id, index.campaigns[i as usize].id)))
         .collect();
-    ranked.sort_unstable_by(|a, b| b.0.bid.cmp(&a.0.bid).then(a.1.cmp(&b.1)));
+    let bid = |i: u32| index.campaigns[i as usize].bid;
+    ranked.sort_unstable_by(|a, b| bid(b.0).cmp(&bid(a.0)).then(a.1.cmp(&b.1)));
     ranked.truncate(MAX_LOOKED_AT);
-    for _attempt in 0..4 {
-        let txn = ledger::begin(db).await?;
-        match attempt(
-            &txn,
-            &index.rules,
-            &ranked,
-            facts,
-            settings.slots_per_day,
-            key_id,
-            slot_id,
-            now,
-        )
-        .await
-        {
-            Ok(Step::Done(decided, ad)) => {
-                txn.commit().await?;
-                if let Some(ad) = ad {
-                    ad.served.fetch_add(1, Ordering::Relaxed);
+    let request = Request {
+        key_id,
+        slot_id: slot_id.to_owned(),
+        channel: channel.facts.id,
+        avg_views: channel.facts.avg_views,
+        slots_per_day: settings.slots_per_day,
+        index,
+        ranked,
+        now,
+    };
+    let channel_id = request.channel;
+    let answer = engine
+        .decisions
+        .submit(request, MAX_BATCH, |batch| {
+            let db = db.clone();
+            async move { decide_batch(&db, &batch).await }
+        })
+        .await?;
+    match answer {
+        Answer::Decided(decided) => Ok(decided),
+        // Claimed before this request (or earlier in its batch): the answer given then.
+        Answer::Claimed => replay(db, key_id, slot_id, channel_id)
+            .await?
+            .ok_or_else(|| AppError::internal("decide", "a claimed slot has no row")),
+    }
+}
+
+/// Decisions written in one transaction at most (the rest wait for the next).
+const MAX_BATCH: usize = 64;
+
+/// A slot waiting for its decision, with everything known before the database is asked.
+pub struct Request {
+    key_id: i64,
+    slot_id: String,
+    channel: i64,
+    avg_views: i64,
+    slots_per_day: i64,
+    /// The running campaigns as this request saw them.
+    index: Arc<CampaignIndex>,
+    /// Candidates (positions in `index`) with their tie keys, best bid first.
+    ranked: Vec<(u32, u64)>,
+    now: DateTime<Utc>,
+}
+
+impl Request {
+    fn candidate(&self, rank: usize) -> &LiveCampaign {
+        &self.index.campaigns[self.ranked[rank].0 as usize]
+    }
+}
+
+/// What a batch tells each of its requests.
+pub enum Answer {
+    Decided(Decided),
+    /// The slot was claimed already: its answer is read back.
+    Claimed,
+}
+
+/// Decides a batch, again from the start (re-reading everything) when a write found that a
+/// row had moved since it was read, a few times; one answer per request.
+async fn decide_batch(db: &DatabaseConnection, batch: &[Request]) -> Vec<Result<Answer, AppError>> {
+    let mut look_for_claims = false;
+    let mut failure = AppError::TooManyAttempts(crate::error::BUSY.to_owned());
+    for attempt in 0..4u64 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(attempt * 3)).await;
+        }
+        let txn = match ledger::begin(db).await {
+            Ok(txn) => txn,
+            Err(e) => {
+                failure = e;
+                continue;
+            }
+        };
+        match decide_in(&txn, batch, look_for_claims).await {
+            Ok(Some(decided)) => match txn.commit().await {
+                Ok(()) => {
+                    for ad in decided.served {
+                        ad.served.fetch_add(1, Ordering::Relaxed);
+                    }
+                    return decided.answers.into_iter().map(Ok).collect();
                 }
-                return Ok(decided);
-            }
-            Ok(Step::Replay) => {
+                Err(e) => failure = e.into(),
+            },
+            Ok(None) => {
                 let _ = txn.rollback().await;
-                return replay(db, key_id, slot_id, facts.id)
-                    .await?
-                    .ok_or_else(|| AppError::internal("decide", "a claimed slot has no row"));
-            }
-            Ok(Step::Race) => {
-                let _ = txn.rollback().await;
-                // The slot may have been answered meanwhile (it is claimed last).
-                if let Some(answer) = replay(db, key_id, slot_id, facts.id).await? {
-                    return Ok(answer);
-                }
-            }
-            Err(AppError::TooManyAttempts(m)) if m == crate::error::BUSY => {
-                let _ = txn.rollback().await;
+                // Perhaps a slot was claimed meanwhile (claims are the last write).
+                look_for_claims = true;
             }
             Err(e) => {
                 let _ = txn.rollback().await;
-                return Err(e);
+                if !matches!(&e, AppError::TooManyAttempts(m) if m == crate::error::BUSY) {
+                    return batch.iter().map(|_| Err(e.clone())).collect();
+                }
+                failure = e;
             }
         }
     }
-    Err(AppError::TooManyAttempts(crate::error::BUSY.to_owned()))
+    batch.iter().map(|_| Err(failure.clone())).collect()
 }
 
-enum Step<'a> {
-    Done(Decided, Option<&'a LiveAd>),
-    /// Another request claimed the slot first.
-    Replay,
-    /// A budget moved between reading it and committing against it: decide again.
-    Race,
+/// A batch decided in its transaction, to be committed.
+struct BatchDecided<'a> {
+    answers: Vec<Answer>,
+    /// The ads served, once each per slot (rotation counters move after the commit).
+    served: Vec<&'a LiveAd>,
 }
 
-/// Decides, then claims the slot with the answer (one row, written last so an answer costs
-/// one statement for it): a slot another request claimed meanwhile is a [`Step::Replay`], and
-/// the caller rolls this attempt back.
-#[expect(clippy::too_many_arguments, reason = "one slot is all of these facts")]
-async fn attempt<'a>(
+/// A slot won in this batch, before its decision row exists.
+struct Win<'a> {
+    request: usize,
+    campaign: &'a LiveCampaign,
+    ad: &'a LiveAd,
+    price: Micros,
+    cost: Micros,
+    budgets: Budgets,
+}
+
+/// Decides every request of the batch in order against one [`Book`], then writes it all.
+/// `None` when a write found a row moved since it was read (roll back and decide again).
+async fn decide_in<'a>(
     txn: &DatabaseTransaction,
-    rules: &super::index::DeliveryRules,
-    ranked: &[(&'a LiveCampaign, u64)],
-    facts: &crate::service::forecast::index::IndexedChannel,
-    slots_per_day: i64,
-    key_id: i64,
-    slot_id: &str,
-    now: DateTime<Utc>,
-) -> Result<Step<'a>, AppError> {
-    let step = run_auction(txn, rules, ranked, facts, slots_per_day, key_id, now).await?;
-    let Step::Done(decided, _) = &step else {
-        return Ok(step);
+    batch: &'a [Request],
+    look_for_claims: bool,
+) -> Result<Option<BatchDecided<'a>>, AppError> {
+    let claimed = if look_for_claims {
+        claimed_slots(txn, batch).await?
+    } else {
+        HashSet::new()
     };
-    let decision_id = match decided {
-        Decided::Ad(a) => Some(a.decision_id),
-        Decided::NoAd => None,
+    let days: HashSet<(i64, chrono::NaiveDate)> = batch
+        .iter()
+        .map(|r| (r.channel, r.now.date_naive()))
+        .collect();
+    let mut slots = ChannelSlots::load(txn, &days).await?;
+    let earliest = batch.iter().map(|r| r.now).min().unwrap_or_else(Utc::now);
+    let mut book = Book::new(earliest.date_naive() - Duration::days(1));
+    prefetch(txn, &mut book, batch).await?;
+    let mut answers: Vec<Option<Answer>> = Vec::with_capacity(batch.len());
+    let mut seen: HashSet<(i64, &str)> = HashSet::new();
+    let mut extra_serves: HashMap<i64, u64> = HashMap::new();
+    let mut wins: Vec<Win<'a>> = Vec::new();
+    for (n, r) in batch.iter().enumerate() {
+        if claimed.contains(&(r.key_id, r.slot_id.clone()))
+            || !seen.insert((r.key_id, r.slot_id.as_str()))
+        {
+            answers.push(Some(Answer::Claimed));
+            continue;
+        }
+        // The channel's sponsored messages today (UTC): the forecast's capacity model.
+        let day = r.now.date_naive();
+        if !slots.has_room(r.channel, day, r.slots_per_day) {
+            answers.push(Some(Answer::Decided(Decided::NoAd)));
+            continue;
+        }
+        let Some((campaign, price, cost, budgets)) = run_auction(txn, &mut book, r).await? else {
+            answers.push(Some(Answer::Decided(Decided::NoAd)));
+            continue;
+        };
+        // Among the winner's ads, the least served first (ties: the oldest ad).
+        let Some(ad) = campaign.ads.iter().min_by_key(|a| {
+            let served = a.served.load(Ordering::Relaxed);
+            (
+                served + extra_serves.get(&a.ad_id).copied().unwrap_or(0),
+                a.ad_id,
+            )
+        }) else {
+            answers.push(Some(Answer::Decided(Decided::NoAd)));
+            continue;
+        };
+        *extra_serves.entry(ad.ad_id).or_default() += 1;
+        slots.take(r.channel, day);
+        book.commit(campaign, r.now, cost)?;
+        wins.push(Win {
+            request: n,
+            campaign,
+            ad,
+            price,
+            cost,
+            budgets,
+        });
+        answers.push(None);
+    }
+    // The writes, in the order every writer takes these rows: channel slots, spend counters,
+    // decisions, ledger accounts, slot claims.
+    let limit = batch.iter().map(|r| r.slots_per_day).max().unwrap_or(0);
+    if !slots.write(txn, limit).await? || !book.write(txn).await? {
+        return Ok(None);
+    }
+    // The decisions, in one statement. Each comes back with its id; rows alike in every
+    // column are interchangeable, so each win takes the first unclaimed row equal to its own.
+    let rows: Vec<delivery_decision::Model> = wins
+        .iter()
+        .map(|win| {
+            let r = &batch[win.request];
+            let c = win.campaign;
+            delivery_decision::Model {
+                id: 0,
+                key_id: r.key_id,
+                channel_id: r.channel,
+                campaign_id: c.id,
+                ad_id: win.ad.ad_id,
+                ad_version_id: win.ad.version_id,
+                account_id: c.account_id,
+                currency: c.currency.clone(),
+                price_cpm: win.price.0,
+                held: win.cost.0,
+                posted: 0,
+                released: 0,
+                views: 0,
+                clicks: 0,
+                local_day: c.local(r.now).date(),
+                created_at: r.now,
+                expires_at: r.now + Duration::minutes(Ord::max(r.index.rules.hold_ttl_minutes, 1)),
+                settled_at: None,
+            }
+        })
+        .collect();
+    let mut written = if rows.is_empty() {
+        Vec::new()
+    } else {
+        delivery_decision::Entity::insert_many(rows.iter().map(|row| {
+            let mut model = delivery_decision::ActiveModel::from(row.clone());
+            model.id = sea_orm::ActiveValue::NotSet;
+            model
+        }))
+        .exec_with_returning(txn)
+        .await?
     };
-    let claimed = delivery_slot::Entity::insert(delivery_slot::ActiveModel {
-        key_id: Set(key_id),
-        slot_id: Set(slot_id.to_owned()),
-        channel_id: Set(facts.id),
-        decision_id: Set(decision_id),
-        created_at: Set(now),
-    })
-    .on_conflict_do_nothing_on([delivery_slot::Column::KeyId, delivery_slot::Column::SlotId])
-    .exec_without_returning(txn)
-    .await?;
-    Ok(match claimed {
-        sea_orm::TryInsertResult::Inserted(1) => step,
-        _ => Step::Replay,
-    })
+    let mut holds = Vec::with_capacity(wins.len());
+    let mut known = HashMap::new();
+    let mut decision_ids = Vec::with_capacity(wins.len());
+    for (win, row) in wins.iter().zip(&rows) {
+        let c = win.campaign;
+        let at = written
+            .iter()
+            .position(|w| delivery_decision::Model { id: 0, ..w.clone() } == *row)
+            .ok_or_else(|| AppError::internal("decide", "a decision came back changed"))?;
+        let decision = written.swap_remove(at);
+        decision_ids.push(decision.id);
+        holds.push(ledger::hold_transfer(
+            c.account_id,
+            c.id,
+            &c.currency,
+            win.cost,
+            decision.id,
+        ));
+        if let Some(id) = win.budgets.balance_account {
+            known.insert(
+                (ledger::Side::balance(c.account_id), c.currency.clone()),
+                id,
+            );
+        }
+        if let Some(id) = win.budgets.holds_account {
+            known.insert((ledger::Side::holds(c.id), c.currency.clone()), id);
+        }
+        answers[win.request] = Some(Answer::Decided(Decided::Ad(DecisionAnswer {
+            decision_id: decision.id,
+            ad: (*win.ad.copy).clone(),
+            ad_version_id: win.ad.version_id,
+            price_cpm: win.price,
+            currency: c.currency.clone(),
+            held: win.cost,
+            expires_at: decision.expires_at,
+        })));
+    }
+    let now = batch.iter().map(|r| r.now).max().unwrap_or(earliest);
+    if !ledger::transfer_many_known(txn, &holds, &known, now).await? {
+        return Ok(None);
+    }
+    for win in &wins {
+        let r = &batch[win.request];
+        warn_about_balance(
+            txn,
+            win.campaign,
+            &win.budgets,
+            win.cost,
+            r.index.rules.floor,
+            r.now,
+        )
+        .await?;
+    }
+    // Claim every slot decided now with its answer, last (a claim that conflicts means another
+    // request got there first: decide again, and that slot replays).
+    let mut claims = Vec::new();
+    let mut wins_by_request: HashMap<usize, i64> = HashMap::new();
+    for (win, id) in wins.iter().zip(&decision_ids) {
+        wins_by_request.insert(win.request, *id);
+    }
+    for (n, r) in batch.iter().enumerate() {
+        if matches!(answers[n], Some(Answer::Claimed)) {
+            continue;
+        }
+        claims.push(delivery_slot::ActiveModel {
+            key_id: Set(r.key_id),
+            slot_id: Set(r.slot_id.clone()),
+            channel_id: Set(r.channel),
+            decision_id: Set(wins_by_request.get(&n).copied()),
+            created_at: Set(r.now),
+        });
+    }
+    if !claims.is_empty() {
+        let n = claims.len() as u64;
+        let claimed = delivery_slot::Entity::insert_many(claims)
+            .on_conflict_do_nothing_on([
+                delivery_slot::Column::KeyId,
+                delivery_slot::Column::SlotId,
+            ])
+            .exec_without_returning(txn)
+            .await?;
+        if !matches!(claimed, sea_orm::TryInsertResult::Inserted(done) if done == n) {
+            return Ok(None);
+        }
+    }
+    let answers = answers
+        .into_iter()
+        .map(|a| a.ok_or_else(|| AppError::internal("decide", "a slot was left undecided")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(BatchDecided {
+        answers,
+        served: wins.iter().map(|w| w.ad).collect(),
+    }))
 }
 
-/// The auction and its commitments: the winner among the candidates that can hold the whole
-/// slot, the channel's daily slot, the budgets and the ledger hold.
+/// The auction for one slot: the winner and its price among the candidates that can hold the
+/// slot's whole expected cost, reading further candidates' budgets (a chunk at a time, best
+/// bids first) until two fit. `None` when none does.
 async fn run_auction<'a>(
     txn: &DatabaseTransaction,
-    rules: &super::index::DeliveryRules,
-    ranked: &[(&'a LiveCampaign, u64)],
-    facts: &crate::service::forecast::index::IndexedChannel,
-    slots_per_day: i64,
-    key_id: i64,
-    now: DateTime<Utc>,
-) -> Result<Step<'a>, AppError> {
-    // Find the winner and the runner-up among the candidates that can hold the whole slot.
+    book: &mut Book,
+    r: &'a Request,
+) -> Result<Option<(&'a LiveCampaign, Micros, Micros, Budgets)>, AppError> {
     let mut eligible: Vec<(usize, Budgets)> = Vec::new();
-    for (start, chunk) in ranked.chunks(CHUNK).enumerate() {
-        let states = budgets(txn, chunk.iter().map(|(c, _)| *c), now).await?;
-        for (offset, (c, _)) in chunk.iter().enumerate() {
-            let Some(b) = states.get(&c.id) else { continue };
-            let fits = pacing::expected_cost(facts.avg_views, c.bid)
-                .is_some_and(|cost| pacing::admits(b, cost).is_ok());
-            if fits {
-                eligible.push((start * CHUNK + offset, *b));
+    for start in (0..r.ranked.len()).step_by(CHUNK) {
+        let end = (start + CHUNK).min(r.ranked.len());
+        book.load(txn, (start..end).map(|i| r.candidate(i))).await?;
+        for i in start..end {
+            let c = r.candidate(i);
+            let Some(b) = book.budgets(c, r.now) else {
+                continue;
+            };
+            if fits(r, c, &b) {
+                eligible.push((i, b));
             }
         }
         if eligible.len() >= 2 {
@@ -225,115 +457,87 @@ async fn run_auction<'a>(
         .iter()
         .map(|&(i, _)| auction::Bid {
             candidate: i,
-            bid: ranked[i].0.bid,
-            tie: ranked[i].1,
+            bid: r.candidate(i).bid,
+            tie: r.ranked[i].1,
         })
         .collect();
-    let Some(won) = auction::run(&bids, rules.floor) else {
-        return Ok(Step::Done(Decided::NoAd, None));
+    let Some(won) = auction::run(&bids, r.index.rules.floor) else {
+        return Ok(None);
     };
-    let winner = ranked[won.candidate].0;
-    let Some(cost) = pacing::expected_cost(facts.avg_views, won.price) else {
-        return Ok(Step::Done(Decided::NoAd, None));
+    let Some(cost) = pacing::expected_cost(r.avg_views, won.price) else {
+        return Ok(None);
     };
-    let Some(budget) = eligible
+    Ok(eligible
         .iter()
         .find(|(i, _)| *i == won.candidate)
-        .map(|(_, b)| *b)
-    else {
-        return Ok(Step::Done(Decided::NoAd, None));
-    };
-    // The channel's sponsored messages today (UTC): the forecast's capacity model.
-    let day = now.date_naive();
-    let mut sql = Sql::new();
-    let (channel, day, limit) = (sql.bind(facts.id), sql.bind(day), sql.bind(slots_per_day));
-    sql.text = format!(
-        "INSERT INTO channel_day_slots (channel_id, day, used) \
-         SELECT {channel}, {day}, 1 WHERE 1 <= {limit} \
-         ON CONFLICT (channel_id, day) DO UPDATE SET used = channel_day_slots.used + 1 \
-         WHERE channel_day_slots.used < {limit}"
-    );
-    let backend = txn.get_database_backend();
-    if txn.execute_raw(sql.build(backend)).await?.rows_affected() != 1 {
-        return Ok(Step::Done(Decided::NoAd, None));
-    }
-    let local = winner.local(now);
-    if !commit_budgets(
-        txn,
-        winner,
-        local.date(),
-        local.hour() as i32,
-        budget.hours_left,
-        cost,
-    )
-    .await?
-    {
-        return Ok(Step::Race);
-    }
-    let Some(ad) = winner
-        .ads
-        .iter()
-        .min_by_key(|a| (a.served.load(Ordering::Relaxed), a.ad_id))
-    else {
-        return Ok(Step::Race);
-    };
-    let expires_at = now + Duration::minutes(Ord::max(rules.hold_ttl_minutes, 1));
-    let decision = delivery_decision::ActiveModel {
-        key_id: Set(key_id),
-        channel_id: Set(facts.id),
-        campaign_id: Set(winner.id),
-        ad_id: Set(ad.ad_id),
-        ad_version_id: Set(ad.version_id),
-        account_id: Set(winner.account_id),
-        currency: Set(winner.currency.clone()),
-        price_cpm: Set(won.price.0),
-        held: Set(cost.0),
-        posted: Set(0),
-        released: Set(0),
-        views: Set(0),
-        clicks: Set(0),
-        local_day: Set(local.date()),
-        created_at: Set(now),
-        expires_at: Set(expires_at),
-        settled_at: Set(None),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
-    match ledger::hold(
-        txn,
-        winner.account_id,
-        winner.id,
-        &winner.currency,
-        cost,
-        decision.id,
-        budget.balance_account.zip(budget.holds_account),
-        now,
-    )
-    .await?
-    {
-        ledger::Outcome::Applied(_) => {}
-        ledger::Outcome::Insufficient => return Ok(Step::Race),
-        ledger::Outcome::Replayed(_) => {
-            return Err(AppError::internal(
-                "decide",
-                "a new decision's hold already existed",
-            ));
+        .map(|(_, b)| (r.candidate(won.candidate), won.price, cost, *b)))
+}
+
+/// Whether candidate `c` of `r`, with budgets `b`, can hold the slot's whole expected cost at
+/// its own bid (the most it could pay).
+fn fits(r: &Request, c: &LiveCampaign, b: &Budgets) -> bool {
+    pacing::expected_cost(r.avg_views, c.bid).is_some_and(|cost| pacing::admits(b, cost).is_ok())
+}
+
+/// Reads the budgets the batch's auctions will need, a chunk of candidates per request at a
+/// time but one query for all requests per round, until each request has two candidates that
+/// fit (as things stand before the batch) or none left. Slots won earlier in the batch may
+/// make a request look further; [`run_auction`] reads those then.
+async fn prefetch(
+    txn: &DatabaseTransaction,
+    book: &mut Book,
+    batch: &[Request],
+) -> Result<(), AppError> {
+    let mut read = vec![0usize; batch.len()];
+    loop {
+        let mut wanted: Vec<&LiveCampaign> = Vec::new();
+        for (n, r) in batch.iter().enumerate() {
+            let fitting = (0..read[n])
+                .filter(|&i| {
+                    let c = r.candidate(i);
+                    book.budgets(c, r.now).is_some_and(|b| fits(r, c, &b))
+                })
+                .count();
+            if fitting >= 2 || read[n] >= r.ranked.len() {
+                continue;
+            }
+            let end = (read[n] + CHUNK).min(r.ranked.len());
+            wanted.extend((read[n]..end).map(|i| r.candidate(i)));
+            read[n] = end;
         }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        book.load(txn, wanted).await?;
     }
-    warn_about_balance(txn, winner, &budget, cost, rules.floor, now).await?;
-    Ok(Step::Done(
-        Decided::Ad(DecisionAnswer {
-            decision_id: decision.id,
-            ad: (*ad.copy).clone(),
-            ad_version_id: ad.version_id,
-            price_cpm: won.price,
-            currency: winner.currency.clone(),
-            held: cost,
-            expires_at,
-        }),
-        Some(ad),
-    ))
+}
+
+/// The batch's slots that are claimed already.
+async fn claimed_slots(
+    txn: &DatabaseTransaction,
+    batch: &[Request],
+) -> Result<HashSet<(i64, String)>, AppError> {
+    let backend = txn.get_database_backend();
+    let mut sql = Sql::new();
+    let pairs: Vec<String> = batch
+        .iter()
+        .map(|r| {
+            format!(
+                "(key_id = {} AND slot_id = {})",
+                sql.bind(r.key_id),
+                sql.bind(r.slot_id.clone())
+            )
+        })
+        .collect();
+    sql.text = format!(
+        "SELECT key_id, slot_id FROM delivery_slot WHERE {}",
+        pairs.join(" OR ")
+    );
+    let mut out = HashSet::new();
+    for row in txn.query_all_raw(sql.build(backend)).await? {
+        out.insert((row.try_get_by_index(0)?, row.try_get_by_index(1)?));
+    }
+    Ok(out)
 }
 
 /// Tells the account's billing members when this hold took the balance below the owner's

@@ -224,6 +224,19 @@ impl CampaignIndex {
         settings: IndexSettings,
         now: DateTime<Utc>,
     ) -> Vec<&LiveCampaign> {
+        self.candidate_positions(channel, settings, now)
+            .into_iter()
+            .map(|i| &self.campaigns[i as usize])
+            .collect()
+    }
+
+    /// [`Self::candidates`] as positions in [`Self::campaigns`].
+    pub fn candidate_positions(
+        &self,
+        channel: &IndexedChannel,
+        settings: IndexSettings,
+        now: DateTime<Utc>,
+    ) -> Vec<u32> {
         let topic = Some(channel.topic.clone());
         let language = Some(channel.language.clone());
         let keys = [
@@ -244,7 +257,7 @@ impl CampaignIndex {
                     && matches(channel, settings, &c.targeting)
                     && c.serves_at(now)
                 {
-                    out.push(c);
+                    out.push(i);
                 }
             }
         }

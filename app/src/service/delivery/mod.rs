@@ -4,11 +4,13 @@
 //!   database: every decision reads the catalog and delivery versions (one small query) and
 //!   rebuilds what moved, so every instance serves what the database says, at once.
 //! - [`decide`] runs the auction ([`auction`]) over the candidates that fit their budgets
-//!   ([`pacing`]) and holds the slot's expected cost in the ledger before answering.
+//!   ([`pacing`]) and holds the slot's expected cost in the ledger before answering; slots
+//!   that arrive together are decided in one transaction ([`batch`]).
 //! - [`ingest`] posts view and click increments against their decision's hold.
 //! - [`sweep`] releases what expired holds did not use, exactly once across instances.
 
 pub mod auction;
+pub mod batch;
 pub mod budgets;
 pub mod decide;
 pub mod index;
@@ -48,6 +50,8 @@ pub struct DeliveryEngine {
     rebuilding: Arc<tokio::sync::Mutex<()>>,
     /// Per-ad serve counters, kept across rebuilds.
     served: Arc<Mutex<HashMap<i64, Arc<AtomicU64>>>>,
+    /// Slots waiting to be decided together (group commit).
+    decisions: Arc<batch::Batcher<decide::Request, decide::Answer>>,
 }
 
 fn read<T>(lock: &RwLock<Arc<T>>) -> Arc<T> {

@@ -30,7 +30,7 @@ use std::{
 use tokio::sync::OwnedMutexGuard;
 
 pub use check::check;
-pub use post::{Charge, post_key, post_many, transfer_many};
+pub use post::{Charge, post_key, post_many, transfer_many, transfer_many_known};
 pub use reverse::{Reversal, reversal_key, reverse_many};
 
 /// A transaction that writes money ([`begin`]) and, on SQLite, this process's turn at the
@@ -422,6 +422,27 @@ async fn transfer_new_between(
     Ok(Outcome::Applied(written.last_insert_id))
 }
 
+/// The hold of `amount` of an ad account's balance for a campaign's won slot (`decision`),
+/// named by the decision.
+pub fn hold_transfer(
+    account: i64,
+    campaign: i64,
+    currency: &str,
+    amount: Micros,
+    decision: i64,
+) -> NewTransfer {
+    NewTransfer {
+        debit: Side::balance(account),
+        credit: Side::holds(campaign),
+        amount,
+        currency: currency.to_owned(),
+        kind: TransferKind::Hold,
+        object_type: "decision",
+        object_id: decision,
+        key: format!("hold:{decision}"),
+    }
+}
+
 /// Reserves `amount` of an ad account's balance for a campaign's won slot (`decision`).
 /// `Insufficient` when the balance cannot cover it (roll back then). The decision is new, so
 /// its hold's key cannot have been used. `known`: the ids of the account's balance and the
@@ -437,16 +458,7 @@ pub async fn hold(
     known: Option<(i64, i64)>,
     now: DateTime<Utc>,
 ) -> Result<Outcome, AppError> {
-    let t = NewTransfer {
-        debit: Side::balance(account),
-        credit: Side::holds(campaign),
-        amount,
-        currency: currency.to_owned(),
-        kind: TransferKind::Hold,
-        object_type: "decision",
-        object_id: decision,
-        key: format!("hold:{decision}"),
-    };
+    let t = hold_transfer(account, campaign, currency, amount, decision);
     match known {
         Some((balance, holds)) => transfer_new_between(db, &t, balance, holds, now).await,
         None => transfer_new(db, &t, now).await,

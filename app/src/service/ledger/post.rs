@@ -94,6 +94,18 @@ pub async fn transfer_many(
     transfers: &[NewTransfer],
     now: DateTime<Utc>,
 ) -> Result<bool, AppError> {
+    transfer_many_known(db, transfers, &HashMap::new(), now).await
+}
+
+/// [`transfer_many`] when the caller has read some of the ledger accounts' ids in this
+/// transaction (`known`; ledger accounts are never deleted, so an id read stays): only the
+/// others are looked up (and created when never used).
+pub async fn transfer_many_known(
+    db: &impl ConnectionTrait,
+    transfers: &[NewTransfer],
+    known: &HashMap<(Side, String), i64>,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
     if transfers.is_empty() {
         return Ok(true);
     }
@@ -114,8 +126,14 @@ pub async fn transfer_many(
                 (t.credit, t.currency.clone()),
             ]
         })
+        .filter(|w| !known.contains_key(w))
         .collect();
-    let ids = account_ids(db, &wanted, now).await?;
+    let mut ids = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        account_ids(db, &wanted, now).await?
+    };
+    ids.extend(known.iter().map(|(k, v)| (k.clone(), *v)));
     let id = |side: Side, currency: &str| {
         ids.get(&(side, currency.to_owned()))
             .copied()
