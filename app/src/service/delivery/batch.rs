@@ -1,33 +1,34 @@
-//! Group commit: requests that arrive while a batch is being written wait together, and the
-//! next of them to get the turn writes all of them in one transaction.
+//! Group commit: requests queue for one writer task, which takes every request waiting when it
+//! is free (up to a maximum) and answers them together, in one transaction.
 //!
 //! A transaction costs the same few round trips to the database and one commit whatever it
 //! holds, and SQLite writes one at a time: measured by `server bench delivery`, a bare
 //! one-row insert transaction ran at about 2,000 a second on our 2-core machines, which capped
 //! decisions (a dozen statements each) near 500 a second. Sharing the transaction lets
-//! decisions go as fast as the database can take batches, while a lone request still goes at
+//! decisions go as fast as the database takes batches, while a lone request still goes at
 //! once (a batch of one): nothing waits for a timer.
 
 use crate::error::AppError;
 use std::{
     future::Future,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Mutex, PoisonError},
 };
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 type Reply<A> = oneshot::Sender<Result<A, AppError>>;
+type Queue<R, A> = mpsc::UnboundedSender<(R, Reply<A>)>;
 
-/// A queue of requests `R` answered with `A`, and the turn to write a batch of them.
+/// A queue of requests `R` answered with `A` by one writer task, started by the first request
+/// (and again if the runtime it ran on has gone). Every request of one batcher is answered by
+/// the `run` of the request that started its writer: give each database its own batcher.
 pub struct Batcher<R, A> {
-    queue: Mutex<Vec<(R, Reply<A>)>>,
-    turn: Arc<tokio::sync::Mutex<()>>,
+    queue: Mutex<Option<Queue<R, A>>>,
 }
 
 impl<R, A> Default for Batcher<R, A> {
     fn default() -> Self {
         Self {
-            queue: Mutex::new(Vec::new()),
-            turn: Arc::default(),
+            queue: Mutex::new(None),
         }
     }
 }
@@ -39,51 +40,47 @@ impl<R, A> std::fmt::Debug for Batcher<R, A> {
 }
 
 impl<R: Send + 'static, A: Send + 'static> Batcher<R, A> {
-    /// Queues `request` and waits for its answer. Whoever gets the turn takes up to `max` of
-    /// the queued requests (its own among them, or earlier ones) and has `run` answer them,
-    /// one answer per request in order. `run` goes on in its own task, holding the turn, so a
-    /// batch is finished and every request in it answered even if the caller that started it
-    /// goes away.
+    /// Queues `request` and waits for its answer. The writer takes up to `max` requests at a
+    /// time and has `run` answer them, one answer per request in order. A request whose caller
+    /// goes away is still answered (its answer is dropped).
     pub async fn submit<F, Fut>(&self, request: R, max: usize, run: F) -> Result<A, AppError>
     where
-        F: Fn(Vec<R>) -> Fut,
+        F: Fn(Vec<R>) -> Fut + Send + 'static,
         Fut: Future<Output = Vec<Result<A, AppError>>> + Send + 'static,
     {
-        let (reply, mut answer) = oneshot::channel();
-        self.queue().push((request, reply));
-        loop {
-            tokio::select! {
-                biased;
-                answered = &mut answer => return answered.unwrap_or_else(|_| Err(lost())),
-                turn = Arc::clone(&self.turn).lock_owned() => {
-                    let batch: Vec<(R, Reply<A>)> = {
-                        let mut queue = self.queue();
-                        let n = queue.len().min(max.max(1));
-                        queue.drain(..n).collect()
-                    };
-                    if batch.is_empty() {
-                        // Ours was in a batch that has ended: its answer is waiting.
-                        drop(turn);
-                        return answer.await.unwrap_or_else(|_| Err(lost()));
-                    }
-                    let (requests, replies): (Vec<R>, Vec<Reply<A>>) = batch.into_iter().unzip();
-                    let work = run(requests);
-                    let task = tokio::spawn(async move {
-                        let _turn = turn;
-                        let mut answers = work.await.into_iter();
-                        for reply in replies {
-                            let _ = reply.send(answers.next().unwrap_or_else(|| Err(lost())));
-                        }
-                    });
-                    // A panic in the batch drops its replies: their requests get `lost`.
-                    let _ = task.await;
-                }
+        let (reply, answer) = oneshot::channel();
+        {
+            let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            let item = match queue.as_ref() {
+                Some(sender) => sender.send((request, reply)).err().map(|e| e.0),
+                None => Some((request, reply)),
+            };
+            if let Some(item) = item {
+                // No writer yet, or its runtime has ended: start one.
+                let (sender, receiver) = mpsc::unbounded_channel();
+                tokio::spawn(write(receiver, max.max(1), run));
+                let _ = sender.send(item);
+                *queue = Some(sender);
             }
         }
+        answer.await.unwrap_or_else(|_| Err(lost()))
     }
+}
 
-    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<(R, Reply<A>)>> {
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+/// The writer: waits for a request, takes it with every other one waiting (up to `max`), has
+/// `run` answer them, and goes back for more. Ends when the batcher is dropped.
+async fn write<R, A, F, Fut>(mut queue: mpsc::UnboundedReceiver<(R, Reply<A>)>, max: usize, run: F)
+where
+    F: Fn(Vec<R>) -> Fut,
+    Fut: Future<Output = Vec<Result<A, AppError>>>,
+{
+    let mut batch = Vec::with_capacity(max);
+    while queue.recv_many(&mut batch, max).await > 0 {
+        let (requests, replies): (Vec<R>, Vec<Reply<A>>) = batch.drain(..).unzip();
+        let mut answers = run(requests).await.into_iter();
+        for reply in replies {
+            let _ = reply.send(answers.next().unwrap_or_else(|| Err(lost())));
+        }
     }
 }
 
@@ -94,7 +91,10 @@ fn lost() -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_request_is_answered_once_in_batches() {
@@ -105,7 +105,7 @@ mod tests {
                 let (batcher, batches) = (Arc::clone(&batcher), Arc::clone(&batches));
                 tokio::spawn(async move {
                     batcher
-                        .submit(i, 16, |requests| {
+                        .submit(i, 16, move |requests| {
                             let batches = Arc::clone(&batches);
                             async move {
                                 batches.fetch_add(1, Ordering::Relaxed);

@@ -464,3 +464,116 @@ impl ChannelSlots {
         Ok(db.execute_raw(sql.build(backend)).await?.rows_affected() == taken.len() as u64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Targeting;
+    use chrono::TimeZone;
+    use chrono_tz::Tz;
+
+    fn campaign(id: i64, account_id: i64, daily: Option<i64>) -> LiveCampaign {
+        LiveCampaign {
+            id,
+            account_id,
+            currency: "EUR".into(),
+            tz: Tz::UTC,
+            bid: Micros(1_000_000),
+            total_budget: Micros(10_000_000),
+            daily_budget: daily.map(Micros),
+            start_at: None,
+            end_at: None,
+            schedule: None,
+            targeting: Targeting::default(),
+            ads: Vec::new(),
+        }
+    }
+
+    /// A book as read: campaigns with no counters yet, each account with `balance`.
+    fn book(campaigns: &[&LiveCampaign], balance: i64) -> Book {
+        let mut book = Book::new(NaiveDate::MIN);
+        for c in campaigns {
+            book.campaigns.insert(c.id, CampaignMoney::default());
+            book.thresholds.insert(c.account_id, None);
+            book.balances.insert(
+                (c.account_id, c.currency.clone()),
+                AccountMoney {
+                    balance,
+                    taken: 0,
+                    ledger_id: 100 + c.account_id,
+                },
+            );
+        }
+        book
+    }
+
+    #[test]
+    fn each_slot_sees_the_ones_committed_before_it() {
+        let (a, b) = (campaign(1, 7, Some(24_000_000)), campaign(2, 7, None));
+        let mut book = book(&[&a, &b], 5_000_000);
+        let ten = Utc
+            .with_ymd_and_hms(2026, 12, 7, 10, 15, 0)
+            .single()
+            .expect("a time");
+        book.commit(&a, ten, Micros(400_000)).expect("read");
+        book.commit(&b, ten, Micros(600_000)).expect("read");
+        let seen = book.budgets(&a, ten).expect("read");
+        assert_eq!(seen.committed, Micros(400_000));
+        assert_eq!(seen.committed_today, Micros(400_000));
+        assert_eq!(
+            seen.hour_base,
+            Micros(0),
+            "the hour began with nothing committed"
+        );
+        // One balance for both campaigns of the account.
+        assert_eq!(seen.balance, Micros(4_000_000));
+        assert_eq!(
+            book.budgets(&b, ten).expect("read").balance,
+            Micros(4_000_000)
+        );
+        // The next hour's pace starts from what the day committed before it.
+        let eleven = ten + chrono::Duration::hours(1);
+        assert_eq!(
+            book.budgets(&a, eleven).expect("read").hour_base,
+            Micros(400_000)
+        );
+        book.commit(&a, eleven, Micros(400_000)).expect("read");
+        let later = book.budgets(&a, eleven).expect("read");
+        assert_eq!(
+            (later.committed_today, later.hour_base),
+            (Micros(800_000), Micros(400_000))
+        );
+        // A new local day starts from nothing.
+        let tomorrow = ten + chrono::Duration::days(1);
+        let fresh = book.budgets(&a, tomorrow).expect("read");
+        assert_eq!(
+            (fresh.committed, fresh.committed_today),
+            (Micros(800_000), Micros(0))
+        );
+    }
+
+    #[test]
+    fn a_campaign_or_account_not_read_has_no_budgets() {
+        let (a, other) = (campaign(1, 7, None), campaign(2, 8, None));
+        let mut book = book(&[&a], 1_000_000);
+        assert!(book.budgets(&other, Utc::now()).is_none());
+        assert!(book.commit(&other, Utc::now(), Micros(1)).is_err());
+    }
+
+    #[test]
+    fn a_channel_has_room_until_its_slots_are_taken() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 7).expect("a day");
+        let mut slots = ChannelSlots::default();
+        slots.used.insert((5, day), (2, 0));
+        assert!(slots.has_room(5, day, 3));
+        slots.take(5, day);
+        assert!(
+            !slots.has_room(5, day, 3),
+            "two read and one taken of three"
+        );
+        assert!(
+            slots.has_room(6, day, 1),
+            "a channel without a row has all its slots"
+        );
+    }
+}

@@ -31,8 +31,10 @@ use std::{
 
 /// Longest slot id accepted.
 pub const MAX_SLOT_ID: usize = 128;
-/// Candidates whose budgets are read at a time, highest bids first.
-const CHUNK: usize = 8;
+/// Candidates whose budgets are read at a time, highest bids first. Reading a few more rows
+/// costs next to nothing; another round trip costs more than reading them (many of the best
+/// bids may be paced out for the hour).
+const CHUNK: usize = 32;
 /// Most candidates looked at for one slot. Past it the winner found so far pays the floor (or
 /// the best runner-up seen), which can only lower its price.
 const MAX_LOOKED_AT: usize = 256;
@@ -116,10 +118,13 @@ pub async fn decide(
         now,
     };
     let channel_id = request.channel;
+    // The engine serves one database: its writer decides on the database of the request that
+    // started it.
+    let writer_db = db.clone();
     let answer = engine
         .decisions
-        .submit(request, MAX_BATCH, |batch| {
-            let db = db.clone();
+        .submit(request, MAX_BATCH, move |batch| {
+            let db = writer_db.clone();
             async move { decide_batch(&db, &batch).await }
         })
         .await?;
@@ -165,6 +170,7 @@ pub enum Answer {
 /// Decides a batch, again from the start (re-reading everything) when a write found that a
 /// row had moved since it was read, a few times; one answer per request.
 async fn decide_batch(db: &DatabaseConnection, batch: &[Request]) -> Vec<Result<Answer, AppError>> {
+    let started = std::time::Instant::now();
     let mut look_for_claims = false;
     let mut failure = AppError::TooManyAttempts(crate::error::BUSY.to_owned());
     for attempt in 0..4u64 {
@@ -181,6 +187,12 @@ async fn decide_batch(db: &DatabaseConnection, batch: &[Request]) -> Vec<Result<
         match decide_in(&txn, batch, look_for_claims).await {
             Ok(Some(decided)) => match txn.commit().await {
                 Ok(()) => {
+                    tracing::debug!(
+                        slots = batch.len(),
+                        attempt,
+                        micros = started.elapsed().as_micros() as u64,
+                        "decision batch written"
+                    );
                     for ad in decided.served {
                         ad.served.fetch_add(1, Ordering::Relaxed);
                     }
@@ -238,10 +250,12 @@ async fn decide_in<'a>(
         .iter()
         .map(|r| (r.channel, r.now.date_naive()))
         .collect();
+    let clock = std::time::Instant::now();
     let mut slots = ChannelSlots::load(txn, &days).await?;
     let earliest = batch.iter().map(|r| r.now).min().unwrap_or_else(Utc::now);
     let mut book = Book::new(earliest.date_naive() - Duration::days(1));
-    prefetch(txn, &mut book, batch).await?;
+    let rounds = prefetch(txn, &mut book, batch).await?;
+    let read_us = clock.elapsed().as_micros() as u64;
     let mut answers: Vec<Option<Answer>> = Vec::with_capacity(batch.len());
     let mut seen: HashSet<(i64, &str)> = HashSet::new();
     let mut extra_serves: HashMap<i64, u64> = HashMap::new();
@@ -289,6 +303,7 @@ async fn decide_in<'a>(
     }
     // The writes, in the order every writer takes these rows: channel slots, spend counters,
     // decisions, ledger accounts, slot claims.
+    let decided_us = clock.elapsed().as_micros() as u64;
     let limit = batch.iter().map(|r| r.slots_per_day).max().unwrap_or(0);
     if !slots.write(txn, limit).await? || !book.write(txn).await? {
         return Ok(None);
@@ -418,6 +433,13 @@ async fn decide_in<'a>(
             return Ok(None);
         }
     }
+    tracing::debug!(
+        read_us,
+        rounds,
+        decided_us,
+        written_us = clock.elapsed().as_micros() as u64,
+        "decision batch decided"
+    );
     let answers = answers
         .into_iter()
         .map(|a| a.ok_or_else(|| AppError::internal("decide", "a slot was left undecided")))
@@ -487,9 +509,9 @@ async fn prefetch(
     txn: &DatabaseTransaction,
     book: &mut Book,
     batch: &[Request],
-) -> Result<(), AppError> {
+) -> Result<usize, AppError> {
     let mut read = vec![0usize; batch.len()];
-    loop {
+    for round in 0.. {
         let mut wanted: Vec<&LiveCampaign> = Vec::new();
         for (n, r) in batch.iter().enumerate() {
             let fitting = (0..read[n])
@@ -506,10 +528,11 @@ async fn prefetch(
             read[n] = end;
         }
         if wanted.is_empty() {
-            return Ok(());
+            return Ok(round);
         }
         book.load(txn, wanted).await?;
     }
+    Ok(usize::MAX)
 }
 
 /// The batch's slots that are claimed already.

@@ -42,7 +42,7 @@ use std::{
     sync::{Arc, Mutex, RwLock, atomic::AtomicU64},
 };
 
-/// What an instance serves from memory. Cheap to clone.
+/// What an instance serves from memory, for one database. Cheap to clone.
 #[derive(Clone, Debug, Default)]
 pub struct DeliveryEngine {
     channels: Arc<RwLock<Arc<ChannelStore>>>,
