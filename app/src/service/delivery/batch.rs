@@ -42,7 +42,8 @@ impl<R, A> std::fmt::Debug for Batcher<R, A> {
 impl<R: Send + 'static, A: Send + 'static> Batcher<R, A> {
     /// Queues `request` and waits for its answer. The writer takes up to `max` requests at a
     /// time and has `run` answer them, one answer per request in order. A request whose caller
-    /// goes away is still answered (its answer is dropped).
+    /// went away before its batch began is dropped unanswered; once its batch has begun, it is
+    /// decided with the others.
     pub async fn submit<F, Fut>(&self, request: R, max: usize, run: F) -> Result<A, AppError>
     where
         F: Fn(Vec<R>) -> Fut + Send + 'static,
@@ -76,6 +77,11 @@ where
 {
     let mut batch = Vec::with_capacity(max);
     while queue.recv_many(&mut batch, max).await > 0 {
+        // A request whose caller has gone (a client that hung up) is not decided at all.
+        batch.retain(|(_, reply)| !reply.is_closed());
+        if batch.is_empty() {
+            continue;
+        }
         let (requests, replies): (Vec<R>, Vec<Reply<A>>) = batch.drain(..).unzip();
         let mut answers = run(requests).await.into_iter();
         for reply in replies {

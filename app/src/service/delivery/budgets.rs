@@ -239,13 +239,6 @@ impl Book {
         Ok(())
     }
 
-    /// The holds ledger account of `campaign` in `currency`, once known.
-    pub fn note_holds_account(&mut self, campaign: i64, currency: &str, id: i64) {
-        if let Some(m) = self.campaigns.get_mut(&campaign) {
-            m.holds.insert(currency.to_owned(), id);
-        }
-    }
-
     /// Writes what the batch committed: each campaign's counter (only while it stays within
     /// the total budget) and its day rows (only while they stay within the daily budget), as
     /// increments, so a release by the sweeper meanwhile costs nothing. `false` when a cap

@@ -403,23 +403,27 @@ async fn decide_in<'a>(
     }
     // Claim every slot decided now with its answer, last (a claim that conflicts means another
     // request got there first: decide again, and that slot replays).
-    let mut claims = Vec::new();
     let mut wins_by_request: HashMap<usize, i64> = HashMap::new();
     for (win, id) in wins.iter().zip(&decision_ids) {
         wins_by_request.insert(win.request, *id);
     }
-    for (n, r) in batch.iter().enumerate() {
-        if matches!(answers[n], Some(Answer::Claimed)) {
-            continue;
-        }
-        claims.push(delivery_slot::ActiveModel {
+    // In key order, so two instances claiming the same slots cannot deadlock on them.
+    let mut decided: Vec<(usize, &Request)> = batch
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| !matches!(answers[*n], Some(Answer::Claimed)))
+        .collect();
+    decided.sort_by(|a, b| (a.1.key_id, &a.1.slot_id).cmp(&(b.1.key_id, &b.1.slot_id)));
+    let claims: Vec<delivery_slot::ActiveModel> = decided
+        .into_iter()
+        .map(|(n, r)| delivery_slot::ActiveModel {
             key_id: Set(r.key_id),
             slot_id: Set(r.slot_id.clone()),
             channel_id: Set(r.channel),
             decision_id: Set(wins_by_request.get(&n).copied()),
             created_at: Set(r.now),
-        });
-    }
+        })
+        .collect();
     if !claims.is_empty() {
         let n = claims.len() as u64;
         let claimed = delivery_slot::Entity::insert_many(claims)
