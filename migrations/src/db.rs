@@ -28,6 +28,15 @@ pub const SQLITE_LOCK_WAIT: Duration = Duration::from_secs(30);
 /// rows). Pages are allocated as they are used, so an idle connection costs little.
 pub const SQLITE_CACHE_KIB: u32 = 65_536;
 
+/// WAL pages after which the connection that commits checkpoints the log into the database
+/// file itself (SQLite's default is 1,000), in the middle of its commit. A serving instance
+/// checkpoints in the background every second instead ([`checkpoint`]), so this is only the
+/// ceiling for processes that do not (tests, one-off commands) or a checkpoint that falls
+/// behind: 32 MB of log. Measured by `server bench delivery`: with SQLite's default, one batch
+/// of decisions in twenty paid for the checkpoint and its two `fsync`s in its commit (p95 of
+/// begin + commit 8.6 ms against a median of 1.2 ms).
+pub const SQLITE_AUTOCHECKPOINT_PAGES: u32 = 8_192;
+
 /// Opens a pool. SQLite gets WAL, a long busy timeout, a large page cache and foreign keys,
 /// and a small pool (SQLite has one writer at a time; more connections only queue on its
 /// lock).
@@ -49,6 +58,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(SQLITE_LOCK_WAIT)
                     .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
+                    .pragma(
+                        "wal_autocheckpoint",
+                        SQLITE_AUTOCHECKPOINT_PAGES.to_string(),
+                    )
                     .foreign_keys(true)
             });
     } else {
@@ -58,6 +71,25 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
             .acquire_timeout(Duration::from_secs(10));
     }
     Database::connect(options).await
+}
+
+/// Copies what SQLite's write-ahead log holds into the database file, as far as readers allow,
+/// without waiting for or blocking anyone (a passive checkpoint), so that writers' commits do
+/// not have to; nothing on PostgreSQL. Returns the log's pages and those now checkpointed.
+pub async fn checkpoint(db: &DatabaseConnection) -> Result<Option<(i64, i64)>, DbErr> {
+    if db.get_database_backend() != sea_orm_migration::sea_orm::DbBackend::Sqlite {
+        return Ok(None);
+    }
+    let row = db
+        .query_one_raw(sea_orm_migration::sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "PRAGMA wal_checkpoint(PASSIVE)",
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => Some((row.try_get_by_index(1)?, row.try_get_by_index(2)?)),
+        None => None,
+    })
 }
 
 /// Applies pending migrations.

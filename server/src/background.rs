@@ -16,6 +16,9 @@ const SWEEP_BATCH: u64 = 500;
 /// Mail messages handed to the transport per round.
 const MAIL_BATCH: u64 = 50;
 
+/// How often SQLite's write-ahead log is checkpointed in the background.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
 /// How often each loop runs (shorter in tests).
 #[derive(Clone, Copy, Debug)]
 pub struct Periods {
@@ -25,6 +28,7 @@ pub struct Periods {
     pub mail: Duration,
     pub imports: Duration,
     pub sessions: Duration,
+    pub checkpoint: Duration,
 }
 
 impl Default for Periods {
@@ -36,6 +40,7 @@ impl Default for Periods {
             mail: Duration::from_secs(2),
             imports: Duration::from_secs(30),
             sessions: Duration::from_secs(600),
+            checkpoint: CHECKPOINT_EVERY,
         }
     }
 }
@@ -94,7 +99,8 @@ pub fn start(state: &AppState, periods: Periods, show_mail_links: bool) -> Backg
     let mut loops = Background::new();
 
     // This instance's forecast index follows the catalog (a cheap version read, a rebuild
-    // when any instance changed it); the delivery index refreshes itself per decision.
+    // when any instance changed it); the delivery index refreshes itself per batch of
+    // decisions.
     let (engine, db) = (state.forecast.clone(), state.db.clone());
     loops.every(periods.catalog, move || {
         let (engine, db) = (engine.clone(), db.clone());
@@ -180,6 +186,16 @@ pub fn start(state: &AppState, periods: Periods, show_mail_links: bool) -> Backg
         }
     });
 
+    // On SQLite, the write-ahead log goes into the database file here rather than in the
+    // commit of whichever writer crosses the log's size (see `SQLITE_AUTOCHECKPOINT_PAGES`).
+    if state.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        let db = state.db.clone();
+        loops.every(periods.checkpoint, move || {
+            let db = db.clone();
+            async move { checkpoint_round(&db).await }
+        });
+    }
+
     let store = DbSessionStore::new(state.db.clone());
     loops.every(periods.sessions, move || {
         let store = store.clone();
@@ -194,4 +210,15 @@ pub fn start(state: &AppState, periods: Periods, show_mail_links: bool) -> Backg
     });
 
     loops
+}
+
+/// One background checkpoint of SQLite's write-ahead log (see [`migrations::db::checkpoint`]).
+pub async fn checkpoint_round(db: &sea_orm::DatabaseConnection) {
+    match migrations::db::checkpoint(db).await {
+        Ok(Some((log, done))) if log > 0 && done < log => {
+            tracing::debug!(log, done, "write-ahead log partly checkpointed (readers)")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(%e, "could not checkpoint the write-ahead log"),
+    }
 }

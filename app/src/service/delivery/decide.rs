@@ -20,7 +20,7 @@ use crate::{
     entity::{ad_version, delivery_decision, delivery_slot},
     error::AppError,
     model::{AccountPermission, AdCopy, Micros},
-    service::{ledger, notifications, sql::Sql},
+    service::{ledger, notifications, settings, sql::Sql},
 };
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set};
@@ -89,7 +89,51 @@ pub async fn decide(
     check_slot_id(slot_id)?;
     // Times as the database keeps them (microseconds), so a replay answers the same instant.
     let now = chrono::SubsecRound::trunc_subsecs(now, 6);
-    engine.refresh(db).await?;
+    // The writer checks the versions once per batch, in its transaction, and sends back the
+    // requests ranked on an index older than the database (`Stale`): they are ranked again on
+    // the rebuilt one. Here the database is asked only before the first index exists, or for
+    // a channel this index does not know (it may have just been added).
+    if engine.campaigns().delivery_version == i64::MIN
+        || engine.channels().catalog_version == i64::MIN
+    {
+        engine.refresh(db).await?;
+    }
+    for attempt in 0..4 {
+        if attempt > 0 || engine.channels().by_handle(handle).is_none() {
+            engine.refresh(db).await?;
+        }
+        let request = rank(engine, key_id, handle, slot_id, now)?;
+        let channel_id = request.channel;
+        // The engine serves one database: its writer decides on the database of the request
+        // that started it.
+        let writer_db = db.clone();
+        let answer = engine
+            .decisions
+            .submit(request, MAX_BATCH, move |batch| {
+                let db = writer_db.clone();
+                async move { decide_batch(&db, &batch).await }
+            })
+            .await?;
+        return match answer {
+            Answer::Decided(decided) => Ok(decided),
+            // Claimed before this request (or earlier in its batch): the answer given then.
+            Answer::Claimed => replay(db, key_id, slot_id, channel_id)
+                .await?
+                .ok_or_else(|| AppError::internal("decide", "a claimed slot has no row")),
+            Answer::Stale => continue,
+        };
+    }
+    Err(AppError::TooManyAttempts(crate::error::BUSY.to_owned()))
+}
+
+/// The slot with its candidates, best bid first, from this instance's indexes.
+fn rank(
+    engine: &DeliveryEngine,
+    key_id: i64,
+    handle: &str,
+    slot_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Request, AppError> {
     let channels = engine.channels();
     let channel = channels.by_handle(handle).ok_or(AppError::NotFound)?;
     let index = engine.campaigns();
@@ -107,34 +151,17 @@ pub async fn decide(
     let bid = |i: u32| index.campaigns[i as usize].bid;
     ranked.sort_unstable_by(|a, b| bid(b.0).cmp(&bid(a.0)).then(a.1.cmp(&b.1)));
     ranked.truncate(MAX_LOOKED_AT);
-    let request = Request {
+    Ok(Request {
         key_id,
         slot_id: slot_id.to_owned(),
         channel: channel.facts.id,
         avg_views: channel.facts.avg_views,
         slots_per_day: settings.slots_per_day,
+        catalog_version: channels.catalog_version,
         index,
         ranked,
         now,
-    };
-    let channel_id = request.channel;
-    // The engine serves one database: its writer decides on the database of the request that
-    // started it.
-    let writer_db = db.clone();
-    let answer = engine
-        .decisions
-        .submit(request, MAX_BATCH, move |batch| {
-            let db = writer_db.clone();
-            async move { decide_batch(&db, &batch).await }
-        })
-        .await?;
-    match answer {
-        Answer::Decided(decided) => Ok(decided),
-        // Claimed before this request (or earlier in its batch): the answer given then.
-        Answer::Claimed => replay(db, key_id, slot_id, channel_id)
-            .await?
-            .ok_or_else(|| AppError::internal("decide", "a claimed slot has no row")),
-    }
+    })
 }
 
 /// Decisions written in one transaction at most (the rest wait for the next).
@@ -147,6 +174,8 @@ pub struct Request {
     channel: i64,
     avg_views: i64,
     slots_per_day: i64,
+    /// The catalog version of the channel facts above.
+    catalog_version: i64,
     /// The running campaigns as this request saw them.
     index: Arc<CampaignIndex>,
     /// Candidates (positions in `index`) with their tie keys, best bid first.
@@ -165,6 +194,8 @@ pub enum Answer {
     Decided(Decided),
     /// The slot was claimed already: its answer is read back.
     Claimed,
+    /// The request was ranked on indexes older than the database's versions: rank again.
+    Stale,
 }
 
 /// Decides a batch, again from the start (re-reading everything) when a write found that a
@@ -241,6 +272,12 @@ async fn decide_in<'a>(
     batch: &'a [Request],
     look_for_claims: bool,
 ) -> Result<Option<BatchDecided<'a>>, AppError> {
+    let clock = std::time::Instant::now();
+    // Requests ranked on indexes older than the database's are sent back to be ranked again.
+    let (catalog_version, delivery_version) = settings::versions(txn).await?;
+    let stale = |r: &Request| {
+        r.catalog_version != catalog_version || r.index.delivery_version != delivery_version
+    };
     let claimed = if look_for_claims {
         claimed_slots(txn, batch).await?
     } else {
@@ -250,7 +287,6 @@ async fn decide_in<'a>(
         .iter()
         .map(|r| (r.channel, r.now.date_naive()))
         .collect();
-    let clock = std::time::Instant::now();
     let mut slots = ChannelSlots::load(txn, &days).await?;
     let earliest = batch.iter().map(|r| r.now).min().unwrap_or_else(Utc::now);
     let mut book = Book::new(earliest.date_naive() - Duration::days(1));
@@ -261,6 +297,10 @@ async fn decide_in<'a>(
     let mut extra_serves: HashMap<i64, u64> = HashMap::new();
     let mut wins: Vec<Win<'a>> = Vec::new();
     for (n, r) in batch.iter().enumerate() {
+        if stale(r) {
+            answers.push(Some(Answer::Stale));
+            continue;
+        }
         if claimed.contains(&(r.key_id, r.slot_id.clone()))
             || !seen.insert((r.key_id, r.slot_id.as_str()))
         {
@@ -305,9 +345,14 @@ async fn decide_in<'a>(
     // decisions, ledger accounts, slot claims.
     let decided_us = clock.elapsed().as_micros() as u64;
     let limit = batch.iter().map(|r| r.slots_per_day).max().unwrap_or(0);
-    if !slots.write(txn, limit).await? || !book.write(txn).await? {
+    if !slots.write(txn, limit).await? {
         return Ok(None);
     }
+    let slots_us = clock.elapsed().as_micros() as u64;
+    if !book.write(txn).await? {
+        return Ok(None);
+    }
+    let book_us = clock.elapsed().as_micros() as u64;
     // The decisions, in one statement. Each comes back with its id; rows alike in every
     // column are interchangeable, so each win takes the first unclaimed row equal to its own.
     let rows: Vec<delivery_decision::Model> = wins
@@ -348,6 +393,7 @@ async fn decide_in<'a>(
         .exec_with_returning(txn)
         .await?
     };
+    let decisions_us = clock.elapsed().as_micros() as u64;
     let mut holds = Vec::with_capacity(wins.len());
     let mut known = HashMap::new();
     let mut decision_ids = Vec::with_capacity(wins.len());
@@ -389,6 +435,7 @@ async fn decide_in<'a>(
     if !ledger::transfer_many_known(txn, &holds, &known, now).await? {
         return Ok(None);
     }
+    let holds_us = clock.elapsed().as_micros() as u64;
     for win in &wins {
         let r = &batch[win.request];
         warn_about_balance(
@@ -411,7 +458,7 @@ async fn decide_in<'a>(
     let mut decided: Vec<(usize, &Request)> = batch
         .iter()
         .enumerate()
-        .filter(|(n, _)| !matches!(answers[*n], Some(Answer::Claimed)))
+        .filter(|(n, _)| !matches!(answers[*n], Some(Answer::Claimed | Answer::Stale)))
         .collect();
     decided.sort_by(|a, b| (a.1.key_id, &a.1.slot_id).cmp(&(b.1.key_id, &b.1.slot_id)));
     let claims: Vec<delivery_slot::ActiveModel> = decided
@@ -441,6 +488,10 @@ async fn decide_in<'a>(
         read_us,
         rounds,
         decided_us,
+        slots_us,
+        book_us,
+        decisions_us,
+        holds_us,
         written_us = clock.elapsed().as_micros() as u64,
         "decision batch decided"
     );

@@ -1,8 +1,9 @@
 //! Delivery: which ad a channel's new post carries, what it costs, and what was seen.
 //!
 //! - [`DeliveryEngine`] keeps the in-memory candidate index ([`index`]) in step with the
-//!   database: every decision reads the catalog and delivery versions (one small query) and
-//!   rebuilds what moved, so every instance serves what the database says, at once.
+//!   database: every batch of decisions reads the catalog and delivery versions in its
+//!   transaction (one small query), and a slot ranked on an older index is ranked again after
+//!   a rebuild, so every instance serves what the database says, at once.
 //! - [`decide`] runs the auction ([`auction`]) over the candidates that fit their budgets
 //!   ([`pacing`]) and holds the slot's expected cost in the ledger before answering; slots
 //!   that arrive together are decided in one transaction ([`batch`]).
