@@ -17,7 +17,7 @@ const SWEEP_BATCH: u64 = 500;
 const MAIL_BATCH: u64 = 50;
 
 /// How often SQLite's write-ahead log is checkpointed in the background.
-pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// How often each loop runs (shorter in tests).
 #[derive(Clone, Copy, Debug)]
@@ -186,15 +186,7 @@ pub fn start(state: &AppState, periods: Periods, show_mail_links: bool) -> Backg
         }
     });
 
-    // On SQLite, the write-ahead log goes into the database file here rather than in the
-    // commit of whichever writer crosses the log's size (see `SQLITE_AUTOCHECKPOINT_PAGES`).
-    if state.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        let db = state.db.clone();
-        loops.every(periods.checkpoint, move || {
-            let db = db.clone();
-            async move { checkpoint_round(&db).await }
-        });
-    }
+    checkpoint_every(&mut loops, &state.db, periods.checkpoint);
 
     let store = DbSessionStore::new(state.db.clone());
     loops.every(periods.sessions, move || {
@@ -212,8 +204,27 @@ pub fn start(state: &AppState, periods: Periods, show_mail_links: bool) -> Backg
     loops
 }
 
+/// The checkpoint loop alone, for a process that writes without serving (`server bench`).
+pub fn checkpoints(db: &sea_orm::DatabaseConnection) -> Background {
+    let mut loops = Background::new();
+    checkpoint_every(&mut loops, db, CHECKPOINT_EVERY);
+    loops
+}
+
+/// On SQLite, the write-ahead log goes into the database file in this loop rather than in the
+/// commit of whichever writer crosses the log's size (see `SQLITE_AUTOCHECKPOINT_PAGES`).
+fn checkpoint_every(loops: &mut Background, db: &sea_orm::DatabaseConnection, period: Duration) {
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        let db = db.clone();
+        loops.every(period, move || {
+            let db = db.clone();
+            async move { checkpoint_round(&db).await }
+        });
+    }
+}
+
 /// One background checkpoint of SQLite's write-ahead log (see [`migrations::db::checkpoint`]).
-pub async fn checkpoint_round(db: &sea_orm::DatabaseConnection) {
+async fn checkpoint_round(db: &sea_orm::DatabaseConnection) {
     match migrations::db::checkpoint(db).await {
         Ok(Some((log, done))) if log > 0 && done < log => {
             tracing::debug!(log, done, "write-ahead log partly checkpointed (readers)")

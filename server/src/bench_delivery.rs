@@ -94,19 +94,9 @@ async fn on(target: setup::Target, options: &Options) -> Result<String, String> 
     let result = match target.open().await {
         Ok(db) => {
             // As a serving instance does: SQLite's log is checkpointed in the background.
-            let checkpoints = {
-                let db = db.clone();
-                tokio::spawn(async move {
-                    let mut tick = tokio::time::interval(crate::background::CHECKPOINT_EVERY);
-                    loop {
-                        tick.tick().await;
-                        crate::background::checkpoint_round(&db).await;
-                    }
-                })
-            };
+            let checkpoints = crate::background::checkpoints(&db);
             let result = measure_all(&db, target.name, options, started).await;
-            checkpoints.abort();
-            let _ = checkpoints.await;
+            checkpoints.stop(std::time::Duration::from_secs(5)).await;
             let _ = db.close().await;
             result
         }
