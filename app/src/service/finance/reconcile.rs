@@ -89,7 +89,8 @@ pub async fn reconcile(
             (
                 "SELECT account_id, CAST(SUM(spend_micros) AS BIGINT), CAST(SUM(views) AS BIGINT), \
                  CAST(SUM(clicks) AS BIGINT), CAST(SUM(reversed_micros) AS BIGINT) \
-                 FROM delivery_rollup WHERE day >= $F AND day <= $T AND account_id IN ($Z) \
+                 FROM delivery_rollup WHERE day >= $F AND day <= $T \
+                 AND campaign_id IN (SELECT id FROM campaign WHERE account_id IN ($Z)) \
                  GROUP BY account_id",
                 |r, v| {
                     r.rollup_spend.0 += v[0];

@@ -1,7 +1,7 @@
-//! The rollup reads every report is made of: sums over one index range of `delivery_rollup`
-//! (an account's or a campaign's days), grouped by what the report breaks down by. Never raw
-//! events, never a campaign at a time. Spend is net of finance's reversals, which count on
-//! the day they were made (the original charges keep their own day).
+//! The rollup reads every report is made of: sums over index ranges of `delivery_rollup` (a
+//! campaign's days, or each of an account's campaigns' days, in one statement), grouped by
+//! what the report breaks down by. Never raw events. Spend is net of finance's reversals,
+//! which count on the day they were made (the original charges keep their own day).
 
 use crate::service::sql::Sql;
 use crate::{error::AppError, model::Micros};
@@ -37,12 +37,17 @@ impl Sums {
     }
 }
 
-/// The rows of `scope` in `from..=to`, as a WHERE condition. A campaign's or an ad's report
-/// reads the campaign's index range; an account's, the account's.
+/// The rows of `scope` in `from..=to`, as a WHERE condition. The rollup's key starts with
+/// the campaign and the day (on SQLite it is also the table's physical order), so a
+/// campaign's or an ad's report reads one contiguous range, and an account's report one range
+/// per campaign of the account.
 fn range_of(sql: &mut Sql, scope: &Scope, from: NaiveDate, to: NaiveDate) -> String {
     let mut condition = match scope.campaign {
         Some(campaign) => format!("campaign_id = {}", sql.bind(campaign)),
-        None => format!("account_id = {}", sql.bind(scope.account)),
+        None => format!(
+            "campaign_id IN (SELECT id FROM campaign WHERE account_id = {})",
+            sql.bind(scope.account)
+        ),
     };
     if let Some(ad) = scope.ad {
         condition += &format!(" AND ad_id = {}", sql.bind(ad));
