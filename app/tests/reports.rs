@@ -578,6 +578,22 @@ async fn reconciliation_finds_an_injected_difference() {
             reconcile(&w.db).await.expect(b).differences.is_empty(),
             "{b}"
         );
+        // The rollup without channels (report totals) disagreeing with the events.
+        w.db.execute_unprepared("UPDATE delivery_rollup_day SET views = views + 3")
+            .await
+            .expect(b);
+        let check = reconcile(&w.db).await.expect(b);
+        assert_eq!(check.differences.len(), 1, "{b}");
+        let f = check.differences[0].1;
+        assert_eq!(f.daily_views, f.events_views + 3, "{b}");
+        assert_eq!(f.rollup_views, f.events_views, "{b}");
+        w.db.execute_unprepared("UPDATE delivery_rollup_day SET views = views - 3")
+            .await
+            .expect(b);
+        assert!(
+            reconcile(&w.db).await.expect(b).differences.is_empty(),
+            "{b}"
+        );
         w.db.execute_unprepared("UPDATE delivery_rollup SET spend_micros = spend_micros + 1")
             .await
             .expect(b);

@@ -16,6 +16,7 @@ mod m20261202_000010_reports;
 mod m20261203_000011_finance_requests;
 mod m20261204_000012_finance_console;
 mod m20261205_000013_rollup_clustered;
+mod m20261206_000014_rollup_day;
 
 /// Runs every migration in order (`Migrator::up(&db, None)`).
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_finance_requests::Migration),
             Box::new(m20261204_000012_finance_console::Migration),
             Box::new(m20261205_000013_rollup_clustered::Migration),
+            Box::new(m20261206_000014_rollup_day::Migration),
         ]
     }
 }

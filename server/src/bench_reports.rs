@@ -538,31 +538,20 @@ async fn bulk(
                 .await
                 .map_err(dberr)?;
         }
-        let rows: Vec<delivery_rollup::ActiveModel> = rollups
+        let rollups: BTreeMap<reports::rollup::Key, reports::rollup::Add> = rollups
             .into_iter()
-            .map(
-                |((campaign_id, ad_id, channel_id, day), (account_id, views, clicks, spend))| {
-                    delivery_rollup::ActiveModel {
-                        campaign_id: Set(campaign_id),
-                        ad_id: Set(ad_id),
-                        channel_id: Set(channel_id),
-                        day: Set(day),
-                        account_id: Set(account_id),
-                        views: Set(views),
-                        clicks: Set(clicks),
-                        spend_micros: Set(spend),
-                        reversed_micros: Set(0),
-                    }
-                },
-            )
+            .map(|(key, (account, views, clicks, spend))| {
+                let add = reports::rollup::Add {
+                    account,
+                    views,
+                    clicks,
+                    spend,
+                    reversed: 0,
+                };
+                (key, add)
+            })
             .collect();
-        for chunk in rows.chunks(500) {
-            delivery_rollup::Entity::insert_many(chunk.to_vec())
-                .on_conflict(delivery::ingest::add_to_rollup())
-                .exec_without_returning(&txn)
-                .await
-                .map_err(dberr)?;
-        }
+        reports::rollup::add(&txn, &rollups).await.map_err(dberr)?;
         txn.commit().await.map_err(dberr)?;
         written += n;
         if written.is_multiple_of(per_txn * 20) || written == decisions_total {

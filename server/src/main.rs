@@ -230,34 +230,42 @@ async fn reconcile(database: &sea_orm::DatabaseConnection) -> Result<(), String>
         .map_err(|e| format!("cannot reconcile: {e}"))?;
     let o = &check.overall;
     println!(
-        "campaigns={} ledger_posted={} events_posted={} rollup_spend={} counters_posted={} \
-         decisions_posted={} events_views={} rollup_views={} events_clicks={} rollup_clicks={}",
+        "campaigns={} ledger_posted={} events_posted={} rollup_spend={} daily_rollup_spend={} \
+         counters_posted={} decisions_posted={} events_views={} rollup_views={} \
+         daily_rollup_views={} events_clicks={} rollup_clicks={} daily_rollup_clicks={}",
         check.campaigns.len(),
         o.ledger_posted,
         o.events_posted,
         o.rollup_spend,
+        o.daily_spend,
         o.counter_posted,
         o.decisions_posted,
         o.events_views,
         o.rollup_views,
+        o.daily_views,
         o.events_clicks,
-        o.rollup_clicks
+        o.rollup_clicks,
+        o.daily_clicks
     );
     for (campaign, f) in &check.differences {
         println!(
             "DIFFERENCE campaign={campaign} account={} ledger_posted={} events_posted={} \
-             rollup_spend={} counters_posted={} decisions_posted={} events_views={} \
-             rollup_views={} events_clicks={} rollup_clicks={}",
+             rollup_spend={} daily_rollup_spend={} counters_posted={} decisions_posted={} \
+             events_views={} rollup_views={} daily_rollup_views={} events_clicks={} \
+             rollup_clicks={} daily_rollup_clicks={}",
             f.account_id,
             f.ledger_posted,
             f.events_posted,
             f.rollup_spend,
+            f.daily_spend,
             f.counter_posted,
             f.decisions_posted,
             f.events_views,
             f.rollup_views,
+            f.daily_views,
             f.events_clicks,
-            f.rollup_clicks
+            f.rollup_clicks,
+            f.daily_clicks
         );
     }
     if check.differences.is_empty() {

@@ -20,6 +20,7 @@ pub mod delivery_decision;
 pub mod delivery_event;
 pub mod delivery_key;
 pub mod delivery_rollup;
+pub mod delivery_rollup_day;
 pub mod delivery_slot;
 pub mod email_link;
 pub mod finance_request;

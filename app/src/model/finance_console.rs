@@ -221,6 +221,9 @@ pub struct ReconcileRow {
     pub rollup_views: i64,
     pub events_clicks: i64,
     pub rollup_clicks: i64,
+    /// The same period from the rollup without channels (report totals and days read it):
+    /// spend, reversed, views and clicks.
+    pub daily_rollup: [i64; 4],
 }
 
 impl ReconcileRow {
@@ -276,6 +279,28 @@ impl ReconcileRow {
                 format!(
                     "Events counted {} views and {} clicks, reports' rollup {} and {}",
                     self.events_views, self.events_clicks, self.rollup_views, self.rollup_clicks
+                ),
+                TransferKind::Post,
+            ));
+        }
+        let channel_rollup = [
+            self.rollup_spend.0,
+            self.rollup_reversed.0,
+            self.rollup_views,
+            self.rollup_clicks,
+        ];
+        if self.daily_rollup != channel_rollup {
+            let [spend, reversed, views, clicks] = self.daily_rollup;
+            out.push((
+                format!(
+                    "Reports' daily totals say {} spent, {} reversed, {views} views and {clicks} \
+                     clicks; their per-channel rows add up to {}, {}, {} and {}",
+                    Micros(spend).display(c),
+                    Micros(reversed).display(c),
+                    self.rollup_spend.display(c),
+                    self.rollup_reversed.display(c),
+                    self.rollup_views,
+                    self.rollup_clicks
                 ),
                 TransferKind::Post,
             ));

@@ -7,7 +7,7 @@
 )]
 
 use app::{
-    entity::{ad_version, audit_event, campaign, channel, delivery_rollup},
+    entity::{ad_version, audit_event, campaign, channel},
     error::AppError,
     model::{
         AccountId, AccountRole, AdId, AdInput, AdVersionId, AdVersionStatus, AuditAction,
@@ -19,8 +19,7 @@ use app::{
 };
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
 };
 
 pub async fn owner(db: &DatabaseConnection, email: &str) -> Actor {
@@ -222,18 +221,18 @@ pub async fn record_spend(
         .expect("query")
         .expect("campaign")
         .account_id;
-    delivery_rollup::ActiveModel {
-        account_id: Set(account_id),
-        campaign_id: Set(campaign.0),
-        ad_id: Set(ad.0),
-        channel_id: Set(channel.id),
-        day: Set(chrono::NaiveDate::from_ymd_opt(2026, 11, day).expect("date")),
-        views: Set(10_000),
-        clicks: Set(10),
-        spend_micros: Set(spend),
-        reversed_micros: Set(0),
-    }
-    .insert(db)
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, day).expect("date");
+    let add = app::service::reports::rollup::Add {
+        account: account_id,
+        views: 10_000,
+        clicks: 10,
+        spend,
+        reversed: 0,
+    };
+    app::service::reports::rollup::add(
+        db,
+        &std::collections::BTreeMap::from([((campaign.0, ad.0, channel.id, day), add)]),
+    )
     .await
     .expect("rollup");
     // The spend counter the ledger keeps (what the clock and the pages read); a lifecycle

@@ -9,8 +9,8 @@
 
 use crate::{
     entity::{
-        ad_account, app_user, channel, charge_reversal, delivery_decision, delivery_rollup,
-        publisher_payout, spend_correction,
+        ad_account, app_user, channel, charge_reversal, delivery_decision, publisher_payout,
+        spend_correction,
     },
     error::AppError,
     model::{
@@ -21,6 +21,7 @@ use crate::{
         Actor,
         audit::{self, AuditEntry},
         ledger::{self, Reversal},
+        reports::rollup,
         sql::Sql,
     },
 };
@@ -28,7 +29,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, sea_query::OnConflict,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use validator::Validate;
@@ -445,7 +446,7 @@ async fn write_rows(
         .map(|a| (a.id, a.time_zone.parse().unwrap_or(Tz::UTC)))
         .collect();
     let mut rows = Vec::with_capacity(reversals.len());
-    let mut rollups: BTreeMap<(i64, i64, i64, NaiveDate), (i64, i64)> = BTreeMap::new();
+    let mut rollups: BTreeMap<rollup::Key, rollup::Add> = BTreeMap::new();
     for r in reversals {
         let d = by_id
             .get(&r.decision)
@@ -470,51 +471,18 @@ async fn write_rows(
             created_at: Set(now),
             ..Default::default()
         });
-        rollups
+        let add = rollups
             .entry((d.campaign, d.ad, d.channel, day))
-            .or_insert((r.account, 0))
-            .1 += amount;
+            .or_default();
+        add.account = r.account;
+        add.reversed += amount;
     }
     for chunk in rows.chunks(CHUNK) {
         charge_reversal::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(txn)
             .await?;
     }
-    let rollup_rows: Vec<delivery_rollup::ActiveModel> = rollups
-        .into_iter()
-        .map(
-            |((campaign, ad, channel, day), (account, reversed))| delivery_rollup::ActiveModel {
-                campaign_id: Set(campaign),
-                ad_id: Set(ad),
-                channel_id: Set(channel),
-                day: Set(day),
-                account_id: Set(account),
-                views: Set(0),
-                clicks: Set(0),
-                spend_micros: Set(0),
-                reversed_micros: Set(reversed),
-            },
-        )
-        .collect();
-    let add = OnConflict::columns([
-        delivery_rollup::Column::CampaignId,
-        delivery_rollup::Column::AdId,
-        delivery_rollup::Column::ChannelId,
-        delivery_rollup::Column::Day,
-    ])
-    .value(
-        delivery_rollup::Column::ReversedMicros,
-        sea_orm::sea_query::Expr::cust(
-            "delivery_rollup.reversed_micros + excluded.reversed_micros",
-        ),
-    )
-    .to_owned();
-    for chunk in rollup_rows.chunks(CHUNK) {
-        delivery_rollup::Entity::insert_many(chunk.to_vec())
-            .on_conflict(add.clone())
-            .exec_without_returning(txn)
-            .await?;
-    }
+    rollup::add(txn, &rollups).await?;
     Ok(())
 }
 

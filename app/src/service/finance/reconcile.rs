@@ -59,7 +59,7 @@ pub async fn reconcile(
         let start = clock.utc(utc_start.naive_utc());
         let end = clock.utc(utc_end.naive_utc());
         let in_zone = "SELECT id FROM ad_account WHERE time_zone = ";
-        let queries: [(&str, Fill); 6] = [
+        let queries: [(&str, Fill); 7] = [
             (
                 "SELECT c.account_id, CAST(SUM(t.amount) AS BIGINT) FROM ledger_transfer t \
                  JOIN ledger_account a ON a.id = t.debit_account_id AND a.kind = 'campaign_holds' \
@@ -97,6 +97,18 @@ pub async fn reconcile(
                     r.rollup_views += v[1];
                     r.rollup_clicks += v[2];
                     r.rollup_reversed.0 += v[3];
+                },
+            ),
+            (
+                "SELECT account_id, CAST(SUM(spend_micros) AS BIGINT), \
+                 CAST(SUM(reversed_micros) AS BIGINT), CAST(SUM(views) AS BIGINT), \
+                 CAST(SUM(clicks) AS BIGINT) FROM delivery_rollup_day WHERE day >= $F AND day <= $T \
+                 AND campaign_id IN (SELECT id FROM campaign WHERE account_id IN ($Z)) \
+                 GROUP BY account_id",
+                |r, v| {
+                    for (total, add) in r.daily_rollup.iter_mut().zip(v) {
+                        *total += add;
+                    }
                 },
             ),
             (
@@ -193,4 +205,7 @@ fn add(t: &mut ReconcileRow, r: &ReconcileRow) {
     t.rollup_views += r.rollup_views;
     t.events_clicks += r.events_clicks;
     t.rollup_clicks += r.rollup_clicks;
+    for (total, add) in t.daily_rollup.iter_mut().zip(r.daily_rollup) {
+        *total += add;
+    }
 }

@@ -8,6 +8,7 @@ pub mod fold;
 pub mod period;
 pub mod query;
 pub mod reconcile;
+pub mod rollup;
 pub mod scope;
 pub mod share;
 

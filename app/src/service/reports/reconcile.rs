@@ -1,7 +1,7 @@
 //! Reconciliation: for every campaign, what the ledger charged (post transfers out of its
-//! holds), what the accepted delivery events posted, what the reporting rollup says, and the
-//! spend counters delivery keeps, compared to the micro-unit; and views and clicks of the events
-//! against the rollup. Reports are only as true as this: any difference is listed.
+//! holds), what the accepted delivery events posted, what the reporting rollups say (with and
+//! without channels), and the spend counters delivery keeps, compared to the micro-unit; and
+//! views and clicks of the events against both rollups. Reports are only as true as this: any difference is listed.
 
 use crate::{error::AppError, model::Micros};
 use sea_orm::{ConnectionTrait, Statement};
@@ -17,14 +17,18 @@ pub struct CampaignFigures {
     pub events_posted: i64,
     /// Σ `spend_micros` of its rollup rows.
     pub rollup_spend: i64,
+    /// Σ `spend_micros` of its rows in the rollup without channels (`delivery_rollup_day`).
+    pub daily_spend: i64,
     /// Its spend counter (`campaign_spend.posted`).
     pub counter_posted: i64,
     /// Σ `posted` of its decisions.
     pub decisions_posted: i64,
     pub events_views: i64,
     pub rollup_views: i64,
+    pub daily_views: i64,
     pub events_clicks: i64,
     pub rollup_clicks: i64,
+    pub daily_clicks: i64,
 }
 
 impl CampaignFigures {
@@ -33,12 +37,15 @@ impl CampaignFigures {
         let spend = [
             self.events_posted,
             self.rollup_spend,
+            self.daily_spend,
             self.counter_posted,
             self.decisions_posted,
         ];
         spend.iter().all(|s| *s == self.ledger_posted)
             && self.events_views == self.rollup_views
+            && self.events_views == self.daily_views
             && self.events_clicks == self.rollup_clicks
+            && self.events_clicks == self.daily_clicks
     }
 }
 
@@ -113,6 +120,16 @@ pub async fn reconcile(db: &impl ConnectionTrait) -> Result<Reconciliation, AppE
         let c = campaigns.entry(campaign).or_default();
         (c.rollup_spend, c.rollup_views, c.rollup_clicks) = (spend, views, clicks);
     }
+    for (campaign, spend, views, clicks) in per_campaign(
+        db,
+        "SELECT campaign_id, CAST(SUM(spend_micros) AS BIGINT), CAST(SUM(views) AS BIGINT), \
+         CAST(SUM(clicks) AS BIGINT) FROM delivery_rollup_day GROUP BY campaign_id",
+    )
+    .await?
+    {
+        let c = campaigns.entry(campaign).or_default();
+        (c.daily_spend, c.daily_views, c.daily_clicks) = (spend, views, clicks);
+    }
     for (campaign, posted, ..) in per_campaign(
         db,
         "SELECT campaign_id, posted, CAST(0 AS BIGINT), CAST(0 AS BIGINT) FROM campaign_spend",
@@ -141,12 +158,15 @@ pub async fn reconcile(db: &impl ConnectionTrait) -> Result<Reconciliation, AppE
         overall.ledger_posted += c.ledger_posted;
         overall.events_posted += c.events_posted;
         overall.rollup_spend += c.rollup_spend;
+        overall.daily_spend += c.daily_spend;
         overall.counter_posted += c.counter_posted;
         overall.decisions_posted += c.decisions_posted;
         overall.events_views += c.events_views;
         overall.rollup_views += c.rollup_views;
+        overall.daily_views += c.daily_views;
         overall.events_clicks += c.events_clicks;
         overall.rollup_clicks += c.rollup_clicks;
+        overall.daily_clicks += c.daily_clicks;
     }
     let differences = campaigns
         .iter()

@@ -18,15 +18,13 @@
 mod read;
 mod write;
 
-pub use write::add_to_rollup;
-
 use crate::{
     entity::delivery_decision,
     error::AppError,
     model::{Micros, publisher_part},
-    service::delivery::DeliveryEngine,
+    service::{delivery::DeliveryEngine, reports::rollup},
 };
-use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use chrono_tz::Tz;
 use sea_orm::DatabaseConnection;
 use std::collections::{BTreeMap, HashMap};
@@ -186,9 +184,6 @@ struct Counted {
     posted: i64,
 }
 
-/// A rollup row's additions: (account, views, clicks, spend).
-type RollupAdd = (i64, i64, i64, i64);
-
 /// One batch worked out in memory: the decisions as they will be, and what to write.
 struct Batch {
     /// The decisions named, as read under their locks.
@@ -203,7 +198,7 @@ struct Batch {
     /// Accepted events, in the order taken.
     accepted: Vec<(String, Counted)>,
     /// (campaign, ad, channel, day) → additions.
-    rollups: BTreeMap<(i64, i64, i64, NaiveDate), RollupAdd>,
+    rollups: BTreeMap<rollup::Key, rollup::Add>,
     /// The publisher share in force, and each decision's publisher part of this batch's
     /// charges: rounded down per event, so the split does not depend on how events are batched.
     share_bp: i64,
@@ -287,10 +282,11 @@ impl Batch {
         let add = self
             .rollups
             .entry((d.campaign_id, d.ad_id, d.channel_id, day))
-            .or_insert((d.account_id, 0, 0, 0));
-        add.1 += e.views;
-        add.2 += e.clicks;
-        add.3 += posted;
+            .or_default();
+        add.account = d.account_id;
+        add.views += e.views;
+        add.clicks += e.clicks;
+        add.spend += posted;
         self.counted.insert(e.event_id.clone(), counted.clone());
         self.accepted.push((e.event_id.clone(), counted));
         Ok(EventResult::Accepted {

@@ -1,21 +1,19 @@
 //! A batch's writes, one statement each (split into chunks of [`CHUNK`] rows): the accepted
 //! events, the decisions' counts, the campaigns' spend counters, the ledger charges (one per
-//! decision: the sum of its events' charges) and the rollups.
+//! decision: the sum of its events' charges) and the rollups (`reports::rollup`).
 
 use super::Batch;
 use crate::{
-    entity::{delivery_decision, delivery_event, delivery_rollup},
+    entity::{delivery_decision, delivery_event},
     error::{AppError, BUSY},
     service::{
         ledger::{self, Charge},
+        reports,
         sql::Sql,
     },
 };
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ConnectionTrait, EntityTrait, Set, TryInsertResult,
-    sea_query::{Expr, OnConflict},
-};
+use sea_orm::{ConnectionTrait, EntityTrait, Set, TryInsertResult};
 use std::collections::BTreeMap;
 
 /// Rows per multi-row statement (well under either database's limit on bound values).
@@ -107,7 +105,7 @@ pub async fn write(
         }
     }
     ledger::post_many(txn, &charges, now).await?;
-    upsert_rollups(txn, batch).await
+    Ok(reports::rollup::add(txn, &batch.rollups).await?)
 }
 
 async fn insert_events(
@@ -148,48 +146,4 @@ async fn insert_events(
         }
     }
     Ok(())
-}
-
-async fn upsert_rollups(txn: &impl ConnectionTrait, batch: &Batch) -> Result<(), AppError> {
-    let rows: Vec<delivery_rollup::ActiveModel> = batch
-        .rollups
-        .iter()
-        .map(
-            |(&(campaign_id, ad_id, channel_id, day), &(account_id, views, clicks, spend))| {
-                delivery_rollup::ActiveModel {
-                    campaign_id: Set(campaign_id),
-                    ad_id: Set(ad_id),
-                    channel_id: Set(channel_id),
-                    day: Set(day),
-                    account_id: Set(account_id),
-                    views: Set(views),
-                    clicks: Set(clicks),
-                    spend_micros: Set(spend),
-                    reversed_micros: Set(0),
-                }
-            },
-        )
-        .collect();
-    for chunk in rows.chunks(CHUNK) {
-        delivery_rollup::Entity::insert_many(chunk.to_vec())
-            .on_conflict(add_to_rollup())
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// A rollup row already there gets the new row's views, clicks and spend added.
-pub fn add_to_rollup() -> OnConflict {
-    let add = |column: &str| Expr::cust(format!("delivery_rollup.{column} + excluded.{column}"));
-    OnConflict::columns([
-        delivery_rollup::Column::CampaignId,
-        delivery_rollup::Column::AdId,
-        delivery_rollup::Column::ChannelId,
-        delivery_rollup::Column::Day,
-    ])
-    .value(delivery_rollup::Column::Views, add("views"))
-    .value(delivery_rollup::Column::Clicks, add("clicks"))
-    .value(delivery_rollup::Column::SpendMicros, add("spend_micros"))
-    .to_owned()
 }
