@@ -6,7 +6,10 @@
 //! longer need a sort of all of them. Per-channel breakdowns still read `delivery_rollup`.
 //!
 //! On SQLite a `WITHOUT ROWID` table whose key is its physical order (as `delivery_rollup`);
-//! on PostgreSQL an ordinary table with that primary key. Filled from `delivery_rollup` here.
+//! on PostgreSQL an ordinary table with that primary key. Filled from `delivery_rollup` here,
+//! with rollup writes held off meanwhile. An instance of an earlier version would go on
+//! writing `delivery_rollup` alone: upgrade every instance sharing a database together (stop
+//! the old ones first); `server reconcile` lists any campaign whose two rollups differ.
 
 use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
 
@@ -90,6 +93,12 @@ impl MigrationTrait for Migration {
                         )
                         .to_owned(),
                 )
+                .await?;
+        }
+        if manager.get_database_backend() == DbBackend::Postgres {
+            // No rollup write may slip between the copy and the commit (SQLite's write lock,
+            // taken by the CREATE above, already holds them off).
+            db.execute_unprepared("LOCK TABLE delivery_rollup IN SHARE MODE")
                 .await?;
         }
         db.execute_unprepared(

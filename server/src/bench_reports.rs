@@ -11,7 +11,9 @@
 
 use crate::bench_delivery::{self, setup};
 use app::{
-    entity::{ad, campaign, delivery_decision, delivery_event, delivery_rollup},
+    entity::{
+        ad, campaign, delivery_decision, delivery_event, delivery_rollup, delivery_rollup_day,
+    },
     model::{AccountId, AccountRole, Breakdown, Micros, ReportQuery, UserId},
     service::{
         Actor,
@@ -399,7 +401,30 @@ async fn sample(db: &DatabaseConnection, world: &setup::World, seed: u64) -> Res
             )
         })
         .collect();
-    Ok(!expected.is_empty() && expected == written)
+    // The rollup without channels: the same sums per (campaign, day, ad).
+    let mut expected_days: BTreeMap<(i64, NaiveDate, i64), (i64, i64, i64, i64)> = BTreeMap::new();
+    for (&(campaign, ad, _, day), &(account, views, clicks, spend)) in &expected {
+        let sums = expected_days
+            .entry((campaign, day, ad))
+            .or_insert((account, 0, 0, 0));
+        sums.1 += views;
+        sums.2 += clicks;
+        sums.3 += spend;
+    }
+    let written_days: BTreeMap<(i64, NaiveDate, i64), (i64, i64, i64, i64)> =
+        delivery_rollup_day::Entity::find()
+            .all(db)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|r| {
+                (
+                    (r.campaign_id, r.day, r.ad_id),
+                    (r.account_id, r.views, r.clicks, r.spend_micros),
+                )
+            })
+            .collect();
+    Ok(!expected.is_empty() && expected == written && expected_days == written_days)
 }
 
 /// Writes about `options.events` events (whole decisions; returns how many) for the account over the last 365 days, with their

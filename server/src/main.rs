@@ -252,7 +252,7 @@ async fn reconcile(database: &sea_orm::DatabaseConnection) -> Result<(), String>
             "DIFFERENCE campaign={campaign} account={} ledger_posted={} events_posted={} \
              rollup_spend={} daily_rollup_spend={} counters_posted={} decisions_posted={} \
              events_views={} rollup_views={} daily_rollup_views={} events_clicks={} \
-             rollup_clicks={} daily_rollup_clicks={}",
+             rollup_clicks={} daily_rollup_clicks={} rollup_reversed={} daily_rollup_reversed={}",
             f.account_id,
             f.ledger_posted,
             f.events_posted,
@@ -265,7 +265,9 @@ async fn reconcile(database: &sea_orm::DatabaseConnection) -> Result<(), String>
             f.daily_views,
             f.events_clicks,
             f.rollup_clicks,
-            f.daily_clicks
+            f.daily_clicks,
+            f.rollup_reversed,
+            f.daily_reversed
         );
     }
     if check.differences.is_empty() {

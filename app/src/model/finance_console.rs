@@ -283,26 +283,30 @@ impl ReconcileRow {
                 TransferKind::Post,
             ));
         }
-        let channel_rollup = [
-            self.rollup_spend.0,
-            self.rollup_reversed.0,
-            self.rollup_views,
-            self.rollup_clicks,
-        ];
-        if self.daily_rollup != channel_rollup {
-            let [spend, reversed, views, clicks] = self.daily_rollup;
+        // Report totals and days read the rollup without channels: it must agree with the
+        // events and the ledger as the per-channel one does.
+        let [spend, reversed, views, clicks] = self.daily_rollup;
+        if (spend, views, clicks) != (self.events_spend.0, self.events_views, self.events_clicks) {
             out.push((
                 format!(
-                    "Reports' daily totals say {} spent, {} reversed, {views} views and {clicks} \
-                     clicks; their per-channel rows add up to {}, {}, {} and {}",
+                    "Events' spend {}, {} views and {} clicks but reports' daily totals {}, \
+                     {views} and {clicks}",
+                    self.events_spend.display(c),
+                    self.events_views,
+                    self.events_clicks,
                     Micros(spend).display(c),
-                    Micros(reversed).display(c),
-                    self.rollup_spend.display(c),
-                    self.rollup_reversed.display(c),
-                    self.rollup_views,
-                    self.rollup_clicks
                 ),
                 TransferKind::Post,
+            ));
+        }
+        if reversed != self.ledger_reversed.0 {
+            out.push((
+                format!(
+                    "Ledger reversed {} but reports' daily totals {}",
+                    self.ledger_reversed.display(c),
+                    Micros(reversed).display(c)
+                ),
+                TransferKind::Reversal,
             ));
         }
         out

@@ -44,7 +44,7 @@ pub struct Inputs {
 impl Inputs {
     pub async fn load(db: &impl ConnectionTrait, subject: &Subject) -> Result<Self, AppError> {
         let (scope, period) = (&subject.scope, &subject.period);
-        // Independent reads, at once (each on its own connection of the pool).
+        // Independent reads, at once (as far as the pool has connections free).
         let (min_views, days, (channels, facts), campaigns) = tokio::try_join!(
             settings::report_min_channel_views(db),
             query::by_day(db, scope, period.from, period.to),
@@ -206,7 +206,7 @@ pub async fn report(
         .unwrap_or(0)
         .min(100_000);
     let today = subject.clock.local(now).date();
-    // Independent reads, at once (each on its own connection of the pool): measured by
+    // Independent reads, at once (as far as the pool has connections free): measured by
     // `server bench reports`, a report waits for its longest read instead of their sum.
     let (previous, inputs, ads, spent_before_today, (budget_left, allowance)) = tokio::try_join!(
         query::totals(db, scope, period.previous_from, period.previous_to),

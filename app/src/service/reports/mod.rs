@@ -1,5 +1,5 @@
 //! Reports: what an account's money bought, by day, campaign, ad, channel, topic and language,
-//! read from the delivery rollup only (never raw events); CSV export, read-only share links,
+//! read from the delivery rollups only (never raw events); CSV export, read-only share links,
 //! and the reconciliation of rollups, ledger and events.
 
 pub mod build;

@@ -29,6 +29,9 @@ pub struct CampaignFigures {
     pub events_clicks: i64,
     pub rollup_clicks: i64,
     pub daily_clicks: i64,
+    /// Σ `reversed_micros` (finance's reversals) of its rows in each rollup.
+    pub rollup_reversed: i64,
+    pub daily_reversed: i64,
 }
 
 impl CampaignFigures {
@@ -46,6 +49,7 @@ impl CampaignFigures {
             && self.events_views == self.daily_views
             && self.events_clicks == self.rollup_clicks
             && self.events_clicks == self.daily_clicks
+            && self.rollup_reversed == self.daily_reversed
     }
 }
 
@@ -120,6 +124,20 @@ pub async fn reconcile(db: &impl ConnectionTrait) -> Result<Reconciliation, AppE
         let c = campaigns.entry(campaign).or_default();
         (c.rollup_spend, c.rollup_views, c.rollup_clicks) = (spend, views, clicks);
     }
+    for (table, daily) in [("delivery_rollup", false), ("delivery_rollup_day", true)] {
+        let sql = format!(
+            "SELECT campaign_id, CAST(SUM(reversed_micros) AS BIGINT), CAST(0 AS BIGINT), \
+             CAST(0 AS BIGINT) FROM {table} GROUP BY campaign_id"
+        );
+        for (campaign, reversed, ..) in per_campaign(db, &sql).await? {
+            let c = campaigns.entry(campaign).or_default();
+            *(if daily {
+                &mut c.daily_reversed
+            } else {
+                &mut c.rollup_reversed
+            }) = reversed;
+        }
+    }
     for (campaign, spend, views, clicks) in per_campaign(
         db,
         "SELECT campaign_id, CAST(SUM(spend_micros) AS BIGINT), CAST(SUM(views) AS BIGINT), \
@@ -167,6 +185,8 @@ pub async fn reconcile(db: &impl ConnectionTrait) -> Result<Reconciliation, AppE
         overall.events_clicks += c.events_clicks;
         overall.rollup_clicks += c.rollup_clicks;
         overall.daily_clicks += c.daily_clicks;
+        overall.rollup_reversed += c.rollup_reversed;
+        overall.daily_reversed += c.daily_reversed;
     }
     let differences = campaigns
         .iter()
