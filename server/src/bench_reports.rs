@@ -279,6 +279,8 @@ async fn scan(
 
 /// A rollup row's key and its sums.
 type Rollups = BTreeMap<(i64, i64, i64, NaiveDate), (i64, i64, i64, i64)>;
+/// (campaign, local day, ad) → (account, views, clicks, spend): the rollup without channels.
+type DayRollups = BTreeMap<(i64, NaiveDate, i64), (i64, i64, i64, i64)>;
 
 /// What the bulk path writes for `events` of `decisions`: each event charged as ingest
 /// charges it, summed per (campaign, ad, channel, local day).
@@ -402,7 +404,7 @@ async fn sample(db: &DatabaseConnection, world: &setup::World, seed: u64) -> Res
         })
         .collect();
     // The rollup without channels: the same sums per (campaign, day, ad).
-    let mut expected_days: BTreeMap<(i64, NaiveDate, i64), (i64, i64, i64, i64)> = BTreeMap::new();
+    let mut expected_days = DayRollups::new();
     for (&(campaign, ad, _, day), &(account, views, clicks, spend)) in &expected {
         let sums = expected_days
             .entry((campaign, day, ad))
@@ -411,19 +413,18 @@ async fn sample(db: &DatabaseConnection, world: &setup::World, seed: u64) -> Res
         sums.2 += clicks;
         sums.3 += spend;
     }
-    let written_days: BTreeMap<(i64, NaiveDate, i64), (i64, i64, i64, i64)> =
-        delivery_rollup_day::Entity::find()
-            .all(db)
-            .await
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|r| {
-                (
-                    (r.campaign_id, r.day, r.ad_id),
-                    (r.account_id, r.views, r.clicks, r.spend_micros),
-                )
-            })
-            .collect();
+    let written_days: DayRollups = delivery_rollup_day::Entity::find()
+        .all(db)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|r| {
+            (
+                (r.campaign_id, r.day, r.ad_id),
+                (r.account_id, r.views, r.clicks, r.spend_micros),
+            )
+        })
+        .collect();
     Ok(!expected.is_empty() && expected == written && expected_days == written_days)
 }
 

@@ -27,7 +27,7 @@ pub fn FinanceReconcilePage() -> impl IntoView {
         <h1>"Reconciliation"</h1>
         <p class="lead">
             "For each ad account and period (its own time zone's days): what the ledger charged equals what accepted delivery events posted; "
-            "those events' spend, views and clicks equal what reports show; reversals in the ledger equal the corrections recorded and what reports took off. "
+            "those events' spend, views and clicks equal what reports show, both by channel and by day; reversals in the ledger equal the corrections recorded and what reports took off. "
             "Every cached ledger balance is also replayed from its transfers."
         </p>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -128,20 +128,22 @@ fn Figures(rows: Vec<ReconcileRow>, link: bool) -> impl IntoView {
                 <thead><tr>
                     <th>"Account"</th>
                     <th class="num">"Charged: ledger = events"</th>
-                    <th class="num">"Spend: events = reports"</th>
-                    <th class="num">"Reversed: ledger = corrections = reports"</th>
-                    <th class="num">"Views: events = reports"</th>
+                    <th class="num">"Spend: events = reports by channel = by day"</th>
+                    <th class="num">"Reversed: ledger = corrections = reports by channel = by day"</th>
+                    <th class="num">"Views: events = reports by channel = by day"</th>
                     <th>"Agrees"</th>
                 </tr></thead>
                 <tbody>
                     {rows.into_iter().map(|r| {
                         let ok = r.differences().is_empty();
                         let m = |x: crate::model::Micros| x.display(&r.currency);
+                        let [daily_spend, daily_reversed, daily_views, _] = r.daily_rollup;
+                        let (daily_spend, daily_reversed) = (crate::model::Micros(daily_spend), crate::model::Micros(daily_reversed));
                         let cells = [
                             pair(&[m(r.ledger_charged), m(r.events_charged)]),
-                            pair(&[m(r.events_spend), m(r.rollup_spend)]),
-                            pair(&[m(r.ledger_reversed), m(r.corrections_reversed), m(r.rollup_reversed)]),
-                            pair(&[r.events_views.to_string(), r.rollup_views.to_string()]),
+                            pair(&[m(r.events_spend), m(r.rollup_spend), m(daily_spend)]),
+                            pair(&[m(r.ledger_reversed), m(r.corrections_reversed), m(r.rollup_reversed), m(daily_reversed)]),
+                            pair(&[r.events_views.to_string(), r.rollup_views.to_string(), daily_views.to_string()]),
                         ];
                         let name = if link {
                             view! { <a href=format!("/finance/accounts/{}", r.account_id)>{r.account_name.clone()}</a> }.into_any()
