@@ -1,13 +1,15 @@
 # Sourced by the measuring scripts (.ci/bench-ssr, .ci/lighthouse): starts the release build on
 # a fresh demo database on 127.0.0.1:$port, waits until it is ready, and signs in as the demo
-# advertiser. Sets `dir` (a temporary directory, removed on exit), `server_pid`, `base` and
-# `cookie` (the session cookie as a `Cookie` header value).
+# advertiser. `HERALD_SERVER_BIN` names another build to measure (e.g. a copy of an earlier
+# one, to compare two builds on the same machine minutes apart). Sets `dir` (a temporary
+# directory, removed on exit), `server_pid`, `base` and `cookie` (the session cookie as a
+# `Cookie` header value).
 dir=$(mktemp -d)
 trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 DATABASE_URL="sqlite://$dir/herald.db?mode=rwc" HERALD_LISTEN="127.0.0.1:$port" \
   HERALD_SECURE_COOKIES=false HERALD_DEV_MAIL=true HERALD_LOG=warn \
   LEPTOS_SITE_ROOT="$PWD/target/site" \
-  "$CARGO_TARGET_DIR/release/server" serve --seed-if-empty > "$dir/log" 2>&1 &
+  "${HERALD_SERVER_BIN:-$CARGO_TARGET_DIR/release/server}" serve --seed-if-empty > "$dir/log" 2>&1 &
 server_pid=$!
 base="http://127.0.0.1:$port"
 # Another process on the port would be measured instead: refuse.

@@ -37,14 +37,25 @@ pub const SQLITE_CACHE_KIB: u32 = 65_536;
 /// begin + commit 8.6 ms against a median of 1.2 ms).
 pub const SQLITE_AUTOCHECKPOINT_PAGES: u32 = 8_192;
 
+/// A pooled PostgreSQL connection idle at least this long is pinged before it is handed out
+/// (one that was just used is not: see [`connect`]).
+pub const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(30);
+
 /// Opens a pool. SQLite gets WAL, a long busy timeout, a large page cache and foreign keys,
 /// and a small pool (SQLite has one writer at a time; more connections only queue on its
 /// lock).
+///
+/// The pool does not ping a connection before every statement (SQLx's default): on SQLite a
+/// ping is a round trip to the connection's worker thread, as costly as a small query, for a
+/// connection to a local file that nothing between can drop; on PostgreSQL only connections
+/// idle for [`POSTGRES_PING_AFTER_IDLE`] are tested (a server, proxy or firewall drops idle
+/// ones). Measured with `bash .ci/bench ssr`: see the README.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);
     if url.starts_with("sqlite:") {
         options
+            .test_before_acquire(false)
             .max_connections(4)
             .min_connections(1)
             // Writers queued behind a long write hold their connections meanwhile: the next
@@ -66,6 +77,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
             });
     } else {
         options
+            .test_before_acquire_if_idle_for(POSTGRES_PING_AFTER_IDLE)
             .max_connections(16)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10));
