@@ -49,7 +49,7 @@ pub const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(30);
 /// ping is a round trip to the connection's worker thread, as costly as a small query, for a
 /// connection to a local file that nothing between can drop; on PostgreSQL only connections
 /// idle for [`POSTGRES_PING_AFTER_IDLE`] are tested (a server, proxy or firewall drops idle
-/// ones). Measured with `bash .ci/bench ssr`: see the README.
+/// ones). Measured with `bash .ci/bench ssr` and `bash .ci/bench reports`: see the README.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);
