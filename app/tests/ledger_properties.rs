@@ -96,6 +96,7 @@ proptest! {
             for op in &ops {
                 run.apply(op).await;
             }
+            app::service::ledger::close_writer(&run.db).await;
             run.db.close().await.expect("close");
         });
     }

@@ -199,6 +199,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             if !background.stop(grace).await {
                 tracing::warn!("background rounds still busy after the grace period: abandoned");
             }
+            app::service::ledger::close_writer(&database).await;
             database
                 .close()
                 .await

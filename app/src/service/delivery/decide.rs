@@ -12,7 +12,7 @@
 
 use super::{
     DeliveryEngine, auction,
-    budgets::{Book, ChannelSlots},
+    budgets::{Book, ChannelSlots, Kept},
     index::{CampaignIndex, LiveAd, LiveCampaign},
     pacing::{self, Budgets},
 };
@@ -23,10 +23,12 @@ use crate::{
     service::{ledger, notifications, settings, sql::Sql},
 };
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, Set,
+};
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, atomic::Ordering},
+    sync::{Arc, Mutex, PoisonError, atomic::Ordering},
 };
 
 /// Longest slot id accepted.
@@ -109,11 +111,13 @@ pub async fn decide(
         // The engine serves one database: its writer decides on the database of the request
         // that started it.
         let writer_db = db.clone();
+        let kept = Arc::clone(&engine.kept);
         let answer = engine
             .decisions
             .submit(request, MAX_BATCH, move |batch| {
                 let db = writer_db.clone();
-                async move { decide_batch(&db, &batch).await }
+                let kept = Arc::clone(&kept);
+                async move { decide_batch(&db, &batch, &kept).await }
             })
             .await?;
         return match answer {
@@ -201,9 +205,18 @@ pub enum Answer {
 }
 
 /// Decides a batch, again from the start (re-reading everything) when a write found that a
-/// row had moved since it was read, a few times; one answer per request.
-async fn decide_batch(db: &DatabaseConnection, batch: &[Request]) -> Vec<Result<Answer, AppError>> {
+/// row had moved since it was read, a few times; one answer per request. On SQLite the first
+/// try starts from the money rows the batches before it read and wrote (`kept`).
+async fn decide_batch(
+    db: &DatabaseConnection,
+    batch: &[Request],
+    kept: &Mutex<Kept>,
+) -> Vec<Result<Answer, AppError>> {
     let started = std::time::Instant::now();
+    let keep = db.get_database_backend() == DbBackend::Sqlite;
+    let kept = || kept.lock().unwrap_or_else(PoisonError::into_inner);
+    let earliest = batch.iter().map(|r| r.now).min().unwrap_or_else(Utc::now);
+    let since = earliest.date_naive() - Duration::days(1);
     let mut look_for_claims = false;
     let mut failure = AppError::TooManyAttempts(crate::error::BUSY.to_owned());
     for attempt in 0..4u64 {
@@ -217,9 +230,20 @@ async fn decide_batch(db: &DatabaseConnection, batch: &[Request]) -> Vec<Result<
                 continue;
             }
         };
-        match decide_in(&txn, batch, look_for_claims).await {
+        // Read once the transaction holds SQLite's write lock: a change counted before has
+        // committed, and one counted after is seen by the next batch.
+        let outside = ledger::outside_changes();
+        let book = if keep && attempt == 0 {
+            kept().take(since, outside)
+        } else {
+            Book::new(since)
+        };
+        match decide_in(&txn, batch, look_for_claims, book).await {
             Ok(Some(decided)) => match txn.commit().await {
                 Ok(()) => {
+                    if keep {
+                        kept().keep(decided.book, outside);
+                    }
                     tracing::debug!(
                         slots = batch.len(),
                         attempt,
@@ -255,6 +279,8 @@ struct BatchDecided<'a> {
     answers: Vec<Answer>,
     /// The ads served, once each per slot (rotation counters move after the commit).
     served: Vec<&'a LiveAd>,
+    /// The money rows as read and as written.
+    book: Book,
 }
 
 /// A slot won in this batch, before its decision row exists.
@@ -267,12 +293,14 @@ struct Win<'a> {
     budgets: Budgets,
 }
 
-/// Decides every request of the batch in order against one [`Book`], then writes it all.
-/// `None` when a write found a row moved since it was read (roll back and decide again).
+/// Decides every request of the batch in order against `book` (empty, or what earlier batches
+/// read and wrote), then writes it all. `None` when a write found a row moved since it was
+/// read (roll back and decide again).
 async fn decide_in<'a>(
     txn: &DatabaseTransaction,
     batch: &'a [Request],
     look_for_claims: bool,
+    mut book: Book,
 ) -> Result<Option<BatchDecided<'a>>, AppError> {
     let clock = std::time::Instant::now();
     // Requests ranked on indexes older than the database's are sent back to be ranked again.
@@ -294,7 +322,6 @@ async fn decide_in<'a>(
     let mut slots = ChannelSlots::load(txn, &days).await?;
     let slots_read_us = clock.elapsed().as_micros() as u64;
     let earliest = batch.iter().map(|r| r.now).min().unwrap_or_else(Utc::now);
-    let mut book = Book::new(earliest.date_naive() - Duration::days(1));
     let rounds = prefetch(txn, &mut book, batch).await?;
     let read_us = clock.elapsed().as_micros() as u64;
     let mut answers: Vec<Option<Answer>> = Vec::with_capacity(batch.len());
@@ -437,7 +464,7 @@ async fn decide_in<'a>(
         })));
     }
     let now = batch.iter().map(|r| r.now).max().unwrap_or(earliest);
-    if !ledger::transfer_many_known(txn, &holds, &known, now).await? {
+    if !ledger::hold_many(txn, &holds, &known, now).await? {
         return Ok(None);
     }
     let holds_us = clock.elapsed().as_micros() as u64;
@@ -510,6 +537,7 @@ async fn decide_in<'a>(
     Ok(Some(BatchDecided {
         answers,
         served: wins.iter().map(|w| w.ad).collect(),
+        book,
     }))
 }
 

@@ -53,6 +53,8 @@ pub struct DeliveryEngine {
     served: Arc<Mutex<HashMap<i64, Arc<AtomicU64>>>>,
     /// Slots waiting to be decided together (group commit).
     decisions: Arc<batch::Batcher<decide::Request, decide::Answer>>,
+    /// The money rows the decision writer read and wrote, for its next batch.
+    kept: Arc<Mutex<budgets::Kept>>,
 }
 
 fn read<T>(lock: &RwLock<Arc<T>>) -> Arc<T> {

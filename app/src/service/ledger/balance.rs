@@ -284,6 +284,8 @@ pub async fn set_low_balance(
     let mut active = model.into_active_model();
     active.low_balance_micros = Set(threshold.map(|t| t.0));
     active.update(db).await?;
+    // Decisions warn against the threshold they read.
+    super::note_outside_change();
     audit::record(
         db,
         AuditEntry::new(

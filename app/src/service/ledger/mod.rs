@@ -25,12 +25,39 @@ use sea_orm::{
 use std::{
     collections::HashMap,
     path::PathBuf,
-    sync::{Arc, LazyLock, Mutex, PoisonError},
+    sync::{
+        Arc, LazyLock, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 use tokio::sync::OwnedMutexGuard;
 
 pub use check::check;
-pub use post::{Charge, post_key, post_many, transfer_many, transfer_many_known};
+pub use post::{Charge, hold_many, post_key, post_many, transfer_many, transfer_many_known};
+
+/// Changes made by this process to what a batch of decisions reads about an ad account's
+/// money — its available balance, a campaign's committed spend, the low-balance threshold —
+/// other than by the decisions' own holds: top-ups, refunds, releases, reversals, threshold
+/// edits. The decision writer keeps what it read and wrote between batches and forgets it
+/// when this count has moved (see `delivery::budgets::Kept`). Counted inside the writing
+/// transaction, after its first write: on SQLite, whose one writer at a time means a batch
+/// that begins later sees the count moved and the change committed.
+static OUTSIDE_CHANGES: AtomicU64 = AtomicU64::new(0);
+
+/// The count of [`OUTSIDE_CHANGES`] so far.
+pub fn outside_changes() -> u64 {
+    OUTSIDE_CHANGES.load(Ordering::SeqCst)
+}
+
+/// Counts a change to an ad account's money made outside decisions.
+pub(crate) fn note_outside_change() {
+    OUTSIDE_CHANGES.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Whether a transfer between these sides changes an ad account's available balance.
+fn touches_balance(debit: Side, credit: Side) -> bool {
+    debit.kind == LedgerKind::AccountBalance || credit.kind == LedgerKind::AccountBalance
+}
 pub use reverse::{Reversal, reversal_key, reverse_many};
 
 /// A transaction that writes money ([`begin`]) and, on SQLite, this process's turn at the
@@ -86,11 +113,13 @@ struct SqliteWriter {
     turn: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// This process's money writers, one per SQLite file.
+static WRITERS: LazyLock<Mutex<HashMap<PathBuf, Arc<SqliteWriter>>>> =
+    LazyLock::new(Mutex::default);
+
 /// `db`'s file's writer, made on first use with `db`'s options; `None` on PostgreSQL (which
 /// locks rows, not the database, and gains nothing from one connection).
 fn sqlite_writer(db: &DatabaseConnection) -> Option<Arc<SqliteWriter>> {
-    static WRITERS: LazyLock<Mutex<HashMap<PathBuf, Arc<SqliteWriter>>>> =
-        LazyLock::new(Mutex::default);
     if db.get_database_backend() != DbBackend::Sqlite {
         return None;
     }
@@ -110,6 +139,28 @@ fn sqlite_writer(db: &DatabaseConnection) -> Option<Arc<SqliteWriter>> {
         })
     });
     Some(Arc::clone(writer))
+}
+
+/// Closes this process's money writer for `db`'s file, if it has one (SQLite), so that closing
+/// `db` closes the file: at shutdown, and when a process is done with one of many files (a
+/// property test opens thousands; each writer kept its connection, three descriptors, open).
+/// A later money write opens a new one.
+pub async fn close_writer(db: &DatabaseConnection) {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return;
+    }
+    let file = db
+        .get_sqlite_connection_pool()
+        .connect_options()
+        .get_filename()
+        .to_owned();
+    let writer = WRITERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(&file);
+    if let Some(writer) = writer {
+        let _ = writer.conn.close_by_ref().await;
+    }
 }
 
 /// One side of a transfer: the kind of account and who it belongs to (0 for the platform).
@@ -359,6 +410,9 @@ pub async fn transfer(
                 .await?;
         }
     }
+    if touches_balance(t.debit, t.credit) {
+        note_outside_change();
+    }
     let written = t.row(debit, credit, now).insert(db).await?;
     Ok(Outcome::Applied(written.id))
 }
@@ -415,6 +469,9 @@ async fn transfer_new_between(
     .collect();
     if !post::move_balances(db, &moves).await? {
         return Ok(Outcome::Insufficient);
+    }
+    if touches_balance(t.debit, t.credit) {
+        note_outside_change();
     }
     let written = ledger_transfer::Entity::insert(t.row(debit, credit, now))
         .exec(db)

@@ -106,6 +106,35 @@ pub async fn transfer_many_known(
     known: &HashMap<(Side, String), i64>,
     now: DateTime<Utc>,
 ) -> Result<bool, AppError> {
+    write_many(db, transfers, known, now, true).await
+}
+
+/// Decisions' holds ([`super::hold_transfer`]), as [`transfer_many_known`] does them, but not
+/// counted as [`super::outside_changes`]: the decision writer knows what its holds took.
+pub async fn hold_many(
+    db: &impl ConnectionTrait,
+    holds: &[NewTransfer],
+    known: &HashMap<(Side, String), i64>,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    if holds.iter().any(|t| t.kind != TransferKind::Hold) {
+        return Err(AppError::internal(
+            "ledger",
+            "only holds are decisions' own",
+        ));
+    }
+    write_many(db, holds, known, now, false).await
+}
+
+/// [`transfer_many_known`]; `count` says whether a change to an ad account's balance is
+/// counted as an outside change.
+async fn write_many(
+    db: &impl ConnectionTrait,
+    transfers: &[NewTransfer],
+    known: &HashMap<(Side, String), i64>,
+    now: DateTime<Utc>,
+    count: bool,
+) -> Result<bool, AppError> {
     if transfers.is_empty() {
         return Ok(true);
     }
@@ -157,6 +186,13 @@ pub async fn transfer_many_known(
     }
     if !move_balances(db, &moves).await? {
         return Ok(false);
+    }
+    if count
+        && transfers
+            .iter()
+            .any(|t| super::touches_balance(t.debit, t.credit))
+    {
+        super::note_outside_change();
     }
     for chunk in rows.chunks(CHUNK) {
         ledger_transfer::Entity::insert_many(chunk.to_vec())
