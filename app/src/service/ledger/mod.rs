@@ -39,9 +39,11 @@ pub use post::{Charge, hold_many, post_key, post_many, transfer_many, transfer_m
 /// money — its available balance, a campaign's committed spend, the low-balance threshold —
 /// other than by the decisions' own holds: top-ups, refunds, releases, reversals, threshold
 /// edits. The decision writer keeps what it read and wrote between batches and forgets it
-/// when this count has moved (see `delivery::budgets::Kept`). Counted inside the writing
-/// transaction, after its first write: on SQLite, whose one writer at a time means a batch
-/// that begins later sees the count moved and the change committed.
+/// when this count has moved (see `delivery::budgets::Kept`). Money is counted inside the
+/// writing transaction, after its first write: on SQLite, whose one writer at a time means a
+/// batch that begins later sees the count moved and the change committed. (A threshold edit
+/// is one statement, counted just after it commits: a batch in between may still warn against
+/// the old threshold.)
 static OUTSIDE_CHANGES: AtomicU64 = AtomicU64::new(0);
 
 /// The count of [`OUTSIDE_CHANGES`] so far.
