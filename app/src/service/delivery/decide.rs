@@ -321,7 +321,6 @@ async fn decide_in<'a>(
     let claims_us = clock.elapsed().as_micros() as u64;
     let mut slots = ChannelSlots::load(txn, &days).await?;
     let slots_read_us = clock.elapsed().as_micros() as u64;
-    let earliest = batch.iter().map(|r| r.now).min().unwrap_or_else(Utc::now);
     let rounds = prefetch(txn, &mut book, batch).await?;
     let read_us = clock.elapsed().as_micros() as u64;
     let mut answers: Vec<Option<Answer>> = Vec::with_capacity(batch.len());
@@ -463,7 +462,7 @@ async fn decide_in<'a>(
             expires_at: decision.expires_at,
         })));
     }
-    let now = batch.iter().map(|r| r.now).max().unwrap_or(earliest);
+    let now = batch.iter().map(|r| r.now).max().unwrap_or_else(Utc::now);
     if !ledger::hold_many(txn, &holds, &known, now).await? {
         return Ok(None);
     }

@@ -33,7 +33,7 @@ use std::{
 use tokio::sync::OwnedMutexGuard;
 
 pub use check::check;
-pub use post::{Charge, hold_many, post_key, post_many, transfer_many, transfer_many_known};
+pub use post::{Charge, hold_many, post_key, post_many, transfer_many};
 
 /// Changes made by this process to what a batch of decisions reads about an ad account's
 /// money — its available balance, a campaign's committed spend, the low-balance threshold —

@@ -94,23 +94,12 @@ pub async fn transfer_many(
     transfers: &[NewTransfer],
     now: DateTime<Utc>,
 ) -> Result<bool, AppError> {
-    transfer_many_known(db, transfers, &HashMap::new(), now).await
+    write_many(db, transfers, &HashMap::new(), now, true).await
 }
 
-/// [`transfer_many`] when the caller has read some of the ledger accounts' ids in this
-/// transaction (`known`; ledger accounts are never deleted, so an id read stays): only the
-/// others are looked up (and created when never used).
-pub async fn transfer_many_known(
-    db: &impl ConnectionTrait,
-    transfers: &[NewTransfer],
-    known: &HashMap<(Side, String), i64>,
-    now: DateTime<Utc>,
-) -> Result<bool, AppError> {
-    write_many(db, transfers, known, now, true).await
-}
-
-/// Decisions' holds ([`super::hold_transfer`]), as [`transfer_many_known`] does them, but not
+/// Decisions' holds ([`super::hold_transfer`]), as [`transfer_many`] makes transfers, but not
 /// counted as [`super::outside_changes`]: the decision writer knows what its holds took.
+/// `known`: ledger account ids the caller read in this transaction.
 pub async fn hold_many(
     db: &impl ConnectionTrait,
     holds: &[NewTransfer],
@@ -126,8 +115,10 @@ pub async fn hold_many(
     write_many(db, holds, known, now, false).await
 }
 
-/// [`transfer_many_known`]; `count` says whether a change to an ad account's balance is
-/// counted as an outside change.
+/// [`transfer_many`], when the caller has read some of the ledger accounts' ids in this
+/// transaction (`known`; ledger accounts are never deleted, so an id read stays): only the
+/// others are looked up (and created when never used). `count` says whether a change to an
+/// ad account's balance is counted as an outside change.
 async fn write_many(
     db: &impl ConnectionTrait,
     transfers: &[NewTransfer],
