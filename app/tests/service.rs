@@ -509,3 +509,25 @@ async fn demo_seed_creates_every_role_and_the_catalog() {
         }
     }
 }
+
+/// SQLite is built with the query planner stability guarantee (`.cargo/config.toml`): without
+/// it every `LIMIT ?` statement (each sea-orm `.one()`) is parsed and planned again on every
+/// execution instead of reusing SQLx's cached statement.
+#[tokio::test]
+async fn sqlite_plans_do_not_depend_on_bound_values() {
+    let db = migrations::db::fresh_sqlite().await.expect("sqlite");
+    let options: Vec<String> = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "PRAGMA compile_options",
+        ))
+        .await
+        .expect("compile options")
+        .into_iter()
+        .map(|row| row.try_get_by_index::<String>(0).expect("text"))
+        .collect();
+    assert!(
+        options.iter().any(|o| o == "ENABLE_QPSG"),
+        "SQLite built without ENABLE_QPSG: {options:?}"
+    );
+}

@@ -32,8 +32,9 @@ pub struct Options {
     #[arg(long, default_value_t = 20_000)]
     pub decisions: usize,
     /// Concurrent tasks of the concurrent phases (decisions, events and baseline). Slots asked
-    /// at once share transactions (group commit), so the rate grows with them.
-    #[arg(long, value_delimiter = ',', default_values_t = [4usize, 16])]
+    /// at once share transactions (group commit), so the rate grows with them, and so does the
+    /// time each waits: the phases show the curve between the two.
+    #[arg(long, value_delimiter = ',', default_values_t = [4usize, 8, 16])]
     pub concurrency: Vec<usize>,
     /// Decisions over HTTP, spread over `--http-connections` keep-alive connections.
     #[arg(long, default_value_t = 5_000)]
