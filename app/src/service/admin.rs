@@ -32,9 +32,8 @@ pub async fn list_users(
     if !search.is_empty() {
         query = query.filter(app_user::Column::Email.contains(&search));
     }
-    let paginator = query.paginate(db, PAGE_SIZE);
-    let total = paginator.num_items().await?;
-    let users = paginator.fetch_page(page).await?;
+    let (users, total) =
+        super::paging::rows_and_total(query.paginate(db, PAGE_SIZE), page, PAGE_SIZE).await?;
     let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
 
     let mut roles: HashMap<i64, Vec<PlatformRole>> = HashMap::new();

@@ -105,8 +105,7 @@ pub async fn list(
         .order_by_desc(audit_event::Column::At)
         .order_by_desc(audit_event::Column::Id)
         .paginate(db, PAGE_SIZE);
-    let total = paginator.num_items().await?;
-    let events = paginator.fetch_page(filter.page).await?;
+    let (events, total) = super::paging::rows_and_total(paginator, filter.page, PAGE_SIZE).await?;
 
     let actor_ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
     let emails: HashMap<i64, String> = app_user::Entity::find()

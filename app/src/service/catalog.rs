@@ -174,11 +174,10 @@ pub async fn list_channels(
         ChannelSort::Name => query.order_by_asc(channel::Column::Title),
     }
     .order_by_asc(channel::Column::Id);
-    let paginator = query.paginate(db, PAGE_SIZE);
-    let total = paginator.num_items().await?;
-    let rows = paginator
-        .fetch_page(filter.page)
-        .await?
+    let (channels, total) =
+        super::paging::rows_and_total(query.paginate(db, PAGE_SIZE), filter.page, PAGE_SIZE)
+            .await?;
+    let rows = channels
         .into_iter()
         .map(|c| to_row(c, &topics, platform.min_subscribers))
         .collect();

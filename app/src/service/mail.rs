@@ -198,10 +198,8 @@ pub async fn list(
     let paginator = outbox_message::Entity::find()
         .order_by_desc(outbox_message::Column::Id)
         .paginate(db, PAGE_SIZE);
-    let total = paginator.num_items().await?;
-    let rows = paginator
-        .fetch_page(page)
-        .await?
+    let (messages, total) = super::paging::rows_and_total(paginator, page, PAGE_SIZE).await?;
+    let rows = messages
         .into_iter()
         .map(|m| MailRow {
             id: m.id,

@@ -25,6 +25,7 @@ pub mod mail;
 pub mod members;
 pub mod moderation;
 pub mod notifications;
+pub mod paging;
 pub mod passwords;
 pub mod policy;
 pub mod rate_limit;

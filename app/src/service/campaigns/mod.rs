@@ -6,7 +6,7 @@ pub mod clock;
 pub mod write;
 
 use crate::{
-    entity::{ad, ad_version, campaign},
+    entity::campaign,
     error::AppError,
     model::{
         AccountId, AccountPermission, AdVersionStatus, CampaignBuilderData, CampaignFilter,
@@ -16,13 +16,12 @@ use crate::{
     },
     service::{
         Actor, account_time::AccountClock, ads, catalog::like_pattern, forecast,
-        forecast::ForecastEngine, moderation, settings,
+        forecast::ForecastEngine, moderation, paging, settings, sql::Sql,
     },
 };
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use std::collections::{HashMap, HashSet};
@@ -135,9 +134,8 @@ pub async fn list(
         CampaignSort::Start => query.order_by_asc(campaign::Column::StartAt),
     }
     .order_by_desc(campaign::Column::Id);
-    let paginator = query.paginate(db, PAGE_SIZE);
-    let total = paginator.num_items().await?;
-    let models = paginator.fetch_page(filter.page).await?;
+    let (models, total) =
+        paging::rows_and_total(query.paginate(db, PAGE_SIZE), filter.page, PAGE_SIZE).await?;
     let ids: Vec<CampaignId> = models.iter().map(|m| CampaignId(m.id)).collect();
     let (ad_counts, in_review) = ad_facts(db, &ids).await?;
     let mut delivery = crate::service::delivery::state::for_campaigns(
@@ -193,38 +191,38 @@ fn empty_delivery(m: &campaign::Model) -> crate::model::CampaignDelivery {
     }
 }
 
-/// Ads per campaign, and the campaigns with a version waiting for review.
+/// Ads per campaign, and the campaigns with a version waiting for review (one statement).
 async fn ad_facts(
     db: &impl ConnectionTrait,
     ids: &[CampaignId],
 ) -> Result<(HashMap<CampaignId, u64>, HashSet<CampaignId>), AppError> {
-    let raw: Vec<i64> = ids.iter().map(|c| c.0).collect();
-    let counts: Vec<(i64, i64)> = ad::Entity::find()
-        .select_only()
-        .column(ad::Column::CampaignId)
-        .column_as(Expr::col(ad::Column::Id).count(), "ads")
-        .filter(ad::Column::CampaignId.is_in(raw.clone()))
-        .group_by(ad::Column::CampaignId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let waiting: Vec<i64> = ad::Entity::find()
-        .select_only()
-        .column(ad::Column::CampaignId)
-        .join(JoinType::InnerJoin, ad::Relation::AdVersion.def())
-        .filter(ad::Column::CampaignId.is_in(raw))
-        .filter(ad_version::Column::Status.eq(AdVersionStatus::InReview))
-        .distinct()
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok((
-        counts
-            .into_iter()
-            .map(|(id, n)| (CampaignId(id), u64::try_from(n).unwrap_or(0)))
-            .collect(),
-        waiting.into_iter().map(CampaignId).collect(),
-    ))
+    if ids.is_empty() {
+        return Ok((HashMap::new(), HashSet::new()));
+    }
+    let backend = db.get_database_backend();
+    let mut sql = Sql::new();
+    let in_review = sql.bind(AdVersionStatus::InReview);
+    let campaigns: Vec<String> = ids.iter().map(|c| sql.bind(c.0)).collect();
+    sql.text = format!(
+        "SELECT a.campaign_id, COUNT(*), \
+         SUM(CASE WHEN EXISTS (SELECT 1 FROM ad_version v \
+         WHERE v.ad_id = a.id AND v.status = {in_review}) THEN 1 ELSE 0 END) \
+         FROM ad a WHERE a.campaign_id IN ({}) GROUP BY a.campaign_id",
+        campaigns.join(", ")
+    );
+    let mut counts = HashMap::with_capacity(ids.len());
+    let mut waiting = HashSet::new();
+    for row in db.query_all_raw(sql.build(backend)).await? {
+        let id = CampaignId(row.try_get_by_index::<i64>(0)?);
+        counts.insert(
+            id,
+            u64::try_from(row.try_get_by_index::<i64>(1)?).unwrap_or(0),
+        );
+        if row.try_get_by_index::<i64>(2)? > 0 {
+            waiting.insert(id);
+        }
+    }
+    Ok((counts, waiting))
 }
 
 /// The builder's first render: the campaign as stored (or a blank one), the targeting
