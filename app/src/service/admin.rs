@@ -3,7 +3,7 @@
 use crate::{
     entity::{account_member, app_user, staff_role},
     error::AppError,
-    model::{AuditAction, PAGE_SIZE, Page, PlatformRole, RoleChangeInput, UserId, UserRow, limits},
+    model::{AuditAction, Page, PlatformRole, RoleChangeInput, UserId, UserRow, limits},
     service::{
         Actor,
         audit::{self, AuditEntry},
@@ -11,8 +11,8 @@ use crate::{
 };
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
+    TransactionTrait,
     sea_query::{Asterisk, Expr, ExprTrait, Func, LockType, OnConflict, Query},
 };
 use std::collections::HashMap;
@@ -32,8 +32,7 @@ pub async fn list_users(
     if !search.is_empty() {
         query = query.filter(app_user::Column::Email.contains(&search));
     }
-    let (users, total) =
-        super::paging::rows_and_total(query.paginate(db, PAGE_SIZE), page, PAGE_SIZE).await?;
+    let (users, total) = super::paging::rows_and_total(db, query, page).await?;
     let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
 
     let mut roles: HashMap<i64, Vec<PlatformRole>> = HashMap::new();

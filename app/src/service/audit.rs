@@ -3,15 +3,12 @@
 use crate::{
     entity::{app_user, audit_event},
     error::AppError,
-    model::{
-        AuditAction, AuditEventId, AuditFilter, AuditRow, PAGE_SIZE, Page, PlatformRole, UserId,
-    },
+    model::{AuditAction, AuditEventId, AuditFilter, AuditRow, Page, PlatformRole, UserId},
     service::Actor,
 };
 use chrono::{Days, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use std::collections::HashMap;
 use validator::Validate;
@@ -101,11 +98,10 @@ pub async fn list(
     if let Some(to) = filter.to.and_then(|d| d.checked_add_days(Days::new(1))) {
         query = query.filter(audit_event::Column::At.lt(to.and_time(Default::default()).and_utc()));
     }
-    let paginator = query
+    let query = query
         .order_by_desc(audit_event::Column::At)
-        .order_by_desc(audit_event::Column::Id)
-        .paginate(db, PAGE_SIZE);
-    let (events, total) = super::paging::rows_and_total(paginator, filter.page, PAGE_SIZE).await?;
+        .order_by_desc(audit_event::Column::Id);
+    let (events, total) = super::paging::rows_and_total(db, query, filter.page).await?;
 
     let actor_ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
     let emails: HashMap<i64, String> = app_user::Entity::find()

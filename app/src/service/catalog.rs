@@ -6,7 +6,7 @@ use crate::{
     error::{AppError, FieldErrors},
     model::{
         AccountId, AuditAction, ChannelFilter, ChannelId, ChannelInput, ChannelRow, ChannelSort,
-        PAGE_SIZE, Page, PlatformRole, Topic, TopicId,
+        Page, PlatformRole, Topic, TopicId,
     },
     service::{
         Actor,
@@ -17,7 +17,7 @@ use crate::{
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
+    QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use std::collections::{HashMap, HashSet};
@@ -174,9 +174,7 @@ pub async fn list_channels(
         ChannelSort::Name => query.order_by_asc(channel::Column::Title),
     }
     .order_by_asc(channel::Column::Id);
-    let (channels, total) =
-        super::paging::rows_and_total(query.paginate(db, PAGE_SIZE), filter.page, PAGE_SIZE)
-            .await?;
+    let (channels, total) = super::paging::rows_and_total(db, query, filter.page).await?;
     let rows = channels
         .into_iter()
         .map(|c| to_row(c, &topics, platform.min_subscribers))

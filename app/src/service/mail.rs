@@ -9,13 +9,13 @@
 use crate::{
     entity::outbox_message,
     error::AppError,
-    model::{MailKind, MailRow, PAGE_SIZE, Page, PlatformRole},
+    model::{MailKind, MailRow, Page, PlatformRole},
     service::Actor,
 };
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, sea_query::Expr,
 };
 use std::sync::OnceLock;
 
@@ -195,10 +195,8 @@ pub async fn list(
     show_links: bool,
 ) -> Result<Page<MailRow>, AppError> {
     actor.require_staff(db, PlatformRole::Admin).await?;
-    let paginator = outbox_message::Entity::find()
-        .order_by_desc(outbox_message::Column::Id)
-        .paginate(db, PAGE_SIZE);
-    let (messages, total) = super::paging::rows_and_total(paginator, page, PAGE_SIZE).await?;
+    let query = outbox_message::Entity::find().order_by_desc(outbox_message::Column::Id);
+    let (messages, total) = super::paging::rows_and_total(db, query, page).await?;
     let rows = messages
         .into_iter()
         .map(|m| MailRow {

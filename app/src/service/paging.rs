@@ -5,21 +5,23 @@
 //! to SQLite's worker thread). The page and the count were never read atomically, so nothing
 //! a caller could rely on changes.
 
-use sea_orm::{ConnectionTrait, DbErr, Paginator, SelectorTrait};
+use crate::model::PAGE_SIZE;
+use sea_orm::{ConnectionTrait, DbErr, PaginatorTrait, SelectorTrait};
 
-/// The rows of page `page` (from 0) of `paginator`, whose pages hold `size` rows, and the
-/// list's total.
-pub async fn rows_and_total<'db, C, S>(
-    paginator: Paginator<'db, C, S>,
+/// The rows of page `page` (from 0, [`PAGE_SIZE`] rows a page) of `query`, and the list's
+/// total.
+pub async fn rows_and_total<'db, C, Q>(
+    db: &'db C,
+    query: Q,
     page: u64,
-    size: u64,
-) -> Result<(Vec<S::Item>, u64), DbErr>
+) -> Result<(Vec<<Q::Selector as SelectorTrait>::Item>, u64), DbErr>
 where
     C: ConnectionTrait,
-    S: SelectorTrait + 'db,
+    Q: PaginatorTrait<'db, C>,
 {
+    let paginator = query.paginate(db, PAGE_SIZE);
     let rows = paginator.fetch_page(page).await?;
-    let total = match short_page_total(page, size, rows.len() as u64) {
+    let total = match short_page_total(page, PAGE_SIZE, rows.len() as u64) {
         Some(total) => total,
         None => paginator.num_items().await?,
     };

@@ -11,8 +11,8 @@ use crate::{
     model::{
         AccountId, AccountPermission, AdVersionStatus, CampaignBuilderData, CampaignFilter,
         CampaignForm, CampaignId, CampaignInfo, CampaignList, CampaignRow, CampaignSettings,
-        CampaignSort, CampaignStatus, CompletionReason, Micros, PAGE_SIZE, Page, Schedule,
-        Targeting, TargetingPageData,
+        CampaignSort, CampaignStatus, CompletionReason, Micros, Page, Schedule, Targeting,
+        TargetingPageData,
     },
     service::{
         Actor, account_time::AccountClock, ads, catalog::like_pattern, forecast,
@@ -21,7 +21,7 @@ use crate::{
 };
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use std::collections::{HashMap, HashSet};
@@ -134,8 +134,7 @@ pub async fn list(
         CampaignSort::Start => query.order_by_asc(campaign::Column::StartAt),
     }
     .order_by_desc(campaign::Column::Id);
-    let (models, total) =
-        paging::rows_and_total(query.paginate(db, PAGE_SIZE), filter.page, PAGE_SIZE).await?;
+    let (models, total) = paging::rows_and_total(db, query, filter.page).await?;
     let ids: Vec<CampaignId> = models.iter().map(|m| CampaignId(m.id)).collect();
     let (ad_counts, in_review) = ad_facts(db, &ids).await?;
     let mut delivery = crate::service::delivery::state::for_campaigns(
