@@ -531,3 +531,62 @@ async fn sqlite_plans_do_not_depend_on_bound_values() {
         "SQLite built without ENABLE_QPSG: {options:?}"
     );
 }
+
+/// Under a steady stream of money writes, the background checkpoint (`checkpoint_log`) still
+/// completes, so the write-ahead log starts over instead of growing until a writer's commit
+/// has to checkpoint it (with everything since the last one to `fsync`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_completes_while_money_writes_go_on() {
+    use app::service::ledger::{self, RESTART_LOG_PAGES};
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    };
+    let db = migrations::db::fresh_sqlite().await.expect("sqlite");
+    db.execute_unprepared("CREATE TABLE wal_test (id INTEGER PRIMARY KEY, body BLOB)")
+        .await
+        .expect("table");
+    let (stop, commits) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let writer = {
+        let (db, stop, commits) = (db.clone(), Arc::clone(&stop), Arc::clone(&commits));
+        tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                let w = ledger::begin(&db).await.expect("begin");
+                w.execute_unprepared("INSERT INTO wal_test (body) VALUES (randomblob(3000))")
+                    .await
+                    .expect("insert");
+                w.commit().await.expect("commit");
+                commits.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    // A log well past the size at which the checkpoint completes between two writes.
+    while commits.load(Ordering::SeqCst) < 2 * RESTART_LOG_PAGES as u64 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let (log, left) = ledger::checkpoint_log(&db)
+        .await
+        .expect("checkpoint")
+        .expect("SQLite");
+    stop.store(true, Ordering::SeqCst);
+    writer.await.expect("writer");
+    assert!(log >= RESTART_LOG_PAGES, "the log had {log} pages");
+    assert_eq!(left, 0, "pages left to copy after the checkpoint");
+    // The next write starts the log over: it holds only the pages written since.
+    let w = ledger::begin(&db).await.expect("begin");
+    w.execute_unprepared("INSERT INTO wal_test (body) VALUES (randomblob(3000))")
+        .await
+        .expect("insert");
+    w.commit().await.expect("commit");
+    let (after, _) = ledger::checkpoint_log(&db)
+        .await
+        .expect("checkpoint")
+        .expect("SQLite");
+    assert!(
+        after < log / 2,
+        "the log did not start over: {after} pages after, {log} before"
+    );
+}

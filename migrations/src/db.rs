@@ -30,7 +30,7 @@ pub const SQLITE_CACHE_KIB: u32 = 65_536;
 
 /// WAL pages after which the connection that commits checkpoints the log into the database
 /// file itself (SQLite's default is 1,000), in the middle of its commit. A serving instance
-/// checkpoints in the background every second instead ([`checkpoint`]), so this is only the
+/// checkpoints in the background instead (`app::service::ledger::checkpoint_log`), so this is only the
 /// ceiling for processes that do not (tests, one-off commands) or a checkpoint that falls
 /// behind: 32 MB of log. Measured by `server bench delivery`: with SQLite's default, one batch
 /// of decisions in twenty paid for the checkpoint and its two `fsync`s in its commit (p95 of
@@ -83,25 +83,6 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
             .acquire_timeout(Duration::from_secs(10));
     }
     Database::connect(options).await
-}
-
-/// Copies what SQLite's write-ahead log holds into the database file, as far as readers allow,
-/// without waiting for or blocking anyone (a passive checkpoint), so that writers' commits do
-/// not have to; nothing on PostgreSQL. Returns the log's pages and those now checkpointed.
-pub async fn checkpoint(db: &DatabaseConnection) -> Result<Option<(i64, i64)>, DbErr> {
-    if db.get_database_backend() != sea_orm_migration::sea_orm::DbBackend::Sqlite {
-        return Ok(None);
-    }
-    let row = db
-        .query_one_raw(sea_orm_migration::sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "PRAGMA wal_checkpoint(PASSIVE)",
-        ))
-        .await?;
-    Ok(match row {
-        Some(row) => Some((row.try_get_by_index(1)?, row.try_get_by_index(2)?)),
-        None => None,
-    })
 }
 
 /// Applies pending migrations.

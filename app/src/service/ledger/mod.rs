@@ -108,6 +108,63 @@ pub async fn begin(db: &DatabaseConnection) -> Result<Write, AppError> {
     Ok(Write { txn, _turn: turn })
 }
 
+/// Copies SQLite's write-ahead log into the database file (a passive checkpoint) so that the
+/// log starts over, without a money write paying for it; nothing on PostgreSQL. Returns the
+/// log's pages before and those left to copy after.
+///
+/// SQLite starts the log over only when a write begins with every page of it copied, and a
+/// checkpoint that runs while writes go on never gets there: each commit adds pages while it
+/// copies. The log then grows until the connection whose commit crosses
+/// `SQLITE_AUTOCHECKPOINT_PAGES` checkpoints it in that commit, `fsync`ing everything written
+/// since the last one (`server bench delivery`, `strace`: the money writer spent 15–40 ms in
+/// those `fsync`s three times a second at 2,800 decisions/s, its slowest batches). So this
+/// copies in two passes: the first while the money writer goes on (the expensive part: the
+/// log's `fsync` and most pages); then, when the log has grown past [`RESTART_LOG_PAGES`], a
+/// second between two of this process's money writes (on its turn, [`begin`]), which copies
+/// only what was written during the first and completes: the next write starts the log over.
+pub async fn checkpoint_log(db: &DatabaseConnection) -> Result<Option<(i64, i64)>, DbErr> {
+    let Some((log, done)) = passive_checkpoint(db).await? else {
+        return Ok(None);
+    };
+    if log < RESTART_LOG_PAGES {
+        return Ok(Some((log, log - done)));
+    }
+    let writer = existing_sqlite_writer(db);
+    let _turn = match &writer {
+        Some(writer) => Some(Arc::clone(&writer.turn).lock_owned().await),
+        None => None,
+    };
+    let left = match passive_checkpoint(db).await? {
+        Some((log, done)) => log - done,
+        None => 0,
+    };
+    Ok(Some((log, left)))
+}
+
+/// `PRAGMA wal_checkpoint(PASSIVE)`: copies what SQLite's log holds into the database file as
+/// far as readers allow, without waiting for or blocking anyone. The log's pages and those
+/// copied; `None` on PostgreSQL.
+async fn passive_checkpoint(db: &DatabaseConnection) -> Result<Option<(i64, i64)>, DbErr> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(None);
+    }
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA wal_checkpoint(PASSIVE)",
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => Some((row.try_get_by_index(1)?, row.try_get_by_index(2)?)),
+        None => None,
+    })
+}
+
+/// Log pages past which [`checkpoint_log`] completes its checkpoint between two money writes
+/// (4 MB of 4 KB pages): often enough that the log stays small under a steady stream of
+/// writes, rarely enough that pausing them costs little.
+pub const RESTART_LOG_PAGES: i64 = 1_024;
+
 /// This process's money writer for one SQLite file: one connection (closed when idle a while)
 /// and the queue for it.
 struct SqliteWriter {
@@ -141,6 +198,19 @@ fn sqlite_writer(db: &DatabaseConnection) -> Option<Arc<SqliteWriter>> {
         })
     });
     Some(Arc::clone(writer))
+}
+
+/// `db`'s file's writer if this process has made one (SQLite).
+fn existing_sqlite_writer(db: &DatabaseConnection) -> Option<Arc<SqliteWriter>> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return None;
+    }
+    let options = db.get_sqlite_connection_pool().connect_options();
+    WRITERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(options.get_filename())
+        .cloned()
 }
 
 /// Closes this process's money writer for `db`'s file, if it has one (SQLite), so that closing
