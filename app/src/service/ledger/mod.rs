@@ -129,12 +129,16 @@ pub async fn checkpoint_log(db: &DatabaseConnection) -> Result<Option<(i64, i64)
     if log < RESTART_LOG_PAGES {
         return Ok(Some((log, log - done)));
     }
-    let writer = existing_sqlite_writer(db);
-    let _turn = match &writer {
-        Some(writer) => Some(Arc::clone(&writer.turn).lock_owned().await),
-        None => None,
+    // On the money writer's own connection, idle while its turn is held here: no pool
+    // connection is waited for while money writes wait.
+    let (conn, _turn) = match existing_sqlite_writer(db) {
+        Some(writer) => (
+            writer.conn.clone(),
+            Some(Arc::clone(&writer.turn).lock_owned().await),
+        ),
+        None => (db.clone(), None),
     };
-    let left = match passive_checkpoint(db).await? {
+    let left = match passive_checkpoint(&conn).await? {
         Some((log, done)) => log - done,
         None => 0,
     };
