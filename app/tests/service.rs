@@ -550,15 +550,18 @@ async fn a_checkpoint_completes_while_money_writes_go_on() {
         Arc::new(AtomicBool::new(false)),
         Arc::new(AtomicU64::new(0)),
     );
+    async fn money_write(db: &DatabaseConnection) {
+        let w = ledger::begin(db).await.expect("begin");
+        w.execute_unprepared("INSERT INTO wal_test (body) VALUES (randomblob(3000))")
+            .await
+            .expect("insert");
+        w.commit().await.expect("commit");
+    }
     let writer = {
         let (db, stop, commits) = (db.clone(), Arc::clone(&stop), Arc::clone(&commits));
         tokio::spawn(async move {
             while !stop.load(Ordering::SeqCst) {
-                let w = ledger::begin(&db).await.expect("begin");
-                w.execute_unprepared("INSERT INTO wal_test (body) VALUES (randomblob(3000))")
-                    .await
-                    .expect("insert");
-                w.commit().await.expect("commit");
+                money_write(&db).await;
                 commits.fetch_add(1, Ordering::SeqCst);
             }
         })
@@ -576,11 +579,7 @@ async fn a_checkpoint_completes_while_money_writes_go_on() {
     assert!(log >= RESTART_LOG_PAGES, "the log had {log} pages");
     assert_eq!(left, 0, "pages left to copy after the checkpoint");
     // The next write starts the log over: it holds only the pages written since.
-    let w = ledger::begin(&db).await.expect("begin");
-    w.execute_unprepared("INSERT INTO wal_test (body) VALUES (randomblob(3000))")
-        .await
-        .expect("insert");
-    w.commit().await.expect("commit");
+    money_write(&db).await;
     let (after, _) = ledger::checkpoint_log(&db)
         .await
         .expect("checkpoint")

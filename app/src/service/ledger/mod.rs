@@ -183,11 +183,8 @@ static WRITERS: LazyLock<Mutex<HashMap<PathBuf, Arc<SqliteWriter>>>> =
 /// `db`'s file's writer, made on first use with `db`'s options; `None` on PostgreSQL (which
 /// locks rows, not the database, and gains nothing from one connection).
 fn sqlite_writer(db: &DatabaseConnection) -> Option<Arc<SqliteWriter>> {
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return None;
-    }
+    let file = writer_file(db)?;
     let options = db.get_sqlite_connection_pool().connect_options();
-    let file = options.get_filename().to_owned();
     let mut writers = WRITERS.lock().unwrap_or_else(PoisonError::into_inner);
     let writer = writers.entry(file).or_insert_with(|| {
         let pool = sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
@@ -206,15 +203,22 @@ fn sqlite_writer(db: &DatabaseConnection) -> Option<Arc<SqliteWriter>> {
 
 /// `db`'s file's writer if this process has made one (SQLite).
 fn existing_sqlite_writer(db: &DatabaseConnection) -> Option<Arc<SqliteWriter>> {
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return None;
-    }
-    let options = db.get_sqlite_connection_pool().connect_options();
+    let file = writer_file(db)?;
     WRITERS
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .get(options.get_filename())
+        .get(&file)
         .cloned()
+}
+
+/// The SQLite file `db` opens, which names its money writer; `None` on PostgreSQL.
+fn writer_file(db: &DatabaseConnection) -> Option<PathBuf> {
+    (db.get_database_backend() == DbBackend::Sqlite).then(|| {
+        db.get_sqlite_connection_pool()
+            .connect_options()
+            .get_filename()
+            .to_owned()
+    })
 }
 
 /// Closes this process's money writer for `db`'s file, if it has one (SQLite), so that closing
@@ -222,14 +226,9 @@ fn existing_sqlite_writer(db: &DatabaseConnection) -> Option<Arc<SqliteWriter>> 
 /// property test opens thousands; each writer kept its connection, three descriptors, open).
 /// A later money write opens a new one.
 pub async fn close_writer(db: &DatabaseConnection) {
-    if db.get_database_backend() != DbBackend::Sqlite {
+    let Some(file) = writer_file(db) else {
         return;
-    }
-    let file = db
-        .get_sqlite_connection_pool()
-        .connect_options()
-        .get_filename()
-        .to_owned();
+    };
     let writer = WRITERS
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
