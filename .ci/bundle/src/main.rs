@@ -180,7 +180,8 @@ fn split(args: &Args, staging: &Path, pkg: &Path) -> Res<HashMap<String, Vec<Str
     Ok(split.prefetch_map)
 }
 
-/// Runs `wasm-opt -Oz` on every wasm file in `dir`, one process per core.
+/// Runs `wasm-opt -Oz` on every wasm file in `dir`, one process per core, and drops the custom
+/// sections no browser reads.
 fn optimize_all(dir: &Path) -> Res<()> {
     each_largest_first(files_with_extension(dir, "wasm")?, |file| {
         // One file per core, each on one core: more parallel than binaryen's own threads over
@@ -191,6 +192,10 @@ fn optimize_all(dir: &Path) -> Res<()> {
                 "-Oz",
                 "--enable-bulk-memory",
                 "--enable-nontrapping-float-to-int",
+                // Custom sections for linkers and toolchain statistics, which browsers never
+                // read: ~200 bytes in every file, as much as many small chunks' own code.
+                "--strip-producers",
+                "--strip-target-features",
             ])
             .arg(file)
             .arg("-o")
