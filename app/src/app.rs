@@ -157,6 +157,9 @@ fn mark_hydrated() {
 /// alongside the main bundle). Areas rather than single pages: one chunk per page split the app into
 /// ~900 files (a page preloaded 100–340 of them, and the build ran wasm-opt 900 times), while a
 /// few areas keep the requests few and the staff areas out of every advertiser's download.
+/// Finer areas make lighter pages but many more files (ten areas: 294, up to 162 per page), and
+/// instantiating them blocked the main thread two to four times as long (README, "The browser
+/// bundle").
 /// The router, the shell and the navigation stay in the main bundle.
 macro_rules! lazy_areas {
     ($($(#[doc = $doc:literal])* $area:ident, $preload:ident {
