@@ -155,7 +155,7 @@ pub fn stylesheet_href(options: &leptos::config::LeptosOptions) -> String {
 /// paints nothing, so there it starts at once. The main files first; then the area's chunks,
 /// [`PRELOADS_PER_TASK`] per task: each preload costs the main thread about half a millisecond
 /// (a phone's four times that), and a page names 45–60 chunks, which in one task blocked input
-/// for 100–120 ms under Lighthouse's CPU slowdown.
+/// for 90–250 ms with the CPU slowed four times (a Chrome trace; see the README).
 #[cfg(feature = "ssr")]
 pub fn loader_script(options: &leptos::config::LeptosOptions) -> String {
     let files = site_files(options);
