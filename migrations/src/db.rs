@@ -85,6 +85,64 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
+/// Connections in the pool that [`connect_reads`] opens, unless configured otherwise.
+pub const READ_POOL_CONNECTIONS: u32 = 8;
+
+/// How long a request waits for a connection of the read pool when all are lent out, before
+/// it reads from the main pool instead (statement by statement, as without a read pool).
+/// Requests hold one for a few milliseconds, so under load a short queue here is cheaper than
+/// the main pool's two round trips per statement, and the bound means a request can never
+/// wait on the read pool for long whatever it holds.
+pub const READ_POOL_WAIT: Duration = Duration::from_millis(250);
+
+/// A second pool beside `db`'s, of `connections` read-only connections to the same database, all opened now
+/// and kept open. A request takes one of them for all its reads when one is free
+/// (`app::service::reads`): SQLx makes two round trips for every statement run on the main
+/// pool (the statement, and a ping when the connection goes back), and on SQLite each is a
+/// hand-off to the connection's own worker thread; one connection held for a request's reads
+/// pays the ping once. Kept apart from the main pool so that a request holding one never
+/// waits for another while writers wait for it. Read-only (SQLite's read-only open,
+/// PostgreSQL's `default_transaction_read_only`), so a write sent here fails instead of
+/// slipping past the main pool's writer.
+pub async fn connect_reads(
+    db: &DatabaseConnection,
+    connections: u32,
+) -> Result<DatabaseConnection, DbErr> {
+    use sea_orm_migration::sea_orm::{SqlxPostgresConnector, SqlxSqliteConnector, sqlx};
+    let err =
+        |e: sqlx::Error| DbErr::Conn(sea_orm_migration::sea_orm::RuntimeErr::SqlxError(e.into()));
+    match db.get_database_backend() {
+        sea_orm_migration::sea_orm::DbBackend::Sqlite => {
+            let options = (*db.get_sqlite_connection_pool().connect_options())
+                .clone()
+                .read_only(true);
+            let pool = sqlx::pool::PoolOptions::<sqlx::Sqlite>::new()
+                .test_before_acquire(false)
+                .max_connections(connections)
+                .min_connections(connections)
+                .acquire_timeout(READ_POOL_WAIT)
+                .connect_with(options)
+                .await
+                .map_err(err)?;
+            Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+        }
+        _ => {
+            let options = (*db.get_postgres_connection_pool().connect_options())
+                .clone()
+                .options([("default_transaction_read_only", "on")]);
+            let pool = sqlx::pool::PoolOptions::<sqlx::Postgres>::new()
+                .test_before_acquire(false)
+                .max_connections(connections)
+                .min_connections(connections)
+                .acquire_timeout(READ_POOL_WAIT)
+                .connect_with(options)
+                .await
+                .map_err(err)?;
+            Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
+        }
+    }
+}
+
 /// Applies pending migrations.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await

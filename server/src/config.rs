@@ -60,6 +60,17 @@ pub struct Cli {
     )]
     pub delivery_rate: u32,
 
+    /// Read-only database connections, each held by one request at a time for all its reads
+    /// (one SQLx round trip per statement instead of two); requests beyond these read from the
+    /// main pool. 0: no read pool. Count them in PostgreSQL's `max_connections`.
+    #[arg(
+        long,
+        env = "HERALD_READ_CONNECTIONS",
+        default_value_t = migrations::db::READ_POOL_CONNECTIONS,
+        global = true
+    )]
+    pub read_connections: u32,
+
     /// Log filter, e.g. `info` or `server=debug,sea_orm=warn`.
     #[arg(long, env = "HERALD_LOG", default_value = "info", global = true)]
     pub log: String,

@@ -128,6 +128,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             config.trusted_proxies = TrustedProxies::parse(&cli.trusted_proxies)
                 .map_err(|e| format!("HERALD_TRUSTED_PROXIES: {e}"))?;
             config.dev_mail = cli.dev_mail;
+            config.read_connections = cli.read_connections;
             config.delivery_limiter = server::delivery_api::KeyLimiter::new(
                 cli.delivery_rate,
                 cli.delivery_rate.saturating_mul(2),

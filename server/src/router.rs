@@ -11,7 +11,12 @@ use app::{
     app::{App, shell},
     bundle::BundleFiles,
     error::AppError,
-    service::{catalog_import::ImportJobs, forecast::ForecastEngine, passwords::PasswordHasher},
+    service::{
+        catalog_import::ImportJobs,
+        forecast::ForecastEngine,
+        passwords::PasswordHasher,
+        reads::{ReadPin, Reads},
+    },
 };
 use axum::{
     Router,
@@ -51,6 +56,8 @@ pub struct RouterConfig {
     pub trusted_proxies: TrustedProxies,
     /// Development mail mode: mail's link secrets in the log and the mail outbox page.
     pub dev_mail: bool,
+    /// Connections of the read pool (`HERALD_READ_CONNECTIONS`; 0: none).
+    pub read_connections: u32,
     /// The delivery API's rate limit per key.
     pub delivery_limiter: crate::delivery_api::KeyLimiter,
     /// This instance's metrics (served only when a metrics address is set).
@@ -66,6 +73,7 @@ impl RouterConfig {
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             trusted_proxies: TrustedProxies::default(),
             dev_mail: false,
+            read_connections: migrations::db::READ_POOL_CONNECTIONS,
             delivery_limiter: crate::delivery_api::KeyLimiter::default(),
             metrics: crate::metrics::Metrics::default(),
         }
@@ -111,7 +119,16 @@ pub async fn state(db: DatabaseConnection, config: &RouterConfig) -> Result<AppS
                 .into(),
         )
         .build();
+    let reads = if config.read_connections == 0 {
+        Reads::new(db.clone())
+    } else {
+        let pool = migrations::db::connect_reads(&db, config.read_connections)
+            .await
+            .map_err(|e| AppError::internal("read pool", e))?;
+        Reads::with_read_pool(db.clone(), pool)
+    };
     Ok(AppState {
+        reads,
         db: db.clone(),
         hasher: PasswordHasher::new(config.hash_concurrency),
         leptos_options,
@@ -179,7 +196,7 @@ pub fn routes(state: AppState, config: &RouterConfig) -> Router {
         .layer(sessions)
         // Probes carry no session: outside that layer, inside the headers and logging.
         .merge(crate::ops::router())
-        .layer(middleware::from_fn(viewer_memo))
+        .layer(middleware::from_fn(request_memos))
         .layer(middleware::from_fn(error_status))
         .layer(middleware::from_fn(multipart_only))
         .layer(CompressionLayer::new())
@@ -240,10 +257,16 @@ fn bundle(site_root: &str) -> Router {
 }
 
 /// Every request gets an empty [`ViewerMemo`]: its page's shell and server functions then
-/// load the signed-in viewer once between them.
-async fn viewer_memo(mut request: Request<Body>, next: Next) -> Response {
+/// load the signed-in viewer once between them; and an empty [`ReadPin`], which holds one
+/// read connection for all their reads and gives it back once the response is ready (every
+/// page renders whole before answering: `SsrMode::Async`).
+async fn request_memos(mut request: Request<Body>, next: Next) -> Response {
+    let pin = ReadPin::default();
     request.extensions_mut().insert(ViewerMemo::default());
-    next.run(request).await
+    request.extensions_mut().insert(pin.clone());
+    let response = next.run(request).await;
+    pin.release().await;
+    response
 }
 
 /// server_fn panics (dropping the connection) when a multipart endpoint receives another

@@ -12,7 +12,7 @@ use {super::ctx, crate::service};
 #[server(endpoint = "account")]
 pub async fn get_account() -> Result<AccountDetails, AppError> {
     let (state, me) = ctx::require_member().await?;
-    service::accounts::details(&state.db, &me).await
+    service::accounts::details(&state.reads, &me).await
 }
 
 /// Renames the current account or changes its time zone (owners).

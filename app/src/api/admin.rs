@@ -12,7 +12,7 @@ use {super::ctx, crate::model::PlatformRole, crate::service};
 #[server(endpoint = "admin_users")]
 pub async fn list_users(search: String, page: u64) -> Result<Page<UserRow>, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    service::admin::list_users(&state.db, &me, &search, page).await
+    service::admin::list_users(&state.reads, &me, &search, page).await
 }
 
 /// Grants or revokes a platform role.
@@ -26,5 +26,5 @@ pub async fn change_role(input: RoleChangeInput) -> Result<(), AppError> {
 #[server(endpoint = "admin_audit")]
 pub async fn list_audit(filter: AuditFilter) -> Result<Page<AuditRow>, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    service::audit::list(&state.db, &me, &filter).await
+    service::audit::list(&state.reads, &me, &filter).await
 }

@@ -13,7 +13,7 @@ use {super::ctx, crate::service};
 #[server(endpoint = "ads")]
 pub async fn list_ads(campaign: CampaignId) -> Result<Vec<AdDetails>, AppError> {
     let (state, me) = ctx::require_member().await?;
-    service::ads::list(&state.db, &me, campaign).await
+    service::ads::list(&state.reads, &me, campaign).await
 }
 
 /// The ad editor for a new ad (`ad` = `None`) or an existing one, with its history.
@@ -23,7 +23,7 @@ pub async fn load_ad_editor(
     ad: Option<AdId>,
 ) -> Result<AdEditorData, AppError> {
     let (state, me) = ctx::require_member().await?;
-    service::ads::editor(&state.db, &me, campaign, ad).await
+    service::ads::editor(&state.reads, &me, campaign, ad).await
 }
 
 /// Saves an ad; returns its id (new ads get one).

@@ -49,7 +49,8 @@ pub async fn sign_in(input: SignInInput, invite: Option<String>) -> Result<(), A
     let request = ctx::request()?;
     check_invite(invite.as_deref())?;
     let state = &request.state;
-    let user = service::auth::sign_in(&state.db, &state.hasher, input, request.ip.clone()).await?;
+    let user =
+        service::auth::sign_in(&state.reads, &state.hasher, input, request.ip.clone()).await?;
     request.begin_session(user).await?;
     let mut to = "/".to_owned();
     if let Some(token) = invite.filter(|t| !t.is_empty()) {
@@ -70,7 +71,7 @@ pub async fn sign_in(input: SignInInput, invite: Option<String>) -> Result<(), A
 pub async fn sign_out(invite: Option<String>) -> Result<(), AppError> {
     let request = ctx::request()?;
     if let Some(user) = request.end_session().await? {
-        service::auth::signed_out(&request.state.db, user, request.ip.clone()).await?;
+        service::auth::signed_out(&request.state.reads, user, request.ip.clone()).await?;
     }
     // Signing out always works: a value too long to be a token is not carried along.
     match invite.filter(|t| !t.is_empty() && !limits::too_long(t, limits::TOKEN_MAX)) {

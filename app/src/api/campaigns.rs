@@ -16,7 +16,7 @@ use {super::ctx, crate::service};
 #[server(endpoint = "campaigns")]
 pub async fn list_campaigns(filter: CampaignFilter) -> Result<CampaignList, AppError> {
     let (state, me) = ctx::require_member().await?;
-    service::campaigns::list(&state.db, &me, &filter).await
+    service::campaigns::list(&state.reads, &me, &filter).await
 }
 
 /// The builder's first render for a campaign (`None`: a new one).

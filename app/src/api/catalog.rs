@@ -20,14 +20,14 @@ use {
 #[server(endpoint = "catalog_topics")]
 pub async fn topics() -> Result<Vec<Topic>, AppError> {
     let (state, _me) = ctx::require_user().await?;
-    service::catalog::topics(&state.db).await
+    service::catalog::topics(&state.reads).await
 }
 
 /// Topics and languages for the targeting controls, with eligible channel counts.
 #[server(endpoint = "targeting_options")]
 pub async fn load_targeting_options() -> Result<TargetingOptions, AppError> {
     let (state, _me) = ctx::require_user().await?;
-    service::forecast::options(&state.db, &state.forecast).await
+    service::forecast::options(&state.reads, &state.forecast).await
 }
 
 /// The targeting page's first render: options, the forecast of `form`, and the channels
@@ -41,7 +41,7 @@ pub async fn load_targeting_page(
     let (state, me) = ctx::require_user().await?;
     limits::check_argument("search", &find, limits::SEARCH_MAX)?;
     let parsed = form.parse();
-    let options = service::forecast::options(&state.db, &state.forecast).await?;
+    let options = service::forecast::options(&state.reads, &state.forecast).await?;
     let forecast = match parsed {
         Ok(request) => service::forecast::forecast(&state.db, &state.forecast, &me, request).await,
         Err(errors) => Err(AppError::Invalid(errors)),
@@ -54,7 +54,7 @@ pub async fn load_targeting_page(
             eligible_only: true,
             ..ChannelFilter::default()
         };
-        Some(service::catalog::list_channels(&state.db, &me, &filter).await?)
+        Some(service::catalog::list_channels(&state.reads, &me, &filter).await?)
     };
     Ok(TargetingPageData {
         options,
@@ -67,7 +67,7 @@ pub async fn load_targeting_page(
 #[server(endpoint = "catalog_channels")]
 pub async fn list_channels(filter: ChannelFilter) -> Result<Page<ChannelRow>, AppError> {
     let (state, me) = ctx::require_user().await?;
-    service::catalog::list_channels(&state.db, &me, &filter).await
+    service::catalog::list_channels(&state.reads, &me, &filter).await
 }
 
 /// Reach and cost of a targeting at a bid, with one page of matching channels.
@@ -81,7 +81,7 @@ pub async fn get_forecast(request: ForecastRequest) -> Result<Forecast, AppError
 #[server(endpoint = "admin_channel")]
 pub async fn channel_for_edit(id: ChannelId) -> Result<(ChannelRow, ChannelInput), AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    service::catalog::channel_input(&state.db, &me, id).await
+    service::catalog::channel_input(&state.reads, &me, id).await
 }
 
 /// Saves an admin's edit of one channel; forecasts follow at once.
@@ -97,7 +97,7 @@ pub async fn update_channel(id: ChannelId, input: ChannelInput) -> Result<(), Ap
 #[server(endpoint = "admin_catalog_settings")]
 pub async fn catalog_settings() -> Result<CatalogSettingsInput, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    service::settings::catalog_input(&state.db, &me).await
+    service::settings::catalog_input(&state.reads, &me).await
 }
 
 /// Changes the eligibility threshold and the slot model; forecasts follow at once.

@@ -67,7 +67,7 @@ async fn read_file(data: MultipartData) -> Result<(String, Vec<u8>), AppError> {
 #[server(endpoint = "admin_catalog_import")]
 pub async fn load_import(id: CatalogImportId) -> Result<ImportPreview, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    service::catalog_import::preview(&state.db, &me, id).await
+    service::catalog_import::preview(&state.reads, &me, id).await
 }
 
 /// Confirms a previewed import and starts applying it in the background; returns at once.
@@ -75,7 +75,7 @@ pub async fn load_import(id: CatalogImportId) -> Result<ImportPreview, AppError>
 #[server(endpoint = "admin_catalog_import_apply")]
 pub async fn apply_import(id: CatalogImportId) -> Result<(), AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    let claimed = service::catalog_import::claim(&state.db, &me, id).await?;
+    let claimed = service::catalog_import::claim(&state.reads, &me, id).await?;
     tokio::spawn(async move {
         if catalog_import::run(&state.db, &state.imports, claimed)
             .await
@@ -92,7 +92,7 @@ pub async fn apply_import(id: CatalogImportId) -> Result<(), AppError> {
 #[server(endpoint = "admin_catalog_import_progress")]
 pub async fn poll_import(id: CatalogImportId) -> Result<ImportProgress, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    service::catalog_import::progress(&state.db, &state.imports, &me, id).await
+    service::catalog_import::progress(&state.reads, &state.imports, &me, id).await
 }
 
 /// Throws away a previewed import.

@@ -5,8 +5,11 @@ use crate::{
     error::AppError,
     model::{AccountId, PlatformRole, UserId, Viewer},
     service::{
-        self, Actor, catalog_import::ImportJobs, forecast::ForecastEngine,
+        self, Actor,
+        catalog_import::ImportJobs,
+        forecast::ForecastEngine,
         passwords::PasswordHasher,
+        reads::{ReadPin, Reads},
     },
 };
 use axum::{
@@ -25,7 +28,11 @@ use tower_sessions::Session;
 /// Shared by every request: the database pool, the password hasher and Leptos' options.
 #[derive(Clone, Debug)]
 pub struct AppState {
+    /// The main pool: every write, every transaction.
     pub db: DatabaseConnection,
+    /// Reads: inside a request, on one connection held for the whole request when one is free
+    /// (see `service::reads`); elsewhere the main pool.
+    pub reads: Reads,
     pub hasher: PasswordHasher,
     pub leptos_options: LeptosOptions,
     /// The in-memory forecast index, refreshed when the catalog changes.
@@ -119,6 +126,10 @@ impl Request {
             })
             .map(|ip| ip.to_string());
         let memo = parts.extensions.get::<ViewerMemo>().cloned();
+        let mut state = state;
+        state.reads = state
+            .reads
+            .for_request(parts.extensions.get::<ReadPin>().cloned());
         Ok(Request {
             state,
             session,
@@ -198,7 +209,7 @@ impl Request {
             .await
             .map_err(session_err)?
             .map(AccountId);
-        let viewer = service::auth::viewer(&self.state.db, user, preferred).await?;
+        let viewer = service::auth::viewer(&self.state.reads, user, preferred).await?;
         if viewer.is_none() {
             self.session.flush().await.map_err(session_err)?;
         }
@@ -264,10 +275,10 @@ pub async fn viewer() -> Result<Option<Viewer>, AppError> {
     };
     if let Some(account) = viewer.current_account {
         viewer.unread_notifications =
-            service::notifications::unread(&request.state.db, viewer.user_id, account).await?;
+            service::notifications::unread(&request.state.reads, viewer.user_id, account).await?;
         if let Some(membership) = viewer.memberships.iter().find(|m| m.account_id == account) {
             viewer.balance =
-                service::ledger::balance::for_header(&request.state.db, membership).await?;
+                service::ledger::balance::for_header(&request.state.reads, membership).await?;
         }
     }
     Ok(Some(viewer))
@@ -307,7 +318,7 @@ pub async fn require_member_of(account: AccountId) -> Result<(AppState, Actor), 
         .session_user()
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let viewer = service::auth::viewer(&request.state.db, user, Some(account))
+    let viewer = service::auth::viewer(&request.state.reads, user, Some(account))
         .await?
         .ok_or(AppError::Unauthenticated)?;
     if viewer.current_account != Some(account) {

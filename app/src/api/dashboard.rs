@@ -9,5 +9,5 @@ use {super::ctx, crate::service};
 #[server(endpoint = "dashboard")]
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     let (state, me) = ctx::require_user().await?;
-    service::dashboard::dashboard(&state.db, &me, chrono::Utc::now()).await
+    service::dashboard::dashboard(&state.reads, &me, chrono::Utc::now()).await
 }

@@ -12,19 +12,19 @@ use {super::ctx, crate::model::PlatformRole, crate::service};
 #[server(endpoint = "delivery_keys")]
 pub async fn delivery_keys() -> Result<Vec<DeliveryKeyView>, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    service::delivery::keys::list(&state.db, &me).await
+    service::delivery::keys::list(&state.reads, &me).await
 }
 
 /// Creates a key; its secret is in the answer, shown once (admins).
 #[server(endpoint = "create_delivery_key")]
 pub async fn create_delivery_key(input: NewDeliveryKey) -> Result<CreatedDeliveryKey, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    service::delivery::keys::create(&state.db, &me, input, chrono::Utc::now()).await
+    service::delivery::keys::create(&state.reads, &me, input, chrono::Utc::now()).await
 }
 
 /// Revokes a key at once (admins).
 #[server(endpoint = "revoke_delivery_key")]
 pub async fn revoke_delivery_key(id: i64) -> Result<(), AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    service::delivery::keys::revoke(&state.db, &me, id, chrono::Utc::now()).await
+    service::delivery::keys::revoke(&state.reads, &me, id, chrono::Utc::now()).await
 }

@@ -17,7 +17,7 @@ use {super::ctx, crate::model::PlatformRole, crate::service};
 #[server(endpoint = "balance")]
 pub async fn balance(page: u64) -> Result<BalancePage, AppError> {
     let (state, me) = ctx::require_member().await?;
-    service::ledger::balance::page(&state.db, &me, page).await
+    service::ledger::balance::page(&state.reads, &me, page).await
 }
 
 /// Sets the "balance low" threshold of `account` (owners); an empty amount turns it off.
@@ -32,7 +32,7 @@ pub async fn set_low_balance(account: AccountId, amount: String) -> Result<(), A
                 .map_err(|e| AppError::field("low_balance", e.to_string()))?,
         )
     };
-    service::ledger::balance::set_low_balance(&state.db, &me, threshold).await
+    service::ledger::balance::set_low_balance(&state.reads, &me, threshold).await
 }
 
 /// Ad accounts whose name contains `query`, with their balances (finance staff; admins read).
@@ -43,7 +43,7 @@ pub async fn list_finance_accounts(
     page: u64,
 ) -> Result<FinanceAccounts, AppError> {
     let (state, me) = ctx::require_user().await?;
-    service::finance::accounts(&state.db, &me, &query, &sort, page).await
+    service::finance::accounts(&state.reads, &me, &query, &sort, page).await
 }
 
 /// Credits an ad account's prepaid balance (finance staff); one credit per bank reference.
@@ -66,7 +66,7 @@ pub async fn refund_balance(input: RefundInput) -> Result<RequestResult, AppErro
 #[server(endpoint = "finance_requests")]
 pub async fn list_finance_requests() -> Result<FinanceRequests, AppError> {
     let (state, me) = ctx::require_user().await?;
-    service::finance::requests::list(&state.db, &me).await
+    service::finance::requests::list(&state.reads, &me).await
 }
 
 /// Approves or rejects a waiting request (a finance user other than its requester).
@@ -94,5 +94,5 @@ pub async fn finance_account_history(
     page: u64,
 ) -> Result<BalancePage, AppError> {
     let (state, me) = ctx::require_user().await?;
-    service::finance::account_history(&state.db, &me, account, &kind, &from, &to, page).await
+    service::finance::account_history(&state.reads, &me, account, &kind, &from, &to, page).await
 }

@@ -25,7 +25,7 @@ pub async fn reverse_charges(input: CorrectionInput) -> Result<CorrectionResult,
 #[server(endpoint = "list_corrections")]
 pub async fn list_corrections(page: u64) -> Result<Vec<CorrectionRow>, AppError> {
     let (state, me) = ctx::require_user().await?;
-    service::finance::corrections::list(&state.db, &me, page).await
+    service::finance::corrections::list(&state.reads, &me, page).await
 }
 
 /// Spend per ad account and UTC day or month.
@@ -54,7 +54,7 @@ pub async fn finance_spend(
 pub async fn finance_payables(month: String) -> Result<Payables, AppError> {
     let (state, me) = ctx::require_user().await?;
     let limit = service::finance::payables::PAGE_ROWS;
-    service::finance::payables::payables(&state.db, &me, &month, limit, chrono::Utc::now()).await
+    service::finance::payables::payables(&state.reads, &me, &month, limit, chrono::Utc::now()).await
 }
 
 /// Marks one channel's ended month paid (finance staff); answers the amount paid.
@@ -68,7 +68,7 @@ pub async fn mark_payout_paid(input: PayoutInput) -> Result<Micros, AppError> {
 #[server(endpoint = "finance_reconcile")]
 pub async fn finance_reconcile(from: String, to: String) -> Result<ReconcileReport, AppError> {
     let (state, me) = ctx::require_user().await?;
-    service::finance::reconcile::reconcile(&state.db, &me, &from, &to, chrono::Utc::now()).await
+    service::finance::reconcile::reconcile(&state.reads, &me, &from, &to, chrono::Utc::now()).await
 }
 
 /// The query of the CSV downloads.
@@ -95,9 +95,16 @@ pub async fn spend_csv(
         let (me, q) = csv_request(&state, &parts).await?;
         let limit = service::finance::spend::CSV_ROWS;
         let now = chrono::Utc::now();
-        let report =
-            service::finance::spend::spend(&state.db, &me, &q.from, &q.to, &q.period, limit, now)
-                .await?;
+        let report = service::finance::spend::spend(
+            &state.reads,
+            &me,
+            &q.from,
+            &q.to,
+            &q.period,
+            limit,
+            now,
+        )
+        .await?;
         let name = format!(
             "herald-spend-by-{}-{}-to-{}.csv",
             report.period.code(),
@@ -120,7 +127,8 @@ pub async fn payables_csv(
         let (me, q) = csv_request(&state, &parts).await?;
         let limit = service::finance::spend::CSV_ROWS;
         let now = chrono::Utc::now();
-        let p = service::finance::payables::payables(&state.db, &me, &q.month, limit, now).await?;
+        let p =
+            service::finance::payables::payables(&state.reads, &me, &q.month, limit, now).await?;
         let name = format!("herald-payables-{}.csv", p.month);
         Ok((name, service::finance::payables::payables_csv(&p)?))
     }

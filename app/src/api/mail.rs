@@ -13,5 +13,5 @@ use {super::ctx, crate::model::PlatformRole, crate::service};
 #[server(endpoint = "admin_mail")]
 pub async fn list_mail(page: u64) -> Result<Page<MailRow>, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    service::mail::list(&state.db, &me, page, state.dev_mail).await
+    service::mail::list(&state.reads, &me, page, state.dev_mail).await
 }

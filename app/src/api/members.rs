@@ -30,7 +30,7 @@ pub async fn invite_member(
 #[server(endpoint = "invitations")]
 pub async fn list_invitations() -> Result<Vec<PendingInvitation>, AppError> {
     let (state, me) = ctx::require_member().await?;
-    service::members::pending(&state.db, &me).await
+    service::members::pending(&state.reads, &me).await
 }
 
 /// Withdraws an open invitation (owners).
@@ -73,7 +73,7 @@ pub async fn get_invitation(token: String) -> Result<InvitationPreview, AppError
     if !limits::is_token(&token) {
         return Err(AppError::NotFound);
     }
-    service::invitations::preview(&request.state.db, &token).await
+    service::invitations::preview(&request.state.reads, &token).await
 }
 
 /// Joins the invitation's account as the signed-in user, who must have the invited email;

@@ -17,7 +17,7 @@ use {super::ctx, crate::model::PlatformRole, crate::service};
 #[server(endpoint = "review_queue")]
 pub async fn review_queue(filter: QueueFilter) -> Result<QueueView, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Moderator).await?;
-    service::moderation::queue(&state.db, &me, &filter).await
+    service::moderation::queue(&state.reads, &me, &filter).await
 }
 
 /// An item as the moderator reviews it, with the caller's claim if any (reading claims
@@ -25,7 +25,7 @@ pub async fn review_queue(filter: QueueFilter) -> Result<QueueView, AppError> {
 #[server(endpoint = "open_review")]
 pub async fn open_review(task: ReviewTaskId) -> Result<ReviewScreen, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Moderator).await?;
-    service::moderation::screen(&state.db, &state.forecast, &me, task).await
+    service::moderation::screen(&state.reads, &state.forecast, &me, task).await
 }
 
 /// Claims an item for 15 minutes (or renews the caller's claim); returns when the claim ends,
@@ -35,14 +35,14 @@ pub async fn claim_review(
     task: ReviewTaskId,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Moderator).await?;
-    service::moderation::queue::claim_for_review(&state.db, &me, task).await
+    service::moderation::queue::claim_for_review(&state.reads, &me, task).await
 }
 
 /// The oldest item the moderator may take next, if any.
 #[server(endpoint = "next_review")]
 pub async fn next_review(appeals: bool) -> Result<Option<ReviewTaskId>, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Moderator).await?;
-    service::moderation::queue::next(&state.db, &me, appeals).await
+    service::moderation::queue::next(&state.reads, &me, appeals).await
 }
 
 /// Approves or declines a claimed item.
@@ -56,7 +56,7 @@ pub async fn decide_review(task: ReviewTaskId, input: DecisionInput) -> Result<(
 #[server(endpoint = "release_review")]
 pub async fn release_review(task: ReviewTaskId) -> Result<(), AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Moderator).await?;
-    service::moderation::release(&state.db, &me, task).await
+    service::moderation::release(&state.reads, &me, task).await
 }
 
 /// Appeals a decline of the current account (once).
@@ -73,7 +73,7 @@ pub async fn appeal_decision(
 #[server(endpoint = "notifications")]
 pub async fn my_notifications() -> Result<NotificationList, AppError> {
     let (state, me) = ctx::require_member().await?;
-    service::notifications::list(&state.db, &me).await
+    service::notifications::list(&state.reads, &me).await
 }
 
 /// The caller's unread notifications in the current account, for the header: 0 without an
@@ -91,14 +91,14 @@ pub async fn mark_notifications_read(
     up_to: NotificationId,
 ) -> Result<(), AppError> {
     let (state, me) = ctx::require_member_of(account).await?;
-    service::notifications::mark_read(&state.db, &me, up_to).await
+    service::notifications::mark_read(&state.reads, &me, up_to).await
 }
 
 /// The published guideline set (public).
 #[server(endpoint = "policy_reasons")]
 pub async fn policy_reasons() -> Result<Vec<PolicyReason>, AppError> {
     let request = ctx::request()?;
-    service::policy::all(&request.state.db).await
+    service::policy::all(&request.state.reads).await
 }
 
 /// Adds or edits a policy reason (admins).
@@ -112,5 +112,5 @@ pub async fn save_policy_reason(input: PolicyReasonInput) -> Result<PolicyReason
 #[server(endpoint = "review_times")]
 pub async fn get_review_times() -> Result<ReviewTimes, AppError> {
     let request = ctx::request()?;
-    service::moderation::stats::review_times(&request.state.db, chrono::Utc::now()).await
+    service::moderation::stats::review_times(&request.state.reads, chrono::Utc::now()).await
 }

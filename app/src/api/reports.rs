@@ -14,21 +14,21 @@ use {super::ctx, crate::service};
 #[server(endpoint = "report", input = Json)]
 pub async fn get_report(query: ReportQuery) -> Result<Report, AppError> {
     let (state, me) = ctx::require_member().await?;
-    service::reports::report(&state.db, &me, &query, chrono::Utc::now()).await
+    service::reports::report(&state.reads, &me, &query, chrono::Utc::now()).await
 }
 
 /// The report a share link opens (no account needed).
 #[server(endpoint = "shared_report", input = Json)]
 pub async fn shared_report(token: String, query: ReportQuery) -> Result<Report, AppError> {
     let state = ctx::request()?.state;
-    service::reports::shared(&state.db, &token, &query, chrono::Utc::now()).await
+    service::reports::shared(&state.reads, &token, &query, chrono::Utc::now()).await
 }
 
 /// A campaign's active share links (owners and managers).
 #[server(endpoint = "share_links")]
 pub async fn share_links(campaign: CampaignId) -> Result<Vec<ShareLinkView>, AppError> {
     let (state, me) = ctx::require_member().await?;
-    service::reports::share::list(&state.db, &me, campaign, chrono::Utc::now()).await
+    service::reports::share::list(&state.reads, &me, campaign, chrono::Utc::now()).await
 }
 
 /// Creates a share link to a campaign's report; the token is in the answer only.
@@ -65,7 +65,7 @@ pub async fn export_csv(
         let request = ctx::Request::from_parts(state.clone(), &parts)?;
         let me = request.actor().await?;
         let now = chrono::Utc::now();
-        let subject = service::reports::scope::for_member(&state.db, &me, &query, now).await?;
+        let subject = service::reports::scope::for_member(&state.reads, &me, &query, now).await?;
         let breakdown = query
             .by
             .as_deref()

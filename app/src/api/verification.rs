@@ -18,7 +18,7 @@ pub async fn get_email_link(token: String) -> Result<EmailLinkPreview, AppError>
         return Err(AppError::NotFound);
     }
     let viewer = request.viewer().await?.map(|v| v.user_id);
-    service::verification::preview(&request.state.db, &token, viewer).await
+    service::verification::preview(&request.state.reads, &token, viewer).await
 }
 
 /// Confirms the signed-in user's address with their mailed link and goes to the dashboard.

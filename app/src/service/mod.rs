@@ -29,6 +29,7 @@ pub mod paging;
 pub mod passwords;
 pub mod policy;
 pub mod rate_limit;
+pub mod reads;
 pub mod reports;
 pub mod seed;
 pub mod sessions;
