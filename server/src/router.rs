@@ -73,7 +73,9 @@ impl RouterConfig {
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             trusted_proxies: TrustedProxies::default(),
             dev_mail: false,
-            read_connections: migrations::db::READ_POOL_CONNECTIONS,
+            // Test servers run several at a time against one PostgreSQL server; `serve` sets
+            // HERALD_READ_CONNECTIONS (8 unless configured).
+            read_connections: 2,
             delivery_limiter: crate::delivery_api::KeyLimiter::default(),
             metrics: crate::metrics::Metrics::default(),
         }
