@@ -42,7 +42,7 @@ async fn topic_named(db: &impl ConnectionTrait, name: &str) -> Option<topic::Mod
 #[tokio::test]
 async fn a_request_holds_one_read_connection_and_writes_on_the_main_pool() {
     for (backend, db) in fresh_all().await {
-        let pool = connect_reads(&db, 1).await.expect("read pool");
+        let pool = connect_reads(&db, 1);
         until_idle(&pool, 1).await;
 
         // The read pool cannot write, even when asked directly.
@@ -105,7 +105,7 @@ async fn a_request_holds_one_read_connection_and_writes_on_the_main_pool() {
 #[tokio::test]
 async fn a_failed_statement_on_the_held_connection_is_an_ordinary_error() {
     for (backend, db) in fresh_all().await {
-        let pool = connect_reads(&db, 1).await.expect("read pool");
+        let pool = connect_reads(&db, 1);
         until_idle(&pool, 1).await;
         let pin = ReadPin::default();
         let reads = Reads::with_read_pool(db.clone(), pool.clone()).for_request(Some(pin.clone()));
@@ -122,4 +122,19 @@ async fn a_failed_statement_on_the_held_connection_is_an_ordinary_error() {
 
 fn backend_of(db: &DatabaseConnection) -> DbBackend {
     db.get_database_backend()
+}
+
+#[tokio::test]
+async fn a_request_dropped_unanswered_gives_its_connection_back() {
+    for (backend, db) in fresh_all().await {
+        let pool = connect_reads(&db, 1);
+        until_idle(&pool, 1).await;
+        let pin = ReadPin::default();
+        let reads = Reads::with_read_pool(db.clone(), pool.clone()).for_request(Some(pin.clone()));
+        assert!(topic_named(&reads, "Nothing").await.is_none());
+        assert_eq!(idle(&pool), 0, "{backend}");
+        // What the server's request layer does when a request is dropped: no await.
+        pin.release_soon();
+        until_idle(&pool, 1).await;
+    }
 }

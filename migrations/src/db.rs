@@ -95,50 +95,56 @@ pub const READ_POOL_CONNECTIONS: u32 = 8;
 /// wait on the read pool for long whatever it holds.
 pub const READ_POOL_WAIT: Duration = Duration::from_millis(250);
 
-/// A second pool beside `db`'s, of `connections` read-only connections to the same database, all opened now
-/// and kept open. A request takes one of them for all its reads when one is free
+/// A second pool beside `db`'s, of `connections` read-only connections to the same database,
+/// opened in the background and kept open. A request holds one of them for all its reads
 /// (`app::service::reads`): SQLx makes two round trips for every statement run on the main
 /// pool (the statement, and a ping when the connection goes back), and on SQLite each is a
 /// hand-off to the connection's own worker thread; one connection held for a request's reads
-/// pays the ping once. Kept apart from the main pool so that a request holding one never
-/// waits for another while writers wait for it. Read-only (SQLite's read-only open,
+/// pays the ping once. Kept apart from the main pool, so that the connections requests hold
+/// never leave writers without one. Read-only (SQLite's read-only open,
 /// PostgreSQL's `default_transaction_read_only`), so a write sent here fails instead of
 /// slipping past the main pool's writer.
-pub async fn connect_reads(
-    db: &DatabaseConnection,
-    connections: u32,
-) -> Result<DatabaseConnection, DbErr> {
-    use sea_orm_migration::sea_orm::{SqlxPostgresConnector, SqlxSqliteConnector, sqlx};
-    let err =
-        |e: sqlx::Error| DbErr::Conn(sea_orm_migration::sea_orm::RuntimeErr::SqlxError(e.into()));
+pub fn connect_reads(db: &DatabaseConnection, connections: u32) -> DatabaseConnection {
+    use sea_orm_migration::sea_orm::{
+        DbBackend, SqlxPostgresConnector, SqlxSqliteConnector, sqlx::pool::PoolOptions,
+    };
+    // Opened in the background and on demand: a database slow to accept connections slows
+    // the first reads (which then use the main pool), never the start.
+    let options = || {
+        PoolOptions::new()
+            .max_connections(connections)
+            .min_connections(connections)
+            .acquire_timeout(READ_POOL_WAIT)
+    };
     match db.get_database_backend() {
-        sea_orm_migration::sea_orm::DbBackend::Sqlite => {
-            let options = (*db.get_sqlite_connection_pool().connect_options())
+        DbBackend::Sqlite => {
+            let connect = (*db.get_sqlite_connection_pool().connect_options())
                 .clone()
                 .read_only(true);
-            let pool = sqlx::pool::PoolOptions::<sqlx::Sqlite>::new()
+            let pool = options()
                 .test_before_acquire(false)
-                .max_connections(connections)
-                .min_connections(connections)
-                .acquire_timeout(READ_POOL_WAIT)
-                .connect_with(options)
-                .await
-                .map_err(err)?;
-            Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+                .connect_lazy_with(connect);
+            SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
         }
         _ => {
-            let options = (*db.get_postgres_connection_pool().connect_options())
+            let connect = (*db.get_postgres_connection_pool().connect_options())
                 .clone()
                 .options([("default_transaction_read_only", "on")]);
-            let pool = sqlx::pool::PoolOptions::<sqlx::Postgres>::new()
+            // As the main pool: a connection idle a while is pinged before a request gets it
+            // (a server, proxy or firewall drops idle ones).
+            let pool = options()
                 .test_before_acquire(false)
-                .max_connections(connections)
-                .min_connections(connections)
-                .acquire_timeout(READ_POOL_WAIT)
-                .connect_with(options)
-                .await
-                .map_err(err)?;
-            Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= POSTGRES_PING_AFTER_IDLE {
+                            use sea_orm_migration::sea_orm::sqlx::Connection;
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                })
+                .connect_lazy_with(connect);
+            SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
         }
     }
 }

@@ -152,6 +152,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("cannot load the catalog: {e}"))?;
             let background = background::start(&state, Periods::default(), cli.dev_mail);
             let scraped = state.clone();
+            let reads = state.reads.clone();
             let app = router::routes(state, &config);
             let listener = tokio::net::TcpListener::bind(cli.listen)
                 .await
@@ -201,6 +202,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 tracing::warn!("background rounds still busy after the grace period: abandoned");
             }
             app::service::ledger::close_writer(&database).await;
+            reads.close().await;
             database
                 .close()
                 .await

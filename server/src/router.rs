@@ -121,13 +121,9 @@ pub async fn state(db: DatabaseConnection, config: &RouterConfig) -> Result<AppS
                 .into(),
         )
         .build();
-    let reads = if config.read_connections == 0 {
-        Reads::new(db.clone())
-    } else {
-        let pool = migrations::db::connect_reads(&db, config.read_connections)
-            .await
-            .map_err(|e| AppError::internal("read pool", e))?;
-        Reads::with_read_pool(db.clone(), pool)
+    let reads = match config.read_connections {
+        0 => Reads::new(db.clone()),
+        n => Reads::with_read_pool(db.clone(), migrations::db::connect_reads(&db, n)),
     };
     Ok(AppState {
         reads,
@@ -263,12 +259,22 @@ fn bundle(site_root: &str) -> Router {
 /// read connection for all their reads and gives it back once the response is ready (every
 /// page renders whole before answering: `SsrMode::Async`).
 async fn request_memos(mut request: Request<Body>, next: Next) -> Response {
-    let pin = ReadPin::default();
+    let pin = ReleaseOnDrop(ReadPin::default());
     request.extensions_mut().insert(ViewerMemo::default());
-    request.extensions_mut().insert(pin.clone());
+    request.extensions_mut().insert(pin.0.clone());
     let response = next.run(request).await;
-    pin.release().await;
+    pin.0.release().await;
     response
+}
+
+/// Gives a request's read connection back also when the request is dropped unanswered (the
+/// client went away, or shutdown's grace ran out).
+struct ReleaseOnDrop(ReadPin);
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        self.0.release_soon();
+    }
 }
 
 /// server_fn panics (dropping the connection) when a multipart endpoint receives another

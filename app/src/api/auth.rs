@@ -49,8 +49,7 @@ pub async fn sign_in(input: SignInInput, invite: Option<String>) -> Result<(), A
     let request = ctx::request()?;
     check_invite(invite.as_deref())?;
     let state = &request.state;
-    let user =
-        service::auth::sign_in(&state.reads, &state.hasher, input, request.ip.clone()).await?;
+    let user = service::auth::sign_in(&state.db, &state.hasher, input, request.ip.clone()).await?;
     request.begin_session(user).await?;
     let mut to = "/".to_owned();
     if let Some(token) = invite.filter(|t| !t.is_empty()) {
@@ -118,6 +117,8 @@ pub async fn change_password(input: PasswordChangeInput) -> Result<(), AppError>
     let actor = request.actor().await?;
     let keep = request.session_id();
     let state = &request.state;
+    // Hashing waits its turn for a core: no read connection held meanwhile.
+    state.reads.release().await;
     service::sessions::change_password(&state.db, &state.hasher, &actor, input, keep.as_deref())
         .await?;
     request.begin_session(actor.user_id).await

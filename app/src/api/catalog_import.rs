@@ -29,6 +29,8 @@ pub fn import_href(id: CatalogImportId) -> String {
 #[server(endpoint = "admin_catalog_import_upload", input = MultipartFormData)]
 pub async fn upload_catalog(data: MultipartData) -> Result<ImportPreview, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
+    // The upload streams for a while: no read connection held meanwhile.
+    state.reads.release().await;
     let (file_name, file) = read_file(data).await?;
     let preview = service::catalog_import::stage(&state.db, &me, &file_name, file).await?;
     leptos_axum::redirect(&import_href(preview.id));
@@ -76,11 +78,11 @@ pub async fn load_import(id: CatalogImportId) -> Result<ImportPreview, AppError>
 pub async fn apply_import(id: CatalogImportId) -> Result<(), AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
     let claimed = service::catalog_import::claim(&state.reads, &me, id).await?;
+    // The task outlives the request: it takes the main pool, not the request's reads.
+    let (db, imports, forecast) = (state.db, state.imports, state.forecast);
     tokio::spawn(async move {
-        if catalog_import::run(&state.db, &state.imports, claimed)
-            .await
-            .is_ok()
-            && let Err(e) = state.forecast.refresh(&state.db).await
+        if catalog_import::run(&db, &imports, claimed).await.is_ok()
+            && let Err(e) = forecast.refresh(&db).await
         {
             tracing::warn!(%e, "forecast refresh after a catalog import");
         }

@@ -95,16 +95,9 @@ pub async fn spend_csv(
         let (me, q) = csv_request(&state, &parts).await?;
         let limit = service::finance::spend::CSV_ROWS;
         let now = chrono::Utc::now();
-        let report = service::finance::spend::spend(
-            &state.reads,
-            &me,
-            &q.from,
-            &q.to,
-            &q.period,
-            limit,
-            now,
-        )
-        .await?;
+        let report =
+            service::finance::spend::spend(&state.db, &me, &q.from, &q.to, &q.period, limit, now)
+                .await?;
         let name = format!(
             "herald-spend-by-{}-{}-to-{}.csv",
             report.period.code(),
@@ -127,8 +120,7 @@ pub async fn payables_csv(
         let (me, q) = csv_request(&state, &parts).await?;
         let limit = service::finance::spend::CSV_ROWS;
         let now = chrono::Utc::now();
-        let p =
-            service::finance::payables::payables(&state.reads, &me, &q.month, limit, now).await?;
+        let p = service::finance::payables::payables(&state.db, &me, &q.month, limit, now).await?;
         let name = format!("herald-payables-{}.csv", p.month);
         Ok((name, service::finance::payables::payables_csv(&p)?))
     }

@@ -65,7 +65,8 @@ pub async fn export_csv(
         let request = ctx::Request::from_parts(state.clone(), &parts)?;
         let me = request.actor().await?;
         let now = chrono::Utc::now();
-        let subject = service::reports::scope::for_member(&state.reads, &me, &query, now).await?;
+        let subject =
+            service::reports::scope::for_member(&request.state.reads, &me, &query, now).await?;
         let breakdown = query
             .by
             .as_deref()

@@ -66,6 +66,20 @@ impl ReadPin {
     pub async fn release(&self) {
         *self.0.lock().await = Slot::Done;
     }
+
+    /// [`ReadPin::release`] without waiting, for a request that ends without an answer (the
+    /// client went away): now when no statement is running, else right after it in a task.
+    pub fn release_soon(&self) {
+        match self.0.try_lock() {
+            Ok(mut slot) => *slot = Slot::Done,
+            Err(_) => {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    let pin = self.clone();
+                    runtime.spawn(async move { pin.release().await });
+                }
+            }
+        }
+    }
 }
 
 impl Reads {
@@ -93,6 +107,24 @@ impl Reads {
             db: self.db.clone(),
             pool: self.pool.clone(),
             pin,
+        }
+    }
+
+    /// Gives this request's read connection back before work that is not reading the database
+    /// (hashing a password, receiving an upload); its later reads use the main pool.
+    pub async fn release(&self) {
+        if let Some(pin) = &self.pin {
+            pin.release().await;
+        }
+    }
+
+    /// Closes the read pool (at shutdown, before the main pool, so that on SQLite the main
+    /// pool's last connection is the file's last).
+    pub async fn close(&self) {
+        if let Some(pool) = &self.pool
+            && let Err(e) = pool.close_by_ref().await
+        {
+            tracing::warn!(error = %e, "closing the read pool");
         }
     }
 
