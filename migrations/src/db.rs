@@ -110,18 +110,18 @@ pub fn connect_reads(db: &DatabaseConnection, connections: u32) -> DatabaseConne
     };
     // Opened in the background and on demand: a database slow to accept connections slows
     // the first reads (which then use the main pool), never the start.
-    let options = || {
+    fn options<D: sea_orm_migration::sea_orm::sqlx::Database>(connections: u32) -> PoolOptions<D> {
         PoolOptions::new()
             .max_connections(connections)
             .min_connections(connections)
             .acquire_timeout(READ_POOL_WAIT)
-    };
+    }
     match db.get_database_backend() {
         DbBackend::Sqlite => {
             let connect = (*db.get_sqlite_connection_pool().connect_options())
                 .clone()
                 .read_only(true);
-            let pool = options()
+            let pool = options(connections)
                 .test_before_acquire(false)
                 .connect_lazy_with(connect);
             SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
@@ -132,17 +132,19 @@ pub fn connect_reads(db: &DatabaseConnection, connections: u32) -> DatabaseConne
                 .options([("default_transaction_read_only", "on")]);
             // As the main pool: a connection idle a while is pinged before a request gets it
             // (a server, proxy or firewall drops idle ones).
-            let pool = options()
+            let pool = options(connections)
                 .test_before_acquire(false)
-                .before_acquire(|conn, meta| {
-                    Box::pin(async move {
-                        if meta.idle_for >= POSTGRES_PING_AFTER_IDLE {
-                            use sea_orm_migration::sea_orm::sqlx::Connection;
-                            conn.ping().await?;
-                        }
-                        Ok(true)
-                    })
-                })
+                .before_acquire(
+                    |conn: &mut sea_orm_migration::sea_orm::sqlx::PgConnection, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= POSTGRES_PING_AFTER_IDLE {
+                                use sea_orm_migration::sea_orm::sqlx::Connection;
+                                conn.ping().await?;
+                            }
+                            Ok(true)
+                        })
+                    },
+                )
                 .connect_lazy_with(connect);
             SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
         }
