@@ -195,12 +195,43 @@ fn broken(e: &sqlx::Error) -> bool {
     )
 }
 
-fn query(stmt: &Statement) -> (&str, SqlxValues) {
+/// A statement's rows on the held connection, bound as sea-orm binds them; only the first
+/// when `first_only` (sea-orm's `query_one`: the rest are never fetched).
+async fn rows(
+    held: &mut Held,
+    stmt: &Statement,
+    first_only: bool,
+) -> Result<Vec<QueryResult>, sqlx::Error> {
     let values = stmt
         .values
         .clone()
         .unwrap_or(sea_orm::sea_query::Values(Vec::new()));
-    (stmt.sql.as_str(), SqlxValues(values))
+    // The query is typed by its database: made in each arm.
+    macro_rules! fetch {
+        ($conn:expr) => {{
+            let query =
+                sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values));
+            if first_only {
+                query
+                    .fetch_optional(&mut **$conn)
+                    .await?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect()
+            } else {
+                query
+                    .fetch_all(&mut **$conn)
+                    .await?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect()
+            }
+        }};
+    }
+    Ok(match held {
+        Held::Sqlite(c) => fetch!(c),
+        Held::Postgres(c) => fetch!(c),
+    })
 }
 
 fn query_err(e: sqlx::Error) -> DbErr {
@@ -228,50 +259,22 @@ impl ConnectionTrait for Reads {
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let held = self
-            .on_held(&stmt, async |held: &mut Held| {
-                let (sql, values) = query(&stmt);
-                let q = sqlx::AssertSqlSafe(sql);
-                Ok(match held {
-                    Held::Sqlite(c) => sqlx::query_with(q, values)
-                        .fetch_optional(&mut **c)
-                        .await?
-                        .map(Into::into),
-                    Held::Postgres(c) => sqlx::query_with(q, values)
-                        .fetch_optional(&mut **c)
-                        .await?
-                        .map(Into::into),
-                })
-            })
-            .await;
-        match held {
-            Some(result) => result.map_err(query_err),
+        match self
+            .on_held(&stmt, async |held| rows(held, &stmt, true).await)
+            .await
+        {
+            Some(result) => result
+                .map(|rows| rows.into_iter().next())
+                .map_err(query_err),
             None => self.db.query_one_raw(stmt).await,
         }
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let held = self
-            .on_held(&stmt, async |held: &mut Held| {
-                let (sql, values) = query(&stmt);
-                let q = sqlx::AssertSqlSafe(sql);
-                Ok(match held {
-                    Held::Sqlite(c) => sqlx::query_with(q, values)
-                        .fetch_all(&mut **c)
-                        .await?
-                        .into_iter()
-                        .map(Into::into)
-                        .collect(),
-                    Held::Postgres(c) => sqlx::query_with(q, values)
-                        .fetch_all(&mut **c)
-                        .await?
-                        .into_iter()
-                        .map(Into::into)
-                        .collect(),
-                })
-            })
-            .await;
-        match held {
+        match self
+            .on_held(&stmt, async |held| rows(held, &stmt, false).await)
+            .await
+        {
             Some(result) => result.map_err(query_err),
             None => self.db.query_all_raw(stmt).await,
         }
