@@ -96,7 +96,7 @@ pub const READ_POOL_CONNECTIONS: u32 = 8;
 pub const READ_POOL_WAIT: Duration = Duration::from_millis(250);
 
 /// A second pool beside `db`'s, of `connections` read-only connections to the same database,
-/// opened in the background and kept open. A request holds one of them for all its reads
+/// opened as requests first need them and kept open. A request holds one of them for all its reads
 /// (`app::service::reads`): SQLx makes two round trips for every statement run on the main
 /// pool (the statement, and a ping when the connection goes back), and on SQLite each is a
 /// hand-off to the connection's own worker thread; one connection held for a request's reads
@@ -108,7 +108,7 @@ pub fn connect_reads(db: &DatabaseConnection, connections: u32) -> DatabaseConne
     use sea_orm_migration::sea_orm::{
         DbBackend, SqlxPostgresConnector, SqlxSqliteConnector, sqlx::pool::PoolOptions,
     };
-    // Opened in the background and on demand: a database slow to accept connections slows
+    // Opened on demand: a database slow to accept connections slows
     // the first reads (which then use the main pool), never the start.
     fn options<D: sea_orm_migration::sea_orm::sqlx::Database>(connections: u32) -> PoolOptions<D> {
         PoolOptions::new()
