@@ -97,6 +97,23 @@ async fn an_existing_user_accepts_and_then_belongs_to_two_accounts() {
             .expect(b);
         assert_eq!(viewer.memberships.len(), 2, "{b}");
         assert_eq!(viewer.current_account, Some(joined), "{b}");
+        // Oldest membership first: their own account, then the one they joined, each with
+        // its name and currency; without a choice in the session, the oldest is current.
+        let own = account_of(&carol);
+        assert_eq!(viewer.memberships[0].account_id, own, "{b}");
+        assert_eq!(viewer.memberships[0].role, AccountRole::Owner, "{b}");
+        assert_eq!(viewer.memberships[1].account_name, "Acme Ads", "{b}");
+        assert_eq!(viewer.memberships[1].currency, "EUR", "{b}");
+        let fallback = auth::viewer(&db, carol.user_id, None)
+            .await
+            .expect(b)
+            .expect(b);
+        assert_eq!(fallback.current_account, Some(own), "{b}");
+        assert_eq!(fallback.email, "carol@example.com", "{b}");
+        let nobody = auth::viewer(&db, app::model::UserId(i64::MAX), Some(own))
+            .await
+            .expect(b);
+        assert!(nobody.is_none(), "{b}: a deleted user has no viewer");
         assert_eq!(
             viewer.current_membership().map(|m| m.role),
             Some(AccountRole::Manager),

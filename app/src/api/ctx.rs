@@ -273,13 +273,15 @@ pub async fn viewer() -> Result<Option<Viewer>, AppError> {
     let Some(mut viewer) = request.viewer().await? else {
         return Ok(None);
     };
-    if let Some(account) = viewer.current_account {
-        viewer.unread_notifications =
-            service::notifications::unread(&request.state.reads, viewer.user_id, account).await?;
-        if let Some(membership) = viewer.memberships.iter().find(|m| m.account_id == account) {
-            viewer.balance =
-                service::ledger::balance::for_header(&request.state.reads, membership).await?;
-        }
+    let current = viewer.current_account;
+    if let Some(membership) = viewer
+        .memberships
+        .iter()
+        .find(|m| Some(m.account_id) == current)
+    {
+        (viewer.unread_notifications, viewer.balance) =
+            service::ledger::balance::for_header(&request.state.reads, viewer.user_id, membership)
+                .await?;
     }
     Ok(Some(viewer))
 }

@@ -1,20 +1,21 @@
 //! Sign-in (with throttling) and loading the signed-in `Viewer`; sign-up is in `sign_up`.
 
 use crate::{
-    entity::{account_member, ad_account, app_user, audit_event, staff_role},
+    entity::{app_user, audit_event},
     error::{AppError, FieldErrors},
     model::{
-        AccountId, AuditAction, Membership, PlatformRole, SignInInput, UserId, Viewer,
+        AccountId, AccountRole, AuditAction, Membership, PlatformRole, SignInInput, UserId, Viewer,
         normalize_email,
     },
     service::{
         audit::{self, AuditEntry},
         passwords::PasswordHasher,
         rate_limit::{self, Limit, Reservation},
+        sql::Sql,
     },
 };
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use validator::Validate;
 
 /// Sign-in attempts allowed per (email, client address) within [`THROTTLE_WINDOW`]; a correct
@@ -274,62 +275,67 @@ async fn find_user(
         .await?)
 }
 
-/// The user's accounts, oldest membership first.
-pub async fn memberships(
-    db: &impl ConnectionTrait,
-    user: UserId,
-) -> Result<Vec<Membership>, AppError> {
-    let rows = account_member::Entity::find()
-        .filter(account_member::Column::UserId.eq(user.0))
-        .find_also_related(ad_account::Entity)
-        .order_by_asc(account_member::Column::CreatedAt)
-        .order_by_asc(account_member::Column::AccountId)
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(member, account)| {
-            account.map(|account| Membership {
-                account_id: AccountId(account.id),
-                account_name: account.name,
-                role: member.role,
-                currency: account.currency,
-            })
-        })
-        .collect())
-}
-
 /// The signed-in user as the browser sees them, or `None` if the user no longer exists.
 /// `preferred` is the account chosen in the session; it is kept only while still a membership.
+///
+/// One statement (every signed-in page asks, so it is on the hot path of every request): the
+/// user's row, their staff roles and their memberships with each account's name and currency,
+/// as one `UNION ALL` whose rows say which of the three they are.
 pub async fn viewer(
     db: &impl ConnectionTrait,
     user: UserId,
     preferred: Option<AccountId>,
 ) -> Result<Option<Viewer>, AppError> {
-    let Some(found) = app_user::Entity::find_by_id(user.0).one(db).await? else {
+    use sea_orm::ActiveEnum;
+    let mut sql = Sql::new();
+    sql.text = format!(
+        "SELECT 'm' AS part, m.role AS code, a.name AS name, a.currency AS currency, \
+                0 AS verified, a.id AS account_id, m.created_at AS since \
+           FROM account_member m JOIN ad_account a ON a.id = m.account_id \
+          WHERE m.user_id = {} \
+         UNION ALL \
+         SELECT 's', r.role, NULL, NULL, 0, NULL, NULL FROM staff_role r WHERE r.user_id = {} \
+         UNION ALL \
+         SELECT 'u', u.email, NULL, NULL, \
+                CASE WHEN u.email_verified_at IS NULL THEN 0 ELSE 1 END, NULL, NULL \
+           FROM app_user u WHERE u.id = {} \
+         ORDER BY part, since, account_id, code",
+        sql.bind(user.0),
+        sql.bind(user.0),
+        sql.bind(user.0),
+    );
+    let rows = db
+        .query_all_raw(sql.build(db.get_database_backend()))
+        .await?;
+    let mut found: Option<(String, bool)> = None;
+    let mut roles = Vec::new();
+    let mut memberships = Vec::new();
+    for row in rows {
+        let part: String = row.try_get("", "part")?;
+        let code: String = row.try_get("", "code")?;
+        match part.as_str() {
+            "u" => found = Some((code, row.try_get::<i32>("", "verified")? != 0)),
+            "s" => roles.push(PlatformRole::try_from_value(&code)?),
+            _ => memberships.push(Membership {
+                account_id: AccountId(row.try_get("", "account_id")?),
+                account_name: row.try_get("", "name")?,
+                role: AccountRole::try_from_value(&code)?,
+                currency: row.try_get("", "currency")?,
+            }),
+        }
+    }
+    let Some((email, email_verified)) = found else {
         return Ok(None);
     };
     // Staff roles key on the address: they hold only while it is confirmed. Every staff check
     // starts from this list, so an unconfirmed user cannot use a role however it got there.
-    let email_verified = found.email_verified_at.is_some();
-    let staff_roles: Vec<PlatformRole> = if email_verified {
-        staff_role::Entity::find()
-            .filter(staff_role::Column::UserId.eq(user.0))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|r| r.role)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let memberships = memberships(db, user).await?;
+    let staff_roles = if email_verified { roles } else { Vec::new() };
     let current_account = preferred
         .filter(|id| memberships.iter().any(|m| m.account_id == *id))
         .or_else(|| memberships.first().map(|m| m.account_id));
     Ok(Some(Viewer {
         user_id: user,
-        email: found.email,
+        email,
         staff_roles,
         memberships,
         current_account,

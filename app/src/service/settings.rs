@@ -20,7 +20,7 @@ use validator::Validate;
 const MIN_SUBSCRIBERS: &str = "eligibility_min_subscribers";
 const SLOTS_PER_DAY: &str = "ad_slots_per_day";
 const CATALOG_VERSION: &str = "catalog_version";
-const MIN_CPM: &str = "min_cpm_micros";
+pub(crate) const MIN_CPM: &str = "min_cpm_micros";
 const MIN_TOTAL_BUDGET: &str = "min_total_budget_micros";
 const PUBLISHER_SHARE: &str = "publisher_share_bp";
 const HOLD_TTL: &str = "hold_ttl_minutes";

@@ -4,17 +4,17 @@
 
 use super::pacing;
 use crate::{
-    entity::{ad, campaign, campaign_day_spend, campaign_spend, delivery_rollup},
+    entity::{campaign, delivery_rollup},
     error::AppError,
     model::{AdDelivery, CampaignDelivery, CampaignStatus, DeliveryState, Micros, Schedule},
-    service::{ledger, settings},
+    service::{ledger, settings, sql::Sql},
 };
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// The delivery of each campaign in `campaigns` (all of one account, already scoped to it).
 pub async fn for_campaigns(
@@ -27,43 +27,81 @@ pub async fn for_campaigns(
     let Some(account) = campaigns.first().map(|c| c.account_id) else {
         return Ok(HashMap::new());
     };
-    let ids: Vec<i64> = campaigns.iter().map(|c| c.id).collect();
-    let spend: HashMap<i64, campaign_spend::Model> = campaign_spend::Entity::find()
-        .filter(campaign_spend::Column::CampaignId.is_in(ids.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (s.campaign_id, s))
-        .collect();
     let local = now.with_timezone(&tz).naive_local();
-    let today: HashMap<i64, i64> = campaign_day_spend::Entity::find()
-        .filter(campaign_day_spend::Column::CampaignId.is_in(ids.clone()))
-        .filter(campaign_day_spend::Column::Day.eq(local.date()))
-        .all(db)
+    // One statement (the dashboard and the campaign list ask on every visit): each campaign's
+    // counters, today's committed spend and whether an approved ad serves, with the account's
+    // balance and the price floor.
+    let mut sql = Sql::new();
+    let ids = campaigns
+        .iter()
+        .map(|c| sql.bind(c.id))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let day = sql.bind(local.date());
+    let paused = sql.bind(false);
+    let side = ledger::Side::balance(account);
+    let (kind, owner, currency) = (
+        sql.bind(side.kind.code()),
+        sql.bind(side.owner),
+        sql.bind(currency),
+    );
+    let floor_key = sql.bind(settings::MIN_CPM);
+    sql.text = format!(
+        "SELECT c.id, s.posted, s.committed, d.committed AS today, \
+                CASE WHEN EXISTS (SELECT 1 FROM ad \
+                      WHERE ad.campaign_id = c.id AND ad.paused = {paused} \
+                        AND ad.live_version_id IS NOT NULL) THEN 1 ELSE 0 END AS with_ads, \
+                (SELECT l.balance FROM ledger_account l \
+                  WHERE l.kind = {kind} AND l.owner_id = {owner} AND l.currency = {currency}) \
+                  AS balance, \
+                (SELECT p.value FROM platform_setting p WHERE p.key = {floor_key}) AS floor \
+           FROM campaign c \
+           LEFT JOIN campaign_spend s ON s.campaign_id = c.id \
+           LEFT JOIN campaign_day_spend d ON d.campaign_id = c.id AND d.day = {day} \
+          WHERE c.id IN ({ids})"
+    );
+    struct Counters {
+        posted: i64,
+        committed: i64,
+        today: i64,
+        with_ads: bool,
+    }
+    let mut counters = HashMap::with_capacity(campaigns.len());
+    let (mut balance, mut floor) = (Micros(0), None);
+    for row in db
+        .query_all_raw(sql.build(db.get_database_backend()))
         .await?
-        .into_iter()
-        .map(|d| (d.campaign_id, d.committed))
-        .collect();
-    let with_ads: HashSet<i64> = ad::Entity::find()
-        .select_only()
-        .column(ad::Column::CampaignId)
-        .filter(ad::Column::CampaignId.is_in(ids))
-        .filter(ad::Column::Paused.eq(false))
-        .filter(ad::Column::LiveVersionId.is_not_null())
-        .into_tuple::<i64>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    let balance = ledger::balance_of(db, ledger::Side::balance(account), currency).await?;
-    let floor = settings::load(db).await?.money.min_cpm;
+    {
+        let id: i64 = row.try_get("", "id")?;
+        let zero = |column: &str| -> Result<i64, AppError> {
+            Ok(row.try_get::<Option<i64>>("", column)?.unwrap_or(0))
+        };
+        counters.insert(
+            id,
+            Counters {
+                posted: zero("posted")?,
+                committed: zero("committed")?,
+                today: zero("today")?,
+                with_ads: row.try_get::<i32>("", "with_ads")? != 0,
+            },
+        );
+        // An account never credited has no ledger row yet: zero.
+        balance = Micros(zero("balance")?);
+        floor = row.try_get::<Option<i64>>("", "floor")?.map(Micros);
+    }
+    let floor = match floor {
+        Some(floor) => floor,
+        // No row: nothing below needs the floor (no campaign has an approved ad).
+        None if counters.is_empty() => Micros(0),
+        None => return Err(AppError::internal("settings", "min_cpm_micros is missing")),
+    };
     Ok(campaigns
         .iter()
         .map(|c| {
-            let s = spend.get(&c.id);
-            let posted = s.map_or(0, |s| s.posted);
-            let committed = s.map_or(0, |s| s.committed);
-            let today = today.get(&c.id).copied().unwrap_or(0);
+            let k = counters.get(&c.id);
+            let posted = k.map_or(0, |k| k.posted);
+            let committed = k.map_or(0, |k| k.committed);
+            let today = k.map_or(0, |k| k.today);
             let left = (c.total_budget_micros - committed).max(0);
             let schedule: Option<Schedule> = c
                 .schedule
@@ -75,7 +113,7 @@ pub async fn for_campaigns(
             let one_view = pacing::expected_cost(1, Micros(c.bid_micros)).unwrap_or(Micros(1));
             let state = if c.status != CampaignStatus::Running {
                 DeliveryState::NotRunning
-            } else if !with_ads.contains(&c.id) {
+            } else if !k.is_some_and(|k| k.with_ads) {
                 DeliveryState::NoApprovedAd
             } else if balance < floor {
                 DeliveryState::OutOfFunds

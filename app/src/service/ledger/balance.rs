@@ -5,23 +5,24 @@
 use super::Side;
 use crate::{
     entity::{
-        account_top_up, ad_account, campaign, campaign_spend, delivery_decision, finance_request,
-        ledger_account, ledger_transfer,
+        account_top_up, ad_account, campaign, delivery_decision, finance_request, ledger_account,
+        ledger_transfer,
     },
     error::AppError,
     model::{
         AccountId, AccountPermission, AuditAction, Balance, BalanceEntry, BalancePage, LedgerKind,
-        Membership, Micros, TransferKind,
+        Membership, Micros, TransferKind, UserId,
     },
     service::{
         Actor,
         audit::{self, AuditEntry},
         settings,
+        sql::Sql,
     },
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, sea_query::Expr,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::HashMap;
 
@@ -30,66 +31,87 @@ pub const HISTORY_PAGE: u64 = 25;
 /// The deepest history page served.
 pub const MAX_HISTORY_PAGE: u64 = 10_000;
 
-/// The account's balance figures (no authorization: callers have checked who asks).
+/// The account's balance figures (no authorization: callers have checked who asks). One
+/// statement for the figures (the dashboard shows them on every visit) and the settings.
 pub async fn summary(db: &impl ConnectionTrait, account: AccountId) -> Result<Balance, AppError> {
-    let model = ad_account::Entity::find_by_id(account.0)
-        .one(db)
+    let mut sql = Sql::new();
+    let id = sql.bind(account.0);
+    let balance = sql.bind(LedgerKind::AccountBalance.code());
+    let holds = sql.bind(LedgerKind::CampaignHolds.code());
+    sql.text = format!(
+        "SELECT a.currency, a.low_balance_micros, \
+           (SELECT l.balance FROM ledger_account l \
+             WHERE l.kind = {balance} AND l.owner_id = a.id AND l.currency = a.currency) \
+             AS available, \
+           (SELECT CAST(COALESCE(SUM(l.balance), 0) AS BIGINT) FROM ledger_account l \
+             WHERE l.kind = {holds} AND l.currency = a.currency \
+               AND l.owner_id IN (SELECT c.id FROM campaign c WHERE c.account_id = a.id)) \
+             AS held, \
+           (SELECT CAST(COALESCE(SUM(s.posted), 0) AS BIGINT) FROM campaign_spend s \
+             WHERE s.campaign_id IN (SELECT c.id FROM campaign c WHERE c.account_id = a.id)) \
+             AS spent, \
+           (SELECT CAST(COALESCE(SUM(t.amount), 0) AS BIGINT) FROM account_top_up t \
+             WHERE t.account_id = a.id) AS credited \
+         FROM ad_account a WHERE a.id = {id}"
+    );
+    let row = db
+        .query_one_raw(sql.build(db.get_database_backend()))
         .await?
         .ok_or(AppError::NotFound)?;
-    let available = super::balance_of(db, Side::balance(account.0), &model.currency).await?;
-    let campaigns = campaign::Entity::find()
-        .select_only()
-        .column(campaign::Column::Id)
-        .filter(campaign::Column::AccountId.eq(account.0));
-    let sum = |column: &str| Expr::cust(format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)"));
-    let held: Option<i64> = ledger_account::Entity::find()
-        .select_only()
-        .column_as(sum("balance"), "held")
-        .filter(ledger_account::Column::Kind.eq(LedgerKind::CampaignHolds.code()))
-        .filter(ledger_account::Column::Currency.eq(&model.currency))
-        .filter(
-            ledger_account::Column::OwnerId.in_subquery(QueryTrait::into_query(campaigns.clone())),
-        )
-        .into_tuple()
-        .one(db)
-        .await?;
-    let spent: Option<i64> = campaign_spend::Entity::find()
-        .select_only()
-        .column_as(sum("posted"), "spent")
-        .filter(campaign_spend::Column::CampaignId.in_subquery(QueryTrait::into_query(campaigns)))
-        .into_tuple()
-        .one(db)
-        .await?;
-    let credited: Option<i64> = account_top_up::Entity::find()
-        .select_only()
-        .column_as(sum("amount"), "credited")
-        .filter(account_top_up::Column::AccountId.eq(account.0))
-        .into_tuple()
-        .one(db)
-        .await?;
+    let available = Micros(row.try_get::<Option<i64>>("", "available")?.unwrap_or(0));
     let floor = settings::load(db).await?.money.min_cpm;
     Ok(Balance {
-        currency: model.currency,
+        currency: row.try_get("", "currency")?,
         available,
-        held: Micros(held.unwrap_or(0)),
-        spent: Micros(spent.unwrap_or(0)),
-        credited: Micros(credited.unwrap_or(0)),
-        low_balance: model.low_balance_micros.map(Micros),
+        held: Micros(row.try_get("", "held")?),
+        spent: Micros(row.try_get("", "spent")?),
+        credited: Micros(row.try_get("", "credited")?),
+        low_balance: row
+            .try_get::<Option<i64>>("", "low_balance_micros")?
+            .map(Micros),
         out_of_funds: available < floor,
     })
 }
 
-/// The available balance and currency for the page header, when the viewer may see money.
+/// What the header shows beside the account switcher, in one statement (every signed-in page
+/// asks): the unread notifications of `user` in the account, and its available balance in its
+/// currency for those who may see money (`None` for the others).
 pub async fn for_header(
     db: &impl ConnectionTrait,
+    user: UserId,
     membership: &Membership,
-) -> Result<Option<(Micros, String)>, AppError> {
-    if !membership.role.allows(AccountPermission::ViewBilling) {
-        return Ok(None);
-    }
-    let side = Side::balance(membership.account_id.0);
-    let available = super::balance_of(db, side, &membership.currency).await?;
-    Ok(Some((available, membership.currency.clone())))
+) -> Result<(u64, Option<(Micros, String)>), AppError> {
+    let account = membership.account_id.0;
+    let mut sql = Sql::new();
+    let unread = format!(
+        "SELECT COUNT(*) FROM notification \
+          WHERE user_id = {} AND account_id = {} AND read_at IS NULL",
+        sql.bind(user.0),
+        sql.bind(account),
+    );
+    let money = membership.role.allows(AccountPermission::ViewBilling);
+    let balance = if money {
+        let side = Side::balance(account);
+        format!(
+            "SELECT balance FROM ledger_account \
+              WHERE kind = {} AND owner_id = {} AND currency = {}",
+            sql.bind(side.kind.code()),
+            sql.bind(side.owner),
+            sql.bind(membership.currency.as_str()),
+        )
+    } else {
+        "SELECT NULL".to_owned()
+    };
+    sql.text = format!("SELECT ({unread}) AS unread, ({balance}) AS balance");
+    let row = db
+        .query_one_raw(sql.build(db.get_database_backend()))
+        .await?
+        .ok_or_else(|| AppError::internal("header", "no row"))?;
+    let unread: i64 = row.try_get("", "unread")?;
+    // An account never used has no ledger row yet: its balance is zero.
+    let available: Option<i64> = row.try_get("", "balance")?;
+    let balance = money.then(|| (Micros(available.unwrap_or(0)), membership.currency.clone()));
+    Ok((u64::try_from(unread).unwrap_or(0), balance))
 }
 
 /// The balance page of the current account: figures and one page of history (newest first).
