@@ -91,7 +91,8 @@ pub async fn for_campaigns(
     }
     let floor = match floor {
         Some(floor) => floor,
-        // No row: nothing below needs the floor (no campaign has an approved ad).
+        // No campaign row came back: every campaign then counts as without an approved ad,
+        // which is decided before the floor is looked at.
         None if counters.is_empty() => Micros(0),
         None => return Err(AppError::internal("settings", "min_cpm_micros is missing")),
     };

@@ -31,13 +31,15 @@ pub const HISTORY_PAGE: u64 = 25;
 /// The deepest history page served.
 pub const MAX_HISTORY_PAGE: u64 = 10_000;
 
-/// The account's balance figures (no authorization: callers have checked who asks). One
-/// statement for the figures (the dashboard shows them on every visit) and the settings.
+/// The account's balance figures (no authorization: callers have checked who asks), with the
+/// price floor that tells whether it is out of funds: one statement (the dashboard shows them
+/// on every visit).
 pub async fn summary(db: &impl ConnectionTrait, account: AccountId) -> Result<Balance, AppError> {
     let mut sql = Sql::new();
     let id = sql.bind(account.0);
     let balance = sql.bind(LedgerKind::AccountBalance.code());
     let holds = sql.bind(LedgerKind::CampaignHolds.code());
+    let floor_key = sql.bind(settings::MIN_CPM);
     sql.text = format!(
         "SELECT a.currency, a.low_balance_micros, \
            (SELECT l.balance FROM ledger_account l \
@@ -51,7 +53,8 @@ pub async fn summary(db: &impl ConnectionTrait, account: AccountId) -> Result<Ba
              WHERE s.campaign_id IN (SELECT c.id FROM campaign c WHERE c.account_id = a.id)) \
              AS spent, \
            (SELECT CAST(COALESCE(SUM(t.amount), 0) AS BIGINT) FROM account_top_up t \
-             WHERE t.account_id = a.id) AS credited \
+             WHERE t.account_id = a.id) AS credited, \
+           (SELECT p.value FROM platform_setting p WHERE p.key = {floor_key}) AS floor \
          FROM ad_account a WHERE a.id = {id}"
     );
     let row = db
@@ -59,7 +62,10 @@ pub async fn summary(db: &impl ConnectionTrait, account: AccountId) -> Result<Ba
         .await?
         .ok_or(AppError::NotFound)?;
     let available = Micros(row.try_get::<Option<i64>>("", "available")?.unwrap_or(0));
-    let floor = settings::load(db).await?.money.min_cpm;
+    let floor = row
+        .try_get::<Option<i64>>("", "floor")?
+        .map(Micros)
+        .ok_or_else(|| AppError::internal("settings", "min_cpm_micros is missing"))?;
     Ok(Balance {
         currency: row.try_get("", "currency")?,
         available,
@@ -100,7 +106,7 @@ pub async fn for_header(
             sql.bind(membership.currency.as_str()),
         )
     } else {
-        "SELECT NULL".to_owned()
+        "SELECT CAST(NULL AS BIGINT)".to_owned()
     };
     sql.text = format!("SELECT ({unread}) AS unread, ({balance}) AS balance");
     let row = db
