@@ -129,9 +129,10 @@ impl Reads {
     }
 
     /// Runs a `SELECT` on the request's connection, taking one first if it has none yet (and
-    /// one comes free soon enough); `None` when the statement must go to the main pool. A statement that fails on the
-    /// held connection for a reason other than its SQL (the connection broke) gives the
-    /// connection up and is run again on the main pool: reads are safe to repeat.
+    /// one comes free soon enough); `None` when the statement must go to the main pool. A
+    /// statement that fails on the held connection for a reason other than its SQL (the
+    /// connection broke) gives the connection up and is run again on the main pool: reads are
+    /// safe to repeat.
     async fn on_held<T>(
         &self,
         stmt: &Statement,

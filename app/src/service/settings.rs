@@ -20,7 +20,7 @@ use validator::Validate;
 const MIN_SUBSCRIBERS: &str = "eligibility_min_subscribers";
 const SLOTS_PER_DAY: &str = "ad_slots_per_day";
 const CATALOG_VERSION: &str = "catalog_version";
-pub(crate) const MIN_CPM: &str = "min_cpm_micros";
+const MIN_CPM: &str = "min_cpm_micros";
 const MIN_TOTAL_BUDGET: &str = "min_total_budget_micros";
 const PUBLISHER_SHARE: &str = "publisher_share_bp";
 const HOLD_TTL: &str = "hold_ttl_minutes";
@@ -47,6 +47,22 @@ pub struct PlatformSettings {
     pub delivery_version: i64,
     /// Reports fold channels with fewer views in a period into "Other channels".
     pub report_min_channel_views: i64,
+}
+
+/// The minimum CPM as a scalar subquery, for statements that read it beside other figures;
+/// [`min_cpm_of`] decodes the column it is selected as.
+pub(crate) fn min_cpm_subquery(sql: &mut crate::service::sql::Sql) -> String {
+    format!(
+        "(SELECT p.value FROM platform_setting p WHERE p.key = {})",
+        sql.bind(MIN_CPM)
+    )
+}
+
+/// The minimum CPM a [`min_cpm_subquery`] read into `column` of `row`.
+pub(crate) fn min_cpm_of(row: &sea_orm::QueryResult, column: &str) -> Result<Micros, AppError> {
+    row.try_get::<Option<i64>>("", column)?
+        .map(Micros)
+        .ok_or_else(|| AppError::internal("settings", format!("setting {MIN_CPM} is missing")))
 }
 
 /// Reads every setting (one query).

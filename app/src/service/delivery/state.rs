@@ -39,22 +39,14 @@ pub async fn for_campaigns(
         .join(", ");
     let day = sql.bind(local.date());
     let paused = sql.bind(false);
-    let side = ledger::Side::balance(account);
-    let (kind, owner, currency) = (
-        sql.bind(side.kind.code()),
-        sql.bind(side.owner),
-        sql.bind(currency),
-    );
-    let floor_key = sql.bind(settings::MIN_CPM);
+    let balance_of = ledger::balance_subquery(&mut sql, ledger::Side::balance(account), currency);
+    let floor_of = settings::min_cpm_subquery(&mut sql);
     sql.text = format!(
         "SELECT c.id, s.posted, s.committed, d.committed AS today, \
                 CASE WHEN EXISTS (SELECT 1 FROM ad \
                       WHERE ad.campaign_id = c.id AND ad.paused = {paused} \
                         AND ad.live_version_id IS NOT NULL) THEN 1 ELSE 0 END AS with_ads, \
-                (SELECT l.balance FROM ledger_account l \
-                  WHERE l.kind = {kind} AND l.owner_id = {owner} AND l.currency = {currency}) \
-                  AS balance, \
-                (SELECT p.value FROM platform_setting p WHERE p.key = {floor_key}) AS floor \
+                {balance_of} AS balance, {floor_of} AS floor \
            FROM campaign c \
            LEFT JOIN campaign_spend s ON s.campaign_id = c.id \
            LEFT JOIN campaign_day_spend d ON d.campaign_id = c.id AND d.day = {day} \
@@ -87,15 +79,11 @@ pub async fn for_campaigns(
         );
         // An account never credited has no ledger row yet: zero.
         balance = Micros(zero("balance")?);
-        floor = row.try_get::<Option<i64>>("", "floor")?.map(Micros);
+        floor = Some(settings::min_cpm_of(&row, "floor")?);
     }
-    let floor = match floor {
-        Some(floor) => floor,
-        // No campaign row came back: every campaign then counts as without an approved ad,
-        // which is decided before the floor is looked at.
-        None if counters.is_empty() => Micros(0),
-        None => return Err(AppError::internal("settings", "min_cpm_micros is missing")),
-    };
+    // No campaign row came back: every campaign then counts as without an approved ad, which
+    // is decided before the floor is looked at.
+    let floor = floor.unwrap_or(Micros(0));
     Ok(campaigns
         .iter()
         .map(|c| {

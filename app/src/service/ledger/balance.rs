@@ -39,7 +39,7 @@ pub async fn summary(db: &impl ConnectionTrait, account: AccountId) -> Result<Ba
     let id = sql.bind(account.0);
     let balance = sql.bind(LedgerKind::AccountBalance.code());
     let holds = sql.bind(LedgerKind::CampaignHolds.code());
-    let floor_key = sql.bind(settings::MIN_CPM);
+    let floor = settings::min_cpm_subquery(&mut sql);
     sql.text = format!(
         "SELECT a.currency, a.low_balance_micros, \
            (SELECT l.balance FROM ledger_account l \
@@ -54,7 +54,7 @@ pub async fn summary(db: &impl ConnectionTrait, account: AccountId) -> Result<Ba
              AS spent, \
            (SELECT CAST(COALESCE(SUM(t.amount), 0) AS BIGINT) FROM account_top_up t \
              WHERE t.account_id = a.id) AS credited, \
-           (SELECT p.value FROM platform_setting p WHERE p.key = {floor_key}) AS floor \
+           {floor} AS floor \
          FROM ad_account a WHERE a.id = {id}"
     );
     let row = db
@@ -62,10 +62,7 @@ pub async fn summary(db: &impl ConnectionTrait, account: AccountId) -> Result<Ba
         .await?
         .ok_or(AppError::NotFound)?;
     let available = Micros(row.try_get::<Option<i64>>("", "available")?.unwrap_or(0));
-    let floor = row
-        .try_get::<Option<i64>>("", "floor")?
-        .map(Micros)
-        .ok_or_else(|| AppError::internal("settings", "min_cpm_micros is missing"))?;
+    let floor = settings::min_cpm_of(&row, "floor")?;
     Ok(Balance {
         currency: row.try_get("", "currency")?,
         available,
@@ -97,18 +94,11 @@ pub async fn for_header(
     );
     let money = membership.role.allows(AccountPermission::ViewBilling);
     let balance = if money {
-        let side = Side::balance(account);
-        format!(
-            "SELECT balance FROM ledger_account \
-              WHERE kind = {} AND owner_id = {} AND currency = {}",
-            sql.bind(side.kind.code()),
-            sql.bind(side.owner),
-            sql.bind(membership.currency.as_str()),
-        )
+        super::balance_subquery(&mut sql, Side::balance(account), &membership.currency)
     } else {
-        "SELECT CAST(NULL AS BIGINT)".to_owned()
+        "CAST(NULL AS BIGINT)".to_owned()
     };
-    sql.text = format!("SELECT ({unread}) AS unread, ({balance}) AS balance");
+    sql.text = format!("SELECT ({unread}) AS unread, {balance} AS balance");
     let row = db
         .query_one_raw(sql.build(db.get_database_backend()))
         .await?

@@ -388,6 +388,22 @@ pub async fn lock(
     Ok(())
 }
 
+/// [`balance_of`] as a scalar subquery, for statements that read it beside other figures
+/// (NULL when the account was never used, which means zero).
+pub(crate) fn balance_subquery(
+    sql: &mut crate::service::sql::Sql,
+    side: Side,
+    currency: &str,
+) -> String {
+    format!(
+        "(SELECT l.balance FROM ledger_account l \
+           WHERE l.kind = {} AND l.owner_id = {} AND l.currency = {})",
+        sql.bind(side.kind.code()),
+        sql.bind(side.owner),
+        sql.bind(currency),
+    )
+}
+
 /// The balance of (`side`, `currency`); zero when the account was never used.
 pub async fn balance_of(
     db: &impl ConnectionTrait,
