@@ -186,17 +186,22 @@ fn optimize_all(dir: &Path) -> Res<()> {
     each_largest_first(files_with_extension(dir, "wasm")?, |file| {
         // One file per core, each on one core: more parallel than binaryen's own threads over
         // one module's functions, without oversubscribing.
-        let out = Command::new("wasm-opt")
-            .env("BINARYEN_CORES", "1")
-            .args([
-                "-Oz",
-                "--enable-bulk-memory",
-                "--enable-nontrapping-float-to-int",
-                // Custom sections for linkers and toolchain statistics, which browsers never
-                // read: ~200 bytes in every file, as much as many small chunks' own code.
-                "--strip-producers",
-                "--strip-target-features",
-            ])
+        let mut command = Command::new("wasm-opt");
+        command.env("BINARYEN_CORES", "1").args([
+            "-Oz",
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            // Custom sections for linkers and toolchain statistics, which browsers never
+            // read: ~200 bytes in every file, as much as many small chunks' own code.
+            "--strip-producers",
+            "--strip-target-features",
+        ]);
+        // For profiling the browser's work by function (`.ci/profile-page`): keep the names
+        // section, which -Oz otherwise drops. Never for a bundle that is served.
+        if std::env::var_os("HERALD_BUNDLE_KEEP_NAMES").is_some() {
+            command.arg("-g");
+        }
+        let out = command
             .arg(file)
             .arg("-o")
             .arg(file)
