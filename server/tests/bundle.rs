@@ -3,7 +3,8 @@
 //! and the lazily loaded chunks of that page (`<link rel="preload">` from the split manifest).
 //! This test loads every page as the person who uses it, adds up those files' sizes as built
 //! (raw, and the gzip and brotli files `.ci/build` made), prints the table, and fails when a
-//! page's first load or the whole bundle grows more than 5 % past its ceiling.
+//! page's first load or the whole bundle grows more than 5 % past its ceiling. On the way it
+//! checks that no page loads and sends its data twice (`pages::repeated_resources`).
 //! `bash .ci/bundle-report` builds the bundle and runs this test with its table shown.
 
 mod support;
@@ -159,6 +160,11 @@ async fn every_page_first_load_and_the_whole_bundle_stay_within_budget() {
             response.headers().get("location")
         );
         let html = response.text().await.expect("page");
+        let repeated = support::pages::repeated_resources(&html);
+        assert!(
+            repeated.is_empty(),
+            "{path} ({who:?}) loaded and sent the same data more than once: {repeated:?}"
+        );
         let fetched = fetched_by(&html);
         assert!(
             fetched.contains(&files.wasm) && fetched.contains(&files.js),

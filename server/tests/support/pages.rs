@@ -66,3 +66,35 @@ pub fn matches(route: &str, page: &str) -> bool {
             .zip(&page)
             .all(|(r, p)| r == p || r.starts_with(':') || r.starts_with('{'))
 }
+
+/// The answers a page's resources sent along with its HTML (`__RESOLVED_RESOURCES[n] = "…"`,
+/// which the browser hydrates from), as serialized.
+pub fn resolved_resources(html: &str) -> Vec<&str> {
+    const MARK: &str = "__RESOLVED_RESOURCES[";
+    html.match_indices(MARK)
+        .filter_map(|(at, _)| {
+            let rest = &html[at + MARK.len()..];
+            let value = &rest[rest.find("] = \"")? + 5..];
+            // The value is a JSON string literal: it ends at the first quote not escaped.
+            let bytes = value.as_bytes();
+            let mut end = 0;
+            while end < bytes.len() && bytes[end] != b'"' {
+                end += if bytes[end] == b'\\' { 2 } else { 1 };
+            }
+            Some(&value[..end.min(value.len())])
+        })
+        .collect()
+}
+
+/// Answers the page sent more than once. A page whose view the server built twice (leptos's
+/// `<Suspense>` walks its children before rendering them; `app::pages::shell`) created its
+/// resources twice, loaded their data twice and sends them twice. Short answers (an empty list,
+/// `null`) can be equal by chance and are not counted.
+pub fn repeated_resources(html: &str) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    resolved_resources(html)
+        .into_iter()
+        .filter(|answer| answer.len() > 40 && !seen.insert(*answer))
+        .map(|answer| answer.chars().take(80).collect())
+        .collect()
+}
