@@ -7,6 +7,7 @@ use crate::{
     pages::{
         members::{InviteSection, MemberActions, MembersSection, viewer_is_owner},
         security::SecuritySection,
+        suspend_once,
     },
 };
 use leptos::prelude::*;
@@ -26,7 +27,7 @@ pub fn AccountPage() -> impl IntoView {
         <Title text="Account & members"/>
         <h1>"Account & members"</h1>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match account.await {
                     Ok(details) => view! { <AccountView details update members/> }.into_any(),
                     Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),

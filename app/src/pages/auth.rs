@@ -9,7 +9,7 @@ use crate::{
     components::{Field, FormError, SelectField, field_error, form_error},
     error::AppError,
     model::{TIME_ZONES, Viewer, invitation_path, urlencode},
-    pages::invite::InviteNote,
+    pages::{invite::InviteNote, suspend_once},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -82,7 +82,7 @@ fn RedirectIfSignedIn(invite: Option<String>) -> impl IntoView {
         <Suspense>
             {move || {
                 let path = path.clone();
-                Suspend::new(async move {
+                suspend_once(async move {
                     // Only for a visitor who opened the page signed in: after this page's own
                     // sign-in or sign-up, the server's answer says where to go (the page may
                     // still show while the next page's code loads; two redirects would race).

@@ -5,7 +5,7 @@ use crate::{
     api::finance::{SetLowBalance, balance},
     components::{Field, FormError, field_error, form_error},
     model::{BalancePage, Micros},
-    pages::utc,
+    pages::{suspend_once, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -26,7 +26,7 @@ pub fn BalancePage() -> impl IntoView {
         <Title text="Balance & billing"/>
         <h1>"Balance & billing"</h1>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match data.await {
                     Ok(b) => view! { <BalanceView b/> }.into_any(),
                     Err(e) => view! { <p class="banner error" role="alert">{e.to_string()}</p> }.into_any(),

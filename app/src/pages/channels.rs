@@ -5,6 +5,7 @@ use crate::{
     api::catalog::{list_channels, load_targeting_options},
     components::{Pager, compact, count},
     model::{ChannelFilter, ChannelSort, PlatformRole, Viewer, parse_count, urlencode},
+    pages::suspend_once,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -92,7 +93,7 @@ pub fn ChannelsPage() -> impl IntoView {
                 </div>
             </div>
             <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
+                {move || suspend_once(async move {
                     options.await.ok().map(|o| {
                         let chosen = filter.get_untracked();
                         view! {
@@ -132,7 +133,7 @@ pub fn ChannelsPage() -> impl IntoView {
             </div>
         </Form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match channels.await {
                     Ok(list) => {
                         let f = filter.get_untracked();

@@ -6,7 +6,7 @@ use crate::{
         AccountDetails, Dashboard, DecisionRow, FinanceGlance, LiveCampaigns, MoneyGlance,
         ReviewGlance, SPEND_RATE_DAYS, Verdict, Viewer,
     },
-    pages::{utc, verify::ConfirmBanner},
+    pages::{suspend_once, utc, verify::ConfirmBanner},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -31,7 +31,7 @@ pub fn DashboardPage() -> impl IntoView {
         <p class="lead">{format!("Signed in as {email}.")}</p>
         <ConfirmBanner/>
         <Transition fallback=|| view! { <p class="muted">"Loading what matters now…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match now.await {
                     Ok(d) => view! { <Now d/> }.into_any(),
                     Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),
@@ -39,7 +39,7 @@ pub fn DashboardPage() -> impl IntoView {
             })}
         </Transition>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 let viewer = expect_context::<Viewer>();
                 match account.await {
                     Ok(details) => view! { <Cards viewer details/> }.into_any(),

@@ -6,7 +6,7 @@ use crate::{
     components::{FormError, form_error},
     error::AppError,
     model::{InvitationPreview, InvitationStatus, UNKNOWN_INVITATION, Viewer, urlencode},
-    pages::{auth::use_auth, utc},
+    pages::{auth::use_auth, suspend_once, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -24,7 +24,7 @@ pub fn InvitePage() -> impl IntoView {
             <div class="auth-card invite-card">
                 <a class="brand" href="/">"Herald"</a>
                 <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
+                    {move || suspend_once(async move {
                         let viewer = auth.viewer.await.ok().flatten();
                         match preview.await {
                             Ok(preview) => {
@@ -129,7 +129,7 @@ pub fn InviteNote(token: String) -> impl IntoView {
     let preview = Resource::new(move || token.clone(), get_invitation);
     view! {
         <Suspense>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match preview.await {
                     Ok(p) if p.status == InvitationStatus::Open => view! {
                         <p class="banner info" data-test="invite-note">

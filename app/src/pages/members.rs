@@ -11,7 +11,7 @@ use crate::{
         AccountId, AccountPermission, AccountRole, InvitationLink, Member, PendingInvitation,
         Viewer,
     },
-    pages::{auth::use_auth, utc},
+    pages::{auth::use_auth, suspend_once, utc},
 };
 use leptos::prelude::*;
 
@@ -235,7 +235,7 @@ pub fn InviteSection(actions: MemberActions) -> impl IntoView {
             <h3 class="subhead">"Open invitations"</h3>
             <FormError error=form_error(actions.revoke.value().into())/>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend_once(async move {
                     match invitations.await {
                         Ok(list) if list.is_empty() => view! {
                             <p class="muted small" id="no-invitations">"No open invitations."</p>

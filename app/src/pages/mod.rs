@@ -22,7 +22,40 @@ pub mod statement;
 pub mod targeting;
 pub mod verify;
 
+use leptos::prelude::Suspend;
+
 /// A UTC time as shown in tables ("2026-11-25 09:41 UTC").
 pub fn utc(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The `Suspend` of a page's `<Suspense>` or `<Transition>`: the view built from its loaded
+/// data, built once per request on the server.
+///
+/// On the server, `<Suspense>` walks its children before rendering them, to find the resources
+/// they read (leptos issue 4688): it calls the view closure and polls the `Suspend` it returns,
+/// and when the data are already there the view is built in that walk — and again when a
+/// second walk checks that nothing more is pending, and again to render. For the signed-in
+/// shell that meant the whole page, whose resources each started their loads: every page's
+/// server functions ran two or three times per request (the dashboard's 13 statements were 25,
+/// `/balance` sent its data three times). Pending once first, on the server only, leaves the
+/// walks with nothing built; the render, which awaits, builds it once. In the browser the data
+/// came with the page and nothing waits: the view hydrates at once.
+pub fn suspend_once<T>(view: impl Future<Output = T> + Send + 'static) -> Suspend<T> {
+    Suspend::new(async move {
+        #[cfg(feature = "ssr")]
+        {
+            let mut pending = true;
+            std::future::poll_fn(|cx| {
+                if std::mem::take(&mut pending) {
+                    cx.waker().wake_by_ref();
+                    std::task::Poll::Pending
+                } else {
+                    std::task::Poll::Ready(())
+                }
+            })
+            .await;
+        }
+        view.await
+    })
 }

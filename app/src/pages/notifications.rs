@@ -4,7 +4,7 @@
 use crate::{
     api::moderation::{MarkNotificationsRead, my_notifications},
     model::Viewer,
-    pages::{shell::UnreadCount, utc},
+    pages::{shell::UnreadCount, suspend_once, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -37,7 +37,7 @@ pub fn NotificationsPage() -> impl IntoView {
         <Title text="Notifications"/>
         <h1>"Notifications"</h1>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match list.await {
                     Ok(list) => {
                         if list.items.is_empty() {

@@ -4,7 +4,7 @@
 use crate::{
     api::moderation::{get_review_times, policy_reasons},
     model::{REVIEW_TIME_DAYS, format_duration},
-    pages::utc,
+    pages::{suspend_once, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -41,7 +41,7 @@ pub fn GuidelinesPage() -> impl IntoView {
                 "links to its section here, and can be appealed once to a different moderator."
             </p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend_once(async move {
                     match reasons.await {
                         Ok(list) => view! {
                             <nav class="card toc" aria-label="Contents">
@@ -87,7 +87,7 @@ pub fn ReviewTimesPage() -> impl IntoView {
                 {format!("How long ads waited for a decision over the last {REVIEW_TIME_DAYS} days, computed from every decision made — measured from the moment an ad was sent to the moment a moderator decided.")}
             </p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend_once(async move {
                     match times.await {
                         Ok(t) => {
                             let rate = t.approval_percent().map_or_else(|| "—".to_owned(), |p| format!("{p} %"));

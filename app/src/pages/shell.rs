@@ -2,8 +2,10 @@
 //! navigation and the routed content. Visitors are sent to the sign-in page.
 
 use crate::{
-    api::moderation::unread_notifications, components::SideNav, model::Viewer,
-    pages::auth::use_auth,
+    api::moderation::unread_notifications,
+    components::SideNav,
+    model::Viewer,
+    pages::{auth::use_auth, suspend_once},
 };
 use leptos::prelude::*;
 use leptos_router::{
@@ -16,40 +18,13 @@ pub fn AppShell() -> impl IntoView {
     let auth = use_auth();
     view! {
         <Suspense fallback=|| view! { <div class="loading">"Loading…"</div> }>
-            {move || Suspend::new(async move {
-                let viewer = auth.viewer.await;
-                not_in_the_dry_run().await;
-                match viewer {
+            {move || suspend_once(async move {
+                match auth.viewer.await {
                     Ok(Some(viewer)) => view! { <SignedIn viewer/> }.into_any(),
                     Ok(None) | Err(_) => view! { <Redirect path="/sign-in"/> }.into_any(),
                 }
             })}
         </Suspense>
-    }
-}
-
-/// On the server, `<Suspense>` walks its children before rendering them, to find the resources
-/// they read (leptos issue 4688): it calls the view closure and polls the `Suspend` it returns
-/// once, and when the data are already there (the viewer usually is by then) the whole signed-in
-/// view is built in that walk, and built again to render — and with it the page, whose
-/// resources each start their own loads. Every page's server functions ran two or three times
-/// per request (the dashboard's 13 statements were 25, `/balance` sent its data three times).
-/// Pending once on the server leaves the walk with nothing built; the render, which awaits,
-/// builds the page once. In the browser the data come with the page and nothing waits: the
-/// view hydrates at once.
-async fn not_in_the_dry_run() {
-    #[cfg(feature = "ssr")]
-    {
-        let mut pending = true;
-        std::future::poll_fn(|cx| {
-            if std::mem::take(&mut pending) {
-                cx.waker().wake_by_ref();
-                std::task::Poll::Pending
-            } else {
-                std::task::Poll::Ready(())
-            }
-        })
-        .await;
     }
 }
 

@@ -4,6 +4,7 @@ use crate::{
     api::statements::{account_statement, finance_statement},
     error::AppError,
     model::{AccountId, Micros, Statement, StatementSection},
+    pages::suspend_once,
 };
 use chrono::{Months, NaiveDate};
 use leptos::prelude::*;
@@ -64,7 +65,7 @@ fn StatementLoader(
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
                 let (base, csv) = (base.clone(), csv.clone());
-                Suspend::new(async move {
+                suspend_once(async move {
                     match data.await {
                         Ok(s) => view! { <StatementView s base csv/> }.into_any(),
                         Err(AppError::Invalid(fields)) => {

@@ -11,6 +11,7 @@ use crate::{
         ChannelFilter, ChannelId, ChannelRow, Forecast, MAX_EXCLUDED, MAX_INCLUDED, Page,
         TargetingForm, TargetingOptions, TargetingPageData,
     },
+    pages::suspend_once,
 };
 use leptos::{ev::MouseEvent, prelude::*, task::spawn_local};
 use leptos_meta::Title;
@@ -42,7 +43,7 @@ pub fn TargetingPage() -> impl IntoView {
             "Choose channels by topic, language and size — never by people — and see what your bid buys per day before you launch."
         </p>
         <Suspense fallback=|| view! { <p class="muted">"Loading the catalog…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 let start = query.with_untracked(|q| {
                     TargetingForm::from_pairs(q.into_iter().map(|(k, v)| (k.as_ref(), v)))
                 });

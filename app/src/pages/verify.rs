@@ -7,7 +7,7 @@ use crate::{
     components::{Field, FormError, field_error, form_error},
     error::AppError,
     model::{EmailLinkPreview, EmailLinkState, Viewer},
-    pages::auth::use_auth,
+    pages::{auth::use_auth, suspend_once},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -24,7 +24,7 @@ pub fn VerifyPage() -> impl IntoView {
             <div class="auth-card">
                 <a class="brand" href="/">"Herald"</a>
                 <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
+                    {move || suspend_once(async move {
                         match link.await {
                             Ok(preview) => view! { <LinkForm token=token.get_untracked() preview/> }
                                 .into_any(),

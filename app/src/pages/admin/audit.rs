@@ -5,7 +5,7 @@ use crate::{
     components::Pager,
     model::urlencode,
     model::{AuditAction, AuditFilter},
-    pages::utc,
+    pages::{suspend_once, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -61,7 +61,7 @@ pub fn AuditPage() -> impl IntoView {
             <button type="submit">"Filter"</button>
         </Form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match events.await {
                     Ok(list) => {
                         let f = filter.get_untracked();

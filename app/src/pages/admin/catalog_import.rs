@@ -11,6 +11,7 @@ use crate::{
         CatalogImportId, IMPORT_COLUMNS, IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, IMPORT_STATUS_COLUMN,
         ImportPreview, ImportProblem, ImportProgress, ImportStatus, group_thousands,
     },
+    pages::suspend_once,
 };
 use leptos::{
     prelude::*,
@@ -86,7 +87,7 @@ pub fn CatalogImportPage() -> impl IntoView {
         <FormError error=form_error(apply.value().into())/>
         <FormError error=form_error(discard.value().into())/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match import.await {
                     Ok(None) => view! { <UploadForm upload/> }.into_any(),
                     Ok(Some(preview)) => {

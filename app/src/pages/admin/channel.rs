@@ -4,6 +4,7 @@ use crate::{
     api::catalog::{UpdateChannel, channel_for_edit, load_targeting_options},
     components::{Field, FormError, count, field_error, form_error},
     model::{ChannelId, ChannelInput, ChannelRow, LANGUAGES, TargetingOptions},
+    pages::suspend_once,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -35,7 +36,7 @@ pub fn ChannelEditPage() -> impl IntoView {
         <Title text="Edit channel"/>
         <p><a href="/channels">"← Channels"</a></p>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match (channel.await, options.await) {
                     (Ok((row, input)), Ok(options)) => view! { <ChannelForm row input options update/> }.into_any(),
                     (Err(e), _) | (_, Err(e)) => view! { <h1>"Edit channel"</h1><p class="banner error">{e.to_string()}</p> }.into_any(),

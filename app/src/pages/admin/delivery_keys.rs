@@ -4,7 +4,7 @@
 use crate::{
     api::delivery::{CreateDeliveryKey, RevokeDeliveryKey, delivery_keys},
     components::{Field, FormError, field_error, form_error},
-    pages::utc,
+    pages::{suspend_once, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -44,7 +44,7 @@ pub fn DeliveryKeysPage() -> impl IntoView {
         </section>
         <FormError error=form_error(revoked)/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match keys.await {
                     Ok(list) if list.is_empty() => view! { <p class="muted">"No keys yet."</p> }.into_any(),
                     Ok(list) => view! {

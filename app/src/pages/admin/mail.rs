@@ -1,7 +1,9 @@
 //! Admin: the mail outbox — every message Herald has sent or is about to send, newest first,
 //! with its text (the development mail viewer; links in it work once).
 
-use crate::{api::mail::list_mail, components::Pager, model::MailRow, pages::utc};
+use crate::{
+    api::mail::list_mail, components::Pager, model::MailRow, pages::suspend_once, pages::utc,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -25,7 +27,7 @@ pub fn MailOutboxPage() -> impl IntoView {
             "so their secrets are shown only in development mail mode (HERALD_DEV_MAIL, on in the demo)."
         </p>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match mail.await {
                     Ok(list) => {
                         let pages = list.pages();

@@ -6,6 +6,7 @@ use crate::{
     api::moderation::{SavePolicyReason, policy_reasons},
     components::{Field, FormError, field_error, form_error},
     model::{GUIDELINE_MAX, PolicyReason},
+    pages::suspend_once,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -32,7 +33,7 @@ pub fn PolicyReasonsPage() -> impl IntoView {
         <FormError error=form_error(result)/>
         {move || matches!(result.get(), Some(Ok(_))).then(|| view! { <p class="banner success" role="status">"Saved."</p> })}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match reasons.await {
                     Ok(list) => list.into_iter().map(|r| view! { <ReasonForm reason=r saved/> }).collect_view().into_any(),
                     Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),

@@ -5,6 +5,7 @@ use crate::{
     api::catalog::{UpdateCatalogSettings, catalog_settings},
     components::{Field, FormError, field_error, form_error},
     model::CatalogSettingsInput,
+    pages::suspend_once,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -18,7 +19,7 @@ pub fn SettingsPage() -> impl IntoView {
         <h1>"Platform settings"</h1>
         <p class="lead">"Changes apply to every forecast at once and are recorded in the audit log."</p>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match settings.await {
                     Ok(current) => view! { <SettingsForm current update/> }.into_any(),
                     Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),

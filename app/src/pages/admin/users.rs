@@ -4,7 +4,7 @@ use crate::{
     api::admin::{ChangeRole, list_users},
     components::{FormError, Pager, form_error},
     model::{PlatformRole, UserRow, urlencode},
-    pages::utc,
+    pages::{suspend_once, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -37,7 +37,7 @@ pub fn AdminUsersPage() -> impl IntoView {
         </Form>
         <FormError error=form_error(change.value().into())/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match users.await {
                     Ok(list) => {
                         let q = search.get_untracked();

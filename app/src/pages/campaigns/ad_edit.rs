@@ -13,7 +13,7 @@ use crate::{
         AD_TEXT_MAX, AD_TITLE_MAX, AdDetails, AdEditorData, AdId, AdInput, AdVersionStatus,
         BUTTON_LABEL_MAX, CampaignId, precheck,
     },
-    pages::{campaigns::decisions::Decisions, utc},
+    pages::{campaigns::decisions::Decisions, suspend_once, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -66,7 +66,7 @@ pub fn AdEditorPage() -> impl IntoView {
     );
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading the ad…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match data.await {
                     Ok(data) => view! { <Editor data save submit pause appeal/> }.into_any(),
                     Err(e) => view! {

@@ -16,7 +16,7 @@ use crate::{
         CampaignAction, CampaignBuilderData, CampaignForm, CampaignId, CampaignStatus,
         TargetingForm,
     },
-    pages::{targeting::TargetingWorkspace, utc},
+    pages::{suspend_once, targeting::TargetingWorkspace, utc},
 };
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
@@ -47,7 +47,7 @@ pub fn CampaignBuilderPage() -> impl IntoView {
     );
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading the campaign…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match data.await {
                     Ok(data) => view! { <Builder data appeal/> }.into_any(),
                     Err(e) => view! {

@@ -7,6 +7,7 @@ use crate::{
     model::{
         AccountPermission, CampaignFilter, CampaignSort, CampaignStatus, LOCAL_FORMAT, Viewer,
     },
+    pages::suspend_once,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -71,7 +72,7 @@ pub fn CampaignsPage() -> impl IntoView {
             <button type="submit">"Apply"</button>
         </Form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match campaigns.await {
                     Ok(list) => {
                         let f = filter.get_untracked();

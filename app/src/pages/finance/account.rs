@@ -5,7 +5,7 @@ use crate::{
     api::finance::finance_account_history,
     error::AppError,
     model::{AccountId, TransferKind},
-    pages::balance::HistoryTable,
+    pages::{balance::HistoryTable, suspend_once},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -43,7 +43,7 @@ pub fn FinanceAccountPage() -> impl IntoView {
         <Title text="Account ledger"/>
         <p><a href="/finance">"← Credit balances"</a></p>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 let (id, kind, from, to, _) = args.get();
                 match data.await {
                     Ok(b) => {

@@ -5,7 +5,7 @@ use crate::{
     api::finance_console::{ReverseCharges, list_corrections},
     components::{Field, FormError, field_error, form_error},
     model::{CorrectionResult, CorrectionTotal, PlatformRole, Viewer},
-    pages::utc,
+    pages::{suspend_once, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -103,7 +103,7 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
         {banner}
         <h2>"Corrections made"</h2>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match list.await {
                     Ok(rows) if rows.is_empty() => view! { <p class="muted">"No corrections yet."</p> }.into_any(),
                     Ok(rows) => view! {

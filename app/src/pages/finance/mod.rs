@@ -22,6 +22,7 @@ use crate::{
     },
     components::{FormError, Pager, field_error, form_error},
     model::{AccountId, FinanceAccountRow},
+    pages::suspend_once,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -80,7 +81,7 @@ pub fn FinancePage() -> impl IntoView {
             "Refunds return part of what is available (never money held for running slots)."
         </p>
         <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 requests.await.ok().map(|r| view! { <RequestsPanel requests=r decide cancel/> })
             })}
         </Transition>
@@ -102,7 +103,7 @@ pub fn FinancePage() -> impl IntoView {
         <CreditResultBanner credit/>
         <RefundResultBanner refund/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match accounts.await {
                     Ok(list) => {
                         let pages = list.total.div_ceil(25).max(1);

@@ -5,6 +5,7 @@ use crate::{
     api::finance_console::{MarkPayoutPaid, finance_payables},
     components::{FormError, form_error},
     model::PayableRow,
+    pages::suspend_once,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -35,7 +36,7 @@ pub fn FinancePayablesPage() -> impl IntoView {
             </p>
         })}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match data.await {
                     Ok(p) => {
                         let csv = format!("/finance/payables.csv?month={}", p.month);

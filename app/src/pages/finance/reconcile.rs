@@ -5,6 +5,7 @@ use crate::{
     api::finance_console::finance_reconcile,
     error::AppError,
     model::{ReconcileRow, TransferKind},
+    pages::suspend_once,
 };
 use chrono::NaiveDate;
 use leptos::prelude::*;
@@ -31,7 +32,7 @@ pub fn FinanceReconcilePage() -> impl IntoView {
             "Every cached ledger balance is also replayed from its transfers."
         </p>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 let (from, to) = args.get();
                 match data.await {
                     Ok(r) => {

@@ -1,7 +1,9 @@
 //! `/finance/spend`: what the ledger charged each ad account per UTC day or month, what
 //! corrections gave back, the net, totals per currency, and the same as CSV.
 
-use crate::{api::finance_console::finance_spend, error::AppError, model::SpendPeriod};
+use crate::{
+    api::finance_console::finance_spend, error::AppError, model::SpendPeriod, pages::suspend_once,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -26,7 +28,7 @@ pub fn FinanceSpendPage() -> impl IntoView {
         <h1>"Spend"</h1>
         <p class="lead">"What the ledger charged each ad account, per UTC day or month, less what corrections gave back."</p>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 let (from, to, period) = args.get();
                 match data.await {
                     Ok(r) => {

@@ -4,6 +4,7 @@
 use crate::{
     api::moderation::review_queue,
     model::{QueueFilter, ReviewKind, format_duration},
+    pages::suspend_once,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -25,7 +26,7 @@ pub fn ReviewQueuePage() -> impl IntoView {
     view! {
         <Title text="Review queue"/>
         <Transition fallback=|| view! { <p class="muted">"Loading the queue…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 let f = filter.get_untracked();
                 match queue.await {
                     Ok(view) => {

@@ -11,7 +11,7 @@ use crate::{
         AdUnderReview, DecisionInput, NOTE_MAX, ReviewField, ReviewScreen, ReviewTaskId, TaskState,
         format_duration, group_thousands,
     },
-    pages::utc,
+    pages::{suspend_once, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -54,7 +54,7 @@ pub fn ReviewPage() -> impl IntoView {
     view! {
         <Title text="Review"/>
         <Suspense fallback=|| view! { <p class="muted">"Opening the item…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match screen.await {
                     Ok(screen) => view! { <Review screen decide release claim/> }.into_any(),
                     Err(e) => view! {

@@ -9,7 +9,7 @@ use crate::{
     api::reports::{CreateShareLink, RevokeShareLink, get_report, share_links, shared_report},
     components::{Field, FormError, field_error, form_error},
     model::{AccountPermission, CampaignId, ReportQuery, Viewer},
-    pages::public::PublicFrame,
+    pages::{public::PublicFrame, suspend_once},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -68,7 +68,7 @@ pub fn ReportsPage() -> impl IntoView {
     view! {
         <Title text="Reports"/>
         <Transition fallback=|| view! { <h1>"Reports"</h1><p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend_once(async move {
                 match data.await {
                     Ok(r) => {
                         let export = format!("/reports/export.csv{}", r.query.to_query_string());
@@ -149,7 +149,7 @@ fn SharePanel(campaign: CampaignId, share: ShareState) -> impl IntoView {
             })}
             <FormError error=form_error(revoked)/>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend_once(async move {
                     match links.await {
                         Ok(list) if list.is_empty() => view! { <p class="muted">"No active links."</p> }.into_any(),
                         Ok(list) => view! {
@@ -207,7 +207,7 @@ pub fn SharedReportPage() -> impl IntoView {
         <Title text="Shared report"/>
         <PublicFrame>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend_once(async move {
                     match data.await {
                         Ok(r) => {
                             let action = format!("/shared/{}", token.get_untracked());
