@@ -42,20 +42,19 @@ pub fn utc(at: chrono::DateTime<chrono::Utc>) -> String {
 /// walks with nothing built; the render, which awaits, builds it once. In the browser the data
 /// came with the page and nothing waits: the view hydrates at once.
 pub fn suspend_once<T>(view: impl Future<Output = T> + Send + 'static) -> Suspend<T> {
-    Suspend::new(async move {
-        #[cfg(feature = "ssr")]
-        {
-            let mut pending = true;
-            std::future::poll_fn(|cx| {
-                if std::mem::take(&mut pending) {
-                    cx.waker().wake_by_ref();
-                    std::task::Poll::Pending
-                } else {
-                    std::task::Poll::Ready(())
-                }
-            })
-            .await;
-        }
+    #[cfg(feature = "ssr")]
+    let view = async move {
+        let mut pending = true;
+        std::future::poll_fn(|cx| {
+            if std::mem::take(&mut pending) {
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
         view.await
-    })
+    };
+    Suspend::new(view)
 }
