@@ -12,6 +12,20 @@ export PATH="$HERALD_TOOLS/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
+# Debian's Chromium and lighthouse@12 (which brings puppeteer-core), for .ci/lighthouse and
+# .ci/trace-page; sets lh_dir to where lighthouse is installed.
+ensure_lighthouse() {
+  if ! command -v chromium >/dev/null; then
+    local sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update && $sudo_cmd apt-get install -y chromium
+  fi
+  lh_dir="$HOME/.cache/herald/lighthouse"
+  if [ ! -x "$lh_dir/node_modules/.bin/lighthouse" ]; then
+    say "Installing lighthouse 12"
+    npm install --silent --prefix "$lh_dir" lighthouse@12
+  fi
+}
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "Adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown

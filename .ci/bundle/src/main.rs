@@ -196,8 +196,9 @@ fn optimize_all(dir: &Path) -> Res<()> {
             "--strip-producers",
             "--strip-target-features",
         ]);
-        // For profiling the browser's work by function (`.ci/profile-page`): keep the names
-        // section, which -Oz otherwise drops. Never for a bundle that is served.
+        // For profiling the browser's work by function (a Chrome DevTools CPU profile of a
+        // page load): keep the names section, which -Oz otherwise drops. Never for a bundle
+        // that is served.
         if std::env::var_os("HERALD_BUNDLE_KEEP_NAMES").is_some() {
             command.arg("-g");
         }

@@ -44,16 +44,7 @@ pub fn utc(at: chrono::DateTime<chrono::Utc>) -> String {
 pub fn suspend_once<T>(view: impl Future<Output = T> + Send + 'static) -> Suspend<T> {
     #[cfg(feature = "ssr")]
     let view = async move {
-        let mut pending = true;
-        std::future::poll_fn(|cx| {
-            if std::mem::take(&mut pending) {
-                cx.waker().wake_by_ref();
-                std::task::Poll::Pending
-            } else {
-                std::task::Poll::Ready(())
-            }
-        })
-        .await;
+        tokio::task::yield_now().await;
         view.await
     };
     Suspend::new(view)

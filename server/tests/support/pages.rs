@@ -87,7 +87,7 @@ pub fn resolved_resources(html: &str) -> Vec<&str> {
 }
 
 /// Answers the page sent more than once. A page whose view the server built twice (leptos's
-/// `<Suspense>` walks its children before rendering them; `app::pages::shell`) created its
+/// `<Suspense>` walks its children before rendering them; `app::pages::suspend_once`) created its
 /// resources twice, loaded their data twice and sends them twice. Short answers (an empty list,
 /// `null`) can be equal by chance and are not counted.
 pub fn repeated_resources(html: &str) -> Vec<String> {
