@@ -317,7 +317,9 @@ async fn a_live_campaign_changes_money_at_once_and_targeting_after_review() {
                 .is_some_and(|t| t.contains("\"fr\"")),
             "{b}"
         );
-        let data = campaigns::builder(&db, &eng, &me, Some(id)).await.expect(b);
+        let data = campaigns::builder(&db, &db, &eng, &me, Some(id))
+            .await
+            .expect(b);
         assert_eq!(
             data.form.targeting.languages,
             ["fr"],

@@ -23,7 +23,7 @@ async fn the_builder_saves_a_draft_and_shows_it_back_as_typed() {
         let me = owner(&db, "ada@example.com").await;
         let typed = form("Winter coffee");
         let id = save(&db, &me, None, typed.clone()).await.expect(b);
-        let data = campaigns::builder(&db, &engine(&db).await, &me, Some(id))
+        let data = campaigns::builder(&db, &db, &engine(&db).await, &me, Some(id))
             .await
             .expect(b);
         let back = data.form;
@@ -144,7 +144,7 @@ async fn every_function_checks_the_role_and_the_account() {
             "{b}"
         );
         assert!(
-            campaigns::builder(&db, &eng, &analyst, Some(id))
+            campaigns::builder(&db, &db, &eng, &analyst, Some(id))
                 .await
                 .is_ok(),
             "{b}"
@@ -163,7 +163,9 @@ async fn every_function_checks_the_role_and_the_account() {
                 "{b}"
             );
             assert_eq!(
-                campaigns::builder(&db, &eng, reader, Some(id)).await.err(),
+                campaigns::builder(&db, &db, &eng, reader, Some(id))
+                    .await
+                    .err(),
                 Some(AppError::Forbidden),
                 "{b}"
             );
@@ -219,7 +221,7 @@ async fn every_function_checks_the_role_and_the_account() {
         }
         // Another account's ids are not found, and its lists do not show them.
         assert_eq!(
-            campaigns::builder(&db, &eng, &stranger, Some(id))
+            campaigns::builder(&db, &db, &eng, &stranger, Some(id))
                 .await
                 .err(),
             Some(AppError::NotFound),
@@ -314,7 +316,7 @@ async fn clone_copies_settings_and_ads_as_a_new_draft() {
             .await
             .expect(b);
         let copy = write::clone(&db, &me, id).await.expect(b);
-        let data = campaigns::builder(&db, &engine(&db).await, &me, Some(copy))
+        let data = campaigns::builder(&db, &db, &engine(&db).await, &me, Some(copy))
             .await
             .expect(b);
         assert_eq!(data.form.name, "Copy of Live", "{b}");

@@ -23,6 +23,10 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 
+/// The currency forecasts are asked in (the caller's account's, which the server function
+/// passes; any will do here).
+const CURRENCY: &str = "USD";
+
 async fn user(db: &DatabaseConnection, email: &str, admin: bool) -> Actor {
     let hasher = PasswordHasher::new(2);
     let id: UserId = auth::sign_up(
@@ -114,7 +118,6 @@ fn crypto_or_tech_in_english() -> Targeting {
 async fn forecast_equals_a_scan_and_follows_edits_on_every_instance() {
     for (backend, db) in fresh_all().await {
         catalog_seed::insert(&db, 3_000, 11).await.expect(backend);
-        let advertiser = user(&db, "ads@example.com", false).await;
         let admin = user(&db, "admin@example.com", true).await;
         let engine = ForecastEngine::load(&db).await.expect(backend);
         // A second instance on the same database.
@@ -126,7 +129,7 @@ async fn forecast_equals_a_scan_and_follows_edits_on_every_instance() {
         };
 
         let targeting = crypto_or_tech_in_english();
-        let answer = forecast::forecast(&db, &engine, &advertiser, request(targeting.clone()))
+        let answer = forecast::forecast(&db, &db, &engine, CURRENCY, request(targeting.clone()))
             .await
             .expect(backend);
         let expected = index::scan(
@@ -156,13 +159,14 @@ async fn forecast_equals_a_scan_and_follows_edits_on_every_instance() {
             Micros(2_000_000).cpm_cost(answer.daily_views),
             "{backend}"
         );
-        assert_eq!(answer.currency, "EUR", "{backend}");
+        assert_eq!(answer.currency, CURRENCY, "{backend}");
 
         // A daily budget caps views and spend.
         let capped = forecast::forecast(
             &db,
+            &db,
             &engine,
-            &advertiser,
+            CURRENCY,
             ForecastRequest {
                 daily_budget: Some(Micros(1_000_000)),
                 ..request(targeting.clone())
@@ -199,9 +203,10 @@ async fn forecast_equals_a_scan_and_follows_edits_on_every_instance() {
             "{backend}: nothing new"
         );
         for instance in [&engine, &other] {
-            let after = forecast::forecast(&db, instance, &advertiser, request(targeting.clone()))
-                .await
-                .expect(backend);
+            let after =
+                forecast::forecast(&db, &db, instance, CURRENCY, request(targeting.clone()))
+                    .await
+                    .expect(backend);
             assert_eq!(after.channels, answer.channels - 1, "{backend}");
             assert_eq!(
                 after.subscribers,
@@ -223,7 +228,6 @@ async fn forecast_equals_a_scan_and_follows_edits_on_every_instance() {
 async fn bad_targeting_is_refused_field_by_field() {
     for (backend, db) in fresh_all().await {
         catalog_seed::insert(&db, 500, 3).await.expect(backend);
-        let advertiser = user(&db, "ads@example.com", false).await;
         let engine = ForecastEngine::load(&db).await.expect(backend);
         let inactive = channel::Entity::find()
             .filter(channel::Column::Status.eq("inactive"))
@@ -271,7 +275,7 @@ async fn bad_targeting_is_refused_field_by_field() {
             ),
         ];
         for (targeting, field) in cases {
-            let result = forecast::forecast(&db, &engine, &advertiser, request(targeting)).await;
+            let result = forecast::forecast(&db, &db, &engine, CURRENCY, request(targeting)).await;
             let Err(AppError::Invalid(errors)) = result else {
                 panic!("{backend}/{field}: {result:?}")
             };
@@ -281,14 +285,14 @@ async fn bad_targeting_is_refused_field_by_field() {
             bid: Micros(0),
             ..request(Targeting::default())
         };
-        let result = forecast::forecast(&db, &engine, &advertiser, zero_bid).await;
+        let result = forecast::forecast(&db, &db, &engine, CURRENCY, zero_bid).await;
         assert!(
             matches!(result, Err(AppError::Invalid(ref e)) if e.get("bid").is_some()),
             "{backend}"
         );
 
         // Empty targeting = the whole eligible catalog; an include list = only those channels.
-        let all = forecast::forecast(&db, &engine, &advertiser, request(Targeting::default()))
+        let all = forecast::forecast(&db, &db, &engine, CURRENCY, request(Targeting::default()))
             .await
             .expect(backend);
         assert_eq!(all.channels, all.eligible_channels, "{backend}");
@@ -296,8 +300,9 @@ async fn bad_targeting_is_refused_field_by_field() {
         pick.sort();
         let only = forecast::forecast(
             &db,
+            &db,
             &engine,
-            &advertiser,
+            CURRENCY,
             request(Targeting {
                 include: pick.clone(),
                 topics: vec!["news".into()],
@@ -442,7 +447,7 @@ async fn admins_change_eligibility_and_forecasts_follow() {
         let advertiser = user(&db, "ads@example.com", false).await;
         let admin = user(&db, "admin@example.com", true).await;
         let engine = ForecastEngine::load(&db).await.expect(backend);
-        let before = forecast::forecast(&db, &engine, &advertiser, request(Targeting::default()))
+        let before = forecast::forecast(&db, &db, &engine, CURRENCY, request(Targeting::default()))
             .await
             .expect(backend);
 
@@ -501,7 +506,7 @@ async fn admins_change_eligibility_and_forecasts_follow() {
             (Micros(800_000), Micros(20_000_000)),
             "{backend}: an empty money field keeps its value"
         );
-        let after = forecast::forecast(&db, &engine, &advertiser, request(Targeting::default()))
+        let after = forecast::forecast(&db, &db, &engine, CURRENCY, request(Targeting::default()))
             .await
             .expect(backend);
         assert!(

@@ -9,7 +9,6 @@ mod delivery_support;
 use app::{
     model::{ChannelSort, Forecast, ForecastRequest, Micros, Targeting},
     service::{
-        Actor,
         delivery::{self, Decided, DeliveryEngine, EventInput},
         forecast::{
             self, ForecastEngine,
@@ -35,16 +34,12 @@ fn english() -> Targeting {
     }
 }
 
-async fn ask(
-    db: &DatabaseConnection,
-    engine: &ForecastEngine,
-    me: &Actor,
-    bid: Micros,
-) -> Forecast {
+async fn ask(db: &DatabaseConnection, engine: &ForecastEngine, bid: Micros) -> Forecast {
     forecast::forecast(
         db,
+        db,
         engine,
-        me,
+        "EUR",
         ForecastRequest {
             targeting: english(),
             bid,
@@ -66,14 +61,13 @@ async fn check(db: DatabaseConnection, backend: &str) {
     for handle in ["beans", "brews", "roasts"] {
         channel(&db, handle, 10_000, "en").await;
     }
-    let me = advertiser(&db, &format!("me-{backend}@example.com"), "UTC").await;
     let rival = advertiser(&db, &format!("rival-{backend}@example.com"), "UTC").await;
     let engine = ForecastEngine::load(&db).await.expect(backend);
     let delivery = DeliveryEngine::default();
     engine.compete_with(delivery.clone());
 
     // Alone: every slot, and the floor wins half and nine tenths.
-    let alone = ask(&db, &engine, &me, Micros::units(2)).await;
+    let alone = ask(&db, &engine, Micros::units(2)).await;
     assert_eq!(alone.daily_capacity, 30_000, "{backend}");
     assert_eq!(alone.win_rate, 1.0, "{backend}: nobody competes");
     assert_eq!(alone.competitors, 0, "{backend}");
@@ -92,7 +86,7 @@ async fn check(db: DatabaseConnection, backend: &str) {
         now,
     )
     .await;
-    let under = ask(&db, &engine, &me, Micros::units(2)).await;
+    let under = ask(&db, &engine, Micros::units(2)).await;
     assert_eq!(under.competitors, 1, "{backend}");
     assert!(
         under.win_rate < 0.01,
@@ -104,7 +98,7 @@ async fn check(db: DatabaseConnection, backend: &str) {
         "{backend}: {} views",
         under.daily_views
     );
-    let over = ask(&db, &engine, &me, Micros::units(6)).await;
+    let over = ask(&db, &engine, Micros::units(6)).await;
     assert_eq!(over.win_rate, 1.0, "{backend}: a higher bid wins it all");
     // Matching the rival's step wins half: the bid for half is that step, just under €5.
     let half = under.bid_for_half.expect("a bid wins half");
@@ -147,7 +141,7 @@ async fn check(db: DatabaseConnection, backend: &str) {
     // A new instance (the first caches its competition for minutes).
     let fresh = ForecastEngine::load(&db).await.expect(backend);
     fresh.compete_with(DeliveryEngine::default());
-    let later = ask(&db, &fresh, &me, Micros::units(2)).await;
+    let later = ask(&db, &fresh, Micros::units(2)).await;
     assert_eq!(
         later.recent_cpm,
         Some(FLOOR),

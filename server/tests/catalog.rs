@@ -53,6 +53,21 @@ async fn forecasts_need_a_session_and_only_admins_edit_channels() {
         assert!(forecast.status.is_success(), "{b}: {forecast:?}");
         let channels = forecast.body["channels"].as_u64().expect("channels");
         assert!(channels > 0, "{b}");
+        assert_eq!(
+            forecast.body["currency"], "EUR",
+            "{b}: the account's currency"
+        );
+        // Priced in the caller's account's currency, whatever it is.
+        app.db
+            .execute_unprepared(
+                "UPDATE ad_account SET currency = 'USD' WHERE id IN (SELECT m.account_id \
+                 FROM account_member m JOIN app_user u ON u.id = m.user_id \
+                 WHERE u.email = 'ads@example.com')",
+            )
+            .await
+            .expect("currency");
+        let in_dollars = advertiser.call("forecast", FORECAST).await;
+        assert_eq!(in_dollars.body["currency"], "USD", "{b}: {in_dollars:?}");
         let top = forecast.body["top"]["rows"][0].clone();
         let id = top["id"].to_string();
 

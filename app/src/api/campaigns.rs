@@ -23,7 +23,7 @@ pub async fn list_campaigns(filter: CampaignFilter) -> Result<CampaignList, AppE
 #[server(endpoint = "campaign_builder")]
 pub async fn load_builder(id: Option<CampaignId>) -> Result<CampaignBuilderData, AppError> {
     let (state, me) = ctx::require_member().await?;
-    service::campaigns::builder(&state.db, &state.forecast, &me, id).await
+    service::campaigns::builder(&state.db, &state.reads, &state.forecast, &me, id).await
 }
 
 /// Saves the builder's form (creates the campaign when `id` is `None`).

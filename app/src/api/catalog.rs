@@ -27,7 +27,7 @@ pub async fn topics() -> Result<Vec<Topic>, AppError> {
 #[server(endpoint = "targeting_options")]
 pub async fn load_targeting_options() -> Result<TargetingOptions, AppError> {
     let (state, _me) = ctx::require_user().await?;
-    service::forecast::options(&state.reads, &state.forecast).await
+    Ok(service::forecast::options(&state.forecast))
 }
 
 /// The targeting page's first render: options, the forecast of `form`, and the channels
@@ -38,12 +38,21 @@ pub async fn load_targeting_page(
     form: TargetingForm,
     find: String,
 ) -> Result<TargetingPageData, AppError> {
-    let (state, me) = ctx::require_user().await?;
+    let (state, me, currency) = ctx::require_user_priced().await?;
     limits::check_argument("search", &find, limits::SEARCH_MAX)?;
     let parsed = form.parse();
-    let options = service::forecast::options(&state.reads, &state.forecast).await?;
+    let options = service::forecast::options(&state.forecast);
     let forecast = match parsed {
-        Ok(request) => service::forecast::forecast(&state.db, &state.forecast, &me, request).await,
+        Ok(request) => {
+            service::forecast::forecast(
+                &state.db,
+                &state.reads,
+                &state.forecast,
+                &currency,
+                request,
+            )
+            .await
+        }
         Err(errors) => Err(AppError::Invalid(errors)),
     };
     let found = if find.trim().is_empty() {
@@ -73,8 +82,8 @@ pub async fn list_channels(filter: ChannelFilter) -> Result<Page<ChannelRow>, Ap
 /// Reach and cost of a targeting at a bid, with one page of matching channels.
 #[server(endpoint = "forecast")]
 pub async fn get_forecast(request: ForecastRequest) -> Result<Forecast, AppError> {
-    let (state, me) = ctx::require_user().await?;
-    service::forecast::forecast(&state.db, &state.forecast, &me, request).await
+    let (state, _me, currency) = ctx::require_user_priced().await?;
+    service::forecast::forecast(&state.db, &state.reads, &state.forecast, &currency, request).await
 }
 
 /// One channel for the admin's edit form.

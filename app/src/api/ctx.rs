@@ -293,6 +293,22 @@ pub async fn require_user() -> Result<(AppState, Actor), AppError> {
     Ok((request.state, actor))
 }
 
+/// Any signed-in user, with the currency prices are shown to them in: their current
+/// account's (which the viewer already carries), euros without one.
+pub async fn require_user_priced() -> Result<(AppState, Actor, String), AppError> {
+    let request = request()?;
+    let viewer = request.viewer().await?.ok_or(AppError::Unauthenticated)?;
+    let currency = viewer.current_membership().map_or_else(
+        || crate::model::DEFAULT_CURRENCY.to_owned(),
+        |m| m.currency.clone(),
+    );
+    Ok((
+        request.state,
+        Actor::from_viewer(viewer, request.ip),
+        currency,
+    ))
+}
+
 /// A signed-in user holding the platform role `role` (refusals are audited).
 pub async fn require_staff(role: PlatformRole) -> Result<(AppState, Actor), AppError> {
     let (state, actor) = require_user().await?;

@@ -2,7 +2,7 @@
 //! allowance, the balance and how many days of spend it leaves, items waiting for review, and
 //! recent review decisions.
 
-use crate::model::{CampaignId, DeliveryState, Micros, ReviewKind, Verdict};
+use crate::model::{AccountRole, CampaignId, DeliveryState, Micros, ReviewKind, Verdict};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,8 @@ pub const SPEND_RATE_DAYS: i64 = 7;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Dashboard {
+    /// Members: the current ad account, for its card.
+    pub account: Option<AccountGlance>,
     /// Members who may see campaigns: the current account's running campaigns.
     pub live: Option<LiveCampaigns>,
     /// Members who may see money: the balance and its runway.
@@ -25,6 +27,18 @@ pub struct Dashboard {
     pub moderation: Option<ReviewGlance>,
     /// Finance staff: accounts whose balance is low or out.
     pub finance: Option<FinanceGlance>,
+}
+
+/// The current ad account as the dashboard's card shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountGlance {
+    pub name: String,
+    /// The viewer's own role there.
+    pub my_role: AccountRole,
+    pub currency: String,
+    pub time_zone: String,
+    pub members: u64,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

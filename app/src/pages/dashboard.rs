@@ -1,9 +1,9 @@
 //! The dashboard: the current ad account at a glance and what the viewer's roles allow.
 
 use crate::{
-    api::{accounts::get_account, dashboard::get_dashboard},
+    api::dashboard::get_dashboard,
     model::{
-        AccountDetails, Dashboard, DecisionRow, FinanceGlance, LiveCampaigns, MoneyGlance,
+        AccountGlance, Dashboard, DecisionRow, FinanceGlance, LiveCampaigns, MoneyGlance,
         ReviewGlance, SPEND_RATE_DAYS, Verdict, Viewer,
     },
     pages::{suspend_once, utc, verify::ConfirmBanner},
@@ -13,16 +13,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let viewer = expect_context::<Viewer>();
-    let account = Resource::new(
-        move || viewer.current_account,
-        move |id| async move {
-            match id {
-                Some(_) => get_account().await.map(Some),
-                None => Ok(None),
-            }
-        },
-    );
+    // One server function for the whole page: the account's card and what matters now.
     let now = Resource::new(|| (), |()| get_dashboard());
     let email = expect_context::<Viewer>().email;
     view! {
@@ -32,17 +23,12 @@ pub fn DashboardPage() -> impl IntoView {
         <ConfirmBanner/>
         <Transition fallback=|| view! { <p class="muted">"Loading what matters now…"</p> }>
             {move || suspend_once(async move {
-                match now.await {
-                    Ok(d) => view! { <Now d/> }.into_any(),
-                    Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || suspend_once(async move {
                 let viewer = expect_context::<Viewer>();
-                match account.await {
-                    Ok(details) => view! { <Cards viewer details/> }.into_any(),
+                match now.await {
+                    Ok(mut d) => {
+                        let account = d.account.take();
+                        view! { <Now d/> <Cards viewer account/> }.into_any()
+                    }
                     Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),
                 }
             })}
@@ -51,12 +37,12 @@ pub fn DashboardPage() -> impl IntoView {
 }
 
 #[component]
-fn Cards(viewer: Viewer, details: Option<AccountDetails>) -> impl IntoView {
+fn Cards(viewer: Viewer, account: Option<AccountGlance>) -> impl IntoView {
     let staff: Vec<_> = viewer.staff_roles.iter().map(|r| r.label()).collect();
-    let nothing = details.is_none() && staff.is_empty();
+    let nothing = account.is_none() && staff.is_empty();
     view! {
         <div class="cards">
-            {details.map(|a| view! {
+            {account.map(|a| view! {
                 <section class="card" aria-labelledby="account-card">
                     <h2 id="account-card">"Ad account"</h2>
                     <dl class="facts">
@@ -64,7 +50,7 @@ fn Cards(viewer: Viewer, details: Option<AccountDetails>) -> impl IntoView {
                         <dt>"Your role"</dt><dd>{a.my_role.label()}</dd>
                         <dt>"Currency"</dt><dd>{a.currency}</dd>
                         <dt>"Time zone"</dt><dd>{a.time_zone}</dd>
-                        <dt>"Members"</dt><dd>{a.members.len()}</dd>
+                        <dt>"Members"</dt><dd>{a.members}</dd>
                         <dt>"Since"</dt><dd>{utc(a.created_at)}</dd>
                     </dl>
                     <a class="button" href="/account">"Account & members"</a>

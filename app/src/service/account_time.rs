@@ -22,14 +22,19 @@ impl AccountClock {
             .one(db)
             .await?
             .ok_or(AppError::NotFound)?;
+        Ok(Self::new(id, account.currency, account.time_zone))
+    }
+
+    /// The clock of an account whose currency and time zone were read with something else.
+    pub fn new(id: AccountId, currency: String, time_zone: String) -> Self {
         // Zones come from a fixed list at sign-up; an unknown one would be a data error.
-        let tz: Tz = account.time_zone.parse().unwrap_or(Tz::UTC);
-        Ok(Self {
+        let tz: Tz = time_zone.parse().unwrap_or(Tz::UTC);
+        Self {
             id,
-            currency: account.currency,
-            time_zone: account.time_zone,
+            currency,
+            time_zone,
             tz,
-        })
+        }
     }
 
     /// The account's wall-clock time at `at`.

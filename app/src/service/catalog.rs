@@ -2,15 +2,16 @@
 //! one channel (audited; each bumps the catalog version so forecasts follow).
 
 use crate::{
-    entity::{ad_account, channel, topic},
+    entity::{channel, topic},
     error::{AppError, FieldErrors},
     model::{
-        AccountId, AuditAction, ChannelFilter, ChannelId, ChannelInput, ChannelRow, ChannelSort,
-        Page, PlatformRole, Topic, TopicId,
+        AuditAction, ChannelFilter, ChannelId, ChannelInput, ChannelRow, ChannelSort, Page,
+        PlatformRole, Topic, TopicId,
     },
     service::{
         Actor,
         audit::{self, AuditEntry},
+        forecast::index::CatalogIndex,
         settings,
     },
 };
@@ -42,37 +43,27 @@ pub async fn topics(db: &impl ConnectionTrait) -> Result<Vec<Topic>, AppError> {
         .collect())
 }
 
-/// The currency of an ad account.
-pub async fn account_currency(
-    db: &impl ConnectionTrait,
-    account: AccountId,
-) -> Result<String, AppError> {
-    Ok(ad_account::Entity::find_by_id(account.0)
-        .one(db)
-        .await?
-        .map_or_else(|| "EUR".to_owned(), |a| a.currency))
-}
-
-fn to_row(
-    c: channel::Model,
-    topics: &HashMap<i64, topic::Model>,
-    min_subscribers: i64,
-) -> ChannelRow {
-    let topic = topics.get(&c.topic_id);
+/// A channel as lists show it; `topic` is its topic's (slug, name) when known.
+fn to_row(c: channel::Model, topic: Option<(&str, &str)>, min_subscribers: i64) -> ChannelRow {
     let active = c.status == ACTIVE;
     ChannelRow {
         id: ChannelId(c.id),
         eligible: active && c.subscribers >= min_subscribers,
         handle: c.handle,
         title: c.title,
-        topic_slug: topic.map(|t| t.slug.clone()).unwrap_or_default(),
-        topic_name: topic.map_or_else(|| "—".to_owned(), |t| t.name.clone()),
+        topic_slug: topic.map(|(slug, _)| slug.to_owned()).unwrap_or_default(),
+        topic_name: topic.map_or_else(|| "—".to_owned(), |(_, name)| name.to_owned()),
         language: c.language,
         subscribers: c.subscribers,
         avg_views: c.avg_views,
         posts_per_day: c.posts_per_day,
         active,
     }
+}
+
+/// The (slug, name) of topic `id` in a map read by [`topic_map`].
+fn named(topics: &HashMap<i64, topic::Model>, id: i64) -> Option<(&str, &str)> {
+    topics.get(&id).map(|t| (t.slug.as_str(), t.name.as_str()))
 }
 
 async fn topic_map(db: &impl ConnectionTrait) -> Result<HashMap<i64, topic::Model>, AppError> {
@@ -84,28 +75,40 @@ async fn topic_map(db: &impl ConnectionTrait) -> Result<HashMap<i64, topic::Mode
         .collect())
 }
 
-/// The channels with these ids, in the order given (unknown ids are skipped).
-pub async fn rows_by_id(
+/// The channels of each list of ids, in the order given (unknown ids are skipped), read in
+/// one statement; topics and eligibility as `index` (the forecast's snapshot of the catalog)
+/// knows them.
+pub async fn rows_by_id<const N: usize>(
     db: &impl ConnectionTrait,
-    ids: &[i64],
-    min_subscribers: i64,
-) -> Result<Vec<ChannelRow>, AppError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let topics = topic_map(db).await?;
-    let mut found: HashMap<i64, channel::Model> = channel::Entity::find()
-        .filter(channel::Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    Ok(ids
-        .iter()
-        .filter_map(|id| found.remove(id))
-        .map(|c| to_row(c, &topics, min_subscribers))
-        .collect())
+    index: &CatalogIndex,
+    lists: [&[i64]; N],
+) -> Result<[Vec<ChannelRow>; N], AppError> {
+    let mut wanted: Vec<i64> = lists.iter().flat_map(|ids| ids.iter().copied()).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let found: HashMap<i64, channel::Model> = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        channel::Entity::find()
+            .filter(channel::Column::Id.is_in(wanted))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect()
+    };
+    let min_subscribers = index.settings.min_subscribers;
+    Ok(lists.map(|ids| {
+        ids.iter()
+            .filter_map(|id| found.get(id).cloned())
+            .map(|c| {
+                let topic = index
+                    .topic(c.topic_id)
+                    .map(|t| (t.slug.as_str(), t.name.as_str()));
+                to_row(c, topic, min_subscribers)
+            })
+            .collect()
+    }))
 }
 
 /// `%text%` for LIKE, with the wildcards in `text` itself escaped (escape character `\`).
@@ -177,7 +180,10 @@ pub async fn list_channels(
     let (channels, total) = super::paging::rows_and_total(db, query, filter.page).await?;
     let rows = channels
         .into_iter()
-        .map(|c| to_row(c, &topics, platform.min_subscribers))
+        .map(|c| {
+            let topic = named(&topics, c.topic_id);
+            to_row(c, topic, platform.min_subscribers)
+        })
         .collect();
     Ok(Page {
         rows,
@@ -200,7 +206,8 @@ pub async fn channel_input(
         .await?
         .ok_or(AppError::NotFound)?;
     let input = input_of(&c, &topics);
-    Ok((to_row(c, &topics, platform.min_subscribers), input))
+    let topic = named(&topics, c.topic_id);
+    Ok((to_row(c, topic, platform.min_subscribers), input))
 }
 
 fn input_of(c: &channel::Model, topics: &HashMap<i64, topic::Model>) -> ChannelInput {

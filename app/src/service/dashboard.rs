@@ -10,10 +10,10 @@ use crate::{
     },
     error::AppError,
     model::{
-        AccountPermission, CampaignId, CampaignStatus, DASHBOARD_CAMPAIGNS, DASHBOARD_DECISIONS,
+        AccountGlance, AccountId, AccountPermission, AccountRole, CampaignId, CampaignStatus, DASHBOARD_CAMPAIGNS, DASHBOARD_DECISIONS,
         Dashboard, DecisionRow, FinanceGlance, FinanceRequestStatus, LedgerKind, LiveCampaignRow,
         LiveCampaigns, Micros, MoneyGlance, PlatformRole, ReviewGlance, ReviewKind,
-        SPEND_RATE_DAYS, TaskState,
+        SPEND_RATE_DAYS, TaskState, Verdict,
     },
     service::{
         Actor,
@@ -41,8 +41,10 @@ pub async fn dashboard(
     now: DateTime<Utc>,
 ) -> Result<Dashboard, AppError> {
     let mut out = Dashboard::default();
-    if let Some((account, _)) = actor.membership {
-        let clock = AccountClock::load(db, account).await?;
+    if let Some((account, role)) = actor.membership {
+        let glance = account_glance(db, account, role).await?;
+        let clock = AccountClock::new(account, glance.currency.clone(), glance.time_zone.clone());
+        out.account = actor.may(AccountPermission::ViewAccount).then_some(glance);
         if actor.may(AccountPermission::ViewCampaigns) {
             out.live = Some(live(db, account.0, &clock, now).await?);
             let mut glance = review_glance(db, Some(account.0)).await?;
@@ -64,6 +66,46 @@ pub async fn dashboard(
         out.finance = Some(finance(db, actor.user_id.0, now).await?);
     }
     Ok(out)
+}
+
+/// The current account's card: its facts and how many members it has (one statement).
+async fn account_glance(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    my_role: AccountRole,
+) -> Result<AccountGlance, AppError> {
+    let (name, currency, time_zone, created_at, members): (
+        String,
+        String,
+        String,
+        DateTime<Utc>,
+        i64,
+    ) = ad_account::Entity::find_by_id(account.0)
+        .select_only()
+        .columns([
+            ad_account::Column::Name,
+            ad_account::Column::Currency,
+            ad_account::Column::TimeZone,
+            ad_account::Column::CreatedAt,
+        ])
+        .column_as(
+            Expr::cust(
+                "(SELECT COUNT(*) FROM account_member m WHERE m.account_id = ad_account.id)",
+            ),
+            "members",
+        )
+        .into_tuple()
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(AccountGlance {
+        name,
+        my_role,
+        currency,
+        time_zone,
+        members: u64::try_from(members).unwrap_or(0),
+        created_at,
+    })
 }
 
 async fn live(
@@ -205,7 +247,8 @@ async fn review_glance(
     })
 }
 
-/// The latest review decisions, of one account or of the platform.
+/// The latest review decisions, of one account or of the platform, with the names of their
+/// campaigns and accounts (one statement).
 async fn decisions(
     db: &impl ConnectionTrait,
     account: Option<i64>,
@@ -214,44 +257,53 @@ async fn decisions(
     if let Some(a) = account {
         q = q.filter(review_decision::Column::AccountId.eq(a));
     }
-    let rows = q
-        .order_by_desc(review_decision::Column::DecidedAt)
-        .order_by_desc(review_decision::Column::Id)
-        .limit(DASHBOARD_DECISIONS)
-        .all(db)
-        .await?;
-    let names: HashMap<i64, String> = campaign::Entity::find()
-        .filter(campaign::Column::Id.is_in(rows.iter().map(|d| d.campaign_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.name))
-        .collect();
-    let accounts: HashMap<i64, String> = match account {
-        Some(_) => HashMap::new(),
-        None => ad_account::Entity::find()
-            .filter(ad_account::Column::Id.is_in(rows.iter().map(|d| d.account_id)))
+    let rows: Vec<(DateTime<Utc>, i64, Option<i64>, Verdict, bool, Option<String>, Option<String>)> =
+        q.select_only()
+            .columns([
+                review_decision::Column::DecidedAt,
+                review_decision::Column::CampaignId,
+                review_decision::Column::AdVersionId,
+                review_decision::Column::Outcome,
+                review_decision::Column::IsAppeal,
+            ])
+            .column_as(
+                Expr::cust(
+                    "(SELECT c.name FROM campaign c WHERE c.id = review_decision.campaign_id)",
+                ),
+                "campaign_name",
+            )
+            .column_as(
+                Expr::cust(
+                    "(SELECT a.name FROM ad_account a WHERE a.id = review_decision.account_id)",
+                ),
+                "account_name",
+            )
+            .order_by_desc(review_decision::Column::DecidedAt)
+            .order_by_desc(review_decision::Column::Id)
+            .limit(DASHBOARD_DECISIONS)
+            .into_tuple()
             .all(db)
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a.name))
-            .collect(),
-    };
+            .await?;
     Ok(rows
         .into_iter()
-        .map(|d| DecisionRow {
-            decided_at: d.decided_at,
-            campaign: CampaignId(d.campaign_id),
-            campaign_name: names.get(&d.campaign_id).cloned().unwrap_or_default(),
-            account_name: accounts.get(&d.account_id).cloned(),
-            kind: if d.ad_version_id.is_some() {
-                ReviewKind::AdVersion
-            } else {
-                ReviewKind::Targeting
+        .map(
+            |(decided_at, campaign, ad_version, outcome, appeal, campaign_name, account_name)| {
+                DecisionRow {
+                    decided_at,
+                    campaign: CampaignId(campaign),
+                    campaign_name: campaign_name.unwrap_or_default(),
+                    // An account's own dashboard does not name the account on every row.
+                    account_name: account_name.filter(|_| account.is_none()),
+                    kind: if ad_version.is_some() {
+                        ReviewKind::AdVersion
+                    } else {
+                        ReviewKind::Targeting
+                    },
+                    outcome,
+                    appeal,
+                }
             },
-            outcome: d.outcome,
-            appeal: d.is_appeal,
-        })
+        )
         .collect())
 }
 

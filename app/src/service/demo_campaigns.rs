@@ -81,7 +81,8 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
             slots_per_day: platform.slots_per_day,
         },
         &[],
-    );
+    )
+    .with_taxonomy(crate::service::catalog::topics(db).await?);
     let mut running = campaign(
         "Winter coffee club",
         &["food", "health"],

@@ -225,9 +225,12 @@ async fn ad_facts(
 }
 
 /// The builder's first render: the campaign as stored (or a blank one), the targeting
-/// controls with the forecast of its targeting, and its ads.
+/// controls with the forecast of its targeting, and its ads. Reads through `db` (a request's
+/// read connection, or any pool); `main` is the main pool the forecast keeps its competition
+/// current with.
 pub async fn builder(
-    db: &sea_orm::DatabaseConnection,
+    main: &sea_orm::DatabaseConnection,
+    db: &impl ConnectionTrait,
     engine: &ForecastEngine,
     actor: &Actor,
     id: Option<CampaignId>,
@@ -273,9 +276,9 @@ pub async fn builder(
         }
         None => (None, CampaignForm::default(), Vec::new(), Vec::new()),
     };
-    let options = forecast::options(db, engine).await?;
+    let options = forecast::options(engine);
     let prediction = match form.targeting.parse() {
-        Ok(request) => forecast::forecast(db, engine, actor, request).await,
+        Ok(request) => forecast::forecast(main, db, engine, &clock.currency, request).await,
         Err(errors) => Err(AppError::Invalid(errors)),
     };
     Ok(CampaignBuilderData {

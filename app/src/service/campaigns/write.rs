@@ -63,7 +63,7 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
     let settings = form
         .check(clock.local(now), limits, &clock.currency)
         .map_err(AppError::Invalid)?;
-    check_targeting(db, index, &settings.targeting).await?;
+    check_targeting(index, &settings.targeting)?;
     let txn = crate::service::sql::begin_write(db).await?;
     let existing = match id {
         Some(id) => Some(lock(&txn, account, id).await?),

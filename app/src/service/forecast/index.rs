@@ -3,7 +3,7 @@
 //! targeting's totals are a few binary searches and subtractions instead of a catalog scan.
 //! `scan` is the plain reference the index is tested and benchmarked against.
 
-use crate::model::{ChannelSort, Targeting, daily_capacity};
+use crate::model::{ChannelSort, Targeting, Topic, daily_capacity};
 use std::{
     cmp::{Ordering, Reverse},
     collections::{BinaryHeap, HashMap},
@@ -101,6 +101,8 @@ pub struct CatalogIndex {
     positions: HashMap<i64, (u32, u32)>,
     /// The whole eligible catalog.
     pub eligible: Totals,
+    /// The topic taxonomy of the same catalog snapshot, by name ([`Self::with_taxonomy`]).
+    taxonomy: Vec<Topic>,
 }
 
 impl CatalogIndex {
@@ -159,7 +161,31 @@ impl CatalogIndex {
             buckets,
             positions,
             eligible: total,
+            taxonomy: Vec::new(),
         }
+    }
+
+    /// The index with the catalog's topic taxonomy (read in the same snapshot as its
+    /// channels), so that pages and checks that name topics need not read them again.
+    pub fn with_taxonomy(mut self, mut topics: Vec<Topic>) -> Self {
+        topics.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.0.cmp(&b.id.0)));
+        self.taxonomy = topics;
+        self
+    }
+
+    /// Every topic of the taxonomy, by name.
+    pub fn taxonomy(&self) -> &[Topic] {
+        &self.taxonomy
+    }
+
+    /// The topic with this id.
+    pub fn topic(&self, id: i64) -> Option<&Topic> {
+        self.taxonomy.iter().find(|t| t.id.0 == id)
+    }
+
+    /// Whether `slug` names a topic of the taxonomy.
+    pub fn knows_topic(&self, slug: &str) -> bool {
+        self.taxonomy.iter().any(|t| t.slug == slug)
     }
 
     /// Eligible channels per topic slug and per language code.

@@ -6,13 +6,13 @@ pub mod competition;
 pub mod index;
 
 use crate::{
-    entity::{channel, topic},
+    entity::channel,
     error::{AppError, FieldErrors},
     model::{
         FORECAST_PAGE_SIZE, Forecast, ForecastRequest, Page, Targeting, TargetingOptions,
         language_name,
     },
-    service::{Actor, catalog, settings},
+    service::{catalog, settings},
 };
 use competition::{Competition, Competitor};
 use index::{CatalogIndex, IndexSettings, IndexedChannel};
@@ -21,7 +21,7 @@ use sea_orm::{
     QuerySelect, TransactionTrait,
 };
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     sync::{Arc, OnceLock, RwLock},
     time::Duration,
 };
@@ -181,12 +181,8 @@ async fn recent_delivery(
 async fn build_from_db(db: &DatabaseConnection) -> Result<CatalogIndex, AppError> {
     let txn = db.begin().await?;
     let platform = settings::load(&txn).await?;
-    let topics: HashMap<i64, String> = topic::Entity::find()
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.slug))
-        .collect();
+    let taxonomy = catalog::topics(&txn).await?;
+    let topics: HashMap<i64, String> = taxonomy.iter().map(|t| (t.id.0, t.slug.clone())).collect();
     let rows: Vec<(i64, i64, String, i64, i64, f64)> = channel::Entity::find()
         .select_only()
         .columns([
@@ -229,7 +225,7 @@ async fn build_from_db(db: &DatabaseConnection) -> Result<CatalogIndex, AppError
                 },
             )
             .collect();
-        CatalogIndex::build(platform.catalog_version, settings, &channels)
+        CatalogIndex::build(platform.catalog_version, settings, &channels).with_taxonomy(taxonomy)
     })
     .await
     .map_err(|e| AppError::internal("forecast index build", e))
@@ -238,22 +234,11 @@ async fn build_from_db(db: &DatabaseConnection) -> Result<CatalogIndex, AppError
 /// Every check of a targeting: its own ([`Targeting::check`]), then those that need the
 /// catalog — known topics, eligible included channels. Lists over their maximum are refused
 /// before the database is asked anything.
-pub async fn check_targeting(
-    db: &impl ConnectionTrait,
-    index: &CatalogIndex,
-    targeting: &Targeting,
-) -> Result<(), AppError> {
+pub fn check_targeting(index: &CatalogIndex, targeting: &Targeting) -> Result<(), AppError> {
     targeting.check_sizes().into_result()?;
     let mut errors: FieldErrors = targeting.check();
-    if !targeting.topics.is_empty() {
-        let known: HashSet<String> = catalog::topics(db)
-            .await?
-            .into_iter()
-            .map(|t| t.slug)
-            .collect();
-        if let Some(unknown) = targeting.topics.iter().find(|t| !known.contains(*t)) {
-            errors.add("topics", format!("Unknown topic \"{unknown}\"."));
-        }
+    if let Some(unknown) = targeting.topics.iter().find(|t| !index.knows_topic(t)) {
+        errors.add("topics", format!("Unknown topic \"{unknown}\"."));
     }
     if targeting.include.iter().any(|c| !index.is_eligible(c.0)) {
         errors.add(
@@ -265,21 +250,18 @@ pub async fn check_targeting(
 }
 
 /// The choices for the targeting controls, from the index (no catalog scan).
-pub async fn options(
-    db: &impl ConnectionTrait,
-    engine: &ForecastEngine,
-) -> Result<TargetingOptions, AppError> {
+pub fn options(engine: &ForecastEngine) -> TargetingOptions {
     let index = engine.index();
     let (topic_counts, language_counts) = index.facets();
     let count = |list: &[(String, u64)], key: &str| {
         list.iter().find(|(k, _)| k == key).map_or(0, |(_, n)| *n)
     };
-    let topics = catalog::topics(db)
-        .await?
-        .into_iter()
+    let topics = index
+        .taxonomy()
+        .iter()
         .map(|t| {
             let n = count(&topic_counts, &t.slug);
-            (t.slug, t.name, n)
+            (t.slug.clone(), t.name.clone(), n)
         })
         .collect();
     let mut languages: Vec<(String, String, u64)> = language_counts
@@ -290,25 +272,28 @@ pub async fn options(
         })
         .collect();
     languages.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
-    Ok(TargetingOptions {
+    TargetingOptions {
         topics,
         languages,
         min_subscribers: index.settings.min_subscribers,
         slots_per_day: index.settings.slots_per_day,
-    })
+    }
 }
 
-/// Answers a forecast for any signed-in user, priced in the current account's currency.
+/// Answers a forecast priced in `currency` (the asking account's). `db` is the main pool,
+/// which keeps the competition current; the channel rows shown are read through `reads` (a
+/// request's read connection, or any pool).
 pub async fn forecast(
     db: &DatabaseConnection,
+    reads: &impl ConnectionTrait,
     engine: &ForecastEngine,
-    actor: &Actor,
+    currency: &str,
     request: ForecastRequest,
 ) -> Result<Forecast, AppError> {
     request.targeting.check_sizes().into_result()?;
     let index = engine.index();
     let targeting = request.targeting.normalized();
-    check_targeting(db, &index, &targeting).await?;
+    check_targeting(&index, &targeting)?;
     if request.bid.0 <= 0 {
         return Err(AppError::field("bid", "The bid must be more than zero."));
     }
@@ -341,14 +326,17 @@ pub async fn forecast(
         daily_spend = daily_spend.min(budget);
     }
     let min_subscribers = index.settings.min_subscribers;
-    let rows = catalog::rows_by_id(db, &matches.page, min_subscribers).await?;
     let ids = |list: &[crate::model::ChannelId]| list.iter().map(|c| c.0).collect::<Vec<_>>();
-    let included = catalog::rows_by_id(db, &ids(&targeting.include), min_subscribers).await?;
-    let excluded = catalog::rows_by_id(db, &ids(&targeting.exclude), min_subscribers).await?;
-    let currency = match actor.membership {
-        Some((account, _)) => catalog::account_currency(db, account).await?,
-        None => "EUR".to_owned(),
-    };
+    let [rows, included, excluded] = catalog::rows_by_id(
+        reads,
+        &index,
+        [
+            &matches.page,
+            &ids(&targeting.include),
+            &ids(&targeting.exclude),
+        ],
+    )
+    .await?;
     Ok(Forecast {
         channels: matches.totals.channels,
         subscribers: matches.totals.subscribers,
@@ -371,7 +359,7 @@ pub async fn forecast(
         sort: request.sort,
         included,
         excluded,
-        currency,
+        currency: currency.to_owned(),
         slots_per_day: index.settings.slots_per_day,
         min_subscribers,
     })
