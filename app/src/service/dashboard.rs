@@ -10,10 +10,10 @@ use crate::{
     },
     error::AppError,
     model::{
-        AccountGlance, AccountId, AccountPermission, AccountRole, CampaignId, CampaignStatus, DASHBOARD_CAMPAIGNS, DASHBOARD_DECISIONS,
-        Dashboard, DecisionRow, FinanceGlance, FinanceRequestStatus, LedgerKind, LiveCampaignRow,
-        LiveCampaigns, Micros, MoneyGlance, PlatformRole, ReviewGlance, ReviewKind,
-        SPEND_RATE_DAYS, TaskState, Verdict,
+        AccountGlance, AccountId, AccountPermission, AccountRole, CampaignId, CampaignStatus,
+        DASHBOARD_CAMPAIGNS, DASHBOARD_DECISIONS, Dashboard, DecisionRow, FinanceGlance,
+        FinanceRequestStatus, LedgerKind, LiveCampaignRow, LiveCampaigns, Micros, MoneyGlance,
+        PlatformRole, ReviewGlance, ReviewKind, SPEND_RATE_DAYS, TaskState, Verdict,
     },
     service::{
         Actor,
@@ -26,8 +26,8 @@ use crate::{
 };
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
 };
 use std::collections::HashMap;
 
@@ -247,6 +247,18 @@ async fn review_glance(
     })
 }
 
+/// A decision as the dashboard lists it, with the names of its campaign and account.
+#[derive(FromQueryResult)]
+struct DecisionLine {
+    decided_at: DateTime<Utc>,
+    campaign_id: i64,
+    ad_version_id: Option<i64>,
+    outcome: Verdict,
+    is_appeal: bool,
+    campaign_name: Option<String>,
+    account_name: Option<String>,
+}
+
 /// The latest review decisions, of one account or of the platform, with the names of their
 /// campaigns and accounts (one statement).
 async fn decisions(
@@ -257,53 +269,45 @@ async fn decisions(
     if let Some(a) = account {
         q = q.filter(review_decision::Column::AccountId.eq(a));
     }
-    let rows: Vec<(DateTime<Utc>, i64, Option<i64>, Verdict, bool, Option<String>, Option<String>)> =
-        q.select_only()
-            .columns([
-                review_decision::Column::DecidedAt,
-                review_decision::Column::CampaignId,
-                review_decision::Column::AdVersionId,
-                review_decision::Column::Outcome,
-                review_decision::Column::IsAppeal,
-            ])
-            .column_as(
-                Expr::cust(
-                    "(SELECT c.name FROM campaign c WHERE c.id = review_decision.campaign_id)",
-                ),
-                "campaign_name",
-            )
-            .column_as(
-                Expr::cust(
-                    "(SELECT a.name FROM ad_account a WHERE a.id = review_decision.account_id)",
-                ),
-                "account_name",
-            )
-            .order_by_desc(review_decision::Column::DecidedAt)
-            .order_by_desc(review_decision::Column::Id)
-            .limit(DASHBOARD_DECISIONS)
-            .into_tuple()
-            .all(db)
-            .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(decided_at, campaign, ad_version, outcome, appeal, campaign_name, account_name)| {
-                DecisionRow {
-                    decided_at,
-                    campaign: CampaignId(campaign),
-                    campaign_name: campaign_name.unwrap_or_default(),
-                    // An account's own dashboard does not name the account on every row.
-                    account_name: account_name.filter(|_| account.is_none()),
-                    kind: if ad_version.is_some() {
-                        ReviewKind::AdVersion
-                    } else {
-                        ReviewKind::Targeting
-                    },
-                    outcome,
-                    appeal,
-                }
-            },
+    let lines = q
+        .select_only()
+        .columns([
+            review_decision::Column::DecidedAt,
+            review_decision::Column::CampaignId,
+            review_decision::Column::AdVersionId,
+            review_decision::Column::Outcome,
+            review_decision::Column::IsAppeal,
+        ])
+        .column_as(
+            Expr::cust("(SELECT c.name FROM campaign c WHERE c.id = review_decision.campaign_id)"),
+            "campaign_name",
         )
+        .column_as(
+            Expr::cust("(SELECT a.name FROM ad_account a WHERE a.id = review_decision.account_id)"),
+            "account_name",
+        )
+        .order_by_desc(review_decision::Column::DecidedAt)
+        .order_by_desc(review_decision::Column::Id)
+        .limit(DASHBOARD_DECISIONS)
+        .into_model::<DecisionLine>()
+        .all(db)
+        .await?;
+    Ok(lines
+        .into_iter()
+        .map(|d| DecisionRow {
+            decided_at: d.decided_at,
+            campaign: CampaignId(d.campaign_id),
+            campaign_name: d.campaign_name.unwrap_or_default(),
+            // An account's own dashboard does not name the account on every row.
+            account_name: d.account_name.filter(|_| account.is_none()),
+            kind: if d.ad_version_id.is_some() {
+                ReviewKind::AdVersion
+            } else {
+                ReviewKind::Targeting
+            },
+            outcome: d.outcome,
+            appeal: d.is_appeal,
+        })
         .collect())
 }
 

@@ -1,0 +1,97 @@
+//! What a signed-in page's reads cost in statements: the builder of a new campaign, a forecast
+//! and the dashboard each read what they show in a small, fixed number of statements, however
+//! large the catalog — a guard against a page quietly growing a query per item or reading the
+//! same table twice. Every statement is a round trip to the database (on SQLite a hand-off to
+//! its worker thread and back), which is what a signed-in page's speed is mostly made of: see
+//! the README's "Speed of signed-in pages". On SQLite and PostgreSQL.
+
+mod campaign_support;
+
+use app::{
+    model::{ChannelSort, ForecastRequest, Micros, Targeting},
+    service::{campaigns, catalog_seed, dashboard, forecast},
+};
+use campaign_support::{engine, owner};
+use chrono::Utc;
+use sea_orm::DatabaseConnection;
+use std::sync::{Arc, Mutex};
+
+/// A connection to the same database that records the SQL of every statement sent through it.
+fn recording(db: &DatabaseConnection) -> (DatabaseConnection, Arc<Mutex<Vec<String>>>) {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&log);
+    let mut recorded = db.clone();
+    recorded.set_metric_callback(move |info| {
+        sink.lock()
+            .expect("log")
+            .push(info.statement.sql.chars().take(120).collect());
+    });
+    (recorded, log)
+}
+
+/// The statements recorded since the last call.
+fn taken(log: &Mutex<Vec<String>>) -> Vec<String> {
+    std::mem::take(&mut *log.lock().expect("log"))
+}
+
+#[tokio::test]
+async fn signed_in_pages_read_in_a_few_statements() {
+    for (b, db) in migrations::db::fresh_all().await {
+        catalog_seed::insert(&db, 2_000, 5).await.expect(b);
+        let me = owner(&db, &format!("reads-{b}@example.com")).await;
+        let engine = engine(&db).await;
+        let (recorded, log) = recording(&db);
+
+        // A new campaign: the account's clock, the platform settings, the channels shown.
+        let data = campaigns::builder(&recorded, &recorded, &engine, &me, None)
+            .await
+            .expect(b);
+        let forecast = data.targeting.forecast.expect("forecast");
+        assert!(!data.targeting.options.topics.is_empty(), "{b}");
+        assert!(!forecast.top.rows.is_empty(), "{b}");
+        let statements = taken(&log);
+        assert!(statements.len() <= 3, "{b}: {statements:#?}");
+
+        // A forecast naming topics and included and excluded channels: one read, for the
+        // rows of all three lists (topics and eligibility come from the index).
+        let topic = data.targeting.options.topics[0].0.clone();
+        let rows = &forecast.top.rows;
+        let request = ForecastRequest {
+            targeting: Targeting {
+                topics: vec![topic],
+                include: vec![rows[0].id],
+                exclude: rows.iter().skip(1).take(2).map(|r| r.id).collect(),
+                ..Targeting::default()
+            },
+            bid: Micros::units(2),
+            daily_budget: None,
+            sort: ChannelSort::Subscribers,
+            page: 0,
+        };
+        let answer = forecast::forecast(&recorded, &recorded, &engine, "EUR", request)
+            .await
+            .expect(b);
+        assert_eq!(answer.included.len(), 1, "{b}");
+        assert!(!answer.excluded.is_empty(), "{b}");
+        // Their topics are named from the index's taxonomy.
+        assert!(
+            answer
+                .included
+                .iter()
+                .chain(&answer.top.rows)
+                .all(|r| !r.topic_slug.is_empty() && r.topic_name != "—"),
+            "{b}"
+        );
+        let statements = taken(&log);
+        assert!(statements.len() <= 1, "{b}: {statements:#?}");
+
+        // The dashboard of an owner: the account's card (with the clock), the live campaigns,
+        // the review figures and the latest decisions, the balance and the spend rate.
+        let board = dashboard::dashboard(&recorded, &me, Utc::now())
+            .await
+            .expect(b);
+        assert!(board.account.is_some() && board.money.is_some(), "{b}");
+        let statements = taken(&log);
+        assert!(statements.len() <= 7, "{b}: {statements:#?}");
+    }
+}
