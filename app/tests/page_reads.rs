@@ -1,7 +1,7 @@
-//! What a signed-in page's reads cost in statements: the builder of a new campaign, a forecast
-//! and the dashboard each read what they show in a small, fixed number of statements, however
-//! large the catalog — a guard against a page quietly growing a query per item or reading the
-//! same table twice. Every statement is a round trip to the database (on SQLite a hand-off to
+//! What a signed-in page's reads cost in statements: the viewer with the header's figures, the
+//! builder of a new campaign, a forecast and the dashboard each read what they show in a
+//! small, fixed number of statements, however large the catalog — a guard against a page
+//! quietly growing a query per item or reading the same table twice. Every statement is a round trip to the database (on SQLite a hand-off to
 //! its worker thread and back), which is what a signed-in page's speed is mostly made of: see
 //! the README's "Speed of signed-in pages". On SQLite and PostgreSQL.
 
@@ -9,7 +9,7 @@ mod campaign_support;
 
 use app::{
     model::{ChannelSort, ForecastRequest, Micros, Targeting},
-    service::{campaigns, catalog_seed, dashboard, forecast},
+    service::{auth, campaigns, catalog_seed, dashboard, forecast},
 };
 use campaign_support::{engine, owner};
 use chrono::Utc;
@@ -41,6 +41,21 @@ async fn signed_in_pages_read_in_a_few_statements() {
         let me = owner(&db, &format!("reads-{b}@example.com")).await;
         let engine = engine(&db).await;
         let (recorded, log) = recording(&db);
+
+        // Who is asking, with what the header shows: one statement.
+        let viewer = auth::viewer(&recorded, me.user_id, None)
+            .await
+            .expect(b)
+            .expect("viewer");
+        assert_eq!(
+            viewer.current_account,
+            me.membership.map(|(id, _)| id),
+            "{b}"
+        );
+        assert_eq!(viewer.unread_notifications, 0, "{b}");
+        assert_eq!(viewer.balance, Some((Micros(0), "EUR".to_owned())), "{b}");
+        let statements = taken(&log);
+        assert!(statements.len() <= 1, "{b}: {statements:#?}");
 
         // A new campaign: the account's clock, the platform settings, the channels shown.
         let data = campaigns::builder(&recorded, &recorded, &engine, &me, None)

@@ -269,21 +269,8 @@ impl Request {
 /// The viewer for the header and navigation, with their unread notifications; `None` when
 /// nobody is signed in.
 pub async fn viewer() -> Result<Option<Viewer>, AppError> {
-    let request = request()?;
-    let Some(mut viewer) = request.viewer().await? else {
-        return Ok(None);
-    };
-    let current = viewer.current_account;
-    if let Some(membership) = viewer
-        .memberships
-        .iter()
-        .find(|m| Some(m.account_id) == current)
-    {
-        (viewer.unread_notifications, viewer.balance) =
-            service::ledger::balance::for_header(&request.state.reads, viewer.user_id, membership)
-                .await?;
-    }
-    Ok(Some(viewer))
+    // The viewer is read with the header's figures (one statement).
+    request()?.viewer().await
 }
 
 /// Any signed-in user.

@@ -95,10 +95,10 @@ pub struct Viewer {
     /// invitation and for staff roles, not to advertise).
     #[serde(default)]
     pub email_verified: bool,
-    /// Unread notifications in the current account (filled in for the header only).
+    /// Unread notifications in the current account (for the header).
     pub unread_notifications: u64,
     /// The current account's available balance and currency, for those who may see money
-    /// (filled in for the header only).
+    /// (for the header).
     #[serde(default)]
     pub balance: Option<(crate::model::Micros, String)>,
 }

@@ -4,8 +4,8 @@ use crate::{
     entity::{app_user, audit_event},
     error::{AppError, FieldErrors},
     model::{
-        AccountId, AccountRole, AuditAction, Membership, PlatformRole, SignInInput, UserId, Viewer,
-        normalize_email,
+        AccountId, AccountPermission, AccountRole, AuditAction, LedgerKind, Membership, Micros,
+        PlatformRole, SignInInput, UserId, Viewer, normalize_email,
     },
     service::{
         audit::{self, AuditEntry},
@@ -288,18 +288,30 @@ pub async fn viewer(
 ) -> Result<Option<Viewer>, AppError> {
     use sea_orm::ActiveEnum;
     let mut sql = Sql::new();
+    // Each membership comes with what the header shows when it is the current account: the
+    // user's unread notifications there and the account's available balance (a membership
+    // row per account the user belongs to, each figure an indexed lookup).
     sql.text = format!(
         "SELECT 'm' AS part, m.role AS code, a.name AS name, a.currency AS currency, \
-                0 AS verified, a.id AS account_id, m.created_at AS since \
+                0 AS verified, a.id AS account_id, m.created_at AS since, \
+                (SELECT COUNT(*) FROM notification n \
+                  WHERE n.user_id = m.user_id AND n.account_id = a.id AND n.read_at IS NULL) \
+                  AS unread, \
+                (SELECT l.balance FROM ledger_account l \
+                  WHERE l.kind = {} AND l.owner_id = a.id AND l.currency = a.currency) \
+                  AS available \
            FROM account_member m JOIN ad_account a ON a.id = m.account_id \
           WHERE m.user_id = {} \
          UNION ALL \
-         SELECT 's', r.role, NULL, NULL, 0, NULL, NULL FROM staff_role r WHERE r.user_id = {} \
+         SELECT 's', r.role, NULL, NULL, 0, NULL, NULL, 0, CAST(NULL AS BIGINT) \
+           FROM staff_role r WHERE r.user_id = {} \
          UNION ALL \
          SELECT 'u', u.email, NULL, NULL, \
-                CASE WHEN u.email_verified_at IS NULL THEN 0 ELSE 1 END, NULL, NULL \
+                CASE WHEN u.email_verified_at IS NULL THEN 0 ELSE 1 END, NULL, NULL, \
+                0, CAST(NULL AS BIGINT) \
            FROM app_user u WHERE u.id = {} \
          ORDER BY part, since, account_id, code",
+        sql.bind(LedgerKind::AccountBalance.code()),
         sql.bind(user.0),
         sql.bind(user.0),
         sql.bind(user.0),
@@ -310,18 +322,23 @@ pub async fn viewer(
     let mut found: Option<(String, bool)> = None;
     let mut roles = Vec::new();
     let mut memberships = Vec::new();
+    // Per membership: (unread notifications, available balance; none when never used).
+    let mut header: Vec<(i64, Option<i64>)> = Vec::new();
     for row in rows {
         let part: String = row.try_get("", "part")?;
         let code: String = row.try_get("", "code")?;
         match part.as_str() {
             "u" => found = Some((code, row.try_get::<i32>("", "verified")? != 0)),
             "s" => roles.push(PlatformRole::try_from_value(&code)?),
-            _ => memberships.push(Membership {
-                account_id: AccountId(row.try_get("", "account_id")?),
-                account_name: row.try_get("", "name")?,
-                role: AccountRole::try_from_value(&code)?,
-                currency: row.try_get("", "currency")?,
-            }),
+            _ => {
+                memberships.push(Membership {
+                    account_id: AccountId(row.try_get("", "account_id")?),
+                    account_name: row.try_get("", "name")?,
+                    role: AccountRole::try_from_value(&code)?,
+                    currency: row.try_get("", "currency")?,
+                });
+                header.push((row.try_get("", "unread")?, row.try_get("", "available")?));
+            }
         }
     }
     let Some((email, email_verified)) = found else {
@@ -330,17 +347,30 @@ pub async fn viewer(
     // Staff roles key on the address: they hold only while it is confirmed. Every staff check
     // starts from this list, so an unconfirmed user cannot use a role however it got there.
     let staff_roles = if email_verified { roles } else { Vec::new() };
-    let current_account = preferred
-        .filter(|id| memberships.iter().any(|m| m.account_id == *id))
-        .or_else(|| memberships.first().map(|m| m.account_id));
+    let current = preferred
+        .and_then(|id| memberships.iter().position(|m| m.account_id == id))
+        .or((!memberships.is_empty()).then_some(0));
+    let (unread_notifications, balance) = match current {
+        Some(i) => {
+            let (unread, available) = header[i];
+            let m = &memberships[i];
+            // The balance only for those who may see money.
+            let balance = m
+                .role
+                .allows(AccountPermission::ViewBilling)
+                .then(|| (Micros(available.unwrap_or(0)), m.currency.clone()));
+            (u64::try_from(unread).unwrap_or(0), balance)
+        }
+        None => (0, None),
+    };
     Ok(Some(Viewer {
         user_id: user,
         email,
         staff_roles,
+        current_account: current.map(|i| memberships[i].account_id),
         memberships,
-        current_account,
         email_verified,
-        unread_notifications: 0,
-        balance: None,
+        unread_notifications,
+        balance,
     }))
 }

@@ -76,40 +76,6 @@ pub async fn summary(db: &impl ConnectionTrait, account: AccountId) -> Result<Ba
     })
 }
 
-/// What the header shows beside the account switcher, in one statement (every signed-in page
-/// asks): the unread notifications of `user` in the account, and its available balance in its
-/// currency for those who may see money (`None` for the others).
-pub async fn for_header(
-    db: &impl ConnectionTrait,
-    user: UserId,
-    membership: &Membership,
-) -> Result<(u64, Option<(Micros, String)>), AppError> {
-    let account = membership.account_id.0;
-    let mut sql = Sql::new();
-    let unread = format!(
-        "SELECT COUNT(*) FROM notification \
-          WHERE user_id = {} AND account_id = {} AND read_at IS NULL",
-        sql.bind(user.0),
-        sql.bind(account),
-    );
-    let money = membership.role.allows(AccountPermission::ViewBilling);
-    let balance = if money {
-        super::balance_subquery(&mut sql, Side::balance(account), &membership.currency)
-    } else {
-        "CAST(NULL AS BIGINT)".to_owned()
-    };
-    sql.text = format!("SELECT ({unread}) AS unread, {balance} AS balance");
-    let row = db
-        .query_one_raw(sql.build(db.get_database_backend()))
-        .await?
-        .ok_or_else(|| AppError::internal("header", "no row"))?;
-    let unread: i64 = row.try_get("", "unread")?;
-    // An account never used has no ledger row yet: its balance is zero.
-    let available: Option<i64> = row.try_get("", "balance")?;
-    let balance = money.then(|| (Micros(available.unwrap_or(0)), membership.currency.clone()));
-    Ok((u64::try_from(unread).unwrap_or(0), balance))
-}
-
 /// The balance page of the current account: figures and one page of history (newest first).
 pub async fn page(
     db: &impl ConnectionTrait,
