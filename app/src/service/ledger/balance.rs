@@ -2,7 +2,6 @@
 //! from the ledger and the spend counters it keeps), the history of its balance, and the
 //! owner's low-balance threshold.
 
-use super::Side;
 use crate::{
     entity::{
         account_top_up, ad_account, campaign, delivery_decision, finance_request, ledger_account,
@@ -11,7 +10,7 @@ use crate::{
     error::AppError,
     model::{
         AccountId, AccountPermission, AuditAction, Balance, BalanceEntry, BalancePage, LedgerKind,
-        Membership, Micros, TransferKind, UserId,
+        Micros, TransferKind,
     },
     service::{
         Actor,
