@@ -29,11 +29,7 @@ pub struct Model {
 impl Model {
     /// What a decision is about, for the kind column (kept with the task).
     pub fn kind(&self) -> ReviewKind {
-        if self.ad_version_id.is_some() {
-            ReviewKind::AdVersion
-        } else {
-            ReviewKind::Targeting
-        }
+        ReviewKind::of(self.ad_version_id)
     }
 }
 

@@ -61,6 +61,17 @@ stored_enum!(
     }
 );
 
+impl ReviewKind {
+    /// What a task or decision is about, from the ad version it names (none: a targeting).
+    pub fn of(ad_version: Option<i64>) -> Self {
+        if ad_version.is_some() {
+            Self::AdVersion
+        } else {
+            Self::Targeting
+        }
+    }
+}
+
 stored_enum!(
     /// Where a review task is.
     TaskState {

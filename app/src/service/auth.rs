@@ -9,6 +9,7 @@ use crate::{
     },
     service::{
         audit::{self, AuditEntry},
+        ledger,
         passwords::PasswordHasher,
         rate_limit::{self, Limit, Reservation},
         sql::Sql,
@@ -288,6 +289,8 @@ pub async fn viewer(
 ) -> Result<Option<Viewer>, AppError> {
     use sea_orm::ActiveEnum;
     let mut sql = Sql::new();
+    let available =
+        ledger::balance_lookup(&mut sql, LedgerKind::AccountBalance, "a.id", "a.currency");
     // Each membership comes with what the header shows when it is the current account: the
     // user's unread notifications there and the account's available balance (a membership
     // row per account the user belongs to, each figure an indexed lookup).
@@ -297,9 +300,7 @@ pub async fn viewer(
                 (SELECT COUNT(*) FROM notification n \
                   WHERE n.user_id = m.user_id AND n.account_id = a.id AND n.read_at IS NULL) \
                   AS unread, \
-                (SELECT l.balance FROM ledger_account l \
-                  WHERE l.kind = {} AND l.owner_id = a.id AND l.currency = a.currency) \
-                  AS available \
+                {available} AS available \
            FROM account_member m JOIN ad_account a ON a.id = m.account_id \
           WHERE m.user_id = {} \
          UNION ALL \
@@ -311,7 +312,6 @@ pub async fn viewer(
                 0, CAST(NULL AS BIGINT) \
            FROM app_user u WHERE u.id = {} \
          ORDER BY part, since, account_id, code",
-        sql.bind(LedgerKind::AccountBalance.code()),
         sql.bind(user.0),
         sql.bind(user.0),
         sql.bind(user.0),

@@ -300,11 +300,7 @@ async fn decisions(
             campaign_name: d.campaign_name.unwrap_or_default(),
             // An account's own dashboard does not name the account on every row.
             account_name: d.account_name.filter(|_| account.is_none()),
-            kind: if d.ad_version_id.is_some() {
-                ReviewKind::AdVersion
-            } else {
-                ReviewKind::Targeting
-            },
+            kind: ReviewKind::of(d.ad_version_id),
             outcome: d.outcome,
             appeal: d.is_appeal,
         })

@@ -395,12 +395,23 @@ pub(crate) fn balance_subquery(
     side: Side,
     currency: &str,
 ) -> String {
+    let owner = sql.bind(side.owner);
+    let currency = sql.bind(currency);
+    balance_lookup(sql, side.kind, &owner, &currency)
+}
+
+/// [`balance_subquery`] for an owner and currency given as SQL expressions — columns of the
+/// statement it is part of, say, to read one balance per row.
+pub(crate) fn balance_lookup(
+    sql: &mut crate::service::sql::Sql,
+    kind: LedgerKind,
+    owner: &str,
+    currency: &str,
+) -> String {
     format!(
         "(SELECT l.balance FROM ledger_account l \
-           WHERE l.kind = {} AND l.owner_id = {} AND l.currency = {})",
-        sql.bind(side.kind.code()),
-        sql.bind(side.owner),
-        sql.bind(currency),
+           WHERE l.kind = {} AND l.owner_id = {owner} AND l.currency = {currency})",
+        sql.bind(kind.code()),
     )
 }
 
