@@ -110,3 +110,73 @@ async fn signed_in_pages_read_in_a_few_statements() {
         assert!(statements.len() <= 7, "{b}: {statements:#?}");
     }
 }
+
+/// A signed-in request's first question — whose session is this, and who is that — is one
+/// statement: the stored session (unexpired) and its user's viewer together.
+#[tokio::test]
+async fn a_stored_session_and_its_viewer_are_one_statement() {
+    use app::entity::tower_session;
+    use sea_orm::{ActiveModelTrait, Set};
+    for (b, db) in migrations::db::fresh_all().await {
+        let me = owner(&db, &format!("session-{b}@example.com")).await;
+        let now = Utc::now();
+        let store = |id: &str, user: Option<i64>, expiry: chrono::DateTime<Utc>| {
+            tower_session::ActiveModel {
+                id: Set(id.to_owned()),
+                data: Set(format!("{{\"record\":\"{id}\"}}")),
+                expiry_date: Set(expiry),
+                user_id: Set(user),
+            }
+        };
+        let live = chrono::Duration::minutes(30);
+        store("live", Some(me.user_id.0), now + live)
+            .insert(&db)
+            .await
+            .expect(b);
+        store(
+            "expired",
+            Some(me.user_id.0),
+            now - chrono::Duration::seconds(1),
+        )
+        .insert(&db)
+        .await
+        .expect(b);
+        store("anonymous", None, now + live)
+            .insert(&db)
+            .await
+            .expect(b);
+        store("orphan", Some(i64::MAX), now + live)
+            .insert(&db)
+            .await
+            .expect(b);
+        let (recorded, log) = recording(&db);
+
+        let (record, rows) = auth::session_viewer(&recorded, "live", now)
+            .await
+            .expect(b)
+            .expect("a live session");
+        assert_eq!(record, "{\"record\":\"live\"}", "{b}");
+        let statements = taken(&log);
+        assert_eq!(statements.len(), 1, "{b}: {statements:#?}");
+        let viewer = rows.expect("its user").into_viewer(None);
+        let alone = auth::viewer(&db, me.user_id, None).await.expect(b);
+        assert_eq!(
+            Some(&viewer),
+            alone.as_ref(),
+            "{b}: the same viewer either way"
+        );
+
+        for gone in ["expired", "never-stored"] {
+            let found = auth::session_viewer(&recorded, gone, now).await.expect(b);
+            assert!(found.is_none(), "{b}: {gone}");
+        }
+        for (id, what) in [("anonymous", "no user"), ("orphan", "a deleted user")] {
+            let (record, rows) = auth::session_viewer(&recorded, id, now)
+                .await
+                .expect(b)
+                .expect(what);
+            assert_eq!(record, format!("{{\"record\":\"{id}\"}}"), "{b}");
+            assert!(rows.is_none(), "{b}: {what}");
+        }
+    }
+}

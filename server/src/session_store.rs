@@ -1,7 +1,10 @@
 //! A tower-sessions store over sea-orm: one connection pool for everything, works on SQLite and
 //! PostgreSQL, and lets several server instances share sessions through the database. Each row
 //! carries its user, so all of a user's sessions can be ended at once, and a deleted session
-//! stays deleted: saving only ever updates an existing row.
+//! stays deleted: saving only ever updates an existing row. A request that only reads its
+//! session never calls `load`: it reads the row together with its user's viewer, in one
+//! statement (`app::service::auth::session_viewer`, same expiry rule); `load` serves the
+//! requests that change their session (sign-in, switching account, the once-a-minute touch).
 
 use app::{api::ctx::session_user_id, entity::tower_session};
 use async_trait::async_trait;

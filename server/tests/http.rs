@@ -485,6 +485,99 @@ async fn an_admin_grants_a_role_and_the_audit_log_shows_it() {
     }
 }
 
+/// A read refreshes the idle timeout by writing the session at most once a minute, and a
+/// session that has run out of idle time, or was deleted, signs nobody in (a signed-in page
+/// reads the stored session with its viewer in one statement: the same rules apply there).
+#[tokio::test]
+async fn reads_touch_the_session_at_most_once_a_minute() {
+    use app::entity::tower_session;
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+    for app in spawn_all(false).await {
+        let b = app.backend;
+        let client = app.client();
+        client.sign_up("ada@example.com", PASSWORD).await;
+        let row = tower_session::Entity::find()
+            .one(&app.db)
+            .await
+            .expect(b)
+            .expect(b);
+        assert_eq!(
+            client.whoami().await.as_deref(),
+            Some("ada@example.com"),
+            "{b}"
+        );
+        let unchanged = tower_session::Entity::find_by_id(row.id.clone())
+            .one(&app.db)
+            .await
+            .expect(b)
+            .expect(b);
+        assert_eq!(
+            unchanged, row,
+            "{b}: a read within the minute writes nothing"
+        );
+
+        // Last written two minutes ago, idle time nearly over: the next read writes it.
+        let record: serde_json::Value = serde_json::from_str(&row.data).expect(b);
+        let seen_at = record["data"]["seen_at"].as_i64().expect("seen_at");
+        let aged = row.data.replace(
+            &format!("\"seen_at\":{seen_at}"),
+            &format!("\"seen_at\":{}", seen_at - 120),
+        );
+        assert_ne!(aged, row.data, "{b}");
+        let nearly_over = chrono::Utc::now() + chrono::Duration::minutes(1);
+        let mut active = row.clone().into_active_model();
+        active.data = Set(aged);
+        active.expiry_date = Set(nearly_over);
+        active.update(&app.db).await.expect(b);
+        assert_eq!(
+            client.whoami().await.as_deref(),
+            Some("ada@example.com"),
+            "{b}"
+        );
+        let touched = tower_session::Entity::find_by_id(row.id.clone())
+            .one(&app.db)
+            .await
+            .expect(b)
+            .expect("still stored");
+        let record: serde_json::Value = serde_json::from_str(&touched.data).expect(b);
+        let now = chrono::Utc::now().timestamp();
+        assert!(
+            record["data"]["seen_at"].as_i64().expect("seen_at") >= now - 5,
+            "{b}: touched: {record}"
+        );
+        assert!(
+            touched.expiry_date > nearly_over + chrono::Duration::minutes(25),
+            "{b}: the idle timeout starts over"
+        );
+        assert_eq!(touched.user_id, row.user_id, "{b}");
+
+        // Out of idle time: nobody, although the row is still there.
+        let mut active = touched.into_active_model();
+        active.expiry_date = Set(chrono::Utc::now() - chrono::Duration::seconds(1));
+        active.update(&app.db).await.expect(b);
+        assert_eq!(client.whoami().await, None, "{b}: idle too long");
+
+        // Deleted (signed out elsewhere): nobody.
+        client.sign_in("ada@example.com", PASSWORD).await;
+        assert_eq!(
+            client.whoami().await.as_deref(),
+            Some("ada@example.com"),
+            "{b}"
+        );
+        let row = tower_session::Entity::find()
+            .filter(tower_session::Column::ExpiryDate.gt(chrono::Utc::now()))
+            .one(&app.db)
+            .await
+            .expect(b)
+            .expect("signed in again");
+        tower_session::Entity::delete_by_id(row.id.clone())
+            .exec(&app.db)
+            .await
+            .expect(b);
+        assert_eq!(client.whoami().await, None, "{b}: deleted");
+    }
+}
+
 #[tokio::test]
 async fn sessions_end_twelve_hours_after_sign_in_however_active() {
     use app::entity::tower_session;

@@ -156,25 +156,38 @@ impl Request {
         let Some(user) = session.get::<i64>(USER_ID).await.map_err(session_err)? else {
             return Ok(None);
         };
-        let now = Utc::now().timestamp();
         let signed_in_at = session
             .get::<i64>(SIGNED_IN_AT)
             .await
-            .map_err(session_err)?
-            .unwrap_or(0);
-        if now - signed_in_at > ABSOLUTE_TIMEOUT_SECS {
-            session.flush().await.map_err(session_err)?;
-            return Ok(None);
+            .map_err(session_err)?;
+        let seen_at = session.get::<i64>(SEEN_AT).await.map_err(session_err)?;
+        let alive = self
+            .check_timeouts(Utc::now().timestamp(), signed_in_at, seen_at)
+            .await?;
+        Ok(alive.then_some(UserId(user)))
+    }
+
+    /// Whether a session signed in at `signed_in_at` and last written at `seen_at` is still
+    /// alive at `now` (Unix seconds). Past the absolute timeout it is ended; otherwise, when
+    /// the last write is a minute old, it is touched so the idle timeout starts over (the one
+    /// write a read makes, at most once a minute).
+    async fn check_timeouts(
+        &self,
+        now: i64,
+        signed_in_at: Option<i64>,
+        seen_at: Option<i64>,
+    ) -> Result<bool, AppError> {
+        if now - signed_in_at.unwrap_or(0) > ABSOLUTE_TIMEOUT_SECS {
+            self.session.flush().await.map_err(session_err)?;
+            return Ok(false);
         }
-        let seen_at = session
-            .get::<i64>(SEEN_AT)
-            .await
-            .map_err(session_err)?
-            .unwrap_or(0);
-        if now - seen_at >= TOUCH_EVERY_SECS {
-            session.insert(SEEN_AT, now).await.map_err(session_err)?;
+        if now - seen_at.unwrap_or(0) >= TOUCH_EVERY_SECS {
+            self.session
+                .insert(SEEN_AT, now)
+                .await
+                .map_err(session_err)?;
         }
-        Ok(Some(UserId(user)))
+        Ok(true)
     }
 
     /// The viewer for the header and navigation; `None` when nobody is signed in. Loaded once
@@ -200,20 +213,82 @@ impl Request {
     }
 
     async fn load_viewer(&self) -> Result<Option<Viewer>, AppError> {
+        self.load_viewer_in(None).await
+    }
+
+    /// The viewer with `account` as the current account when given (it must then be one of
+    /// theirs), else the one chosen in the session.
+    ///
+    /// A request that has not changed its session reads the stored session and its user's
+    /// viewer in one statement (`service::auth::session_viewer`) and never asks the session
+    /// store, which would be a second; one that has (a sign-in, a switch of account, in this
+    /// same request) goes by the session as it now is.
+    async fn load_viewer_in(&self, account: Option<AccountId>) -> Result<Option<Viewer>, AppError> {
+        if !self.session.is_modified() {
+            let Some(id) = self.session.id() else {
+                return Ok(None);
+            };
+            if let Some(viewer) = self.stored_viewer(&id.to_string(), account).await? {
+                return Ok(viewer);
+            }
+        }
         let Some(user) = self.session_user().await? else {
             return Ok(None);
         };
-        let preferred = self
-            .session
-            .get::<i64>(ACCOUNT_ID)
-            .await
-            .map_err(session_err)?
-            .map(AccountId);
+        let preferred = match account {
+            Some(account) => Some(account),
+            None => self
+                .session
+                .get::<i64>(ACCOUNT_ID)
+                .await
+                .map_err(session_err)?
+                .map(AccountId),
+        };
         let viewer = service::auth::viewer(&self.state.reads, user, preferred).await?;
         if viewer.is_none() {
             self.session.flush().await.map_err(session_err)?;
         }
         Ok(viewer)
+    }
+
+    /// The viewer of the stored session `id`, read with it in one statement; `None` when that
+    /// session is not stored (ended, expired): the session layer's own load then finds the
+    /// same and has the browser forget the cookie.
+    async fn stored_viewer(
+        &self,
+        id: &str,
+        account: Option<AccountId>,
+    ) -> Result<Option<Option<Viewer>>, AppError> {
+        let now = Utc::now();
+        let Some((record, rows)) =
+            service::auth::session_viewer(&self.state.reads, id, now).await?
+        else {
+            return Ok(None);
+        };
+        let record: tower_sessions::session::Record =
+            serde_json::from_str(&record).map_err(|e| AppError::internal("session record", e))?;
+        let int = |key: &str| record.data.get(key).and_then(serde_json::Value::as_i64);
+        let Some(user) = int(USER_ID) else {
+            return Ok(Some(None));
+        };
+        // The row's user is written with its data every time the session is saved; were they
+        // ever to disagree, the data (what the session layer would read) decides.
+        if rows.as_ref().is_some_and(|rows| rows.user.0 != user) {
+            return Ok(None);
+        }
+        if !self
+            .check_timeouts(now.timestamp(), int(SIGNED_IN_AT), int(SEEN_AT))
+            .await?
+        {
+            return Ok(Some(None));
+        }
+        let Some(rows) = rows else {
+            // The user no longer exists.
+            self.session.flush().await.map_err(session_err)?;
+            return Ok(Some(None));
+        };
+        let preferred = account.or(int(ACCOUNT_ID).map(AccountId));
+        Ok(Some(Some(rows.into_viewer(preferred))))
     }
 
     /// The signed-in caller as a service `Actor`.
@@ -269,7 +344,7 @@ impl Request {
 /// The viewer for the header and navigation, with their unread notifications; `None` when
 /// nobody is signed in.
 pub async fn viewer() -> Result<Option<Viewer>, AppError> {
-    // The viewer is read with the header's figures (one statement).
+    // The stored session, the viewer and the header's figures: one statement.
     request()?.viewer().await
 }
 
@@ -319,11 +394,8 @@ pub async fn require_member() -> Result<(AppState, Actor), AppError> {
 /// and nothing is written to whichever account is current now.
 pub async fn require_member_of(account: AccountId) -> Result<(AppState, Actor), AppError> {
     let request = request()?;
-    let user = request
-        .session_user()
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    let viewer = service::auth::viewer(&request.state.reads, user, Some(account))
+    let viewer = request
+        .load_viewer_in(Some(account))
         .await?
         .ok_or(AppError::Unauthenticated)?;
     if viewer.current_account != Some(account) {

@@ -287,52 +287,118 @@ pub async fn viewer(
     user: UserId,
     preferred: Option<AccountId>,
 ) -> Result<Option<Viewer>, AppError> {
+    let (_, rows) = viewer_rows(db, ViewerOf::User(user)).await?;
+    Ok(rows
+        .filter(|rows| rows.user == user)
+        .map(|rows| rows.into_viewer(preferred)))
+}
+
+/// A stored session that has not expired at `now` — its record as the session store keeps it
+/// (JSON) — and the viewer of the user it names (`None` when it names none, or one that no
+/// longer exists), in the same single statement as [`viewer`]: a signed-in page's first
+/// question costs one statement, not one for the session and one for its user. `None` when no
+/// such session is stored (ended, expired, never saved).
+pub async fn session_viewer(
+    db: &impl ConnectionTrait,
+    session_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(String, Option<ViewerRows>)>, AppError> {
+    let (record, rows) = viewer_rows(db, ViewerOf::Session(session_id, now)).await?;
+    Ok(record.map(|record| (record, rows)))
+}
+
+/// Whose viewer [`viewer_rows`] reads.
+enum ViewerOf<'a> {
+    User(UserId),
+    /// The user of this stored session, if it has not expired at the given time.
+    Session(&'a str, DateTime<Utc>),
+}
+
+/// A viewer as read, before the current account is chosen ([`ViewerRows::into_viewer`]).
+#[derive(Clone, Debug)]
+pub struct ViewerRows {
+    pub user: UserId,
+    email: String,
+    email_verified: bool,
+    staff_roles: Vec<PlatformRole>,
+    memberships: Vec<Membership>,
+    /// Per membership: (unread notifications, available balance; none when never used).
+    header: Vec<(i64, Option<i64>)>,
+}
+
+/// The viewer's rows (and with [`ViewerOf::Session`], the session's stored record).
+async fn viewer_rows(
+    db: &impl ConnectionTrait,
+    of: ViewerOf<'_>,
+) -> Result<(Option<String>, Option<ViewerRows>), AppError> {
     use sea_orm::ActiveEnum;
     let mut sql = Sql::new();
+    // The user: bound, or the one the session row names (its `user_id` column is written with
+    // its data, every time).
+    let (with, who, session_part) = match of {
+        ViewerOf::User(user) => (String::new(), sql.bind(user.0), ""),
+        ViewerOf::Session(id, now) => (
+            format!(
+                "WITH s AS (SELECT data, user_id FROM tower_session \
+                             WHERE id = {} AND expiry_date > {}) ",
+                sql.bind(id),
+                sql.bind(now)
+            ),
+            "(SELECT user_id FROM s)".to_owned(),
+            " UNION ALL \
+             SELECT 'a', s.data, NULL, NULL, 0, CAST(NULL AS BIGINT), NULL, 0, \
+                    CAST(NULL AS BIGINT) FROM s",
+        ),
+    };
     let available =
         ledger::balance_lookup(&mut sql, LedgerKind::AccountBalance, "a.id", "a.currency");
     // Each membership comes with what the header shows when it is the current account: the
     // user's unread notifications there and the account's available balance (a membership
-    // row per account the user belongs to, each figure an indexed lookup).
+    // row per account the user belongs to, each figure an indexed lookup). `ref_id` is the
+    // account of a membership row and the user of the user's row.
     sql.text = format!(
-        "SELECT 'm' AS part, m.role AS code, a.name AS name, a.currency AS currency, \
-                0 AS verified, a.id AS account_id, m.created_at AS since, \
+        "{with}SELECT 'm' AS part, m.role AS code, a.name AS name, a.currency AS currency, \
+                0 AS verified, a.id AS ref_id, m.created_at AS since, \
                 (SELECT COUNT(*) FROM notification n \
                   WHERE n.user_id = m.user_id AND n.account_id = a.id AND n.read_at IS NULL) \
                   AS unread, \
                 {available} AS available \
            FROM account_member m JOIN ad_account a ON a.id = m.account_id \
-          WHERE m.user_id = {} \
+          WHERE m.user_id = {who} \
          UNION ALL \
-         SELECT 's', r.role, NULL, NULL, 0, NULL, NULL, 0, CAST(NULL AS BIGINT) \
-           FROM staff_role r WHERE r.user_id = {} \
+         SELECT 's', r.role, NULL, NULL, 0, CAST(NULL AS BIGINT), NULL, 0, CAST(NULL AS BIGINT) \
+           FROM staff_role r WHERE r.user_id = {who} \
          UNION ALL \
          SELECT 'u', u.email, NULL, NULL, \
-                CASE WHEN u.email_verified_at IS NULL THEN 0 ELSE 1 END, NULL, NULL, \
+                CASE WHEN u.email_verified_at IS NULL THEN 0 ELSE 1 END, u.id, NULL, \
                 0, CAST(NULL AS BIGINT) \
-           FROM app_user u WHERE u.id = {} \
-         ORDER BY part, since, account_id, code",
-        sql.bind(user.0),
-        sql.bind(user.0),
-        sql.bind(user.0),
+           FROM app_user u WHERE u.id = {who}{session_part} \
+         ORDER BY part, since, ref_id, code",
     );
     let rows = db
         .query_all_raw(sql.build(db.get_database_backend()))
         .await?;
-    let mut found: Option<(String, bool)> = None;
+    let mut record = None;
+    let mut found: Option<(UserId, String, bool)> = None;
     let mut roles = Vec::new();
     let mut memberships = Vec::new();
-    // Per membership: (unread notifications, available balance; none when never used).
-    let mut header: Vec<(i64, Option<i64>)> = Vec::new();
+    let mut header = Vec::new();
     for row in rows {
         let part: String = row.try_get("", "part")?;
         let code: String = row.try_get("", "code")?;
         match part.as_str() {
-            "u" => found = Some((code, row.try_get::<i32>("", "verified")? != 0)),
+            "a" => record = Some(code),
+            "u" => {
+                found = Some((
+                    UserId(row.try_get("", "ref_id")?),
+                    code,
+                    row.try_get::<i32>("", "verified")? != 0,
+                ));
+            }
             "s" => roles.push(PlatformRole::try_from_value(&code)?),
             _ => {
                 memberships.push(Membership {
-                    account_id: AccountId(row.try_get("", "account_id")?),
+                    account_id: AccountId(row.try_get("", "ref_id")?),
                     account_name: row.try_get("", "name")?,
                     role: AccountRole::try_from_value(&code)?,
                     currency: row.try_get("", "currency")?,
@@ -341,36 +407,50 @@ pub async fn viewer(
             }
         }
     }
-    let Some((email, email_verified)) = found else {
-        return Ok(None);
-    };
-    // Staff roles key on the address: they hold only while it is confirmed. Every staff check
-    // starts from this list, so an unconfirmed user cannot use a role however it got there.
-    let staff_roles = if email_verified { roles } else { Vec::new() };
-    let current = preferred
-        .and_then(|id| memberships.iter().position(|m| m.account_id == id))
-        .or((!memberships.is_empty()).then_some(0));
-    let (unread_notifications, balance) = match current {
-        Some(i) => {
-            let (unread, available) = header[i];
-            let m = &memberships[i];
-            // The balance only for those who may see money.
-            let balance = m
-                .role
-                .allows(AccountPermission::ViewBilling)
-                .then(|| (Micros(available.unwrap_or(0)), m.currency.clone()));
-            (u64::try_from(unread).unwrap_or(0), balance)
-        }
-        None => (0, None),
-    };
-    Ok(Some(Viewer {
-        user_id: user,
+    let rows = found.map(|(user, email, email_verified)| ViewerRows {
+        user,
         email,
-        staff_roles,
-        current_account: current.map(|i| memberships[i].account_id),
-        memberships,
         email_verified,
-        unread_notifications,
-        balance,
-    }))
+        // Staff roles key on the address: they hold only while it is confirmed. Every staff
+        // check starts from this list, so an unconfirmed user cannot use a role however it got
+        // there.
+        staff_roles: if email_verified { roles } else { Vec::new() },
+        memberships,
+        header,
+    });
+    Ok((record, rows))
+}
+
+impl ViewerRows {
+    /// The viewer with `preferred` as the current account while it is still a membership,
+    /// else the first.
+    pub fn into_viewer(self, preferred: Option<AccountId>) -> Viewer {
+        let memberships = self.memberships;
+        let current = preferred
+            .and_then(|id| memberships.iter().position(|m| m.account_id == id))
+            .or((!memberships.is_empty()).then_some(0));
+        let (unread_notifications, balance) = match current {
+            Some(i) => {
+                let (unread, available) = self.header[i];
+                let m = &memberships[i];
+                // The balance only for those who may see money.
+                let balance = m
+                    .role
+                    .allows(AccountPermission::ViewBilling)
+                    .then(|| (Micros(available.unwrap_or(0)), m.currency.clone()));
+                (u64::try_from(unread).unwrap_or(0), balance)
+            }
+            None => (0, None),
+        };
+        Viewer {
+            user_id: self.user,
+            email: self.email,
+            staff_roles: self.staff_roles,
+            current_account: current.map(|i| memberships[i].account_id),
+            memberships,
+            email_verified: self.email_verified,
+            unread_notifications,
+            balance,
+        }
+    }
 }
