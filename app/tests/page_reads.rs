@@ -11,7 +11,7 @@ use app::{
     model::{ChannelSort, ForecastRequest, Micros, Targeting},
     service::{auth, campaigns, catalog_seed, dashboard, forecast},
 };
-use campaign_support::{engine, owner};
+use campaign_support::{engine, owner, running};
 use chrono::Utc;
 use sea_orm::DatabaseConnection;
 use std::sync::{Arc, Mutex};
@@ -108,6 +108,18 @@ async fn signed_in_pages_read_in_a_few_statements() {
         assert!(board.account.is_some() && board.money.is_some(), "{b}");
         let statements = taken(&log);
         assert!(statements.len() <= 7, "{b}: {statements:#?}");
+
+        // A running campaign's builder: the clock, the settings, the campaign, its delivery
+        // figures, its ads (with versions and delivery), its targeting decisions (none: no
+        // lookups by an empty list) and the forecast's channels.
+        let (live, _) = running(&db, &me).await;
+        let data = campaigns::builder(&recorded, &recorded, &engine, &me, Some(live))
+            .await
+            .expect(b);
+        assert_eq!(data.ads.len(), 1, "{b}");
+        assert!(data.targeting_decisions.is_empty(), "{b}");
+        let statements = taken(&log);
+        assert!(statements.len() <= 9, "{b}: {statements:#?}");
     }
 }
 
@@ -149,7 +161,25 @@ async fn a_stored_session_and_its_viewer_are_one_statement() {
             .insert(&db)
             .await
             .expect(b);
+        // Another user's session: each session yields its own user.
+        let other = owner(&db, &format!("session-other-{b}@example.com")).await;
+        store("other", Some(other.user_id.0), now + live)
+            .insert(&db)
+            .await
+            .expect(b);
         let (recorded, log) = recording(&db);
+        let (_, rows) = auth::session_viewer(&recorded, "other", now)
+            .await
+            .expect(b)
+            .expect("the other session");
+        let theirs = rows.expect("its user").into_viewer(None);
+        assert_eq!(theirs.user_id, other.user_id, "{b}");
+        assert_ne!(
+            theirs.current_account,
+            me.membership.map(|(id, _)| id),
+            "{b}"
+        );
+        taken(&log);
 
         let (record, rows) = auth::session_viewer(&recorded, "live", now)
             .await

@@ -156,38 +156,25 @@ impl Request {
         let Some(user) = session.get::<i64>(USER_ID).await.map_err(session_err)? else {
             return Ok(None);
         };
+        let now = Utc::now().timestamp();
         let signed_in_at = session
             .get::<i64>(SIGNED_IN_AT)
             .await
-            .map_err(session_err)?;
-        let seen_at = session.get::<i64>(SEEN_AT).await.map_err(session_err)?;
-        let alive = self
-            .check_timeouts(Utc::now().timestamp(), signed_in_at, seen_at)
-            .await?;
-        Ok(alive.then_some(UserId(user)))
-    }
-
-    /// Whether a session signed in at `signed_in_at` and last written at `seen_at` is still
-    /// alive at `now` (Unix seconds). Past the absolute timeout it is ended; otherwise, when
-    /// the last write is a minute old, it is touched so the idle timeout starts over (the one
-    /// write a read makes, at most once a minute).
-    async fn check_timeouts(
-        &self,
-        now: i64,
-        signed_in_at: Option<i64>,
-        seen_at: Option<i64>,
-    ) -> Result<bool, AppError> {
-        if now - signed_in_at.unwrap_or(0) > ABSOLUTE_TIMEOUT_SECS {
-            self.session.flush().await.map_err(session_err)?;
-            return Ok(false);
+            .map_err(session_err)?
+            .unwrap_or(0);
+        if now - signed_in_at > ABSOLUTE_TIMEOUT_SECS {
+            session.flush().await.map_err(session_err)?;
+            return Ok(None);
         }
-        if now - seen_at.unwrap_or(0) >= TOUCH_EVERY_SECS {
-            self.session
-                .insert(SEEN_AT, now)
-                .await
-                .map_err(session_err)?;
+        let seen_at = session
+            .get::<i64>(SEEN_AT)
+            .await
+            .map_err(session_err)?
+            .unwrap_or(0);
+        if now - seen_at >= TOUCH_EVERY_SECS {
+            session.insert(SEEN_AT, now).await.map_err(session_err)?;
         }
-        Ok(true)
+        Ok(Some(UserId(user)))
     }
 
     /// The viewer for the header and navigation; `None` when nobody is signed in. Loaded once
@@ -251,9 +238,14 @@ impl Request {
         Ok(viewer)
     }
 
-    /// The viewer of the stored session `id`, read with it in one statement; `None` when that
-    /// session is not stored (ended, expired): the session layer's own load then finds the
-    /// same and has the browser forget the cookie.
+    /// The viewer of the stored session `id`, read with it in one statement, when that is all
+    /// the request needs. `None` sends the caller the session layer's way
+    /// ([`Request::session_user`]), which also makes every write a read may need: when no
+    /// such session is stored (ended, expired: the layer then has the browser forget the
+    /// cookie), when the session is past its absolute timeout or due for its once-a-minute
+    /// touch, and when the row's user is not the one its data names (a deleted user, or a row
+    /// older than that column) — so this path never writes, and never answers for a session
+    /// the layer would not.
     async fn stored_viewer(
         &self,
         id: &str,
@@ -269,26 +261,19 @@ impl Request {
             serde_json::from_str(&record).map_err(|e| AppError::internal("session record", e))?;
         let int = |key: &str| record.data.get(key).and_then(serde_json::Value::as_i64);
         let Some(user) = int(USER_ID) else {
+            // A session nobody signed in to.
             return Ok(Some(None));
         };
-        // The row's user is written with its data every time the session is saved; were they
-        // ever to disagree, the data (what the session layer would read) decides.
-        if rows.as_ref().is_some_and(|rows| rows.user.0 != user) {
-            return Ok(None);
+        let now = now.timestamp();
+        let needs_write = now - int(SIGNED_IN_AT).unwrap_or(0) > ABSOLUTE_TIMEOUT_SECS
+            || now - int(SEEN_AT).unwrap_or(0) >= TOUCH_EVERY_SECS;
+        match rows {
+            Some(rows) if rows.user.0 == user && !needs_write => {
+                let preferred = account.or(int(ACCOUNT_ID).map(AccountId));
+                Ok(Some(Some(rows.into_viewer(preferred))))
+            }
+            _ => Ok(None),
         }
-        if !self
-            .check_timeouts(now.timestamp(), int(SIGNED_IN_AT), int(SEEN_AT))
-            .await?
-        {
-            return Ok(Some(None));
-        }
-        let Some(rows) = rows else {
-            // The user no longer exists.
-            self.session.flush().await.map_err(session_err)?;
-            return Ok(Some(None));
-        };
-        let preferred = account.or(int(ACCOUNT_ID).map(AccountId));
-        Ok(Some(Some(rows.into_viewer(preferred))))
     }
 
     /// The signed-in caller as a service `Actor`.
