@@ -42,27 +42,41 @@ impl Subjects {
         campaign_ids: impl Iterator<Item = i64>,
         version_ids: impl Iterator<Item = i64>,
     ) -> Result<Self, AppError> {
-        let campaigns = campaign::Entity::find()
-            .filter(campaign::Column::Id.is_in(campaign_ids.collect::<Vec<_>>()))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        let versions = ad_version::Entity::find()
-            .filter(ad_version::Column::Id.is_in(version_ids.collect::<Vec<_>>()))
-            .find_also_related(ad::Entity)
-            .all(db)
-            .await?;
+        // A lookup by an empty list finds nothing: not sent (a targeting decision names no
+        // version, and every statement is a round trip).
+        let campaign_ids: Vec<i64> = campaign_ids.collect();
+        let version_ids: Vec<i64> = version_ids.collect();
+        let campaigns = if campaign_ids.is_empty() {
+            HashMap::new()
+        } else {
+            campaign::Entity::find()
+                .filter(campaign::Column::Id.is_in(campaign_ids))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|c| (c.id, c))
+                .collect()
+        };
+        let versions = if version_ids.is_empty() {
+            Vec::new()
+        } else {
+            ad_version::Entity::find()
+                .filter(ad_version::Column::Id.is_in(version_ids))
+                .find_also_related(ad::Entity)
+                .all(db)
+                .await?
+        };
         let ad_ids: Vec<i64> = versions.iter().map(|(v, _)| v.ad_id).collect();
         let mut latest = HashMap::new();
-        for v in ad_version::Entity::find()
-            .filter(ad_version::Column::AdId.is_in(ad_ids))
-            .all(db)
-            .await?
-        {
-            let entry = latest.entry(v.ad_id).or_insert(v.number);
-            *entry = (*entry).max(v.number);
+        if !ad_ids.is_empty() {
+            for v in ad_version::Entity::find()
+                .filter(ad_version::Column::AdId.is_in(ad_ids))
+                .all(db)
+                .await?
+            {
+                let entry = latest.entry(v.ad_id).or_insert(v.number);
+                *entry = (*entry).max(v.number);
+            }
         }
         Ok(Self {
             campaigns,
@@ -151,6 +165,9 @@ pub(crate) async fn views_of(
     db: &impl ConnectionTrait,
     decisions: Vec<review_decision::Model>,
 ) -> Result<Vec<DecisionView>, AppError> {
+    if decisions.is_empty() {
+        return Ok(Vec::new());
+    }
     let ids: Vec<i64> = decisions.iter().map(|d| d.id).collect();
     let subjects = Subjects::load(
         db,
@@ -185,13 +202,17 @@ pub(crate) async fn views_of(
         .into_iter()
         .map(|a| (a.decision_id, a))
         .collect();
-    let appeal_tasks: HashMap<i64, TaskState> = review_task::Entity::find()
-        .filter(review_task::Column::AppealId.is_in(appeals.values().map(|a| a.id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|t| t.appeal_id.map(|a| (a, t.state)))
-        .collect();
+    let appeal_tasks: HashMap<i64, TaskState> = if appeals.is_empty() {
+        HashMap::new()
+    } else {
+        review_task::Entity::find()
+            .filter(review_task::Column::AppealId.is_in(appeals.values().map(|a| a.id)))
+            .all(db)
+            .await?
+            .into_iter()
+            .filter_map(|t| t.appeal_id.map(|a| (a, t.state)))
+            .collect()
+    };
     // The newest targeting decision of each campaign involved.
     let mut newest_targeting: HashMap<i64, i64> = HashMap::new();
     for d in review_decision::Entity::find()
