@@ -8,12 +8,12 @@
 mod campaign_support;
 
 use app::{
-    model::{ChannelSort, ForecastRequest, Micros, Targeting},
-    service::{auth, campaigns, catalog_seed, dashboard, forecast},
+    model::{ChannelSort, ForecastRequest, Micros, ReportQuery, Targeting},
+    service::{auth, campaigns, catalog_seed, dashboard, forecast, reports},
 };
-use campaign_support::{engine, owner, running};
+use campaign_support::{engine, owner, record_spend, running};
 use chrono::Utc;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, EntityTrait};
 use std::sync::{Arc, Mutex};
 
 /// A connection to the same database that records the SQL of every statement sent through it.
@@ -120,6 +120,38 @@ async fn signed_in_pages_read_in_a_few_statements() {
         assert!(data.targeting_decisions.is_empty(), "{b}");
         let statements = taken(&log);
         assert!(statements.len() <= 9, "{b}: {statements:#?}");
+
+        // That campaign's report by topic: the account (its name and clock) read once, the
+        // channels' topics named in the statement that sums them.
+        record_spend(&db, live, data.ads[0].id, 10, 5_000_000).await;
+        let channel = app::entity::channel::Entity::find()
+            .one(&db)
+            .await
+            .expect(b)
+            .expect("the spending channel");
+        let topic = app::entity::topic::Entity::find_by_id(channel.topic_id)
+            .one(&db)
+            .await
+            .expect(b)
+            .expect("its topic")
+            .name;
+        let query = ReportQuery {
+            campaign: Some(live.0.to_string()),
+            range: Some("custom".to_owned()),
+            from: Some("2026-11-01".to_owned()),
+            to: Some("2026-11-30".to_owned()),
+            by: Some("topic".to_owned()),
+            ..ReportQuery::default()
+        };
+        taken(&log);
+        let report = reports::report(&recorded, &me, &query, Utc::now())
+            .await
+            .expect(b);
+        assert_eq!(report.rows.len(), 1, "{b}: {:?}", report.rows);
+        assert_eq!(report.rows[0].label, topic, "{b}");
+        assert_eq!(report.totals.spend, Micros(5_000_000), "{b}");
+        let statements = taken(&log);
+        assert!(statements.len() <= 10, "{b}: {statements:#?}");
     }
 }
 

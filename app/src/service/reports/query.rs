@@ -7,7 +7,7 @@
 use crate::service::sql::Sql;
 use crate::{error::AppError, model::Micros};
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryResult, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement};
 use std::collections::HashMap;
 
 /// Channel id of the "Other channels" row (real ids start at 1).
@@ -236,20 +236,20 @@ pub struct ChannelFacts {
     pub language: String,
 }
 
-/// One channel's sums with its handle, topic id and language (absent for a channel no longer
-/// in the catalog), as [`channels`] reads them.
+/// One channel's sums with its handle, topic name and language (absent for a channel no
+/// longer in the catalog), as [`channels`] reads them.
 type ChannelRow = (
     i64,
     i64,
     i64,
     i64,
     Option<String>,
-    Option<i64>,
+    Option<String>,
     Option<String>,
 );
 
 /// Sums of `scope` in `from..=to` per channel, with each channel's handle, topic and
-/// language: one statement, the channel looked up once per group. The groups come back as
+/// language: one statement, the channel and its topic looked up once per group. The groups come back as
 /// one JSON array in one row rather than a row each: the SQLite driver hands every row from
 /// its worker thread to the caller, which cost more than the query itself. Measured by
 /// `server bench reports` with a debug log of each read: a campaign's year of ~1,900 channels
@@ -261,12 +261,6 @@ pub async fn channels(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<(Vec<(i64, Sums)>, HashMap<i64, ChannelFacts>), AppError> {
-    let topics: HashMap<i64, String> = crate::entity::topic::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.name))
-        .collect();
     let backend = db.get_database_backend();
     let (open, close) = match backend {
         DbBackend::Postgres => ("COALESCE(json_agg(json_build_array(", ")), '[]')::text"),
@@ -275,13 +269,14 @@ pub async fn channels(
     let mut sql = Sql::new();
     let range = range_of(&mut sql, scope, from, to);
     sql.text = format!(
-        "SELECT {open}g.channel_id, g.views, g.clicks, g.spend, ch.handle, ch.topic_id, \
-         ch.language{close} \
+        "SELECT {open}g.channel_id, g.views, g.clicks, g.spend, ch.handle, \
+         COALESCE(t.name, ''), ch.language{close} \
          FROM (SELECT channel_id, CAST(COALESCE(SUM(views), 0) AS BIGINT) AS views, \
          CAST(COALESCE(SUM(clicks), 0) AS BIGINT) AS clicks, \
          CAST(COALESCE(SUM(spend_micros - reversed_micros), 0) AS BIGINT) AS spend \
          FROM delivery_rollup WHERE {range} GROUP BY channel_id) g \
-         LEFT JOIN channel ch ON ch.id = g.channel_id"
+         LEFT JOIN channel ch ON ch.id = g.channel_id \
+         LEFT JOIN topic t ON t.id = ch.topic_id"
     );
     let row = db
         .query_one_raw(sql.build(backend))
@@ -302,7 +297,6 @@ pub async fn channels(
             },
         ));
         if let (Some(handle), Some(topic), Some(language)) = (handle, topic, language) {
-            let topic = topics.get(&topic).cloned().unwrap_or_default();
             facts.insert(
                 id,
                 ChannelFacts {

@@ -130,12 +130,13 @@ async fn subject(
     query: &ReportQuery,
     now: DateTime<Utc>,
 ) -> Result<Subject, AppError> {
-    let clock = AccountClock::load(db, account).await?;
-    let account_name = ad_account::Entity::find_by_id(account.0)
+    // The account's name and its clock, from one read of it.
+    let row = ad_account::Entity::find_by_id(account.0)
         .one(db)
         .await?
-        .map(|a| a.name)
-        .unwrap_or_default();
+        .ok_or(AppError::NotFound)?;
+    let account_name = row.name;
+    let clock = AccountClock::new(account, row.currency, row.time_zone);
     let today = clock.local(now).date();
     let period = Period::parse(
         query.range.as_deref(),
