@@ -288,9 +288,7 @@ pub async fn viewer(
     preferred: Option<AccountId>,
 ) -> Result<Option<Viewer>, AppError> {
     let (_, rows) = viewer_rows(db, ViewerOf::User(user)).await?;
-    Ok(rows
-        .filter(|rows| rows.user == user)
-        .map(|rows| rows.into_viewer(preferred)))
+    Ok(rows.map(|rows| rows.into_viewer(preferred)))
 }
 
 /// A stored session that has not expired at `now` — its record as the session store keeps it

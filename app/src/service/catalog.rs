@@ -12,6 +12,7 @@ use crate::{
         Actor,
         audit::{self, AuditEntry},
         forecast::index::CatalogIndex,
+        reads::all_in,
         settings,
     },
 };
@@ -86,17 +87,12 @@ pub async fn rows_by_id<const N: usize>(
     let mut wanted: Vec<i64> = lists.iter().flat_map(|ids| ids.iter().copied()).collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let found: HashMap<i64, channel::Model> = if wanted.is_empty() {
-        HashMap::new()
-    } else {
-        channel::Entity::find()
-            .filter(channel::Column::Id.is_in(wanted))
-            .all(db)
+    let found: HashMap<i64, channel::Model> =
+        all_in(db, channel::Entity::find(), channel::Column::Id, wanted)
             .await?
             .into_iter()
             .map(|c| (c.id, c))
-            .collect()
-    };
+            .collect();
     let min_subscribers = index.settings.min_subscribers;
     Ok(lists.map(|ids| {
         ids.iter()

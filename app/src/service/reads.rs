@@ -19,12 +19,28 @@
 //! never come here: [`Reads`] has no `begin`.
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr,
-    Statement, sqlx,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, ExecResult,
+    QueryFilter, QueryResult, RuntimeErr, Select, Statement, sqlx,
 };
 use sea_query_sqlx::SqlxValues;
 use std::sync::Arc;
 use tokio::sync::Mutex;
+
+/// The rows of `select` whose `column` is one of `ids`. An empty list sends no statement: it
+/// would find nothing, and every statement is a round trip (on SQLite a hand-off to the
+/// connection's thread and back).
+pub async fn all_in<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    column: E::Column,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<Vec<E::Model>, DbErr> {
+    let ids: Vec<i64> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    select.filter(column.is_in(ids)).all(db).await
+}
 
 /// A read executor: the request's held connection when there is one, else the main pool.
 /// Implements [`ConnectionTrait`], so any service read takes it where it takes a pool.

@@ -19,6 +19,7 @@ use crate::{
         AdVersionStatus, AppealState, CampaignId, CitedReason, DecisionView, ReviewDecisionId,
         ReviewField, TaskState, Verdict,
     },
+    service::reads::all_in,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
@@ -42,21 +43,18 @@ impl Subjects {
         campaign_ids: impl Iterator<Item = i64>,
         version_ids: impl Iterator<Item = i64>,
     ) -> Result<Self, AppError> {
-        // A lookup by an empty list finds nothing: not sent (a targeting decision names no
-        // version, and every statement is a round trip).
-        let campaign_ids: Vec<i64> = campaign_ids.collect();
+        // Lookups by an empty list are not sent (a targeting decision names no version).
+        let campaigns = all_in(
+            db,
+            campaign::Entity::find(),
+            campaign::Column::Id,
+            campaign_ids,
+        )
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
         let version_ids: Vec<i64> = version_ids.collect();
-        let campaigns = if campaign_ids.is_empty() {
-            HashMap::new()
-        } else {
-            campaign::Entity::find()
-                .filter(campaign::Column::Id.is_in(campaign_ids))
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|c| (c.id, c))
-                .collect()
-        };
         let versions = if version_ids.is_empty() {
             Vec::new()
         } else {
@@ -66,17 +64,17 @@ impl Subjects {
                 .all(db)
                 .await?
         };
-        let ad_ids: Vec<i64> = versions.iter().map(|(v, _)| v.ad_id).collect();
         let mut latest = HashMap::new();
-        if !ad_ids.is_empty() {
-            for v in ad_version::Entity::find()
-                .filter(ad_version::Column::AdId.is_in(ad_ids))
-                .all(db)
-                .await?
-            {
-                let entry = latest.entry(v.ad_id).or_insert(v.number);
-                *entry = (*entry).max(v.number);
-            }
+        for v in all_in(
+            db,
+            ad_version::Entity::find(),
+            ad_version::Column::AdId,
+            versions.iter().map(|(v, _)| v.ad_id),
+        )
+        .await?
+        {
+            let entry = latest.entry(v.ad_id).or_insert(v.number);
+            *entry = (*entry).max(v.number);
         }
         Ok(Self {
             campaigns,
@@ -202,17 +200,16 @@ pub(crate) async fn views_of(
         .into_iter()
         .map(|a| (a.decision_id, a))
         .collect();
-    let appeal_tasks: HashMap<i64, TaskState> = if appeals.is_empty() {
-        HashMap::new()
-    } else {
-        review_task::Entity::find()
-            .filter(review_task::Column::AppealId.is_in(appeals.values().map(|a| a.id)))
-            .all(db)
-            .await?
-            .into_iter()
-            .filter_map(|t| t.appeal_id.map(|a| (a, t.state)))
-            .collect()
-    };
+    let appeal_tasks: HashMap<i64, TaskState> = all_in(
+        db,
+        review_task::Entity::find(),
+        review_task::Column::AppealId,
+        appeals.values().map(|a| a.id),
+    )
+    .await?
+    .into_iter()
+    .filter_map(|t| t.appeal_id.map(|a| (a, t.state)))
+    .collect();
     // The newest targeting decision of each campaign involved.
     let mut newest_targeting: HashMap<i64, i64> = HashMap::new();
     for d in review_decision::Entity::find()
