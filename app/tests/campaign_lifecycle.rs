@@ -317,7 +317,7 @@ async fn a_live_campaign_changes_money_at_once_and_targeting_after_review() {
                 .is_some_and(|t| t.contains("\"fr\"")),
             "{b}"
         );
-        let data = campaigns::builder(&db, &db, &eng, &me, Some(id))
+        let data = campaigns::builder(&db, &db, &eng, &me, Some(id), Default::default())
             .await
             .expect(b);
         assert_eq!(

@@ -23,9 +23,16 @@ async fn the_builder_saves_a_draft_and_shows_it_back_as_typed() {
         let me = owner(&db, "ada@example.com").await;
         let typed = form("Winter coffee");
         let id = save(&db, &me, None, typed.clone()).await.expect(b);
-        let data = campaigns::builder(&db, &db, &engine(&db).await, &me, Some(id))
-            .await
-            .expect(b);
+        let data = campaigns::builder(
+            &db,
+            &db,
+            &engine(&db).await,
+            &me,
+            Some(id),
+            Default::default(),
+        )
+        .await
+        .expect(b);
         let back = data.form;
         assert_eq!(back.name, "Winter coffee", "{b}");
         assert_eq!(back.total_budget, "300", "{b}");
@@ -144,7 +151,7 @@ async fn every_function_checks_the_role_and_the_account() {
             "{b}"
         );
         assert!(
-            campaigns::builder(&db, &db, &eng, &analyst, Some(id))
+            campaigns::builder(&db, &db, &eng, &analyst, Some(id), Default::default())
                 .await
                 .is_ok(),
             "{b}"
@@ -163,7 +170,7 @@ async fn every_function_checks_the_role_and_the_account() {
                 "{b}"
             );
             assert_eq!(
-                campaigns::builder(&db, &db, &eng, reader, Some(id))
+                campaigns::builder(&db, &db, &eng, reader, Some(id), Default::default())
                     .await
                     .err(),
                 Some(AppError::Forbidden),
@@ -221,7 +228,7 @@ async fn every_function_checks_the_role_and_the_account() {
         }
         // Another account's ids are not found, and its lists do not show them.
         assert_eq!(
-            campaigns::builder(&db, &db, &eng, &stranger, Some(id))
+            campaigns::builder(&db, &db, &eng, &stranger, Some(id), Default::default())
                 .await
                 .err(),
             Some(AppError::NotFound),
@@ -316,9 +323,16 @@ async fn clone_copies_settings_and_ads_as_a_new_draft() {
             .await
             .expect(b);
         let copy = write::clone(&db, &me, id).await.expect(b);
-        let data = campaigns::builder(&db, &db, &engine(&db).await, &me, Some(copy))
-            .await
-            .expect(b);
+        let data = campaigns::builder(
+            &db,
+            &db,
+            &engine(&db).await,
+            &me,
+            Some(copy),
+            Default::default(),
+        )
+        .await
+        .expect(b);
         assert_eq!(data.form.name, "Copy of Live", "{b}");
         assert_eq!(data.form.targeting.bid, "1.25", "{b}");
         assert_eq!(

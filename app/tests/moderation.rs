@@ -378,9 +378,16 @@ async fn targeting_changes_of_live_campaigns_are_reviewed_and_edits_withdraw_sta
             diff.targeting
         );
         moderation::decide(&db, &m, task, approve()).await.expect(b);
-        let builder = app::service::campaigns::builder(&db, &db, &engine(&db).await, &me, Some(id))
-            .await
-            .expect(b);
+        let builder = app::service::campaigns::builder(
+            &db,
+            &db,
+            &engine(&db).await,
+            &me,
+            Some(id),
+            Default::default(),
+        )
+        .await
+        .expect(b);
         assert_eq!(builder.form.targeting.languages, ["fr"], "{b}");
         assert!(
             builder.campaign.expect("info").serving_targeting.is_none(),

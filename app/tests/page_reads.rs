@@ -58,7 +58,7 @@ async fn signed_in_pages_read_in_a_few_statements() {
         assert!(statements.len() <= 1, "{b}: {statements:#?}");
 
         // A new campaign: the account's clock, the platform settings, the channels shown.
-        let data = campaigns::builder(&recorded, &recorded, &engine, &me, None)
+        let data = campaigns::builder(&recorded, &recorded, &engine, &me, None, Default::default())
             .await
             .expect(b);
         let forecast = data.targeting.forecast.expect("forecast");
@@ -113,9 +113,16 @@ async fn signed_in_pages_read_in_a_few_statements() {
         // figures, its ads (with versions and delivery), its targeting decisions (none: no
         // lookups by an empty list) and the forecast's channels.
         let (live, _) = running(&db, &me).await;
-        let data = campaigns::builder(&recorded, &recorded, &engine, &me, Some(live))
-            .await
-            .expect(b);
+        let data = campaigns::builder(
+            &recorded,
+            &recorded,
+            &engine,
+            &me,
+            Some(live),
+            Default::default(),
+        )
+        .await
+        .expect(b);
         assert_eq!(data.ads.len(), 1, "{b}");
         assert!(data.targeting_decisions.is_empty(), "{b}");
         let statements = taken(&log);

@@ -173,6 +173,12 @@ pub fn routes(state: AppState, config: &RouterConfig) -> Router {
             "/reports/export.csv",
             axum::routing::get(app::api::reports::export_csv),
         )
+        // The builder's Save buttons before the wasm has loaded: a plain form post (the
+        // security layer's same-origin check guards it like every other POST).
+        .route(
+            "/campaigns/save",
+            axum::routing::post(app::api::campaigns::save_form),
+        )
         .route(
             "/finance/spend.csv",
             axum::routing::get(app::api::finance_console::spend_csv),

@@ -469,3 +469,201 @@ async fn time_an_oversized_save_campaign() {
         }
     }
 }
+
+/// Follows nothing: the `Location` of a plain form post's answer.
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
+    for app in spawn_all(false).await {
+        let b = app.backend;
+        let owner = app.client();
+        owner.sign_up("owner@example.com", PASSWORD).await;
+        let account = owner.current_account().await.expect("account").to_string();
+
+        // The page's fields and Save button belong to one form that posts without the wasm.
+        let html = owner
+            .get("/campaigns/new")
+            .await
+            .text()
+            .await
+            .expect("html");
+        for part in [
+            r#"id="targeting-form""#,
+            r#"id="c-name" name="name" form="targeting-form""#,
+            r#"formaction="/campaigns/save""#,
+            r#"name="form" value="1""#,
+        ] {
+            assert!(html.contains(part), "{b}: the builder lacks {part}");
+        }
+
+        // Enter in a field (the form's GET): the page comes back with what was typed.
+        let html = owner
+            .get("/campaigns/new?form=1&name=Plain%20beans&lang=en&bid=1.75&total_budget=300&find=zz")
+            .await
+            .text()
+            .await
+            .expect("html");
+        for part in [
+            r#"value="Plain beans""#,
+            r#"value="1.75""#,
+            r#"value="300""#,
+        ] {
+            assert!(html.contains(part), "{b}: the typed {part} is lost");
+        }
+
+        // A refused save: back to the builder with everything typed and the reason beside
+        // the field; nothing is written.
+        let post = |pairs: Vec<(&'static str, String)>| {
+            let http = owner.http.clone();
+            let url = app.url("/campaigns/save");
+            async move {
+                http.post(url)
+                    .form(&pairs)
+                    .send()
+                    .await
+                    .expect("POST /campaigns/save")
+            }
+        };
+        let typed = |name: &str, total: &str| {
+            vec![
+                ("form", "1".to_owned()),
+                ("account", account.clone()),
+                ("name", name.to_owned()),
+                ("lang", "en".to_owned()),
+                ("bid", "1.50".to_owned()),
+                ("total_budget", total.to_owned()),
+                ("schedule", Schedule::always().to_code()),
+                ("then", "draft".to_owned()),
+            ]
+        };
+        let refused = post(typed("Too small", "1")).await;
+        assert_eq!(refused.status(), 303, "{b}");
+        let back = location(&refused);
+        assert!(
+            back.starts_with("/campaigns/new?form=1&") && back.ends_with("&check=1"),
+            "{b}: {back}"
+        );
+        let html = owner.get(&back).await.text().await.expect("html");
+        assert!(
+            html.contains(r#"value="Too small""#),
+            "{b}: the name is lost"
+        );
+        assert!(
+            html.contains("The minimum total budget is"),
+            "{b}: no reason shown"
+        );
+        let none = owner.call("campaigns", &[("filter[page]", "0")]).await;
+        assert!(
+            none.status.is_success() && !none.body.to_string().contains("Too small"),
+            "{b}: a refused save wrote: {none:?}"
+        );
+
+        // A good save creates the draft and opens it.
+        let created = post(typed(SECRET, "250")).await;
+        assert_eq!(created.status(), 303, "{b}");
+        let opened = location(&created);
+        let id: i64 = opened
+            .strip_prefix("/campaigns/")
+            .and_then(|rest| rest.strip_suffix("?created=1"))
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("{b}: redirected to {opened}"));
+        let html = owner.get(&opened).await.text().await.expect("html");
+        assert!(
+            html.contains(&format!(r#"value="{SECRET}""#)),
+            "{b}: the saved name"
+        );
+        assert!(html.contains("Draft saved."), "{b}: no word of the save");
+
+        // Save & send without ads: saved, and the page says why nothing was sent.
+        let mut send = typed("Renamed plainly", "250");
+        send.push(("campaign", id.to_string()));
+        send.retain(|(k, _)| *k != "then");
+        send.push(("then", "submit".to_owned()));
+        let sent = post(send.clone()).await;
+        assert_eq!(
+            location(&sent),
+            format!("/campaigns/{id}?saved=1&unsent=1"),
+            "{b}"
+        );
+        let html = owner
+            .get(&location(&sent))
+            .await
+            .text()
+            .await
+            .expect("html");
+        assert!(
+            html.contains(r#"value="Renamed plainly""#),
+            "{b}: not saved"
+        );
+        assert!(html.contains("the ads were not sent"), "{b}");
+
+        // Another account's campaign is not found, and nothing of it changes.
+        let stranger = app.client();
+        stranger.sign_up("stranger@example.com", PASSWORD).await;
+        let theirs = stranger
+            .current_account()
+            .await
+            .expect("account")
+            .to_string();
+        let mut foreign = send.clone();
+        for (k, v) in &mut foreign {
+            if *k == "account" {
+                *v = theirs.clone();
+            }
+        }
+        let answer = stranger
+            .http
+            .post(app.url("/campaigns/save"))
+            .form(&foreign)
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(answer.status(), 404, "{b}");
+        // Posting as a member of an account one is not in: not found either.
+        let answer = stranger
+            .http
+            .post(app.url("/campaigns/save"))
+            .form(&send)
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(answer.status(), 404, "{b}");
+        // Signed out: to the sign-in page. From another site: refused.
+        let visitor = app.client();
+        let answer = visitor
+            .http
+            .post(app.url("/campaigns/save"))
+            .form(&send)
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(location(&answer), "/sign-in", "{b}");
+        let answer = owner
+            .http
+            .post(app.url("/campaigns/save"))
+            .header("origin", "https://evil.example")
+            .form(&send)
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(answer.status(), 403, "{b}");
+        // More fields than any form of ours: refused before anything is read.
+        let flood: Vec<(&str, String)> = (0..2_001).map(|i| ("topic", i.to_string())).collect();
+        let answer = owner
+            .http
+            .post(app.url("/campaigns/save"))
+            .form(&flood)
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(answer.status(), 413, "{b}");
+    }
+}

@@ -4,8 +4,8 @@
 use crate::{
     error::AppError,
     model::{
-        AccountId, CampaignAction, CampaignBuilderData, CampaignFilter, CampaignForm, CampaignId,
-        CampaignList, CampaignStatus, SaveOutcome,
+        AccountId, BuilderAddress, CampaignAction, CampaignBuilderData, CampaignFilter,
+        CampaignForm, CampaignId, CampaignList, CampaignStatus, SaveOutcome,
     },
 };
 use leptos::{prelude::*, server_fn::codec::Json};
@@ -19,11 +19,92 @@ pub async fn list_campaigns(filter: CampaignFilter) -> Result<CampaignList, AppE
     service::campaigns::list(&state.reads, &me, &filter).await
 }
 
-/// The builder's first render for a campaign (`None`: a new one).
+/// The builder's first render for a campaign (`None`: a new one), with what its address
+/// carried (a form its plain submission sent, a channel search, a failed save to explain).
 #[server(endpoint = "campaign_builder")]
-pub async fn load_builder(id: Option<CampaignId>) -> Result<CampaignBuilderData, AppError> {
+pub async fn load_builder(
+    id: Option<CampaignId>,
+    #[server(default)] address: BuilderAddress,
+) -> Result<CampaignBuilderData, AppError> {
     let (state, me) = ctx::require_member().await?;
-    service::campaigns::builder(&state.db, &state.reads, &state.forecast, &me, id).await
+    service::campaigns::builder(&state.db, &state.reads, &state.forecast, &me, id, address).await
+}
+
+/// Fields a plain builder form may send: every topic and language ticked, every channel
+/// included or excluded, and a few dozen more. More is not a form of ours.
+#[cfg(feature = "ssr")]
+const PLAIN_FORM_FIELDS_MAX: usize = 2_000;
+
+/// `POST /campaigns/save`: the builder's Save buttons before the wasm has loaded (a plain form
+/// post; once hydrated, they call [`save_campaign`] instead). Saves with the same checks and
+/// then, for "Save & send for review", sends the ads to review; answers with a redirect to the
+/// campaign (`?created=1`, `?saved=1` or `?sent=N`). When the save is refused, back to the
+/// builder with the form in the address and `check=1`, so the page shows what was typed with
+/// each problem beside its field — nothing typed is lost.
+#[cfg(feature = "ssr")]
+pub async fn save_form(
+    axum::extract::State(state): axum::extract::State<ctx::AppState>,
+    parts: axum::http::request::Parts,
+    axum::extract::Form(pairs): axum::extract::Form<Vec<(String, String)>>,
+) -> axum::response::Response {
+    use axum::{http::StatusCode, response::IntoResponse, response::Redirect};
+    if pairs.len() > PLAIN_FORM_FIELDS_MAX {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("A campaign form has at most {PLAIN_FORM_FIELDS_MAX} fields."),
+        )
+            .into_response();
+    }
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let value = |key: &str| pairs.iter().find(|&&(k, _)| k == key).map(|&(_, v)| v);
+    let id = match value("campaign")
+        .filter(|v| !v.is_empty())
+        .map(str::parse::<CampaignId>)
+    {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => return (StatusCode::NOT_FOUND, "No such campaign.").into_response(),
+    };
+    let Some(Ok(account)) = value("account").map(|v| v.parse::<i64>().map(AccountId)) else {
+        return (StatusCode::BAD_REQUEST, "The form names no account.").into_response();
+    };
+    let send = value("then") == Some("submit");
+    let form = CampaignForm::from_pairs(&pairs);
+    let outcome = async {
+        let request = ctx::Request::from_parts(state.clone(), &parts)?;
+        let me = request.member_of(account).await?;
+        let index = state.forecast.index();
+        let saved =
+            service::campaigns::write::save(&state.db, &index, &me, id, form.clone()).await?;
+        let sent = match (send, id) {
+            (true, Some(_)) => {
+                Some(service::campaigns::write::submit(&state.db, &me, saved.id).await)
+            }
+            _ => None,
+        };
+        Ok::<_, AppError>((saved.id, sent))
+    }
+    .await;
+    let builder = |id: Option<CampaignId>| match id {
+        Some(id) => format!("/campaigns/{id}"),
+        None => "/campaigns/new".to_owned(),
+    };
+    match outcome {
+        Ok((saved, None)) if id.is_none() => Redirect::to(&format!("/campaigns/{saved}?created=1")),
+        Ok((saved, None)) => Redirect::to(&format!("/campaigns/{saved}?saved=1")),
+        Ok((saved, Some(Ok(n)))) => Redirect::to(&format!("/campaigns/{saved}?sent={n}")),
+        // Saved, but the ads could not be sent: the builder says why when asked to check.
+        Ok((saved, Some(Err(_)))) => Redirect::to(&format!("/campaigns/{saved}?saved=1&unsent=1")),
+        Err(AppError::Unauthenticated) => Redirect::to("/sign-in"),
+        Err(AppError::NotFound) => {
+            return (StatusCode::NOT_FOUND, "No such campaign.").into_response();
+        }
+        Err(_) => Redirect::to(&format!("{}?{}&check=1", builder(id), form.to_query())),
+    }
+    .into_response()
 }
 
 /// Saves the builder's form (creates the campaign when `id` is `None`).

@@ -55,16 +55,7 @@ pub async fn load_targeting_page(
         }
         Err(errors) => Err(AppError::Invalid(errors)),
     };
-    let found = if find.trim().is_empty() {
-        None
-    } else {
-        let filter = ChannelFilter {
-            search: find,
-            eligible_only: true,
-            ..ChannelFilter::default()
-        };
-        Some(service::catalog::list_channels(&state.reads, &me, &filter).await?)
-    };
+    let found = service::catalog::search_eligible(&state.reads, &me, find).await?;
     Ok(TargetingPageData {
         options,
         forecast,

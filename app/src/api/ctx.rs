@@ -276,6 +276,18 @@ impl Request {
         }
     }
 
+    /// The signed-in caller as a member of exactly `account` (see [`require_member_of`]).
+    pub async fn member_of(&self, account: AccountId) -> Result<Actor, AppError> {
+        let viewer = self
+            .load_viewer_in(Some(account))
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if viewer.current_account != Some(account) {
+            return Err(AppError::NotFound);
+        }
+        Ok(Actor::from_viewer(viewer, self.ip.clone()))
+    }
+
     /// The signed-in caller as a service `Actor`.
     pub async fn actor(&self) -> Result<Actor, AppError> {
         let viewer = self.viewer().await?.ok_or(AppError::Unauthenticated)?;
@@ -379,14 +391,7 @@ pub async fn require_member() -> Result<(AppState, Actor), AppError> {
 /// and nothing is written to whichever account is current now.
 pub async fn require_member_of(account: AccountId) -> Result<(AppState, Actor), AppError> {
     let request = request()?;
-    let viewer = request
-        .load_viewer_in(Some(account))
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    if viewer.current_account != Some(account) {
-        return Err(AppError::NotFound);
-    }
-    let actor = Actor::from_viewer(viewer, request.ip.clone());
+    let actor = request.member_of(account).await?;
     Ok((request.state, actor))
 }
 

@@ -53,6 +53,30 @@ impl Schedule {
         self.hours() == 0
     }
 
+    /// The schedule as one form field's text: the seven days' masks in hex, Monday first,
+    /// separated by dots (what the builder's plain form carries, see [`Self::from_code`]).
+    pub fn to_code(&self) -> String {
+        self.days
+            .iter()
+            .map(|d| format!("{:06x}", d & ALL_HOURS))
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// The schedule a [`Self::to_code`] text names; `None` unless it is exactly seven masks.
+    pub fn from_code(code: &str) -> Option<Self> {
+        let mut days = [0; 7];
+        let mut parts = code.split('.');
+        for day in &mut days {
+            let part = parts.next()?;
+            if part.is_empty() || part.len() > 6 {
+                return None;
+            }
+            *day = u32::from_str_radix(part, 16).ok()? & ALL_HOURS;
+        }
+        parts.next().is_none().then_some(Self { days })
+    }
+
     /// Whether a local time falls in an hour that is on.
     pub fn allows(&self, local: NaiveDateTime) -> bool {
         self.get(
@@ -252,6 +276,27 @@ mod tests {
             start: "2026-12-01T08:00".into(),
             end: "2026-12-31T20:00".into(),
             ..CampaignDraft::default()
+        }
+    }
+
+    #[test]
+    fn a_schedule_survives_its_form_code_and_a_bad_code_is_none() {
+        let mut schedule = Schedule::default();
+        schedule.set(0, 0, true);
+        schedule.set(2, 13, true);
+        schedule.set(6, 23, true);
+        for s in [schedule, Schedule::always(), Schedule::default()] {
+            assert_eq!(Schedule::from_code(&s.to_code()), Some(s));
+        }
+        assert_eq!(Schedule::always().to_code(), ["ffffff"; 7].join("."));
+        for bad in [
+            "",
+            "ffffff",
+            &["ffffff"; 8].join("."),
+            &["fffffff"; 7].join("."),
+            &["zz"; 7].join("."),
+        ] {
+            assert_eq!(Schedule::from_code(bad), None, "{bad}");
         }
     }
 

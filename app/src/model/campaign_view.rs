@@ -84,6 +84,47 @@ impl CampaignForm {
         }
     }
 
+    /// The builder's form as its plain submission sends it, before the wasm has loaded: the
+    /// targeting form's fields ([`TargetingForm::from_pairs`]) with `name`, `total_budget`,
+    /// `start`, `end` and `schedule` ([`Schedule::to_code`]; absent or empty: any hour).
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        let mut form = Self {
+            targeting: TargetingForm::from_pairs(pairs.iter().copied()),
+            ..Self::default()
+        };
+        for &(key, value) in pairs {
+            match key {
+                "name" => form.name = value.to_owned(),
+                "total_budget" => form.total_budget = value.to_owned(),
+                "start" => form.start = value.to_owned(),
+                "end" => form.end = value.to_owned(),
+                "schedule" => form.schedule = Schedule::from_code(value),
+                _ => {}
+            }
+        }
+        form
+    }
+
+    /// The query string [`Self::from_pairs`] reads back (with the marker `form=1`, which
+    /// tells the builder that its address carries a form).
+    pub fn to_query(&self) -> String {
+        let mut query = format!("form=1&{}", self.targeting.to_query());
+        for (key, value) in [
+            ("name", &self.name),
+            ("total_budget", &self.total_budget),
+            ("start", &self.start),
+            ("end", &self.end),
+        ] {
+            if !value.is_empty() {
+                query.push_str(&format!("&{key}={}", urlencode(value)));
+            }
+        }
+        if let Some(schedule) = self.schedule {
+            query.push_str(&format!("&schedule={}", schedule.to_code()));
+        }
+        query
+    }
+
     /// The form for stored settings (what a reload shows).
     pub fn from_settings(settings: &CampaignSettings) -> Self {
         let t = &settings.targeting;
@@ -322,6 +363,49 @@ pub struct CampaignBuilderData {
     pub targeting_decisions: Vec<super::DecisionView>,
     /// Owners and managers edit; analysts read.
     pub can_edit: bool,
+    /// A form the builder's address carried (its plain submission), shown instead of `form`,
+    /// which stays what is stored; `None`: the stored form.
+    pub posted: Option<PostedForm>,
+}
+
+/// What a builder's address asks besides the campaign: the form its plain submission sent
+/// (before the wasm loaded: an Enter in a field, a channel search, or a save that failed), the
+/// channel search typed, and whether to check the form as a save would.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BuilderAddress {
+    pub form: Option<CampaignForm>,
+    pub find: String,
+    /// Show what a save of `form` would refuse (the plain save failed).
+    pub check: bool,
+}
+
+impl BuilderAddress {
+    /// Reads a builder's query string: a form when it has the marker `form=1`
+    /// ([`CampaignForm::to_query`]).
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        let has = |key: &str| pairs.iter().any(|&(k, v)| k == key && v == "1");
+        Self {
+            form: has("form").then(|| CampaignForm::from_pairs(pairs)),
+            find: pairs
+                .iter()
+                .find(|&&(k, _)| k == "find")
+                .map(|&(_, v)| v.to_owned())
+                .unwrap_or_default(),
+            check: has("check"),
+        }
+    }
+}
+
+/// The form a builder's address carried, as the builder shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PostedForm {
+    pub form: CampaignForm,
+    pub find: String,
+    /// What a save would refuse, beside each field (when the address asked for the check).
+    pub errors: FieldErrors,
+    /// What stopped the save when it is not one field's problem.
+    pub failure: Option<String>,
 }
 
 #[cfg(test)]

@@ -18,6 +18,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use std::{collections::HashMap, time::Duration};
 
+/// The targeting workspace's form (one per page): the builder's name field and Save buttons
+/// outside it belong to it through their `form` attribute.
+pub const FORM_ID: &str = "targeting-form";
 /// Milliseconds of quiet typing before the forecast is asked again.
 const DEBOUNCE_MS: u64 = 250;
 /// Channels shown per include/exclude search.
@@ -380,7 +383,7 @@ pub fn TargetingWorkspace(
     };
 
     view! {
-        <form method="get" action="" class="targeting" on:submit=move |ev| {
+        <form method="get" action="" id=FORM_ID class="targeting" on:submit=move |ev| {
             ev.prevent_default();
             refresh(0);
         }>

@@ -120,6 +120,25 @@ pub(crate) fn like_pattern(text: &str) -> String {
     out
 }
 
+/// The eligible channels matching a channel search typed in the targeting form before the wasm
+/// loaded (the targeting page and the builder); `None` when nothing was typed.
+pub async fn search_eligible(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    find: String,
+) -> Result<Option<Page<ChannelRow>>, AppError> {
+    crate::model::limits::check_argument("search", &find, crate::model::limits::SEARCH_MAX)?;
+    if find.trim().is_empty() {
+        return Ok(None);
+    }
+    let filter = ChannelFilter {
+        search: find,
+        eligible_only: true,
+        ..ChannelFilter::default()
+    };
+    Ok(Some(list_channels(db, actor, &filter).await?))
+}
+
 /// One page of the channel browser (any signed-in user).
 pub async fn list_channels(
     db: &impl ConnectionTrait,

@@ -34,6 +34,8 @@ pub fn BudgetCard(
     let scheduled = Memo::new(move |_| schedule.with(Option::is_some));
     let min_total = limits.min_total_budget.display(&currency);
     let min_cpm = limits.min_cpm.display(&currency);
+    // Each field's value is also its HTML attribute (`prop:` alone is not rendered on the
+    // server), so the page shows the campaign, and its plain form sends it, before the wasm.
     view! {
         <section class="card budget-card">
             <h2>"Budget & dates"</h2>
@@ -41,14 +43,14 @@ pub fn BudgetCard(
             <div class="field" class:invalid=invalid("total_budget")>
                 <label for="c-total">{format!("Total budget ({currency})")}</label>
                 <input id="c-total" name="total_budget" inputmode="decimal" placeholder=format!("at least {min_total}")
-                    prop:value=move || total.get() aria-describedby="c-total-error"
+                    value=total.get_untracked() prop:value=move || total.get() aria-describedby="c-total-error"
                     on:input=input(total, "total_budget")/>
                 <p class="field-error" id="c-total-error" role="alert">{error("total_budget")}</p>
             </div>
             <div class="field-row">
                 <div class="field" class:invalid=invalid("start")>
                     <label for="c-start">"Start"</label>
-                    <input id="c-start" name="start" type="datetime-local" prop:value=move || start.get()
+                    <input id="c-start" name="start" type="datetime-local" value=start.get_untracked() prop:value=move || start.get()
                         disabled=move || started.get() aria-describedby="c-start-hint c-start-error"
                         on:input=input(start, "start")/>
                     <p class="hint" id="c-start-hint">
@@ -58,7 +60,7 @@ pub fn BudgetCard(
                 </div>
                 <div class="field" class:invalid=invalid("end")>
                     <label for="c-end">"End (optional)"</label>
-                    <input id="c-end" name="end" type="datetime-local" prop:value=move || end.get()
+                    <input id="c-end" name="end" type="datetime-local" value=end.get_untracked() prop:value=move || end.get()
                         aria-describedby="c-end-hint c-end-error" on:input=input(end, "end")/>
                     <p class="hint" id="c-end-hint">"Empty: until the budget is spent."</p>
                     <p class="field-error" id="c-end-error" role="alert">{error("end")}</p>
@@ -66,7 +68,8 @@ pub fn BudgetCard(
             </div>
             <div class="field" class:invalid=invalid("schedule")>
                 <label class="check">
-                    <input type="checkbox" id="c-scheduled" prop:checked=move || scheduled.get()
+                    <input type="checkbox" id="c-scheduled" checked=schedule.with_untracked(Option::is_some)
+                        prop:checked=move || scheduled.get()
                         on:change=move |ev| {
                             let on = event_target_checked(&ev);
                             schedule.set(on.then(Schedule::always));

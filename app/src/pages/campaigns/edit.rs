@@ -13,10 +13,14 @@ use crate::{
     },
     error::{AppError, FieldErrors},
     model::{
-        CampaignAction, CampaignBuilderData, CampaignForm, CampaignId, CampaignStatus,
-        TargetingForm,
+        BuilderAddress, CampaignAction, CampaignBuilderData, CampaignForm, CampaignId,
+        CampaignStatus, TargetingForm,
     },
-    pages::{suspend_once, targeting::TargetingWorkspace, utc},
+    pages::{
+        suspend_once,
+        targeting::{FORM_ID, TargetingWorkspace},
+        utc,
+    },
 };
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
@@ -33,15 +37,25 @@ pub fn CampaignBuilderPage() -> impl IntoView {
             appealed.update(|n| *n += 1);
         }
     });
+    // A form in the address is the builder's plain submission (before the wasm loaded): shown
+    // instead of the stored one.
+    let query = use_query_map();
     let data = Resource::new(
         move || (params.with(|p| p.get("id")), appealed.get()),
-        |(id, _)| async move {
-            match id {
-                None => load_builder(None).await,
-                Some(raw) => match raw.parse::<CampaignId>() {
-                    Ok(id) => load_builder(Some(id)).await,
-                    Err(_) => Err(AppError::NotFound),
-                },
+        move |(id, _)| {
+            let address = query.with_untracked(|q| {
+                let pairs: Vec<(&str, &str)> =
+                    q.into_iter().map(|(k, v)| (k.as_ref(), v)).collect();
+                BuilderAddress::from_pairs(&pairs)
+            });
+            async move {
+                match id {
+                    None => load_builder(None, address).await,
+                    Some(raw) => match raw.parse::<CampaignId>() {
+                        Ok(id) => load_builder(Some(id), address).await,
+                        Err(_) => Err(AppError::NotFound),
+                    },
+                }
             }
         },
     );
@@ -87,29 +101,55 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
         ads,
         targeting_decisions,
         can_edit,
+        posted,
     } = data;
     let id = campaign.as_ref().map(|c| c.id);
     let status = RwSignal::new(campaign.as_ref().map(|c| c.status));
-    let name = RwSignal::new(form.name.clone());
-    let total = RwSignal::new(form.total_budget.clone());
-    let start = RwSignal::new(form.start.clone());
-    let end = RwSignal::new(form.end.clone());
-    let schedule = RwSignal::new(form.schedule);
-    let targeting_form = RwSignal::new(form.targeting.clone());
+    // What the page starts from: the form its address carried, else the stored one.
+    let (shown, find, posted_errors, failure) = match posted {
+        Some(p) => (p.form, p.find, p.errors, p.failure),
+        None => (form.clone(), String::new(), FieldErrors::default(), None),
+    };
+    let name = RwSignal::new(shown.name.clone());
+    let total = RwSignal::new(shown.total_budget.clone());
+    let start = RwSignal::new(shown.start.clone());
+    let end = RwSignal::new(shown.end.clone());
+    let schedule = RwSignal::new(shown.schedule);
+    let targeting_form = RwSignal::new(shown.targeting.clone());
     let saved = RwSignal::new(CampaignForm {
         targeting: comparable(&form.targeting),
         ..form.clone()
     });
-    let errors = RwSignal::new(FieldErrors::default());
-    let banner = RwSignal::new(None::<(bool, String)>);
+    let banner = RwSignal::new(failure.map(|message| (false, message)).or_else(|| {
+        (!posted_errors.is_empty())
+            .then(|| (false, "Please correct the highlighted fields.".into()))
+    }));
+    let errors = RwSignal::new(posted_errors);
     let busy = RwSignal::new(false);
     let ads_version = RwSignal::new(0u64);
+    // What a plain save (before the wasm loaded) did, from the address it redirected to.
     let query = use_query_map();
-    if query.with_untracked(|q| q.get("created").is_some()) {
-        banner.try_set(Some((
-            true,
-            "Draft saved. Now write its ads, then send the campaign for review.".into(),
-        )));
+    let done = query.with_untracked(|q| {
+        if q.get("created").is_some() {
+            Some("Draft saved. Now write its ads, then send the campaign for review.".to_owned())
+        } else if q.get("unsent").is_some() {
+            Some("Saved, but the ads were not sent for review: every ad must be complete first (see Ads below).".to_owned())
+        } else if let Some(n) = q.get("sent").and_then(|n| n.parse::<u64>().ok()) {
+            Some(match n {
+                0 => "Saved. The targeting change waits for review; the approved targeting keeps serving.".to_owned(),
+                n => format!(
+                    "Saved and sent {n} ad{} for review. A moderator will look at it soon.",
+                    if n == 1 { "" } else { "s" }
+                ),
+            })
+        } else if q.get("saved").is_some() {
+            Some("Saved.".to_owned())
+        } else {
+            None
+        }
+    });
+    if let Some(message) = done.filter(|_| banner.with_untracked(Option::is_none)) {
+        banner.try_set(Some((true, message)));
     }
 
     let current = move || CampaignForm {
@@ -364,8 +404,8 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
         <section class="card name-card">
             <div class="field" class:invalid=move || errors.with(|e| e.get("name").is_some())>
                 <label for="c-name">"Campaign name"</label>
-                <input id="c-name" name="name" maxlength="80" placeholder="e.g. Winter coffee club"
-                    prop:value=move || name.get() aria-describedby="c-name-error"
+                <input id="c-name" name="name" form=FORM_ID maxlength="80" placeholder="e.g. Winter coffee club"
+                    value=name.get_untracked() prop:value=move || name.get() aria-describedby="c-name-error"
                     on:input=move |ev| { name.set(event_target_value(&ev)); clear("name"); }/>
                 <p class="field-error" id="c-name-error" role="alert">{error("name")}</p>
             </div>
@@ -374,13 +414,19 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
             options
             start=form.targeting.clone()
             forecast
-            found=None
-            find=String::new()
+            found=targeting.found
+            find
             bind=targeting_form
             extra_errors=Signal::derive(move || errors.get())
             sync_url=false
         >
             <BudgetCard total start end schedule errors limits currency=currency.clone() started=Signal::derive(started) on_clear=Callback::new(clear)/>
+            // What the plain form (before the wasm loads) sends besides its fields: that it is
+            // the builder's, which account and campaign, and the schedule as it stands.
+            <input type="hidden" name="form" value="1"/>
+            <input type="hidden" name="account" value=account.0.to_string()/>
+            {id.map(|id| view! { <input type="hidden" name="campaign" value=id.to_string()/> })}
+            <input type="hidden" name="schedule" value=move || schedule.get().map(|s| s.to_code()).unwrap_or_default()/>
         </TargetingWorkspace>
         {match id {
             Some(id) => view! { <AdsSection campaign=id initial=ads currency=ads_currency can_edit=Signal::derive(editable) reload=ads_version/> }.into_any(),
@@ -413,7 +459,9 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
                 {move || editable().then(|| {
                     let save_draft = save_draft.clone();
                     view! {
-                        <button type="button" id="save-campaign" disabled=move || busy.get() on:click=move |_| save_draft(false)>
+                        <button type="submit" id="save-campaign" form=FORM_ID formmethod="post" formaction="/campaigns/save"
+                            name="then" value="draft" disabled=move || busy.get()
+                            on:click=move |ev| { ev.prevent_default(); save_draft(false); }>
                             {if status.get().is_none_or(|s| s == CampaignStatus::Draft) { "Save draft" } else { "Save changes" }}
                         </button>
                     }
@@ -421,7 +469,9 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
                 {move || (editable() && id.is_some()).then(|| {
                     let save_submit = save_submit.clone();
                     view! {
-                        <button type="button" class="primary" id="submit-campaign" disabled=move || busy.get() on:click=move |_| save_submit(true)>
+                        <button type="submit" class="primary" id="submit-campaign" form=FORM_ID formmethod="post" formaction="/campaigns/save"
+                            name="then" value="submit" disabled=move || busy.get()
+                            on:click=move |ev| { ev.prevent_default(); save_submit(true); }>
                             "Save & send for review"
                         </button>
                     }

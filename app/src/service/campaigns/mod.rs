@@ -7,15 +7,15 @@ pub mod write;
 
 use crate::{
     entity::campaign,
-    error::AppError,
+    error::{AppError, FieldErrors},
     model::{
-        AccountId, AccountPermission, AdVersionStatus, CampaignBuilderData, CampaignFilter,
-        CampaignForm, CampaignId, CampaignInfo, CampaignList, CampaignRow, CampaignSettings,
-        CampaignSort, CampaignStatus, CompletionReason, Micros, Page, Schedule, Targeting,
-        TargetingPageData,
+        AccountId, AccountPermission, AdVersionStatus, BuilderAddress, CampaignBuilderData,
+        CampaignFilter, CampaignForm, CampaignId, CampaignInfo, CampaignList, CampaignRow,
+        CampaignSettings, CampaignSort, CampaignStatus, CompletionReason, Micros, Page, PostedForm,
+        Schedule, Targeting, TargetingPageData,
     },
     service::{
-        Actor, account_time::AccountClock, ads, catalog::like_pattern, forecast,
+        Actor, account_time::AccountClock, ads, catalog, catalog::like_pattern, forecast,
         forecast::ForecastEngine, moderation, paging, settings, sql::Sql,
     },
 };
@@ -234,6 +234,7 @@ pub async fn builder(
     engine: &ForecastEngine,
     actor: &Actor,
     id: Option<CampaignId>,
+    address: BuilderAddress,
 ) -> Result<CampaignBuilderData, AppError> {
     let account = actor.account(db, AccountPermission::ViewCampaigns).await?;
     let clock = AccountClock::load(db, account).await?;
@@ -276,19 +277,51 @@ pub async fn builder(
         }
         None => (None, CampaignForm::default(), Vec::new(), Vec::new()),
     };
+    // A form in the address (the plain form's submission) is shown instead of the stored one,
+    // which stays the baseline of "unsaved changes".
+    let posted = match address.form {
+        Some(shown) => {
+            shown.check_sizes().into_result()?;
+            let (errors, failure) = if address.check {
+                let index = engine.index();
+                match write::check(db, &index, actor, id, shown.clone()).await {
+                    Err(AppError::Invalid(errors)) => (errors, None),
+                    Err(other) => (FieldErrors::default(), Some(other.to_string())),
+                    Ok(()) => (
+                        FieldErrors::default(),
+                        Some(
+                            "The campaign was not saved: it changed meanwhile. Save again.".into(),
+                        ),
+                    ),
+                }
+            } else {
+                (FieldErrors::default(), None)
+            };
+            Some(PostedForm {
+                form: shown,
+                find: address.find.clone(),
+                errors,
+                failure,
+            })
+        }
+        None => None,
+    };
+    let shown = posted.as_ref().map_or(&form, |p| &p.form);
     let options = forecast::options(engine);
-    let prediction = match form.targeting.parse() {
+    let prediction = match shown.targeting.parse() {
         Ok(request) => forecast::forecast(main, db, engine, &clock.currency, request).await,
         Err(errors) => Err(AppError::Invalid(errors)),
     };
+    let found = catalog::search_eligible(db, actor, address.find).await?;
     Ok(CampaignBuilderData {
         account: actor.membership.ok_or(AppError::NotFound)?.0,
         campaign,
         form,
+        posted,
         targeting: TargetingPageData {
             options,
             forecast: prediction,
-            found: None,
+            found,
         },
         limits,
         now_local: clock.local(Utc::now()),

@@ -8,8 +8,8 @@ use crate::{
     error::{AppError, FieldErrors},
     model::{
         AccountId, AccountPermission, AdVersionStatus, AuditAction, CAMPAIGN_NAME_MAX,
-        CampaignAction, CampaignEvent, CampaignForm, CampaignId, CampaignStatus, LOCAL_FORMAT,
-        SaveOutcome, transition,
+        CampaignAction, CampaignEvent, CampaignForm, CampaignId, CampaignSettings, CampaignStatus,
+        LOCAL_FORMAT, Micros, SaveOutcome, transition,
     },
     service::{
         Actor,
@@ -27,27 +27,47 @@ use sea_orm::{
     sea_query::{Expr, Func},
 };
 
-/// Creates (`id` = `None`) or updates a campaign from the builder's form.
-///
-/// Every field is checked and each problem comes back beside its field; nothing is written
-/// then. On a live campaign, money, dates and schedule take effect at once, but a targeting
-/// change waits for review while the approved targeting keeps serving. A campaign that has
-/// started keeps its start. Completed and archived campaigns are read-only.
-pub async fn save<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+/// What [`save`] would refuse, without writing anything: every check it makes of the form,
+/// and that the total budget is not below what the campaign has spent (which `save` checks
+/// again under the campaign's lock). The builder shows it after its plain form's save failed.
+pub async fn check(
+    db: &impl ConnectionTrait,
+    index: &CatalogIndex,
+    actor: &Actor,
+    id: Option<CampaignId>,
+    form: CampaignForm,
+) -> Result<(), AppError> {
+    let Checked {
+        clock, settings, ..
+    } = checked(db, index, actor, id, form).await?;
+    if let Some(id) = id {
+        over_spent(db, id, settings.total_budget, &clock.currency).await?;
+    }
+    Ok(())
+}
+
+/// A form that passed every check made before the transaction.
+struct Checked {
+    account: AccountId,
+    clock: AccountClock,
+    now: chrono::DateTime<Utc>,
+    /// The campaign has started: it keeps its start.
+    keeps_start: bool,
+    settings: CampaignSettings,
+}
+
+async fn checked(
+    db: &impl ConnectionTrait,
     index: &CatalogIndex,
     actor: &Actor,
     id: Option<CampaignId>,
     mut form: CampaignForm,
-) -> Result<SaveOutcome, AppError> {
+) -> Result<Checked, AppError> {
     let account = actor.account(db, AccountPermission::EditCampaigns).await?;
     form.check_sizes().into_result()?;
     let clock = AccountClock::load(db, account).await?;
     let limits = settings::load(db).await?.money;
     let now = Utc::now();
-    // The form is checked before the transaction, so the campaign's row lock (SQLite's write
-    // lock) is held for the writes only, never while a client's input is walked. The status
-    // the checks depended on is confirmed under the lock below.
     let seen = match id {
         Some(id) => Some(find(db, account, id).await?),
         None => None,
@@ -64,6 +84,58 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
         .check(clock.local(now), limits, &clock.currency)
         .map_err(AppError::Invalid)?;
     check_targeting(index, &settings.targeting)?;
+    Ok(Checked {
+        account,
+        clock,
+        now,
+        keeps_start,
+        settings,
+    })
+}
+
+/// Refuses a total budget below what the campaign has already spent.
+async fn over_spent(
+    db: &impl ConnectionTrait,
+    id: CampaignId,
+    total_budget: Micros,
+    currency: &str,
+) -> Result<(), AppError> {
+    let spent = spend::of_campaign(db, id).await?;
+    if total_budget < spent {
+        return Err(AppError::field(
+            "total_budget",
+            format!(
+                "{} is already spent: the total budget cannot be lower.",
+                spent.display(currency)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates (`id` = `None`) or updates a campaign from the builder's form.
+///
+/// Every field is checked and each problem comes back beside its field; nothing is written
+/// then. On a live campaign, money, dates and schedule take effect at once, but a targeting
+/// change waits for review while the approved targeting keeps serving. A campaign that has
+/// started keeps its start. Completed and archived campaigns are read-only.
+pub async fn save<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    index: &CatalogIndex,
+    actor: &Actor,
+    id: Option<CampaignId>,
+    form: CampaignForm,
+) -> Result<SaveOutcome, AppError> {
+    // The form is checked before the transaction, so the campaign's row lock (SQLite's write
+    // lock) is held for the writes only, never while a client's input is walked. The status
+    // the checks depended on is confirmed under the lock below.
+    let Checked {
+        account,
+        clock,
+        now,
+        keeps_start,
+        settings,
+    } = checked(db, index, actor, id, form).await?;
     let txn = crate::service::sql::begin_write(db).await?;
     let existing = match id {
         Some(id) => Some(lock(&txn, account, id).await?),
@@ -83,16 +155,13 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
         .map(|m| m.start_at);
     // Spend moves with delivery: compared under the lock, with the campaign as it is now.
     if let Some(model) = &existing {
-        let spent = spend::of_campaign(&txn, CampaignId(model.id)).await?;
-        if settings.total_budget < spent {
-            return Err(AppError::field(
-                "total_budget",
-                format!(
-                    "{} is already spent: the total budget cannot be lower.",
-                    spent.display(&clock.currency)
-                ),
-            ));
-        }
+        over_spent(
+            &txn,
+            CampaignId(model.id),
+            settings.total_budget,
+            &clock.currency,
+        )
+        .await?;
     }
     let start_at = match kept_start {
         Some(kept) => kept,
