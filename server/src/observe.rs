@@ -13,6 +13,31 @@ use axum::{
 use rand::Rng;
 use tracing::Instrument;
 
+/// Leptos runs a page's resources and server functions as tasks of their own (its executor,
+/// `any_spawner`), which would leave the request's span — and its id — behind. This executor
+/// is tokio's with each task in the span of whoever spawned it, so a log line written while a
+/// page renders names the request too. Set once per process, before the router exists (the
+/// first setting wins; Leptos's own later attempt to set plain tokio is then ignored).
+struct SpannedTokio;
+
+impl any_spawner::CustomExecutor for SpannedTokio {
+    fn spawn(&self, fut: any_spawner::PinnedFuture<()>) {
+        tokio::spawn(fut.in_current_span());
+    }
+
+    fn spawn_local(&self, fut: any_spawner::PinnedLocalFuture<()>) {
+        tokio::task::spawn_local(fut.in_current_span());
+    }
+
+    fn poll_local(&self) {}
+}
+
+/// Makes Leptos's tasks inherit the spawning request's span (see [`SpannedTokio`]).
+pub fn spawn_in_request_span() {
+    // Already set (another router in this process, e.g. a test's second server): keep it.
+    let _ = any_spawner::Executor::init_custom_executor(SpannedTokio);
+}
+
 /// The header that carries a request's id, both ways.
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -100,5 +125,28 @@ mod tests {
         assert!(!acceptable("line\nbreak"));
         assert_eq!(new_id().len(), 32);
         assert_ne!(new_id(), new_id());
+    }
+
+    /// A task Leptos spawns while a request renders (a resource, a server function) runs in
+    /// that request's span, where a task spawned plainly would not.
+    #[tokio::test]
+    async fn leptos_tasks_run_in_the_request_span() {
+        let _subscriber = tracing::subscriber::set_default(tracing_subscriber::registry());
+        spawn_in_request_span();
+        let span = tracing::info_span!("request", id = "r-1");
+        let (leptos_tx, leptos_rx) = tokio::sync::oneshot::channel();
+        let (plain_tx, plain_rx) = tokio::sync::oneshot::channel();
+        span.in_scope(|| {
+            any_spawner::Executor::spawn(async move {
+                let _ = leptos_tx.send(tracing::Span::current().id());
+            });
+            tokio::spawn(async move {
+                let _ = plain_tx.send(tracing::Span::current().id());
+            });
+        });
+        let request = span.id();
+        assert!(request.is_some());
+        assert_eq!(leptos_rx.await.ok().flatten(), request);
+        assert_eq!(plain_rx.await.ok().flatten(), None);
     }
 }

@@ -143,6 +143,8 @@ pub async fn state(db: DatabaseConnection, config: &RouterConfig) -> Result<AppS
 /// Public so the authorization matrix test can enumerate every page route.
 pub fn route_list() -> Vec<AxumRouteListing> {
     static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    // Before Leptos sets its executor (it does here, the first time): ours keeps log spans.
+    crate::observe::spawn_in_request_span();
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
