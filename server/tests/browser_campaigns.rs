@@ -164,3 +164,59 @@ async fn build_a_campaign_write_an_ad_reload_and_send_it_for_review() {
     assert!(problems.is_empty(), "console problems: {problems:#?}");
     client.close().await.expect("close");
 }
+
+/// The builder before its wasm has loaded (here: never, the bundle is blocked): the page is a
+/// plain form. A refused save comes back with everything typed and the reason beside its
+/// field; a good one saves the draft and opens it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_builder_saves_as_a_plain_form_when_the_wasm_never_arrives() {
+    let (app, _driver, client) = start_with_catalog(200).await;
+    sign_in(&app, &client, "plain@example.com").await;
+    for (cmd, params) in [
+        ("Network.enable", serde_json::json!({})),
+        (
+            "Network.setBlockedURLs",
+            serde_json::json!({ "urls": ["*/pkg/*"] }),
+        ),
+    ] {
+        client.issue_cmd(Cdp(cmd, params)).await.expect(cmd);
+    }
+    client
+        .goto(&app.url("/campaigns/new"))
+        .await
+        .expect("builder");
+    fill(&client, "#c-name", "No-script coffee").await;
+    fill(&client, "#c-total", "5").await;
+    wait_for(&client, "#save-campaign")
+        .await
+        .click()
+        .await
+        .expect("save");
+    until_contains(&client, "#c-total-error", "minimum total budget").await;
+    assert_eq!(value(&client, "#c-name").await, "No-script coffee");
+    assert_eq!(value(&client, "#c-total").await, "5");
+    let url = client.current_url().await.expect("url");
+    assert_eq!(url.path(), "/campaigns/new", "{url}");
+
+    fill(&client, "#c-total", "250").await;
+    wait_for(&client, "#save-campaign")
+        .await
+        .click()
+        .await
+        .expect("save");
+    until_contains(&client, "[data-test=builder-banner]", "Draft saved").await;
+    let url = client.current_url().await.expect("url");
+    assert!(
+        url.path().starts_with("/campaigns/") && url.path() != "/campaigns/new",
+        "{url}"
+    );
+    assert_eq!(value(&client, "#c-name").await, "No-script coffee");
+    assert_eq!(value(&client, "#c-total").await, "250");
+    // All of it without the wasm.
+    assert!(
+        client
+            .find(Locator::Css("body[data-hydrated]"))
+            .await
+            .is_err()
+    );
+}
