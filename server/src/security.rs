@@ -133,8 +133,21 @@ fn decorate(headers: &mut HeaderMap, nonce: Option<&str>, config: SecurityConfig
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("text/html") || t.starts_with("application/json"));
-    if dynamic && !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // The few assets outside `/pkg` keep their names across releases (the favicon, which
+    // browsers ask for by that name): a day, then revalidated. `/pkg` sets its own (a year).
+    let image = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("image/"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        if dynamic {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        } else if image {
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            );
+        }
     }
 }
 

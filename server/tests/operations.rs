@@ -98,7 +98,8 @@ async fn metrics_count_requests_by_route_and_read_money_and_queues() {
             "herald_review_queue_length 0",
             "herald_ledger_posted_micros{currency=\"EUR\"} 0",
             &format!("herald_ledger_held_micros{{currency=\"EUR\"}} {PRICE_CPM}"),
-            "herald_db_pool_connections{state=\"max\"}",
+            "herald_db_pool_connections{pool=\"main\",state=\"max\"}",
+            "herald_db_pool_connections{pool=\"read\",state=\"max\"} 2",
         ] {
             assert!(text.contains(line), "{b}: no `{line}` in\n{text}");
         }
@@ -426,6 +427,28 @@ async fn the_bundle_has_hashed_names_kept_for_a_year_and_is_sent_as_compressed_a
                 "{b}"
             );
         }
+        // The favicon keeps its name: cached a day. A signed-in page: never stored.
+        let icon = http.get(app.url("/favicon.ico")).send().await.expect(b);
+        assert_eq!(icon.status(), 200, "{b}");
+        assert_eq!(
+            icon.headers()["cache-control"],
+            "public, max-age=86400",
+            "{b}"
+        );
+        let user = app.client();
+        assert!(
+            user.sign_up("cache@example.com", support::PASSWORD)
+                .await
+                .status
+                .is_success()
+        );
+        let page = user.get("/").await;
+        assert_eq!(page.status(), 200, "{b}");
+        assert_eq!(
+            page.headers()["cache-control"],
+            "no-store",
+            "{b}: a signed-in page"
+        );
         let plain = http.get(app.url(&url)).send().await.expect(b);
         assert!(plain.headers().get("content-encoding").is_none(), "{b}");
         let raw = std::fs::metadata(pkg.join(&files.wasm))
