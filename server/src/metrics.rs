@@ -50,6 +50,8 @@ struct CurrencyLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
+    /// `main` (every write, and reads outside requests) or `read` (requests' reads).
+    pool: &'static str,
     state: &'static str,
 }
 
@@ -123,7 +125,7 @@ impl Default for Metrics {
         let pool = Family::<PoolLabels, Gauge>::default();
         registry.register(
             "db_pool_connections",
-            "This instance's database connections: open, idle and the maximum",
+            "This instance's database connections by pool (main, read): open, idle and the maximum",
             pool.clone(),
         );
         Self(Arc::new(Inner {
@@ -224,32 +226,39 @@ impl Metrics {
         self.0
             .review_queue
             .set(i64::try_from(waiting).unwrap_or(i64::MAX));
-        let (open, idle, max) = match backend {
-            DatabaseBackend::Sqlite => {
-                let pool = db.get_sqlite_connection_pool();
-                (
-                    pool.size(),
-                    pool.num_idle(),
-                    pool.options().get_max_connections(),
-                )
+        let pools = [("main", Some(db)), ("read", state.reads.read_pool())];
+        for (name, pool) in pools {
+            let Some(pool) = pool else { continue };
+            let (open, idle, max) = match backend {
+                DatabaseBackend::Sqlite => {
+                    let pool = pool.get_sqlite_connection_pool();
+                    (
+                        pool.size(),
+                        pool.num_idle(),
+                        pool.options().get_max_connections(),
+                    )
+                }
+                DatabaseBackend::Postgres => {
+                    let pool = pool.get_postgres_connection_pool();
+                    (
+                        pool.size(),
+                        pool.num_idle(),
+                        pool.options().get_max_connections(),
+                    )
+                }
+                _ => (0, 0, 0),
+            };
+            for (state, value) in [
+                ("open", i64::from(open)),
+                ("idle", i64::try_from(idle).unwrap_or(i64::MAX)),
+                ("max", i64::from(max)),
+            ] {
+                self.0
+                    .pool
+                    .get_or_create(&PoolLabels { pool: name, state })
+                    .set(value);
             }
-            DatabaseBackend::Postgres => {
-                let pool = db.get_postgres_connection_pool();
-                (
-                    pool.size(),
-                    pool.num_idle(),
-                    pool.options().get_max_connections(),
-                )
-            }
-            _ => (0, 0, 0),
-        };
-        let pool = &self.0.pool;
-        pool.get_or_create(&PoolLabels { state: "open" })
-            .set(open.into());
-        pool.get_or_create(&PoolLabels { state: "idle" })
-            .set(i64::try_from(idle).unwrap_or(i64::MAX));
-        pool.get_or_create(&PoolLabels { state: "max" })
-            .set(max.into());
+        }
         Ok(())
     }
 }

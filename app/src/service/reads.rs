@@ -108,6 +108,11 @@ impl Reads {
         }
     }
 
+    /// The read-only pool, when one was opened (for the metrics of its connections).
+    pub fn read_pool(&self) -> Option<&DatabaseConnection> {
+        self.pool.as_ref()
+    }
+
     /// Reads that hold a connection of `pool` per request (see [`Reads::for_request`]).
     pub fn with_read_pool(db: DatabaseConnection, pool: DatabaseConnection) -> Self {
         Self {
