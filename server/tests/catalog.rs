@@ -237,3 +237,43 @@ async fn the_targeting_page_works_by_plain_form_submission() {
         );
     }
 }
+
+/// What the hydrated page sends when it navigates to the targeting page or the builder: the
+/// server function's URL-encoded arguments, which leave out empty lists (serde_qs cannot
+/// express one) and arguments at their default. Both must still be read.
+#[tokio::test]
+async fn page_loads_from_the_browser_leave_out_empty_lists() {
+    for app in support::spawn_all(false).await {
+        let b = app.backend;
+        let client = app.client();
+        client.sign_up("browser@example.com", PASSWORD).await;
+        let targeting = client
+            .call(
+                "targeting_page",
+                &[
+                    ("form[min_subscribers]", ""),
+                    ("form[max_subscribers]", ""),
+                    ("form[min_avg_views]", ""),
+                    ("form[bid]", "1.00"),
+                    ("form[daily_budget]", ""),
+                    ("form[page]", "0"),
+                    ("find", ""),
+                ],
+            )
+            .await;
+        assert!(targeting.status.is_success(), "{b}: {targeting:?}");
+        let builder = client.call("campaign_builder", &[]).await;
+        assert!(builder.status.is_success(), "{b}: {builder:?}");
+        let with_form = client
+            .call(
+                "campaign_builder",
+                &[("query", "form=1&name=From%20the%20address&lang=en&bid=2.5")],
+            )
+            .await;
+        assert!(with_form.status.is_success(), "{b}: {with_form:?}");
+        assert_eq!(
+            with_form.body["posted"]["form"]["name"], "From the address",
+            "{b}: {with_form:?}"
+        );
+    }
+}

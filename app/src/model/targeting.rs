@@ -261,6 +261,9 @@ pub fn daily_capacity(avg_views: i64, posts_per_day: f64, slots_per_day: i64) ->
 /// The targeting page's form exactly as typed, round-tripped through the URL so that the page
 /// works by plain form submission and survives a reload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+// A server function's URL-encoded arguments cannot express an empty list (serde_qs leaves it
+// out): a missing list is an empty one, not an error.
+#[serde(default)]
 pub struct TargetingForm {
     pub topics: Vec<String>,
     pub languages: Vec<String>,
