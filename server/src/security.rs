@@ -70,7 +70,7 @@ pub async fn layer(
 /// (`?__path=…&__err=<encoded AppError>`), which the page then shows. Only our own redirect
 /// may do that: a link from elsewhere carrying `__err` would put words of the sender's choosing
 /// in our page ("your account is locked, call …"). Such a request is sent to the same URL
-/// without those parameters.
+/// without those parameters (and a campaign builder's address without its own, below).
 fn forged_action_error(request: &Request) -> Option<String> {
     let query = request.uri().query()?;
     if !is_safe(request.method()) {
@@ -78,8 +78,22 @@ fn forged_action_error(request: &Request) -> Option<String> {
     }
     // Names are compared decoded, as the router reads them (`%5F%5Ferr` is `__err` too).
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
-    let action_param = |name: &str| name == "__err" || name == "__path";
-    if !pairs.iter().any(|(name, _)| name == "__err") {
+    // The campaign builder's plain form comes back the same way: with the form it carried
+    // (`form`), a check to show (`check`) and what its save did (`created`, `saved`, `sent`,
+    // `unsent`). From elsewhere those would pre-fill a campaign with a stranger's values, one
+    // Save away, or claim a save that never happened.
+    let builder = request.uri().path().starts_with("/campaigns/");
+    let action_param = |name: &str| {
+        name == "__err"
+            || name == "__path"
+            || (builder
+                && matches!(
+                    name,
+                    "form" | "check" | "created" | "saved" | "sent" | "unsent"
+                ))
+    };
+    let forgeable = |name: &str| name == "__err" || (builder && action_param(name));
+    if !pairs.iter().any(|(name, _)| forgeable(name)) {
         return None;
     }
     let ours = request
@@ -189,6 +203,34 @@ mod tests {
             forged_action_error(&get("/a?%5F%5Ferr=x&%5f_path=y&b=1", None)).as_deref(),
             Some("/a?b=1")
         );
+    }
+
+    #[test]
+    fn only_our_own_redirect_may_fill_a_campaign_builder() {
+        let uri = "/campaigns/7?form=1&name=Evil&total_budget=9999&check=1&find=news";
+        assert_eq!(forged_action_error(&get(uri, Some("same-origin"))), None);
+        assert_eq!(
+            forged_action_error(&get(uri, Some("cross-site"))).as_deref(),
+            Some("/campaigns/7?name=Evil&total_budget=9999&find=news")
+        );
+        assert_eq!(
+            forged_action_error(&get("/campaigns/7?sent=3", None)).as_deref(),
+            Some("/campaigns/7")
+        );
+        assert_eq!(
+            forged_action_error(&get(
+                "/campaigns/new?created=1&saved=1&unsent=1",
+                Some("none")
+            ))
+            .as_deref(),
+            Some("/campaigns/new")
+        );
+        // Elsewhere these names mean nothing of the kind.
+        assert_eq!(
+            forged_action_error(&get("/targeting?form=1&saved=1", None)),
+            None
+        );
+        assert_eq!(forged_action_error(&get("/campaigns/7?name=x", None)), None);
     }
 
     #[test]

@@ -480,13 +480,27 @@ fn location(response: &reqwest::Response) -> String {
         .to_owned()
 }
 
+/// A page load a browser makes from one of our own pages (as a form's submission or our
+/// redirect after one is): `Sec-Fetch-Site: same-origin`.
+async fn from_our_page(client: &support::Client, path: &str) -> reqwest::Response {
+    client
+        .http
+        .get(format!("{}{path}", client.base))
+        .header("accept", "text/html")
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
 #[tokio::test]
 async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
     for app in spawn_all(false).await {
         let b = app.backend;
         let owner = app.client();
         owner.sign_up("owner@example.com", PASSWORD).await;
-        let account = owner.current_account().await.expect("account").to_string();
+        let account_id = owner.current_account().await.expect("account");
+        let account = account_id.to_string();
 
         // The page's fields and Save button belong to one form that posts without the wasm.
         let html = owner
@@ -505,8 +519,9 @@ async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
         }
 
         // Enter in a field (the form's GET): the page comes back with what was typed.
-        let html = owner
-            .get("/campaigns/new?form=1&name=Plain%20beans&lang=en&bid=1.75&total_budget=300&find=zz")
+        let typed_query =
+            "/campaigns/new?form=1&name=Plain%20beans&lang=en&bid=1.75&total_budget=300&find=zz";
+        let html = from_our_page(&owner, typed_query)
             .await
             .text()
             .await
@@ -518,11 +533,20 @@ async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
         ] {
             assert!(html.contains(part), "{b}: the typed {part} is lost");
         }
+        // The same address from another site is not a form of ours: sent to it without the
+        // parts that would fill the builder.
+        let forged = owner.get(typed_query).await;
+        assert_eq!(forged.status(), 303, "{b}");
+        assert!(
+            !location(&forged).contains("form=1"),
+            "{b}: {}",
+            location(&forged)
+        );
 
         // A refused save: back to the builder with everything typed and the reason beside
         // the field; nothing is written.
-        let post = |pairs: Vec<(&'static str, String)>| {
-            let http = owner.http.clone();
+        let post = |client: &support::Client, pairs: Vec<(&'static str, String)>| {
+            let http = client.http.clone();
             let url = app.url("/campaigns/save");
             async move {
                 http.post(url)
@@ -544,14 +568,18 @@ async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
                 ("then", "draft".to_owned()),
             ]
         };
-        let refused = post(typed("Too small", "1")).await;
+        let refused = post(&owner, typed("Too small", "1")).await;
         assert_eq!(refused.status(), 303, "{b}");
         let back = location(&refused);
         assert!(
             back.starts_with("/campaigns/new?form=1&") && back.ends_with("&check=1"),
             "{b}: {back}"
         );
-        let html = owner.get(&back).await.text().await.expect("html");
+        let html = from_our_page(&owner, &back)
+            .await
+            .text()
+            .await
+            .expect("html");
         assert!(
             html.contains(r#"value="Too small""#),
             "{b}: the name is lost"
@@ -560,14 +588,31 @@ async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
             html.contains("The minimum total budget is"),
             "{b}: no reason shown"
         );
+        // A schedule that is not one is refused beside the schedule, never read as "any hour".
+        let mut garbled = typed("Garbled hours", "250");
+        garbled.retain(|(k, _)| *k != "schedule");
+        garbled.push(("schedule", "not-a-schedule".to_owned()));
+        let back = location(&post(&owner, garbled).await);
+        assert!(back.ends_with("&check=1"), "{b}: {back}");
+        let html = from_our_page(&owner, &back)
+            .await
+            .text()
+            .await
+            .expect("html");
+        assert!(
+            html.contains("Garbled hours") && html.contains("at least one hour"),
+            "{b}"
+        );
         let none = owner.call("campaigns", &[("filter[page]", "0")]).await;
         assert!(
-            none.status.is_success() && !none.body.to_string().contains("Too small"),
+            none.status.is_success()
+                && !none.body.to_string().contains("Too small")
+                && !none.body.to_string().contains("Garbled"),
             "{b}: a refused save wrote: {none:?}"
         );
 
         // A good save creates the draft and opens it.
-        let created = post(typed(SECRET, "250")).await;
+        let created = post(&owner, typed(SECRET, "250")).await;
         assert_eq!(created.status(), 303, "{b}");
         let opened = location(&created);
         let id: i64 = opened
@@ -575,7 +620,11 @@ async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
             .and_then(|rest| rest.strip_suffix("?created=1"))
             .and_then(|id| id.parse().ok())
             .unwrap_or_else(|| panic!("{b}: redirected to {opened}"));
-        let html = owner.get(&opened).await.text().await.expect("html");
+        let html = from_our_page(&owner, &opened)
+            .await
+            .text()
+            .await
+            .expect("html");
         assert!(
             html.contains(&format!(r#"value="{SECRET}""#)),
             "{b}: the saved name"
@@ -583,18 +632,20 @@ async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
         assert!(html.contains("Draft saved."), "{b}: no word of the save");
 
         // Save & send without ads: saved, and the page says why nothing was sent.
-        let mut send = typed("Renamed plainly", "250");
-        send.push(("campaign", id.to_string()));
-        send.retain(|(k, _)| *k != "then");
-        send.push(("then", "submit".to_owned()));
-        let sent = post(send.clone()).await;
+        let existing = |name: &str, then: &str| {
+            let mut pairs = typed(name, "250");
+            pairs.retain(|(k, _)| *k != "then");
+            pairs.push(("campaign", id.to_string()));
+            pairs.push(("then", then.to_owned()));
+            pairs
+        };
+        let sent = post(&owner, existing("Renamed plainly", "submit")).await;
         assert_eq!(
             location(&sent),
-            format!("/campaigns/{id}?saved=1&unsent=1"),
+            format!("/campaigns/{id}?saved=1&unsent=ads"),
             "{b}"
         );
-        let html = owner
-            .get(&location(&sent))
+        let html = from_our_page(&owner, &location(&sent))
             .await
             .text()
             .await
@@ -603,9 +654,10 @@ async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
             html.contains(r#"value="Renamed plainly""#),
             "{b}: not saved"
         );
-        assert!(html.contains("the ads were not sent"), "{b}");
+        assert!(html.contains("needs at least one ad"), "{b}");
 
-        // Another account's campaign is not found, and nothing of it changes.
+        // Another account's campaign is not found, and nothing of it changes: named with the
+        // stranger's own account, or with the owner's (which the stranger is not in).
         let stranger = app.client();
         stranger.sign_up("stranger@example.com", PASSWORD).await;
         let theirs = stranger
@@ -613,49 +665,51 @@ async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
             .await
             .expect("account")
             .to_string();
-        let mut foreign = send.clone();
+        let mut foreign = existing("Hijacked", "draft");
         for (k, v) in &mut foreign {
             if *k == "account" {
                 *v = theirs.clone();
             }
         }
-        let answer = stranger
-            .http
-            .post(app.url("/campaigns/save"))
-            .form(&foreign)
-            .send()
+        assert_eq!(post(&stranger, foreign).await.status(), 404, "{b}");
+        assert_eq!(
+            post(&stranger, existing("Hijacked", "draft"))
+                .await
+                .status(),
+            404,
+            "{b}"
+        );
+        // An analyst of the account reads the builder but may not save it.
+        let analyst = member(&app, "analyst@example.com", "analyst", account_id).await;
+        assert_eq!(
+            post(&analyst, existing("Hijacked", "draft")).await.status(),
+            403,
+            "{b}"
+        );
+        let html = from_our_page(&owner, &format!("/campaigns/{id}"))
             .await
-            .expect("POST");
-        assert_eq!(answer.status(), 404, "{b}");
-        // Posting as a member of an account one is not in: not found either.
-        let answer = stranger
-            .http
-            .post(app.url("/campaigns/save"))
-            .form(&send)
-            .send()
+            .text()
             .await
-            .expect("POST");
-        assert_eq!(answer.status(), 404, "{b}");
+            .expect("html");
+        assert!(
+            html.contains(r#"value="Renamed plainly""#) && !html.contains("Hijacked"),
+            "{b}: another's post changed the campaign"
+        );
         // Signed out: to the sign-in page. From another site: refused.
         let visitor = app.client();
-        let answer = visitor
-            .http
-            .post(app.url("/campaigns/save"))
-            .form(&send)
-            .send()
-            .await
-            .expect("POST");
+        let answer = post(&visitor, existing("Hijacked", "draft")).await;
         assert_eq!(location(&answer), "/sign-in", "{b}");
         let answer = owner
             .http
             .post(app.url("/campaigns/save"))
             .header("origin", "https://evil.example")
-            .form(&send)
+            .form(&existing("Hijacked", "draft"))
             .send()
             .await
             .expect("POST");
         assert_eq!(answer.status(), 403, "{b}");
-        // More fields than any form of ours: refused before anything is read.
+        // More fields than any form of ours, or a field too long to carry back: refused before
+        // anything is read or written.
         let flood: Vec<(&str, String)> = (0..2_001).map(|i| ("topic", i.to_string())).collect();
         let answer = owner
             .http
@@ -665,5 +719,13 @@ async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
             .await
             .expect("POST");
         assert_eq!(answer.status(), 413, "{b}");
+        let long = post(&owner, existing(&"n".repeat(5_000), "draft")).await;
+        assert_eq!(long.status(), 422, "{b}");
+        let html = from_our_page(&owner, &format!("/campaigns/{id}"))
+            .await
+            .text()
+            .await
+            .expect("html");
+        assert!(html.contains(r#"value="Renamed plainly""#), "{b}");
     }
 }

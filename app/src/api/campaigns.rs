@@ -4,13 +4,13 @@
 use crate::{
     error::AppError,
     model::{
-        AccountId, BuilderAddress, CampaignAction, CampaignBuilderData, CampaignFilter,
-        CampaignForm, CampaignId, CampaignList, CampaignStatus, SaveOutcome,
+        AccountId, CampaignAction, CampaignBuilderData, CampaignFilter, CampaignForm, CampaignId,
+        CampaignList, CampaignStatus, SaveOutcome,
     },
 };
 use leptos::{prelude::*, server_fn::codec::Json};
 #[cfg(feature = "ssr")]
-use {super::ctx, crate::service};
+use {super::ctx, crate::model::BuilderAddress, crate::service};
 
 /// One page of the current account's campaigns.
 #[server(endpoint = "campaigns")]
@@ -19,14 +19,30 @@ pub async fn list_campaigns(filter: CampaignFilter) -> Result<CampaignList, AppE
     service::campaigns::list(&state.reads, &me, &filter).await
 }
 
-/// The builder's first render for a campaign (`None`: a new one), with what its address
-/// carried (a form its plain submission sent, a channel search, a failed save to explain).
+/// The longest builder address query read (every list of the form at its maximum fits).
+pub const BUILDER_QUERY_MAX: usize = 32 * 1024;
+
+/// The builder's first render for a campaign (`None`: a new one), with what its address's
+/// `query` carried (a form its plain submission sent, a channel search, a failed save to
+/// explain; see [`BuilderAddress::from_pairs`]). The query travels as the address's text and
+/// is read here as the page's address is.
 #[server(endpoint = "campaign_builder")]
 pub async fn load_builder(
     id: Option<CampaignId>,
-    #[server(default)] address: BuilderAddress,
+    #[server(default)] query: String,
 ) -> Result<CampaignBuilderData, AppError> {
+    crate::model::limits::check_argument("address", &query, BUILDER_QUERY_MAX)?;
     let (state, me) = ctx::require_member().await?;
+    let pairs: Vec<(String, String)> = axum::http::Uri::try_from(format!("/?{query}"))
+        .ok()
+        .and_then(|uri| axum::extract::Query::try_from_uri(&uri).ok())
+        .map(|axum::extract::Query(pairs)| pairs)
+        .ok_or_else(|| AppError::field("address", "That address is not valid."))?;
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let address = BuilderAddress::from_pairs(&pairs);
     service::campaigns::builder(&state.db, &state.reads, &state.forecast, &me, id, address).await
 }
 
@@ -73,6 +89,11 @@ pub async fn save_form(
     };
     let send = value("then") == Some("submit");
     let form = CampaignForm::from_pairs(&pairs);
+    // Too large to carry back in an address: refused here, saying what is too long.
+    if let Err(AppError::Invalid(fields)) = form.check_sizes().into_result() {
+        let reasons: Vec<String> = fields.0.into_values().collect();
+        return (StatusCode::UNPROCESSABLE_ENTITY, reasons.join(" ")).into_response();
+    }
     let outcome = async {
         let request = ctx::Request::from_parts(state.clone(), &parts)?;
         let me = request.member_of(account).await?;
@@ -96,13 +117,40 @@ pub async fn save_form(
         Ok((saved, None)) if id.is_none() => Redirect::to(&format!("/campaigns/{saved}?created=1")),
         Ok((saved, None)) => Redirect::to(&format!("/campaigns/{saved}?saved=1")),
         Ok((saved, Some(Ok(n)))) => Redirect::to(&format!("/campaigns/{saved}?sent={n}")),
-        // Saved, but the ads could not be sent: the builder says why when asked to check.
-        Ok((saved, Some(Err(_)))) => Redirect::to(&format!("/campaigns/{saved}?saved=1&unsent=1")),
+        // Saved, but the ads could not be sent: the builder says why (the ads are not ready,
+        // or the campaign as it stands cannot be sent).
+        Ok((saved, Some(Err(e)))) => {
+            let why = if matches!(e, AppError::Invalid(_)) {
+                "ads"
+            } else {
+                "state"
+            };
+            Redirect::to(&format!("/campaigns/{saved}?saved=1&unsent={why}"))
+        }
         Err(AppError::Unauthenticated) => Redirect::to("/sign-in"),
         Err(AppError::NotFound) => {
             return (StatusCode::NOT_FOUND, "No such campaign.").into_response();
         }
-        Err(_) => Redirect::to(&format!("{}?{}&check=1", builder(id), form.to_query())),
+        Err(AppError::Forbidden) => {
+            return (
+                StatusCode::FORBIDDEN,
+                "Owners and managers change campaigns.",
+            )
+                .into_response();
+        }
+        // Problems the builder shows beside its fields, or a change meanwhile: back to it with
+        // everything typed, checked again there.
+        Err(AppError::Invalid(_) | AppError::Conflict(_)) => {
+            Redirect::to(&format!("{}?{}&check=1", builder(id), form.to_query()))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "a plain campaign save failed");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The campaign could not be saved; nothing was written. Try again.",
+            )
+                .into_response();
+        }
     }
     .into_response()
 }

@@ -86,7 +86,8 @@ impl CampaignForm {
 
     /// The builder's form as its plain submission sends it, before the wasm has loaded: the
     /// targeting form's fields ([`TargetingForm::from_pairs`]) with `name`, `total_budget`,
-    /// `start`, `end` and `schedule` ([`Schedule::to_code`]; absent or empty: any hour).
+    /// `start`, `end` and `schedule` ([`Schedule::to_code`]; absent or empty: any hour; not a
+    /// schedule: one with no hour, which the checks refuse).
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
         let mut form = Self {
             targeting: TargetingForm::from_pairs(pairs.iter().copied()),
@@ -98,7 +99,11 @@ impl CampaignForm {
                 "total_budget" => form.total_budget = value.to_owned(),
                 "start" => form.start = value.to_owned(),
                 "end" => form.end = value.to_owned(),
-                "schedule" => form.schedule = Schedule::from_code(value),
+                // An unreadable schedule is one with no hour on, which the checks refuse
+                // beside the schedule: never "any hour".
+                "schedule" if !value.is_empty() => {
+                    form.schedule = Some(Schedule::from_code(value).unwrap_or_default());
+                }
                 _ => {}
             }
         }
@@ -417,6 +422,70 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, 25)
             .and_then(|d| d.and_hms_opt(10, 0, 0))
             .unwrap_or_default()
+    }
+
+    /// The decoded pairs of a query string.
+    fn pairs(query: &str) -> Vec<(String, String)> {
+        let decode = |text: &str| {
+            let bytes = text.as_bytes();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < bytes.len() {
+                if bytes[i] == b'%'
+                    && let Some(hex) = text.get(i + 1..i + 3)
+                    && let Ok(byte) = u8::from_str_radix(hex, 16)
+                {
+                    out.push(byte);
+                    i += 3;
+                } else {
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+            }
+            String::from_utf8(out).unwrap_or_default()
+        };
+        query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (decode(k), decode(v)))
+            .collect()
+    }
+
+    #[test]
+    fn the_builder_form_survives_its_address_and_a_bad_schedule_is_no_hour() {
+        let mut schedule = Schedule::default();
+        schedule.set(4, 18, true);
+        let typed = CampaignForm {
+            schedule: Some(schedule),
+            end: "2026-12-31T20:00".into(),
+            ..form()
+        };
+        let query = typed.to_query();
+        assert!(query.starts_with("form=1&"), "{query}");
+        let owned = pairs(&query);
+        let borrowed: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            CampaignForm::from_pairs(&borrowed).targeting,
+            typed.targeting
+        );
+        assert_eq!(
+            CampaignForm::from_pairs(&borrowed),
+            CampaignForm {
+                targeting: CampaignForm::from_pairs(&borrowed).targeting,
+                ..typed.clone()
+            }
+        );
+        let address = BuilderAddress::from_pairs(&borrowed);
+        assert_eq!(address.form.as_ref().map(|f| &f.name), Some(&typed.name));
+        assert!(!address.check);
+        // Without the marker the address carries no form; an unreadable schedule is no hour.
+        assert_eq!(BuilderAddress::from_pairs(&[("name", "x")]).form, None);
+        let garbled = CampaignForm::from_pairs(&[("schedule", "every hour")]);
+        assert_eq!(garbled.schedule, Some(Schedule::default()));
+        assert_eq!(CampaignForm::from_pairs(&[("schedule", "")]).schedule, None);
     }
 
     fn form() -> CampaignForm {

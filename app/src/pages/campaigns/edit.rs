@@ -13,8 +13,8 @@ use crate::{
     },
     error::{AppError, FieldErrors},
     model::{
-        BuilderAddress, CampaignAction, CampaignBuilderData, CampaignForm, CampaignId,
-        CampaignStatus, TargetingForm,
+        CampaignAction, CampaignBuilderData, CampaignForm, CampaignId, CampaignStatus,
+        TargetingForm, urlencode,
     },
     pages::{
         suspend_once,
@@ -44,9 +44,10 @@ pub fn CampaignBuilderPage() -> impl IntoView {
         move || (params.with(|p| p.get("id")), appealed.get()),
         move |(id, _)| {
             let address = query.with_untracked(|q| {
-                let pairs: Vec<(&str, &str)> =
-                    q.into_iter().map(|(k, v)| (k.as_ref(), v)).collect();
-                BuilderAddress::from_pairs(&pairs)
+                q.into_iter()
+                    .map(|(k, v)| format!("{}={}", urlencode(k.as_ref()), urlencode(v)))
+                    .collect::<Vec<_>>()
+                    .join("&")
             });
             async move {
                 match id {
@@ -132,8 +133,12 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
     let done = query.with_untracked(|q| {
         if q.get("created").is_some() {
             Some("Draft saved. Now write its ads, then send the campaign for review.".to_owned())
-        } else if q.get("unsent").is_some() {
-            Some("Saved, but the ads were not sent for review: every ad must be complete first (see Ads below).".to_owned())
+        } else if let Some(why) = q.get("unsent") {
+            Some(if why == "ads" {
+                "Saved, but nothing was sent for review: the campaign needs at least one ad, each one complete (see Ads below).".to_owned()
+            } else {
+                "Saved, but the campaign cannot be sent for review as it stands (an ended or archived campaign is not reviewed again).".to_owned()
+            })
         } else if let Some(n) = q.get("sent").and_then(|n| n.parse::<u64>().ok()) {
             Some(match n {
                 0 => "Saved. The targeting change waits for review; the approved targeting keeps serving.".to_owned(),
