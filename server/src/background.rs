@@ -83,6 +83,11 @@ impl Background {
         });
     }
 
+    /// Tells every loop to stop after the round it is in, without waiting (see [`Self::stop`]).
+    pub fn begin_stop(&self) {
+        self.stop.cancel();
+    }
+
     /// Asks every loop to stop after its current round and waits for them, at most `within`.
     /// False when some were still busy then (they are abandoned mid-round; every round is
     /// one or more whole transactions, so nothing is half-written).

@@ -183,12 +183,18 @@ async fn run(cli: Cli) -> Result<(), String> {
             })
             .into_future();
             tokio::pin!(serving);
-            // The listener closes at the signal; requests in flight get `grace` to finish.
+            // The listener closes at the signal, and the background loops are told to stop
+            // with it: requests in flight and the loops' last rounds share one `grace`, so a
+            // stop never takes longer than that (an orchestrator's own grace must exceed it).
+            let mut deadline = None;
             let served = tokio::select! {
                 served = &mut serving => served.map_err(|e| e.to_string()),
                 () = ops::shutdown_signal() => {
+                    let until = tokio::time::Instant::now() + grace;
+                    deadline = Some(until);
                     stop.cancel();
-                    match tokio::time::timeout(grace, &mut serving).await {
+                    background.begin_stop();
+                    match tokio::time::timeout_at(until, &mut serving).await {
                         Ok(served) => served.map_err(|e| e.to_string()),
                         Err(_) => {
                             tracing::warn!(seconds = cli.shutdown_grace, "requests still in flight after the grace period: closing them");
@@ -198,7 +204,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
             };
             stop.cancel();
-            if !background.stop(grace).await {
+            let left = deadline.map_or(grace, |until| {
+                until.saturating_duration_since(tokio::time::Instant::now())
+            });
+            if !background.stop(left).await {
                 tracing::warn!("background rounds still busy after the grace period: abandoned");
             }
             app::service::ledger::close_writer(&database).await;

@@ -4,7 +4,7 @@
 mod support;
 
 use std::{
-    io::Read,
+    io::{Read, Write},
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
@@ -91,12 +91,44 @@ async fn the_binary_logs_json_serves_metrics_and_stops_cleanly_on_sigterm() {
         "metrics are not on the public address"
     );
 
+    // A request in flight at the signal: its headers are in, half its body is not.
+    let body = "input[email]=a%40example.com&input[password]=not-it";
+    let mut in_flight = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    in_flight
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    write!(
+        in_flight,
+        "POST /api/sign_in HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: {base}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    )
+    .expect("the first half");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
     let pid = child.id().to_string();
     let sent = Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .expect("kill");
     assert!(sent.success());
+    // The listener is closed, but the request already begun is still answered.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "a new connection is refused once stopping"
+    );
+    in_flight
+        .write_all(&body.as_bytes()[10..])
+        .expect("the second half");
+    let mut answer = String::new();
+    let _ = in_flight.read_to_string(&mut answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 "),
+        "the request in flight was answered: {answer:?}"
+    );
     let stopping = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {
