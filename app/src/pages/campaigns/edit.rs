@@ -78,6 +78,19 @@ pub fn CampaignBuilderPage() -> impl IntoView {
     }
 }
 
+/// What "Save & send for review" did, having sent `n` ads (none: only a targeting change
+/// went to review) — the same words after the hydrated save and after the plain form's.
+fn sent_message(n: u64) -> String {
+    match n {
+        0 => "Saved. The targeting change waits for review; the approved targeting keeps serving."
+            .to_owned(),
+        n => format!(
+            "Saved and sent {n} ad{} for review. A moderator will look at it soon.",
+            if n == 1 { "" } else { "s" }
+        ),
+    }
+}
+
 /// Fields of the targeting form that are part of what a campaign saves (not the list's sort
 /// or page).
 fn comparable(form: &TargetingForm) -> TargetingForm {
@@ -140,13 +153,7 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
                 "Saved, but the campaign cannot be sent for review as it stands (an ended or archived campaign is not reviewed again).".to_owned()
             })
         } else if let Some(n) = q.get("sent").and_then(|n| n.parse::<u64>().ok()) {
-            Some(match n {
-                0 => "Saved. The targeting change waits for review; the approved targeting keeps serving.".to_owned(),
-                n => format!(
-                    "Saved and sent {n} ad{} for review. A moderator will look at it soon.",
-                    if n == 1 { "" } else { "s" }
-                ),
-            })
+            Some(sent_message(n))
         } else if q.get("saved").is_some() {
             Some("Saved.".to_owned())
         } else {
@@ -261,20 +268,8 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
                             );
                         } else if then_submit {
                             match submit_campaign(outcome.id).await {
-                                Ok(0) => {
-                                    banner.try_set(Some((
-                                        true,
-                                        "Saved. The targeting change waits for review; the approved targeting keeps serving.".into(),
-                                    )));
-                                }
                                 Ok(n) => {
-                                    banner.try_set(Some((
-                                        true,
-                                        format!(
-                                            "Saved and sent {n} ad{} for review. A moderator will look at it soon.",
-                                            if n == 1 { "" } else { "s" }
-                                        ),
-                                    )));
+                                    banner.try_set(Some((true, sent_message(n))));
                                 }
                                 Err(AppError::Invalid(fields)) => {
                                     let message =
