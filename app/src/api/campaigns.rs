@@ -38,10 +38,6 @@ pub async fn load_builder(
         .and_then(|uri| axum::extract::Query::try_from_uri(&uri).ok())
         .map(|axum::extract::Query(pairs)| pairs)
         .ok_or_else(|| AppError::field("address", "That address is not valid."))?;
-    let pairs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
     let address = BuilderAddress::from_pairs(&pairs);
     service::campaigns::builder(&state.db, &state.reads, &state.forecast, &me, id, address).await
 }
@@ -71,11 +67,12 @@ pub async fn save_form(
         )
             .into_response();
     }
-    let pairs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let value = |key: &str| pairs.iter().find(|&&(k, _)| k == key).map(|&(_, v)| v);
+    let value = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
     let id = match value("campaign")
         .filter(|v| !v.is_empty())
         .map(str::parse::<CampaignId>)

@@ -88,12 +88,13 @@ impl CampaignForm {
     /// targeting form's fields ([`TargetingForm::from_pairs`]) with `name`, `total_budget`,
     /// `start`, `end` and `schedule` ([`Schedule::to_code`]; absent or empty: any hour; not a
     /// schedule: one with no hour, which the checks refuse).
-    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+    pub fn from_pairs(pairs: &[(impl AsRef<str>, impl AsRef<str>)]) -> Self {
+        let pairs = pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
         let mut form = Self {
-            targeting: TargetingForm::from_pairs(pairs.iter().copied()),
+            targeting: TargetingForm::from_pairs(pairs.clone()),
             ..Self::default()
         };
-        for &(key, value) in pairs {
+        for (key, value) in pairs {
             match key {
                 "name" => form.name = value.to_owned(),
                 "total_budget" => form.total_budget = value.to_owned(),
@@ -388,14 +389,18 @@ pub struct BuilderAddress {
 impl BuilderAddress {
     /// Reads a builder's query string: a form when it has the marker `form=1`
     /// ([`CampaignForm::to_query`]).
-    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        let has = |key: &str| pairs.iter().any(|&(k, v)| k == key && v == "1");
+    pub fn from_pairs(pairs: &[(impl AsRef<str>, impl AsRef<str>)]) -> Self {
+        let has = |key: &str| {
+            pairs
+                .iter()
+                .any(|(k, v)| k.as_ref() == key && v.as_ref() == "1")
+        };
         Self {
             form: has("form").then(|| CampaignForm::from_pairs(pairs)),
             find: pairs
                 .iter()
-                .find(|&&(k, _)| k == "find")
-                .map(|&(_, v)| v.to_owned())
+                .find(|(k, _)| k.as_ref() == "find")
+                .map(|(_, v)| v.as_ref().to_owned())
                 .unwrap_or_default(),
             check: has("check"),
         }
