@@ -51,6 +51,7 @@ async fn user(db: &DatabaseConnection, email: &str, admin: bool) -> Actor {
         staff_roles: admin.then_some(PlatformRole::Admin).into_iter().collect(),
         membership: None,
         ip: Some("192.0.2.7".into()),
+        clock: None,
     }
 }
 

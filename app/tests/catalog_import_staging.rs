@@ -44,6 +44,7 @@ async fn admin(db: &DatabaseConnection) -> Actor {
         staff_roles: vec![PlatformRole::Admin].into_iter().collect(),
         membership: None,
         ip: None,
+        clock: None,
     }
 }
 

@@ -187,6 +187,7 @@ async fn each_role_sees_what_matters_now_and_nothing_else() {
 
         let staff = |roles: Vec<PlatformRole>| Actor {
             membership: None,
+            clock: None,
             staff_roles: roles,
             ..me.clone()
         };

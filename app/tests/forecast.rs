@@ -65,6 +65,7 @@ async fn user(db: &DatabaseConnection, email: &str, admin: bool) -> Actor {
         staff_roles: viewer.staff_roles.clone(),
         membership: viewer.current_membership().map(|m| (m.account_id, m.role)),
         ip: Some("192.0.2.1".into()),
+        clock: None,
     }
 }
 

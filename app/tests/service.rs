@@ -36,6 +36,7 @@ async fn actor(db: &DatabaseConnection, user: UserId) -> Actor {
         staff_roles: viewer.staff_roles.clone(),
         membership: viewer.current_membership().map(|m| (m.account_id, m.role)),
         ip: Some("192.0.2.1".into()),
+        clock: None,
     }
 }
 
@@ -300,6 +301,7 @@ async fn two_admins_revoking_each_other_at_once_leave_exactly_one() {
                 staff_roles: vec![PlatformRole::Admin],
                 membership: None,
                 ip: Some("192.0.2.1".into()),
+                clock: None,
             };
             let ada = admin(users[0], "ada@herald.test");
             let bob = admin(users[1], "bob@herald.test");

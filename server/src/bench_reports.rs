@@ -171,6 +171,7 @@ async fn measure(db: &DatabaseConnection, name: &str, options: &Options) -> Resu
         staff_roles: Vec::new(),
         membership: Some((AccountId(account.0), AccountRole::Owner)),
         ip: None,
+        clock: None,
     };
     let today = now.with_timezone(&tz).date_naive();
     let year = (today - Duration::days(364), today);

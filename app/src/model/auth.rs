@@ -80,6 +80,9 @@ pub struct Membership {
     pub role: AccountRole,
     /// The account's currency (the header shows its balance in it).
     pub currency: String,
+    /// The account's IANA time zone (its campaigns' schedules and days are in it).
+    #[serde(default)]
+    pub time_zone: String,
 }
 
 /// The signed-in user, for the header and navigation. Carries no secrets.

@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, EntityTrait};
 
 /// The account facts every campaign page needs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AccountClock {
     pub id: AccountId,
     pub currency: String,
@@ -23,6 +23,19 @@ impl AccountClock {
             .await?
             .ok_or(AppError::NotFound)?;
         Ok(Self::new(id, account.currency, account.time_zone))
+    }
+
+    /// The clock of `account` as the actor's viewer read it, or loaded when it was not (an
+    /// actor made without a viewer, or working in another account).
+    pub async fn of(
+        db: &impl ConnectionTrait,
+        actor: &crate::service::Actor,
+        account: AccountId,
+    ) -> Result<Self, AppError> {
+        match &actor.clock {
+            Some(clock) if clock.id == account => Ok(clock.clone()),
+            _ => Self::load(db, account).await,
+        }
     }
 
     /// The clock of an account whose currency and time zone were read with something else.

@@ -3,7 +3,10 @@
 use crate::{
     error::AppError,
     model::{AccountId, AccountPermission, AccountRole, AuditAction, PlatformRole, UserId, Viewer},
-    service::audit::{self, AuditEntry},
+    service::{
+        account_time::AccountClock,
+        audit::{self, AuditEntry},
+    },
 };
 use sea_orm::ConnectionTrait;
 
@@ -17,18 +20,27 @@ pub struct Actor {
     pub membership: Option<(AccountId, AccountRole)>,
     /// Client address, for the audit trail.
     pub ip: Option<String>,
+    /// The current account's currency and time zone when they were read with the viewer
+    /// (the session's one statement); `None` when the actor was made otherwise, and services
+    /// read them ([`AccountClock::of`]).
+    pub clock: Option<AccountClock>,
 }
 
 impl Actor {
     /// The signed-in viewer as a service caller, working in their current account.
     pub fn from_viewer(viewer: Viewer, ip: Option<String>) -> Self {
-        let membership = viewer.current_membership().map(|m| (m.account_id, m.role));
+        let current = viewer.current_membership();
+        let membership = current.map(|m| (m.account_id, m.role));
+        let clock = current
+            .filter(|m| !m.time_zone.is_empty())
+            .map(|m| AccountClock::new(m.account_id, m.currency.clone(), m.time_zone.clone()));
         Self {
             user_id: viewer.user_id,
             email: viewer.email,
             staff_roles: viewer.staff_roles,
             membership,
             ip,
+            clock,
         }
     }
 

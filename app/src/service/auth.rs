@@ -344,7 +344,7 @@ async fn viewer_rows(
             ),
             "(SELECT user_id FROM s)".to_owned(),
             " UNION ALL \
-             SELECT 'a', s.data, NULL, NULL, 0, CAST(NULL AS BIGINT), NULL, 0, \
+             SELECT 'a', s.data, NULL, NULL, NULL, 0, CAST(NULL AS BIGINT), NULL, 0, \
                     CAST(NULL AS BIGINT) FROM s",
         ),
     };
@@ -356,7 +356,7 @@ async fn viewer_rows(
     // account of a membership row and the user of the user's row.
     sql.text = format!(
         "{with}SELECT 'm' AS part, m.role AS code, a.name AS name, a.currency AS currency, \
-                0 AS verified, a.id AS ref_id, m.created_at AS since, \
+                a.time_zone AS time_zone, 0 AS verified, a.id AS ref_id, m.created_at AS since, \
                 (SELECT COUNT(*) FROM notification n \
                   WHERE n.user_id = m.user_id AND n.account_id = a.id AND n.read_at IS NULL) \
                   AS unread, \
@@ -364,10 +364,11 @@ async fn viewer_rows(
            FROM account_member m JOIN ad_account a ON a.id = m.account_id \
           WHERE m.user_id = {who} \
          UNION ALL \
-         SELECT 's', r.role, NULL, NULL, 0, CAST(NULL AS BIGINT), NULL, 0, CAST(NULL AS BIGINT) \
+         SELECT 's', r.role, NULL, NULL, NULL, 0, CAST(NULL AS BIGINT), NULL, 0, \
+                CAST(NULL AS BIGINT) \
            FROM staff_role r WHERE r.user_id = {who} \
          UNION ALL \
-         SELECT 'u', u.email, NULL, NULL, \
+         SELECT 'u', u.email, NULL, NULL, NULL, \
                 CASE WHEN u.email_verified_at IS NULL THEN 0 ELSE 1 END, u.id, NULL, \
                 0, CAST(NULL AS BIGINT) \
            FROM app_user u WHERE u.id = {who}{session_part} \
@@ -400,6 +401,7 @@ async fn viewer_rows(
                     account_name: row.try_get("", "name")?,
                     role: AccountRole::try_from_value(&code)?,
                     currency: row.try_get("", "currency")?,
+                    time_zone: row.try_get("", "time_zone")?,
                 });
                 header.push((row.try_get("", "unread")?, row.try_get("", "available")?));
             }

@@ -113,7 +113,7 @@ pub async fn list(
 ) -> Result<CampaignList, AppError> {
     let account = actor.account(db, AccountPermission::ViewCampaigns).await?;
     filter.validate()?;
-    let clock = AccountClock::load(db, account).await?;
+    let clock = AccountClock::of(db, actor, account).await?;
     let mut query = campaign::Entity::find().filter(campaign::Column::AccountId.eq(account.0));
     query = match CampaignStatus::from_code(&filter.status) {
         Some(status) => query.filter(campaign::Column::Status.eq(status)),
@@ -237,8 +237,14 @@ pub async fn builder(
     address: BuilderAddress,
 ) -> Result<CampaignBuilderData, AppError> {
     let account = actor.account(db, AccountPermission::ViewCampaigns).await?;
-    let clock = AccountClock::load(db, account).await?;
-    let limits = settings::load(db).await?.money;
+    let clock = AccountClock::of(db, actor, account).await?;
+    // The running campaigns the forecast competes with carry the platform's limits, current
+    // as of the one version check the forecast needs anyway.
+    let market = engine.market(main, db).await?;
+    let limits = match &market {
+        Some(campaigns) => campaigns.rules.limits(),
+        None => settings::load(db).await?.money,
+    };
     let (campaign, form, ads, targeting_decisions) = match id {
         Some(id) => {
             let model = find(db, account, id).await?;
@@ -312,7 +318,9 @@ pub async fn builder(
     let shown = posted.as_ref().map_or(&form, |p| &p.form);
     let options = forecast::options(engine);
     let prediction = match shown.targeting.parse() {
-        Ok(request) => forecast::forecast(main, db, engine, &clock.currency, request).await,
+        Ok(request) => {
+            forecast::forecast_in(main, db, engine, market, &clock.currency, request).await
+        }
         Err(errors) => Err(AppError::Invalid(errors)),
     };
     let found = catalog::search_eligible(db, actor, address.find).await?;

@@ -138,6 +138,19 @@ pub struct DeliveryRules {
     pub floor: Micros,
     pub publisher_share_bp: i64,
     pub hold_ttl_minutes: i64,
+    /// The least total budget a campaign may have (with `floor`, the limits the campaign
+    /// builder shows: read here, it costs the builder no statement of its own).
+    pub min_total_budget: Micros,
+}
+
+impl DeliveryRules {
+    /// The limits a campaign's money must respect, as of this delivery version.
+    pub fn limits(&self) -> crate::model::MoneyLimits {
+        crate::model::MoneyLimits {
+            min_cpm: self.floor,
+            min_total_budget: self.min_total_budget,
+        }
+    }
 }
 
 /// Where a campaign is filed: a channel it includes, or a (topic, language) pair where `None`
@@ -347,7 +360,7 @@ mod tests {
                 }.normalized();
                 campaign(i as i64 + 1, t, bid)
             }).collect();
-            let rules = DeliveryRules { floor: Micros(500_000), publisher_share_bp: 5_000, hold_ttl_minutes: 60 };
+            let rules = DeliveryRules { floor: Micros(500_000), publisher_share_bp: 5_000, hold_ttl_minutes: 60, min_total_budget: Micros(20_000_000) };
             let index = CampaignIndex::build(1, rules, campaigns);
             let settings = IndexSettings { min_subscribers: 1_000, slots_per_day: 2 };
             let c = channel(probe.0, probe.1, probe.2, probe.3);

@@ -36,7 +36,8 @@ use crate::{
 };
 use index::{CampaignIndex, ChannelStore, LiveAd, LiveCampaign};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
 };
 use std::{
     collections::HashMap,
@@ -85,7 +86,17 @@ impl DeliveryEngine {
     /// Rebuilds whatever the database's versions say has changed since the last build (the
     /// catalog, or campaigns, ads, accounts and settings). One small query when nothing has.
     pub async fn refresh(&self, db: &DatabaseConnection) -> Result<(), AppError> {
-        let (catalog_version, delivery_version) = settings::versions(db).await?;
+        self.refresh_checking(db, db).await
+    }
+
+    /// [`Self::refresh`], asking `check` for the versions — a page's read connection, which
+    /// it holds anyway — and reading what changed from `db`.
+    pub async fn refresh_checking(
+        &self,
+        check: &impl ConnectionTrait,
+        db: &DatabaseConnection,
+    ) -> Result<(), AppError> {
+        let (catalog_version, delivery_version) = settings::versions(check).await?;
         if self.channels().catalog_version == catalog_version
             && self.campaigns().delivery_version == delivery_version
         {
@@ -201,6 +212,7 @@ impl DeliveryEngine {
             floor: platform.money.min_cpm,
             publisher_share_bp: platform.publisher_share_bp,
             hold_ttl_minutes: platform.hold_ttl_minutes,
+            min_total_budget: platform.money.min_total_budget,
         };
         Ok(CampaignIndex::build(platform.delivery_version, rules, live))
     }

@@ -12,7 +12,7 @@ use crate::{
         FORECAST_PAGE_SIZE, Forecast, ForecastRequest, Page, Targeting, TargetingOptions,
         language_name,
     },
-    service::{catalog, settings},
+    service::{catalog, delivery::index::CampaignIndex, settings},
 };
 use competition::{Competition, Competitor};
 use index::{CatalogIndex, IndexSettings, IndexedChannel};
@@ -62,18 +62,32 @@ impl ForecastEngine {
         let _ = self.delivery.set(delivery);
     }
 
-    /// The competition for `index`: rebuilt when the catalog or the running campaigns changed,
-    /// or after [`COMPETITION_TTL`].
+    /// The running campaigns this instance serves, with the platform settings they were
+    /// loaded with (their rules), current as of one check of the delivery version on `reads`;
+    /// `None` when no delivery engine is attached (the forecast alone, in tests).
+    pub async fn market(
+        &self,
+        db: &DatabaseConnection,
+        reads: &impl ConnectionTrait,
+    ) -> Result<Option<Arc<CampaignIndex>>, AppError> {
+        let Some(delivery) = self.delivery.get() else {
+            return Ok(None);
+        };
+        delivery.refresh_checking(reads, db).await?;
+        Ok(Some(delivery.campaigns()))
+    }
+
+    /// The competition for `index` among `market`'s campaigns: rebuilt when the catalog or
+    /// the running campaigns changed, or after [`COMPETITION_TTL`].
     pub async fn competition(
         &self,
         db: &DatabaseConnection,
         index: &Arc<CatalogIndex>,
+        market: Option<Arc<CampaignIndex>>,
     ) -> Result<Arc<Competition>, AppError> {
-        let Some(delivery) = self.delivery.get() else {
+        let Some(campaigns) = market else {
             return Ok(read(&self.competition));
         };
-        delivery.refresh(db).await?;
-        let campaigns = delivery.campaigns();
         let fresh = |c: &Competition| {
             c.catalog_version == index.version
                 && c.delivery_version == campaigns.delivery_version
@@ -291,6 +305,21 @@ pub async fn forecast(
     request: ForecastRequest,
 ) -> Result<Forecast, AppError> {
     request.targeting.check_sizes().into_result()?;
+    let market = engine.market(db, reads).await?;
+    forecast_in(db, reads, engine, market, currency, request).await
+}
+
+/// [`forecast`] against the running campaigns of `market` (from [`ForecastEngine::market`],
+/// for a caller that needs them, or the settings they carry, besides).
+pub async fn forecast_in(
+    db: &DatabaseConnection,
+    reads: &impl ConnectionTrait,
+    engine: &ForecastEngine,
+    market: Option<Arc<CampaignIndex>>,
+    currency: &str,
+    request: ForecastRequest,
+) -> Result<Forecast, AppError> {
+    request.targeting.check_sizes().into_result()?;
     let index = engine.index();
     let targeting = request.targeting.normalized();
     check_targeting(&index, &targeting)?;
@@ -307,7 +336,7 @@ pub async fn forecast(
         (page * FORECAST_PAGE_SIZE) as usize,
         FORECAST_PAGE_SIZE as usize,
     );
-    let competition = engine.competition(db, &index).await?;
+    let competition = engine.competition(db, &index, market).await?;
     let estimate = competition.estimate(&index.capacity_by_bucket(&targeting), request.bid);
     let win_rate = estimate.win_rate;
     let winnable = (matches.totals.capacity as f64 * win_rate).round() as i64;
