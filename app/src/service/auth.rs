@@ -280,8 +280,8 @@ async fn find_user(
 /// `preferred` is the account chosen in the session; it is kept only while still a membership.
 ///
 /// One statement (every signed-in page asks, so it is on the hot path of every request): the
-/// user's row, their staff roles and their memberships with each account's name and currency,
-/// as one `UNION ALL` whose rows say which of the three they are.
+/// user's row, their staff roles and their memberships with each account's name, currency and
+/// time zone, as one `UNION ALL` whose rows say which of the three they are.
 pub async fn viewer(
     db: &impl ConnectionTrait,
     user: UserId,

@@ -238,13 +238,6 @@ pub async fn builder(
 ) -> Result<CampaignBuilderData, AppError> {
     let account = actor.account(db, AccountPermission::ViewCampaigns).await?;
     let clock = AccountClock::of(db, actor, account).await?;
-    // The running campaigns the forecast competes with carry the platform's limits, current
-    // as of the one version check the forecast needs anyway.
-    let market = engine.market(main, db).await?;
-    let limits = match &market {
-        Some(campaigns) => campaigns.rules.limits(),
-        None => settings::load(db).await?.money,
-    };
     let (campaign, form, ads, targeting_decisions) = match id {
         Some(id) => {
             let model = find(db, account, id).await?;
@@ -317,11 +310,20 @@ pub async fn builder(
     };
     let shown = posted.as_ref().map_or(&form, |p| &p.form);
     let options = forecast::options(engine);
-    let prediction = match shown.targeting.parse() {
-        Ok(request) => {
-            forecast::forecast_in(main, db, engine, market, &clock.currency, request).await
+    // The running campaigns the forecast competes with carry the platform's limits, current
+    // as of the one version check the forecast needs anyway. When they cannot be brought up
+    // to date, only the forecast fails: the limits come from the settings and the form opens.
+    let market = engine.market(main, db).await;
+    let limits = match market.as_ref().ok().and_then(forecast::Market::limits) {
+        Some(limits) => limits,
+        None => settings::load(db).await?.money,
+    };
+    let prediction = match (shown.targeting.parse(), market) {
+        (Err(errors), _) => Err(AppError::Invalid(errors)),
+        (Ok(_), Err(e)) => Err(e),
+        (Ok(request), Ok(market)) => {
+            forecast::forecast_in(main, db, engine, Some(market), &clock.currency, request).await
         }
-        Err(errors) => Err(AppError::Invalid(errors)),
     };
     let found = catalog::search_eligible(db, actor, address.find).await?;
     Ok(CampaignBuilderData {

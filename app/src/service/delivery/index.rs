@@ -131,7 +131,8 @@ impl ChannelStore {
     }
 }
 
-/// The platform settings a decision applies (part of the delivery version).
+/// The platform settings a decision applies, and the campaign limits loaded with them (part
+/// of the delivery version).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DeliveryRules {
     /// The minimum CPM: the price of a lone bid, and the least a bid must be to take part.

@@ -89,12 +89,12 @@ impl DeliveryEngine {
         self.refresh_checking(db, db).await
     }
 
-    /// [`Self::refresh`], asking `check` for the versions — a page's read connection, which
-    /// it holds anyway — and reading what changed from `db`.
+    /// [`Self::refresh`], reading what changed from `db` but asking `check` for the versions
+    /// (a page's read connection, which it holds anyway).
     pub async fn refresh_checking(
         &self,
-        check: &impl ConnectionTrait,
         db: &DatabaseConnection,
+        check: &impl ConnectionTrait,
     ) -> Result<(), AppError> {
         let (catalog_version, delivery_version) = settings::versions(check).await?;
         if self.channels().catalog_version == catalog_version

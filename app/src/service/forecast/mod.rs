@@ -62,19 +62,18 @@ impl ForecastEngine {
         let _ = self.delivery.set(delivery);
     }
 
-    /// The running campaigns this instance serves, with the platform settings they were
-    /// loaded with (their rules), current as of one check of the delivery version on `reads`;
-    /// `None` when no delivery engine is attached (the forecast alone, in tests).
+    /// The running campaigns the forecast competes with, current as of one check of the
+    /// delivery version on `reads` (what changed is read from `db`).
     pub async fn market(
         &self,
         db: &DatabaseConnection,
         reads: &impl ConnectionTrait,
-    ) -> Result<Option<Arc<CampaignIndex>>, AppError> {
+    ) -> Result<Market, AppError> {
         let Some(delivery) = self.delivery.get() else {
-            return Ok(None);
+            return Ok(Market(None));
         };
-        delivery.refresh_checking(reads, db).await?;
-        Ok(Some(delivery.campaigns()))
+        delivery.refresh_checking(db, reads).await?;
+        Ok(Market(Some(delivery.campaigns())))
     }
 
     /// The competition for `index` among `market`'s campaigns: rebuilt when the catalog or
@@ -83,9 +82,9 @@ impl ForecastEngine {
         &self,
         db: &DatabaseConnection,
         index: &Arc<CatalogIndex>,
-        market: Option<Arc<CampaignIndex>>,
+        market: Market,
     ) -> Result<Arc<Competition>, AppError> {
-        let Some(campaigns) = market else {
+        let Some(campaigns) = market.0 else {
             return Ok(read(&self.competition));
         };
         let fresh = |c: &Competition| {
@@ -157,6 +156,20 @@ impl ForecastEngine {
             Err(poisoned) => *poisoned.into_inner() = index,
         }
         Ok(true)
+    }
+}
+
+/// The running campaigns of one checked delivery version ([`ForecastEngine::market`]), with
+/// the platform settings they were loaded with; empty when no delivery engine is attached
+/// (the forecast alone, in tests: every slot counts as won).
+#[derive(Clone, Debug)]
+pub struct Market(Option<Arc<CampaignIndex>>);
+
+impl Market {
+    /// The limits a campaign's money must respect, as of this delivery version (`None`
+    /// without a delivery engine: read them from the settings).
+    pub fn limits(&self) -> Option<crate::model::MoneyLimits> {
+        self.0.as_ref().map(|campaigns| campaigns.rules.limits())
     }
 }
 
@@ -304,18 +317,16 @@ pub async fn forecast(
     currency: &str,
     request: ForecastRequest,
 ) -> Result<Forecast, AppError> {
-    request.targeting.check_sizes().into_result()?;
-    let market = engine.market(db, reads).await?;
-    forecast_in(db, reads, engine, market, currency, request).await
+    forecast_in(db, reads, engine, None, currency, request).await
 }
 
-/// [`forecast`] against the running campaigns of `market` (from [`ForecastEngine::market`],
-/// for a caller that needs them, or the settings they carry, besides).
+/// [`forecast`] against `market` when the caller has already checked it (the builder, which
+/// shows the limits it carries); otherwise it is checked here, once the request is valid.
 pub async fn forecast_in(
     db: &DatabaseConnection,
     reads: &impl ConnectionTrait,
     engine: &ForecastEngine,
-    market: Option<Arc<CampaignIndex>>,
+    market: Option<Market>,
     currency: &str,
     request: ForecastRequest,
 ) -> Result<Forecast, AppError> {
@@ -336,6 +347,10 @@ pub async fn forecast_in(
         (page * FORECAST_PAGE_SIZE) as usize,
         FORECAST_PAGE_SIZE as usize,
     );
+    let market = match market {
+        Some(checked) => checked,
+        None => engine.market(db, reads).await?,
+    };
     let competition = engine.competition(db, &index, market).await?;
     let estimate = competition.estimate(&index.capacity_by_bucket(&targeting), request.bid);
     let win_rate = estimate.win_rate;
