@@ -230,12 +230,13 @@ async fn read(
     month: &str,
     now: DateTime<Utc>,
 ) -> Result<Statement, AppError> {
-    let clock = AccountClock::load(db, account).await?;
-    let name = ad_account::Entity::find_by_id(account.0)
+    // One read of the account: its name, and its currency and time zone for the clock.
+    let row = ad_account::Entity::find_by_id(account.0)
         .one(db)
         .await?
-        .map(|a| a.name)
-        .unwrap_or_default();
+        .ok_or(AppError::NotFound)?;
+    let clock = AccountClock::new(account, row.currency, row.time_zone);
+    let name = row.name;
     let first_day = parse_month(month, clock.local(now).date())?;
     let next = first_day
         .checked_add_months(Months::new(1))

@@ -139,7 +139,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     )
     .await?;
     txn.commit().await?;
-    let clock = AccountClock::load(db, account).await?;
+    let clock = AccountClock::of(db, actor, account).await?;
     Ok(NewShareLink {
         id: link.id,
         url: format!("/shared/{token}"),
@@ -156,7 +156,7 @@ pub async fn list(
 ) -> Result<Vec<ShareLinkView>, AppError> {
     let account = actor.account(db, AccountPermission::EditCampaigns).await?;
     let campaign = own_campaign(db, account, campaign).await?;
-    let clock = AccountClock::load(db, account).await?;
+    let clock = AccountClock::of(db, actor, account).await?;
     let links = report_share_link::Entity::find()
         .filter(report_share_link::Column::CampaignId.eq(campaign.id))
         .filter(report_share_link::Column::RevokedAt.is_null())
