@@ -482,7 +482,7 @@ fn location(response: &reqwest::Response) -> String {
 
 /// A page load a browser makes from one of our own pages (as a form's submission or our
 /// redirect after one is): `Sec-Fetch-Site: same-origin`.
-async fn from_our_page(client: &support::Client, path: &str) -> reqwest::Response {
+async fn our_page_html(client: &support::Client, path: &str) -> String {
     client
         .http
         .get(format!("{}{path}", client.base))
@@ -491,6 +491,9 @@ async fn from_our_page(client: &support::Client, path: &str) -> reqwest::Respons
         .send()
         .await
         .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        .text()
+        .await
+        .expect("html")
 }
 
 #[tokio::test]
@@ -521,11 +524,7 @@ async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
         // Enter in a field (the form's GET): the page comes back with what was typed.
         let typed_query =
             "/campaigns/new?form=1&name=Plain%20beans&lang=en&bid=1.75&total_budget=300&find=zz";
-        let html = from_our_page(&owner, typed_query)
-            .await
-            .text()
-            .await
-            .expect("html");
+        let html = our_page_html(&owner, typed_query).await;
         for part in [
             r#"value="Plain beans""#,
             r#"value="1.75""#,
@@ -575,11 +574,7 @@ async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
             back.starts_with("/campaigns/new?form=1&") && back.ends_with("&check=1"),
             "{b}: {back}"
         );
-        let html = from_our_page(&owner, &back)
-            .await
-            .text()
-            .await
-            .expect("html");
+        let html = our_page_html(&owner, &back).await;
         assert!(
             html.contains(r#"value="Too small""#),
             "{b}: the name is lost"
@@ -594,11 +589,7 @@ async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
         garbled.push(("schedule", "not-a-schedule".to_owned()));
         let back = location(&post(&owner, garbled).await);
         assert!(back.ends_with("&check=1"), "{b}: {back}");
-        let html = from_our_page(&owner, &back)
-            .await
-            .text()
-            .await
-            .expect("html");
+        let html = our_page_html(&owner, &back).await;
         assert!(
             html.contains("Garbled hours") && html.contains("at least one hour"),
             "{b}"
@@ -620,11 +611,7 @@ async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
             .and_then(|rest| rest.strip_suffix("?created=1"))
             .and_then(|id| id.parse().ok())
             .unwrap_or_else(|| panic!("{b}: redirected to {opened}"));
-        let html = from_our_page(&owner, &opened)
-            .await
-            .text()
-            .await
-            .expect("html");
+        let html = our_page_html(&owner, &opened).await;
         assert!(
             html.contains(&format!(r#"value="{SECRET}""#)),
             "{b}: the saved name"
@@ -645,11 +632,7 @@ async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
             format!("/campaigns/{id}?saved=1&unsent=ads"),
             "{b}"
         );
-        let html = from_our_page(&owner, &location(&sent))
-            .await
-            .text()
-            .await
-            .expect("html");
+        let html = our_page_html(&owner, &location(&sent)).await;
         assert!(
             html.contains(r#"value="Renamed plainly""#),
             "{b}: not saved"
@@ -686,11 +669,7 @@ async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
             403,
             "{b}"
         );
-        let html = from_our_page(&owner, &format!("/campaigns/{id}"))
-            .await
-            .text()
-            .await
-            .expect("html");
+        let html = our_page_html(&owner, &format!("/campaigns/{id}")).await;
         assert!(
             html.contains(r#"value="Renamed plainly""#) && !html.contains("Hijacked"),
             "{b}: another's post changed the campaign"
@@ -721,11 +700,7 @@ async fn the_builder_works_as_a_plain_form_before_the_wasm_loads() {
         assert_eq!(answer.status(), 413, "{b}");
         let long = post(&owner, existing(&"n".repeat(5_000), "draft")).await;
         assert_eq!(long.status(), 422, "{b}");
-        let html = from_our_page(&owner, &format!("/campaigns/{id}"))
-            .await
-            .text()
-            .await
-            .expect("html");
+        let html = our_page_html(&owner, &format!("/campaigns/{id}")).await;
         assert!(html.contains(r#"value="Renamed plainly""#), "{b}");
     }
 }

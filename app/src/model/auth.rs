@@ -81,7 +81,6 @@ pub struct Membership {
     /// The account's currency (the header shows its balance in it).
     pub currency: String,
     /// The account's IANA time zone (its campaigns' schedules and days are in it).
-    #[serde(default)]
     pub time_zone: String,
 }
 

@@ -22,7 +22,16 @@ impl AccountClock {
             .one(db)
             .await?
             .ok_or(AppError::NotFound)?;
-        Ok(Self::new(id, account.currency, account.time_zone))
+        Ok(Self::of_account(&account))
+    }
+
+    /// The clock of an account row already read.
+    pub fn of_account(account: &ad_account::Model) -> Self {
+        Self::new(
+            AccountId(account.id),
+            account.currency.clone(),
+            account.time_zone.clone(),
+        )
     }
 
     /// The clock of `account` as the actor's viewer read it, or loaded when it was not (an

@@ -32,7 +32,6 @@ impl Actor {
         let current = viewer.current_membership();
         let membership = current.map(|m| (m.account_id, m.role));
         let clock = current
-            .filter(|m| !m.time_zone.is_empty())
             .map(|m| AccountClock::new(m.account_id, m.currency.clone(), m.time_zone.clone()));
         Self {
             user_id: viewer.user_id,

@@ -341,7 +341,7 @@ pub async fn accounts(
     for a in models {
         let b = ledger::balance::summary(db, AccountId(a.id)).await?;
         // The account's row is at hand: its clock needs no second read.
-        let clock = AccountClock::new(AccountId(a.id), a.currency.clone(), a.time_zone.clone());
+        let clock = AccountClock::of_account(&a);
         let (_, days_left) =
             crate::service::dashboard::spend_rate(db, a.id, &clock, b.available, now).await?;
         let last_top_up = account_top_up::Entity::find()

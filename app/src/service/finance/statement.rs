@@ -235,7 +235,7 @@ async fn read(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let clock = AccountClock::new(account, row.currency, row.time_zone);
+    let clock = AccountClock::of_account(&row);
     let name = row.name;
     let first_day = parse_month(month, clock.local(now).date())?;
     let next = first_day

@@ -135,8 +135,8 @@ async fn subject(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
+    let clock = AccountClock::of_account(&row);
     let account_name = row.name;
-    let clock = AccountClock::new(account, row.currency, row.time_zone);
     let today = clock.local(now).date();
     let period = Period::parse(
         query.range.as_deref(),
