@@ -84,6 +84,15 @@ pub trait Transport {
         &self,
         message: &outbox_message::Model,
     ) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Whether a sent message keeps its links' secrets in the outbox. Only in development mail
+    /// mode, where the admins' mail page shows the links so that the demo can be used without
+    /// a mail server; otherwise a sent message's secrets are replaced by [`HIDDEN_SECRET`] as
+    /// it is claimed, so a copy of the database (a backup, a replica, a read-only login) holds
+    /// no live password or invitation link beyond the seconds a message waits to be sent.
+    fn keeps_secrets(&self) -> bool {
+        false
+    }
 }
 
 /// Writes each message to the log: the demo's mail server, readable on the console. The links'
@@ -105,6 +114,10 @@ impl Transport for ConsoleTransport {
             shown_body(&message.body, self.show_links)
         );
         Ok(())
+    }
+
+    fn keeps_secrets(&self) -> bool {
+        self.show_links
     }
 }
 
@@ -142,7 +155,9 @@ pub fn shown_body(body: &str, show_links: bool) -> String {
 /// Hands up to `batch` waiting messages to `transport`, oldest first; returns how many were
 /// delivered. Each message is claimed by one conditional update before it is sent, so several
 /// instances running this loop never send the same message twice; a failed send is released
-/// (with its error) for the next round.
+/// (with its error, and its body as it was) for the next round. Unless the transport keeps
+/// secrets, the claim also replaces the links' secrets in the stored body: the message is sent
+/// from the copy read here.
 pub async fn deliver_pending(
     db: &impl ConnectionTrait,
     transport: &impl Transport,
@@ -156,8 +171,15 @@ pub async fn deliver_pending(
         .await?;
     let mut delivered = 0;
     for message in waiting {
-        let claimed = outbox_message::Entity::update_many()
-            .col_expr(outbox_message::Column::SentAt, Expr::value(Utc::now()))
+        let mut claim = outbox_message::Entity::update_many()
+            .col_expr(outbox_message::Column::SentAt, Expr::value(Utc::now()));
+        if !transport.keeps_secrets() {
+            claim = claim.col_expr(
+                outbox_message::Column::Body,
+                Expr::value(shown_body(&message.body, false)),
+            );
+        }
+        let claimed = claim
             .filter(outbox_message::Column::Id.eq(message.id))
             .filter(outbox_message::Column::SentAt.is_null())
             .exec(db)
@@ -176,6 +198,10 @@ pub async fn deliver_pending(
                         Expr::value(Option::<DateTime<Utc>>::None),
                     )
                     .col_expr(outbox_message::Column::LastError, Expr::value(why))
+                    .col_expr(
+                        outbox_message::Column::Body,
+                        Expr::value(message.body.clone()),
+                    )
                     .filter(outbox_message::Column::Id.eq(message.id))
                     .exec(db)
                     .await?;
