@@ -480,3 +480,122 @@ async fn slots_asked_at_once_share_the_budget_as_if_one_by_one() {
         assert_eq!(ask("again").await, first, "{b}: every slot asked again");
     }
 }
+
+/// What a decision batch ranked on an index from before a budget edit believes of a campaign.
+fn as_read(
+    id: i64,
+    owner: &app::service::Actor,
+    total: Micros,
+    daily: Option<Micros>,
+) -> app::service::delivery::index::LiveCampaign {
+    app::service::delivery::index::LiveCampaign {
+        id,
+        account_id: account(owner).0,
+        currency: "EUR".into(),
+        tz: chrono_tz::Tz::UTC,
+        bid: BID,
+        total_budget: total,
+        daily_budget: daily,
+        start_at: None,
+        end_at: None,
+        schedule: None,
+        targeting: app::model::Targeting::default(),
+        ads: Vec::new(),
+    }
+}
+
+/// Commits `cost` against `c` in a batch's book and writes it; whether the write went through
+/// (it is kept only when `keep`).
+async fn write_batch(
+    db: &DatabaseConnection,
+    c: &app::service::delivery::index::LiveCampaign,
+    cost: Micros,
+    keep: bool,
+) -> bool {
+    use app::service::delivery::budgets::Book;
+    use sea_orm::TransactionTrait;
+    let now = Utc::now();
+    let txn = db.begin().await.expect("begin");
+    let mut book = Book::new(now.date_naive() - Duration::days(1));
+    book.load(&txn, [c]).await.expect("load");
+    book.commit(c, now, cost).expect("commit");
+    let written = book.write(&txn).await.expect("write");
+    if written && keep {
+        txn.commit().await.expect("commit");
+    } else {
+        txn.rollback().await.expect("rollback");
+    }
+    written
+}
+
+/// A budget lowered after a batch read it (on PostgreSQL an edit can commit between a batch's
+/// reads and its write): the write checks the caps in the campaign's row as it is then, so the
+/// batch is decided again instead of committing past the new budget.
+#[tokio::test]
+async fn a_batch_cannot_commit_past_a_budget_lowered_after_it_read() {
+    use app::entity::campaign;
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    for (b, db) in migrations::db::fresh_all().await {
+        platform(&db).await;
+        let owner = advertiser(&db, "owner@example.com", "UTC").await;
+        channel(&db, "news", 5_000, "en").await;
+        let now = Utc::now();
+        credit(&db, &owner, Micros::units(1_000), "wire-1", now)
+            .await
+            .expect(b);
+        let set_budgets = |id: i64, total: Micros, daily: Option<Micros>| {
+            let db = db.clone();
+            async move {
+                campaign::Entity::update_many()
+                    .col_expr(campaign::Column::TotalBudgetMicros, Expr::value(total.0))
+                    .col_expr(
+                        campaign::Column::DailyBudgetMicros,
+                        Expr::value(daily.map(|d| d.0)),
+                    )
+                    .filter(campaign::Column::Id.eq(id))
+                    .exec(&db)
+                    .await
+                    .expect("budgets");
+            }
+        };
+        let (total, daily) = (Micros::units(100), Some(Micros::units(20)));
+        let form = campaign_form("Lowered", BID, total, daily);
+        let (first, _) = running_campaign(&db, &owner, form.clone(), now).await;
+        let read = as_read(first.0, &owner, total, daily);
+        // First counters and day row of the campaign, within its budgets.
+        assert!(write_batch(&db, &read, Micros::units(4), true).await, "{b}");
+        // The daily budget lowered to 5 since the batch read 20: 4 + 2 is past it.
+        set_budgets(first.0, total, Some(Micros::units(5))).await;
+        assert!(
+            !write_batch(&db, &read, Micros::units(2), false).await,
+            "{b}: past the lowered daily budget"
+        );
+        assert!(
+            write_batch(&db, &read, Micros::units(1), false).await,
+            "{b}: within it"
+        );
+        // The total lowered to 5 (no daily budget): the same.
+        set_budgets(first.0, Micros::units(5), None).await;
+        assert!(
+            !write_batch(&db, &read, Micros::units(2), false).await,
+            "{b}: past the lowered total"
+        );
+        // A campaign's first write (its rows are inserted) is checked the same way.
+        let (second, _) = running_campaign(&db, &owner, form, now).await;
+        set_budgets(second.0, total, Some(Micros::units(5))).await;
+        let read = as_read(second.0, &owner, total, daily);
+        assert!(
+            !write_batch(&db, &read, Micros::units(6), false).await,
+            "{b}: a first day row past the lowered daily budget"
+        );
+        set_budgets(second.0, Micros::units(5), None).await;
+        assert!(
+            !write_batch(&db, &read, Micros::units(6), false).await,
+            "{b}: first counters past the lowered total"
+        );
+        assert!(
+            write_batch(&db, &read, Micros::units(5), false).await,
+            "{b}: up to it"
+        );
+    }
+}

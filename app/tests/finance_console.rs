@@ -22,7 +22,7 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use delivery_support::*;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set,
+    Set, TransactionTrait,
 };
 
 async fn staff(db: &DatabaseConnection, email: &str, role: PlatformRole) -> Actor {
@@ -341,6 +341,20 @@ async fn a_channel_correction_covers_its_period_and_payouts_move_the_payable_onc
             matches!(err, AppError::Invalid(ref f) if f.get("month").is_some()),
             "{b}"
         );
+        // Its slots' holds are still open (not swept yet): they could still be charged, so
+        // the month cannot be paid until they are settled.
+        let err = payables::mark_paid(&w.db, &w.finance, pay("PAY-1"), now)
+            .await
+            .expect_err(b);
+        assert!(
+            matches!(err, AppError::Invalid(ref f)
+                if f.get("month").is_some_and(|m| m.contains("still open"))),
+            "{b}: {err:?}"
+        );
+        let swept = delivery::sweep::release_expired(&w.db, now, 100)
+            .await
+            .expect(b);
+        assert!(swept.decisions >= 2, "{b}: {swept:?}");
         let later = now;
         let paid = payables::mark_paid(&w.db, &w.finance, pay("PAY-1"), later)
             .await
@@ -375,6 +389,76 @@ async fn a_channel_correction_covers_its_period_and_payouts_move_the_payable_onc
         );
         let (po, fo) = charged(&w.db, other).await;
         assert!(po + fo > 0, "{b}");
+        assert!(
+            ledger::check(&w.db).await.expect(b).problems.is_empty(),
+            "{b}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_correction_beside_a_payout_never_takes_back_a_paid_share() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        let first = deliver(&w, "tech", "t1", 1_001, w.start).await;
+        let second = deliver(&w, "tech", "t2", 999, w.start + Duration::days(1)).await;
+        let now = Utc::now();
+        // A slot of this month: the channel's payable holds more than last month owes, so a
+        // correction that missed the payout would still find enough to take back.
+        let current = deliver(&w, "tech", "t3", 1_001, now).await;
+        delivery::sweep::release_expired(&w.db, now, 100)
+            .await
+            .expect(b);
+        let tech = delivery_decision::Entity::find_by_id(first)
+            .one(&w.db)
+            .await
+            .expect(b)
+            .expect(b)
+            .channel_id;
+        let (p1, _) = charged(&w.db, first).await;
+        let (p2, _) = charged(&w.db, second).await;
+        let (p3, _) = charged(&w.db, current).await;
+        let payable = ledger::Side::payable(tech);
+        assert_eq!(balance(&w.db, payable).await, Micros(p1 + p2 + p3), "{b}");
+
+        // The payout and the correction start while something else holds the payable, then
+        // run as the database lets them.
+        let holder = w.db.begin().await.expect(b);
+        ledger::lock(&holder, payable, "EUR", now).await.expect(b);
+        let input = PayoutInput {
+            channel: tech,
+            currency: "EUR".into(),
+            month: w.start.format("%Y-%m").to_string(),
+            reference: "PAY-RACE".into(),
+        };
+        let (db, finance) = (w.db.clone(), w.finance.clone());
+        let payout =
+            tokio::spawn(async move { payables::mark_paid(&db, &finance, input, now).await });
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        let (db, finance) = (w.db.clone(), w.finance.clone());
+        let correction = tokio::spawn(async move {
+            corrections::reverse(&db, &finance, by_decision(first, "Bots"), now).await
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        holder.commit().await.expect(b);
+        let paid = payout.await.expect(b).expect(b);
+        match correction.await.expect(b) {
+            // The correction went first: the payout paid what was left.
+            Ok(done) => {
+                assert_eq!(done.decisions, 1, "{b}");
+                assert_eq!(paid, Micros(p2), "{b}: the reversed share is not paid");
+            }
+            // The payout went first: its month can no longer give the publisher's part back.
+            Err(AppError::Invalid(f)) if f.get("scope").is_some() => {
+                assert_eq!(paid, Micros(p1 + p2), "{b}");
+            }
+            Err(other) => panic!("{b}: {other:?}"),
+        }
+        assert_eq!(
+            balance(&w.db, payable).await,
+            Micros(p3),
+            "{b}: only this month's share is left"
+        );
         assert!(
             ledger::check(&w.db).await.expect(b).problems.is_empty(),
             "{b}"

@@ -19,12 +19,12 @@ pub async fn delivery_keys() -> Result<Vec<DeliveryKeyView>, AppError> {
 #[server(endpoint = "create_delivery_key")]
 pub async fn create_delivery_key(input: NewDeliveryKey) -> Result<CreatedDeliveryKey, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    service::delivery::keys::create(&state.reads, &me, input, chrono::Utc::now()).await
+    service::delivery::keys::create(&state.db, &me, input, chrono::Utc::now()).await
 }
 
 /// Revokes a key at once (admins).
 #[server(endpoint = "revoke_delivery_key")]
 pub async fn revoke_delivery_key(id: i64) -> Result<(), AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    service::delivery::keys::revoke(&state.reads, &me, id, chrono::Utc::now()).await
+    service::delivery::keys::revoke(&state.db, &me, id, chrono::Utc::now()).await
 }

@@ -32,7 +32,7 @@ pub async fn set_low_balance(account: AccountId, amount: String) -> Result<(), A
                 .map_err(|e| AppError::field("low_balance", e.to_string()))?,
         )
     };
-    service::ledger::balance::set_low_balance(&state.reads, &me, threshold).await
+    service::ledger::balance::set_low_balance(&state.db, &me, threshold).await
 }
 
 /// Ad accounts whose name contains `query`, with their balances (finance staff; admins read).

@@ -6,6 +6,19 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use validator::Validate;
 
+/// A reference is what makes a credit, refund or payout happen once: it must say something.
+/// (Only spaces would trim to nothing, and every such request on an account would then be
+/// taken for the same one.)
+#[cfg(feature = "ssr")]
+pub(crate) fn validate_reference(reference: &str) -> Result<(), validator::ValidationError> {
+    if reference.trim().is_empty() {
+        Err(validator::ValidationError::new("reference")
+            .with_message("Enter the reference, not only spaces.".into()))
+    } else {
+        Ok(())
+    }
+}
+
 /// A credit as finance types it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(Validate))]
@@ -20,11 +33,14 @@ pub struct CreditInput {
     /// The bank transfer id (or other proof): one credit per reference and account.
     #[cfg_attr(
         feature = "ssr",
-        validate(length(
-            min = 1,
-            max = 100,
-            message = "Enter the bank transfer reference (up to 100 characters)."
-        ))
+        validate(
+            length(
+                min = 1,
+                max = 100,
+                message = "Enter the bank transfer reference (up to 100 characters)."
+            ),
+            custom(function = "validate_reference")
+        )
     )]
     pub reference: String,
     #[cfg_attr(
@@ -163,11 +179,14 @@ pub struct RefundInput {
     /// The outgoing bank transfer's reference: one refund per reference and account.
     #[cfg_attr(
         feature = "ssr",
-        validate(length(
-            min = 1,
-            max = 100,
-            message = "Enter the outgoing transfer's reference (up to 100 characters)."
-        ))
+        validate(
+            length(
+                min = 1,
+                max = 100,
+                message = "Enter the outgoing transfer's reference (up to 100 characters)."
+            ),
+            custom(function = "validate_reference")
+        )
     )]
     pub reference: String,
     /// Why the money goes back.
@@ -239,4 +258,25 @@ pub struct FinanceRequests {
     /// Top-ups and refunds above this many units of the account's currency wait for a second
     /// finance user.
     pub threshold_units: i64,
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reference_of_only_spaces_is_refused() {
+        let credit = |reference: &str| CreditInput {
+            account: AccountId(1),
+            amount: "250".into(),
+            reference: reference.into(),
+            note: String::new(),
+        };
+        let errors = credit("   ").validate().expect_err("blank");
+        assert!(
+            errors.field_errors().contains_key("reference"),
+            "{errors:?}"
+        );
+        assert!(credit(" WIRE-7 ").validate().is_ok());
+    }
 }

@@ -188,11 +188,14 @@ pub struct PayoutInput {
     /// The outgoing payment's reference.
     #[cfg_attr(
         feature = "ssr",
-        validate(length(
-            min = 1,
-            max = 100,
-            message = "Enter the payment's reference (up to 100 characters)."
-        ))
+        validate(
+            length(
+                min = 1,
+                max = 100,
+                message = "Enter the payment's reference (up to 100 characters)."
+            ),
+            custom(function = "super::finance::validate_reference")
+        )
     )]
     pub reference: String,
 }

@@ -3,7 +3,8 @@
 
 use crate::{
     api::finance_console::{MarkPayoutPaid, finance_payables},
-    components::{FormError, form_error},
+    components::FormError,
+    error::AppError,
     model::PayableRow,
     pages::suspend_once,
 };
@@ -20,7 +21,17 @@ pub fn FinancePayablesPage() -> impl IntoView {
         move || (month.get(), pay.version().get()),
         |(m, _)| finance_payables(m),
     );
-    let result: Signal<_> = pay.value().into();
+    // A payout refused names its reason whichever field it is about (the reference, or the
+    // month while its slots are still open): the row's form has no other place to show it.
+    let refused = Signal::derive(move || {
+        pay.value().with(|r| match r {
+            Some(Err(AppError::Invalid(fields))) => {
+                Some(fields.0.values().cloned().collect::<Vec<_>>().join(" "))
+            }
+            Some(Err(other)) => Some(other.to_string()),
+            _ => None,
+        })
+    });
     view! {
         <Title text="Publisher payables"/>
         <h1>"Publisher payables"</h1>
@@ -29,7 +40,7 @@ pub fn FinancePayablesPage() -> impl IntoView {
             "Download the CSV for the payout run, then mark each channel's month paid once its money has left: "
             "that moves it out of the payable in the ledger."
         </p>
-        <FormError error=form_error(result)/>
+        <FormError error=refused/>
         {move || matches!(pay.value().get(), Some(Ok(_))).then(|| view! {
             <p class="banner success" role="status" data-test="payout-result">
                 {format!("Marked paid: {}.", pay.value().get().and_then(Result::ok).map(|m| m.to_decimal()).unwrap_or_default())}

@@ -276,12 +276,14 @@ impl Book {
         let (old, new): (Vec<_>, Vec<_>) = changed.iter().partition(|(_, m)| m.exists);
         if !old.is_empty() {
             let mut sql = Sql::new();
-            let values = sql.tuples(old.iter().map(|(id, m)| [**id, m.added, m.total]));
+            // Against the budget in the campaign's row as it is now, not as this batch read
+            // it: on PostgreSQL an edit can commit between the batch's reads and this write.
+            let values = sql.tuples(old.iter().map(|(id, m)| [**id, m.added]));
             sql.text = format!(
-                "WITH m(id, added, total) AS (VALUES {values}) \
+                "WITH m(id, added) AS (VALUES {values}) \
                  UPDATE campaign_spend SET committed = campaign_spend.committed + m.added \
-                 FROM m WHERE campaign_spend.campaign_id = m.id \
-                 AND campaign_spend.committed + m.added <= m.total"
+                 FROM m, campaign c WHERE campaign_spend.campaign_id = m.id AND c.id = m.id \
+                 AND campaign_spend.committed + m.added <= c.total_budget_micros"
             );
             if db.execute_raw(sql.build(backend)).await?.rows_affected() != old.len() as u64 {
                 return Ok(false);
@@ -291,7 +293,10 @@ impl Book {
             let mut sql = Sql::new();
             let values = sql.tuples(new.iter().map(|(id, m)| [**id, 0, m.added]));
             sql.text = format!(
-                "INSERT INTO campaign_spend (campaign_id, posted, committed) VALUES {values} \
+                "WITH m(id, posted, committed) AS (VALUES {values}) \
+                 INSERT INTO campaign_spend (campaign_id, posted, committed) \
+                 SELECT m.id, m.posted, m.committed FROM m JOIN campaign c ON c.id = m.id \
+                 WHERE m.committed <= c.total_budget_micros \
                  ON CONFLICT (campaign_id) DO NOTHING"
             );
             if db.execute_raw(sql.build(backend)).await?.rows_affected() != new.len() as u64 {
@@ -316,7 +321,6 @@ impl Book {
                             updates.bind(*id),
                             updates.bind(*day),
                             updates.bind(now.committed - read.committed),
-                            updates.bind(m.daily.unwrap_or(-1)),
                             updates.bind(now.hour),
                             updates.bind(now.hour_base),
                         ];
@@ -337,12 +341,13 @@ impl Book {
         }
         if !update_rows.is_empty() {
             updates.text = format!(
-                "WITH m(id, day, added, daily, hour, hour_base) AS (VALUES {}) \
+                "WITH m(id, day, added, hour, hour_base) AS (VALUES {}) \
                  UPDATE campaign_day_spend \
                  SET committed = campaign_day_spend.committed + m.added, hour = m.hour, \
-                 hour_base = m.hour_base FROM m \
+                 hour_base = m.hour_base FROM m, campaign c \
                  WHERE campaign_day_spend.campaign_id = m.id AND campaign_day_spend.day = m.day \
-                 AND (m.daily < 0 OR campaign_day_spend.committed + m.added <= m.daily)",
+                 AND c.id = m.id AND (c.daily_budget_micros IS NULL \
+                 OR campaign_day_spend.committed + m.added <= c.daily_budget_micros)",
                 update_rows.join(", ")
             );
             let n = update_rows.len() as u64;
@@ -357,8 +362,12 @@ impl Book {
         }
         if !insert_rows.is_empty() {
             inserts.text = format!(
-                "INSERT INTO campaign_day_spend (campaign_id, day, committed, hour, hour_base) \
-                 VALUES {} ON CONFLICT (campaign_id, day) DO NOTHING",
+                "WITH m(id, day, committed, hour, hour_base) AS (VALUES {}) \
+                 INSERT INTO campaign_day_spend (campaign_id, day, committed, hour, hour_base) \
+                 SELECT m.id, m.day, m.committed, m.hour, m.hour_base FROM m \
+                 JOIN campaign c ON c.id = m.id \
+                 WHERE c.daily_budget_micros IS NULL OR m.committed <= c.daily_budget_micros \
+                 ON CONFLICT (campaign_id, day) DO NOTHING",
                 insert_rows.join(", ")
             );
             let n = insert_rows.len() as u64;

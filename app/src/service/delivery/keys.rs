@@ -14,7 +14,7 @@ use crate::{
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, sea_query::Expr,
+    QuerySelect, Set, TransactionSession, TransactionTrait, sea_query::Expr,
 };
 use validator::Validate;
 
@@ -31,9 +31,10 @@ pub struct NetworkKey {
     pub id: i64,
 }
 
-/// Creates a key named `name` (no actor: the command line, which has the database already).
+/// Creates a key named `name` (no actor: the command line, which has the database already);
+/// the key and its audit row in one transaction.
 pub async fn create_unchecked(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     name: &str,
     created_by: Option<i64>,
     now: DateTime<Utc>,
@@ -42,6 +43,7 @@ pub async fn create_unchecked(
         name: name.trim().to_owned(),
     };
     input.validate()?;
+    let txn = db.begin().await?;
     let random: [u8; 32] = rand::random();
     let secret = format!(
         "{SECRET_PREFIX}{}",
@@ -60,10 +62,10 @@ pub async fn create_unchecked(
         last_used_at: Set(None),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
     audit::record(
-        db,
+        &txn,
         AuditEntry::new(
             AuditAction::DeliveryKeyCreated,
             "delivery_key",
@@ -72,6 +74,7 @@ pub async fn create_unchecked(
         .detail(serde_json::json!({ "name": input.name, "by": created_by })),
     )
     .await?;
+    txn.commit().await?;
     Ok(CreatedDeliveryKey {
         id: model.id,
         name: model.name,
@@ -81,7 +84,7 @@ pub async fn create_unchecked(
 
 /// Creates a key (admins only).
 pub async fn create(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     actor: &Actor,
     input: NewDeliveryKey,
     now: DateTime<Utc>,
@@ -113,25 +116,27 @@ pub async fn list(
         .collect())
 }
 
-/// Revokes a key (admins only); at once on every instance, since each request checks it.
+/// Revokes a key (admins only); at once on every instance, since each request checks it. The
+/// revocation and its audit row are one transaction.
 pub async fn revoke(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     actor: &Actor,
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     actor.require_staff(db, PlatformRole::Admin).await?;
+    let txn = db.begin().await?;
     let done = delivery_key::Entity::update_many()
         .col_expr(delivery_key::Column::RevokedAt, Expr::value(now))
         .filter(delivery_key::Column::Id.eq(id))
         .filter(delivery_key::Column::RevokedAt.is_null())
-        .exec(db)
+        .exec(&txn)
         .await?;
     if done.rows_affected == 0 {
         return Err(AppError::NotFound);
     }
     audit::record(
-        db,
+        &txn,
         AuditEntry::new(
             AuditAction::DeliveryKeyRevoked,
             "delivery_key",
@@ -140,7 +145,9 @@ pub async fn revoke(
         .by(actor.user_id)
         .from_ip(actor.ip.clone()),
     )
-    .await
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// The live key whose secret this is, or `None` (unknown, or revoked). Notes its use.

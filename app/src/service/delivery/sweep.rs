@@ -105,7 +105,7 @@ pub async fn settle(
             .filter(campaign_day_spend::Column::Day.eq(d.local_day))
             .exec(txn)
             .await?;
-        ledger::release(
+        let released = ledger::release(
             txn,
             d.account_id,
             d.campaign_id,
@@ -115,6 +115,17 @@ pub async fn settle(
             now,
         )
         .await?;
+        if released == ledger::Outcome::Insufficient {
+            // The books say a campaign's holds cover its open decisions; if they ever did
+            // not, nothing of this settlement may stand.
+            return Err(AppError::internal(
+                "sweep",
+                format!(
+                    "campaign {}'s holds are short of decision {}",
+                    d.campaign_id, d.id
+                ),
+            ));
+        }
     }
     Ok(Some(amount))
 }

@@ -20,7 +20,7 @@ use crate::{
     service::{
         Actor,
         audit::{self, AuditEntry},
-        ledger::{self, Reversal},
+        ledger::{self, Reversal, Side},
         reports::rollup,
         sql::Sql,
     },
@@ -90,7 +90,7 @@ pub async fn reverse(
         if input.preview || reversals.is_empty() {
             return Ok(result);
         }
-        refuse_paid_months(txn, &decisions, &reversals).await?;
+        refuse_paid_months(txn, &decisions, &reversals, now).await?;
         let correction = record(txn, actor, &selection, &reason, reversals.len(), now).await?;
         if !ledger::reverse_many(txn, &reversals, now).await? {
             return Err(AppError::internal(
@@ -330,11 +330,15 @@ async fn remaining(
 }
 
 /// A publisher's share is paid per month of the slots ([`super::payables`]): once a channel's
-/// month is paid, its charges can no longer give the publisher's part back.
+/// month is paid, its charges can no longer give the publisher's part back. Each channel's
+/// payable is locked first, as paying a month locks it before it reads what the month owes:
+/// a payout committed meanwhile is then seen here (on PostgreSQL a payout running beside this
+/// correction would otherwise pay a share that the correction gives back).
 async fn refuse_paid_months(
     txn: &impl ConnectionTrait,
     decisions: &[Charged],
     reversals: &[Reversal],
+    now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let by_id: HashMap<i64, &Charged> = decisions.iter().map(|d| (d.id, d)).collect();
     let months: BTreeSet<(i64, String, String)> = reversals
@@ -346,6 +350,13 @@ async fn refuse_paid_months(
             (d.channel, d.currency.clone(), month)
         })
         .collect();
+    let payables: BTreeSet<(i64, &str)> = months
+        .iter()
+        .map(|(channel, currency, _)| (*channel, currency.as_str()))
+        .collect();
+    for (channel, currency) in payables {
+        ledger::lock(txn, Side::payable(channel), currency, now).await?;
+    }
     for (channel, currency, month) in months {
         let paid = publisher_payout::Entity::find()
             .filter(publisher_payout::Column::ChannelId.eq(channel))

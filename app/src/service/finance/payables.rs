@@ -5,7 +5,7 @@
 
 use super::spend::{csv_text, utc_window};
 use crate::{
-    entity::{channel, ledger_account, publisher_payout},
+    entity::{channel, delivery_decision, ledger_account, publisher_payout},
     error::AppError,
     model::{AuditAction, Micros, PayableRow, Payables, PayoutInput, PlatformRole, TransferKind},
     service::{
@@ -189,9 +189,12 @@ pub async fn payables(
 /// The month's payables as CSV, one line per channel and currency, for the payout run.
 pub fn payables_csv(p: &Payables) -> Result<String, AppError> {
     if p.truncated {
-        return Err(AppError::internal(
-            "payables",
-            "more channels than one CSV holds",
+        return Err(AppError::field(
+            "month",
+            format!(
+                "This month has more channel rows than one CSV holds (at most {}).",
+                super::spend::CSV_ROWS
+            ),
         ));
     }
     let records: Vec<Vec<String>> = p
@@ -236,7 +239,10 @@ pub fn payables_csv(p: &Payables) -> Result<String, AppError> {
 }
 
 /// Marks one channel's month paid (finance staff): moves what the month owes from the
-/// channel's payable to the outside world, once. Only a month that has ended can be paid.
+/// channel's payable to the outside world, once. Only a month that has ended can be paid, and
+/// only once every slot the channel won in it is settled: until its hold is released, a slot
+/// can still be charged (views reported late), and a share booked after the payout would
+/// never be paid nor, the month being paid, reversible.
 pub async fn mark_paid(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -271,6 +277,29 @@ pub async fn mark_paid(
                     "This month was already paid on {} with reference {}.",
                     done.created_at.format("%Y-%m-%d"),
                     done.reference
+                ),
+            ));
+        }
+        let (start, end) = utc_window(first, last);
+        let still_open: Option<DateTime<Utc>> = delivery_decision::Entity::find()
+            .select_only()
+            .column_as(delivery_decision::Column::ExpiresAt.max(), "last")
+            .filter(delivery_decision::Column::SettledAt.is_null())
+            .filter(delivery_decision::Column::ChannelId.eq(input.channel))
+            .filter(delivery_decision::Column::Currency.eq(&input.currency))
+            .filter(delivery_decision::Column::CreatedAt.gte(start))
+            .filter(delivery_decision::Column::CreatedAt.lt(end))
+            .into_tuple::<Option<DateTime<Utc>>>()
+            .one(txn)
+            .await?
+            .flatten();
+        if let Some(last_hold) = still_open {
+            return Err(AppError::field(
+                "month",
+                format!(
+                    "Slots this channel won in {month} are still open and can still be \
+                     charged: pay it once they are settled, after {} UTC.",
+                    last_hold.format("%Y-%m-%d %H:%M")
                 ),
             ));
         }

@@ -21,7 +21,7 @@ use crate::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use std::collections::HashMap;
 
@@ -246,9 +246,10 @@ async fn describe(
         .collect())
 }
 
-/// Sets (or clears, with `None`) the current account's low-balance threshold (owners only).
+/// Sets (or clears, with `None`) the current account's low-balance threshold (owners only);
+/// the change and its audit row in one transaction.
 pub async fn set_low_balance(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     actor: &Actor,
     threshold: Option<Micros>,
 ) -> Result<(), AppError> {
@@ -259,18 +260,17 @@ pub async fn set_low_balance(
             "Enter an amount from 0 to 10,000,000.",
         ));
     }
+    let txn = db.begin().await?;
     let model = ad_account::Entity::find_by_id(account.0)
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
     let before = model.low_balance_micros;
     let mut active = model.into_active_model();
     active.low_balance_micros = Set(threshold.map(|t| t.0));
-    active.update(db).await?;
-    // Decisions warn against the threshold they read.
-    super::note_outside_change();
+    active.update(&txn).await?;
     audit::record(
-        db,
+        &txn,
         AuditEntry::new(
             AuditAction::AccountUpdated,
             "ad_account",
@@ -282,5 +282,9 @@ pub async fn set_low_balance(
             "low_balance_micros": { "before": before, "after": threshold.map(|t| t.0) }
         })),
     )
-    .await
+    .await?;
+    txn.commit().await?;
+    // Decisions warn against the threshold they read.
+    super::note_outside_change();
+    Ok(())
 }

@@ -479,6 +479,9 @@ pub async fn transfer(
     } else {
         [(credit, false), (debit, true)]
     };
+    // When the credit comes first and the debit is then refused, the credit is taken back
+    // before answering, so that `Insufficient` leaves both balances as they were.
+    let mut credited = None;
     for (id, is_debit) in sides {
         if is_debit {
             let mut update = ledger_account::Entity::update_many()
@@ -495,6 +498,20 @@ pub async fn transfer(
                 update = update.filter(ledger_account::Column::Balance.gte(t.amount.0));
             }
             if update.exec(db).await?.rows_affected != 1 {
+                if let Some(credit) = credited {
+                    ledger_account::Entity::update_many()
+                        .col_expr(
+                            ledger_account::Column::Credits,
+                            Expr::col(ledger_account::Column::Credits).sub(t.amount.0),
+                        )
+                        .col_expr(
+                            ledger_account::Column::Balance,
+                            Expr::col(ledger_account::Column::Balance).sub(t.amount.0),
+                        )
+                        .filter(ledger_account::Column::Id.eq(credit))
+                        .exec(db)
+                        .await?;
+                }
                 return Ok(Outcome::Insufficient);
             }
         } else {
@@ -510,6 +527,7 @@ pub async fn transfer(
                 .filter(ledger_account::Column::Id.eq(id))
                 .exec(db)
                 .await?;
+            credited = Some(id);
         }
     }
     if touches_balance(t.debit, t.credit) {
