@@ -213,6 +213,18 @@ async fn only_admins_change_roles_refusals_are_audited_and_one_admin_remains() {
         assert_eq!(listing, Err(AppError::Forbidden), "{backend}");
 
         let boss = actor(&db, admin).await;
+        // Nobody widens their own rights: an admin who could make themselves finance would
+        // move money alone.
+        let own = RoleChangeInput {
+            user_id: admin,
+            role: PlatformRole::Finance,
+            grant: true,
+        };
+        let refused = service::admin::change_role(&db, &boss, own).await;
+        assert!(
+            matches!(refused, Err(AppError::Conflict(_))),
+            "{backend}: {refused:?}"
+        );
         service::admin::change_role(&db, &boss, grant)
             .await
             .expect(backend);

@@ -68,9 +68,10 @@ pub async fn list_users(
     Ok(Page { rows, page, total })
 }
 
-/// Grants or revokes one platform role (admins only; audited). The last admin cannot be
-/// removed, so the platform can always be administered — also when admins revoke each other
-/// at the same moment. Granting a role held, or revoking one not held, changes nothing.
+/// Grants or revokes one platform role (admins only; audited). No one grants themselves a role
+/// (revoking one's own is allowed). The last admin cannot be removed, so the platform can
+/// always be administered — also when admins revoke each other at the same moment. Granting a
+/// role held, or revoking one not held, changes nothing.
 pub async fn change_role<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     actor: &Actor,
@@ -104,6 +105,13 @@ async fn grant(
     actor: &Actor,
     input: &RoleChangeInput,
 ) -> Result<Option<AuditAction>, AppError> {
+    // Separation of duties: nobody widens their own rights. An admin who could make
+    // themselves finance would move money with no one else involved (admins only read it).
+    if input.user_id == actor.user_id {
+        return Err(AppError::Conflict(
+            "You cannot grant yourself a role: another admin has to.".into(),
+        ));
+    }
     let user = app_user::Entity::find_by_id(input.user_id.0)
         .one(txn)
         .await?
