@@ -76,10 +76,19 @@ pub fn AdminUsersPage() -> impl IntoView {
 
 #[component]
 fn UserLine(user: UserRow, change: ServerAction<ChangeRole>) -> impl IntoView {
+    // Nobody grants themselves a role (the server refuses it): on one's own line, a role not
+    // held is shown, not offered.
+    let own = use_context::<crate::model::Viewer>().is_some_and(|v| v.user_id == user.id);
     let toggles = PlatformRole::ALL
         .into_iter()
         .map(|role| {
             let has = user.staff_roles.contains(&role);
+            if own && !has {
+                return view! {
+                    <span class="chip" title="Another admin has to grant you this role">{role.label()}</span>
+                }
+                .into_any();
+            }
             view! {
                 <ActionForm action=change attr:class="inline">
                     <input type="hidden" name="input[user_id]" value=user.id.0/>
@@ -95,6 +104,7 @@ fn UserLine(user: UserRow, change: ServerAction<ChangeRole>) -> impl IntoView {
                     </button>
                 </ActionForm>
             }
+            .into_any()
         })
         .collect_view();
     view! {
