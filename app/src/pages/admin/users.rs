@@ -85,7 +85,7 @@ fn UserLine(user: UserRow, change: ServerAction<ChangeRole>) -> impl IntoView {
             let has = user.staff_roles.contains(&role);
             if own && !has {
                 return view! {
-                    <span class="chip" title="Another admin has to grant you this role">{role.label()}</span>
+                    <span class="chip locked" title="Another admin has to grant you this role">{role.label()}</span>
                 }
                 .into_any();
             }
