@@ -38,9 +38,6 @@ struct CampaignMoney {
     committed: i64,
     /// Committed by this batch.
     added: i64,
-    /// Its total and daily budgets when this batch last committed against it.
-    total: i64,
-    daily: Option<i64>,
     /// Its ledger holds account, per currency.
     holds: HashMap<String, i64>,
     /// Day rows since the batch's first day: (as read, as now).
@@ -222,8 +219,6 @@ impl Book {
             .ok_or_else(|| AppError::internal("decide", "a winner has no balance"))?;
         balance.taken += cost.0;
         m.added += cost.0;
-        m.total = c.total_budget.0;
-        m.daily = c.daily_budget.map(|d| d.0);
         let day = m.days.entry(local.date()).or_insert((
             None,
             DayRow {

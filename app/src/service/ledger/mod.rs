@@ -499,34 +499,12 @@ pub async fn transfer(
             }
             if update.exec(db).await?.rows_affected != 1 {
                 if let Some(credit) = credited {
-                    ledger_account::Entity::update_many()
-                        .col_expr(
-                            ledger_account::Column::Credits,
-                            Expr::col(ledger_account::Column::Credits).sub(t.amount.0),
-                        )
-                        .col_expr(
-                            ledger_account::Column::Balance,
-                            Expr::col(ledger_account::Column::Balance).sub(t.amount.0),
-                        )
-                        .filter(ledger_account::Column::Id.eq(credit))
-                        .exec(db)
-                        .await?;
+                    add_credit(db, credit, -t.amount.0).await?;
                 }
                 return Ok(Outcome::Insufficient);
             }
         } else {
-            ledger_account::Entity::update_many()
-                .col_expr(
-                    ledger_account::Column::Credits,
-                    Expr::col(ledger_account::Column::Credits).add(t.amount.0),
-                )
-                .col_expr(
-                    ledger_account::Column::Balance,
-                    Expr::col(ledger_account::Column::Balance).add(t.amount.0),
-                )
-                .filter(ledger_account::Column::Id.eq(id))
-                .exec(db)
-                .await?;
+            add_credit(db, id, t.amount.0).await?;
             credited = Some(id);
         }
     }
@@ -535,6 +513,23 @@ pub async fn transfer(
     }
     let written = t.row(debit, credit, now).insert(db).await?;
     Ok(Outcome::Applied(written.id))
+}
+
+/// Adds `amount` (negative: takes it back) to a ledger account's credits and balance.
+async fn add_credit(db: &impl ConnectionTrait, id: i64, amount: i64) -> Result<(), AppError> {
+    ledger_account::Entity::update_many()
+        .col_expr(
+            ledger_account::Column::Credits,
+            Expr::col(ledger_account::Column::Credits).add(amount),
+        )
+        .col_expr(
+            ledger_account::Column::Balance,
+            Expr::col(ledger_account::Column::Balance).add(amount),
+        )
+        .filter(ledger_account::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Makes a transfer whose key cannot have been used (it names an object created in this
