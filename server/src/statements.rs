@@ -44,5 +44,5 @@ async fn download(state: AppState, account: Option<AccountId>, parts: &Parts) ->
         Ok::<_, AppError>((statement::csv_file_name(&s), statement::statement_csv(&s)?))
     }
     .await;
-    app::api::finance_console::csv_response(result)
+    app::api::download::csv_response(result)
 }

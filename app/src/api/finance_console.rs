@@ -1,7 +1,7 @@
 //! The finance console beyond balances: corrections, spend, publisher payables and payouts,
 //! reconciliation — server functions for the pages, and the two CSV downloads as plain GET
-//! routes (finance staff; admins read everything and change nothing). [`csv_response`] answers
-//! every CSV download of money (statements too).
+//! routes (finance staff; admins read everything and change nothing), answered by
+//! [`super::download`] as every download is.
 
 use crate::{
     error::AppError,
@@ -107,10 +107,11 @@ pub async fn spend_csv(
         Ok((name, service::finance::spend::spend_csv(&report)?))
     }
     .await;
-    csv_response(result)
+    super::download::csv_response(result)
 }
 
-/// `GET /finance/payables.csv?month=`: a month's payables per channel, for the payout run.
+/// `GET /finance/payables.csv?month=`: a month's payables per channel, for the payout run —
+/// every channel, streamed.
 #[cfg(feature = "ssr")]
 pub async fn payables_csv(
     axum::extract::State(state): axum::extract::State<ctx::AppState>,
@@ -118,14 +119,13 @@ pub async fn payables_csv(
 ) -> axum::response::Response {
     let result = async {
         let (me, q) = csv_request(&state, &parts).await?;
-        let limit = service::finance::spend::CSV_ROWS;
         let now = chrono::Utc::now();
-        let p = service::finance::payables::payables(&state.db, &me, &q.month, limit, now).await?;
-        let name = format!("herald-payables-{}.csv", p.month);
-        Ok((name, service::finance::payables::payables_csv(&p)?))
+        service::finance::payables::payables_csv(state.db.clone(), &me, &q.month, now).await
     }
     .await;
-    csv_response(result)
+    super::download::csv_response(
+        result.map(|(name, chunks)| (name, super::download::streamed(chunks))),
+    )
 }
 
 #[cfg(feature = "ssr")]
@@ -137,44 +137,4 @@ async fn csv_request(
         .map_err(|_| AppError::field("query", "That address is not valid."))?;
     let request = ctx::Request::from_parts(state.clone(), parts)?;
     Ok((request.actor().await?, query))
-}
-
-/// A CSV download, or the error as the page would show it (401, 403, 404, 422) in plain text.
-#[cfg(feature = "ssr")]
-pub fn csv_response(result: Result<(String, String), AppError>) -> axum::response::Response {
-    use axum::{
-        http::{StatusCode, header},
-        response::IntoResponse,
-    };
-    match result {
-        Ok((name, body)) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{name}\""),
-                ),
-                (header::CACHE_CONTROL, "no-store".to_owned()),
-            ],
-            body,
-        )
-            .into_response(),
-        Err(e) => {
-            let status = match &e {
-                AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-                AppError::Forbidden => StatusCode::FORBIDDEN,
-                AppError::NotFound => StatusCode::NOT_FOUND,
-                AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            // A field error names what to change; anything else says what happened.
-            let text = match &e {
-                AppError::Invalid(fields) => {
-                    fields.0.values().cloned().collect::<Vec<_>>().join(" ")
-                }
-                other => other.to_string(),
-            };
-            (status, text).into_response()
-        }
-    }
 }

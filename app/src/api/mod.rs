@@ -12,6 +12,8 @@ pub mod catalog_import;
 pub mod ctx;
 pub mod dashboard;
 pub mod delivery;
+#[cfg(feature = "ssr")]
+pub mod download;
 pub mod finance;
 pub mod finance_console;
 pub mod mail;

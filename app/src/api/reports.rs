@@ -53,11 +53,6 @@ pub async fn export_csv(
     axum::extract::State(state): axum::extract::State<ctx::AppState>,
     parts: axum::http::request::Parts,
 ) -> axum::response::Response {
-    use axum::{
-        body::Body,
-        http::{StatusCode, header},
-        response::IntoResponse,
-    };
     let result = async {
         let axum::extract::Query(query) =
             axum::extract::Query::<ReportQuery>::try_from_uri(&parts.uri)
@@ -77,38 +72,7 @@ pub async fn export_csv(
         Ok::<_, AppError>((name, chunks))
     }
     .await;
-    match result {
-        Ok((name, chunks)) => {
-            use futures_util::StreamExt;
-            // Fused: the compression layer may poll the body once more after its end.
-            let stream = futures_util::stream::unfold(chunks, |mut rx| async move {
-                rx.recv()
-                    .await
-                    .map(|chunk| (chunk.map_err(|e| std::io::Error::other(e.to_string())), rx))
-            })
-            .fuse();
-            (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{name}\""),
-                    ),
-                    (header::CACHE_CONTROL, "no-store".to_owned()),
-                ],
-                Body::from_stream(stream),
-            )
-                .into_response()
-        }
-        Err(e) => {
-            let status = match &e {
-                AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-                AppError::Forbidden => StatusCode::FORBIDDEN,
-                AppError::NotFound => StatusCode::NOT_FOUND,
-                AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            (status, e.to_string()).into_response()
-        }
-    }
+    super::download::csv_response(
+        result.map(|(name, chunks)| (name, super::download::streamed(chunks))),
+    )
 }

@@ -72,6 +72,11 @@ pub fn FinancePayablesPage() -> impl IntoView {
                                 }).collect_view()}
                             </dl>
                             {(!ended).then(|| view! { <p class="muted">"This month has not ended: its payouts can be marked paid from the 1st of next month."</p> })}
+                            {p.truncated.then(|| view! {
+                                <p class="muted" data-test="payables-truncated">
+                                    {format!("Showing the {} channels owed the most; the payout CSV lists every one.", p.rows.len())}
+                                </p>
+                            })}
                             {if p.rows.is_empty() {
                                 view! { <p class="muted">"No publisher earned anything this month."</p> }.into_any()
                             } else {

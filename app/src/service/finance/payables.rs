@@ -3,28 +3,29 @@
 //! and marking a month paid — a transfer from the channel's payable to the outside world,
 //! once per channel, currency and month.
 
-use super::spend::{csv_text, utc_window};
+use super::spend::utc_window;
 use crate::{
-    entity::{channel, delivery_decision, ledger_account, publisher_payout},
+    entity::{delivery_decision, ledger_account, publisher_payout},
     error::AppError,
     model::{AuditAction, Micros, PayableRow, Payables, PayoutInput, PlatformRole, TransferKind},
     service::{
         Actor,
         audit::{self, AuditEntry},
         ledger::{self, NewTransfer, Outcome, Side},
-        reports::export::{decimals, neutralise},
+        reports::export::{CsvChunks, decimals, neutralise, spawn_csv},
         sql::Sql,
     },
 };
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use futures_util::StreamExt;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, Set, Statement, StreamTrait,
+    sea_query::Expr,
 };
-use std::collections::{BTreeMap, HashMap};
 use validator::Validate;
 
-/// Rows a page shows (the CSV has up to [`super::spend::CSV_ROWS`]).
+/// Rows a page shows (the CSV has every row).
 pub const PAGE_ROWS: usize = 500;
 
 /// The first and last day of a `YYYY-MM` month; empty means the current UTC month.
@@ -47,54 +48,98 @@ pub(crate) fn month_days(
     Ok((first.format("%Y-%m").to_string(), first, last))
 }
 
-/// Per (channel, currency): the publisher parts of charges for slots won in the month (UTC)
-/// and of their reversals. A slot's charges and reversals belong to its month however late
-/// they are booked, so a month's amount owed never goes below zero and a month once paid is
-/// not changed by a correction (which is refused for a paid month).
-pub(crate) async fn month_sums(
-    db: &impl ConnectionTrait,
+/// `WITH g AS (…)`: per (channel, currency), the publisher parts of charges for slots won in
+/// the month (UTC) and of their reversals, plus every channel and currency already paid for
+/// it. A slot's charges and reversals belong to its month however late they are booked, so a
+/// month's amount owed never goes below zero and a month once paid is not changed by a
+/// correction (which is refused for a paid month). `only`: one channel and currency.
+fn month_groups(
+    sql: &mut Sql,
     first: NaiveDate,
     last: NaiveDate,
-) -> Result<BTreeMap<(i64, String), (i64, i64)>, AppError> {
+    month: &str,
+    only: Option<(i64, &str)>,
+) -> String {
     let (start, end) = utc_window(first, last);
-    let backend = db.get_database_backend();
-    let mut out: BTreeMap<(i64, String), (i64, i64)> = BTreeMap::new();
-    for (charges, query) in [
-        (
-            true,
-            "SELECT a.owner_id, t.currency, CAST(SUM(t.amount) AS BIGINT) FROM ledger_transfer t \
-             JOIN ledger_account a ON a.id = t.credit_account_id AND a.kind = 'publisher_payable' \
-             JOIN delivery_decision d ON d.id = t.object_id \
-             WHERE t.kind = 'post' AND t.object_type = 'decision' \
-             AND d.created_at >= $S AND d.created_at < $E GROUP BY a.owner_id, t.currency",
-        ),
-        (
-            false,
-            "SELECT r.channel_id, r.currency, CAST(SUM(r.publisher) AS BIGINT) FROM charge_reversal r \
-             JOIN delivery_decision d ON d.id = r.decision_id \
-             WHERE d.created_at >= $S AND d.created_at < $E GROUP BY r.channel_id, r.currency",
-        ),
-    ] {
-        let mut sql = Sql::new();
-        sql.text = query
-            .replacen("$S", &sql.bind(start), 1)
-            .replacen("$E", &sql.bind(end), 1);
-        for row in db.query_all_raw(sql.build(backend)).await? {
-            let key = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
-            let sum: i64 = row.try_get_by_index(2)?;
-            let entry = out.entry(key).or_default();
-            if charges {
-                entry.0 += sum;
-            } else {
-                entry.1 += sum;
-            }
+    let (s, e, m) = (sql.bind(start), sql.bind(end), sql.bind(month.to_owned()));
+    let (posted, reversed, paid) = match only {
+        Some((channel, currency)) => {
+            let (c, k) = (sql.bind(channel), sql.bind(currency.to_owned()));
+            (
+                format!(" AND a.owner_id = {c} AND t.currency = {k}"),
+                format!(" AND r.channel_id = {c} AND r.currency = {k}"),
+                format!(" AND p.channel_id = {c} AND p.currency = {k}"),
+            )
         }
-    }
-    Ok(out)
+        None => Default::default(),
+    };
+    format!(
+        "WITH g AS (SELECT channel_id, currency, SUM(accrued) AS accrued, \
+         SUM(reversed) AS reversed FROM ( \
+         SELECT a.owner_id AS channel_id, t.currency AS currency, SUM(t.amount) AS accrued, \
+         0 AS reversed FROM ledger_transfer t \
+         JOIN ledger_account a ON a.id = t.credit_account_id AND a.kind = 'publisher_payable' \
+         JOIN delivery_decision d ON d.id = t.object_id \
+         WHERE t.kind = 'post' AND t.object_type = 'decision' \
+         AND d.created_at >= {s} AND d.created_at < {e}{posted} GROUP BY a.owner_id, t.currency \
+         UNION ALL SELECT r.channel_id, r.currency, 0, SUM(r.publisher) FROM charge_reversal r \
+         JOIN delivery_decision d ON d.id = r.decision_id \
+         WHERE d.created_at >= {s} AND d.created_at < {e}{reversed} \
+         GROUP BY r.channel_id, r.currency \
+         UNION ALL SELECT p.channel_id, p.currency, 0, 0 FROM publisher_payout p \
+         WHERE p.period = {m}{paid}) parts GROUP BY channel_id, currency) "
+    )
+}
+
+/// The month's rows per (channel, currency), largest owed first, with the channel's name, its
+/// payable balance and the month's payout if paid; at most `limit` rows (`None`: all, for the
+/// CSV, which streams them). The columns [`payable_row`] reads.
+fn rows_statement(
+    backend: DbBackend,
+    first: NaiveDate,
+    last: NaiveDate,
+    month: &str,
+    limit: Option<usize>,
+) -> Statement {
+    let mut sql = Sql::new();
+    let groups = month_groups(&mut sql, first, last, month, None);
+    let m = sql.bind(month.to_owned());
+    let limit = limit.map_or_else(String::new, |n| format!(" LIMIT {n}"));
+    sql.text = format!(
+        "{groups}SELECT g.channel_id, g.currency, CAST(g.accrued AS BIGINT), \
+         CAST(g.reversed AS BIGINT), COALESCE(c.handle, ''), COALESCE(c.title, ''), \
+         CAST(COALESCE(b.balance, 0) AS BIGINT), p.created_at, p.reference FROM g \
+         LEFT JOIN channel c ON c.id = g.channel_id \
+         LEFT JOIN ledger_account b ON b.kind = 'publisher_payable' \
+         AND b.owner_id = g.channel_id AND b.currency = g.currency \
+         LEFT JOIN publisher_payout p ON p.period = {m} AND p.channel_id = g.channel_id \
+         AND p.currency = g.currency \
+         ORDER BY g.accrued - g.reversed DESC, COALESCE(c.handle, ''), g.channel_id, \
+         g.currency{limit}"
+    );
+    sql.build(backend)
+}
+
+fn payable_row(row: &QueryResult) -> Result<PayableRow, DbErr> {
+    let (accrued, reversed): (i64, i64) = (row.try_get_by_index(2)?, row.try_get_by_index(3)?);
+    let paid_at: Option<DateTime<Utc>> = row.try_get_by_index(7)?;
+    let reference: Option<String> = row.try_get_by_index(8)?;
+    Ok(PayableRow {
+        channel_id: row.try_get_by_index(0)?,
+        currency: row.try_get_by_index(1)?,
+        handle: row.try_get_by_index(4)?,
+        title: row.try_get_by_index(5)?,
+        balance: Micros(row.try_get_by_index(6)?),
+        accrued: Micros(accrued),
+        reversed: Micros(reversed),
+        owed: Micros(accrued - reversed),
+        paid: paid_at.zip(reference),
+    })
 }
 
 /// One month's payables per channel, largest owed first, at most `limit` rows (finance
-/// staff; admins read).
+/// staff; admins read). Counted in the database: a month in which a million channels earned
+/// reads `limit + 1` rows, never all of them.
 pub async fn payables(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -103,75 +148,42 @@ pub async fn payables(
     now: DateTime<Utc>,
 ) -> Result<Payables, AppError> {
     super::require_reader(db, actor).await?;
-    let (month, first, last) = month_days("month", month, now)?;
-    if first > now.date_naive() {
-        return Err(AppError::field("month", "Choose a month that has begun."));
-    }
-    let mut sums = month_sums(db, first, last).await?;
-    let paid: Vec<publisher_payout::Model> = publisher_payout::Entity::find()
-        .filter(publisher_payout::Column::Period.eq(&month))
-        .all(db)
-        .await?;
-    for p in &paid {
-        sums.entry((p.channel_id, p.currency.clone())).or_default();
-    }
-    let paid: HashMap<(i64, String), (DateTime<Utc>, String)> = paid
-        .into_iter()
-        .map(|p| ((p.channel_id, p.currency), (p.created_at, p.reference)))
-        .collect();
-    let channel_ids: Vec<i64> = sums.keys().map(|k| k.0).collect();
-    let balances: HashMap<(i64, String), i64> = ledger_account::Entity::find()
-        .filter(ledger_account::Column::Kind.eq("publisher_payable"))
-        .filter(ledger_account::Column::OwnerId.is_in(channel_ids.clone()))
-        .all(db)
+    let (month, first, last) = begun_month(month, now)?;
+    let backend = db.get_database_backend();
+    let mut rows = db
+        .query_all_raw(rows_statement(
+            backend,
+            first,
+            last,
+            &month,
+            Some(limit + 1),
+        ))
         .await?
-        .into_iter()
-        .map(|a| ((a.owner_id, a.currency), a.balance))
-        .collect();
-    let channels: HashMap<i64, channel::Model> = channel::Entity::find()
-        .filter(channel::Column::Id.is_in(channel_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let mut unpaid: BTreeMap<String, i64> = BTreeMap::new();
-    let mut rows: Vec<PayableRow> = sums
-        .into_iter()
-        .map(|((channel_id, currency), (accrued, reversed))| {
-            let owed = accrued - reversed;
-            let paid = paid.get(&(channel_id, currency.clone())).cloned();
-            if paid.is_none() && owed > 0 {
-                *unpaid.entry(currency.clone()).or_default() += owed;
-            }
-            let c = channels.get(&channel_id);
-            PayableRow {
-                channel_id,
-                handle: c.map_or_else(String::new, |c| c.handle.clone()),
-                title: c.map_or_else(String::new, |c| c.title.clone()),
-                balance: Micros(
-                    balances
-                        .get(&(channel_id, currency.clone()))
-                        .copied()
-                        .unwrap_or(0),
-                ),
-                currency,
-                accrued: Micros(accrued),
-                reversed: Micros(reversed),
-                owed: Micros(owed),
-                paid,
-            }
-        })
-        .collect();
-    rows.sort_by(|a, b| b.owed.cmp(&a.owed).then(a.handle.cmp(&b.handle)));
+        .iter()
+        .map(payable_row)
+        .collect::<Result<Vec<_>, _>>()?;
     let truncated = rows.len() > limit;
     rows.truncate(limit);
+    let mut sql = Sql::new();
+    let groups = month_groups(&mut sql, first, last, &month, None);
+    let m = sql.bind(month.clone());
+    sql.text = format!(
+        "{groups}SELECT g.currency, CAST(SUM(g.accrued - g.reversed) AS BIGINT) FROM g \
+         WHERE g.accrued > g.reversed AND NOT EXISTS (SELECT 1 FROM publisher_payout p \
+         WHERE p.period = {m} AND p.channel_id = g.channel_id AND p.currency = g.currency) \
+         GROUP BY g.currency ORDER BY g.currency"
+    );
+    let mut unpaid = Vec::new();
+    for row in db.query_all_raw(sql.build(backend)).await? {
+        unpaid.push((row.try_get_by_index(0)?, Micros(row.try_get_by_index(1)?)));
+    }
     let owed_now: Vec<(String, i64)> = ledger_account::Entity::find()
         .select_only()
         .column(ledger_account::Column::Currency)
         .column_as(Expr::cust("CAST(SUM(balance) AS BIGINT)"), "owed")
         .filter(ledger_account::Column::Kind.eq("publisher_payable"))
         .group_by(ledger_account::Column::Currency)
+        .order_by_asc(ledger_account::Column::Currency)
         .into_tuple()
         .all(db)
         .await?;
@@ -179,63 +191,86 @@ pub async fn payables(
         month,
         rows,
         truncated,
-        unpaid: unpaid.into_iter().map(|(c, m)| (c, Micros(m))).collect(),
+        unpaid,
         owed_now: owed_now.into_iter().map(|(c, m)| (c, Micros(m))).collect(),
         ended: last < now.date_naive(),
         can_pay: actor.staff_roles.contains(&PlatformRole::Finance),
     })
 }
 
-/// The month's payables as CSV, one line per channel and currency, for the payout run.
-pub fn payables_csv(p: &Payables) -> Result<String, AppError> {
-    if p.truncated {
-        return Err(AppError::field(
-            "month",
-            format!(
-                "This month has more channel rows than one CSV holds (at most {}).",
-                super::spend::CSV_ROWS
-            ),
-        ));
+/// The month of `text` (empty: the current UTC month), refused when it has not begun.
+fn begun_month(text: &str, now: DateTime<Utc>) -> Result<(String, NaiveDate, NaiveDate), AppError> {
+    let (month, first, last) = month_days("month", text, now)?;
+    if first > now.date_naive() {
+        return Err(AppError::field("month", "Choose a month that has begun."));
     }
-    let records: Vec<Vec<String>> = p
-        .rows
-        .iter()
-        .map(|r| {
-            vec![
-                p.month.clone(),
-                r.channel_id.to_string(),
-                r.handle.clone(),
-                neutralise(&r.title),
-                decimals(r.accrued),
-                decimals(r.reversed),
-                decimals(r.owed),
-                r.owed.0.to_string(),
-                r.currency.clone(),
-                r.paid.as_ref().map_or_else(String::new, |(at, _)| {
-                    at.format("%Y-%m-%d %H:%M UTC").to_string()
-                }),
-                r.paid
-                    .as_ref()
-                    .map_or_else(String::new, |(_, reference)| neutralise(reference)),
-            ]
-        })
-        .collect();
-    csv_text(
-        &[
-            "month",
-            "channel_id",
-            "handle",
-            "title",
-            "accrued",
-            "reversed",
-            "owed",
-            "owed_micros",
-            "currency",
-            "paid_at",
-            "payment_reference",
-        ],
-        &records,
-    )
+    Ok((month, first, last))
+}
+
+const CSV_HEADER: [&str; 11] = [
+    "month",
+    "channel_id",
+    "handle",
+    "title",
+    "accrued",
+    "reversed",
+    "owed",
+    "owed_micros",
+    "currency",
+    "paid_at",
+    "payment_reference",
+];
+
+/// The month's payables as CSV for the payout run, one line per channel and currency, largest
+/// owed first — every one of them, streamed from the database as they are read (finance staff;
+/// admins read): the file name and its chunks. Refusals (role, month) come before the first
+/// byte.
+pub async fn payables_csv(
+    db: DatabaseConnection,
+    actor: &Actor,
+    month: &str,
+    now: DateTime<Utc>,
+) -> Result<(String, CsvChunks), AppError> {
+    super::require_reader(&db, actor).await?;
+    let (month, first, last) = begun_month(month, now)?;
+    let name = format!("herald-payables-{month}.csv");
+    let chunks = spawn_csv(move |mut out| async move {
+        out.write(&CSV_HEADER.map(str::to_owned)).await?;
+        let backend = ConnectionTrait::get_database_backend(&db);
+        let statement = rows_statement(backend, first, last, &month, None);
+        let mut stream = db.stream_raw(statement).await?;
+        while let Some(row) = stream.next().await {
+            if !out
+                .write(&payable_record(&month, &payable_row(&row?)?))
+                .await?
+            {
+                return Ok(());
+            }
+        }
+        out.flush().await?;
+        Ok(())
+    });
+    Ok((name, chunks))
+}
+
+fn payable_record(month: &str, r: &PayableRow) -> Vec<String> {
+    vec![
+        month.to_owned(),
+        r.channel_id.to_string(),
+        r.handle.clone(),
+        neutralise(&r.title),
+        decimals(r.accrued),
+        decimals(r.reversed),
+        decimals(r.owed),
+        r.owed.0.to_string(),
+        r.currency.clone(),
+        r.paid.as_ref().map_or_else(String::new, |(at, _)| {
+            at.format("%Y-%m-%d %H:%M UTC").to_string()
+        }),
+        r.paid
+            .as_ref()
+            .map_or_else(String::new, |(_, reference)| neutralise(reference)),
+    ]
 }
 
 /// Marks one channel's month paid (finance staff): moves what the month owes from the
@@ -303,11 +338,21 @@ pub async fn mark_paid(
                 ),
             ));
         }
-        let sums = month_sums(txn, first, last).await?;
-        let (accrued, reversed) = sums
-            .get(&(input.channel, input.currency.clone()))
-            .copied()
+        let mut sql = Sql::new();
+        let groups = month_groups(
+            &mut sql,
+            first,
+            last,
+            &month,
+            Some((input.channel, &input.currency)),
+        );
+        sql.text =
+            format!("{groups}SELECT CAST(accrued AS BIGINT), CAST(reversed AS BIGINT) FROM g");
+        let row = txn
+            .query_one_raw(sql.build(ConnectionTrait::get_database_backend(txn)))
+            .await?
             .ok_or(AppError::NotFound)?;
+        let (accrued, reversed): (i64, i64) = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
         let owed = Micros(accrued - reversed);
         if owed.0 <= 0 {
             return Err(AppError::field(

@@ -94,15 +94,41 @@ fn record(labels: &[String], f: &Figures, money_only: bool, currency: &str) -> V
     r
 }
 
+/// The chunks of a CSV download as they are written (an error ends it).
+pub type CsvChunks = mpsc::Receiver<Result<Vec<u8>, AppError>>;
+
 /// Writes CSV records into a buffer that is handed over and cleared every chunk.
-struct Chunks {
+pub(crate) struct Chunks {
     writer: csv::Writer<Vec<u8>>,
     rows: usize,
     tx: mpsc::Sender<Result<Vec<u8>, AppError>>,
 }
 
+/// Runs `write` on its own task, its records arriving in chunks on the returned receiver; an
+/// error it returns is sent as the last item. Used by every CSV that may be long (reports,
+/// payables), so none is built in memory whole.
+pub(crate) fn spawn_csv<F, Fut>(write: F) -> CsvChunks
+where
+    F: FnOnce(Chunks) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), AppError>> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(8);
+    let chunks = Chunks {
+        writer: csv::Writer::from_writer(Vec::new()),
+        rows: 0,
+        tx: tx.clone(),
+    };
+    tokio::spawn(async move {
+        if let Err(e) = write(chunks).await {
+            let _ = tx.send(Err(e)).await;
+        }
+    });
+    rx
+}
+
 impl Chunks {
-    async fn write(&mut self, record: &[String]) -> Result<bool, AppError> {
+    /// Writes one record; `false` when the client has gone (stop writing).
+    pub(crate) async fn write(&mut self, record: &[String]) -> Result<bool, AppError> {
         self.writer
             .write_record(record)
             .map_err(|e| AppError::internal("csv", e))?;
@@ -115,7 +141,7 @@ impl Chunks {
 
     /// Sends what is buffered; `false` when the client has gone or stopped reading for
     /// [`STALL`] (the export then ends, and with it its hold on a database connection).
-    async fn flush(&mut self) -> Result<bool, AppError> {
+    pub(crate) async fn flush(&mut self) -> Result<bool, AppError> {
         let full = std::mem::replace(&mut self.writer, csv::Writer::from_writer(Vec::new()));
         let bytes = full
             .into_inner()
@@ -132,23 +158,10 @@ impl Chunks {
 
 /// Starts the export of `subject` by `breakdown`; the CSV arrives in chunks on the returned
 /// receiver (an error ends it).
-pub fn start(
-    db: DatabaseConnection,
-    subject: Subject,
-    breakdown: Breakdown,
-) -> mpsc::Receiver<Result<Vec<u8>, AppError>> {
-    let (tx, rx) = mpsc::channel(8);
-    tokio::spawn(async move {
-        let mut chunks = Chunks {
-            writer: csv::Writer::from_writer(Vec::new()),
-            rows: 0,
-            tx: tx.clone(),
-        };
-        if let Err(e) = write_all(&db, &subject, breakdown, &mut chunks).await {
-            let _ = tx.send(Err(e)).await;
-        }
-    });
-    rx
+pub fn start(db: DatabaseConnection, subject: Subject, breakdown: Breakdown) -> CsvChunks {
+    spawn_csv(
+        move |mut chunks| async move { write_all(&db, &subject, breakdown, &mut chunks).await },
+    )
 }
 
 async fn write_all(
