@@ -8,8 +8,9 @@
 //! posted or released.
 //!
 //! Also: a slot asked again answers the same instant even when the clock has nanoseconds, and
-//! an event may be dated at its decision's very instant; and two credits of one reference at
-//! once are both answered, one as already credited.
+//! an event may be dated at its decision's very instant; two credits of one reference at
+//! once are both answered, one as already credited; and a time zone moved a day ahead opens
+//! no second daily budget.
 
 mod delivery_support;
 
@@ -597,5 +598,91 @@ async fn a_batch_cannot_commit_past_a_budget_lowered_after_it_read() {
             write_batch(&db, &read, Micros::units(5), false).await,
             "{b}: up to it"
         );
+    }
+}
+
+/// An account that moves to a time zone already on the next date keeps the day's spend
+/// against its daily budget: the new date does not open a second day's budget within the same
+/// hours (UTC 23:30 is 08:30 of the next day in Tokyo).
+#[tokio::test]
+async fn a_time_zone_a_day_ahead_does_not_open_a_second_daily_budget() {
+    use app::{entity::campaign_day_spend, model::AccountSettingsInput, service::accounts};
+    use sea_orm::{ColumnTrait, QueryFilter};
+    for (b, db) in migrations::db::fresh_all().await {
+        platform(&db).await;
+        let owner = advertiser(&db, "owner@example.com", "UTC").await;
+        for i in 0..4 {
+            channel(&db, &format!("tz{i}"), AVG_VIEWS, "en").await;
+        }
+        // €0.40 a slot; the daily budget is two slots. Half an hour of the UTC day is left,
+        // so pacing lets the whole day's budget go.
+        let daily = Micros(800_000);
+        let form = campaign_form("Daily", BID, Micros::units(5), Some(daily));
+        let (campaign, _) = running_campaign(&db, &owner, form, Utc::now()).await;
+        credit(&db, &owner, Micros::units(10), "first", Utc::now())
+            .await
+            .expect(b);
+        let key = network_key(&db, Utc::now()).await;
+        let engine = DeliveryEngine::default();
+        let evening = (Utc::now() + Duration::days(1))
+            .date_naive()
+            .and_hms_opt(23, 30, 0)
+            .expect("a time")
+            .and_utc();
+        let mut won = 0;
+        for i in 0..3 {
+            let at = evening + Duration::seconds(i);
+            let (channel, slot) = (format!("tz{i}"), format!("s{i}"));
+            if let Decided::Ad(_) = delivery::decide(&db, &engine, key, &channel, &slot, at)
+                .await
+                .expect(b)
+            {
+                won += 1;
+            }
+        }
+        assert_eq!(won, 2, "{b}: the daily budget holds two slots");
+
+        let name = accounts::details(&db, &owner).await.expect(b).name;
+        let tokyo = AccountSettingsInput {
+            name,
+            time_zone: "Asia/Tokyo".into(),
+        };
+        let moved = evening + Duration::minutes(1);
+        accounts::update_settings(&db, &owner, tokyo, moved)
+            .await
+            .expect(b);
+        let next_day = campaign_day_spend::Entity::find()
+            .filter(campaign_day_spend::Column::CampaignId.eq(campaign.0))
+            .filter(campaign_day_spend::Column::Day.eq(evening.date_naive().succ_opt().expect(b)))
+            .one(&db)
+            .await
+            .expect(b)
+            .expect("the day's spend carried into Tokyo's date");
+        assert_eq!(
+            (next_day.committed, next_day.hour_base, next_day.hour),
+            (daily.0, daily.0, 8),
+            "{b}"
+        );
+        let after = delivery::decide(&db, &engine, key, "tz3", "s3", moved + Duration::minutes(1))
+            .await
+            .expect(b);
+        assert_eq!(
+            after,
+            Decided::NoAd,
+            "{b}: no second daily budget in Tokyo's new date"
+        );
+
+        // Back to UTC (an earlier date): nothing to carry, and the day stays spent.
+        let utc = AccountSettingsInput {
+            name: accounts::details(&db, &owner).await.expect(b).name,
+            time_zone: "UTC".into(),
+        };
+        accounts::update_settings(&db, &owner, utc, moved + Duration::minutes(2))
+            .await
+            .expect(b);
+        let again = delivery::decide(&db, &engine, key, "tz3", "s4", moved + Duration::minutes(3))
+            .await
+            .expect(b);
+        assert_eq!(again, Decided::NoAd, "{b}: the UTC day is still spent");
     }
 }

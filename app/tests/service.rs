@@ -11,6 +11,7 @@ use app::{
     },
     service::{self, Actor, auth, passwords::PasswordHasher},
 };
+use chrono::Utc;
 use migrations::db::fresh_all;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -358,7 +359,7 @@ async fn account_settings_follow_roles_and_are_audited() {
             name: "Renamed Ads".into(),
             time_zone: "UTC".into(),
         };
-        service::accounts::update_settings(&db, &owner, input.clone())
+        service::accounts::update_settings(&db, &owner, input.clone(), Utc::now())
             .await
             .expect(backend);
         let details = service::accounts::details(&db, &owner)
@@ -385,7 +386,8 @@ async fn account_settings_follow_roles_and_are_audited() {
                 service::accounts::details(&db, &member).await.is_ok(),
                 "{backend} {role:?}"
             );
-            let refused = service::accounts::update_settings(&db, &member, input.clone()).await;
+            let refused =
+                service::accounts::update_settings(&db, &member, input.clone(), Utc::now()).await;
             assert_eq!(refused, Err(AppError::Forbidden), "{backend} {role:?}");
             assert_eq!(
                 member
@@ -408,7 +410,7 @@ async fn account_settings_follow_roles_and_are_audited() {
             time_zone: "Mars/Base".into(),
         };
         let Err(AppError::Invalid(fields)) =
-            service::accounts::update_settings(&db, &owner, bad).await
+            service::accounts::update_settings(&db, &owner, bad, Utc::now()).await
         else {
             panic!("{backend}: expected field errors")
         };

@@ -22,5 +22,5 @@ pub async fn update_account(
     input: AccountSettingsInput,
 ) -> Result<(), AppError> {
     let (state, me) = ctx::require_member_of(account).await?;
-    service::accounts::update_settings(&state.db, &me, input).await
+    service::accounts::update_settings(&state.db, &me, input, chrono::Utc::now()).await
 }

@@ -10,11 +10,14 @@ use crate::{
     service::{
         Actor,
         audit::{self, AuditEntry},
+        sql::Sql,
     },
 };
+use chrono::{DateTime, Timelike, Utc};
+use chrono_tz::Tz;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
 };
 use validator::Validate;
 
@@ -64,15 +67,29 @@ pub async fn details(db: &impl ConnectionTrait, actor: &Actor) -> Result<Account
 }
 
 /// Renames the account or changes its time zone (owners only); audited with before and after.
+/// A time zone that is already a day ahead carries today's spend into that day (see
+/// [`carry_day_spend`]), in the same transaction.
 pub async fn update_settings<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     actor: &Actor,
     input: AccountSettingsInput,
+    now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     input.validate()?;
     let account_id = actor.account(db, AccountPermission::ManageAccount).await?;
     let txn = db.begin().await?;
     let before = find(&txn, account_id).await?;
+    if before.time_zone != input.time_zone {
+        let zone = |name: &str| name.parse::<Tz>().unwrap_or(Tz::UTC);
+        let (old, new) = (zone(&before.time_zone), zone(&input.time_zone));
+        carry_day_spend(
+            &txn,
+            account_id,
+            now.with_timezone(&old),
+            now.with_timezone(&new),
+        )
+        .await?;
+    }
     let after = input.name.trim().to_owned();
     let mut active = before.clone().into_active_model();
     active.name = Set(after.clone());
@@ -94,6 +111,49 @@ pub async fn update_settings<C: ConnectionTrait + TransactionTrait>(
     )
     .await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// Daily budgets count spend per local day of the account. When a new time zone is already on
+/// a later date than the old one (UTC to Asia/Tokyo in the evening), that date would start
+/// with nothing spent, and a campaign could spend a second day's budget within the same
+/// hours. So each campaign's spend of the old zone's today is carried into the new zone's
+/// today (never lowering what is there), with the pacing hour restarted from it. A zone on an
+/// earlier date needs nothing: that date's spend is already counted, and today's goes on
+/// adding to it — at worst a campaign spends less that day, never more.
+async fn carry_day_spend<Old: chrono::TimeZone, New: chrono::TimeZone>(
+    txn: &impl ConnectionTrait,
+    account: AccountId,
+    old: DateTime<Old>,
+    new: DateTime<New>,
+) -> Result<(), AppError> {
+    let (from, to) = (old.date_naive(), new.date_naive());
+    if to <= from {
+        return Ok(());
+    }
+    let backend = txn.get_database_backend();
+    let larger = match backend {
+        DbBackend::Postgres => "GREATEST",
+        _ => "MAX",
+    };
+    let mut sql = Sql::new();
+    let (day, hour) = (
+        sql.bind(to),
+        sql.bind(i32::try_from(new.hour()).unwrap_or(0)),
+    );
+    let (account, from) = (sql.bind(account.0), sql.bind(from));
+    // `WHERE` before `ON CONFLICT`: SQLite needs it to read an upsert from a SELECT.
+    sql.text = format!(
+        "INSERT INTO campaign_day_spend (campaign_id, day, committed, hour, hour_base) \
+         SELECT d.campaign_id, {day}, d.committed, {hour}, d.committed \
+         FROM campaign_day_spend d JOIN campaign c ON c.id = d.campaign_id \
+         WHERE c.account_id = {account} AND d.day = {from} \
+         ON CONFLICT (campaign_id, day) DO UPDATE SET \
+         committed = {larger}(campaign_day_spend.committed, excluded.committed), \
+         hour = excluded.hour, \
+         hour_base = {larger}(campaign_day_spend.committed, excluded.committed)"
+    );
+    txn.execute_raw(sql.build(backend)).await?;
     Ok(())
 }
 
