@@ -46,6 +46,18 @@ fn credit_input(owner: &Actor, amount: &str, reference: &str) -> CreditInput {
     }
 }
 
+/// `who` credits `owner`'s account through finance's service.
+async fn credit_as(
+    db: &DatabaseConnection,
+    who: &Actor,
+    owner: &Actor,
+    amount: &str,
+    reference: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<app::model::CreditResult, AppError> {
+    finance::credit(db, who, credit_input(owner, amount, reference), now).await
+}
+
 async fn available(db: &DatabaseConnection, owner: &Actor) -> Micros {
     ledger::balance::summary(db, account(owner))
         .await
@@ -232,7 +244,7 @@ async fn refunds_never_take_more_than_is_available() {
         let owner = advertiser(&db, "owner@example.com", "UTC").await;
         let alice = finance_user(&db, "alice@finance.example").await;
         let bob = finance_user(&db, "bob@finance.example").await;
-        credit(&db, &owner, Micros::units(3_000), "W-1", now)
+        credit(&db, &owner, Micros::units(2_800), "W-1", now)
             .await
             .expect(b);
         let refund = |amount: &str, reference: &str| RefundInput {
@@ -246,14 +258,14 @@ async fn refunds_never_take_more_than_is_available() {
             .await
             .expect(b);
         assert_eq!(r.status, FinanceRequestStatus::Done, "{b}");
-        assert_eq!(r.available, Micros::units(2_600), "{b}");
+        assert_eq!(r.available, Micros::units(2_400), "{b}");
         let again = requests::refund(&db, &alice, refund("400", "OUT-1"), now)
             .await
             .expect(b);
         assert!(again.repeated, "{b}");
-        assert_eq!(available(&db, &owner).await, Micros::units(2_600), "{b}");
+        assert_eq!(available(&db, &owner).await, Micros::units(2_400), "{b}");
         // More than is available: refused beside the amount.
-        let too_much = requests::refund(&db, &alice, refund("2600.01", "OUT-2"), now).await;
+        let too_much = requests::refund(&db, &alice, refund("2400.01", "OUT-2"), now).await;
         assert!(
             matches!(&too_much, Err(AppError::Invalid(f)) if f.get("amount").is_some()),
             "{b}: {too_much:?}"
@@ -264,9 +276,12 @@ async fn refunds_never_take_more_than_is_available() {
             .await
             .expect(b);
         assert_eq!(waiting.status, FinanceRequestStatus::Pending, "{b}");
-        requests::refund(&db, &bob, refund("900", "OUT-4"), now)
+        // Bob refunds 500 at once: with Alice's 400, what was refunded alone today is at
+        // the threshold, not past it.
+        let at_once = requests::refund(&db, &bob, refund("500", "OUT-4"), now)
             .await
             .expect(b);
+        assert_eq!(at_once.status, FinanceRequestStatus::Done, "{b}");
         let refused = requests::decide(&db, &bob, decision(waiting.request, true, ""), now).await;
         assert!(
             matches!(&refused, Err(AppError::Invalid(f)) if f.get("amount").is_some()),
@@ -282,9 +297,149 @@ async fn refunds_never_take_more_than_is_available() {
             .await
             .expect(b);
         assert_eq!(done.status, FinanceRequestStatus::Done, "{b}");
-        assert_eq!(available(&db, &owner).await, Micros::units(700), "{b}");
+        assert_eq!(available(&db, &owner).await, Micros::units(900), "{b}");
         let books = ledger::check(&db).await.expect(b);
         assert!(books.problems.is_empty(), "{b}: {:?}", books.problems);
+    }
+}
+
+/// Credits and refunds each below the threshold but together past it within a day: the one
+/// that would take what was moved alone past the threshold waits for a second person (so no
+/// one moves a large sum alone in small parts); approved amounts do not count, and parts sent
+/// at once cannot both slip under it.
+#[tokio::test]
+async fn small_parts_of_a_large_sum_wait_for_a_second_person() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let now = Utc::now();
+        set_setting(&db, "finance_approval_units", 1_000).await;
+        let owner = advertiser(&db, "owner@example.com", "UTC").await;
+        let alice = finance_user(&db, "alice@finance.example").await;
+        let bob = finance_user(&db, "bob@finance.example").await;
+        assert_eq!(
+            credit_as(&db, &alice, &owner, "600", "P-1", now)
+                .await
+                .expect(b)
+                .pending_request,
+            None
+        );
+        // 600 + 500 is past 1,000, whoever asks.
+        let second = credit_as(&db, &bob, &owner, "500", "P-2", now)
+            .await
+            .expect(b);
+        let waiting = second.pending_request.expect("the second part waits");
+        assert_eq!(available(&db, &owner).await, Micros::units(600), "{b}");
+        // Its replay answers the same request; 400 more still fits.
+        let replay = credit_as(&db, &bob, &owner, "500", "P-2", now)
+            .await
+            .expect(b);
+        assert_eq!(replay.pending_request, Some(waiting), "{b}");
+        assert_eq!(
+            credit_as(&db, &bob, &owner, "400", "P-3", now)
+                .await
+                .expect(b)
+                .pending_request,
+            None
+        );
+        // Approved by a second person, it does not count as moved alone; yet the day's
+        // 1,000 alone is used up: a single unit more waits.
+        requests::decide(&db, &alice, decision(waiting, true, ""), now)
+            .await
+            .expect(b);
+        assert_eq!(available(&db, &owner).await, Micros::units(1_500), "{b}");
+        assert!(
+            credit_as(&db, &alice, &owner, "1", "P-4", now)
+                .await
+                .expect(b)
+                .pending_request
+                .is_some()
+        );
+        // A day later the window has moved on.
+        let tomorrow =
+            now + chrono::Duration::hours(requests::ALONE_HOURS) + chrono::Duration::seconds(1);
+        let later = finance::credit(&db, &alice, credit_input(&owner, "900", "P-5"), tomorrow)
+            .await
+            .expect(b);
+        assert_eq!(later.pending_request, None, "{b}");
+
+        // Refunds count on their own: 700 at once, then 400 waits.
+        let refund = |amount: &str, reference: &str| RefundInput {
+            account: account(&owner),
+            amount: amount.into(),
+            reference: reference.into(),
+            reason: "Closed".into(),
+        };
+        let first = requests::refund(&db, &alice, refund("700", "R-1"), tomorrow)
+            .await
+            .expect(b);
+        assert_eq!(first.status, FinanceRequestStatus::Done, "{b}");
+        let second = requests::refund(&db, &bob, refund("400", "R-2"), tomorrow)
+            .await
+            .expect(b);
+        assert_eq!(second.status, FinanceRequestStatus::Pending, "{b}");
+
+        // Two parts at once (a fresh account): exactly one goes through alone.
+        let other = advertiser(&db, "other@example.com", "UTC").await;
+        let (one, two) = tokio::join!(
+            credit_as(&db, &alice, &other, "700", "Q-1", now),
+            credit_as(&db, &bob, &other, "700", "Q-2", now),
+        );
+        let pending = [one.expect(b), two.expect(b)]
+            .iter()
+            .filter(|r| r.pending_request.is_some())
+            .count();
+        assert_eq!(pending, 1, "{b}: one of the two parts waits");
+        assert_eq!(available(&db, &other).await, Micros::units(700), "{b}");
+        let books = ledger::check(&db).await.expect(b);
+        assert!(books.problems.is_empty(), "{b}: {:?}", books.problems);
+    }
+}
+
+/// An amount typed with a currency sign or code: its own currency's is read as the number,
+/// another currency's is refused beside the amount and moves nothing ("$100" on a EUR account
+/// was once credited as €100).
+#[tokio::test]
+async fn an_amount_in_another_currency_moves_nothing() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let now = Utc::now();
+        let owner = advertiser(&db, "owner@example.com", "UTC").await;
+        let alice = finance_user(&db, "alice@finance.example").await;
+        for (amount, reference) in [("$100", "W-USD"), ("100 GBP", "W-GBP")] {
+            let refused =
+                finance::credit(&db, &alice, credit_input(&owner, amount, reference), now).await;
+            assert!(
+                matches!(&refused, Err(AppError::Invalid(f))
+                    if f.get("amount").is_some_and(|m| m.contains("EUR"))),
+                "{b}: {amount}: {refused:?}"
+            );
+        }
+        assert_eq!(available(&db, &owner).await, Micros::ZERO, "{b}");
+        finance::credit(&db, &alice, credit_input(&owner, "€100", "W-EUR"), now)
+            .await
+            .expect(b);
+        finance::credit(
+            &db,
+            &alice,
+            credit_input(&owner, "50.5 eur", "W-EUR-2"),
+            now,
+        )
+        .await
+        .expect(b);
+        assert_eq!(available(&db, &owner).await, Micros(150_500_000), "{b}");
+        let refund = |amount: &str| RefundInput {
+            account: account(&owner),
+            amount: amount.into(),
+            reference: "OUT-1".into(),
+            reason: "Closed".into(),
+        };
+        let refused = requests::refund(&db, &alice, refund("$10"), now).await;
+        assert!(
+            matches!(&refused, Err(AppError::Invalid(f)) if f.get("amount").is_some()),
+            "{b}: {refused:?}"
+        );
+        requests::refund(&db, &alice, refund("€10"), now)
+            .await
+            .expect(b);
+        assert_eq!(available(&db, &owner).await, Micros(140_500_000), "{b}");
     }
 }
 

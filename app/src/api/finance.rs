@@ -10,7 +10,11 @@ use crate::{
 };
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
-use {super::ctx, crate::model::PlatformRole, crate::service};
+use {
+    super::ctx,
+    crate::model::{PlatformRole, limits},
+    crate::service,
+};
 
 /// The current account's balance, what is held, and one page of its history (owners, managers
 /// and billing members).
@@ -24,15 +28,8 @@ pub async fn balance(page: u64) -> Result<BalancePage, AppError> {
 #[server(endpoint = "set_low_balance")]
 pub async fn set_low_balance(account: AccountId, amount: String) -> Result<(), AppError> {
     let (state, me) = ctx::require_member_of(account).await?;
-    let threshold = if amount.trim().is_empty() {
-        None
-    } else {
-        Some(
-            crate::model::Micros::parse(&amount)
-                .map_err(|e| AppError::field("low_balance", e.to_string()))?,
-        )
-    };
-    service::ledger::balance::set_low_balance(&state.db, &me, threshold).await
+    limits::check_argument("amount", &amount, limits::NUMBER_MAX)?;
+    service::ledger::balance::set_low_balance(&state.db, &me, &amount).await
 }
 
 /// Ad accounts whose name contains `query`, with their balances (finance staff; admins read).

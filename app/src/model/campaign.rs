@@ -158,7 +158,7 @@ impl CampaignDraft {
         } else if name.chars().count() > CAMPAIGN_NAME_MAX {
             errors.add("name", format!("At most {CAMPAIGN_NAME_MAX} characters."));
         }
-        let mut money = |field: &str, text: &str| match Micros::parse(text) {
+        let mut money = |field: &str, text: &str| match Micros::parse_in(text, currency) {
             Ok(amount) => Some(amount),
             Err(e) => {
                 errors.add(field, e.to_string());
@@ -419,6 +419,14 @@ mod tests {
                 },
                 "max_subscribers",
                 "minimum",
+            ),
+            (
+                CampaignDraft {
+                    total_budget: "$500".into(),
+                    ..draft()
+                },
+                "total_budget",
+                "another currency",
             ),
         ] {
             let errors = bad.check(now(), limits, "EUR").expect_err(field);

@@ -66,14 +66,67 @@ impl Micros {
     }
 
     /// Parses a decimal amount in currency units ("12", "0.5", "1,234.50") into micros.
-    /// At most six decimals; no sign, no exponent.
+    /// At most six decimals; no sign, no exponent. An amount that names a currency ("€12",
+    /// "12 USD") is refused: nothing here knows which currency it should be, so a sign cannot
+    /// be checked, and silently dropping it would read "$100" as 100 of any currency. Where
+    /// the currency is known, [`Micros::parse_in`] accepts its own sign.
     pub fn parse(text: &str) -> Result<Self, MoneyError> {
+        match Self::parse_named(text)? {
+            (amount, None) => Ok(amount),
+            (_, Some(_)) => Err(MoneyError::CurrencyNamed),
+        }
+    }
+
+    /// Parses an amount meant in `currency` (an ISO code): a sign or a code before
+    /// or after the number is accepted when it is that currency's ("€12" or "12 EUR" for
+    /// EUR), refused when it is another's ("$100" for a EUR account).
+    pub fn parse_in(text: &str, currency: &str) -> Result<Self, MoneyError> {
+        let (amount, named) = Self::parse_named(text)?;
+        match named {
+            Some(code) if !code.eq_ignore_ascii_case(currency) => Err(MoneyError::OtherCurrency),
+            _ => Ok(amount),
+        }
+    }
+
+    /// Parses an amount and the currency it names, if any: a sign (€, $, £) or a
+    /// three-letter code before or after the number. The caller checks the currency against
+    /// the one the amount is for (see [`Micros::parse_in`]).
+    pub fn parse_named(text: &str) -> Result<(Self, Option<String>), MoneyError> {
         let cleaned: String = text
             .trim()
             .chars()
             .filter(|c| *c != ',' && *c != '_' && !c.is_whitespace())
             .collect();
-        let cleaned = cleaned.trim_start_matches(['€', '$', '£']);
+        let mut number = cleaned.as_str();
+        let mut named = None;
+        if let Some(first) = number.chars().next()
+            && let Some(code) = sign_currency(first)
+        {
+            named = Some(code.to_owned());
+            number = &number[first.len_utf8()..];
+        } else if let Some(last) = number.chars().next_back()
+            && let Some(code) = sign_currency(last)
+        {
+            named = Some(code.to_owned());
+            number = &number[..number.len() - last.len_utf8()];
+        }
+        let is_code = |part: &str| part.len() == 3 && part.bytes().all(|b| b.is_ascii_alphabetic());
+        if named.is_none() && number.len() > 3 {
+            if number.is_char_boundary(3) && is_code(&number[..3]) {
+                named = Some(number[..3].to_ascii_uppercase());
+                number = &number[3..];
+            } else if number.is_char_boundary(number.len() - 3)
+                && is_code(&number[number.len() - 3..])
+            {
+                named = Some(number[number.len() - 3..].to_ascii_uppercase());
+                number = &number[..number.len() - 3];
+            }
+        }
+        Self::parse_number(number).map(|amount| (amount, named))
+    }
+
+    /// The number itself, separators already removed.
+    fn parse_number(cleaned: &str) -> Result<Self, MoneyError> {
         if cleaned.is_empty() {
             return Err(MoneyError::Empty);
         }
@@ -143,6 +196,16 @@ impl Micros {
     }
 }
 
+/// The currency a leading sign stands for (only the signs [`Micros::display`] writes).
+fn sign_currency(sign: char) -> Option<&'static str> {
+    match sign {
+        '€' => Some("EUR"),
+        '$' => Some("USD"),
+        '£' => Some("GBP"),
+        _ => None,
+    }
+}
+
 /// `1234567` → `1,234,567`.
 pub fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -163,6 +226,10 @@ pub enum MoneyError {
     NotANumber,
     TooPrecise,
     TooLarge,
+    /// A currency sign or code where no currency can be checked.
+    CurrencyNamed,
+    /// A sign or code of another currency than the amount's.
+    OtherCurrency,
 }
 
 impl fmt::Display for MoneyError {
@@ -172,6 +239,10 @@ impl fmt::Display for MoneyError {
             Self::NotANumber => "Enter an amount like 12.50.",
             Self::TooPrecise => "Use at most six decimals.",
             Self::TooLarge => "That amount is too large.",
+            Self::CurrencyNamed => "Enter the number only, without a currency sign.",
+            Self::OtherCurrency => {
+                "That is another currency: enter the amount in this account's currency."
+            }
         })
     }
 }
@@ -186,7 +257,8 @@ mod tests {
         assert_eq!(Micros::parse(" 0.5 "), Ok(Micros(500_000)));
         assert_eq!(Micros::parse(".25"), Ok(Micros(250_000)));
         assert_eq!(Micros::parse("1,234.567891"), Ok(Micros(1_234_567_891)));
-        assert_eq!(Micros::parse("€3.10"), Ok(Micros(3_100_000)));
+        assert_eq!(Micros::parse("€3.10"), Err(MoneyError::CurrencyNamed));
+        assert_eq!(Micros::parse("3 EUR"), Err(MoneyError::CurrencyNamed));
         assert_eq!(Micros::parse(""), Err(MoneyError::Empty));
         assert_eq!(Micros::parse("-1"), Err(MoneyError::NotANumber));
         assert_eq!(Micros::parse("1e3"), Err(MoneyError::NotANumber));
@@ -196,6 +268,76 @@ mod tests {
             Micros::parse("99999999999999999"),
             Err(MoneyError::TooLarge)
         );
+    }
+
+    #[test]
+    fn an_amount_naming_a_currency_must_name_the_right_one() {
+        assert_eq!(Micros::parse_in("€3.10", "EUR"), Ok(Micros(3_100_000)));
+        assert_eq!(Micros::parse_in("3.10", "EUR"), Ok(Micros(3_100_000)));
+        assert_eq!(
+            Micros::parse_in("1,000 eur", "EUR"),
+            Ok(Micros::units(1_000))
+        );
+        assert_eq!(Micros::parse_in("EUR 12", "EUR"), Ok(Micros::units(12)));
+        assert_eq!(Micros::parse_in("7 CHF", "CHF"), Ok(Micros::units(7)));
+        // The bug this guards against: "$100" on a EUR account was read as €100.
+        assert_eq!(
+            Micros::parse_in("$100", "EUR"),
+            Err(MoneyError::OtherCurrency)
+        );
+        assert_eq!(
+            Micros::parse_in("£5", "USD"),
+            Err(MoneyError::OtherCurrency)
+        );
+        assert_eq!(
+            Micros::parse_in("100 USD", "EUR"),
+            Err(MoneyError::OtherCurrency)
+        );
+        assert_eq!(Micros::parse_in("€", "EUR"), Err(MoneyError::Empty));
+        assert_eq!(Micros::parse_in("€€5", "EUR"), Err(MoneyError::NotANumber));
+        assert_eq!(Micros::parse_in("5 €", "EUR"), Ok(Micros::units(5)));
+        assert_eq!(
+            Micros::parse_in("5 $", "EUR"),
+            Err(MoneyError::OtherCurrency)
+        );
+        assert_eq!(
+            Micros::parse_in("12 ab", "EUR"),
+            Err(MoneyError::NotANumber)
+        );
+        assert_eq!(
+            Micros::parse_in("12 abc", "EUR"),
+            Err(MoneyError::OtherCurrency)
+        );
+        assert_eq!(Micros::parse_in("1€00", "EUR"), Err(MoneyError::NotANumber));
+        assert_eq!(Micros::parse_in("ab€5", "EUR"), Err(MoneyError::NotANumber));
+        assert_eq!(
+            Micros::parse_named("$2.5"),
+            Ok((Micros(2_500_000), Some("USD".to_owned())))
+        );
+    }
+
+    proptest::proptest! {
+        /// What Herald shows ("€1,234.50", "7.00 CHF") reads back as the same amount in its
+        /// own currency and is refused in any other; no text makes the parser panic.
+        #[test]
+        fn shown_amounts_read_back_only_in_their_currency(
+            micros in 0i64..1_000_000_000_000_000,
+            shown in 0usize..4,
+            other in 0usize..4,
+            text in proptest::prelude::any::<String>(),
+        ) {
+            let currencies = ["EUR", "USD", "GBP", "CHF"];
+            let amount = Micros(micros);
+            let display = amount.display(currencies[shown]);
+            proptest::prop_assert_eq!(Micros::parse_in(&display, currencies[shown]), Ok(amount));
+            if other != shown {
+                proptest::prop_assert_eq!(
+                    Micros::parse_in(&display, currencies[other]),
+                    Err(MoneyError::OtherCurrency)
+                );
+            }
+            let _ = Micros::parse_named(&text);
+        }
     }
 
     #[test]

@@ -25,7 +25,8 @@ pub fn RequestsPanel(
             <h2 id="waiting-heading">"Waiting for approval"</h2>
             <p class="hint">
                 {format!(
-                    "Credits and refunds above {} (in the account's currency) wait until a second finance person approves them. \
+                    "Credits and refunds above {} (in the account's currency) wait until a second finance person approves them, \
+                     and so does one that would take what was credited to, or refunded from, one account without a second person in 24 hours past it. \
                      You cannot approve or reject your own; you can cancel it.",
                     crate::model::group_thousands(requests.threshold_units.max(0) as u64)
                 )}

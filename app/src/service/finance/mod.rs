@@ -31,14 +31,41 @@ use sea_orm::{
 };
 use validator::Validate;
 
+/// Refuses an amount typed with another currency's sign or code than `account`'s ("$100"
+/// for a EUR account would otherwise be read as €100). The currency never changes once the
+/// account exists, so this read outside the write's transaction cannot go stale.
+pub(crate) async fn check_currency(
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    named: &str,
+) -> Result<(), AppError> {
+    let currency: String = ad_account::Entity::find_by_id(account.0)
+        .select_only()
+        .column(ad_account::Column::Currency)
+        .into_tuple()
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if named.eq_ignore_ascii_case(&currency) {
+        Ok(())
+    } else {
+        Err(AppError::field(
+            "amount",
+            format!("This account is in {currency}: enter the amount in {currency}, not {named}."),
+        ))
+    }
+}
+
 /// The largest single credit, in currency units.
 pub const MAX_CREDIT_UNITS: i64 = 10_000_000;
 /// Accounts per page in finance's list.
 pub const ACCOUNTS_PAGE: u64 = 25;
 
-/// Credits an ad account (finance staff only). The same reference for the same account is one
-/// credit: sent again with the same amount it answers `already_credited`; with another amount
-/// it is refused.
+/// Credits an ad account (finance staff only): at once while it and what was credited to the
+/// account without a second person in the last [`requests::ALONE_HOURS`] stay within the
+/// approval threshold, else as a request a second finance user decides. The same reference for
+/// the same account is one credit: sent again with the same amount it answers
+/// `already_credited`; with another amount it is refused.
 pub async fn credit(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -47,8 +74,8 @@ pub async fn credit(
 ) -> Result<CreditResult, AppError> {
     actor.require_staff(db, PlatformRole::Finance).await?;
     input.validate()?;
-    let amount = match Micros::parse(&input.amount) {
-        Ok(a) if a.0 > 0 && a <= Micros::units(MAX_CREDIT_UNITS) => a,
+    let (amount, named) = match Micros::parse_named(&input.amount) {
+        Ok((a, named)) if a.0 > 0 && a <= Micros::units(MAX_CREDIT_UNITS) => (a, named),
         Ok(_) => {
             return Err(AppError::field(
                 "amount",
@@ -57,20 +84,48 @@ pub async fn credit(
         }
         Err(e) => return Err(AppError::field("amount", e.to_string())),
     };
-    if amount > Micros::units(settings::finance_approval_units(db).await?) {
+    if let Some(named) = named {
+        check_currency(db, input.account, &named).await?;
+    }
+    let threshold = Micros::units(settings::finance_approval_units(db).await?);
+    if amount > threshold {
         return requests::request_top_up(db, actor, &input, amount, now).await;
     }
-    credit_account(
-        db,
-        input.account,
-        amount,
-        input.reference.trim(),
-        input.note.trim(),
-        actor.user_id.0,
-        actor.ip.clone(),
-        now,
-    )
-    .await
+    let (reference, note) = (input.reference.trim(), input.note.trim());
+    let done = crate::with_retry!(db, |txn| {
+        let currency: String = ad_account::Entity::find_by_id(input.account.0)
+            .select_only()
+            .column(ad_account::Column::Currency)
+            .into_tuple()
+            .one(txn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        ledger::lock(txn, Side::balance(input.account.0), &currency, now).await?;
+        let alone =
+            requests::moved_alone(txn, input.account, FinanceRequestKind::TopUp, now).await?;
+        if amount.0.saturating_add(alone.0) > threshold.0 {
+            // A second person decides (a reference already credited is answered there too).
+            return Ok(None);
+        }
+        let by = actor.user_id.0;
+        credit_in(
+            txn,
+            input.account,
+            amount,
+            reference,
+            note,
+            by,
+            actor.ip.clone(),
+            None,
+            now,
+        )
+        .await
+        .map(|(result, _)| Some(result))
+    })?;
+    match done {
+        Some(result) => Ok(result),
+        None => requests::request_top_up(db, actor, &input, amount, now).await,
+    }
 }
 
 /// Credits `account` with `amount` under `reference` (the checks of [`credit`] done), in one

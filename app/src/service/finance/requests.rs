@@ -25,7 +25,7 @@ use crate::{
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, sea_query::Expr,
 };
 use std::collections::{BTreeSet, HashMap};
 use validator::Validate;
@@ -34,6 +34,37 @@ use validator::Validate;
 pub const RECENT: u64 = 50;
 /// The largest single refund, in currency units (as for credits).
 pub const MAX_REFUND_UNITS: i64 = super::MAX_CREDIT_UNITS;
+
+/// How far back what finance moved to or from an account without a second person counts
+/// against the approval threshold ([`moved_alone`]).
+pub const ALONE_HOURS: i64 = 24;
+
+/// What finance credited to (`TopUp`) or refunded from (`Refund`) `account` without a second
+/// person in the [`ALONE_HOURS`] before `now`. Each of those was below the threshold, but
+/// together with a new one they must stay within it too: else one person could move any sum
+/// alone, in parts just under the threshold. Read under the account's balance lock, so two
+/// parts at once cannot both slip under it.
+pub(super) async fn moved_alone(
+    txn: &DatabaseTransaction,
+    account: AccountId,
+    kind: FinanceRequestKind,
+    now: DateTime<Utc>,
+) -> Result<Micros, AppError> {
+    let sum: Option<Option<i64>> = finance_request::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("CAST(SUM(amount) AS BIGINT)"), "moved")
+        .filter(finance_request::Column::AccountId.eq(account.0))
+        .filter(finance_request::Column::Kind.eq(kind.code()))
+        .filter(finance_request::Column::Status.eq(FinanceRequestStatus::Done.code()))
+        .filter(finance_request::Column::DecidedBy.is_null())
+        .filter(
+            finance_request::Column::RequestedAt.gte(now - chrono::Duration::hours(ALONE_HOURS)),
+        )
+        .into_tuple()
+        .one(txn)
+        .await?;
+    Ok(Micros(sum.flatten().unwrap_or(0)))
+}
 
 /// The live (waiting or done) request of `kind` under `reference` for `account`, if any.
 pub(super) async fn live(
@@ -236,7 +267,8 @@ pub(super) async fn request_top_up(
 }
 
 /// Refunds part or all of an account's available balance to the outside world (finance
-/// staff): at once up to the threshold, else as a request for a second finance user. Never
+/// staff): at once while it and what was refunded alone in the last [`ALONE_HOURS`] stay
+/// within the threshold, else as a request for a second finance user. Never
 /// more than is available when it is carried out (held money is not available). The same
 /// reference again with the same amount answers the first refund.
 pub async fn refund(
@@ -247,8 +279,8 @@ pub async fn refund(
 ) -> Result<RequestResult, AppError> {
     actor.require_staff(db, PlatformRole::Finance).await?;
     input.validate()?;
-    let amount = match Micros::parse(&input.amount) {
-        Ok(a) if a.0 > 0 && a <= Micros::units(MAX_REFUND_UNITS) => a,
+    let (amount, named) = match Micros::parse_named(&input.amount) {
+        Ok((a, named)) if a.0 > 0 && a <= Micros::units(MAX_REFUND_UNITS) => (a, named),
         Ok(_) => {
             return Err(AppError::field(
                 "amount",
@@ -257,6 +289,9 @@ pub async fn refund(
         }
         Err(e) => return Err(AppError::field("amount", e.to_string())),
     };
+    if let Some(named) = named {
+        super::check_currency(db, input.account, &named).await?;
+    }
     let threshold = Micros::units(settings::finance_approval_units(db).await?);
     let (reference, reason) = (input.reference.trim(), input.reason.trim());
     crate::with_retry!(db, |txn| {
@@ -288,7 +323,8 @@ pub async fn refund(
                 ),
             ));
         }
-        let waits = amount > threshold;
+        let alone = moved_alone(txn, input.account, FinanceRequestKind::Refund, now).await?;
+        let waits = amount.0.saturating_add(alone.0) > threshold.0;
         let row = insert_pending(
             txn,
             actor,

@@ -246,25 +246,33 @@ async fn describe(
         .collect())
 }
 
-/// Sets (or clears, with `None`) the current account's low-balance threshold (owners only);
-/// the change and its audit row in one transaction.
+/// Sets the current account's low-balance threshold from what the owner typed (`amount`, in
+/// the account's currency; empty clears it); the change and its audit row in one transaction.
 pub async fn set_low_balance(
     db: &(impl ConnectionTrait + TransactionTrait),
     actor: &Actor,
-    threshold: Option<Micros>,
+    amount: &str,
 ) -> Result<(), AppError> {
     let account = actor.account(db, AccountPermission::ManageAccount).await?;
+    let txn = db.begin().await?;
+    let model = ad_account::Entity::find_by_id(account.0)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let threshold = if amount.trim().is_empty() {
+        None
+    } else {
+        Some(
+            Micros::parse_in(amount, &model.currency)
+                .map_err(|e| AppError::field("low_balance", e.to_string()))?,
+        )
+    };
     if threshold.is_some_and(|t| t.0 < 0 || t > Micros::units(10_000_000)) {
         return Err(AppError::field(
             "low_balance",
             "Enter an amount from 0 to 10,000,000.",
         ));
     }
-    let txn = db.begin().await?;
-    let model = ad_account::Entity::find_by_id(account.0)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let before = model.low_balance_micros;
     let mut active = model.into_active_model();
     active.low_balance_micros = Set(threshold.map(|t| t.0));
