@@ -684,5 +684,25 @@ async fn a_time_zone_a_day_ahead_does_not_open_a_second_daily_budget() {
             .await
             .expect(b);
         assert_eq!(again, Decided::NoAd, "{b}: the UTC day is still spent");
+
+        // And to Tokyo once more: its date has a row already, which is kept, not lowered.
+        let tokyo = AccountSettingsInput {
+            name: accounts::details(&db, &owner).await.expect(b).name,
+            time_zone: "Asia/Tokyo".into(),
+        };
+        accounts::update_settings(&db, &owner, tokyo, moved + Duration::minutes(4))
+            .await
+            .expect(b);
+        let rows = campaign_day_spend::Entity::find()
+            .filter(campaign_day_spend::Column::CampaignId.eq(campaign.0))
+            .all(&db)
+            .await
+            .expect(b);
+        assert_eq!(rows.len(), 2, "{b}: {rows:?}");
+        assert!(rows.iter().all(|r| r.committed == daily.0), "{b}: {rows:?}");
+        let last = delivery::decide(&db, &engine, key, "tz3", "s5", moved + Duration::minutes(5))
+            .await
+            .expect(b);
+        assert_eq!(last, Decided::NoAd, "{b}: still one day's budget");
     }
 }

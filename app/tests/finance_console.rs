@@ -406,6 +406,24 @@ async fn a_channel_correction_covers_its_period_and_payouts_move_the_payable_onc
                 .is_err(),
             "{b}"
         );
+        // The page and the CSV show the payout; what is unpaid for the month is the other
+        // channel's share only.
+        let after = payables::payables(&w.db, &w.finance, &month, 100, later)
+            .await
+            .expect(b);
+        let tech_after = after.rows.iter().find(|r| r.handle == "tech").expect(b);
+        let (at, reference) = tech_after.paid.clone().expect("paid");
+        assert_eq!(reference, "PAY-1", "{b}");
+        assert!(at <= Utc::now(), "{b}");
+        let news = after.rows.iter().find(|r| r.handle == "news").expect(b);
+        assert!(news.paid.is_none(), "{b}");
+        assert_eq!(after.unpaid, vec![("EUR".to_owned(), news.owed)], "{b}");
+        let (_, chunks) = payables::payables_csv(w.db.clone(), &w.finance, &month, later)
+            .await
+            .expect(b);
+        let csv = collect_csv(chunks).await;
+        let line = csv.lines().find(|l| l.contains(",tech,")).expect(b);
+        assert!(line.ends_with(",PAY-1"), "{b}: {line}");
         // Its month paid out, the channel's other charge of that month can no longer be reversed.
         let err = corrections::reverse(&w.db, &w.finance, by_decision(c, "too late"), later)
             .await

@@ -40,7 +40,7 @@ pub async fn load_targeting_page(
 ) -> Result<TargetingPageData, AppError> {
     let (state, me, currency) = ctx::require_user_priced().await?;
     limits::check_argument("search", &find, limits::SEARCH_MAX)?;
-    let parsed = form.parse();
+    let parsed = form.parse_in(Some(&currency));
     let options = service::forecast::options(&state.forecast);
     let forecast = match parsed {
         Ok(request) => {

@@ -28,7 +28,12 @@ pub async fn balance(page: u64) -> Result<BalancePage, AppError> {
 #[server(endpoint = "set_low_balance")]
 pub async fn set_low_balance(account: AccountId, amount: String) -> Result<(), AppError> {
     let (state, me) = ctx::require_member_of(account).await?;
-    limits::check_argument("amount", &amount, limits::NUMBER_MAX)?;
+    if limits::too_long(&amount, limits::NUMBER_MAX) {
+        return Err(AppError::field(
+            "low_balance",
+            limits::too_long_message(limits::NUMBER_MAX),
+        ));
+    }
     service::ledger::balance::set_low_balance(&state.db, &me, &amount).await
 }
 

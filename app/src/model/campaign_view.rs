@@ -58,7 +58,7 @@ impl CampaignForm {
         limits: MoneyLimits,
         currency: &str,
     ) -> Result<CampaignSettings, FieldErrors> {
-        let (targeting, mut errors) = match self.targeting.parse() {
+        let (targeting, mut errors) = match self.targeting.parse_in(Some(currency)) {
             Ok(request) => (request.targeting, FieldErrors::default()),
             Err(errors) => (Targeting::default(), errors),
         };

@@ -92,12 +92,7 @@ impl Micros {
     /// three-letter code before or after the number. The caller checks the currency against
     /// the one the amount is for (see [`Micros::parse_in`]).
     pub fn parse_named(text: &str) -> Result<(Self, Option<String>), MoneyError> {
-        let cleaned: String = text
-            .trim()
-            .chars()
-            .filter(|c| *c != ',' && *c != '_' && !c.is_whitespace())
-            .collect();
-        let mut number = cleaned.as_str();
+        let mut number = text.trim();
         let mut named = None;
         if let Some(first) = number.chars().next()
             && let Some(code) = sign_currency(first)
@@ -122,15 +117,45 @@ impl Micros {
                 number = &number[..number.len() - 3];
             }
         }
-        Self::parse_number(number).map(|amount| (amount, named))
+        // Spaces and underscores inside the number separate thousands, as commas do.
+        let number: String = number
+            .trim()
+            .chars()
+            .map(|c| {
+                if c.is_whitespace() || c == '_' {
+                    ','
+                } else {
+                    c
+                }
+            })
+            .collect();
+        Self::parse_number(&number).map(|amount| (amount, named))
     }
 
-    /// The number itself, separators already removed.
-    fn parse_number(cleaned: &str) -> Result<Self, MoneyError> {
-        if cleaned.is_empty() {
+    /// The number itself: digits, at most one decimal point, and commas only between groups
+    /// of three digits of the whole part. "12,50" is refused, not read as 1,250 — a comma
+    /// between two decimals is somebody's decimal comma.
+    fn parse_number(text: &str) -> Result<Self, MoneyError> {
+        if text.is_empty() {
             return Err(MoneyError::Empty);
         }
-        let (whole, fraction) = cleaned.split_once('.').unwrap_or((cleaned, ""));
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let digits = |part: &str| part.chars().all(|c| c.is_ascii_digit() || c == ',');
+        if !digits(whole) || !digits(fraction) {
+            return Err(MoneyError::NotANumber);
+        }
+        if whole.contains(',') {
+            let mut groups = whole.split(',');
+            let lead = groups.next().unwrap_or_default();
+            if lead.is_empty() || lead.len() > 3 || groups.any(|g| g.len() != 3) {
+                return Err(MoneyError::DecimalComma);
+            }
+        }
+        if fraction.contains(',') {
+            return Err(MoneyError::DecimalComma);
+        }
+        let whole = whole.replace(',', "");
+        let whole = whole.as_str();
         if whole.is_empty() && fraction.is_empty()
             || !whole.chars().all(|c| c.is_ascii_digit())
             || !fraction.chars().all(|c| c.is_ascii_digit())
@@ -230,6 +255,9 @@ pub enum MoneyError {
     CurrencyNamed,
     /// A sign or code of another currency than the amount's.
     OtherCurrency,
+    /// A comma where a decimal point belongs ("12,50"), or between digits that are not
+    /// groups of three.
+    DecimalComma,
 }
 
 impl fmt::Display for MoneyError {
@@ -240,6 +268,9 @@ impl fmt::Display for MoneyError {
             Self::TooPrecise => "Use at most six decimals.",
             Self::TooLarge => "That amount is too large.",
             Self::CurrencyNamed => "Enter the number only, without a currency sign.",
+            Self::DecimalComma => {
+                "Use a point for decimals (12.50); commas only between thousands (1,234.50)."
+            }
             Self::OtherCurrency => {
                 "That is another currency: enter the amount in this account's currency."
             }
@@ -257,6 +288,14 @@ mod tests {
         assert_eq!(Micros::parse(" 0.5 "), Ok(Micros(500_000)));
         assert_eq!(Micros::parse(".25"), Ok(Micros(250_000)));
         assert_eq!(Micros::parse("1,234.567891"), Ok(Micros(1_234_567_891)));
+        assert_eq!(Micros::parse("1 234 567.5"), Ok(Micros(1_234_567_500_000)));
+        assert_eq!(Micros::parse("1_000"), Ok(Micros::units(1_000)));
+        // A decimal comma is refused, never read as thousands.
+        for text in [
+            "12,50", "1.234,50", ",5", "1234,567", "1,23,456", "12 50", "1,",
+        ] {
+            assert_eq!(Micros::parse(text), Err(MoneyError::DecimalComma), "{text}");
+        }
         assert_eq!(Micros::parse("€3.10"), Err(MoneyError::CurrencyNamed));
         assert_eq!(Micros::parse("3 EUR"), Err(MoneyError::CurrencyNamed));
         assert_eq!(Micros::parse(""), Err(MoneyError::Empty));

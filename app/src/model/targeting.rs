@@ -406,8 +406,19 @@ impl TargetingForm {
     }
 
     /// The typed request, or a message per field that does not parse or does not fit. Sizes
-    /// ([`Self::check_sizes`]) are refused alone, before any list is copied or sorted.
+    /// ([`Self::check_sizes`]) are refused alone, before any list is copied or sorted. Money
+    /// with a currency sign is refused: see [`Self::parse_in`].
     pub fn parse(&self) -> Result<ForecastRequest, FieldErrors> {
+        self.parse_in(None)
+    }
+
+    /// [`Self::parse`] where the account's currency is known: the bid and daily budget may
+    /// carry its sign or code ("€0.40"), never another currency's.
+    pub fn parse_in(&self, currency: Option<&str>) -> Result<ForecastRequest, FieldErrors> {
+        let money = |text: &str| match currency {
+            Some(c) => Micros::parse_in(text, c),
+            None => Micros::parse(text),
+        };
         let sizes = self.check_sizes();
         if !sizes.is_empty() {
             return Err(sizes);
@@ -428,7 +439,7 @@ impl TargetingForm {
         let min_subscribers = count("min_subscribers", &self.min_subscribers);
         let max_subscribers = count("max_subscribers", &self.max_subscribers);
         let min_avg_views = count("min_avg_views", &self.min_avg_views);
-        let bid = match Micros::parse(&self.bid) {
+        let bid = match money(&self.bid) {
             Ok(bid) if bid.0 > 0 => bid,
             Ok(_) => {
                 errors.add("bid", "The bid must be more than zero.");
@@ -442,7 +453,7 @@ impl TargetingForm {
         let daily_budget = if self.daily_budget.trim().is_empty() {
             None
         } else {
-            match Micros::parse(&self.daily_budget) {
+            match money(&self.daily_budget) {
                 Ok(budget) if budget.0 > 0 => Some(budget),
                 Ok(_) => {
                     errors.add(

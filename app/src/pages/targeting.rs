@@ -133,6 +133,8 @@ pub fn TargetingWorkspace(
         seen.insert(row.id, row.clone());
     }
     let known = RwSignal::new(seen);
+    // The account's currency, once a forecast has named it: a bid typed with its sign reads.
+    let currency = StoredValue::new(forecast.as_ref().ok().map(|f| f.currency.clone()));
     let last = RwSignal::new(forecast.ok());
     let pending = RwSignal::new(false);
     let latest = StoredValue::new(0u64);
@@ -148,7 +150,7 @@ pub fn TargetingWorkspace(
         if sync_url {
             replace_url(&current);
         }
-        match current.parse() {
+        match current.parse_in(currency.get_value().as_deref()) {
             Err(fields) => {
                 errors.set(fields);
                 pending.set(false);
@@ -177,6 +179,7 @@ pub fn TargetingWorkspace(
                                         }
                                     });
                                     failure.set(None);
+                                    currency.set_value(Some(f.currency.clone()));
                                     last.set(Some(f));
                                 }
                                 Err(AppError::Invalid(fields)) => errors.set(fields),

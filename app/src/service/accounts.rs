@@ -10,7 +10,8 @@ use crate::{
     service::{
         Actor,
         audit::{self, AuditEntry},
-        sql::Sql,
+        ledger,
+        sql::{self, Sql},
     },
 };
 use chrono::{DateTime, Timelike, Utc};
@@ -77,9 +78,11 @@ pub async fn update_settings<C: ConnectionTrait + TransactionTrait>(
 ) -> Result<(), AppError> {
     input.validate()?;
     let account_id = actor.account(db, AccountPermission::ManageAccount).await?;
-    let txn = db.begin().await?;
+    // It may write spend counters that decisions write too: the write lock at once on SQLite.
+    let txn = sql::begin_write(db).await?;
     let before = find(&txn, account_id).await?;
-    if before.time_zone != input.time_zone {
+    let moved = before.time_zone != input.time_zone;
+    if moved {
         let zone = |name: &str| name.parse::<Tz>().unwrap_or(Tz::UTC);
         let (old, new) = (zone(&before.time_zone), zone(&input.time_zone));
         carry_day_spend(
@@ -111,6 +114,10 @@ pub async fn update_settings<C: ConnectionTrait + TransactionTrait>(
     )
     .await?;
     txn.commit().await?;
+    if moved {
+        // Decisions keep the spend counters they wrote: they read them again.
+        ledger::note_outside_change();
+    }
     Ok(())
 }
 
@@ -120,7 +127,12 @@ pub async fn update_settings<C: ConnectionTrait + TransactionTrait>(
 /// hours. So each campaign's spend of the old zone's today is carried into the new zone's
 /// today (never lowering what is there), with the pacing hour restarted from it. A zone on an
 /// earlier date needs nothing: that date's spend is already counted, and today's goes on
-/// adding to it — at worst a campaign spends less that day, never more.
+/// adding to it — at worst a campaign spends less that day, never more. The old date's rows
+/// are locked while they are copied (PostgreSQL), so a decision writing one waits and is
+/// counted; a batch of decisions that ranked campaigns by the old zone just before the change
+/// and writes just after it can still add one batch's spend to the old date — the bound on
+/// what a time zone change can let through, documented rather than closed by locking every
+/// decision against account edits.
 async fn carry_day_spend<Old: chrono::TimeZone, New: chrono::TimeZone>(
     txn: &impl ConnectionTrait,
     account: AccountId,
@@ -142,12 +154,16 @@ async fn carry_day_spend<Old: chrono::TimeZone, New: chrono::TimeZone>(
         sql.bind(i32::try_from(new.hour()).unwrap_or(0)),
     );
     let (account, from) = (sql.bind(account.0), sql.bind(from));
+    let lock = match backend {
+        DbBackend::Postgres => " FOR UPDATE OF d",
+        _ => "",
+    };
     // `WHERE` before `ON CONFLICT`: SQLite needs it to read an upsert from a SELECT.
     sql.text = format!(
         "INSERT INTO campaign_day_spend (campaign_id, day, committed, hour, hour_base) \
          SELECT d.campaign_id, {day}, d.committed, {hour}, d.committed \
          FROM campaign_day_spend d JOIN campaign c ON c.id = d.campaign_id \
-         WHERE c.account_id = {account} AND d.day = {from} \
+         WHERE c.account_id = {account} AND d.day = {from}{lock} \
          ON CONFLICT (campaign_id, day) DO UPDATE SET \
          committed = {larger}(campaign_day_spend.committed, excluded.committed), \
          hour = excluded.hour, \

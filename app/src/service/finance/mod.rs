@@ -101,10 +101,24 @@ pub async fn credit(
             .await?
             .ok_or(AppError::NotFound)?;
         ledger::lock(txn, Side::balance(input.account.0), &currency, now).await?;
+        // A reference seen before (credited, or waiting for a second person) is answered by
+        // the request path, as it was the first time: a replay gets the same answer whatever
+        // was moved alone since.
+        let known = account_top_up::Entity::find()
+            .filter(account_top_up::Column::AccountId.eq(input.account.0))
+            .filter(account_top_up::Column::ExternalReference.eq(reference))
+            .one(txn)
+            .await?
+            .is_some()
+            || requests::live(txn, input.account, FinanceRequestKind::TopUp, reference)
+                .await?
+                .is_some();
+        if known {
+            return Ok(None);
+        }
         let alone =
             requests::moved_alone(txn, input.account, FinanceRequestKind::TopUp, now).await?;
         if amount.0.saturating_add(alone.0) > threshold.0 {
-            // A second person decides (a reference already credited is answered there too).
             return Ok(None);
         }
         let by = actor.user_id.0;
