@@ -511,6 +511,78 @@ async fn a_correction_beside_a_payout_never_takes_back_a_paid_share() {
     }
 }
 
+/// Corrections of a channel's decisions while events for the same decisions are posted: both
+/// take their locks in one order (revenue, then decisions, then the other accounts), so on
+/// PostgreSQL they queue instead of deadlocking; every call succeeds, each decision gives back
+/// at most what it was charged, and the books and the reconciliation agree afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn corrections_racing_event_posting_keep_the_books() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        let mut decisions = Vec::new();
+        for day in 0..6 {
+            let at = w.start + Duration::days(day);
+            decisions.push((
+                deliver(&w, "tech", &format!("race-{day}"), 1_001, at).await,
+                at,
+            ));
+        }
+        let now = Utc::now();
+        let post = async {
+            for (i, (decision, at)) in decisions.iter().enumerate() {
+                let more = EventInput {
+                    event_id: format!("race-more-{i}"),
+                    decision_id: *decision,
+                    views: 999,
+                    clicks: 0,
+                    at: *at + Duration::minutes(5),
+                };
+                delivery::ingest(&w.db, &w.engine, w.key, &[more], *at + Duration::minutes(5))
+                    .await
+                    .expect("ingest beside a correction");
+            }
+        };
+        let correct = async {
+            for (decision, _) in &decisions {
+                corrections::reverse(&w.db, &w.finance, by_decision(*decision, "bots"), now)
+                    .await
+                    .expect("a correction beside posting");
+            }
+        };
+        tokio::join!(post, correct);
+        for (decision, _) in &decisions {
+            let (publisher, platform) = charged(&w.db, *decision).await;
+            let reversed: i64 = app::entity::charge_reversal::Entity::find()
+                .filter(app::entity::charge_reversal::Column::DecisionId.eq(*decision))
+                .all(&w.db)
+                .await
+                .expect(b)
+                .iter()
+                .map(|r| r.publisher + r.platform)
+                .sum();
+            assert!(
+                reversed > 0 && reversed <= publisher + platform,
+                "{b}: {decision}"
+            );
+        }
+        assert!(
+            ledger::check(&w.db).await.expect(b).problems.is_empty(),
+            "{b}"
+        );
+        let from = (w.start - Duration::days(1)).date_naive().to_string();
+        let to = now.date_naive().to_string();
+        let r = reconcile::reconcile(&w.db, &w.finance, &from, &to, now)
+            .await
+            .expect(b);
+        assert!(
+            r.differences.is_empty() && r.balance_differences.is_empty(),
+            "{b}: {:?} {:?}",
+            r.differences,
+            r.balance_differences
+        );
+    }
+}
+
 #[tokio::test]
 async fn reconciliation_of_a_period_finds_an_injected_difference() {
     for (b, db) in migrations::db::fresh_all().await {

@@ -96,7 +96,9 @@ async fn finance_downloads_spend_and_payables_and_nobody_else_does() {
         let mut lines = text.lines();
         assert_eq!(
             lines.next(),
-            Some("day,account_id,account,charged,reversed,net,net_micros,currency"),
+            Some(
+                "day,account_id,account,charged,reversed,net,charged_micros,reversed_micros,net_micros,currency"
+            ),
             "{b}"
         );
         let row = lines.next().unwrap_or_default();

@@ -68,7 +68,7 @@ pub async fn mark_payout_paid(input: PayoutInput) -> Result<Micros, AppError> {
 #[server(endpoint = "finance_reconcile")]
 pub async fn finance_reconcile(from: String, to: String) -> Result<ReconcileReport, AppError> {
     let (state, me) = ctx::require_user().await?;
-    service::finance::reconcile::reconcile(&state.reads, &me, &from, &to, chrono::Utc::now()).await
+    service::finance::reconcile::reconcile(&state.db, &me, &from, &to, chrono::Utc::now()).await
 }
 
 /// The query of the CSV downloads.

@@ -75,19 +75,29 @@ pub async fn reverse(
     input.validate()?;
     let selection = select(db, &input).await?;
     let reason = input.reason.trim().to_owned();
+    if input.preview {
+        // Measured only: plain reads, no lock taken, nothing written.
+        let decisions = charged(db, &selection, false).await?;
+        let reversals = remaining(db, &decisions).await?;
+        return Ok(summarize(&reversals, true));
+    }
     crate::with_retry!(db, |txn| {
-        let decisions = charged(txn, &selection).await?;
-        if decisions.len() > MAX_DECISIONS {
-            return Err(AppError::field(
-                "to",
-                format!(
-                    "More than {MAX_DECISIONS} decisions in this period: choose a shorter one."
-                ),
-            ));
+        // Locks in the order posting takes them (see `delivery::ingest::read`): the platform
+        // revenue account of each currency, then the decisions, then the other ledger
+        // accounts — else a correction and a batch of events on the same channel could each
+        // hold what the other waits for (PostgreSQL).
+        let currencies: BTreeSet<String> = charged(txn, &selection, false)
+            .await?
+            .into_iter()
+            .map(|d| d.currency)
+            .collect();
+        for currency in &currencies {
+            ledger::lock(txn, Side::revenue(), currency, now).await?;
         }
+        let decisions = charged(txn, &selection, true).await?;
         let reversals = remaining(txn, &decisions).await?;
-        let mut result = summarize(&reversals, input.preview);
-        if input.preview || reversals.is_empty() {
+        let mut result = summarize(&reversals, false);
+        if reversals.is_empty() {
             return Ok(result);
         }
         refuse_paid_months(txn, &decisions, &reversals, now).await?;
@@ -177,9 +187,12 @@ async fn select(db: &impl ConnectionTrait, input: &CorrectionInput) -> Result<Se
 
 /// The decisions selected that were charged, locked (PostgreSQL; SQLite's writer is alone)
 /// against delivery posting to them meanwhile, at most one more than [`MAX_DECISIONS`].
+/// The charged decisions `selection` names (at most [`MAX_DECISIONS`]; more is refused),
+/// locked for update when `lock` (PostgreSQL; SQLite's writer holds the whole database).
 async fn charged(
     txn: &impl ConnectionTrait,
     selection: &Selection,
+    lock: bool,
 ) -> Result<Vec<Charged>, AppError> {
     let backend = txn.get_database_backend();
     let mut sql = Sql::new();
@@ -199,7 +212,7 @@ async fn charged(
             )
         }
     };
-    let lock = if backend == DbBackend::Postgres {
+    let lock = if lock && backend == DbBackend::Postgres {
         " FOR UPDATE"
     } else {
         ""
@@ -225,6 +238,12 @@ async fn charged(
             })
         })
         .collect::<Result<Vec<_>, AppError>>()?;
+    if decisions.len() > MAX_DECISIONS {
+        return Err(AppError::field(
+            "to",
+            format!("More than {MAX_DECISIONS} decisions in this period: choose a shorter one."),
+        ));
+    }
     if let (Selection::Decision(id), true) = (selection, decisions.is_empty()) {
         let exists = delivery_decision::Entity::find_by_id(*id).one(txn).await?;
         return Err(AppError::field(

@@ -12,9 +12,12 @@ use crate::{
     model::{Micros, ReconcileReport, ReconcileRow},
     service::{Actor, account_time::AccountClock, ledger, sql::Sql},
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, IsolationLevel,
+    TransactionTrait,
+};
 use std::collections::BTreeMap;
 
 /// What one query adds to a row: the columns it reads, in order.
@@ -22,8 +25,12 @@ type Fill = fn(&mut ReconcileRow, &[i64]);
 
 /// Reconciles UTC-typed days `from`–`to` (each account's local days) for every ad account
 /// (finance staff; admins read).
+///
+/// Every figure is read in one read transaction (a repeatable-read snapshot on PostgreSQL), so
+/// a batch of events committed while the page is read cannot show as a difference between
+/// figures read before and after it.
 pub async fn reconcile(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     actor: &Actor,
     from: &str,
     to: &str,
@@ -31,6 +38,23 @@ pub async fn reconcile(
 ) -> Result<ReconcileReport, AppError> {
     super::require_reader(db, actor).await?;
     let (from, to) = period(from, to, now.date_naive())?;
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let txn = db
+        .begin_with_config(
+            postgres.then_some(IsolationLevel::RepeatableRead),
+            postgres.then_some(AccessMode::ReadOnly),
+        )
+        .await?;
+    let result = of_period(&txn, from, to).await;
+    txn.commit().await?;
+    result
+}
+
+async fn of_period(
+    db: &impl ConnectionTrait,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<ReconcileReport, AppError> {
     let accounts = ad_account::Entity::find().all(db).await?;
     let mut rows: BTreeMap<i64, ReconcileRow> = BTreeMap::new();
     let mut zones: BTreeMap<String, ()> = BTreeMap::new();

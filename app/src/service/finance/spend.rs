@@ -14,13 +14,15 @@ use crate::{
     },
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter};
-use std::collections::{BTreeMap, HashMap};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Rows a page shows (the CSV has up to [`CSV_ROWS`]).
 pub const PAGE_ROWS: usize = 500;
 /// The most rows one CSV holds.
 pub const CSV_ROWS: usize = 100_000;
+/// Accounts named per statement (a bound well inside what SQLite and PostgreSQL bind).
+const NAMES_AT_ONCE: usize = 1_000;
 /// The longest period one report covers, in days.
 pub const MAX_DAYS: i64 = 366;
 
@@ -132,13 +134,22 @@ pub async fn spend(
             }
         }
     }
-    let names: HashMap<i64, String> = ad_account::Entity::find()
-        .filter(ad_account::Column::Id.is_in(sums.keys().map(|k| k.1).collect::<Vec<_>>()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a.name))
-        .collect();
+    // Each account once, a bounded number at a time: a year by day is 366 rows per account,
+    // far past what one statement may bind.
+    let ids: BTreeSet<i64> = sums.keys().map(|k| k.1).collect();
+    let ids: Vec<i64> = ids.into_iter().collect();
+    let mut names: HashMap<i64, String> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(NAMES_AT_ONCE) {
+        let found: Vec<(i64, String)> = ad_account::Entity::find()
+            .select_only()
+            .column(ad_account::Column::Id)
+            .column(ad_account::Column::Name)
+            .filter(ad_account::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        names.extend(found);
+    }
     let mut totals: BTreeMap<String, SpendTotal> = BTreeMap::new();
     let mut rows: Vec<SpendRow> = sums
         .into_iter()
@@ -219,6 +230,8 @@ pub fn spend_csv(report: &SpendReport) -> Result<String, AppError> {
                 decimals(r.charged),
                 decimals(r.reversed),
                 decimals(r.net),
+                r.charged.0.to_string(),
+                r.reversed.0.to_string(),
                 r.net.0.to_string(),
                 r.currency.clone(),
             ]
@@ -232,6 +245,8 @@ pub fn spend_csv(report: &SpendReport) -> Result<String, AppError> {
             "charged",
             "reversed",
             "net",
+            "charged_micros",
+            "reversed_micros",
             "net_micros",
             "currency",
         ],
