@@ -134,10 +134,24 @@ impl From<validator::ValidationErrors> for AppError {
 /// nothing was written and the same request may simply be sent again.
 pub const BUSY: &str = "The system is busy. Nothing was saved; please try again.";
 
+/// Deadlocks the database reported to this process so far (each lost transaction was retried
+/// or answered as busy): lock orders are meant to make them impossible, and tests check it.
+#[cfg(feature = "ssr")]
+static DEADLOCKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The count of deadlocks seen so far ([`DEADLOCKS`]).
+#[cfg(feature = "ssr")]
+pub fn deadlocks_seen() -> u64 {
+    DEADLOCKS.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 #[cfg(feature = "ssr")]
 impl From<sea_orm::DbErr> for AppError {
     fn from(error: sea_orm::DbErr) -> Self {
         let text = error.to_string();
+        if text.contains("deadlock detected") {
+            DEADLOCKS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
         if [
             "deadlock detected",
             "could not serialize access",

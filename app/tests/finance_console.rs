@@ -528,6 +528,7 @@ async fn corrections_racing_event_posting_keep_the_books() {
             ));
         }
         let now = Utc::now();
+        let deadlocks = app::error::deadlocks_seen();
         let post = async {
             for (i, (decision, at)) in decisions.iter().enumerate() {
                 let more = EventInput {
@@ -537,9 +538,14 @@ async fn corrections_racing_event_posting_keep_the_books() {
                     clicks: 0,
                     at: *at + Duration::minutes(5),
                 };
-                delivery::ingest(&w.db, &w.engine, w.key, &[more], *at + Duration::minutes(5))
-                    .await
-                    .expect("ingest beside a correction");
+                let results =
+                    delivery::ingest(&w.db, &w.engine, w.key, &[more], *at + Duration::minutes(5))
+                        .await
+                        .expect("ingest beside a correction");
+                assert!(
+                    matches!(results[0], delivery::EventResult::Accepted { .. }),
+                    "{results:?}"
+                );
             }
         };
         let correct = async {
@@ -550,6 +556,12 @@ async fn corrections_racing_event_posting_keep_the_books() {
             }
         };
         tokio::join!(post, correct);
+        // Retries would hide a deadlock from the calls: PostgreSQL reports each one.
+        assert_eq!(
+            app::error::deadlocks_seen(),
+            deadlocks,
+            "{b}: a correction and posting deadlocked"
+        );
         for (decision, _) in &decisions {
             let (publisher, platform) = charged(&w.db, *decision).await;
             let reversed: i64 = app::entity::charge_reversal::Entity::find()

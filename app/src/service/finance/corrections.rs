@@ -28,8 +28,8 @@ use crate::{
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    AccessMode, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend,
+    EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use validator::Validate;
@@ -76,10 +76,23 @@ pub async fn reverse(
     let selection = select(db, &input).await?;
     let reason = input.reason.trim().to_owned();
     if input.preview {
-        // Measured only: plain reads, no lock taken, nothing written.
-        let decisions = charged(db, &selection, false).await?;
-        let reversals = remaining(db, &decisions).await?;
-        return Ok(summarize(&reversals, true));
+        // Measured only: no lock taken, nothing written; one read transaction (a snapshot on
+        // PostgreSQL), so events posted meanwhile cannot make the decisions and their
+        // transfers disagree.
+        let postgres = db.get_database_backend() == DbBackend::Postgres;
+        let txn = db
+            .begin_with_config(
+                postgres.then_some(IsolationLevel::RepeatableRead),
+                postgres.then_some(AccessMode::ReadOnly),
+            )
+            .await?;
+        let measured = async {
+            let decisions = charged(&txn, &selection, false).await?;
+            remaining(&txn, &decisions).await
+        }
+        .await;
+        txn.commit().await?;
+        return Ok(summarize(&measured?, true));
     }
     crate::with_retry!(db, |txn| {
         // Locks in the order posting takes them (see `delivery::ingest::read`): the platform
@@ -95,6 +108,11 @@ pub async fn reverse(
             ledger::lock(txn, Side::revenue(), currency, now).await?;
         }
         let decisions = charged(txn, &selection, true).await?;
+        if decisions.iter().any(|d| !currencies.contains(&d.currency)) {
+            // A decision of another currency was charged between the two reads: its revenue
+            // account is not locked yet. Start again (the first read will see it).
+            return Err(AppError::TooManyAttempts(crate::error::BUSY.to_owned()));
+        }
         let reversals = remaining(txn, &decisions).await?;
         let mut result = summarize(&reversals, false);
         if reversals.is_empty() {
