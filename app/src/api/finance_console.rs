@@ -68,9 +68,8 @@ pub async fn mark_payout_paid(input: PayoutInput) -> Result<Micros, AppError> {
 #[server(endpoint = "finance_reconcile")]
 pub async fn finance_reconcile(from: String, to: String) -> Result<ReconcileReport, AppError> {
     let (state, me) = ctx::require_user().await?;
-    // On the read-only pool where there is one: a long read holds no connection writers need.
-    let db = state.reads.read_pool().unwrap_or(&state.db);
-    service::finance::reconcile::reconcile(db, &me, &from, &to, chrono::Utc::now()).await
+    // The main pool: a refusal is audited, which the read-only pool cannot write.
+    service::finance::reconcile::reconcile(&state.db, &me, &from, &to, chrono::Utc::now()).await
 }
 
 /// The query of the CSV downloads.
