@@ -92,6 +92,21 @@ pub async fn begin_write<C: sea_orm::TransactionTrait>(db: &C) -> Result<C::Tran
     .await
 }
 
+/// Begins a transaction that only reads, for figures that must agree with one another: a
+/// repeatable-read, read-only snapshot on PostgreSQL; on SQLite a deferred transaction, whose
+/// first read fixes the snapshot it sees.
+pub async fn begin_snapshot(
+    db: &sea_orm::DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{AccessMode, IsolationLevel, TransactionTrait};
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    db.begin_with_config(
+        postgres.then_some(IsolationLevel::RepeatableRead),
+        postgres.then_some(AccessMode::ReadOnly),
+    )
+    .await
+}
+
 /// ` FOR UPDATE` where the database locks rows (PostgreSQL); SQLite locks the whole database
 /// for a writer anyway.
 pub fn for_update(backend: DbBackend) -> &'static str {

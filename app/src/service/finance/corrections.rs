@@ -22,14 +22,14 @@ use crate::{
         audit::{self, AuditEntry},
         ledger::{self, Reversal, Side},
         reports::rollup,
-        sql::Sql,
+        sql::{Sql, begin_snapshot, for_update},
     },
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
-    AccessMode, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend,
-    EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use validator::Validate;
@@ -79,13 +79,7 @@ pub async fn reverse(
         // Measured only: no lock taken, nothing written; one read transaction (a snapshot on
         // PostgreSQL), so events posted meanwhile cannot make the decisions and their
         // transfers disagree.
-        let postgres = db.get_database_backend() == DbBackend::Postgres;
-        let txn = db
-            .begin_with_config(
-                postgres.then_some(IsolationLevel::RepeatableRead),
-                postgres.then_some(AccessMode::ReadOnly),
-            )
-            .await?;
+        let txn = begin_snapshot(db).await?;
         let measured = async {
             let decisions = charged(&txn, &selection, false).await?;
             remaining(&txn, &decisions).await
@@ -230,11 +224,7 @@ async fn charged(
             )
         }
     };
-    let lock = if lock && backend == DbBackend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
+    let lock = if lock { for_update(backend) } else { "" };
     sql.text = format!(
         "SELECT id, account_id, campaign_id, ad_id, channel_id, currency, posted, created_at \
          FROM delivery_decision WHERE {condition} AND posted > 0 ORDER BY id LIMIT {}{lock}",

@@ -14,10 +14,7 @@ use crate::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, IsolationLevel,
-    TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
 use std::collections::BTreeMap;
 
 /// What one query adds to a row: the columns it reads, in order.
@@ -38,13 +35,7 @@ pub async fn reconcile(
 ) -> Result<ReconcileReport, AppError> {
     super::require_reader(db, actor).await?;
     let (from, to) = period(from, to, now.date_naive())?;
-    let postgres = db.get_database_backend() == DbBackend::Postgres;
-    let txn = db
-        .begin_with_config(
-            postgres.then_some(IsolationLevel::RepeatableRead),
-            postgres.then_some(AccessMode::ReadOnly),
-        )
-        .await?;
+    let txn = crate::service::sql::begin_snapshot(db).await?;
     let result = of_period(&txn, from, to).await;
     txn.commit().await?;
     result

@@ -17,8 +17,8 @@ use crate::{
 };
 use chrono::{DateTime, Months, Utc};
 use sea_orm::{
-    AccessMode, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
-    EntityTrait, IsolationLevel, QueryFilter, QueryOrder, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -62,13 +62,7 @@ pub async fn of_account(
     month: &str,
     now: DateTime<Utc>,
 ) -> Result<Statement, AppError> {
-    let postgres = db.get_database_backend() == DbBackend::Postgres;
-    let txn = db
-        .begin_with_config(
-            postgres.then_some(IsolationLevel::RepeatableRead),
-            postgres.then_some(AccessMode::ReadOnly),
-        )
-        .await?;
+    let txn = crate::service::sql::begin_snapshot(db).await?;
     let result = read(&txn, account, month, now).await;
     txn.commit().await?;
     let statement = result?;
