@@ -227,7 +227,7 @@ async fn a_reversal_gives_back_each_part_exactly_once() {
         // already tomorrow there, and the reversal belongs to that day.
         let today = (now + Duration::days(1)).date_naive().to_string();
         let from = (w.start - Duration::days(1)).date_naive().to_string();
-        let r = reconcile::reconcile(&w.db, &w.finance, &from, &today, now)
+        let r = reconcile::reconcile(&w.db, &w.finance, &from, &today, 0, now)
             .await
             .expect(b);
         assert!(r.differences.is_empty(), "{b}: {:?}", r.differences);
@@ -583,7 +583,7 @@ async fn corrections_racing_event_posting_keep_the_books() {
         );
         let from = (w.start - Duration::days(1)).date_naive().to_string();
         let to = now.date_naive().to_string();
-        let r = reconcile::reconcile(&w.db, &w.finance, &from, &to, now)
+        let r = reconcile::reconcile(&w.db, &w.finance, &from, &to, 0, now)
             .await
             .expect(b);
         assert!(
@@ -603,19 +603,31 @@ async fn reconciliation_of_a_period_finds_an_injected_difference() {
         let now = Utc::now();
         let from = (w.start - Duration::days(1)).date_naive().to_string();
         let to = now.date_naive().to_string();
-        let clean = reconcile::reconcile(&w.db, &w.finance, &from, &to, now)
+        let clean = reconcile::reconcile(&w.db, &w.finance, &from, &to, 0, now)
             .await
             .expect(b);
         assert!(clean.differences.is_empty(), "{b}");
-        assert_eq!(clean.rows.len(), 1, "{b}");
+        assert_eq!((clean.rows.len(), clean.accounts), (1, 1), "{b}");
         assert!(clean.rows[0].ledger_charged.0 > 0, "{b}");
+        let past_the_last = reconcile::reconcile(&w.db, &w.finance, &from, &to, 7, now)
+            .await
+            .expect(b);
+        assert_eq!(
+            (past_the_last.page, past_the_last.rows),
+            (0, clean.rows.clone()),
+            "{b}: a page past the last is the last"
+        );
         w.db.execute_unprepared("UPDATE delivery_rollup SET spend_micros = spend_micros + 1")
             .await
             .expect(b);
-        let found = reconcile::reconcile(&w.db, &w.finance, &from, &to, now)
+        let found = reconcile::reconcile(&w.db, &w.finance, &from, &to, 0, now)
             .await
             .expect(b);
-        assert_eq!(found.differences.len(), 1, "{b}");
+        assert_eq!(
+            (found.differences.len(), found.differences_total),
+            (1, 1),
+            "{b}"
+        );
         assert_eq!(found.differences[0].account_id, account(&w.owner).0, "{b}");
         assert_eq!(
             found.differences[0].differences_by_kind()[0].1,
@@ -626,6 +638,140 @@ async fn reconciliation_of_a_period_finds_an_injected_difference() {
             found.differences[0].differences()[0].contains("rollup"),
             "{b}: {:?}",
             found.differences[0].differences()
+        );
+    }
+}
+
+/// The ledger's own check (run in the database) finds each way its books can be wrong: a
+/// cached balance that is not the replay of its transfers, an account that must not be
+/// negative and is, a transfer in another currency than its accounts, balances of a currency
+/// that do not sum to zero; and lists at most `MAX_PROBLEM_ACCOUNTS` accounts. The
+/// reconciliation page shows what it finds.
+#[tokio::test]
+async fn the_ledger_check_finds_each_kind_of_broken_book() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        deliver(&w, "news", "k1", 1_500, w.start).await;
+        let sound = ledger::check(&w.db).await.expect(b);
+        assert!(sound.problems.is_empty(), "{b}: {:?}", sound.problems);
+        assert!(sound.transfers >= 4, "{b}: top-up, hold, post, split");
+        assert!(sound.accounts >= 5, "{b}");
+        assert!(sound.moved.get("EUR").copied().unwrap_or(0) > 0, "{b}");
+        let balance = ledger::account_id(
+            &w.db,
+            ledger::Side::balance(account(&w.owner).0),
+            "EUR",
+            Utc::now(),
+        )
+        .await
+        .expect(b);
+
+        // A cached balance one micro-unit more than its transfers give (and so the currency's
+        // sum too); the row agrees with itself, as the database insists.
+        w.db.execute_unprepared(&format!(
+            "UPDATE ledger_account SET credits = credits + 1, balance = balance + 1 \
+             WHERE id = {balance}"
+        ))
+        .await
+        .expect(b);
+        let found = ledger::check(&w.db).await.expect(b).problems;
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with(&format!("account {balance} ")) && p.contains("replayed")),
+            "{b}: {found:?}"
+        );
+        assert!(
+            found.iter().any(|p| p.contains("sum to 1, not zero")),
+            "{b}: {found:?}"
+        );
+        let now = Utc::now();
+        let from = (w.start - Duration::days(1)).date_naive().to_string();
+        let to = now.date_naive().to_string();
+        let page = reconcile::reconcile(&w.db, &w.finance, &from, &to, 0, now)
+            .await
+            .expect(b);
+        assert_eq!(page.balance_differences, found, "{b}");
+        w.db.execute_unprepared(&format!(
+            "UPDATE ledger_account SET credits = credits - 1, balance = balance - 1 \
+             WHERE id = {balance}"
+        ))
+        .await
+        .expect(b);
+        let mended = ledger::check(&w.db).await.expect(b).problems;
+        assert!(mended.is_empty(), "{b}: {mended:?}");
+
+        // A balance below zero, or one that is not credits less debits, the database refuses.
+        for broken in [
+            "balance = -5, debits = credits + 5",
+            "balance = balance + 1",
+        ] {
+            let refused =
+                w.db.execute_unprepared(&format!(
+                    "UPDATE ledger_account SET {broken} WHERE id = {balance}"
+                ))
+                .await;
+            assert!(refused.is_err(), "{b}: {broken}");
+        }
+
+        // A transfer in another currency between EUR accounts.
+        let external = ledger::account_id(&w.db, ledger::Side::external(), "EUR", Utc::now())
+            .await
+            .expect(b);
+        w.db.execute_unprepared(&format!(
+            "INSERT INTO ledger_transfer (debit_account_id, credit_account_id, amount, currency, \
+             kind, object_type, object_id, idempotency_key, created_at) VALUES \
+             ({external}, {balance}, 7, 'USD', 'top_up', 'account', 1, 'injected', \
+             '2026-01-01 00:00:00')"
+        ))
+        .await
+        .expect(b);
+        let found = ledger::check(&w.db).await.expect(b).problems;
+        assert!(
+            found.contains(&format!(
+                "transfers in USD touch account {balance} kept in EUR"
+            )),
+            "{b}: {found:?}"
+        );
+        assert!(
+            found.contains(&format!(
+                "transfers in USD touch account {external} kept in EUR"
+            )),
+            "{b}: {found:?}"
+        );
+
+        // Many accounts off: the first MAX_PROBLEM_ACCOUNTS are listed, then one line.
+        let many = ledger::check::MAX_PROBLEM_ACCOUNTS + 5;
+        for i in 0..many {
+            ledger::account_id(&w.db, ledger::Side::payable(100_000 + i as i64), "EUR", now)
+                .await
+                .expect(b);
+        }
+        w.db.execute_unprepared(
+            "UPDATE ledger_account SET credits = credits + 1, balance = balance + 1 \
+             WHERE kind = 'publisher_payable' AND owner_id >= 100000",
+        )
+        .await
+        .expect(b);
+        let found = ledger::check(&w.db).await.expect(b).problems;
+        let named: std::collections::BTreeSet<&str> = found
+            .iter()
+            .filter_map(|p| {
+                p.strip_prefix("account ")
+                    .or_else(|| p.split("touch account ").nth(1))
+            })
+            .filter_map(|rest| rest.split(' ').next())
+            .collect();
+        assert_eq!(
+            named.len(),
+            ledger::check::MAX_PROBLEM_ACCOUNTS,
+            "{b}: {found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("more than 100 ledger accounts differ")),
+            "{b}: {found:?}"
         );
     }
 }
@@ -670,7 +816,7 @@ async fn only_finance_moves_money_and_admins_read() {
             );
             assert!(
                 matches!(
-                    reconcile::reconcile(&w.db, who, from, to, now).await,
+                    reconcile::reconcile(&w.db, who, from, to, 0, now).await,
                     Err(AppError::Forbidden)
                 ),
                 "{b}"
@@ -684,7 +830,7 @@ async fn only_finance_moves_money_and_admins_read() {
             "{b}"
         );
         assert!(
-            reconcile::reconcile(&w.db, &admin, from, to, now)
+            reconcile::reconcile(&w.db, &admin, from, to, 0, now)
                 .await
                 .is_ok(),
             "{b}"

@@ -402,7 +402,7 @@ async fn kill_the_server_mid_run_restart_and_resend_everything_nothing_twice_not
     // and every cached balance replayed) finds no difference either.
     let mut auditor = owner.clone();
     auditor.staff_roles.push(app::model::PlatformRole::Finance);
-    let period = finance::reconcile::reconcile(&db, &auditor, "", "", Utc::now())
+    let period = finance::reconcile::reconcile(&db, &auditor, "", "", 0, Utc::now())
         .await
         .expect("reconcile the period");
     assert!(

@@ -64,12 +64,19 @@ pub async fn mark_payout_paid(input: PayoutInput) -> Result<Micros, AppError> {
     service::finance::payables::mark_paid(&state.db, &me, input, chrono::Utc::now()).await
 }
 
-/// Ledger = events = rollups for a period, per account and overall, with every difference.
+/// Ledger = events = rollups for a period, per account and overall, with every difference;
+/// `page` (zero-based, default the first) of the accounts' rows.
 #[server(endpoint = "finance_reconcile")]
-pub async fn finance_reconcile(from: String, to: String) -> Result<ReconcileReport, AppError> {
+pub async fn finance_reconcile(
+    from: String,
+    to: String,
+    page: Option<u64>,
+) -> Result<ReconcileReport, AppError> {
     let (state, me) = ctx::require_user().await?;
     // The main pool: a refusal is audited, which the read-only pool cannot write.
-    service::finance::reconcile::reconcile(&state.db, &me, &from, &to, chrono::Utc::now()).await
+    let page = page.unwrap_or(0);
+    service::finance::reconcile::reconcile(&state.db, &me, &from, &to, page, chrono::Utc::now())
+        .await
 }
 
 /// The query of the CSV downloads.

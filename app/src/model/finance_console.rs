@@ -316,17 +316,28 @@ impl ReconcileRow {
     }
 }
 
-/// Reconciliation of a period: every account with money movement, totals per currency, and
-/// the accounts whose sources disagree.
+/// Accounts per page of a reconciliation.
+pub const RECONCILE_PAGE_ROWS: u64 = 50;
+/// The most accounts with differences a reconciliation lists (it counts them all).
+pub const RECONCILE_MAX_DIFFERENCES: usize = 100;
+
+/// Reconciliation of a period: a page of the accounts with money movement (by id), totals per
+/// currency over all of them, and the accounts whose sources disagree.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReconcileReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
+    /// Zero-based page of `rows` ([`RECONCILE_PAGE_ROWS`] each).
+    pub page: u64,
+    /// Accounts with money movement in the period (all pages).
+    pub accounts: u64,
     pub rows: Vec<ReconcileRow>,
-    /// Per currency (`account_id` 0).
+    /// Per currency (`account_id` 0), over every account.
     pub totals: Vec<ReconcileRow>,
-    /// Accounts with differences (every one, not only a page).
+    /// Accounts with differences, the first [`RECONCILE_MAX_DIFFERENCES`] by id.
     pub differences: Vec<ReconcileRow>,
+    /// How many accounts have differences (all of them).
+    pub differences_total: u64,
     /// Ledger accounts whose cached balance differs from a replay of their transfers.
     pub balance_differences: Vec<String>,
 }

@@ -3,8 +3,9 @@
 
 use crate::{
     api::finance_console::finance_reconcile,
+    components::Pager,
     error::AppError,
-    model::{ReconcileRow, TransferKind},
+    model::{RECONCILE_PAGE_ROWS, ReconcileRow, TransferKind},
     pages::suspend_once,
 };
 use chrono::NaiveDate;
@@ -20,9 +21,13 @@ pub fn FinanceReconcilePage() -> impl IntoView {
         (
             q.get("from").unwrap_or_default(),
             q.get("to").unwrap_or_default(),
+            q.get("page").and_then(|p| p.parse().ok()),
         )
     });
-    let data = Resource::new(move || args.get(), |(from, to)| finance_reconcile(from, to));
+    let data = Resource::new(
+        move || args.get(),
+        |(from, to, page)| finance_reconcile(from, to, page),
+    );
     view! {
         <Title text="Reconciliation"/>
         <h1>"Reconciliation"</h1>
@@ -33,13 +38,13 @@ pub fn FinanceReconcilePage() -> impl IntoView {
         </p>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || suspend_once(async move {
-                let (from, to) = args.get();
+                let (from, to, _) = args.get();
                 match data.await {
                     Ok(r) => {
-                        let problems = r.differences.len() + r.balance_differences.len();
+                        let problems = r.differences_total as usize + r.balance_differences.len();
                         let summary = if problems == 0 {
                             view! { <p class="banner success reconcile-ok" role="status" data-test="reconcile-summary">
-                                {format!("0 differences: {} account(s) reconcile to the micro-unit from {} to {}.", r.rows.len(), r.from, r.to)}
+                                {format!("0 differences: {} account(s) reconcile to the micro-unit from {} to {}.", r.accounts, r.from, r.to)}
                             </p> }.into_any()
                         } else {
                             view! { <p class="banner error" role="alert" data-test="reconcile-summary">
@@ -74,6 +79,11 @@ pub fn FinanceReconcilePage() -> impl IntoView {
                                         }
                                     }).collect_view()}
                                 </ul>
+                                {(r.differences_total > r.differences.len() as u64).then(|| view! {
+                                    <p class="muted" data-test="reconcile-differences-more">
+                                        {format!("The first {} of {} accounts with differences are listed.", r.differences.len(), r.differences_total)}
+                                    </p>
+                                })}
                             })}
                             {(!r.balance_differences.is_empty()).then(|| view! {
                                 <h2>"Ledger balances"</h2>
@@ -85,7 +95,13 @@ pub fn FinanceReconcilePage() -> impl IntoView {
                             {if r.rows.is_empty() {
                                 view! { <p class="muted">"No money moved in this period."</p> }.into_any()
                             } else {
-                                view! { <Figures rows=r.rows link=true/> }.into_any()
+                                let pages = r.accounts.div_ceil(RECONCILE_PAGE_ROWS).max(1);
+                                let (from, to) = (r.from, r.to);
+                                view! {
+                                    <Figures rows=r.rows link=true/>
+                                    <Pager page=r.page pages total=r.accounts
+                                        href=move |p| format!("/finance/reconciliation?from={from}&to={to}&page={p}")/>
+                                }.into_any()
                             }}
                         }
                         .into_any()

@@ -9,7 +9,9 @@ use super::spend::{period, utc_window};
 use crate::{
     entity::ad_account,
     error::AppError,
-    model::{Micros, ReconcileReport, ReconcileRow},
+    model::{
+        Micros, RECONCILE_MAX_DIFFERENCES, RECONCILE_PAGE_ROWS, ReconcileReport, ReconcileRow,
+    },
     service::{Actor, account_time::AccountClock, ledger, sql::Sql},
 };
 use chrono::{DateTime, NaiveDate, Utc};
@@ -21,7 +23,8 @@ use std::collections::BTreeMap;
 type Fill = fn(&mut ReconcileRow, &[i64]);
 
 /// Reconciles UTC-typed days `from`–`to` (each account's local days) for every ad account
-/// (finance staff; admins read).
+/// (finance staff; admins read); `page` picks which accounts' rows come back (the totals and
+/// the differences are over all of them; a page past the last is the last).
 ///
 /// Every figure is read in one read transaction (a repeatable-read snapshot on PostgreSQL), so
 /// a batch of events committed while the page is read cannot show as a difference between
@@ -31,12 +34,13 @@ pub async fn reconcile(
     actor: &Actor,
     from: &str,
     to: &str,
+    page: u64,
     now: DateTime<Utc>,
 ) -> Result<ReconcileReport, AppError> {
     super::require_reader(db, actor).await?;
     let (from, to) = period(from, to, now.date_naive())?;
     let txn = crate::service::sql::begin_snapshot(db).await?;
-    let result = of_period(&txn, from, to).await;
+    let result = of_period(&txn, from, to, page).await;
     txn.commit().await?;
     result
 }
@@ -45,6 +49,7 @@ async fn of_period(
     db: &impl ConnectionTrait,
     from: NaiveDate,
     to: NaiveDate,
+    page: u64,
 ) -> Result<ReconcileReport, AppError> {
     let accounts = ad_account::Entity::find().all(db).await?;
     let mut rows: BTreeMap<i64, ReconcileRow> = BTreeMap::new();
@@ -191,18 +196,33 @@ async fn of_period(
             });
         add(t, r);
     }
-    let differences = rows
+    let with_differences: Vec<&ReconcileRow> = rows
         .iter()
         .filter(|r| !r.differences().is_empty())
+        .collect();
+    let differences_total = with_differences.len() as u64;
+    let differences = with_differences
+        .into_iter()
+        .take(RECONCILE_MAX_DIFFERENCES)
         .cloned()
         .collect();
     let balance_differences = ledger::check(db).await?.problems;
+    let accounts = rows.len() as u64;
+    let page = page.min(accounts.saturating_sub(1) / RECONCILE_PAGE_ROWS);
+    let rows = rows
+        .into_iter()
+        .skip((page * RECONCILE_PAGE_ROWS) as usize)
+        .take(RECONCILE_PAGE_ROWS as usize)
+        .collect();
     Ok(ReconcileReport {
         from,
         to,
+        page,
+        accounts,
         rows,
         totals: totals.into_values().collect(),
         differences,
+        differences_total,
         balance_differences,
     })
 }

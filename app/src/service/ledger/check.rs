@@ -1,13 +1,20 @@
 //! The ledger's own proof: every cached balance equals the replay of its transfers, debits
 //! equal credits, nothing that must not be negative is, and no transfer mixes currencies.
+//!
+//! The replay runs in the database, in one statement: the transfers are summed per pair of
+//! accounts and currency once, then per account, and compared with the cached figures there;
+//! only the accounts that differ come back (at most [`MAX_PROBLEM_ACCOUNTS`]), with the sizes
+//! and the per-currency totals. Its memory does not grow with the ledger: a platform with a
+//! million channels has a million payable accounts, none of which needs to leave the database
+//! for the check to pass.
 
-use crate::{
-    entity::{ledger_account, ledger_transfer},
-    error::AppError,
-    model::LedgerKind,
-};
-use sea_orm::{ConnectionTrait, EntityTrait, QuerySelect, sea_query::Expr};
+use crate::{error::AppError, model::LedgerKind, service::sql::Sql};
+use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
+
+/// The most ledger accounts whose problems [`check`] lists; past it, one line says there are
+/// more.
+pub const MAX_PROBLEM_ACCOUNTS: usize = 100;
 
 /// What [`check`] found: sizes, and every broken invariant in words (empty when sound).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -19,79 +26,132 @@ pub struct LedgerCheck {
     pub problems: Vec<String>,
 }
 
-/// Replays the ledger from its transfers (summed in the database) and compares it with the
-/// cached balances.
+/// What a row of the check's statement is (its first column).
+const MOVED: i32 = 1;
+const HELD: i32 = 2;
+const PROBLEM: i32 = 3;
+
+/// Replays the ledger from its transfers and compares it with the cached balances, in the
+/// database (see the module's note).
 pub async fn check(db: &impl ConnectionTrait) -> Result<LedgerCheck, AppError> {
-    let accounts = ledger_account::Entity::find().all(db).await?;
+    let mut sql = Sql::new();
+    let never_negative = LedgerKind::ALL
+        .iter()
+        .filter(|k| !k.may_go_negative())
+        .map(|k| sql.bind(k.code()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let limit = sql.bind(MAX_PROBLEM_ACCOUNTS as i64 + 1);
     // Sums over BIGINT are NUMERIC on PostgreSQL: cast back so both databases answer i64.
-    let flows: Vec<(i64, i64, String, i64, i64)> = ledger_transfer::Entity::find()
-        .select_only()
-        .column(ledger_transfer::Column::DebitAccountId)
-        .column(ledger_transfer::Column::CreditAccountId)
-        .column(ledger_transfer::Column::Currency)
-        .column_as(Expr::cust("CAST(SUM(amount) AS BIGINT)"), "total")
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .group_by(ledger_transfer::Column::DebitAccountId)
-        .group_by(ledger_transfer::Column::CreditAccountId)
-        .group_by(ledger_transfer::Column::Currency)
-        .into_tuple()
-        .all(db)
+    // Rows: (part, id, kind, owner, currency, a, b, c, replayed currency, replayed debits,
+    // replayed credits); `MOVED` rows carry a currency's transfer count and amount in a, b;
+    // `HELD` rows its account count and balance sum in a, c; `PROBLEM` rows one account.
+    sql.text = format!(
+        "WITH pairs AS MATERIALIZED (\
+         SELECT debit_account_id AS debit, credit_account_id AS credit, currency, \
+         COUNT(*) AS n, SUM(amount) AS amount FROM ledger_transfer \
+         GROUP BY debit_account_id, credit_account_id, currency), \
+         replay AS (SELECT id, currency, CAST(SUM(debits) AS BIGINT) AS debits, \
+         CAST(SUM(credits) AS BIGINT) AS credits FROM (\
+         SELECT debit AS id, currency, amount AS debits, 0 AS credits FROM pairs \
+         UNION ALL SELECT credit AS id, currency, 0 AS debits, amount AS credits FROM pairs) flows \
+         GROUP BY id, currency) \
+         SELECT CAST({MOVED} AS INTEGER), CAST(NULL AS BIGINT), CAST(NULL AS TEXT), \
+         CAST(NULL AS BIGINT), currency, CAST(SUM(n) AS BIGINT), CAST(SUM(amount) AS BIGINT), \
+         CAST(NULL AS BIGINT), CAST(NULL AS TEXT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT) \
+         FROM pairs GROUP BY currency \
+         UNION ALL \
+         SELECT {HELD}, NULL, NULL, NULL, currency, CAST(COUNT(*) AS BIGINT), NULL, \
+         CAST(SUM(balance) AS BIGINT), NULL, NULL, NULL FROM ledger_account GROUP BY currency \
+         UNION ALL \
+         SELECT * FROM (SELECT {PROBLEM} AS part, COALESCE(a.id, r.id) AS id, a.kind, a.owner_id, \
+         a.currency, a.debits, a.credits, a.balance, r.currency AS replay_currency, \
+         r.debits AS replay_debits, r.credits AS replay_credits \
+         FROM ledger_account a FULL OUTER JOIN replay r ON r.id = a.id \
+         WHERE a.id IS NULL OR r.currency <> a.currency \
+         OR a.debits <> COALESCE(r.debits, 0) OR a.credits <> COALESCE(r.credits, 0) \
+         OR a.balance <> COALESCE(r.credits, 0) - COALESCE(r.debits, 0) \
+         OR (a.balance < 0 AND a.kind IN ({never_negative})) \
+         ORDER BY COALESCE(a.id, r.id) LIMIT {limit}) problems"
+    );
+    let rows = db
+        .query_all_raw(sql.build(ConnectionTrait::get_database_backend(db)))
         .await?;
-    let mut out = LedgerCheck {
-        accounts: accounts.len() as u64,
-        ..LedgerCheck::default()
-    };
-    let by_id: HashMap<i64, &ledger_account::Model> = accounts.iter().map(|a| (a.id, a)).collect();
-    let mut debits: HashMap<i64, i128> = HashMap::new();
-    let mut credits: HashMap<i64, i128> = HashMap::new();
-    for (debit, credit, currency, total, n) in flows {
-        out.transfers += n as u64;
-        *out.moved.entry(currency.clone()).or_default() += i128::from(total);
-        *debits.entry(debit).or_default() += i128::from(total);
-        *credits.entry(credit).or_default() += i128::from(total);
-        for id in [debit, credit] {
-            match by_id.get(&id) {
-                Some(a) if a.currency != currency => out.problems.push(format!(
-                    "transfers in {currency} touch account {id} kept in {}",
-                    a.currency
-                )),
-                Some(_) => {}
-                None => out
-                    .problems
-                    .push(format!("transfers name a missing account {id}")),
+    let mut out = LedgerCheck::default();
+    let mut listed = 0;
+    for row in rows {
+        type Row = (
+            i32,
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+        );
+        let (part, id, kind, owner, currency, a, b, c, replayed_in, debits, credits): Row =
+            row.try_get_many_by_index()?;
+        let currency = currency.unwrap_or_default();
+        match part {
+            MOVED => {
+                out.transfers += a.unwrap_or(0) as u64;
+                *out.moved.entry(currency).or_default() += i128::from(b.unwrap_or(0));
             }
-        }
-    }
-    let mut per_currency: HashMap<&str, i128> = HashMap::new();
-    for a in &accounts {
-        let d = debits.get(&a.id).copied().unwrap_or(0);
-        let c = credits.get(&a.id).copied().unwrap_or(0);
-        if i128::from(a.debits) != d || i128::from(a.credits) != c || i128::from(a.balance) != c - d
-        {
-            out.problems.push(format!(
-                "account {} ({} of {}): cached debits {} credits {} balance {}, replayed {d} {c} {}",
-                a.id,
-                a.kind,
-                a.owner_id,
-                a.debits,
-                a.credits,
-                a.balance,
-                c - d
-            ));
-        }
-        let negative_allowed = LedgerKind::from_code(&a.kind).is_some_and(|k| k.may_go_negative());
-        if a.balance < 0 && !negative_allowed {
-            out.problems.push(format!(
-                "account {} ({}) is negative: {}",
-                a.id, a.kind, a.balance
-            ));
-        }
-        *per_currency.entry(a.currency.as_str()).or_default() += i128::from(a.balance);
-    }
-    for (currency, sum) in per_currency {
-        if sum != 0 {
-            out.problems
-                .push(format!("balances in {currency} sum to {sum}, not zero"));
+            HELD => {
+                out.accounts += a.unwrap_or(0) as u64;
+                let sum = c.unwrap_or(0);
+                if sum != 0 {
+                    out.problems
+                        .push(format!("balances in {currency} sum to {sum}, not zero"));
+                }
+            }
+            _ => {
+                listed += 1;
+                if listed > MAX_PROBLEM_ACCOUNTS {
+                    out.problems.push(format!(
+                        "more than {MAX_PROBLEM_ACCOUNTS} ledger accounts differ; the first \
+                         {MAX_PROBLEM_ACCOUNTS} are listed"
+                    ));
+                    continue;
+                }
+                let id = id.unwrap_or(0);
+                let replayed_in = replayed_in.unwrap_or_default();
+                let Some(kind) = kind else {
+                    out.problems
+                        .push(format!("transfers name a missing account {id}"));
+                    continue;
+                };
+                let (debits, credits) = (debits.unwrap_or(0), credits.unwrap_or(0));
+                let (cached_debits, cached_credits, balance) =
+                    (a.unwrap_or(0), b.unwrap_or(0), c.unwrap_or(0));
+                let owner = owner.unwrap_or(0);
+                if !replayed_in.is_empty() && replayed_in != currency {
+                    out.problems.push(format!(
+                        "transfers in {replayed_in} touch account {id} kept in {currency}"
+                    ));
+                }
+                if cached_debits != debits
+                    || cached_credits != credits
+                    || balance != credits - debits
+                {
+                    out.problems.push(format!(
+                        "account {id} ({kind} of {owner}): cached debits {cached_debits} \
+                         credits {cached_credits} balance {balance}, replayed {debits} \
+                         {credits} {}",
+                        credits - debits
+                    ));
+                }
+                let negative_allowed =
+                    LedgerKind::from_code(&kind).is_some_and(|k| k.may_go_negative());
+                if balance < 0 && !negative_allowed {
+                    out.problems
+                        .push(format!("account {id} ({kind}) is negative: {balance}"));
+                }
+            }
         }
     }
     Ok(out)
