@@ -83,9 +83,13 @@ async fn run(cli: Cli) -> Result<(), String> {
     let database = db::connect(&url)
         .await
         .map_err(|e| format!("cannot open database: {e}"))?;
-    db::migrate(&database)
-        .await
-        .map_err(|e| format!("migration failed: {e}"))?;
+    // A backup copies the database as it is: a newer binary must not change the schema of the
+    // database it was asked to copy before copying it.
+    if !matches!(cli.command, Some(Command::Backup { .. })) {
+        db::migrate(&database)
+            .await
+            .map_err(|e| format!("migration failed: {e}"))?;
+    }
     match cli.command.unwrap_or(Command::Serve {
         seed_if_empty: false,
     }) {
@@ -210,12 +214,26 @@ async fn run(cli: Cli) -> Result<(), String> {
             if !background.stop(left).await {
                 tracing::warn!("background rounds still busy after the grace period: abandoned");
             }
-            app::service::ledger::close_writer(&database).await;
-            reads.close().await;
-            database
-                .close()
-                .await
-                .map_err(|e| format!("cannot close the database: {e}"))?;
+            // Closing a pool waits for every borrowed connection to come back, which a request
+            // abandoned above may never do: the closing gets what is left of the grace (at
+            // least a second), then the process ends anyway. Nothing is half-written either
+            // way: a transaction that never committed is rolled back by the database.
+            let left = deadline
+                .map_or(grace, |until| {
+                    until.saturating_duration_since(tokio::time::Instant::now())
+                })
+                .max(std::time::Duration::from_secs(1));
+            let closing = async {
+                app::service::ledger::close_writer(&database).await;
+                reads.close().await;
+                database.close().await
+            };
+            match tokio::time::timeout(left, closing).await {
+                Ok(closed) => closed.map_err(|e| format!("cannot close the database: {e}"))?,
+                Err(_) => tracing::warn!(
+                    "database connections still in use after the grace period: not waiting"
+                ),
+            }
             tracing::info!("Herald stopped");
             served
         }

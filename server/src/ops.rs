@@ -35,12 +35,25 @@ pub struct Readiness {
     pub pending_migrations: Option<usize>,
     /// The catalog version the forecast index was built from.
     pub catalog_index_version: i64,
+    /// Seconds since the forecast index was last known to match the stored catalog (the
+    /// refresh loop confirms it every few seconds); past [`CATALOG_STALE`] the instance is
+    /// not ready: its forecasts may describe a catalog that has changed.
+    pub catalog_index_checked_seconds_ago: u64,
     /// The delivery version of the running-campaign index; `None` before its first load.
     pub campaign_index_version: Option<i64>,
 }
 
+/// How long the forecast index may go unconfirmed before the instance reports itself not
+/// ready (thirty rounds of the catalog loop).
+pub const CATALOG_STALE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Checks the database, its migrations and this instance's in-memory indexes.
 pub async fn readiness(state: &AppState) -> Readiness {
+    readiness_with(state, CATALOG_STALE).await
+}
+
+/// [`readiness`] with the catalog index allowed to go unconfirmed for `catalog_stale`.
+pub async fn readiness_with(state: &AppState, catalog_stale: std::time::Duration) -> Readiness {
     let ping = state
         .db
         .query_one_raw(Statement::from_string(
@@ -59,11 +72,16 @@ pub async fn readiness(state: &AppState) -> Readiness {
     };
     let campaign_version = state.delivery.campaigns().delivery_version;
     let campaign_index_version = (campaign_version != i64::MIN).then_some(campaign_version);
+    let checked = state.forecast.checked_ago();
     Readiness {
-        ready: database && pending_migrations == Some(0) && campaign_index_version.is_some(),
+        ready: database
+            && pending_migrations == Some(0)
+            && checked <= catalog_stale
+            && campaign_index_version.is_some(),
         database,
         pending_migrations,
         catalog_index_version: state.forecast.index().version,
+        catalog_index_checked_seconds_ago: checked.as_secs(),
         campaign_index_version,
     }
 }

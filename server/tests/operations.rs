@@ -1,15 +1,13 @@
 //! Running Herald: health and readiness probes, request ids, metrics, online backups, and two
-//! instances on one database (sessions, catalog edits and budgets shared through it).
+//! instances — two processes of the real binary — on one database (sessions, catalog edits
+//! and budgets shared through it).
 
 mod delivery_support;
 mod support;
 
 use delivery_support::{Api, PRICE_CPM};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
-use server::{
-    background::{self, Background, Periods},
-    router::{self, RouterConfig},
-};
+use server::router::{self, RouterConfig};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use support::{Client, PASSWORD, TestApp};
 
@@ -55,6 +53,29 @@ async fn probes_answer_and_every_response_has_a_request_id() {
             new.len() == 32 && new.bytes().all(|c| c.is_ascii_hexdigit()),
             "{b}: {new}"
         );
+
+        // A forecast index not confirmed current within the allowance is not ready; a
+        // migration the database lacks is not ready either.
+        assert!(
+            body["catalog_index_checked_seconds_ago"].is_u64(),
+            "{b}: {body}"
+        );
+        let config = RouterConfig::new(&support::site_root(), app.addr, false);
+        let state = router::state(app.db.clone(), &config).await.expect(b);
+        assert!(server::ops::readiness(&state).await.ready, "{b}");
+        let stale = server::ops::readiness_with(&state, Duration::ZERO).await;
+        assert!(!stale.ready && stale.database, "{b}: {stale:?}");
+        app.db
+            .execute_unprepared(
+                "DELETE FROM seaql_migrations WHERE version = \
+                 (SELECT MAX(version) FROM seaql_migrations)",
+            )
+            .await
+            .expect(b);
+        let behind = http.get(app.url("/readyz")).send().await.expect(b);
+        assert_eq!(behind.status(), 503, "{b}");
+        let body: serde_json::Value = behind.json().await.expect(b);
+        assert_eq!(body["pending_migrations"], 1, "{b}: {body}");
 
         // The database going away makes the instance unready, not dead.
         app.db.clone().close().await.expect(b);
@@ -144,32 +165,77 @@ async fn backups_copy_a_live_sqlite_database_and_never_overwrite() {
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
 
-/// One instance: its own pool on `url`, its own in-memory indexes and loops (catalog checked
-/// every 100 ms), its own port.
-async fn instance(backend: &'static str, url: &str) -> (TestApp, Background) {
-    let db = migrations::db::connect(url).await.expect("connect");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let mut config = RouterConfig::new(&support::site_root(), addr, false);
-    config.dev_mail = true;
-    let state = router::state(db.clone(), &config).await.expect("state");
-    let periods = Periods {
-        catalog: Duration::from_millis(100),
-        ..Periods::default()
-    };
-    let loops = background::start(&state, periods, true);
-    let app = router::routes(state, &config);
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .expect("serve");
-    });
-    (TestApp { backend, addr, db }, loops)
+/// One instance: the real `server` binary in a process of its own on `url` (its own pools,
+/// in-memory indexes, loops and port), with the test's own connection to the same database
+/// for setting up and checking. Killed when dropped, should the test fail first.
+struct Instance {
+    app: TestApp,
+    child: std::process::Child,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Instance {
+    async fn start(backend: &'static str, url: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .arg("serve")
+            .env("DATABASE_URL", url)
+            .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
+            .env("HERALD_SECURE_COOKIES", "false")
+            .env("HERALD_DEV_MAIL", "true")
+            .env("HERALD_LOG", "error")
+            .env("LEPTOS_SITE_ROOT", support::site_root())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("start the server");
+        let db = migrations::db::connect(url).await.expect("connect");
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut instance = Self {
+            app: TestApp { backend, addr, db },
+            child,
+        };
+        let http = reqwest::Client::new();
+        let started = std::time::Instant::now();
+        loop {
+            if let Ok(r) = http.get(instance.app.url("/readyz")).send().await
+                && r.status() == 200
+            {
+                return instance;
+            }
+            if let Ok(Some(status)) = instance.child.try_wait() {
+                panic!("{backend}: the server exited early ({status})");
+            }
+            assert!(started.elapsed() < Duration::from_secs(90), "never ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// SIGTERM, then the process must end cleanly within 30 s.
+    async fn stop(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .is_ok_and(|s| s.success());
+        let stopping = std::time::Instant::now();
+        while stopping.elapsed() < Duration::from_secs(30) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return sent && status.success();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
 }
 
 /// Channels of 1,000 average views: each slot holds one `PRICE_CPM` (a lone bid pays the floor).
@@ -192,8 +258,9 @@ const _: () = assert!(
 async fn two_instances_share_sessions_catalog_and_budgets() {
     for (backend, url) in migrations::db::fresh_all_urls().await {
         let b = backend;
-        let (one, one_loops) = instance(backend, &url).await;
-        let (two, two_loops) = instance(backend, &url).await;
+        let first = Instance::start(backend, &url).await;
+        let second = Instance::start(backend, &url).await;
+        let (one, two) = (&first.app, &second.app);
 
         // Topics, channels, a running campaign and a delivery key, written through one.
         let world = delivery_support::world(&one.db).await;
@@ -221,7 +288,7 @@ async fn two_instances_share_sessions_catalog_and_budgets() {
         ];
         let before = on_two.call("forecast", &forecast).await;
         assert_eq!(before.body["channels"], 0, "{b}: {before:?}");
-        support::confirm(&one, "ada@example.com").await;
+        support::confirm(one, "ada@example.com").await;
         one.db
             .execute_unprepared(
                 "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \
@@ -271,7 +338,7 @@ async fn two_instances_share_sessions_catalog_and_budgets() {
             one.db.execute_unprepared(sql).await.expect(sql);
         }
         // Each instance notices the new channels and budget before the race starts.
-        for app in [&one, &two] {
+        for app in [one, two] {
             let warm = Api::new(app)
                 .decide(
                     &world.key.secret,
@@ -287,7 +354,7 @@ async fn two_instances_share_sessions_catalog_and_budgets() {
         let mut asks = tokio::task::JoinSet::new();
         for i in 0..CHANNELS * 2 {
             // Every channel is asked by both instances.
-            let api = Api::new(if i < CHANNELS { &one } else { &two });
+            let api = Api::new(if i < CHANNELS { one } else { two });
             let secret = world.key.secret.clone();
             asks.spawn(async move {
                 let answer = api
@@ -330,8 +397,8 @@ async fn two_instances_share_sessions_catalog_and_budgets() {
         let check = app::service::ledger::check::check(&two.db).await.expect(b);
         assert!(check.problems.is_empty(), "{b}: {:?}", check.problems);
 
-        assert!(one_loops.stop(Duration::from_secs(10)).await, "{b}");
-        assert!(two_loops.stop(Duration::from_secs(10)).await, "{b}");
+        assert!(first.stop().await, "{b}: one stops cleanly");
+        assert!(second.stop().await, "{b}: two stops cleanly");
     }
 }
 

@@ -78,15 +78,20 @@ pub async fn load_import(id: CatalogImportId) -> Result<ImportPreview, AppError>
 pub async fn apply_import(id: CatalogImportId) -> Result<(), AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
     let claimed = service::catalog_import::claim(&state.reads, &me, id).await?;
-    // The task outlives the request: it takes the main pool, not the request's reads.
+    // The task outlives the request: it takes the main pool, not the request's reads. It
+    // stays in the request's span, so its log lines carry the request's id.
+    use tracing::Instrument;
     let (db, imports, forecast) = (state.db, state.imports, state.forecast);
-    tokio::spawn(async move {
-        if catalog_import::run(&db, &imports, claimed).await.is_ok()
-            && let Err(e) = forecast.refresh(&db).await
-        {
-            tracing::warn!(%e, "forecast refresh after a catalog import");
+    tokio::spawn(
+        async move {
+            if catalog_import::run(&db, &imports, claimed).await.is_ok()
+                && let Err(e) = forecast.refresh(&db).await
+            {
+                tracing::warn!(%e, "forecast refresh after a catalog import");
+            }
         }
-    });
+        .in_current_span(),
+    );
     Ok(())
 }
 

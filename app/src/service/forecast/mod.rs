@@ -42,6 +42,9 @@ pub struct ForecastEngine {
     /// them every slot counts as won.
     delivery: Arc<OnceLock<crate::service::delivery::DeliveryEngine>>,
     competition: Arc<RwLock<Arc<Competition>>>,
+    /// When the index was last known to match the stored catalog version (built, or a
+    /// refresh found nothing changed).
+    checked: Arc<RwLock<std::time::Instant>>,
 }
 
 impl ForecastEngine {
@@ -53,7 +56,26 @@ impl ForecastEngine {
             rebuilding: Arc::new(tokio::sync::Mutex::new(())),
             delivery: Arc::new(OnceLock::new()),
             competition: Arc::new(RwLock::new(Arc::new(Competition::default()))),
+            checked: Arc::new(RwLock::new(std::time::Instant::now())),
         })
+    }
+
+    /// How long ago the index was last known to match the stored catalog (what `/readyz`
+    /// reports: a refresh loop that keeps failing leaves an index that may be behind).
+    pub fn checked_ago(&self) -> Duration {
+        let at = match self.checked.read() {
+            Ok(guard) => *guard,
+            Err(poisoned) => *poisoned.into_inner(),
+        };
+        at.elapsed()
+    }
+
+    fn mark_checked(&self) {
+        let now = std::time::Instant::now();
+        match self.checked.write() {
+            Ok(mut guard) => *guard = now,
+            Err(poisoned) => *poisoned.into_inner() = now,
+        }
     }
 
     /// Makes the forecast learn from the auction: the running campaigns of `delivery` (and
@@ -148,6 +170,7 @@ impl ForecastEngine {
     pub async fn refresh(&self, db: &DatabaseConnection) -> Result<bool, AppError> {
         let _one_at_a_time = self.rebuilding.lock().await;
         if settings::catalog_version(db).await? == self.index().version {
+            self.mark_checked();
             return Ok(false);
         }
         let index = Arc::new(build_from_db(db).await?);
@@ -155,6 +178,7 @@ impl ForecastEngine {
             Ok(mut guard) => *guard = index,
             Err(poisoned) => *poisoned.into_inner() = index,
         }
+        self.mark_checked();
         Ok(true)
     }
 }

@@ -118,11 +118,16 @@ where
         rows: 0,
         tx: tx.clone(),
     };
-    tokio::spawn(async move {
-        if let Err(e) = write(chunks).await {
-            let _ = tx.send(Err(e)).await;
+    // In the request's span: the writer's log lines carry the request's id.
+    use tracing::Instrument;
+    tokio::spawn(
+        async move {
+            if let Err(e) = write(chunks).await {
+                let _ = tx.send(Err(e)).await;
+            }
         }
-    });
+        .in_current_span(),
+    );
     rx
 }
 
