@@ -2,7 +2,8 @@
 //! equal credits, nothing that must not be negative is, and no transfer mixes currencies.
 //!
 //! The replay runs in the database, in one statement: the transfers are summed per pair of
-//! accounts and currency once, then per account, and compared with the cached figures there;
+//! accounts and currency once, then per account (with the lowest and highest currency among
+//! its transfers, which both must be the account's), and compared with the cached figures there;
 //! only the accounts that differ come back (at most [`MAX_PROBLEM_ACCOUNTS`]), with the sizes
 //! and the per-currency totals. Its memory does not grow with the ledger: a platform with a
 //! million channels has a million payable accounts, none of which needs to leave the database
@@ -43,32 +44,34 @@ pub async fn check(db: &impl ConnectionTrait) -> Result<LedgerCheck, AppError> {
         .join(", ");
     let limit = sql.bind(MAX_PROBLEM_ACCOUNTS as i64 + 1);
     // Sums over BIGINT are NUMERIC on PostgreSQL: cast back so both databases answer i64.
-    // Rows: (part, id, kind, owner, currency, a, b, c, replayed currency, replayed debits,
-    // replayed credits); `MOVED` rows carry a currency's transfer count and amount in a, b;
-    // `HELD` rows its account count and balance sum in a, c; `PROBLEM` rows one account.
+    // Rows: (part, id, kind, owner, currency, a, b, c, the lowest and highest currency of the
+    // account's transfers, replayed debits, replayed credits); `MOVED` rows carry a currency's
+    // transfer count and amount in a, b; `HELD` rows its account count and balance sum in a, c;
+    // `PROBLEM` rows one account (its replay over all its transfers, whatever their currency).
     sql.text = format!(
         "WITH pairs AS MATERIALIZED (\
          SELECT debit_account_id AS debit, credit_account_id AS credit, currency, \
          COUNT(*) AS n, SUM(amount) AS amount FROM ledger_transfer \
          GROUP BY debit_account_id, credit_account_id, currency), \
-         replay AS (SELECT id, currency, CAST(SUM(debits) AS BIGINT) AS debits, \
-         CAST(SUM(credits) AS BIGINT) AS credits FROM (\
+         replay AS (SELECT id, MIN(currency) AS low_currency, MAX(currency) AS high_currency, \
+         CAST(SUM(debits) AS BIGINT) AS debits, CAST(SUM(credits) AS BIGINT) AS credits FROM (\
          SELECT debit AS id, currency, amount AS debits, 0 AS credits FROM pairs \
          UNION ALL SELECT credit AS id, currency, 0 AS debits, amount AS credits FROM pairs) flows \
-         GROUP BY id, currency) \
+         GROUP BY id) \
          SELECT CAST({MOVED} AS INTEGER), CAST(NULL AS BIGINT), CAST(NULL AS TEXT), \
          CAST(NULL AS BIGINT), currency, CAST(SUM(n) AS BIGINT), CAST(SUM(amount) AS BIGINT), \
-         CAST(NULL AS BIGINT), CAST(NULL AS TEXT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT) \
-         FROM pairs GROUP BY currency \
+         CAST(NULL AS BIGINT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS BIGINT), \
+         CAST(NULL AS BIGINT) FROM pairs GROUP BY currency \
          UNION ALL \
          SELECT {HELD}, NULL, NULL, NULL, currency, CAST(COUNT(*) AS BIGINT), NULL, \
-         CAST(SUM(balance) AS BIGINT), NULL, NULL, NULL FROM ledger_account GROUP BY currency \
+         CAST(SUM(balance) AS BIGINT), NULL, NULL, NULL, NULL FROM ledger_account \
+         GROUP BY currency \
          UNION ALL \
          SELECT * FROM (SELECT {PROBLEM} AS part, COALESCE(a.id, r.id) AS id, a.kind, a.owner_id, \
-         a.currency, a.debits, a.credits, a.balance, r.currency AS replay_currency, \
+         a.currency, a.debits, a.credits, a.balance, r.low_currency, r.high_currency, \
          r.debits AS replay_debits, r.credits AS replay_credits \
          FROM ledger_account a FULL OUTER JOIN replay r ON r.id = a.id \
-         WHERE a.id IS NULL OR r.currency <> a.currency \
+         WHERE a.id IS NULL OR r.low_currency <> a.currency OR r.high_currency <> a.currency \
          OR a.debits <> COALESCE(r.debits, 0) OR a.credits <> COALESCE(r.credits, 0) \
          OR a.balance <> COALESCE(r.credits, 0) - COALESCE(r.debits, 0) \
          OR (a.balance < 0 AND a.kind IN ({never_negative})) \
@@ -90,10 +93,11 @@ pub async fn check(db: &impl ConnectionTrait) -> Result<LedgerCheck, AppError> {
             Option<i64>,
             Option<i64>,
             Option<String>,
+            Option<String>,
             Option<i64>,
             Option<i64>,
         );
-        let (part, id, kind, owner, currency, a, b, c, replayed_in, debits, credits): Row =
+        let (part, id, kind, owner, currency, a, b, c, low, high, debits, credits): Row =
             row.try_get_many_by_index()?;
         let currency = currency.unwrap_or_default();
         match part {
@@ -119,7 +123,6 @@ pub async fn check(db: &impl ConnectionTrait) -> Result<LedgerCheck, AppError> {
                     continue;
                 }
                 let id = id.unwrap_or(0);
-                let replayed_in = replayed_in.unwrap_or_default();
                 let Some(kind) = kind else {
                     out.problems
                         .push(format!("transfers name a missing account {id}"));
@@ -129,9 +132,15 @@ pub async fn check(db: &impl ConnectionTrait) -> Result<LedgerCheck, AppError> {
                 let (cached_debits, cached_credits, balance) =
                     (a.unwrap_or(0), b.unwrap_or(0), c.unwrap_or(0));
                 let owner = owner.unwrap_or(0);
-                if !replayed_in.is_empty() && replayed_in != currency {
+                let mut foreign: Vec<String> = [low, high]
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| *c != currency)
+                    .collect();
+                foreign.dedup();
+                for other in foreign {
                     out.problems.push(format!(
-                        "transfers in {replayed_in} touch account {id} kept in {currency}"
+                        "transfers in {other} touch account {id} kept in {currency}"
                     ));
                 }
                 if cached_debits != debits
