@@ -160,11 +160,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             let app = router::routes(state, &config);
             let listener = tokio::net::TcpListener::bind(cli.listen)
                 .await
-                .map_err(|e| format!("cannot listen on {}: {e}", cli.listen))?
-                .tap_io(|socket| {
-                    // Streamed pages stall ~40 ms per response without it (Nagle + delayed ACK).
-                    let _ = socket.set_nodelay(true);
-                });
+                .map_err(|e| format!("cannot listen on {}: {e}", cli.listen))?;
+            // The address bound, which names the port the system chose for `…:0`.
+            let listening = listener
+                .local_addr()
+                .map_err(|e| format!("cannot listen on {}: {e}", cli.listen))?;
+            let listener = listener.tap_io(|socket| {
+                // Streamed pages stall ~40 ms per response without it (Nagle + delayed ACK).
+                let _ = socket.set_nodelay(true);
+            });
             let stop = CancellationToken::new();
             if let Some(address) = cli.metrics_listen {
                 server::metrics::serve(address, config.metrics.clone(), scraped, stop.clone())
@@ -172,7 +176,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             tracing::info!(
                 "Herald listening on http://{} (database {}, secure cookies {})",
-                cli.listen,
+                listening,
                 redact(&url),
                 cli.secure_cookies
             );
@@ -189,7 +193,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             tokio::pin!(serving);
             // The listener closes at the signal, and the background loops are told to stop
             // with it: requests in flight and the loops' last rounds share one `grace`, so a
-            // stop never takes longer than that (an orchestrator's own grace must exceed it).
+            // stop takes at most that and the second allowed for closing the pools below (an
+            // orchestrator's own grace must exceed both).
             let mut deadline = None;
             let served = tokio::select! {
                 served = &mut serving => served.map_err(|e| e.to_string()),

@@ -182,30 +182,63 @@ impl Drop for Instance {
 
 impl Instance {
     async fn start(backend: &'static str, url: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        let db = migrations::db::connect(url).await.expect("connect");
+        // The server binds a port the system chooses and logs it: no port is freed here for
+        // another test's server to take first.
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
             .arg("serve")
             .env("DATABASE_URL", url)
-            .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
+            .env("HERALD_LISTEN", "127.0.0.1:0")
             .env("HERALD_SECURE_COOKIES", "false")
             .env("HERALD_DEV_MAIL", "true")
-            .env("HERALD_LOG", "error")
+            .env("HERALD_LOG", "error,server=info")
             .env("LEPTOS_SITE_ROOT", support::site_root())
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
             .spawn()
             .expect("start the server");
-        let db = migrations::db::connect(url).await.expect("connect");
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let stdout = child.stdout.take().expect("stdout");
+        let placeholder = SocketAddr::from(([127, 0, 0, 1], 0));
         let mut instance = Self {
-            app: TestApp { backend, addr, db },
+            app: TestApp {
+                backend,
+                addr: placeholder,
+                db,
+            },
             child,
         };
-        let http = reqwest::Client::new();
+        // Reads the log until the listening line, then keeps draining it (a full pipe would
+        // block the server).
+        let (found, listening) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut found = Some(found);
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("listening on http://").nth(1)
+                    && let Some(addr) = rest.split_whitespace().next()
+                    && let Some(found) = found.take()
+                {
+                    let _ = found.send(addr.to_owned());
+                }
+            }
+        });
         let started = std::time::Instant::now();
+        let addr = loop {
+            if let Ok(addr) = listening.try_recv() {
+                break addr;
+            }
+            if let Ok(Some(status)) = instance.child.try_wait() {
+                panic!("{backend}: the server exited early ({status})");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "never listened"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        instance.app.addr = addr.parse().expect("the address the server logged");
+        let http = reqwest::Client::new();
         loop {
             if let Ok(r) = http.get(instance.app.url("/readyz")).send().await
                 && r.status() == 200
