@@ -6,7 +6,7 @@
 use crate::{
     error::AppError,
     model::{
-        CorrectionInput, CorrectionResult, CorrectionRow, Micros, Payables, PayoutInput,
+        CorrectionInput, CorrectionResult, CorrectionRow, Payables, PayoutInput, PayoutPaid,
         ReconcileReport, SpendReport,
     },
 };
@@ -59,9 +59,16 @@ pub async fn finance_payables(month: String) -> Result<Payables, AppError> {
 
 /// Marks one channel's ended month paid (finance staff); answers the amount paid.
 #[server(endpoint = "mark_payout_paid")]
-pub async fn mark_payout_paid(input: PayoutInput) -> Result<Micros, AppError> {
+pub async fn mark_payout_paid(input: PayoutInput) -> Result<PayoutPaid, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Finance).await?;
-    service::finance::payables::mark_paid(&state.db, &me, input, chrono::Utc::now()).await
+    let (currency, month) = (input.currency.clone(), input.month.trim().to_owned());
+    let amount =
+        service::finance::payables::mark_paid(&state.db, &me, input, chrono::Utc::now()).await?;
+    Ok(PayoutPaid {
+        amount,
+        currency,
+        month,
+    })
 }
 
 /// Ledger = events = rollups for a period, per account and overall, with every difference;

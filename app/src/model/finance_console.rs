@@ -177,6 +177,15 @@ pub struct Payables {
     pub can_pay: bool,
 }
 
+/// What marking a channel's month paid moved out of its payable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutPaid {
+    pub amount: Micros,
+    pub currency: String,
+    /// `YYYY-MM`.
+    pub month: String,
+}
+
 /// Marking one channel's month paid.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(Validate))]
