@@ -213,27 +213,26 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
             };
             stop.cancel();
-            let left = deadline.map_or(grace, |until| {
-                until.saturating_duration_since(tokio::time::Instant::now())
-            });
-            if !background.stop(left).await {
+            // What is left of the grace (all of it when the server ended by itself).
+            let left = || {
+                deadline.map_or(grace, |until| {
+                    until.saturating_duration_since(tokio::time::Instant::now())
+                })
+            };
+            if !background.stop(left()).await {
                 tracing::warn!("background rounds still busy after the grace period: abandoned");
             }
             // Closing a pool waits for every borrowed connection to come back, which a request
             // abandoned above may never do: the closing gets what is left of the grace (at
             // least a second), then the process ends anyway. Nothing is half-written either
             // way: a transaction that never committed is rolled back by the database.
-            let left = deadline
-                .map_or(grace, |until| {
-                    until.saturating_duration_since(tokio::time::Instant::now())
-                })
-                .max(std::time::Duration::from_secs(1));
+            let closing_time = left().max(std::time::Duration::from_secs(1));
             let closing = async {
                 app::service::ledger::close_writer(&database).await;
                 reads.close().await;
                 database.close().await
             };
-            match tokio::time::timeout(left, closing).await {
+            match tokio::time::timeout(closing_time, closing).await {
                 Ok(closed) => closed.map_err(|e| format!("cannot close the database: {e}"))?,
                 Err(_) => tracing::warn!(
                     "database connections still in use after the grace period: not waiting"

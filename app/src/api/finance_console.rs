@@ -80,8 +80,8 @@ pub async fn finance_reconcile(
     page: Option<u64>,
 ) -> Result<ReconcileReport, AppError> {
     let (state, me) = ctx::require_user().await?;
-    // The main pool: a refusal is audited, which the read-only pool cannot write.
     let page = page.unwrap_or(0);
+    // The main pool: a refusal is audited, which the read-only pool cannot write.
     service::finance::reconcile::reconcile(&state.db, &me, &from, &to, page, chrono::Utc::now())
         .await
 }

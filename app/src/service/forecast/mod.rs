@@ -63,19 +63,17 @@ impl ForecastEngine {
     /// How long ago the index was last known to match the stored catalog (what `/readyz`
     /// reports: a refresh loop that keeps failing leaves an index that may be behind).
     pub fn checked_ago(&self) -> Duration {
-        let at = match self.checked.read() {
-            Ok(guard) => *guard,
-            Err(poisoned) => *poisoned.into_inner(),
-        };
-        at.elapsed()
+        self.checked
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .elapsed()
     }
 
     fn mark_checked(&self) {
-        let now = std::time::Instant::now();
-        match self.checked.write() {
-            Ok(mut guard) => *guard = now,
-            Err(poisoned) => *poisoned.into_inner() = now,
-        }
+        *self
+            .checked
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = std::time::Instant::now();
     }
 
     /// Makes the forecast learn from the auction: the running campaigns of `delivery` (and
