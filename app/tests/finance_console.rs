@@ -386,7 +386,12 @@ async fn a_channel_correction_covers_its_period_and_payouts_move_the_payable_onc
         let paid = payables::mark_paid(&w.db, &w.finance, pay("PAY-1"), later)
             .await
             .expect(b);
-        assert_eq!(paid, Micros(pc), "{b}");
+        assert_eq!(
+            (paid.amount, paid.month.as_str()),
+            (Micros(pc), month.as_str()),
+            "{b}"
+        );
+        assert_eq!(paid.channel, tech.handle, "{b}");
         assert_eq!(
             balance(&w.db, ledger::Side::payable(tech.channel_id)).await,
             Micros(0),
@@ -396,7 +401,8 @@ async fn a_channel_correction_covers_its_period_and_payouts_move_the_payable_onc
         assert_eq!(
             payables::mark_paid(&w.db, &w.finance, pay("PAY-1"), later)
                 .await
-                .expect(b),
+                .expect(b)
+                .amount,
             Micros(pc),
             "{b}"
         );
@@ -491,11 +497,15 @@ async fn a_correction_beside_a_payout_never_takes_back_a_paid_share() {
             // The correction went first: the payout paid what was left.
             Ok(done) => {
                 assert_eq!(done.decisions, 1, "{b}");
-                assert_eq!(paid, Micros(p2), "{b}: the reversed share is not paid");
+                assert_eq!(
+                    paid.amount,
+                    Micros(p2),
+                    "{b}: the reversed share is not paid"
+                );
             }
             // The payout went first: its month can no longer give the publisher's part back.
             Err(AppError::Invalid(f)) if f.get("scope").is_some() => {
-                assert_eq!(paid, Micros(p1 + p2), "{b}");
+                assert_eq!(paid.amount, Micros(p1 + p2), "{b}");
             }
             Err(other) => panic!("{b}: {other:?}"),
         }

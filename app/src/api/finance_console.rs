@@ -61,14 +61,7 @@ pub async fn finance_payables(month: String) -> Result<Payables, AppError> {
 #[server(endpoint = "mark_payout_paid")]
 pub async fn mark_payout_paid(input: PayoutInput) -> Result<PayoutPaid, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Finance).await?;
-    let (currency, month) = (input.currency.clone(), input.month.trim().to_owned());
-    let amount =
-        service::finance::payables::mark_paid(&state.db, &me, input, chrono::Utc::now()).await?;
-    Ok(PayoutPaid {
-        amount,
-        currency,
-        month,
-    })
+    service::finance::payables::mark_paid(&state.db, &me, input, chrono::Utc::now()).await
 }
 
 /// Ledger = events = rollups for a period, per account and overall, with every difference;

@@ -184,6 +184,8 @@ pub struct PayoutPaid {
     pub currency: String,
     /// `YYYY-MM`.
     pub month: String,
+    /// The channel's handle, as in the catalog.
+    pub channel: String,
 }
 
 /// Marking one channel's month paid.

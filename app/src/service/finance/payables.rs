@@ -5,9 +5,12 @@
 
 use super::spend::utc_window;
 use crate::{
-    entity::{delivery_decision, ledger_account, publisher_payout},
+    entity::{channel, delivery_decision, ledger_account, publisher_payout},
     error::AppError,
-    model::{AuditAction, Micros, PayableRow, Payables, PayoutInput, PlatformRole, TransferKind},
+    model::{
+        AuditAction, Micros, PayableRow, Payables, PayoutInput, PayoutPaid, PlatformRole,
+        TransferKind,
+    },
     service::{
         Actor,
         audit::{self, AuditEntry},
@@ -274,7 +277,7 @@ fn payable_record(month: &str, r: &PayableRow) -> Vec<String> {
 }
 
 /// Marks one channel's month paid (finance staff): moves what the month owes from the
-/// channel's payable to the outside world, once. Only a month that has ended can be paid, and
+/// channel's payable to the outside world, once, and answers what was paid to whom. Only a month that has ended can be paid, and
 /// only once every slot the channel won in it is settled: until its hold is released, a slot
 /// can still be charged (views reported late), and a share booked after the payout would
 /// never be paid nor, the month being paid, reversible.
@@ -283,7 +286,7 @@ pub async fn mark_paid(
     actor: &Actor,
     input: PayoutInput,
     now: DateTime<Utc>,
-) -> Result<Micros, AppError> {
+) -> Result<PayoutPaid, AppError> {
     actor.require_staff(db, PlatformRole::Finance).await?;
     input.validate()?;
     let (month, first, last) = month_days("month", &input.month, now)?;
@@ -295,6 +298,17 @@ pub async fn mark_paid(
     }
     let reference = input.reference.trim().to_owned();
     crate::with_retry!(db, |txn| {
+        let handle = channel::Entity::find_by_id(input.channel)
+            .one(txn)
+            .await?
+            .ok_or(AppError::NotFound)?
+            .handle;
+        let paid = |amount: i64| PayoutPaid {
+            amount: Micros(amount),
+            currency: input.currency.clone(),
+            month: month.clone(),
+            channel: handle.clone(),
+        };
         ledger::lock(txn, Side::payable(input.channel), &input.currency, now).await?;
         if let Some(done) = publisher_payout::Entity::find()
             .filter(publisher_payout::Column::ChannelId.eq(input.channel))
@@ -304,7 +318,7 @@ pub async fn mark_paid(
             .await?
         {
             if done.reference == reference {
-                return Ok(Micros(done.amount));
+                return Ok(paid(done.amount));
             }
             return Err(AppError::field(
                 "reference",
@@ -418,6 +432,6 @@ pub async fn mark_paid(
             })),
         )
         .await?;
-        Ok(owed)
+        Ok(paid(owed.0))
     })
 }
