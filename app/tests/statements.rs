@@ -230,6 +230,74 @@ async fn months_begin_at_local_midnight() {
             csv.contains("top_up,2025-11-01,Reference NOV,7.00,7000000,EUR"),
             "{b}: {csv}"
         );
+        // October read just after its end: ended, but provisional for `ledger::SETTLE`
+        // (money stamped before midnight may still be committing); final from then on.
+        assert!(!october.in_progress && october.is_final, "{b}");
+        for (after, is_final) in [(-1, false), (0, false), (299, false), (300, true)] {
+            let read_at = midnight + chrono::Duration::seconds(after);
+            let s = statement::statement(&db, &owner, None, "2025-10", read_at)
+                .await
+                .expect(b);
+            assert_eq!(s.in_progress, after < 0, "{b} {after}");
+            assert_eq!(s.is_final, is_final, "{b} {after}");
+            assert_eq!(s.final_from, midnight + ledger::SETTLE, "{b}");
+            let label = s.closing_label();
+            assert_eq!(
+                label.starts_with("Closing balance (provisional until 2025-10-31 23:05 UTC)"),
+                after >= 0 && !is_final,
+                "{b} {after}: {label}"
+            );
+        }
+    }
+}
+
+/// A money write that has run past its deadline (its first attempt started more than
+/// `ledger::WRITE_DEADLINE` ago) is rolled back at its commit, so no transfer is committed
+/// long after its time stamp, when statements may already call its month final.
+#[tokio::test]
+async fn a_money_write_past_its_deadline_is_rolled_back() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let owner = advertiser(&db, "owner@example.com", "UTC").await;
+        let now = Utc::now();
+        let transfer = |key: &str| NewTransfer {
+            debit: Side::external(),
+            credit: Side::balance(account(&owner).0),
+            amount: Micros::units(3),
+            currency: "EUR".into(),
+            kind: TransferKind::TopUp,
+            object_type: "account",
+            object_id: account(&owner).0,
+            key: key.into(),
+        };
+        let long_ago = std::time::Instant::now()
+            .checked_sub(ledger::WRITE_DEADLINE + std::time::Duration::from_secs(1))
+            .expect("the machine has been up longer than a minute");
+        let w = ledger::begin_from(&db, long_ago).await.expect(b);
+        ledger::transfer(&*w, &transfer("late"), now)
+            .await
+            .expect(b);
+        match w.commit().await {
+            Err(AppError::TooManyAttempts(m)) => assert_eq!(m, ledger::TOO_SLOW, "{b}"),
+            other => panic!("{b}: {other:?}"),
+        }
+        let balance = ledger::balance::summary(&db, account(&owner))
+            .await
+            .expect(b);
+        assert_eq!(balance.available, Micros(0), "{b}: nothing was committed");
+        // Within the deadline the same write commits.
+        let w = ledger::begin(&db).await.expect(b);
+        ledger::transfer(&*w, &transfer("late"), now)
+            .await
+            .expect(b);
+        w.commit().await.expect(b);
+        let balance = ledger::balance::summary(&db, account(&owner))
+            .await
+            .expect(b);
+        assert_eq!(balance.available, Micros::units(3), "{b}");
+        assert!(
+            ledger::check(&db).await.expect(b).problems.is_empty(),
+            "{b}"
+        );
     }
 }
 

@@ -48,6 +48,12 @@ pub struct Statement {
     pub last_day: NaiveDate,
     /// The month has not ended yet: `closing` is the funds so far.
     pub in_progress: bool,
+    /// When the figures become final: the month's end plus the time money stamped before it
+    /// may take to arrive (`ledger::SETTLE`). Until then a month that has ended
+    /// (`!in_progress`) may still gain a line.
+    pub final_from: DateTime<Utc>,
+    /// The figures are final (`final_from` has passed).
+    pub is_final: bool,
     /// Funds at `from`.
     pub opening: Micros,
     /// Credits received (bank transfers), one line each.
@@ -67,6 +73,21 @@ pub struct Statement {
 }
 
 impl Statement {
+    /// What the closing balance is called: the balance so far in a month that has not ended,
+    /// a provisional closing balance while money stamped before the end may still arrive.
+    pub fn closing_label(&self) -> String {
+        if self.in_progress {
+            "Balance so far".to_owned()
+        } else if self.is_final {
+            "Closing balance".to_owned()
+        } else {
+            format!(
+                "Closing balance (provisional until {} UTC)",
+                self.final_from.format("%Y-%m-%d %H:%M")
+            )
+        }
+    }
+
     /// The four sections in the order a statement shows them, with their headings.
     pub fn sections(&self) -> [(&'static str, &StatementSection); 4] {
         [

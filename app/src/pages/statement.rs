@@ -130,11 +130,13 @@ fn StatementView(s: Statement, base: String, csv: String) -> impl IntoView {
         .then(|| month_from(s.first_day, 1))
         .flatten()
         .map(|m| format!("{base}?month={m}"));
-    let closing_label = if s.in_progress {
-        "Balance so far"
-    } else {
-        "Closing balance"
-    };
+    let closing_label = s.closing_label();
+    let settling = (!s.in_progress && !s.is_final).then(|| {
+        format!(
+            "This month ended moments ago: money for views shown just before midnight can still arrive, so these figures are final from {} UTC.",
+            s.final_from.format("%Y-%m-%d %H:%M")
+        )
+    });
     let period = format!(
         "Months begin and end at midnight in the account's time zone, {}: this statement covers {} 00:00 to {} 24:00 ({} to {} UTC).",
         s.time_zone,
@@ -175,6 +177,7 @@ fn StatementView(s: Statement, base: String, csv: String) -> impl IntoView {
             </div>
             <p class="hint" data-test="statement-period">{period}</p>
             {s.in_progress.then(|| view! { <p class="muted">"This month has not ended: the figures are as of now."</p> })}
+            {settling.map(|text| view! { <p class="muted" data-test="statement-provisional">{text}</p> })}
             <div class="table-wrap" tabindex="0">
                 <table class="data statement-summary" data-test="statement-summary">
                     <caption>{format!("Summary ({})", s.currency)}</caption>

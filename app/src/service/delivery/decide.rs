@@ -223,7 +223,7 @@ async fn decide_batch(
         if attempt > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(attempt * 3)).await;
         }
-        let txn = match ledger::begin(db).await {
+        let txn = match ledger::begin_from(db, started).await {
             Ok(txn) => txn,
             Err(e) => {
                 failure = e;
@@ -255,7 +255,7 @@ async fn decide_batch(
                     }
                     return decided.answers.into_iter().map(Ok).collect();
                 }
-                Err(e) => failure = e.into(),
+                Err(e) => failure = e,
             },
             Ok(None) => {
                 let _ = txn.rollback().await;

@@ -325,6 +325,8 @@ async fn read(
         first_day,
         last_day: next.pred_opt().unwrap_or(next),
         in_progress: now < to,
+        final_from: to + crate::service::ledger::SETTLE,
+        is_final: now >= to + crate::service::ledger::SETTLE,
         opening: Micros(closing - month_net),
         top_ups,
         spend: section(spend),

@@ -62,11 +62,28 @@ fn touches_balance(debit: Side, credit: Side) -> bool {
 }
 pub use reverse::{Reversal, reversal_key, reverse_many};
 
+/// How long a money write may take, from the start of its first attempt ([`begin_from`]) to
+/// its commit, waiting for its turn included. A write past it is rolled back: its transfers
+/// would carry a time stamp (taken when the request began) that readers had already passed.
+pub const WRITE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How long after a period ends its money may still arrive: a transfer is stamped when its
+/// request begins but seen by others only once it commits, so a statement read just after
+/// midnight could miss one stamped just before and committed just after. [`WRITE_DEADLINE`]
+/// bounds the write itself; the rest leaves four minutes for what a request does before it
+/// begins writing (its reads, each bounded by the pools' own waits of 10–30 s). A month's
+/// statement is final only from its end plus this.
+pub const SETTLE: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// What a money write past [`WRITE_DEADLINE`] answers (not retried).
+pub const TOO_SLOW: &str = "This took too long to save. Nothing was saved; please try again.";
+
 /// A transaction that writes money ([`begin`]) and, on SQLite, this process's turn at the
 /// database's one write lock, held until it commits or rolls back. Derefs to the transaction.
 pub struct Write {
     txn: DatabaseTransaction,
     _turn: Option<OwnedMutexGuard<()>>,
+    started: std::time::Instant,
 }
 
 impl std::ops::Deref for Write {
@@ -77,35 +94,62 @@ impl std::ops::Deref for Write {
 }
 
 impl Write {
-    pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
+    /// Commits, unless the write has run past [`WRITE_DEADLINE`]: then it rolls back and
+    /// answers [`TOO_SLOW`].
+    pub async fn commit(self) -> Result<(), AppError> {
+        if self.started.elapsed() > WRITE_DEADLINE {
+            tracing::warn!(
+                seconds = self.started.elapsed().as_secs(),
+                "a money write ran past its deadline and was rolled back"
+            );
+            self.txn.rollback().await?;
+            return Err(AppError::TooManyAttempts(TOO_SLOW.to_owned()));
+        }
+        Ok(self.txn.commit().await?)
     }
     pub async fn rollback(self) -> Result<(), DbErr> {
         self.txn.rollback().await
     }
 }
 
-/// Begins a transaction that writes money. On SQLite it takes the write lock at once
-/// (`BEGIN IMMEDIATE`), so a transaction that reads before it writes queues for the lock
+/// [`begin_from`] for a write whose first attempt starts now.
+pub async fn begin(db: &DatabaseConnection) -> Result<Write, AppError> {
+    begin_from(db, std::time::Instant::now()).await
+}
+
+/// Begins a transaction that writes money, for a write whose first attempt started at
+/// `started` (its [`WRITE_DEADLINE`] counts from there). On SQLite it takes the write lock at
+/// once (`BEGIN IMMEDIATE`), so a transaction that reads before it writes queues for the lock
 /// instead of failing when another writer committed in between; PostgreSQL ignores the mode.
 ///
 /// On SQLite, which has one writer at a time, this process's money writers to a database file
-/// also share one connection of their own ([`SqliteWriter`]), taking turns in a fair queue.
+/// also share one connection of their own ([`SqliteWriter`]), taking turns in a fair queue
+/// (waiting at most until the deadline: then it answers [`crate::error::BUSY`]).
 /// Measured by `server bench delivery`: with each writer on any of the pool's connections,
 /// a connection that found the lock taken slept in SQLite's busy handler (1, 2, 5, 10, … up to
 /// 100 ms between tries) past the moment the lock was free, and a connection that had not
 /// written last threw its page cache away (another connection changed the file) and read its
 /// pages again. The busy handler is left for the rarer writers elsewhere and other processes.
-pub async fn begin(db: &DatabaseConnection) -> Result<Write, AppError> {
+pub async fn begin_from(
+    db: &DatabaseConnection,
+    started: std::time::Instant,
+) -> Result<Write, AppError> {
     let (conn, turn) = match sqlite_writer(db) {
         Some(writer) => {
-            let turn = Arc::clone(&writer.turn).lock_owned().await;
+            let left = WRITE_DEADLINE.saturating_sub(started.elapsed());
+            let turn = tokio::time::timeout(left, Arc::clone(&writer.turn).lock_owned())
+                .await
+                .map_err(|_| AppError::TooManyAttempts(crate::error::BUSY.to_owned()))?;
             (writer.conn.clone(), Some(turn))
         }
         None => (db.clone(), None),
     };
     let txn = crate::service::sql::begin_write(&conn).await?;
-    Ok(Write { txn, _turn: turn })
+    Ok(Write {
+        txn,
+        _turn: turn,
+        started,
+    })
 }
 
 /// Copies SQLite's write-ahead log into the database file (a passive checkpoint) so that the
@@ -674,17 +718,14 @@ pub async fn release(
 macro_rules! with_retry {
     ($db:expr, |$txn:ident| $body:block) => {{
         let mut attempt = 0u32;
+        let started = std::time::Instant::now();
         loop {
             attempt += 1;
-            let open = $crate::service::ledger::begin($db).await?;
+            let open = $crate::service::ledger::begin_from($db, started).await?;
             let $txn: &sea_orm::DatabaseTransaction = &open;
             let result: Result<_, $crate::error::AppError> = async { $body }.await;
             let result = match result {
-                Ok(value) => open
-                    .commit()
-                    .await
-                    .map(|()| value)
-                    .map_err($crate::error::AppError::from),
+                Ok(value) => open.commit().await.map(|()| value),
                 Err(e) => {
                     let _ = open.rollback().await;
                     Err(e)

@@ -50,12 +50,8 @@ pub fn statement_csv(s: &Statement) -> Result<String, AppError> {
         }
         row("total", None, heading, section.total).map_err(csv_err)?;
     }
-    let closing = if s.in_progress {
-        "Balance so far"
-    } else {
-        "Closing balance"
-    };
-    row("closing", Some(s.last_day), closing, s.closing).map_err(csv_err)?;
+    let closing = s.closing_label();
+    row("closing", Some(s.last_day), &closing, s.closing).map_err(csv_err)?;
     row(
         "closing_available",
         None,
@@ -110,6 +106,8 @@ mod tests {
             first_day,
             last_day: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default(),
             in_progress: false,
+            final_from: first_day.and_time(chrono::NaiveTime::MIN).and_utc(),
+            is_final: true,
             opening: Micros(1_000_000),
             top_ups: section(vec![line("=SUM(A1)", Some(3), 50_000_000)]),
             spend: section(vec![line("Campaign “Spring”", None, -12_345_678)]),
@@ -138,6 +136,19 @@ mod tests {
                 "closing_available,,Of which available,30.00,30000000,EUR",
                 "closing_held,,Of which held for won slots,8.65,8654322,EUR",
             ]
+        );
+        // Read in the minutes after the month's end, the closing balance says it may change.
+        let provisional = Statement {
+            is_final: false,
+            final_from: s.to + chrono::TimeDelta::minutes(5),
+            ..s
+        };
+        let text = statement_csv(&provisional).unwrap_or_default();
+        assert!(
+            text.contains(
+                "closing,2026-11-30,Closing balance (provisional until 2026-11-01 00:05 UTC),38.65"
+            ),
+            "{text}"
         );
     }
 }
