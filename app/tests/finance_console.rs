@@ -368,6 +368,31 @@ async fn a_channel_correction_covers_its_period_and_payouts_move_the_payable_onc
             matches!(err, AppError::Invalid(ref f) if f.get("month").is_some()),
             "{b}"
         );
+        // In the minutes after the month's end (ledger::SETTLE) a slot won in its last
+        // moments may still be committing: not payable yet, and the page says so.
+        let next_month = w
+            .start
+            .date_naive()
+            .checked_add_months(chrono::Months::new(1))
+            .expect(b);
+        let end = next_month.and_hms_opt(0, 0, 0).expect(b).and_utc();
+        for (at, payable) in [
+            (end + Duration::seconds(299), false),
+            (end + ledger::SETTLE, true),
+        ] {
+            let listed = payables::payables(&w.db, &w.finance, &month, 1, at)
+                .await
+                .expect(b);
+            assert_eq!(listed.ended, payable, "{b} {at}");
+        }
+        let err = payables::mark_paid(&w.db, &w.finance, pay("PAY-1"), end + Duration::minutes(4))
+            .await
+            .expect_err(b);
+        assert!(
+            matches!(err, AppError::Invalid(ref f)
+                if f.get("month").is_some_and(|m| m.contains("may still be arriving"))),
+            "{b}: {err:?}"
+        );
         // Its slots' holds are still open (not swept yet): they could still be charged, so
         // the month cannot be paid until they are settled.
         let err = payables::mark_paid(&w.db, &w.finance, pay("PAY-1"), now)

@@ -171,7 +171,8 @@ pub struct Payables {
     pub unpaid: Vec<(String, Micros)>,
     /// Per currency: every channel's payable balance (what the platform owes publishers now).
     pub owed_now: Vec<(String, Micros)>,
-    /// Whether the month has ended (UTC), so its payouts can be marked paid.
+    /// Whether the month has ended (UTC) and its last slots have had time to arrive
+    /// (`ledger::SETTLE`), so its payouts can be marked paid.
     pub ended: bool,
     /// Whether the viewer may mark payouts paid (finance; admins read).
     pub can_pay: bool,

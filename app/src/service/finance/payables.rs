@@ -140,6 +140,11 @@ fn payable_row(row: &QueryResult) -> Result<PayableRow, DbErr> {
     })
 }
 
+/// When a month whose last day is `last` can be paid: its end (UTC) plus [`ledger::SETTLE`].
+fn payable_from(last: NaiveDate) -> DateTime<Utc> {
+    utc_window(last, last).1 + ledger::SETTLE
+}
+
 /// One month's payables per channel, largest owed first, at most `limit` rows (finance
 /// staff; admins read). Counted in the database: a month in which a million channels earned
 /// reads `limit + 1` rows, never all of them.
@@ -196,7 +201,7 @@ pub async fn payables(
         truncated,
         unpaid,
         owed_now: owed_now.into_iter().map(|(c, m)| (c, Micros(m))).collect(),
-        ended: last < now.date_naive(),
+        ended: now >= payable_from(last),
         can_pay: actor.staff_roles.contains(&PlatformRole::Finance),
     })
 }
@@ -294,6 +299,18 @@ pub async fn mark_paid(
         return Err(AppError::field(
             "month",
             "A month can be paid once it has ended (UTC).",
+        ));
+    }
+    // A slot won in the month's last moments is stamped then but may commit a little later
+    // (ledger::SETTLE): until then it may be missing from the check of open slots below.
+    let payable_from = payable_from(last);
+    if now < payable_from {
+        return Err(AppError::field(
+            "month",
+            format!(
+                "Slots won in the month's last minutes may still be arriving: pay it from {} UTC.",
+                payable_from.format("%Y-%m-%d %H:%M")
+            ),
         ));
     }
     let reference = input.reference.trim().to_owned();
