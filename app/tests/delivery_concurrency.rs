@@ -17,7 +17,7 @@ mod delivery_support;
 use app::{
     entity::campaign_spend,
     error::AppError,
-    model::{CreditResult, Micros},
+    model::{CampaignForm, CreditResult, Micros},
     service::delivery::{self, Decided, DeliveryEngine, EventInput, EventResult, sweep},
 };
 use chrono::{Duration, SubsecRound, Utc};
@@ -598,6 +598,67 @@ async fn a_batch_cannot_commit_past_a_budget_lowered_after_it_read() {
             write_batch(&db, &read, Micros::units(5), false).await,
             "{b}: up to it"
         );
+    }
+}
+
+/// A total budget lowered while a batch of events posts to the campaign: the save waits for
+/// the campaign's spend counter (which events post under, reading the budget after taking
+/// it) and then compares the new budget with the spend as posted, so the two cannot both
+/// commit and leave more posted than the budget (on PostgreSQL each had locked a different
+/// row and read the other's unlocked). The batch is played by a transaction that locks the
+/// counter and posts as ingest does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_lowered_while_events_post_waits_for_them() {
+    use app::service::spend;
+    use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+    for (b, db) in migrations::db::fresh_all().await {
+        platform(&db).await;
+        let owner = advertiser(&db, "owner@example.com", "UTC").await;
+        channel(&db, "news", 5_000, "en").await;
+        let now = Utc::now();
+        let form = campaign_form("Lowered", BID, Micros::units(100), None);
+        let (id, _) = running_campaign(&db, &owner, form.clone(), now).await;
+        campaign_spend::ActiveModel {
+            campaign_id: Set(id.0),
+            posted: Set(Micros::units(50).0),
+            committed: Set(Micros::units(50).0),
+        }
+        .insert(&db)
+        .await
+        .expect(b);
+        // The batch has locked the counter and posted 40 more, not yet committed.
+        let batch = db.begin().await.expect(b);
+        let posted = spend::of_campaign_locked(&batch, id).await.expect(b);
+        assert_eq!(posted, Micros::units(50), "{b}");
+        campaign_spend::ActiveModel {
+            campaign_id: Set(id.0),
+            posted: Set(Micros::units(90).0),
+            committed: Set(Micros::units(90).0),
+        }
+        .update(&batch)
+        .await
+        .expect(b);
+        let lowered = CampaignForm {
+            total_budget: Micros::units(60).to_decimal(),
+            ..form
+        };
+        let (db2, owner2) = (db.clone(), owner.clone());
+        let save =
+            tokio::spawn(async move { save_campaign(&db2, &owner2, Some(id), lowered).await });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !save.is_finished(),
+            "{b}: the save waits for the posting batch"
+        );
+        batch.commit().await.expect(b);
+        match save.await.expect(b) {
+            Err(AppError::Invalid(f)) => assert!(
+                f.get("total_budget")
+                    .is_some_and(|m| m.contains("€90.00 is already spent")),
+                "{b}: {f:?}"
+            ),
+            other => panic!("{b}: the budget went below the spend: {other:?}"),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use crate::{
     error::AppError,
     model::{CampaignId, Micros},
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::HashMap;
 
 /// Total spend of each campaign in `ids` (campaigns without delivery are absent). The caller
@@ -25,6 +25,22 @@ pub async fn by_campaign(
         .into_iter()
         .map(|s| (CampaignId(s.campaign_id), Micros(s.posted)))
         .collect())
+}
+
+/// Total spend of one campaign, its spend counter locked until the caller's transaction ends
+/// (`FOR UPDATE` on PostgreSQL; SQLite's writer holds the database): a batch of events posts
+/// only under that lock and reads the campaign's total budget after taking it, so a budget
+/// checked against this figure cannot be overtaken by spend committed meanwhile.
+pub async fn of_campaign_locked(
+    txn: &impl ConnectionTrait,
+    id: CampaignId,
+) -> Result<Micros, AppError> {
+    Ok(campaign_spend::Entity::find()
+        .filter(campaign_spend::Column::CampaignId.eq(id.0))
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .map_or(Micros::ZERO, |s| Micros(s.posted)))
 }
 
 /// Total spend of one campaign.

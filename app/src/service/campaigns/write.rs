@@ -41,7 +41,8 @@ pub async fn check(
         clock, settings, ..
     } = checked(db, index, actor, id, form).await?;
     if let Some(id) = id {
-        over_spent(db, id, settings.total_budget, &clock.currency).await?;
+        let spent = spend::of_campaign(db, id).await?;
+        over_spent(spent, settings.total_budget, &clock.currency)?;
     }
     Ok(())
 }
@@ -94,13 +95,7 @@ async fn checked(
 }
 
 /// Refuses a total budget below what the campaign has already spent.
-async fn over_spent(
-    db: &impl ConnectionTrait,
-    id: CampaignId,
-    total_budget: Micros,
-    currency: &str,
-) -> Result<(), AppError> {
-    let spent = spend::of_campaign(db, id).await?;
+fn over_spent(spent: Micros, total_budget: Micros, currency: &str) -> Result<(), AppError> {
     if total_budget < spent {
         return Err(AppError::field(
             "total_budget",
@@ -153,15 +148,11 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
         .as_ref()
         .filter(|_| keeps_start)
         .map(|m| m.start_at);
-    // Spend moves with delivery: compared under the lock, with the campaign as it is now.
+    // Spend moves with delivery: compared under the campaign's lock and its spend counter's
+    // (which events post under, reading the budget after), with both as they are now.
     if let Some(model) = &existing {
-        over_spent(
-            &txn,
-            CampaignId(model.id),
-            settings.total_budget,
-            &clock.currency,
-        )
-        .await?;
+        let spent = spend::of_campaign_locked(&txn, CampaignId(model.id)).await?;
+        over_spent(spent, settings.total_budget, &clock.currency)?;
     }
     let start_at = match kept_start {
         Some(kept) => kept,
