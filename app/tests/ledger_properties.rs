@@ -148,3 +148,81 @@ async fn a_lowered_total_budget_still_caps_what_the_campaign_is_charged() {
         );
     }
 }
+
+/// An idempotency key names one transfer: the same transfer again is a replay that moves
+/// nothing; the key with any other field changed — what it is about included — is refused.
+#[tokio::test]
+async fn a_reused_key_replays_only_the_same_transfer() {
+    use app::{
+        error::AppError,
+        model::TransferKind,
+        service::ledger::{self, NewTransfer, Outcome, Side},
+    };
+    use delivery_support::{account, advertiser};
+    for (b, db) in migrations::db::fresh_all().await {
+        let owner = advertiser(&db, "owner@example.com", "UTC").await;
+        let other = advertiser(&db, "other@example.com", "UTC").await;
+        let now = Utc::now();
+        let top_up = NewTransfer {
+            debit: Side::external(),
+            credit: Side::balance(account(&owner).0),
+            amount: Micros::units(3),
+            currency: "EUR".into(),
+            kind: TransferKind::TopUp,
+            object_type: "account",
+            object_id: account(&owner).0,
+            key: "wire-7".into(),
+        };
+        let write = |t: NewTransfer| {
+            let db = db.clone();
+            async move {
+                let w = ledger::begin(&db).await?;
+                let outcome = ledger::transfer(&*w, &t, now).await;
+                w.commit().await?;
+                outcome
+            }
+        };
+        let first = write(top_up.clone()).await.expect(b);
+        let Outcome::Applied(id) = first else {
+            panic!("{b}: {first:?}");
+        };
+        assert_eq!(
+            write(top_up.clone()).await.expect(b),
+            Outcome::Replayed(id),
+            "{b}"
+        );
+        let changed = [
+            NewTransfer {
+                amount: Micros::units(4),
+                ..top_up.clone()
+            },
+            NewTransfer {
+                credit: Side::balance(account(&other).0),
+                ..top_up.clone()
+            },
+            NewTransfer {
+                object_id: account(&other).0,
+                ..top_up.clone()
+            },
+            NewTransfer {
+                object_type: "campaign",
+                ..top_up.clone()
+            },
+        ];
+        for t in changed {
+            let answer = write(t.clone()).await;
+            assert!(
+                matches!(answer, Err(AppError::Conflict(ref m)) if m.contains("wire-7")),
+                "{b}: {t:?} → {answer:?}"
+            );
+        }
+        let balance = ledger::balance::summary(&db, account(&owner))
+            .await
+            .expect(b);
+        assert_eq!(balance.available, Micros::units(3), "{b}: credited once");
+        assert!(
+            ledger::check(&db).await.expect(b).problems.is_empty(),
+            "{b}"
+        );
+    }
+}

@@ -90,6 +90,8 @@ pub async fn decide(
     slot_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Decided, AppError> {
+    // The money write's deadline counts from here, where the slot's time stamp is taken.
+    let arrived = std::time::Instant::now();
     check_slot_id(slot_id)?;
     // Times as the database keeps them (microseconds), so a replay answers the same instant.
     let now = chrono::SubsecRound::trunc_subsecs(now, 6);
@@ -106,7 +108,7 @@ pub async fn decide(
         if attempt > 0 || engine.channels().by_handle(handle).is_none() {
             engine.refresh(db).await?;
         }
-        let request = rank(engine, key_id, handle, slot_id, now)?;
+        let request = rank(engine, key_id, handle, slot_id, now, arrived)?;
         let channel_id = request.channel;
         // The engine serves one database: its writer decides on the database of the request
         // that started it.
@@ -139,6 +141,7 @@ fn rank(
     handle: &str,
     slot_id: &str,
     now: DateTime<Utc>,
+    arrived: std::time::Instant,
 ) -> Result<Request, AppError> {
     let channels = engine.channels();
     let channel = channels.by_handle(handle).ok_or(AppError::NotFound)?;
@@ -167,6 +170,7 @@ fn rank(
         index,
         ranked,
         now,
+        arrived,
     })
 }
 
@@ -187,6 +191,9 @@ pub struct Request {
     /// Candidates (positions in `index`) with their tie keys, best bid first.
     ranked: Vec<(u32, u64)>,
     now: DateTime<Utc>,
+    /// When `now` was taken: the batch's money write must commit within
+    /// `ledger::WRITE_DEADLINE` of its earliest request's.
+    arrived: std::time::Instant,
 }
 
 impl Request {
@@ -213,6 +220,7 @@ async fn decide_batch(
     kept: &Mutex<Kept>,
 ) -> Vec<Result<Answer, AppError>> {
     let started = std::time::Instant::now();
+    let first_arrived = batch.iter().map(|r| r.arrived).min().unwrap_or(started);
     let keep = db.get_database_backend() == DbBackend::Sqlite;
     let kept = || kept.lock().unwrap_or_else(PoisonError::into_inner);
     let earliest = batch.iter().map(|r| r.now).min().unwrap_or_else(Utc::now);
@@ -223,7 +231,7 @@ async fn decide_batch(
         if attempt > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(attempt * 3)).await;
         }
-        let txn = match ledger::begin_from(db, started).await {
+        let txn = match ledger::begin_from(db, first_arrived).await {
             Ok(txn) => txn,
             Err(e) => {
                 failure = e;

@@ -508,7 +508,9 @@ pub async fn transfer(
             && existing.credit_account_id == credit
             && existing.amount == t.amount.0
             && existing.currency == t.currency
-            && existing.kind == t.kind.code();
+            && existing.kind == t.kind.code()
+            && existing.object_type == t.object_type
+            && existing.object_id == t.object_id;
         return if same {
             Ok(Outcome::Replayed(existing.id))
         } else {
@@ -714,11 +716,17 @@ pub async fn release(
 /// is then run again from the start, so it must be idempotent (every money write here is).
 /// `with_retry!(db, |txn| { …; Ok(value) })`; a macro rather than a function taking an async
 /// closure, because such closures' futures cannot yet be proven `Send` for axum and tokio.
+/// Its [`WRITE_DEADLINE`] counts from its first attempt, or from `started` (an `Instant`)
+/// with `with_retry!(db, since started, |txn| …)` when the caller took its time stamp
+/// earlier and did other work before writing.
 #[macro_export]
 macro_rules! with_retry {
-    ($db:expr, |$txn:ident| $body:block) => {{
+    ($db:expr, |$txn:ident| $body:block) => {
+        $crate::with_retry!($db, since std::time::Instant::now(), |$txn| $body)
+    };
+    ($db:expr, since $started:expr, |$txn:ident| $body:block) => {{
         let mut attempt = 0u32;
-        let started = std::time::Instant::now();
+        let started: std::time::Instant = $started;
         loop {
             attempt += 1;
             let open = $crate::service::ledger::begin_from($db, started).await?;

@@ -127,6 +127,8 @@ pub async fn ingest(
     events: &[EventInput],
     now: DateTime<Utc>,
 ) -> Result<Vec<EventResult>, AppError> {
+    // The money write's deadline counts from here (`now` was taken just before).
+    let started = std::time::Instant::now();
     if events.len() > MAX_BATCH {
         return Err(AppError::field(
             "events",
@@ -146,7 +148,7 @@ pub async fn ingest(
         })
         .collect();
     let events = events.as_slice();
-    crate::with_retry!(db, |txn| {
+    crate::with_retry!(db, since started, |txn| {
         let mut results: Vec<Option<EventResult>> = events.iter().map(|e| check(e, now)).collect();
         let valid: Vec<&EventInput> = events
             .iter()
