@@ -898,3 +898,56 @@ async fn only_finance_moves_money_and_admins_read() {
         );
     }
 }
+
+/// The balances page's "spent this month" is each listed account's net charges since the
+/// UTC month began (charges less reversals), read for that page's accounts only; last
+/// month's charges and other accounts' do not count.
+#[tokio::test]
+async fn the_balances_page_shows_each_accounts_spend_this_month() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        let other = advertiser(&w.db, "other@example.com", "UTC").await;
+        let now = Utc::now();
+        let last_month = deliver(&w, "tech", "t1", 1_001, w.start).await;
+        let current = deliver(&w, "news", "n1", 2_000, now).await;
+        let (pl, fl) = charged(&w.db, last_month).await;
+        let (pc, fc) = charged(&w.db, current).await;
+        assert!(pl + fl > 0 && pc + fc > 0, "{b}");
+        let listed = app::service::finance::accounts(&w.db, &w.finance, "", "name", 0)
+            .await
+            .expect(b);
+        let row = |id: i64| {
+            listed
+                .rows
+                .iter()
+                .find(|r| r.id.0 == id)
+                .unwrap_or_else(|| panic!("{b}: account {id} listed"))
+        };
+        assert_eq!(
+            row(account(&w.owner).0).spent_this_month,
+            Micros(pc + fc),
+            "{b}: this month's charge only"
+        );
+        assert_eq!(row(account(&other).0).spent_this_month, Micros(0), "{b}");
+        // The same figure as the spend report of this month.
+        let month_start = now.date_naive().with_day(1).expect(b).to_string();
+        let report = spend::spend(
+            &w.db,
+            &w.finance,
+            &month_start,
+            &now.date_naive().to_string(),
+            "month",
+            100,
+            now,
+        )
+        .await
+        .expect(b);
+        let net: i64 = report
+            .rows
+            .iter()
+            .filter(|r| r.account_id == account(&w.owner).0)
+            .map(|r| r.net.0)
+            .sum();
+        assert_eq!(Micros(net), Micros(pc + fc), "{b}");
+    }
+}

@@ -14,7 +14,7 @@ use crate::{
     error::AppError,
     model::{
         AccountId, AuditAction, BalancePage, CreditInput, CreditResult, FinanceAccountRow,
-        FinanceAccounts, FinanceRequestKind, Micros, PlatformRole, TransferKind,
+        FinanceAccounts, FinanceRequestKind, Micros, PlatformRole, SpendPeriod, TransferKind,
     },
     service::{
         Actor,
@@ -29,6 +29,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
+use std::collections::HashMap;
 use validator::Validate;
 
 /// Refuses an amount typed with another currency's sign or code than `account`'s ("$100"
@@ -390,23 +391,16 @@ pub async fn accounts(
         .await?;
     let mut rows = Vec::with_capacity(models.len());
     let now = Utc::now();
-    let month_start = now
-        .date_naive()
-        .with_day(1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc());
-    let this_month = spend::spend(
-        db,
-        actor,
-        &month_start
-            .map(|t| t.date_naive().to_string())
-            .unwrap_or_default(),
-        &now.date_naive().to_string(),
-        "month",
-        spend::CSV_ROWS,
-        now,
-    )
-    .await?;
+    // This UTC month's net spend of the page's accounts only (one grouped read per kind).
+    let ids: Vec<i64> = models.iter().map(|a| a.id).collect();
+    let month_start = now.date_naive().with_day(1).unwrap_or(now.date_naive());
+    let (start, end) = spend::utc_window(month_start, now.date_naive());
+    let mut this_month: HashMap<i64, i64> = HashMap::new();
+    for ((_, account, _), (charged, reversed)) in
+        spend::charged_and_reversed(db, start, end, SpendPeriod::Month, Some(&ids)).await?
+    {
+        *this_month.entry(account).or_default() += charged - reversed;
+    }
     for a in models {
         let b = ledger::balance::summary(db, AccountId(a.id)).await?;
         // The account's row is at hand: its clock needs no second read.
@@ -426,12 +420,7 @@ pub async fn accounts(
             available: b.available,
             held: b.held,
             spent: b.spent,
-            spent_this_month: this_month
-                .rows
-                .iter()
-                .filter(|r| r.account_id == a.id)
-                .map(|r| r.net)
-                .fold(Micros(0), |sum, m| Micros(sum.0 + m.0)),
+            spent_this_month: Micros(this_month.get(&a.id).copied().unwrap_or(0)),
             credited: b.credited,
             last_top_up,
             days_left,

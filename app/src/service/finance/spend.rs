@@ -68,25 +68,16 @@ pub(crate) fn period(
     Ok((from, to))
 }
 
-/// Spend per ad account and period over UTC days `from`–`to` (finance staff; admins read),
-/// at most `limit` rows (newest period first, then by account name).
-pub async fn spend(
+/// Per (period, ad account, currency): what the ledger charged (posts out of the account's
+/// campaigns' holds) and gave back (reversals into its balance) in `[start, end)`, of every
+/// account or only of `only` (at most a page of ids).
+pub(crate) async fn charged_and_reversed(
     db: &impl ConnectionTrait,
-    actor: &Actor,
-    from: &str,
-    to: &str,
-    period: &str,
-    limit: usize,
-    now: DateTime<Utc>,
-) -> Result<SpendReport, AppError> {
-    super::require_reader(db, actor).await?;
-    let grouping = match period.trim() {
-        "" => SpendPeriod::Day,
-        code => SpendPeriod::from_code(code)
-            .ok_or_else(|| AppError::field("period", "Choose day or month."))?,
-    };
-    let (from, to) = self::period(from, to, now.date_naive())?;
-    let (start, end) = utc_window(from, to);
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    grouping: SpendPeriod,
+    only: Option<&[i64]>,
+) -> Result<BTreeMap<(String, i64, String), (i64, i64)>, AppError> {
     let backend = db.get_database_backend();
     // (period, account, currency) → (charged, reversed)
     let mut sums: BTreeMap<(String, i64, String), (i64, i64)> = BTreeMap::new();
@@ -110,10 +101,14 @@ pub async fn spend(
             "c.id"
         };
         let mut sql = Sql::new();
+        let only = only.map_or_else(String::new, |ids| {
+            let ids: Vec<String> = ids.iter().map(|id| sql.bind(*id)).collect();
+            format!(" AND {account} IN ({})", ids.join(", "))
+        });
         sql.text = format!(
             "SELECT {p}, {account}, t.currency, CAST(SUM(t.amount) AS BIGINT) \
              FROM ledger_transfer t {account_of} \
-             WHERE t.kind = '{kind}' AND t.created_at >= {start} AND t.created_at < {end} \
+             WHERE t.kind = '{kind}' AND t.created_at >= {start} AND t.created_at < {end}{only} \
              GROUP BY {p}, {account}, t.currency",
             p = period_of(backend, "t.created_at", grouping),
             start = sql.bind(start),
@@ -134,6 +129,29 @@ pub async fn spend(
             }
         }
     }
+    Ok(sums)
+}
+
+/// Spend per ad account and period over UTC days `from`–`to` (finance staff; admins read),
+/// at most `limit` rows (newest period first, then by account name).
+pub async fn spend(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    from: &str,
+    to: &str,
+    period: &str,
+    limit: usize,
+    now: DateTime<Utc>,
+) -> Result<SpendReport, AppError> {
+    super::require_reader(db, actor).await?;
+    let grouping = match period.trim() {
+        "" => SpendPeriod::Day,
+        code => SpendPeriod::from_code(code)
+            .ok_or_else(|| AppError::field("period", "Choose day or month."))?,
+    };
+    let (from, to) = self::period(from, to, now.date_naive())?;
+    let (start, end) = utc_window(from, to);
+    let sums = charged_and_reversed(db, start, end, grouping, None).await?;
     // Each account once, a bounded number at a time: a year by day is 366 rows per account,
     // far past what one statement may bind.
     let ids: BTreeSet<i64> = sums.keys().map(|k| k.1).collect();
