@@ -43,7 +43,7 @@ pub fn FinancePayablesPage() -> impl IntoView {
         <FormError error=refused/>
         {move || matches!(pay.value().get(), Some(Ok(_))).then(|| view! {
             <p class="banner success" role="status" data-test="payout-result">
-                {pay.value().get().and_then(Result::ok).map(|p| format!("Marked paid: {} to {} for {}.", p.amount.display(&p.currency), p.channel, p.month))}
+                {pay.value().get().and_then(Result::ok).map(|p| format!("Marked paid: {} to @{} for {}.", p.amount.display(&p.currency), p.channel, p.month))}
             </p>
         })}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
