@@ -951,3 +951,43 @@ async fn the_balances_page_shows_each_accounts_spend_this_month() {
         assert_eq!(Micros(net), Micros(pc + fc), "{b}");
     }
 }
+
+/// An account that changes its time zone keeps reconciling to zero: its events are compared
+/// with the rollups by the day they were filed under then, not by their time in the new zone
+/// (Tokyo's 1st at 10:00 is Los Angeles's last day of the month before, outside a period
+/// that begins on the 1st).
+#[tokio::test]
+async fn reconciliation_stays_clean_after_a_time_zone_change() {
+    use app::{model::AccountSettingsInput, service::accounts};
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        deliver(&w, "news", "z1", 1_500, w.start).await;
+        deliver(&w, "tech", "z2", 900, w.start + Duration::days(2)).await;
+        let now = Utc::now();
+        let input = AccountSettingsInput {
+            name: "Tokyo Roasters".into(),
+            time_zone: "America/Los_Angeles".into(),
+        };
+        accounts::update_settings(&w.db, &w.owner, input, now)
+            .await
+            .expect(b);
+        let from = w.start.date_naive().to_string();
+        let to = now.date_naive().to_string();
+        let r = reconcile::reconcile(&w.db, &w.finance, &from, &to, 0, now)
+            .await
+            .expect(b);
+        assert!(
+            r.differences.is_empty() && r.balance_differences.is_empty(),
+            "{b}: {:?} {:?}",
+            r.differences,
+            r.balance_differences
+        );
+        let row = r
+            .rows
+            .iter()
+            .find(|row| row.account_id == account(&w.owner).0)
+            .expect(b);
+        assert!(row.events_spend.0 > 0, "{b}: {row:?}");
+        assert_eq!(row.events_spend, row.rollup_spend, "{b}: {row:?}");
+    }
+}

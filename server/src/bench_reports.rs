@@ -539,8 +539,9 @@ async fn bulk(
                 posted += now_posted;
                 let at = at + Duration::seconds(k as i64 * 20);
                 let clicks = i64::from(k % 7 == 0);
+                let day = at.with_timezone(&tz).date_naive();
                 let sums = rollups
-                    .entry((campaign, ad, channel, at.with_timezone(&tz).date_naive()))
+                    .entry((campaign, ad, channel, day))
                     .or_insert((account, 0, 0, 0));
                 sums.1 += v;
                 sums.2 += clicks;
@@ -553,6 +554,7 @@ async fn bulk(
                     clicks: Set(clicks),
                     at: Set(at),
                     posted: Set(now_posted),
+                    day: Set(Some(day)),
                     created_at: Set(at),
                     ..Default::default()
                 });

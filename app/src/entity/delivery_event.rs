@@ -15,6 +15,9 @@ pub struct Model {
     pub at: DateTimeUtc,
     /// What this event posted (the first answer, repeated on a replay).
     pub posted: i64,
+    /// The account-local day the rollups filed it under (empty for events accepted before
+    /// the column existed).
+    pub day: Option<Date>,
     pub created_at: DateTimeUtc,
 }
 

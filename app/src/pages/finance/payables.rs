@@ -71,7 +71,7 @@ pub fn FinancePayablesPage() -> impl IntoView {
                                     <div><dt>{format!("Owed to publishers now, all months ({c})")}</dt><dd>{m.display(c)}</dd></div>
                                 }).collect_view()}
                             </dl>
-                            {(!ended).then(|| view! { <p class="muted">"This month has not ended: its payouts can be marked paid from 00:05 UTC on the 1st of next month."</p> })}
+                            {(!ended).then(|| view! { <p class="muted">"This month's payouts can be marked paid from 00:05 UTC on the 1st of next month."</p> })}
                             {p.truncated.then(|| view! {
                                 <p class="muted" data-test="payables-truncated">
                                     {format!("Showing the {} channels owed the most; the payout CSV lists every one.", p.rows.len())}

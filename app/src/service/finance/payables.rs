@@ -282,10 +282,11 @@ fn payable_record(month: &str, r: &PayableRow) -> Vec<String> {
 }
 
 /// Marks one channel's month paid (finance staff): moves what the month owes from the
-/// channel's payable to the outside world, once, and answers what was paid to whom. Only a month that has ended can be paid, and
-/// only once every slot the channel won in it is settled: until its hold is released, a slot
-/// can still be charged (views reported late), and a share booked after the payout would
-/// never be paid nor, the month being paid, reversible.
+/// channel's payable to the outside world, once, and answers what was paid to whom. Only a
+/// month that has ended (and settled, [`payable_from`]) can be paid, and only once every slot
+/// the channel won in it is settled: until its hold is released, a slot can still be charged
+/// (views reported late), and a share booked after the payout would never be paid nor, the
+/// month being paid, reversible.
 pub async fn mark_paid(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -303,13 +304,13 @@ pub async fn mark_paid(
     }
     // A slot won in the month's last moments is stamped then but may commit a little later
     // (ledger::SETTLE): until then it may be missing from the check of open slots below.
-    let payable_from = payable_from(last);
-    if now < payable_from {
+    let from = payable_from(last);
+    if now < from {
         return Err(AppError::field(
             "month",
             format!(
                 "Slots won in the month's last minutes may still be arriving: pay it from {} UTC.",
-                payable_from.format("%Y-%m-%d %H:%M")
+                from.format("%Y-%m-%d %H:%M")
             ),
         ));
     }

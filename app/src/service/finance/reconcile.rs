@@ -1,7 +1,8 @@
 //! Reconciliation of a period, per ad account and overall: the ledger's charges against the
 //! accepted delivery events that made them (both stamped with the moment the batch was
 //! accepted), those events' spend, views and clicks against the reporting rollup (both by
-//! the account-local day of the views), and the ledger's reversals against the corrections'
+//! the account-local day each event was counted on, kept on the event: a later change of the
+//! account's time zone moves neither), and the ledger's reversals against the corrections'
 //! records and the rollup's reversed money — each to the micro-unit. The period's days are
 //! each account's own time zone's, so accounts are read in groups of one time zone.
 
@@ -99,7 +100,8 @@ async fn of_period(
                 "SELECT d.account_id, CAST(SUM(e.posted) AS BIGINT), CAST(SUM(e.views) AS BIGINT), \
                  CAST(SUM(e.clicks) AS BIGINT) FROM delivery_event e \
                  JOIN delivery_decision d ON d.id = e.decision_id \
-                 WHERE e.at >= $S AND e.at < $E AND d.account_id IN ($Z) GROUP BY d.account_id",
+                 WHERE (e.day >= $F AND e.day <= $T OR e.day IS NULL AND e.at >= $S AND e.at < $E) \
+                 AND d.account_id IN ($Z) GROUP BY d.account_id",
                 |r, v| {
                     r.events_spend.0 += v[0];
                     r.events_views += v[1];

@@ -184,6 +184,8 @@ struct Counted {
     clicks: i64,
     at: DateTime<Utc>,
     posted: i64,
+    /// The account-local day its rollups were filed under.
+    day: Option<chrono::NaiveDate>,
 }
 
 /// One batch worked out in memory: the decisions as they will be, and what to write.
@@ -271,16 +273,17 @@ impl Batch {
         d.views = views;
         d.clicks += e.clicks;
         d.posted += posted;
+        let day =
+            e.at.with_timezone(self.zones.get(&d.account_id).unwrap_or(&Tz::UTC))
+                .date_naive();
         let counted = Counted {
             decision_id: d.id,
             views: e.views,
             clicks: e.clicks,
             at: e.at,
             posted,
+            day: Some(day),
         };
-        let day =
-            e.at.with_timezone(self.zones.get(&d.account_id).unwrap_or(&Tz::UTC))
-                .date_naive();
         let add = self
             .rollups
             .entry((d.campaign_id, d.ad_id, d.channel_id, day))

@@ -98,6 +98,7 @@ pub async fn read(
                 clicks: e.clicks,
                 at: e.at,
                 posted: e.posted,
+                day: e.day,
             };
             (e.event_id, counted)
         })

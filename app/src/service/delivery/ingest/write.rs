@@ -128,6 +128,7 @@ async fn insert_events(
             clicks: Set(e.clicks),
             at: Set(e.at),
             posted: Set(e.posted),
+            day: Set(e.day),
             created_at: Set(now),
             ..Default::default()
         })
