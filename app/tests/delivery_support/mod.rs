@@ -528,6 +528,35 @@ pub async fn audit_books(db: &impl ConnectionTrait, when: &str) -> Books {
         (sum(&events, |e| e.views), sum(&events, |e| e.clicks)),
         "{when}: rollup views and clicks vs events"
     );
+    // Row by row: each rollup row is its events, filed by the day each event keeps (what
+    // reconciliation compares by), so no event's day can differ from its rollup's.
+    let mut filed: BTreeMap<(i64, i64, i64, NaiveDate), (i64, i64, i64)> = BTreeMap::new();
+    for e in &events {
+        let d = decisions
+            .iter()
+            .find(|d| d.id == e.decision_id)
+            .expect("an event's decision exists");
+        let day = e
+            .day
+            .unwrap_or_else(|| panic!("{when}: event {} has no day", e.id));
+        let f = filed
+            .entry((d.campaign_id, d.ad_id, d.channel_id, day))
+            .or_default();
+        (f.0, f.1, f.2) = (f.0 + e.views, f.1 + e.clicks, f.2 + e.posted);
+    }
+    let rows: BTreeMap<(i64, i64, i64, NaiveDate), (i64, i64, i64)> = rollup
+        .iter()
+        .filter(|r| (r.views, r.clicks, r.spend_micros) != (0, 0, 0))
+        .map(|r| {
+            let key = (r.campaign_id, r.ad_id, r.channel_id, r.day);
+            (key, (r.views, r.clicks, r.spend_micros))
+        })
+        .collect();
+    filed.retain(|_, v| *v != (0, 0, 0));
+    assert_eq!(
+        rows, filed,
+        "{when}: rollup rows vs events by (campaign, ad, channel, day)"
+    );
     let earned = sum(
         &accounts
             .iter()
