@@ -344,6 +344,32 @@ async fn tiny_channels_fold_into_other_channels_and_totals_stay_exact() {
         );
         let spend: i64 = r.rows.iter().map(|row| row.figures.spend.0).sum();
         assert_eq!(spend, r.totals.spend.0, "{b}");
+        // By topic and by language the tiny channel is in "Other channels" too: in its
+        // topic's row, that row less @big and @mid would be @tiny's figures.
+        let shown: Vec<i64> = r.rows.iter().map(|row| row.figures.views).collect();
+        for by in [Breakdown::Topic, Breakdown::Language] {
+            let grouped = reports::report(&w.db, &w.me, &custom(from, last.date_naive(), by), last)
+                .await
+                .expect(b);
+            let rows: Vec<(&str, i64)> = grouped
+                .rows
+                .iter()
+                .map(|row| (row.label.as_str(), row.figures.views))
+                .collect();
+            assert_eq!(rows.len(), 2, "{b} {by:?}: {rows:?}");
+            assert_eq!(rows[0].1, shown[0] + shown[1], "{b} {by:?}: {rows:?}");
+            assert_eq!(rows[1], ("Other channels", shown[2]), "{b} {by:?}");
+            let bars = if by == Breakdown::Topic {
+                &grouped.spend_by_topic
+            } else {
+                &grouped.spend_by_language
+            };
+            assert_eq!(
+                bars.iter().map(|p| p.label.as_str()).collect::<Vec<_>>(),
+                [rows[0].0, "Other channels"],
+                "{b} {by:?}"
+            );
+        }
         // Raising the threshold folds everything; lowering it to zero shows everyone.
         set_setting(&w.db, "report_min_channel_views", 0).await;
         let r = reports::report(

@@ -100,7 +100,7 @@ pub async fn layer(
     });
     metrics.request(
         RequestLabels {
-            method: method.as_str().to_owned(),
+            method: method_label(&method).to_owned(),
             route,
             status: format!("{}xx", status.as_u16() / 100),
         },
@@ -108,6 +108,24 @@ pub async fn layer(
     );
     response.headers_mut().insert(REQUEST_ID, header);
     response
+}
+
+/// The method as a metrics label: the standard ones by name, any other (a client may send
+/// any token as a method) as `other`, so a client cannot add label values without end.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }
 
 #[cfg(test)]
@@ -148,5 +166,15 @@ mod tests {
         assert!(request.is_some());
         assert_eq!(leptos_rx.await.ok().flatten(), request);
         assert_eq!(plain_rx.await.ok().flatten(), None);
+    }
+
+    #[test]
+    fn an_unknown_method_is_one_label() {
+        use axum::http::Method;
+        assert_eq!(method_label(&Method::POST), "POST");
+        for made_up in ["FOO0001", "FOO0002", "get"] {
+            let method = Method::from_bytes(made_up.as_bytes()).expect("a method token");
+            assert_eq!(method_label(&method), "other", "{made_up}");
+        }
     }
 }

@@ -32,7 +32,7 @@ pub async fn list_users(
     if !search.is_empty() {
         query = query.filter(app_user::Column::Email.contains(&search));
     }
-    let (users, total) = super::paging::rows_and_total(db, query, page).await?;
+    let (users, total, page) = super::paging::rows_and_total(db, query, page).await?;
     let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
 
     let mut roles: HashMap<i64, Vec<PlatformRole>> = HashMap::new();

@@ -101,7 +101,7 @@ pub async fn list(
     let query = query
         .order_by_desc(audit_event::Column::At)
         .order_by_desc(audit_event::Column::Id);
-    let (events, total) = super::paging::rows_and_total(db, query, filter.page).await?;
+    let (events, total, page) = super::paging::rows_and_total(db, query, filter.page).await?;
 
     let actor_ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
     let emails: HashMap<i64, String> = app_user::Entity::find()
@@ -123,9 +123,5 @@ pub async fn list(
             detail: e.detail,
         })
         .collect();
-    Ok(Page {
-        rows,
-        page: filter.page,
-        total,
-    })
+    Ok(Page { rows, page, total })
 }

@@ -192,7 +192,7 @@ pub async fn list_channels(
         ChannelSort::Name => query.order_by_asc(channel::Column::Title),
     }
     .order_by_asc(channel::Column::Id);
-    let (channels, total) = super::paging::rows_and_total(db, query, filter.page).await?;
+    let (channels, total, page) = super::paging::rows_and_total(db, query, filter.page).await?;
     let rows = channels
         .into_iter()
         .map(|c| {
@@ -200,11 +200,7 @@ pub async fn list_channels(
             to_row(c, topic, platform.min_subscribers)
         })
         .collect();
-    Ok(Page {
-        rows,
-        page: filter.page,
-        total,
-    })
+    Ok(Page { rows, page, total })
 }
 
 /// One channel as the admin edit form shows it.

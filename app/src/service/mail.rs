@@ -222,7 +222,7 @@ pub async fn list(
 ) -> Result<Page<MailRow>, AppError> {
     actor.require_staff(db, PlatformRole::Admin).await?;
     let query = outbox_message::Entity::find().order_by_desc(outbox_message::Column::Id);
-    let (messages, total) = super::paging::rows_and_total(db, query, page).await?;
+    let (messages, total, page) = super::paging::rows_and_total(db, query, page).await?;
     let rows = messages
         .into_iter()
         .map(|m| MailRow {

@@ -8,24 +8,29 @@
 use crate::model::PAGE_SIZE;
 use sea_orm::{ConnectionTrait, DbErr, PaginatorTrait, SelectorTrait};
 
-/// The rows of page `page` (from 0, [`PAGE_SIZE`] rows a page) of `query`, and the list's
-/// total.
+/// The last page a client may ask for (2.5 million rows in): past it a request reads that
+/// page, so the offset stays bounded and `page × size` cannot overflow.
+pub const MAX_PAGE: u64 = 100_000;
+
+/// The rows of page `page` (from 0, [`PAGE_SIZE`] rows a page; at most [`MAX_PAGE`]) of
+/// `query`, the list's total, and the page read (`page`, or [`MAX_PAGE`] past it).
 pub async fn rows_and_total<'db, C, Q>(
     db: &'db C,
     query: Q,
     page: u64,
-) -> Result<(Vec<<Q::Selector as SelectorTrait>::Item>, u64), DbErr>
+) -> Result<(Vec<<Q::Selector as SelectorTrait>::Item>, u64, u64), DbErr>
 where
     C: ConnectionTrait,
     Q: PaginatorTrait<'db, C>,
 {
+    let page = page.min(MAX_PAGE);
     let paginator = query.paginate(db, PAGE_SIZE);
     let rows = paginator.fetch_page(page).await?;
     let total = match short_page_total(page, PAGE_SIZE, rows.len() as u64) {
         Some(total) => total,
         None => paginator.num_items().await?,
     };
-    Ok((rows, total))
+    Ok((rows, total, page))
 }
 
 /// The total a page of `len` rows tells by itself: `None` when it is full (more may follow) or

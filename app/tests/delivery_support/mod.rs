@@ -281,6 +281,9 @@ fn sum<T>(rows: &[T], f: impl Fn(&T) -> i64) -> i64 {
     rows.iter().map(f).sum()
 }
 
+/// A rollup row's key: campaign, ad, channel, day.
+type RollupKey = (i64, i64, i64, NaiveDate);
+
 /// Reads the whole money side of the database and asserts every invariant that holds whatever
 /// happened before (`when` names the moment in failure messages):
 ///
@@ -530,7 +533,7 @@ pub async fn audit_books(db: &impl ConnectionTrait, when: &str) -> Books {
     );
     // Row by row: each rollup row is its events, filed by the day each event keeps (what
     // reconciliation compares by), so no event's day can differ from its rollup's.
-    let mut filed: BTreeMap<(i64, i64, i64, NaiveDate), (i64, i64, i64)> = BTreeMap::new();
+    let mut filed: BTreeMap<RollupKey, (i64, i64, i64)> = BTreeMap::new();
     for e in &events {
         let d = decisions
             .iter()
@@ -544,7 +547,7 @@ pub async fn audit_books(db: &impl ConnectionTrait, when: &str) -> Books {
             .or_default();
         (f.0, f.1, f.2) = (f.0 + e.views, f.1 + e.clicks, f.2 + e.posted);
     }
-    let rows: BTreeMap<(i64, i64, i64, NaiveDate), (i64, i64, i64)> = rollup
+    let rows: BTreeMap<RollupKey, (i64, i64, i64)> = rollup
         .iter()
         .filter(|r| (r.views, r.clicks, r.spend_micros) != (0, 0, 0))
         .map(|r| {

@@ -134,7 +134,7 @@ pub async fn list(
         CampaignSort::Start => query.order_by_asc(campaign::Column::StartAt),
     }
     .order_by_desc(campaign::Column::Id);
-    let (models, total) = paging::rows_and_total(db, query, filter.page).await?;
+    let (models, total, page) = paging::rows_and_total(db, query, filter.page).await?;
     let ids: Vec<CampaignId> = models.iter().map(|m| CampaignId(m.id)).collect();
     let (ad_counts, in_review) = ad_facts(db, &ids).await?;
     let mut delivery = crate::service::delivery::state::for_campaigns(
@@ -168,11 +168,7 @@ pub async fn list(
         })
         .collect();
     Ok(CampaignList {
-        page: Page {
-            rows,
-            page: filter.page,
-            total,
-        },
+        page: Page { rows, page, total },
         currency: clock.currency,
         time_zone: clock.time_zone,
         can_edit: actor.may(AccountPermission::EditCampaigns),

@@ -404,9 +404,11 @@ fn language_label(code: &str) -> String {
     language_name(code).map_or_else(|| code.to_owned(), str::to_owned)
 }
 
-/// Channel sums regrouped by a fact of the channel (topic, language), largest spend first. A
-/// group with fewer views than `min_views` — which could be one small channel — is counted
-/// in "Other channels" instead, as small channels are in the channel breakdown.
+/// Channel sums regrouped by a fact of the channel (topic, language), largest spend first.
+/// A channel below `min_views` is counted in "Other channels", as in the channel breakdown:
+/// counted in its topic's group, it could be told apart by subtracting the channels that
+/// group shows on their own. A group with fewer views than `min_views` — which could be one
+/// channel — is counted there too.
 fn regroup(
     channels: &[(i64, Sums)],
     facts: &HashMap<i64, ChannelFacts>,
@@ -414,11 +416,15 @@ fn regroup(
     by: impl Fn(&ChannelFacts) -> String,
 ) -> Vec<(String, Sums)> {
     let mut groups: BTreeMap<String, Sums> = BTreeMap::new();
+    let mut other = Sums::default();
     for (id, sums) in channels {
+        if sums.views < min_views {
+            other.add(*sums);
+            continue;
+        }
         let key = facts.get(id).map_or_else(|| "Unknown".to_owned(), &by);
         groups.entry(key).or_default().add(*sums);
     }
-    let mut other = Sums::default();
     let mut out: Vec<(String, Sums)> = Vec::with_capacity(groups.len());
     for (label, sums) in groups {
         if sums.views < min_views {
