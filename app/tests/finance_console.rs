@@ -25,6 +25,26 @@ use sea_orm::{
     Set, TransactionTrait,
 };
 
+/// The reconciliation from `from` to today, which must find no difference.
+async fn reconciles(
+    w: &World,
+    b: &str,
+    from: &str,
+    now: DateTime<Utc>,
+) -> app::model::ReconcileReport {
+    let to = now.date_naive().to_string();
+    let r = reconcile::reconcile(&w.db, &w.finance, from, &to, 0, now)
+        .await
+        .expect(b);
+    assert!(
+        r.differences.is_empty() && r.balance_differences.is_empty(),
+        "{b}: {:?} {:?}",
+        r.differences,
+        r.balance_differences
+    );
+    r
+}
+
 /// A streamed CSV download, whole.
 async fn collect_csv(mut chunks: reports::export::CsvChunks) -> String {
     let mut bytes = Vec::new();
@@ -617,16 +637,7 @@ async fn corrections_racing_event_posting_keep_the_books() {
             "{b}"
         );
         let from = (w.start - Duration::days(1)).date_naive().to_string();
-        let to = now.date_naive().to_string();
-        let r = reconcile::reconcile(&w.db, &w.finance, &from, &to, 0, now)
-            .await
-            .expect(b);
-        assert!(
-            r.differences.is_empty() && r.balance_differences.is_empty(),
-            "{b}: {:?} {:?}",
-            r.differences,
-            r.balance_differences
-        );
+        reconciles(&w, b, &from, now).await;
     }
 }
 
@@ -971,17 +982,7 @@ async fn reconciliation_stays_clean_after_a_time_zone_change() {
         accounts::update_settings(&w.db, &w.owner, input, now)
             .await
             .expect(b);
-        let from = w.start.date_naive().to_string();
-        let to = now.date_naive().to_string();
-        let r = reconcile::reconcile(&w.db, &w.finance, &from, &to, 0, now)
-            .await
-            .expect(b);
-        assert!(
-            r.differences.is_empty() && r.balance_differences.is_empty(),
-            "{b}: {:?} {:?}",
-            r.differences,
-            r.balance_differences
-        );
+        let r = reconciles(&w, b, &w.start.date_naive().to_string(), now).await;
         let row = r
             .rows
             .iter()

@@ -155,24 +155,14 @@ async fn a_lowered_total_budget_still_caps_what_the_campaign_is_charged() {
 async fn a_reused_key_replays_only_the_same_transfer() {
     use app::{
         error::AppError,
-        model::TransferKind,
         service::ledger::{self, NewTransfer, Outcome, Side},
     };
-    use delivery_support::{account, advertiser};
+    use delivery_support::{account, advertiser, top_up_transfer};
     for (b, db) in migrations::db::fresh_all().await {
         let owner = advertiser(&db, "owner@example.com", "UTC").await;
         let other = advertiser(&db, "other@example.com", "UTC").await;
         let now = Utc::now();
-        let top_up = NewTransfer {
-            debit: Side::external(),
-            credit: Side::balance(account(&owner).0),
-            amount: Micros::units(3),
-            currency: "EUR".into(),
-            kind: TransferKind::TopUp,
-            object_type: "account",
-            object_id: account(&owner).0,
-            key: "wire-7".into(),
-        };
+        let top_up = top_up_transfer(&owner, Micros::units(3), "wire-7");
         let write = |t: NewTransfer| {
             let db = db.clone();
             async move {

@@ -259,16 +259,7 @@ async fn a_money_write_past_its_deadline_is_rolled_back() {
     for (b, db) in migrations::db::fresh_all().await {
         let owner = advertiser(&db, "owner@example.com", "UTC").await;
         let now = Utc::now();
-        let transfer = |key: &str| NewTransfer {
-            debit: Side::external(),
-            credit: Side::balance(account(&owner).0),
-            amount: Micros::units(3),
-            currency: "EUR".into(),
-            kind: TransferKind::TopUp,
-            object_type: "account",
-            object_id: account(&owner).0,
-            key: key.into(),
-        };
+        let transfer = |key: &str| top_up_transfer(&owner, Micros::units(3), key);
         let long_ago = std::time::Instant::now()
             .checked_sub(ledger::WRITE_DEADLINE + std::time::Duration::from_secs(1))
             .expect("the machine has been up longer than a minute");

@@ -27,6 +27,21 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use std::collections::{BTreeMap, HashMap};
 
+/// A bank credit of `amount` euros to `owner`'s account balance, written straight to the
+/// ledger under `key` (for tests of the ledger's own rules, not of the top-up service).
+pub fn top_up_transfer(owner: &Actor, amount: Micros, key: &str) -> ledger::NewTransfer {
+    ledger::NewTransfer {
+        debit: ledger::Side::external(),
+        credit: ledger::Side::balance(account(owner).0),
+        amount,
+        currency: "EUR".into(),
+        kind: TransferKind::TopUp,
+        object_type: "account",
+        object_id: account(owner).0,
+        key: key.into(),
+    }
+}
+
 /// A user who owns a new ad account kept in `time_zone`.
 pub async fn advertiser(db: &DatabaseConnection, email: &str, time_zone: &str) -> Actor {
     let user = auth::sign_up(
