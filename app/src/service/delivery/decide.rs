@@ -11,21 +11,20 @@
 //! again gets the same answer.
 
 use super::{
-    DeliveryEngine, auction,
-    budgets::{Book, ChannelSlots, Kept},
+    DeliveryEngine, answered, auction,
+    budgets::{Book, Kept},
     index::{CampaignIndex, LiveAd, LiveCampaign},
     pacing::{self, Budgets},
+    slots::ChannelSlots,
 };
 use crate::{
-    entity::{ad_version, delivery_decision, delivery_slot},
+    entity::{delivery_decision, delivery_slot},
     error::AppError,
     model::{AccountPermission, AdCopy, Micros},
-    service::{ledger, notifications, settings, sql::Sql},
+    service::{ledger, notifications, settings},
 };
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, Set,
-};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, Set};
 use std::{
     collections::{HashMap, HashSet},
     sync::{Arc, Mutex, PoisonError, atomic::Ordering},
@@ -125,7 +124,7 @@ pub async fn decide(
         return match answer {
             Answer::Decided(decided) => Ok(decided),
             // Claimed before this request (or earlier in its batch): the answer given then.
-            Answer::Claimed => replay(db, key_id, slot_id, channel_id)
+            Answer::Claimed => answered::replay(db, key_id, slot_id, channel_id)
                 .await?
                 .ok_or_else(|| AppError::internal("decide", "a claimed slot has no row")),
             Answer::Stale => continue,
@@ -179,8 +178,8 @@ const MAX_BATCH: usize = 64;
 
 /// A slot waiting for its decision, with everything known before the database is asked.
 pub struct Request {
-    key_id: i64,
-    slot_id: String,
+    pub(super) key_id: i64,
+    pub(super) slot_id: String,
     channel: i64,
     avg_views: i64,
     slots_per_day: i64,
@@ -318,7 +317,7 @@ async fn decide_in<'a>(
     };
     let versions_us = clock.elapsed().as_micros() as u64;
     let claimed = if look_for_claims {
-        claimed_slots(txn, batch).await?
+        answered::claimed_slots(txn, batch).await?
     } else {
         HashSet::new()
     };
@@ -633,34 +632,6 @@ async fn prefetch(
     Ok(usize::MAX)
 }
 
-/// The batch's slots that are claimed already.
-async fn claimed_slots(
-    txn: &DatabaseTransaction,
-    batch: &[Request],
-) -> Result<HashSet<(i64, String)>, AppError> {
-    let backend = txn.get_database_backend();
-    let mut sql = Sql::new();
-    let pairs: Vec<String> = batch
-        .iter()
-        .map(|r| {
-            format!(
-                "(key_id = {} AND slot_id = {})",
-                sql.bind(r.key_id),
-                sql.bind(r.slot_id.clone())
-            )
-        })
-        .collect();
-    sql.text = format!(
-        "SELECT key_id, slot_id FROM delivery_slot WHERE {}",
-        pairs.join(" OR ")
-    );
-    let mut out = HashSet::new();
-    for row in txn.query_all_raw(sql.build(backend)).await? {
-        out.insert((row.try_get_by_index(0)?, row.try_get_by_index(1)?));
-    }
-    Ok(out)
-}
-
 /// Tells the account's billing members when this hold took the balance below the owner's
 /// threshold, or below what a thousand views cost at the minimum price (out of funds).
 async fn warn_about_balance(
@@ -700,45 +671,4 @@ async fn warn_about_balance(
         now,
     )
     .await
-}
-
-/// The answer already given to (`key_id`, `slot_id`), if any. A slot id used for another
-/// channel is a conflict.
-async fn replay(
-    db: &impl ConnectionTrait,
-    key_id: i64,
-    slot_id: &str,
-    channel_id: i64,
-) -> Result<Option<Decided>, AppError> {
-    let Some(slot) = delivery_slot::Entity::find_by_id((key_id, slot_id.to_owned()))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    if slot.channel_id != channel_id {
-        return Err(AppError::Conflict(
-            "This slot id was already used for another channel.".into(),
-        ));
-    }
-    let Some(decision_id) = slot.decision_id else {
-        return Ok(Some(Decided::NoAd));
-    };
-    let decision = delivery_decision::Entity::find_by_id(decision_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::internal("decide", "a slot names a missing decision"))?;
-    let version = ad_version::Entity::find_by_id(decision.ad_version_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::internal("decide", "a decision names a missing version"))?;
-    Ok(Some(Decided::Ad(DecisionAnswer {
-        decision_id,
-        ad: version.copy(),
-        ad_version_id: version.id,
-        price_cpm: Micros(decision.price_cpm),
-        currency: decision.currency,
-        held: Micros(decision.held),
-        expires_at: decision.expires_at,
-    })))
 }

@@ -10,6 +10,7 @@
 //! - [`ingest`] posts view and click increments against their decision's hold.
 //! - [`sweep`] releases what expired holds did not use, exactly once across instances.
 
+mod answered;
 pub mod auction;
 pub mod batch;
 pub mod budgets;
@@ -18,6 +19,7 @@ pub mod index;
 pub mod ingest;
 pub mod keys;
 pub mod pacing;
+pub mod slots;
 pub mod state;
 pub mod sweep;
 
