@@ -222,6 +222,8 @@ pub struct ChartPoint {
 /// Today's spend against today's allowance (the daily budgets of what is running).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pacing {
+    /// What today's decisions committed (charged, or held for slots won and not yet charged):
+    /// what the daily budget caps.
     pub spent_today: Micros,
     /// `None` when something running has no daily budget.
     pub allowance: Option<Micros>,

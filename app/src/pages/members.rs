@@ -85,7 +85,8 @@ pub fn MembersSection(
         <section class="card" aria-labelledby="members-heading">
             <h2 id="members-heading">"Members"</h2>
             <p class="muted small">
-                "Owners manage the account; managers edit campaigns and ads; analysts read; billing sees money pages."
+                "Owners manage the account; managers edit campaigns and ads; analysts read; billing sees money pages. "
+                "A member who leaves, or becomes an analyst or billing member, ends the report share links they made."
             </p>
             {(my_role == crate::model::AccountRole::Billing).then(|| view! {
                 <p class="muted small" data-test="billing-members-note">"As a billing member you see the account's owners and yourself."</p>

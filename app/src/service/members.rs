@@ -14,6 +14,7 @@ use crate::{
         audit::{self, AuditEntry},
         invitations,
         mail::{self, Mail},
+        reports::share,
     },
 };
 use chrono::{Duration, Utc};
@@ -230,6 +231,17 @@ pub async fn change_role<C: ConnectionTrait + TransactionTrait>(
             "An account needs at least one owner: make another member an owner first.".into(),
         ));
     }
+    if !input.role.allows(AccountPermission::EditCampaigns) {
+        share::end_links_of(
+            &txn,
+            actor,
+            account_id,
+            input.user_id,
+            "its creator may no longer edit campaigns",
+            Utc::now(),
+        )
+        .await?;
+    }
     audit::record(
         &txn,
         member_entry(
@@ -281,6 +293,15 @@ pub async fn remove<C: ConnectionTrait + TransactionTrait>(
         };
         return Err(AppError::Conflict(why.into()));
     }
+    share::end_links_of(
+        &txn,
+        actor,
+        account_id,
+        user,
+        "its creator left the account",
+        Utc::now(),
+    )
+    .await?;
     audit::record(
         &txn,
         member_entry(AuditAction::MemberRemoved, actor, account_id, user).detail(

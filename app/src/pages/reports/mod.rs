@@ -72,7 +72,10 @@ pub fn ReportsPage() -> impl IntoView {
                 match data.await {
                     Ok(r) => {
                         let export = format!("/reports/export.csv{}", r.query.to_query_string());
-                        let campaign = r.campaign.as_ref().map(|(id, _)| *id);
+                        // The panel lists the links of the campaign the address names (the
+                        // list's resource reads it), so it shows only on that campaign's report.
+                        let asked = r.query.campaign.as_deref().and_then(|c| c.parse::<i64>().ok());
+                        let campaign = r.campaign.as_ref().map(|(id, _)| *id).filter(|c| Some(c.0) == asked);
                         view! {
                             <h1>"Reports"</h1>
                             <p class="lead" data-test="report-title">{r.title.clone()}</p>
@@ -124,8 +127,9 @@ fn SharePanel(campaign: CampaignId, share: ShareState) -> impl IntoView {
         <section class="card" data-test="share-links">
             <h2>"Share this campaign's report"</h2>
             <p class="hint">
-                "Anyone with the link sees this campaign's report, read-only, until it expires or you revoke it. "
-                "Nothing else of the account is shown."
+                "Anyone with the link sees this campaign's report, read-only, until it expires or is revoked. "
+                "Nothing else of the account is shown. A link also ends when the member who made it leaves "
+                "the account or may no longer edit campaigns."
             </p>
             <ActionForm action=create attr:class="toolbar share-form" attr:novalidate=true>
                 <input type="hidden" name="input[campaign]" value=campaign.0.to_string()/>

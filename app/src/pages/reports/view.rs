@@ -130,12 +130,15 @@ pub fn ReportView(
     );
     let pacing = match report.pacing.allowance {
         Some(allowance) if allowance.0 > 0 => format!(
-            "{} of {} today",
+            "{} of {} used today",
             money(report.pacing.spent_today),
             money(allowance)
         ),
-        Some(_) => format!("{} today", money(report.pacing.spent_today)),
-        None => format!("{} today (no daily cap)", money(report.pacing.spent_today)),
+        Some(_) => format!("{} used today", money(report.pacing.spent_today)),
+        None => format!(
+            "{} used today (no daily cap)",
+            money(report.pacing.spent_today)
+        ),
     };
     let ecpm = t.ecpm.map_or_else(|| "–".to_owned(), &money);
     let ecpm_change = match (t.ecpm, p.ecpm) {

@@ -7,7 +7,7 @@ use super::{
     scope::Subject,
 };
 use crate::{
-    entity::{ad, campaign, campaign_spend},
+    entity::{ad, campaign, campaign_day_spend, campaign_spend},
     error::AppError,
     model::{
         AdId, Breakdown, CampaignId, CampaignStatus, ChartPoint, Figures, Micros, Pacing, Report,
@@ -208,7 +208,7 @@ pub async fn report(
     let today = subject.clock.local(now).date();
     // Independent reads, at once (as far as the pool has connections free): measured by
     // `server bench reports`, a report waits for its longest read instead of their sum.
-    let (previous, inputs, ads, spent_before_today, (budget_left, allowance)) = tokio::try_join!(
+    let (previous, inputs, ads, (budget_left, pacing)) = tokio::try_join!(
         query::totals(db, scope, period.previous_from, period.previous_to),
         Inputs::load(db, subject),
         async {
@@ -217,14 +217,7 @@ pub async fn report(
                 None => Ok(Vec::new()),
             }
         },
-        async {
-            if (period.from..=period.to).contains(&today) {
-                Ok(None)
-            } else {
-                Ok(Some(query::totals(db, scope, today, today).await?.spend))
-            }
-        },
-        budget_and_allowance(db, subject),
+        budget_and_pacing(db, subject, today),
     )?;
     // The period's totals are its days' sums.
     let mut totals = Sums::default();
@@ -301,8 +294,6 @@ pub async fn report(
         })
         .collect();
 
-    let spent_today =
-        spent_before_today.unwrap_or_else(|| by_day.get(&today).copied().unwrap_or_default().spend);
     let title = match (&subject.campaign, &subject.ad) {
         (Some(c), Some(a)) => format!("Ad “{}” of {}", a.title, c.name),
         (Some(c), None) => format!("Campaign {}", c.name),
@@ -335,10 +326,7 @@ pub async fn report(
         totals: figures(totals),
         previous: figures(previous),
         budget_left,
-        pacing: Pacing {
-            spent_today,
-            allowance,
-        },
+        pacing,
         money_only: subject.money_only,
         rows,
         rows_total,
@@ -494,13 +482,18 @@ async fn ad_names(
     Ok(out)
 }
 
-/// Budget left (total budgets less what is posted) and today's allowance (daily budgets) of
-/// what the report covers: one campaign, or the account's live campaigns (scheduled, running,
-/// paused); the allowance is `None` when a running one has no daily budget.
-async fn budget_and_allowance(
+/// Budget left and today's pacing of what the report covers — one campaign, or the account's
+/// live campaigns (scheduled, running, paused) — counted as delivery counts them, so the report
+/// and the campaign page agree: budget left is the total budgets less what is committed
+/// (posted and held for won slots); today's pacing is what the campaigns committed on decisions
+/// of `today` (the account's local day, as the daily budget caps it) against their daily
+/// budgets, for the one campaign or the running ones (the allowance is `None` when one of
+/// those has no daily budget).
+async fn budget_and_pacing(
     db: &impl ConnectionTrait,
     subject: &Subject,
-) -> Result<(Micros, Option<Micros>), AppError> {
+    today: NaiveDate,
+) -> Result<(Micros, Pacing), AppError> {
     let campaigns: Vec<campaign::Model> = match &subject.campaign {
         Some(c) => vec![c.clone()],
         None => {
@@ -515,23 +508,35 @@ async fn budget_and_allowance(
                 .await?
         }
     };
-    let posted: HashMap<i64, i64> = campaign_spend::Entity::find()
-        .filter(campaign_spend::Column::CampaignId.is_in(campaigns.iter().map(|c| c.id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (s.campaign_id, s.posted))
+    let paced: Vec<&campaign::Model> = campaigns
+        .iter()
+        .filter(|c| c.status == CampaignStatus::Running || subject.campaign.is_some())
         .collect();
-    let mut left = 0i64;
-    let mut allowance = Some(0i64);
-    for c in &campaigns {
-        left += (c.total_budget_micros - posted.get(&c.id).copied().unwrap_or(0)).max(0);
-        if c.status == CampaignStatus::Running || subject.campaign.is_some() {
-            allowance = match (allowance, c.daily_budget_micros) {
-                (Some(sum), Some(daily)) => Some(sum + daily),
-                _ => None,
-            };
-        }
-    }
-    Ok((Micros(left), allowance.map(Micros)))
+    let (committed, today_committed) = tokio::try_join!(
+        campaign_spend::Entity::find()
+            .filter(campaign_spend::Column::CampaignId.is_in(campaigns.iter().map(|c| c.id)))
+            .all(db),
+        campaign_day_spend::Entity::find()
+            .filter(campaign_day_spend::Column::CampaignId.is_in(paced.iter().map(|c| c.id)))
+            .filter(campaign_day_spend::Column::Day.eq(today))
+            .all(db),
+    )?;
+    let committed: HashMap<i64, i64> = committed
+        .into_iter()
+        .map(|s| (s.campaign_id, s.committed))
+        .collect();
+    let left = campaigns
+        .iter()
+        .map(|c| (c.total_budget_micros - committed.get(&c.id).copied().unwrap_or(0)).max(0))
+        .sum();
+    let allowance = paced.iter().try_fold(0i64, |sum, c| {
+        c.daily_budget_micros.map(|daily| sum + daily)
+    });
+    Ok((
+        Micros(left),
+        Pacing {
+            spent_today: Micros(today_committed.iter().map(|d| d.committed).sum()),
+            allowance: allowance.map(Micros),
+        },
+    ))
 }

@@ -7,7 +7,7 @@ use crate::{
     error::{AppError, FieldErrors},
     model::{
         AccountId, AccountPermission, AuditAction, CampaignId, NewShareLink, ShareLinkInput,
-        ShareLinkView,
+        ShareLinkView, UserId,
     },
     service::{
         Actor,
@@ -86,6 +86,12 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     let campaign = own_campaign(db, account, input.campaign).await?;
     errors.into_result()?;
     let txn = db.begin().await?;
+    // Links of one campaign are created one at a time (the campaign's row lock on PostgreSQL;
+    // SQLite has one writer), so two at once cannot both pass the count below.
+    campaign::Entity::find_by_id(campaign.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
     let active = report_share_link::Entity::find()
         .filter(report_share_link::Column::CampaignId.eq(campaign.id))
         .filter(report_share_link::Column::RevokedAt.is_null())
@@ -223,6 +229,53 @@ pub async fn revoke<C: ConnectionTrait + TransactionTrait>(
     }
     txn.commit().await?;
     Ok(())
+}
+
+/// Ends the live links `user` made in `account`, in the caller's transaction, when they leave
+/// the account or may no longer edit its campaigns: whoever made a link saw its address, so
+/// the link must not outlast their own access. Each link ended is audited as revoked by
+/// `actor`, with `why`. Returns how many ended.
+pub async fn end_links_of(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    account: AccountId,
+    user: UserId,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    let live = report_share_link::Entity::find()
+        .filter(report_share_link::Column::AccountId.eq(account.0))
+        .filter(report_share_link::Column::CreatedBy.eq(user.0))
+        .filter(report_share_link::Column::RevokedAt.is_null())
+        .filter(report_share_link::Column::ExpiresAt.gt(now))
+        .all(txn)
+        .await?;
+    let mut ended = 0;
+    for link in live {
+        let done = report_share_link::Entity::update_many()
+            .col_expr(report_share_link::Column::RevokedAt, Expr::value(now))
+            .filter(report_share_link::Column::Id.eq(link.id))
+            .filter(report_share_link::Column::RevokedAt.is_null())
+            .exec(txn)
+            .await?;
+        if done.rows_affected == 0 {
+            continue;
+        }
+        ended += 1;
+        audit::record(
+            txn,
+            AuditEntry::new(
+                AuditAction::ReportShareRevoked,
+                "campaign",
+                link.campaign_id.to_string(),
+            )
+            .by(actor.user_id)
+            .from_ip(actor.ip.clone())
+            .detail(serde_json::json!({ "link": link.id, "label": link.label, "why": why })),
+        )
+        .await?;
+    }
+    Ok(ended)
 }
 
 /// The account and campaign a presented token opens, when it is a live link; anything else
