@@ -1,8 +1,8 @@
 //! The dashboard shows each role what matters now, and nothing its role may not see: live
 //! campaigns with today's spend against the daily budget, the balance with the days it lasts
 //! at the last week's rate, the account's items in review and latest decisions (campaign
-//! roles); the platform's queue (moderators); accounts low on money (finance) — on SQLite and
-//! PostgreSQL.
+//! roles); the platform's queue (moderators); accounts low on money (finance); running out of
+//! funds warns those who see billing — on SQLite and PostgreSQL.
 
 mod delivery_support;
 
@@ -12,7 +12,7 @@ use app::{
     service::{
         Actor, dashboard,
         delivery::{self, Decided, DeliveryEngine, EventInput},
-        moderation,
+        moderation, notifications,
     },
 };
 use chrono::{Duration, Utc};
@@ -219,5 +219,65 @@ async fn each_role_sees_what_matters_now_and_nothing_else() {
             "{b}: nothing of another account"
         );
         assert_eq!(theirs.money.expect("own money").available, Micros(0), "{b}");
+    }
+}
+
+/// A hold that takes the balance below a thousand views at the minimum price warns those who
+/// see billing — the billing member included, who reads and clears it — and not an analyst.
+#[tokio::test]
+async fn running_out_of_funds_warns_the_members_who_see_billing() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let now = Utc::now();
+        set_setting(&db, "min_cpm_micros", Micros::units(1).0).await;
+        set_setting(&db, "ad_slots_per_day", 24).await;
+        channel(&db, "beans", 12_000, "en").await;
+        let me = advertiser(&db, "owner@example.com", "UTC").await;
+        let billing = member_with_role(&db, &me, "billing@example.com", AccountRole::Billing).await;
+        let analyst = member_with_role(&db, &me, "analyst@example.com", AccountRole::Analyst).await;
+        // €12.50: bidding the minimum price (€1), a 12,000-view slot holds €12, leaving €0.50
+        // — under €1, what 1,000 views cost at the minimum price.
+        credit(
+            &db,
+            &me,
+            Micros(12_500_000),
+            "wire-1",
+            now - Duration::hours(1),
+        )
+        .await
+        .expect(b);
+        let form = campaign_form("Morning brew", Micros::units(1), Micros::units(500), None);
+        let (campaign, _) = running_campaign(&db, &me, form, now).await;
+        db.execute_unprepared(&format!(
+            "UPDATE campaign SET start_at = NULL WHERE id = {}",
+            campaign.0
+        ))
+        .await
+        .expect(b);
+        let engine = DeliveryEngine::default();
+        let key = network_key(&db, now).await;
+        let won = delivery::decide(&db, &engine, key, "beans", "s1", now)
+            .await
+            .expect(b);
+        assert!(matches!(won, Decided::Ad(_)), "{b}: {won:?}");
+
+        for who in [&me, &billing] {
+            let inbox = notifications::list(&db, who).await.expect(b);
+            assert_eq!(inbox.unread, 1, "{b}");
+            assert!(
+                inbox.items[0].title.starts_with("Out of funds")
+                    && inbox.items[0].link == "/balance",
+                "{b}: {:?}",
+                inbox.items[0]
+            );
+        }
+        let theirs = notifications::list(&db, &analyst).await.expect(b);
+        assert!(theirs.items.is_empty(), "{b}: analysts see no money");
+        let top = notifications::list(&db, &billing).await.expect(b).items[0].id;
+        notifications::mark_read(&db, &billing, top).await.expect(b);
+        assert_eq!(
+            notifications::list(&db, &billing).await.expect(b).unread,
+            0,
+            "{b}: the billing member clears their count"
+        );
     }
 }

@@ -51,6 +51,8 @@ const PUBLIC: Expect = [A, A, A, A, A, A, A, A, A];
 const GUEST_PAGE: Expect = [A, H, H, H, H, H, H, H, H];
 const SIGNED_IN: Expect = [U, A, A, A, A, A, A, A, A];
 const VIEW_OWN: Expect = [U, A, A, A, A, F, A, A, A];
+/// Any member of an account, billing included (each reads what was written to them).
+const ANY_MEMBER: Expect = [U, A, A, A, A, A, A, A, A];
 const MANAGE_OWN: Expect = [U, A, A, F, F, F, A, A, A];
 const VIEW_CAMPAIGNS: Expect = [U, N, A, A, A, F, N, N, N];
 const EDIT_CAMPAIGNS: Expect = [U, N, A, A, F, F, N, N, N];
@@ -275,11 +277,11 @@ static ENDPOINTS: &[Row] = &[
         Fresh::Decision,
         EDIT_CAMPAIGNS,
     ),
-    row("notifications", &[], VIEW_OWN),
+    row("notifications", &[], ANY_MEMBER),
     row(
         "notifications_read",
         &[("up_to", "{notification}")],
-        VIEW_OWN,
+        ANY_MEMBER,
     ),
     // The catalog and forecasts.
     row("catalog_topics", &[], SIGNED_IN),
@@ -577,7 +579,7 @@ static PAGES: &[(&str, &str, Expect)] = &[
     ("/account", "/account", SIGNED_IN),
     ("/targeting", "/targeting", SIGNED_IN),
     ("/channels", "/channels", SIGNED_IN),
-    ("/notifications", "/notifications", VIEW_OWN),
+    ("/notifications", "/notifications", ANY_MEMBER),
     ("/campaigns", "/campaigns", VIEW_OWN),
     ("/campaigns/new", "/campaigns/new", VIEW_OWN),
     ("/campaigns/{id}", "/campaigns/{campaign}", VIEW_CAMPAIGNS),

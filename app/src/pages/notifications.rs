@@ -1,5 +1,5 @@
-//! The signed-in user's notifications in the current account: review decisions and appeals,
-//! newest first. Opening the page marks what it shows as read.
+//! The signed-in user's notifications in the current account: review decisions, appeals and
+//! balance warnings, newest first. Opening the page marks what it shows as read.
 
 use crate::{
     api::moderation::{MarkNotificationsRead, my_notifications},
@@ -41,7 +41,7 @@ pub fn NotificationsPage() -> impl IntoView {
                 match list.await {
                     Ok(list) => {
                         if list.items.is_empty() {
-                            return view! { <div class="empty-state"><p>"No notifications yet. Review decisions and appeals appear here."</p></div> }.into_any();
+                            return view! { <div class="empty-state"><p>"No notifications yet. Review decisions, appeals and balance warnings appear here."</p></div> }.into_any();
                         }
                         view! {
                             <ul class="notifications">

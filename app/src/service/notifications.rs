@@ -1,5 +1,6 @@
-//! In-app notifications: written for every member of an account who can read its campaigns,
-//! read and marked read by each of them in their current account.
+//! In-app notifications: written to the members of an account whose role concerns them (review
+//! decisions and appeals to those who read campaigns, money warnings to those who see
+//! billing), read and marked read by each of them in their current account.
 
 use crate::{
     entity::{account_member, notification},
@@ -90,9 +91,10 @@ pub async fn unread(
         .await?)
 }
 
-/// The caller's newest notifications in the current account.
+/// The caller's newest notifications in the current account. Any member reads their own:
+/// each was written to them for their role (a billing member's are money warnings).
 pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<NotificationList, AppError> {
-    let account = actor.account(db, AccountPermission::ViewCampaigns).await?;
+    let account = actor.account(db, AccountPermission::ViewAccount).await?;
     let items = notification::Entity::find()
         .filter(notification::Column::UserId.eq(actor.user_id.0))
         .filter(notification::Column::AccountId.eq(account.0))
@@ -123,7 +125,7 @@ pub async fn mark_read(
     actor: &Actor,
     up_to: NotificationId,
 ) -> Result<(), AppError> {
-    let account = actor.account(db, AccountPermission::ViewCampaigns).await?;
+    let account = actor.account(db, AccountPermission::ViewAccount).await?;
     notification::Entity::update_many()
         .col_expr(notification::Column::ReadAt, Expr::value(Utc::now()))
         .filter(notification::Column::UserId.eq(actor.user_id.0))
