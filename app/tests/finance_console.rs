@@ -992,3 +992,117 @@ async fn reconciliation_stays_clean_after_a_time_zone_change() {
         assert_eq!(row.events_spend, row.rollup_spend, "{b}: {row:?}");
     }
 }
+
+/// Finance's account search ignores case on both databases and takes `%` and `_` literally;
+/// the list sorts by last credit.
+#[tokio::test]
+async fn the_account_search_ignores_case_and_wildcards() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        let other = advertiser(&w.db, "Other_Shop@example.com", "UTC").await;
+        let found = |q: &'static str| {
+            let (db, finance) = (&w.db, &w.finance);
+            async move {
+                app::service::finance::accounts(db, finance, q, "name", 0)
+                    .await
+                    .expect(b)
+                    .rows
+                    .into_iter()
+                    .map(|r| r.id.0)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(found("ADS OF OTHER_SHOP").await, [account(&other).0], "{b}");
+        assert_eq!(found("other_shop").await, [account(&other).0], "{b}");
+        assert!(
+            found("other%shop").await.is_empty(),
+            "{b}: % is a character"
+        );
+        assert!(
+            found("ads of othe_").await.is_empty(),
+            "{b}: _ is a character"
+        );
+        // Sorted by last credit: the account credited just now first, one never credited after.
+        let never = advertiser(&w.db, "never@example.com", "UTC").await;
+        credit(&w.db, &other, Micros::units(5), "wire-new", Utc::now())
+            .await
+            .expect(b);
+        let sorted: Vec<i64> =
+            app::service::finance::accounts(&w.db, &w.finance, "", "last_credit", 0)
+                .await
+                .expect(b)
+                .rows
+                .into_iter()
+                .map(|r| r.id.0)
+                .collect();
+        assert_eq!(sorted.first(), Some(&account(&other).0), "{b}: {sorted:?}");
+        let at = |id: i64| sorted.iter().position(|s| *s == id).expect(b);
+        assert!(
+            at(account(&w.owner).0) < at(account(&never).0),
+            "{b}: an account never credited comes after the credited ones: {sorted:?}"
+        );
+    }
+}
+
+/// Finance's ledger of an account lists the charges too (they move held money to the publisher
+/// and the platform, not the balance), each with what it changed of the balance and of what
+/// is held; the members' balance history keeps to their balance.
+#[tokio::test]
+async fn finances_account_ledger_lists_the_charges() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        let decision = deliver(&w, "news", "n1", 2_000, Utc::now()).await;
+        let (publisher, platform) = charged(&w.db, decision).await;
+        assert!(publisher > 0 && platform > 0, "{b}");
+        let history = |kind: &'static str| {
+            let (db, finance, owner) = (&w.db, &w.finance, account(&w.owner));
+            async move {
+                app::service::finance::account_history(db, finance, owner, kind, "", "", 0)
+                    .await
+                    .expect(b)
+                    .entries
+            }
+        };
+        let posts = history("post").await;
+        assert_eq!(
+            posts.len(),
+            2,
+            "{b}: the publisher's and the platform's part"
+        );
+        assert!(
+            posts
+                .iter()
+                .all(|e| e.amount.0 == 0 && e.decision == Some(decision)),
+            "{b}: {posts:?}"
+        );
+        assert_eq!(
+            -posts.iter().map(|e| e.held.0).sum::<i64>(),
+            publisher + platform,
+            "{b}"
+        );
+        assert!(
+            posts
+                .iter()
+                .any(|e| e.about.ends_with("the publisher's part")),
+            "{b}: {posts:?}"
+        );
+        let holds = history("hold").await;
+        assert!(
+            !holds.is_empty()
+                && holds
+                    .iter()
+                    .all(|e| e.held.0 == -e.amount.0 && e.held.0 > 0),
+            "{b}: a hold moves the balance into what is held: {holds:?}"
+        );
+        let members = app::service::ledger::balance::page(&w.db, &w.owner, 0)
+            .await
+            .expect(b);
+        assert!(
+            members
+                .entries
+                .iter()
+                .all(|e| e.kind != TransferKind::Post && e.decision.is_none()),
+            "{b}: members see their balance's transfers only"
+        );
+    }
+}

@@ -460,6 +460,7 @@ async fn admins_change_eligibility_and_forecasts_follow() {
             publisher_share: String::new(),
             hold_hours: String::new(),
             report_min_views: String::new(),
+            approval_units: "2,500".into(),
         };
         assert_eq!(
             settings::update_catalog(&db, &advertiser, input.clone()).await,
@@ -474,6 +475,7 @@ async fn admins_change_eligibility_and_forecasts_follow() {
             publisher_share: "101".into(),
             hold_hours: "0".into(),
             report_min_views: "x".into(),
+            approval_units: "0".into(),
         };
         let Err(AppError::Invalid(errors)) = settings::update_catalog(&db, &admin, bad).await
         else {
@@ -487,7 +489,8 @@ async fn admins_change_eligibility_and_forecasts_follow() {
                 "min_total_budget",
                 "publisher_share",
                 "hold_hours",
-                "report_min_views"
+                "report_min_views",
+                "approval_units"
             ]
             .iter()
             .all(|f| errors.get(f).is_some()),
@@ -506,6 +509,11 @@ async fn admins_change_eligibility_and_forecasts_follow() {
             (money.min_cpm, money.min_total_budget),
             (Micros(800_000), Micros(20_000_000)),
             "{backend}: an empty money field keeps its value"
+        );
+        assert_eq!(
+            settings::finance_approval_units(&db).await.expect(backend),
+            2_500,
+            "{backend}: finance's approval threshold"
         );
         let after = forecast::forecast(&db, &db, &engine, CURRENCY, request(Targeting::default()))
             .await

@@ -185,5 +185,10 @@ async fn reconciliation_links_a_difference_to_the_transfers_involved() {
             .await
             .expect("history");
         assert!(history.contains("Charged for views"), "{b}");
+        assert!(
+            history.contains(": the publisher&#x27;s part")
+                || history.contains(": the publisher's part"),
+            "{b}: the charges themselves are listed"
+        );
     }
 }

@@ -266,4 +266,9 @@ pub struct CatalogSettingsInput {
     #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::NUMBER_MAX))))]
     #[serde(default)]
     pub report_min_views: String,
+    /// Finance's two-person rule: a credit or refund above this many units of the account's
+    /// currency waits for a second finance person (empty keeps the current value).
+    #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::NUMBER_MAX))))]
+    #[serde(default)]
+    pub approval_units: String,
 }

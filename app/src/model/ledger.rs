@@ -147,6 +147,12 @@ pub struct BalanceEntry {
     pub about: String,
     /// Positive when the available balance grew, negative when it shrank.
     pub amount: Micros,
+    /// What it changed of the money the account's campaigns hold: positive for a hold,
+    /// negative for a charge or a release, zero for what does not touch them.
+    pub held: Micros,
+    /// The delivery decision a hold, release, charge or reversal is about, in finance's
+    /// ledger of the account (`None` in members' history).
+    pub decision: Option<i64>,
 }
 
 /// The balance page: the balance, one page of history, and whether more is older.

@@ -115,23 +115,49 @@ fn Threshold(current: Option<Micros>) -> impl IntoView {
     }
 }
 
-/// A balance's history lines: when, what, about what, and the signed amount.
+/// A balance's history lines: when, what, about what, and the signed amount; with `with_held`
+/// (finance's whole ledger of the account) the change to what the campaigns hold beside the
+/// change to the available balance.
 #[component]
-pub fn HistoryTable(entries: Vec<crate::model::BalanceEntry>, currency: String) -> impl IntoView {
+pub fn HistoryTable(
+    entries: Vec<crate::model::BalanceEntry>,
+    currency: String,
+    #[prop(optional)] with_held: bool,
+) -> impl IntoView {
+    let signed = move |m: crate::model::Micros| {
+        let sign = if m.0 > 0 { "+" } else { "" };
+        format!("{sign}{}", m.display(&currency))
+    };
     view! {
         <div class="table-wrap" tabindex="0">
             <table class="data" aria-label="Balance history">
-                <thead><tr><th>"When"</th><th>"What"</th><th>"About"</th><th class="num">"Amount"</th></tr></thead>
+                <thead><tr>
+                    <th scope="col">"When"</th><th scope="col">"What"</th><th scope="col">"About"</th>
+                    {if with_held {
+                        view! { <th scope="col" class="num">"Available"</th><th scope="col" class="num">"Held"</th> }.into_any()
+                    } else {
+                        view! { <th scope="col" class="num">"Amount"</th> }.into_any()
+                    }}
+                </tr></thead>
                 <tbody>
                     {entries.into_iter().map(|e| view! {
                         <tr>
                             <td>{utc(e.at)}</td>
                             <td>{e.kind.label()}</td>
-                            <td>{e.about}</td>
-                            <td class="num" class:negative=e.amount.0 < 0>{
-                                let sign = if e.amount.0 > 0 { "+" } else { "" };
-                                format!("{sign}{}", e.amount.display(&currency))
-                            }</td>
+                            <td>
+                                {e.about}
+                                {e.decision.map(|d| view! {
+                                    <span class="muted">{format!(" · decision {d}")}</span>
+                                    {(e.kind == crate::model::TransferKind::Post).then(|| view! {
+                                        " " <a href=format!("/finance/corrections?decision={d}")
+                                            aria-label=format!("Reverse the charges of decision {d}")>"Reverse…"</a>
+                                    })}
+                                })}
+                            </td>
+                            <td class="num" class:negative=e.amount.0 < 0>{signed(e.amount)}</td>
+                            {with_held.then(|| view! {
+                                <td class="num" class:negative=e.held.0 < 0>{signed(e.held)}</td>
+                            })}
                         </tr>
                     }).collect_view()}
                 </tbody>

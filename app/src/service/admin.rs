@@ -30,7 +30,10 @@ pub async fn list_users(
     let search = search.trim().to_lowercase();
     let mut query = app_user::Entity::find().order_by_asc(app_user::Column::Id);
     if !search.is_empty() {
-        query = query.filter(app_user::Column::Email.contains(&search));
+        query = query.filter(super::catalog::contains_text(
+            app_user::Column::Email,
+            &search,
+        ));
     }
     let (users, total, page) = super::paging::rows_and_total(db, query, page).await?;
     let ids: Vec<i64> = users.iter().map(|u| u.id).collect();

@@ -107,6 +107,16 @@ pub async fn rows_by_id<const N: usize>(
     }))
 }
 
+/// Whether `column` contains `text`, ignoring case alike on SQLite and PostgreSQL (both sides
+/// lowercased; PostgreSQL's LIKE is case-sensitive) and taking `%` and `_` in `text` literally.
+pub(crate) fn contains_text(
+    column: impl sea_orm::sea_query::IntoColumnRef,
+    text: &str,
+) -> sea_orm::sea_query::SimpleExpr {
+    Expr::expr(Func::lower(Expr::col(column)))
+        .like(LikeExpr::new(like_pattern(&text.to_lowercase())).escape('\\'))
+}
+
 /// `%text%` for LIKE, with the wildcards in `text` itself escaped (escape character `\`).
 pub(crate) fn like_pattern(text: &str) -> String {
     let mut out = String::from("%");
@@ -177,12 +187,10 @@ pub async fn list_channels(
     }
     let search = filter.search.trim().trim_start_matches('@').to_lowercase();
     if !search.is_empty() {
-        let pattern = like_pattern(&search);
-        let lower = |col: channel::Column| Expr::expr(Func::lower(Expr::col(col)));
         condition = condition.add(
             Condition::any()
-                .add(lower(channel::Column::Handle).like(LikeExpr::new(&pattern).escape('\\')))
-                .add(lower(channel::Column::Title).like(LikeExpr::new(&pattern).escape('\\'))),
+                .add(contains_text(channel::Column::Handle, &search))
+                .add(contains_text(channel::Column::Title, &search)),
         );
     }
     let query = channel::Entity::find().filter(condition);

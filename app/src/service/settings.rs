@@ -179,6 +179,7 @@ pub async fn catalog_input(
         publisher_share: percent(current.publisher_share_bp),
         hold_hours: (current.hold_ttl_minutes / 60).to_string(),
         report_min_views: current.report_min_channel_views.to_string(),
+        approval_units: finance_approval_units(db).await?.to_string(),
     })
 }
 
@@ -212,8 +213,8 @@ pub const MAX_REPORT_MIN_VIEWS: i64 = 1_000_000;
 /// Most ad slots per channel per day an admin may set.
 pub const MAX_SLOTS_PER_DAY: i64 = 24;
 
-/// Changes the eligibility threshold, the slot model and the campaign money limits (admins
-/// only). One transaction: the changed settings, a new catalog version when the catalog's
+/// Changes the eligibility threshold, the slot model, the campaign money limits, the hold
+/// expiry, the reports' privacy threshold and finance's approval threshold (admins only). One transaction: the changed settings, a new catalog version when the catalog's
 /// settings moved (every instance rebuilds its forecast index), and an audit event with
 /// before and after. An empty money field keeps its value.
 pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
@@ -309,9 +310,25 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
             }
         }
     };
+    let approval_units = if input.approval_units.trim().is_empty() {
+        None
+    } else {
+        match parse_count(&input.approval_units) {
+            Ok(n) if (1..=MAX_MONEY_LIMIT_UNITS).contains(&n) => Some(n),
+            _ => {
+                errors.add(
+                    "approval_units",
+                    format!("A whole number from 1 to {MAX_MONEY_LIMIT_UNITS}."),
+                );
+                None
+            }
+        }
+    };
     errors.into_result()?;
     let txn = db.begin().await?;
     let before = load(&txn).await?;
+    let approval_before = finance_approval_units(&txn).await?;
+    let approval_units = approval_units.unwrap_or(approval_before);
     let min_cpm = min_cpm.unwrap_or(before.money.min_cpm);
     let min_total_budget = min_total_budget.unwrap_or(before.money.min_total_budget);
     let publisher_share = publisher_share.unwrap_or(before.publisher_share_bp);
@@ -347,6 +364,7 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
             report_min_views,
             false,
         ),
+        (FINANCE_APPROVAL, approval_before, approval_units, false),
     ] {
         if old != new {
             changed = true;
@@ -384,6 +402,7 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
                         PUBLISHER_SHARE: before.publisher_share_bp,
                         HOLD_TTL: before.hold_ttl_minutes,
                         REPORT_MIN_VIEWS: before.report_min_channel_views,
+                        FINANCE_APPROVAL: approval_before,
                     },
                     "after": {
                         MIN_SUBSCRIBERS: min_subscribers,
@@ -393,6 +412,7 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
                         PUBLISHER_SHARE: publisher_share,
                         HOLD_TTL: hold_minutes,
                         REPORT_MIN_VIEWS: report_min_views,
+                        FINANCE_APPROVAL: approval_units,
                     },
                 })),
         )

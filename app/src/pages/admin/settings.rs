@@ -103,6 +103,15 @@ fn SettingsForm(
                     hint="In a report, a channel with fewer views than this in the period is added to “Other channels”, so no report singles out a tiny audience. Totals stay exact."
                     error=field_error(result, "report_min_views")
                 />
+                <h2>"Finance"</h2>
+                <Field
+                    id="settings-approval-units"
+                    name="input[approval_units]"
+                    label="Second approval above (currency units)"
+                    value=current.approval_units
+                    hint="A credit or refund larger than this, in the account's currency, waits until a second finance person approves it."
+                    error=field_error(result, "approval_units")
+                />
                 <button type="submit" class="primary" disabled=move || update.pending().get()>
                     "Save settings"
                 </button>

@@ -52,7 +52,7 @@ pub fn FinanceAccountPage() -> impl IntoView {
                         let history = if b.entries.is_empty() {
                             view! { <p class="muted">"Nothing matches."</p> }.into_any()
                         } else {
-                            view! { <HistoryTable entries=b.entries currency=b.balance.currency.clone()/> }.into_any()
+                            view! { <HistoryTable entries=b.entries currency=b.balance.currency.clone() with_held=true/> }.into_any()
                         };
                         view! {
                             <h1>{format!("Ledger of {}", b.account_name)}</h1>

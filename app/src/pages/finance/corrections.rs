@@ -55,6 +55,12 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
     let can_correct =
         use_context::<Viewer>().is_some_and(|v| v.has_staff_role(PlatformRole::Finance));
     let reverse = ServerAction::<ReverseCharges>::new();
+    // "Reverse…" beside a charge in an account's ledger links here with its decision.
+    let decision = leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get("decision")
+        .filter(|d| d.len() <= 20 && d.bytes().all(|c| c.is_ascii_digit()))
+        .unwrap_or_default();
     let list = Resource::new(move || reverse.version().get(), |_| list_corrections(0));
     let result: Signal<_> = reverse.value().into();
     let field = move |name: &'static str| field_error(result, name);
@@ -83,7 +89,8 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
                     <p class="field-error" role="alert">{move || field("scope").get()}</p>
                 </fieldset>
                 <Field id="correction-decision" name="input[decision]" label="Decision number"
-                    hint="For one decision: its number, from the delivery API's answer or the audit log."
+                    value=decision
+                    hint="For one decision: its number, shown beside each hold and charge in the account's ledger (Credit balances → the account), or in the delivery API's answer."
                     error=field("decision")/>
                 <Field id="correction-channel" name="input[channel]" label="Channel handle"
                     hint="For a channel: its handle, e.g. @tech_daily." error=field("channel")/>

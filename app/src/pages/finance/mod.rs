@@ -91,7 +91,7 @@ pub fn FinancePage() -> impl IntoView {
                 value=move || params.get().0/>
             <label for="finance-sort">"Sort by"</label>
             <select id="finance-sort" name="sort">
-                {[("name", "Name"), ("available", "Available (largest first)"), ("held", "Held (largest first)")]
+                {[("name", "Name"), ("available", "Available (largest first)"), ("held", "Held (largest first)"), ("last_credit", "Last credit (newest first)")]
                     .into_iter()
                     .map(|(code, label)| view! {
                         <option value=code selected=move || params.get().2 == code>{label}</option>

@@ -131,7 +131,12 @@ fn PendingRequest(
     });
     let reason_id = format!("reject-reason-{id}");
     let error_id = format!("{reason_id}-error");
-    let actions = if r.mine {
+    // Admins read finance's pages; only finance staff decide.
+    let can_decide = use_context::<crate::model::Viewer>()
+        .is_some_and(|v| v.has_staff_role(crate::model::PlatformRole::Finance));
+    let actions = if !can_decide {
+        view! { <p class="hint">"A finance person approves or rejects this."</p> }.into_any()
+    } else if r.mine {
         view! {
             <p class="hint">"You asked for this: another finance person approves or rejects it."</p>
             <ActionForm action=cancel attr:class="inline-form">

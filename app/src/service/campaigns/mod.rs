@@ -15,14 +15,14 @@ use crate::{
         Schedule, Targeting, TargetingPageData,
     },
     service::{
-        Actor, account_time::AccountClock, ads, catalog, catalog::like_pattern, forecast,
-        forecast::ForecastEngine, moderation, paging, settings, sql::Sql,
+        Actor, account_time::AccountClock, ads, catalog, forecast, forecast::ForecastEngine,
+        moderation, paging, settings, sql::Sql,
     },
 };
 use chrono::Utc;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+    sea_query::Expr,
 };
 use std::collections::{HashMap, HashSet};
 use validator::Validate;
@@ -122,10 +122,7 @@ pub async fn list(
     };
     let search = filter.search.trim().to_lowercase();
     if !search.is_empty() {
-        query = query.filter(
-            Expr::expr(Func::lower(Expr::col(campaign::Column::Name)))
-                .like(LikeExpr::new(like_pattern(&search)).escape('\\')),
-        );
+        query = query.filter(catalog::contains_text(campaign::Column::Name, &search));
     }
     query = match filter.sort {
         CampaignSort::Newest => query.order_by_desc(campaign::Column::CreatedAt),

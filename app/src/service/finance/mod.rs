@@ -20,6 +20,7 @@ use crate::{
         Actor,
         account_time::AccountClock,
         audit::{self, AuditEntry},
+        catalog,
         ledger::{self, NewTransfer, Outcome, Side},
         settings,
     },
@@ -359,7 +360,7 @@ pub async fn accounts(
     let page = page.min(10_000);
     let mut find = ad_account::Entity::find();
     if !query.is_empty() {
-        find = find.filter(ad_account::Column::Name.contains(&query));
+        find = find.filter(catalog::contains_text(ad_account::Column::Name, &query));
     }
     let total = find.clone().count(db).await?;
     // Money sorts read the cached ledger balances (one indexed lookup per account).
@@ -380,7 +381,20 @@ pub async fn accounts(
             ));
             "held"
         }
-        _ => return Err(AppError::field("sort", "Sort by name, available or held.")),
+        "last_credit" => {
+            // Accounts never credited last (NULL sorts first descending on PostgreSQL).
+            find = find.order_by_desc(Expr::cust(
+                "COALESCE((SELECT MAX(t.created_at) FROM account_top_up t \
+                 WHERE t.account_id = ad_account.id), '0001-01-01')",
+            ));
+            "last_credit"
+        }
+        _ => {
+            return Err(AppError::field(
+                "sort",
+                "Sort by name, available, held or last credit.",
+            ));
+        }
     };
     let models = find
         .order_by_asc(ad_account::Column::Name)
@@ -456,6 +470,7 @@ pub async fn account_history(
         ),
     };
     let filter = ledger::balance::HistoryFilter {
+        with_holds: true,
         kind,
         from: parse_day("from", from)?,
         to: parse_day("to", to)?,

@@ -81,6 +81,10 @@ pub(crate) async fn charged_and_reversed(
     let backend = db.get_database_backend();
     // (period, account, currency) → (charged, reversed)
     let mut sums: BTreeMap<(String, i64, String), (i64, i64)> = BTreeMap::new();
+    // None of no account (an empty page); `IN ()` is an error on PostgreSQL.
+    if only.is_some_and(<[i64]>::is_empty) {
+        return Ok(sums);
+    }
     for (kind, account_of) in [
         // A charge leaves a campaign's holds: its campaign's account.
         (

@@ -22,6 +22,7 @@ use crate::{
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
+    sea_query::Query,
 };
 use std::collections::HashMap;
 
@@ -92,6 +93,11 @@ pub async fn page(
 /// Which transfers a history lists: of one kind, and from/to a day (UTC), all when unset.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HistoryFilter {
+    /// Also the transfers of the account's campaigns' holds — the charges, which move held
+    /// money to the publisher and the platform — for finance's whole ledger of the account.
+    /// Members see their balance's transfers only (a charge's split between publisher and
+    /// platform is not theirs to see; their spend is in their reports).
+    pub with_holds: bool,
     pub kind: Option<TransferKind>,
     pub from: Option<chrono::NaiveDate>,
     pub to: Option<chrono::NaiveDate>,
@@ -122,11 +128,30 @@ pub async fn of_account(
     let mut rows = match ledger_id {
         None => Vec::new(),
         Some(id) => {
-            let mut find = ledger_transfer::Entity::find().filter(
-                Condition::any()
-                    .add(ledger_transfer::Column::DebitAccountId.eq(id))
-                    .add(ledger_transfer::Column::CreditAccountId.eq(id)),
-            );
+            let mut touching = Condition::any()
+                .add(ledger_transfer::Column::DebitAccountId.eq(id))
+                .add(ledger_transfer::Column::CreditAccountId.eq(id));
+            if filter.with_holds {
+                // The holds of the account's campaigns: every transfer into or out of them.
+                let holds = Query::select()
+                    .column(ledger_account::Column::Id)
+                    .from(ledger_account::Entity)
+                    .and_where(ledger_account::Column::Kind.eq(LedgerKind::CampaignHolds.code()))
+                    .and_where(
+                        ledger_account::Column::OwnerId.in_subquery(
+                            Query::select()
+                                .column(campaign::Column::Id)
+                                .from(campaign::Entity)
+                                .and_where(campaign::Column::AccountId.eq(account.0))
+                                .to_owned(),
+                        ),
+                    )
+                    .to_owned();
+                touching = touching
+                    .add(ledger_transfer::Column::DebitAccountId.in_subquery(holds.clone()))
+                    .add(ledger_transfer::Column::CreditAccountId.in_subquery(holds));
+            }
+            let mut find = ledger_transfer::Entity::find().filter(touching);
             if let Some(kind) = filter.kind {
                 find = find.filter(ledger_transfer::Column::Kind.eq(kind.code()));
             }
@@ -149,7 +174,7 @@ pub async fn of_account(
     };
     let has_more = rows.len() as u64 > HISTORY_PAGE;
     rows.truncate(HISTORY_PAGE as usize);
-    let entries = describe(db, ledger_id.unwrap_or(0), rows).await?;
+    let entries = describe(db, ledger_id.unwrap_or(0), rows, filter.with_holds).await?;
     Ok(BalancePage {
         account_name: name,
         balance,
@@ -186,14 +211,30 @@ pub(crate) async fn references(
     Ok(out)
 }
 
-/// History lines in words: credits by their reference, holds and releases by campaign.
+/// History lines in words: credits by their reference, holds, releases and charges by
+/// campaign (a charge's two parts by whom they go to), each with what it changed of the
+/// available balance and of what the campaigns hold; `with_decisions` (finance) names the
+/// decision each is about.
 async fn describe(
     db: &impl ConnectionTrait,
     balance_account: i64,
     rows: Vec<ledger_transfer::Model>,
+    with_decisions: bool,
 ) -> Result<Vec<BalanceEntry>, AppError> {
     let transfer_ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
     let references = references(db, transfer_ids).await?;
+    let sides: Vec<i64> = rows
+        .iter()
+        .flat_map(|t| [t.debit_account_id, t.credit_account_id])
+        .collect();
+    let kinds: HashMap<i64, LedgerKind> = ledger_account::Entity::find()
+        .filter(ledger_account::Column::Id.is_in(sides))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|a| LedgerKind::from_code(&a.kind).map(|k| (a.id, k)))
+        .collect();
+    let is_holds = |id: i64| kinds.get(&id) == Some(&LedgerKind::CampaignHolds);
     let decision_ids: Vec<i64> = rows
         .iter()
         .filter(|t| t.object_type == "decision")
@@ -220,7 +261,7 @@ async fn describe(
         .into_iter()
         .map(|t| {
             let kind = TransferKind::from_code(&t.kind).unwrap_or(TransferKind::Refund);
-            let about = match references.get(&t.id) {
+            let mut about = match references.get(&t.id) {
                 Some(reference) => format!("Reference {reference}"),
                 None => decisions
                     .get(&t.object_id)
@@ -230,17 +271,28 @@ async fn describe(
                         |n| format!("Campaign “{n}”"),
                     ),
             };
-            let amount = if t.credit_account_id == balance_account {
-                Micros(t.amount)
-            } else {
-                Micros(-t.amount)
+            if kind == TransferKind::Post {
+                about.push_str(match kinds.get(&t.credit_account_id) {
+                    Some(LedgerKind::PublisherPayable) => ": the publisher's part",
+                    _ => ": the platform's part",
+                });
+            }
+            let signed = |grew: bool, shrank: bool| match (grew, shrank) {
+                (true, false) => Micros(t.amount),
+                (false, true) => Micros(-t.amount),
+                _ => Micros(0),
             };
             BalanceEntry {
                 id: t.id,
                 at: t.created_at,
                 kind,
                 about,
-                amount,
+                amount: signed(
+                    t.credit_account_id == balance_account,
+                    t.debit_account_id == balance_account,
+                ),
+                held: signed(is_holds(t.credit_account_id), is_holds(t.debit_account_id)),
+                decision: (with_decisions && t.object_type == "decision").then_some(t.object_id),
             }
         })
         .collect())
