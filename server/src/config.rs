@@ -212,6 +212,18 @@ pub enum Bench {
     Reports(Box<crate::bench_reports::Options>),
 }
 
+/// The file a SQLite database URL names, made absolute; `None` for PostgreSQL and in-memory
+/// databases.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split_once('?').map_or(rest, |(path, _)| path);
+    (path != ":memory:")
+        .then(|| absolute(Path::new(path)).ok())
+        .flatten()
+}
+
 /// Makes a relative SQLite path absolute (so the database does not move with the working
 /// directory), creates its folder, and asks SQLite to create the file if missing.
 pub fn resolve_database_url(url: &str) -> std::io::Result<String> {

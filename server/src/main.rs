@@ -79,6 +79,16 @@ async fn run(cli: Cli) -> Result<(), String> {
     if let Some(Command::Simulate(options)) = &cli.command {
         return simulate::run(options).await;
     }
+    // A backup of a mistyped path must fail, not create an empty database and copy that.
+    if matches!(cli.command, Some(Command::Backup { .. }))
+        && let Some(file) = config::sqlite_file(&cli.database_url)
+        && !file.is_file()
+    {
+        return Err(format!(
+            "no database at {}: check DATABASE_URL",
+            file.display()
+        ));
+    }
     let url = config::resolve_database_url(&cli.database_url).map_err(|e| e.to_string())?;
     let database = db::connect(&url)
         .await

@@ -1,5 +1,6 @@
 //! The real `server` binary as an operator runs it: JSON logs naming each request's id, a
-//! separate metrics listener, and a clean stop on SIGTERM that leaves the database whole.
+//! separate metrics listener, a clean stop on SIGTERM that leaves the database whole, and a
+//! backup that refuses a database that is not there.
 
 mod support;
 
@@ -185,4 +186,24 @@ async fn the_binary_logs_json_serves_metrics_and_stops_cleanly_on_sigterm() {
     assert_eq!(check.try_get_by_index::<String>(0).expect("text"), "ok");
     copy.close().await.expect("close");
     std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+/// `server backup` of a database that does not exist fails and creates nothing (SQLite would
+/// otherwise create an empty database at the mistyped path, and back that up).
+#[test]
+fn a_backup_of_a_missing_database_fails_and_creates_nothing() {
+    let dir = std::env::temp_dir().join(format!("herald-no-db-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (missing, copy) = (dir.join("typo.db"), dir.join("copy.db"));
+    let out = Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("backup")
+        .arg(&copy)
+        .env("DATABASE_URL", format!("sqlite://{}", missing.display()))
+        .env("HERALD_LOG", "warn")
+        .output()
+        .expect("run the server");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no database at"), "{err}");
+    assert!(!missing.exists() && !copy.exists(), "nothing created");
 }
