@@ -64,7 +64,7 @@ pub fn ForecastPanel(
     let spend_note = if forecast.budget_limited {
         "Limited by your daily budget."
     } else {
-        "At your bid, for the slots it is expected to win."
+        "At most: your bid for the slots it is expected to win. A won slot is charged the next-highest bid (or the minimum price), so often less."
     };
     let win_percent = format!("{:.0}%", forecast.win_rate * 100.0);
     let win_note = match forecast.competitors {

@@ -483,8 +483,11 @@ pub fn TargetingWorkspace(
                         <div class="field" class:invalid=invalid("daily_budget")>
                             <label for="t-daily">"Daily budget (optional)"</label>
                             <input id="t-daily" name="daily" inputmode="decimal" placeholder="no daily limit"
-                                value=value(|f| f.daily_budget.clone()) aria-describedby="t-daily-error"
+                                value=value(|f| f.daily_budget.clone()) aria-describedby="t-daily-hint t-daily-error"
                                 on:input=text_input(|f, v| f.daily_budget = v)/>
+                            <p class="hint" id="t-daily-hint">
+                                "Spread over the scheduled hours left in your local day: each hour may use its share of what is left today."
+                            </p>
                             <p class="field-error" id="t-daily-error" role="alert">{error("daily_budget")}</p>
                         </div>
                     </div>
