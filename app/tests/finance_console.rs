@@ -993,7 +993,8 @@ async fn reconciliation_stays_clean_after_a_time_zone_change() {
     }
 }
 
-/// Finance's account search ignores case on both databases and takes `%` and `_` literally;
+/// Finance's account search ignores case on both databases (a name beyond A–Z is found as
+/// typed) and takes `%` and `_` literally;
 /// the list sorts by last credit.
 #[tokio::test]
 async fn the_account_search_ignores_case_and_wildcards() {
@@ -1022,6 +1023,16 @@ async fn the_account_search_ignores_case_and_wildcards() {
             found("ads of othe_").await.is_empty(),
             "{b}: _ is a character"
         );
+        // Beyond A–Z: the name as typed is found on both databases.
+        let umlaut = advertiser(&w.db, "oel@example.com", "UTC").await;
+        w.db.execute_unprepared(&format!(
+            "UPDATE ad_account SET name = 'Ölwerk GmbH' WHERE id = {}",
+            account(&umlaut).0
+        ))
+        .await
+        .expect(b);
+        assert_eq!(found("Ölwerk").await, [account(&umlaut).0], "{b}");
+        assert_eq!(found("ÖLWERK gmbh").await, [account(&umlaut).0], "{b}");
         // Sorted by last credit: the account credited just now first, one never credited after.
         let never = advertiser(&w.db, "never@example.com", "UTC").await;
         credit(&w.db, &other, Micros::units(5), "wire-new", Utc::now())
@@ -1096,10 +1107,14 @@ async fn finances_account_ledger_lists_the_charges() {
         );
         let members = app::service::ledger::balance::page(&w.db, &w.owner, 0)
             .await
-            .expect(b);
+            .expect(b)
+            .entries;
+        assert!(
+            members.iter().any(|e| e.kind == TransferKind::Hold),
+            "{b}: the members' history has the holds: {members:?}"
+        );
         assert!(
             members
-                .entries
                 .iter()
                 .all(|e| e.kind != TransferKind::Post && e.decision.is_none()),
             "{b}: members see their balance's transfers only"

@@ -515,6 +515,23 @@ async fn admins_change_eligibility_and_forecasts_follow() {
             2_500,
             "{backend}: finance's approval threshold"
         );
+        // An admin who is also in finance does not move the threshold that binds them.
+        let mut both = admin.clone();
+        both.staff_roles.push(app::model::PlatformRole::Finance);
+        let raise = app::model::CatalogSettingsInput {
+            approval_units: "1000000".into(),
+            ..settings::catalog_input(&db, &admin).await.expect(backend)
+        };
+        let Err(AppError::Invalid(errors)) = settings::update_catalog(&db, &both, raise).await
+        else {
+            panic!("{backend}: an admin in finance raised the threshold")
+        };
+        assert!(errors.get("approval_units").is_some(), "{backend}");
+        assert_eq!(
+            settings::finance_approval_units(&db).await.expect(backend),
+            2_500,
+            "{backend}"
+        );
         let after = forecast::forecast(&db, &db, &engine, CURRENCY, request(Targeting::default()))
             .await
             .expect(backend);

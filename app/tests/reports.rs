@@ -595,6 +595,26 @@ async fn a_share_link_ends_when_its_creator_leaves_or_may_no_longer_edit() {
             ["Owner's client"],
             "{b}"
         );
+        // A maker whose membership went without the member service (data from before links
+        // ended with their makers): their link does not open and is not listed either.
+        let zoe = member_with_role(&w.db, &w.me, "zoe@example.com", AccountRole::Manager).await;
+        let zoes = link_of(&zoe, "Zoe's client").await;
+        assert!(opens(&zoes).await, "{b}");
+        w.db.execute_unprepared(&format!(
+            "DELETE FROM account_member WHERE user_id = {}",
+            zoe.user_id.0
+        ))
+        .await
+        .expect(b);
+        assert!(!opens(&zoes).await, "{b}: a departed maker's link is dead");
+        assert_eq!(
+            share::list(&w.db, &w.me, w.campaign, now)
+                .await
+                .expect(b)
+                .len(),
+            1,
+            "{b}"
+        );
         let revoked = audit_event::Entity::find()
             .filter(audit_event::Column::Action.eq(AuditAction::ReportShareRevoked.code()))
             .order_by_asc(audit_event::Column::Id)

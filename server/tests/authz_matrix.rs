@@ -51,7 +51,9 @@ const PUBLIC: Expect = [A, A, A, A, A, A, A, A, A];
 const GUEST_PAGE: Expect = [A, H, H, H, H, H, H, H, H];
 const SIGNED_IN: Expect = [U, A, A, A, A, A, A, A, A];
 const VIEW_OWN: Expect = [U, A, A, A, A, F, A, A, A];
-/// Any member of an account, billing included (each reads what was written to them).
+/// Any member of an account, billing included (each reads what was written to them). Every
+/// signed-in caller here is one (staff own an account too), so it matches [`SIGNED_IN`]; it
+/// is named for what the endpoint asks.
 const ANY_MEMBER: Expect = [U, A, A, A, A, A, A, A, A];
 const MANAGE_OWN: Expect = [U, A, A, F, F, F, A, A, A];
 const VIEW_CAMPAIGNS: Expect = [U, N, A, A, A, F, N, N, N];

@@ -124,6 +124,9 @@ pub fn HistoryTable(
     currency: String,
     #[prop(optional)] with_held: bool,
 ) -> impl IntoView {
+    // Admins read finance's ledger; only finance staff reverse charges.
+    let can_reverse = use_context::<crate::model::Viewer>()
+        .is_some_and(|v| v.has_staff_role(crate::model::PlatformRole::Finance));
     let signed = move |m: crate::model::Micros| {
         let sign = if m.0 > 0 { "+" } else { "" };
         format!("{sign}{}", m.display(&currency))
@@ -148,7 +151,7 @@ pub fn HistoryTable(
                                 {e.about}
                                 {e.decision.map(|d| view! {
                                     <span class="muted">{format!(" · decision {d}")}</span>
-                                    {(e.kind == crate::model::TransferKind::Post).then(|| view! {
+                                    {(can_reverse && e.kind == crate::model::TransferKind::Post).then(|| view! {
                                         " " <a href=format!("/finance/corrections?decision={d}")
                                             aria-label=format!("Reverse the charges of decision {d}")>"Reverse…"</a>
                                     })}

@@ -31,6 +31,7 @@ pub async fn list_users(
     let mut query = app_user::Entity::find().order_by_asc(app_user::Column::Id);
     if !search.is_empty() {
         query = query.filter(super::catalog::contains_text(
+            db.get_database_backend(),
             app_user::Column::Email,
             &search,
         ));

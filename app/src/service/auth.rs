@@ -350,15 +350,18 @@ async fn viewer_rows(
     };
     let available =
         ledger::balance_lookup(&mut sql, LedgerKind::AccountBalance, "a.id", "a.currency");
+    let readable = crate::service::notifications::readable_sql("m.role");
     // Each membership comes with what the header shows when it is the current account: the
-    // user's unread notifications there and the account's available balance (a membership
-    // row per account the user belongs to, each figure an indexed lookup). `ref_id` is the
-    // account of a membership row and the user of the user's row.
+    // user's unread notifications there (of the kinds their role reads) and the account's
+    // available balance (a membership row per account the user belongs to, each figure an
+    // indexed lookup). `ref_id` is the account of a membership row and the user of the
+    // user's row.
     sql.text = format!(
         "{with}SELECT 'm' AS part, m.role AS code, a.name AS name, a.currency AS currency, \
                 a.time_zone AS time_zone, 0 AS verified, a.id AS ref_id, m.created_at AS since, \
                 (SELECT COUNT(*) FROM notification n \
-                  WHERE n.user_id = m.user_id AND n.account_id = a.id AND n.read_at IS NULL) \
+                  WHERE n.user_id = m.user_id AND n.account_id = a.id AND n.read_at IS NULL \
+                    AND {readable}) \
                   AS unread, \
                 {available} AS available \
            FROM account_member m JOIN ad_account a ON a.id = m.account_id \

@@ -107,14 +107,21 @@ pub async fn rows_by_id<const N: usize>(
     }))
 }
 
-/// Whether `column` contains `text`, ignoring case alike on SQLite and PostgreSQL (both sides
-/// lowercased; PostgreSQL's LIKE is case-sensitive) and taking `%` and `_` in `text` literally.
+/// Whether `column` contains `text` (as typed), ignoring case and taking `%` and `_` in `text`
+/// literally. Both sides are lowercased as the database lowercases: PostgreSQL's `lower()`
+/// folds every letter (and its LIKE is case-sensitive), SQLite's only A–Z, so there the text
+/// keeps its other letters as typed ("Ölwerk" still finds "Ölwerk").
 pub(crate) fn contains_text(
+    backend: sea_orm::DbBackend,
     column: impl sea_orm::sea_query::IntoColumnRef,
     text: &str,
 ) -> sea_orm::sea_query::SimpleExpr {
+    let lowered = match backend {
+        sea_orm::DbBackend::Sqlite => text.to_ascii_lowercase(),
+        _ => text.to_lowercase(),
+    };
     Expr::expr(Func::lower(Expr::col(column)))
-        .like(LikeExpr::new(like_pattern(&text.to_lowercase())).escape('\\'))
+        .like(LikeExpr::new(like_pattern(&lowered)).escape('\\'))
 }
 
 /// `%text%` for LIKE, with the wildcards in `text` itself escaped (escape character `\`).
@@ -185,12 +192,13 @@ pub async fn list_channels(
             .add(channel::Column::Status.eq(ACTIVE))
             .add(channel::Column::Subscribers.gte(platform.min_subscribers));
     }
-    let search = filter.search.trim().trim_start_matches('@').to_lowercase();
+    let search = filter.search.trim().trim_start_matches('@');
     if !search.is_empty() {
+        let backend = db.get_database_backend();
         condition = condition.add(
             Condition::any()
-                .add(contains_text(channel::Column::Handle, &search))
-                .add(contains_text(channel::Column::Title, &search)),
+                .add(contains_text(backend, channel::Column::Handle, search))
+                .add(contains_text(backend, channel::Column::Title, search)),
         );
     }
     let query = channel::Entity::find().filter(condition);

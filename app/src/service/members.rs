@@ -330,7 +330,7 @@ pub async fn leave<C: ConnectionTrait + TransactionTrait>(
 /// row, first in the transaction: on PostgreSQL its row lock makes a second change wait until
 /// the first commits (and then read what it wrote); on SQLite a first-statement write takes
 /// the database's write lock before anything is read.
-async fn serialise_member_changes(
+pub(crate) async fn serialise_member_changes(
     txn: &impl ConnectionTrait,
     account: AccountId,
 ) -> Result<(), AppError> {
@@ -353,7 +353,7 @@ async fn serialise_member_changes(
 /// Re-checks, inside the serialised transaction, that the actor's role still allows
 /// `permission`: a change committed since the request started (say, the actor was just
 /// demoted by another owner) counts.
-async fn still_allowed(
+pub(crate) async fn still_allowed(
     txn: &impl ConnectionTrait,
     actor: &Actor,
     account: AccountId,

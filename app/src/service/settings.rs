@@ -214,9 +214,11 @@ pub const MAX_REPORT_MIN_VIEWS: i64 = 1_000_000;
 pub const MAX_SLOTS_PER_DAY: i64 = 24;
 
 /// Changes the eligibility threshold, the slot model, the campaign money limits, the hold
-/// expiry, the reports' privacy threshold and finance's approval threshold (admins only). One transaction: the changed settings, a new catalog version when the catalog's
-/// settings moved (every instance rebuilds its forecast index), and an audit event with
-/// before and after. An empty money field keeps its value.
+/// expiry, the reports' privacy threshold and finance's approval threshold (admins only; the
+/// approval threshold not by an admin who is also in finance). One transaction: the changed
+/// settings, a new catalog version when the catalog's settings moved (every instance rebuilds
+/// its forecast index), and an audit event with before and after. An empty field other than
+/// the first two keeps its value.
 pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     actor: &Actor,
@@ -329,6 +331,14 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
     let before = load(&txn).await?;
     let approval_before = finance_approval_units(&txn).await?;
     let approval_units = approval_units.unwrap_or(approval_before);
+    // The threshold is what keeps one finance person from moving a large sum alone: an admin
+    // who is also in finance does not move it.
+    if approval_units != approval_before && actor.staff_roles.contains(&PlatformRole::Finance) {
+        return Err(AppError::field(
+            "approval_units",
+            "You are also in finance: another admin changes this threshold.",
+        ));
+    }
     let min_cpm = min_cpm.unwrap_or(before.money.min_cpm);
     let min_total_budget = min_total_budget.unwrap_or(before.money.min_total_budget);
     let publisher_share = publisher_share.unwrap_or(before.publisher_share_bp);

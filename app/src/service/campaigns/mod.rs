@@ -21,8 +21,7 @@ use crate::{
 };
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 use std::collections::{HashMap, HashSet};
 use validator::Validate;
@@ -120,9 +119,13 @@ pub async fn list(
         None if filter.status == "all" => query,
         None => query.filter(campaign::Column::Status.ne(CampaignStatus::Archived)),
     };
-    let search = filter.search.trim().to_lowercase();
+    let search = filter.search.trim();
     if !search.is_empty() {
-        query = query.filter(catalog::contains_text(campaign::Column::Name, &search));
+        query = query.filter(catalog::contains_text(
+            db.get_database_backend(),
+            campaign::Column::Name,
+            search,
+        ));
     }
     query = match filter.sort {
         CampaignSort::Newest => query.order_by_desc(campaign::Column::CreatedAt),

@@ -20,7 +20,7 @@ use super::{
 use crate::{
     entity::{delivery_decision, delivery_slot},
     error::AppError,
-    model::{AccountPermission, AdCopy, Micros},
+    model::{AdCopy, Micros},
     service::{ledger, notifications, settings},
 };
 use chrono::{DateTime, Duration, Utc};
@@ -660,15 +660,5 @@ async fn warn_about_balance(
         "The available balance is {}. Campaigns resume on their own after a top-up.",
         after.display(&c.currency)
     );
-    notifications::notify_members(
-        txn,
-        c.account_id,
-        AccountPermission::ViewBilling,
-        kind,
-        title,
-        &body,
-        "/balance",
-        now,
-    )
-    .await
+    notifications::notify_account(txn, c.account_id, kind, title, &body, "/balance", now).await
 }

@@ -347,7 +347,8 @@ pub(crate) fn parse_day(field: &'static str, text: &str) -> Result<Option<NaiveD
         .map_err(|_| AppError::field(field, "Enter a date like 2026-12-01."))
 }
 
-/// Ad accounts whose name contains `query`, A–Z, with their balances (finance staff only).
+/// Ad accounts whose name contains `query` (any case), by name, available, held or last
+/// credit, with their balances (finance staff; admins read).
 pub async fn accounts(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -360,7 +361,11 @@ pub async fn accounts(
     let page = page.min(10_000);
     let mut find = ad_account::Entity::find();
     if !query.is_empty() {
-        find = find.filter(catalog::contains_text(ad_account::Column::Name, &query));
+        find = find.filter(catalog::contains_text(
+            db.get_database_backend(),
+            ad_account::Column::Name,
+            &query,
+        ));
     }
     let total = find.clone().count(db).await?;
     // Money sorts read the cached ledger balances (one indexed lookup per account).

@@ -3,23 +3,25 @@
 //! be revoked, and records when it was last used. Creating and revoking are audited.
 
 use crate::{
-    entity::{app_user, campaign, report_share_link},
+    entity::{account_member, app_user, campaign, report_share_link},
     error::{AppError, FieldErrors},
     model::{
-        AccountId, AccountPermission, AuditAction, CampaignId, NewShareLink, ShareLinkInput,
-        ShareLinkView, UserId,
+        AccountId, AccountPermission, AccountRole, AuditAction, CampaignId, NewShareLink,
+        ShareLinkInput, ShareLinkView, UserId,
     },
     service::{
         Actor,
         account_time::AccountClock,
         audit::{self, AuditEntry},
         invitations::hash_token,
+        members,
     },
 };
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait, sea_query::Expr,
+    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
+    sea_query::{Expr, ExprTrait, Query},
 };
 use std::collections::HashMap;
 
@@ -33,6 +35,35 @@ pub const MAX_ACTIVE: u64 = 50;
 pub const MAX_TOKEN_LEN: usize = 80;
 /// `last_used_at` is written at most this often per link.
 const TOUCH_EVERY: Duration = Duration::seconds(60);
+
+/// The link's maker may still share: they are a member of its account whose role edits
+/// campaigns. A link whose maker left or was demoted is dead, whenever that happened (links
+/// made before makers' changes ended their links included).
+fn maker_may_share() -> sea_orm::sea_query::SimpleExpr {
+    let editing: Vec<AccountRole> = AccountRole::ALL
+        .into_iter()
+        .filter(|r| r.allows(AccountPermission::EditCampaigns))
+        .collect();
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(account_member::Entity)
+            .and_where(
+                Expr::col((account_member::Entity, account_member::Column::AccountId)).equals((
+                    report_share_link::Entity,
+                    report_share_link::Column::AccountId,
+                )),
+            )
+            .and_where(
+                Expr::col((account_member::Entity, account_member::Column::UserId)).equals((
+                    report_share_link::Entity,
+                    report_share_link::Column::CreatedBy,
+                )),
+            )
+            .and_where(account_member::Column::Role.is_in(editing))
+            .to_owned(),
+    )
+}
 
 async fn own_campaign(
     db: &impl ConnectionTrait,
@@ -86,16 +117,17 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     let campaign = own_campaign(db, account, input.campaign).await?;
     errors.into_result()?;
     let txn = db.begin().await?;
-    // Links of one campaign are created one at a time (the campaign's row lock on PostgreSQL;
-    // SQLite has one writer), so two at once cannot both pass the count below.
-    campaign::Entity::find_by_id(campaign.id)
-        .lock_exclusive()
-        .one(&txn)
-        .await?;
+    // Take turns with the account's member changes and other links being made (the account
+    // row's lock), then check the maker's role as it is now: a demotion or removal that
+    // committed since this request began ends the links it finds, so it must not miss this
+    // one; and two links at once cannot both pass the count below.
+    members::serialise_member_changes(&txn, account).await?;
+    members::still_allowed(&txn, actor, account, AccountPermission::EditCampaigns).await?;
     let active = report_share_link::Entity::find()
         .filter(report_share_link::Column::CampaignId.eq(campaign.id))
         .filter(report_share_link::Column::RevokedAt.is_null())
         .filter(report_share_link::Column::ExpiresAt.gt(now))
+        .filter(maker_may_share())
         .count(&txn)
         .await?;
     if active >= MAX_ACTIVE {
@@ -167,6 +199,7 @@ pub async fn list(
         .filter(report_share_link::Column::CampaignId.eq(campaign.id))
         .filter(report_share_link::Column::RevokedAt.is_null())
         .filter(report_share_link::Column::ExpiresAt.gt(now))
+        .filter(maker_may_share())
         .order_by_desc(report_share_link::Column::Id)
         .limit(MAX_ACTIVE)
         .all(db)
@@ -292,6 +325,7 @@ pub async fn open(
         .filter(report_share_link::Column::TokenSha256.eq(hash_token(token)))
         .filter(report_share_link::Column::RevokedAt.is_null())
         .filter(report_share_link::Column::ExpiresAt.gt(now))
+        .filter(maker_may_share())
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
