@@ -84,8 +84,8 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
             <ActionForm action=reverse attr:class="stack narrow card" attr:novalidate=true>
                 <fieldset class="choices">
                     <legend>"What to reverse"</legend>
-                    <label><input type="radio" name="input[scope]" value="decision" checked=true/>" One decision"</label>
-                    <label><input type="radio" name="input[scope]" value="channel"/>" A channel over a period"</label>
+                    <label class="choice"><input type="radio" name="input[scope]" value="decision" checked=true/>"One decision"</label>
+                    <label class="choice"><input type="radio" name="input[scope]" value="channel"/>"A channel over a period"</label>
                     <p class="field-error" role="alert">{move || field("scope").get()}</p>
                 </fieldset>
                 <Field id="correction-decision" name="input[decision]" label="Decision number"
