@@ -247,12 +247,7 @@ async fn running_out_of_funds_warns_the_members_who_see_billing() {
         .expect(b);
         let form = campaign_form("Morning brew", Micros::units(1), Micros::units(500), None);
         let (campaign, _) = running_campaign(&db, &me, form, now).await;
-        db.execute_unprepared(&format!(
-            "UPDATE campaign SET start_at = NULL WHERE id = {}",
-            campaign.0
-        ))
-        .await
-        .expect(b);
+        backdate_start(&db, campaign, now - Duration::hours(1)).await;
         let engine = DeliveryEngine::default();
         let key = network_key(&db, now).await;
         let won = delivery::decide(&db, &engine, key, "beans", "s1", now)

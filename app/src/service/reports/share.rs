@@ -240,28 +240,46 @@ pub async fn revoke<C: ConnectionTrait + TransactionTrait>(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
+    revoke_one(&txn, actor, &link, None, now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Revokes `link` in the caller's transaction unless it was already, auditing it as revoked
+/// by `actor` (with `why`, when it was not their own choice). Whether it was live.
+async fn revoke_one(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    link: &report_share_link::Model,
+    why: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
     let done = report_share_link::Entity::update_many()
         .col_expr(report_share_link::Column::RevokedAt, Expr::value(now))
         .filter(report_share_link::Column::Id.eq(link.id))
         .filter(report_share_link::Column::RevokedAt.is_null())
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    if done.rows_affected == 1 {
-        audit::record(
-            &txn,
-            AuditEntry::new(
-                AuditAction::ReportShareRevoked,
-                "campaign",
-                link.campaign_id.to_string(),
-            )
-            .by(actor.user_id)
-            .from_ip(actor.ip.clone())
-            .detail(serde_json::json!({ "link": link.id, "label": link.label })),
-        )
-        .await?;
+    if done.rows_affected == 0 {
+        return Ok(false);
     }
-    txn.commit().await?;
-    Ok(())
+    let mut detail = serde_json::json!({ "link": link.id, "label": link.label });
+    if let Some(why) = why {
+        detail["why"] = why.into();
+    }
+    audit::record(
+        txn,
+        AuditEntry::new(
+            AuditAction::ReportShareRevoked,
+            "campaign",
+            link.campaign_id.to_string(),
+        )
+        .by(actor.user_id)
+        .from_ip(actor.ip.clone())
+        .detail(detail),
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Ends the live links `user` made in `account`, in the caller's transaction, when they leave
@@ -285,28 +303,9 @@ pub async fn end_links_of(
         .await?;
     let mut ended = 0;
     for link in live {
-        let done = report_share_link::Entity::update_many()
-            .col_expr(report_share_link::Column::RevokedAt, Expr::value(now))
-            .filter(report_share_link::Column::Id.eq(link.id))
-            .filter(report_share_link::Column::RevokedAt.is_null())
-            .exec(txn)
-            .await?;
-        if done.rows_affected == 0 {
-            continue;
+        if revoke_one(txn, actor, &link, Some(why), now).await? {
+            ended += 1;
         }
-        ended += 1;
-        audit::record(
-            txn,
-            AuditEntry::new(
-                AuditAction::ReportShareRevoked,
-                "campaign",
-                link.campaign_id.to_string(),
-            )
-            .by(actor.user_id)
-            .from_ip(actor.ip.clone())
-            .detail(serde_json::json!({ "link": link.id, "label": link.label, "why": why })),
-        )
-        .await?;
     }
     Ok(ended)
 }
