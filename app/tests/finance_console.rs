@@ -242,6 +242,32 @@ async fn a_reversal_gives_back_each_part_exactly_once() {
             "{b}"
         );
 
+        // With a refund too, the figures an account is shown add up to what is available.
+        app::service::finance::requests::refund(
+            &w.db,
+            &w.finance,
+            app::model::RefundInput {
+                account: account(&w.owner),
+                amount: "3".into(),
+                reference: "OUT-1".into(),
+                reason: "Part of the prepayment back".into(),
+            },
+            now,
+        )
+        .await
+        .expect(b);
+        let figures = ledger::balance::summary(&w.db, account(&w.owner))
+            .await
+            .expect(b);
+        assert_eq!(figures.given_back, Micros(publisher + platform), "{b}");
+        assert_eq!(figures.refunded, Micros::units(3), "{b}");
+        assert_eq!(
+            figures.available.0,
+            figures.credited.0 - figures.refunded.0 - figures.spent.0 + figures.given_back.0
+                - figures.held.0,
+            "{b}: {figures:?}"
+        );
+
         // Reconciliation agrees to the micro-unit, reversal included.
         // Through tomorrow (UTC): the account's days are Tokyo's, which from 15:00 UTC is
         // already tomorrow there, and the reversal belongs to that day.

@@ -131,6 +131,11 @@ pub struct Balance {
     pub spent: Micros,
     /// Credited, ever.
     pub credited: Micros,
+    /// Refunded to the advertiser, ever.
+    pub refunded: Micros,
+    /// Given back by finance's corrections (reversed charges), ever. Available = credited −
+    /// refunded − spent + given back − held.
+    pub given_back: Micros,
     /// The owner's "balance low" threshold.
     pub low_balance: Option<Micros>,
     /// Below what a thousand views cost at the platform minimum price: campaigns cannot serve.

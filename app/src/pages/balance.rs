@@ -38,8 +38,6 @@ pub fn BalancePage() -> impl IntoView {
 
 #[component]
 fn BalanceView(b: BalancePage) -> impl IntoView {
-    let currency = b.balance.currency.clone();
-    let money = move |m: Micros| m.display(&currency);
     let out = b.balance.out_of_funds.then(|| {
         view! {
             <p class="banner error" role="alert">
@@ -65,12 +63,7 @@ fn BalanceView(b: BalancePage) -> impl IntoView {
         <p class="lead">{format!("{} · amounts in {}", b.account_name, b.balance.currency)}</p>
         <p><a href="/billing/statement" data-test="statements-link">"Monthly statements"</a></p>
         {out}
-        <div class="stats money-stats" data-test="balance">
-            <div class="stat"><span class="stat-label">"Available"</span><strong class="stat-value" data-test="available">{money(b.balance.available)}</strong></div>
-            <div class="stat"><span class="stat-label">"Held for won slots"</span><strong class="stat-value" data-test="held">{money(b.balance.held)}</strong></div>
-            <div class="stat"><span class="stat-label">"Spent"</span><strong class="stat-value" data-test="spent">{money(b.balance.spent)}</strong></div>
-            <div class="stat"><span class="stat-label">"Credited"</span><strong class="stat-value">{money(b.balance.credited)}</strong></div>
-        </div>
+        <BalanceStats balance=b.balance.clone()/>
         <p class="hint">
             "When a campaign wins a slot, the slot's expected cost (the channel's average views at the price) is held from the available balance. "
             "Views are charged from the hold as they are reported; what a slot did not use returns to the balance when its hold expires."
@@ -112,6 +105,36 @@ fn Threshold(current: Option<Micros>) -> impl IntoView {
                 </button>
             </ActionForm>
         </section>
+    }
+}
+
+/// An account's money figures: available, held, spent and credited, and what was refunded or
+/// given back by corrections when there was any, so that the figures add up to what is
+/// available.
+#[component]
+pub fn BalanceStats(balance: crate::model::Balance) -> impl IntoView {
+    let b = balance;
+    let money = move |m: Micros| m.display(&b.currency);
+    let stat = |label: &'static str, value: String, test: &'static str| {
+        view! {
+            <div class="stat"><span class="stat-label">{label}</span><strong class="stat-value" data-test=test>{value}</strong></div>
+        }
+    };
+    let sum = if b.refunded.0 == 0 && b.given_back.0 == 0 {
+        "Available = credited − spent − held.".to_owned()
+    } else {
+        "Available = credited − refunded − spent + given back by corrections − held.".to_owned()
+    };
+    view! {
+        <div class="stats money-stats" data-test="balance">
+            {stat("Available", money(b.available), "available")}
+            {stat("Held for won slots", money(b.held), "held")}
+            {stat("Spent", money(b.spent), "spent")}
+            {stat("Credited", money(b.credited), "credited")}
+            {(b.refunded.0 != 0).then(|| stat("Refunded", money(b.refunded), "refunded"))}
+            {(b.given_back.0 != 0).then(|| stat("Given back by corrections", money(b.given_back), "given-back"))}
+        </div>
+        <p class="hint">{sum}</p>
     }
 }
 

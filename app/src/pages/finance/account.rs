@@ -5,7 +5,10 @@ use crate::{
     api::finance::finance_account_history,
     error::AppError,
     model::{AccountId, TransferKind},
-    pages::{balance::HistoryTable, suspend_once},
+    pages::{
+        balance::{BalanceStats, HistoryTable},
+        suspend_once,
+    },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -47,8 +50,6 @@ pub fn FinanceAccountPage() -> impl IntoView {
                 let (id, kind, from, to, _) = args.get();
                 match data.await {
                     Ok(b) => {
-                        let currency = b.balance.currency.clone();
-                        let money = move |m: crate::model::Micros| m.display(&currency);
                         let history = if b.entries.is_empty() {
                             view! { <p class="muted">"Nothing matches."</p> }.into_any()
                         } else {
@@ -57,12 +58,7 @@ pub fn FinanceAccountPage() -> impl IntoView {
                         view! {
                             <h1>{format!("Ledger of {}", b.account_name)}</h1>
                             <p><a href=format!("/finance/accounts/{id}/statement") data-test="statement-link">"Statement"</a></p>
-                            <div class="stats money-stats" data-test="balance">
-                                <div class="stat"><span class="stat-label">"Available"</span><strong class="stat-value" data-test="available">{money(b.balance.available)}</strong></div>
-                                <div class="stat"><span class="stat-label">"Held for won slots"</span><strong class="stat-value">{money(b.balance.held)}</strong></div>
-                                <div class="stat"><span class="stat-label">"Spent"</span><strong class="stat-value">{money(b.balance.spent)}</strong></div>
-                                <div class="stat"><span class="stat-label">"Credited"</span><strong class="stat-value">{money(b.balance.credited)}</strong></div>
-                            </div>
+                            <BalanceStats balance=b.balance.clone()/>
                             <Filter id kind from to/>
                             {history}
                             <nav class="pager" aria-label="History pages">

@@ -9,8 +9,8 @@ use crate::{
     },
     error::AppError,
     model::{
-        AccountId, AccountPermission, AuditAction, Balance, BalanceEntry, BalancePage, LedgerKind,
-        Micros, TransferKind,
+        AccountId, AccountPermission, AuditAction, Balance, BalanceEntry, BalancePage,
+        FinanceRequestKind, FinanceRequestStatus, LedgerKind, Micros, TransferKind,
     },
     service::{
         Actor,
@@ -39,6 +39,8 @@ pub async fn summary(db: &impl ConnectionTrait, account: AccountId) -> Result<Ba
     let id = sql.bind(account.0);
     let balance = sql.bind(LedgerKind::AccountBalance.code());
     let holds = sql.bind(LedgerKind::CampaignHolds.code());
+    let refund = sql.bind(FinanceRequestKind::Refund.code());
+    let done = sql.bind(FinanceRequestStatus::Done.code());
     let floor = settings::min_cpm_subquery(&mut sql);
     sql.text = format!(
         "SELECT a.currency, a.low_balance_micros, \
@@ -54,6 +56,11 @@ pub async fn summary(db: &impl ConnectionTrait, account: AccountId) -> Result<Ba
              AS spent, \
            (SELECT CAST(COALESCE(SUM(t.amount), 0) AS BIGINT) FROM account_top_up t \
              WHERE t.account_id = a.id) AS credited, \
+           (SELECT CAST(COALESCE(SUM(r.amount), 0) AS BIGINT) FROM finance_request r \
+             WHERE r.account_id = a.id AND r.kind = {refund} AND r.status = {done}) \
+             AS refunded, \
+           (SELECT CAST(COALESCE(SUM(v.amount), 0) AS BIGINT) FROM charge_reversal v \
+             WHERE v.account_id = a.id) AS given_back, \
            {floor} AS floor \
          FROM ad_account a WHERE a.id = {id}"
     );
@@ -69,6 +76,8 @@ pub async fn summary(db: &impl ConnectionTrait, account: AccountId) -> Result<Ba
         held: Micros(row.try_get("", "held")?),
         spent: Micros(row.try_get("", "spent")?),
         credited: Micros(row.try_get("", "credited")?),
+        refunded: Micros(row.try_get("", "refunded")?),
+        given_back: Micros(row.try_get("", "given_back")?),
         low_balance: row
             .try_get::<Option<i64>>("", "low_balance_micros")?
             .map(Micros),
