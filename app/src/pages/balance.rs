@@ -120,11 +120,19 @@ pub fn BalanceStats(balance: crate::model::Balance) -> impl IntoView {
             <div class="stat"><span class="stat-label">{label}</span><strong class="stat-value" data-test=test>{value}</strong></div>
         }
     };
-    let sum = if b.refunded.0 == 0 && b.given_back.0 == 0 {
-        "Available = credited − spent − held.".to_owned()
-    } else {
-        "Available = credited − refunded − spent + given back by corrections − held.".to_owned()
-    };
+    let sum = format!(
+        "Available = credited{} − spent{} − held.",
+        if b.refunded.0 != 0 {
+            " − refunded"
+        } else {
+            ""
+        },
+        if b.given_back.0 != 0 {
+            " + given back by corrections"
+        } else {
+            ""
+        }
+    );
     view! {
         <div class="stats money-stats" data-test="balance">
             {stat("Available", money(b.available), "available")}
