@@ -7,15 +7,15 @@ use super::{
     scope::Subject,
 };
 use crate::{
-    entity::{ad, campaign, campaign_day_spend, campaign_spend},
+    entity::{ad, campaign},
     error::AppError,
     model::{
         AdId, Breakdown, CampaignId, CampaignStatus, ChartPoint, Figures, Micros, Pacing, Report,
         ReportQuery, ReportRow, language_name,
     },
-    service::settings,
+    service::{delivery, settings},
 };
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::{BTreeMap, HashMap};
 
@@ -205,7 +205,6 @@ pub async fn report(
         .and_then(|p| p.parse::<u64>().ok())
         .unwrap_or(0)
         .min(100_000);
-    let today = subject.clock.local(now).date();
     // Independent reads, at once (as far as the pool has connections free): measured by
     // `server bench reports`, a report waits for its longest read instead of their sum.
     let (previous, inputs, ads, (budget_left, pacing)) = tokio::try_join!(
@@ -217,7 +216,7 @@ pub async fn report(
                 None => Ok(Vec::new()),
             }
         },
-        budget_and_pacing(db, subject, today),
+        budget_and_pacing(db, subject, now),
     )?;
     // The period's totals are its days' sums.
     let mut totals = Sums::default();
@@ -483,16 +482,16 @@ async fn ad_names(
 }
 
 /// Budget left and today's pacing of what the report covers — one campaign, or the account's
-/// live campaigns (scheduled, running, paused) — counted as delivery counts them, so the report
-/// and the campaign page agree: budget left is the total budgets less what is committed
-/// (posted and held for won slots); today's pacing is what the campaigns committed on decisions
-/// of `today` (the account's local day, as the daily budget caps it) against their daily
-/// budgets, for the one campaign or the running ones (the allowance is `None` when one of
-/// those has no daily budget).
+/// live campaigns (scheduled, running, paused) — as the campaign page counts them
+/// ([`delivery::state::for_campaigns`], one definition for both): budget left is the total
+/// budgets less what is committed (posted and held for won slots); today's pacing is what the
+/// campaigns committed on decisions of the account's local day (as the daily budget caps it)
+/// against their daily budgets, for the one campaign or the running ones (the allowance is
+/// `None` when one of those has no daily budget).
 async fn budget_and_pacing(
     db: &impl ConnectionTrait,
     subject: &Subject,
-    today: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<(Micros, Pacing), AppError> {
     let campaigns: Vec<campaign::Model> = match &subject.campaign {
         Some(c) => vec![c.clone()],
@@ -508,26 +507,18 @@ async fn budget_and_pacing(
                 .await?
         }
     };
+    let clock = &subject.clock;
+    let figures =
+        delivery::state::for_campaigns(db, &campaigns, &clock.currency, clock.tz, now).await?;
+    let of = |c: &campaign::Model| figures.get(&c.id);
     let paced: Vec<&campaign::Model> = campaigns
         .iter()
         .filter(|c| c.status == CampaignStatus::Running || subject.campaign.is_some())
         .collect();
-    let (committed, today_committed) = tokio::try_join!(
-        campaign_spend::Entity::find()
-            .filter(campaign_spend::Column::CampaignId.is_in(campaigns.iter().map(|c| c.id)))
-            .all(db),
-        campaign_day_spend::Entity::find()
-            .filter(campaign_day_spend::Column::CampaignId.is_in(paced.iter().map(|c| c.id)))
-            .filter(campaign_day_spend::Column::Day.eq(today))
-            .all(db),
-    )?;
-    let committed: HashMap<i64, i64> = committed
-        .into_iter()
-        .map(|s| (s.campaign_id, s.committed))
-        .collect();
     let left = campaigns
         .iter()
-        .map(|c| (c.total_budget_micros - committed.get(&c.id).copied().unwrap_or(0)).max(0))
+        .filter_map(of)
+        .map(|d| d.budget_left.0)
         .sum();
     let allowance = paced.iter().try_fold(0i64, |sum, c| {
         c.daily_budget_micros.map(|daily| sum + daily)
@@ -535,7 +526,7 @@ async fn budget_and_pacing(
     Ok((
         Micros(left),
         Pacing {
-            spent_today: Micros(today_committed.iter().map(|d| d.committed).sum()),
+            spent_today: Micros(paced.iter().filter_map(|c| of(c)).map(|d| d.today.0).sum()),
             allowance: allowance.map(Micros),
         },
     ))
