@@ -9,12 +9,13 @@ use app::{
     entity::{delivery_decision, ledger_transfer, staff_role},
     error::AppError,
     model::{
-        Breakdown, CorrectionInput, Micros, PayoutInput, PlatformRole, ReportQuery, TransferKind,
+        Breakdown, CorrectionInput, DecideRequestInput, FinanceRequestStatus, Micros, PayoutInput,
+        PlatformRole, ReportQuery, TransferKind,
     },
     service::{
         Actor,
         delivery::{self, Decided, DeliveryEngine, EventInput},
-        finance::{corrections, payables, reconcile, spend},
+        finance::{correction_requests, corrections, payables, reconcile, spend},
         ledger, reports,
     },
 };
@@ -167,6 +168,222 @@ async fn charged(db: &DatabaseConnection, decision: i64) -> (i64, i64) {
 
 async fn balance(db: &DatabaseConnection, side: ledger::Side) -> Micros {
     ledger::balance_of(db, side, "EUR").await.expect("balance")
+}
+
+fn deciding(request: i64, approve: bool, reason: &str) -> DecideRequestInput {
+    DecideRequestInput {
+        request,
+        approve,
+        reason: reason.into(),
+    }
+}
+
+/// The two-person rule for corrections: above the threshold (counting what the same person
+/// reversed alone in the last day, so it cannot be split into parts) a correction waits; its
+/// requester can neither approve it (the service refuses, and so does the database) nor have
+/// another person cancel it; an approval carries out exactly what was asked or nothing.
+#[tokio::test]
+async fn a_large_correction_waits_for_a_second_finance_person() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        let second = staff(&w.db, "second@example.com", PlatformRole::Finance).await;
+        // Alone at the minimum CPM (0.50): 3,000 views cost 1.50, 999 views 0.4995.
+        let d1 = deliver(&w, "news", "s1", 3_000, w.start).await;
+        let d2 = deliver(&w, "news", "s2", 3_000, w.start + Duration::hours(1)).await;
+        let d3 = deliver(&w, "tech", "s3", 999, w.start + Duration::hours(2)).await;
+        set_setting(&w.db, "finance_approval_units", 2).await;
+        let owner = ledger::Side::balance(account(&w.owner).0);
+        let now = Utc::now();
+
+        // Within the threshold: carried out at once.
+        let first = corrections::reverse(&w.db, &w.finance, by_decision(d1, "Bots"), now)
+            .await
+            .expect(b);
+        assert!(
+            first.id.is_some() && first.waiting.is_none(),
+            "{b}: {first:?}"
+        );
+        assert_eq!(first.totals[0].amount, Micros(1_500_000), "{b}");
+
+        // A second part that takes what this person reversed alone past the threshold waits.
+        let available = balance(&w.db, owner).await;
+        let mut preview = by_decision(d2, "More bots");
+        preview.preview = true;
+        assert!(
+            corrections::reverse(&w.db, &w.finance, preview, now)
+                .await
+                .expect(b)
+                .needs_approval,
+            "{b}"
+        );
+        let asked = corrections::reverse(&w.db, &w.finance, by_decision(d2, "More bots"), now)
+            .await
+            .expect(b);
+        let request = asked.waiting.expect("waits");
+        assert!(
+            asked.id.is_none() && asked.needs_approval && !asked.already_waiting,
+            "{b}"
+        );
+        assert_eq!(
+            balance(&w.db, owner).await,
+            available,
+            "{b}: nothing moved yet"
+        );
+        let again = corrections::reverse(&w.db, &w.finance, by_decision(d2, "More bots"), now)
+            .await
+            .expect(b);
+        assert_eq!(
+            (again.waiting, again.already_waiting),
+            (Some(request), true),
+            "{b}"
+        );
+        // Another finance person, who reversed nothing alone, is pointed to the same request
+        // rather than carrying it out beside it.
+        let theirs = corrections::reverse(&w.db, &second, by_decision(d2, "More bots"), now)
+            .await
+            .expect(b);
+        assert_eq!(theirs.waiting, Some(request), "{b}");
+
+        // The requester cannot decide it, through the service or in the database.
+        let own =
+            correction_requests::decide(&w.db, &w.finance, deciding(request, true, ""), now).await;
+        assert!(matches!(own, Err(AppError::Conflict(_))), "{b}: {own:?}");
+        let forged =
+            w.db.execute_unprepared(&format!(
+                "UPDATE correction_request SET status = 'rejected', decided_by = requested_by \
+                 WHERE id = {request}"
+            ))
+            .await;
+        assert!(forged.is_err(), "{b}: the database let a requester decide");
+        // Nor can another person cancel it.
+        let not_theirs = correction_requests::cancel(&w.db, &second, request, now).await;
+        assert!(matches!(not_theirs, Err(AppError::Conflict(_))), "{b}");
+
+        // The charges change before the approval (more views reported): the approval is
+        // refused and nothing moves; the request still waits.
+        let more = EventInput {
+            event_id: "s2-more".into(),
+            decision_id: d2,
+            views: 500,
+            clicks: 0,
+            at: w.start + Duration::hours(1),
+        };
+        delivery::ingest(
+            &w.db,
+            &w.engine,
+            w.key,
+            &[more],
+            w.start + Duration::hours(1),
+        )
+        .await
+        .expect(b);
+        let stale =
+            correction_requests::decide(&w.db, &second, deciding(request, true, ""), now).await;
+        assert!(
+            matches!(stale, Err(AppError::Conflict(_))),
+            "{b}: {stale:?}"
+        );
+        assert_eq!(balance(&w.db, owner).await, available, "{b}");
+        let listed = correction_requests::list(&w.db, &second).await.expect(b);
+        assert_eq!(listed.waiting.len(), 1, "{b}");
+        assert!(!listed.waiting[0].mine, "{b}");
+        correction_requests::cancel(&w.db, &w.finance, request, now)
+            .await
+            .expect(b);
+        let twice = correction_requests::cancel(&w.db, &w.finance, request, now).await;
+        assert!(matches!(twice, Err(AppError::Conflict(_))), "{b}");
+
+        // Asked again (at its new amount): a rejection needs a reason.
+        let asked = corrections::reverse(&w.db, &w.finance, by_decision(d2, "Bots confirmed"), now)
+            .await
+            .expect(b);
+        let rejected = asked.waiting.expect("waits");
+        assert_ne!(rejected, request, "{b}");
+        assert_eq!(asked.totals[0].amount, Micros(1_750_000), "{b}");
+        let no_reason =
+            correction_requests::decide(&w.db, &second, deciding(rejected, false, " "), now).await;
+        assert!(matches!(no_reason, Err(AppError::Invalid(_))), "{b}");
+        correction_requests::decide(&w.db, &second, deciding(rejected, false, "Not proven"), now)
+            .await
+            .expect(b);
+        assert_eq!(balance(&w.db, owner).await, available, "{b}");
+
+        // Asked once more and approved by the second person: carried out, exactly as asked.
+        let asked = corrections::reverse(&w.db, &w.finance, by_decision(d2, "Bots, proven"), now)
+            .await
+            .expect(b);
+        let approved = asked.waiting.expect("waits");
+        let done = correction_requests::decide(&w.db, &second, deciding(approved, true, ""), now)
+            .await
+            .expect(b);
+        let correction = done.id.expect("carried out");
+        assert_eq!(done.totals, asked.totals, "{b}");
+        assert_eq!(
+            balance(&w.db, owner).await,
+            Micros(available.0 + 1_750_000),
+            "{b}"
+        );
+        let twice =
+            correction_requests::decide(&w.db, &second, deciding(approved, true, ""), now).await;
+        assert!(
+            matches!(twice, Err(AppError::Conflict(_))),
+            "{b}: {twice:?}"
+        );
+        let made = corrections::list(&w.db, &w.finance, 0).await.expect(b);
+        let row = made.iter().find(|r| r.id == correction).expect("listed");
+        assert_eq!(row.by, "finance@example.com", "{b}");
+        assert_eq!(
+            row.approved_by.as_deref(),
+            Some("second@example.com"),
+            "{b}"
+        );
+        let listed = correction_requests::list(&w.db, &w.finance).await.expect(b);
+        assert!(listed.waiting.is_empty(), "{b}");
+        let statuses: Vec<_> = listed.recent.iter().map(|r| (r.id, r.status)).collect();
+        assert_eq!(
+            statuses,
+            vec![
+                (approved, FinanceRequestStatus::Done),
+                (rejected, FinanceRequestStatus::Rejected),
+                (request, FinanceRequestStatus::Cancelled),
+            ],
+            "{b}"
+        );
+
+        // What a second person approved does not count as reversed alone: 1.50 alone so far,
+        // and 0.4995 more stays within 2.
+        let small = corrections::reverse(&w.db, &w.finance, by_decision(d3, "Bots"), now)
+            .await
+            .expect(b);
+        assert!(
+            small.id.is_some() && small.waiting.is_none(),
+            "{b}: {small:?}"
+        );
+
+        // An approval and a rejection at once: exactly one happens.
+        let third = staff(&w.db, "third@example.com", PlatformRole::Finance).await;
+        let d4 = deliver(&w, "tech", "s4", 999, w.start + Duration::hours(3)).await;
+        let asked = corrections::reverse(&w.db, &w.finance, by_decision(d4, "Bots"), now)
+            .await
+            .expect(b);
+        let raced = asked.waiting.expect("waits: 1.9995 alone already");
+        let before = balance(&w.db, owner).await;
+        let (approve, reject) = tokio::join!(
+            correction_requests::decide(&w.db, &second, deciding(raced, true, ""), now),
+            correction_requests::decide(&w.db, &third, deciding(raced, false, "No"), now),
+        );
+        assert!(
+            approve.is_ok() != reject.is_ok(),
+            "{b}: {approve:?} {reject:?}"
+        );
+        let moved = balance(&w.db, owner).await.0 - before.0;
+        assert_eq!(moved, if approve.is_ok() { 499_500 } else { 0 }, "{b}");
+        assert!(
+            ledger::check(&w.db).await.expect(b).problems.is_empty(),
+            "{b}"
+        );
+        reconciles(&w, b, &w.start.date_naive().to_string(), now).await;
+    }
 }
 
 #[tokio::test]

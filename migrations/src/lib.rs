@@ -18,6 +18,7 @@ mod m20261204_000012_finance_console;
 mod m20261205_000013_rollup_clustered;
 mod m20261206_000014_rollup_day;
 mod m20261207_000015_event_day;
+mod m20261208_000016_correction_requests;
 
 /// Runs every migration in order (`Migrator::up(&db, None)`).
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000013_rollup_clustered::Migration),
             Box::new(m20261206_000014_rollup_day::Migration),
             Box::new(m20261207_000015_event_day::Migration),
+            Box::new(m20261208_000016_correction_requests::Migration),
         ]
     }
 }

@@ -448,6 +448,21 @@ static ENDPOINTS: &[Row] = &[
         FINANCE,
     ),
     row("list_corrections", &[("page", "0")], FINANCE_READ),
+    row("correction_requests", &[], FINANCE_READ),
+    row(
+        "decide_correction",
+        &[
+            ("input[request]", "999999"),
+            ("input[approve]", "true"),
+            ("input[reason]", ""),
+        ],
+        FINANCE_UNKNOWN,
+    ),
+    row(
+        "cancel_correction",
+        &[("request", "999999")],
+        FINANCE_UNKNOWN,
+    ),
     row(
         "finance_spend",
         &[("from", ""), ("to", ""), ("period", "month")],

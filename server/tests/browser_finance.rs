@@ -1,8 +1,11 @@
-//! Browser test of the two-person rule, in three browser sessions: finance A credits a large
-//! bank transfer from "Credit balances" and is told it waits for a second person (nothing is
-//! credited, and A is offered only "Cancel request"); finance B approves it under "Waiting for
-//! approval"; the advertiser's balance then shows it — with no console errors.
+//! Browser tests of the two-person rule, in several browser sessions: finance A credits a
+//! large bank transfer from "Credit balances" and is told it waits for a second person (nothing
+//! is credited, and A is offered only "Cancel request"); finance B approves it under "Waiting
+//! for approval"; the advertiser's balance then shows it. And a large correction: A reverses a
+//! charge from "Corrections" and is told it waits; B follows the dashboard's count to it and
+//! approves it, and it is listed as made by A, approved by B — all with no console errors.
 
+mod delivery_support;
 mod money_support;
 mod support;
 
@@ -185,6 +188,152 @@ async fn a_large_credit_needs_a_second_finance_person() {
     assert_eq!(shown, "€25,000.00");
 
     for client in [alice, bob, owner] {
+        let _ = client.close().await;
+    }
+    drop(driver);
+}
+
+/// Waits until `css`'s text is `expected`.
+async fn shows(client: &Client, css: &str, expected: &str) {
+    let mut shown = String::new();
+    for _ in 0..300 {
+        shown = text_of(client, css).await;
+        if shown == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} shows {shown:?}, not {expected:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_correction_needs_a_second_finance_person() {
+    let site = support::site_root();
+    app::bundle::BundleFiles::find(&site).expect("the bundle (bash .ci/test builds it)");
+    let db = migrations::db::fresh_sqlite().await.expect("database");
+    let world = delivery_support::world(&db).await;
+    let app = support::spawn_on("sqlite", db, false).await;
+    // A slot won and charged through the delivery API.
+    let api = delivery_support::Api::new(&app);
+    let won = api
+        .win(&world.key.secret, delivery_support::ALPHA, "slot-1")
+        .await;
+    let decision = won["decision_id"].as_i64().expect("decision id");
+    let at = chrono::Utc::now().to_rfc3339();
+    let posted = api
+        .events(
+            &world.key.secret,
+            serde_json::json!([{ "event_id": "e-1", "decision_id": decision, "views": 900, "clicks": 3, "at": at }]),
+        )
+        .await;
+    assert_eq!(posted.status, 200, "{posted:?}");
+    // Every correction is above a threshold of zero.
+    use sea_orm::ConnectionTrait;
+    app.db
+        .execute_unprepared(
+            "UPDATE platform_setting SET value = 0 WHERE key = 'finance_approval_units'",
+        )
+        .await
+        .expect("threshold");
+    for email in [ALICE, BOB] {
+        assert!(
+            app.client()
+                .sign_up(email, PASSWORD)
+                .await
+                .status
+                .is_success()
+        );
+        support::grant_staff(&app, email, "finance").await;
+    }
+    let driver = start_driver().await;
+
+    // Alice reverses the charge: it waits for a second person.
+    let alice = browser(&driver).await;
+    sign_in(&app, &alice, ALICE).await;
+    hydrated(&alice).await;
+    xpath(
+        &alice,
+        "//nav[@aria-label='Main']//a[normalize-space()='Corrections']",
+    )
+    .await
+    .click()
+    .await
+    .expect("click Corrections");
+    wait_for_path(&alice, "/finance/corrections").await;
+    hydrated(&alice).await;
+    fill(&alice, "#correction-decision", &decision.to_string()).await;
+    fill(
+        &alice,
+        "#correction-reason",
+        "Bot traffic found by the publisher",
+    )
+    .await;
+    xpath(&alice, "//button[normalize-space()='Reverse charges']")
+        .await
+        .click()
+        .await
+        .expect("reverse");
+    let banner = until_contains(&alice, "[data-test=correction-result]", "waits").await;
+    assert!(
+        banner.contains("waits for a second finance person's approval"),
+        "{banner}"
+    );
+    let waiting = xpath(&alice, "//li[@data-test='waiting-correction']").await;
+    let text = waiting.text().await.expect("text");
+    assert!(text.contains(&format!("Decision {decision}")), "{text}");
+    assert!(
+        alice
+            .find(Locator::XPath(
+                "//li[@data-test='waiting-correction']//button[starts-with(normalize-space(), 'Approve')]"
+            ))
+            .await
+            .is_err(),
+        "the requester is offered an approval"
+    );
+    xpath(
+        &alice,
+        "//li[@data-test='waiting-correction']//button[normalize-space()='Cancel correction request']",
+    )
+    .await;
+    let problems = console_problems(&alice).await;
+    assert!(
+        problems.is_empty(),
+        "finance A console problems: {problems:#?}"
+    );
+
+    // Bob follows his dashboard's count to it and approves it.
+    let bob = browser(&driver).await;
+    sign_in(&app, &bob, BOB).await;
+    hydrated(&bob).await;
+    shows(&bob, "[data-test=corrections-awaiting]", "1").await;
+    bob.find(Locator::Css("[data-test=corrections-awaiting] a"))
+        .await
+        .expect("link")
+        .click()
+        .await
+        .expect("follow");
+    wait_for_path(&bob, "/finance/corrections").await;
+    hydrated(&bob).await;
+    xpath(
+        &bob,
+        "//li[@data-test='waiting-correction']//button[starts-with(normalize-space(), 'Approve and reverse #')]",
+    )
+    .await
+    .click()
+    .await
+    .expect("approve");
+    let done = until_contains(&bob, "[data-test=correction-approved]", "gave back").await;
+    assert!(done.contains("over 1 decision(s)"), "{done}");
+    let row = until_contains(&bob, "[data-test=correction-row]", BOB).await;
+    assert!(row.contains(ALICE), "made by Alice, approved by Bob: {row}");
+    until_contains(&bob, "#waiting-corrections", "No correction is waiting").await;
+    let problems = console_problems(&bob).await;
+    assert!(
+        problems.is_empty(),
+        "finance B console problems: {problems:#?}"
+    );
+
+    for client in [alice, bob] {
         let _ = client.close().await;
     }
     drop(driver);

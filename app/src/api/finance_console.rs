@@ -6,8 +6,8 @@
 use crate::{
     error::AppError,
     model::{
-        CorrectionInput, CorrectionResult, CorrectionRow, Payables, PayoutInput, PayoutPaid,
-        ReconcileReport, SpendReport,
+        CorrectionInput, CorrectionRequests, CorrectionResult, CorrectionRow, DecideRequestInput,
+        Payables, PayoutInput, PayoutPaid, ReconcileReport, SpendReport,
     },
 };
 use leptos::prelude::*;
@@ -26,6 +26,29 @@ pub async fn reverse_charges(input: CorrectionInput) -> Result<CorrectionResult,
 pub async fn list_corrections(page: u64) -> Result<Vec<CorrectionRow>, AppError> {
     let (state, me) = ctx::require_user().await?;
     service::finance::corrections::list(&state.reads, &me, page).await
+}
+
+/// Corrections waiting for a second finance person, and the latest decided (finance staff;
+/// admins read).
+#[server(endpoint = "correction_requests")]
+pub async fn list_correction_requests() -> Result<CorrectionRequests, AppError> {
+    let (state, me) = ctx::require_user().await?;
+    service::finance::correction_requests::list(&state.reads, &me).await
+}
+
+/// Approves (carrying it out) or rejects a waiting correction (a finance user other than the
+/// one who asked for it).
+#[server(endpoint = "decide_correction")]
+pub async fn decide_correction(input: DecideRequestInput) -> Result<CorrectionResult, AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Finance).await?;
+    service::finance::correction_requests::decide(&state.db, &me, input, chrono::Utc::now()).await
+}
+
+/// Withdraws one's own waiting correction.
+#[server(endpoint = "cancel_correction")]
+pub async fn cancel_correction(request: i64) -> Result<(), AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Finance).await?;
+    service::finance::correction_requests::cancel(&state.db, &me, request, chrono::Utc::now()).await
 }
 
 /// Spend per ad account and UTC day or month.

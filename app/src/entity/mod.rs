@@ -16,6 +16,7 @@ pub mod catalog_import_row;
 pub mod channel;
 pub mod channel_day_slots;
 pub mod charge_reversal;
+pub mod correction_request;
 pub mod delivery_decision;
 pub mod delivery_event;
 pub mod delivery_key;

@@ -119,4 +119,6 @@ pub struct FinanceGlance {
     pub recent_credits: u64,
     /// Top-ups and refunds waiting for approval by someone other than the viewer.
     pub awaiting_you: u64,
+    /// Corrections waiting for approval by someone other than the viewer.
+    pub corrections_awaiting_you: u64,
 }

@@ -58,6 +58,12 @@ pub struct CorrectionResult {
     /// Ad accounts given money back.
     pub accounts: u64,
     pub totals: Vec<CorrectionTotal>,
+    /// Above the approval threshold: carrying it out needs a second finance person.
+    pub needs_approval: bool,
+    /// The request now waiting for that second person (nothing was reversed yet).
+    pub waiting: Option<i64>,
+    /// The same correction was already waiting: `waiting` names that request.
+    pub already_waiting: bool,
 }
 
 /// A correction's sums in one currency: `amount = publisher + platform`.
@@ -80,6 +86,40 @@ pub struct CorrectionRow {
     pub decisions: i64,
     pub totals: Vec<CorrectionTotal>,
     pub by: String,
+    /// The second finance person who approved it (corrections above the threshold).
+    pub approved_by: Option<String>,
+}
+
+/// A correction above the approval threshold, waiting for (or decided by) a second finance
+/// person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorrectionRequestRow {
+    pub id: i64,
+    pub status: crate::model::FinanceRequestStatus,
+    /// "Decision 17" or "@channel, 2026-11-01 – 2026-11-30 (UTC)".
+    pub what: String,
+    pub reason: String,
+    pub decisions: i64,
+    /// What it would give back when asked.
+    pub totals: Vec<CorrectionTotal>,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub decided_by: Option<String>,
+    /// Why it was rejected.
+    pub rejection: String,
+    /// The correction its approval made.
+    pub correction: Option<i64>,
+    /// The viewer asked for it (and so may cancel it, not decide it).
+    pub mine: bool,
+}
+
+/// Corrections waiting for a second person (oldest first) and the latest decided.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorrectionRequests {
+    pub waiting: Vec<CorrectionRequestRow>,
+    pub recent: Vec<CorrectionRequestRow>,
+    /// The approval threshold, in currency units.
+    pub threshold_units: i64,
 }
 
 /// How spend is grouped in time.

@@ -5,8 +5,8 @@
 
 use crate::{
     entity::{
-        account_top_up, ad_account, campaign, finance_request, ledger_account, review_decision,
-        review_task,
+        account_top_up, ad_account, campaign, correction_request, finance_request, ledger_account,
+        review_decision, review_task,
     },
     error::AppError,
     model::{
@@ -353,10 +353,16 @@ async fn finance(
         .filter(finance_request::Column::RequestedBy.ne(viewer))
         .count(db)
         .await?;
+    let corrections_awaiting_you = correction_request::Entity::find()
+        .filter(correction_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
+        .filter(correction_request::Column::RequestedBy.ne(viewer))
+        .count(db)
+        .await?;
     Ok(FinanceGlance {
         out_of_funds: balances,
         low,
         recent_credits,
         awaiting_you,
+        corrections_awaiting_you,
     })
 }

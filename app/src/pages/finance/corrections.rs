@@ -2,9 +2,15 @@
 //! after a preview of what would go back, and the corrections made so far.
 
 use crate::{
-    api::finance_console::{ReverseCharges, list_corrections},
+    api::finance_console::{
+        CancelCorrection, DecideCorrection, ReverseCharges, list_correction_requests,
+        list_corrections,
+    },
     components::{Field, FormError, field_error, form_error},
-    model::{CorrectionResult, CorrectionTotal, PlatformRole, Viewer},
+    model::{
+        CorrectionRequestRow, CorrectionRequests, CorrectionResult, CorrectionTotal,
+        FinanceRequestStatus, PlatformRole, Viewer, group_thousands,
+    },
     pages::{suspend_once, utc},
 };
 use leptos::prelude::*;
@@ -35,10 +41,26 @@ fn result_text(r: &CorrectionResult) -> String {
                 .to_owned()
         }
         (true, ..) => format!(
-            "Preview: reversing would give back {} over {} decision(s) to {} account(s). Nothing was changed.",
+            "Preview: reversing would give back {} over {} decision(s) to {} account(s).{} Nothing was changed.",
             totals_text(&r.totals),
             r.decisions,
-            r.accounts
+            r.accounts,
+            if r.needs_approval {
+                " It is above the approval threshold: a second finance person will have to approve it."
+            } else {
+                ""
+            }
+        ),
+        (false, None, _) if r.waiting.is_some() => format!(
+            "{} #{}: giving back {} over {} decision(s) waits for a second finance person's approval. Nothing was reversed yet.",
+            if r.already_waiting {
+                "Already waiting as request"
+            } else {
+                "Above the approval threshold, so asked as request"
+            },
+            r.waiting.unwrap_or_default(),
+            totals_text(&r.totals),
+            r.decisions
         ),
         (false, id, _) => format!(
             "Correction #{} gave back {} over {} decision(s) to {} account(s).",
@@ -61,12 +83,22 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
         .get("decision")
         .filter(|d| d.len() <= 20 && d.bytes().all(|c| c.is_ascii_digit()))
         .unwrap_or_default();
-    let list = Resource::new(move || reverse.version().get(), |_| list_corrections(0));
+    let decide = ServerAction::<DecideCorrection>::new();
+    let cancel = ServerAction::<CancelCorrection>::new();
+    let changes = move || {
+        (
+            reverse.version().get(),
+            decide.version().get(),
+            cancel.version().get(),
+        )
+    };
+    let list = Resource::new(changes, |_| list_corrections(0));
+    let waiting = Resource::new(changes, |_| list_correction_requests());
     let result: Signal<_> = reverse.value().into();
     let field = move |name: &'static str| field_error(result, name);
     let banner = move || match reverse.value().get() {
         Some(Ok(r)) => Some(view! {
-            <div class=if r.preview || r.decisions == 0 { "banner warn" } else { "banner success" }
+            <div class=if r.preview || r.decisions == 0 || r.waiting.is_some() { "banner warn" } else { "banner success" }
                 role="status" data-test="correction-result">{result_text(&r)}</div>
         }),
         _ => None,
@@ -108,6 +140,14 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
             </ActionForm>
         })}
         {banner}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || suspend_once(async move {
+                match waiting.await {
+                    Ok(requests) => view! { <WaitingCorrections requests decide cancel/> }.into_any(),
+                    Err(e) => view! { <p class="banner error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
         <h2>"Corrections made"</h2>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || suspend_once(async move {
@@ -117,7 +157,7 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
                         <div class="table-wrap" tabindex="0">
                             <table class="data" aria-label="Corrections made">
                                 <thead><tr><th>"#"</th><th>"When"</th><th>"What"</th><th>"Reason"</th>
-                                    <th class="num">"Decisions"</th><th>"Given back"</th><th>"By"</th></tr></thead>
+                                    <th class="num">"Decisions"</th><th>"Given back"</th><th>"By"</th><th>"Approved by"</th></tr></thead>
                                 <tbody>
                                     {rows.into_iter().map(|r| view! {
                                         <tr data-test="correction-row">
@@ -128,6 +168,7 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
                                             <td class="num">{r.decisions}</td>
                                             <td>{totals_text(&r.totals)}</td>
                                             <td>{r.by}</td>
+                                            <td>{r.approved_by.unwrap_or_else(|| "—".to_owned())}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
@@ -138,5 +179,157 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// Corrections above the threshold waiting for a second finance person (approve, reject with a
+/// reason, or — for one's own — cancel), and the latest decided.
+#[component]
+fn WaitingCorrections(
+    requests: CorrectionRequests,
+    decide: ServerAction<DecideCorrection>,
+    cancel: ServerAction<CancelCorrection>,
+) -> impl IntoView {
+    let decided: Signal<_> = decide.value().into();
+    let cancelled: Signal<_> = cancel.value().into();
+    let error = Signal::derive(move || {
+        form_error(decided)
+            .get()
+            .or_else(|| form_error(cancelled).get())
+    });
+    let approved = move || match decide.value().get() {
+        Some(Ok(r)) if r.id.is_some() => Some(view! {
+            <div class="banner success" role="status" data-test="correction-approved">{result_text(&r)}</div>
+        }),
+        _ => None,
+    };
+    let empty = requests
+        .waiting
+        .is_empty()
+        .then(|| view! { <p class="muted">"No correction is waiting for approval."</p> });
+    let recent = requests.recent.clone();
+    view! {
+        <section class="card finance-requests" id="waiting-corrections" aria-labelledby="waiting-corrections-heading">
+            <h2 id="waiting-corrections-heading">"Corrections waiting for approval"</h2>
+            <p class="hint">
+                {format!(
+                    "A correction that gives back more than {} in a currency — counting what the same person reversed alone in the 24 hours before it — waits until a second finance person approves it. \
+                     It is carried out on approval only if its charges still come to what was asked. You cannot approve or reject your own; you can cancel it.",
+                    group_thousands(requests.threshold_units.max(0) as u64)
+                )}
+            </p>
+            <FormError error/>
+            {approved}
+            {empty}
+            <ul class="request-list">
+                {requests.waiting.into_iter().map(|r| view! { <WaitingCorrection r decide cancel/> }).collect_view()}
+            </ul>
+            {(!recent.is_empty()).then(|| view! {
+                <details>
+                    <summary>"Recently decided"</summary>
+                    <div class="table-wrap" tabindex="0">
+                        <table class="data" aria-label="Recently decided corrections">
+                            <thead><tr><th>"#"</th><th>"What"</th><th>"Given back"</th><th>"Status"</th>
+                                <th>"Asked by"</th><th>"Decided by"</th></tr></thead>
+                            <tbody>
+                                {recent.into_iter().map(|r| {
+                                    let status = match (r.status, r.correction) {
+                                        (FinanceRequestStatus::Rejected, _) => format!("Rejected: {}", r.rejection),
+                                        (FinanceRequestStatus::Done, Some(c)) => format!("Done: correction #{c}"),
+                                        (s, _) => s.label().to_owned(),
+                                    };
+                                    view! {
+                                        <tr>
+                                            <td>{r.id}</td>
+                                            <td>{r.what}</td>
+                                            <td>{totals_text(&r.totals)}</td>
+                                            <td>{status}</td>
+                                            <td>{r.requested_by}</td>
+                                            <td>{r.decided_by.unwrap_or_else(|| "—".to_owned())}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                </details>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn WaitingCorrection(
+    r: CorrectionRequestRow,
+    decide: ServerAction<DecideCorrection>,
+    cancel: ServerAction<CancelCorrection>,
+) -> impl IntoView {
+    let id = r.id;
+    let summary = format!("{}: give back {}", r.what, totals_text(&r.totals));
+    let asked = format!(
+        "{} decision(s) · “{}” · asked by {} on {}",
+        r.decisions,
+        r.reason,
+        r.requested_by,
+        r.requested_at.format("%Y-%m-%d %H:%M UTC")
+    );
+    let decided: Signal<_> = decide.value().into();
+    let reason_error = Signal::derive(move || {
+        let here = decide.input().get().is_some_and(|i| i.input.request == id);
+        if here {
+            field_error(decided, "reason").get()
+        } else {
+            None
+        }
+    });
+    let reason_id = format!("reject-correction-{id}");
+    let error_id = format!("{reason_id}-error");
+    // Admins read finance's pages; only finance staff decide.
+    let can_decide =
+        use_context::<Viewer>().is_some_and(|v| v.has_staff_role(PlatformRole::Finance));
+    let actions = if !can_decide {
+        view! { <p class="hint">"A finance person approves or rejects this."</p> }.into_any()
+    } else if r.mine {
+        view! {
+            <p class="hint">"You asked for this: another finance person approves or rejects it."</p>
+            <ActionForm action=cancel attr:class="inline-form">
+                <input type="hidden" name="request" value=id.to_string()/>
+                <button type="submit" disabled=move || cancel.pending().get()>"Cancel correction request"</button>
+            </ActionForm>
+        }
+        .into_any()
+    } else {
+        view! {
+            <ActionForm action=decide attr:class="inline-form">
+                <input type="hidden" name="input[request]" value=id.to_string()/>
+                <input type="hidden" name="input[approve]" value="true"/>
+                <input type="hidden" name="input[reason]" value=""/>
+                <button type="submit" class="danger" disabled=move || decide.pending().get()>
+                    {format!("Approve and reverse #{id}")}
+                </button>
+            </ActionForm>
+            <ActionForm action=decide attr:class="stack narrow">
+                <input type="hidden" name="input[request]" value=id.to_string()/>
+                <input type="hidden" name="input[approve]" value="false"/>
+                <div class="field" class:invalid=move || reason_error.get().is_some()>
+                    <label for=reason_id.clone()>"Reason to reject"</label>
+                    <input id=reason_id name="input[reason]" type="text"
+                        aria-invalid=move || reason_error.get().is_some().then_some("true")
+                        aria-describedby=error_id.clone()/>
+                    <p class="field-error" id=error_id role="alert">{move || reason_error.get()}</p>
+                </div>
+                <button type="submit" disabled=move || decide.pending().get()>
+                    {format!("Reject correction #{id}")}
+                </button>
+            </ActionForm>
+        }
+        .into_any()
+    };
+    view! {
+        <li class="request" data-test="waiting-correction">
+            <p><strong>{format!("#{id} ")}{summary}</strong></p>
+            <p class="muted">{asked}</p>
+            {actions}
+        </li>
     }
 }

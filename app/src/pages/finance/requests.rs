@@ -30,6 +30,7 @@ pub fn RequestsPanel(
                      You cannot approve or reject your own; you can cancel it.",
                     crate::model::group_thousands(requests.threshold_units.max(0) as u64)
                 )}
+                " Corrections above it wait on the "<a href="/finance/corrections#waiting-corrections">"Corrections"</a>" page."
             </p>
             <DecisionError decide cancel/>
             {empty}

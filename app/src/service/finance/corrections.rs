@@ -6,7 +6,11 @@
 //!
 //! A reversal does not re-open the campaign's budget: the budget caps what delivery may
 //! charge, and a correction gives money back without changing what was delivered.
+//!
+//! Above the approval threshold a correction waits for a second finance person
+//! ([`super::correction_requests`]), as top-ups and refunds do.
 
+use super::correction_requests;
 use crate::{
     entity::{
         ad_account, app_user, channel, charge_reversal, delivery_decision, publisher_payout,
@@ -15,21 +19,22 @@ use crate::{
     error::AppError,
     model::{
         AuditAction, CorrectionInput, CorrectionResult, CorrectionRow, CorrectionTotal, Micros,
-        PlatformRole,
+        PlatformRole, UserId,
     },
     service::{
         Actor,
         audit::{self, AuditEntry},
         ledger::{self, Reversal, Side},
         reports::rollup,
+        settings,
         sql::{Sql, begin_snapshot, for_update},
     },
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use validator::Validate;
@@ -43,7 +48,8 @@ pub const LIST_PAGE: u64 = 20;
 const CHUNK: usize = 500;
 
 /// Which decisions a correction covers.
-enum Selection {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Selection {
     Decision(i64),
     Channel {
         id: i64,
@@ -53,7 +59,7 @@ enum Selection {
 }
 
 /// A decision's charges as read under its lock.
-struct Charged {
+pub(super) struct Charged {
     id: i64,
     account: i64,
     campaign: i64,
@@ -65,6 +71,8 @@ struct Charged {
 }
 
 /// Reverses (or with `input.preview`, only measures) the charges `input` names (finance staff).
+/// Above the approval threshold, or when the same correction is already waiting, nothing is
+/// reversed: the answer names the request a second finance person decides.
 pub async fn reverse(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -75,6 +83,7 @@ pub async fn reverse(
     input.validate()?;
     let selection = select(db, &input).await?;
     let reason = input.reason.trim().to_owned();
+    let threshold = Micros::units(settings::finance_approval_units(db).await?);
     if input.preview {
         // Measured only: no lock taken, nothing written; one read transaction (a snapshot on
         // PostgreSQL), so events posted meanwhile cannot make the decisions and their
@@ -82,69 +91,134 @@ pub async fn reverse(
         let txn = begin_snapshot(db).await?;
         let measured = async {
             let decisions = charged(&txn, &selection, false).await?;
-            remaining(&txn, &decisions).await
+            let mut result = summarize(&remaining(&txn, &decisions).await?, true);
+            result.needs_approval =
+                correction_requests::above(&txn, actor.user_id, &result.totals, threshold, now)
+                    .await?;
+            Ok::<_, AppError>(result)
         }
         .await;
         txn.commit().await?;
-        return Ok(summarize(&measured?, true));
+        return measured;
     }
     crate::with_retry!(db, |txn| {
-        // Locks in the order posting takes them (see `delivery::ingest::read`): the platform
-        // revenue account of each currency, then the decisions, then the other ledger
-        // accounts — else a correction and a batch of events on the same channel could each
-        // hold what the other waits for (PostgreSQL).
-        let currencies: BTreeSet<String> = charged(txn, &selection, false)
-            .await?
-            .into_iter()
-            .map(|d| d.currency)
-            .collect();
-        for currency in &currencies {
-            ledger::lock(txn, Side::revenue(), currency, now).await?;
-        }
-        let decisions = charged(txn, &selection, true).await?;
-        if decisions.iter().any(|d| !currencies.contains(&d.currency)) {
-            // A decision of another currency was charged between the two reads: its revenue
-            // account is not locked yet. Start again (the first read will see it).
-            return Err(AppError::TooManyAttempts(crate::error::BUSY.to_owned()));
-        }
-        let reversals = remaining(txn, &decisions).await?;
+        let (decisions, reversals) = lock_and_measure(txn, &selection, now).await?;
         let mut result = summarize(&reversals, false);
         if reversals.is_empty() {
             return Ok(result);
         }
         refuse_paid_months(txn, &decisions, &reversals, now).await?;
-        let correction = record(txn, actor, &selection, &reason, reversals.len(), now).await?;
-        if !ledger::reverse_many(txn, &reversals, now).await? {
-            return Err(AppError::internal(
-                "corrections",
-                "a channel's payable holds less than its unpaid share",
-            ));
-        }
-        write_rows(txn, correction, &decisions, &reversals, now).await?;
-        audit::record(
-            txn,
-            AuditEntry::new(
-                AuditAction::ChargesReversed,
-                "spend_correction",
-                correction.to_string(),
-            )
-            .by(actor.user_id)
-            .from_ip(actor.ip.clone())
-            .detail(serde_json::json!({
-                "reason": reason,
-                "decisions": reversals.len(),
-                "totals": result.totals.iter().map(|t| serde_json::json!({
-                    "currency": t.currency,
-                    "amount_micros": t.amount.0,
-                    "publisher_micros": t.publisher.0,
-                    "platform_micros": t.platform.0,
-                })).collect::<Vec<_>>(),
-            })),
+        if let Some((request, already)) = correction_requests::wait_if_needed(
+            txn, actor, &selection, &reason, &result, threshold, now,
         )
-        .await?;
-        result.id = Some(correction);
+        .await?
+        {
+            result.needs_approval = true;
+            result.waiting = Some(request);
+            result.already_waiting = already;
+            return Ok(result);
+        }
+        let by = Made {
+            by: actor.user_id,
+            approved_by: None,
+            request: None,
+            ip: actor.ip.clone(),
+        };
+        result.id = Some(
+            carry_out(
+                txn, &by, &selection, &reason, &decisions, &reversals, &result, now,
+            )
+            .await?,
+        );
         Ok(result)
     })
+}
+
+/// Who made a correction: its requester, and the second finance person when one approved it.
+pub(super) struct Made {
+    pub by: UserId,
+    pub approved_by: Option<UserId>,
+    pub request: Option<i64>,
+    pub ip: Option<String>,
+}
+
+/// Locks what a correction of `selection` writes to, in the order posting takes them (see
+/// `delivery::ingest::read`): the platform revenue account of each currency, then the
+/// decisions, then the other ledger accounts — else a correction and a batch of events on the
+/// same channel could each hold what the other waits for (PostgreSQL). Answers the decisions
+/// charged and what each still has to give back.
+pub(super) async fn lock_and_measure(
+    txn: &DatabaseTransaction,
+    selection: &Selection,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Charged>, Vec<Reversal>), AppError> {
+    let currencies: BTreeSet<String> = charged(txn, selection, false)
+        .await?
+        .into_iter()
+        .map(|d| d.currency)
+        .collect();
+    for currency in &currencies {
+        ledger::lock(txn, Side::revenue(), currency, now).await?;
+    }
+    let decisions = charged(txn, selection, true).await?;
+    if decisions.iter().any(|d| !currencies.contains(&d.currency)) {
+        // A decision of another currency was charged between the two reads: its revenue
+        // account is not locked yet. Start again (the first read will see it).
+        return Err(AppError::TooManyAttempts(crate::error::BUSY.to_owned()));
+    }
+    let reversals = remaining(txn, &decisions).await?;
+    Ok((decisions, reversals))
+}
+
+/// Reverses `reversals` (locked and measured, months checked): the correction's row, the
+/// transfers, one `charge_reversal` per decision, the rollups and the audit event. Answers the
+/// correction's number.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a correction is all of these facts"
+)]
+pub(super) async fn carry_out(
+    txn: &DatabaseTransaction,
+    made: &Made,
+    selection: &Selection,
+    reason: &str,
+    decisions: &[Charged],
+    reversals: &[Reversal],
+    result: &CorrectionResult,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let correction = record(txn, made.by, selection, reason, reversals.len(), now).await?;
+    if !ledger::reverse_many(txn, reversals, now).await? {
+        return Err(AppError::internal(
+            "corrections",
+            "a channel's payable holds less than its unpaid share",
+        ));
+    }
+    write_rows(txn, correction, decisions, reversals, now).await?;
+    audit::record(
+        txn,
+        AuditEntry::new(
+            AuditAction::ChargesReversed,
+            "spend_correction",
+            correction.to_string(),
+        )
+        .by(made.by)
+        .from_ip(made.ip.clone())
+        .detail(serde_json::json!({
+            "reason": reason,
+            "decisions": reversals.len(),
+            "request": made.request,
+            "approved_by": made.approved_by.map(|u| u.0),
+            "totals": result.totals.iter().map(|t| serde_json::json!({
+                "currency": t.currency,
+                "amount_micros": t.amount.0,
+                "publisher_micros": t.publisher.0,
+                "platform_micros": t.platform.0,
+            })).collect::<Vec<_>>(),
+        })),
+    )
+    .await?;
+    Ok(correction)
 }
 
 /// Parses and checks what `input` names.
@@ -361,7 +435,7 @@ async fn remaining(
 /// payable is locked first, as paying a month locks it before it reads what the month owes:
 /// a payout committed meanwhile is then seen here (on PostgreSQL a payout running beside this
 /// correction would otherwise pay a share that the correction gives back).
-async fn refuse_paid_months(
+pub(super) async fn refuse_paid_months(
     txn: &impl ConnectionTrait,
     decisions: &[Charged],
     reversals: &[Reversal],
@@ -408,7 +482,7 @@ async fn refuse_paid_months(
     Ok(())
 }
 
-fn summarize(reversals: &[Reversal], preview: bool) -> CorrectionResult {
+pub(super) fn summarize(reversals: &[Reversal], preview: bool) -> CorrectionResult {
     let mut totals: BTreeMap<String, CorrectionTotal> = BTreeMap::new();
     for r in reversals {
         let t = totals
@@ -431,12 +505,15 @@ fn summarize(reversals: &[Reversal], preview: bool) -> CorrectionResult {
             .collect::<BTreeSet<_>>()
             .len() as u64,
         totals: totals.into_values().collect(),
+        needs_approval: false,
+        waiting: None,
+        already_waiting: false,
     }
 }
 
 async fn record(
     txn: &impl ConnectionTrait,
-    actor: &Actor,
+    by: UserId,
     selection: &Selection,
     reason: &str,
     reversals: usize,
@@ -456,7 +533,7 @@ async fn record(
         to_day: Set(to),
         reason: Set(reason.to_owned()),
         reversals: Set(reversals as i64),
-        created_by: Set(actor.user_id.0),
+        created_by: Set(by.0),
         created_at: Set(now),
         ..Default::default()
     }
@@ -555,7 +632,7 @@ pub async fn list(
             sea_orm::sea_query::Expr::cust("CAST(SUM(platform) AS BIGINT)"),
             "platform",
         )
-        .filter(charge_reversal::Column::CorrectionId.is_in(ids))
+        .filter(charge_reversal::Column::CorrectionId.is_in(ids.clone()))
         .group_by(charge_reversal::Column::CorrectionId)
         .group_by(charge_reversal::Column::Currency)
         .into_tuple()
@@ -584,23 +661,37 @@ pub async fn list(
         .into_iter()
         .map(|u| (u.id, u.email))
         .collect();
+    let mut approvers = correction_requests::approvers(db, &ids).await?;
     Ok(corrections
         .into_iter()
         .map(|c| CorrectionRow {
             id: c.id,
             at: c.created_at,
-            what: match (c.decision_id, c.channel_id, c.from_day, c.to_day) {
-                (Some(d), ..) => format!("Decision {d}"),
-                (_, Some(ch), Some(from), Some(to)) => format!(
-                    "@{}, {from} – {to} (UTC)",
-                    channels.get(&ch).map_or("?", String::as_str)
-                ),
-                _ => "—".to_owned(),
-            },
+            what: describe(c.decision_id, c.channel_id, c.from_day, c.to_day, &channels),
             reason: c.reason,
             decisions: c.reversals,
             totals: totals.remove(&c.id).unwrap_or_default(),
             by: users.get(&c.created_by).cloned().unwrap_or_default(),
+            approved_by: approvers.remove(&c.id),
         })
         .collect())
+}
+
+/// What a correction covers, as finance's lists say it: "Decision 17" or
+/// "@channel, 2026-11-01 – 2026-11-30 (UTC)" (`channels`: handles by id).
+pub(super) fn describe(
+    decision: Option<i64>,
+    channel: Option<i64>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    channels: &HashMap<i64, String>,
+) -> String {
+    match (decision, channel, from, to) {
+        (Some(d), ..) => format!("Decision {d}"),
+        (_, Some(ch), Some(from), Some(to)) => format!(
+            "@{}, {from} – {to} (UTC)",
+            channels.get(&ch).map_or("?", String::as_str)
+        ),
+        _ => "—".to_owned(),
+    }
 }

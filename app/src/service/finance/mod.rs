@@ -2,6 +2,7 @@
 //! rule for large amounts ([`requests`]), and the accounts finance staff look through. Every
 //! write goes through the ledger and is audited.
 
+pub mod correction_requests;
 pub mod corrections;
 pub mod payables;
 pub mod reconcile;
