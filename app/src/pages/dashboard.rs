@@ -243,9 +243,13 @@ fn Finance(f: FinanceGlance) -> impl IntoView {
                 <dt>"Waiting for your approval"</dt><dd data-test="awaiting-approval">{f.awaiting_you}</dd>
                 <dt>"Corrections waiting for your approval"</dt>
                 <dd data-test="corrections-awaiting">
-                    {(f.corrections_awaiting_you > 0).then(|| view! {
-                        <a href="/finance/corrections#waiting-corrections">{f.corrections_awaiting_you}</a>
-                    }.into_any()).unwrap_or_else(|| view! { "0" }.into_any())}
+                    {if f.corrections_awaiting_you > 0 {
+                        view! {
+                            <a href="/finance/corrections#waiting-corrections">{f.corrections_awaiting_you}</a>
+                        }.into_any()
+                    } else {
+                        view! { "0" }.into_any()
+                    }}
                 </dd>
             </dl>
             <a class="button" href="/finance">"Credit an account"</a>
