@@ -1,6 +1,7 @@
 //! `/finance/corrections`: reverse posted charges — one decision, or a channel over a period —
 //! after a preview of what would go back, and the corrections made so far.
 
+use super::requests::{Decision, RejectReason};
 use crate::{
     api::finance_console::{
         CancelCorrection, DecideCorrection, ReverseCharges, list_correction_requests,
@@ -282,8 +283,6 @@ fn WaitingCorrection(
             None
         }
     });
-    let reason_id = format!("reject-correction-{id}");
-    let error_id = format!("{reason_id}-error");
     // Admins read finance's pages; only finance staff decide.
     let can_decide =
         use_context::<Viewer>().is_some_and(|v| v.has_staff_role(PlatformRole::Finance));
@@ -301,23 +300,14 @@ fn WaitingCorrection(
     } else {
         view! {
             <ActionForm action=decide attr:class="inline-form">
-                <input type="hidden" name="input[request]" value=id.to_string()/>
-                <input type="hidden" name="input[approve]" value="true"/>
-                <input type="hidden" name="input[reason]" value=""/>
+                <Decision request=id approve=true/>
                 <button type="submit" class="danger" disabled=move || decide.pending().get()>
                     {format!("Approve and reverse #{id}")}
                 </button>
             </ActionForm>
             <ActionForm action=decide attr:class="stack narrow">
-                <input type="hidden" name="input[request]" value=id.to_string()/>
-                <input type="hidden" name="input[approve]" value="false"/>
-                <div class="field" class:invalid=move || reason_error.get().is_some()>
-                    <label for=reason_id.clone()>"Reason to reject"</label>
-                    <input id=reason_id name="input[reason]" type="text"
-                        aria-invalid=move || reason_error.get().is_some().then_some("true")
-                        aria-describedby=error_id.clone()/>
-                    <p class="field-error" id=error_id role="alert">{move || reason_error.get()}</p>
-                </div>
+                <Decision request=id approve=false/>
+                <RejectReason id=format!("reject-correction-{id}") error=reason_error/>
                 <button type="submit" disabled=move || decide.pending().get()>
                     {format!("Reject correction #{id}")}
                 </button>

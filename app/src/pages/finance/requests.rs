@@ -130,8 +130,6 @@ fn PendingRequest(
             None
         }
     });
-    let reason_id = format!("reject-reason-{id}");
-    let error_id = format!("{reason_id}-error");
     // Admins read finance's pages; only finance staff decide.
     let can_decide = use_context::<crate::model::Viewer>()
         .is_some_and(|v| v.has_staff_role(crate::model::PlatformRole::Finance));
@@ -149,23 +147,14 @@ fn PendingRequest(
     } else {
         view! {
             <ActionForm action=decide attr:class="inline-form">
-                <input type="hidden" name="input[request]" value=id.to_string()/>
-                <input type="hidden" name="input[approve]" value="true"/>
-                <input type="hidden" name="input[reason]" value=""/>
+                <Decision request=id approve=true/>
                 <button type="submit" class="primary" disabled=move || decide.pending().get()>
                     {format!("Approve request #{id}")}
                 </button>
             </ActionForm>
             <ActionForm action=decide attr:class="stack narrow">
-                <input type="hidden" name="input[request]" value=id.to_string()/>
-                <input type="hidden" name="input[approve]" value="false"/>
-                <div class="field" class:invalid=move || reason_error.get().is_some()>
-                    <label for=reason_id.clone()>"Reason to reject"</label>
-                    <input id=reason_id name="input[reason]" type="text"
-                        aria-invalid=move || reason_error.get().is_some().then_some("true")
-                        aria-describedby=error_id.clone()/>
-                    <p class="field-error" id=error_id role="alert">{move || reason_error.get()}</p>
-                </div>
+                <Decision request=id approve=false/>
+                <RejectReason id=format!("reject-reason-{id}") error=reason_error/>
                 <button type="submit" disabled=move || decide.pending().get()>
                     {format!("Reject request #{id}")}
                 </button>
@@ -179,6 +168,32 @@ fn PendingRequest(
             <p class="muted">{asked}</p>
             {actions}
         </li>
+    }
+}
+
+/// The hidden fields of an approval or a rejection of `request` (the reason of a rejection is
+/// typed in [`RejectReason`]).
+#[component]
+pub(super) fn Decision(request: i64, approve: bool) -> impl IntoView {
+    view! {
+        <input type="hidden" name="input[request]" value=request.to_string()/>
+        <input type="hidden" name="input[approve]" value=approve.to_string()/>
+        {approve.then(|| view! { <input type="hidden" name="input[reason]" value=""/> })}
+    }
+}
+
+/// The reason a rejection needs, with its error beside it.
+#[component]
+pub(super) fn RejectReason(id: String, error: Signal<Option<String>>) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="field" class:invalid=move || error.get().is_some()>
+            <label for=id.clone()>"Reason to reject"</label>
+            <input id=id name="input[reason]" type="text"
+                aria-invalid=move || error.get().is_some().then_some("true")
+                aria-describedby=error_id.clone()/>
+            <p class="field-error" id=error_id role="alert">{move || error.get()}</p>
+        </div>
     }
 }
 

@@ -10,7 +10,7 @@
 
 use super::corrections::{self, Made, Selection};
 use crate::{
-    entity::{app_user, channel, charge_reversal, correction_request, spend_correction},
+    entity::{channel, charge_reversal, correction_request, spend_correction},
     error::AppError,
     model::{
         AuditAction, CorrectionRequestRow, CorrectionRequests, CorrectionResult, CorrectionTotal,
@@ -27,7 +27,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, sea_query::Expr,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use validator::Validate;
 
 /// How far back what one person reversed alone counts against the threshold.
@@ -435,23 +435,15 @@ pub async fn list(
         .into_iter()
         .map(|c| (c.id, c.handle))
         .collect();
-    let users: BTreeSet<i64> = all()
-        .flat_map(|r| [Some(r.requested_by), r.decided_by])
-        .flatten()
-        .collect();
-    let emails: HashMap<i64, String> = app_user::Entity::find()
-        .filter(app_user::Column::Id.is_in(users))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.email))
-        .collect();
-    let email = |id: i64| {
-        emails
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| format!("user {id}"))
-    };
+    let emails = super::Emails::of(
+        db,
+        all()
+            .flat_map(|r| [Some(r.requested_by), r.decided_by])
+            .flatten()
+            .collect(),
+    )
+    .await?;
+    let email = |id: i64| emails.get(id);
     let row = |r: &correction_request::Model| CorrectionRequestRow {
         id: r.id,
         status: FinanceRequestStatus::from_code(&r.status).unwrap_or(FinanceRequestStatus::Pending),
@@ -490,15 +482,9 @@ pub(super) async fn approvers(
         .into_iter()
         .filter_map(|(c, by)| Some((c?, by?)))
         .collect();
-    let emails: HashMap<i64, String> = app_user::Entity::find()
-        .filter(app_user::Column::Id.is_in(pairs.iter().map(|(_, by)| *by)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.email))
-        .collect();
+    let emails = super::Emails::of(db, pairs.iter().map(|(_, by)| *by).collect()).await?;
     Ok(pairs
         .into_iter()
-        .filter_map(|(c, by)| Some((c, emails.get(&by)?.clone())))
+        .map(|(correction, by)| (correction, emails.get(by)))
         .collect())
 }

@@ -13,8 +13,7 @@
 use super::correction_requests;
 use crate::{
     entity::{
-        ad_account, app_user, channel, charge_reversal, delivery_decision, publisher_payout,
-        spend_correction,
+        ad_account, channel, charge_reversal, delivery_decision, publisher_payout, spend_correction,
     },
     error::AppError,
     model::{
@@ -654,13 +653,7 @@ pub async fn list(
         .into_iter()
         .map(|c| (c.id, c.handle))
         .collect();
-    let users: HashMap<i64, String> = app_user::Entity::find()
-        .filter(app_user::Column::Id.is_in(corrections.iter().map(|c| c.created_by)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.email))
-        .collect();
+    let users = super::Emails::of(db, corrections.iter().map(|c| c.created_by).collect()).await?;
     let mut approvers = correction_requests::approvers(db, &ids).await?;
     Ok(corrections
         .into_iter()
@@ -671,7 +664,7 @@ pub async fn list(
             reason: c.reason,
             decisions: c.reversals,
             totals: totals.remove(&c.id).unwrap_or_default(),
-            by: users.get(&c.created_by).cloned().unwrap_or_default(),
+            by: users.get(c.created_by),
             approved_by: approvers.remove(&c.id),
         })
         .collect())

@@ -337,6 +337,36 @@ pub(crate) async fn require_reader(
     actor.require_staff(db, PlatformRole::Finance).await
 }
 
+/// The e-mail addresses of finance's lists (who asked, who decided, who approved), read in one
+/// statement.
+pub(crate) struct Emails(HashMap<i64, String>);
+
+impl Emails {
+    pub(crate) async fn of(db: &impl ConnectionTrait, users: Vec<i64>) -> Result<Self, AppError> {
+        let ids: std::collections::BTreeSet<i64> = users.into_iter().collect();
+        if ids.is_empty() {
+            return Ok(Self(HashMap::new()));
+        }
+        Ok(Self(
+            crate::entity::app_user::Entity::find()
+                .filter(crate::entity::app_user::Column::Id.is_in(ids))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|u| (u.id, u.email))
+                .collect(),
+        ))
+    }
+
+    /// `user`'s address (or "user N" for one no longer there).
+    pub(crate) fn get(&self, user: i64) -> String {
+        self.0
+            .get(&user)
+            .cloned()
+            .unwrap_or_else(|| format!("user {user}"))
+    }
+}
+
 /// A UTC day typed into a finance form (`YYYY-MM-DD`), or `None` when left empty.
 pub(crate) fn parse_day(field: &'static str, text: &str) -> Result<Option<NaiveDate>, AppError> {
     let text = text.trim();

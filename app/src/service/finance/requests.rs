@@ -8,7 +8,7 @@
 
 use super::{Approval, credit_in};
 use crate::{
-    entity::{account_top_up, ad_account, app_user, finance_request},
+    entity::{account_top_up, ad_account, finance_request},
     error::AppError,
     model::{
         AccountId, AuditAction, CreditInput, CreditResult, DecideRequestInput, FinanceRequestKind,
@@ -660,25 +660,17 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<FinanceReq
         .into_iter()
         .map(|a| (a.id, a.name))
         .collect();
-    let users: BTreeSet<i64> = pending
-        .iter()
-        .chain(&recent)
-        .flat_map(|r| [Some(r.requested_by), r.decided_by])
-        .flatten()
-        .collect();
-    let emails: HashMap<i64, String> = app_user::Entity::find()
-        .filter(app_user::Column::Id.is_in(users))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.email))
-        .collect();
-    let email = |id: i64| {
-        emails
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| format!("user {id}"))
-    };
+    let emails = super::Emails::of(
+        db,
+        pending
+            .iter()
+            .chain(&recent)
+            .flat_map(|r| [Some(r.requested_by), r.decided_by])
+            .flatten()
+            .collect(),
+    )
+    .await?;
+    let email = |id: i64| emails.get(id);
     let row = |r: finance_request::Model| FinanceRequestRow {
         id: r.id,
         kind: status_kind(&r),
