@@ -9,8 +9,9 @@
 //!
 //! Also: a slot asked again answers the same instant even when the clock has nanoseconds, and
 //! an event may be dated at its decision's very instant; two credits of one reference at
-//! once are both answered, one as already credited; and a time zone moved a day ahead opens
-//! no second daily budget.
+//! once are both answered, one as already credited; a time zone moved a day ahead opens
+//! no second daily budget; and the largest slot the campaign page says a campaign can still
+//! pay for is the largest delivery gives it.
 
 mod delivery_support;
 
@@ -765,5 +766,51 @@ async fn a_time_zone_a_day_ahead_does_not_open_a_second_daily_budget() {
             .await
             .expect(b);
         assert_eq!(last, Decided::NoAd, "{b}: still one day's budget");
+    }
+}
+
+/// The campaign page's "largest slot" is delivery's own rule: with €1.00 left to commit (the
+/// balance, here) at a €3.00 bid, a channel averaging 333 views is won and one of 334 is not.
+#[tokio::test]
+async fn the_largest_slot_shown_is_the_largest_delivery_takes() {
+    for (b, db) in migrations::db::fresh_all().await {
+        platform(&db).await;
+        let now = Utc::now();
+        let owner = advertiser(&db, "small@example.com", "UTC").await;
+        channel(&db, "edge", 333, "en").await;
+        channel(&db, "over", 334, "en").await;
+        let form = campaign_form("Small", Micros::units(3), Micros::units(50), None);
+        let (campaign, _) = running_campaign(&db, &owner, form, now).await;
+        credit(&db, &owner, Micros::units(1), "wire-small", now)
+            .await
+            .expect(b);
+        let key = network_key(&db, now).await;
+        let engine = DeliveryEngine::default();
+        // A moment after it started running.
+        let now = now + Duration::minutes(1);
+        let row = app::entity::campaign::Entity::find_by_id(campaign.0)
+            .one(&db)
+            .await
+            .expect(b)
+            .expect(b);
+        let shown = delivery::state::for_campaigns(&db, &[row], "EUR", chrono_tz::Tz::UTC, now)
+            .await
+            .expect(b)
+            .remove(&campaign.0)
+            .expect(b);
+        assert_eq!(shown.state, app::model::DeliveryState::Delivering, "{b}");
+        assert_eq!(
+            (shown.can_commit, shown.largest_slot_views),
+            (Micros::units(1), 333),
+            "{b}"
+        );
+        let over = delivery::decide(&db, &engine, key, "over", "over-1", now)
+            .await
+            .expect(b);
+        assert!(matches!(over, Decided::NoAd), "{b}: {over:?}");
+        let edge = delivery::decide(&db, &engine, key, "edge", "edge-1", now)
+            .await
+            .expect(b);
+        assert!(matches!(edge, Decided::Ad(_)), "{b}: {edge:?}");
     }
 }

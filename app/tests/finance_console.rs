@@ -378,6 +378,21 @@ async fn a_large_correction_waits_for_a_second_finance_person() {
         );
         let moved = balance(&w.db, owner).await.0 - before.0;
         assert_eq!(moved, if approve.is_ok() { 499_500 } else { 0 }, "{b}");
+
+        // Two parts at once by one person, each within the threshold, together above it: one is
+        // carried out, the other waits (what one reversed alone is read under the lock both take).
+        let d5 = deliver(&w, "news", "s5", 3_000, w.start + Duration::hours(4)).await;
+        let d6 = deliver(&w, "news", "s6", 3_000, w.start + Duration::hours(5)).await;
+        let before = balance(&w.db, owner).await;
+        let (five, six) = tokio::join!(
+            corrections::reverse(&w.db, &third, by_decision(d5, "Bots"), now),
+            corrections::reverse(&w.db, &third, by_decision(d6, "Bots"), now),
+        );
+        let (five, six) = (five.expect(b), six.expect(b));
+        let done = [&five, &six].iter().filter(|r| r.id.is_some()).count();
+        let waits = [&five, &six].iter().filter(|r| r.waiting.is_some()).count();
+        assert_eq!((done, waits), (1, 1), "{b}: {five:?} {six:?}");
+        assert_eq!(balance(&w.db, owner).await.0 - before.0, 1_500_000, "{b}");
         assert!(
             ledger::check(&w.db).await.expect(b).problems.is_empty(),
             "{b}"

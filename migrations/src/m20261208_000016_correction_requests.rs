@@ -1,9 +1,10 @@
 //! The two-person rule for corrections. A correction gives posted charges back to advertisers'
 //! balances: above the approval threshold (`finance_approval_units`, per currency, counting what
 //! the same person reversed alone in the last 24 hours) it is recorded as a waiting
-//! `correction_request` — what it selects, and the totals it would give back when asked — and is
-//! carried out only when a different finance user approves it (in the same transaction, and only
-//! if the charges it selects still come to those totals), or rejected with a reason, or
+//! `correction_request` — what it selects, the totals it would give back when asked and a
+//! digest of those charges — and is carried out only when a different finance user approves it
+//! (in the same transaction, and only if the charges it selects are still exactly those), or
+//! rejected with a reason, or
 //! cancelled by its requester. As for top-ups and refunds, the database itself refuses a request
 //! decided by the person who made it.
 
@@ -23,8 +24,11 @@ enum CorrectionRequest {
     ToDay,
     Reason,
     Decisions,
-    /// What it would give back when asked, per currency (JSON), compared on approval.
+    /// What it would give back when asked, per currency (JSON), shown to the approver.
     Totals,
+    /// A digest of the charges it would reverse when asked (each decision, the posted total it
+    /// would reverse through, and its two parts): an approval carries out exactly these.
+    Charges,
     Status,
     RequestedBy,
     RequestedAt,
@@ -46,6 +50,14 @@ enum AppUser {
 enum SpendCorrection {
     Table,
     Id,
+    CreatedBy,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum ChargeReversal {
+    Table,
+    CorrectionId,
 }
 
 #[async_trait::async_trait]
@@ -64,6 +76,7 @@ impl MigrationTrait for Migration {
                     .col(string_len(CorrectionRequest::Reason, 500))
                     .col(big_integer(CorrectionRequest::Decisions))
                     .col(text(CorrectionRequest::Totals))
+                    .col(string_len(CorrectionRequest::Charges, 64))
                     .col(string_len(CorrectionRequest::Status, 16))
                     .col(big_integer(CorrectionRequest::RequestedBy))
                     .col(timestamp_with_time_zone(CorrectionRequest::RequestedAt))
@@ -137,10 +150,39 @@ impl MigrationTrait for Migration {
                     .unique()
                     .to_owned(),
             )
+            .await?;
+        // What one person reversed alone lately is read under the currency's revenue lock,
+        // which delivery's posting takes too: by index, never by scanning every correction.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_spend_correction_by")
+                    .table(SpendCorrection::Table)
+                    .col(SpendCorrection::CreatedBy)
+                    .col(SpendCorrection::CreatedAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_charge_reversal_correction")
+                    .table(ChargeReversal::Table)
+                    .col(ChargeReversal::CorrectionId)
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for (name, table) in [
+            ("idx_spend_correction_by", "spend_correction"),
+            ("idx_charge_reversal_correction", "charge_reversal"),
+        ] {
+            manager
+                .drop_index(Index::drop().name(name).table(Alias::new(table)).to_owned())
+                .await?;
+        }
         manager
             .drop_table(Table::drop().table(CorrectionRequest::Table).to_owned())
             .await

@@ -20,6 +20,8 @@ pub struct Model {
     pub decisions: i64,
     /// What it would give back when asked: JSON of [`crate::model::CorrectionTotal`]s.
     pub totals: String,
+    /// A digest of the charges it would reverse when asked (SHA-256, hex).
+    pub charges: String,
     /// [`crate::model::FinanceRequestStatus`]'s code.
     pub status: String,
     pub requested_by: i64,

@@ -92,6 +92,12 @@ pub struct CampaignDelivery {
     pub budget_left: Micros,
     /// Committed today (account time zone), when there is a daily budget.
     pub today: Micros,
+    /// What it may still commit to a slot: the least of the budget left, today's allowance
+    /// left and the account's available balance.
+    pub can_commit: Micros,
+    /// The largest channel (average views per post) whose slot at the bid fits `can_commit`;
+    /// delivery skips larger ones.
+    pub largest_slot_views: i64,
     pub state: DeliveryState,
 }
 

@@ -380,6 +380,16 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
                         <div class="stat"><span class="stat-label">"Budget left"</span><strong class="stat-value">{d.budget_left.display(&currency)}</strong></div>
                         <div class="stat"><span class="stat-label">"Delivery"</span><strong class="stat-value"><span class=format!("badge {}", d.state.css()) data-test="delivery-state">{d.state.label()}</span></strong></div>
                     </div>
+                    {(d.state == crate::model::DeliveryState::Delivering).then(|| view! {
+                        <p class="hint" data-test="largest-slot">
+                            {format!(
+                                "It can still commit {} (the least of the budget left, today's allowance and the balance): at its bid, enough for a slot on a channel averaging up to {} views per post. \
+                                 Larger channels are skipped; when no matching channel is that small, it wins no slot until the budget or the balance grows.",
+                                d.can_commit.display(&currency),
+                                crate::model::group_thousands(d.largest_slot_views.max(0) as u64),
+                            )}
+                        </p>
+                    })}
                     <p class="hint">
                         "Spent is what views were charged; held is reserved for slots won and not yet charged (it is released when unused). "
                         "A daily budget is spread over the scheduled hours left in your local day: each hour may use its share of what is left today, so the budget is not gone by morning."

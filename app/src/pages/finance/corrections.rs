@@ -215,7 +215,7 @@ fn WaitingCorrections(
             <p class="hint">
                 {format!(
                     "A correction that gives back more than {} in a currency — counting what the same person reversed alone in the 24 hours before it — waits until a second finance person approves it. \
-                     It is carried out on approval only if its charges still come to what was asked. You cannot approve or reject your own; you can cancel it.",
+                     It is carried out on approval only if its charges are still exactly those asked for. You cannot approve or reject your own; you can cancel it.",
                     group_thousands(requests.threshold_units.max(0) as u64)
                 )}
             </p>

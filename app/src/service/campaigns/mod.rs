@@ -182,6 +182,8 @@ fn empty_delivery(m: &campaign::Model) -> crate::model::CampaignDelivery {
         held: Micros::ZERO,
         budget_left: Micros(m.total_budget_micros),
         today: Micros::ZERO,
+        can_commit: Micros::ZERO,
+        largest_slot_views: 0,
         state: crate::model::DeliveryState::NotRunning,
     }
 }

@@ -19,6 +19,18 @@ pub fn expected_cost(avg_views: i64, price: Micros) -> Option<Micros> {
     price.cpm_cost(avg_views.max(0)).filter(|c| c.0 > 0)
 }
 
+/// The largest channel (in average views per post) whose slot at `bid` costs at most `room`:
+/// the inverse of [`expected_cost`]. A campaign with `room` left to commit is a candidate for
+/// a channel only when its slot fits, so channels larger than this are skipped.
+pub fn largest_slot_views(room: Micros, bid: Micros) -> i64 {
+    if bid.0 <= 0 || room.0 < 0 {
+        return 0;
+    }
+    // The largest v with ⌊v · bid / 1000⌋ ≤ room: v · bid < (room + 1) · 1000.
+    let most = ((i128::from(room.0) + 1) * 1_000 - 1) / i128::from(bid.0);
+    i64::try_from(most).unwrap_or(i64::MAX)
+}
+
 /// Scheduled hours of the local day from the current hour to the last, the current included
 /// (every hour counts when there is no schedule).
 pub fn hours_left(schedule: Option<&Schedule>, local: NaiveDateTime) -> i64 {
@@ -100,6 +112,28 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 12, 7)
             .and_then(|d| d.and_hms_opt(hour, 30, 0))
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_largest_slot_is_the_last_that_fits() {
+        for (room, bid) in [
+            (1_000_000, 3_000_000),
+            (0, 1_500_000),
+            (999, 1_000_000),
+            (12_345_678, 2_500_001),
+            (Micros::units(10_000).0, 500_000),
+        ] {
+            let (room, bid) = (Micros(room), Micros(bid));
+            let v = largest_slot_views(room, bid);
+            let cost = |views: i64| bid.cpm_cost(views).expect("no overflow");
+            assert!(cost(v) <= room, "{v} views at {bid:?} fit {room:?}");
+            assert!(cost(v + 1) > room, "{} views at {bid:?} do not", v + 1);
+        }
+        assert_eq!(
+            largest_slot_views(Micros(1_000_000), Micros(3_000_000)),
+            333
+        );
+        assert_eq!(largest_slot_views(Micros(5), Micros::ZERO), 0);
     }
 
     #[test]

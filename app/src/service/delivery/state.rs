@@ -100,6 +100,10 @@ pub async fn for_campaigns(
                 && c.end_at.is_none_or(|t| now < t)
                 && schedule.as_ref().is_none_or(|s| s.allows(local));
             let one_view = pacing::expected_cost(1, Micros(c.bid_micros)).unwrap_or(Micros(1));
+            let today_left = c
+                .daily_budget_micros
+                .map_or(i64::MAX, |d| (d - today).max(0));
+            let can_commit = Micros(left.min(today_left).min(balance.0.max(0)));
             let state = if c.status != CampaignStatus::Running {
                 DeliveryState::NotRunning
             } else if !k.is_some_and(|k| k.with_ads) {
@@ -122,6 +126,11 @@ pub async fn for_campaigns(
                     held: Micros(committed - posted),
                     budget_left: Micros(left),
                     today: Micros(today),
+                    can_commit,
+                    largest_slot_views: pacing::largest_slot_views(
+                        can_commit,
+                        Micros(c.bid_micros),
+                    ),
                     state,
                 },
             )

@@ -9,6 +9,7 @@
 //! deciding is a conditional UPDATE of a waiting row, so of two decisions exactly one happens.
 
 use super::corrections::{self, Made, Selection};
+use crate::service::ledger::Reversal;
 use crate::{
     entity::{channel, charge_reversal, correction_request, spend_correction},
     error::AppError,
@@ -27,6 +28,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, sea_query::Expr,
 };
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use validator::Validate;
 
@@ -96,19 +98,50 @@ pub(super) async fn above(
     }))
 }
 
+/// A digest of the charges `reversals` would give back: each decision, the posted total it
+/// reverses through and its two parts. Equal digests, equal reversals.
+fn digest(reversals: &[Reversal]) -> String {
+    let mut parts: Vec<String> = reversals
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{}:{}:{}:{}",
+                r.decision, r.through_posted, r.currency, r.publisher.0, r.platform.0
+            )
+        })
+        .collect();
+    parts.sort();
+    Sha256::digest(parts.join(";").as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A correction waiting for a second person, as its requester is told.
+pub(super) struct Waiting {
+    pub id: i64,
+    /// It was waiting before this ask.
+    pub already: bool,
+    /// What it gives back once approved (as measured when it was asked).
+    pub totals: Vec<CorrectionTotal>,
+    pub decisions: u64,
+}
+
 /// The same correction already waiting (whoever asked for it): answers its number, and it is
 /// approved or rejected there — not carried out beside it. Else, above the threshold: records
 /// the correction `result` measured as waiting for a second person and answers its number.
 /// `None` when neither, and the caller carries it out.
+#[expect(clippy::too_many_arguments, reason = "a request is all of these facts")]
 pub(super) async fn wait_if_needed(
     txn: &DatabaseTransaction,
     actor: &Actor,
     selection: &Selection,
     reason: &str,
+    reversals: &[Reversal],
     result: &CorrectionResult,
     threshold: Micros,
     now: DateTime<Utc>,
-) -> Result<Option<(i64, bool)>, AppError> {
+) -> Result<Option<Waiting>, AppError> {
     let (scope, decision, channel, from, to) = columns(selection);
     let waiting = correction_request::Entity::find()
         .filter(correction_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
@@ -124,7 +157,12 @@ pub(super) async fn wait_if_needed(
     .one(txn)
     .await?;
     if let Some(same) = same {
-        return Ok(Some((same.id, true)));
+        return Ok(Some(Waiting {
+            id: same.id,
+            already: true,
+            totals: totals_of(&same),
+            decisions: same.decisions.max(0) as u64,
+        }));
     }
     if !above(txn, actor.user_id, &result.totals, threshold, now).await? {
         return Ok(None);
@@ -140,6 +178,7 @@ pub(super) async fn wait_if_needed(
         reason: Set(reason.to_owned()),
         decisions: Set(result.decisions as i64),
         totals: Set(totals),
+        charges: Set(digest(reversals)),
         status: Set(FinanceRequestStatus::Pending.code().to_owned()),
         requested_by: Set(actor.user_id.0),
         requested_at: Set(now),
@@ -175,7 +214,12 @@ pub(super) async fn wait_if_needed(
         })),
     )
     .await?;
-    Ok(Some((row.id, false)))
+    Ok(Some(Waiting {
+        id: row.id,
+        already: false,
+        totals: result.totals.clone(),
+        decisions: result.decisions,
+    }))
 }
 
 type Columns = (
@@ -215,9 +259,10 @@ fn totals_of(row: &correction_request::Model) -> Vec<CorrectionTotal> {
 }
 
 /// Approves (carrying it out) or rejects a waiting correction (finance staff other than its
-/// requester). An approval whose charges no longer come to what the requester saw — an event
-/// posted since, another correction reversed some of them — is refused and the request stays
-/// waiting: the approver approves what was asked, not what it has become.
+/// requester). An approval whose charges are no longer exactly those the requester saw — an
+/// event posted since, another correction reversed some of them, a charge of the period
+/// replaced by another of the same amount — is refused and the request stays waiting: the
+/// approver approves what was asked, not what it has become.
 pub async fn decide(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -265,7 +310,7 @@ pub async fn decide(
                     .ok_or(AppError::NotFound)?,
             )?;
             let measured = corrections::summarize(&reversals, false);
-            if reversals.is_empty() || measured.totals != asked {
+            if reversals.is_empty() || digest(&reversals) != row.charges {
                 return Err(AppError::Conflict(format!(
                     "The charges this correction selects have changed since it was asked \
                      (they now come to {}): reject it, and ask again if it is still needed.",
@@ -317,7 +362,10 @@ pub async fn decide(
                 actor.user_id.0.into(),
             )
             .col_expr(correction_request::Column::DecidedAt, now.into())
-            .col_expr(correction_request::Column::Rejection, reason.into())
+            .col_expr(
+                correction_request::Column::Rejection,
+                if input.approve { "" } else { reason }.into(),
+            )
             .col_expr(correction_request::Column::CorrectionId, correction.into())
             .filter(correction_request::Column::Id.eq(row.id))
             .filter(correction_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))

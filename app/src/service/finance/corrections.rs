@@ -107,14 +107,16 @@ pub async fn reverse(
             return Ok(result);
         }
         refuse_paid_months(txn, &decisions, &reversals, now).await?;
-        if let Some((request, already)) = correction_requests::wait_if_needed(
-            txn, actor, &selection, &reason, &result, threshold, now,
+        if let Some(waiting) = correction_requests::wait_if_needed(
+            txn, actor, &selection, &reason, &reversals, &result, threshold, now,
         )
         .await?
         {
             result.needs_approval = true;
-            result.waiting = Some(request);
-            result.already_waiting = already;
+            result.waiting = Some(waiting.id);
+            result.already_waiting = waiting.already;
+            result.totals = waiting.totals;
+            result.decisions = waiting.decisions;
             return Ok(result);
         }
         let by = Made {
@@ -201,12 +203,14 @@ pub(super) async fn carry_out(
             "spend_correction",
             correction.to_string(),
         )
-        .by(made.by)
+        // Whoever carried it out now (the approver, when a second person approved it).
+        .by(made.approved_by.unwrap_or(made.by))
         .from_ip(made.ip.clone())
         .detail(serde_json::json!({
             "reason": reason,
             "decisions": reversals.len(),
             "request": made.request,
+            "requested_by": made.by.0,
             "approved_by": made.approved_by.map(|u| u.0),
             "totals": result.totals.iter().map(|t| serde_json::json!({
                 "currency": t.currency,
