@@ -401,6 +401,74 @@ async fn a_large_correction_waits_for_a_second_finance_person() {
     }
 }
 
+/// An approval carries out the very charges that were asked for: when the charges of a
+/// channel's period are replaced meanwhile by others of the same amount, the totals still match
+/// but the approval refuses.
+#[tokio::test]
+async fn an_approval_refuses_charges_other_than_those_asked_for() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        let second = staff(&w.db, "second@example.com", PlatformRole::Finance).await;
+        let third = staff(&w.db, "third@example.com", PlatformRole::Finance).await;
+        set_setting(&w.db, "finance_approval_units", 2).await;
+        let now = Utc::now();
+        // 1.50 reversed alone first, so the next 1.50 this person asks for waits.
+        let other = deliver(&w, "tech", "t1", 3_000, w.start).await;
+        corrections::reverse(&w.db, &w.finance, by_decision(other, "Bots"), now)
+            .await
+            .expect(b);
+        let first = deliver(&w, "news", "n1", 3_000, w.start).await;
+        let day = w.start.date_naive().to_string();
+        let period = CorrectionInput {
+            scope: "channel".into(),
+            channel: "@news".into(),
+            from: day.clone(),
+            to: day,
+            reason: "Bots on news that day".into(),
+            ..CorrectionInput::default()
+        };
+        let asked = corrections::reverse(&w.db, &w.finance, period, now)
+            .await
+            .expect(b);
+        let request = asked.waiting.expect("waits");
+        // Meanwhile another person reverses that charge alone, and a new slot of the same
+        // day is charged the same amount.
+        corrections::reverse(&w.db, &third, by_decision(first, "Bots"), now)
+            .await
+            .expect(b)
+            .id
+            .expect("at once: within the threshold for this person");
+        deliver(&w, "news", "n2", 3_000, w.start + Duration::hours(2)).await;
+        let preview = CorrectionInput {
+            scope: "channel".into(),
+            channel: "news".into(),
+            from: w.start.date_naive().to_string(),
+            to: w.start.date_naive().to_string(),
+            reason: "Same totals?".into(),
+            preview: true,
+            ..CorrectionInput::default()
+        };
+        let same = corrections::reverse(&w.db, &second, preview, now)
+            .await
+            .expect(b);
+        assert_eq!(
+            same.totals, asked.totals,
+            "{b}: the totals alone cannot tell"
+        );
+        let owner = ledger::Side::balance(account(&w.owner).0);
+        let before = balance(&w.db, owner).await;
+        let refused =
+            correction_requests::decide(&w.db, &second, deciding(request, true, ""), now).await;
+        assert!(
+            matches!(refused, Err(AppError::Conflict(_))),
+            "{b}: {refused:?}"
+        );
+        assert_eq!(balance(&w.db, owner).await, before, "{b}");
+        let listed = correction_requests::list(&w.db, &second).await.expect(b);
+        assert_eq!(listed.waiting.len(), 1, "{b}: it still waits");
+    }
+}
+
 #[tokio::test]
 async fn a_reversal_gives_back_each_part_exactly_once() {
     for (b, db) in migrations::db::fresh_all().await {
