@@ -518,6 +518,9 @@ pub(super) async fn approvers(
     db: &impl ConnectionTrait,
     corrections: &[i64],
 ) -> Result<HashMap<i64, String>, AppError> {
+    if corrections.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows: Vec<(Option<i64>, Option<i64>)> = correction_request::Entity::find()
         .select_only()
         .column(correction_request::Column::CorrectionId)
