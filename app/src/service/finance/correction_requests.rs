@@ -291,10 +291,9 @@ pub async fn decide(
             ));
         }
         refuse_decided(&row)?;
-        let asked = totals_of(&row);
         let mut result = CorrectionResult {
             decisions: row.decisions.max(0) as u64,
-            totals: asked.clone(),
+            totals: totals_of(&row),
             waiting: Some(row.id),
             ..CorrectionResult::default()
         };
