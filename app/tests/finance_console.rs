@@ -967,6 +967,86 @@ async fn corrections_racing_event_posting_keep_the_books() {
     }
 }
 
+/// Approvals of waiting corrections race event posting on the same decisions: nothing
+/// deadlocks (an approval locks what a correction locks, in posting's order), each approval
+/// either carries out exactly what was asked or refuses because views were posted since, and
+/// the books still balance.
+#[tokio::test]
+async fn approvals_racing_event_posting_keep_the_books() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        let second = staff(&w.db, "second@example.com", PlatformRole::Finance).await;
+        set_setting(&w.db, "finance_approval_units", 0).await;
+        let now = Utc::now();
+        let mut waiting = Vec::new();
+        for day in 0..6 {
+            let at = w.start + Duration::days(day);
+            let decision = deliver(&w, "tech", &format!("race-{day}"), 1_001, at).await;
+            let asked = corrections::reverse(&w.db, &w.finance, by_decision(decision, "bots"), now)
+                .await
+                .expect(b);
+            waiting.push((decision, at, asked.waiting.expect("waits above zero")));
+        }
+        let deadlocks = app::error::deadlocks_seen();
+        let post = async {
+            for (i, (decision, at, _)) in waiting.iter().enumerate() {
+                let more = EventInput {
+                    event_id: format!("race-more-{i}"),
+                    decision_id: *decision,
+                    views: 999,
+                    clicks: 0,
+                    at: *at + Duration::minutes(5),
+                };
+                delivery::ingest(&w.db, &w.engine, w.key, &[more], *at + Duration::minutes(5))
+                    .await
+                    .expect("ingest beside an approval");
+            }
+        };
+        let approve = async {
+            let mut outcomes = Vec::new();
+            for (_, _, request) in &waiting {
+                outcomes.push(
+                    correction_requests::decide(&w.db, &second, deciding(*request, true, ""), now)
+                        .await,
+                );
+            }
+            outcomes
+        };
+        let ((), outcomes) = tokio::join!(post, approve);
+        assert_eq!(
+            app::error::deadlocks_seen(),
+            deadlocks,
+            "{b}: an approval and posting deadlocked"
+        );
+        for ((decision, ..), outcome) in waiting.iter().zip(&outcomes) {
+            let reversed: i64 = app::entity::charge_reversal::Entity::find()
+                .filter(app::entity::charge_reversal::Column::DecisionId.eq(*decision))
+                .all(&w.db)
+                .await
+                .expect(b)
+                .iter()
+                .map(|r| r.publisher + r.platform)
+                .sum();
+            match outcome {
+                // Carried out: exactly the 1,001 views asked for (0.5005 at 0.50 CPM).
+                Ok(done) => assert_eq!(
+                    (done.id.is_some(), reversed),
+                    (true, 500_500),
+                    "{b}: {decision}"
+                ),
+                Err(AppError::Conflict(_)) => assert_eq!(reversed, 0, "{b}: {decision}"),
+                Err(e) => panic!("{b}: {decision}: {e:?}"),
+            }
+        }
+        assert!(
+            ledger::check(&w.db).await.expect(b).problems.is_empty(),
+            "{b}"
+        );
+        let from = (w.start - Duration::days(1)).date_naive().to_string();
+        reconciles(&w, b, &from, now).await;
+    }
+}
+
 #[tokio::test]
 async fn reconciliation_of_a_period_finds_an_injected_difference() {
     for (b, db) in migrations::db::fresh_all().await {
