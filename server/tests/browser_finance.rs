@@ -32,18 +32,8 @@ async fn xpath(client: &Client, path: &str) -> fantoccini::elements::Element {
 async fn open_finance(app: &TestApp, client: &Client, email: &str, waiting: &str) {
     sign_in(app, client, email).await;
     hydrated(client).await;
-    let mut shown = String::new();
-    for _ in 0..300 {
-        shown = text_of(client, "[data-test=awaiting-approval]").await;
-        if shown == waiting {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(
-        shown, waiting,
-        "{email}: waiting for approval on the dashboard"
-    );
+    // What waits for this person's approval, on the dashboard.
+    shows(client, "[data-test=awaiting-approval]", waiting).await;
     xpath(
         client,
         "//nav[@aria-label='Main']//a[normalize-space()='Credit balances']",
@@ -177,33 +167,12 @@ async fn a_large_credit_needs_a_second_finance_person() {
     let owner = browser(&driver).await;
     sign_in(&app, &owner, OWNER).await;
     hydrated(&owner).await;
-    let mut shown = String::new();
-    for _ in 0..300 {
-        shown = text_of(&owner, "[data-test=header-balance]").await;
-        if shown == "€25,000.00" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(shown, "€25,000.00");
+    shows(&owner, "[data-test=header-balance]", "€25,000.00").await;
 
     for client in [alice, bob, owner] {
         let _ = client.close().await;
     }
     drop(driver);
-}
-
-/// Waits until `css`'s text is `expected`.
-async fn shows(client: &Client, css: &str, expected: &str) {
-    let mut shown = String::new();
-    for _ in 0..300 {
-        shown = text_of(client, css).await;
-        if shown == expected {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{css} shows {shown:?}, not {expected:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -147,19 +147,6 @@ async fn card_shows(client: &Client, expected: &str) {
     panic!("the card shows {last:?}, not {expected:?}");
 }
 
-/// The text at `css` once it equals `expected`.
-async fn shows(client: &Client, css: &str, expected: &str) {
-    let mut last = String::new();
-    for _ in 0..200 {
-        last = text_of(client, css).await;
-        if last == expected {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{css} shows {last:?}, not {expected:?}");
-}
-
 /// `POST /api/delivery/v1/{path}` with the bearer `secret`: status and JSON body.
 async fn delivery(app: &TestApp, secret: &str, path: &str, body: &Value) -> (u16, Value) {
     let response = reqwest::Client::new()

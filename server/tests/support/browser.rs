@@ -312,6 +312,19 @@ pub async fn click(client: &Client, css: &str) {
 }
 
 /// Polls until the text at `css` contains `part`, and returns it.
+/// Waits until the text at `css` equals `expected` (30 s at most).
+pub async fn shows(client: &Client, css: &str, expected: &str) {
+    let mut last = String::new();
+    for _ in 0..300 {
+        last = text_of(client, css).await;
+        if last == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} shows {last:?}, not {expected:?}");
+}
+
 pub async fn until_contains(client: &Client, css: &str, part: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
