@@ -31,5 +31,6 @@ ENV LEPTOS_SITE_ROOT=/srv/herald/site \
     HERALD_LISTEN=0.0.0.0:3000
 EXPOSE 3000
 STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=6s --start-period=60s --retries=3 CMD ["herald", "probe"]
 ENTRYPOINT ["herald"]
 CMD ["serve"]

@@ -339,6 +339,62 @@ async fn ready(db: &DatabaseConnection, b: &str) -> (app::service::Actor, i64, D
     (me, key, DeliveryEngine::default())
 }
 
+/// Views reported once a hold has expired are counted and free, before the sweeper has
+/// released the hold as after: the same late report costs the same whenever it arrives.
+#[tokio::test]
+async fn views_reported_after_the_hold_expired_are_free_swept_or_not() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let (_, key, engine) = ready(&db, b).await;
+        let now = Utc::now();
+        let Decided::Ad(answer) = delivery::decide(&db, &engine, key, "ch0", "late-1", now)
+            .await
+            .expect(b)
+        else {
+            panic!("{b}: the campaign did not win the slot");
+        };
+        let report = |id: &str, views: i64, at| EventInput {
+            event_id: id.into(),
+            decision_id: answer.decision_id,
+            views,
+            clicks: 0,
+            at,
+        };
+        let before = delivery::ingest(&db, &engine, key, &[report("in-time", 10, now)], now)
+            .await
+            .expect(b);
+        assert!(
+            matches!(before[0], EventResult::Accepted { posted } if posted.0 > 0),
+            "{b}: {before:?}"
+        );
+        // Reported (and dated) after the expiry, the hold not yet released by any sweeper.
+        let late = answer.expires_at + Duration::minutes(1);
+        let after = delivery::ingest(&db, &engine, key, &[report("late", 10, late)], late)
+            .await
+            .expect(b);
+        assert_eq!(
+            after[0],
+            EventResult::Accepted { posted: Micros(0) },
+            "{b}: counted, free"
+        );
+        let decision = app::entity::delivery_decision::Entity::find_by_id(answer.decision_id)
+            .one(&db)
+            .await
+            .expect(b)
+            .expect("decision");
+        assert_eq!(decision.views, 20, "{b}: the late views are counted");
+        assert!(decision.settled_at.is_none(), "{b}: not swept yet");
+        audit_books(&db, &format!("{b} after the late report")).await;
+        sweep::release_expired(&db, late, 10).await.expect(b);
+        let books = audit_books(&db, &format!("{b} after the sweep")).await;
+        let swept = &books.decisions[&answer.decision_id];
+        assert_eq!(
+            swept.posted + swept.released,
+            swept.held,
+            "{b}: the rest of the hold went back"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_slot_asked_again_answers_the_same_instant_and_takes_events_dated_at_it() {
     for (b, db) in migrations::db::fresh_all().await {

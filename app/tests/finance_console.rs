@@ -178,6 +178,58 @@ fn deciding(request: i64, approve: bool, reason: &str) -> DecideRequestInput {
     }
 }
 
+/// A finance person may ask for a second person's approval of a correction of any size: it
+/// waits like one above the threshold, its requester cannot approve it, another person can.
+#[tokio::test]
+async fn a_correction_can_ask_for_a_second_person_whatever_its_size() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        let second = staff(&w.db, "second@example.com", PlatformRole::Finance).await;
+        let d1 = deliver(&w, "news", "a1", 3_000, w.start).await;
+        let owner = ledger::Side::balance(account(&w.owner).0);
+        let now = Utc::now();
+        let mut input = by_decision(d1, "Publisher reported bots; please check");
+        input.ask_approval = true;
+        let mut preview = input.clone();
+        preview.preview = true;
+        assert!(
+            corrections::reverse(&w.db, &w.finance, preview, now)
+                .await
+                .expect(b)
+                .needs_approval,
+            "{b}: 1.50 is far below the threshold, but a second person was asked for"
+        );
+        let available = balance(&w.db, owner).await;
+        let asked = corrections::reverse(&w.db, &w.finance, input, now)
+            .await
+            .expect(b);
+        let request = asked.waiting.expect("waits although small");
+        assert!(asked.id.is_none() && !asked.already_waiting, "{b}");
+        assert_eq!(balance(&w.db, owner).await, available, "{b}");
+        // The same correction without asking is pointed to the waiting request.
+        let plain = corrections::reverse(&w.db, &w.finance, by_decision(d1, "Bots"), now)
+            .await
+            .expect(b);
+        assert_eq!(
+            (plain.waiting, plain.already_waiting),
+            (Some(request), true),
+            "{b}"
+        );
+        let own =
+            correction_requests::decide(&w.db, &w.finance, deciding(request, true, ""), now).await;
+        assert!(matches!(own, Err(AppError::Conflict(_))), "{b}: {own:?}");
+        let done = correction_requests::decide(&w.db, &second, deciding(request, true, ""), now)
+            .await
+            .expect(b);
+        assert!(done.id.is_some(), "{b}");
+        assert_eq!(
+            balance(&w.db, owner).await,
+            Micros(available.0 + 1_500_000),
+            "{b}"
+        );
+    }
+}
+
 /// The two-person rule for corrections: above the threshold (counting what the same person
 /// reversed alone in the last day, so it cannot be split into parts) a correction waits; its
 /// requester can neither approve it (the service refuses, and so does the database) nor have

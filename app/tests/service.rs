@@ -175,6 +175,81 @@ async fn wrong_password_and_unknown_email_look_the_same_and_are_audited() {
     }
 }
 
+/// Instances started together on a new PostgreSQL database take turns migrating it: both
+/// starts succeed and every migration is applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_together_migrate_a_new_postgres_database_once() {
+    use migrations::MigratorTrait;
+    let Some(url) = migrations::db::empty_postgres_url()
+        .await
+        .expect("new PostgreSQL database (TEST_DATABASE_URL)")
+    else {
+        return;
+    };
+    let (one, two) = tokio::join!(migrations::db::connect(&url), migrations::db::connect(&url));
+    let (one, two) = (one.expect("connect"), two.expect("connect"));
+    let (a, b) = tokio::join!(migrations::db::migrate(&one), migrations::db::migrate(&two));
+    a.expect("the first start migrates");
+    b.expect("the second start waits, then finds nothing to do");
+    let applied = migrations::Migrator::get_applied_migrations(&one)
+        .await
+        .expect("applied");
+    assert_eq!(applied.len(), migrations::Migrator::migrations().len());
+}
+
+/// `server staff grant`: the operator makes the first admin of a new installation — only of
+/// a confirmed address, once, audited as the server command's doing.
+#[tokio::test]
+async fn the_operator_grants_the_first_admin_to_a_confirmed_user() {
+    let hasher = PasswordHasher::new(2);
+    for (backend, db) in fresh_all().await {
+        let user = auth::sign_up(&db, &hasher, sign_up_input("first@example.com"), None)
+            .await
+            .expect(backend);
+        let unconfirmed =
+            service::admin::grant_by_operator(&db, "first@example.com", PlatformRole::Admin).await;
+        assert!(
+            matches!(unconfirmed, Err(AppError::Conflict(_))),
+            "{backend}: {unconfirmed:?}"
+        );
+        let unknown =
+            service::admin::grant_by_operator(&db, "nobody@example.com", PlatformRole::Admin).await;
+        assert_eq!(unknown, Err(AppError::NotFound), "{backend}");
+        db.execute_unprepared("UPDATE app_user SET email_verified_at = CURRENT_TIMESTAMP")
+            .await
+            .expect(backend);
+        let granted =
+            service::admin::grant_by_operator(&db, " First@Example.com ", PlatformRole::Admin)
+                .await
+                .expect(backend);
+        assert!(granted, "{backend}");
+        let again =
+            service::admin::grant_by_operator(&db, "first@example.com", PlatformRole::Admin)
+                .await
+                .expect(backend);
+        assert!(!again, "{backend}: held already, nothing changes");
+        let viewer = auth::viewer(&db, user, None)
+            .await
+            .expect(backend)
+            .expect(backend);
+        assert_eq!(viewer.staff_roles, vec![PlatformRole::Admin], "{backend}");
+        let audited: Vec<audit_event::Model> = audit_event::Entity::find()
+            .filter(audit_event::Column::Action.eq(AuditAction::RoleGranted.code()))
+            .all(&db)
+            .await
+            .expect(backend);
+        assert_eq!(audited.len(), 1, "{backend}");
+        assert!(
+            audited[0]
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains("server command")),
+            "{backend}: {:?}",
+            audited[0].detail
+        );
+    }
+}
+
 #[tokio::test]
 async fn only_admins_change_roles_refusals_are_audited_and_one_admin_remains() {
     let hasher = PasswordHasher::new(2);
@@ -443,10 +518,41 @@ async fn demo_seed_creates_every_role_and_the_catalog() {
         let logins = service::seed::seed(&db, &hasher, 2_000, 7)
             .await
             .expect(backend);
-        assert_eq!(logins.len(), 5, "{backend}");
+        assert_eq!(logins.len(), 6, "{backend}");
         assert_eq!(
             count_action(&db, AuditAction::RoleGranted).await,
             4,
+            "{backend}"
+        );
+        // The billing member joined the advertiser's account by invitation, with no account
+        // of their own.
+        let billing = logins
+            .iter()
+            .find(|l| l.email == "billing@herald.local")
+            .expect("a billing login");
+        let user = auth::sign_in(
+            &db,
+            &hasher,
+            SignInInput {
+                email: billing.email.clone(),
+                password: billing.password.clone(),
+            },
+            None,
+        )
+        .await
+        .expect(backend);
+        let viewer = auth::viewer(&db, user, None)
+            .await
+            .expect(backend)
+            .expect(backend);
+        let memberships: Vec<(&str, AccountRole)> = viewer
+            .memberships
+            .iter()
+            .map(|m| (m.account_name.as_str(), m.role))
+            .collect();
+        assert_eq!(
+            memberships,
+            [("Acme Coffee Roasters", AccountRole::Billing)],
             "{backend}"
         );
         assert!(!service::seed::is_empty(&db).await.expect(backend));
@@ -519,7 +625,11 @@ async fn demo_seed_creates_every_role_and_the_catalog() {
             let staff = viewer.staff_roles.len();
             assert_eq!(
                 staff,
-                usize::from(!login.email.starts_with("advertiser")),
+                usize::from(
+                    !["advertiser@", "billing@"]
+                        .iter()
+                        .any(|p| login.email.starts_with(p))
+                ),
                 "{backend}"
             );
         }

@@ -4,7 +4,8 @@
 
 use crate::{Migrator, MigratorTrait};
 use sea_orm_migration::sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    TransactionTrait,
 };
 use std::{
     sync::atomic::{AtomicU32, Ordering},
@@ -151,9 +152,24 @@ pub fn connect_reads(db: &DatabaseConnection, connections: u32) -> DatabaseConne
     }
 }
 
-/// Applies pending migrations.
+/// The PostgreSQL advisory lock that one migrating instance holds ("Herald" in ASCII).
+const MIGRATION_LOCK: i64 = 0x4865_7261_6c64;
+
+/// Applies pending migrations. On PostgreSQL, instances started together take turns (the
+/// migrator itself takes no lock: a second instance would find the first one's tables half
+/// made and stop): the first holds an advisory lock, in a transaction of its own on one
+/// connection, while the migrations run on others; the rest wait for it and then find nothing
+/// left to do. SQLite allows one writer at a time anyway.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    let lock = db.begin().await?;
+    lock.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+        .await?;
+    let migrated = Migrator::up(db, None).await;
+    lock.commit().await?;
+    migrated
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -196,8 +212,9 @@ pub async fn fresh_postgres() -> Result<Option<DatabaseConnection>, DbErr> {
     }
 }
 
-/// The URL of a new, migrated PostgreSQL database (see [`fresh_postgres`]).
-pub async fn fresh_postgres_url() -> Result<Option<String>, DbErr> {
+/// The URL of a new, empty PostgreSQL database on the server `TEST_DATABASE_URL` points at
+/// (not migrated), or `None` when that variable is unset.
+pub async fn empty_postgres_url() -> Result<Option<String>, DbErr> {
     let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
         return Ok(None);
     };
@@ -210,7 +227,14 @@ pub async fn fresh_postgres_url() -> Result<Option<String>, DbErr> {
     let base = server
         .rsplit_once('/')
         .map_or(server.as_str(), |(base, _)| base);
-    let url = format!("{base}/{name}");
+    Ok(Some(format!("{base}/{name}")))
+}
+
+/// The URL of a new, migrated PostgreSQL database (see [`fresh_postgres`]).
+pub async fn fresh_postgres_url() -> Result<Option<String>, DbErr> {
+    let Some(url) = empty_postgres_url().await? else {
+        return Ok(None);
+    };
     let db = connect(&url).await?;
     migrate(&db).await?;
     db.close().await?;

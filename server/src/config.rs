@@ -147,6 +147,15 @@ pub enum Command {
         /// The new file (refused when it exists).
         path: PathBuf,
     },
+    /// Platform roles for the operator: the first admin of a new installation.
+    Staff {
+        #[command(subcommand)]
+        what: StaffCommand,
+    },
+    /// Ask the Herald running on this machine (at HERALD_LISTEN) whether it is ready to serve:
+    /// exit status 0 when its `/readyz` answers 200 within 5 s, else 1. For container health
+    /// checks (the image has no curl); needs no database.
+    Probe,
     /// Delivery-network API keys for scripted set-ups.
     DeliveryKey {
         #[command(subcommand)]
@@ -156,6 +165,21 @@ pub enum Command {
     Bench {
         #[command(subcommand)]
         what: Bench,
+    },
+}
+
+/// What `server staff` does.
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Grant ROLE (admin, moderator or finance) to the user who signed up with EMAIL and
+    /// confirmed it (audited as granted by the server command). Further roles are best granted
+    /// by an admin on the Users page.
+    Grant {
+        /// The user's sign-in address.
+        email: String,
+        /// admin, moderator or finance.
+        #[arg(value_parser = ["admin", "moderator", "finance"])]
+        role: String,
     },
 }
 

@@ -79,6 +79,9 @@ async fn run(cli: Cli) -> Result<(), String> {
     if let Some(Command::Simulate(options)) = &cli.command {
         return simulate::run(options).await;
     }
+    if let Some(Command::Probe) = &cli.command {
+        return ops::probe(cli.listen).await;
+    }
     // A backup of a mistyped path must fail, not create an empty database and copy that.
     if matches!(cli.command, Some(Command::Backup { .. }))
         && let Some(file) = config::sqlite_file(&cli.database_url)
@@ -124,13 +127,32 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{}", key.secret);
             Ok(())
         }
+        Command::Staff {
+            what: config::StaffCommand::Grant { email, role },
+        } => {
+            let role = app::model::PlatformRole::ALL
+                .into_iter()
+                .find(|r| r.code() == role)
+                .ok_or_else(|| format!("unknown role {role}"))?;
+            match app::service::admin::grant_by_operator(&database, &email, role).await {
+                Ok(true) => println!("{email} is now {}.", role.label()),
+                Ok(false) => println!("{email} was already {}.", role.label()),
+                Err(app::error::AppError::NotFound) => {
+                    return Err(format!(
+                        "no user signs in with {email}: sign up first (and confirm the address)"
+                    ));
+                }
+                Err(e) => return Err(format!("cannot grant the role: {e}")),
+            }
+            Ok(())
+        }
         Command::Reconcile => reconcile(&database).await,
         Command::Backup { path } => {
             let bytes = server::backup::sqlite(&database, &path).await?;
             println!("Backed up to {} ({bytes} bytes).", path.display());
             Ok(())
         }
-        Command::Bench { .. } | Command::Simulate(_) => Ok(()),
+        Command::Bench { .. } | Command::Simulate(_) | Command::Probe => Ok(()),
         Command::Serve { seed_if_empty } => {
             if seed_if_empty {
                 seed::run(&database, 20_000, 42).await?;

@@ -3,7 +3,11 @@
 //! the database at each scrape, platform-wide money posted and held, the review queue and the
 //! connection pool. Served on a separate address (`HERALD_METRICS_LISTEN`), off by default.
 
-use app::{api::ctx::AppState, entity::ad_version, model::AdVersionStatus};
+use app::{
+    api::ctx::AppState,
+    entity::review_task,
+    model::{ReviewKind, TaskState},
+};
 use axum::{
     Router,
     extract::State,
@@ -22,8 +26,7 @@ use prometheus_client::{
     registry::Registry,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter,
-    Statement,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
 };
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
@@ -49,6 +52,12 @@ struct CurrencyLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabels {
+    /// `ad_version`, `targeting`, or `appeal` (a decision appealed, of either kind).
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     /// `main` (every write, and reads outside requests) or `read` (requests' reads).
     pool: &'static str,
@@ -69,7 +78,7 @@ struct Inner {
     events: Family<OutcomeLabels, Counter>,
     posted: Family<CurrencyLabels, Gauge>,
     held: Family<CurrencyLabels, Gauge>,
-    review_queue: Gauge,
+    review_queue: Family<QueueLabels, Gauge>,
     pool: Family<PoolLabels, Gauge>,
 }
 
@@ -116,10 +125,10 @@ impl Default for Metrics {
             "Money held for decisions and not yet posted or released, platform-wide",
             held.clone(),
         );
-        let review_queue = Gauge::default();
+        let review_queue = Family::<QueueLabels, Gauge>::default();
         registry.register(
             "review_queue_length",
-            "Ad versions waiting for a moderator",
+            "Review tasks waiting for (or with) a moderator, by kind: ad versions, targeting changes, appeals",
             review_queue.clone(),
         );
         let pool = Family::<PoolLabels, Gauge>::default();
@@ -219,13 +228,32 @@ impl Metrics {
                 .get_or_create(&CurrencyLabels { currency })
                 .set(micros);
         }
-        let waiting = ad_version::Entity::find()
-            .filter(ad_version::Column::Status.eq(AdVersionStatus::InReview))
-            .count(db)
+        let open: Vec<(ReviewKind, bool, i64)> = review_task::Entity::find()
+            .select_only()
+            .column(review_task::Column::Kind)
+            .column_as(review_task::Column::AppealId.is_not_null(), "appeal")
+            .column_as(review_task::Column::Id.count(), "tasks")
+            .filter(review_task::Column::State.eq(TaskState::Open))
+            .group_by(review_task::Column::Kind)
+            .group_by(review_task::Column::AppealId.is_not_null())
+            .into_tuple()
+            .all(db)
             .await?;
-        self.0
-            .review_queue
-            .set(i64::try_from(waiting).unwrap_or(i64::MAX));
+        let mut queue = [("ad_version", 0), ("targeting", 0), ("appeal", 0)];
+        for (kind, appeal, tasks) in open {
+            let at = match (appeal, kind) {
+                (true, _) => 2,
+                (false, ReviewKind::AdVersion) => 0,
+                (false, ReviewKind::Targeting) => 1,
+            };
+            queue[at].1 += tasks;
+        }
+        for (kind, tasks) in queue {
+            self.0
+                .review_queue
+                .get_or_create(&QueueLabels { kind: kind.into() })
+                .set(tasks);
+        }
         let pools = [("main", Some(db)), ("read", state.reads.read_pool())];
         for (name, pool) in pools {
             let Some(pool) = pool else { continue };
@@ -268,7 +296,8 @@ async fn scrape(State((metrics, state)): State<(Metrics, AppState)>) -> Response
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
+                // What prometheus-client writes (counters named `_total`, ending in `# EOF`).
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
             )],
             text,
         )

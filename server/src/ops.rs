@@ -124,3 +124,34 @@ pub async fn shutdown_signal() {
         () = terminate => tracing::info!("SIGTERM received: shutting down"),
     }
 }
+
+/// `server probe`: whether the Herald listening on `listen` (an unspecified address is asked
+/// on loopback) answers `/readyz` with 200 within 5 s.
+pub async fn probe(listen: std::net::SocketAddr) -> Result<(), String> {
+    let mut at = listen;
+    if at.ip().is_unspecified() {
+        at.set_ip(if at.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let url = format!("http://{at}/readyz");
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let answer = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    let status = answer.status();
+    let body = answer.text().await.unwrap_or_default();
+    if status.is_success() {
+        println!("ready: {body}");
+        Ok(())
+    } else {
+        Err(format!("{url} answered {status}: {body}"))
+    }
+}

@@ -48,9 +48,14 @@ pub async fn populate(
     )
     .await
     .map_err(|e| e.to_string())?;
-    app::service::demo_delivery::corrections_and_payouts(db, "finance@herald.local")
-        .await
-        .map_err(|e| e.to_string())?;
+    app::service::demo_delivery::finance_work(
+        db,
+        "advertiser@herald.local",
+        "finance@herald.local",
+        "approver@herald.local",
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     app::service::demo_delivery::pending_top_up(
         db,
         "advertiser@herald.local",
@@ -59,7 +64,7 @@ pub async fn populate(
     .await
     .map_err(|e| e.to_string())?;
     println!(
-        "Demo delivery: {} decisions, {} view reports, {} charged over the last 3 days.",
+        "Demo delivery: {} decisions, {} view reports, {} charged (the last 3 days and a day last month).",
         history.decisions,
         history.events,
         history.posted.display("EUR")

@@ -108,6 +108,16 @@ async fn metrics_count_requests_by_route_and_read_money_and_queues() {
         client.get("/sign-in").await;
         client.get("/campaigns/4242424").await;
 
+        // A targeting change waiting for a moderator: the queue counts review tasks by kind.
+        db.execute_unprepared(&format!(
+            "INSERT INTO review_task (kind, account_id, campaign_id, targeting, languages, \
+             submitted_at, state) VALUES ('targeting', {}, {}, '{{}}', ',en,', \
+             CURRENT_TIMESTAMP, 'open')",
+            world.account.0, world.campaign.0
+        ))
+        .await
+        .expect(b);
+
         let config = RouterConfig::new(&support::site_root(), app.addr, false);
         let state = router::state(db.clone(), &config).await.expect(b);
         let text = metrics.render(&state).await.expect(b);
@@ -116,7 +126,9 @@ async fn metrics_count_requests_by_route_and_read_money_and_queues() {
             "herald_http_request_duration_seconds_count{method=\"POST\",route=\"/api/delivery/v1/decisions\",status=\"4xx\"} 1",
             "herald_http_request_duration_seconds_count{method=\"GET\",route=\"/sign-in\",status=\"2xx\"} 1",
             "herald_delivery_decisions_total{outcome=\"filled\"} 1",
-            "herald_review_queue_length 0",
+            "herald_review_queue_length{kind=\"ad_version\"} 0",
+            "herald_review_queue_length{kind=\"targeting\"} 1",
+            "herald_review_queue_length{kind=\"appeal\"} 0",
             "herald_ledger_posted_micros{currency=\"EUR\"} 0",
             &format!("herald_ledger_held_micros{{currency=\"EUR\"}} {PRICE_CPM}"),
             "herald_db_pool_connections{pool=\"main\",state=\"max\"}",
@@ -287,6 +299,19 @@ const _: () = assert!(
         && 9 * PRICE_CPM > SMALL_BUDGET
 );
 
+/// Whether `server probe` (the image's health check) finds a Herald at `addr` ready.
+fn probe(addr: SocketAddr) -> bool {
+    std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("probe")
+        .env("HERALD_LISTEN", addr.to_string())
+        .env("DATABASE_URL", "sqlite://unused-by-probe.db")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run server probe")
+        .success()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_share_sessions_catalog_and_budgets() {
     for (backend, url) in migrations::db::fresh_all_urls().await {
@@ -294,6 +319,15 @@ async fn two_instances_share_sessions_catalog_and_budgets() {
         let first = Instance::start(backend, &url).await;
         let second = Instance::start(backend, &url).await;
         let (one, two) = (&first.app, &second.app);
+        // The container health check: ready, and a port nobody listens on is not.
+        assert!(
+            probe(one.addr),
+            "{b}: `server probe` finds the instance ready"
+        );
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        assert!(!probe(closed), "{b}: nothing listens there");
 
         // Topics, channels, a running campaign and a delivery key, written through one.
         let world = delivery_support::world(&one.db).await;

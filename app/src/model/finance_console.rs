@@ -45,6 +45,10 @@ pub struct CorrectionInput {
     /// Only show what would be reversed, write nothing.
     #[serde(default)]
     pub preview: bool,
+    /// Have a second finance person approve it whatever the amount (above the approval
+    /// threshold one must anyway).
+    #[serde(default)]
+    pub ask_approval: bool,
 }
 
 /// What a correction reversed (or, previewed, would reverse), per currency.

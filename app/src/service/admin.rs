@@ -116,7 +116,44 @@ async fn grant(
             "You cannot grant yourself a role: another admin has to.".into(),
         ));
     }
-    let user = app_user::Entity::find_by_id(input.user_id.0)
+    insert_role(txn, input.user_id, input.role, Some(actor.user_id)).await
+}
+
+/// Grants `role` to the user with `email` for the operator of the server (`server staff
+/// grant`: the first admin of a new installation, or a way back in when no admin can sign
+/// in). Audited as granted by the server command. Answers whether the role is new.
+pub async fn grant_by_operator<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    email: &str,
+    role: PlatformRole,
+) -> Result<bool, AppError> {
+    let txn = db.begin().await?;
+    let user = app_user::Entity::find()
+        .filter(app_user::Column::Email.eq(crate::model::normalize_email(email)))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let changed = insert_role(&txn, UserId(user.id), role, None).await?;
+    if let Some(action) = changed {
+        audit::record(
+            &txn,
+            AuditEntry::new(action, "user", user.id.to_string())
+                .detail(serde_json::json!({ "role": role.code(), "by": "server command" })),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(changed.is_some())
+}
+
+/// Inserts the role for a confirmed user unless it is held.
+async fn insert_role(
+    txn: &impl ConnectionTrait,
+    user_id: UserId,
+    role: PlatformRole,
+    granted_by: Option<UserId>,
+) -> Result<Option<AuditAction>, AppError> {
+    let user = app_user::Entity::find_by_id(user_id.0)
         .one(txn)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -128,9 +165,9 @@ async fn grant(
         ));
     }
     let inserted = staff_role::Entity::insert(staff_role::ActiveModel {
-        user_id: Set(input.user_id.0),
-        role: Set(input.role),
-        granted_by: Set(Some(actor.user_id.0)),
+        user_id: Set(user_id.0),
+        role: Set(role),
+        granted_by: Set(granted_by.map(|u| u.0)),
         granted_at: Set(Utc::now()),
     })
     .on_conflict(

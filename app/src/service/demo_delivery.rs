@@ -6,7 +6,7 @@
 use crate::{
     entity::{account_member, app_user, campaign},
     error::AppError,
-    model::{AccountId, Micros},
+    model::{AccountId, AccountPermission, Micros},
     service::{
         delivery::{self, Decided, DeliveryEngine, EventInput, keys, sweep},
         finance,
@@ -15,8 +15,12 @@ use crate::{
 use chrono::{DateTime, Datelike, Duration, Utc};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
 };
+
+/// The demo account's low-balance threshold (its currency's units).
+const LOW_BALANCE: &str = "950";
 
 /// What the history produced.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -37,7 +41,19 @@ pub async fn create(
     seed: u64,
 ) -> Result<DemoHistory, AppError> {
     let now = Utc::now();
-    let start = now - Duration::days(days);
+    let recent = now - Duration::days(days);
+    // And one day in the middle of last month, settled long since: that month's statement has
+    // spend and its publisher payouts can be marked paid, whatever today's date.
+    let first_of_month = now.date_naive().with_day(1).unwrap_or_default();
+    let earlier = (first_of_month - Duration::days(20))
+        .and_hms_opt(6, 0, 0)
+        .unwrap_or_default()
+        .and_utc();
+    let windows = [
+        (earlier, earlier + Duration::days(1)),
+        (recent, now - Duration::hours(1)),
+    ];
+    let start = earlier;
     let user_id = |email: &str| {
         let email = email.to_owned();
         async move {
@@ -84,6 +100,13 @@ pub async fn create(
         .filter(campaign::Column::Status.eq(crate::model::CampaignStatus::Running))
         .exec(db)
         .await?;
+    // The owner's low-balance warning, crossed as the history spends (a notification to the
+    // owner and the billing member, and the dashboard's warning).
+    let owner_actor = crate::service::auth::viewer(db, crate::model::UserId(owner), None)
+        .await?
+        .map(|v| crate::service::Actor::from_viewer(v, None))
+        .ok_or(AppError::NotFound)?;
+    crate::service::ledger::balance::set_low_balance(db, &owner_actor, LOW_BALANCE).await?;
     let key = keys::create_unchecked(db, "Demo delivery network", None, start).await?;
     let engine = DeliveryEngine::default();
     engine.refresh(db).await?;
@@ -113,58 +136,72 @@ pub async fn create(
     let mut rng = StdRng::seed_from_u64(seed);
     let mut done = DemoHistory::default();
     let mut pending: Vec<(DateTime<Utc>, EventInput)> = Vec::new();
-    let mut hour = start;
-    while hour < now - Duration::hours(1) {
-        for (id, avg_views, posts_per_day) in &handles {
-            if !rng.random_bool((posts_per_day / 24.0).clamp(0.0, 1.0)) {
-                continue;
-            }
-            let Some(handle) = id.parse::<i64>().ok().and_then(|i| by_id.get(&i)) else {
-                continue;
-            };
-            let at = hour + Duration::minutes(rng.random_range(0..60));
-            let slot = format!("demo-{id}-{}", at.timestamp());
-            if let Decided::Ad(answer) =
-                delivery::decide(db, &engine, key.id, handle, &slot, at).await?
-            {
-                done.decisions += 1;
-                // Views arrive over the next hours, around the channel's average.
-                let total = (*avg_views as f64 * rng.random_range(0.6..1.2)) as i64;
-                for (i, share) in [0.55, 0.3, 0.15].into_iter().enumerate() {
-                    let views = (total as f64 * share) as i64;
-                    if views == 0 {
+    for (from, to) in windows {
+        let mut hour = from;
+        // Decisions until the window ends, then the views still to come reported.
+        while hour < to || !pending.is_empty() {
+            if hour < to {
+                for (id, avg_views, posts_per_day) in &handles {
+                    if !rng.random_bool((posts_per_day / 24.0).clamp(0.0, 1.0)) {
                         continue;
                     }
-                    let clicks = (views as f64 * rng.random_range(0.003..0.02)) as i64;
-                    let seen = at + Duration::minutes(20 + 90 * i as i64);
-                    pending.push((
-                        seen,
-                        EventInput {
-                            event_id: format!("{slot}-{i}"),
-                            decision_id: answer.decision_id,
-                            views,
-                            clicks,
-                            at: seen,
-                        },
-                    ));
+                    let Some(handle) = id.parse::<i64>().ok().and_then(|i| by_id.get(&i)) else {
+                        continue;
+                    };
+                    let at = hour + Duration::minutes(rng.random_range(0..60));
+                    let slot = format!("demo-{id}-{}", at.timestamp());
+                    if let Decided::Ad(answer) =
+                        delivery::decide(db, &engine, key.id, handle, &slot, at).await?
+                    {
+                        done.decisions += 1;
+                        // Views arrive over the next hours, around the channel's average.
+                        let total = (*avg_views as f64 * rng.random_range(0.6..1.2)) as i64;
+                        for (i, share) in [0.55, 0.3, 0.15].into_iter().enumerate() {
+                            let views = (total as f64 * share) as i64;
+                            if views == 0 {
+                                continue;
+                            }
+                            let clicks = (views as f64 * rng.random_range(0.003..0.02)) as i64;
+                            let seen = at + Duration::minutes(20 + 90 * i as i64);
+                            pending.push((
+                                seen,
+                                EventInput {
+                                    event_id: format!("{slot}-{i}"),
+                                    decision_id: answer.decision_id,
+                                    views,
+                                    clicks,
+                                    at: seen,
+                                },
+                            ));
+                        }
+                    }
                 }
             }
-        }
-        hour += Duration::hours(1);
-        // Report what has been seen by now, oldest first, in batches.
-        pending.sort_by_key(|(t, _)| *t);
-        let due = pending.partition_point(|(t, _)| *t <= hour);
-        let batch: Vec<EventInput> = pending.drain(..due).map(|(_, e)| e).collect();
-        for chunk in batch.chunks(500) {
-            let results = delivery::ingest(db, &engine, key.id, chunk, hour).await?;
-            for r in results {
-                if let delivery::EventResult::Accepted { posted } = r {
-                    done.events += 1;
-                    done.posted = Micros(done.posted.0 + posted.0);
+            hour += Duration::hours(1);
+            if hour > now {
+                // The last views of the recent window are still to come.
+                break;
+            }
+            // Report what has been seen by now, oldest first, in batches.
+            pending.sort_by_key(|(t, _)| *t);
+            let due = pending.partition_point(|(t, _)| *t <= hour);
+            let batch: Vec<EventInput> = pending.drain(..due).map(|(_, e)| e).collect();
+            for chunk in batch.chunks(500) {
+                let results = delivery::ingest(db, &engine, key.id, chunk, hour).await?;
+                for r in results {
+                    if let delivery::EventResult::Accepted { posted } = r {
+                        done.events += 1;
+                        done.posted = Micros(done.posted.0 + posted.0);
+                    }
                 }
             }
+            sweep::release_expired(db, hour, 10_000).await?;
         }
-        sweep::release_expired(db, hour, 10_000).await?;
+        // Holds of an earlier window run out before the next begins.
+        let expired = hour + Duration::days(1) + Duration::minutes(5);
+        if expired < now {
+            sweep::release_expired(db, expired, 10_000).await?;
+        }
     }
     Ok(done)
 }
@@ -221,49 +258,107 @@ async fn channels_by_id(
         .collect())
 }
 
-/// A correction of the demo's largest charge and, when last month has charges, its largest
-/// publisher payout marked paid — by the demo finance user, through finance's services — so
-/// the corrections and payables pages and the statement have something to show.
-pub async fn corrections_and_payouts(
+/// Finance's work on the demo history, through finance's services: a correction of the
+/// largest charge, a correction of a channel's day that the demo's second finance user asked
+/// the demo finance user to approve, a refund, and a publisher's payout for last month marked
+/// paid — so the corrections, payables and statement pages have something to show. And the
+/// advertiser's share link to a campaign's report.
+pub async fn finance_work(
     db: &DatabaseConnection,
+    owner_email: &str,
     finance_email: &str,
+    approver_email: &str,
 ) -> Result<(), AppError> {
-    let user = app_user::Entity::find()
-        .filter(app_user::Column::Email.eq(finance_email.to_owned()))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let actor = crate::service::auth::viewer(db, crate::model::UserId(user.id), None)
-        .await?
-        .map(|v| crate::service::Actor::from_viewer(v, None))
-        .ok_or(AppError::NotFound)?;
+    let actor = |email: &str| {
+        let email = email.to_owned();
+        async move {
+            let user = app_user::Entity::find()
+                .filter(app_user::Column::Email.eq(email))
+                .one(db)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            crate::service::auth::viewer(db, crate::model::UserId(user.id), None)
+                .await?
+                .map(|v| crate::service::Actor::from_viewer(v, None))
+                .ok_or(AppError::NotFound)
+        }
+    };
+    let (owner, finance_user, approver) = (
+        actor(owner_email).await?,
+        actor(finance_email).await?,
+        actor(approver_email).await?,
+    );
     let now = Utc::now();
-    let largest = crate::entity::delivery_decision::Entity::find()
+    let by_charge = crate::entity::delivery_decision::Entity::find()
         .filter(crate::entity::delivery_decision::Column::Posted.gt(0))
         .order_by_desc(crate::entity::delivery_decision::Column::Posted)
-        .one(db)
-        .await?;
-    if let Some(decision) = largest {
+        .order_by_asc(crate::entity::delivery_decision::Column::Id);
+    if let Some(decision) = by_charge.clone().one(db).await? {
         let input = crate::model::CorrectionInput {
             scope: "decision".into(),
             decision: decision.id.to_string(),
             reason: "Demo: invalid traffic reported by the publisher".into(),
             ..Default::default()
         };
-        finance::corrections::reverse(db, &actor, input, now).await?;
+        finance::corrections::reverse(db, &finance_user, input, now).await?;
     }
+    // The second largest charge's channel, that day: small, but its requester wants a second
+    // pair of eyes on it.
+    if let Some(decision) = by_charge.offset(1).one(db).await? {
+        let channel = crate::entity::channel::Entity::find_by_id(decision.channel_id)
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let day = decision.created_at.date_naive().to_string();
+        let input = crate::model::CorrectionInput {
+            scope: "channel".into(),
+            channel: channel.handle,
+            from: day.clone(),
+            to: day,
+            reason: "Demo: the publisher's audit found bot views that day".into(),
+            ask_approval: true,
+            ..Default::default()
+        };
+        finance::corrections::reverse(db, &approver, input, now).await?;
+    }
+    let refund = crate::model::RefundInput {
+        account: owner.account(db, AccountPermission::ViewBilling).await?,
+        amount: "50".into(),
+        reference: "DEMO-REFUND-0001".into(),
+        reason: "Demo: part of the prepayment returned at the advertiser's request".into(),
+    };
+    finance::requests::refund(db, &finance_user, refund, now).await?;
+    // Last month's largest payable that can be paid now (one whose slots have all settled).
     let last_month = (now.date_naive().with_day(1).unwrap_or_default() - Duration::days(1))
         .format("%Y-%m")
         .to_string();
-    let owed = finance::payables::payables(db, &actor, &last_month, 1, now).await?;
-    if let Some(row) = owed.rows.first().filter(|r| r.owed.0 > 0) {
+    let owed = finance::payables::payables(db, &finance_user, &last_month, 1, now).await?;
+    for row in owed.rows.iter().filter(|r| r.owed.0 > 0).take(20) {
         let input = crate::model::PayoutInput {
             channel: row.channel_id,
             currency: row.currency.clone(),
-            month: last_month,
+            month: last_month.clone(),
             reference: "DEMO-PAYOUT-0001".into(),
         };
-        finance::payables::mark_paid(db, &actor, input, now).await?;
+        match finance::payables::mark_paid(db, &finance_user, input, now).await {
+            Ok(_) => break,
+            // Not payable yet (the month's last slots still open): try the next.
+            Err(AppError::Invalid(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    let running = campaign::Entity::find()
+        .filter(campaign::Column::Status.eq(crate::model::CampaignStatus::Running))
+        .order_by_asc(campaign::Column::Id)
+        .one(db)
+        .await?;
+    if let Some(running) = running {
+        let link = crate::model::ShareLinkInput {
+            campaign: crate::model::CampaignId(running.id),
+            label: "Weekly review with our agency".into(),
+            days: "30".into(),
+        };
+        crate::service::reports::share::create(db, &owner, &link, now).await?;
     }
     Ok(())
 }

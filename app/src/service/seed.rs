@@ -70,14 +70,17 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
             "advertiser (owner of Acme Coffee Roasters)",
         ),
     ];
-    let mut logins = Vec::new();
-    let (mut advertiser, mut moderator) = (None, None);
-    for (email, account_name, role, what) in people {
-        let password: String = rand::rng()
+    let new_password = || -> String {
+        rand::rng()
             .sample_iter(&Alphanumeric)
             .take(16)
             .map(char::from)
-            .collect();
+            .collect()
+    };
+    let mut logins = Vec::new();
+    let (mut advertiser, mut moderator) = (None, None);
+    for (email, account_name, role, what) in people {
+        let password = new_password();
         // The operator vouches for the demo addresses: confirmed, no mail.
         let user = sign_up::sign_up_confirmed(
             db,
@@ -88,6 +91,7 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
                 account_name: account_name.into(),
                 time_zone: "Europe/Berlin".into(),
             },
+            None,
         )
         .await?;
         if let Some(role) = role {
@@ -135,6 +139,33 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
             role: crate::model::AccountRole::Analyst,
         };
         super::members::invite(db, &owner, invitation).await?;
+        // A billing member (the money pages, nothing of campaigns beyond spend), who joined
+        // through the owner's invitation link.
+        let email = "billing@herald.local";
+        let invitation = crate::model::InvitationInput {
+            email: email.into(),
+            role: crate::model::AccountRole::Billing,
+        };
+        let link = super::members::invite(db, &owner, invitation).await?;
+        let token = link.path.rsplit('/').next().unwrap_or_default();
+        let password = new_password();
+        sign_up::sign_up_confirmed(
+            db,
+            hasher,
+            SignUpInput {
+                email: email.into(),
+                password: password.clone(),
+                account_name: String::new(),
+                time_zone: "Europe/Berlin".into(),
+            },
+            Some(token),
+        )
+        .await?;
+        logins.push(DemoLogin {
+            email: email.into(),
+            password,
+            what: "billing member of Acme Coffee Roasters (balance, statements)",
+        });
     }
     Ok(logins)
 }

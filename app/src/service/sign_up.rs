@@ -147,21 +147,23 @@ pub async fn sign_up_invited<C: ConnectionTrait + TransactionTrait>(
     }
 }
 
-/// Signs up a user who owns a new ad account and whose address the operator vouches for (the
-/// demo seed): confirmed from the start, no mail, not throttled. A known address is a
-/// `Conflict`.
+/// Signs up a user whose address the operator vouches for (the demo seed): confirmed from the
+/// start, no mail, not throttled. The user owns a new ad account, or with `invite` (an open
+/// invitation's token for this address, the owner's link included) joins that account
+/// instead. A known address is a `Conflict`.
 pub async fn sign_up_confirmed<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     hasher: &PasswordHasher,
     mut input: SignUpInput,
+    invite: Option<&str>,
 ) -> Result<UserId, AppError> {
     input.email = normalize_email(&input.email);
-    check(db, &input, None).await?;
+    check(db, &input, invite).await?;
     let hash = hasher.hash(std::mem::take(&mut input.password)).await?;
     let new = NewUser {
         input: &input,
         hash,
-        invite: None,
+        invite,
         proof: Proof::Operator,
         ip: None,
         now: Utc::now(),
@@ -310,6 +312,10 @@ async fn create<C: ConnectionTrait + TransactionTrait>(
         // Accepting through the mailed link confirms the address.
         Some(token) if proof == Proof::MailedInvitation => {
             Some(invitations::accept_in(&txn, user, email, false, token, ip.clone()).await?)
+        }
+        // The operator vouches for the address: either of the invitation's tokens.
+        Some(token) if proof == Proof::Operator => {
+            Some(invitations::accept_in(&txn, user, email, true, token, ip.clone()).await?)
         }
         // The owner's link: the user joins once their address is confirmed.
         Some(_) => None,

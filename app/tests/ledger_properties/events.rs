@@ -193,7 +193,12 @@ impl Run {
             .price
             .cpm_cost(d.views + e.views)
             .map_or(left, |c| c.0.min(left));
-        let posted = (due - d.posted).max(0).min(headroom);
+        // An expired hold charges nothing more, swept or not.
+        let posted = if self.now >= d.expires_at {
+            0
+        } else {
+            (due - d.posted).max(0).min(headroom)
+        };
         d.views += e.views;
         d.clicks += e.clicks;
         d.posted += posted;

@@ -47,7 +47,7 @@ fn result_text(r: &CorrectionResult) -> String {
             r.decisions,
             r.accounts,
             if r.needs_approval {
-                " It is above the approval threshold: a second finance person will have to approve it."
+                " A second finance person will have to approve it (it is above the approval threshold, or you asked for one)."
             } else {
                 ""
             }
@@ -57,7 +57,7 @@ fn result_text(r: &CorrectionResult) -> String {
             if r.already_waiting {
                 "Already waiting as request"
             } else {
-                "Above the approval threshold, so asked as request"
+                "Asked as request"
             },
             r.waiting.unwrap_or_default(),
             totals_text(&r.totals),
@@ -133,6 +133,10 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
                 </div>
                 <Field id="correction-reason" name="input[reason]" label="Reason" required=true
                     hint="Kept with the correction and in the audit log." error=field("reason")/>
+                <label class="choice">
+                    <input type="checkbox" name="input[ask_approval]" value="true"/>
+                    "Ask a second finance person to approve it, whatever the amount"
+                </label>
                 <FormError error=form_error(result)/>
                 <div class="actions">
                     <button type="submit" name="input[preview]" value="true" class="ghost">"Preview"</button>

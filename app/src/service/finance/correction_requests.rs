@@ -128,9 +128,10 @@ pub(super) struct Waiting {
 }
 
 /// The same correction already waiting (whoever asked for it): answers its number, and it is
-/// approved or rejected there — not carried out beside it. Else, above the threshold: records
-/// the correction `result` measured as waiting for a second person and answers its number.
-/// `None` when neither, and the caller carries it out.
+/// approved or rejected there — not carried out beside it. Else, above the threshold (or with
+/// no threshold: the requester asked for a second person) records the correction `result`
+/// measured as waiting for a second person and answers its number. `None` when neither, and
+/// the caller carries it out.
 #[expect(clippy::too_many_arguments, reason = "a request is all of these facts")]
 pub(super) async fn wait_if_needed(
     txn: &DatabaseTransaction,
@@ -139,7 +140,7 @@ pub(super) async fn wait_if_needed(
     reason: &str,
     reversals: &[Reversal],
     result: &CorrectionResult,
-    threshold: Micros,
+    threshold: Option<Micros>,
     now: DateTime<Utc>,
 ) -> Result<Option<Waiting>, AppError> {
     let (scope, decision, channel, from, to) = columns(selection);
@@ -164,7 +165,9 @@ pub(super) async fn wait_if_needed(
             decisions: same.decisions.max(0) as u64,
         }));
     }
-    if !above(txn, actor.user_id, &result.totals, threshold, now).await? {
+    if let Some(threshold) = threshold
+        && !above(txn, actor.user_id, &result.totals, threshold, now).await?
+    {
         return Ok(None);
     }
     let totals = serde_json::to_string(&result.totals)

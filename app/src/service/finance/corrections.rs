@@ -82,7 +82,9 @@ pub async fn reverse(
     input.validate()?;
     let selection = select(db, &input).await?;
     let reason = input.reason.trim().to_owned();
-    let threshold = Micros::units(settings::finance_approval_units(db).await?);
+    // Asked for: a second finance person approves it whatever the amount.
+    let threshold =
+        (!input.ask_approval).then_some(Micros::units(settings::finance_approval_units(db).await?));
     if input.preview {
         // Measured only: no lock taken, nothing written; one read transaction (a snapshot on
         // PostgreSQL), so events posted meanwhile cannot make the decisions and their
@@ -91,9 +93,13 @@ pub async fn reverse(
         let measured = async {
             let decisions = charged(&txn, &selection, false).await?;
             let mut result = summarize(&remaining(&txn, &decisions).await?, true);
-            result.needs_approval =
-                correction_requests::above(&txn, actor.user_id, &result.totals, threshold, now)
-                    .await?;
+            result.needs_approval = match threshold {
+                Some(threshold) => {
+                    correction_requests::above(&txn, actor.user_id, &result.totals, threshold, now)
+                        .await?
+                }
+                None => true,
+            };
             Ok::<_, AppError>(result)
         }
         .await;

@@ -1,7 +1,7 @@
 //! View and click increments. Each accepted event posts what its views cost against its
 //! decision's hold — computed on the decision's running total of views, so however the counts
 //! are split or ordered the charge is the same — never more than is still held (views past it
-//! are served free and still counted) and never past the campaign's total budget as it is now
+//! are served free and still counted), nothing once the hold has expired, and never past the campaign's total budget as it is now
 //! (a budget lowered below what is held), and updates the reporting rollup (the account's local
 //! day of the views) in the same transaction.
 //!
@@ -158,7 +158,7 @@ pub async fn ingest(
             .collect();
         if !valid.is_empty() {
             let read = read::read(txn, key_id, &valid, now).await?;
-            let mut batch = Batch::new(read, share);
+            let mut batch = Batch::new(read, share, now);
             // In decision order, then as sent: the order the locks were taken in.
             let mut order: Vec<usize> = (0..events.len()).collect();
             order.sort_by_key(|&i| (events[i].decision_id, i));
@@ -207,12 +207,15 @@ struct Batch {
     /// charges: rounded down per event, so the split does not depend on how events are batched.
     share_bp: i64,
     publisher: HashMap<i64, i64>,
+    /// When the batch arrived: a hold expired by then charges nothing more.
+    now: DateTime<Utc>,
 }
 
 impl Batch {
-    fn new(read: read::Read, share_bp: i64) -> Self {
+    fn new(read: read::Read, share_bp: i64, now: DateTime<Utc>) -> Self {
         Self {
             share_bp,
+            now,
             publisher: HashMap::new(),
             after: read.decisions.clone(),
             before: read.decisions,
@@ -258,7 +261,14 @@ impl Batch {
         let due = Micros(d.price_cpm)
             .cpm_cost(views)
             .map_or(d.held - d.released, |c| Ord::min(c.0, d.held - d.released));
-        let mut posted = Ord::max(due - d.posted, 0);
+        // Once its hold has expired a slot charges nothing more (its views are counted, free),
+        // whether or not a sweeper has released the hold yet: late views cost the same
+        // whenever they arrive.
+        let mut posted = if self.now >= d.expires_at {
+            0
+        } else {
+            Ord::max(due - d.posted, 0)
+        };
         // A total budget lowered after this hold was taken still caps the charge: what would
         // pass it is served free (the hold's rest is released when the decision settles).
         let Some(room) = self.headroom.get_mut(&d.campaign_id) else {
