@@ -164,7 +164,7 @@ pub fn HistoryTable(
     };
     view! {
         <div class="table-wrap" tabindex="0">
-            <table class="data" aria-label="Balance history">
+            <table class="data rows-on-phone" aria-label="Balance history">
                 <thead><tr>
                     <th scope="col">"When"</th><th scope="col">"What"</th><th scope="col">"About"</th>
                     {if with_held {
@@ -176,9 +176,9 @@ pub fn HistoryTable(
                 <tbody>
                     {entries.into_iter().map(|e| view! {
                         <tr>
-                            <td>{utc(e.at)}</td>
-                            <td>{e.kind.label()}</td>
-                            <td>
+                            <td class="when">{utc(e.at)}</td>
+                            <td class="what">{e.kind.label()}</td>
+                            <td class="about">
                                 {e.about}
                                 {e.decision.map(|d| view! {
                                     <span class="muted">{format!(" · decision {d}")}</span>
@@ -188,9 +188,10 @@ pub fn HistoryTable(
                                     })}
                                 })}
                             </td>
-                            <td class="num" class:negative=e.amount.0 < 0>{signed(e.amount)}</td>
+                            <td class="num amount" class:negative=e.amount.0 < 0
+                                data-label=with_held.then_some("Available")>{signed(e.amount)}</td>
                             {with_held.then(|| view! {
-                                <td class="num" class:negative=e.held.0 < 0>{signed(e.held)}</td>
+                                <td class="num held" class:negative=e.held.0 < 0 data-label="Held">{signed(e.held)}</td>
                             })}
                         </tr>
                     }).collect_view()}

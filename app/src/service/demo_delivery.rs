@@ -30,8 +30,9 @@ pub struct DemoHistory {
     pub posted: Micros,
 }
 
-/// Credits the account of `owner_email` with `credit` and simulates `days` days of delivery
-/// ending now, for up to 150 matching channels.
+/// Credits the account of `owner_email` with `credit`, sets its low-balance threshold, and
+/// simulates delivery for up to 150 matching channels over the `days` days ending now and
+/// one day in the middle of last month.
 pub async fn create(
     db: &DatabaseConnection,
     owner_email: &str,
@@ -133,68 +134,34 @@ pub async fn create(
         })
         .collect();
     let by_id: std::collections::HashMap<i64, String> = channels_by_id(db, &handles).await?;
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut done = DemoHistory::default();
-    let mut pending: Vec<(DateTime<Utc>, EventInput)> = Vec::new();
+    let mut traffic = Traffic {
+        db,
+        engine: &engine,
+        key: key.id,
+        channels: handles
+            .into_iter()
+            .filter_map(|(id, avg_views, posts_per_day)| {
+                let handle = by_id.get(&id.parse::<i64>().ok()?)?.clone();
+                Some((id, handle, avg_views, posts_per_day))
+            })
+            .collect(),
+        rng: StdRng::seed_from_u64(seed),
+        done: DemoHistory::default(),
+        pending: Vec::new(),
+    };
     for (from, to) in windows {
         let mut hour = from;
-        // Decisions until the window ends, then the views still to come reported.
-        while hour < to || !pending.is_empty() {
+        // Posts until the window ends, then the views still to come reported.
+        while hour < to || !traffic.pending.is_empty() {
             if hour < to {
-                for (id, avg_views, posts_per_day) in &handles {
-                    if !rng.random_bool((posts_per_day / 24.0).clamp(0.0, 1.0)) {
-                        continue;
-                    }
-                    let Some(handle) = id.parse::<i64>().ok().and_then(|i| by_id.get(&i)) else {
-                        continue;
-                    };
-                    let at = hour + Duration::minutes(rng.random_range(0..60));
-                    let slot = format!("demo-{id}-{}", at.timestamp());
-                    if let Decided::Ad(answer) =
-                        delivery::decide(db, &engine, key.id, handle, &slot, at).await?
-                    {
-                        done.decisions += 1;
-                        // Views arrive over the next hours, around the channel's average.
-                        let total = (*avg_views as f64 * rng.random_range(0.6..1.2)) as i64;
-                        for (i, share) in [0.55, 0.3, 0.15].into_iter().enumerate() {
-                            let views = (total as f64 * share) as i64;
-                            if views == 0 {
-                                continue;
-                            }
-                            let clicks = (views as f64 * rng.random_range(0.003..0.02)) as i64;
-                            let seen = at + Duration::minutes(20 + 90 * i as i64);
-                            pending.push((
-                                seen,
-                                EventInput {
-                                    event_id: format!("{slot}-{i}"),
-                                    decision_id: answer.decision_id,
-                                    views,
-                                    clicks,
-                                    at: seen,
-                                },
-                            ));
-                        }
-                    }
-                }
+                traffic.posts(hour).await?;
             }
             hour += Duration::hours(1);
             if hour > now {
                 // The last views of the recent window are still to come.
                 break;
             }
-            // Report what has been seen by now, oldest first, in batches.
-            pending.sort_by_key(|(t, _)| *t);
-            let due = pending.partition_point(|(t, _)| *t <= hour);
-            let batch: Vec<EventInput> = pending.drain(..due).map(|(_, e)| e).collect();
-            for chunk in batch.chunks(500) {
-                let results = delivery::ingest(db, &engine, key.id, chunk, hour).await?;
-                for r in results {
-                    if let delivery::EventResult::Accepted { posted } = r {
-                        done.events += 1;
-                        done.posted = Micros(done.posted.0 + posted.0);
-                    }
-                }
-            }
+            traffic.report(hour).await?;
             sweep::release_expired(db, hour, 10_000).await?;
         }
         // Holds of an earlier window run out before the next begins.
@@ -203,7 +170,76 @@ pub async fn create(
             sweep::release_expired(db, expired, 10_000).await?;
         }
     }
-    Ok(done)
+    Ok(traffic.done)
+}
+
+/// The simulated network: the channels it posts in (id, handle, average views, posts a day)
+/// and the view reports not yet sent.
+struct Traffic<'a> {
+    db: &'a DatabaseConnection,
+    engine: &'a DeliveryEngine,
+    key: i64,
+    channels: Vec<(String, String, i64, f64)>,
+    rng: StdRng,
+    done: DemoHistory,
+    pending: Vec<(DateTime<Utc>, EventInput)>,
+}
+
+impl Traffic<'_> {
+    /// An hour of posts, each channel at its rate: each post asks for an ad, and a won slot's
+    /// views arrive over the next hours, around the channel's average.
+    async fn posts(&mut self, hour: DateTime<Utc>) -> Result<(), AppError> {
+        for (id, handle, avg_views, posts_per_day) in &self.channels {
+            if !self.rng.random_bool((posts_per_day / 24.0).clamp(0.0, 1.0)) {
+                continue;
+            }
+            let at = hour + Duration::minutes(self.rng.random_range(0..60));
+            let slot = format!("demo-{id}-{}", at.timestamp());
+            let Decided::Ad(answer) =
+                delivery::decide(self.db, self.engine, self.key, handle, &slot, at).await?
+            else {
+                continue;
+            };
+            self.done.decisions += 1;
+            let total = (*avg_views as f64 * self.rng.random_range(0.6..1.2)) as i64;
+            for (i, share) in [0.55, 0.3, 0.15].into_iter().enumerate() {
+                let views = (total as f64 * share) as i64;
+                if views == 0 {
+                    continue;
+                }
+                let clicks = (views as f64 * self.rng.random_range(0.003..0.02)) as i64;
+                let seen = at + Duration::minutes(20 + 90 * i as i64);
+                self.pending.push((
+                    seen,
+                    EventInput {
+                        event_id: format!("{slot}-{i}"),
+                        decision_id: answer.decision_id,
+                        views,
+                        clicks,
+                        at: seen,
+                    },
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports what has been seen by `hour`, oldest first, in batches.
+    async fn report(&mut self, hour: DateTime<Utc>) -> Result<(), AppError> {
+        self.pending.sort_by_key(|(t, _)| *t);
+        let due = self.pending.partition_point(|(t, _)| *t <= hour);
+        let batch: Vec<EventInput> = self.pending.drain(..due).map(|(_, e)| e).collect();
+        for chunk in batch.chunks(500) {
+            let results = delivery::ingest(self.db, self.engine, self.key, chunk, hour).await?;
+            for r in results {
+                if let delivery::EventResult::Accepted { posted } = r {
+                    self.done.events += 1;
+                    self.done.posted = Micros(self.done.posted.0 + posted.0);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A large top-up the demo's second finance user asked for, waiting for the demo finance

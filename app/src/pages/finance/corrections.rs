@@ -218,7 +218,7 @@ fn WaitingCorrections(
             <h2 id="waiting-corrections-heading">"Corrections waiting for approval"</h2>
             <p class="hint">
                 {format!(
-                    "A correction that gives back more than {} in a currency — counting what the same person reversed alone in the 24 hours before it — waits until a second finance person approves it. \
+                    "A correction that gives back more than {} in a currency — counting what the same person reversed alone in the 24 hours before it — or whose requester asked for a second person waits until a second finance person approves it. \
                      It is carried out on approval only if its charges are still exactly those asked for. You cannot approve or reject your own; you can cancel it.",
                     group_thousands(requests.threshold_units.max(0) as u64)
                 )}
