@@ -194,10 +194,21 @@ impl Drop for Instance {
 
 impl Instance {
     async fn start(backend: &'static str, url: &str) -> Self {
+        Self::start_with(backend, url, |_| {}).await
+    }
+
+    /// [`Instance::start`] with the command changed by `configure` before it starts (its
+    /// environment and working directory).
+    async fn start_with(
+        backend: &'static str,
+        url: &str,
+        configure: impl FnOnce(&mut std::process::Command),
+    ) -> Self {
         let db = migrations::db::connect(url).await.expect("connect");
         // The server binds a port the system chooses and logs it: no port is freed here for
         // another test's server to take first.
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
+        command
             .arg("serve")
             .env("DATABASE_URL", url)
             .env("HERALD_LISTEN", "127.0.0.1:0")
@@ -206,9 +217,9 @@ impl Instance {
             .env("HERALD_LOG", "error,server=info")
             .env("LEPTOS_SITE_ROOT", support::site_root())
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
-            .spawn()
-            .expect("start the server");
+            .stderr(std::process::Stdio::inherit());
+        configure(&mut command);
+        let mut child = command.spawn().expect("start the server");
         let stdout = child.stdout.take().expect("stdout");
         let placeholder = SocketAddr::from(([127, 0, 0, 1], 0));
         let mut instance = Self {
@@ -298,6 +309,111 @@ const _: () = assert!(
         && 7 * PRICE_CPM + SLOT_AT_BID > SMALL_BUDGET
         && 9 * PRICE_CPM > SMALL_BUDGET
 );
+
+/// The container's runtime layout, as the `Dockerfile` sets it up: the built site copied to a
+/// directory of its own, the image's environment, the database in the working directory. The
+/// binary must need nothing else of the repository: ready, and a page served with its hashed,
+/// immutable bundle.
+#[tokio::test]
+async fn the_container_layout_serves_from_a_copied_site() {
+    let dockerfile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Dockerfile"))
+        .expect("the Dockerfile");
+    let image_env = runtime_env(&dockerfile);
+    let setting = |key: &str| {
+        image_env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("the image sets no {key}"))
+    };
+    let root = std::env::temp_dir().join(format!("herald-image-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    // The image's paths, under a directory of the test's own.
+    let at = |path: &str| root.join(path.trim_start_matches('/'));
+    let site = at(&setting("LEPTOS_SITE_ROOT"));
+    copy_dir(&support::site_root(), &site);
+    let data = at("/data");
+    std::fs::create_dir_all(&data).expect("the data directory");
+    let database = setting("DATABASE_URL").replacen("/data", &data.display().to_string(), 1);
+    assert!(database.starts_with("sqlite://"), "{database}");
+    // The test's own connection opens (and creates) the file first; the server is given the
+    // image's URL, without the mode that creates it.
+    let instance = Instance::start_with("sqlite", &format!("{database}?mode=rwc"), |command| {
+        for (key, value) in &image_env {
+            command.env(key, value);
+        }
+        command
+            .env("LEPTOS_SITE_ROOT", &site)
+            .env("DATABASE_URL", &database)
+            .env("HERALD_LISTEN", "127.0.0.1:0")
+            .current_dir(&data);
+    })
+    .await;
+    assert!(probe(instance.app.addr), "`server probe` finds it ready");
+    let http = reqwest::Client::new();
+    let page = http
+        .get(instance.app.url("/sign-in"))
+        .send()
+        .await
+        .expect("sign-in page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    let script = html
+        .split('"')
+        .find(|part| part.starts_with("/pkg/") && part.ends_with(".js"))
+        .unwrap_or_else(|| panic!("no script under /pkg in\n{html}"))
+        .to_owned();
+    let asset = http
+        .get(instance.app.url(&script))
+        .send()
+        .await
+        .expect("the script");
+    assert_eq!(asset.status(), 200, "{script}");
+    let caching = asset
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(caching.contains("immutable"), "{script}: {caching}");
+    assert!(instance.stop().await, "stops cleanly on SIGTERM");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The `ENV` settings of the Dockerfile's last stage (the runtime image), in order.
+fn runtime_env(dockerfile: &str) -> Vec<(String, String)> {
+    let runtime = dockerfile.rsplit("\nFROM ").next().unwrap_or_default();
+    let mut settings = Vec::new();
+    let mut in_env = false;
+    for line in runtime.lines() {
+        let line = line.trim();
+        let rest = match line.strip_prefix("ENV ") {
+            Some(rest) => rest,
+            None if in_env => line,
+            None => continue,
+        };
+        in_env = rest.ends_with('\\');
+        for pair in rest.trim_end_matches('\\').split_whitespace() {
+            if let Some((key, value)) = pair.split_once('=') {
+                settings.push((key.to_owned(), value.to_owned()));
+            }
+        }
+    }
+    settings
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create the copy");
+    for entry in std::fs::read_dir(from).expect("read the site") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a file");
+        }
+    }
+}
 
 /// Whether `server probe` (the image's health check) finds a Herald at `addr` ready.
 fn probe(addr: SocketAddr) -> bool {
