@@ -392,6 +392,17 @@ async fn views_reported_after_the_hold_expired_are_free_swept_or_not() {
             swept.held,
             "{b}: the rest of the hold went back"
         );
+        // And after the sweep, the same: counted, free.
+        let later = late + Duration::hours(1);
+        let swept_late = delivery::ingest(&db, &engine, key, &[report("swept", 10, later)], later)
+            .await
+            .expect(b);
+        assert_eq!(
+            swept_late[0],
+            EventResult::Accepted { posted: Micros(0) },
+            "{b}"
+        );
+        audit_books(&db, &format!("{b} after a report once swept")).await;
     }
 }
 

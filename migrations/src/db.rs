@@ -5,7 +5,6 @@
 use crate::{Migrator, MigratorTrait};
 use sea_orm_migration::sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
-    TransactionTrait,
 };
 use std::{
     sync::atomic::{AtomicU32, Ordering},
@@ -157,18 +156,30 @@ const MIGRATION_LOCK: i64 = 0x4865_7261_6c64;
 
 /// Applies pending migrations. On PostgreSQL, instances started together take turns (the
 /// migrator itself takes no lock: a second instance would find the first one's tables half
-/// made and stop): the first holds an advisory lock, in a transaction of its own on one
-/// connection, while the migrations run on others; the rest wait for it and then find nothing
-/// left to do. SQLite allows one writer at a time anyway.
+/// made and stop): the first holds a session advisory lock on a connection of its own, taken
+/// out of the pool and closed afterwards (so the lock ends with it, also if the process dies),
+/// while the migrations run on others; the rest wait for it and then find nothing left to do.
+/// On SQLite, start one instance first and the others once it is ready (as the tests do).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use sea_orm_migration::sea_orm::sqlx::{self, Connection};
     if db.get_database_backend() != DbBackend::Postgres {
         return Migrator::up(db, None).await;
     }
-    let lock = db.begin().await?;
-    lock.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
-        .await?;
+    let failed = |e: sqlx::Error| DbErr::Custom(format!("the migration lock: {e}"));
+    let mut lock = db
+        .get_postgres_connection_pool()
+        .acquire()
+        .await
+        .map_err(failed)?
+        .detach();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut lock)
+        .await
+        .map_err(failed)?;
     let migrated = Migrator::up(db, None).await;
-    lock.commit().await?;
+    // Closing the connection ends its session, and with it the lock.
+    lock.close().await.map_err(failed)?;
     migrated
 }
 

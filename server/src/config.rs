@@ -178,7 +178,9 @@ pub enum StaffCommand {
         /// The user's sign-in address.
         email: String,
         /// admin, moderator or finance.
-        #[arg(value_parser = ["admin", "moderator", "finance"])]
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(
+            app::model::PlatformRole::ALL.map(app::model::PlatformRole::code)
+        ))]
         role: String,
     },
 }

@@ -139,6 +139,8 @@ pub async fn probe(listen: std::net::SocketAddr) -> Result<(), String> {
     let url = format!("http://{at}/readyz");
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(5))
+        // Loopback: never through a proxy the environment names.
+        .no_proxy()
         .build()
         .map_err(|e| e.to_string())?;
     let answer = client

@@ -349,7 +349,11 @@ async fn the_container_layout_serves_from_a_copied_site() {
             .current_dir(&data);
     })
     .await;
-    assert!(probe(instance.app.addr), "`server probe` finds it ready");
+    // As the image runs it: listening on every address, asked on loopback.
+    assert!(
+        probe_listen(&format!("0.0.0.0:{}", instance.app.addr.port())),
+        "`server probe` finds it ready"
+    );
     let http = reqwest::Client::new();
     let page = http
         .get(instance.app.url("/sign-in"))
@@ -417,9 +421,14 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 
 /// Whether `server probe` (the image's health check) finds a Herald at `addr` ready.
 fn probe(addr: SocketAddr) -> bool {
+    probe_listen(&addr.to_string())
+}
+
+/// `server probe` with `HERALD_LISTEN` set to `listen`.
+fn probe_listen(listen: &str) -> bool {
     std::process::Command::new(env!("CARGO_BIN_EXE_server"))
         .arg("probe")
-        .env("HERALD_LISTEN", addr.to_string())
+        .env("HERALD_LISTEN", listen)
         .env("DATABASE_URL", "sqlite://unused-by-probe.db")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -609,6 +618,74 @@ async fn import_catalog(admin: &Client, csv: &str) {
 }
 
 /// One integer from `sql`.
+/// The demo data (`serve --seed-if-empty`) shows every money feature, made by the services:
+/// a billing member, delivery last month (and in the last days), a low-balance warning to both members, a
+/// refund, a reversed charge, a correction waiting for the finance user's approval, a paid
+/// payout for last month, a top-up waiting, and a share link; and the books are sound.
+#[tokio::test]
+async fn the_demo_data_shows_every_money_feature() {
+    use chrono::{Datelike, Timelike};
+    for (b, db) in migrations::db::fresh_all().await {
+        let logins = server::seed::populate(&db, 2_000, 7).await.expect(b);
+        assert!(
+            logins.iter().any(|l| l.email == "billing@herald.local"),
+            "{b}"
+        );
+        let count = |sql: &'static str| scalar(&db, sql);
+        for (what, sql, expected) in [
+            (
+                "the low-balance warning, to the owner and the billing member",
+                "SELECT COUNT(DISTINCT user_id) FROM notification WHERE kind = 'balance_low'",
+                2,
+            ),
+            (
+                "a refund",
+                "SELECT COUNT(*) FROM finance_request WHERE kind = 'refund' AND status = 'done'",
+                1,
+            ),
+            (
+                "a top-up waiting for approval",
+                "SELECT COUNT(*) FROM finance_request WHERE kind = 'top_up' AND status = 'pending'",
+                1,
+            ),
+            (
+                "a reversed charge",
+                "SELECT COUNT(*) FROM spend_correction",
+                1,
+            ),
+            (
+                "a correction waiting for approval",
+                "SELECT COUNT(*) FROM correction_request WHERE status = 'pending'",
+                1,
+            ),
+            ("a share link", "SELECT COUNT(*) FROM report_share_link", 1),
+        ] {
+            assert_eq!(count(sql).await, expected, "{b}: {what}");
+        }
+        // Last month's payout, unless the month ended minutes ago (payable from 00:05 UTC).
+        let now = chrono::Utc::now();
+        if !(now.day() == 1 && now.hour() == 0 && now.minute() < 10) {
+            assert_eq!(
+                count("SELECT COUNT(*) FROM publisher_payout").await,
+                1,
+                "{b}: a paid payout"
+            );
+        }
+        // Last month has spend (its statement and payables are not empty).
+        let last_month = scalar(
+            &db,
+            &format!(
+                "SELECT COUNT(*) FROM delivery_decision WHERE created_at < '{}'",
+                now.date_naive().with_day(1).expect("the 1st")
+            ),
+        )
+        .await;
+        assert!(last_month > 0, "{b}: delivery last month");
+        let check = app::service::ledger::check::check(&db).await.expect(b);
+        assert!(check.problems.is_empty(), "{b}: {:?}", check.problems);
+    }
+}
+
 async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
     let row = db
         .query_one_raw(sea_orm::Statement::from_string(

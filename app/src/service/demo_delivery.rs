@@ -4,10 +4,11 @@
 //! something to show on first start.
 
 use crate::{
-    entity::{account_member, app_user, campaign},
+    entity::{app_user, campaign},
     error::AppError,
-    model::{AccountId, AccountPermission, Micros},
+    model::{AccountPermission, Micros},
     service::{
+        Actor,
         delivery::{self, Decided, DeliveryEngine, EventInput, keys, sweep},
         finance,
     },
@@ -20,7 +21,7 @@ use sea_orm::{
 };
 
 /// The demo account's low-balance threshold (its currency's units).
-const LOW_BALANCE: &str = "950";
+const LOW_BALANCE: &str = "990";
 
 /// What the history produced.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -55,39 +56,23 @@ pub async fn create(
         (recent, now - Duration::hours(1)),
     ];
     let start = earlier;
-    let user_id = |email: &str| {
-        let email = email.to_owned();
-        async move {
-            app_user::Entity::find()
-                .filter(app_user::Column::Email.eq(email))
-                .one(db)
-                .await?
-                .map(|u| u.id)
-                .ok_or(AppError::NotFound)
-        }
-    };
-    let owner = user_id(owner_email).await?;
-    let finance_user = user_id(finance_email).await?;
-    let account = account_member::Entity::find()
-        .filter(account_member::Column::UserId.eq(owner))
-        .one(db)
-        .await?
-        .map(|m| AccountId(m.account_id))
-        .ok_or(AppError::NotFound)?;
+    let owner = actor_of(db, owner_email).await?;
+    let finance_user = actor_of(db, finance_email).await?;
+    let account = owner.account(db, AccountPermission::ViewBilling).await?;
     finance::credit_account(
         db,
         account,
         credit,
         "DEMO-WIRE-0001",
         "Demo: opening balance",
-        finance_user,
+        finance_user.user_id.0,
         None,
         start,
     )
     .await?;
-    // The demo campaigns were approved a moment ago; the history has them start `days` ago.
-    // Their start (and creation) is the only thing changed by hand: every money row below comes
-    // from the services.
+    // The demo campaigns were approved a moment ago; the history has them start before its
+    // first window. Their start (and creation) is the only thing changed by hand: every money
+    // row below comes from the services.
     campaign::Entity::update_many()
         .col_expr(
             campaign::Column::StartAt,
@@ -103,11 +88,7 @@ pub async fn create(
         .await?;
     // The owner's low-balance warning, crossed as the history spends (a notification to the
     // owner and the billing member, and the dashboard's warning).
-    let owner_actor = crate::service::auth::viewer(db, crate::model::UserId(owner), None)
-        .await?
-        .map(|v| crate::service::Actor::from_viewer(v, None))
-        .ok_or(AppError::NotFound)?;
-    crate::service::ledger::balance::set_low_balance(db, &owner_actor, LOW_BALANCE).await?;
+    crate::service::ledger::balance::set_low_balance(db, &owner, LOW_BALANCE).await?;
     let key = keys::create_unchecked(db, "Demo delivery network", None, start).await?;
     let engine = DeliveryEngine::default();
     engine.refresh(db).await?;
@@ -249,31 +230,29 @@ pub async fn pending_top_up(
     owner_email: &str,
     requester_email: &str,
 ) -> Result<(), AppError> {
-    let find = |email: &str| {
-        app_user::Entity::find()
-            .filter(app_user::Column::Email.eq(email.to_owned()))
-            .one(db)
-    };
-    let owner = find(owner_email).await?.ok_or(AppError::NotFound)?;
-    let requester = find(requester_email).await?.ok_or(AppError::NotFound)?;
-    let account = account_member::Entity::find()
-        .filter(account_member::Column::UserId.eq(owner.id))
-        .one(db)
-        .await?
-        .map(|m| AccountId(m.account_id))
-        .ok_or(AppError::NotFound)?;
-    let actor = crate::service::auth::viewer(db, crate::model::UserId(requester.id), None)
-        .await?
-        .map(|v| crate::service::Actor::from_viewer(v, None))
-        .ok_or(AppError::NotFound)?;
+    let owner = actor_of(db, owner_email).await?;
+    let actor = actor_of(db, requester_email).await?;
     let input = crate::model::CreditInput {
-        account,
+        account: owner.account(db, AccountPermission::ViewBilling).await?,
         amount: "25000".into(),
         reference: "DEMO-WIRE-0002".into(),
         note: "Demo: annual prepayment".into(),
     };
     finance::credit(db, &actor, input, Utc::now()).await?;
     Ok(())
+}
+
+/// The demo user who signs in with `email`, acting in their first account.
+async fn actor_of(db: &DatabaseConnection, email: &str) -> Result<Actor, AppError> {
+    let user = app_user::Entity::find()
+        .filter(app_user::Column::Email.eq(email.to_owned()))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::service::auth::viewer(db, crate::model::UserId(user.id), None)
+        .await?
+        .map(|v| Actor::from_viewer(v, None))
+        .ok_or(AppError::NotFound)
 }
 
 async fn channels_by_id(
@@ -305,24 +284,10 @@ pub async fn finance_work(
     finance_email: &str,
     approver_email: &str,
 ) -> Result<(), AppError> {
-    let actor = |email: &str| {
-        let email = email.to_owned();
-        async move {
-            let user = app_user::Entity::find()
-                .filter(app_user::Column::Email.eq(email))
-                .one(db)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            crate::service::auth::viewer(db, crate::model::UserId(user.id), None)
-                .await?
-                .map(|v| crate::service::Actor::from_viewer(v, None))
-                .ok_or(AppError::NotFound)
-        }
-    };
     let (owner, finance_user, approver) = (
-        actor(owner_email).await?,
-        actor(finance_email).await?,
-        actor(approver_email).await?,
+        actor_of(db, owner_email).await?,
+        actor_of(db, finance_email).await?,
+        actor_of(db, approver_email).await?,
     );
     let now = Utc::now();
     let by_charge = crate::entity::delivery_decision::Entity::find()
@@ -339,8 +304,10 @@ pub async fn finance_work(
         finance::corrections::reverse(db, &finance_user, input, now).await?;
     }
     // The second largest charge's channel, that day: small, but its requester wants a second
-    // pair of eyes on it.
+    // pair of eyes on it. (Its channel's month is not paid below: that would refuse it.)
+    let mut waiting_channel = None;
     if let Some(decision) = by_charge.offset(1).one(db).await? {
+        waiting_channel = Some(decision.channel_id);
         let channel = crate::entity::channel::Entity::find_by_id(decision.channel_id)
             .one(db)
             .await?
@@ -368,8 +335,12 @@ pub async fn finance_work(
     let last_month = (now.date_naive().with_day(1).unwrap_or_default() - Duration::days(1))
         .format("%Y-%m")
         .to_string();
-    let owed = finance::payables::payables(db, &finance_user, &last_month, 1, now).await?;
-    for row in owed.rows.iter().filter(|r| r.owed.0 > 0).take(20) {
+    let owed = finance::payables::payables(db, &finance_user, &last_month, 20, now).await?;
+    let payable = owed
+        .rows
+        .iter()
+        .filter(|r| r.owed.0 > 0 && Some(r.channel_id) != waiting_channel);
+    for row in payable {
         let input = crate::model::PayoutInput {
             channel: row.channel_id,
             currency: row.currency.clone(),

@@ -285,8 +285,8 @@ fn payable_record(month: &str, r: &PayableRow) -> Vec<String> {
 /// channel's payable to the outside world, once, and answers what was paid to whom. Only a
 /// month that has ended (and settled, [`payable_from`]) can be paid, and only once every slot
 /// the channel won in it is settled: until its hold is released, a slot can still be charged
-/// (views reported late), and a share booked after the payout would never be paid nor, the
-/// month being paid, reversible.
+/// (views reported before it expired, in a batch still committing), and a share booked after
+/// the payout would never be paid nor, the month being paid, reversible.
 pub async fn mark_paid(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -364,8 +364,8 @@ pub async fn mark_paid(
             return Err(AppError::field(
                 "month",
                 format!(
-                    "Slots this channel won in {month} are still open and can still be \
-                     charged: pay it once they are settled, after {} UTC.",
+                    "Slots this channel won in {month} are still open (views reported before \
+                     they expire are charged): pay it once they are settled, after {} UTC.",
                     last_hold.format("%Y-%m-%d %H:%M")
                 ),
             ));

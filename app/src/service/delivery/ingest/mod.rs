@@ -1,9 +1,9 @@
 //! View and click increments. Each accepted event posts what its views cost against its
 //! decision's hold — computed on the decision's running total of views, so however the counts
 //! are split or ordered the charge is the same — never more than is still held (views past it
-//! are served free and still counted), nothing once the hold has expired, and never past the campaign's total budget as it is now
-//! (a budget lowered below what is held), and updates the reporting rollup (the account's local
-//! day of the views) in the same transaction.
+//! are served free and still counted), nothing once the hold has expired, and never past the
+//! campaign's total budget as it is now (a budget lowered below what is held), and updates the
+//! reporting rollup (the account's local day of the views) in the same transaction.
 //!
 //! A batch is per item: each event is accepted, replayed or rejected on its own (a rejected
 //! one writes nothing and does not stop the others), and the whole batch commits as one
