@@ -147,6 +147,18 @@ fn by_decision(decision: i64, reason: &str) -> CorrectionInput {
     }
 }
 
+/// Σ of what corrections gave back of `decision`'s charges (both parts).
+async fn reversed(db: &DatabaseConnection, decision: i64) -> i64 {
+    app::entity::charge_reversal::Entity::find()
+        .filter(app::entity::charge_reversal::Column::DecisionId.eq(decision))
+        .all(db)
+        .await
+        .expect("reversals")
+        .iter()
+        .map(|r| r.publisher + r.platform)
+        .sum()
+}
+
 /// Σ of post transfers of `decision` to each side: (publisher, platform).
 async fn charged(db: &DatabaseConnection, decision: i64) -> (i64, i64) {
     let mut out = (0, 0);
@@ -997,14 +1009,7 @@ async fn corrections_racing_event_posting_keep_the_books() {
         );
         for (decision, _) in &decisions {
             let (publisher, platform) = charged(&w.db, *decision).await;
-            let reversed: i64 = app::entity::charge_reversal::Entity::find()
-                .filter(app::entity::charge_reversal::Column::DecisionId.eq(*decision))
-                .all(&w.db)
-                .await
-                .expect(b)
-                .iter()
-                .map(|r| r.publisher + r.platform)
-                .sum();
+            let reversed = reversed(&w.db, *decision).await;
             assert!(
                 reversed > 0 && reversed <= publisher + platform,
                 "{b}: {decision}"
@@ -1071,14 +1076,7 @@ async fn approvals_racing_event_posting_keep_the_books() {
             "{b}: an approval and posting deadlocked"
         );
         for ((decision, ..), outcome) in waiting.iter().zip(&outcomes) {
-            let reversed: i64 = app::entity::charge_reversal::Entity::find()
-                .filter(app::entity::charge_reversal::Column::DecisionId.eq(*decision))
-                .all(&w.db)
-                .await
-                .expect(b)
-                .iter()
-                .map(|r| r.publisher + r.platform)
-                .sum();
+            let reversed = reversed(&w.db, *decision).await;
             match outcome {
                 // Carried out: exactly the 1,001 views asked for (0.5005 at 0.50 CPM).
                 Ok(done) => assert_eq!(
