@@ -178,9 +178,12 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
         .await
         .map_err(failed)?;
     let migrated = Migrator::up(db, None).await;
-    // Closing the connection ends its session, and with it the lock.
-    lock.close().await.map_err(failed)?;
-    migrated
+    // Closing the connection ends its session, and with it the lock. A migration's own error
+    // is the one to report; a failed close (the lock then ends when the server drops the
+    // connection) only matters when the migrations succeeded.
+    let closed = lock.close().await.map_err(failed);
+    migrated?;
+    closed
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);

@@ -189,6 +189,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let background = background::start(&state, Periods::default(), cli.dev_mail);
             let scraped = state.clone();
             let reads = state.reads.clone();
+            let imports = state.imports.clone();
             let app = router::routes(state, &config);
             let listener = tokio::net::TcpListener::bind(cli.listen)
                 .await
@@ -251,8 +252,21 @@ async fn run(cli: Cli) -> Result<(), String> {
                     until.saturating_duration_since(tokio::time::Instant::now())
                 })
             };
-            if !background.stop(left()).await {
+            // Background rounds and catalog imports being applied finish in the same grace.
+            let within = left();
+            let (stopped, imported) = tokio::join!(
+                background.stop(within),
+                tokio::time::timeout(within, imports.finish())
+            );
+            if !stopped {
                 tracing::warn!("background rounds still busy after the grace period: abandoned");
+            }
+            if imported.is_err() {
+                tracing::warn!(
+                    "a catalog import was still being applied after the grace period: abandoned \
+                     (nothing of it is published; an instance marks it failed once its \
+                     heartbeat is a minute old)"
+                );
             }
             // Closing a pool waits for every borrowed connection to come back, which a request
             // abandoned above may never do: the closing gets what is left of the grace (at

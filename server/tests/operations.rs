@@ -277,14 +277,19 @@ impl Instance {
     }
 
     /// SIGTERM, then the process must end cleanly within 30 s.
-    async fn stop(mut self) -> bool {
+    async fn stop(self) -> bool {
+        self.stop_within(Duration::from_secs(30)).await
+    }
+
+    /// SIGTERM, then the process must end cleanly within `limit`.
+    async fn stop_within(mut self, limit: Duration) -> bool {
         let pid = self.child.id().to_string();
         let sent = std::process::Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .is_ok_and(|s| s.success());
         let stopping = std::time::Instant::now();
-        while stopping.elapsed() < Duration::from_secs(30) {
+        while stopping.elapsed() < limit {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return sent && status.success();
             }
@@ -591,6 +596,75 @@ async fn two_instances_share_sessions_catalog_and_budgets() {
 
         assert!(first.stop().await, "{b}: one stops cleanly");
         assert!(second.stop().await, "{b}: two stops cleanly");
+    }
+}
+
+/// A stop (SIGTERM) while a catalog import is being applied lets it finish within the grace:
+/// it ends applied, every row published, instead of being cut off and left "applying" until
+/// an instance's recovery fails it a minute later.
+#[tokio::test]
+async fn a_stop_lets_a_catalog_import_being_applied_finish() {
+    use app::service::catalog_seed::{TOPICS, generate};
+    const ROWS: usize = 20_000;
+    let mut csv = "handle,title,topic,language,subscribers,avg_views,posts_per_day\n".to_owned();
+    for c in generate(ROWS, 5) {
+        csv.push_str(&format!(
+            "{},\"{}\",{},{},{},{},{}\n",
+            c.handle,
+            c.title,
+            TOPICS[c.topic].0,
+            c.language,
+            c.subscribers,
+            c.avg_views,
+            c.posts_per_day
+        ));
+    }
+    for (b, url) in migrations::db::fresh_all_urls().await {
+        // The topic taxonomy, no channels: the file's topics must exist.
+        let setup = migrations::db::connect(&url).await.expect(b);
+        app::service::catalog_seed::insert(&setup, 0, 1)
+            .await
+            .expect(b);
+        setup.close().await.expect(b);
+        let instance = Instance::start_with(b, &url, |command| {
+            command.env("HERALD_SHUTDOWN_GRACE", "120");
+        })
+        .await;
+        let app = &instance.app;
+        let admin = app.client();
+        let signed = admin.sign_up("ada@example.com", PASSWORD).await;
+        assert!(signed.status.is_success(), "{b}: {signed:?}");
+        support::confirm(app, "ada@example.com").await;
+        support::grant_staff(app, "ada@example.com", "admin").await;
+        import_catalog(&admin, &csv).await;
+        let db = app.db.clone();
+        let status = async || {
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    "SELECT status FROM catalog_import",
+                ))
+                .await
+                .expect(b)
+                .expect("the import");
+            row.try_get::<String>("", "status").expect(b)
+        };
+        // The stop must find it running, or the test would prove nothing.
+        assert_eq!(status().await, "applying", "{b}");
+        assert!(
+            instance.stop_within(Duration::from_secs(120)).await,
+            "{b}: stops cleanly"
+        );
+        assert_eq!(
+            status().await,
+            "applied",
+            "{b}: the import finished before the process ended"
+        );
+        assert_eq!(
+            scalar(&db, "SELECT COUNT(*) FROM channel").await,
+            ROWS as i64,
+            "{b}: every row published"
+        );
     }
 }
 

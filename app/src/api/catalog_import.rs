@@ -79,10 +79,11 @@ pub async fn apply_import(id: CatalogImportId) -> Result<(), AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
     let claimed = service::catalog_import::claim(&state.reads, &me, id).await?;
     // The task outlives the request: it takes the main pool, not the request's reads. It
-    // stays in the request's span, so its log lines carry the request's id.
+    // stays in the request's span, so its log lines carry the request's id, and is tracked,
+    // so a graceful shutdown lets it finish.
     use tracing::Instrument;
     let (db, imports, forecast) = (state.db, state.imports, state.forecast);
-    tokio::spawn(
+    imports.clone().spawn(
         async move {
             if catalog_import::run(&db, &imports, claimed).await.is_ok()
                 && let Err(e) = forecast.refresh(&db).await

@@ -40,9 +40,27 @@ use std::{
 #[derive(Clone, Debug, Default)]
 pub struct ImportJobs {
     progress: Arc<Mutex<HashMap<i64, (u64, u64)>>>,
+    /// The runs started here, so a shutdown can let them finish.
+    tasks: tokio_util::task::TaskTracker,
 }
 
 impl ImportJobs {
+    /// Runs an import's task in the background, tracked for [`Self::finish`].
+    pub fn spawn<F>(&self, run: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(run);
+    }
+
+    /// Waits until every run started here has ended (a shutdown calls it with a deadline:
+    /// an import stopped half-way publishes nothing, but stays "applying" until a restart's
+    /// recovery fails it, so it is better finished).
+    pub async fn finish(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+
     fn jobs(&self) -> MutexGuard<'_, HashMap<i64, (u64, u64)>> {
         self.progress.lock().unwrap_or_else(PoisonError::into_inner)
     }
