@@ -6,6 +6,7 @@
 //! afterwards, the OpenAPI document, and the per-key rate limit.
 
 mod delivery_support;
+mod money_support;
 mod support;
 
 use app::{
@@ -194,9 +195,9 @@ async fn decisions_validate_win_replay_and_respect_the_daily_slots() {
             won["decision_id"].as_i64().is_some_and(|id| id > 0),
             "{b}: {won}"
         );
-        assert_eq!(won["ad"]["text"], "Fresh beans every Monday", "{b}");
-        assert_eq!(won["ad"]["button"], "Open", "{b}");
-        assert_eq!(won["ad"]["url"], "https://acme.coffee/club", "{b}");
+        assert_eq!(won["ad"]["text"], money_support::AD_TEXT, "{b}");
+        assert_eq!(won["ad"]["button"], money_support::AD_BUTTON, "{b}");
+        assert_eq!(won["ad"]["url"], money_support::AD_URL, "{b}");
         assert!(
             won["ad_version_id"].as_i64().is_some_and(|id| id > 0),
             "{b}: {won}"

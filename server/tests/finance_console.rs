@@ -5,6 +5,7 @@
 //! and the reconciliation page's links from a difference to the transfers behind it.
 
 mod delivery_support;
+mod money_support;
 mod support;
 
 use delivery_support::*;

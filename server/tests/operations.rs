@@ -3,6 +3,7 @@
 //! and budgets shared through it).
 
 mod delivery_support;
+mod money_support;
 mod support;
 
 use delivery_support::{Api, PRICE_CPM};

@@ -3,6 +3,7 @@
 //! links opened by a signed-out browser until they are revoked.
 
 mod delivery_support;
+mod money_support;
 mod support;
 
 use delivery_support::*;

@@ -7,20 +7,13 @@
     reason = "each test binary uses a different part of the fixtures"
 )]
 
-use crate::support::TestApp;
+use crate::{money_support, support::TestApp};
 use app::{
-    entity::ad_version,
-    model::{
-        AccountId, AdInput, CampaignForm, CampaignId, CampaignStatus, CreatedDeliveryKey, Micros,
-        Schedule, SignUpInput, TargetingForm, Verdict,
-    },
-    service::{
-        Actor, ads, auth, campaigns::write, delivery::keys, finance, forecast::ForecastEngine,
-        passwords::PasswordHasher,
-    },
+    model::{AccountId, CampaignId, CreatedDeliveryKey, Micros},
+    service::{Actor, delivery::keys, finance},
 };
 use chrono::Utc;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::Value;
 
 /// The platform's minimum CPM in these tests, so the price a lone bid pays: not a multiple of
@@ -105,82 +98,17 @@ fn channel_sql(handle: &str, language: &str, subscribers: i64, avg_views: i64) -
 }
 
 async fn owner(db: &DatabaseConnection, email: &str) -> Actor {
-    let id = auth::sign_up(
-        db,
-        &PasswordHasher::new(2),
-        SignUpInput {
-            email: email.into(),
-            password: crate::support::PASSWORD.into(),
-            account_name: "Acme Ads".into(),
-            time_zone: "Europe/Berlin".into(),
-        },
-        None,
-    )
-    .await
-    .expect("sign up");
-    let viewer = auth::viewer(db, id, None)
-        .await
-        .expect("viewer")
-        .expect("exists");
-    Actor::from_viewer(viewer, None)
+    money_support::sign_up_owner(db, email, crate::support::PASSWORD, "Acme Ads").await
 }
 
 /// A campaign for English channels without a daily budget, with one approved ad: running now.
 async fn running(db: &DatabaseConnection, owner: &Actor) -> CampaignId {
-    let form = CampaignForm {
-        name: "Coffee club".into(),
-        targeting: TargetingForm {
-            languages: vec!["en".into()],
-            bid: BID.into(),
-            ..TargetingForm::default()
-        },
-        total_budget: "300".into(),
-        start: String::new(),
-        end: String::new(),
-        schedule: Some(Schedule::always()),
-    };
-    let engine = ForecastEngine::load(db).await.expect("forecast engine");
-    let id = write::save(db, &engine.index(), owner, None, form)
-        .await
-        .expect("save campaign")
-        .id;
-    let ad = ads::save(
+    money_support::launch(
         db,
         owner,
-        id,
-        None,
-        AdInput {
-            title: "Launch".into(),
-            text: "Fresh beans every Monday".into(),
-            button_label: "Open".into(),
-            destination_url: "https://acme.coffee/club".into(),
-        },
+        money_support::campaign_form("Coffee club", &["en"], BID, "300"),
     )
     .await
-    .expect("save ad");
-    write::submit(db, owner, id).await.expect("submit");
-    let version = ad_version::Entity::find()
-        .filter(ad_version::Column::AdId.eq(ad.0))
-        .one(db)
-        .await
-        .expect("query")
-        .expect("version");
-    ads::apply_review(
-        db,
-        app::model::AdVersionId(version.id),
-        Verdict::Approved,
-        Utc::now(),
-    )
-    .await
-    .expect("approve");
-    let status = app::entity::campaign::Entity::find_by_id(id.0)
-        .one(db)
-        .await
-        .expect("query")
-        .expect("campaign")
-        .status;
-    assert_eq!(status, CampaignStatus::Running, "the approval launched it");
-    id
 }
 
 /// A machine client of the API: no cookie store, no Origin, no Sec-Fetch-Site.

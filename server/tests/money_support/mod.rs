@@ -83,6 +83,11 @@ pub fn campaign_form(name: &str, languages: &[&str], bid: &str, total: &str) -> 
     }
 }
 
+/// The ad [`launch`] writes.
+pub const AD_TEXT: &str = "Fresh beans roasted every Monday";
+pub const AD_BUTTON: &str = "Order";
+pub const AD_URL: &str = "https://acme.coffee/club";
+
 /// Saves `form` as `owner`, writes one ad, sends it for review and approves it: the campaign
 /// is running when this returns.
 pub async fn launch(db: &DatabaseConnection, owner: &Actor, form: CampaignForm) -> CampaignId {
@@ -98,9 +103,9 @@ pub async fn launch(db: &DatabaseConnection, owner: &Actor, form: CampaignForm) 
         None,
         AdInput {
             title: "Launch".into(),
-            text: "Fresh beans roasted every Monday".into(),
-            button_label: "Order".into(),
-            destination_url: "https://acme.coffee/club".into(),
+            text: AD_TEXT.into(),
+            button_label: AD_BUTTON.into(),
+            destination_url: AD_URL.into(),
         },
     )
     .await
