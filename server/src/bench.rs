@@ -3,6 +3,7 @@
 //! figures less so); then the same queries with the auction-aware estimate against generated
 //! running campaigns. Prints two lines.
 
+use crate::bench_delivery::setup::typical;
 use app::{
     model::{ChannelSort, FORECAST_PAGE_SIZE, Targeting},
     service::{
@@ -146,36 +147,6 @@ pub fn forecast(
         p95 as f64 / 1e3,
         win / targetings.len().max(1) as f64,
     )
-}
-
-/// A typical advertiser's targeting: 2–3 topics, 1–2 languages (as common as in the catalog),
-/// a lower size bound and sometimes an upper one.
-fn typical(rng: &mut StdRng) -> Targeting {
-    let mut topics = Vec::new();
-    while topics.len() < rng.random_range(2..=3) {
-        let slug = TOPICS[rng.random_range(0..TOPICS.len())].0.to_owned();
-        if !topics.contains(&slug) {
-            topics.push(slug);
-        }
-    }
-    let total = catalog_seed::language_weight_total();
-    let mut languages = Vec::new();
-    while languages.len() < rng.random_range(1..=2) {
-        let code = catalog_seed::weighted_language(rng.random_range(0..total)).to_owned();
-        if !languages.contains(&code) {
-            languages.push(code);
-        }
-    }
-    let min = [1_000, 5_000, 10_000, 50_000][rng.random_range(0..4)];
-    let max = [None, Some(100_000), Some(1_000_000)][rng.random_range(0..3)];
-    Targeting {
-        topics,
-        languages,
-        min_subscribers: Some(min),
-        max_subscribers: max,
-        ..Targeting::default()
-    }
-    .normalized()
 }
 
 fn percentile(samples: &mut [u128], p: usize) -> u128 {

@@ -366,7 +366,7 @@ async fn campaigns(
 
 /// A typical advertiser's targeting: 2–3 topics, 1–2 languages (as common as in the catalog),
 /// a lower size bound and sometimes an upper one.
-fn typical(rng: &mut StdRng) -> Targeting {
+pub(crate) fn typical(rng: &mut StdRng) -> Targeting {
     let mut topics = Vec::new();
     let want = rng.random_range(2..=3);
     while topics.len() < want {
