@@ -406,6 +406,55 @@ async fn views_reported_after_the_hold_expired_are_free_swept_or_not() {
     }
 }
 
+/// A batch that arrived just before a hold expired may still be waiting for its turn to
+/// commit when a sweeper runs: the sweeper leaves the hold until the write deadline has passed
+/// ([`sweep::SETTLE_AFTER`]), so those views are charged whichever commits first.
+#[tokio::test]
+async fn views_that_arrived_before_the_expiry_are_charged_though_a_sweeper_ran_meanwhile() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let (_, key, engine) = ready(&db, b).await;
+        let now = Utc::now();
+        let Decided::Ad(answer) = delivery::decide(&db, &engine, key, "ch0", "edge-1", now)
+            .await
+            .expect(b)
+        else {
+            panic!("{b}: the campaign did not win the slot");
+        };
+        // A sweeper's clock passes the expiry while the batch (stamped before it) waits.
+        let arrived = answer.expires_at - Duration::seconds(1);
+        let sweeping = answer.expires_at + Duration::seconds(30);
+        let early = sweep::release_expired(&db, sweeping, 10).await.expect(b);
+        assert_eq!(early.decisions, 0, "{b}: not due yet: {early:?}");
+        let charged = delivery::ingest(
+            &db,
+            &engine,
+            key,
+            &[EventInput {
+                event_id: "edge-views".into(),
+                decision_id: answer.decision_id,
+                views: 10,
+                clicks: 0,
+                at: arrived,
+            }],
+            arrived,
+        )
+        .await
+        .expect(b);
+        assert!(
+            matches!(charged[0], EventResult::Accepted { posted } if posted.0 > 0),
+            "{b}: views reported before the expiry are charged: {charged:?}"
+        );
+        // Once the deadline has passed, the sweep settles it: the rest goes back.
+        let due = answer.expires_at + sweep::SETTLE_AFTER;
+        let settled = sweep::release_expired(&db, due, 10).await.expect(b);
+        assert_eq!(settled.decisions, 1, "{b}: {settled:?}");
+        let books = audit_books(&db, &format!("{b} after the sweep")).await;
+        let swept = &books.decisions[&answer.decision_id];
+        assert!(swept.posted > 0, "{b}");
+        assert_eq!(swept.posted + swept.released, swept.held, "{b}");
+    }
+}
+
 #[tokio::test]
 async fn a_slot_asked_again_answers_the_same_instant_and_takes_events_dated_at_it() {
     for (b, db) in migrations::db::fresh_all().await {

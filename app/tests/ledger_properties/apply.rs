@@ -138,7 +138,7 @@ impl Run {
         let mut due: Vec<(DateTime<Utc>, i64)> = self
             .decisions
             .iter()
-            .filter(|d| !d.settled && d.expires_at <= self.now)
+            .filter(|d| !d.settled && d.expires_at + sweep::SETTLE_AFTER <= self.now)
             .map(|d| (d.expires_at, d.id))
             .collect();
         due.sort();

@@ -22,7 +22,15 @@ pub struct Released {
     pub amount: Micros,
 }
 
-/// Settles up to `limit` decisions whose hold expired at or before `now`.
+/// How long after its expiry a hold is settled. A batch of events that arrived before the
+/// expiry charges the hold; it may still be waiting for its turn to commit, for at most
+/// [`ledger::WRITE_DEADLINE`] from its arrival (then it is rolled back). Settling only after
+/// that means such a batch is charged every time, instead of finding the rest already
+/// released when a sweeper came first. Views reported after the expiry are free either way.
+pub const SETTLE_AFTER: chrono::TimeDelta =
+    chrono::TimeDelta::seconds(ledger::WRITE_DEADLINE.as_secs() as i64);
+
+/// Settles up to `limit` decisions whose hold expired at or before `now` − [`SETTLE_AFTER`].
 pub async fn release_expired(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
@@ -32,15 +40,23 @@ pub async fn release_expired(
         .select_only()
         .column(delivery_decision::Column::Id)
         .filter(delivery_decision::Column::SettledAt.is_null())
-        .filter(delivery_decision::Column::ExpiresAt.lte(now))
+        .filter(delivery_decision::Column::ExpiresAt.lte(now - SETTLE_AFTER))
         .order_by_asc(delivery_decision::Column::ExpiresAt)
         .limit(limit)
         .into_tuple()
         .all(db)
         .await?;
+    // Every release of this run is stamped `now`, so each must commit within
+    // `WRITE_DEADLINE` of the run's start, not of its own (a statement read five minutes
+    // after a month ends must already see every transfer stamped in it); the run stops
+    // starting new ones halfway there and leaves the rest to the next, with a new `now`.
+    let started = std::time::Instant::now();
     let mut done = Released::default();
     for id in due {
-        let released = crate::with_retry!(db, |txn| { settle(txn, id, now).await })?;
+        if started.elapsed() >= ledger::WRITE_DEADLINE / 2 {
+            break;
+        }
+        let released = crate::with_retry!(db, since started, |txn| { settle(txn, id, now).await })?;
         if let Some(amount) = released {
             done.decisions += 1;
             done.amount = Micros(done.amount.0 + amount.0);
@@ -49,7 +65,8 @@ pub async fn release_expired(
     Ok(done)
 }
 
-/// Settles one decision if it is still open: `None` when another sweeper (or nothing) did.
+/// Settles one decision if it is still open and due (expired at or before `now` −
+/// [`SETTLE_AFTER`]): `None` when another sweeper did, or it is not due.
 pub async fn settle(
     txn: &sea_orm::DatabaseTransaction,
     id: i64,
@@ -76,7 +93,7 @@ pub async fn settle(
         )
         .filter(delivery_decision::Column::Id.eq(id))
         .filter(delivery_decision::Column::SettledAt.is_null())
-        .filter(delivery_decision::Column::ExpiresAt.lte(now))
+        .filter(delivery_decision::Column::ExpiresAt.lte(now - SETTLE_AFTER))
         .exec(txn)
         .await?;
     if claimed.rows_affected != 1 {
