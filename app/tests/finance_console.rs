@@ -743,9 +743,15 @@ async fn a_channel_correction_covers_its_period_and_payouts_move_the_payable_onc
         assert_eq!(tech.reversed, Micros(pa), "{b}");
         assert_eq!(tech.owed, Micros(pc), "{b}");
         // The CSV streams every row, the page shows at most its limit and says so.
-        let (name, chunks) = payables::payables_csv(w.db.clone(), &w.finance, &month, now)
-            .await
-            .expect(b);
+        let (name, chunks) = payables::payables_csv(
+            w.db.clone(),
+            &reports::export::Exports::default(),
+            &w.finance,
+            &month,
+            now,
+        )
+        .await
+        .expect(b);
         assert_eq!(name, format!("herald-payables-{month}.csv"), "{b}");
         let csv = collect_csv(chunks).await;
         assert!(csv.contains(",tech,"), "{b}: {csv}");
@@ -859,9 +865,15 @@ async fn a_channel_correction_covers_its_period_and_payouts_move_the_payable_onc
         let news = after.rows.iter().find(|r| r.handle == "news").expect(b);
         assert!(news.paid.is_none(), "{b}");
         assert_eq!(after.unpaid, vec![("EUR".to_owned(), news.owed)], "{b}");
-        let (_, chunks) = payables::payables_csv(w.db.clone(), &w.finance, &month, later)
-            .await
-            .expect(b);
+        let (_, chunks) = payables::payables_csv(
+            w.db.clone(),
+            &reports::export::Exports::default(),
+            &w.finance,
+            &month,
+            later,
+        )
+        .await
+        .expect(b);
         let csv = collect_csv(chunks).await;
         let line = csv.lines().find(|l| l.contains(",tech,")).expect(b);
         assert!(line.ends_with(",PAY-1"), "{b}: {line}");

@@ -804,7 +804,8 @@ async fn the_csv_export_streams_the_report_with_formulas_neutralised() {
         for by in [Breakdown::DayChannel, Breakdown::Campaign] {
             let q = custom(from, last.date_naive(), by);
             let subject = scope::for_member(&w.db, &w.me, &q, last).await.expect(b);
-            let mut rx = export::start(w.db.clone(), subject, by);
+            let mut rx =
+                export::start(w.db.clone(), &export::Exports::default(), subject, by).expect(b);
             let mut bytes = Vec::new();
             while let Some(chunk) = rx.recv().await {
                 bytes.extend(chunk.expect(b));

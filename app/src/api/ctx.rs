@@ -41,6 +41,8 @@ pub struct AppState {
     pub delivery: service::delivery::DeliveryEngine,
     /// Catalog imports being applied on this instance, with their progress.
     pub imports: ImportJobs,
+    /// Room for the streamed CSV exports this instance writes at once.
+    pub exports: service::reports::export::Exports,
     /// Development mail mode (`HERALD_DEV_MAIL`, the demo): the mail outbox page shows the
     /// links' secrets. Off in production, where mail goes to the people it is for.
     pub dev_mail: bool,

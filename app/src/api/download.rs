@@ -29,6 +29,7 @@ pub fn csv_response<B: Into<Body>>(result: Result<(String, B), AppError>) -> Res
                 AppError::Forbidden => StatusCode::FORBIDDEN,
                 AppError::NotFound => StatusCode::NOT_FOUND,
                 AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                AppError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             };
             // A field error names what to change; anything else says what happened.

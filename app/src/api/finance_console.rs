@@ -151,7 +151,14 @@ pub async fn payables_csv(
     let result = async {
         let (me, q) = csv_request(&state, &parts).await?;
         let now = chrono::Utc::now();
-        service::finance::payables::payables_csv(state.db.clone(), &me, &q.month, now).await
+        service::finance::payables::payables_csv(
+            state.db.clone(),
+            &state.exports,
+            &me,
+            &q.month,
+            now,
+        )
+        .await
     }
     .await;
     super::download::csv_response(

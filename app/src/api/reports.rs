@@ -68,7 +68,8 @@ pub async fn export_csv(
             .and_then(crate::model::Breakdown::from_code)
             .unwrap_or_default();
         let name = service::reports::export::file_name(&subject, breakdown);
-        let chunks = service::reports::export::start(state.db.clone(), subject, breakdown);
+        let chunks =
+            service::reports::export::start(state.db.clone(), &state.exports, subject, breakdown)?;
         Ok::<_, AppError>((name, chunks))
     }
     .await;

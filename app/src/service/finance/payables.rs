@@ -15,7 +15,7 @@ use crate::{
         Actor,
         audit::{self, AuditEntry},
         ledger::{self, NewTransfer, Outcome, Side},
-        reports::export::{CsvChunks, decimals, neutralise, spawn_csv},
+        reports::export::{CsvChunks, Exports, decimals, neutralise, spawn_csv},
         sql::Sql,
     },
 };
@@ -235,6 +235,7 @@ const CSV_HEADER: [&str; 11] = [
 /// byte.
 pub async fn payables_csv(
     db: DatabaseConnection,
+    exports: &Exports,
     actor: &Actor,
     month: &str,
     now: DateTime<Utc>,
@@ -242,7 +243,7 @@ pub async fn payables_csv(
     super::require_reader(&db, actor).await?;
     let (month, first, last) = begun_month(month, now)?;
     let name = format!("herald-payables-{month}.csv");
-    let chunks = spawn_csv(move |mut out| async move {
+    let chunks = spawn_csv(exports, move |mut out| async move {
         out.write(&CSV_HEADER.map(str::to_owned)).await?;
         let backend = ConnectionTrait::get_database_backend(&db);
         let statement = rows_statement(backend, first, last, &month, None);
@@ -257,7 +258,7 @@ pub async fn payables_csv(
         }
         out.flush().await?;
         Ok(())
-    });
+    })?;
     Ok((name, chunks))
 }
 
@@ -366,7 +367,8 @@ pub async fn mark_paid(
                 format!(
                     "Slots this channel won in {month} are still open (views reported before \
                      they expire are charged): pay it once they are settled, after {} UTC.",
-                    last_hold.format("%Y-%m-%d %H:%M")
+                    (last_hold + crate::service::delivery::sweep::SETTLE_AFTER)
+                        .format("%Y-%m-%d %H:%M")
                 ),
             ));
         }

@@ -22,6 +22,34 @@ const ROWS_PER_CHUNK: usize = 500;
 /// A client that takes no chunk for this long is given up on: a stalled download must not
 /// keep a pooled database connection (and, on SQLite, an open read) for ever.
 const STALL: std::time::Duration = std::time::Duration::from_secs(30);
+/// Streamed exports written at once by one instance: each holds a connection of the main
+/// pool (four on SQLite) while it streams, so the rest stay for writes; another is refused
+/// with "try again" rather than queued.
+pub const MAX_RUNNING: usize = 2;
+/// An export that has not finished after this long is stopped, however steadily its client
+/// reads (a client reading one chunk just inside [`STALL`] each time would otherwise hold its
+/// connection for as long as the file lasts).
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
+/// What a client is told when [`MAX_RUNNING`] exports are already being written.
+pub const EXPORTS_BUSY: &str =
+    "Other downloads are being written right now. Please try again in a minute.";
+
+/// The streamed exports one instance may write at once (shared by its clones).
+#[derive(Clone, Debug)]
+pub struct Exports(std::sync::Arc<tokio::sync::Semaphore>);
+
+impl Exports {
+    /// Room for `running` exports at once.
+    pub fn new(running: usize) -> Self {
+        Self(std::sync::Arc::new(tokio::sync::Semaphore::new(running)))
+    }
+}
+
+impl Default for Exports {
+    fn default() -> Self {
+        Self::new(MAX_RUNNING)
+    }
+}
 
 /// A text cell as a spreadsheet may safely open it.
 pub fn neutralise(text: &str) -> String {
@@ -106,12 +134,18 @@ pub(crate) struct Chunks {
 
 /// Runs `write` on its own task, its records arriving in chunks on the returned receiver; an
 /// error it returns is sent as the last item. Used by every CSV that may be long (reports,
-/// payables), so none is built in memory whole.
-pub(crate) fn spawn_csv<F, Fut>(write: F) -> CsvChunks
+/// payables), so none is built in memory whole. At most as many at once as `exports` allows
+/// (else `TooManyAttempts`, before anything is read), each stopped after [`DEADLINE`].
+pub(crate) fn spawn_csv<F, Fut>(exports: &Exports, write: F) -> Result<CsvChunks, AppError>
 where
     F: FnOnce(Chunks) -> Fut + Send + 'static,
     Fut: Future<Output = Result<(), AppError>> + Send + 'static,
 {
+    let permit = exports
+        .0
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| AppError::TooManyAttempts(EXPORTS_BUSY.to_owned()))?;
     let (tx, rx) = mpsc::channel(8);
     let chunks = Chunks {
         writer: csv::Writer::from_writer(Vec::new()),
@@ -122,13 +156,26 @@ where
     use tracing::Instrument;
     tokio::spawn(
         async move {
-            if let Err(e) = write(chunks).await {
+            let failed = match tokio::time::timeout(DEADLINE, write(chunks)).await {
+                Ok(written) => written.err(),
+                Err(_) => {
+                    tracing::warn!("a CSV export ran past its deadline: stopped");
+                    Some(AppError::TooManyAttempts(
+                        "The download took too long and was stopped. Choose a shorter period."
+                            .to_owned(),
+                    ))
+                }
+            };
+            if let Some(e) = failed {
                 let _ = tx.send(Err(e)).await;
             }
+            // The room is free again before the client sees the end of the file.
+            drop(permit);
+            drop(tx);
         }
         .in_current_span(),
     );
-    rx
+    Ok(rx)
 }
 
 impl Chunks {
@@ -163,10 +210,15 @@ impl Chunks {
 
 /// Starts the export of `subject` by `breakdown`; the CSV arrives in chunks on the returned
 /// receiver (an error ends it).
-pub fn start(db: DatabaseConnection, subject: Subject, breakdown: Breakdown) -> CsvChunks {
-    spawn_csv(
-        move |mut chunks| async move { write_all(&db, &subject, breakdown, &mut chunks).await },
-    )
+pub fn start(
+    db: DatabaseConnection,
+    exports: &Exports,
+    subject: Subject,
+    breakdown: Breakdown,
+) -> Result<CsvChunks, AppError> {
+    spawn_csv(exports, move |mut chunks| async move {
+        write_all(&db, &subject, breakdown, &mut chunks).await
+    })
 }
 
 async fn write_all(
@@ -257,5 +309,30 @@ mod tests {
         assert_eq!(decimals(Micros(4_999)), "0.00");
         assert_eq!(decimals(Micros(0)), "0.00");
         assert_eq!(decimals(Micros(-1_500_000)), "-1.50");
+    }
+
+    #[tokio::test]
+    async fn exports_beyond_the_room_are_refused_until_one_ends() {
+        let exports = Exports::new(1);
+        let (go, wait) = tokio::sync::oneshot::channel::<()>();
+        let mut first = spawn_csv(&exports, move |mut out| async move {
+            let _ = wait.await;
+            out.write(&["a".to_owned()]).await?;
+            out.flush().await?;
+            Ok(())
+        })
+        .expect("room for one");
+        let refused = spawn_csv(&exports, |_| async { Ok(()) });
+        assert!(
+            matches!(&refused, Err(AppError::TooManyAttempts(m)) if m == EXPORTS_BUSY),
+            "{:?}",
+            refused.err()
+        );
+        go.send(()).expect("the first writer waits");
+        let chunk = first.recv().await.expect("a chunk").expect("written");
+        assert_eq!(chunk, b"a\n");
+        assert!(first.recv().await.is_none(), "the first export ended");
+        let mut second = spawn_csv(&exports, |_| async { Ok(()) }).expect("room again");
+        assert!(second.recv().await.is_none());
     }
 }
