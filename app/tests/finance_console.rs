@@ -784,6 +784,19 @@ async fn a_channel_correction_covers_its_period_and_payouts_move_the_payable_onc
             matches!(err, AppError::Invalid(ref f) if f.get("month").is_some()),
             "{b}"
         );
+        // A currency that is no code is a field error before anything is looked up or locked
+        // (PostgreSQL would refuse the ledger account it names as too long for its column).
+        let misspelt = PayoutInput {
+            currency: "euro".into(),
+            ..pay("PAY-0")
+        };
+        let err = payables::mark_paid(&w.db, &w.finance, misspelt, now)
+            .await
+            .expect_err(b);
+        assert!(
+            matches!(err, AppError::Invalid(ref f) if f.get("currency").is_some()),
+            "{b}: {err:?}"
+        );
         // In the minutes after the month's end (ledger::SETTLE) a slot won in its last
         // moments may still be committing: not payable yet, and the page says so.
         let next_month = w

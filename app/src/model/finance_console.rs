@@ -238,8 +238,17 @@ pub struct PayoutPaid {
 #[cfg_attr(feature = "ssr", derive(Validate))]
 pub struct PayoutInput {
     pub channel: i64,
+    /// An ISO 4217 code, as the payables list names it.
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(equal = 3, message = "Choose a currency from the list."))
+    )]
     pub currency: String,
     /// `YYYY-MM`.
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(max = 7, message = "Enter a month like 2026-11."))
+    )]
     pub month: String,
     /// The outgoing payment's reference.
     #[cfg_attr(
