@@ -111,7 +111,7 @@ fn Live(l: LiveCampaigns) -> impl IntoView {
             } else {
                 view! {
                     <div class="table-wrap" tabindex="0">
-                    <table class="table compact">
+                    <table class="table compact cards-on-phone">
                         <caption class="visually-hidden">"Running campaigns, largest spend today first"</caption>
                         <thead><tr>
                             <th scope="col">"Campaign"</th>
@@ -126,7 +126,7 @@ fn Live(l: LiveCampaigns) -> impl IntoView {
                                 view! {
                                     <tr>
                                         <td><a href=format!("/campaigns/{}", r.id.0)>{r.name.clone()}</a></td>
-                                        <td class="num">
+                                        <td class="num" data-label="Today">
                                             {r.today.display(&currency)}
                                             {used.map(|p| view! {
                                                 <meter class="meter" min="0" max="100" value=p.to_string()
@@ -134,8 +134,8 @@ fn Live(l: LiveCampaigns) -> impl IntoView {
                                                     aria-label=format!("{p}% of today's budget")></meter>
                                             })}
                                         </td>
-                                        <td class="num">{allowance}</td>
-                                        <td>{r.state.label()}</td>
+                                        <td class="num" data-label="Daily budget">{allowance}</td>
+                                        <td data-label="Delivery">{r.state.label()}</td>
                                     </tr>
                                 }
                             }).collect_view()}

@@ -77,12 +77,13 @@ pub fn CampaignsPage() -> impl IntoView {
                     Ok(list) => {
                         let f = filter.get_untracked();
                         let currency = list.currency.clone();
+                        let dates = format!("Dates ({})", list.time_zone);
                         let pages = list.page.pages();
                         let empty = list.page.rows.is_empty();
                         let filtered = !f.search.is_empty() || !f.status.is_empty();
                         view! {
                             <div class="table-wrap" tabindex="0">
-                                <table class="campaigns">
+                                <table class="campaigns cards-on-phone">
                                     <thead>
                                         <tr>
                                             <th scope="col">"Campaign"</th>
@@ -92,7 +93,7 @@ pub fn CampaignsPage() -> impl IntoView {
                                             <th scope="col" class="num">"Held"</th>
                                             <th scope="col" class="num">"Budget left"</th>
                                             <th scope="col">"Delivery"</th>
-                                            <th scope="col">{format!("Dates ({})", list.time_zone)}</th>
+                                            <th scope="col">{dates.clone()}</th>
                                             <th scope="col" class="num">"Ads"</th>
                                         </tr>
                                     </thead>
@@ -106,19 +107,19 @@ pub fn CampaignsPage() -> impl IntoView {
                                                         {c.targeting_pending.then(|| view! { <span class="sub">"Targeting change in review"</span> })}
                                                         <a class="sub" href=format!("/reports?campaign={}", c.id) aria-label=format!("Report of {}", c.name)>"Report"</a>
                                                     </td>
-                                                    <td><span class=if c.in_review && c.status == CampaignStatus::Draft { "badge warn".to_owned() } else { format!("badge status-{}", c.status.code()) }>{c.status_label()}</span></td>
-                                                    <td class="num">
+                                                    <td data-label="Status"><span class=if c.in_review && c.status == CampaignStatus::Draft { "badge warn".to_owned() } else { format!("badge status-{}", c.status.code()) }>{c.status_label()}</span></td>
+                                                    <td class="num" data-label="Budget">
                                                         {c.total_budget.display(&currency)}
                                                         {daily.map(|d| view! { <span class="sub">{d}</span> })}
                                                     </td>
-                                                    <td class="num" data-test="spent">{c.spent.display(&currency)}</td>
-                                                    <td class="num">{c.delivery.held.display(&currency)}</td>
-                                                    <td class="num">{c.delivery.budget_left.display(&currency)}</td>
-                                                    <td><span class=format!("badge {}", c.delivery.state.css()) data-test="delivery-state">{c.delivery.state.label()}</span></td>
-                                                    <td class="nowrap">
+                                                    <td class="num" data-label="Spent" data-test="spent">{c.spent.display(&currency)}</td>
+                                                    <td class="num" data-label="Held">{c.delivery.held.display(&currency)}</td>
+                                                    <td class="num" data-label="Budget left">{c.delivery.budget_left.display(&currency)}</td>
+                                                    <td data-label="Delivery"><span class=format!("badge {}", c.delivery.state.css()) data-test="delivery-state">{c.delivery.state.label()}</span></td>
+                                                    <td class="nowrap" data-label=dates.clone()>
                                                         {when(c.start, if c.status == CampaignStatus::Draft { "when approved" } else { "on approval" })} " → " {when(c.end, "no end")}
                                                     </td>
-                                                    <td class="num">{c.ads}</td>
+                                                    <td class="num" data-label="Ads">{c.ads}</td>
                                                 </tr>
                                             }
                                         }).collect_view()}
