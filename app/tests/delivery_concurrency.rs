@@ -384,7 +384,9 @@ async fn views_reported_after_the_hold_expired_are_free_swept_or_not() {
         assert_eq!(decision.views, 20, "{b}: the late views are counted");
         assert!(decision.settled_at.is_none(), "{b}: not swept yet");
         audit_books(&db, &format!("{b} after the late report")).await;
-        sweep::release_expired(&db, late, 10).await.expect(b);
+        sweep::release_expired(&db, answer.expires_at + sweep::SETTLE_AFTER, 10)
+            .await
+            .expect(b);
         let books = audit_books(&db, &format!("{b} after the sweep")).await;
         let swept = &books.decisions[&answer.decision_id];
         assert_eq!(

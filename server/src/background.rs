@@ -151,9 +151,11 @@ pub fn start(state: &AppState, periods: Periods, show_mail_links: bool) -> Backg
             while !stop.is_cancelled() {
                 let now = chrono::Utc::now();
                 match app::service::delivery::sweep::release_expired(&db, now, SWEEP_BATCH).await {
-                    Ok(done) if done.decisions > 0 => {
+                    Ok(done) if done.decisions > 0 || done.more => {
                         tracing::info!(decisions = done.decisions, "expired holds released");
-                        if done.decisions < SWEEP_BATCH {
+                        // A run that stopped at its time limit has more due; a short batch
+                        // that did not was the last.
+                        if done.decisions < SWEEP_BATCH && !done.more {
                             break;
                         }
                     }

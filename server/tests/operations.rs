@@ -606,7 +606,9 @@ async fn two_instances_share_sessions_catalog_and_budgets() {
 #[tokio::test]
 async fn a_stop_lets_a_catalog_import_being_applied_finish() {
     use app::service::catalog_seed::{TOPICS, generate};
-    const ROWS: usize = 20_000;
+    // Large enough that applying it outlasts the round trips between its confirmation and
+    // the stop (seconds, against milliseconds).
+    const ROWS: usize = 40_000;
     let mut csv = "handle,title,topic,language,subscribers,avg_views,posts_per_day\n".to_owned();
     for c in generate(ROWS, 5) {
         csv.push_str(&format!(
@@ -628,7 +630,7 @@ async fn a_stop_lets_a_catalog_import_being_applied_finish() {
             .expect(b);
         setup.close().await.expect(b);
         let instance = Instance::start_with(b, &url, |command| {
-            command.env("HERALD_SHUTDOWN_GRACE", "120");
+            command.env("HERALD_SHUTDOWN_GRACE", "100");
         })
         .await;
         let app = &instance.app;

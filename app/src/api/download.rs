@@ -8,7 +8,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-/// A CSV download, or the error as the page would show it (401, 403, 404, 422) in plain text.
+/// A CSV download, or the error as the page would show it (401, 403, 404, 422; 429 when the
+/// instance is already writing as many exports as it may, with `Retry-After`) in plain text:
+/// the download links are plain links (no `download` attribute), so a refusal is read as a
+/// page instead of being saved as the file.
 pub fn csv_response<B: Into<Body>>(result: Result<(String, B), AppError>) -> Response {
     match result {
         Ok((name, body)) => (
@@ -39,7 +42,14 @@ pub fn csv_response<B: Into<Body>>(result: Result<(String, B), AppError>) -> Res
                 }
                 other => other.to_string(),
             };
-            (status, text).into_response()
+            let mut response = (status, text).into_response();
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static("60"),
+                );
+            }
+            response
         }
     }
 }
@@ -56,4 +66,21 @@ pub fn streamed(chunks: CsvChunks) -> Body {
     })
     .fuse();
     Body::from_stream(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_instance_says_when_to_try_again() {
+        let busy = csv_response::<Body>(Err(AppError::TooManyAttempts(
+            crate::service::reports::export::EXPORTS_BUSY.to_owned(),
+        )));
+        assert_eq!(busy.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(busy.headers()[header::RETRY_AFTER], "60");
+        let missing = csv_response::<Body>(Err(AppError::NotFound));
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert!(missing.headers().get(header::RETRY_AFTER).is_none());
+    }
 }

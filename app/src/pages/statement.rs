@@ -169,7 +169,7 @@ fn StatementView(s: Statement, base: String, csv: String) -> impl IntoView {
                     {next.map(|href| view! { <a href=href rel="next">"Next month →"</a> })}
                 </nav>
                 <p>
-                    <a class="button" href=format!("{csv}?month={}", s.month) download="" rel="external" data-test="statement-csv">"Download CSV"</a>
+                    <a class="button" href=format!("{csv}?month={}", s.month) rel="external" data-test="statement-csv">"Download CSV"</a>
                     " "
                     <PrintButton/>
                 </p>

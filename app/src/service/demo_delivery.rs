@@ -143,12 +143,12 @@ pub async fn create(
                 break;
             }
             traffic.report(hour).await?;
-            sweep::release_expired(db, hour, 10_000).await?;
+            while sweep::release_expired(db, hour, 10_000).await?.more {}
         }
         // Holds of an earlier window run out before the next begins.
         let expired = hour + Duration::days(1) + Duration::minutes(5);
         if expired < now {
-            sweep::release_expired(db, expired, 10_000).await?;
+            while sweep::release_expired(db, expired, 10_000).await?.more {}
         }
     }
     Ok(traffic.done)

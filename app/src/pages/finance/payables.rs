@@ -62,7 +62,7 @@ pub fn FinancePayablesPage() -> impl IntoView {
                                 </div>
                                 <button type="submit">"Show"</button>
                             </form>
-                            <p><a class="button" href=csv download="" data-test="payables-csv">"Download payout CSV"</a></p>
+                            <p><a class="button" href=csv rel="external" data-test="payables-csv">"Download payout CSV"</a></p>
                             <dl class="finance-sums" data-test="payables-totals">
                                 {p.unpaid.iter().map(|(c, m)| view! {
                                     <div><dt>{format!("Owed for {} and unpaid ({c})", p.month)}</dt><dd>{m.display(c)}</dd></div>

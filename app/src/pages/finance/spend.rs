@@ -40,7 +40,7 @@ pub fn FinanceSpendPage() -> impl IntoView {
                         });
                         view! {
                             <Filter from=from.clone() to=to.clone() period=r.period.code().to_owned()/>
-                            <p><a class="button" href=csv download="" data-test="spend-csv">"Download CSV"</a></p>
+                            <p><a class="button" href=csv rel="external" data-test="spend-csv">"Download CSV"</a></p>
                             <dl class="finance-sums" data-test="spend-totals">
                                 {r.totals.iter().map(|t| view! {
                                     <div><dt>{format!("Charged ({})", t.currency)}</dt><dd>{t.charged.display(&t.currency)}</dd></div>

@@ -20,15 +20,18 @@ use sea_orm::{
 pub struct Released {
     pub decisions: u64,
     pub amount: Micros,
+    /// The run stopped at its time limit with holds still due: run it again.
+    pub more: bool,
 }
 
 /// How long after its expiry a hold is settled. A batch of events that arrived before the
 /// expiry charges the hold; it may still be waiting for its turn to commit, for at most
 /// [`ledger::WRITE_DEADLINE`] from its arrival (then it is rolled back). Settling only after
-/// that means such a batch is charged every time, instead of finding the rest already
-/// released when a sweeper came first. Views reported after the expiry are free either way.
+/// that — plus a minute for the clocks of several instances to differ — means such a batch is
+/// charged as if no sweeper had run, instead of finding the rest already released when a
+/// sweeper came first. Views reported after the expiry are free either way.
 pub const SETTLE_AFTER: chrono::TimeDelta =
-    chrono::TimeDelta::seconds(ledger::WRITE_DEADLINE.as_secs() as i64);
+    chrono::TimeDelta::seconds(ledger::WRITE_DEADLINE.as_secs() as i64 + 60);
 
 /// Settles up to `limit` decisions whose hold expired at or before `now` − [`SETTLE_AFTER`].
 pub async fn release_expired(
@@ -36,6 +39,11 @@ pub async fn release_expired(
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<Released, AppError> {
+    // Every release of this run is stamped `now`, so each must commit within
+    // `WRITE_DEADLINE` of the run's start, not of its own (a statement read five minutes
+    // after a month ends must already see every transfer stamped in it); the run stops
+    // starting new ones halfway there and leaves the rest to the next, with a new `now`.
+    let started = std::time::Instant::now();
     let due: Vec<i64> = delivery_decision::Entity::find()
         .select_only()
         .column(delivery_decision::Column::Id)
@@ -46,14 +54,10 @@ pub async fn release_expired(
         .into_tuple()
         .all(db)
         .await?;
-    // Every release of this run is stamped `now`, so each must commit within
-    // `WRITE_DEADLINE` of the run's start, not of its own (a statement read five minutes
-    // after a month ends must already see every transfer stamped in it); the run stops
-    // starting new ones halfway there and leaves the rest to the next, with a new `now`.
-    let started = std::time::Instant::now();
     let mut done = Released::default();
     for id in due {
         if started.elapsed() >= ledger::WRITE_DEADLINE / 2 {
+            done.more = true;
             break;
         }
         let released = crate::with_retry!(db, since started, |txn| { settle(txn, id, now).await })?;

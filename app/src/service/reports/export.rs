@@ -161,16 +161,17 @@ where
                 Err(_) => {
                     tracing::warn!("a CSV export ran past its deadline: stopped");
                     Some(AppError::TooManyAttempts(
-                        "The download took too long and was stopped. Choose a shorter period."
+                        "The download took too long and was stopped. Please try again later."
                             .to_owned(),
                     ))
                 }
             };
-            if let Some(e) = failed {
-                let _ = tx.send(Err(e)).await;
-            }
-            // The room is free again before the client sees the end of the file.
+            // The room is free again before the client sees the end of the file, and before
+            // an error waits for a client that may have stopped reading (for at most STALL).
             drop(permit);
+            if let Some(e) = failed {
+                let _ = tokio::time::timeout(STALL, tx.send(Err(e))).await;
+            }
             drop(tx);
         }
         .in_current_span(),
