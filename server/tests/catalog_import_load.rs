@@ -7,7 +7,7 @@ mod support;
 
 use app::{
     entity::{app_user, catalog_import, catalog_import_row},
-    service::catalog_seed::{self, TOPICS},
+    service::catalog_seed,
 };
 use chrono::Utc;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
@@ -20,26 +20,10 @@ use std::{
 };
 use support::{Client, PASSWORD, TestApp, spawn_all, spawn_on};
 
-const HEADER: &str = "handle,title,topic,language,subscribers,avg_views,posts_per_day,status";
-
 /// `rows` channels as a CSV file; with `bump`, each has one more subscriber than the first
 /// file, so that importing it changes every channel the first one added.
 fn file(rows: usize, bump: i64) -> String {
-    let mut file = format!("{HEADER}\n");
-    for c in catalog_seed::generate(rows, 77) {
-        let status = if c.active { "active" } else { "inactive" };
-        file.push_str(&format!(
-            "{},\"{}\",{},{},{},{},{},{status}\n",
-            c.handle,
-            c.title,
-            TOPICS[c.topic].0,
-            c.language,
-            c.subscribers + bump,
-            c.avg_views,
-            c.posts_per_day
-        ));
-    }
-    file
+    support::channels_csv(rows, 77, bump)
 }
 
 /// The heavy test fails rather than runs on if an import takes longer than this.

@@ -605,23 +605,10 @@ async fn two_instances_share_sessions_catalog_and_budgets() {
 /// an instance's recovery fails it a minute later.
 #[tokio::test]
 async fn a_stop_lets_a_catalog_import_being_applied_finish() {
-    use app::service::catalog_seed::{TOPICS, generate};
     // Large enough that applying it outlasts the round trips between its confirmation and
     // the stop (seconds, against milliseconds).
     const ROWS: usize = 40_000;
-    let mut csv = "handle,title,topic,language,subscribers,avg_views,posts_per_day\n".to_owned();
-    for c in generate(ROWS, 5) {
-        csv.push_str(&format!(
-            "{},\"{}\",{},{},{},{},{}\n",
-            c.handle,
-            c.title,
-            TOPICS[c.topic].0,
-            c.language,
-            c.subscribers,
-            c.avg_views,
-            c.posts_per_day
-        ));
-    }
+    let csv = support::channels_csv(ROWS, 5, 0);
     for (b, url) in migrations::db::fresh_all_urls().await {
         // The topic taxonomy, no channels: the file's topics must exist.
         let setup = migrations::db::connect(&url).await.expect(b);

@@ -339,3 +339,26 @@ pub async fn confirm(app: &TestApp, email: &str) {
         .await
         .expect("confirm address");
 }
+
+/// `rows` generated channels (`catalog_seed::generate(rows, seed)`) as a catalog import file;
+/// with `bump`, each has that many more subscribers, so importing it after the file without
+/// changes every channel that one added.
+pub fn channels_csv(rows: usize, seed: u64, bump: i64) -> String {
+    use app::service::catalog_seed::{TOPICS, generate};
+    let mut file =
+        "handle,title,topic,language,subscribers,avg_views,posts_per_day,status\n".to_owned();
+    for c in generate(rows, seed) {
+        let status = if c.active { "active" } else { "inactive" };
+        file.push_str(&format!(
+            "{},\"{}\",{},{},{},{},{},{status}\n",
+            c.handle,
+            c.title,
+            TOPICS[c.topic].0,
+            c.language,
+            c.subscribers + bump,
+            c.avg_views,
+            c.posts_per_day
+        ));
+    }
+    file
+}
