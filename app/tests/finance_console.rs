@@ -22,8 +22,8 @@ use app::{
 use chrono::{DateTime, Datelike, Duration, Utc};
 use delivery_support::*;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
 
 /// The reconciliation from `from` to today, which must find no difference.
@@ -1533,6 +1533,157 @@ async fn the_account_search_ignores_case_and_wildcards() {
             at(account(&w.owner).0) < at(account(&never).0),
             "{b}: an account never credited comes after the credited ones: {sorted:?}"
         );
+    }
+}
+
+/// How an advertiser pays: the balance page shows the account's payment reference and the
+/// bank details an admin published (kept tidy, refused when malformed, audited, withdrawn
+/// when emptied); finance finds the account by that reference however a bank prints it.
+#[tokio::test]
+async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
+    use app::model::{BankDetailsInput, account_of_reference, payment_reference};
+    use app::service::settings;
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        let admin = staff(&w.db, "admin@example.com", PlatformRole::Admin).await;
+        let details = |text: &str| BankDetailsInput {
+            bank_details: text.to_owned(),
+        };
+        let page = ledger::balance::page(&w.db, &w.owner, 0).await.expect(b);
+        let reference = payment_reference(account(&w.owner));
+        assert_eq!(page.funding.reference, reference, "{b}");
+        assert_eq!(
+            page.funding.bank_details, None,
+            "{b}: nothing published yet"
+        );
+        assert_eq!(account_of_reference(&reference), Some(account(&w.owner)));
+
+        for who in [&w.owner, &w.finance] {
+            assert_eq!(
+                settings::update_bank_details(&w.db, who, details("Payee")).await,
+                Err(AppError::Forbidden),
+                "{b}: only admins publish bank details"
+            );
+        }
+        let (thirteen_lines, too_long) = ("line\n".repeat(13), "x".repeat(1_001));
+        for (bad, why) in [
+            ("Payee\tIBAN", "a tab"),
+            ("Payee\u{1b}[31m", "an escape"),
+            (thirteen_lines.as_str(), "13 lines"),
+            (too_long.as_str(), "1,001 characters"),
+        ] {
+            let Err(AppError::Invalid(errors)) =
+                settings::update_bank_details(&w.db, &admin, details(bad)).await
+            else {
+                panic!("{b}: {why} accepted")
+            };
+            assert!(
+                errors.get("bank_details").is_some(),
+                "{b}: {why}: {errors:?}"
+            );
+        }
+        let audited = |db: &DatabaseConnection| {
+            let db = db.clone();
+            async move {
+                app::entity::audit_event::Entity::find()
+                    .filter(app::entity::audit_event::Column::TargetType.eq("platform_text"))
+                    .all(&db)
+                    .await
+                    .expect("audit")
+                    .len()
+            }
+        };
+        assert_eq!(audited(&w.db).await, 0, "{b}: nothing refused was written");
+
+        settings::update_bank_details(
+            &w.db,
+            &admin,
+            details("\r\nHerald Ltd  \r\nIBAN DE89 3704 0044 0532 0130 00\r\n\r\n"),
+        )
+        .await
+        .expect(b);
+        let page = ledger::balance::page(&w.db, &w.owner, 0).await.expect(b);
+        assert_eq!(
+            page.funding.bank_details.as_deref(),
+            Some("Herald Ltd\nIBAN DE89 3704 0044 0532 0130 00"),
+            "{b}: line ends and blank edges trimmed"
+        );
+        // The same text again changes nothing and records nothing.
+        settings::update_bank_details(
+            &w.db,
+            &admin,
+            details("Herald Ltd\nIBAN DE89 3704 0044 0532 0130 00"),
+        )
+        .await
+        .expect(b);
+        assert_eq!(audited(&w.db).await, 1, "{b}");
+
+        // Finance pastes the reference as a bank statement prints it.
+        let found = |q: String| {
+            let (db, finance) = (&w.db, &w.finance);
+            async move {
+                app::service::finance::accounts(db, finance, &q, "name", 0)
+                    .await
+                    .expect("search")
+                    .rows
+                    .into_iter()
+                    .map(|r| r.id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        let other = advertiser(&w.db, "other@example.com", "UTC").await;
+        assert_eq!(found(reference.clone()).await, [account(&w.owner)], "{b}");
+        assert_eq!(
+            found(reference.replace(' ', "").to_lowercase()).await,
+            [account(&w.owner)],
+            "{b}"
+        );
+        assert_eq!(
+            found(payment_reference(account(&other))).await,
+            [account(&other)],
+            "{b}"
+        );
+        let mut typo = reference.replace(' ', "");
+        let last = typo.pop().expect(b);
+        typo.push(if last == '9' { '8' } else { '9' });
+        assert!(
+            found(typo).await.is_empty(),
+            "{b}: a mistyped reference finds nobody"
+        );
+
+        // A credit under an account's payment reference (its own, or another's) is refused
+        // beside the field: every transfer of the account carries it, so it cannot stand for one.
+        let top_ups = || app::entity::account_top_up::Entity::find().count(&w.db);
+        let before = top_ups().await.expect(b);
+        for (typed, whose) in [
+            (reference.clone(), "its own"),
+            (payment_reference(account(&other)), "another account's"),
+        ] {
+            let Err(AppError::Invalid(errors)) = app::service::finance::credit(
+                &w.db,
+                &w.finance,
+                app::model::CreditInput {
+                    account: account(&w.owner),
+                    amount: "100".into(),
+                    reference: typed,
+                    note: String::new(),
+                },
+                Utc::now(),
+            )
+            .await
+            else {
+                panic!("{b}: a credit under {whose} payment reference was accepted")
+            };
+            assert!(errors.get("reference").is_some(), "{b}: {errors:?}");
+        }
+        assert_eq!(top_ups().await.expect(b), before, "{b}: nothing credited");
+
+        settings::update_bank_details(&w.db, &admin, details("  \n "))
+            .await
+            .expect(b);
+        let page = ledger::balance::page(&w.db, &w.owner, 0).await.expect(b);
+        assert_eq!(page.funding.bank_details, None, "{b}: withdrawn");
+        assert_eq!(audited(&w.db).await, 2, "{b}");
     }
 }
 

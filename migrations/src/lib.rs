@@ -19,6 +19,7 @@ mod m20261205_000013_rollup_clustered;
 mod m20261206_000014_rollup_day;
 mod m20261207_000015_event_day;
 mod m20261208_000016_correction_requests;
+mod m20261209_000017_bank_details;
 
 /// Runs every migration in order (`Migrator::up(&db, None)`).
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000014_rollup_day::Migration),
             Box::new(m20261207_000015_event_day::Migration),
             Box::new(m20261208_000016_correction_requests::Migration),
+            Box::new(m20261209_000017_bank_details::Migration),
         ]
     }
 }

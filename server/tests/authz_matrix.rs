@@ -383,6 +383,15 @@ static ENDPOINTS: &[Row] = &[
         ],
         ADMIN,
     ),
+    row("admin_bank_details", &[], ADMIN),
+    row(
+        "admin_update_bank_details",
+        &[(
+            "input[bank_details]",
+            "Matrix Payee\nIBAN DE89 3704 0044 0532 0130 00",
+        )],
+        ADMIN,
+    ),
     Row {
         endpoint: "admin_catalog_import_upload",
         body: Body::Upload,

@@ -1,5 +1,6 @@
-//! Browser test of money end to end, in two browser sessions: finance credits an advertiser's
-//! balance from "Credit balances" (a second credit adds, the same bank reference again adds
+//! Browser test of money end to end, in two browser sessions: the advertiser reads the
+//! account's payment reference under "Add funds", finance finds the account by it and credits
+//! its balance from "Credit balances" (a second credit adds, the same bank reference again adds
 //! nothing); the advertiser sees the credits in the header balance and on "Balance & billing";
 //! a network then wins slots and reports views over the real delivery API, and the campaign
 //! page, the campaign list and the balance page show the spend and the holds exactly as the
@@ -12,7 +13,7 @@ mod support;
 
 use app::{
     entity::account_top_up,
-    model::Micros,
+    model::{Micros, payment_reference},
     service::{
         delivery::keys,
         ledger::{self, Side},
@@ -176,9 +177,59 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
     );
     support::grant_staff(&app, FINANCE, "finance").await;
 
-    // Finance credits two bank transfers, then enters the first one again.
+    // The advertiser reads how to pay: the account's payment reference, under "Add funds".
+    let advertiser = browser(&driver).await;
+    sign_in(&app, &advertiser, OWNER).await;
+    hydrated(&advertiser).await;
+    navigate(&advertiser, "Balance & billing", "/balance").await;
+    let reference = until_contains(
+        &advertiser,
+        "#add-funds [data-test=payment-reference]",
+        "RF",
+    )
+    .await;
+    assert_eq!(reference, payment_reference(account));
+
+    // Finance finds the account by the reference on the transfer, credits two bank transfers,
+    // then enters the first one again.
     sign_in(&app, &finance, FINANCE).await;
     navigate(&finance, "Credit balances", "/finance").await;
+    let search = xpath(
+        &finance,
+        "//form[@role='search']//label[normalize-space()='Account name or payment reference']",
+    )
+    .await
+    .attr("for")
+    .await
+    .expect("for")
+    .expect("the search label names its field");
+    fill(&finance, &format!("#{search}"), &reference.to_lowercase()).await;
+    xpath(
+        &finance,
+        "//form[@role='search']//button[normalize-space()='Search']",
+    )
+    .await
+    .click()
+    .await
+    .expect("search");
+    // Finance's own account is listed until the search answers: then only the advertiser's.
+    let mut names = Vec::new();
+    for _ in 0..200 {
+        names.clear();
+        for card in finance
+            .find_all(Locator::Css("[data-test=finance-account] h2"))
+            .await
+            .expect("cards")
+        {
+            names.push(card.text().await.unwrap_or_default());
+        }
+        if names.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(names, [ACCOUNT], "the reference finds its account only");
+    hydrated(&finance).await;
     let banner = credit(&finance, "200.00", "WIRE-2041-A", "Credited €200.00").await;
     assert_eq!(
         banner,
@@ -216,8 +267,10 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
     );
 
     // The advertiser sees the credits: in the header, and on the balance page with its history.
-    let advertiser = browser(&driver).await;
-    sign_in(&app, &advertiser, OWNER).await;
+    advertiser
+        .goto(&app.url("/dashboard"))
+        .await
+        .expect("dashboard");
     hydrated(&advertiser).await;
     shows(&advertiser, "[data-test=header-balance]", "€250.50").await;
     navigate(&advertiser, "Balance & billing", "/balance").await;

@@ -249,6 +249,7 @@ static ROWS: &[Row] = &[
     field(Admin, SETTINGS_WRITE, SETTINGS, "input[slots_per_day]", 33, "slots_per_day"),
     field(Admin, SETTINGS_WRITE, SETTINGS, "input[min_cpm]", 33, "min_cpm"),
     field(Admin, SETTINGS_WRITE, SETTINGS, "input[min_total_budget]", 33, "min_total_budget"),
+    field(Admin, "admin_update_bank_details", &[], "input[bank_details]", 1001, "bank_details"),
 ];
 
 /// The campaign form every `save_campaign` row starts from (valid as it is).
@@ -269,8 +270,9 @@ fn campaign_form() -> Value {
 }
 
 /// Rows of every table a refused call could have written to, per table.
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 15] = [
     "audit_event",
+    "platform_text",
     "app_user",
     "ad_account",
     "account_member",

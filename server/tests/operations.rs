@@ -685,7 +685,8 @@ async fn import_catalog(admin: &Client, csv: &str) {
 /// The demo data (`serve --seed-if-empty`) shows every money feature, made by the services:
 /// a billing member, delivery last month (and in the last days), a low-balance warning to both members, a
 /// refund, a reversed charge, a correction waiting for the finance user's approval, a paid
-/// payout for last month, a top-up waiting, and a share link; and the books are sound.
+/// payout for last month, a top-up waiting, a share link and the bank details advertisers pay
+/// to; and the books are sound.
 #[tokio::test]
 async fn the_demo_data_shows_every_money_feature() {
     use chrono::{Datelike, Timelike};
@@ -723,6 +724,11 @@ async fn the_demo_data_shows_every_money_feature() {
                 1,
             ),
             ("a share link", "SELECT COUNT(*) FROM report_share_link", 1),
+            (
+                "bank details for top-ups",
+                "SELECT COUNT(*) FROM platform_text WHERE key = 'bank_details'",
+                1,
+            ),
         ] {
             assert_eq!(count(sql).await, expected, "{b}: {what}");
         }

@@ -1,8 +1,9 @@
-//! Platform administration: users, staff roles and the audit trail (admins only).
+//! Platform administration: users, staff roles, the audit trail and the bank details
+//! advertisers pay to (admins only).
 
 use crate::{
     error::AppError,
-    model::{AuditFilter, AuditRow, Page, RoleChangeInput, UserRow},
+    model::{AuditFilter, AuditRow, BankDetailsInput, Page, RoleChangeInput, UserRow},
 };
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
@@ -27,4 +28,18 @@ pub async fn change_role(input: RoleChangeInput) -> Result<(), AppError> {
 pub async fn list_audit(filter: AuditFilter) -> Result<Page<AuditRow>, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
     service::audit::list(&state.reads, &me, &filter).await
+}
+
+/// The bank details advertisers pay to, as the settings form shows them.
+#[server(endpoint = "admin_bank_details")]
+pub async fn bank_details_settings() -> Result<BankDetailsInput, AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
+    service::settings::bank_details_input(&state.reads, &me).await
+}
+
+/// Publishes (or, empty, withdraws) the bank details advertisers pay to; audited.
+#[server(endpoint = "admin_update_bank_details")]
+pub async fn update_bank_details(input: BankDetailsInput) -> Result<(), AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
+    service::settings::update_bank_details(&state.db, &me, input).await
 }

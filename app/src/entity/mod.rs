@@ -31,6 +31,7 @@ pub mod ledger_transfer;
 pub mod notification;
 pub mod outbox_message;
 pub mod platform_setting;
+pub mod platform_text;
 pub mod policy_reason;
 pub mod publisher_payout;
 pub mod rate_limit;

@@ -1,10 +1,11 @@
 //! `/balance`: the current ad account's money — available, held for won slots, spent and
-//! credited — its history, and (for owners) the "balance low" warning threshold.
+//! credited — how to add funds (its payment reference and where to send it), its history, and
+//! (for owners) the "balance low" warning threshold.
 
 use crate::{
     api::finance::{SetLowBalance, balance},
     components::{Field, FormError, field_error, form_error},
-    model::{BalancePage, Micros},
+    model::{BalancePage, FundingInstructions, Micros},
     pages::{suspend_once, utc},
 };
 use leptos::prelude::*;
@@ -47,7 +48,7 @@ fn BalanceView(b: BalancePage) -> impl IntoView {
         }
     });
     let history = if b.entries.is_empty() {
-        view! { <p class="muted">"No money has moved yet. Finance credits the balance when your bank transfer arrives."</p> }.into_any()
+        view! { <p class="muted">"No money has moved yet. Finance credits the balance when your bank transfer arrives (see “Add funds”)."</p> }.into_any()
     } else {
         view! {
             <HistoryTable entries=b.entries currency=b.balance.currency.clone()/>
@@ -68,9 +69,42 @@ fn BalanceView(b: BalancePage) -> impl IntoView {
             "When a campaign wins a slot, the slot's expected cost (the channel's average views at the price) is held from the available balance. "
             "Views are charged from the hold as they are reported; what a slot did not use returns to the balance when its hold expires."
         </p>
+        <AddFunds funding=b.funding.clone() currency=b.balance.currency.clone() account_name=b.account_name.clone()/>
         {b.can_set_threshold.then(|| view! { <Threshold current=b.balance.low_balance/> })}
         <h2>"History"</h2>
         {history}
+    }
+}
+
+/// How to add money: the account's payment reference and the bank details to send it to.
+#[component]
+fn AddFunds(funding: FundingInstructions, currency: String, account_name: String) -> impl IntoView {
+    let to = match funding.bank_details {
+        Some(details) => view! {
+            <h3>"Pay to"</h3>
+            <p class="bank-details" data-test="bank-details">{details}</p>
+        }
+        .into_any(),
+        None => view! {
+            <p class="banner warning" data-test="bank-details-missing">
+                "Herald's bank details are not published yet: ask the platform's team where to send the transfer, and quote the reference above."
+            </p>
+        }
+        .into_any(),
+    };
+    view! {
+        <section class="card" id="add-funds" aria-labelledby="add-funds-title">
+            <h2 id="add-funds-title">"Add funds"</h2>
+            <p>{format!(
+                "Campaigns spend from this prepaid balance. To add to it, send a bank transfer in {currency} with this payment reference, so that finance credits it to {account_name}:"
+            )}</p>
+            <p class="payment-reference big" data-test="payment-reference">{funding.reference}</p>
+            {to}
+            <p class="hint">
+                "Finance credits the balance once the transfer arrives (a bank transfer can take a few business days); the credit then shows in the history below. "
+                "A transfer without the reference takes longer to match."
+            </p>
+        </section>
     }
 }
 

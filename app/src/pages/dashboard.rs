@@ -170,7 +170,10 @@ fn Money(m: MoneyGlance) -> impl IntoView {
                 <dt>{format!("Spend per day ({SPEND_RATE_DAYS}-day average)")}</dt><dd>{m.daily_rate.round_to_cent().display(&c)}</dd>
                 <dt>"Lasts at that rate"</dt><dd data-test="days-left">{runway}</dd>
             </dl>
-            <a class="button" href="/balance">"Balance & history"</a>
+            <p class="actions">
+                <a class="button" href="/balance">"Balance & history"</a>
+                <a class="button" class:primary=m.low_balance href="/balance#add-funds">"Add funds"</a>
+            </p>
         </section>
     }
 }

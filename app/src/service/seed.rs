@@ -18,6 +18,12 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, Set, TransactionTrait,
 };
 
+/// The demo's published bank details: the IBAN is the standard's example (valid check digits,
+/// no real account behind it).
+pub const DEMO_BANK_DETAILS: &str = "Herald Demo Platform GmbH\n\
+    Example Bank, Frankfurt am Main\n\
+    IBAN DE89 3704 0044 0532 0130 00 · BIC COBADEFFXXX (EUR)";
+
 /// A demo login, to be printed once on the console.
 #[derive(Clone, Debug)]
 pub struct DemoLogin {
@@ -78,7 +84,7 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
             .collect()
     };
     let mut logins = Vec::new();
-    let (mut advertiser, mut moderator) = (None, None);
+    let (mut advertiser, mut moderator, mut admin) = (None, None, None);
     for (email, account_name, role, what) in people {
         let password = new_password();
         // The operator vouches for the demo addresses: confirmed, no mail.
@@ -114,6 +120,7 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
         match role {
             None => advertiser = Some(user),
             Some(PlatformRole::Moderator) => moderator = Some(user),
+            Some(PlatformRole::Admin) => admin = Some(user),
             Some(_) => {}
         }
         logins.push(DemoLogin {
@@ -131,6 +138,17 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
             None => None,
         })
     };
+    // Where advertisers send money (an example IBAN, not a real account).
+    if let Some(admin) = actor(admin).await? {
+        super::settings::update_bank_details(
+            db,
+            &admin,
+            crate::model::BankDetailsInput {
+                bank_details: DEMO_BANK_DETAILS.to_owned(),
+            },
+        )
+        .await?;
+    }
     if let (Some(owner), Some(moderator)) = (actor(advertiser).await?, actor(moderator).await?) {
         demo_campaigns::create(db, &owner, &moderator).await?;
         // An open invitation, so the members page and the mail outbox have something to show.

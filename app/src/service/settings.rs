@@ -1,19 +1,24 @@
 //! Platform settings: typed reads of the `platform_setting` table, and the catalog version
 //! every catalog write bumps so that each instance knows to rebuild its forecast index; admins
-//! change the eligibility threshold and the slot model here.
+//! change the eligibility threshold and the slot model here, and publish the bank details
+//! advertisers pay to.
 
 use crate::{
-    entity::platform_setting,
+    entity::{platform_setting, platform_text},
     error::{AppError, FieldErrors},
-    model::{AuditAction, CatalogSettingsInput, Micros, MoneyLimits, PlatformRole, parse_count},
+    model::{
+        AuditAction, BANK_DETAILS_LINES, BANK_DETAILS_MAX, BankDetailsInput, CatalogSettingsInput,
+        Micros, MoneyLimits, PlatformRole, parse_count,
+    },
     service::{
         Actor,
         audit::{self, AuditEntry},
     },
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, TransactionSession,
-    TransactionTrait, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, Set, TransactionSession,
+    TransactionTrait,
+    sea_query::{Expr, OnConflict},
 };
 use validator::Validate;
 
@@ -428,6 +433,100 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
         )
         .await?;
     }
+    txn.commit().await?;
+    Ok(())
+}
+
+const BANK_DETAILS: &str = "bank_details";
+
+/// The bank details advertisers pay to, when an admin has published them (a primary-key
+/// lookup).
+pub async fn bank_details(db: &impl ConnectionTrait) -> Result<Option<String>, AppError> {
+    Ok(platform_text::Entity::find_by_id(BANK_DETAILS.to_owned())
+        .one(db)
+        .await?
+        .map(|r| r.value))
+}
+
+/// The bank details as the admin form shows them (admins).
+pub async fn bank_details_input(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+) -> Result<BankDetailsInput, AppError> {
+    actor.require_staff(db, PlatformRole::Admin).await?;
+    Ok(BankDetailsInput {
+        bank_details: bank_details(db).await?.unwrap_or_default(),
+    })
+}
+
+/// Bank details as they are kept: each line's trailing spaces and the blank lines around them
+/// trimmed, line breaks as `\n`; refused with a message when too long, of too many lines or
+/// holding other control characters (a tab, an escape).
+fn normalise_bank_details(text: &str) -> Result<String, String> {
+    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    let text = lines.join("\n").trim_matches('\n').to_owned();
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err("Use letters, digits, punctuation and line breaks only (no tabs).".to_owned());
+    }
+    if text.chars().count() > BANK_DETAILS_MAX {
+        return Err(format!("At most {BANK_DETAILS_MAX} characters."));
+    }
+    if text.lines().count() > BANK_DETAILS_LINES {
+        return Err(format!("At most {BANK_DETAILS_LINES} lines."));
+    }
+    Ok(text)
+}
+
+/// Publishes the bank details advertisers pay to, or withdraws them when empty (admins). One
+/// transaction: the text and an audit event with before and after.
+pub async fn update_bank_details<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    input: BankDetailsInput,
+) -> Result<(), AppError> {
+    actor.require_staff(db, PlatformRole::Admin).await?;
+    input.validate()?;
+    let text = normalise_bank_details(&input.bank_details)
+        .map_err(|message| AppError::field("bank_details", message))?;
+    let txn = db.begin().await?;
+    let before = bank_details(&txn).await?;
+    if before.as_deref() == Some(text.as_str()) || (before.is_none() && text.is_empty()) {
+        return Ok(());
+    }
+    if text.is_empty() {
+        platform_text::Entity::delete_by_id(BANK_DETAILS.to_owned())
+            .exec(&txn)
+            .await?;
+    } else {
+        platform_text::Entity::insert(platform_text::ActiveModel {
+            key: Set(BANK_DETAILS.to_owned()),
+            value: Set(text.clone()),
+            updated_at: Set(chrono::Utc::now()),
+            updated_by: Set(Some(actor.user_id.0)),
+        })
+        .on_conflict(
+            OnConflict::column(platform_text::Column::Key)
+                .update_columns([
+                    platform_text::Column::Value,
+                    platform_text::Column::UpdatedAt,
+                    platform_text::Column::UpdatedBy,
+                ])
+                .to_owned(),
+        )
+        .exec(&txn)
+        .await?;
+    }
+    audit::record(
+        &txn,
+        AuditEntry::new(AuditAction::SettingsUpdated, "platform_text", BANK_DETAILS)
+            .by(actor.user_id)
+            .from_ip(actor.ip.clone())
+            .detail(serde_json::json!({
+                "before": before,
+                "after": (!text.is_empty()).then_some(&text),
+            })),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

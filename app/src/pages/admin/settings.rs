@@ -1,10 +1,13 @@
 //! Admin: the platform settings the catalog and the forecast depend on (audited; every
-//! instance's forecast follows).
+//! instance's forecast follows), and the bank details advertisers pay to.
 
 use crate::{
-    api::catalog::{UpdateCatalogSettings, catalog_settings},
+    api::{
+        admin::{UpdateBankDetails, bank_details_settings},
+        catalog::{UpdateCatalogSettings, catalog_settings},
+    },
     components::{Field, FormError, field_error, form_error},
-    model::CatalogSettingsInput,
+    model::{BANK_DETAILS_MAX, BankDetailsInput, CatalogSettingsInput},
     pages::suspend_once,
 };
 use leptos::prelude::*;
@@ -14,6 +17,7 @@ use leptos_meta::Title;
 pub fn SettingsPage() -> impl IntoView {
     let update = ServerAction::<UpdateCatalogSettings>::new();
     let settings = Resource::new(move || update.version().get(), |_| catalog_settings());
+    let bank = Resource::new(|| (), |_| bank_details_settings());
     view! {
         <Title text="Platform settings"/>
         <h1>"Platform settings"</h1>
@@ -26,6 +30,51 @@ pub fn SettingsPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <Transition fallback=|| ()>
+            {move || suspend_once(async move {
+                match bank.await {
+                    Ok(current) => view! { <BankDetailsForm current/> }.into_any(),
+                    Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Where advertisers send money: shown on every account's balance page beside its payment
+/// reference.
+#[component]
+fn BankDetailsForm(current: BankDetailsInput) -> impl IntoView {
+    let update = ServerAction::<UpdateBankDetails>::new();
+    let result: Signal<_> = update.value().into();
+    let saved = move || matches!(update.value().get(), Some(Ok(())));
+    let error = field_error(result, "bank_details");
+    view! {
+        <section class="card" aria-labelledby="bank-details-title">
+            <h2 id="bank-details-title">"Bank details for top-ups"</h2>
+            <ActionForm action=update attr:class="stack narrow" attr:novalidate=true>
+                <FormError error=form_error(result)/>
+                <Show when=saved>
+                    <div class="banner success" role="status">"Bank details saved."</div>
+                </Show>
+                <div class="field" class:invalid=move || error.get().is_some()>
+                    <label for="settings-bank-details">"Bank details shown to advertisers"</label>
+                    <textarea id="settings-bank-details" name="input[bank_details]" rows="6"
+                        maxlength=BANK_DETAILS_MAX.to_string()
+                        aria-describedby="settings-bank-details-hint settings-bank-details-error"
+                        aria-invalid=move || error.get().is_some().then_some("true")
+                    >{current.bank_details}</textarea>
+                    <p class="hint" id="settings-bank-details-hint">
+                        "Payee, bank, IBAN and BIC (per currency if they differ), shown on every account's Balance & billing page beside the account's own payment reference. "
+                        "Leave empty to withdraw them."
+                    </p>
+                    <p class="field-error" id="settings-bank-details-error" role="alert">{move || error.get()}</p>
+                </div>
+                <button type="submit" class="primary" disabled=move || update.pending().get()>
+                    "Save bank details"
+                </button>
+            </ActionForm>
+        </section>
     }
 }
 

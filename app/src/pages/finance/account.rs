@@ -57,6 +57,7 @@ pub fn FinanceAccountPage() -> impl IntoView {
                         };
                         view! {
                             <h1>{format!("Ledger of {}", b.account_name)}</h1>
+                            <p class="lead">"Payment reference "<span class="payment-reference" data-test="payment-reference">{b.funding.reference.clone()}</span></p>
                             <p><a href=format!("/finance/accounts/{id}/statement") data-test="statement-link">"Statement"</a></p>
                             <BalanceStats balance=b.balance.clone()/>
                             <Filter id kind from to/>

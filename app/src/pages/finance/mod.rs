@@ -21,7 +21,7 @@ use crate::{
         list_finance_accounts, list_finance_requests,
     },
     components::{FormError, Pager, field_error, form_error},
-    model::{AccountId, FinanceAccountRow},
+    model::{AccountId, FinanceAccountRow, payment_reference},
     pages::suspend_once,
 };
 use leptos::prelude::*;
@@ -29,7 +29,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use requests::{RefundResultBanner, RequestsPanel};
 
-/// `/finance`: every ad account (searchable by name) with available, held, spent and credited
+/// `/finance`: every ad account (searchable by name or payment reference) with available, held, spent and credited
 /// money, and a credit form per account.
 #[component]
 pub fn FinancePage() -> impl IntoView {
@@ -76,7 +76,7 @@ pub fn FinancePage() -> impl IntoView {
         <Title text="Credit balances"/>
         <h1>"Credit balances"</h1>
         <p class="lead">
-            "When an advertiser's bank transfer arrives, credit their prepaid balance with the transfer's reference. "
+            "When an advertiser's bank transfer arrives, find their account by the payment reference on it (RF…) or by name, and credit their prepaid balance with the transfer's own reference. "
             "The same reference for the same account is credited once, however often it is entered. "
             "Refunds return part of what is available (never money held for running slots)."
         </p>
@@ -86,8 +86,8 @@ pub fn FinancePage() -> impl IntoView {
             })}
         </Transition>
         <form method="get" action="/finance" class="search-row" role="search">
-            <label for="finance-q" class="visually-hidden">"Account name"</label>
-            <input id="finance-q" name="q" type="search" placeholder="Search accounts by name"
+            <label for="finance-q" class="visually-hidden">"Account name or payment reference"</label>
+            <input id="finance-q" name="q" type="search" placeholder="Account name or payment reference"
                 value=move || params.get().0/>
             <label for="finance-sort">"Sort by"</label>
             <select id="finance-sort" name="sort">
@@ -217,6 +217,7 @@ fn AccountCard(
         <article class="card finance-account" aria-labelledby=labelled_by data-test="finance-account">
             <h2 id=heading>{row.name.clone()}</h2>
             <dl class="facts">
+                <dt>"Payment reference"</dt><dd class="payment-reference">{payment_reference(row.id)}</dd>
                 <dt>"Available"</dt><dd data-test="available">{money(row.available)}</dd>
                 <dt>"Held"</dt><dd>{money(row.held)}</dd>
                 <dt>"Spent this month"</dt><dd data-test="spent-this-month">{money(row.spent_this_month)}</dd>
@@ -243,7 +244,7 @@ fn AccountCard(
                         hint="As received, e.g. 250.00." error=field("amount")/>
                     <CreditField id=format!("credit-reference-{id}") name="input[reference]"
                         label="Bank transfer reference".to_owned()
-                        hint="Exactly as on the bank statement; each reference is credited once." error=field("reference")/>
+                        hint="The bank's own id for this transfer, as on the statement (not the RF… payment reference, which every transfer of the account carries); each id is credited once." error=field("reference")/>
                     <CreditField id=format!("credit-note-{id}") name="input[note]"
                         label="Note (optional)".to_owned() hint="" error=field("note")/>
                     <button type="submit" class="primary" disabled=move || credit.pending().get()>

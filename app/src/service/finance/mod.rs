@@ -77,6 +77,25 @@ pub async fn credit(
 ) -> Result<CreditResult, AppError> {
     actor.require_staff(db, PlatformRole::Finance).await?;
     input.validate()?;
+    // An account's payment reference is on every transfer it sends: taken as one transfer's
+    // reference, it would make the account's next transfer look credited already.
+    match crate::model::account_of_reference(&input.reference) {
+        Some(named) if named == input.account => {
+            return Err(AppError::field(
+                "reference",
+                "That is the account's payment reference, the same on every transfer it sends: \
+                 enter this transfer's own id from the bank statement.",
+            ));
+        }
+        Some(_) => {
+            return Err(AppError::field(
+                "reference",
+                "That payment reference names another account: check the transfer is for this \
+                 one, and enter the transfer's own id from the bank statement.",
+            ));
+        }
+        None => {}
+    }
     let (amount, named) = match Micros::parse_named(&input.amount) {
         Ok((a, named)) if a.0 > 0 && a <= Micros::units(MAX_CREDIT_UNITS) => (a, named),
         Ok(_) => {
@@ -378,8 +397,9 @@ pub(crate) fn parse_day(field: &'static str, text: &str) -> Result<Option<NaiveD
         .map_err(|_| AppError::field(field, "Enter a date like 2026-12-01."))
 }
 
-/// Ad accounts whose name contains `query` (any case), by name, available, held or last
-/// credit, with their balances (finance staff; admins read).
+/// Ad accounts whose name contains `query` (any case) — or the account a payment reference
+/// names — by name, available, held or last credit, with their balances (finance staff; admins
+/// read).
 pub async fn accounts(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -391,7 +411,10 @@ pub async fn accounts(
     let query: String = query.trim().chars().take(80).collect();
     let page = page.min(10_000);
     let mut find = ad_account::Entity::find();
-    if !query.is_empty() {
+    // A payment reference pasted from a bank statement finds its account.
+    if let Some(account) = crate::model::account_of_reference(&query) {
+        find = find.filter(ad_account::Column::Id.eq(account.0));
+    } else if !query.is_empty() {
         find = find.filter(catalog::contains_text(
             db.get_database_backend(),
             ad_account::Column::Name,

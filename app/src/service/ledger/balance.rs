@@ -10,7 +10,8 @@ use crate::{
     error::AppError,
     model::{
         AccountId, AccountPermission, AuditAction, Balance, BalanceEntry, BalancePage,
-        FinanceRequestKind, FinanceRequestStatus, LedgerKind, Micros, TransferKind,
+        FinanceRequestKind, FinanceRequestStatus, FundingInstructions, LedgerKind, Micros,
+        TransferKind, payment_reference,
     },
     service::{
         Actor,
@@ -190,6 +191,10 @@ pub async fn of_account(
     let has_more = rows.len() as u64 > HISTORY_PAGE;
     rows.truncate(HISTORY_PAGE as usize);
     let entries = describe(db, ledger_id.unwrap_or(0), rows, filter.with_holds).await?;
+    let funding = FundingInstructions {
+        reference: payment_reference(account),
+        bank_details: crate::service::settings::bank_details(db).await?,
+    };
     Ok(BalancePage {
         account_name: name,
         balance,
@@ -197,6 +202,7 @@ pub async fn of_account(
         page,
         has_more,
         can_set_threshold: false,
+        funding,
     })
 }
 

@@ -1,0 +1,169 @@
+//! How advertisers pay: each ad account's payment reference for the bank transfers that fund
+//! it, and the platform's bank details an admin publishes.
+//!
+//! The reference is an ISO 11649 creditor reference ("RF" + two check digits + `HERALD` and the
+//! account's number): banks across SEPA check its digits when it is typed, so a mistyped
+//! reference is refused at the payer's bank instead of arriving unmatched, and finance can
+//! paste it from a bank statement to find the account.
+
+use super::AccountId;
+use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use validator::Validate;
+
+/// What every reference's body starts with, before the account's number.
+const PREFIX: &str = "HERALD";
+
+/// The longest bank details an admin may publish, in characters.
+pub const BANK_DETAILS_MAX: usize = 1_000;
+
+/// The most lines bank details may have.
+pub const BANK_DETAILS_LINES: usize = 12;
+
+/// `text`'s value mod 97 with letters read as numbers (A = 10 … Z = 35), as ISO 7064 MOD 97-10
+/// does for IBANs and creditor references; `None` for any other character.
+fn mod97(text: &str) -> Option<u32> {
+    let mut rest = 0u32;
+    for c in text.chars() {
+        let value = c.to_digit(36)?;
+        rest = if value < 10 {
+            (rest * 10 + value) % 97
+        } else {
+            (rest * 100 + value) % 97
+        };
+    }
+    Some(rest)
+}
+
+/// The largest account number a reference can carry (a creditor reference's body is at most 21
+/// characters, six of them `HERALD`).
+pub const MAX_ACCOUNT_NUMBER: i64 = 999_999_999_999_999;
+
+/// The account's payment reference, grouped by four for reading ("RF25 HERA LD5").
+pub fn payment_reference(account: AccountId) -> String {
+    let body = format!("{PREFIX}{}", account.0);
+    // The check digits make the whole reference, body first, equal 1 mod 97.
+    let check = 98 - mod97(&format!("{body}RF00")).unwrap_or(0);
+    let compact = format!("RF{check:02}{body}");
+    let mut grouped = String::with_capacity(compact.len() + compact.len() / 4);
+    for (i, c) in compact.chars().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            grouped.push(' ');
+        }
+        grouped.push(c);
+    }
+    grouped
+}
+
+/// Whether `text` is a creditor reference with valid check digits (spaces and case ignored).
+pub fn is_creditor_reference(text: &str) -> bool {
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    // ASCII first: the slices below are then on character boundaries.
+    compact.chars().all(|c| c.is_ascii_alphanumeric())
+        && compact.len() >= 5
+        && compact.len() <= 25
+        && compact.starts_with("RF")
+        && compact[2..4].chars().all(|c| c.is_ascii_digit())
+        && mod97(&format!("{}{}", &compact[4..], &compact[..4])) == Some(1)
+}
+
+/// The account a payment reference names, when `text` is one of Herald's with valid check
+/// digits (spaces and case ignored, as a bank statement may print it).
+pub fn account_of_reference(text: &str) -> Option<AccountId> {
+    if !is_creditor_reference(text) {
+        return None;
+    }
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let number = compact[4..].strip_prefix(PREFIX)?;
+    if number.is_empty() || number.starts_with('0') || !number.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    number.parse().ok().map(AccountId)
+}
+
+/// The bank details an admin publishes for advertisers' transfers, as typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(Validate))]
+pub struct BankDetailsInput {
+    /// Payee, bank, IBAN/BIC or account numbers, per currency if they differ; empty to
+    /// withdraw them.
+    #[cfg_attr(feature = "ssr", validate(length(max = super::limits::u64_of(BANK_DETAILS_MAX))))]
+    pub bank_details: String,
+}
+
+/// How an account's members add funds: its reference and the platform's bank details, when an
+/// admin has published them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundingInstructions {
+    pub reference: String,
+    pub bank_details: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_standards_examples_are_creditor_references() {
+        // ISO 11649's example, printed and compact.
+        assert!(is_creditor_reference("RF18 5390 0754 7034"));
+        assert!(is_creditor_reference("RF18000000000539007547034"));
+        assert!(is_creditor_reference("rf18539007547034"));
+        assert!(!is_creditor_reference("RF19 5390 0754 7034"));
+        assert!(!is_creditor_reference("RF18 5390 0754 7035"));
+        assert!(!is_creditor_reference("RF18"));
+        assert!(!is_creditor_reference("RF18 5390-0754"));
+        assert!(!is_creditor_reference("Acme"));
+        assert!(!is_creditor_reference("RFé1 2345"));
+        assert!(!is_creditor_reference("RF1é 2345"));
+    }
+
+    #[test]
+    fn a_reference_names_its_account_and_any_typing_mistake_is_caught() {
+        for id in [1i64, 5, 42, 999, 123_456, MAX_ACCOUNT_NUMBER] {
+            let reference = payment_reference(AccountId(id));
+            assert!(reference.starts_with("RF"), "{reference}");
+            assert!(is_creditor_reference(&reference), "{reference}");
+            assert_eq!(account_of_reference(&reference), Some(AccountId(id)));
+            assert_eq!(
+                account_of_reference(&reference.replace(' ', "").to_lowercase()),
+                Some(AccountId(id))
+            );
+            // Every single changed character, and every swap of two neighbours, is refused.
+            let compact: Vec<char> = reference.chars().filter(|c| *c != ' ').collect();
+            for i in 2..compact.len() {
+                for replacement in ['0', '7', 'A', 'Z'] {
+                    if compact[i] == replacement {
+                        continue;
+                    }
+                    let mut typo = compact.clone();
+                    typo[i] = replacement;
+                    let typo: String = typo.into_iter().collect();
+                    assert_eq!(account_of_reference(&typo), None, "{typo}");
+                }
+                if i + 1 < compact.len() && compact[i] != compact[i + 1] {
+                    let mut swapped = compact.clone();
+                    swapped.swap(i, i + 1);
+                    let swapped: String = swapped.into_iter().collect();
+                    assert_eq!(account_of_reference(&swapped), None, "{swapped}");
+                }
+            }
+        }
+        assert_eq!(payment_reference(AccountId(5)).len(), "RFxx HERA LD5".len());
+    }
+
+    #[test]
+    fn other_references_name_no_account() {
+        assert_eq!(account_of_reference("RF18 5390 0754 7034"), None);
+        assert_eq!(account_of_reference("HERALD5"), None);
+        assert_eq!(account_of_reference(""), None);
+    }
+}
