@@ -1569,6 +1569,9 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
         for (bad, why) in [
             ("Payee\tIBAN", "a tab"),
             ("Payee\u{1b}[31m", "an escape"),
+            ("IBAN DE89\u{202E}00 0310", "a direction override"),
+            ("IBAN DE89\u{200B}3704", "a zero-width space"),
+            ("Payee\u{2028}Bank", "a line separator"),
             (thirteen_lines.as_str(), "13 lines"),
             (too_long.as_str(), "1,001 characters"),
         ] {
@@ -1582,6 +1585,7 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
                 "{b}: {why}: {errors:?}"
             );
         }
+        // Each recorded change's before and after, oldest first.
         let audited = |db: &DatabaseConnection| {
             let db = db.clone();
             async move {
@@ -1590,10 +1594,29 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
                     .all(&db)
                     .await
                     .expect("audit")
-                    .len()
+                    .into_iter()
+                    .map(|e| {
+                        let detail: serde_json::Value =
+                            serde_json::from_str(&e.detail.unwrap_or_default()).expect("json");
+                        (detail["before"].clone(), detail["after"].clone())
+                    })
+                    .collect::<Vec<_>>()
             }
         };
-        assert_eq!(audited(&w.db).await, 0, "{b}: nothing refused was written");
+        assert_eq!(audited(&w.db).await, [], "{b}: nothing refused was written");
+        // 1,000 characters on 10 lines, each break sent as two (as a browser does) and lines
+        // ending in spaces: kept, at 1,000 characters.
+        let full = vec!["y".repeat(99); 10].join("\n") + "y";
+        let sent = full.replace('\n', "   \r\n");
+        assert!(sent.chars().count() > 1_000);
+        settings::update_bank_details(&w.db, &admin, details(&sent))
+            .await
+            .expect(b);
+        assert_eq!(
+            settings::bank_details(&w.db).await.expect(b),
+            Some(full.clone()),
+            "{b}"
+        );
 
         settings::update_bank_details(
             &w.db,
@@ -1616,7 +1639,15 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
         )
         .await
         .expect(b);
-        assert_eq!(audited(&w.db).await, 1, "{b}");
+        let text = "Herald Ltd\nIBAN DE89 3704 0044 0532 0130 00";
+        assert_eq!(
+            audited(&w.db).await,
+            [
+                (serde_json::Value::Null, serde_json::json!(full)),
+                (serde_json::json!(full), serde_json::json!(text)),
+            ],
+            "{b}: each change once, with what it replaced"
+        );
 
         // Finance pastes the reference as a bank statement prints it.
         let found = |q: String| {
@@ -1654,17 +1685,27 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
         // A credit under an account's payment reference (its own, or another's) is refused
         // beside the field: every transfer of the account carries it, so it cannot stand for one.
         let top_ups = || app::entity::account_top_up::Entity::find().count(&w.db);
-        let before = top_ups().await.expect(b);
-        for (typed, whose) in [
-            (reference.clone(), "its own"),
-            (payment_reference(account(&other)), "another account's"),
+        let requests = || app::entity::finance_request::Entity::find().count(&w.db);
+        let before = (top_ups().await.expect(b), requests().await.expect(b));
+        for (typed, whose, amount) in [
+            (reference.clone(), "its own", "100"),
+            (
+                payment_reference(account(&other)),
+                "another account's",
+                "100",
+            ),
+            (
+                reference.clone(),
+                "its own (a sum waiting for approval)",
+                "25000",
+            ),
         ] {
             let Err(AppError::Invalid(errors)) = app::service::finance::credit(
                 &w.db,
                 &w.finance,
                 app::model::CreditInput {
                     account: account(&w.owner),
-                    amount: "100".into(),
+                    amount: amount.into(),
                     reference: typed,
                     note: String::new(),
                 },
@@ -1676,14 +1717,23 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
             };
             assert!(errors.get("reference").is_some(), "{b}: {errors:?}");
         }
-        assert_eq!(top_ups().await.expect(b), before, "{b}: nothing credited");
+        assert_eq!(
+            (top_ups().await.expect(b), requests().await.expect(b)),
+            before,
+            "{b}: nothing credited or asked for"
+        );
 
         settings::update_bank_details(&w.db, &admin, details("  \n "))
             .await
             .expect(b);
         let page = ledger::balance::page(&w.db, &w.owner, 0).await.expect(b);
         assert_eq!(page.funding.bank_details, None, "{b}: withdrawn");
-        assert_eq!(audited(&w.db).await, 2, "{b}");
+        assert_eq!(
+            audited(&w.db).await.last(),
+            Some(&(serde_json::json!(text), serde_json::Value::Null)),
+            "{b}"
+        );
+        assert_eq!(audited(&w.db).await.len(), 3, "{b}");
     }
 }
 

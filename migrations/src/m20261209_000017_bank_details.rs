@@ -1,5 +1,6 @@
 //! `platform_text`: platform settings that are text rather than numbers — so far the bank
-//! details an admin publishes for advertisers' transfers (no row: not published yet).
+//! details an admin publishes for advertisers' transfers (empty: not published). The row is
+//! there from the start, so a change can lock it before it reads what it replaces.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -37,6 +38,19 @@ impl MigrationTrait for Migration {
                             .from(PlatformText::Table, PlatformText::UpdatedBy)
                             .to(AppUser::Table, AppUser::Id),
                     )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .exec_stmt(
+                Query::insert()
+                    .into_table(PlatformText::Table)
+                    .columns([
+                        PlatformText::Key,
+                        PlatformText::Value,
+                        PlatformText::UpdatedAt,
+                    ])
+                    .values_panic(["bank_details".into(), "".into(), Expr::current_timestamp()])
                     .to_owned(),
             )
             .await

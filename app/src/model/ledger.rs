@@ -170,7 +170,7 @@ pub struct BalancePage {
     pub has_more: bool,
     /// Whether the viewer may change the low-balance threshold (owners).
     pub can_set_threshold: bool,
-    /// The account's payment reference and where to send money.
+    /// The account's payment reference and (on the members' page) where to send money.
     pub funding: super::FundingInstructions,
 }
 

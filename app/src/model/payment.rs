@@ -2,9 +2,12 @@
 //! it, and the platform's bank details an admin publishes.
 //!
 //! The reference is an ISO 11649 creditor reference ("RF" + two check digits + `HERALD` and the
-//! account's number): banks across SEPA check its digits when it is typed, so a mistyped
-//! reference is refused at the payer's bank instead of arriving unmatched, and finance can
-//! paste it from a bank statement to find the account.
+//! account's number): banks across SEPA check its digits when it is typed, so a mistyped digit
+//! of the account's number or of the check, or two neighbours swapped, is refused at the
+//! payer's bank instead of arriving unmatched (ISO 7064 MOD 97-10 catches every such error in a
+//! run of digits; a letter typed for a digit, or a digit for a letter of `HERALD`, can slip
+//! through the bank's check, and then finds no account here). Finance pastes it from a bank
+//! statement to find the account.
 
 use super::AccountId;
 use serde::{Deserialize, Serialize};
@@ -14,8 +17,12 @@ use validator::Validate;
 /// What every reference's body starts with, before the account's number.
 const PREFIX: &str = "HERALD";
 
-/// The longest bank details an admin may publish, in characters.
+/// The longest bank details an admin may publish, in characters as kept (line breaks as one).
 pub const BANK_DETAILS_MAX: usize = 1_000;
+
+/// The most characters a bank details form may send: a browser sends each line break as two
+/// characters, and trailing spaces are trimmed after, so the limit as kept is checked then.
+pub const BANK_DETAILS_SENT_MAX: usize = 2 * BANK_DETAILS_MAX;
 
 /// The most lines bank details may have.
 pub const BANK_DETAILS_LINES: usize = 12;
@@ -39,8 +46,14 @@ fn mod97(text: &str) -> Option<u32> {
 /// characters, six of them `HERALD`).
 pub const MAX_ACCOUNT_NUMBER: i64 = 999_999_999_999_999;
 
-/// The account's payment reference, grouped by four for reading ("RF25 HERA LD5").
+/// The account's payment reference, grouped by four for reading ("RF25 HERA LD5"). Account
+/// numbers run from 1 to [`MAX_ACCOUNT_NUMBER`].
 pub fn payment_reference(account: AccountId) -> String {
+    debug_assert!(
+        (1..=MAX_ACCOUNT_NUMBER).contains(&account.0),
+        "account {} has no payment reference",
+        account.0
+    );
     let body = format!("{PREFIX}{}", account.0);
     // The check digits make the whole reference, body first, equal 1 mod 97.
     let check = 98 - mod97(&format!("{body}RF00")).unwrap_or(0);
@@ -68,6 +81,8 @@ pub fn is_creditor_reference(text: &str) -> bool {
         && compact.len() <= 25
         && compact.starts_with("RF")
         && compact[2..4].chars().all(|c| c.is_ascii_digit())
+        // The check digits the standard makes are 02 to 98.
+        && (2..=98).contains(&compact[2..4].parse::<u8>().unwrap_or(0))
         && mod97(&format!("{}{}", &compact[4..], &compact[..4])) == Some(1)
 }
 
@@ -86,7 +101,13 @@ pub fn account_of_reference(text: &str) -> Option<AccountId> {
     if number.is_empty() || number.starts_with('0') || !number.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    number.parse().ok().map(AccountId)
+    let account = number
+        .parse()
+        .ok()
+        .filter(|n| (1..=MAX_ACCOUNT_NUMBER).contains(n))
+        .map(AccountId)?;
+    // Exactly the reference Herald makes for it, check digits included.
+    (payment_reference(account).replace(' ', "") == compact).then_some(account)
 }
 
 /// The bank details an admin publishes for advertisers' transfers, as typed.
@@ -95,7 +116,10 @@ pub fn account_of_reference(text: &str) -> Option<AccountId> {
 pub struct BankDetailsInput {
     /// Payee, bank, IBAN/BIC or account numbers, per currency if they differ; empty to
     /// withdraw them.
-    #[cfg_attr(feature = "ssr", validate(length(max = super::limits::u64_of(BANK_DETAILS_MAX))))]
+    #[cfg_attr(
+        feature = "ssr",
+        validate(length(max = super::limits::u64_of(BANK_DETAILS_SENT_MAX)))
+    )]
     pub bank_details: String,
 }
 
@@ -127,7 +151,7 @@ mod tests {
     }
 
     #[test]
-    fn a_reference_names_its_account_and_any_typing_mistake_is_caught() {
+    fn a_reference_names_its_account_and_a_mistyped_digit_or_swap_is_caught() {
         for id in [1i64, 5, 42, 999, 123_456, MAX_ACCOUNT_NUMBER] {
             let reference = payment_reference(AccountId(id));
             assert!(reference.starts_with("RF"), "{reference}");
@@ -137,27 +161,60 @@ mod tests {
                 account_of_reference(&reference.replace(' ', "").to_lowercase()),
                 Some(AccountId(id))
             );
-            // Every single changed character, and every swap of two neighbours, is refused.
             let compact: Vec<char> = reference.chars().filter(|c| *c != ' ').collect();
+            let text = |chars: &[char]| chars.iter().collect::<String>();
             for i in 2..compact.len() {
-                for replacement in ['0', '7', 'A', 'Z'] {
-                    if compact[i] == replacement {
+                // Any other digit in place of a digit fails the bank's check itself.
+                if compact[i].is_ascii_digit() {
+                    for digit in '0'..='9' {
+                        if digit == compact[i] {
+                            continue;
+                        }
+                        let mut typo = compact.clone();
+                        typo[i] = digit;
+                        assert!(!is_creditor_reference(&text(&typo)), "{}", text(&typo));
+                        assert_eq!(account_of_reference(&text(&typo)), None);
+                    }
+                }
+                // Any other character anywhere finds no account here.
+                for other in ['0', '1', '8', '9', 'A', 'E', 'Z'] {
+                    if other == compact[i] {
                         continue;
                     }
                     let mut typo = compact.clone();
-                    typo[i] = replacement;
-                    let typo: String = typo.into_iter().collect();
-                    assert_eq!(account_of_reference(&typo), None, "{typo}");
+                    typo[i] = other;
+                    assert_eq!(account_of_reference(&text(&typo)), None, "{}", text(&typo));
                 }
+                // Two neighbours swapped fail the bank's check.
                 if i + 1 < compact.len() && compact[i] != compact[i + 1] {
                     let mut swapped = compact.clone();
                     swapped.swap(i, i + 1);
-                    let swapped: String = swapped.into_iter().collect();
-                    assert_eq!(account_of_reference(&swapped), None, "{swapped}");
+                    assert!(
+                        !is_creditor_reference(&text(&swapped)),
+                        "{}",
+                        text(&swapped)
+                    );
                 }
             }
         }
-        assert_eq!(payment_reference(AccountId(5)).len(), "RFxx HERA LD5".len());
+        assert_eq!(payment_reference(AccountId(5)), "RF25 HERA LD5");
+    }
+
+    #[test]
+    fn check_digits_outside_the_standards_range_are_refused() {
+        // Each body's value makes 00, 01 or 99 satisfy the sum: the standard never issues
+        // them, so they are not references.
+        for (body, bad) in [("HERALD22", "00"), ("HERALD136", "01"), ("HERALD83", "99")] {
+            let typed = format!("RF{bad}{body}");
+            assert_eq!(mod97(&format!("{body}RF{bad}")), Some(1), "{typed}");
+            assert!(!is_creditor_reference(&typed), "{typed}");
+            assert_eq!(account_of_reference(&typed), None, "{typed}");
+        }
+        assert_eq!(account_of_reference("RF98HERALD0"), None);
+        assert_eq!(
+            account_of_reference(&format!("RF00HERALD{}", MAX_ACCOUNT_NUMBER + 1)),
+            None
+        );
     }
 
     #[test]

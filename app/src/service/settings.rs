@@ -16,9 +16,8 @@ use crate::{
     },
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, Set, TransactionSession,
-    TransactionTrait,
-    sea_query::{Expr, OnConflict},
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, TransactionSession,
+    TransactionTrait, sea_query::Expr,
 };
 use validator::Validate;
 
@@ -440,12 +439,13 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
 const BANK_DETAILS: &str = "bank_details";
 
 /// The bank details advertisers pay to, when an admin has published them (a primary-key
-/// lookup).
+/// lookup; the row is always there, empty until published).
 pub async fn bank_details(db: &impl ConnectionTrait) -> Result<Option<String>, AppError> {
     Ok(platform_text::Entity::find_by_id(BANK_DETAILS.to_owned())
         .one(db)
         .await?
-        .map(|r| r.value))
+        .map(|r| r.value)
+        .filter(|text| !text.is_empty()))
 }
 
 /// The bank details as the admin form shows them (admins).
@@ -459,14 +459,31 @@ pub async fn bank_details_input(
     })
 }
 
+/// Characters bank details may not hold besides the control characters (a line break aside):
+/// the invisible ones that change how the text reads without showing — bidirectional
+/// overrides, zero-width spaces and joiners, the soft hyphen, line and paragraph separators
+/// (which would also get round the line limit) — so an IBAN shows as it is.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
 /// Bank details as they are kept: each line's trailing spaces and the blank lines around them
-/// trimmed, line breaks as `\n`; refused with a message when too long, of too many lines or
-/// holding other control characters (a tab, an escape).
+/// trimmed, line breaks as `\n`; refused with a message when longer than
+/// [`BANK_DETAILS_MAX`] characters so kept (a browser sends each line break as two), of more
+/// than [`BANK_DETAILS_LINES`] lines, or holding a control or invisible character.
 fn normalise_bank_details(text: &str) -> Result<String, String> {
     let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
     let text = lines.join("\n").trim_matches('\n').to_owned();
-    if text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err("Use letters, digits, punctuation and line breaks only (no tabs).".to_owned());
+    if text
+        .chars()
+        .any(|c| (c.is_control() && c != '\n') || is_invisible(c))
+    {
+        return Err(
+            "Use letters, digits, punctuation, spaces and line breaks only (no tabs or invisible characters)."
+                .to_owned(),
+        );
     }
     if text.chars().count() > BANK_DETAILS_MAX {
         return Err(format!("At most {BANK_DETAILS_MAX} characters."));
@@ -478,7 +495,8 @@ fn normalise_bank_details(text: &str) -> Result<String, String> {
 }
 
 /// Publishes the bank details advertisers pay to, or withdraws them when empty (admins). One
-/// transaction: the text and an audit event with before and after.
+/// transaction: the row locked first (so two admins saving at once are recorded one after the
+/// other), the text, and an audit event with before and after.
 pub async fn update_bank_details<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     actor: &Actor,
@@ -489,33 +507,33 @@ pub async fn update_bank_details<C: ConnectionTrait + TransactionTrait>(
     let text = normalise_bank_details(&input.bank_details)
         .map_err(|message| AppError::field("bank_details", message))?;
     let txn = db.begin().await?;
-    let before = bank_details(&txn).await?;
-    if before.as_deref() == Some(text.as_str()) || (before.is_none() && text.is_empty()) {
-        return Ok(());
-    }
-    if text.is_empty() {
-        platform_text::Entity::delete_by_id(BANK_DETAILS.to_owned())
-            .exec(&txn)
-            .await?;
-    } else {
-        platform_text::Entity::insert(platform_text::ActiveModel {
-            key: Set(BANK_DETAILS.to_owned()),
-            value: Set(text.clone()),
-            updated_at: Set(chrono::Utc::now()),
-            updated_by: Set(Some(actor.user_id.0)),
-        })
-        .on_conflict(
-            OnConflict::column(platform_text::Column::Key)
-                .update_columns([
-                    platform_text::Column::Value,
-                    platform_text::Column::UpdatedAt,
-                    platform_text::Column::UpdatedBy,
-                ])
-                .to_owned(),
+    // A write first: PostgreSQL locks the row, SQLite makes this the one writing transaction.
+    platform_text::Entity::update_many()
+        .col_expr(
+            platform_text::Column::UpdatedAt,
+            Expr::col(platform_text::Column::UpdatedAt),
         )
+        .filter(platform_text::Column::Key.eq(BANK_DETAILS))
         .exec(&txn)
         .await?;
+    let before = bank_details(&txn).await?;
+    if before.as_deref().unwrap_or_default() == text {
+        // Nothing changes: the transaction rolls back, nothing is recorded.
+        return Ok(());
     }
+    platform_text::Entity::update_many()
+        .col_expr(platform_text::Column::Value, Expr::value(text.clone()))
+        .col_expr(
+            platform_text::Column::UpdatedAt,
+            Expr::value(chrono::Utc::now()),
+        )
+        .col_expr(
+            platform_text::Column::UpdatedBy,
+            Expr::value(actor.user_id.0),
+        )
+        .filter(platform_text::Column::Key.eq(BANK_DETAILS))
+        .exec(&txn)
+        .await?;
     audit::record(
         &txn,
         AuditEntry::new(AuditAction::SettingsUpdated, "platform_text", BANK_DETAILS)

@@ -94,6 +94,9 @@ pub async fn page(
 ) -> Result<BalancePage, AppError> {
     let account = actor.account(db, AccountPermission::ViewBilling).await?;
     let mut out = of_account(db, account, &HistoryFilter::default(), page).await?;
+    // Where to send money, beside the account's reference (members add funds; finance's
+    // ledger page shows the reference only).
+    out.funding.bank_details = crate::service::settings::bank_details(db).await?;
     out.can_set_threshold = actor
         .membership
         .is_some_and(|(_, role)| role.allows(AccountPermission::ManageAccount));
@@ -193,7 +196,7 @@ pub async fn of_account(
     let entries = describe(db, ledger_id.unwrap_or(0), rows, filter.with_holds).await?;
     let funding = FundingInstructions {
         reference: payment_reference(account),
-        bank_details: crate::service::settings::bank_details(db).await?,
+        bank_details: None,
     };
     Ok(BalancePage {
         account_name: name,
