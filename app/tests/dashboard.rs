@@ -260,7 +260,7 @@ async fn running_out_of_funds_warns_the_members_who_see_billing() {
             assert_eq!(inbox.unread, 1, "{b}");
             assert!(
                 inbox.items[0].title.starts_with("Out of funds")
-                    && inbox.items[0].link == "/balance",
+                    && inbox.items[0].link == "/balance#add-funds",
                 "{b}: {:?}",
                 inbox.items[0]
             );

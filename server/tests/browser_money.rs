@@ -183,6 +183,7 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
     let advertiser = browser(&driver).await;
     sign_in(&app, &advertiser, OWNER).await;
     hydrated(&advertiser).await;
+    until_contains(&advertiser, "[data-test=no-funds]", "add funds").await;
     xpath(
         &advertiser,
         "//section[@aria-labelledby='money-card']//a[normalize-space()='Add funds']",

@@ -154,6 +154,9 @@ fn Live(l: LiveCampaigns) -> impl IntoView {
 #[component]
 fn Money(m: MoneyGlance) -> impl IntoView {
     let c = m.currency.clone();
+    // Nothing to spend and nothing held: a new account's first step.
+    let empty = m.available.0 <= 0 && m.held.0 == 0 && !m.low_balance;
+    let urge = m.low_balance || empty;
     let runway = match m.days_left {
         Some(0) => "Less than a day".to_owned(),
         Some(1) => "About 1 day".to_owned(),
@@ -164,6 +167,7 @@ fn Money(m: MoneyGlance) -> impl IntoView {
         <section class="card" aria-labelledby="money-card">
             <h2 id="money-card">"Balance"</h2>
             {m.low_balance.then(|| view! { <p class="banner warning">"The balance is low: top it up to keep campaigns delivering."</p> })}
+            {empty.then(|| view! { <p data-test="no-funds">"Campaigns spend from a prepaid balance: add funds by bank transfer before they can deliver."</p> })}
             <dl class="facts">
                 <dt>"Available"</dt><dd data-test="available">{m.available.display(&c)}</dd>
                 <dt>"Held for won slots"</dt><dd>{m.held.display(&c)}</dd>
@@ -172,7 +176,7 @@ fn Money(m: MoneyGlance) -> impl IntoView {
             </dl>
             <p class="actions">
                 <a class="button" href="/balance">"Balance & history"</a>
-                <a class="button" class:primary=m.low_balance href="/balance#add-funds">"Add funds"</a>
+                <a class="button" class:primary=urge href="/balance#add-funds">"Add funds"</a>
             </p>
         </section>
     }

@@ -657,8 +657,18 @@ async fn warn_about_balance(
         }
     };
     let body = format!(
-        "The available balance is {}. Campaigns resume on their own after a top-up.",
+        "The available balance is {}. Add funds by bank transfer with the account's payment \
+         reference (Balance & billing); campaigns resume on their own after a top-up.",
         after.display(&c.currency)
     );
-    notifications::notify_account(txn, c.account_id, kind, title, &body, "/balance", now).await
+    notifications::notify_account(
+        txn,
+        c.account_id,
+        kind,
+        title,
+        &body,
+        "/balance#add-funds",
+        now,
+    )
+    .await
 }

@@ -90,8 +90,8 @@ pub async fn credit(
         Some(_) => {
             return Err(AppError::field(
                 "reference",
-                "That payment reference names another account: check the transfer is for this \
-                 one, and enter the transfer's own id from the bank statement.",
+                "That payment reference is not this account's: check the transfer is for this \
+                 account, and enter the transfer's own id from the bank statement.",
             ));
         }
         None => {}
