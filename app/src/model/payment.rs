@@ -68,13 +68,17 @@ pub fn payment_reference(account: AccountId) -> String {
     grouped
 }
 
-/// Whether `text` is a creditor reference with valid check digits (spaces and case ignored).
-pub fn is_creditor_reference(text: &str) -> bool {
-    let compact: String = text
-        .chars()
+/// `text` without its spaces, in capitals, as references are compared.
+fn compact(text: &str) -> String {
+    text.chars()
         .filter(|c| !c.is_whitespace())
         .collect::<String>()
-        .to_ascii_uppercase();
+        .to_ascii_uppercase()
+}
+
+/// Whether `text` is a creditor reference with valid check digits (spaces and case ignored).
+pub fn is_creditor_reference(text: &str) -> bool {
+    let compact = compact(text);
     // ASCII first: the slices below are then on character boundaries.
     compact.chars().all(|c| c.is_ascii_alphanumeric())
         && compact.len() >= 5
@@ -92,11 +96,7 @@ pub fn account_of_reference(text: &str) -> Option<AccountId> {
     if !is_creditor_reference(text) {
         return None;
     }
-    let compact: String = text
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_uppercase();
+    let compact = compact(text);
     let number = compact[4..].strip_prefix(PREFIX)?;
     if number.is_empty() || number.starts_with('0') || !number.chars().all(|c| c.is_ascii_digit()) {
         return None;
@@ -107,7 +107,7 @@ pub fn account_of_reference(text: &str) -> Option<AccountId> {
         .filter(|n| (1..=MAX_ACCOUNT_NUMBER).contains(n))
         .map(AccountId)?;
     // Exactly the reference Herald makes for it, check digits included.
-    (payment_reference(account).replace(' ', "") == compact).then_some(account)
+    (self::compact(&payment_reference(account)) == compact).then_some(account)
 }
 
 /// The bank details an admin publishes for advertisers' transfers, as typed.
