@@ -19,29 +19,30 @@ use support::{
 /// whole app. Printed beside what each page weighs; not yet met (see the README).
 const FIRST_LOAD_GOAL: u64 = 200 * 1024;
 const TOTAL_GOAL: u64 = 600 * 1024;
-/// What each area's pages weigh today (brotli KB, rounded up), by path prefix: a ratchet,
+/// What each area's pages weigh today (brotli KB, rounded up; set again on 2026-12-06), by
+/// path prefix: a ratchet,
 /// so the test fails when a page grows more than `TOLERANCE_PERCENT` past it. Lower a
 /// number when a page gets lighter.
 const CEILINGS_KB: &[(&str, u64)] = &[
-    ("/finance", 610),
-    ("/moderation", 485),
-    ("/admin", 575),
-    ("/reports", 465),
-    ("/shared", 465),
-    ("/campaigns", 775),
-    ("/targeting", 775),
-    ("/channels", 775),
-    ("/account", 585),
-    ("/notifications", 585),
-    ("/balance", 585),
-    ("/billing", 585),
-    ("/security", 585),
+    ("/finance", 641),
+    ("/moderation", 481),
+    ("/admin", 579),
+    ("/reports", 463),
+    ("/shared", 463),
+    ("/campaigns", 785),
+    ("/targeting", 785),
+    ("/channels", 785),
+    ("/account", 598),
+    ("/notifications", 598),
+    ("/balance", 598),
+    ("/billing", 598),
+    ("/security", 598),
 ];
 /// The dashboard (in the account area).
-const DASHBOARD_CEILING_KB: u64 = 585;
+const DASHBOARD_CEILING_KB: u64 = 598;
 /// The public pages (sign-in, sign-up, invitations, documents).
-const PUBLIC_CEILING_KB: u64 = 440;
-const TOTAL_CEILING_KB: u64 = 1745;
+const PUBLIC_CEILING_KB: u64 = 436;
+const TOTAL_CEILING_KB: u64 = 1796;
 
 fn ceiling(path: &str) -> u64 {
     let kb = if path == "/" {

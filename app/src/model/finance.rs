@@ -68,6 +68,9 @@ pub struct CreditResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FinanceAccountRow {
     pub id: AccountId,
+    /// The account's payment reference (made on the server: the browser bundle carries no
+    /// reference code).
+    pub payment_reference: String,
     pub name: String,
     pub currency: String,
     pub available: Micros,

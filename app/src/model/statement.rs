@@ -34,6 +34,9 @@ pub struct StatementSection {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Statement {
     pub account: AccountId,
+    /// The account's payment reference for top-ups (made on the server: the browser bundle
+    /// carries no reference code).
+    pub payment_reference: String,
     pub account_name: String,
     pub currency: String,
     /// `YYYY-MM`.

@@ -178,7 +178,7 @@ fn StatementView(s: Statement, base: String, csv: String) -> impl IntoView {
             <p class="hint" data-test="statement-period">{period}</p>
             <p class="hint">
                 "Payment reference for top-ups (quote it on every bank transfer to this account): "
-                <span class="payment-reference">{crate::model::payment_reference(s.account)}</span>
+                <span class="payment-reference">{s.payment_reference.clone()}</span>
             </p>
             {s.in_progress.then(|| view! { <p class="muted">"This month has not ended: the figures are as of now."</p> })}
             {settling.map(|text| view! { <p class="muted" data-test="statement-provisional">{text}</p> })}

@@ -21,7 +21,7 @@ use crate::{
         list_finance_accounts, list_finance_requests,
     },
     components::{FormError, Pager, field_error, form_error},
-    model::{AccountId, FinanceAccountRow, payment_reference},
+    model::{AccountId, FinanceAccountRow},
     pages::suspend_once,
 };
 use leptos::prelude::*;
@@ -217,7 +217,7 @@ fn AccountCard(
         <article class="card finance-account" aria-labelledby=labelled_by data-test="finance-account">
             <h2 id=heading>{row.name.clone()}</h2>
             <dl class="facts">
-                <dt>"Payment reference"</dt><dd class="payment-reference">{payment_reference(row.id)}</dd>
+                <dt>"Payment reference"</dt><dd class="payment-reference">{row.payment_reference.clone()}</dd>
                 <dt>"Available"</dt><dd data-test="available">{money(row.available)}</dd>
                 <dt>"Held"</dt><dd>{money(row.held)}</dd>
                 <dt>"Spent this month"</dt><dd data-test="spent-this-month">{money(row.spent_this_month)}</dd>

@@ -488,6 +488,7 @@ pub async fn accounts(
             .map(|t| t.created_at);
         rows.push(FinanceAccountRow {
             id: AccountId(a.id),
+            payment_reference: crate::model::payment_reference(AccountId(a.id)),
             name: a.name,
             currency: a.currency,
             available: b.available,

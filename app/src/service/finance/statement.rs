@@ -316,6 +316,7 @@ async fn read(
     };
     Ok(Statement {
         account,
+        payment_reference: crate::model::payment_reference(account),
         account_name: name,
         currency,
         month: first_day.format("%Y-%m").to_string(),

@@ -97,6 +97,7 @@ mod tests {
         let first_day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap_or_default();
         let s = Statement {
             account: AccountId(42),
+            payment_reference: "RF42 HERA LD42".into(),
             account_name: "Acme".into(),
             currency: "EUR".into(),
             month: "2026-11".into(),
