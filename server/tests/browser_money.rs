@@ -207,6 +207,35 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
     )
     .await;
     assert_eq!(reference, payment_reference(account));
+    // "Copy" puts it on the clipboard as banks' forms take it, without the grouping spaces.
+    advertiser
+        .issue_cmd(Cdp(
+            "Browser.grantPermissions",
+            json!({
+                "origin": app.url(""),
+                "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"],
+            }),
+        ))
+        .await
+        .expect("allow the clipboard");
+    xpath(
+        &advertiser,
+        "//section[@id='add-funds']//button[normalize-space()='Copy']",
+    )
+    .await
+    .click()
+    .await
+    .expect("copy the reference");
+    until_contains(&advertiser, "#add-funds [role=status]", "Copied").await;
+    let copied = advertiser
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             navigator.clipboard.readText().then(done, e => done('refused: ' + e));",
+            vec![],
+        )
+        .await
+        .expect("read the clipboard");
+    assert_eq!(copied, json!(reference.replace(' ', "")));
 
     // Finance finds the account by the reference on the transfer, credits two bank transfers,
     // then enters the first one again.

@@ -2,6 +2,7 @@
 
 pub mod ad_preview;
 pub mod chart;
+pub mod copy;
 pub mod decision;
 pub mod forecast;
 pub mod form;
@@ -11,6 +12,7 @@ pub mod schedule;
 
 pub use ad_preview::*;
 pub use chart::*;
+pub use copy::*;
 pub use decision::*;
 pub use forecast::*;
 pub use form::*;

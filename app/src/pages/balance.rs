@@ -4,7 +4,7 @@
 
 use crate::{
     api::finance::{SetLowBalance, balance},
-    components::{Field, FormError, field_error, form_error},
+    components::{CopyButton, Field, FormError, field_error, form_error},
     model::{BalancePage, FundingInstructions, Micros},
     pages::{suspend_once, utc},
 };
@@ -98,7 +98,11 @@ fn AddFunds(funding: FundingInstructions, currency: String, account_name: String
             <p>{format!(
                 "Campaigns spend from this prepaid balance. To add to it, send a bank transfer in {currency} with this payment reference, so that finance credits it to {account_name}:"
             )}</p>
-            <p class="payment-reference big" data-test="payment-reference">{funding.reference}</p>
+            <p class="copyable">
+                <span class="payment-reference big" data-test="payment-reference">{funding.reference.clone()}</span>
+                // Copied as banks' forms take it: without the spaces grouping it for reading.
+                <CopyButton text=funding.reference.replace(' ', "") what="payment reference"/>
+            </p>
             {to}
             <p class="hint">
                 "Finance credits the balance once the transfer arrives (a bank transfer can take a few business days); the credit then shows in the history below. "

@@ -3,7 +3,7 @@
 
 use crate::{
     api::delivery::{CreateDeliveryKey, RevokeDeliveryKey, delivery_keys},
-    components::{Field, FormError, field_error, form_error},
+    components::{CopyButton, Field, FormError, field_error, form_error},
     pages::{suspend_once, utc},
 };
 use leptos::prelude::*;
@@ -33,7 +33,8 @@ pub fn DeliveryKeysPage() -> impl IntoView {
                 {move || created.get().and_then(Result::ok).map(|k| view! {
                     <div class="banner success" role="status">
                         <p>{format!("Key “{}” created. Copy its secret now: it is shown only this once.", k.name)}</p>
-                        <code class="secret" data-test="new-key-secret">{k.secret}</code>
+                        <code class="secret" data-test="new-key-secret">{k.secret.clone()}</code>
+                        <CopyButton text=k.secret what="key secret"/>
                     </div>
                 })}
                 <Field id="key-name" name="input[name]" label="Name"

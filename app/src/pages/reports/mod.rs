@@ -7,7 +7,7 @@ mod view;
 
 use crate::{
     api::reports::{CreateShareLink, RevokeShareLink, get_report, share_links, shared_report},
-    components::{Field, FormError, field_error, form_error},
+    components::{CopyButton, Field, FormError, field_error, form_error},
     model::{AccountPermission, CampaignId, ReportQuery, Viewer},
     pages::{public::PublicFrame, suspend_once},
 };
@@ -146,6 +146,7 @@ fn SharePanel(campaign: CampaignId, share: ShareState) -> impl IntoView {
                     <div class="banner success" role="status">
                         <p>{format!("Link created; it expires {}. Copy it now: it is shown only this once.", link.expires_at)}</p>
                         <code class="secret" data-test="new-share-link">{url.clone()}</code>
+                        <CopyButton text=url.clone() what="share link"/>
                         " "
                         <a href=link.url.clone() target="_blank" rel="noopener">"Open it"</a>
                     </div>
