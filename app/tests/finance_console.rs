@@ -1572,6 +1572,10 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
             ("IBAN DE89\u{202E}00 0310", "a direction override"),
             ("IBAN DE89\u{200B}3704", "a zero-width space"),
             ("Payee\u{2028}Bank", "a line separator"),
+            ("Payee\u{3164}", "a Hangul filler (shows blank)"),
+            ("IBAN DE89\u{FE0F}", "a variation selector"),
+            ("Payee\u{E0041}", "a tag character"),
+            ("Payee\u{E000}", "a private-use character"),
             (thirteen_lines.as_str(), "13 lines"),
             (too_long.as_str(), "1,001 characters"),
         ] {
@@ -1604,6 +1608,14 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
             }
         };
         assert_eq!(audited(&w.db).await, [], "{b}: nothing refused was written");
+        assert_eq!(
+            settings::bank_details_settings(&w.db, &admin)
+                .await
+                .expect(b)
+                .last_change,
+            None,
+            "{b}: set up by the migration, changed by no one"
+        );
         // 1,000 characters on 10 lines, each break sent as two (as a browser does) and lines
         // ending in spaces: kept, at 1,000 characters.
         let full = vec!["y".repeat(99); 10].join("\n") + "y";
@@ -1618,10 +1630,13 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
             "{b}"
         );
 
+        // No-break and thin spaces (pasted from a document) become plain ones.
         settings::update_bank_details(
             &w.db,
             &admin,
-            details("\r\nHerald Ltd  \r\nIBAN DE89 3704 0044 0532 0130 00\r\n\r\n"),
+            details(
+                "\r\nHerald\u{00A0}Ltd \u{2009}\r\nIBAN DE89\u{202F}3704 0044 0532 0130 00\r\n\r\n",
+            ),
         )
         .await
         .expect(b);
@@ -1629,7 +1644,39 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
         assert_eq!(
             page.funding.bank_details.as_deref(),
             Some("Herald Ltd\nIBAN DE89 3704 0044 0532 0130 00"),
-            "{b}: line ends and blank edges trimmed"
+            "{b}: plain spaces, line ends and blank edges trimmed"
+        );
+        // Admins see who changed them last; finance sees a recent change on its dashboard,
+        // with the text, for a week.
+        let change = settings::bank_details_settings(&w.db, &admin)
+            .await
+            .expect(b)
+            .last_change
+            .expect("changed");
+        assert_eq!(change.by.as_deref(), Some("admin@example.com"), "{b}");
+        assert_eq!(
+            settings::bank_details_settings(&w.db, &w.finance).await,
+            Err(AppError::Forbidden),
+            "{b}: the settings page is the admins'"
+        );
+        let glance = |at: chrono::DateTime<Utc>| {
+            let (db, finance) = (&w.db, &w.finance);
+            async move {
+                app::service::dashboard::dashboard(db, finance, at)
+                    .await
+                    .expect("dashboard")
+                    .finance
+                    .expect("finance's card")
+                    .bank_details_changed
+            }
+        };
+        let (seen, text) = glance(Utc::now()).await.expect("a recent change is shown");
+        assert_eq!(seen, change, "{b}");
+        assert_eq!(text, "Herald Ltd\nIBAN DE89 3704 0044 0532 0130 00", "{b}");
+        assert_eq!(
+            glance(change.at + chrono::Duration::days(8)).await,
+            None,
+            "{b}: a week later it is old news"
         );
         // The same text again changes nothing and records nothing.
         settings::update_bank_details(
@@ -1717,6 +1764,24 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
             };
             assert!(errors.get("reference").is_some(), "{b}: {errors:?}");
         }
+        // A reference with an invisible character would look like another and credit one
+        // transfer twice.
+        let Err(AppError::Invalid(errors)) = app::service::finance::credit(
+            &w.db,
+            &w.finance,
+            app::model::CreditInput {
+                account: account(&w.owner),
+                amount: "100".into(),
+                reference: "TX\u{200B}1001".into(),
+                note: String::new(),
+            },
+            Utc::now(),
+        )
+        .await
+        else {
+            panic!("{b}: a reference with a zero-width space was accepted")
+        };
+        assert!(errors.get("reference").is_some(), "{b}: {errors:?}");
         assert_eq!(
             (top_ups().await.expect(b), requests().await.expect(b)),
             before,

@@ -3,7 +3,10 @@
 
 use crate::{
     error::AppError,
-    model::{AuditFilter, AuditRow, BankDetailsInput, Page, RoleChangeInput, UserRow},
+    model::{
+        AuditFilter, AuditRow, BankDetailsInput, Page, PublishedBankDetails, RoleChangeInput,
+        UserRow,
+    },
 };
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
@@ -32,9 +35,9 @@ pub async fn list_audit(filter: AuditFilter) -> Result<Page<AuditRow>, AppError>
 
 /// The bank details advertisers pay to, as the settings form shows them.
 #[server(endpoint = "admin_bank_details")]
-pub async fn bank_details_settings() -> Result<BankDetailsInput, AppError> {
+pub async fn bank_details_settings() -> Result<PublishedBankDetails, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    service::settings::bank_details_input(&state.reads, &me).await
+    service::settings::bank_details_settings(&state.reads, &me).await
 }
 
 /// Publishes (or, empty, withdraws) the bank details advertisers pay to; audited.

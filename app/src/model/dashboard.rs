@@ -121,4 +121,10 @@ pub struct FinanceGlance {
     pub awaiting_you: u64,
     /// Corrections waiting for approval by someone other than the viewer.
     pub corrections_awaiting_you: u64,
+    /// The bank details advertisers pay to, with their last change, when an admin changed them
+    /// in the last [`BANK_DETAILS_CHANGE_DAYS`] days: finance checks them against the bank.
+    pub bank_details_changed: Option<(super::BankDetailsChange, String)>,
 }
+
+/// How long finance's dashboard points out a change of the bank details.
+pub const BANK_DETAILS_CHANGE_DAYS: i64 = 7;

@@ -27,6 +27,31 @@ pub const BANK_DETAILS_SENT_MAX: usize = 2 * BANK_DETAILS_MAX;
 /// The most lines bank details may have.
 pub const BANK_DETAILS_LINES: usize = 12;
 
+/// Characters that payment text (the bank details advertisers pay to, a transfer's reference)
+/// may not hold besides the control characters: those that show as nothing, or as a blank,
+/// yet change what the text is — bidirectional overrides and marks, zero-width spaces and
+/// joiners, the soft hyphen, line and paragraph separators (which would also get round a line
+/// limit), fillers that render blank (Hangul, Braille, Khmer), variation selectors and tags,
+/// private-use characters, and the specials block (U+FFF0–FFFF) — so that an IBAN or a
+/// reference is exactly what it shows.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{2800}' | '\u{3164}' | '\u{E000}'..='\u{F8FF}'
+        | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFF}'
+        | '\u{E0000}'..='\u{E0FFF}' | '\u{F0000}'..='\u{10FFFF}')
+}
+
+/// Spaces other than the plain one (no-break, en, em, thin, ideographic …): payment text keeps
+/// a plain space in their place, so that what is copied from it is what a bank's form expects.
+pub fn is_other_space(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00A0}' | '\u{1680}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}'
+    )
+}
+
 /// `text`'s value mod 97 with letters read as numbers (A = 10 … Z = 35), as ISO 7064 MOD 97-10
 /// does for IBANs and creditor references; `None` for any other character.
 fn mod97(text: &str) -> Option<u32> {
@@ -121,6 +146,22 @@ pub struct BankDetailsInput {
         validate(length(max = super::limits::u64_of(BANK_DETAILS_SENT_MAX)))
     )]
     pub bank_details: String,
+}
+
+/// The last change of the bank details: when, and by whom (`None` when no one has changed them
+/// since they were set up).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankDetailsChange {
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The admin's email address.
+    pub by: Option<String>,
+}
+
+/// The bank details as the admin settings page shows them: the form, and its last change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedBankDetails {
+    pub input: BankDetailsInput,
+    pub last_change: Option<BankDetailsChange>,
 }
 
 /// How an account's members add funds: its reference and the platform's bank details, when an

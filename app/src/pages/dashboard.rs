@@ -243,11 +243,32 @@ fn Finance(f: FinanceGlance) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="finance-card">
             <h2 id="finance-card">"Finance"</h2>
+            {f.bank_details_changed.map(|(change, text)| view! {
+                <div class="banner warning" data-test="bank-details-changed">
+                    <p>{format!(
+                        "The bank details advertisers pay to were changed on {} by {}. Check them against Herald's bank account: from now on every advertiser sends their transfers here.",
+                        utc(change.at),
+                        change.by.unwrap_or_else(|| "a deleted user".into()),
+                    )}</p>
+                    {if text.is_empty() {
+                        view! { <p>"They are withdrawn: advertisers see no bank details."</p> }.into_any()
+                    } else {
+                        view! { <p class="bank-details">{text}</p> }.into_any()
+                    }}
+                </div>
+            })}
             <dl class="facts">
                 <dt>"Accounts out of funds"</dt><dd>{f.out_of_funds}</dd>
                 <dt>"Below their low-balance alert"</dt><dd>{f.low}</dd>
                 <dt>"Credits in the last 7 days"</dt><dd>{f.recent_credits}</dd>
-                <dt>"Waiting for your approval"</dt><dd data-test="awaiting-approval">{f.awaiting_you}</dd>
+                <dt>"Waiting for your approval"</dt>
+                <dd data-test="awaiting-approval">
+                    {if f.awaiting_you > 0 {
+                        view! { <a href="/finance#waiting-requests">{f.awaiting_you}</a> }.into_any()
+                    } else {
+                        view! { "0" }.into_any()
+                    }}
+                </dd>
                 <dt>"Corrections waiting for your approval"</dt>
                 <dd data-test="corrections-awaiting">
                     {if f.corrections_awaiting_you > 0 {

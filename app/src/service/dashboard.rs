@@ -10,10 +10,11 @@ use crate::{
     },
     error::AppError,
     model::{
-        AccountGlance, AccountId, AccountPermission, AccountRole, CampaignId, CampaignStatus,
-        DASHBOARD_CAMPAIGNS, DASHBOARD_DECISIONS, Dashboard, DecisionRow, FinanceGlance,
-        FinanceRequestStatus, LedgerKind, LiveCampaignRow, LiveCampaigns, Micros, MoneyGlance,
-        PlatformRole, ReviewGlance, ReviewKind, SPEND_RATE_DAYS, TaskState, Verdict,
+        AccountGlance, AccountId, AccountPermission, AccountRole, BANK_DETAILS_CHANGE_DAYS,
+        CampaignId, CampaignStatus, DASHBOARD_CAMPAIGNS, DASHBOARD_DECISIONS, Dashboard,
+        DecisionRow, FinanceGlance, FinanceRequestStatus, LedgerKind, LiveCampaignRow,
+        LiveCampaigns, Micros, MoneyGlance, PlatformRole, ReviewGlance, ReviewKind,
+        SPEND_RATE_DAYS, TaskState, Verdict,
     },
     service::{
         Actor,
@@ -358,7 +359,20 @@ async fn finance(
         .filter(correction_request::Column::RequestedBy.ne(viewer))
         .count(db)
         .await?;
+    let bank_details_changed = match settings::bank_details_changed_since(
+        db,
+        now - Duration::days(BANK_DETAILS_CHANGE_DAYS),
+    )
+    .await?
+    {
+        Some(change) => Some((
+            change,
+            settings::bank_details(db).await?.unwrap_or_default(),
+        )),
+        None => None,
+    };
     Ok(FinanceGlance {
+        bank_details_changed,
         out_of_funds: balances,
         low,
         recent_credits,

@@ -4,11 +4,12 @@
 //! advertisers pay to.
 
 use crate::{
-    entity::{platform_setting, platform_text},
+    entity::{app_user, platform_setting, platform_text},
     error::{AppError, FieldErrors},
     model::{
-        AuditAction, BANK_DETAILS_LINES, BANK_DETAILS_MAX, BankDetailsInput, CatalogSettingsInput,
-        Micros, MoneyLimits, PlatformRole, parse_count,
+        AuditAction, BANK_DETAILS_LINES, BANK_DETAILS_MAX, BankDetailsChange, BankDetailsInput,
+        CatalogSettingsInput, Micros, MoneyLimits, PlatformRole, PublishedBankDetails,
+        is_invisible, is_other_space, parse_count,
     },
     service::{
         Actor,
@@ -448,32 +449,72 @@ pub async fn bank_details(db: &impl ConnectionTrait) -> Result<Option<String>, A
         .filter(|text| !text.is_empty()))
 }
 
-/// The bank details as the admin form shows them (admins).
-pub async fn bank_details_input(
+/// The bank details as the admin settings page shows them, with their last change (admins).
+pub async fn bank_details_settings(
     db: &impl ConnectionTrait,
     actor: &Actor,
-) -> Result<BankDetailsInput, AppError> {
+) -> Result<PublishedBankDetails, AppError> {
     actor.require_staff(db, PlatformRole::Admin).await?;
-    Ok(BankDetailsInput {
-        bank_details: bank_details(db).await?.unwrap_or_default(),
+    let Some(row) = platform_text::Entity::find_by_id(BANK_DETAILS.to_owned())
+        .one(db)
+        .await?
+    else {
+        return Ok(PublishedBankDetails::default());
+    };
+    let last_change = bank_details_change(db, &row).await?;
+    Ok(PublishedBankDetails {
+        input: BankDetailsInput {
+            bank_details: row.value,
+        },
+        last_change,
     })
 }
 
-/// Characters bank details may not hold besides the control characters (a line break aside):
-/// the invisible ones that change how the text reads without showing — bidirectional
-/// overrides, zero-width spaces and joiners, the soft hyphen, line and paragraph separators
-/// (which would also get round the line limit) — so an IBAN shows as it is.
-fn is_invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
-        | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+/// When the bank details last changed and by whom, if anyone has changed them since they were
+/// set up (the migration stamps the row without a user).
+async fn bank_details_change(
+    db: &impl ConnectionTrait,
+    row: &platform_text::Model,
+) -> Result<Option<BankDetailsChange>, AppError> {
+    let Some(user) = row.updated_by else {
+        return Ok(None);
+    };
+    let by = app_user::Entity::find_by_id(user)
+        .one(db)
+        .await?
+        .map(|u| u.email);
+    Ok(Some(BankDetailsChange {
+        at: row.updated_at,
+        by,
+    }))
 }
 
-/// Bank details as they are kept: each line's trailing spaces and the blank lines around them
-/// trimmed, line breaks as `\n`; refused with a message when longer than
-/// [`BANK_DETAILS_MAX`] characters so kept (a browser sends each line break as two), of more
-/// than [`BANK_DETAILS_LINES`] lines, or holding a control or invisible character.
+/// The bank details' last change when it was made after `since` (finance's dashboard points
+/// out a recent one: changed bank details send every advertiser's money somewhere else).
+pub async fn bank_details_changed_since(
+    db: &impl ConnectionTrait,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<BankDetailsChange>, AppError> {
+    let Some(row) = platform_text::Entity::find_by_id(BANK_DETAILS.to_owned())
+        .filter(platform_text::Column::UpdatedAt.gte(since))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    bank_details_change(db, &row).await
+}
+
+/// Bank details as they are kept: other spaces (no-break, thin …) made plain ones, each line's
+/// trailing spaces and the blank lines around them trimmed, line breaks as `\n`; refused with a
+/// message when longer than [`BANK_DETAILS_MAX`] characters so kept (a browser sends each line
+/// break as two), of more than [`BANK_DETAILS_LINES`] lines, or holding a control or invisible
+/// character ([`is_invisible`]).
 fn normalise_bank_details(text: &str) -> Result<String, String> {
+    let text: String = text
+        .chars()
+        .map(|c| if is_other_space(c) { ' ' } else { c })
+        .collect();
     let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
     let text = lines.join("\n").trim_matches('\n').to_owned();
     if text
@@ -508,7 +549,7 @@ pub async fn update_bank_details<C: ConnectionTrait + TransactionTrait>(
         .map_err(|message| AppError::field("bank_details", message))?;
     let txn = db.begin().await?;
     // A write first: PostgreSQL locks the row, SQLite makes this the one writing transaction.
-    platform_text::Entity::update_many()
+    let locked = platform_text::Entity::update_many()
         .col_expr(
             platform_text::Column::UpdatedAt,
             Expr::col(platform_text::Column::UpdatedAt),
@@ -516,6 +557,13 @@ pub async fn update_bank_details<C: ConnectionTrait + TransactionTrait>(
         .filter(platform_text::Column::Key.eq(BANK_DETAILS))
         .exec(&txn)
         .await?;
+    if locked.rows_affected != 1 {
+        // The migration makes the row; without it the change would be recorded but not kept.
+        return Err(AppError::internal(
+            "bank details",
+            "the platform_text row `bank_details` is missing: run the migrations",
+        ));
+    }
     let before = bank_details(&txn).await?;
     if before.as_deref().unwrap_or_default() == text {
         // Nothing changes: the transaction rolls back, nothing is recorded.

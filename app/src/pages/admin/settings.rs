@@ -7,8 +7,8 @@ use crate::{
         catalog::{UpdateCatalogSettings, catalog_settings},
     },
     components::{Field, FormError, field_error, form_error},
-    model::{BANK_DETAILS_MAX, BankDetailsInput, CatalogSettingsInput},
-    pages::suspend_once,
+    model::{BANK_DETAILS_MAX, BankDetailsChange, BankDetailsInput, CatalogSettingsInput},
+    pages::{suspend_once, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -33,7 +33,7 @@ pub fn SettingsPage() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || suspend_once(async move {
                 match bank.await {
-                    Ok(current) => view! { <BankDetailsForm current/> }.into_any(),
+                    Ok(current) => view! { <BankDetailsForm current=current.input last_change=current.last_change/> }.into_any(),
                     Err(e) => view! { <p class="banner error">{e.to_string()}</p> }.into_any(),
                 }
             })}
@@ -44,7 +44,10 @@ pub fn SettingsPage() -> impl IntoView {
 /// Where advertisers send money: shown on every account's balance page beside its payment
 /// reference.
 #[component]
-fn BankDetailsForm(current: BankDetailsInput) -> impl IntoView {
+fn BankDetailsForm(
+    current: BankDetailsInput,
+    last_change: Option<BankDetailsChange>,
+) -> impl IntoView {
     let update = ServerAction::<UpdateBankDetails>::new();
     let result: Signal<_> = update.value().into();
     let saved = move || matches!(update.value().get(), Some(Ok(())));
@@ -52,6 +55,14 @@ fn BankDetailsForm(current: BankDetailsInput) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="bank-details-title">
             <h2 id="bank-details-title">"Bank details for top-ups"</h2>
+            <p class="hint">
+                "Changing them sends every advertiser's next transfer somewhere else: finance staff see the change on their dashboard for 7 days, to check it against the bank."
+            </p>
+            {last_change.map(|c| view! {
+                <p class="muted small" data-test="bank-details-changed">
+                    {format!("Last changed {} by {}.", utc(c.at), c.by.unwrap_or_else(|| "a deleted user".into()))}
+                </p>
+            })}
             <ActionForm action=update attr:class="stack narrow" attr:novalidate=true>
                 <FormError error=form_error(result)/>
                 <Show when=saved>

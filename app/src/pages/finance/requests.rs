@@ -21,7 +21,7 @@ pub fn RequestsPanel(
     });
     let recent = requests.recent.clone();
     view! {
-        <section class="card finance-requests" aria-labelledby="waiting-heading">
+        <section class="card finance-requests" id="waiting-requests" aria-labelledby="waiting-heading">
             <h2 id="waiting-heading">"Waiting for approval"</h2>
             <p class="hint">
                 {format!(
