@@ -167,14 +167,22 @@ struct Traffic<'a> {
 }
 
 impl Traffic<'_> {
-    /// An hour of posts, each channel at its rate: each post asks for an ad, and a won slot's
-    /// views arrive over the next hours, around the channel's average.
+    /// An hour of posts, each channel at its rate: each post asks for an ad, in the order of
+    /// the minutes they are made at (so the ledger's history, in the order it was written, reads
+    /// in time order too), and a won slot's views arrive over the next hours, around the
+    /// channel's average.
     async fn posts(&mut self, hour: DateTime<Utc>) -> Result<(), AppError> {
-        for (id, handle, avg_views, posts_per_day) in &self.channels {
-            if !self.rng.random_bool((posts_per_day / 24.0).clamp(0.0, 1.0)) {
-                continue;
+        let mut posts = Vec::new();
+        for channel in &self.channels {
+            if self.rng.random_bool((channel.3 / 24.0).clamp(0.0, 1.0)) {
+                posts.push((
+                    hour + Duration::minutes(self.rng.random_range(0..60)),
+                    channel,
+                ));
             }
-            let at = hour + Duration::minutes(self.rng.random_range(0..60));
+        }
+        posts.sort_by_key(|(at, _)| *at);
+        for (at, (id, handle, avg_views, _)) in posts {
             let slot = format!("demo-{id}-{}", at.timestamp());
             let Decided::Ad(answer) =
                 delivery::decide(self.db, self.engine, self.key, handle, &slot, at).await?
