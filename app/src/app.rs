@@ -154,9 +154,9 @@ fn mark_hydrated() {
 /// Declares the lazily loaded pages, in areas. The build (`.ci/bundle`) splits each area's
 /// code into wasm chunks that the browser fetches only when it opens a page of that area
 /// (the server names them in the page's `herald-chunks` meta tag, so a first visit fetches them
-/// alongside the main bundle). Areas rather than single pages: one chunk per page split the app into
-/// ~900 files (a page preloaded 100–340 of them, and the build ran wasm-opt 900 times), while a
-/// few areas keep the requests few and the staff areas out of every advertiser's download.
+/// alongside the main bundle). Areas rather than single pages: one chunk per page split the app
+/// into ~900 files (a page preloaded 100–340 of them, and the build ran wasm-opt 900 times), while
+/// a few areas keep the requests few and the staff areas out of every advertiser's download.
 /// Finer areas make lighter pages but many more files (ten areas: 294, up to 162 per page), and
 /// instantiating them blocked the main thread two to four times as long (README, "The browser
 /// bundle").
@@ -199,7 +199,8 @@ macro_rules! lazy_areas {
 }
 
 lazy_areas! {
-    /// Pages anyone may open: signing in and up, invitations, address confirmation and the public documents.
+    /// Pages anyone may open: signing in and up, invitations, address confirmation and the public
+    /// documents.
     public_pages, __preload_public_pages {
         SignInRoute => { <SignInPage/> };
         SignUpRoute => { <SignUpPage/> };
@@ -209,7 +210,8 @@ lazy_areas! {
         ReviewTimesRoute => { <ReviewTimesPage/> };
         DeliveryApiGuideRoute => { <DeliveryApiGuidePage/> };
     }
-    /// An advertiser's home: the dashboard, notifications, the account and its members, money and security.
+    /// An advertiser's home: the dashboard, notifications, the account and its members, money and
+    /// security.
     account_pages, __preload_account_pages {
         DashboardRoute => { <DashboardPage/> };
         AccountRoute => { <AccountPage/> };

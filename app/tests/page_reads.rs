@@ -1,9 +1,10 @@
 //! What a signed-in page's reads cost in statements: the viewer with the header's figures, the
 //! builder of a new campaign, a forecast and the dashboard each read what they show in a
 //! small, fixed number of statements, however large the catalog — a guard against a page
-//! quietly growing a query per item or reading the same table twice. Every statement is a round trip to the database (on SQLite a hand-off to
-//! its worker thread and back), which is what a signed-in page's speed is mostly made of: see
-//! the README's "Speed of signed-in pages". On SQLite and PostgreSQL.
+//! quietly growing a query per item or reading the same table twice. Every statement is a round
+//! trip to the database (on SQLite a hand-off to its worker thread and back), which is what a
+//! signed-in page's speed is mostly made of: see the README's "Speed of signed-in pages". On SQLite
+//! and PostgreSQL.
 
 mod campaign_support;
 

@@ -2,7 +2,8 @@
 //! ledger for random delivery histories across time zones and local midnights; the "Other
 //! channels" fold keeps totals exact; share links expire and stop when revoked; who may read
 //! what (analysts, billing members, another account); reconciliation finds an injected
-//! difference; a link ends with its creator's right to share; the CSV export streams what the report shows, neutralised.
+//! difference; a link ends with its creator's right to share; the CSV export streams what the
+//! report shows, neutralised.
 
 mod delivery_support;
 

@@ -30,8 +30,8 @@ pub const SQLITE_CACHE_KIB: u32 = 65_536;
 
 /// WAL pages after which the connection that commits checkpoints the log into the database
 /// file itself (SQLite's default is 1,000), in the middle of its commit. A serving instance
-/// checkpoints in the background instead (`app::service::ledger::checkpoint_log`), so this is only the
-/// ceiling for processes that do not (tests, one-off commands) or a checkpoint that falls
+/// checkpoints in the background instead (`app::service::ledger::checkpoint_log`), so this is only
+/// the ceiling for processes that do not (tests, one-off commands) or a checkpoint that falls
 /// behind: 32 MB of log. Measured by `server bench delivery`: with SQLite's default, one batch
 /// of decisions in twenty paid for the checkpoint and its two `fsync`s in its commit (p95 of
 /// begin + commit 8.6 ms against a median of 1.2 ms).

@@ -429,8 +429,8 @@ async fn sample(db: &DatabaseConnection, world: &setup::World, seed: u64) -> Res
     Ok(!expected.is_empty() && expected == written && expected_days == written_days)
 }
 
-/// Writes about `options.events` events (whole decisions; returns how many) for the account over the last 365 days, with their
-/// decisions and rollups, in transactions of about 50,000 events.
+/// Writes about `options.events` events (whole decisions; returns how many) for the account over
+/// the last 365 days, with their decisions and rollups, in transactions of about 50,000 events.
 async fn bulk(
     db: &DatabaseConnection,
     world: &setup::World,

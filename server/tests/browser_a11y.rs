@@ -1,8 +1,8 @@
 //! Every page, opened in headless Chromium by the person who uses it over the demo data (so
 //! lists, charts and badges have content): it hydrates, logs nothing at warning level or
 //! above, and axe-core (injected into the page) finds no serious or critical violation of
-//! WCAG 2.1 A/AA — wide and light, at phone width, and in dark mode. A new page is checked by adding it to `support/pages.rs`, which the bundle
-//! test keeps complete.
+//! WCAG 2.1 A/AA — wide and light, at phone width, and in dark mode. A new page is checked by
+//! adding it to `support/pages.rs`, which the bundle test keeps complete.
 
 mod support;
 

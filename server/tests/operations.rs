@@ -683,9 +683,9 @@ async fn import_catalog(admin: &Client, csv: &str) {
 
 /// One integer from `sql`.
 /// The demo data (`serve --seed-if-empty`) shows every money feature, made by the services:
-/// a billing member, delivery last month (and in the last days), a low-balance warning to both members, a
-/// refund, a reversed charge, a correction waiting for the finance user's approval, a paid
-/// payout for last month, a top-up waiting, a share link and the bank details advertisers pay
+/// a billing member, delivery last month (and in the last days), a low-balance warning to both
+/// members, a refund, a reversed charge, a correction waiting for the finance user's approval, a
+/// paid payout for last month, a top-up waiting, a share link and the bank details advertisers pay
 /// to; and the books are sound.
 #[tokio::test]
 async fn the_demo_data_shows_every_money_feature() {

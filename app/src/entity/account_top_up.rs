@@ -1,4 +1,5 @@
-//! `account_top_up`: a finance credit to an ad account's prepaid balance, with its external reference (unique per account); append-only.
+//! `account_top_up`: a finance credit to an ad account's prepaid balance, with its external
+//! reference (unique per account); append-only.
 
 use sea_orm::entity::prelude::*;
 

@@ -1,4 +1,5 @@
-//! `campaign_day_spend`: a campaign's committed spend per local day of its decisions, and the pacing hour.
+//! `campaign_day_spend`: a campaign's committed spend per local day of its decisions, and the
+//! pacing hour.
 
 use sea_orm::entity::prelude::*;
 

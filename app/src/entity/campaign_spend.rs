@@ -1,4 +1,5 @@
-//! `campaign_spend`: a campaign's posted spend and its committed spend (posted + held), which the total budget caps.
+//! `campaign_spend`: a campaign's posted spend and its committed spend (posted + held), which the
+//! total budget caps.
 
 use sea_orm::entity::prelude::*;
 

@@ -1,4 +1,5 @@
-//! `channel_day_slots`: sponsored messages a channel carried per UTC day (capped by `ad_slots_per_day`).
+//! `channel_day_slots`: sponsored messages a channel carried per UTC day (capped by
+//! `ad_slots_per_day`).
 
 use sea_orm::entity::prelude::*;
 

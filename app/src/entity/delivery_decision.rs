@@ -1,4 +1,5 @@
-//! `delivery_decision`: a won slot: the ad served, its price, and its hold as posted and released so far.
+//! `delivery_decision`: a won slot: the ad served, its price, and its hold as posted and released
+//! so far.
 
 use sea_orm::entity::prelude::*;
 

@@ -1,4 +1,5 @@
-//! `delivery_slot`: one asked-for slot per (key, slot id): what it was answered, so a repeat gets the same answer.
+//! `delivery_slot`: one asked-for slot per (key, slot id): what it was answered, so a repeat gets
+//! the same answer.
 
 use sea_orm::entity::prelude::*;
 

@@ -1,4 +1,5 @@
-//! `ledger_account`: one ledger account (kind, owner, currency) with its cached balance, changed only with its transfers by `service::ledger`.
+//! `ledger_account`: one ledger account (kind, owner, currency) with its cached balance, changed
+//! only with its transfers by `service::ledger`.
 
 use sea_orm::entity::prelude::*;
 

@@ -1,4 +1,5 @@
-//! `ledger_transfer`: one append-only double-entry transfer (the database refuses UPDATE and DELETE).
+//! `ledger_transfer`: one append-only double-entry transfer (the database refuses UPDATE and
+//! DELETE).
 
 use sea_orm::entity::prelude::*;
 

@@ -142,9 +142,10 @@ fn parse_local(text: &str) -> Option<NaiveDateTime> {
 }
 
 impl CampaignDraft {
-    /// Checks every field (money shown in `currency`) and reports each problem beside its field: name, bid ≥ the minimum
-    /// CPM, total ≥ the minimum budget, daily ≤ total, start not in the past, end after start
-    /// (and after now), a schedule with at least one hour, and the targeting's own checks.
+    /// Checks every field (money shown in `currency`) and reports each problem beside its field:
+    /// name, bid ≥ the minimum CPM, total ≥ the minimum budget, daily ≤ total, start not in the
+    /// past, end after start (and after now), a schedule with at least one hour, and the
+    /// targeting's own checks.
     pub fn check(
         &self,
         now_local: NaiveDateTime,

@@ -1,4 +1,5 @@
-//! The run loop: an accelerated clock that asks decisions as posts arrive and reports views as they fall due.
+//! The run loop: an accelerated clock that asks decisions as posts arrive and reports views as they
+//! fall due.
 
 use super::{
     Options,

@@ -1,4 +1,5 @@
-//! A flaky network, seeded: event batches cut, shuffled, held back and sent twice; decisions asked twice.
+//! A flaky network, seeded: event batches cut, shuffled, held back and sent twice; decisions asked
+//! twice.
 
 use rand::{Rng, rngs::StdRng, seq::SliceRandom};
 

@@ -29,8 +29,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use requests::{RefundResultBanner, RequestsPanel};
 
-/// `/finance`: every ad account (searchable by name or payment reference) with available, held, spent and credited
-/// money, and a credit form per account.
+/// `/finance`: every ad account (searchable by name or payment reference) with available, held,
+/// spent and credited money, and a credit form per account.
 #[component]
 pub fn FinancePage() -> impl IntoView {
     let query = use_query_map();

@@ -110,8 +110,8 @@ pub async fn due_completions(
 /// Completes a campaign found by [`due_completions`] if it is still due when the UPDATE runs:
 /// the same statement requires the status it was read with and its reason against the row as
 /// it is then — the end date at or before `now`, or the posted spend leaving less than one
-/// view's cost of the total budget. `false` when it is no longer due (the end moved, the budget was raised) or another
-/// instance got there first.
+/// view's cost of the total budget. `false` when it is no longer due (the end moved, the budget was
+/// raised) or another instance got there first.
 pub async fn complete<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     due: &DueCompletion,

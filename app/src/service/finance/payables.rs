@@ -1,7 +1,7 @@
 //! Publisher payables: each channel's share of charges for the slots it carried per UTC month
-//! (less the shares that corrections took back), what the platform owes publishers now, a CSV for the payout run,
-//! and marking a month paid — a transfer from the channel's payable to the outside world,
-//! once per channel, currency and month.
+//! (less the shares that corrections took back), what the platform owes publishers now, a CSV for
+//! the payout run, and marking a month paid — a transfer from the channel's payable to the outside
+//! world, once per channel, currency and month.
 
 use super::spend::utc_window;
 use crate::{

@@ -1,8 +1,9 @@
 //! The rollup reads every report is made of: sums over index ranges of the rollups (a
 //! campaign's days, or each of an account's campaigns' days, in one statement), grouped by
 //! what the report breaks down by — totals, days, campaigns and ads from `delivery_rollup_day`
-//! (no channel: a fraction of the rows), channels from `delivery_rollup`. Never raw events. Spend is net of finance's reversals,
-//! which count on the day they were made (the original charges keep their own day).
+//! (no channel: a fraction of the rows), channels from `delivery_rollup`. Never raw events. Spend
+//! is net of finance's reversals, which count on the day they were made (the original charges keep
+//! their own day).
 
 use crate::service::sql::Sql;
 use crate::{error::AppError, model::Micros};
@@ -39,9 +40,9 @@ impl Sums {
 }
 
 /// The rows of `scope` in `from..=to`, as a WHERE condition (for either rollup: both have
-/// these columns). Each rollup's key starts with the campaign and the day (on SQLite it is also the table's physical order), so a
-/// campaign's or an ad's report reads one contiguous range, and an account's report one range
-/// per campaign of the account.
+/// these columns). Each rollup's key starts with the campaign and the day (on SQLite it is also the
+/// table's physical order), so a campaign's or an ad's report reads one contiguous range, and an
+/// account's report one range per campaign of the account.
 fn range_of(sql: &mut Sql, scope: &Scope, from: NaiveDate, to: NaiveDate) -> String {
     let mut condition = match scope.campaign {
         Some(campaign) => format!("campaign_id = {}", sql.bind(campaign)),
@@ -249,8 +250,8 @@ type ChannelRow = (
 );
 
 /// Sums of `scope` in `from..=to` per channel, with each channel's handle, topic and
-/// language: one statement, the channel and its topic looked up once per group. The groups come back as
-/// one JSON array in one row rather than a row each: the SQLite driver hands every row from
+/// language: one statement, the channel and its topic looked up once per group. The groups come
+/// back as one JSON array in one row rather than a row each: the SQLite driver hands every row from
 /// its worker thread to the caller, which cost more than the query itself. Measured by
 /// `server bench reports` with a debug log of each read: a campaign's year of ~1,900 channels
 /// took 12 ms where the SQLite shell runs the query in 5; as one row, the campaign report's

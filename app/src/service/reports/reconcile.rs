@@ -1,7 +1,8 @@
 //! Reconciliation: for every campaign, what the ledger charged (post transfers out of its
 //! holds), what the accepted delivery events posted, what the reporting rollups say (with and
 //! without channels), and the spend counters delivery keeps, compared to the micro-unit; and
-//! views and clicks of the events against both rollups. Reports are only as true as this: any difference is listed.
+//! views and clicks of the events against both rollups. Reports are only as true as this: any
+//! difference is listed.
 
 use crate::{error::AppError, model::Micros};
 use sea_orm::{ConnectionTrait, Statement};
