@@ -7,7 +7,7 @@ use crate::pages::{
         delivery_keys::DeliveryKeysPage, mail::MailOutboxPage, policy::PolicyReasonsPage,
         settings::SettingsPage, users::AdminUsersPage,
     },
-    auth::{SignInPage, SignUpPage, provide_auth},
+    auth::{ForgotPasswordPage, SignInPage, SignUpPage, provide_auth},
     balance::BalancePage,
     campaigns::{ad_edit::AdEditorPage, edit::CampaignBuilderPage, list::CampaignsPage},
     channels::ChannelsPage,
@@ -95,6 +95,7 @@ pub fn App() -> impl IntoView {
             }>
                 <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/sign-up") view={Lazy::<SignUpRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/verify/:token") view={Lazy::<VerifyRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/guidelines") view={Lazy::<GuidelinesRoute>::new()} ssr=SsrMode::Async/>
@@ -204,6 +205,7 @@ lazy_areas! {
     public_pages, __preload_public_pages {
         SignInRoute => { <SignInPage/> };
         SignUpRoute => { <SignUpPage/> };
+        ForgotPasswordRoute => { <ForgotPasswordPage/> };
         InviteRoute => { <InvitePage/> };
         VerifyRoute => { <VerifyPage/> };
         GuidelinesRoute => { <GuidelinesPage/> };

@@ -5,6 +5,7 @@
 mod support;
 
 use fantoccini::Locator;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use support::{PASSWORD, browser::*};
 
@@ -144,6 +145,28 @@ async fn a_wrong_password_is_reported_on_the_form_without_losing_the_email() {
         .filter(|p| !(p.contains("/api/sign_in") && p.contains("status of 422")))
         .collect();
     assert!(problems.is_empty(), "console problems: {problems:#?}");
+
+    // Forgot it: the sign-in page's link asks for the address and mails a link to choose a
+    // new one.
+    client
+        .find(Locator::LinkText("Forgot your password?"))
+        .await
+        .expect("the link beside the form")
+        .click()
+        .await
+        .expect("open it");
+    wait_for_path(&client, "/forgot-password").await;
+    hydrated(&client).await;
+    fill(&client, "#forgot-email", "ada@example.com").await;
+    submit(&client).await;
+    until_contains(&client, "[data-test=reset-sent]", "emailed it a link").await;
+    let mailed = app::entity::outbox_message::Entity::find()
+        .filter(app::entity::outbox_message::Column::Kind.eq("password_reset"))
+        .count(&app.db)
+        .await
+        .expect("outbox");
+    assert_eq!(mailed, 1);
+    assert!(console_problems(&client).await.is_empty());
     client.close().await.expect("close");
 }
 

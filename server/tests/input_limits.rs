@@ -100,6 +100,7 @@ const SIGN_UP: &[(&str, &str)] = &[
     ("input[account_name]", "Limits"),
     ("input[time_zone]", "Europe/Berlin"),
 ];
+const FORGOT: &[(&str, &str)] = &[("input[email]", "owner@limits.test")];
 const SIGN_IN: &[(&str, &str)] = &[
     ("input[email]", "owner@limits.test"),
     ("input[password]", PASSWORD),
@@ -190,6 +191,7 @@ static ROWS: &[Row] = &[
     field(Owner, "change_password", PASSWORD_CHANGE, "input[new]", 129, "new"),
     // Mailed links and invitations: a token longer than any is unknown, and not looked up.
     token(Visitor, "set_password_by_email", NEW_PASSWORD, "input[token]", 404),
+    field(Visitor, "forgot_password", FORGOT, "input[email]", 255, "email"),
     token(Visitor, "email_link", &[], "token", 404),
     token(Owner, "confirm_email", &[], "token", 404),
     token(Visitor, "invitation", &[], "token", 404),

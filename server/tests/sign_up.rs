@@ -1,6 +1,7 @@
 //! HTTP tests of sign-up hardening (SQLite, and PostgreSQL when `TEST_DATABASE_URL` is set):
 //! a known address gets the same answer as a new one, sign-ups are throttled per client
-//! address, the mailed link confirms an address or takes it back, an unconfirmed address
+//! address, the mailed link confirms an address or takes it back, "Forgot your password?" mails
+//! such a link without telling anyone whether the address has a login, an unconfirmed address
 //! receives neither invitations nor staff roles, and only admins read the mail outbox.
 
 mod support;
@@ -204,6 +205,112 @@ async fn the_eleventh_sign_up_from_one_address_is_refused() {
         assert!(message.starts_with("Too many sign-ups"), "{b}: {message}");
         assert_eq!(client.whoami().await, None, "{b}");
         assert_eq!(users(&app).await, 9, "{b}: the refused one created nothing");
+    }
+}
+
+/// "Forgot your password?" answers the same for any address; a login's address receives a
+/// link (at most three an hour) that sets a new password and ends the login's sessions; a
+/// client address may ask ten times an hour.
+#[tokio::test]
+async fn forgot_password_mails_a_link_and_tells_nobody_which_addresses_have_a_login() {
+    for app in spawn_all(false).await {
+        let b = app.backend;
+        let ada = app.client();
+        ada.sign_up("ada@example.com", PASSWORD).await;
+        assert!(ada.whoami().await.is_some(), "{b}");
+        let ask = |email: &'static str| {
+            let client = app.client();
+            async move {
+                client
+                    .call("forgot_password", &[("input[email]", email)])
+                    .await
+            }
+        };
+        let bad = ask("not-an-email").await;
+        assert!(bad.field_error("email").is_some(), "{b}: {bad:?}");
+        let known = ask(" Ada@Example.com ").await;
+        let unknown = ask("nobody@example.com").await;
+        assert!(known.status.is_success(), "{b}: {known:?}");
+        assert_eq!(answer(&known), answer(&unknown), "{b}: identical answers");
+        assert_eq!(
+            mail_kinds(&app, "ada@example.com").await,
+            ["confirmation", "password_reset"],
+            "{b}"
+        );
+        assert!(
+            mail_kinds(&app, "nobody@example.com").await.is_empty(),
+            "{b}: no mail to an address without a login"
+        );
+        // Three mails an hour at most: asking again still answers the same, and mails nothing.
+        for _ in 0..3 {
+            assert_eq!(
+                answer(&ask("ada@example.com").await),
+                answer(&unknown),
+                "{b}"
+            );
+        }
+        assert_eq!(
+            mail_kinds(&app, "ada@example.com").await,
+            [
+                "confirmation",
+                "password_reset",
+                "password_reset",
+                "password_reset"
+            ],
+            "{b}"
+        );
+
+        // The link sets a new password for whoever opens it signed out, signs them in, and
+        // ends the login's other sessions.
+        let token = mailed_token(&app, "ada@example.com", "/verify/").await;
+        let owner = app.client();
+        let page = owner
+            .get(&format!("/verify/{token}"))
+            .await
+            .text()
+            .await
+            .expect("html");
+        assert!(page.contains("Choose a password"), "{b}");
+        let set = owner
+            .call(
+                "set_password_by_email",
+                &[
+                    ("input[token]", &token),
+                    ("input[password]", OTHER_PASSWORD),
+                ],
+            )
+            .await;
+        assert!(set.status.is_success(), "{b}: {set:?}");
+        assert_eq!(
+            owner.whoami().await.as_deref(),
+            Some("ada@example.com"),
+            "{b}"
+        );
+        assert_eq!(ada.whoami().await, None, "{b}: the other session ended");
+        assert!(
+            app.client()
+                .sign_in("ada@example.com", OTHER_PASSWORD)
+                .await
+                .status
+                .is_success(),
+            "{b}"
+        );
+
+        // Ten requests an hour from one client address (five counted above; the malformed one
+        // was refused before counting): the eleventh is refused, whatever the address.
+        for n in 0..5 {
+            assert!(
+                ask("nobody@example.com").await.status.is_success(),
+                "{b}: {n}"
+            );
+        }
+        let refused = ask("ada@example.com").await;
+        assert_eq!(refused.status, 429, "{b}: {refused:?}");
+        assert_eq!(
+            mail_kinds(&app, "ada@example.com").await.len(),
+            4,
+            "{b}: the refused request mailed nothing"
+        );
     }
 }
 

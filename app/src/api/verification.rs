@@ -1,9 +1,10 @@
 //! Confirming an email address with the mailed link, setting a new password through it, and
-//! asking for a new link.
+//! asking for a new link — or, signed out, for one to choose a new password ("Forgot your
+//! password?").
 
 use crate::{
     error::AppError,
-    model::{EmailLinkPreview, NewPasswordInput},
+    model::{EmailLinkPreview, ForgotPasswordInput, NewPasswordInput},
 };
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
@@ -46,6 +47,20 @@ pub async fn set_password_by_email(input: NewPasswordInput) -> Result<(), AppErr
     request.begin_session(user).await?;
     leptos_axum::redirect("/");
     Ok(())
+}
+
+/// "Forgot your password?": mails the login using the address a link to choose a new password;
+/// answers the same whether or not there is one.
+#[server(endpoint = "forgot_password")]
+pub async fn forgot_password(input: ForgotPasswordInput) -> Result<(), AppError> {
+    let request = ctx::request()?;
+    service::verification::request_password_reset(
+        &request.state.db,
+        input,
+        request.ip.clone(),
+        chrono::Utc::now(),
+    )
+    .await
 }
 
 /// Mails the signed-in user a new link to confirm their address (a few an hour).

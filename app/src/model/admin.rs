@@ -94,6 +94,8 @@ pub enum AuditAction {
     EmailVerified,
     /// A new password set through an emailed link; every session of the user ended.
     PasswordReset,
+    /// "Forgot your password?" for an address that has a login (its owner mailed a link).
+    PasswordResetRequested,
     /// A signed-in user changed their password (their other sessions ended).
     PasswordChanged,
     /// A user ended all their sessions.
@@ -125,7 +127,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 50] = [
+    pub const ALL: [Self; 51] = [
         Self::SignUp,
         Self::SignIn,
         Self::SignInFailed,
@@ -162,6 +164,7 @@ impl AuditAction {
         Self::SignUpExisting,
         Self::EmailVerified,
         Self::PasswordReset,
+        Self::PasswordResetRequested,
         Self::PasswordChanged,
         Self::SignedOutEverywhere,
         Self::BalanceCredited,
@@ -216,6 +219,7 @@ impl AuditAction {
             Self::SignUpExisting => "auth.sign_up_existing",
             Self::EmailVerified => "auth.email_verified",
             Self::PasswordReset => "auth.password_reset",
+            Self::PasswordResetRequested => "auth.password_reset_requested",
             Self::PasswordChanged => "auth.password_changed",
             Self::SignedOutEverywhere => "auth.signed_out_everywhere",
             Self::BalanceCredited => "finance.balance_credited",

@@ -67,6 +67,22 @@ pub struct PasswordChangeInput {
     pub new: String,
 }
 
+/// "Forgot your password?": the address to mail a link to choose a new one.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(Validate))]
+pub struct ForgotPasswordInput {
+    #[cfg_attr(
+        feature = "ssr",
+        validate(email(message = "Enter a valid email address."), length(max = 254))
+    )]
+    pub email: String,
+}
+
+/// What "Forgot your password?" answers, whether or not a login uses the address.
+pub const RESET_SENT: &str = "If a Herald login uses that address, we have emailed it a link to \
+     choose a new password. The link works once, for 24 hours. No mail? Check the address and \
+     your spam folder, or ask again in a few minutes.";
+
 /// Normalises an email address for storage and lookup.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()

@@ -15,16 +15,24 @@ pub enum MailKind {
     SignUpAttempt,
     /// An invitation to join an ad account.
     Invitation,
+    /// "Choose a new password", asked for from the sign-in page.
+    PasswordReset,
 }
 
 impl MailKind {
-    pub const ALL: [Self; 3] = [Self::Confirmation, Self::SignUpAttempt, Self::Invitation];
+    pub const ALL: [Self; 4] = [
+        Self::Confirmation,
+        Self::SignUpAttempt,
+        Self::Invitation,
+        Self::PasswordReset,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
             Self::Confirmation => "confirmation",
             Self::SignUpAttempt => "sign_up_attempt",
             Self::Invitation => "invitation",
+            Self::PasswordReset => "password_reset",
         }
     }
 
@@ -33,6 +41,7 @@ impl MailKind {
             Self::Confirmation => "Address confirmation",
             Self::SignUpAttempt => "Sign-up with a known address",
             Self::Invitation => "Invitation",
+            Self::PasswordReset => "Password reset",
         }
     }
 

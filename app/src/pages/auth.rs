@@ -1,14 +1,15 @@
-//! Sign-in and sign-up pages, and `Auth`: the viewer and the actions that change it.
+//! Sign-in, sign-up and "Forgot your password?" pages, and `Auth`: the viewer and the actions
+//! that change it.
 
 use crate::{
     api::{
         auth::{SignIn, SignOut, SignUp, SwitchAccount, get_viewer},
         members::{AcceptInvitation, LeaveAccount},
-        verification::{ConfirmEmail, SetPasswordByEmail},
+        verification::{ConfirmEmail, ForgotPassword, SetPasswordByEmail},
     },
     components::{Field, FormError, SelectField, field_error, form_error},
     error::AppError,
-    model::{TIME_ZONES, Viewer, invitation_path, urlencode},
+    model::{RESET_SENT, TIME_ZONES, Viewer, invitation_path, urlencode},
     pages::{invite::InviteNote, suspend_once},
 };
 use leptos::prelude::*;
@@ -177,8 +178,50 @@ pub fn SignInPage() -> impl IntoView {
                     </button>
                 </ActionForm>
                 <p class="muted">
+                    <A href="/forgot-password">"Forgot your password?"</A>
+                </p>
+                <p class="muted">
                     "New to Herald? " <A href=with_invite("/sign-up", &invite)>"Create an account"</A>
                 </p>
+            </div>
+        </main>
+    }
+}
+
+/// `/forgot-password`: asks for the login's address and mails it a link to choose a new
+/// password; the answer never says whether a login uses the address.
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let action = ServerAction::<ForgotPassword>::new();
+    let result: Signal<_> = action.value().into();
+    let sent = move || matches!(action.value().get(), Some(Ok(())));
+    view! {
+        <Title text="Forgot your password?"/>
+        <RedirectIfSignedIn invite=None/>
+        <main class="auth-page">
+            <div class="auth-card">
+                <a class="brand" href="/">"Herald"</a>
+                <h1>"Forgot your password?"</h1>
+                <p class="muted">"Enter your login's email address and we will email you a link to choose a new password."</p>
+                <FormError error=form_error(result)/>
+                <Show when=sent>
+                    <div class="banner success" role="status" data-test="reset-sent">{RESET_SENT}</div>
+                </Show>
+                <ActionForm action=action attr:class="stack" attr:novalidate=true>
+                    <Field
+                        id="forgot-email"
+                        name="input[email]"
+                        label="Email"
+                        kind="email"
+                        autocomplete="username"
+                        required=true
+                        error=field_error(result, "email")
+                    />
+                    <button type="submit" class="primary" disabled=move || action.pending().get()>
+                        {move || if action.pending().get() { "Sending…" } else { "Email me a link" }}
+                    </button>
+                </ActionForm>
+                <p class="muted"><A href="/sign-in">"Back to sign in"</A></p>
             </div>
         </main>
     }

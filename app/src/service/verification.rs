@@ -12,7 +12,8 @@ use crate::{
     entity::{app_user, email_link},
     error::{AppError, FieldErrors},
     model::{
-        AuditAction, EmailLinkPreview, EmailLinkState, MailKind, NewPasswordInput, UserId, limits,
+        AuditAction, EmailLinkPreview, EmailLinkState, ForgotPasswordInput, MailKind,
+        NewPasswordInput, UserId, limits, normalize_email,
     },
     service::{
         Actor,
@@ -35,6 +36,11 @@ use validator::Validate;
 pub const LINK_HOURS: i64 = 24;
 /// Confirmation mails a user may ask for again per hour (each goes to the address).
 const RESENDS_PER_HOUR: u32 = 3;
+/// "Forgot your password?" requests one client address may make per hour, whatever the
+/// addresses asked about (so no one can mail-bomb through Herald or sweep for logins fast).
+pub const RESET_REQUESTS_PER_HOUR: u32 = 10;
+/// Password-reset mails one address receives per hour at most (more requests change nothing).
+pub const RESET_MAILS_PER_HOUR: u32 = 3;
 
 /// What the invitation page and the services say to an unconfirmed user.
 pub const CONFIRM_FIRST: &str = "Confirm your email address first: open the link we emailed you \
@@ -143,6 +149,84 @@ pub(crate) async fn send_sign_up_attempt(
         kind: MailKind::SignUpAttempt,
     };
     mail::enqueue(txn, mail, now).await
+}
+
+/// "Forgot your password?": mails the login that uses `input.email`, if there is one, a link
+/// to choose a new password (the same single-use link as every mailed one: opened signed out,
+/// it sets a new password, confirms the address and ends every session of the login). The
+/// answer is the same whether or not a login uses the address, so the form tells no one which
+/// addresses have one; what differs (the mail, the audit event) happens only for a real login.
+/// A client address may ask [`RESET_REQUESTS_PER_HOUR`] times an hour (refused beyond, with
+/// when to try again); an address receives at most [`RESET_MAILS_PER_HOUR`] such mails an
+/// hour.
+pub async fn request_password_reset<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    input: ForgotPasswordInput,
+    ip: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    // As sign-in does: spaces around the address and its case do not matter.
+    let input = ForgotPasswordInput {
+        email: normalize_email(&input.email),
+    };
+    input.validate()?;
+    let email = input.email;
+    if let Some(ip) = ip.as_deref() {
+        let key = format!("reset:{}", rate_limit::address_key(Some(ip)));
+        let limit = Limit::new(RESET_REQUESTS_PER_HOUR, Duration::hours(1));
+        if let Reservation::Refused { retry_after } =
+            rate_limit::reserve(db, &key, limit, Duration::zero(), now).await?
+        {
+            let minutes = (retry_after.num_seconds() + 59) / 60;
+            return Err(AppError::TooManyAttempts(format!(
+                "Too many requests from your network. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            )));
+        }
+    }
+    let Some(user) = app_user::Entity::find()
+        .filter(app_user::Column::Email.eq(&email))
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let key = format!("reset:mail:{email}");
+    let limit = Limit::new(RESET_MAILS_PER_HOUR, Duration::hours(1));
+    let mailed = rate_limit::reserve(db, &key, limit, Duration::zero(), now)
+        .await?
+        .is_granted();
+    let txn = db.begin().await?;
+    audit::record(
+        &txn,
+        AuditEntry::new(
+            AuditAction::PasswordResetRequested,
+            "user",
+            user.id.to_string(),
+        )
+        .from_ip(ip)
+        .detail(serde_json::json!({ "email": email, "mailed": mailed })),
+    )
+    .await?;
+    if mailed {
+        let url = mail::link(&issue(&txn, UserId(user.id), &email, now).await?);
+        let body = format!(
+            "Someone — perhaps you — asked to choose a new password for the Herald login \
+             {email}.\n\n\
+             To choose one, open this link (it works once, for {LINK_HOURS} hours). It also \
+             signs out everyone using the login:\n\n{url}\n\n\
+             If it was not you, ignore this mail: your password stays as it is.\n"
+        );
+        let mail = Mail {
+            to: email,
+            subject: "Choose a new Herald password".into(),
+            body,
+            kind: MailKind::PasswordReset,
+        };
+        mail::enqueue(&txn, mail, now).await?;
+    }
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Mails the signed-in, unconfirmed user a new confirmation link (a few an hour).

@@ -16,6 +16,7 @@ pub enum Who {
 pub const PAGES: &[(&str, Who)] = &[
     ("/sign-in", Who::Visitor),
     ("/sign-up", Who::Visitor),
+    ("/forgot-password", Who::Visitor),
     ("/invite/00", Who::Visitor),
     ("/verify/00", Who::Visitor),
     ("/guidelines", Who::Visitor),
