@@ -1833,6 +1833,34 @@ async fn finances_account_ledger_lists_the_charges() {
                 .any(|e| e.about.ends_with("the publisher's part")),
             "{b}: {posts:?}"
         );
+        // Reversed: both parts come back to the balance, each named by where it comes from,
+        // in the members' history too.
+        app::service::finance::corrections::reverse(
+            &w.db,
+            &w.finance,
+            by_decision(decision, "Invalid traffic"),
+            Utc::now(),
+        )
+        .await
+        .expect(b);
+        let members = app::service::ledger::balance::page(&w.db, &w.owner, 0)
+            .await
+            .expect(b)
+            .entries;
+        let mut parts: Vec<(&str, i64)> = members
+            .iter()
+            .filter(|e| e.kind == TransferKind::Reversal)
+            .map(|e| (e.about.rsplit(": ").next().unwrap_or_default(), e.amount.0))
+            .collect();
+        parts.sort();
+        assert_eq!(
+            parts,
+            [
+                ("the platform's part", platform),
+                ("the publisher's part", publisher)
+            ],
+            "{b}: {members:?}"
+        );
         let holds = history("hold").await;
         assert!(
             !holds.is_empty()

@@ -140,7 +140,6 @@ pub fn ForecastPanel(
                             <th scope="col" class="num">"Subscribers"</th>
                             <th scope="col" class="num">"Avg views"</th>
                             <th scope="col" class="num">"Posts/day"</th>
-                            {excludable.then(|| view! { <th scope="col"><span class="visually-hidden">"Exclude"</span></th> })}
                         </tr>
                     </thead>
                     <tbody>
@@ -148,27 +147,27 @@ pub fn ForecastPanel(
                             let id = row.id;
                             view! {
                                 <tr>
+                                    // "Exclude" under the channel's name rather than in a column of
+                                    // its own: the table then fits beside the targeting form.
                                     <td>
                                         <span class="handle">{format!("@{}", row.handle)}</span>
                                         <span class="sub">{format!("{} · {} · {}", row.title, row.topic_name, row.language)}</span>
-                                    </td>
-                                    <td class="num">{count(row.subscribers)}</td>
-                                    <td class="num">{count(row.avg_views)}</td>
-                                    <td class="num">{format!("{:.1}", row.posts_per_day)}</td>
-                                    {excludable.then(|| view! {
-                                        <td>
+                                        {excludable.then(|| view! {
                                             <button
                                                 type="submit"
                                                 name="add_exc"
                                                 value=id.to_string()
-                                                class="link-button"
+                                                class="link-button small"
                                                 title=format!("Exclude @{}", row.handle)
                                                 on:click=fire(ForecastCommand::Exclude(id), Some(row.clone()))
                                             >
                                                 "Exclude"
                                             </button>
-                                        </td>
-                                    })}
+                                        })}
+                                    </td>
+                                    <td class="num">{count(row.subscribers)}</td>
+                                    <td class="num">{count(row.avg_views)}</td>
+                                    <td class="num">{format!("{:.1}", row.posts_per_day)}</td>
                                 </tr>
                             }
                         }).collect_view()}

@@ -6,7 +6,7 @@ use crate::{
     api::finance::{SetLowBalance, balance},
     components::{CopyButton, Field, FormError, field_error, form_error},
     model::{BalancePage, FundingInstructions, Micros},
-    pages::{suspend_once, utc},
+    pages::{scroll_here_when_linked, suspend_once, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -79,6 +79,8 @@ fn BalanceView(b: BalancePage) -> impl IntoView {
 /// How to add money: the account's payment reference and the bank details to send it to.
 #[component]
 fn AddFunds(funding: FundingInstructions, currency: String, account_name: String) -> impl IntoView {
+    // "Add funds" links (the dashboard, balance notifications) point here.
+    scroll_here_when_linked("add-funds");
     let to = match funding.bank_details {
         Some(details) => view! {
             <h3>"Pay to"</h3>

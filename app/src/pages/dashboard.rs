@@ -75,7 +75,8 @@ fn Cards(viewer: Viewer, account: Option<AccountGlance>) -> impl IntoView {
     }
 }
 
-/// The parts of the dashboard the viewer's roles allow.
+/// The parts of the dashboard the viewer's roles allow: staff work (the review queue, finance)
+/// first, then the current ad account's campaigns and money.
 #[component]
 fn Now(d: Dashboard) -> impl IntoView {
     let empty =
@@ -83,11 +84,11 @@ fn Now(d: Dashboard) -> impl IntoView {
     (!empty).then(|| {
         view! {
             <div class="cards now">
+                {d.moderation.map(|r| view! { <Review r staff=true/> })}
+                {d.finance.map(|f| view! { <Finance f/> })}
                 {d.live.map(|l| view! { <Live l/> })}
                 {d.money.map(|m| view! { <Money m/> })}
                 {d.own_review.map(|r| view! { <Review r staff=false/> })}
-                {d.moderation.map(|r| view! { <Review r staff=true/> })}
-                {d.finance.map(|f| view! { <Finance f/> })}
             </div>
         }
     })

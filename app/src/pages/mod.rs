@@ -29,6 +29,24 @@ pub fn utc(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// Scrolls to the element with `id` once it is shown, when the page's address names it
+/// (`…#id`). The browser looks for the anchor when the page opens, before data loaded after
+/// hydration or a client-side navigation has put the element there; call this from the
+/// component that renders it.
+pub fn scroll_here_when_linked(id: &'static str) {
+    #[cfg(feature = "hydrate")]
+    leptos::prelude::Effect::new(move |_| {
+        use leptos::prelude::{document, window};
+        if window().location().hash().ok().as_deref() == Some(&format!("#{id}"))
+            && let Some(element) = document().get_element_by_id(id)
+        {
+            element.scroll_into_view();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
 /// The `Suspend` of a page's `<Suspense>` or `<Transition>`: the view built from its loaded
 /// data, built once per request on the server.
 ///

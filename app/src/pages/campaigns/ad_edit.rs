@@ -141,6 +141,8 @@ fn Editor(
     let can_send =
         move || editable && !dirty.get() && latest_status == Some(AdVersionStatus::Draft);
     let paused = ad.as_ref().is_some_and(|a| a.paused);
+    // Pausing matters to an ad that serves (an approved version); a paused one can resume.
+    let can_pause = paused || ad.as_ref().is_some_and(|a| a.live_version.is_some());
     view! {
         <Title text=heading.clone()/>
         <div class="page-head">
@@ -217,11 +219,13 @@ fn Editor(
                             <input type="hidden" name="ad" value=ad_id.map(|a| a.to_string()).unwrap_or_default()/>
                             <button type="submit" id="send-ad" disabled=move || !can_send() || submit.pending().get()>"Send for review"</button>
                         </ActionForm>
-                        <ActionForm action=pause attr:class="inline">
-                            <input type="hidden" name="ad" value=ad_id.map(|a| a.to_string()).unwrap_or_default()/>
-                            <input type="hidden" name="paused" value=(!paused).to_string()/>
-                            <button type="submit" class="ghost">{if paused { "Resume ad" } else { "Pause ad" }}</button>
-                        </ActionForm>
+                        {can_pause.then(|| view! {
+                            <ActionForm action=pause attr:class="inline">
+                                <input type="hidden" name="ad" value=ad_id.map(|a| a.to_string()).unwrap_or_default()/>
+                                <input type="hidden" name="paused" value=(!paused).to_string()/>
+                                <button type="submit" class="ghost">{if paused { "Resume ad" } else { "Pause ad" }}</button>
+                            </ActionForm>
+                        })}
                         <p class="hint">
                             {move || if dirty.get() { "Save your changes before sending them for review." } else { "Moderators review the newest saved version." }}
                         </p>
@@ -229,7 +233,7 @@ fn Editor(
                     <FormError error=form_error(submit_result)/>
                     <SubmitFieldErrors result=submit_result/>
                 })}
-                <p><a href=campaign_href>"← Back to the campaign"</a></p>
+                <p class="back-link"><a href=campaign_href>"← Back to the campaign"</a></p>
             </section>
             <aside class="ad-side">
                 <AdPreview copy/>

@@ -394,7 +394,10 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
                         "Spent is what views were charged; held is reserved for slots won and not yet charged (it is released when unused). "
                         "A daily budget is spread over the scheduled hours left in your local day: each hour may use its share of what is left today, so the budget is not gone by morning."
                     </p>
-                    <p><a class="button" href=format!("/reports?campaign={}", c.id) data-test="campaign-report">"View report"</a></p>
+                    <p class="toolbar">
+                        <a class="button" href=format!("/reports?campaign={}", c.id) data-test="campaign-report">"View report"</a>
+                        <a class="button" href=format!("/reports?campaign={}#share-links", c.id)>"Share report"</a>
+                    </p>
                 </section>
             }
         })}

@@ -5,7 +5,7 @@ use crate::{
     api::finance_console::finance_reconcile,
     components::Pager,
     error::AppError,
-    model::{RECONCILE_PAGE_ROWS, ReconcileRow, TransferKind},
+    model::{RECONCILE_PAGE_ROWS, ReconcileRow, TransferKind, group_thousands},
     pages::suspend_once,
 };
 use chrono::NaiveDate;
@@ -144,11 +144,11 @@ fn Figures(rows: Vec<ReconcileRow>, link: bool) -> impl IntoView {
             <table class="data reconcile" aria-label=if link { "Reconciliation per account" } else { "Reconciliation totals" }>
                 <thead><tr>
                     <th>"Account"</th>
+                    <th>"Agrees"</th>
                     <th class="num">"Charged: ledger = events"</th>
                     <th class="num">"Spend: events = reports by channel = by day"</th>
                     <th class="num">"Reversed: ledger = corrections = reports by channel = by day"</th>
                     <th class="num">"Views: events = reports by channel = by day"</th>
-                    <th>"Agrees"</th>
                 </tr></thead>
                 <tbody>
                     {rows.into_iter().map(|r| {
@@ -160,7 +160,7 @@ fn Figures(rows: Vec<ReconcileRow>, link: bool) -> impl IntoView {
                             pair(&[m(r.ledger_charged), m(r.events_charged)]),
                             pair(&[m(r.events_spend), m(r.rollup_spend), m(daily_spend)]),
                             pair(&[m(r.ledger_reversed), m(r.corrections_reversed), m(r.rollup_reversed), m(daily_reversed)]),
-                            pair(&[r.events_views.to_string(), r.rollup_views.to_string(), daily_views.to_string()]),
+                            pair(&[r.events_views, r.rollup_views, daily_views].map(|v| group_thousands(v.max(0) as u64))),
                         ];
                         let name = if link {
                             view! { <a href=format!("/finance/accounts/{}", r.account_id)>{r.account_name.clone()}</a> }.into_any()
@@ -170,10 +170,11 @@ fn Figures(rows: Vec<ReconcileRow>, link: bool) -> impl IntoView {
                         view! {
                             <tr data-test="reconcile-row">
                                 <td>{name}</td>
+                                // The verdict first: the figures behind it may need scrolling.
+                                <td class:negative=!ok>{if ok { "Yes" } else { "No" }}</td>
                                 {cells.into_iter().map(|(text, same)| view! {
                                     <td class="num" class:negative=!same>{text}</td>
                                 }).collect_view()}
-                                <td>{if ok { "Yes" } else { "No" }}</td>
                             </tr>
                         }
                     }).collect_view()}

@@ -9,7 +9,7 @@ use crate::{
     api::reports::{CreateShareLink, RevokeShareLink, get_report, share_links, shared_report},
     components::{CopyButton, Field, FormError, field_error, form_error},
     model::{AccountPermission, CampaignId, ReportQuery, Viewer},
-    pages::{public::PublicFrame, suspend_once},
+    pages::{public::PublicFrame, scroll_here_when_linked, suspend_once},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -115,6 +115,8 @@ fn SharePanel(campaign: CampaignId, share: ShareState) -> impl IntoView {
     } = share;
     let created: Signal<_> = create.value().into();
     let revoked: Signal<_> = revoke.value().into();
+    // The campaign page's "Share report" points here.
+    scroll_here_when_linked("share-links");
     // The address as this browser reaches the site (the path alone before hydration).
     let origin = move || {
         #[cfg(feature = "hydrate")]
@@ -124,7 +126,7 @@ fn SharePanel(campaign: CampaignId, share: ShareState) -> impl IntoView {
         String::new()
     };
     view! {
-        <section class="card" data-test="share-links">
+        <section class="card" id="share-links" data-test="share-links">
             <h2>"Share this campaign's report"</h2>
             <p class="hint">
                 "Anyone with the link sees this campaign's report, read-only, until it expires or is revoked. "

@@ -236,7 +236,7 @@ pub(crate) async fn references(
 }
 
 /// History lines in words: credits by their reference, holds, releases and charges by
-/// campaign (a charge's two parts by whom they go to), each with what it changed of the
+/// campaign (a charge's two parts, and a reversal's, by whom they go to or come from), each with what it changed of the
 /// available balance and of what the campaigns hold; `with_decisions` (finance) names the
 /// decision each is about.
 async fn describe(
@@ -295,8 +295,14 @@ async fn describe(
                         |n| format!("Campaign “{n}”"),
                     ),
             };
-            if kind == TransferKind::Post {
-                about.push_str(match kinds.get(&t.credit_account_id) {
+            // A charge goes to, and its reversal comes back from, two places: say which.
+            let part = match kind {
+                TransferKind::Post => Some(t.credit_account_id),
+                TransferKind::Reversal => Some(t.debit_account_id),
+                _ => None,
+            };
+            if let Some(side) = part {
+                about.push_str(match kinds.get(&side) {
                     Some(LedgerKind::PublisherPayable) => ": the publisher's part",
                     _ => ": the platform's part",
                 });

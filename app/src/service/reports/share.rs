@@ -181,7 +181,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     Ok(NewShareLink {
         id: link.id,
         url: format!("/shared/{token}"),
-        expires_at: clock.local(expires_at).format("%Y-%m-%d %H:%M").to_string(),
+        expires_at: local_time(&clock, expires_at),
     })
 }
 
@@ -211,7 +211,7 @@ pub async fn list(
         .into_iter()
         .map(|u| (u.id, u.email))
         .collect();
-    let time = |at: DateTime<Utc>| clock.local(at).format("%Y-%m-%d %H:%M").to_string();
+    let time = |at: DateTime<Utc>| local_time(&clock, at);
     Ok(links
         .into_iter()
         .map(|l| ShareLinkView {
@@ -336,4 +336,14 @@ pub async fn open(
             .await?;
     }
     Ok((AccountId(link.account_id), link.campaign_id))
+}
+
+/// A share link's time as its page shows it: in the account's time zone, which it names (the
+/// rest of the app shows UTC; a bare local time would read as an hour or more off).
+fn local_time(clock: &AccountClock, at: DateTime<Utc>) -> String {
+    format!(
+        "{} ({})",
+        clock.local(at).format("%Y-%m-%d %H:%M"),
+        clock.time_zone
+    )
 }
