@@ -333,9 +333,29 @@ pub fn TargetingWorkspace(
                         options: Vec<(String, String, u64)>| {
         let error_id = format!("{field}-error");
         let described_by = error_id.clone();
+        // The list scrolls, so what is ticked may be out of sight: say it above the list.
+        let names: Vec<(String, String)> = options
+            .iter()
+            .map(|(value, label, _)| (value.clone(), label.clone()))
+            .collect();
+        let ticked = move || {
+            let picked: Vec<String> = form.with(|f| {
+                names
+                    .iter()
+                    .filter(|(value, _)| read(f).contains(value))
+                    .map(|(_, label)| label.clone())
+                    .collect()
+            });
+            if picked.is_empty() {
+                "None ticked: any.".to_owned()
+            } else {
+                format!("Ticked: {}.", picked.join(", "))
+            }
+        };
         view! {
             <fieldset class="choices" aria-describedby=described_by>
                 <legend>{legend} <span class="muted">"(any when none is ticked)"</span></legend>
+                <p class="hint ticked" data-test=format!("{field}-ticked")>{ticked}</p>
                 <div class="choice-grid">
                     {options.into_iter().map(|(value, label, n)| {
                         let checked = { let value = value.clone(); move || form.with(|f| read(f).contains(&value)) };

@@ -14,7 +14,7 @@ use crate::{
     error::{AppError, FieldErrors},
     model::{
         CampaignAction, CampaignBuilderData, CampaignForm, CampaignId, CampaignStatus,
-        TargetingForm, urlencode,
+        DeliveryState, TargetingForm, urlencode,
     },
     pages::{
         suspend_once,
@@ -369,6 +369,15 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
         </div>
         {info.as_ref().map(|c| {
             let d = &c.delivery;
+            // Paused, resumed or archived on this page: the delivery state loaded with the page
+            // no longer holds. Stopped, it is "Not running"; running again, the server decides
+            // on the next slot (the page says so rather than guess).
+            let (loaded_status, loaded_state) = (c.status, d.state);
+            let delivery = move || match status.get() {
+                Some(now) if now == loaded_status => (loaded_state.label(), loaded_state.css()),
+                Some(CampaignStatus::Running) => ("Running again: reload for its state", "ok"),
+                _ => (DeliveryState::NotRunning.label(), DeliveryState::NotRunning.css()),
+            };
             view! {
                 <p class="muted small">
                     {format!("Created {} · last saved {} · times in {time_zone}", utc(c.created_at), utc(c.updated_at))}
@@ -378,9 +387,9 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
                         <div class="stat"><span class="stat-label">"Spent"</span><strong class="stat-value" data-test="campaign-spent">{d.spent.display(&currency)}</strong></div>
                         <div class="stat"><span class="stat-label">"Held for won slots"</span><strong class="stat-value">{d.held.display(&currency)}</strong></div>
                         <div class="stat"><span class="stat-label">"Budget left"</span><strong class="stat-value">{d.budget_left.display(&currency)}</strong></div>
-                        <div class="stat"><span class="stat-label">"Delivery"</span><strong class="stat-value"><span class=format!("badge {}", d.state.css()) data-test="delivery-state">{d.state.label()}</span></strong></div>
+                        <div class="stat"><span class="stat-label">"Delivery"</span><strong class="stat-value"><span class=move || format!("badge {}", delivery().1) data-test="delivery-state">{move || delivery().0}</span></strong></div>
                     </div>
-                    {(d.state == crate::model::DeliveryState::Delivering).then(|| view! {
+                    {(d.state == DeliveryState::Delivering).then(|| view! {
                         <p class="hint" data-test="largest-slot">
                             {format!(
                                 "It can still commit {} (the least of the budget left, today's allowance and the balance): at its bid, enough for a slot on a channel averaging up to {} views per post. \
@@ -391,7 +400,7 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
                         </p>
                     })}
                     <p class="hint">
-                        "Spent is what views were charged; held is reserved for slots won and not yet charged (it is released when unused). "
+                        "Spent is what views were charged against the budget (a correction by finance gives the money back to the balance, not to the budget; reports show spend net of it); held is reserved for slots won and not yet charged (it is released when unused). "
                         "A daily budget is spread over the scheduled hours left in your local day: each hour may use its share of what is left today, so the budget is not gone by morning."
                     </p>
                     <p class="toolbar">

@@ -220,8 +220,8 @@ fn AccountCard(
                 <dt>"Payment reference"</dt><dd class="payment-reference">{row.payment_reference.clone()}</dd>
                 <dt>"Available"</dt><dd data-test="available">{money(row.available)}</dd>
                 <dt>"Held"</dt><dd>{money(row.held)}</dd>
-                <dt>"Spent this month"</dt><dd data-test="spent-this-month">{money(row.spent_this_month)}</dd>
-                <dt>"Spent in all"</dt><dd>{money(row.spent)}</dd>
+                <dt>"Spent this month (net of corrections)"</dt><dd data-test="spent-this-month">{money(row.spent_this_month)}</dd>
+                <dt>"Charged in all"</dt><dd>{money(row.spent)}</dd>
                 <dt>"Credited"</dt><dd>{money(row.credited)}</dd>
                 <dt>"Last credit"</dt>
                 <dd>{row.last_top_up.map_or_else(|| "—".to_owned(), |t| t.format("%Y-%m-%d").to_string())}</dd>

@@ -183,6 +183,10 @@ pub fn ReportView(
             <Headline label="Budget left" value=money(report.budget_left) change=String::new() test="report-budget-left"/>
             <Headline label="Pacing" value=pacing change=String::new() test="report-pacing"/>
         </div>
+        <p class="hint">
+            "Spend is net of corrections: charges that finance reversed (e.g. for invalid traffic) come off on the day they were reversed. "
+            "A campaign's page shows what was charged against its budget, which a correction does not give back."
+        </p>
     }
     .into_any();
     let charts = view! {
