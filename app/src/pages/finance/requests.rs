@@ -5,7 +5,7 @@
 use crate::{
     api::finance::{CancelFinanceRequest, DecideFinanceRequest, RefundBalance},
     components::{FormError, field_error, form_error},
-    model::{FinanceRequestRow, FinanceRequestStatus, FinanceRequests},
+    model::{FinanceRequestKind, FinanceRequestRow, FinanceRequestStatus, FinanceRequests},
 };
 use leptos::prelude::*;
 
@@ -80,7 +80,8 @@ pub fn RequestsPanel(
     }
 }
 
-/// What went wrong with the last approve, reject or cancel (a conflict has no field).
+/// What the last approve or reject did, or what went wrong with it or with a cancel (a
+/// conflict has no field).
 #[component]
 fn DecisionError(
     decide: ServerAction<DecideFinanceRequest>,
@@ -94,7 +95,36 @@ fn DecisionError(
             .or_else(|| field_error(decided, "amount").get())
             .or_else(|| form_error(cancelled).get())
     });
-    view! { <FormError error=message/> }
+    let done = move || {
+        let Some(Ok(r)) = decided.get() else {
+            return None;
+        };
+        let amount = r.amount.display(&r.currency);
+        let text = match (r.status, r.kind) {
+            (FinanceRequestStatus::Done, FinanceRequestKind::TopUp) => format!(
+                "Approved request #{}: {amount} credited to {}. Available now: {}.",
+                r.request,
+                r.account_name,
+                r.available.display(&r.currency)
+            ),
+            (FinanceRequestStatus::Done, FinanceRequestKind::Refund) => format!(
+                "Approved request #{}: {amount} refunded from {}. Available now: {}.",
+                r.request,
+                r.account_name,
+                r.available.display(&r.currency)
+            ),
+            (FinanceRequestStatus::Rejected, _) => format!(
+                "Rejected request #{} ({amount} for {}): nothing was moved.",
+                r.request, r.account_name
+            ),
+            _ => return None,
+        };
+        Some(view! { <p class="banner success" role="status" data-test="decided">{text}</p> })
+    };
+    view! {
+        {done}
+        <FormError error=message/>
+    }
 }
 
 #[component]
