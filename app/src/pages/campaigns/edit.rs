@@ -405,7 +405,10 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
                     </p>
                     <p class="toolbar">
                         <a class="button" href=format!("/reports?campaign={}", c.id) data-test="campaign-report">"View report"</a>
-                        <a class="button" href=format!("/reports?campaign={}#share-links", c.id)>"Share report"</a>
+                        // Share links are made by those who edit campaigns (the report's panel).
+                        {can_edit.then(|| view! {
+                            <a class="button" href=format!("/reports?campaign={}#share-links", c.id)>"Share report"</a>
+                        })}
                     </p>
                 </section>
             }
