@@ -1753,6 +1753,11 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
                 "a reference with a zero-width space",
                 "100",
             ),
+            (
+                "TX\u{00A0}1001".to_owned(),
+                "a reference with a no-break space",
+                "100",
+            ),
         ] {
             let Err(AppError::Invalid(errors)) = app::service::finance::credit(
                 &w.db,

@@ -22,6 +22,8 @@ pub fn CopyButton(
     let copy = move |_| {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
+            // Cleared first, so that copying again is announced again.
+            copied.set(None);
             copied.set(Some(write_clipboard(&text.get_value()).await));
         });
         #[cfg(not(feature = "hydrate"))]

@@ -81,7 +81,8 @@ pub struct ForgotPasswordInput {
 /// What "Forgot your password?" answers, whether or not a login uses the address.
 pub const RESET_SENT: &str = "If a Herald login uses that address, we have emailed it a link to \
      choose a new password. The link works once, for 24 hours. No mail? Check the address and \
-     your spam folder, or ask again in a few minutes.";
+     your spam folder, or ask again later (an address receives at most three such mails an \
+     hour).";
 
 /// Normalises an email address for storage and lookup.
 pub fn normalize_email(email: &str) -> String {

@@ -8,7 +8,8 @@ use validator::Validate;
 
 /// A reference is what makes a credit, refund or payout happen once: it must say something
 /// (only spaces would trim to nothing, and every such request on an account would then be taken
-/// for the same one), and be the text it shows (no control or invisible characters).
+/// for the same one), and be the text it shows (no control or invisible characters, no spaces
+/// but the plain one).
 #[cfg(feature = "ssr")]
 pub(crate) fn validate_reference(reference: &str) -> Result<(), validator::ValidationError> {
     if reference.trim().is_empty() {
@@ -16,13 +17,14 @@ pub(crate) fn validate_reference(reference: &str) -> Result<(), validator::Valid
             .with_message("Enter the reference, not only spaces.".into()))
     } else if reference
         .chars()
-        .any(|c| c.is_control() || super::is_invisible(c))
+        .any(|c| c.is_control() || super::is_invisible(c) || super::is_other_space(c))
     {
         // One credit per reference: a reference that looks like another but is not the same
-        // text would credit one transfer twice.
+        // text (an invisible character, a no-break space for a space) would credit one
+        // transfer twice.
         Err(validator::ValidationError::new("reference").with_message(
-            "Type the reference as the bank statement shows it: letters, digits, spaces and \
-             punctuation (no tabs or invisible characters)."
+            "Type the reference as the bank statement shows it: letters, digits, plain spaces \
+             and punctuation (no tabs, invisible characters or special spaces)."
                 .into(),
         ))
     } else {

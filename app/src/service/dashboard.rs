@@ -359,18 +359,9 @@ async fn finance(
         .filter(correction_request::Column::RequestedBy.ne(viewer))
         .count(db)
         .await?;
-    let bank_details_changed = match settings::bank_details_changed_since(
-        db,
-        now - Duration::days(BANK_DETAILS_CHANGE_DAYS),
-    )
-    .await?
-    {
-        Some(change) => Some((
-            change,
-            settings::bank_details(db).await?.unwrap_or_default(),
-        )),
-        None => None,
-    };
+    let bank_details_changed =
+        settings::bank_details_changed_since(db, now - Duration::days(BANK_DETAILS_CHANGE_DAYS))
+            .await?;
     Ok(FinanceGlance {
         bank_details_changed,
         out_of_funds: balances,

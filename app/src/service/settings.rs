@@ -489,12 +489,13 @@ async fn bank_details_change(
     }))
 }
 
-/// The bank details' last change when it was made after `since` (finance's dashboard points
-/// out a recent one: changed bank details send every advertiser's money somewhere else).
+/// The bank details' last change, with the text it left, when it was made after `since`
+/// (finance's dashboard points out a recent one: changed bank details send every advertiser's
+/// money somewhere else).
 pub async fn bank_details_changed_since(
     db: &impl ConnectionTrait,
     since: chrono::DateTime<chrono::Utc>,
-) -> Result<Option<BankDetailsChange>, AppError> {
+) -> Result<Option<(BankDetailsChange, String)>, AppError> {
     let Some(row) = platform_text::Entity::find_by_id(BANK_DETAILS.to_owned())
         .filter(platform_text::Column::UpdatedAt.gte(since))
         .one(db)
@@ -502,7 +503,9 @@ pub async fn bank_details_changed_since(
     else {
         return Ok(None);
     };
-    bank_details_change(db, &row).await
+    Ok(bank_details_change(db, &row)
+        .await?
+        .map(|change| (change, row.value)))
 }
 
 /// Bank details as they are kept: other spaces (no-break, thin …) made plain ones, each line's

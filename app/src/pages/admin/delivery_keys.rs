@@ -34,8 +34,9 @@ pub fn DeliveryKeysPage() -> impl IntoView {
                     <div class="banner success" role="status">
                         <p>{format!("Key “{}” created. Copy its secret now: it is shown only this once.", k.name)}</p>
                         <code class="secret" data-test="new-key-secret">{k.secret.clone()}</code>
-                        <CopyButton text=k.secret what="key secret"/>
                     </div>
+                    // Outside the banner's live region, whose text it would otherwise re-read.
+                    <CopyButton text=k.secret what="key secret"/>
                 })}
                 <Field id="key-name" name="input[name]" label="Name"
                     hint="Who uses it, e.g. “Acme delivery network”." required=true

@@ -7,7 +7,10 @@ use crate::{
         catalog::{UpdateCatalogSettings, catalog_settings},
     },
     components::{Field, FormError, field_error, form_error},
-    model::{BANK_DETAILS_MAX, BankDetailsChange, BankDetailsInput, CatalogSettingsInput},
+    model::{
+        BANK_DETAILS_CHANGE_DAYS, BANK_DETAILS_MAX, BankDetailsChange, BankDetailsInput,
+        CatalogSettingsInput,
+    },
     pages::{suspend_once, utc},
 };
 use leptos::prelude::*;
@@ -56,12 +59,18 @@ fn BankDetailsForm(
         <section class="card" aria-labelledby="bank-details-title">
             <h2 id="bank-details-title">"Bank details for top-ups"</h2>
             <p class="hint">
-                "Changing them sends every advertiser's next transfer somewhere else: finance staff see the change on their dashboard for 7 days, to check it against the bank."
+                {format!(
+                    "Changing them sends every advertiser's next transfer somewhere else: finance staff see the change on their dashboard for {BANK_DETAILS_CHANGE_DAYS} days, to check it against the bank."
+                )}
             </p>
-            {last_change.map(|c| view! {
-                <p class="muted small" data-test="bank-details-changed">
-                    {format!("Last changed {} by {}.", utc(c.at), c.by.unwrap_or_else(|| "a deleted user".into()))}
-                </p>
+            {last_change.map(|c| {
+                let line = format!("Last changed {} by {}.", utc(c.at), c.by.unwrap_or_else(|| "a deleted user".into()));
+                // Saved here: the line would name the change before this one.
+                view! {
+                    <Show when=move || !saved()>
+                        <p class="muted small" data-test="bank-details-changed">{line.clone()}</p>
+                    </Show>
+                }
             })}
             <ActionForm action=update attr:class="stack narrow" attr:novalidate=true>
                 <FormError error=form_error(result)/>

@@ -12,7 +12,7 @@ use crate::{
         CorrectionRequestRow, CorrectionRequests, CorrectionResult, CorrectionTotal,
         FinanceRequestStatus, PlatformRole, Viewer, group_thousands,
     },
-    pages::{suspend_once, utc},
+    pages::{scroll_here_when_linked, suspend_once, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -213,6 +213,8 @@ fn WaitingCorrections(
         .is_empty()
         .then(|| view! { <p class="muted">"No correction is waiting for approval."</p> });
     let recent = requests.recent.clone();
+    // The dashboard's "Corrections waiting for your approval" count points here.
+    scroll_here_when_linked("waiting-corrections");
     view! {
         <section class="card finance-requests" id="waiting-corrections" aria-labelledby="waiting-corrections-heading">
             <h2 id="waiting-corrections-heading">"Corrections waiting for approval"</h2>

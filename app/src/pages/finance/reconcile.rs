@@ -3,9 +3,9 @@
 
 use crate::{
     api::finance_console::finance_reconcile,
-    components::Pager,
+    components::{Pager, count},
     error::AppError,
-    model::{RECONCILE_PAGE_ROWS, ReconcileRow, TransferKind, group_thousands},
+    model::{RECONCILE_PAGE_ROWS, ReconcileRow, TransferKind},
     pages::suspend_once,
 };
 use chrono::NaiveDate;
@@ -160,7 +160,7 @@ fn Figures(rows: Vec<ReconcileRow>, link: bool) -> impl IntoView {
                             pair(&[m(r.ledger_charged), m(r.events_charged)]),
                             pair(&[m(r.events_spend), m(r.rollup_spend), m(daily_spend)]),
                             pair(&[m(r.ledger_reversed), m(r.corrections_reversed), m(r.rollup_reversed), m(daily_reversed)]),
-                            pair(&[r.events_views, r.rollup_views, daily_views].map(|v| group_thousands(v.max(0) as u64))),
+                            pair(&[r.events_views, r.rollup_views, daily_views].map(count)),
                         ];
                         let name = if link {
                             view! { <a href=format!("/finance/accounts/{}", r.account_id)>{r.account_name.clone()}</a> }.into_any()

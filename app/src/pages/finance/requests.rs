@@ -6,6 +6,7 @@ use crate::{
     api::finance::{CancelFinanceRequest, DecideFinanceRequest, RefundBalance},
     components::{FormError, field_error, form_error},
     model::{FinanceRequestKind, FinanceRequestRow, FinanceRequestStatus, FinanceRequests},
+    pages::scroll_here_when_linked,
 };
 use leptos::prelude::*;
 
@@ -20,6 +21,8 @@ pub fn RequestsPanel(
         view! { <p class="muted">"Nothing is waiting for approval."</p> }
     });
     let recent = requests.recent.clone();
+    // The dashboard's "Waiting for your approval" count points here.
+    scroll_here_when_linked("waiting-requests");
     view! {
         <section class="card finance-requests" id="waiting-requests" aria-labelledby="waiting-heading">
             <h2 id="waiting-heading">"Waiting for approval"</h2>

@@ -148,10 +148,10 @@ fn SharePanel(campaign: CampaignId, share: ShareState) -> impl IntoView {
                     <div class="banner success" role="status">
                         <p>{format!("Link created; it expires {}. Copy it now: it is shown only this once.", link.expires_at)}</p>
                         <code class="secret" data-test="new-share-link">{url.clone()}</code>
-                        <CopyButton text=url.clone() what="share link"/>
-                        " "
                         <a href=link.url.clone() target="_blank" rel="noopener">"Open it"</a>
                     </div>
+                    // Outside the banner's live region, whose text it would otherwise re-read.
+                    <CopyButton text=url.clone() what="share link"/>
                 }
             })}
             <FormError error=form_error(revoked)/>
