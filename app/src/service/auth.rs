@@ -144,10 +144,9 @@ async fn throttled(
         )
         .await?;
     }
-    let minutes = (retry_after.num_seconds() + 59) / 60;
     Ok(AppError::TooManyAttempts(format!(
-        "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
-        if minutes == 1 { "" } else { "s" }
+        "Too many failed sign-in attempts. Try again {}.",
+        rate_limit::in_minutes(retry_after)
     )))
 }
 

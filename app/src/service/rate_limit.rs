@@ -41,6 +41,13 @@ impl Reservation {
     }
 }
 
+/// How long until a refused request may be made again, for a message: "in 3 minutes" (whole
+/// minutes, rounded up).
+pub fn in_minutes(retry_after: Duration) -> String {
+    let minutes = (retry_after.num_seconds() + 59) / 60;
+    format!("in {minutes} minute{}", if minutes == 1 { "" } else { "s" })
+}
+
 /// Reserves one request under `key`. Past the burst, a request is still granted when its slot
 /// comes within `max_wait` (the caller then waits for it); otherwise it is refused and not
 /// counted. Atomic on SQLite and PostgreSQL: the upsert's condition is evaluated on the row

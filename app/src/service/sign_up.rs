@@ -218,13 +218,10 @@ async fn throttle(
     let key = format!("signup:{}", rate_limit::address_key(Some(ip)));
     match rate_limit::reserve(db, &key, limit, Duration::zero(), now).await? {
         Reservation::Granted { .. } => Ok(()),
-        Reservation::Refused { retry_after } => {
-            let minutes = (retry_after.num_seconds() + 59) / 60;
-            Err(AppError::TooManyAttempts(format!(
-                "Too many sign-ups from your network. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            )))
-        }
+        Reservation::Refused { retry_after } => Err(AppError::TooManyAttempts(format!(
+            "Too many sign-ups from your network. Try again {}.",
+            rate_limit::in_minutes(retry_after)
+        ))),
     }
 }
 

@@ -177,10 +177,9 @@ pub async fn request_password_reset<C: ConnectionTrait + TransactionTrait>(
         if let Reservation::Refused { retry_after } =
             rate_limit::reserve(db, &key, limit, Duration::zero(), now).await?
         {
-            let minutes = (retry_after.num_seconds() + 59) / 60;
             return Err(AppError::TooManyAttempts(format!(
-                "Too many requests from your network. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
+                "Too many requests from your network. Try again {}.",
+                rate_limit::in_minutes(retry_after)
             )));
         }
     }
@@ -245,10 +244,9 @@ pub async fn resend<C: ConnectionTrait + TransactionTrait>(
     if let Reservation::Refused { retry_after } =
         rate_limit::reserve(db, &key, limit, Duration::zero(), now).await?
     {
-        let minutes = (retry_after.num_seconds() + 59) / 60;
         return Err(AppError::TooManyAttempts(format!(
-            "We have sent several links already. Ask again in {minutes} minute{}.",
-            if minutes == 1 { "" } else { "s" }
+            "We have sent several links already. Ask again {}.",
+            rate_limit::in_minutes(retry_after)
         )));
     }
     let txn = db.begin().await?;
