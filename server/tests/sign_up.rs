@@ -7,7 +7,7 @@
 mod support;
 
 use app::{
-    entity::{account_member, app_user, outbox_message},
+    entity::{account_member, app_user, audit_event, outbox_message},
     service::mail::{ConsoleTransport, deliver_pending},
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
@@ -49,6 +49,29 @@ async fn mail_kinds(app: &TestApp, email: &str) -> Vec<String> {
         .into_iter()
         .map(|m| m.kind)
         .collect()
+}
+
+/// Waits until `n` requests to reset a real login's password have been carried out (the
+/// answer does not wait for them: each writes its audit event with its mail, if any).
+async fn resets_written(app: &TestApp, n: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let written = audit_event::Entity::find()
+            .filter(audit_event::Column::Action.eq("auth.password_reset_requested"))
+            .count(&app.db)
+            .await
+            .expect("audit");
+        if written >= n {
+            assert_eq!(written, n, "{}: one event per request", app.backend);
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}: {written} of {n} reset requests written",
+            app.backend
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 async fn invited_sign_up(client: &Client, email: &str, password: &str, token: &str) -> Reply {
@@ -232,6 +255,7 @@ async fn forgot_password_mails_a_link_and_tells_nobody_which_addresses_have_a_lo
         let unknown = ask("nobody@example.com").await;
         assert!(known.status.is_success(), "{b}: {known:?}");
         assert_eq!(answer(&known), answer(&unknown), "{b}: identical answers");
+        resets_written(&app, 1).await;
         assert_eq!(
             mail_kinds(&app, "ada@example.com").await,
             ["confirmation", "password_reset"],
@@ -249,6 +273,7 @@ async fn forgot_password_mails_a_link_and_tells_nobody_which_addresses_have_a_lo
                 "{b}"
             );
         }
+        resets_written(&app, 4).await;
         assert_eq!(
             mail_kinds(&app, "ada@example.com").await,
             [
@@ -310,6 +335,11 @@ async fn forgot_password_mails_a_link_and_tells_nobody_which_addresses_have_a_lo
             mail_kinds(&app, "ada@example.com").await.len(),
             4,
             "{b}: the refused request mailed nothing"
+        );
+        resets_written(&app, 4).await;
+        assert!(
+            mail_kinds(&app, "nobody@example.com").await.is_empty(),
+            "{b}: never a mail to an address without a login"
         );
     }
 }

@@ -54,13 +54,20 @@ pub async fn set_password_by_email(input: NewPasswordInput) -> Result<(), AppErr
 #[server(endpoint = "forgot_password")]
 pub async fn forgot_password(input: ForgotPasswordInput) -> Result<(), AppError> {
     let request = ctx::request()?;
-    service::verification::request_password_reset(
-        &request.state.db,
-        input,
-        request.ip.clone(),
-        chrono::Utc::now(),
-    )
-    .await
+    let db = request.state.db.clone();
+    let (ip, now) = (request.ip.clone(), chrono::Utc::now());
+    let email =
+        service::verification::request_password_reset(&db, input, ip.as_deref(), now).await?;
+    // The answer does not wait for the mail: a real login's request (a link, a mail, an audit
+    // event) would otherwise take longer to answer than an unknown address's, and tell which
+    // addresses have a login. A shutdown may stop the task before it commits: then nothing of
+    // it is written, and the person asks again.
+    tokio::spawn(async move {
+        if let Err(e) = service::verification::mail_password_reset(&db, email, ip, now).await {
+            tracing::error!(error = %e, "a password reset mail was not written");
+        }
+    });
+    Ok(())
 }
 
 /// Mails the signed-in user a new link to confirm their address (a few an hour).

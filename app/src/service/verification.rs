@@ -151,27 +151,24 @@ pub(crate) async fn send_sign_up_attempt(
     mail::enqueue(txn, mail, now).await
 }
 
-/// "Forgot your password?": mails the login that uses `input.email`, if there is one, a link
-/// to choose a new password (the same single-use link as every mailed one: opened signed out,
-/// it sets a new password, confirms the address and ends every session of the login). The
-/// answer is the same whether or not a login uses the address, so the form tells no one which
-/// addresses have one; what differs (the mail, the audit event) happens only for a real login.
-/// A client address may ask [`RESET_REQUESTS_PER_HOUR`] times an hour (refused beyond, with
-/// when to try again); an address receives at most [`RESET_MAILS_PER_HOUR`] such mails an
-/// hour.
-pub async fn request_password_reset<C: ConnectionTrait + TransactionTrait>(
+/// "Forgot your password?", its first half: checks the address and counts the request against
+/// its client address — a client address may ask [`RESET_REQUESTS_PER_HOUR`] times an hour
+/// (refused beyond, with when to try again) — and returns the address, normalised, for
+/// [`mail_password_reset`]. Nothing here depends on whether a login uses the address, so the
+/// answer, which the caller gives without waiting for the second half, is the same in what it
+/// says and in how long it takes.
+pub async fn request_password_reset<C: ConnectionTrait>(
     db: &C,
     input: ForgotPasswordInput,
-    ip: Option<String>,
+    ip: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     // As sign-in does: spaces around the address and its case do not matter.
     let input = ForgotPasswordInput {
         email: normalize_email(&input.email),
     };
     input.validate()?;
-    let email = input.email;
-    if let Some(ip) = ip.as_deref() {
+    if let Some(ip) = ip {
         let key = format!("reset:{}", rate_limit::address_key(Some(ip)));
         let limit = Limit::new(RESET_REQUESTS_PER_HOUR, Duration::hours(1));
         if let Reservation::Refused { retry_after } =
@@ -183,6 +180,21 @@ pub async fn request_password_reset<C: ConnectionTrait + TransactionTrait>(
             )));
         }
     }
+    Ok(input.email)
+}
+
+/// "Forgot your password?", its second half: mails the login that uses `email`, if there is
+/// one, a link to choose a new password (the same single-use link as every mailed one: opened
+/// signed out, it sets a new password, confirms the address and ends every session of the
+/// login), at most [`RESET_MAILS_PER_HOUR`] such mails an hour per address; the audit event
+/// records each request for a real login, mailed or not. One transaction: the link, the mail
+/// and the event are written together or not at all.
+pub async fn mail_password_reset<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    email: String,
+    ip: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     let Some(user) = app_user::Entity::find()
         .filter(app_user::Column::Email.eq(&email))
         .one(db)
