@@ -107,7 +107,7 @@ async fn each_role_sees_what_matters_now_and_nothing_else() {
         )
         .await
         .expect(b);
-        submit_with_ad(&db, &me, second, "Decaf for late readers").await;
+        let decaf = submit_with_ad(&db, &me, second, "Decaf for late readers").await;
         let waiting = dashboard::dashboard(&db, &me, now).await.expect(b);
         assert_eq!(
             waiting.own_review.expect("reviews").waiting,
@@ -167,10 +167,34 @@ async fn each_role_sees_what_matters_now_and_nothing_else() {
             Some(money.available.0 / Micros::units(1).0),
             "{b}"
         );
+        assert!(!money.low_balance && money.below_alert.is_none(), "{b}");
+        // Below the owner's alert, the card says so, and names the alert.
+        app::service::ledger::balance::set_low_balance(&db, &me, "5000")
+            .await
+            .expect(b);
+        let alerted = dashboard::dashboard(&db, &me, now)
+            .await
+            .expect(b)
+            .money
+            .expect("owners see money");
+        assert!(alerted.low_balance, "{b}");
+        assert_eq!(alerted.below_alert, Some(Micros::units(5_000)), "{b}");
+        app::service::ledger::balance::set_low_balance(&db, &me, "")
+            .await
+            .expect(b);
         let review = owner.own_review.expect("owners see their reviews");
         assert_eq!((review.waiting, review.appeals), (0, 0), "{b}");
         assert_eq!(review.recent.len(), 1, "{b}: the moderator's approval");
         assert_eq!(review.recent[0].campaign, second, "{b}");
+        let decided = review.recent[0]
+            .ad
+            .as_ref()
+            .expect("an ad's decision names the ad");
+        assert_eq!(
+            (decided.id, decided.title.as_str(), decided.version),
+            (decaf, "Beans", 1),
+            "{b}"
+        );
         assert!(owner.moderation.is_none() && owner.finance.is_none(), "{b}");
 
         let analyst = member_with_role(&db, &me, "analyst@example.com", AccountRole::Analyst).await;

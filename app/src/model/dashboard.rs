@@ -2,7 +2,7 @@
 //! allowance, the balance and how many days of spend it leaves, items waiting for review, and
 //! recent review decisions.
 
-use crate::model::{AccountRole, CampaignId, DeliveryState, Micros, ReviewKind, Verdict};
+use crate::model::{AccountRole, AdId, CampaignId, DeliveryState, Micros, ReviewKind, Verdict};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -83,7 +83,10 @@ pub struct MoneyGlance {
     pub daily_rate: Micros,
     /// Whole days the available balance lasts at that rate (`None`: nothing spent lately).
     pub days_left: Option<i64>,
+    /// Out of funds while campaigns are meant to deliver, or below the owner's alert.
     pub low_balance: bool,
+    /// The owner's low-balance alert, when the available balance is below it.
+    pub below_alert: Option<Micros>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,8 +108,18 @@ pub struct DecisionRow {
     /// The advertiser's account (for moderators' rows).
     pub account_name: Option<String>,
     pub kind: ReviewKind,
+    /// The ad whose version was decided (none for a targeting change).
+    pub ad: Option<DecidedAd>,
     pub outcome: Verdict,
     pub appeal: bool,
+}
+
+/// The ad a decision was about: its title and which of its versions was decided.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecidedAd {
+    pub id: AdId,
+    pub title: String,
+    pub version: i32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

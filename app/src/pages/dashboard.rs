@@ -167,7 +167,16 @@ fn Money(m: MoneyGlance) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="money-card">
             <h2 id="money-card">"Balance"</h2>
-            {m.low_balance.then(|| view! { <p class="banner warning">"The balance is low: top it up to keep campaigns delivering."</p> })}
+            {m.low_balance.then(|| {
+                let why = match m.below_alert {
+                    Some(alert) => format!(
+                        "The balance is below your low-balance alert of {}: top it up to keep campaigns delivering.",
+                        alert.display(&c)
+                    ),
+                    None => "The balance is too low for campaigns to win slots: top it up to keep them delivering.".to_owned(),
+                };
+                view! { <p class="banner warning">{why}</p> }
+            })}
             {empty.then(|| view! { <p data-test="no-funds">"Campaigns spend from a prepaid balance: add funds by bank transfer before they can deliver."</p> })}
             <dl class="facts">
                 <dt>"Available"</dt><dd data-test="available">{m.available.display(&c)}</dd>
@@ -208,22 +217,33 @@ fn Review(r: ReviewGlance, staff: bool) -> impl IntoView {
             {if r.recent.is_empty() {
                 view! { <p class="muted">"None yet."</p> }.into_any()
             } else {
-                view! { <ul class="decisions">{r.recent.into_iter().map(decision).collect_view()}</ul> }.into_any()
+                view! { <ul class="decisions">{r.recent.into_iter().map(|d| decision(d, !staff)).collect_view()}</ul> }.into_any()
             }}
             {staff.then(|| view! { <a class="button" href="/moderation">"Open the queue"</a> })}
         </section>
     }
 }
 
-fn decision(d: DecisionRow) -> impl IntoView {
+/// A decision: what was decided (for the account's own members, a link to it), in which
+/// campaign, and when.
+fn decision(d: DecisionRow, link: bool) -> impl IntoView {
     let outcome = match d.outcome {
         Verdict::Approved => "badge ok",
         Verdict::Declined => "badge warn",
     };
-    let what = format!(
-        "{}{} of “{}”{}",
-        d.kind.label(),
-        if d.appeal { " (appeal)" } else { "" },
+    let appeal = if d.appeal { " (appeal)" } else { "" };
+    let (subject, href) = match &d.ad {
+        Some(ad) => (
+            format!("Ad “{}” (version {}){appeal}", ad.title, ad.version),
+            format!("/campaigns/{}/ads/{}", d.campaign.0, ad.id.0),
+        ),
+        None => (
+            format!("{}{appeal}", d.kind.label()),
+            format!("/campaigns/{}", d.campaign.0),
+        ),
+    };
+    let context = format!(
+        " in “{}”{}",
         d.campaign_name,
         d.account_name
             .map(|a| format!(" · {a}"))
@@ -233,7 +253,12 @@ fn decision(d: DecisionRow) -> impl IntoView {
         <li>
             <span class=outcome>{d.outcome.label()}</span>
             " "
-            <span>{what}</span>
+            {if link {
+                view! { <a href=href>{subject}</a> }.into_any()
+            } else {
+                view! { <span>{subject}</span> }.into_any()
+            }}
+            <span>{context}</span>
             <span class="muted small">{format!(" — {}", utc(d.decided_at))}</span>
         </li>
     }

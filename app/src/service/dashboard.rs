@@ -10,8 +10,8 @@ use crate::{
     },
     error::AppError,
     model::{
-        AccountGlance, AccountId, AccountPermission, AccountRole, BANK_DETAILS_CHANGE_DAYS,
-        CampaignId, CampaignStatus, DASHBOARD_CAMPAIGNS, DASHBOARD_DECISIONS, Dashboard,
+        AccountGlance, AccountId, AccountPermission, AccountRole, AdId, BANK_DETAILS_CHANGE_DAYS,
+        CampaignId, CampaignStatus, DASHBOARD_CAMPAIGNS, DASHBOARD_DECISIONS, Dashboard, DecidedAd,
         DecisionRow, FinanceGlance, FinanceRequestStatus, LedgerKind, LiveCampaignRow,
         LiveCampaigns, Micros, MoneyGlance, PlatformRole, ReviewGlance, ReviewKind,
         SPEND_RATE_DAYS, TaskState, Verdict,
@@ -209,6 +209,7 @@ async fn money(
         days_left,
         low_balance: (balance.out_of_funds && delivering)
             || balance.low_balance.is_some_and(|t| balance.available < t),
+        below_alert: balance.low_balance.filter(|t| balance.available < *t),
     })
 }
 
@@ -258,6 +259,9 @@ struct DecisionLine {
     is_appeal: bool,
     campaign_name: Option<String>,
     account_name: Option<String>,
+    ad_id: Option<i64>,
+    ad_title: Option<String>,
+    version: Option<i32>,
 }
 
 /// The latest review decisions, of one account or of the platform, with the names of their
@@ -287,6 +291,25 @@ async fn decisions(
             Expr::cust("(SELECT a.name FROM ad_account a WHERE a.id = review_decision.account_id)"),
             "account_name",
         )
+        .column_as(
+            Expr::cust(
+                "(SELECT v.ad_id FROM ad_version v WHERE v.id = review_decision.ad_version_id)",
+            ),
+            "ad_id",
+        )
+        .column_as(
+            Expr::cust(
+                "(SELECT a.title FROM ad_version v JOIN ad a ON a.id = v.ad_id \
+                 WHERE v.id = review_decision.ad_version_id)",
+            ),
+            "ad_title",
+        )
+        .column_as(
+            Expr::cust(
+                "(SELECT v.number FROM ad_version v WHERE v.id = review_decision.ad_version_id)",
+            ),
+            "version",
+        )
         .order_by_desc(review_decision::Column::DecidedAt)
         .order_by_desc(review_decision::Column::Id)
         .limit(DASHBOARD_DECISIONS)
@@ -302,6 +325,14 @@ async fn decisions(
             // An account's own dashboard does not name the account on every row.
             account_name: d.account_name.filter(|_| account.is_none()),
             kind: ReviewKind::of(d.ad_version_id),
+            ad: match (d.ad_id, d.ad_title, d.version) {
+                (Some(id), Some(title), Some(version)) => Some(DecidedAd {
+                    id: AdId(id),
+                    title,
+                    version,
+                }),
+                _ => None,
+            },
             outcome: d.outcome,
             appeal: d.is_appeal,
         })
