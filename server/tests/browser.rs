@@ -54,7 +54,7 @@ async fn sign_up_see_the_dashboard_sign_out_and_sign_in_again() {
 
     // Sign out from the user menu.
     client
-        .find(Locator::Css(".user-menu summary"))
+        .find(Locator::Css(".user-menu-button"))
         .await
         .expect("menu")
         .click()
@@ -96,6 +96,41 @@ async fn sign_up_see_the_dashboard_sign_out_and_sign_in_again() {
     submit(&client).await;
     wait_for_path(&client, "/").await;
     until_contains(&client, "h1", "Dashboard").await;
+
+    // On a phone the navigation folds behind "Menu"; a link followed from it closes it.
+    let campaigns = "nav.side-nav a[href='/campaigns']";
+    let menu = "nav.side-nav button.nav-menu-button";
+    assert!(
+        displayed(&client, campaigns).await,
+        "wide: the links are always shown"
+    );
+    assert!(!displayed(&client, menu).await, "wide: no Menu button");
+    client.set_window_size(390, 900).await.expect("phone");
+    assert!(
+        !displayed(&client, campaigns).await,
+        "phone: the links start folded"
+    );
+    assert!(
+        text_of(&client, menu).await.ends_with("Menu"),
+        "labelled Menu"
+    );
+    click(&client, menu).await;
+    assert!(
+        displayed(&client, campaigns).await,
+        "phone: Menu shows the links"
+    );
+    click(&client, campaigns).await;
+    wait_for_path(&client, "/campaigns").await;
+    until_contains(&client, "h1", "Campaigns").await;
+    assert!(
+        !displayed(&client, campaigns).await,
+        "the menu closes on the page it led to"
+    );
+    client.set_window_size(1280, 900).await.expect("wide");
+    assert!(
+        displayed(&client, campaigns).await,
+        "wide again: the links are shown"
+    );
 
     client
         .goto(&app.url("/account"))

@@ -1,4 +1,7 @@
-//! The left navigation, drawn from what the viewer's roles allow and nothing else.
+//! The left navigation, drawn from what the viewer's roles allow and nothing else. On a phone
+//! its links fold behind a "Menu" button that opens them as a popover (the browser's own: it
+//! works before the wasm has loaded, and a tap outside or Escape closes it); on a wider screen
+//! they are always shown (`style/main.css`).
 
 use crate::model::{AccountPermission, PlatformRole, Viewer};
 use leptos::prelude::*;
@@ -16,6 +19,22 @@ const NESTED: [&str; 4] = [
 #[component]
 pub fn SideNav(viewer: Viewer) -> impl IntoView {
     let location = use_location();
+    let pathname = location.pathname;
+    // On a phone the links sit in a popover: following one closes it (the shell stays mounted
+    // from page to page, so nothing else would), even a link to the page already shown; so
+    // does any other change of page, such as going back.
+    let menu = NodeRef::<leptos::html::Div>::new();
+    let close = move || {
+        if let Some(menu) = menu.get_untracked()
+            && menu.matches(":popover-open").unwrap_or(false)
+        {
+            let _ = menu.hide_popover();
+        }
+    };
+    Effect::new(move |_| {
+        pathname.track();
+        close();
+    });
     let link = move |href: &'static str, label: &'static str| {
         let current = move || {
             let path = location.pathname.get();
@@ -32,7 +51,7 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
         };
         view! {
             <li>
-                <a href=href aria-current=current>{label}</a>
+                <a href=href aria-current=current on:click=move |_| close()>{label}</a>
             </li>
         }
     };
@@ -89,24 +108,30 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
     });
     view! {
         <nav class="side-nav" aria-label="Main">
-            {account_links}
-            {member.is_none().then(|| view! {
+            <button type="button" class="nav-menu-button" popovertarget="nav-links">
+                <span class="nav-menu-icon" aria-hidden="true">"☰"</span>
+                "Menu"
+            </button>
+            <div id="nav-links" class="nav-links" popover="auto" node_ref=menu>
+                {account_links}
+                {member.is_none().then(|| view! {
+                    <ul>
+                        {link("/", "Dashboard")}
+                        {link("/channels", "Channels")}
+                    </ul>
+                })}
+                {moderation}
+                {finance}
+                {admin}
                 <ul>
-                    {link("/", "Dashboard")}
-                    {link("/channels", "Channels")}
+                    {link("/security", "Sign-in & security")}
                 </ul>
-            })}
-            {moderation}
-            {finance}
-            {admin}
-            <ul>
-                {link("/security", "Sign-in & security")}
-            </ul>
-            <ul class="nav-public">
-                {link("/guidelines", "Ad guidelines")}
-                {link("/review-times", "Review times")}
-                {link("/developers/delivery-api", "Delivery API")}
-            </ul>
+                <ul class="nav-public">
+                    {link("/guidelines", "Ad guidelines")}
+                    {link("/review-times", "Review times")}
+                    {link("/developers/delivery-api", "Delivery API")}
+                </ul>
+            </div>
         </nav>
     }
     .into_any()

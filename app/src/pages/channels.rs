@@ -143,7 +143,7 @@ pub fn ChannelsPage() -> impl IntoView {
                         view! {
                             <p class="muted">{format!("{} channels", count(list.total as i64))}</p>
                             <div class="table-wrap" tabindex="0">
-                                <table class="channels">
+                                <table class="channels cards-on-phone">
                                     <thead>
                                         <tr>
                                             <th scope="col">"Channel"</th>
@@ -163,12 +163,12 @@ pub fn ChannelsPage() -> impl IntoView {
                                                     <span class="handle">{format!("@{}", c.handle)}</span>
                                                     <span class="sub">{c.title}</span>
                                                 </td>
-                                                <td>{c.topic_name}</td>
-                                                <td><code>{c.language}</code></td>
-                                                <td class="num" title=count(c.subscribers)>{compact(c.subscribers)}</td>
-                                                <td class="num" title=count(c.avg_views)>{compact(c.avg_views)}</td>
-                                                <td class="num">{format!("{:.1}", c.posts_per_day)}</td>
-                                                <td>
+                                                <td data-label="Topic">{c.topic_name}</td>
+                                                <td data-label="Language"><code>{c.language}</code></td>
+                                                <td class="num" data-label="Subscribers" title=count(c.subscribers)>{compact(c.subscribers)}</td>
+                                                <td class="num" data-label="Avg views" title=count(c.avg_views)>{compact(c.avg_views)}</td>
+                                                <td class="num" data-label="Posts/day">{format!("{:.1}", c.posts_per_day)}</td>
+                                                <td data-label="Eligible">
                                                     {if c.eligible {
                                                         view! { <span class="badge ok">"Eligible"</span> }.into_any()
                                                     } else if c.active {

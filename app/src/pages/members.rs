@@ -94,7 +94,7 @@ pub fn MembersSection(
             <FormError error=form_error(actions.change_role.value().into())/>
             <FormError error=form_error(actions.remove.value().into())/>
             <div class="table-wrap" tabindex="0">
-                <table class="members">
+                <table class="members cards-on-phone">
                     <thead>
                         <tr>
                             <th scope="col">"Email"</th>
@@ -150,8 +150,8 @@ fn MemberRow(member: Member, mine: bool, owner: bool, actions: MemberActions) ->
                 {member.email.clone()}
                 {mine.then(|| view! { " " <span class="badge muted">"you"</span> })}
             </td>
-            <td>{role}</td>
-            <td class="nowrap">{utc(member.joined_at)}</td>
+            <td data-label="Role">{role}</td>
+            <td class="nowrap" data-label="Member since">{utc(member.joined_at)}</td>
             {owner.then(|| view! { <td class="num">{remove}</td> })}
         </tr>
     }
@@ -278,7 +278,7 @@ fn InvitationTable(
 ) -> impl IntoView {
     view! {
         <div class="table-wrap" tabindex="0">
-            <table class="invitations">
+            <table class="invitations cards-on-phone">
                 <thead>
                     <tr>
                         <th scope="col">"Email"</th>
@@ -296,9 +296,9 @@ fn InvitationTable(
                             view! {
                             <tr data-invitation=inv.email.clone()>
                                 <td>{inv.email.clone()}</td>
-                                <td><span class="badge">{inv.role.label()}</span></td>
-                                <td class="nowrap">{utc(inv.created_at)}</td>
-                                <td class="nowrap">{utc(inv.expires_at)}</td>
+                                <td data-label="Role"><span class="badge">{inv.role.label()}</span></td>
+                                <td class="nowrap" data-label="Created">{utc(inv.created_at)}</td>
+                                <td class="nowrap" data-label="Expires">{utc(inv.expires_at)}</td>
                                 <td class="num">
                                     <ActionForm action=revoke attr:class="inline">
                                         {account_field(account)}

@@ -126,22 +126,24 @@ fn Header(viewer: Viewer) -> impl IntoView {
                     </a>
                 }
             })}
-            <details class="user-menu">
+            // A popover: a tap outside or Escape closes it.
+            <div class="user-menu">
                 // At phone width only the avatar letter shows: the label names the menu.
-                <summary aria-label=format!("Account menu of {}", viewer.email)>
+                <button type="button" class="user-menu-button" popovertarget="user-menu-panel"
+                    aria-label=format!("Account menu of {}", viewer.email)>
                     <span class="avatar" aria-hidden="true">
                         {viewer.email.chars().next().map(|c| c.to_ascii_uppercase())}
                     </span>
                     <span class="user-email">{viewer.email.clone()}</span>
-                </summary>
-                <div class="menu">
+                </button>
+                <div class="menu" id="user-menu-panel" popover="auto">
                     <p class="muted small">{viewer.email.clone()}</p>
                     {(!staff.is_empty()).then(|| view! { <p class="small">"Staff: " {staff}</p> })}
                     <ActionForm action=auth.sign_out>
                         <button type="submit" class="ghost" id="sign-out">"Sign out"</button>
                     </ActionForm>
                 </div>
-            </details>
+            </div>
         </header>
     }
     .into_any()

@@ -311,7 +311,15 @@ pub async fn click(client: &Client, css: &str) {
     element.click().await.expect("click");
 }
 
-/// Polls until the text at `css` contains `part`, and returns it.
+/// Whether the element at `css` is shown (not hidden by CSS or a closed `<details>`).
+pub async fn displayed(client: &Client, css: &str) -> bool {
+    wait_for(client, css)
+        .await
+        .is_displayed()
+        .await
+        .expect("displayed")
+}
+
 /// Waits until the text at `css` equals `expected` (30 s at most).
 pub async fn shows(client: &Client, css: &str, expected: &str) {
     let mut last = String::new();
@@ -325,6 +333,7 @@ pub async fn shows(client: &Client, css: &str, expected: &str) {
     panic!("{css} shows {last:?}, not {expected:?}");
 }
 
+/// Polls until the text at `css` contains `part`, and returns it.
 pub async fn until_contains(client: &Client, css: &str, part: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

@@ -44,7 +44,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                         let pages = list.pages();
                         view! {
                             <div class="table-wrap" tabindex="0">
-                                <table>
+                                <table class="cards-on-phone">
                                     <thead>
                                         <tr>
                                             <th scope="col">"Email"</th>
@@ -110,9 +110,9 @@ fn UserLine(user: UserRow, change: ServerAction<ChangeRole>) -> impl IntoView {
     view! {
         <tr>
             <td>{user.email}</td>
-            <td>{utc(user.created_at)}</td>
-            <td>{user.account_count}</td>
-            <td>
+            <td data-label="Signed up">{utc(user.created_at)}</td>
+            <td data-label="Ad accounts">{user.account_count}</td>
+            <td data-label="Platform roles">
                 <div class="chips">{toggles}</div>
             </td>
         </tr>

@@ -83,7 +83,7 @@ pub fn CampaignsPage() -> impl IntoView {
                         let filtered = !f.search.is_empty() || !f.status.is_empty();
                         view! {
                             <div class="table-wrap" tabindex="0">
-                                <table class="campaigns cards-on-phone">
+                                <table class="campaigns compact cards-on-phone">
                                     <thead>
                                         <tr>
                                             <th scope="col">"Campaign"</th>
@@ -116,8 +116,11 @@ pub fn CampaignsPage() -> impl IntoView {
                                                     <td class="num" data-label="Held">{c.delivery.held.display(&currency)}</td>
                                                     <td class="num" data-label="Budget left">{c.delivery.budget_left.display(&currency)}</td>
                                                     <td data-label="Delivery"><span class=format!("badge {}", c.delivery.state.css()) data-test="delivery-state">{c.delivery.state.label()}</span></td>
-                                                    <td class="nowrap" data-label=dates.clone()>
-                                                        {when(c.start, if c.status == CampaignStatus::Draft { "when approved" } else { "on approval" })} " → " {when(c.end, "no end")}
+                                                    // Two lines where the table is narrow: start, then end.
+                                                    <td data-label=dates.clone()>
+                                                        <span class="nowrap">{when(c.start, if c.status == CampaignStatus::Draft { "when approved" } else { "on approval" })} " →"</span>
+                                                        " "
+                                                        <span class="nowrap">{when(c.end, "no end")}</span>
                                                     </td>
                                                     <td class="num" data-label="Ads">{c.ads}</td>
                                                 </tr>
