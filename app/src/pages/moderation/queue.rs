@@ -73,11 +73,11 @@ pub fn ReviewQueuePage() -> impl IntoView {
                             </Form>
                             {(!empty).then(|| view! {
                                 <div class="table-wrap" tabindex="0">
-                                    <table class="queue">
+                                    <table class="queue cards-on-phone">
                                         <thead>
                                             <tr>
-                                                <th scope="col">"Waiting"</th>
                                                 <th scope="col">"Item"</th>
+                                                <th scope="col">"Waiting"</th>
                                                 <th scope="col">"Account"</th>
                                                 <th scope="col">"Campaign"</th>
                                                 <th scope="col">"Languages"</th>
@@ -92,16 +92,16 @@ pub fn ReviewQueuePage() -> impl IntoView {
                                                 };
                                                 view! {
                                                     <tr data-test="queue-row">
-                                                        <td class="nowrap">{wait}</td>
                                                         <td>
                                                             <a class="row-title" href=format!("/moderation/{}", r.id)>{r.subject.clone()}</a>
                                                             <span class=kind_class>{r.kind.label()}</span>
                                                             {r.claimed_by_me.then(|| view! { <span class="badge ok">"Claimed by you"</span> })}
                                                             <span class="sub queue-preview">{r.preview.clone()}</span>
                                                         </td>
-                                                        <td>{r.account_name.clone()}</td>
-                                                        <td>{r.campaign_name.clone()}</td>
-                                                        <td>{if r.languages.is_empty() { "any".to_owned() } else { r.languages.join(", ") }}</td>
+                                                        <td class="nowrap" data-label="Waiting">{wait}</td>
+                                                        <td data-label="Account">{r.account_name.clone()}</td>
+                                                        <td data-label="Campaign">{r.campaign_name.clone()}</td>
+                                                        <td data-label="Languages">{if r.languages.is_empty() { "any".to_owned() } else { r.languages.join(", ") }}</td>
                                                     </tr>
                                                 }
                                             }).collect_view()}
