@@ -61,12 +61,17 @@ pub async fn forgot_password(input: ForgotPasswordInput) -> Result<(), AppError>
     // The answer does not wait for the mail: a real login's request (a link, a mail, an audit
     // event) would otherwise take longer to answer than an unknown address's, and tell which
     // addresses have a login. A shutdown may stop the task before it commits: then nothing of
-    // it is written, and the person asks again.
-    tokio::spawn(async move {
-        if let Err(e) = service::verification::mail_password_reset(&db, email, ip, now).await {
-            tracing::error!(error = %e, "a password reset mail was not written");
+    // it is written, and the person asks again. The task stays in the request's span, so its
+    // log lines carry the request's id.
+    use tracing::Instrument;
+    tokio::spawn(
+        async move {
+            if let Err(e) = service::verification::mail_password_reset(&db, email, ip, now).await {
+                tracing::error!(error = %e, "a password reset mail was not written");
+            }
         }
-    });
+        .in_current_span(),
+    );
     Ok(())
 }
 

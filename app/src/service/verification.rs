@@ -187,8 +187,9 @@ pub async fn request_password_reset<C: ConnectionTrait>(
 /// one, a link to choose a new password (the same single-use link as every mailed one: opened
 /// signed out, it sets a new password, confirms the address and ends every session of the
 /// login), at most [`RESET_MAILS_PER_HOUR`] such mails an hour per address; the audit event
-/// records each request for a real login, mailed or not. One transaction: the link, the mail
-/// and the event are written together or not at all.
+/// records each request for a real login, mailed or not. One transaction: the link, the mail,
+/// its count against the address's hourly mails and the event are written together or not at
+/// all.
 pub async fn mail_password_reset<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     email: String,
@@ -202,12 +203,12 @@ pub async fn mail_password_reset<C: ConnectionTrait + TransactionTrait>(
     else {
         return Ok(());
     };
+    let txn = db.begin().await?;
     let key = format!("reset:mail:{email}");
     let limit = Limit::new(RESET_MAILS_PER_HOUR, Duration::hours(1));
-    let mailed = rate_limit::reserve(db, &key, limit, Duration::zero(), now)
+    let mailed = rate_limit::reserve(&txn, &key, limit, Duration::zero(), now)
         .await?
         .is_granted();
-    let txn = db.begin().await?;
     audit::record(
         &txn,
         AuditEntry::new(

@@ -311,7 +311,7 @@ pub async fn click(client: &Client, css: &str) {
     element.click().await.expect("click");
 }
 
-/// Whether the element at `css` is shown (not hidden by CSS or a closed `<details>`).
+/// Whether the element at `css` is shown (WebDriver's displayedness: not hidden by CSS).
 pub async fn displayed(client: &Client, css: &str) -> bool {
     wait_for(client, css)
         .await
