@@ -20,6 +20,11 @@ mod m20261206_000014_rollup_day;
 mod m20261207_000015_event_day;
 mod m20261208_000016_correction_requests;
 mod m20261209_000017_bank_details;
+mod m20261210_000018_reference_keys;
+
+/// How migration 18 keyed old credits' and requests' references (frozen; the application's
+/// living rule must agree with it).
+pub use m20261210_000018_reference_keys::reference_key as frozen_reference_key;
 
 /// Runs every migration in order (`Migrator::up(&db, None)`).
 pub struct Migrator;
@@ -45,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000015_event_day::Migration),
             Box::new(m20261208_000016_correction_requests::Migration),
             Box::new(m20261209_000017_bank_details::Migration),
+            Box::new(m20261210_000018_reference_keys::Migration),
         ]
     }
 }

@@ -12,6 +12,9 @@ pub struct Model {
     pub amount: i64,
     pub currency: String,
     pub external_reference: String,
+    /// The reference's letters and digits in capitals (`model::finance::reference_key`):
+    /// what is unique, so one transfer typed two ways is still one.
+    pub reference_key: String,
     pub note: String,
     pub transfer_id: i64,
     pub created_by: i64,

@@ -15,6 +15,11 @@ pub(crate) fn validate_reference(reference: &str) -> Result<(), validator::Valid
     if reference.trim().is_empty() {
         Err(validator::ValidationError::new("reference")
             .with_message("Enter the reference, not only spaces.".into()))
+    } else if reference_key(reference).is_empty() {
+        // The key is what makes it one transfer: only punctuation would make every such
+        // reference of an account the same one.
+        Err(validator::ValidationError::new("reference")
+            .with_message("A reference has at least one letter or digit.".into()))
     } else if reference
         .chars()
         .any(|c| c.is_control() || super::is_invisible(c) || super::is_other_space(c))
@@ -30,6 +35,22 @@ pub(crate) fn validate_reference(reference: &str) -> Result<(), validator::Valid
     } else {
         Ok(())
     }
+}
+
+/// What makes two references the same transfer: their letters and digits, in capitals. A bank
+/// statement, a remittance advice and a person typing show one transfer id as "TX-123",
+/// "tx 123" or "Tx.123"; compared as typed they would credit one transfer twice. The text as
+/// typed is kept for display; the key is what the database keeps unique per account.
+///
+/// The migration that gave old rows their key (`m20261210_000018_reference_keys`) holds a frozen
+/// copy of this rule; `app/tests/finance_references.rs` checks the two agree.
+#[cfg(feature = "ssr")]
+pub fn reference_key(reference: &str) -> String {
+    reference
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_uppercase)
+        .collect()
 }
 
 /// A credit as finance types it.
@@ -294,5 +315,19 @@ mod tests {
             "{errors:?}"
         );
         assert!(credit(" WIRE-7 ").validate().is_ok());
+        let errors = credit("--/--").validate().expect_err("no letter or digit");
+        assert!(
+            errors.field_errors().contains_key("reference"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn one_transfer_id_written_three_ways_is_one_key() {
+        assert_eq!(reference_key("TX-123"), "TX123");
+        assert_eq!(reference_key(" tx 123 "), "TX123");
+        assert_eq!(reference_key("Tx.123"), "TX123");
+        assert_ne!(reference_key("TX123"), reference_key("TX1234"));
+        assert_eq!(reference_key("straße 7"), "STRASSE7");
     }
 }

@@ -244,7 +244,7 @@ fn AccountCard(
                         hint="As received, e.g. 250.00." error=field("amount")/>
                     <CreditField id=format!("credit-reference-{id}") name="input[reference]"
                         label="Bank transfer reference".to_owned()
-                        hint="The bank's own id for this transfer, as on the statement (not the RF… payment reference, which every transfer of the account carries); each id is credited once." error=field("reference")/>
+                        hint="The bank's own id for this transfer, as on the statement (not the RF… payment reference, which every transfer of the account carries); each id is credited once, however it is written (TX-123 and tx 123 are one)." error=field("reference")/>
                     <CreditField id=format!("credit-note-{id}") name="input[note]"
                         label="Note (optional)".to_owned() hint="" error=field("note")/>
                     <button type="submit" class="primary" disabled=move || credit.pending().get()>
@@ -262,7 +262,7 @@ fn AccountCard(
                         hint="At most what is available." error=refund_field("amount")/>
                     <CreditField id=format!("refund-reference-{id}") name="input[reference]"
                         label="Outgoing transfer reference".to_owned()
-                        hint="Each reference is refunded once." error=refund_field("reference")/>
+                        hint="Each reference is refunded once, however it is written (capitals, spaces and punctuation do not count)." error=refund_field("reference")/>
                     <CreditField id=format!("refund-reason-{id}") name="input[reason]"
                         label="Reason for the refund".to_owned() hint="" error=refund_field("reason")/>
                     <button type="submit" disabled=move || refund.pending().get()>

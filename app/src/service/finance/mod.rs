@@ -16,6 +16,7 @@ use crate::{
     model::{
         AccountId, AuditAction, BalancePage, CreditInput, CreditResult, FinanceAccountRow,
         FinanceAccounts, FinanceRequestKind, Micros, PlatformRole, SpendPeriod, TransferKind,
+        finance::reference_key,
     },
     service::{
         Actor,
@@ -128,7 +129,7 @@ pub async fn credit(
         // was moved alone since.
         let known = account_top_up::Entity::find()
             .filter(account_top_up::Column::AccountId.eq(input.account.0))
-            .filter(account_top_up::Column::ExternalReference.eq(reference))
+            .filter(account_top_up::Column::ReferenceKey.eq(reference_key(reference)))
             .one(txn)
             .await?
             .is_some()
@@ -161,6 +162,16 @@ pub async fn credit(
     match done {
         Some(result) => Ok(result),
         None => requests::request_top_up(db, actor, &input, amount, now).await,
+    }
+}
+
+/// How an answer about a reference names the first use of it when that was typed otherwise
+/// ("TX-123" for "tx 123"): empty when it was typed the same.
+pub(super) fn seen_as(first: &str, now: &str) -> String {
+    if first == now {
+        String::new()
+    } else {
+        format!(" (as “{first}”)")
     }
 }
 
@@ -224,7 +235,7 @@ pub(crate) async fn credit_in(
     ledger::lock(txn, Side::balance(account.0), &target.currency, now).await?;
     if let Some(first) = account_top_up::Entity::find()
         .filter(account_top_up::Column::AccountId.eq(account.0))
-        .filter(account_top_up::Column::ExternalReference.eq(reference))
+        .filter(account_top_up::Column::ReferenceKey.eq(reference_key(reference)))
         .one(txn)
         .await?
     {
@@ -232,7 +243,8 @@ pub(crate) async fn credit_in(
             return Err(AppError::field(
                 "reference",
                 format!(
-                    "This reference was already credited to this account with {}.",
+                    "This reference was already credited to this account{} with {}.",
+                    seen_as(&first.external_reference, reference),
                     Micros(first.amount).display(&first.currency)
                 ),
             ));
@@ -272,7 +284,7 @@ pub(crate) async fn credit_in(
             kind: TransferKind::TopUp,
             object_type: "ad_account",
             object_id: account.0,
-            key: format!("top_up:{}:{reference}", account.0),
+            key: format!("top_up:{}:{}", account.0, reference_key(reference)),
         },
         now,
     )
@@ -288,6 +300,7 @@ pub(crate) async fn credit_in(
         amount: Set(amount.0),
         currency: Set(target.currency.clone()),
         external_reference: Set(reference.to_owned()),
+        reference_key: Set(reference_key(reference)),
         note: Set(note.to_owned()),
         transfer_id: Set(transfer_id),
         created_by: Set(by),

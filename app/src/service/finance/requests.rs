@@ -6,14 +6,14 @@
 //! CHECK that the decider is not the requester), whatever path a request takes. Deciding is a
 //! conditional UPDATE of a pending row, so of two decisions at once exactly one happens.
 
-use super::{Approval, credit_in};
+use super::{Approval, credit_in, seen_as};
 use crate::{
     entity::{account_top_up, ad_account, finance_request},
     error::AppError,
     model::{
         AccountId, AuditAction, CreditInput, CreditResult, DecideRequestInput, FinanceRequestKind,
         FinanceRequestRow, FinanceRequestStatus, FinanceRequests, Micros, PlatformRole,
-        RefundInput, RequestResult, TransferKind, UserId,
+        RefundInput, RequestResult, TransferKind, UserId, finance::reference_key,
     },
     service::{
         Actor,
@@ -76,7 +76,7 @@ pub(super) async fn live(
     Ok(finance_request::Entity::find()
         .filter(finance_request::Column::AccountId.eq(account.0))
         .filter(finance_request::Column::Kind.eq(kind.code()))
-        .filter(finance_request::Column::ExternalReference.eq(reference))
+        .filter(finance_request::Column::ReferenceKey.eq(reference_key(reference)))
         .filter(finance_request::Column::Status.is_in([
             FinanceRequestStatus::Pending.code(),
             FinanceRequestStatus::Done.code(),
@@ -105,6 +105,7 @@ pub(super) async fn record_done(
         amount: Set(amount.0),
         currency: Set(currency.to_owned()),
         external_reference: Set(reference.to_owned()),
+        reference_key: Set(reference_key(reference)),
         note: Set(note.to_owned()),
         status: Set(FinanceRequestStatus::Done.code().to_owned()),
         requested_by: Set(by),
@@ -153,6 +154,7 @@ async fn insert_pending(
             amount: Set(amount.0),
             currency: Set(account.currency.clone()),
             external_reference: Set(reference.to_owned()),
+            reference_key: Set(reference_key(reference)),
             note: Set(note.to_owned()),
             status: Set(FinanceRequestStatus::Pending.code().to_owned()),
             requested_by: Set(actor.user_id.0),
@@ -222,7 +224,7 @@ pub(super) async fn request_top_up(
         // A reference credited before requests existed has a top-up and no request.
         if let Some(credited) = account_top_up::Entity::find()
             .filter(account_top_up::Column::AccountId.eq(target.id))
-            .filter(account_top_up::Column::ExternalReference.eq(reference))
+            .filter(account_top_up::Column::ReferenceKey.eq(reference_key(reference)))
             .one(txn)
             .await?
         {
@@ -230,7 +232,8 @@ pub(super) async fn request_top_up(
                 return Err(AppError::field(
                     "reference",
                     format!(
-                        "This reference was already credited to this account with {}.",
+                        "This reference was already credited to this account{} with {}.",
+                        seen_as(&credited.external_reference, reference),
                         Micros(credited.amount).display(&credited.currency)
                     ),
                 ));
@@ -242,7 +245,8 @@ pub(super) async fn request_top_up(
                 return Err(AppError::field(
                     "reference",
                     format!(
-                        "This reference was already used for this account with {}.",
+                        "This reference was already used for this account{} with {}.",
+                        seen_as(&first.external_reference, reference),
                         Micros(first.amount).display(&first.currency)
                     ),
                 ));
@@ -306,7 +310,8 @@ pub async fn refund(
                 return Err(AppError::field(
                     "reference",
                     format!(
-                        "This reference was already used for a refund of {}.",
+                        "This reference was already used{} for a refund of {}.",
+                        seen_as(&first.external_reference, reference),
                         Micros(first.amount).display(&first.currency)
                     ),
                 ));
