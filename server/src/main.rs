@@ -190,6 +190,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let scraped = state.clone();
             let reads = state.reads.clone();
             let imports = state.imports.clone();
+            let deferred = state.deferred.clone();
             let app = router::routes(state, &config);
             let listener = tokio::net::TcpListener::bind(cli.listen)
                 .await
@@ -252,12 +253,21 @@ async fn run(cli: Cli) -> Result<(), String> {
                     until.saturating_duration_since(tokio::time::Instant::now())
                 })
             };
-            // Background rounds and catalog imports being applied finish in the same grace.
+            // Background rounds, catalog imports being applied and work answers did not wait
+            // for (reset mails) finish in the same grace.
             let within = left();
-            let (stopped, imported) = tokio::join!(
+            deferred.close();
+            let (stopped, imported, deferred) = tokio::join!(
                 background.stop(within),
-                tokio::time::timeout(within, imports.finish())
+                tokio::time::timeout(within, imports.finish()),
+                tokio::time::timeout(within, deferred.wait())
             );
+            if deferred.is_err() {
+                tracing::warn!(
+                    "a password reset mail was still being written after the grace period: \
+                     abandoned (nothing of it is written; the person asks again)"
+                );
+            }
             if !stopped {
                 tracing::warn!("background rounds still busy after the grace period: abandoned");
             }

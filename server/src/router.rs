@@ -133,6 +133,7 @@ pub async fn state(db: DatabaseConnection, config: &RouterConfig) -> Result<AppS
         forecast,
         delivery,
         imports: ImportJobs::default(),
+        deferred: Default::default(),
         exports: Default::default(),
         dev_mail: config.dev_mail,
     })

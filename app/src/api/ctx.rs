@@ -41,6 +41,9 @@ pub struct AppState {
     pub delivery: service::delivery::DeliveryEngine,
     /// Catalog imports being applied on this instance, with their progress.
     pub imports: ImportJobs,
+    /// Work an answer does not wait for (a password reset's link and mail): a shutdown lets
+    /// it finish within its grace.
+    pub deferred: tokio_util::task::TaskTracker,
     /// Room for the streamed CSV exports this instance writes at once.
     pub exports: service::reports::export::Exports,
     /// Development mail mode (`HERALD_DEV_MAIL`, the demo): the mail outbox page shows the

@@ -60,11 +60,11 @@ pub async fn forgot_password(input: ForgotPasswordInput) -> Result<(), AppError>
         service::verification::request_password_reset(&db, input, ip.as_deref(), now).await?;
     // The answer does not wait for the mail: a real login's request (a link, a mail, an audit
     // event) would otherwise take longer to answer than an unknown address's, and tell which
-    // addresses have a login. A shutdown may stop the task before it commits: then nothing of
-    // it is written, and the person asks again. The task stays in the request's span, so its
-    // log lines carry the request's id.
+    // addresses have a login. A shutdown lets the task finish within its grace (past it,
+    // nothing of it is written, and the person asks again). The task stays in the request's
+    // span, so its log lines carry the request's id.
     use tracing::Instrument;
-    tokio::spawn(
+    request.state.deferred.spawn(
         async move {
             if let Err(e) = service::verification::mail_password_reset(&db, email, ip, now).await {
                 tracing::error!(error = %e, "a password reset mail was not written");
