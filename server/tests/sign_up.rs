@@ -11,7 +11,7 @@ use app::{
     service::mail::{ConsoleTransport, deliver_pending},
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
-use support::{Client, PASSWORD, Reply, TestApp, mailed_token, spawn_all};
+use support::{Client, PASSWORD, Reply, TestApp, count_reaches, mailed_token, spawn_all};
 
 const OTHER_PASSWORD: &str = "amber lantern 77 rivers";
 
@@ -54,24 +54,15 @@ async fn mail_kinds(app: &TestApp, email: &str) -> Vec<String> {
 /// Waits until `n` requests to reset a real login's password have been carried out (the
 /// answer does not wait for them: each writes its audit event with its mail, if any).
 async fn resets_written(app: &TestApp, n: u64) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let written = audit_event::Entity::find()
+    let what = format!("{}: reset requests written", app.backend);
+    count_reaches(&what, n, || async move {
+        audit_event::Entity::find()
             .filter(audit_event::Column::Action.eq("auth.password_reset_requested"))
             .count(&app.db)
             .await
-            .expect("audit");
-        if written >= n {
-            assert_eq!(written, n, "{}: one event per request", app.backend);
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{}: {written} of {n} reset requests written",
-            app.backend
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+            .expect("audit")
+    })
+    .await;
 }
 
 async fn invited_sign_up(client: &Client, email: &str, password: &str, token: &str) -> Reply {

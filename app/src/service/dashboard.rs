@@ -6,7 +6,7 @@
 use crate::{
     entity::{
         account_top_up, ad_account, campaign, correction_request, finance_request, ledger_account,
-        review_decision, review_task,
+        review_task,
     },
     error::AppError,
     model::{
@@ -23,6 +23,7 @@ use crate::{
         ledger,
         reports::query::{self, Scope},
         settings,
+        sql::Sql,
     },
 };
 use chrono::{DateTime, Duration, Utc};
@@ -270,50 +271,21 @@ async fn decisions(
     db: &impl ConnectionTrait,
     account: Option<i64>,
 ) -> Result<Vec<DecisionRow>, AppError> {
-    let mut q = review_decision::Entity::find();
-    if let Some(a) = account {
-        q = q.filter(review_decision::Column::AccountId.eq(a));
-    }
-    let lines = q
-        .select_only()
-        .columns([
-            review_decision::Column::DecidedAt,
-            review_decision::Column::CampaignId,
-            review_decision::Column::AdVersionId,
-            review_decision::Column::Outcome,
-            review_decision::Column::IsAppeal,
-        ])
-        .column_as(
-            Expr::cust("(SELECT c.name FROM campaign c WHERE c.id = review_decision.campaign_id)"),
-            "campaign_name",
-        )
-        .column_as(
-            Expr::cust("(SELECT a.name FROM ad_account a WHERE a.id = review_decision.account_id)"),
-            "account_name",
-        )
-        .column_as(
-            Expr::cust(
-                "(SELECT v.ad_id FROM ad_version v WHERE v.id = review_decision.ad_version_id)",
-            ),
-            "ad_id",
-        )
-        .column_as(
-            Expr::cust(
-                "(SELECT a.title FROM ad_version v JOIN ad a ON a.id = v.ad_id \
-                 WHERE v.id = review_decision.ad_version_id)",
-            ),
-            "ad_title",
-        )
-        .column_as(
-            Expr::cust(
-                "(SELECT v.number FROM ad_version v WHERE v.id = review_decision.ad_version_id)",
-            ),
-            "version",
-        )
-        .order_by_desc(review_decision::Column::DecidedAt)
-        .order_by_desc(review_decision::Column::Id)
-        .limit(DASHBOARD_DECISIONS)
-        .into_model::<DecisionLine>()
+    let mut sql = Sql::new();
+    let only = account.map(|a| format!("WHERE d.account_id = {}", sql.bind(a)));
+    sql.text = format!(
+        "SELECT d.decided_at, d.campaign_id, d.ad_version_id, d.outcome, d.is_appeal, \
+         c.name AS campaign_name, a.name AS account_name, v.ad_id, ad.title AS ad_title, \
+         v.number AS version \
+         FROM review_decision d \
+         LEFT JOIN campaign c ON c.id = d.campaign_id \
+         LEFT JOIN ad_account a ON a.id = d.account_id \
+         LEFT JOIN ad_version v ON v.id = d.ad_version_id \
+         LEFT JOIN ad ON ad.id = v.ad_id \
+         {} ORDER BY d.decided_at DESC, d.id DESC LIMIT {DASHBOARD_DECISIONS}",
+        only.unwrap_or_default()
+    );
+    let lines = DecisionLine::find_by_statement(sql.build(db.get_database_backend()))
         .all(db)
         .await?;
     Ok(lines

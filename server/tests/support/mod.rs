@@ -317,7 +317,6 @@ pub async fn mailed_token(app: &TestApp, email: &str, prefix: &str) -> String {
         .unwrap_or_else(|| panic!("{}: no {prefix} link mailed to {email}", app.backend))
 }
 
-/// Marks `email` confirmed, as its mailed link would (for tests about something else).
 /// Confirms `email`'s address and grants its user the staff role `role` (`admin`, …), as an
 /// operator's set-up would: staff roles need a confirmed address.
 pub async fn grant_staff(app: &TestApp, email: &str, role: &str) {
@@ -331,6 +330,7 @@ pub async fn grant_staff(app: &TestApp, email: &str, role: &str) {
         .expect("grant staff role");
 }
 
+/// Marks `email` confirmed, as its mailed link would (for tests about something else).
 pub async fn confirm(app: &TestApp, email: &str) {
     app.db
         .execute_unprepared(&format!(
@@ -338,6 +338,28 @@ pub async fn confirm(app: &TestApp, email: &str) {
         ))
         .await
         .expect("confirm address");
+}
+
+/// Waits for work an answer does not wait for: polls `count` every 20 ms until it reaches `n`,
+/// and fails if it goes past `n` or has not reached it within 10 s.
+pub async fn count_reaches<F, Fut>(what: &str, n: u64, mut count: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = u64>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let seen = count().await;
+        if seen >= n {
+            assert_eq!(seen, n, "{what}: more than expected");
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: {seen} of {n} after 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// `rows` generated channels (`catalog_seed::generate(rows, seed)`) as a catalog import file;
