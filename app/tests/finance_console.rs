@@ -9,14 +9,16 @@ use app::{
     entity::{delivery_decision, ledger_transfer, staff_role},
     error::AppError,
     model::{
-        Breakdown, CorrectionInput, DecideRequestInput, FinanceRequestStatus, Micros, PayoutInput,
-        PlatformRole, ReportQuery, TransferKind,
+        BankDetailsInput, Breakdown, CorrectionInput, DecideRequestInput, FinanceRequestStatus,
+        Micros, PayoutInput, PlatformRole, ReportQuery, TransferKind,
     },
     service::{
         Actor,
         delivery::{self, Decided, DeliveryEngine, EventInput},
         finance::{correction_requests, corrections, payables, reconcile, spend},
-        ledger, reports,
+        ledger,
+        passwords::PasswordHasher,
+        reports,
     },
 };
 use chrono::{DateTime, Datelike, Duration, Utc};
@@ -53,6 +55,22 @@ async fn collect_csv(mut chunks: reports::export::CsvChunks) -> String {
         bytes.extend(chunk.expect("chunk"));
     }
     String::from_utf8(bytes).expect("utf-8")
+}
+
+/// Publishes bank details as `who`, typing the test users' password again.
+async fn publish(
+    db: &DatabaseConnection,
+    who: &Actor,
+    input: BankDetailsInput,
+) -> Result<(), AppError> {
+    app::service::settings::update_bank_details(
+        db,
+        &PasswordHasher::new(1),
+        who,
+        input,
+        PASSWORD.to_owned(),
+    )
+    .await
 }
 
 async fn staff(db: &DatabaseConnection, email: &str, role: PlatformRole) -> Actor {
@@ -1560,10 +1578,28 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
 
         for who in [&w.owner, &w.finance] {
             assert_eq!(
-                settings::update_bank_details(&w.db, who, details("Payee")).await,
+                publish(&w.db, who, details("Payee")).await,
                 Err(AppError::Forbidden),
                 "{b}: only admins publish bank details"
             );
+        }
+        // The admin types their password again: none, or a wrong one, changes nothing.
+        for (wrong, why) in [
+            ("", "no password"),
+            ("violet harbour 42 kite", "a wrong one"),
+        ] {
+            let Err(AppError::Invalid(errors)) = settings::update_bank_details(
+                &w.db,
+                &PasswordHasher::new(1),
+                &admin,
+                details("Payee"),
+                wrong.to_owned(),
+            )
+            .await
+            else {
+                panic!("{b}: {why} accepted")
+            };
+            assert!(errors.get("password").is_some(), "{b}: {why}: {errors:?}");
         }
         let (thirteen_lines, too_long) = ("line\n".repeat(13), "x".repeat(1_001));
         for (bad, why) in [
@@ -1579,9 +1615,7 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
             (thirteen_lines.as_str(), "13 lines"),
             (too_long.as_str(), "1,001 characters"),
         ] {
-            let Err(AppError::Invalid(errors)) =
-                settings::update_bank_details(&w.db, &admin, details(bad)).await
-            else {
+            let Err(AppError::Invalid(errors)) = publish(&w.db, &admin, details(bad)).await else {
                 panic!("{b}: {why} accepted")
             };
             assert!(
@@ -1621,9 +1655,7 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
         let full = vec!["y".repeat(99); 10].join("\n") + "y";
         let sent = full.replace('\n', "   \r\n");
         assert!(sent.chars().count() > 1_000);
-        settings::update_bank_details(&w.db, &admin, details(&sent))
-            .await
-            .expect(b);
+        publish(&w.db, &admin, details(&sent)).await.expect(b);
         assert_eq!(
             settings::bank_details(&w.db).await.expect(b),
             Some(full.clone()),
@@ -1631,7 +1663,7 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
         );
 
         // No-break and thin spaces (pasted from a document) become plain ones.
-        settings::update_bank_details(
+        publish(
             &w.db,
             &admin,
             details(
@@ -1679,7 +1711,7 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
             "{b}: a week later it is old news"
         );
         // The same text again changes nothing and records nothing.
-        settings::update_bank_details(
+        publish(
             &w.db,
             &admin,
             details("Herald Ltd\nIBAN DE89 3704 0044 0532 0130 00"),
@@ -1782,9 +1814,7 @@ async fn advertisers_see_where_to_pay_and_finance_finds_them_by_reference() {
             "{b}: nothing credited or asked for"
         );
 
-        settings::update_bank_details(&w.db, &admin, details("  \n "))
-            .await
-            .expect(b);
+        publish(&w.db, &admin, details("  \n ")).await.expect(b);
         let page = ledger::balance::page(&w.db, &w.owner, 0).await.expect(b);
         assert_eq!(page.funding.bank_details, None, "{b}: withdrawn");
         assert_eq!(

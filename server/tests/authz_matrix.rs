@@ -386,10 +386,13 @@ static ENDPOINTS: &[Row] = &[
     row("admin_bank_details", &[], ADMIN),
     row(
         "admin_update_bank_details",
-        &[(
-            "input[bank_details]",
-            "Matrix Payee\nIBAN DE89 3704 0044 0532 0130 00",
-        )],
+        &[
+            (
+                "input[bank_details]",
+                "Matrix Payee\nIBAN DE89 3704 0044 0532 0130 00",
+            ),
+            ("password", PASSWORD),
+        ],
         ADMIN,
     ),
     Row {

@@ -40,9 +40,15 @@ pub async fn bank_details_settings() -> Result<PublishedBankDetails, AppError> {
     service::settings::bank_details_settings(&state.reads, &me).await
 }
 
-/// Publishes (or, empty, withdraws) the bank details advertisers pay to; audited.
+/// Publishes (or, empty, withdraws) the bank details advertisers pay to, once the admin has
+/// typed their password again; audited.
 #[server(endpoint = "admin_update_bank_details")]
-pub async fn update_bank_details(input: BankDetailsInput) -> Result<(), AppError> {
+pub async fn update_bank_details(
+    input: BankDetailsInput,
+    password: String,
+) -> Result<(), AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    service::settings::update_bank_details(&state.db, &me, input).await
+    // Checking the password waits its turn for a core: no read connection held meanwhile.
+    state.reads.release().await;
+    service::settings::update_bank_details(&state.db, &state.hasher, &me, input, password).await
 }

@@ -11,6 +11,8 @@ use crate::error::FieldErrors;
 
 /// An email address (RFC 5321), as the `app_user.email` column holds it.
 pub const EMAIL_MAX: usize = 254;
+/// A password, as sign-up, sign-in and every form that asks for it again accept it.
+pub const PASSWORD_MAX: usize = 128;
 /// A search box (part of a name, handle or title).
 pub const SEARCH_MAX: usize = 100;
 /// A number typed as text: money ("1,250.50"), counts ("12k"), posts per day.

@@ -140,14 +140,7 @@ pub async fn seed<C: ConnectionTrait + TransactionTrait>(
     };
     // Where advertisers send money (an example IBAN, not a real account).
     if let Some(admin) = actor(admin).await? {
-        super::settings::update_bank_details(
-            db,
-            &admin,
-            crate::model::BankDetailsInput {
-                bank_details: DEMO_BANK_DETAILS.to_owned(),
-            },
-        )
-        .await?;
+        super::settings::publish_bank_details(db, &admin, DEMO_BANK_DETAILS.to_owned()).await?;
     }
     if let (Some(owner), Some(moderator)) = (actor(advertiser).await?, actor(moderator).await?) {
         demo_campaigns::create(db, &owner, &moderator).await?;

@@ -5,7 +5,7 @@
 use crate::{
     entity::{app_user, tower_session},
     error::{AppError, FieldErrors},
-    model::{AuditAction, PasswordChangeInput, UserId},
+    model::{AuditAction, PasswordChangeInput, UserId, limits::PASSWORD_MAX},
     service::{
         Actor,
         audit::{self, AuditEntry},
@@ -20,7 +20,8 @@ use sea_orm::{
 };
 use validator::Validate;
 
-/// Wrong current passwords allowed per user in 15 minutes (it is a password guess too).
+/// Wrong current passwords allowed per user in 15 minutes (it is a password guess too), over
+/// every form that asks for it again (a new password, new bank details).
 const CHANGE_ATTEMPTS: Limit = Limit::new(10, Duration::minutes(15));
 
 /// Deletes every session of `user` except the one with id `keep`; returns how many ended.
@@ -61,6 +62,50 @@ pub async fn sign_out_everywhere<C: ConnectionTrait + TransactionTrait>(
     Ok(ended)
 }
 
+/// Checks that `password` is the signed-in user's own, before a change that a stolen session
+/// must not make alone (a new password, new bank details). A wrong one is answered beside
+/// `field`; wrong ones count against the user ([`CHANGE_ATTEMPTS`] in 15 minutes, then 429),
+/// a right one gives its attempt back. Returns the user's row.
+pub async fn confirm_password(
+    db: &impl ConnectionTrait,
+    hasher: &PasswordHasher,
+    actor: &Actor,
+    password: String,
+    field: &str,
+) -> Result<app_user::Model, AppError> {
+    if password.is_empty() {
+        return Err(AppError::field(field, "Enter your current password."));
+    }
+    // Checked before any work: hashing a long text costs the server, not the sender.
+    if password.chars().count() > PASSWORD_MAX {
+        return Err(AppError::field(
+            field,
+            format!("A password has at most {PASSWORD_MAX} characters."),
+        ));
+    }
+    let user = app_user::Entity::find_by_id(actor.user_id.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let key = format!("password_change:{}", actor.user_id);
+    if !rate_limit::reserve(db, &key, CHANGE_ATTEMPTS, Duration::zero(), Utc::now())
+        .await?
+        .is_granted()
+    {
+        return Err(AppError::TooManyAttempts(
+            "Too many wrong passwords. Try again in 15 minutes.".into(),
+        ));
+    }
+    if !hasher
+        .verify(password, Some(user.password_hash.clone()))
+        .await?
+    {
+        return Err(AppError::field(field, "This is not your current password."));
+    }
+    rate_limit::refund(db, &key, CHANGE_ATTEMPTS).await?;
+    Ok(user)
+}
+
 /// Sets a new password after checking the current one, ends every other session of the user
 /// (whoever else knew the old password is signed out), and audits it — one transaction.
 /// Wrong current passwords are limited like sign-in guesses.
@@ -88,29 +133,7 @@ pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
     }
     errors.into_result()?;
 
-    let user = app_user::Entity::find_by_id(actor.user_id.0)
-        .one(db)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    let key = format!("password_change:{}", actor.user_id);
-    if !rate_limit::reserve(db, &key, CHANGE_ATTEMPTS, Duration::zero(), Utc::now())
-        .await?
-        .is_granted()
-    {
-        return Err(AppError::TooManyAttempts(
-            "Too many wrong passwords. Try again in 15 minutes.".into(),
-        ));
-    }
-    if !hasher
-        .verify(input.current, Some(user.password_hash.clone()))
-        .await?
-    {
-        return Err(AppError::field(
-            "current",
-            "This is not your current password.",
-        ));
-    }
-    rate_limit::refund(db, &key, CHANGE_ATTEMPTS).await?;
+    let user = confirm_password(db, hasher, actor, input.current, "current").await?;
     let hash = hasher.hash(input.new).await?;
 
     let txn = db.begin().await?;

@@ -14,6 +14,8 @@ use crate::{
     service::{
         Actor,
         audit::{self, AuditEntry},
+        passwords::PasswordHasher,
+        sessions,
     },
 };
 use sea_orm::{
@@ -538,18 +540,33 @@ fn normalise_bank_details(text: &str) -> Result<String, String> {
     Ok(text)
 }
 
-/// Publishes the bank details advertisers pay to, or withdraws them when empty (admins). One
-/// transaction: the row locked first (so two admins saving at once are recorded one after the
-/// other), the text, and an audit event with before and after.
+/// Publishes the bank details advertisers pay to, or withdraws them when empty (admins, who
+/// type their password again: new bank details send every advertiser's money somewhere else,
+/// which a stolen session must not do alone). See [`publish_bank_details`].
 pub async fn update_bank_details<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    hasher: &PasswordHasher,
     actor: &Actor,
     input: BankDetailsInput,
+    password: String,
 ) -> Result<(), AppError> {
     actor.require_staff(db, PlatformRole::Admin).await?;
     input.validate()?;
     let text = normalise_bank_details(&input.bank_details)
         .map_err(|message| AppError::field("bank_details", message))?;
+    sessions::confirm_password(db, hasher, actor, password, "password").await?;
+    publish_bank_details(db, actor, text).await
+}
+
+/// Publishes `text` (already checked) as the bank details, by `actor` — an admin who has
+/// confirmed their password, or the demo seed. One transaction: the row locked first (so two
+/// admins saving at once are recorded one after the other), the text, and an audit event with
+/// before and after.
+pub(crate) async fn publish_bank_details<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    text: String,
+) -> Result<(), AppError> {
     let txn = db.begin().await?;
     // A write first: PostgreSQL locks the row, SQLite makes this the one writing transaction.
     let locked = platform_text::Entity::update_many()

@@ -42,6 +42,9 @@ pub fn top_up_transfer(owner: &Actor, amount: Micros, key: &str) -> ledger::NewT
     }
 }
 
+/// Every test user's password.
+pub const PASSWORD: &str = "violet harbour 42 kites";
+
 /// A user who owns a new ad account kept in `time_zone`.
 pub async fn advertiser(db: &DatabaseConnection, email: &str, time_zone: &str) -> Actor {
     let user = auth::sign_up(
@@ -49,7 +52,7 @@ pub async fn advertiser(db: &DatabaseConnection, email: &str, time_zone: &str) -
         &PasswordHasher::new(2),
         SignUpInput {
             email: email.into(),
-            password: "violet harbour 42 kites".into(),
+            password: PASSWORD.into(),
             account_name: format!("Ads of {email}"),
             time_zone: time_zone.into(),
         },

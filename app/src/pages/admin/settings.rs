@@ -90,6 +90,16 @@ fn BankDetailsForm(
                     </p>
                     <p class="field-error" id="settings-bank-details-error" role="alert">{move || error.get()}</p>
                 </div>
+                <Field
+                    id="settings-bank-details-password"
+                    name="password"
+                    label="Your password"
+                    kind="password"
+                    autocomplete="current-password"
+                    hint="Asked again for this change: with a signed-in device alone, nobody can send advertisers' money elsewhere."
+                    required=true
+                    error=field_error(result, "password")
+                />
                 <button type="submit" class="primary" disabled=move || update.pending().get()>
                     "Save bank details"
                 </button>
