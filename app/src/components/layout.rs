@@ -35,6 +35,22 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
         pathname.track();
         close();
     });
+    // A phone turned sideways, a window widened: past the phone width the links are shown in
+    // the sidebar, so an open menu closes rather than stay over the page.
+    #[cfg(feature = "hydrate")]
+    {
+        let resized = window_event_listener(leptos::ev::resize, move |_| {
+            let wide = window()
+                .inner_width()
+                .ok()
+                .and_then(|w| w.as_f64())
+                .is_some_and(|w| w > 760.0);
+            if wide {
+                close();
+            }
+        });
+        on_cleanup(move || resized.remove());
+    }
     let link = move |href: &'static str, label: &'static str| {
         let current = move || {
             let path = location.pathname.get();

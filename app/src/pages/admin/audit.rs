@@ -69,7 +69,7 @@ pub fn AuditPage() -> impl IntoView {
                         let empty = list.rows.is_empty();
                         view! {
                             <div class="table-wrap" tabindex="0">
-                                <table class="audit">
+                                <table class="audit cards-on-phone">
                                     <thead>
                                         <tr>
                                             <th scope="col">"When"</th>
@@ -84,11 +84,11 @@ pub fn AuditPage() -> impl IntoView {
                                         {list.rows.into_iter().map(|e| view! {
                                             <tr>
                                                 <td class="nowrap">{utc(e.at)}</td>
-                                                <td>{e.actor_email.unwrap_or_else(|| "—".into())}</td>
-                                                <td><code>{e.action}</code></td>
-                                                <td><code>{e.target}</code></td>
-                                                <td>{e.ip.unwrap_or_else(|| "—".into())}</td>
-                                                <td class="detail">{e.detail.unwrap_or_else(|| "—".into())}</td>
+                                                <td data-label="Actor">{e.actor_email.unwrap_or_else(|| "—".into())}</td>
+                                                <td data-label="Action"><code>{e.action}</code></td>
+                                                <td data-label="Target"><code>{e.target}</code></td>
+                                                <td data-label="Address">{e.ip.unwrap_or_else(|| "—".into())}</td>
+                                                <td class="detail" data-label="Detail">{e.detail.unwrap_or_else(|| "—".into())}</td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>

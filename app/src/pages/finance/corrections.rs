@@ -160,20 +160,20 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
                     Ok(rows) if rows.is_empty() => view! { <p class="muted">"No corrections yet."</p> }.into_any(),
                     Ok(rows) => view! {
                         <div class="table-wrap" tabindex="0">
-                            <table class="data" aria-label="Corrections made">
+                            <table class="data cards-on-phone" aria-label="Corrections made">
                                 <thead><tr><th>"#"</th><th>"When"</th><th>"What"</th><th>"Reason"</th>
                                     <th class="num">"Decisions"</th><th>"Given back"</th><th>"By"</th><th>"Approved by"</th></tr></thead>
                                 <tbody>
                                     {rows.into_iter().map(|r| view! {
                                         <tr data-test="correction-row">
-                                            <td>{r.id}</td>
-                                            <td>{utc(r.at)}</td>
-                                            <td>{r.what}</td>
-                                            <td>{r.reason}</td>
-                                            <td class="num">{r.decisions}</td>
-                                            <td>{totals_text(&r.totals)}</td>
-                                            <td>{r.by}</td>
-                                            <td>{r.approved_by.unwrap_or_else(|| "—".to_owned())}</td>
+                                            <td>{format!("#{}", r.id)}</td>
+                                            <td data-label="When">{utc(r.at)}</td>
+                                            <td data-label="What">{r.what}</td>
+                                            <td data-label="Reason">{r.reason}</td>
+                                            <td class="num" data-label="Decisions">{r.decisions}</td>
+                                            <td data-label="Given back">{totals_text(&r.totals)}</td>
+                                            <td data-label="By">{r.by}</td>
+                                            <td data-label="Approved by">{r.approved_by.unwrap_or_else(|| "—".to_owned())}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
@@ -235,7 +235,7 @@ fn WaitingCorrections(
                 <details>
                     <summary>"Recently decided"</summary>
                     <div class="table-wrap" tabindex="0">
-                        <table class="data" aria-label="Recently decided corrections">
+                        <table class="data cards-on-phone" aria-label="Recently decided corrections">
                             <thead><tr><th>"#"</th><th>"What"</th><th>"Given back"</th><th>"Status"</th>
                                 <th>"Asked by"</th><th>"Decided by"</th></tr></thead>
                             <tbody>
@@ -247,12 +247,12 @@ fn WaitingCorrections(
                                     };
                                     view! {
                                         <tr>
-                                            <td>{r.id}</td>
-                                            <td>{r.what}</td>
-                                            <td>{totals_text(&r.totals)}</td>
-                                            <td>{status}</td>
-                                            <td>{r.requested_by}</td>
-                                            <td>{r.decided_by.unwrap_or_else(|| "—".to_owned())}</td>
+                                            <td>{format!("#{}", r.id)}</td>
+                                            <td data-label="What">{r.what}</td>
+                                            <td data-label="Given back">{totals_text(&r.totals)}</td>
+                                            <td data-label="Status">{status}</td>
+                                            <td data-label="Asked by">{r.requested_by}</td>
+                                            <td data-label="Decided by">{r.decided_by.unwrap_or_else(|| "—".to_owned())}</td>
                                         </tr>
                                     }
                                 }).collect_view()}

@@ -82,7 +82,7 @@ pub fn FinancePayablesPage() -> impl IntoView {
                             } else {
                                 view! {
                                     <div class="table-wrap" tabindex="0">
-                                        <table class="data" aria-label="Payables per channel">
+                                        <table class="data cards-on-phone" aria-label="Payables per channel">
                                             <thead><tr><th>"Channel"</th><th class="num">"Accrued"</th><th class="num">"Reversed"</th>
                                                 <th class="num">"Owed for the month"</th><th class="num">"Payable balance"</th><th>"Payout"</th></tr></thead>
                                             <tbody>
@@ -132,11 +132,11 @@ fn Row(
     view! {
         <tr data-test="payable-row">
             <td><strong>{format!("@{}", row.handle)}</strong><br/><span class="muted small">{row.title.clone()}</span></td>
-            <td class="num">{m(row.accrued)}</td>
-            <td class="num">{m(row.reversed)}</td>
-            <td class="num">{m(row.owed)}</td>
-            <td class="num">{m(row.balance)}</td>
-            <td>{payout}</td>
+            <td class="num" data-label="Accrued">{m(row.accrued)}</td>
+            <td class="num" data-label="Reversed">{m(row.reversed)}</td>
+            <td class="num" data-label="Owed for the month">{m(row.owed)}</td>
+            <td class="num" data-label="Payable balance">{m(row.balance)}</td>
+            <td data-label="Payout">{payout}</td>
         </tr>
     }
 }

@@ -141,7 +141,7 @@ fn pair(values: &[String]) -> (String, bool) {
 fn Figures(rows: Vec<ReconcileRow>, link: bool) -> impl IntoView {
     view! {
         <div class="table-wrap" tabindex="0">
-            <table class="data reconcile" aria-label=if link { "Reconciliation per account" } else { "Reconciliation totals" }>
+            <table class="data reconcile cards-on-phone" aria-label=if link { "Reconciliation per account" } else { "Reconciliation totals" }>
                 <thead><tr>
                     <th>"Account"</th>
                     <th>"Agrees"</th>
@@ -156,6 +156,12 @@ fn Figures(rows: Vec<ReconcileRow>, link: bool) -> impl IntoView {
                         let m = |x: crate::model::Micros| x.display(&r.currency);
                         let [daily_spend, daily_reversed, daily_views, _] = r.daily_rollup;
                         let (daily_spend, daily_reversed) = (crate::model::Micros(daily_spend), crate::model::Micros(daily_reversed));
+                        let labels = [
+                            "Charged: ledger = events",
+                            "Spend: events = reports by channel = by day",
+                            "Reversed: ledger = corrections = reports by channel = by day",
+                            "Views: events = reports by channel = by day",
+                        ];
                         let cells = [
                             pair(&[m(r.ledger_charged), m(r.events_charged)]),
                             pair(&[m(r.events_spend), m(r.rollup_spend), m(daily_spend)]),
@@ -171,9 +177,9 @@ fn Figures(rows: Vec<ReconcileRow>, link: bool) -> impl IntoView {
                             <tr data-test="reconcile-row">
                                 <td>{name}</td>
                                 // The verdict first: the figures behind it may need scrolling.
-                                <td class:negative=!ok>{if ok { "Yes" } else { "No" }}</td>
-                                {cells.into_iter().map(|(text, same)| view! {
-                                    <td class="num" class:negative=!same>{text}</td>
+                                <td data-label="Agrees" class:negative=!ok>{if ok { "Yes" } else { "No" }}</td>
+                                {cells.into_iter().zip(labels).map(|((text, same), label)| view! {
+                                    <td class="num" data-label=label class:negative=!same>{text}</td>
                                 }).collect_view()}
                             </tr>
                         }
