@@ -126,7 +126,28 @@ async fn sign_up_see_the_dashboard_sign_out_and_sign_in_again() {
         !displayed(&client, campaigns).await,
         "the menu closes on the page it led to"
     );
+    // A menu left open when the window widens (a phone turned sideways) closes: the links
+    // are then in the sidebar.
+    click(&client, menu).await;
+    let open = || async {
+        client
+            .execute(
+                "return document.getElementById('nav-links').matches(':popover-open')",
+                vec![],
+            )
+            .await
+            .expect("ask the menu")
+            == json!(true)
+    };
+    assert!(open().await, "phone: Menu opened again");
     client.set_window_size(1280, 900).await.expect("wide");
+    for _ in 0..50 {
+        if !open().await {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!open().await, "widened: the open menu closed");
     assert!(
         displayed(&client, campaigns).await,
         "wide again: the links are shown"
