@@ -226,6 +226,20 @@ async fn the_migration_keys_old_credits_and_keeps_them() {
             "{b}"
         );
         assert_eq!(top_ups[2].external_reference, "tx 123", "{b}");
+        // A row written without its key is refused: it would escape the comparison.
+        let keyless = db
+            .execute_raw(insert(
+                "account_top_up",
+                "account_id, amount, currency, external_reference, note, transfer_id, \
+                 created_by, created_at",
+                &format!(
+                    "{}, 1000000, 'EUR', 'NEW-1', '', {transfer}, {}, CURRENT_TIMESTAMP",
+                    account(&owner).0,
+                    owner.user_id.0
+                ),
+            ))
+            .await;
+        assert!(keyless.is_err(), "{b}: a top-up without its key");
         // The table is append-only again.
         let changed = db
             .execute_raw(Statement::from_string(

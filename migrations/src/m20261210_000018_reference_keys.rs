@@ -180,6 +180,30 @@ impl MigrationTrait for Migration {
                 .await?;
         }
 
+        // Every row from now on is written with its key: one written without (a default, an
+        // older binary during a rolling upgrade) would escape the comparison and let its
+        // transfer be credited again under another spelling.
+        for table in ["account_top_up", "finance_request"] {
+            if postgres {
+                db.execute_unprepared(&format!(
+                    "ALTER TABLE {table} ALTER COLUMN reference_key DROP DEFAULT"
+                ))
+                .await?;
+                db.execute_unprepared(&format!(
+                    "ALTER TABLE {table} ADD CONSTRAINT {table}_reference_key \
+                     CHECK (reference_key <> '')"
+                ))
+                .await?;
+            } else {
+                db.execute_unprepared(&format!(
+                    "CREATE TRIGGER {table}_reference_key BEFORE INSERT ON {table} \
+                     WHEN NEW.reference_key = '' \
+                     BEGIN SELECT RAISE(ABORT, '{table} needs its reference_key'); END"
+                ))
+                .await?;
+            }
+        }
+
         // The keys take over the typed references' uniqueness (equal texts have equal keys).
         manager
             .drop_index(
@@ -212,6 +236,14 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
+        if manager.get_database_backend() != DbBackend::Postgres {
+            // PostgreSQL drops the CHECKs with the columns; SQLite keeps a column that a
+            // trigger names.
+            for table in ["account_top_up", "finance_request"] {
+                db.execute_unprepared(&format!("DROP TRIGGER {table}_reference_key"))
+                    .await?;
+            }
+        }
         db.execute_unprepared("DROP INDEX idx_finance_request_reference_key")
             .await?;
         db.execute_unprepared(

@@ -20,6 +20,12 @@ pub(crate) fn validate_reference(reference: &str) -> Result<(), validator::Valid
         // reference of an account the same one.
         Err(validator::ValidationError::new("reference")
             .with_message("A reference has at least one letter or digit.".into()))
+    } else if reference_key(reference).chars().count() > REFERENCE_KEY_MAX {
+        // Capitals can be longer than the letters typed ("ß" is "SS"); the key is part of the
+        // ledger's idempotency key, which has room for this many.
+        Err(validator::ValidationError::new("reference").with_message(
+            format!("At most {REFERENCE_KEY_MAX} letters and digits once in capitals.").into(),
+        ))
     } else if reference
         .chars()
         .any(|c| c.is_control() || super::is_invisible(c) || super::is_other_space(c))
@@ -36,6 +42,10 @@ pub(crate) fn validate_reference(reference: &str) -> Result<(), validator::Valid
         Ok(())
     }
 }
+
+/// The longest [`reference_key`] accepted.
+#[cfg(feature = "ssr")]
+pub const REFERENCE_KEY_MAX: usize = 100;
 
 /// What makes two references the same transfer: their letters and digits, in capitals. A bank
 /// statement, a remittance advice and a person typing show one transfer id as "TX-123",
@@ -320,6 +330,15 @@ mod tests {
             errors.field_errors().contains_key("reference"),
             "{errors:?}"
         );
+        // 100 characters typed, 150 once in capitals: too long for the ledger's key.
+        let errors = credit(&"aß".repeat(50))
+            .validate()
+            .expect_err("too long in capitals");
+        assert!(
+            errors.field_errors().contains_key("reference"),
+            "{errors:?}"
+        );
+        assert!(credit(&"a".repeat(100)).validate().is_ok());
     }
 
     #[test]

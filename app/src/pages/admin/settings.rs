@@ -96,7 +96,7 @@ fn BankDetailsForm(
                     label="Your password"
                     kind="password"
                     autocomplete="current-password"
-                    hint="Asked again for this change: with a signed-in device alone, nobody can send advertisers' money elsewhere."
+                    hint="Asked again for this change, which sends every advertiser's money to the account named here."
                     required=true
                     error=field_error(result, "password")
                 />

@@ -161,7 +161,7 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
                     Ok(rows) => view! {
                         <div class="table-wrap" tabindex="0">
                             <table class="data cards-on-phone" aria-label="Corrections made">
-                                <thead><tr><th>"#"</th><th>"When"</th><th>"What"</th><th>"Reason"</th>
+                                <thead><tr><th>"Correction"</th><th>"When"</th><th>"What"</th><th>"Reason"</th>
                                     <th class="num">"Decisions"</th><th>"Given back"</th><th>"By"</th><th>"Approved by"</th></tr></thead>
                                 <tbody>
                                     {rows.into_iter().map(|r| view! {
@@ -236,7 +236,7 @@ fn WaitingCorrections(
                     <summary>"Recently decided"</summary>
                     <div class="table-wrap" tabindex="0">
                         <table class="data cards-on-phone" aria-label="Recently decided corrections">
-                            <thead><tr><th>"#"</th><th>"What"</th><th>"Given back"</th><th>"Status"</th>
+                            <thead><tr><th>"Correction"</th><th>"What"</th><th>"Given back"</th><th>"Status"</th>
                                 <th>"Asked by"</th><th>"Decided by"</th></tr></thead>
                             <tbody>
                                 {recent.into_iter().map(|r| {
