@@ -9,7 +9,7 @@ use crate::{
     error::AppError,
     model::{
         AuditAction, Micros, PayableRow, Payables, PayoutInput, PayoutPaid, PlatformRole,
-        TransferKind,
+        TransferKind, finance::reference_key,
     },
     service::{
         Actor,
@@ -336,7 +336,8 @@ pub async fn mark_paid(
             .one(txn)
             .await?
         {
-            if done.reference == reference {
+            // The same payment however its reference is written ("PAY-1", "pay 1").
+            if reference_key(&done.reference) == reference_key(&reference) {
                 return Ok(paid(done.amount));
             }
             return Err(AppError::field(
