@@ -6,7 +6,7 @@
 mod delivery_support;
 
 use app::{
-    entity::{delivery_decision, ledger_transfer, staff_role},
+    entity::{delivery_decision, ledger_transfer},
     error::AppError,
     model::{
         BankDetailsInput, Breakdown, CorrectionInput, DecideRequestInput, FinanceRequestStatus,
@@ -24,8 +24,8 @@ use app::{
 use chrono::{DateTime, Datelike, Duration, Utc};
 use delivery_support::*;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait,
 };
 
 /// The reconciliation from `from` to today, which must find no difference.
@@ -71,21 +71,6 @@ async fn publish(
         PASSWORD.to_owned(),
     )
     .await
-}
-
-async fn staff(db: &DatabaseConnection, email: &str, role: PlatformRole) -> Actor {
-    let mut f = advertiser(db, email, "UTC").await;
-    staff_role::ActiveModel {
-        user_id: Set(f.user_id.0),
-        role: Set(role),
-        granted_by: Set(None),
-        granted_at: Set(Utc::now()),
-    }
-    .insert(db)
-    .await
-    .expect("grant");
-    f.staff_roles.push(role);
-    f
 }
 
 struct World {

@@ -6,11 +6,10 @@
 mod delivery_support;
 
 use app::{
-    entity::{account_top_up, finance_request, staff_role},
+    entity::{account_top_up, finance_request},
     error::AppError,
-    model::{CreditInput, FinanceRequestStatus, Micros, PlatformRole, RefundInput, finance},
+    model::{FinanceRequestStatus, Micros, RefundInput, finance},
     service::{
-        Actor,
         finance::{self as finance_service, requests},
         ledger,
     },
@@ -19,34 +18,7 @@ use chrono::Utc;
 use delivery_support::*;
 use migrations::{Migrator, MigratorTrait};
 use proptest::prelude::*;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, Statement,
-};
-
-async fn finance_user(db: &DatabaseConnection, email: &str) -> Actor {
-    let mut f = advertiser(db, email, "UTC").await;
-    staff_role::ActiveModel {
-        user_id: Set(f.user_id.0),
-        role: Set(PlatformRole::Finance),
-        granted_by: Set(None),
-        granted_at: Set(Utc::now()),
-    }
-    .insert(db)
-    .await
-    .expect("grant finance");
-    f.staff_roles.push(PlatformRole::Finance);
-    f
-}
-
-fn credit_input(owner: &Actor, amount: &str, reference: &str) -> CreditInput {
-    CreditInput {
-        account: account(owner),
-        amount: amount.into(),
-        reference: reference.into(),
-        note: String::new(),
-    }
-}
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
 
 fn reference_error(result: &Result<impl std::fmt::Debug, AppError>) -> String {
     match result {
@@ -56,13 +28,6 @@ fn reference_error(result: &Result<impl std::fmt::Debug, AppError>) -> String {
             .to_string(),
         other => panic!("expected a reference error, got {other:?}"),
     }
-}
-
-async fn available(db: &DatabaseConnection, owner: &Actor) -> Micros {
-    ledger::balance::summary(db, account(owner))
-        .await
-        .expect("summary")
-        .available
 }
 
 proptest! {

@@ -7,11 +7,9 @@
 mod delivery_support;
 
 use app::{
-    entity::{finance_request, staff_role},
+    entity::finance_request,
     error::AppError,
-    model::{
-        CreditInput, DecideRequestInput, FinanceRequestStatus, Micros, PlatformRole, RefundInput,
-    },
+    model::{DecideRequestInput, FinanceRequestStatus, Micros, PlatformRole, RefundInput},
     service::{
         Actor,
         finance::{self, requests},
@@ -21,30 +19,6 @@ use app::{
 use chrono::Utc;
 use delivery_support::*;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
-
-async fn finance_user(db: &DatabaseConnection, email: &str) -> Actor {
-    let mut f = advertiser(db, email, "UTC").await;
-    staff_role::ActiveModel {
-        user_id: Set(f.user_id.0),
-        role: Set(PlatformRole::Finance),
-        granted_by: Set(None),
-        granted_at: Set(Utc::now()),
-    }
-    .insert(db)
-    .await
-    .expect("grant finance");
-    f.staff_roles.push(PlatformRole::Finance);
-    f
-}
-
-fn credit_input(owner: &Actor, amount: &str, reference: &str) -> CreditInput {
-    CreditInput {
-        account: account(owner),
-        amount: amount.into(),
-        reference: reference.into(),
-        note: String::new(),
-    }
-}
 
 /// `who` credits `owner`'s account through finance's service.
 async fn credit_as(
@@ -56,13 +30,6 @@ async fn credit_as(
     now: chrono::DateTime<Utc>,
 ) -> Result<app::model::CreditResult, AppError> {
     finance::credit(db, who, credit_input(owner, amount, reference), now).await
-}
-
-async fn available(db: &DatabaseConnection, owner: &Actor) -> Micros {
-    ledger::balance::summary(db, account(owner))
-        .await
-        .expect("summary")
-        .available
 }
 
 fn decision(request: i64, approve: bool, reason: &str) -> DecideRequestInput {

@@ -11,12 +11,12 @@
 use app::{
     entity::{
         account_top_up, ad_version, campaign_day_spend, campaign_spend, delivery_decision,
-        delivery_event, delivery_rollup, ledger_account, ledger_transfer,
+        delivery_event, delivery_rollup, ledger_account, ledger_transfer, staff_role,
     },
     error::AppError,
     model::{
-        AccountId, AdId, AdInput, AdVersionId, CampaignForm, CampaignId, CreditResult, LedgerKind,
-        Micros, SignUpInput, TargetingForm, TransferKind, Verdict,
+        AccountId, AdId, AdInput, AdVersionId, CampaignForm, CampaignId, CreditInput, CreditResult,
+        LedgerKind, Micros, PlatformRole, SignUpInput, TargetingForm, TransferKind, Verdict,
     },
     service::{
         Actor, ads, auth, campaigns::write, delivery::keys, finance, forecast::ForecastEngine,
@@ -24,7 +24,10 @@ use app::{
     },
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set,
+};
 use std::collections::{BTreeMap, HashMap};
 
 /// A bank credit of `amount` euros to `owner`'s account balance, written straight to the
@@ -254,6 +257,45 @@ pub async fn member_with_role(
         .expect("viewer")
         .expect("user");
     Actor::from_viewer(viewer, None)
+}
+
+/// A new user holding the platform role `role` (a grant by the operator).
+pub async fn staff(db: &DatabaseConnection, email: &str, role: PlatformRole) -> Actor {
+    let mut f = advertiser(db, email, "UTC").await;
+    staff_role::ActiveModel {
+        user_id: Set(f.user_id.0),
+        role: Set(role),
+        granted_by: Set(None),
+        granted_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await
+    .expect("grant");
+    f.staff_roles.push(role);
+    f
+}
+
+/// A new finance user.
+pub async fn finance_user(db: &DatabaseConnection, email: &str) -> Actor {
+    staff(db, email, PlatformRole::Finance).await
+}
+
+/// A credit of `amount` under `reference` to `owner`'s account, as finance types it.
+pub fn credit_input(owner: &Actor, amount: &str, reference: &str) -> CreditInput {
+    CreditInput {
+        account: account(owner),
+        amount: amount.into(),
+        reference: reference.into(),
+        note: String::new(),
+    }
+}
+
+/// What `owner`'s account has available.
+pub async fn available(db: &DatabaseConnection, owner: &Actor) -> Micros {
+    ledger::balance::summary(db, account(owner))
+        .await
+        .expect("summary")
+        .available
 }
 
 /// Credits the actor's account through finance's service.
