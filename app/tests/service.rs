@@ -17,10 +17,12 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
 };
 
+const PASSWORD: &str = "violet harbour 42 kites";
+
 fn sign_up_input(email: &str) -> SignUpInput {
     SignUpInput {
         email: email.into(),
-        password: "violet harbour 42 kites".into(),
+        password: PASSWORD.into(),
         account_name: "Acme Ads".into(),
         time_zone: "Europe/Berlin".into(),
     }
@@ -278,7 +280,9 @@ async fn only_admins_change_roles_refusals_are_audited_and_one_admin_remains() {
             role: PlatformRole::Admin,
             grant: true,
         };
-        let refused = service::admin::change_role(&db, &outsider, grant.clone()).await;
+        let refused =
+            service::admin::change_role(&db, &hasher, &outsider, grant.clone(), PASSWORD.into())
+                .await;
         assert_eq!(refused, Err(AppError::Forbidden), "{backend}");
         assert_eq!(
             count_action(&db, AuditAction::AccessDenied).await,
@@ -296,12 +300,32 @@ async fn only_admins_change_roles_refusals_are_audited_and_one_admin_remains() {
             role: PlatformRole::Finance,
             grant: true,
         };
-        let refused = service::admin::change_role(&db, &boss, own).await;
+        // Refused before the password is read: no attempt is spent on it.
+        let refused = service::admin::change_role(&db, &hasher, &boss, own, String::new()).await;
         assert!(
             matches!(refused, Err(AppError::Conflict(_))),
             "{backend}: {refused:?}"
         );
-        service::admin::change_role(&db, &boss, grant)
+        // A grant asks for the admin's password again: none, or a wrong one, grants nothing.
+        for (password, message) in [
+            ("", "Enter your current password."),
+            ("not my password", "This is not your current password."),
+        ] {
+            let refused =
+                service::admin::change_role(&db, &hasher, &boss, grant.clone(), password.into())
+                    .await;
+            assert_eq!(
+                refused,
+                Err(AppError::field("password", message)),
+                "{backend}"
+            );
+        }
+        assert_eq!(
+            count_action(&db, AuditAction::RoleGranted).await,
+            0,
+            "{backend}"
+        );
+        service::admin::change_role(&db, &hasher, &boss, grant, PASSWORD.into())
             .await
             .expect(backend);
         assert_eq!(
@@ -325,11 +349,14 @@ async fn only_admins_change_roles_refusals_are_audited_and_one_admin_remains() {
             role: PlatformRole::Admin,
             grant: false,
         };
-        service::admin::change_role(&db, &boss, revoke(admin))
+        // Revoking narrows rights: no password is asked.
+        service::admin::change_role(&db, &hasher, &boss, revoke(admin), String::new())
             .await
             .expect(backend);
         let new_boss = actor(&db, other).await;
-        let last = service::admin::change_role(&db, &new_boss, revoke(other)).await;
+        let last =
+            service::admin::change_role(&db, &hasher, &new_boss, revoke(other), String::new())
+                .await;
         assert!(
             matches!(last, Err(AppError::Conflict(_))),
             "{backend}: {last:?}"
@@ -395,8 +422,8 @@ async fn two_admins_revoking_each_other_at_once_leave_exactly_one() {
             let bob = admin(users[1], "bob@herald.test");
             // Two pooled connections, each revoking the other admin in its own transaction.
             let (first, second) = tokio::join!(
-                service::admin::change_role(&db, &ada, revoke(users[1])),
-                service::admin::change_role(&db, &bob, revoke(users[0])),
+                service::admin::change_role(&db, &hasher, &ada, revoke(users[1]), String::new()),
+                service::admin::change_role(&db, &hasher, &bob, revoke(users[0]), String::new()),
             );
             let admins = app::entity::staff_role::Entity::find()
                 .filter(app::entity::staff_role::Column::Role.eq(PlatformRole::Admin))

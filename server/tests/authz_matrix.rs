@@ -339,6 +339,7 @@ static ENDPOINTS: &[Row] = &[
             ("input[user_id]", "{finance_user}"),
             ("input[role]", "Finance"),
             ("input[grant]", "true"),
+            ("password", PASSWORD),
         ],
         ADMIN,
     ),

@@ -477,3 +477,109 @@ async fn an_admin_previews_a_catalog_file_then_imports_it() {
     assert!(problems.is_empty(), "console problems: {problems:#?}");
     client.close().await.expect("close");
 }
+
+/// Granting a role asks for the admin's password again; revoking one does not.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_grants_a_role_only_with_their_password() {
+    let (app, _driver, client) = start().await;
+    for email in ["boss@example.com", "fin@example.com"] {
+        assert!(
+            app.client()
+                .sign_up(email, PASSWORD)
+                .await
+                .status
+                .is_success()
+        );
+    }
+    support::grant_staff(&app, "boss@example.com", "admin").await;
+    support::confirm(&app, "fin@example.com").await;
+    sign_in(&app, &client, "boss@example.com").await;
+    hydrated(&client).await;
+    wait_for_xpath(
+        &client,
+        "//nav[@aria-label='Main']//a[normalize-space()='Users & roles']",
+    )
+    .await
+    .click()
+    .await
+    .expect("open Users & roles");
+    wait_for_path(&client, "/admin/users").await;
+    hydrated(&client).await;
+
+    let row = "//tr[td[1][normalize-space()='fin@example.com']]";
+    wait_for_xpath(
+        &client,
+        &format!("{row}//button[normalize-space()='Finance']"),
+    )
+    .await
+    .click()
+    .await
+    .expect("click Finance");
+    let ask = until_contains(&client, ".grant-confirm", "Grant Finance to").await;
+    assert!(ask.contains("fin@example.com"), "{ask}");
+    // No password, then a wrong one: told beside the field, nothing granted.
+    for (typed, message) in [
+        ("", "Enter your current password."),
+        ("not the password", "This is not your current password."),
+    ] {
+        if !typed.is_empty() {
+            fill(&client, "#grant-role-password", typed).await;
+        }
+        click(&client, ".grant-confirm button[type=submit]").await;
+        shows(&client, "#grant-role-password-error", message).await;
+    }
+    let held = |role: &'static str| {
+        let db = app.db.clone();
+        async move {
+            use sea_orm::ConnectionTrait;
+            let backend = db.get_database_backend();
+            db.query_one_raw(sea_orm::Statement::from_string(
+                backend,
+                format!(
+                    "SELECT COUNT(*) FROM staff_role JOIN app_user ON app_user.id = staff_role.user_id \
+                     WHERE email = 'fin@example.com' AND role = '{role}'"
+                ),
+            ))
+            .await
+            .expect("count")
+            .and_then(|r| r.try_get_by_index::<i64>(0).ok())
+            .expect("a count")
+        }
+    };
+    assert_eq!(held("finance").await, 0);
+
+    fill(&client, "#grant-role-password", PASSWORD).await;
+    click(&client, ".grant-confirm button[type=submit]").await;
+    wait_for_xpath(
+        &client,
+        &format!("{row}//button[normalize-space()='Finance'][@aria-pressed='true']"),
+    )
+    .await;
+    until_contains(&client, ".banner.success", "Roles changed").await;
+    assert_eq!(held("finance").await, 1);
+    // The step is left: the address no longer asks, and the form is gone.
+    let url = client.current_url().await.expect("url");
+    assert!(!url.as_str().contains("grant="), "{url}");
+    assert!(
+        client.find(Locator::Css(".grant-confirm")).await.is_err(),
+        "the confirmation stays open"
+    );
+
+    // Revoking is one click.
+    click(&client, "button[title='Revoke Finance']").await;
+    wait_for_xpath(
+        &client,
+        &format!("{row}//button[normalize-space()='Finance'][@aria-pressed='false']"),
+    )
+    .await;
+    assert_eq!(held("finance").await, 0);
+
+    let problems: Vec<String> = console_problems(&client)
+        .await
+        .into_iter()
+        // The two refused grants answer 422 on purpose; Chromium logs every non-2xx fetch.
+        .filter(|p| !(p.contains("/api/admin_change_role") && p.contains("status of 422")))
+        .collect();
+    assert!(problems.is_empty(), "console problems: {problems:#?}");
+    client.close().await.expect("close");
+}

@@ -18,15 +18,6 @@ const ACCOUNT: &str = "Big Spender Ltd";
 const ALICE: &str = "alice@herald.test";
 const BOB: &str = "bob@herald.test";
 
-async fn xpath(client: &Client, path: &str) -> fantoccini::elements::Element {
-    client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::XPath(path))
-        .await
-        .unwrap_or_else(|e| panic!("{path} never appeared: {e}"))
-}
-
 /// Signs in, checks the dashboard's count of requests waiting for this person, and follows
 /// the navigation's "Credit balances".
 async fn open_finance(app: &TestApp, client: &Client, email: &str, waiting: &str) {
@@ -34,7 +25,7 @@ async fn open_finance(app: &TestApp, client: &Client, email: &str, waiting: &str
     hydrated(client).await;
     // What waits for this person's approval, on the dashboard.
     shows(client, "[data-test=awaiting-approval]", waiting).await;
-    xpath(
+    wait_for_xpath(
         client,
         "//nav[@aria-label='Main']//a[normalize-space()='Credit balances']",
     )
@@ -52,7 +43,7 @@ async fn card_available(client: &Client, expected: &str) {
     );
     let mut last = String::new();
     for _ in 0..300 {
-        if let Ok(text) = xpath(client, &path).await.text().await {
+        if let Ok(text) = wait_for_xpath(client, &path).await.text().await {
             if text == expected {
                 return;
             }
@@ -82,7 +73,7 @@ async fn a_large_credit_needs_a_second_finance_person() {
     open_finance(&app, &alice, ALICE, "0").await;
     let card =
         format!("//article[@data-test='finance-account'][h2[normalize-space()='{ACCOUNT}']]");
-    xpath(
+    wait_for_xpath(
         &alice,
         &format!("{card}//summary[normalize-space()='Credit {ACCOUNT}']"),
     )
@@ -94,7 +85,7 @@ async fn a_large_credit_needs_a_second_finance_person() {
         ("Amount (EUR)", "25000"),
         ("Bank transfer reference", "WIRE-BIG-1"),
     ] {
-        let field = xpath(
+        let field = wait_for_xpath(
             &alice,
             &format!("{card}//label[normalize-space()='{label}']"),
         )
@@ -105,7 +96,7 @@ async fn a_large_credit_needs_a_second_finance_person() {
         .expect("a labelled field");
         fill(&alice, &format!("#{field}"), value).await;
     }
-    xpath(
+    wait_for_xpath(
         &alice,
         &format!("{card}//button[normalize-space()='Credit balance']"),
     )
@@ -120,7 +111,7 @@ async fn a_large_credit_needs_a_second_finance_person() {
     );
     card_available(&alice, "€0.00").await;
     // Her own request offers her a cancel, never an approval.
-    let request = xpath(&alice, "//li[@data-test='pending-request']").await;
+    let request = wait_for_xpath(&alice, "//li[@data-test='pending-request']").await;
     let text = request.text().await.expect("request text");
     assert!(text.contains("€25,000.00"), "{text}");
     assert!(
@@ -132,7 +123,7 @@ async fn a_large_credit_needs_a_second_finance_person() {
             .is_err(),
         "the requester is offered an approval"
     );
-    xpath(
+    wait_for_xpath(
         &alice,
         "//li[@data-test='pending-request']//button[normalize-space()='Cancel request']",
     )
@@ -146,7 +137,7 @@ async fn a_large_credit_needs_a_second_finance_person() {
     // Bob approves it.
     let bob = browser(&driver).await;
     open_finance(&app, &bob, BOB, "1").await;
-    xpath(
+    wait_for_xpath(
         &bob,
         "//li[@data-test='pending-request']//button[starts-with(normalize-space(), 'Approve request #')]",
     )
@@ -220,7 +211,7 @@ async fn a_large_correction_needs_a_second_finance_person() {
     let alice = browser(&driver).await;
     sign_in(&app, &alice, ALICE).await;
     hydrated(&alice).await;
-    xpath(
+    wait_for_xpath(
         &alice,
         "//nav[@aria-label='Main']//a[normalize-space()='Corrections']",
     )
@@ -237,7 +228,7 @@ async fn a_large_correction_needs_a_second_finance_person() {
         "Bot traffic found by the publisher",
     )
     .await;
-    xpath(&alice, "//button[normalize-space()='Reverse charges']")
+    wait_for_xpath(&alice, "//button[normalize-space()='Reverse charges']")
         .await
         .click()
         .await
@@ -247,7 +238,7 @@ async fn a_large_correction_needs_a_second_finance_person() {
         banner.contains("waits for a second finance person's approval"),
         "{banner}"
     );
-    let waiting = xpath(&alice, "//li[@data-test='waiting-correction']").await;
+    let waiting = wait_for_xpath(&alice, "//li[@data-test='waiting-correction']").await;
     let text = waiting.text().await.expect("text");
     assert!(text.contains(&format!("Decision {decision}")), "{text}");
     assert!(
@@ -259,7 +250,7 @@ async fn a_large_correction_needs_a_second_finance_person() {
             .is_err(),
         "the requester is offered an approval"
     );
-    xpath(
+    wait_for_xpath(
         &alice,
         "//li[@data-test='waiting-correction']//button[normalize-space()='Cancel correction request']",
     )
@@ -283,7 +274,7 @@ async fn a_large_correction_needs_a_second_finance_person() {
         .expect("follow");
     wait_for_path(&bob, "/finance/corrections").await;
     hydrated(&bob).await;
-    xpath(
+    wait_for_xpath(
         &bob,
         "//li[@data-test='waiting-correction']//button[starts-with(normalize-space(), 'Approve and reverse #')]",
     )

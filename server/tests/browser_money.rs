@@ -56,20 +56,10 @@ async fn catalog(app: &TestApp) {
     }
 }
 
-/// An element found by XPath, waited for like [`wait_for`].
-async fn xpath(client: &Client, path: &str) -> fantoccini::elements::Element {
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath(path))
-        .await
-        .unwrap_or_else(|e| panic!("{path} never appeared: {e}"))
-}
-
 /// Follows the navigation link labelled `text` to `path`.
 async fn navigate(client: &Client, text: &str, path: &str) {
     hydrated(client).await;
-    let link = xpath(
+    let link = wait_for_xpath(
         client,
         &format!("//nav[@aria-label='Main']//a[normalize-space()='{text}']"),
     )
@@ -92,9 +82,9 @@ async fn navigate(client: &Client, text: &str, path: &str) {
 async fn credit(client: &Client, amount: &str, reference: &str, expect: &str) -> String {
     let card =
         format!("//article[@data-test='finance-account'][h2[normalize-space()='{ACCOUNT}']]");
-    let details = xpath(client, &format!("{card}//details")).await;
+    let details = wait_for_xpath(client, &format!("{card}//details")).await;
     if details.prop("open").await.expect("open").as_deref() != Some("true") {
-        xpath(
+        wait_for_xpath(
             client,
             &format!("{card}//summary[normalize-space()='Credit {ACCOUNT}']"),
         )
@@ -107,7 +97,7 @@ async fn credit(client: &Client, amount: &str, reference: &str, expect: &str) ->
         ("Amount (EUR)", amount),
         ("Bank transfer reference", reference),
     ] {
-        let field = xpath(
+        let field = wait_for_xpath(
             client,
             &format!("{card}//label[normalize-space()='{label}']"),
         )
@@ -118,7 +108,7 @@ async fn credit(client: &Client, amount: &str, reference: &str, expect: &str) ->
         .unwrap_or_else(|| panic!("the label {label} names no field"));
         fill(client, &format!("#{field}"), value).await;
     }
-    xpath(
+    wait_for_xpath(
         client,
         &format!("{card}//button[normalize-space()='Credit balance']"),
     )
@@ -137,7 +127,7 @@ async fn card_shows(client: &Client, expected: &str) {
     );
     let mut last = String::new();
     for _ in 0..200 {
-        if let Ok(text) = xpath(client, &path).await.text().await {
+        if let Ok(text) = wait_for_xpath(client, &path).await.text().await {
             if text == expected {
                 return;
             }
@@ -184,7 +174,7 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
     sign_in(&app, &advertiser, OWNER).await;
     hydrated(&advertiser).await;
     until_contains(&advertiser, "[data-test=no-funds]", "add funds").await;
-    xpath(
+    wait_for_xpath(
         &advertiser,
         "//section[@aria-labelledby='money-card']//a[normalize-space()='Add funds']",
     )
@@ -218,7 +208,7 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
         ))
         .await
         .expect("allow the clipboard");
-    xpath(
+    wait_for_xpath(
         &advertiser,
         "//section[@id='add-funds']//button[normalize-space()='Copy']",
     )
@@ -241,7 +231,7 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
     // then enters the first one again.
     sign_in(&app, &finance, FINANCE).await;
     navigate(&finance, "Credit balances", "/finance").await;
-    let search = xpath(
+    let search = wait_for_xpath(
         &finance,
         "//form[@role='search']//label[normalize-space()='Account name or payment reference']",
     )
@@ -251,7 +241,7 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
     .expect("for")
     .expect("the search label names its field");
     fill(&finance, &format!("#{search}"), &reference.to_lowercase()).await;
-    xpath(
+    wait_for_xpath(
         &finance,
         "//form[@role='search']//button[normalize-space()='Search']",
     )
@@ -439,7 +429,11 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
     let row = format!(
         "//tr[@data-test='campaign-row'][.//a[normalize-space()='{CAMPAIGN}']]//td[@data-test='spent']"
     );
-    let listed = xpath(&advertiser, &row).await.text().await.expect("spent");
+    let listed = wait_for_xpath(&advertiser, &row)
+        .await
+        .text()
+        .await
+        .expect("spent");
     assert_eq!(listed, euros(spent), "the campaign list's spend");
 
     navigate(&advertiser, "Balance & billing", "/balance").await;
@@ -502,7 +496,7 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
     // Finance downloads the account's statement for this month from its ledger page: the
     // file's closing balance is the account's available plus held money.
     navigate(&finance, "Credit balances", "/finance").await;
-    xpath(
+    wait_for_xpath(
         &finance,
         &format!("//a[normalize-space()='Ledger history of {ACCOUNT}']"),
     )
@@ -510,7 +504,7 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
     .click()
     .await
     .expect("open the ledger");
-    xpath(&finance, "//a[normalize-space()='Statement']")
+    wait_for_xpath(&finance, "//a[normalize-space()='Statement']")
         .await
         .click()
         .await
@@ -519,7 +513,7 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
     let closing = text_of(&finance, "[data-test=closing]").await;
     // Whatever the simulation delivered: what was credited less what was charged.
     assert_eq!(closing, euros(250_500_000 - spent), "statement closing");
-    let href = xpath(&finance, "//a[normalize-space()='Download CSV']")
+    let href = wait_for_xpath(&finance, "//a[normalize-space()='Download CSV']")
         .await
         .attr("href")
         .await

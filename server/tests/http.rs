@@ -461,6 +461,7 @@ async fn an_admin_grants_a_role_and_the_audit_log_shows_it() {
                     ("input[user_id]", id.as_str()),
                     ("input[role]", "Moderator"),
                     ("input[grant]", "true"),
+                    ("password", PASSWORD),
                 ],
             )
             .await;

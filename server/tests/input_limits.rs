@@ -253,6 +253,7 @@ static ROWS: &[Row] = &[
     field(Admin, SETTINGS_WRITE, SETTINGS, "input[min_total_budget]", 33, "min_total_budget"),
     field(Admin, "admin_update_bank_details", &[("password", PASSWORD)], "input[bank_details]", 1001, "bank_details"),
     field(Admin, "admin_update_bank_details", &[("input[bank_details]", "Payee")], "password", 129, "password"),
+    field(Admin, "admin_change_role", &[("input[user_id]", "1"), ("input[role]", "Finance"), ("input[grant]", "true")], "password", 129, "password"),
 ];
 
 /// The campaign form every `save_campaign` row starts from (valid as it is).

@@ -521,6 +521,7 @@ async fn staff_roles_need_a_confirmed_address() {
             ("input[user_id]", id.as_str()),
             ("input[role]", "Moderator"),
             ("input[grant]", "true"),
+            ("password", PASSWORD),
         ];
         let refused = admin.call("admin_change_role", &grant).await;
         assert_eq!(refused.status, 409, "{b}: {refused:?}");

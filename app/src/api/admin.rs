@@ -19,11 +19,17 @@ pub async fn list_users(search: String, page: u64) -> Result<Page<UserRow>, AppE
     service::admin::list_users(&state.reads, &me, &search, page).await
 }
 
-/// Grants or revokes a platform role.
+/// Grants a platform role once the admin has typed their password again, or revokes one
+/// (no password asked; `password` may be left out).
 #[server(endpoint = "admin_change_role")]
-pub async fn change_role(input: RoleChangeInput) -> Result<(), AppError> {
+pub async fn change_role(
+    input: RoleChangeInput,
+    #[server(default)] password: String,
+) -> Result<(), AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    service::admin::change_role(&state.db, &me, input).await
+    // Checking the password waits its turn for a core: no read connection held meanwhile.
+    state.reads.release().await;
+    service::admin::change_role(&state.db, &state.hasher, &me, input, password).await
 }
 
 /// One page of the audit trail, filtered.

@@ -7,6 +7,8 @@ use crate::{
     service::{
         Actor,
         audit::{self, AuditEntry},
+        passwords::PasswordHasher,
+        sessions,
     },
 };
 use chrono::Utc;
@@ -72,16 +74,27 @@ pub async fn list_users(
     Ok(Page { rows, page, total })
 }
 
-/// Grants or revokes one platform role (admins only; audited). No one grants themselves a role
-/// (revoking one's own is allowed). The last admin cannot be removed, so the platform can
-/// always be administered — also when admins revoke each other at the same moment. Granting a
-/// role held, or revoking one not held, changes nothing.
+/// Grants or revokes one platform role (admins only; audited). A grant widens someone's rights
+/// (an admin can change where advertisers pay, finance moves money), so it asks for the
+/// admin's `password` again, as changing the bank details does: a session left open or taken
+/// over does not make another login staff by itself. A revoke only narrows rights and asks for
+/// none (`password` is not read). No one grants themselves a role (revoking one's own is
+/// allowed). The last admin cannot be removed, so the platform can always be administered —
+/// also when admins revoke each other at the same moment. Granting a role held, or revoking
+/// one not held, changes nothing.
 pub async fn change_role<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    hasher: &PasswordHasher,
     actor: &Actor,
     input: RoleChangeInput,
+    password: String,
 ) -> Result<(), AppError> {
     actor.require_staff(db, PlatformRole::Admin).await?;
+    if input.grant {
+        refuse_own_grant(actor, &input)?;
+        // Wrong passwords count against the same per-user limit as a password change.
+        sessions::confirm_password(db, hasher, actor, password, "password").await?;
+    }
     let txn = db.begin().await?;
     let changed = if input.grant {
         grant(&txn, actor, &input).await?
@@ -109,14 +122,19 @@ async fn grant(
     actor: &Actor,
     input: &RoleChangeInput,
 ) -> Result<Option<AuditAction>, AppError> {
-    // Separation of duties: nobody widens their own rights. An admin who could make
-    // themselves finance would move money with no one else involved (admins only read it).
+    refuse_own_grant(actor, input)?;
+    insert_role(txn, input.user_id, input.role, Some(actor.user_id)).await
+}
+
+/// Separation of duties: nobody widens their own rights. An admin who could make themselves
+/// finance would move money with no one else involved (admins only read it).
+fn refuse_own_grant(actor: &Actor, input: &RoleChangeInput) -> Result<(), AppError> {
     if input.user_id == actor.user_id {
         return Err(AppError::Conflict(
             "You cannot grant yourself a role: another admin has to.".into(),
         ));
     }
-    insert_role(txn, input.user_id, input.role, Some(actor.user_id)).await
+    Ok(())
 }
 
 /// Grants `role` to the user with `email` for the operator of the server (`server staff

@@ -194,6 +194,17 @@ pub async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Eleme
         .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
 }
 
+/// An element found by XPath (for what only its visible text names), waited for 30 s at most
+/// (a first visit to a staff page loads its area's code).
+pub async fn wait_for_xpath(client: &Client, path: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::XPath(path))
+        .await
+        .unwrap_or_else(|e| panic!("{path} never appeared: {e}"))
+}
+
 pub async fn wait_for_path(client: &Client, path: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

@@ -2,13 +2,39 @@
 
 use crate::{
     api::admin::{ChangeRole, list_users},
-    components::{FormError, Pager, form_error},
+    components::{Field, FormError, Pager, field_error, form_error},
     model::{PlatformRole, UserRow, urlencode},
     pages::{suspend_once, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::Form, hooks::use_query_map};
+use leptos_router::{
+    NavigateOptions,
+    components::Form,
+    hooks::{use_navigate, use_query_map},
+};
+
+/// A grant waiting for the admin's password, from the address (`?grant=12.finance`): the
+/// chip of a role not held leads there, so the step works before the page's code has loaded.
+fn pending_grant(value: &str) -> Option<(i64, PlatformRole)> {
+    let (user, code) = value.split_once('.')?;
+    let role = PlatformRole::ALL.into_iter().find(|r| r.code() == code)?;
+    Some((user.parse().ok()?, role))
+}
+
+/// This page's address for a search and page, with no grant pending.
+fn list_href(search: &str, page: u64) -> String {
+    let mut href = String::from("/admin/users");
+    let mut sep = '?';
+    if !search.is_empty() {
+        href.push_str(&format!("?q={}", urlencode(search)));
+        sep = '&';
+    }
+    if page > 0 {
+        href.push_str(&format!("{sep}page={page}"));
+    }
+    href
+}
 
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
@@ -21,21 +47,57 @@ pub fn AdminUsersPage() -> impl IntoView {
             .and_then(|p| p.parse::<u64>().ok())
             .unwrap_or(0)
     });
+    let pending = Memo::new(move |_| query.read().get("grant").and_then(|g| pending_grant(&g)));
     let change = ServerAction::<ChangeRole>::new();
     let users = Resource::new(
         move || (search.get(), page.get(), change.version().get()),
         |(search, page, _)| list_users(search, page),
     );
+    // A grant made: leave its confirmation step (the address would offer it again once the
+    // role is revoked).
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if matches!(change.value().get(), Some(Ok(()))) && pending.get_untracked().is_some() {
+            navigate(
+                &list_href(&search.get_untracked(), page.get_untracked()),
+                NavigateOptions {
+                    replace: true,
+                    scroll: false,
+                    ..Default::default()
+                },
+            );
+        }
+    });
+    // Another grant asked for: the last one's answer (a wrong password) is not about it.
+    Effect::new(move |before: Option<Option<(i64, PlatformRole)>>| {
+        let now = pending.get();
+        if before.is_some_and(|b| b != now) && now.is_some() {
+            change.value().set(None);
+        }
+        now
+    });
+    let ctx = Lines {
+        change,
+        pending,
+        search,
+        page,
+    };
     view! {
         <Title text="Users & roles"/>
         <h1>"Users & roles"</h1>
-        <p class="lead">"Grant platform roles to staff. Every change is recorded in the audit log."</p>
+        <p class="lead">
+            "Grant platform roles to staff. Granting one asks for your password; revoking one does not. "
+            "Every change is recorded in the audit log."
+        </p>
         <Form method="GET" action="" attr:class="toolbar" attr:role="search">
             <label for="user-search" class="visually-hidden">"Search by email"</label>
             <input id="user-search" type="search" name="q" placeholder="Search by email" value=move || search.get()/>
             <button type="submit">"Search"</button>
         </Form>
         <FormError error=form_error(change.value().into())/>
+        <Show when=move || matches!(change.value().get(), Some(Ok(())))>
+            <p class="banner success" role="status">"Roles changed. The change is in the audit log."</p>
+        </Show>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || suspend_once(async move {
                 match users.await {
@@ -54,7 +116,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                                         </tr>
                                     </thead>
                                     <tbody>
-                                        {list.rows.into_iter().map(|user| view! { <UserLine user change/> }).collect_view()}
+                                        {list.rows.into_iter().map(|user| view! { <UserLine user ctx/> }).collect_view()}
                                     </tbody>
                                 </table>
                             </div>
@@ -74,8 +136,23 @@ pub fn AdminUsersPage() -> impl IntoView {
     }
 }
 
+/// What every user line needs from the page.
+#[derive(Clone, Copy)]
+struct Lines {
+    change: ServerAction<ChangeRole>,
+    pending: Memo<Option<(i64, PlatformRole)>>,
+    search: Memo<String>,
+    page: Memo<u64>,
+}
+
 #[component]
-fn UserLine(user: UserRow, change: ServerAction<ChangeRole>) -> impl IntoView {
+fn UserLine(user: UserRow, ctx: Lines) -> impl IntoView {
+    let Lines {
+        change,
+        pending,
+        search,
+        page,
+    } = ctx;
     // Nobody grants themselves a role (the server refuses it): on one's own line, a role not
     // held is shown, not offered.
     let own = use_context::<crate::model::Viewer>().is_some_and(|v| v.user_id == user.id);
@@ -89,24 +166,50 @@ fn UserLine(user: UserRow, change: ServerAction<ChangeRole>) -> impl IntoView {
                 }
                 .into_any();
             }
+            if has {
+                // Revoking narrows rights: one click.
+                return view! {
+                    <ActionForm action=change attr:class="inline">
+                        <input type="hidden" name="input[user_id]" value=user.id.0/>
+                        <input type="hidden" name="input[role]" value=format!("{role:?}")/>
+                        <input type="hidden" name="input[grant]" value="false"/>
+                        <button type="submit" class="chip on" aria-pressed="true" title=format!("Revoke {}", role.label())>
+                            {role.label()}
+                        </button>
+                    </ActionForm>
+                }
+                .into_any();
+            }
+            // Granting widens them: the chip leads to a step that asks for the password.
+            let asked = move || pending.get() == Some((user.id.0, role));
             view! {
-                <ActionForm action=change attr:class="inline">
-                    <input type="hidden" name="input[user_id]" value=user.id.0/>
-                    <input type="hidden" name="input[role]" value=format!("{role:?}")/>
-                    <input type="hidden" name="input[grant]" value=(!has).to_string()/>
+                <Form method="GET" action="" attr:class="inline">
+                    <input type="hidden" name="q" value=move || search.get()/>
+                    <input type="hidden" name="page" value=move || page.get()/>
+                    <input type="hidden" name="grant" value=format!("{}.{}", user.id.0, role.code())/>
                     <button
                         type="submit"
-                        class=if has { "chip on" } else { "chip" }
-                        aria-pressed=has.to_string()
-                        title=if has { format!("Revoke {}", role.label()) } else { format!("Grant {}", role.label()) }
+                        class="chip"
+                        class:asked=asked
+                        aria-pressed="false"
+                        title=format!("Grant {}", role.label())
                     >
                         {role.label()}
                     </button>
-                </ActionForm>
+                </Form>
             }
             .into_any()
         })
         .collect_view();
+    let held = user.staff_roles.clone();
+    let email = user.email.clone();
+    let confirm = move || {
+        let (id, role) = pending.get()?;
+        (id == user.id.0 && !own && !held.contains(&role)).then(|| {
+            let cancel = list_href(&search.get_untracked(), page.get_untracked());
+            view! { <GrantConfirm user_id=id role email=email.clone() change cancel/> }
+        })
+    };
     view! {
         <tr>
             <td>{user.email}</td>
@@ -114,7 +217,43 @@ fn UserLine(user: UserRow, change: ServerAction<ChangeRole>) -> impl IntoView {
             <td data-label="Ad accounts">{user.account_count}</td>
             <td data-label="Platform roles">
                 <div class="chips">{toggles}</div>
+                {confirm}
             </td>
         </tr>
+    }
+}
+
+/// The second step of a grant: the admin types their password again.
+#[component]
+fn GrantConfirm(
+    user_id: i64,
+    role: PlatformRole,
+    email: String,
+    change: ServerAction<ChangeRole>,
+    cancel: String,
+) -> impl IntoView {
+    view! {
+        <ActionForm action=change attr:class="grant-confirm stack" attr:novalidate=true>
+            <p>"Grant " <strong>{role.label()}</strong> " to " <strong>{email}</strong> "?"</p>
+            <input type="hidden" name="input[user_id]" value=user_id/>
+            <input type="hidden" name="input[role]" value=format!("{role:?}")/>
+            <input type="hidden" name="input[grant]" value="true"/>
+            <Field
+                id="grant-role-password"
+                name="password"
+                label="Your password"
+                kind="password"
+                autocomplete="current-password"
+                hint="Asked again for every grant, so a session left open cannot make anyone staff."
+                required=true
+                error=field_error(change.value().into(), "password")
+            />
+            <div class="actions">
+                <button type="submit" class="primary" disabled=move || change.pending().get()>
+                    {format!("Grant {}", role.label())}
+                </button>
+                <a href=cancel>"Cancel"</a>
+            </div>
+        </ActionForm>
     }
 }
