@@ -22,7 +22,7 @@ ensure_lighthouse() {
   lh_dir="$HOME/.cache/herald/lighthouse"
   if [ ! -x "$lh_dir/node_modules/.bin/lighthouse" ]; then
     say "Installing lighthouse 12"
-    npm install --silent --prefix "$lh_dir" lighthouse@12
+    npm install --loglevel=error --no-progress --prefix "$lh_dir" lighthouse@12
   fi
 }
 
@@ -35,7 +35,7 @@ if ! wasm-opt --version 2>/dev/null | grep -qE 'version (1[2-9][0-9]|11[6-9])'; 
   # Debian's binaryen 108 builds a bundle that silently fails to hydrate: need >= 116.
   if command -v npm >/dev/null; then
     say "Installing wasm-opt (binaryen 132) from npm"
-    npm install --silent --prefix "$HERALD_TOOLS" binaryen@132
+    npm install --loglevel=error --no-progress --prefix "$HERALD_TOOLS" binaryen@132
   else
     say "Installing wasm-opt with cargo (about 6 minutes, once)"
     cargo install wasm-opt --locked --root "$HERALD_TOOLS/node_modules/.bin/.."
@@ -45,7 +45,7 @@ fi
 # axe-core: the browser tests inject it into every page to check accessibility.
 if [ ! -f "$HERALD_TOOLS/node_modules/axe-core/axe.min.js" ] && command -v npm >/dev/null; then
   say "Installing axe-core (accessibility checks in the browser tests)"
-  npm install --silent --prefix "$HERALD_TOOLS" axe-core@4.10
+  npm install --loglevel=error --no-progress --prefix "$HERALD_TOOLS" axe-core@4.10
 fi
 
 # Cargo names build units without the checkout's path and decides freshness by file times, so
