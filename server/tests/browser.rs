@@ -516,6 +516,11 @@ async fn an_admin_grants_a_role_only_with_their_password() {
     .await
     .expect("click Finance");
     let ask = until_contains(&client, ".grant-confirm", "Grant Finance to").await;
+    wait_for_xpath(
+        &client,
+        &format!("{row}//button[normalize-space()='Finance'][@aria-expanded='true']"),
+    )
+    .await;
     assert!(ask.contains("fin@example.com"), "{ask}");
     // No password, then a wrong one: told beside the field, nothing granted.
     for (typed, message) in [
@@ -569,7 +574,7 @@ async fn an_admin_grants_a_role_only_with_their_password() {
     click(&client, "button[title='Revoke Finance']").await;
     wait_for_xpath(
         &client,
-        &format!("{row}//button[normalize-space()='Finance'][@aria-pressed='false']"),
+        &format!("{row}//button[normalize-space()='Finance'][@title='Grant Finance']"),
     )
     .await;
     assert_eq!(held("finance").await, 0);

@@ -454,6 +454,29 @@ async fn an_admin_grants_a_role_and_the_audit_log_shows_it() {
             .await;
         assert_eq!(users.body["total"], 1, "{b}: {users:?}");
         let id = users.body["rows"][0]["id"].to_string();
+        // A grant without the admin's password (the field left out) is refused beside it.
+        let asked = admin
+            .call(
+                "admin_change_role",
+                &[
+                    ("input[user_id]", id.as_str()),
+                    ("input[role]", "Moderator"),
+                    ("input[grant]", "true"),
+                ],
+            )
+            .await;
+        assert_eq!(asked.status, 422, "{b}: {asked:?}");
+        assert_eq!(
+            asked.field_error("password").as_deref(),
+            Some("Enter your current password."),
+            "{b}"
+        );
+        let viewer = moderator.call("viewer", &[]).await;
+        assert_eq!(
+            viewer.body["staff_roles"],
+            serde_json::json!([]),
+            "{b}: {viewer:?}"
+        );
         let grant = admin
             .call(
                 "admin_change_role",

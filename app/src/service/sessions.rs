@@ -21,7 +21,7 @@ use sea_orm::{
 use validator::Validate;
 
 /// Wrong current passwords allowed per user in 15 minutes (it is a password guess too), over
-/// every form that asks for it again (a new password, new bank details).
+/// every form that asks for it again (a new password, new bank details, a staff role granted).
 const CHANGE_ATTEMPTS: Limit = Limit::new(10, Duration::minutes(15));
 
 /// Deletes every session of `user` except the one with id `keep`; returns how many ended.
@@ -63,9 +63,9 @@ pub async fn sign_out_everywhere<C: ConnectionTrait + TransactionTrait>(
 }
 
 /// Checks that `password` is the signed-in user's own, before a change that a stolen session
-/// must not make alone (a new password, new bank details). A wrong one is answered beside
-/// `field`; wrong ones count against the user ([`CHANGE_ATTEMPTS`] in 15 minutes, then 429),
-/// a right one gives its attempt back. Returns the user's row.
+/// must not make alone (a new password, new bank details, a staff role granted). A wrong one is
+/// answered beside `field`; wrong ones count against the user ([`CHANGE_ATTEMPTS`] in 15
+/// minutes, then 429), a right one gives its attempt back. Returns the user's row.
 pub async fn confirm_password(
     db: &impl ConnectionTrait,
     hasher: &PasswordHasher,

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{
     NavigateOptions,
-    components::Form,
+    components::{A, Form},
     hooks::{use_navigate, use_query_map},
 };
 
@@ -48,16 +48,22 @@ pub fn AdminUsersPage() -> impl IntoView {
             .unwrap_or(0)
     });
     let pending = Memo::new(move |_| query.read().get("grant").and_then(|g| pending_grant(&g)));
+    // Revokes (one click) and grants (the confirmation step) answer apart: a revoke elsewhere
+    // neither closes an open step nor shows in it.
     let change = ServerAction::<ChangeRole>::new();
+    let grant = ServerAction::<ChangeRole>::new();
     let users = Resource::new(
-        move || (search.get(), page.get(), change.version().get()),
+        move || {
+            let version = change.version().get() + grant.version().get();
+            (search.get(), page.get(), version)
+        },
         |(search, page, _)| list_users(search, page),
     );
     // A grant made: leave its confirmation step (the address would offer it again once the
     // role is revoked).
     let navigate = use_navigate();
     Effect::new(move |_| {
-        if matches!(change.value().get(), Some(Ok(()))) && pending.get_untracked().is_some() {
+        if matches!(grant.value().get(), Some(Ok(()))) && pending.get_untracked().is_some() {
             navigate(
                 &list_href(&search.get_untracked(), page.get_untracked()),
                 NavigateOptions {
@@ -68,16 +74,21 @@ pub fn AdminUsersPage() -> impl IntoView {
             );
         }
     });
-    // Another grant asked for: the last one's answer (a wrong password) is not about it.
+    // Another grant asked for, or the step cancelled: the last refusal is not about it.
     Effect::new(move |before: Option<Option<(i64, PlatformRole)>>| {
         let now = pending.get();
-        if before.is_some_and(|b| b != now) && now.is_some() {
-            change.value().set(None);
+        let refused = matches!(grant.value().get_untracked(), Some(Err(_)));
+        if before.is_some_and(|b| b != now) && refused {
+            grant.value().set(None);
         }
         now
     });
+    let done = move || {
+        matches!(change.value().get(), Some(Ok(()))) || matches!(grant.value().get(), Some(Ok(())))
+    };
     let ctx = Lines {
         change,
+        grant,
         pending,
         search,
         page,
@@ -95,7 +106,8 @@ pub fn AdminUsersPage() -> impl IntoView {
             <button type="submit">"Search"</button>
         </Form>
         <FormError error=form_error(change.value().into())/>
-        <Show when=move || matches!(change.value().get(), Some(Ok(())))>
+        <FormError error=form_error(grant.value().into())/>
+        <Show when=done>
             <p class="banner success" role="status">"Roles changed. The change is in the audit log."</p>
         </Show>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -140,6 +152,7 @@ pub fn AdminUsersPage() -> impl IntoView {
 #[derive(Clone, Copy)]
 struct Lines {
     change: ServerAction<ChangeRole>,
+    grant: ServerAction<ChangeRole>,
     pending: Memo<Option<(i64, PlatformRole)>>,
     search: Memo<String>,
     page: Memo<u64>,
@@ -149,6 +162,7 @@ struct Lines {
 fn UserLine(user: UserRow, ctx: Lines) -> impl IntoView {
     let Lines {
         change,
+        grant,
         pending,
         search,
         page,
@@ -183,7 +197,7 @@ fn UserLine(user: UserRow, ctx: Lines) -> impl IntoView {
             // Granting widens them: the chip leads to a step that asks for the password.
             let asked = move || pending.get() == Some((user.id.0, role));
             view! {
-                <Form method="GET" action="" attr:class="inline">
+                <Form method="GET" action="" noscroll=true attr:class="inline">
                     <input type="hidden" name="q" value=move || search.get()/>
                     <input type="hidden" name="page" value=move || page.get()/>
                     <input type="hidden" name="grant" value=format!("{}.{}", user.id.0, role.code())/>
@@ -191,7 +205,8 @@ fn UserLine(user: UserRow, ctx: Lines) -> impl IntoView {
                         type="submit"
                         class="chip"
                         class:asked=asked
-                        aria-pressed="false"
+                        aria-expanded=move || asked().to_string()
+                        aria-controls=move || asked().then_some("grant-confirm")
                         title=format!("Grant {}", role.label())
                     >
                         {role.label()}
@@ -207,7 +222,7 @@ fn UserLine(user: UserRow, ctx: Lines) -> impl IntoView {
         let (id, role) = pending.get()?;
         (id == user.id.0 && !own && !held.contains(&role)).then(|| {
             let cancel = list_href(&search.get_untracked(), page.get_untracked());
-            view! { <GrantConfirm user_id=id role email=email.clone() change cancel/> }
+            view! { <GrantConfirm user_id=id role email=email.clone() grant cancel/> }
         })
     };
     view! {
@@ -229,11 +244,11 @@ fn GrantConfirm(
     user_id: i64,
     role: PlatformRole,
     email: String,
-    change: ServerAction<ChangeRole>,
+    grant: ServerAction<ChangeRole>,
     cancel: String,
 ) -> impl IntoView {
     view! {
-        <ActionForm action=change attr:class="grant-confirm stack" attr:novalidate=true>
+        <ActionForm action=grant attr:id="grant-confirm" attr:class="grant-confirm stack" attr:novalidate=true>
             <p>"Grant " <strong>{role.label()}</strong> " to " <strong>{email}</strong> "?"</p>
             <input type="hidden" name="input[user_id]" value=user_id/>
             <input type="hidden" name="input[role]" value=format!("{role:?}")/>
@@ -246,13 +261,13 @@ fn GrantConfirm(
                 autocomplete="current-password"
                 hint="Asked again for every grant, so a session left open cannot make anyone staff."
                 required=true
-                error=field_error(change.value().into(), "password")
+                error=field_error(grant.value().into(), "password")
             />
             <div class="actions">
-                <button type="submit" class="primary" disabled=move || change.pending().get()>
+                <button type="submit" class="primary" disabled=move || grant.pending().get()>
                     {format!("Grant {}", role.label())}
                 </button>
-                <a href=cancel>"Cancel"</a>
+                <A href=cancel scroll=false>"Cancel"</A>
             </div>
         </ActionForm>
     }
