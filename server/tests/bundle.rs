@@ -26,7 +26,10 @@ const TOTAL_GOAL: u64 = 600 * 1024;
 const CEILINGS_KB: &[(&str, u64)] = &[
     ("/finance", 641),
     ("/moderation", 481),
-    ("/admin", 579),
+    // Raised on 2026-12-07 from 579: the password step of a role grant added 19 KB (its view,
+    // two effects and the grant's own action), a price taken for closing a privilege hole in
+    // a staff-only area; lightening it is left to do.
+    ("/admin", 619),
     ("/reports", 463),
     ("/shared", 463),
     ("/campaigns", 785),
