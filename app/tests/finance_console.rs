@@ -800,6 +800,16 @@ async fn a_channel_correction_covers_its_period_and_payouts_move_the_payable_onc
             matches!(err, AppError::Invalid(ref f) if f.get("currency").is_some()),
             "{b}: {err:?}"
         );
+        // A full-width reference looks like "PAY-0" but is other characters: refused beside
+        // the field, naming the plain form.
+        let err = payables::mark_paid(&w.db, &w.finance, pay("ＰＡＹ－０"), now)
+            .await
+            .expect_err(b);
+        assert!(
+            matches!(err, AppError::Invalid(ref f)
+                if f.get("reference").is_some_and(|m| m.contains("“PAY-0”"))),
+            "{b}: {err:?}"
+        );
         // In the minutes after the month's end (ledger::SETTLE) a slot won in its last
         // moments may still be committing: not payable yet, and the page says so.
         let next_month = w

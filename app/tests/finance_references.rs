@@ -121,6 +121,95 @@ async fn one_transfer_typed_three_ways_is_credited_once() {
     }
 }
 
+proptest! {
+    /// Composing a reference (NFC) never changes what it shows nor splits one transfer in two:
+    /// the composed text keys as its canonically equivalent spellings do once composed, and
+    /// composing twice is composing once.
+    #[test]
+    fn composing_a_reference_is_stable(reference in "\\PC{0,40}") {
+        let once = finance::composed(&reference);
+        prop_assert_eq!(finance::composed(&once), once.clone());
+        let decomposed: String =
+            unicode_normalization::UnicodeNormalization::nfd(reference.as_str()).collect();
+        prop_assert_eq!(
+            finance::reference_key(&finance::composed(&decomposed)),
+            finance::reference_key(&once)
+        );
+    }
+}
+
+/// "é" typed as one character or as "e" and a combining accent is one transfer (the service
+/// composes the reference before keying it); full-width letters and ligatures, which look like
+/// plain letters but are other characters, are refused beside the field with the plain form,
+/// for credits, refunds and payouts alike.
+#[tokio::test]
+async fn a_reference_is_one_transfer_however_its_accents_are_encoded() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let now = Utc::now();
+        let owner = advertiser(&db, "owner@example.com", "UTC").await;
+        let alice = finance_user(&db, "alice@finance.example").await;
+
+        let composed = "VIREMENT-CAFÉ-7";
+        let decomposed = "VIREMENT-CAFE\u{301}-7";
+        assert_ne!(composed, decomposed);
+        let first =
+            finance_service::credit(&db, &alice, credit_input(&owner, "50", decomposed), now)
+                .await
+                .expect(b);
+        assert!(!first.already_credited, "{b}");
+        let again = finance_service::credit(&db, &alice, credit_input(&owner, "50", composed), now)
+            .await
+            .expect(b);
+        assert!(
+            again.already_credited,
+            "{b}: é in two encodings credited twice"
+        );
+        let stored = account_top_up::Entity::find().all(&db).await.expect(b);
+        assert_eq!(stored.len(), 1, "{b}");
+        assert_eq!(stored[0].external_reference, composed, "{b}: kept composed");
+        assert_eq!(available(&db, &owner).await, Micros::units(50), "{b}");
+
+        // Ｔ Ｘ (full-width) looks like TX but keys apart: refused, naming the plain form.
+        let wide =
+            finance_service::credit(&db, &alice, credit_input(&owner, "50", "ＴＸ－１２３"), now)
+                .await;
+        let message = reference_error(&wide);
+        assert!(message.contains("“TX-123”"), "{b}: {message}");
+        let ligature =
+            finance_service::credit(&db, &alice, credit_input(&owner, "50", "ﬁle-9"), now).await;
+        assert!(reference_error(&ligature).contains("“file-9”"), "{b}");
+        let refund = requests::refund(
+            &db,
+            &alice,
+            RefundInput {
+                account: account(&owner),
+                amount: "10".into(),
+                reference: "ＯＵＴ１".into(),
+                reason: "Campaign cancelled".into(),
+            },
+            now,
+        )
+        .await;
+        assert!(reference_error(&refund).contains("“OUT1”"), "{b}");
+        assert_eq!(available(&db, &owner).await, Micros::units(50), "{b}");
+        assert_eq!(
+            account_top_up::Entity::find()
+                .all(&db)
+                .await
+                .expect(b)
+                .len(),
+            1,
+            "{b}: a refused reference wrote nothing"
+        );
+        // Accented letters of other scripts are references like any other.
+        let greek =
+            finance_service::credit(&db, &alice, credit_input(&owner, "5", "ΑΝΑΦΟΡΆ-3"), now)
+                .await
+                .expect(b);
+        assert!(!greek.already_credited, "{b}");
+    }
+}
+
 /// Credits written before the rule: two of one account whose references differ only in case
 /// and spaces were both credited then. The migration keeps both (history is not rewritten),
 /// gives the later one a key no reference can make, and from then on the transfer is credited.

@@ -160,12 +160,8 @@ async fn sign_up_see_the_dashboard_sign_out_and_sign_in_again() {
     hydrated(&client).await;
     assert!(text_of(&client, "table").await.contains("ada@example.com"));
 
-    let problems: Vec<String> = console_problems(&client)
-        .await
-        .into_iter()
-        // The refused sign-up above answers 422 on purpose; Chromium logs every non-2xx fetch.
-        .filter(|p| !(p.contains("/api/sign_up") && p.contains("status of 422")))
-        .collect();
+    // The refused sign-up above answers 422 on purpose.
+    let problems = console_problems_except_422(&client, "/api/sign_up").await;
     assert!(problems.is_empty(), "console problems: {problems:#?}");
     client.close().await.expect("close");
 }
@@ -194,12 +190,8 @@ async fn a_wrong_password_is_reported_on_the_form_without_losing_the_email() {
     assert_eq!(kept.as_deref(), Some("ada@example.com"));
     let current = client.current_url().await.expect("url");
     assert_eq!(current.path(), "/sign-in");
-    let problems: Vec<String> = console_problems(&client)
-        .await
-        .into_iter()
-        // The refused sign-in answers 422 on purpose; Chromium logs every non-2xx fetch.
-        .filter(|p| !(p.contains("/api/sign_in") && p.contains("status of 422")))
-        .collect();
+    // The refused sign-in answers 422 on purpose.
+    let problems = console_problems_except_422(&client, "/api/sign_in").await;
     assert!(problems.is_empty(), "console problems: {problems:#?}");
 
     // Forgot it: the sign-in page's link asks for the address and mails a link to choose a
@@ -495,16 +487,7 @@ async fn an_admin_grants_a_role_only_with_their_password() {
     support::confirm(&app, "fin@example.com").await;
     sign_in(&app, &client, "boss@example.com").await;
     hydrated(&client).await;
-    wait_for_xpath(
-        &client,
-        "//nav[@aria-label='Main']//a[normalize-space()='Users & roles']",
-    )
-    .await
-    .click()
-    .await
-    .expect("open Users & roles");
-    wait_for_path(&client, "/admin/users").await;
-    hydrated(&client).await;
+    navigate(&client, "Users & roles", "/admin/users").await;
 
     let row = "//tr[td[1][normalize-space()='fin@example.com']]";
     wait_for_xpath(
@@ -522,6 +505,26 @@ async fn an_admin_grants_a_role_only_with_their_password() {
     )
     .await;
     assert!(ask.contains("fin@example.com"), "{ask}");
+    // The next move is to type the password: the field has the keyboard's focus.
+    let mut focused = serde_json::Value::Null;
+    for _ in 0..50 {
+        focused = client
+            .execute(
+                "return document.activeElement && document.activeElement.id",
+                vec![],
+            )
+            .await
+            .expect("active element");
+        if focused == json!("grant-role-password") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        focused,
+        json!("grant-role-password"),
+        "the password field has no focus"
+    );
     // No password, then a wrong one: told beside the field, nothing granted.
     for (typed, message) in [
         ("", "Enter your current password."),
@@ -579,12 +582,8 @@ async fn an_admin_grants_a_role_only_with_their_password() {
     .await;
     assert_eq!(held("finance").await, 0);
 
-    let problems: Vec<String> = console_problems(&client)
-        .await
-        .into_iter()
-        // The two refused grants answer 422 on purpose; Chromium logs every non-2xx fetch.
-        .filter(|p| !(p.contains("/api/admin_change_role") && p.contains("status of 422")))
-        .collect();
+    // The two refused grants answer 422 on purpose.
+    let problems = console_problems_except_422(&client, "/api/admin_change_role").await;
     assert!(problems.is_empty(), "console problems: {problems:#?}");
     client.close().await.expect("close");
 }

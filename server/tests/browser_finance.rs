@@ -25,16 +25,7 @@ async fn open_finance(app: &TestApp, client: &Client, email: &str, waiting: &str
     hydrated(client).await;
     // What waits for this person's approval, on the dashboard.
     shows(client, "[data-test=awaiting-approval]", waiting).await;
-    wait_for_xpath(
-        client,
-        "//nav[@aria-label='Main']//a[normalize-space()='Credit balances']",
-    )
-    .await
-    .click()
-    .await
-    .expect("click Credit balances");
-    wait_for_path(client, "/finance").await;
-    hydrated(client).await;
+    navigate(client, "Credit balances", "/finance").await;
 }
 
 async fn card_available(client: &Client, expected: &str) {
@@ -211,16 +202,7 @@ async fn a_large_correction_needs_a_second_finance_person() {
     let alice = browser(&driver).await;
     sign_in(&app, &alice, ALICE).await;
     hydrated(&alice).await;
-    wait_for_xpath(
-        &alice,
-        "//nav[@aria-label='Main']//a[normalize-space()='Corrections']",
-    )
-    .await
-    .click()
-    .await
-    .expect("click Corrections");
-    wait_for_path(&alice, "/finance/corrections").await;
-    hydrated(&alice).await;
+    navigate(&alice, "Corrections", "/finance/corrections").await;
     fill(&alice, "#correction-decision", &decision.to_string()).await;
     fill(
         &alice,

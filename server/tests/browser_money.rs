@@ -56,27 +56,6 @@ async fn catalog(app: &TestApp) {
     }
 }
 
-/// Follows the navigation link labelled `text` to `path`.
-async fn navigate(client: &Client, text: &str, path: &str) {
-    hydrated(client).await;
-    let link = wait_for_xpath(
-        client,
-        &format!("//nav[@aria-label='Main']//a[normalize-space()='{text}']"),
-    )
-    .await;
-    // The page may be scrolled with the link under the sticky header.
-    client
-        .execute(
-            "arguments[0].scrollIntoView({block: 'center'})",
-            vec![serde_json::to_value(&link).expect("element")],
-        )
-        .await
-        .expect("scroll to the link");
-    link.click().await.expect("click link");
-    wait_for_path(client, path).await;
-    hydrated(client).await;
-}
-
 /// Credits `amount` under `reference` from the account's card on the finance page, with the
 /// form found by its visible labels, and returns the banner's text once it shows `expect`.
 async fn credit(client: &Client, amount: &str, reference: &str, expect: &str) -> String {

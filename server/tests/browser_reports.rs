@@ -164,20 +164,7 @@ async fn an_advertiser_reads_changes_exports_and_shares_a_report() {
     // Reports, from the navigation; then this campaign, from the menu.
     sign_in(&app, &advertiser, OWNER).await;
     hydrated(&advertiser).await;
-    // Waited for: under a loaded machine the signed-in page may still be on its way.
-    advertiser
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::XPath(
-            "//nav[@aria-label='Main']//a[normalize-space()='Reports']",
-        ))
-        .await
-        .expect("the Reports link")
-        .click()
-        .await
-        .expect("click");
-    wait_for_path(&advertiser, "/reports").await;
-    hydrated(&advertiser).await;
+    navigate(&advertiser, "Reports", "/reports").await;
     choose(&advertiser, "Campaign", CAMPAIGN).await;
     show_report(&advertiser).await;
     until_contains(&advertiser, "[data-test=report-title]", CAMPAIGN).await;

@@ -38,9 +38,29 @@ pub(crate) fn validate_reference(reference: &str) -> Result<(), validator::Valid
              and punctuation (no tabs, invisible characters or special spaces)."
                 .into(),
         ))
+    } else if !unicode_normalization::is_nfkc(&composed(reference)) {
+        // Full-width letters, ligatures, superscripts, circled digits: each shows as another
+        // reference's plain letters and digits, yet its key would be its own (NFKC).
+        let plain: String = unicode_normalization::UnicodeNormalization::nfkc(reference).collect();
+        Err(validator::ValidationError::new("reference").with_message(
+            format!(
+                "Type the reference in plain letters and digits, as “{}”: full-width letters, \
+                 ligatures and the like look like another reference.",
+                plain.trim()
+            )
+            .into(),
+        ))
     } else {
         Ok(())
     }
+}
+
+/// A reference in Unicode's composed form (NFC), as it is stored and keyed: "é" typed as one
+/// character or as "e" and an accent are the same text, shown the same way, so they must be the
+/// same transfer. Every service that takes a reference applies it before validating.
+#[cfg(feature = "ssr")]
+pub fn composed(reference: &str) -> String {
+    unicode_normalization::UnicodeNormalization::nfc(reference).collect()
 }
 
 /// The longest [`reference_key`] accepted.

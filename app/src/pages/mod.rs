@@ -47,6 +47,24 @@ pub fn scroll_here_when_linked(id: &'static str) {
     let _ = id;
 }
 
+/// Moves the keyboard's focus to the input with `id` once it is shown: for a step that opens
+/// in place (a confirmation asking for a password), where the person's next move is to type.
+/// A full page load focuses it too, once hydrated.
+pub fn focus_when_shown(id: &'static str) {
+    #[cfg(feature = "hydrate")]
+    leptos::prelude::Effect::new(move |_| {
+        use leptos::{prelude::document, wasm_bindgen::JsCast, web_sys::HtmlInputElement};
+        if let Some(input) = document()
+            .get_element_by_id(id)
+            .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+        {
+            let _ = input.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
 /// The `Suspend` of a page's `<Suspense>` or `<Transition>`: the view built from its loaded
 /// data, built once per request on the server.
 ///

@@ -185,6 +185,39 @@ pub async fn console_problems(client: &Client) -> Vec<String> {
         .collect()
 }
 
+/// [`console_problems`], but for the failed fetches of `endpoint` (e.g. `/api/sign_in`) that
+/// answered 422: a test that submits bad input on purpose expects them, and Chromium logs
+/// every non-2xx fetch.
+pub async fn console_problems_except_422(client: &Client, endpoint: &str) -> Vec<String> {
+    console_problems(client)
+        .await
+        .into_iter()
+        .filter(|p| !(p.contains(endpoint) && p.contains("status of 422")))
+        .collect()
+}
+
+/// Follows the main navigation's link labelled `text` and waits until `path` has loaded and
+/// hydrated (a first visit to a staff area loads its code first).
+pub async fn navigate(client: &Client, text: &str, path: &str) {
+    hydrated(client).await;
+    let link = wait_for_xpath(
+        client,
+        &format!("//nav[@aria-label='Main']//a[normalize-space()='{text}']"),
+    )
+    .await;
+    // The page may be scrolled with the link under the sticky header.
+    client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'})",
+            vec![serde_json::to_value(&link).expect("element")],
+        )
+        .await
+        .expect("scroll to the link");
+    link.click().await.expect("click link");
+    wait_for_path(client, path).await;
+    hydrated(client).await;
+}
+
 pub async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
     client
         .wait()

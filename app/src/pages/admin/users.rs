@@ -247,6 +247,7 @@ fn GrantConfirm(
     grant: ServerAction<ChangeRole>,
     cancel: String,
 ) -> impl IntoView {
+    crate::pages::focus_when_shown("grant-role-password");
     view! {
         <ActionForm action=grant attr:id="grant-confirm" attr:class="grant-confirm stack" attr:novalidate=true>
             <p>"Grant " <strong>{role.label()}</strong> " to " <strong>{email}</strong> "?"</p>

@@ -73,10 +73,11 @@ pub const ACCOUNTS_PAGE: u64 = 25;
 pub async fn credit(
     db: &DatabaseConnection,
     actor: &Actor,
-    input: CreditInput,
+    mut input: CreditInput,
     now: DateTime<Utc>,
 ) -> Result<CreditResult, AppError> {
     actor.require_staff(db, PlatformRole::Finance).await?;
+    input.reference = crate::model::finance::composed(&input.reference);
     input.validate()?;
     // An account's payment reference is on every transfer it sends: taken as one transfer's
     // reference, it would make the account's next transfer look credited already.

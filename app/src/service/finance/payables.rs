@@ -291,10 +291,11 @@ fn payable_record(month: &str, r: &PayableRow) -> Vec<String> {
 pub async fn mark_paid(
     db: &DatabaseConnection,
     actor: &Actor,
-    input: PayoutInput,
+    mut input: PayoutInput,
     now: DateTime<Utc>,
 ) -> Result<PayoutPaid, AppError> {
     actor.require_staff(db, PlatformRole::Finance).await?;
+    input.reference = crate::model::finance::composed(&input.reference);
     input.validate()?;
     let (month, first, last) = month_days("month", &input.month, now)?;
     if last >= now.date_naive() {

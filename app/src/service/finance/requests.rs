@@ -278,10 +278,11 @@ pub(super) async fn request_top_up(
 pub async fn refund(
     db: &DatabaseConnection,
     actor: &Actor,
-    input: RefundInput,
+    mut input: RefundInput,
     now: DateTime<Utc>,
 ) -> Result<RequestResult, AppError> {
     actor.require_staff(db, PlatformRole::Finance).await?;
+    input.reference = crate::model::finance::composed(&input.reference);
     input.validate()?;
     let (amount, named) = match Micros::parse_named(&input.amount) {
         Ok((a, named)) if a.0 > 0 && a <= Micros::units(MAX_REFUND_UNITS) => (a, named),
