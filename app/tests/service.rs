@@ -381,6 +381,90 @@ async fn only_admins_change_roles_refusals_are_audited_and_one_admin_remains() {
     }
 }
 
+/// A role grant and a password change ask for the same password, so they count wrong guesses
+/// together: a stolen session cannot guess ten times on each form (nor on the bank details,
+/// which go through the same check). After ten wrong ones, even the right password is refused
+/// until the window passes, and nothing is granted.
+#[tokio::test]
+async fn a_grant_and_a_password_change_share_one_count_of_wrong_passwords() {
+    let hasher = PasswordHasher::new(2);
+    for (backend, db) in fresh_all().await {
+        let admin = auth::sign_up(&db, &hasher, sign_up_input("admin@example.com"), None)
+            .await
+            .expect(backend);
+        let other = auth::sign_up(&db, &hasher, sign_up_input("other@example.com"), None)
+            .await
+            .expect(backend);
+        db.execute_unprepared("UPDATE app_user SET email_verified_at = CURRENT_TIMESTAMP")
+            .await
+            .expect(backend);
+        db.execute_unprepared(&format!(
+            "INSERT INTO staff_role (user_id, role, granted_by, granted_at) VALUES ({}, 'admin', NULL, CURRENT_TIMESTAMP)",
+            admin.0
+        ))
+        .await
+        .expect(backend);
+        let boss = actor(&db, admin).await;
+        let grant = RoleChangeInput {
+            user_id: other,
+            role: PlatformRole::Finance,
+            grant: true,
+        };
+        let change = |current: &str| app::model::PasswordChangeInput {
+            current: current.into(),
+            new: "a brand new passphrase 7".into(),
+        };
+        // Nine wrong guesses on the grant, the tenth on the password change: each is told
+        // beside its field.
+        for _ in 0..9 {
+            let refused =
+                service::admin::change_role(&db, &hasher, &boss, grant.clone(), "guess".into())
+                    .await;
+            assert_eq!(
+                refused,
+                Err(AppError::field(
+                    "password",
+                    "This is not your current password."
+                )),
+                "{backend}"
+            );
+        }
+        let refused =
+            service::sessions::change_password(&db, &hasher, &boss, change("guess"), None).await;
+        assert!(
+            matches!(refused, Err(AppError::Invalid(ref f)) if f.get("current").is_some()),
+            "{backend}: {refused:?}"
+        );
+        // The count is spent for both: the right password is refused on either form.
+        for refused in [
+            service::admin::change_role(&db, &hasher, &boss, grant.clone(), PASSWORD.into()).await,
+            service::sessions::change_password(&db, &hasher, &boss, change(PASSWORD), None).await,
+        ] {
+            assert!(
+                matches!(refused, Err(AppError::TooManyAttempts(_))),
+                "{backend}: {refused:?}"
+            );
+        }
+        assert_eq!(
+            count_action(&db, AuditAction::RoleGranted).await,
+            0,
+            "{backend}"
+        );
+        // The old password still signs in: the refused change changed nothing.
+        auth::sign_in(
+            &db,
+            &hasher,
+            SignInInput {
+                email: "admin@example.com".into(),
+                password: PASSWORD.into(),
+            },
+            None,
+        )
+        .await
+        .expect(backend);
+    }
+}
+
 #[tokio::test]
 async fn two_admins_revoking_each_other_at_once_leave_exactly_one() {
     let hasher = PasswordHasher::new(2);

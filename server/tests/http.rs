@@ -506,6 +506,64 @@ async fn an_admin_grants_a_role_and_the_audit_log_shows_it() {
             trail.body["rows"][0]["actor_email"], "admin@example.com",
             "{b}"
         );
+
+        // Before the page's code has loaded (or without JavaScript): the chip's address opens
+        // the step in the server's HTML, and its form posts as a plain form.
+        let step = format!("/admin/users?grant={id}.finance");
+        let html = admin.get(&step).await.text().await.expect(b);
+        assert!(
+            html.contains(r#"id="grant-confirm""#),
+            "{b}: no step in the HTML"
+        );
+        assert!(html.contains(r#"id="grant-role-password""#), "{b}");
+        let post = |password: &'static str| {
+            admin
+                .http
+                .post(app.url("/api/admin_change_role"))
+                .header("accept", "text/html")
+                .header("referer", app.url(&step))
+                .form(&[
+                    ("input[user_id]", id.as_str()),
+                    ("input[role]", "Finance"),
+                    ("input[grant]", "true"),
+                    ("password", password),
+                ])
+                .send()
+        };
+        let refused = post("not my password").await.expect(b);
+        assert!(refused.status().is_redirection(), "{b}: {refused:?}");
+        let back = refused.headers()["location"].to_str().expect(b).to_owned();
+        assert!(back.starts_with(&app.url(&step)), "{b}: {back}");
+        // Back on the step, the refusal is beside the field.
+        let again = admin
+            .http
+            .get(&back)
+            .header("accept", "text/html")
+            .header("sec-fetch-site", "same-origin")
+            .send()
+            .await
+            .expect(b)
+            .text()
+            .await
+            .expect(b);
+        assert!(
+            again.contains("This is not your current password."),
+            "{b}: the refusal is not shown: {back}"
+        );
+        let viewer = moderator.call("viewer", &[]).await;
+        assert_eq!(
+            viewer.body["staff_roles"],
+            serde_json::json!(["Moderator"]),
+            "{b}: nothing granted by a wrong password"
+        );
+        let granted = post(PASSWORD).await.expect(b);
+        assert!(granted.status().is_redirection(), "{b}: {granted:?}");
+        let viewer = moderator.call("viewer", &[]).await;
+        assert_eq!(
+            viewer.body["staff_roles"],
+            serde_json::json!(["Finance", "Moderator"]),
+            "{b}: {viewer:?}"
+        );
     }
 }
 
