@@ -109,11 +109,22 @@ async fn each_role_sees_what_matters_now_and_nothing_else() {
         .expect(b);
         let decaf = submit_with_ad(&db, &me, second, "Decaf for late readers").await;
         let waiting = dashboard::dashboard(&db, &me, now).await.expect(b);
+        let review = waiting.own_review.expect("reviews");
         assert_eq!(
-            waiting.own_review.expect("reviews").waiting,
-            1,
+            (review.waiting, review.appeals),
+            (1, 0),
             "{b}: sent for review"
         );
+        assert!(
+            review.oldest.is_some_and(|at| at <= Utc::now()),
+            "{b}: {:?}",
+            review.oldest
+        );
+        // The card, read in the same statement as the balance and the review counts.
+        let card = waiting.account.expect("the owner's card");
+        assert_eq!(card.members, 1, "{b}");
+        assert_eq!(card.currency, "EUR", "{b}");
+        assert!(!card.time_zone.is_empty() && !card.name.is_empty(), "{b}");
         let moderator = moderator(&db, &me).await;
         let task = moderation::queue(&db, &moderator, &QueueFilter::default())
             .await

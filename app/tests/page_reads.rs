@@ -153,7 +153,7 @@ async fn signed_in_pages_read_in_a_few_statements() {
             .expect(b);
         assert!(board.account.is_some() && board.money.is_some(), "{b}");
         let statements = taken(&log);
-        assert!(statements.len() <= 7, "{b}: {statements:#?}");
+        assert!(statements.len() <= 5, "{b}: {statements:#?}");
 
         // A running campaign's builder: the delivery version, the campaign, its delivery
         // figures, its ads (with versions and delivery), its targeting decisions (none: no

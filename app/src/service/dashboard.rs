@@ -11,8 +11,8 @@ use crate::{
     error::AppError,
     model::{
         AccountGlance, AccountId, AccountPermission, AccountRole, AdId, BANK_DETAILS_CHANGE_DAYS,
-        CampaignId, CampaignStatus, DASHBOARD_CAMPAIGNS, DASHBOARD_DECISIONS, Dashboard, DecidedAd,
-        DecisionRow, FinanceGlance, FinanceRequestStatus, LedgerKind, LiveCampaignRow,
+        Balance, CampaignId, CampaignStatus, DASHBOARD_CAMPAIGNS, DASHBOARD_DECISIONS, Dashboard,
+        DecidedAd, DecisionRow, FinanceGlance, FinanceRequestStatus, LedgerKind, LiveCampaignRow,
         LiveCampaigns, Micros, MoneyGlance, PlatformRole, ReviewGlance, ReviewKind,
         SPEND_RATE_DAYS, TaskState, Verdict,
     },
@@ -44,23 +44,29 @@ pub async fn dashboard(
 ) -> Result<Dashboard, AppError> {
     let mut out = Dashboard::default();
     if let Some((account, role)) = actor.membership {
-        let glance = account_glance(db, account, role).await?;
+        // The card, the balance and the review counts: one statement, each part kept only for
+        // the roles that may see it.
+        let AccountRead {
+            glance,
+            balance,
+            review,
+        } = account_read(db, account, role).await?;
         let clock = AccountClock::new(account, glance.currency.clone(), glance.time_zone.clone());
         out.account = actor.may(AccountPermission::ViewAccount).then_some(glance);
         if actor.may(AccountPermission::ViewCampaigns) {
             out.live = Some(live(db, account.0, &clock, now).await?);
-            let mut glance = review_glance(db, Some(account.0)).await?;
+            let mut glance = review;
             glance.recent = decisions(db, Some(account.0)).await?;
             out.own_review = Some(glance);
         }
         if actor.may(AccountPermission::ViewBilling) {
             // Running campaigns already counted are something to deliver: no second count.
             let delivering = out.live.as_ref().is_some_and(|l| l.running > 0);
-            out.money = Some(money(db, account.0, &clock, now, delivering).await?);
+            out.money = Some(money(db, account.0, balance, &clock, now, delivering).await?);
         }
     }
     if actor.staff_roles.contains(&PlatformRole::Moderator) {
-        let mut glance = review_glance(db, None).await?;
+        let mut glance = review_glance(db).await?;
         glance.recent = decisions(db, None).await?;
         out.moderation = Some(glance);
     }
@@ -70,43 +76,63 @@ pub async fn dashboard(
     Ok(out)
 }
 
-/// The current account's card: its facts and how many members it has (one statement).
-async fn account_glance(
+/// What the dashboard reads of the current account in one statement.
+struct AccountRead {
+    glance: AccountGlance,
+    balance: Balance,
+    review: ReviewGlance,
+}
+
+/// The current account's card (its facts and how many members it has), its balance figures
+/// and its open review items: one statement, as each is one row's subqueries of the account.
+async fn account_read(
     db: &impl ConnectionTrait,
     account: AccountId,
     my_role: AccountRole,
-) -> Result<AccountGlance, AppError> {
-    let (name, currency, time_zone, created_at, members): (
-        String,
-        String,
-        String,
-        DateTime<Utc>,
-        i64,
-    ) = ad_account::Entity::find_by_id(account.0)
-        .select_only()
-        .columns([
-            ad_account::Column::Name,
-            ad_account::Column::Currency,
-            ad_account::Column::TimeZone,
-            ad_account::Column::CreatedAt,
-        ])
-        .column_as(
-            Expr::cust(
-                "(SELECT COUNT(*) FROM account_member m WHERE m.account_id = ad_account.id)",
-            ),
-            "members",
-        )
-        .into_tuple()
-        .one(db)
+) -> Result<AccountRead, AppError> {
+    let mut sql = Sql::new();
+    let balance = ledger::balance::summary_columns(&mut sql);
+    let open = sql.bind(TaskState::Open.code());
+    let id = sql.bind(account.0);
+    let task = |more: &str| {
+        format!("FROM review_task t WHERE t.state = {open} AND t.account_id = a.id{more}")
+    };
+    sql.text = format!(
+        "SELECT a.name, a.time_zone, a.created_at, \
+           (SELECT COUNT(*) FROM account_member m WHERE m.account_id = a.id) AS members, \
+           (SELECT COUNT(*) {}) AS waiting, \
+           (SELECT COUNT(*) {}) AS appeals, \
+           (SELECT MIN(t.submitted_at) {}) AS oldest, \
+           {balance} \
+         FROM ad_account a WHERE a.id = {id}",
+        task(" AND t.appeal_id IS NULL"),
+        task(" AND t.appeal_id IS NOT NULL"),
+        task(""),
+    );
+    let row = db
+        .query_one_raw(sql.build(db.get_database_backend()))
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(AccountGlance {
-        name,
-        my_role,
-        currency,
-        time_zone,
-        members: u64::try_from(members).unwrap_or(0),
-        created_at,
+    let balance = ledger::balance::summary_of_row(&row)?;
+    let count = |column: &str| -> Result<u64, AppError> {
+        Ok(u64::try_from(row.try_get::<i64>("", column)?).unwrap_or(0))
+    };
+    Ok(AccountRead {
+        glance: AccountGlance {
+            name: row.try_get("", "name")?,
+            my_role,
+            currency: balance.currency.clone(),
+            time_zone: row.try_get("", "time_zone")?,
+            members: count("members")?,
+            created_at: row.try_get("", "created_at")?,
+        },
+        review: ReviewGlance {
+            waiting: count("waiting")?,
+            appeals: count("appeals")?,
+            oldest: row.try_get("", "oldest")?,
+            recent: Vec::new(),
+        },
+        balance,
     })
 }
 
@@ -185,11 +211,11 @@ pub async fn spend_rate(
 async fn money(
     db: &impl ConnectionTrait,
     account: i64,
+    balance: Balance,
     clock: &AccountClock,
     now: DateTime<Utc>,
     running: bool,
 ) -> Result<MoneyGlance, AppError> {
-    let balance = ledger::balance::summary(db, crate::model::AccountId(account)).await?;
     let (daily_rate, days_left) = spend_rate(db, account, clock, balance.available, now).await?;
     // "Out of funds" matters to an account with something to deliver.
     let delivering = running
@@ -214,20 +240,11 @@ async fn money(
     })
 }
 
-/// Open review items, of one account or of the platform.
-async fn review_glance(
-    db: &impl ConnectionTrait,
-    account: Option<i64>,
-) -> Result<ReviewGlance, AppError> {
-    let open = || {
-        let q = review_task::Entity::find().filter(review_task::Column::State.eq(TaskState::Open));
-        match account {
-            Some(a) => q.filter(review_task::Column::AccountId.eq(a)),
-            None => q,
-        }
-    };
+/// The platform's open review items (an account's come with its card, [`account_read`]).
+async fn review_glance(db: &impl ConnectionTrait) -> Result<ReviewGlance, AppError> {
     // One read: both counts and the oldest submission.
-    let (waiting, appeals, oldest) = open()
+    let (waiting, appeals, oldest) = review_task::Entity::find()
+        .filter(review_task::Column::State.eq(TaskState::Open))
         .select_only()
         .column_as(
             Expr::cust("CAST(SUM(CASE WHEN appeal_id IS NULL THEN 1 ELSE 0 END) AS BIGINT)"),

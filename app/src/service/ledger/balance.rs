@@ -33,18 +33,30 @@ pub const HISTORY_PAGE: u64 = 25;
 pub const MAX_HISTORY_PAGE: u64 = 10_000;
 
 /// The account's balance figures (no authorization: callers have checked who asks), with the
-/// price floor that tells whether it is out of funds: one statement (the dashboard shows them
-/// on every visit).
+/// price floor that tells whether it is out of funds: one statement.
 pub async fn summary(db: &impl ConnectionTrait, account: AccountId) -> Result<Balance, AppError> {
     let mut sql = Sql::new();
+    let columns = summary_columns(&mut sql);
     let id = sql.bind(account.0);
+    sql.text = format!("SELECT {columns} FROM ad_account a WHERE a.id = {id}");
+    let row = db
+        .query_one_raw(sql.build(db.get_database_backend()))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    summary_of_row(&row)
+}
+
+/// The columns of [`summary`] over one row of `ad_account a`, for a statement that reads more
+/// of the account at once (the dashboard reads its card, balance and review counts in one);
+/// [`summary_of_row`] reads them back.
+pub(crate) fn summary_columns(sql: &mut Sql) -> String {
     let balance = sql.bind(LedgerKind::AccountBalance.code());
     let holds = sql.bind(LedgerKind::CampaignHolds.code());
     let refund = sql.bind(FinanceRequestKind::Refund.code());
     let done = sql.bind(FinanceRequestStatus::Done.code());
-    let floor = settings::min_cpm_subquery(&mut sql);
-    sql.text = format!(
-        "SELECT a.currency, a.low_balance_micros, \
+    let floor = settings::min_cpm_subquery(sql);
+    format!(
+        "a.currency, a.low_balance_micros, \
            (SELECT l.balance FROM ledger_account l \
              WHERE l.kind = {balance} AND l.owner_id = a.id AND l.currency = a.currency) \
              AS available, \
@@ -62,15 +74,14 @@ pub async fn summary(db: &impl ConnectionTrait, account: AccountId) -> Result<Ba
              AS refunded, \
            (SELECT CAST(COALESCE(SUM(v.amount), 0) AS BIGINT) FROM charge_reversal v \
              WHERE v.account_id = a.id) AS given_back, \
-           {floor} AS floor \
-         FROM ad_account a WHERE a.id = {id}"
-    );
-    let row = db
-        .query_one_raw(sql.build(db.get_database_backend()))
-        .await?
-        .ok_or(AppError::NotFound)?;
+           {floor} AS floor"
+    )
+}
+
+/// The balance figures of a row read with [`summary_columns`].
+pub(crate) fn summary_of_row(row: &sea_orm::QueryResult) -> Result<Balance, AppError> {
     let available = Micros(row.try_get::<Option<i64>>("", "available")?.unwrap_or(0));
-    let floor = settings::min_cpm_of(&row, "floor")?;
+    let floor = settings::min_cpm_of(row, "floor")?;
     Ok(Balance {
         currency: row.try_get("", "currency")?,
         available,
