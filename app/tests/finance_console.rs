@@ -1866,6 +1866,11 @@ async fn finances_account_ledger_lists_the_charges() {
                 .any(|e| e.about.ends_with("the publisher's part")),
             "{b}: {posts:?}"
         );
+        // Each charge names its decision's campaign (looked up with its name in one statement).
+        assert!(
+            posts.iter().all(|e| e.about.starts_with("Campaign “")),
+            "{b}: {posts:?}"
+        );
         // Reversed: both parts come back to the balance, each named by where it comes from,
         // in the members' history too.
         app::service::finance::corrections::reverse(

@@ -13,7 +13,7 @@ use app::{
     model::{CampaignFilter, ChannelSort, ForecastRequest, Micros, ReportQuery, Targeting},
     service::{
         account_time::AccountClock, auth, campaigns, catalog_seed, dashboard,
-        delivery::DeliveryEngine, forecast, reports, settings,
+        delivery::DeliveryEngine, forecast, ledger, reports, settings,
     },
 };
 use campaign_support::{engine, owner, record_spend, running};
@@ -187,6 +187,14 @@ async fn signed_in_pages_read_in_a_few_statements() {
         assert!(!list.page.rows.is_empty(), "{b}");
         let statements = taken(&log);
         assert!(statements.len() <= 3, "{b}: {statements:#?}");
+
+        // The balance page of an account never credited: the figures with the account's name
+        // and its ledger account (none yet), and the bank details members pay to — an empty
+        // history looks nothing up.
+        let balance = ledger::balance::page(&recorded, &me, 0).await.expect(b);
+        assert!(balance.entries.is_empty(), "{b}");
+        let statements = taken(&log);
+        assert!(statements.len() <= 2, "{b}: {statements:#?}");
 
         // That campaign's report by topic: the account (its name and clock) read once, the
         // channels' topics named in the statement that sums them.

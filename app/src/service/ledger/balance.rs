@@ -4,8 +4,7 @@
 
 use crate::{
     entity::{
-        account_top_up, ad_account, campaign, delivery_decision, finance_request, ledger_account,
-        ledger_transfer,
+        account_top_up, ad_account, campaign, finance_request, ledger_account, ledger_transfer,
     },
     error::AppError,
     model::{
@@ -136,19 +135,26 @@ pub async fn of_account(
     page: u64,
 ) -> Result<BalancePage, AppError> {
     let page = page.min(MAX_HISTORY_PAGE);
-    let balance = summary(db, account).await?;
-    let name = ad_account::Entity::find_by_id(account.0)
-        .one(db)
+    // The figures, the account's name and its balance's ledger account: one statement.
+    let mut sql = Sql::new();
+    let columns = summary_columns(&mut sql);
+    let kind = sql.bind(LedgerKind::AccountBalance.code());
+    let id = sql.bind(account.0);
+    sql.text = format!(
+        "SELECT a.name, \
+           (SELECT l.id FROM ledger_account l \
+             WHERE l.kind = {kind} AND l.owner_id = a.id AND l.currency = a.currency) \
+             AS ledger_id, \
+           {columns} \
+         FROM ad_account a WHERE a.id = {id}"
+    );
+    let row = db
+        .query_one_raw(sql.build(db.get_database_backend()))
         .await?
-        .map(|a| a.name)
-        .unwrap_or_default();
-    let ledger_id = ledger_account::Entity::find()
-        .filter(ledger_account::Column::Kind.eq(LedgerKind::AccountBalance.code()))
-        .filter(ledger_account::Column::OwnerId.eq(account.0))
-        .filter(ledger_account::Column::Currency.eq(&balance.currency))
-        .one(db)
-        .await?
-        .map(|a| a.id);
+        .ok_or(AppError::NotFound)?;
+    let balance = summary_of_row(&row)?;
+    let name: String = row.try_get("", "name")?;
+    let ledger_id: Option<i64> = row.try_get("", "ledger_id")?;
     let mut rows = match ledger_id {
         None => Vec::new(),
         Some(id) => {
@@ -226,6 +232,10 @@ pub(crate) async fn references(
     db: &impl ConnectionTrait,
     transfers: Vec<i64>,
 ) -> Result<HashMap<i64, String>, AppError> {
+    // No transfers, no references: no round trip to find nothing.
+    if transfers.is_empty() {
+        return Ok(HashMap::new());
+    }
     let mut out: HashMap<i64, String> = account_top_up::Entity::find()
         .filter(account_top_up::Column::TransferId.is_in(transfers.clone()))
         .all(db)
@@ -256,6 +266,10 @@ async fn describe(
     rows: Vec<ledger_transfer::Model>,
     with_decisions: bool,
 ) -> Result<Vec<BalanceEntry>, AppError> {
+    // An empty page (a new account, a filter that matches nothing) looks nothing up.
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
     let transfer_ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
     let references = references(db, transfer_ids).await?;
     let sides: Vec<i64> = rows
@@ -270,28 +284,41 @@ async fn describe(
         .filter_map(|a| LedgerKind::from_code(&a.kind).map(|k| (a.id, k)))
         .collect();
     let is_holds = |id: i64| kinds.get(&id) == Some(&LedgerKind::CampaignHolds);
-    let decision_ids: Vec<i64> = rows
+    let mut decision_ids: Vec<i64> = rows
         .iter()
         .filter(|t| t.object_type == "decision")
         .map(|t| t.object_id)
         .collect();
-    let decisions: HashMap<i64, i64> = delivery_decision::Entity::find()
-        .select_only()
-        .column(delivery_decision::Column::Id)
-        .column(delivery_decision::Column::CampaignId)
-        .filter(delivery_decision::Column::Id.is_in(decision_ids))
-        .into_tuple::<(i64, i64)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    let names: HashMap<i64, String> = campaign::Entity::find()
-        .filter(campaign::Column::Id.is_in(decisions.values().copied().collect::<Vec<_>>()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.name))
-        .collect();
+    // A charge's two parts name one decision.
+    decision_ids.sort_unstable();
+    decision_ids.dedup();
+    // Each decision's campaign with its name, in one statement (none without decisions).
+    let mut decisions: HashMap<i64, i64> = HashMap::new();
+    let mut names: HashMap<i64, String> = HashMap::new();
+    if !decision_ids.is_empty() {
+        let mut sql = Sql::new();
+        let list = decision_ids
+            .iter()
+            .map(|id| sql.bind(*id))
+            .collect::<Vec<_>>()
+            .join(", ");
+        sql.text = format!(
+            "SELECT d.id, d.campaign_id, c.name FROM delivery_decision d \
+             JOIN campaign c ON c.id = d.campaign_id WHERE d.id IN ({list})"
+        );
+        for row in db
+            .query_all_raw(sql.build(db.get_database_backend()))
+            .await?
+        {
+            let (decision, campaign, name): (i64, i64, String) = (
+                row.try_get("", "id")?,
+                row.try_get("", "campaign_id")?,
+                row.try_get("", "name")?,
+            );
+            decisions.insert(decision, campaign);
+            names.insert(campaign, name);
+        }
+    }
     Ok(rows
         .into_iter()
         .map(|t| {
