@@ -252,27 +252,33 @@ async fn the_operator_grants_the_first_admin_to_a_confirmed_user() {
     }
 }
 
+/// Two confirmed users, the first made admin directly (as `server seed` does): "admin@" and
+/// "other@example.com".
+async fn admin_and_other(db: &DatabaseConnection, hasher: &PasswordHasher) -> (UserId, UserId) {
+    let admin = auth::sign_up(db, hasher, sign_up_input("admin@example.com"), None)
+        .await
+        .expect("sign up the admin");
+    let other = auth::sign_up(db, hasher, sign_up_input("other@example.com"), None)
+        .await
+        .expect("sign up the other");
+    // Staff roles key on the address: both are confirmed.
+    db.execute_unprepared("UPDATE app_user SET email_verified_at = CURRENT_TIMESTAMP")
+        .await
+        .expect("confirm");
+    db.execute_unprepared(&format!(
+        "INSERT INTO staff_role (user_id, role, granted_by, granted_at) VALUES ({}, 'admin', NULL, CURRENT_TIMESTAMP)",
+        admin.0
+    ))
+    .await
+    .expect("make the first admin");
+    (admin, other)
+}
+
 #[tokio::test]
 async fn only_admins_change_roles_refusals_are_audited_and_one_admin_remains() {
     let hasher = PasswordHasher::new(2);
     for (backend, db) in fresh_all().await {
-        let admin = auth::sign_up(&db, &hasher, sign_up_input("admin@example.com"), None)
-            .await
-            .expect(backend);
-        let other = auth::sign_up(&db, &hasher, sign_up_input("other@example.com"), None)
-            .await
-            .expect(backend);
-        // Staff roles key on the address: both are confirmed.
-        db.execute_unprepared("UPDATE app_user SET email_verified_at = CURRENT_TIMESTAMP")
-            .await
-            .expect(backend);
-        // Bootstrap the first admin directly, as `server seed` does.
-        db.execute_unprepared(&format!(
-            "INSERT INTO staff_role (user_id, role, granted_by, granted_at) VALUES ({}, 'admin', NULL, CURRENT_TIMESTAMP)",
-            admin.0
-        ))
-        .await
-        .expect(backend);
+        let (admin, other) = admin_and_other(&db, &hasher).await;
 
         let outsider = actor(&db, other).await;
         let grant = RoleChangeInput {
@@ -389,21 +395,7 @@ async fn only_admins_change_roles_refusals_are_audited_and_one_admin_remains() {
 async fn a_grant_and_a_password_change_share_one_count_of_wrong_passwords() {
     let hasher = PasswordHasher::new(2);
     for (backend, db) in fresh_all().await {
-        let admin = auth::sign_up(&db, &hasher, sign_up_input("admin@example.com"), None)
-            .await
-            .expect(backend);
-        let other = auth::sign_up(&db, &hasher, sign_up_input("other@example.com"), None)
-            .await
-            .expect(backend);
-        db.execute_unprepared("UPDATE app_user SET email_verified_at = CURRENT_TIMESTAMP")
-            .await
-            .expect(backend);
-        db.execute_unprepared(&format!(
-            "INSERT INTO staff_role (user_id, role, granted_by, granted_at) VALUES ({}, 'admin', NULL, CURRENT_TIMESTAMP)",
-            admin.0
-        ))
-        .await
-        .expect(backend);
+        let (admin, other) = admin_and_other(&db, &hasher).await;
         let boss = actor(&db, admin).await;
         let grant = RoleChangeInput {
             user_id: other,
