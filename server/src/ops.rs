@@ -33,6 +33,10 @@ pub struct Readiness {
     /// Migrations this binary knows that the database has not applied; `None` when the
     /// database could not be asked.
     pub pending_migrations: Option<usize>,
+    /// Migrations the database has applied that this binary does not know: a newer release
+    /// migrated it (a rolling upgrade under way). This instance stays ready — every migration
+    /// it knows is there — but an operator should finish the upgrade; `None` as above.
+    pub newer_migrations: Option<usize>,
     /// The catalog version the forecast index was built from.
     pub catalog_index_version: i64,
     /// Seconds since the forecast index was last known to match the stored catalog (the
@@ -62,14 +66,15 @@ pub async fn readiness_with(state: &AppState, catalog_stale: std::time::Duration
         ))
         .await;
     let database = ping.is_ok();
-    let pending_migrations = if database {
-        Migrator::get_pending_migrations(&state.db)
-            .await
-            .map(|pending| pending.len())
-            .ok()
+    let migrations = if database {
+        migration_counts(state).await.ok()
     } else {
         None
     };
+    let (pending_migrations, newer_migrations) = (
+        migrations.map(|(pending, _)| pending),
+        migrations.map(|(_, newer)| newer),
+    );
     let campaign_version = state.delivery.campaigns().delivery_version;
     let campaign_index_version = (campaign_version != i64::MIN).then_some(campaign_version);
     let checked = state.forecast.checked_ago();
@@ -80,10 +85,37 @@ pub async fn readiness_with(state: &AppState, catalog_stale: std::time::Duration
             && campaign_index_version.is_some(),
         database,
         pending_migrations,
+        newer_migrations,
         catalog_index_version: state.forecast.index().version,
         catalog_index_checked_seconds_ago: checked.as_secs(),
         campaign_index_version,
     }
+}
+
+/// How many migrations this binary knows that the database lacks, and how many the database
+/// has that this binary does not know. One `SELECT` of the migration table: a probe creates
+/// nothing (sea-orm's own check runs `CREATE TABLE IF NOT EXISTS` first, which PostgreSQL
+/// answers with a notice logged on every probe) and does not fail when a newer release has
+/// migrated the database. A database never migrated has no such table: an error, not ready.
+async fn migration_counts(state: &AppState) -> Result<(usize, usize), sea_orm::DbErr> {
+    let applied: std::collections::HashSet<String> = state
+        .db
+        .query_all_raw(Statement::from_string(
+            state.db.get_database_backend(),
+            "SELECT version FROM seaql_migrations",
+        ))
+        .await?
+        .iter()
+        .map(|row| row.try_get_by_index::<String>(0))
+        .collect::<Result<_, _>>()?;
+    let known: std::collections::HashSet<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    Ok((
+        known.difference(&applied).count(),
+        applied.difference(&known).count(),
+    ))
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

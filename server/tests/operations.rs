@@ -32,6 +32,7 @@ async fn probes_answer_and_every_response_has_a_request_id() {
         assert_eq!(body["ready"], true, "{b}: {body}");
         assert_eq!(body["database"], true, "{b}: {body}");
         assert_eq!(body["pending_migrations"], 0, "{b}: {body}");
+        assert_eq!(body["newer_migrations"], 0, "{b}: {body}");
         assert!(body["campaign_index_version"].is_i64(), "{b}: {body}");
 
         // A proxy's id is kept; one that could forge log lines is replaced.
@@ -66,6 +67,30 @@ async fn probes_answer_and_every_response_has_a_request_id() {
         assert!(server::ops::readiness(&state).await.ready, "{b}");
         let stale = server::ops::readiness_with(&state, Duration::ZERO).await;
         assert!(!stale.ready && stale.database, "{b}: {stale:?}");
+        // A newer release has migrated the database (a rolling upgrade): every migration
+        // this binary knows is still there, so it stays ready, and says so.
+        app.db
+            .execute_unprepared(
+                "INSERT INTO seaql_migrations (version, applied_at) \
+                 VALUES ('m29991231_000001_from_a_newer_release', 0)",
+            )
+            .await
+            .expect(b);
+        let ahead = http.get(app.url("/readyz")).send().await.expect(b);
+        assert_eq!(ahead.status(), 200, "{b}");
+        let body: serde_json::Value = ahead.json().await.expect(b);
+        assert_eq!(
+            (&body["pending_migrations"], &body["newer_migrations"]),
+            (&serde_json::json!(0), &serde_json::json!(1)),
+            "{b}: {body}"
+        );
+        app.db
+            .execute_unprepared(
+                "DELETE FROM seaql_migrations \
+                 WHERE version = 'm29991231_000001_from_a_newer_release'",
+            )
+            .await
+            .expect(b);
         app.db
             .execute_unprepared(
                 "DELETE FROM seaql_migrations WHERE version = \
