@@ -36,18 +36,34 @@ async fn main() -> ExitCode {
         .with_env_filter(EnvFilter::new(filter))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     match cli.log_format {
-        // One JSON object per line, with the request's span (its id) on every line inside it.
+        // One JSON object per line, with every span it was written in, outermost first: a
+        // line written inside a request names the request's span (its id) under `spans`,
+        // however deep (the session layer's own span is inside it).
         LogFormat::Json => logs
             .json()
-            .with_current_span(true)
-            .with_span_list(false)
+            .with_current_span(false)
+            .with_span_list(true)
             .init(),
         LogFormat::Text => logs.init(),
     }
+    let format = cli.log_format;
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("error: {message}");
+            // Printed whatever HERALD_LOG filters; with JSON logs in their shape.
+            match format {
+                LogFormat::Json => eprintln!(
+                    "{}",
+                    serde_json::json!({
+                        "timestamp": chrono::Utc::now()
+                            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                        "level": "ERROR",
+                        "fields": { "message": message },
+                        "target": "server",
+                    })
+                ),
+                LogFormat::Text => eprintln!("error: {message}"),
+            }
             ExitCode::FAILURE
         }
     }
@@ -110,7 +126,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("Migrations applied.");
             Ok(())
         }
-        Command::Seed { channels, seed } => seed::run(&database, channels, seed).await,
+        Command::Seed { channels, seed } => {
+            seed::run(&database, channels, seed, cli.log_format).await
+        }
         Command::DeliveryKey {
             what: config::DeliveryKeyCommand::Create { name },
         } => {
@@ -155,7 +173,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Bench { .. } | Command::Simulate(_) | Command::Probe => Ok(()),
         Command::Serve { seed_if_empty } => {
             if seed_if_empty {
-                seed::run(&database, 20_000, 42).await?;
+                seed::run(&database, 20_000, 42, cli.log_format).await?;
             }
             let site_root = config::absolute(&cli.site_root).map_err(|e| e.to_string())?;
             // Refuse a site with no bundle: its pages would never hydrate.

@@ -87,7 +87,12 @@ pub async fn layer(
     let route = route_of(&request);
     let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
     let started = std::time::Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let mut response = app::api::ctx::REQUEST_ID
+        .scope(
+            id.as_str().into(),
+            next.run(request).instrument(span.clone()),
+        )
+        .await;
     let elapsed = started.elapsed();
     let status = response.status();
     span.in_scope(|| {

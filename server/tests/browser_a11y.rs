@@ -80,7 +80,8 @@ async fn every_page_hydrates_quietly_and_has_no_serious_accessibility_violation(
     let db = migrations::db::fresh_sqlite().await.expect("database");
     let logins = server::seed::populate(&db, 2_000, 7)
         .await
-        .expect("demo data");
+        .expect("demo data")
+        .logins;
     let password = |email: &str| {
         logins
             .iter()
@@ -113,6 +114,11 @@ async fn every_page_hydrates_quietly_and_has_no_serious_accessibility_violation(
                 .await
                 .unwrap_or_else(|e| panic!("open {path}: {e}"));
             hydrated(&client).await;
+            // The page asked for, not the sign-in page or another one it redirected to.
+            let at = client.current_url().await.expect("the page's address");
+            if at.path() != *path {
+                problems.push(format!("{path} as {who:?}: landed on {at}"));
+            }
             for (view, width, dark) in [
                 ("wide", 1280, false),
                 ("phone", 390, false),

@@ -716,7 +716,8 @@ async fn import_catalog(admin: &Client, csv: &str) {
 async fn the_demo_data_shows_every_money_feature() {
     use chrono::{Datelike, Timelike};
     for (b, db) in migrations::db::fresh_all().await {
-        let logins = server::seed::populate(&db, 2_000, 7).await.expect(b);
+        let logins = server::seed::populate(&db, 2_000, 7).await.expect(b).logins;
+        assert!(!app::service::seed::interrupted(&db).await.expect(b), "{b}");
         assert!(
             logins.iter().any(|l| l.email == "billing@herald.local"),
             "{b}"
@@ -877,5 +878,40 @@ async fn the_bundle_has_hashed_names_kept_for_a_year_and_is_sent_as_compressed_a
             .expect("wasm")
             .len();
         assert_eq!(plain.bytes().await.expect(b).len() as u64, raw, "{b}");
+    }
+}
+
+/// The demo seed is many transactions: one stopped half-way is recorded as such, and a later
+/// `--seed-if-empty` refuses the half-seeded database instead of serving it as if in use.
+#[tokio::test]
+async fn a_demo_seed_stopped_half_way_is_refused_not_served() {
+    use app::service::seed;
+    use server::config::LogFormat;
+    for (backend, db) in migrations::db::fresh_all().await {
+        let b = backend;
+        assert!(!seed::interrupted(&db).await.expect(b), "{b}");
+        assert!(seed::begin(&db).await.expect(b), "{b}");
+        // A second instance seeding at the same time does not begin too.
+        assert!(!seed::begin(&db).await.expect(b), "{b}");
+        // What a stop after the first transactions leaves: users, and the seed not finished.
+        seed::seed(&db, &app::service::passwords::PasswordHasher::new(2), 40, 3)
+            .await
+            .expect(b);
+        assert!(seed::interrupted(&db).await.expect(b), "{b}");
+        let refused = server::seed::run(&db, 40, 3, LogFormat::Text).await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.contains("stopped half-way")),
+            "{b}: {refused:?}"
+        );
+        seed::finish(&db).await.expect(b);
+        assert!(!seed::interrupted(&db).await.expect(b), "{b}");
+        // A whole seed leaves nothing to refuse, and seeds nothing twice.
+        assert_eq!(
+            server::seed::run(&db, 40, 3, LogFormat::Text).await,
+            Ok(()),
+            "{b}"
+        );
     }
 }

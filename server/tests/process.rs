@@ -71,6 +71,20 @@ async fn the_binary_logs_json_serves_metrics_and_stops_cleanly_on_sigterm() {
         .expect("sign-in page");
     assert_eq!(page.status(), 200);
     assert_eq!(page.headers()["x-request-id"], "trace-me-1");
+    // A line written deep inside a request (a server function, under the session layer's
+    // own span) names the request too.
+    let refused = http
+        .post(format!("{base}/api/sign_in"))
+        .header("x-request-id", "trace-me-2")
+        .header("origin", &base)
+        .form(&[
+            ("input[email]", "nobody@example.com"),
+            ("input[password]", "not-the-password"),
+        ])
+        .send()
+        .await
+        .expect("a wrong sign-in");
+    assert_eq!(refused.headers()["x-request-id"], "trace-me-2");
     let metrics = http
         .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
         .send()
@@ -150,16 +164,30 @@ async fn the_binary_logs_json_serves_metrics_and_stops_cleanly_on_sigterm() {
     }
     assert!(status.success(), "exit {status}: {err}\n{out}");
 
-    let lines: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
+    let lines = json_lines(&out);
     let message = |line: &serde_json::Value| line["fields"]["message"].as_str().map(str::to_owned);
+    // The request's span, however many spans the line was written in.
+    let request = |line: &serde_json::Value| {
+        line["spans"]
+            .as_array()
+            .and_then(|spans| spans.iter().find(|s| s["name"] == "request"))
+            .cloned()
+            .unwrap_or_default()
+    };
     assert!(
-        lines.iter().any(|l| l["span"]["id"] == "trace-me-1"
-            && l["span"]["route"] == "/sign-in"
+        lines.iter().any(|l| request(l)["id"] == "trace-me-1"
+            && request(l)["route"] == "/sign-in"
             && message(l).as_deref() == Some("answered")),
         "the access line names the request id:\n{out}"
+    );
+    let inner = lines
+        .iter()
+        .find(|l| message(l).as_deref() == Some("sign-in refused: wrong email or password"))
+        .unwrap_or_else(|| panic!("no line for the refused sign-in:\n{out}"));
+    assert_eq!(request(inner)["id"], "trace-me-2", "{inner}");
+    assert!(
+        inner["spans"].as_array().is_some_and(|s| s.len() > 1),
+        "written under the request's span, inside another: {inner}"
     );
     assert!(
         lines
@@ -206,4 +234,133 @@ fn a_backup_of_a_missing_database_fails_and_creates_nothing() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no database at"), "{err}");
     assert!(!missing.exists() && !copy.exists(), "nothing created");
+}
+
+/// Reads every line a stopped server wrote to stdout as JSON, failing on any that is not.
+fn json_lines(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// With JSON logs, `server seed` writes nothing but JSON (its demo sign-ins are log lines), and
+/// a delivery decision — answered by the writer task that decides waiting slots together, not
+/// by the request's own task — logs under a span naming the request's id.
+#[tokio::test]
+async fn json_logs_cover_the_seed_and_the_delivery_writer() {
+    let dir = std::env::temp_dir().join(format!("herald-json-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.join("herald.db").display());
+    let seeded = Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["seed", "--channels", "2000"])
+        .env("DATABASE_URL", &url)
+        .env("HERALD_LOG_FORMAT", "json")
+        .env("HERALD_LOG", "info")
+        .output()
+        .expect("run server seed");
+    let out = String::from_utf8_lossy(&seeded.stdout);
+    assert!(seeded.status.success(), "{out}");
+    let advertiser = json_lines(&out).into_iter().find(|l| {
+        l["fields"]["message"] == "demo sign-in"
+            && l["fields"]["email"] == "advertiser@herald.local"
+    });
+    assert!(
+        advertiser.is_some_and(|l| l["fields"]["password"]
+            .as_str()
+            .is_some_and(|p| p.len() >= 12)),
+        "the demo advertiser's sign-in, as a log line:\n{out}"
+    );
+
+    let db = migrations::db::connect(&url).await.expect("open");
+    let key = app::service::delivery::keys::create_unchecked(
+        &db,
+        "Log test network",
+        None,
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("a delivery key");
+    let handle: String = sea_orm::ConnectionTrait::query_one_raw(
+        &db,
+        sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            "SELECT handle FROM channel ORDER BY id LIMIT 1",
+        ),
+    )
+    .await
+    .expect("a channel")
+    .expect("a row")
+    .try_get_by_index(0)
+    .expect("its handle");
+    db.close().await.expect("close");
+
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("serve")
+        .env("DATABASE_URL", &url)
+        .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
+        .env("HERALD_SECURE_COOKIES", "false")
+        .env("HERALD_LOG_FORMAT", "json")
+        .env("HERALD_LOG", "info,app::service::delivery=debug")
+        .env("LEPTOS_SITE_ROOT", support::site_root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    while !http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the server exited early"
+        );
+        assert!(started.elapsed() < Duration::from_secs(90), "never ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let decided = http
+        .post(format!("{base}/api/delivery/v1/decisions"))
+        .bearer_auth(&key.secret)
+        .header("x-request-id", "trace-batch-1")
+        .json(&serde_json::json!({ "channel": handle, "slot_id": "log-test-1" }))
+        .send()
+        .await
+        .expect("a decision");
+    assert!(
+        decided.status().is_success(),
+        "{}",
+        decided.text().await.unwrap_or_default()
+    );
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let stopping = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if stopping.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("still running 30 s after SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let output = child.wait_with_output().expect("the server's output");
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{out}");
+    let batch = json_lines(&out).into_iter().find(|l| {
+        l["fields"]["message"] == "decision batch written"
+            && l["spans"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|s| s["name"] == "batch"))
+    });
+    let batch = batch.unwrap_or_else(|| panic!("no line of the decision's batch:\n{out}"));
+    assert_eq!(batch["spans"][0]["requests"], "trace-batch-1", "{batch}");
+    assert_eq!(batch["spans"][0]["size"], 1, "{batch}");
+    std::fs::remove_dir_all(&dir).expect("clean up");
 }

@@ -25,6 +25,14 @@ use std::{
 };
 use tower_sessions::Session;
 
+tokio::task_local! {
+    /// The id of the request being served (its `X-Request-Id`), set by the server's request-id
+    /// layer around each request. For work that one task does for several requests at once —
+    /// the delivery writer's batches — whose log lines name every request they serve (a line
+    /// written in the request's own task names it through the request's span).
+    pub static REQUEST_ID: std::sync::Arc<str>;
+}
+
 /// Shared by every request: the database pool, the password hasher and Leptos' options.
 #[derive(Clone, Debug)]
 pub struct AppState {

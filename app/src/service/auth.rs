@@ -84,6 +84,7 @@ pub async fn sign_in(
             user.as_ref().map(|u| u.password_hash.clone()),
         )
         .await?;
+    let known_user = user.is_some();
     match user {
         Some(user) if ok => {
             throttle.succeeded(db, known).await?;
@@ -102,6 +103,13 @@ pub async fn sign_in(
                 AuditEntry::new(AuditAction::SignInFailed, "email", email).from_ip(ip),
             )
             .await?;
+            // For whoever watches the logs for guessing: the request's id leads to the
+            // audit entry (which names the address); the log itself names nobody.
+            tracing::info!(
+                target: "herald::auth",
+                known_user,
+                "sign-in refused: wrong email or password"
+            );
             Err(AppError::field("form", BAD_CREDENTIALS))
         }
     }
@@ -143,6 +151,10 @@ async fn throttled(
             AuditEntry::new(AuditAction::SignInThrottled, "email", email).from_ip(ip),
         )
         .await?;
+        tracing::warn!(
+            target: "herald::auth",
+            "sign-ins throttled: too many failures (audited once per address and window)"
+        );
     }
     Ok(AppError::TooManyAttempts(format!(
         "Too many failed sign-in attempts. Try again {}.",

@@ -1,7 +1,7 @@
 //! Demo data for an empty database: one user per role and the synthetic channel catalog.
 
 use crate::{
-    entity::{app_user, staff_role},
+    entity::{app_user, platform_setting, staff_role},
     error::AppError,
     model::{AuditAction, PlatformRole, SignUpInput, UserId},
     service::{
@@ -35,6 +35,48 @@ pub struct DemoLogin {
 /// Whether the database has no users yet (the demo command seeds only then).
 pub async fn is_empty(db: &impl ConnectionTrait) -> Result<bool, AppError> {
     Ok(app_user::Entity::find().count(db).await? == 0)
+}
+
+/// The platform setting that records how far the demo seed got: 0 from its start, 1 once it
+/// is complete. The seed is many transactions (users, catalog, campaigns, days of delivery,
+/// finance's work), so a process stopped half-way leaves part of the demo, which a later
+/// `--seed-if-empty` would otherwise take for a database in use and leave as it is.
+const DEMO_SEED: &str = "demo_seed";
+
+/// Records that a demo seed begins; `false` when one had begun already (another instance
+/// seeding the same database at the same time: only one of them may).
+pub async fn begin(db: &impl ConnectionTrait) -> Result<bool, AppError> {
+    let begun = platform_setting::Entity::insert(platform_setting::ActiveModel {
+        key: Set(DEMO_SEED.to_owned()),
+        value: Set(0),
+        updated_at: Set(Utc::now()),
+        updated_by: Set(None),
+    })
+    .on_conflict_do_nothing_on([platform_setting::Column::Key])
+    .exec_without_returning(db)
+    .await?;
+    Ok(matches!(begun, sea_orm::TryInsertResult::Inserted(1)))
+}
+
+/// Records that the demo seed [`begin`] recorded is complete.
+pub async fn finish(db: &impl ConnectionTrait) -> Result<(), AppError> {
+    platform_setting::ActiveModel {
+        key: Set(DEMO_SEED.to_owned()),
+        value: Set(1),
+        updated_at: Set(Utc::now()),
+        updated_by: Set(None),
+    }
+    .update(db)
+    .await?;
+    Ok(())
+}
+
+/// Whether a demo seed began in this database and never finished.
+pub async fn interrupted(db: &impl ConnectionTrait) -> Result<bool, AppError> {
+    Ok(platform_setting::Entity::find_by_id(DEMO_SEED.to_owned())
+        .one(db)
+        .await?
+        .is_some_and(|row| row.value == 0))
 }
 
 /// Creates the demo users (fresh random passwords) and `channels` synthetic channels.

@@ -11,12 +11,15 @@
 use crate::error::AppError;
 use std::{
     future::Future,
-    sync::{Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError},
 };
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
 type Reply<A> = oneshot::Sender<Result<A, AppError>>;
-type Queue<R, A> = mpsc::UnboundedSender<(R, Reply<A>)>;
+/// A request, where its answer goes, and the id of the HTTP request it came from (if any).
+type Item<R, A> = (R, Reply<A>, Option<Arc<str>>);
+type Queue<R, A> = mpsc::UnboundedSender<Item<R, A>>;
 
 /// A queue of requests `R` answered with `A` by one writer task, started by the first request
 /// (and again if the runtime it ran on has gone). Every request of one batcher is answered by
@@ -50,11 +53,12 @@ impl<R: Send + 'static, A: Send + 'static> Batcher<R, A> {
         Fut: Future<Output = Vec<Result<A, AppError>>> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
+        let id = crate::api::ctx::REQUEST_ID.try_with(Arc::clone).ok();
         {
             let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
             let item = match queue.as_ref() {
-                Some(sender) => sender.send((request, reply)).err().map(|e| e.0),
-                None => Some((request, reply)),
+                Some(sender) => sender.send((request, reply, id)).err().map(|e| e.0),
+                None => Some((request, reply, id)),
             };
             if let Some(item) = item {
                 // No writer yet, or its runtime has ended: start one.
@@ -69,8 +73,10 @@ impl<R: Send + 'static, A: Send + 'static> Batcher<R, A> {
 }
 
 /// The writer: waits for a request, takes it with every other one waiting (up to `max`), has
-/// `run` answer them, and goes back for more. Ends when the batcher is dropped.
-async fn write<R, A, F, Fut>(mut queue: mpsc::UnboundedReceiver<(R, Reply<A>)>, max: usize, run: F)
+/// `run` answer them, and goes back for more. Ends when the batcher is dropped. Each batch runs
+/// in a span `batch` naming the ids of the requests it answers, so that whatever it logs (a
+/// failure, its timings) leads to them.
+async fn write<R, A, F, Fut>(mut queue: mpsc::UnboundedReceiver<Item<R, A>>, max: usize, run: F)
 where
     F: Fn(Vec<R>) -> Fut,
     Fut: Future<Output = Vec<Result<A, AppError>>>,
@@ -78,12 +84,24 @@ where
     let mut batch = Vec::with_capacity(max);
     while queue.recv_many(&mut batch, max).await > 0 {
         // A request whose caller has gone (a client that hung up) is not decided at all.
-        batch.retain(|(_, reply)| !reply.is_closed());
+        batch.retain(|(_, reply, _)| !reply.is_closed());
         if batch.is_empty() {
             continue;
         }
-        let (requests, replies): (Vec<R>, Vec<Reply<A>>) = batch.drain(..).unzip();
-        let mut answers = run(requests).await.into_iter();
+        let mut ids = String::new();
+        let (mut requests, mut replies) = (Vec::with_capacity(batch.len()), Vec::new());
+        for (request, reply, id) in batch.drain(..) {
+            if let Some(id) = id {
+                if !ids.is_empty() {
+                    ids.push(' ');
+                }
+                ids.push_str(&id);
+            }
+            requests.push(request);
+            replies.push(reply);
+        }
+        let span = tracing::info_span!("batch", size = requests.len(), requests = %ids);
+        let mut answers = run(requests).instrument(span).await.into_iter();
         for reply in replies {
             let _ = reply.send(answers.next().unwrap_or_else(|| Err(lost())));
         }
