@@ -26,13 +26,42 @@ mod m20261210_000018_reference_keys;
 /// living rule must agree with it).
 pub use m20261210_000018_reference_keys::reference_key as frozen_reference_key;
 
-/// Runs every migration in order (`Migrator::up(&db, None)`).
+/// Runs every migration in order (`Migrator::up(&db, None)`), each in one transaction.
 pub struct Migrator;
+
+/// A migration run in one transaction with its record in `seaql_migrations`, on SQLite as on
+/// PostgreSQL (sea-orm's default is PostgreSQL only). SQLite's schema changes are
+/// transactional, so a migration stopped half-way — the process killed during its first start
+/// or an upgrade — leaves no half-made schema that the next start would fail to migrate again
+/// ("table already exists").
+struct InOneTransaction(Box<dyn MigrationTrait>);
+
+impl MigrationName for InOneTransaction {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for InOneTransaction {
+    /// Unless the migration itself asks for none.
+    fn use_transaction(&self) -> Option<bool> {
+        self.0.use_transaction().or(Some(true))
+    }
+
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        self.0.up(manager).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        self.0.down(manager).await
+    }
+}
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
+        let all: Vec<Box<dyn MigrationTrait>> = vec![
             Box::new(m20261125_000001_foundation::Migration),
             Box::new(m20261126_000002_catalog::Migration),
             Box::new(m20261127_000003_campaigns::Migration),
@@ -51,6 +80,26 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000016_correction_requests::Migration),
             Box::new(m20261209_000017_bank_details::Migration),
             Box::new(m20261210_000018_reference_keys::Migration),
-        ]
+        ];
+        all.into_iter()
+            .map(|m| Box::new(InOneTransaction(m)) as Box<dyn MigrationTrait>)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_runs_in_one_transaction_on_every_database() {
+        for migration in Migrator::migrations() {
+            assert_eq!(
+                migration.use_transaction(),
+                Some(true),
+                "{}",
+                migration.name()
+            );
+        }
     }
 }
