@@ -1,7 +1,9 @@
 # Herald in a container: built by the same script as the demo and CI (.ci/build), then only
 # the server binary and the built site in a small runtime image.
 #   docker build -t herald .
-#   docker run -p 3000:3000 -v herald-data:/data -e HERALD_SECURE_COOKIES=false herald
+#   docker run --stop-timeout 30 -p 3000:3000 -v herald-data:/data -e HERALD_SECURE_COOKIES=false herald
+# (--stop-timeout: a stop waits up to HERALD_SHUTDOWN_GRACE, 20 s, for requests in flight;
+# Docker's own default of 10 s would cut it short with SIGKILL.)
 # With PostgreSQL: compose.yaml. Environment: README, "Operating Herald".
 
 FROM rust:1.95-bookworm AS build

@@ -126,7 +126,8 @@ async fn metrics_count_requests_by_route_and_read_money_and_queues() {
         .await;
         let metrics = metrics.expect("metrics");
         let api = Api::new(&app);
-        api.win(&world.key.secret, delivery_support::ALPHA, "m-1")
+        let won = api
+            .win(&world.key.secret, delivery_support::ALPHA, "m-1")
             .await;
         let empty = api.decide(&world.key.secret, "nobody_here", "m-2").await;
         assert_eq!(empty.status, 404, "{b}: {empty:?}");
@@ -165,6 +166,36 @@ async fn metrics_count_requests_by_route_and_read_money_and_queues() {
         // Routes are labelled by their pattern, never by the ids in a path.
         assert!(text.contains("route=\"/campaigns/{id}\""), "{b}:\n{text}");
         assert!(!text.contains("4242424"), "{b}:\n{text}");
+
+        // Views reported, then the same batch again: the charge the API answered is the money
+        // posted, and the retry is counted as a replay, not a second event.
+        let event = serde_json::json!([{
+            "event_id": "m-views-1",
+            "decision_id": won["decision_id"],
+            "views": 40,
+            "clicks": 1,
+            "at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        }]);
+        let first = api.events(&world.key.secret, event.clone()).await;
+        assert_eq!(
+            first.body["results"][0]["outcome"], "accepted",
+            "{b}: {first:?}"
+        );
+        let posted = first.body["results"][0]["posted"].as_i64().expect(b);
+        assert!(posted > 0, "{b}: {first:?}");
+        let again = api.events(&world.key.secret, event).await;
+        assert_eq!(
+            again.body["results"][0]["outcome"], "replayed",
+            "{b}: {again:?}"
+        );
+        let text = metrics.render(&state).await.expect(b);
+        for line in [
+            "herald_delivery_events_total{outcome=\"accepted\"} 1".to_owned(),
+            "herald_delivery_events_total{outcome=\"replayed\"} 1".to_owned(),
+            format!("herald_ledger_posted_micros{{currency=\"EUR\"}} {posted}\n"),
+        ] {
+            assert!(text.contains(&line), "{b}: no `{line}` in\n{text}");
+        }
     }
 }
 

@@ -50,7 +50,9 @@ pub async fn start_driver() -> Driver {
         .stderr(Stdio::null())
         .process_group(0)
         .spawn()
-        .expect("chromedriver must be installed (apt-get install chromium chromium-driver)");
+        .expect(
+            "chromedriver must be installed (apt-get update && apt-get install chromium chromium-driver)",
+        );
     let profile = std::env::temp_dir().join(format!("herald-chrome-{}-{port}", std::process::id()));
     let driver = Driver {
         child,
