@@ -199,13 +199,12 @@ pub async fn forecast_http(channels: usize, requests: usize, seed: u64) -> Resul
     let app = crate::router::build(db, &config)
         .await
         .map_err(|e| e.to_string())?;
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await;
-    });
+    tokio::spawn(crate::listen::serve(
+        listener,
+        app,
+        crate::listen::HEADER_TIMEOUT,
+        std::future::pending(),
+    ));
 
     let mut http = Http::connect(addr).await?;
     let (_, headers) = http

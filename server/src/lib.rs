@@ -10,6 +10,7 @@ pub mod bench_reports;
 pub mod client_ip;
 pub mod config;
 pub mod delivery_api;
+pub mod listen;
 pub mod metrics;
 pub mod observe;
 pub mod ops;

@@ -1,6 +1,5 @@
 //! The `server` binary: parse configuration, then serve, migrate, seed, simulate or bench.
 
-use axum::serve::ListenerExt;
 use clap::Parser;
 use migrations::db;
 use server::{
@@ -12,7 +11,7 @@ use server::{
     router::RouterConfig,
     seed, simulate,
 };
-use std::{future::IntoFuture, net::SocketAddr, process::ExitCode};
+use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
@@ -217,10 +216,6 @@ async fn run(cli: Cli) -> Result<(), String> {
             let listening = listener
                 .local_addr()
                 .map_err(|e| format!("cannot listen on {}: {e}", cli.listen))?;
-            let listener = listener.tap_io(|socket| {
-                // Streamed pages stall ~40 ms per response without it (Nagle + delayed ACK).
-                let _ = socket.set_nodelay(true);
-            });
             let stop = CancellationToken::new();
             if let Some(address) = cli.metrics_listen {
                 server::metrics::serve(address, config.metrics.clone(), scraped, stop.clone())
@@ -233,30 +228,25 @@ async fn run(cli: Cli) -> Result<(), String> {
                 cli.secure_cookies
             );
             let grace = std::time::Duration::from_secs(cli.shutdown_grace);
-            let serving = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown({
+            let serving = server::listen::serve(listener, app, server::listen::HEADER_TIMEOUT, {
                 let stop = stop.clone();
                 async move { stop.cancelled().await }
-            })
-            .into_future();
+            });
             tokio::pin!(serving);
             // The listener closes at the signal, and the background loops are told to stop
             // with it: requests in flight and the loops' last rounds share one `grace`, so a
             // stop takes at most that and the second allowed for closing the pools below (an
             // orchestrator's own grace must exceed both).
             let mut deadline = None;
-            let served = tokio::select! {
-                served = &mut serving => served.map_err(|e| e.to_string()),
+            let served: Result<(), String> = tokio::select! {
+                () = &mut serving => Ok(()),
                 () = ops::shutdown_signal() => {
                     let until = tokio::time::Instant::now() + grace;
                     deadline = Some(until);
                     stop.cancel();
                     background.begin_stop();
                     match tokio::time::timeout_at(until, &mut serving).await {
-                        Ok(served) => served.map_err(|e| e.to_string()),
+                        Ok(()) => Ok(()),
                         Err(_) => {
                             tracing::warn!(seconds = cli.shutdown_grace, "requests still in flight after the grace period: closing them");
                             Ok(())

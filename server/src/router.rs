@@ -207,6 +207,7 @@ pub fn routes(state: AppState, config: &RouterConfig) -> Router {
         .layer(middleware::from_fn(request_memos))
         .layer(middleware::from_fn(error_status))
         .layer(middleware::from_fn(multipart_only))
+        .layer(middleware::from_fn(body_limit))
         .layer(CompressionLayer::new())
         .layer(middleware::from_fn_with_state(
             SecurityConfig {
@@ -289,8 +290,64 @@ impl Drop for ReleaseOnDrop {
 
 /// server_fn panics (dropping the connection) when a multipart endpoint receives another
 /// content type; answer such requests with an honest 415 before they reach it.
+/// The largest request body a page, a server function or a plain form post takes: far above
+/// any form of ours (the longest text field is a few thousand characters, every list has a
+/// maximum of at most a few hundred ids), far below what would cost memory.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Refuses a request body over [`MAX_BODY_BYTES`] with 413 before anything reads it: Leptos
+/// collects a server function's whole body into memory with no limit of its own, so without
+/// this one request could make the server hold gigabytes. A declared `Content-Length` over the
+/// limit is refused at once; a body sent without one (chunked) is read up to the limit and
+/// refused as soon as it passes it. The catalog upload streams its multipart body with a
+/// limit of its own (`IMPORT_MAX_BYTES`), and the delivery API, outside these layers, has its
+/// own too.
+async fn body_limit(request: Request<Body>, next: Next) -> Response {
+    use axum::body::HttpBody;
+    if request.uri().path() == UPLOAD_PATH || request.body().size_hint().exact() == Some(0) {
+        return next.run(request).await;
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The request is too large: at most {} KiB.",
+                MAX_BODY_BYTES / 1024
+            ),
+        )
+            .into_response()
+    };
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return too_large();
+    }
+    let (parts, mut body) = request.into_parts();
+    let mut data = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        let Ok(frame) = frame else {
+            return StatusCode::BAD_REQUEST.into_response();
+        };
+        if let Ok(chunk) = frame.into_data() {
+            if data.len() + chunk.len() > MAX_BODY_BYTES {
+                return too_large();
+            }
+            data.extend_from_slice(&chunk);
+        }
+    }
+    next.run(Request::from_parts(parts, Body::from(data))).await
+}
+
+/// The catalog upload's server function, whose multipart body streams.
+const UPLOAD_PATH: &str = "/api/admin_catalog_import_upload";
+
 async fn multipart_only(request: Request<Body>, next: Next) -> Response {
-    let upload = request.uri().path() == "/api/admin_catalog_import_upload";
+    let upload = request.uri().path() == UPLOAD_PATH;
     let multipart = request
         .headers()
         .get(axum::http::header::CONTENT_TYPE)

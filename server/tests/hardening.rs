@@ -126,6 +126,121 @@ async fn an_oversized_sign_in_email_is_refused_before_anything_is_written() {
     }
 }
 
+/// A request body past the server's limit is refused with 413 before it is read whole — sent
+/// with its length declared or chunked without one — while one just under the limit is read
+/// and answered as usual (here: the email too long, beside the field).
+#[tokio::test]
+async fn an_oversized_request_body_is_refused_before_it_is_read() {
+    use std::io::{Read, Write};
+    let limit = server::router::MAX_BODY_BYTES;
+    for app in spawn_all(false).await {
+        let b = app.backend;
+        let form = |n: usize| format!("input[email]={}&input[password]=x", "a".repeat(n));
+        let send = |body: String| {
+            reqwest::Client::new()
+                .post(app.url("/api/sign_in"))
+                .header("origin", app.url(""))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+        };
+        let over = send(form(limit)).await.expect(b);
+        assert_eq!(over.status(), 413, "{b}");
+        assert!(
+            over.text().await.expect(b).contains("too large"),
+            "{b}: says why"
+        );
+        let under = send(form(limit - 1_000)).await.expect(b);
+        assert_eq!(
+            under.status(),
+            422,
+            "{b}: read and refused beside the field"
+        );
+
+        // Chunked, no length declared: refused once the limit is passed, without waiting for
+        // the rest (which never comes). A blocking socket, off the runtime the server runs on.
+        let addr = app.addr;
+        let head = tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .expect("timeout");
+            write!(
+                stream,
+                "POST /api/sign_in HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\n\
+                 Transfer-Encoding: chunked\r\n\r\n"
+            )
+            .expect("headers");
+            let chunk = "a".repeat(64 * 1024);
+            for _ in 0..=(limit / chunk.len()) {
+                if write!(stream, "{:x}\r\n{chunk}\r\n", chunk.len()).is_err() {
+                    break;
+                }
+            }
+            let mut head = [0_u8; 12];
+            stream.read_exact(&mut head).expect("an answer");
+            head
+        })
+        .await
+        .expect(b);
+        assert_eq!(&head, b"HTTP/1.1 413", "{b}");
+        assert_eq!(
+            audit_event::Entity::find().count(&app.db).await.expect(b),
+            0,
+            "{b}: nothing written"
+        );
+    }
+}
+
+/// A client that opens a connection and never finishes its request's headers is cut off at
+/// the listener's deadline, instead of holding the connection for as long as it likes; a
+/// client that sends its request whole on another connection meanwhile is answered.
+#[tokio::test]
+async fn a_connection_that_never_finishes_its_headers_is_closed() {
+    use std::io::{Read, Write};
+    let db = migrations::db::fresh_sqlite().await.expect("database");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let config = server::router::RouterConfig::new(&support::site_root(), addr, false);
+    let app = server::router::build(db, &config).await.expect("router");
+    tokio::spawn(server::listen::serve(
+        listener,
+        app,
+        std::time::Duration::from_millis(300),
+        std::future::pending(),
+    ));
+    let slow = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .expect("timeout");
+        write!(stream, "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ").expect("write");
+        let mut answer = Vec::new();
+        // Closed by the server (end of stream, or a reset): never left open.
+        let closed = match stream.read_to_end(&mut answer) {
+            Ok(_) => true,
+            Err(e) => {
+                e.kind() != std::io::ErrorKind::WouldBlock
+                    && e.kind() != std::io::ErrorKind::TimedOut
+            }
+        };
+        (closed, String::from_utf8_lossy(&answer).into_owned())
+    });
+    let whole = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .expect("a whole request");
+    assert_eq!(whole.status(), 200);
+    let (closed, answer) = slow.await.expect("the slow client");
+    assert!(closed, "the half-sent request's connection was closed");
+    assert!(
+        !answer.contains("200 OK"),
+        "nothing served for it: {answer}"
+    );
+}
+
 #[tokio::test]
 async fn a_removed_member_cannot_write_into_the_account_the_page_showed() {
     for app in spawn_all(false).await {

@@ -3,7 +3,6 @@
 
 use super::measure::{Decision, Timings};
 use app::service::delivery::DeliveryEngine;
-use axum::serve::ListenerExt;
 use sea_orm::DatabaseConnection;
 use std::{net::SocketAddr, time::Instant};
 
@@ -37,16 +36,13 @@ pub async fn serve(db: DatabaseConnection, engine: &DeliveryEngine) -> Result<Se
     state.delivery = engine.clone();
     let app = crate::router::routes(state, &config);
     let build_s = started.elapsed().as_secs_f64();
-    let listener = listener.tap_io(|socket| {
-        let _ = socket.set_nodelay(true);
-    });
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
+    // The listener production runs (it sets TCP_NODELAY on each connection).
+    let server = tokio::spawn(crate::listen::serve(
+        listener,
+        app,
+        crate::listen::HEADER_TIMEOUT,
+        std::future::pending(),
+    ));
     Ok(Served {
         addr,
         build_s,

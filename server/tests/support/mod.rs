@@ -90,14 +90,12 @@ pub async fn spawn_configured(
     config.dev_mail = true;
     configure(&mut config);
     let app = router::build(db.clone(), &config).await.expect("router");
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .expect("serve");
-    });
+    tokio::spawn(server::listen::serve(
+        listener,
+        app,
+        server::listen::HEADER_TIMEOUT,
+        std::future::pending(),
+    ));
     TestApp { backend, addr, db }
 }
 
