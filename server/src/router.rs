@@ -288,8 +288,6 @@ impl Drop for ReleaseOnDrop {
     }
 }
 
-/// server_fn panics (dropping the connection) when a multipart endpoint receives another
-/// content type; answer such requests with an honest 415 before they reach it.
 /// The largest request body a page, a server function or a plain form post takes: far above
 /// any form of ours (the longest text field is a few thousand characters, every list has a
 /// maximum of at most a few hundred ids), far below what would cost memory.
@@ -346,6 +344,8 @@ async fn body_limit(request: Request<Body>, next: Next) -> Response {
 /// The catalog upload's server function, whose multipart body streams.
 const UPLOAD_PATH: &str = "/api/admin_catalog_import_upload";
 
+/// server_fn panics (dropping the connection) when a multipart endpoint receives another
+/// content type; answer such requests with an honest 415 before they reach it.
 async fn multipart_only(request: Request<Body>, next: Next) -> Response {
     let upload = request.uri().path() == UPLOAD_PATH;
     let multipart = request
