@@ -53,13 +53,11 @@ async fn main() -> ExitCode {
             match format {
                 LogFormat::Json => eprintln!(
                     "{}",
-                    serde_json::json!({
-                        "timestamp": chrono::Utc::now()
-                            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                        "level": "ERROR",
-                        "fields": { "message": message },
-                        "target": "server",
-                    })
+                    server::observe::json_line(
+                        "ERROR",
+                        "server",
+                        serde_json::json!({ "message": message })
+                    )
                 ),
                 LogFormat::Text => eprintln!("error: {message}"),
             }

@@ -32,6 +32,18 @@ impl any_spawner::CustomExecutor for SpannedTokio {
     fn poll_local(&self) {}
 }
 
+/// One line in the shape of the JSON log lines (`HERALD_LOG_FORMAT=json`), for what must be
+/// printed whatever `HERALD_LOG` filters (the demo sign-ins, shown once; a fatal error).
+pub fn json_line(level: &str, target: &str, fields: serde_json::Value) -> String {
+    serde_json::json!({
+        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "level": level,
+        "fields": fields,
+        "target": target,
+    })
+    .to_string()
+}
+
 /// Makes Leptos's tasks inherit the spawning request's span (see [`SpannedTokio`]).
 pub fn spawn_in_request_span() {
     // Already set (another router in this process, e.g. a test's second server): keep it.

@@ -21,12 +21,7 @@ fn say(format: LogFormat, text: &str, fields: serde_json::Value) {
             fields["message"] = text.into();
             println!(
                 "{}",
-                serde_json::json!({
-                    "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                    "level": "INFO",
-                    "fields": fields,
-                    "target": "herald::seed",
-                })
+                crate::observe::json_line("INFO", "herald::seed", fields)
             );
         }
     }

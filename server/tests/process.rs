@@ -17,6 +17,24 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `server serve` on the SQLite database `url` at `port`, with JSON logs filtered by `log`
+/// (and `extra` environment), its output piped for the test to read.
+fn serve_json(url: &str, port: u16, log: &str, extra: &[(&str, String)]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("serve")
+        .env("DATABASE_URL", url)
+        .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
+        .env("HERALD_SECURE_COOKIES", "false")
+        .env("HERALD_LOG_FORMAT", "json")
+        .env("HERALD_LOG", log)
+        .env("LEPTOS_SITE_ROOT", support::site_root())
+        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server")
+}
+
 #[tokio::test]
 async fn the_binary_logs_json_serves_metrics_and_stops_cleanly_on_sigterm() {
     let dir = std::env::temp_dir().join(format!("herald-process-{}", std::process::id()));
@@ -24,22 +42,12 @@ async fn the_binary_logs_json_serves_metrics_and_stops_cleanly_on_sigterm() {
     std::fs::create_dir_all(&dir).expect("dir");
     let database = dir.join("herald.db");
     let (port, metrics_port) = (free_port(), free_port());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .arg("serve")
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", database.display()),
-        )
-        .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
-        .env("HERALD_METRICS_LISTEN", format!("127.0.0.1:{metrics_port}"))
-        .env("HERALD_SECURE_COOKIES", "false")
-        .env("HERALD_LOG_FORMAT", "json")
-        .env("HERALD_LOG", "info")
-        .env("LEPTOS_SITE_ROOT", support::site_root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the server");
+    let mut child = serve_json(
+        &format!("sqlite://{}?mode=rwc", database.display()),
+        port,
+        "info",
+        &[("HERALD_METRICS_LISTEN", format!("127.0.0.1:{metrics_port}"))],
+    );
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -296,18 +304,7 @@ async fn json_logs_cover_the_seed_and_the_delivery_writer() {
     db.close().await.expect("close");
 
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .arg("serve")
-        .env("DATABASE_URL", &url)
-        .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
-        .env("HERALD_SECURE_COOKIES", "false")
-        .env("HERALD_LOG_FORMAT", "json")
-        .env("HERALD_LOG", "info,app::service::delivery=debug")
-        .env("LEPTOS_SITE_ROOT", support::site_root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the server");
+    let mut child = serve_json(&url, port, "info,app::service::delivery=debug", &[]);
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let started = Instant::now();
