@@ -613,12 +613,12 @@ async fn a_reversal_gives_back_each_part_exactly_once() {
         app::service::finance::requests::refund(
             &w.db,
             &w.finance,
-            app::model::RefundInput {
-                account: account(&w.owner),
-                amount: "3".into(),
-                reference: "OUT-1".into(),
-                reason: "Part of the prepayment back".into(),
-            },
+            refund_input(
+                &w.owner,
+                &latest_top_up(&w.db, &w.owner).await,
+                "3",
+                "OUT-1",
+            ),
             now,
         )
         .await

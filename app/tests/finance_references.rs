@@ -8,7 +8,7 @@ mod delivery_support;
 use app::{
     entity::{account_top_up, finance_request},
     error::AppError,
-    model::{FinanceRequestStatus, Micros, RefundInput, finance},
+    model::{FinanceRequestStatus, Micros, finance},
     service::{
         finance::{self as finance_service, requests},
         ledger,
@@ -99,12 +99,8 @@ async fn one_transfer_typed_three_ways_is_credited_once() {
         assert_eq!(waiting[0].reference_key, "W9", "{b}");
 
         // Refunds: one per reference, however typed.
-        let refund = |reference: &str| RefundInput {
-            account: account(&owner),
-            amount: "40".into(),
-            reference: reference.into(),
-            reason: "Campaign cancelled".into(),
-        };
+        let source = latest_top_up(&db, &owner).await;
+        let refund = |reference: &str| refund_input(&owner, &source, "40", reference);
         let out = requests::refund(&db, &alice, refund("OUT-1"), now)
             .await
             .expect(b);
@@ -181,12 +177,7 @@ async fn a_reference_is_one_transfer_however_its_accents_are_encoded() {
         let refund = requests::refund(
             &db,
             &alice,
-            RefundInput {
-                account: account(&owner),
-                amount: "10".into(),
-                reference: "ＯＵＴ１".into(),
-                reason: "Campaign cancelled".into(),
-            },
+            refund_input(&owner, &latest_top_up(&db, &owner).await, "10", "ＯＵＴ１"),
             now,
         )
         .await;
@@ -233,7 +224,8 @@ async fn the_migration_keys_old_credits_and_keeps_them() {
 
         // Back to before the rule, and a second credit of the same id typed otherwise, as the
         // old rule allowed (its own transfer or not: the old table did not care).
-        Migrator::down(&db, Some(1)).await.expect(b);
+        // (Two steps down: the refund sources came after the keys.)
+        Migrator::down(&db, Some(2)).await.expect(b);
         let backend = db.get_database_backend();
         let insert = |table: &str, columns: &str, values: &str| {
             Statement::from_string(

@@ -2,14 +2,15 @@
 //! threshold nothing moves until a different finance user approves; the requester can never
 //! approve or reject their own request (not through the service, not with a second session,
 //! not by writing the row — the database refuses); of an approval and a rejection at once
-//! exactly one happens; refunds never take more than is available, held money included.
+//! exactly one happens; refunds never take more than is available, held money included, nor
+//! more than is left of the top-up they return.
 
 mod delivery_support;
 
 use app::{
     entity::finance_request,
     error::AppError,
-    model::{DecideRequestInput, FinanceRequestStatus, Micros, PlatformRole, RefundInput},
+    model::{DecideRequestInput, FinanceRequestStatus, Micros, PlatformRole},
     service::{
         Actor,
         finance::{self, requests},
@@ -204,7 +205,7 @@ async fn an_approval_and_a_rejection_at_once_have_one_outcome() {
 }
 
 #[tokio::test]
-async fn refunds_never_take_more_than_is_available() {
+async fn refunds_never_take_more_than_their_top_up() {
     for (b, db) in migrations::db::fresh_all().await {
         let now = Utc::now();
         set_setting(&db, "finance_approval_units", 1_000).await;
@@ -214,12 +215,8 @@ async fn refunds_never_take_more_than_is_available() {
         credit(&db, &owner, Micros::units(2_800), "W-1", now)
             .await
             .expect(b);
-        let refund = |amount: &str, reference: &str| RefundInput {
-            account: account(&owner),
-            amount: amount.into(),
-            reference: reference.into(),
-            reason: "Campaign cancelled".into(),
-        };
+        let w1 = top_up_of(&db, &owner, "W-1").await;
+        let refund = |amount: &str, reference: &str| refund_input(&owner, &w1, amount, reference);
         // Small: at once, and idempotent on its reference.
         let r = requests::refund(&db, &alice, refund("400", "OUT-1"), now)
             .await
@@ -231,42 +228,238 @@ async fn refunds_never_take_more_than_is_available() {
             .expect(b);
         assert!(again.repeated, "{b}");
         assert_eq!(available(&db, &owner).await, Micros::units(2_400), "{b}");
-        // More than is available: refused beside the amount.
+        // More than is left of the top-up: refused beside the amount, naming what is left.
         let too_much = requests::refund(&db, &alice, refund("2400.01", "OUT-2"), now).await;
         assert!(
-            matches!(&too_much, Err(AppError::Invalid(f)) if f.get("amount").is_some()),
+            matches!(&too_much, Err(AppError::Invalid(f))
+                if f.get("amount").is_some_and(|m| m.contains("€2,400.00") && m.contains("W-1"))),
             "{b}: {too_much:?}"
         );
-        // Large: waits; meanwhile the balance shrinks, so the approval is refused and it
-        // stays waiting.
+        // Large: waits, and what it asks for is no longer left to refund while it waits.
         let waiting = requests::refund(&db, &alice, refund("2000", "OUT-3"), now)
             .await
             .expect(b);
         assert_eq!(waiting.status, FinanceRequestStatus::Pending, "{b}");
-        // Bob refunds 500 at once: with Alice's 400, what was refunded alone today is at
-        // the threshold, not past it.
-        let at_once = requests::refund(&db, &bob, refund("500", "OUT-4"), now)
+        let over_waiting = requests::refund(&db, &bob, refund("401", "OUT-4"), now).await;
+        assert!(
+            matches!(&over_waiting, Err(AppError::Invalid(f)) if f.get("amount").is_some()),
+            "{b}: {over_waiting:?}"
+        );
+        // Bob refunds the last 400 at once: with Alice's 400, what was refunded alone today is
+        // at the threshold, not past it.
+        let at_once = requests::refund(&db, &bob, refund("400", "OUT-4"), now)
             .await
             .expect(b);
         assert_eq!(at_once.status, FinanceRequestStatus::Done, "{b}");
-        let refused = requests::decide(&db, &bob, decision(waiting.request, true, ""), now).await;
+        let spent = requests::refund(&db, &bob, refund("0.01", "OUT-5"), now).await;
         assert!(
-            matches!(&refused, Err(AppError::Invalid(f)) if f.get("amount").is_some()),
-            "{b}: {refused:?}"
+            matches!(&spent, Err(AppError::Invalid(f))
+                if f.get("amount").is_some_and(|m| m.contains("in full"))),
+            "{b}: {spent:?}"
         );
-        let list = requests::list(&db, &bob).await.expect(b);
-        assert_eq!(list.pending.len(), 1, "{b}");
-        // Topped up again, the approval goes through.
+        // Money of a later transfer is not refunded against this one.
         credit(&db, &owner, Micros::units(1_000), "W-2", now)
             .await
             .expect(b);
-        let done = requests::decide(&db, &bob, decision(waiting.request, true, ""), now)
+        let later = requests::refund(&db, &bob, refund("100", "OUT-6"), now).await;
+        assert!(
+            matches!(&later, Err(AppError::Invalid(f)) if f.get("amount").is_some()),
+            "{b}: {later:?}"
+        );
+        // Rejected, the waiting refund gives its part of the top-up back.
+        let list = requests::list(&db, &bob).await.expect(b);
+        assert_eq!(list.pending.len(), 1, "{b}");
+        assert_eq!(
+            list.pending[0].top_up_reference.as_deref(),
+            Some("W-1"),
+            "{b}"
+        );
+        requests::decide(
+            &db,
+            &bob,
+            decision(waiting.request, false, "Wrong amount"),
+            now,
+        )
+        .await
+        .expect(b);
+        let again = requests::refund(&db, &bob, refund("1500", "OUT-7"), now)
+            .await
+            .expect(b);
+        assert_eq!(again.status, FinanceRequestStatus::Pending, "{b}");
+        let done = requests::decide(&db, &alice, decision(again.request, true, ""), now)
             .await
             .expect(b);
         assert_eq!(done.status, FinanceRequestStatus::Done, "{b}");
-        assert_eq!(available(&db, &owner).await, Micros::units(900), "{b}");
+        assert_eq!(available(&db, &owner).await, Micros::units(1_500), "{b}");
+        // The account's statement names the top-up each refund returns.
+        let month = now.format("%Y-%m").to_string();
+        let statement = finance::statement::statement(&db, &owner, None, &month, now)
+            .await
+            .expect(b);
+        let refunds: Vec<&str> = statement
+            .refunds
+            .lines
+            .iter()
+            .map(|l| l.about.as_str())
+            .collect();
+        assert!(
+            refunds.contains(&"Reference OUT-1 (returns top-up W-1)"),
+            "{b}: {refunds:?}"
+        );
+        // The refund form offers both top-ups, newest first, with what is left of each.
+        let accounts = finance::accounts(&db, &bob, "", "name", 0).await.expect(b);
+        let row = accounts.rows.iter().find(|r| r.id == account(&owner));
+        let offered: Vec<(String, Micros, Micros)> = row
+            .expect("the owner's account")
+            .refundable
+            .iter()
+            .map(|t| (t.reference.clone(), t.amount, t.left))
+            .collect();
+        assert_eq!(
+            offered,
+            [
+                ("W-2".to_owned(), Micros::units(1_000), Micros::units(1_000)),
+                ("W-1".to_owned(), Micros::units(2_800), Micros::units(500)),
+            ],
+            "{b}"
+        );
         let books = ledger::check(&db).await.expect(b);
         assert!(books.problems.is_empty(), "{b}: {:?}", books.problems);
+    }
+}
+
+/// The refund form offers an account's latest [`app::model::REFUNDABLE_SHOWN`] top-ups with
+/// money left, newest first; one refunded in full is not offered.
+#[tokio::test]
+async fn the_refund_form_offers_the_latest_top_ups_with_money_left() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let now = Utc::now();
+        let owner = advertiser(&db, "owner@example.com", "UTC").await;
+        let alice = finance_user(&db, "alice@finance.example").await;
+        let shown = app::model::REFUNDABLE_SHOWN;
+        for i in 0..=shown {
+            credit(&db, &owner, Micros::units(10), &format!("T-{i}"), now)
+                .await
+                .expect(b);
+        }
+        // The newest refunded in full: the twenty before it are offered.
+        let newest = top_up_of(&db, &owner, &format!("T-{shown}")).await;
+        requests::refund(
+            &db,
+            &alice,
+            refund_input(&owner, &newest, "10", "OUT-1"),
+            now,
+        )
+        .await
+        .expect(b);
+        let accounts = finance::accounts(&db, &alice, "", "name", 0)
+            .await
+            .expect(b);
+        let row = accounts.rows.iter().find(|r| r.id == account(&owner));
+        let offered: Vec<String> = row
+            .expect("the owner's account")
+            .refundable
+            .iter()
+            .map(|t| t.reference.clone())
+            .collect();
+        let expected: Vec<String> = (0..shown).rev().map(|i| format!("T-{i}")).collect();
+        assert_eq!(offered, expected, "{b}");
+    }
+}
+
+/// A refund names one of its own account's top-ups: none, an unknown one or another
+/// account's is refused beside the field, and the database refuses such a row (or one past
+/// what is left of its top-up) however it is written.
+#[tokio::test]
+async fn a_refund_returns_a_top_up_of_its_own_account() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let now = Utc::now();
+        let owner = advertiser(&db, "owner@example.com", "UTC").await;
+        let other = advertiser(&db, "other@example.com", "UTC").await;
+        let alice = finance_user(&db, "alice@finance.example").await;
+        credit(&db, &owner, Micros::units(100), "W-1", now)
+            .await
+            .expect(b);
+        credit(&db, &other, Micros::units(100), "W-9", now)
+            .await
+            .expect(b);
+        let theirs = top_up_of(&db, &other, "W-9").await;
+        for (top_up, field) in [("", "top_up"), ("x", "top_up"), ("999999", "top_up")] {
+            let refused = requests::refund(
+                &db,
+                &alice,
+                refund_input(&owner, top_up, "10", "OUT-1"),
+                now,
+            )
+            .await;
+            assert!(
+                matches!(&refused, Err(AppError::Invalid(f)) if f.get(field).is_some()),
+                "{b}: {top_up:?}: {refused:?}"
+            );
+        }
+        let refused = requests::refund(
+            &db,
+            &alice,
+            refund_input(&owner, &theirs, "10", "OUT-1"),
+            now,
+        )
+        .await;
+        assert!(
+            matches!(&refused, Err(AppError::Invalid(f))
+                if f.get("top_up").is_some_and(|m| m.contains("this account's"))),
+            "{b}: {refused:?}"
+        );
+        assert_eq!(available(&db, &owner).await, Micros::units(100), "{b}");
+        assert_eq!(available(&db, &other).await, Micros::units(100), "{b}");
+
+        // Written straight to the table, past the service.
+        let mine: i64 = top_up_of(&db, &owner, "W-1").await.parse().expect("id");
+        let row =
+            |top_up: Option<i64>, amount: i64, reference: &str| finance_request::ActiveModel {
+                kind: Set("refund".into()),
+                account_id: Set(account(&owner).0),
+                amount: Set(amount),
+                currency: Set("EUR".into()),
+                external_reference: Set(reference.into()),
+                reference_key: Set(reference.into()),
+                note: Set("forged".into()),
+                status: Set("pending".into()),
+                requested_by: Set(alice.user_id.0),
+                requested_at: Set(now),
+                top_up_id: Set(top_up),
+                ..Default::default()
+            };
+        for (top_up, amount, what) in [
+            (None, 1, "no top-up"),
+            (
+                Some(theirs.parse().expect("id")),
+                1,
+                "another account's top-up",
+            ),
+            (Some(mine), Micros::units(100).0 + 1, "more than the top-up"),
+        ] {
+            assert!(
+                row(top_up, amount, "FORGED").insert(&db).await.is_err(),
+                "{b}: a refund of {what} was written"
+            );
+        }
+        let written = row(Some(mine), Micros::units(60).0, "FORGED1")
+            .insert(&db)
+            .await
+            .expect(b);
+        assert!(
+            row(Some(mine), Micros::units(41).0, "FORGED2")
+                .insert(&db)
+                .await
+                .is_err(),
+            "{b}: two refunds past their top-up"
+        );
+        let mut moved: finance_request::ActiveModel = written.into();
+        moved.top_up_id = Set(Some(theirs.parse().expect("id")));
+        assert!(
+            moved.update(&db).await.is_err(),
+            "{b}: a refund's top-up changed"
+        );
     }
 }
 
@@ -329,17 +522,20 @@ async fn small_parts_of_a_large_sum_wait_for_a_second_person() {
         assert_eq!(later.pending_request, None, "{b}");
 
         // Refunds count on their own: 700 at once, then 400 waits.
-        let refund = |amount: &str, reference: &str| RefundInput {
-            account: account(&owner),
-            amount: amount.into(),
-            reference: reference.into(),
-            reason: "Closed".into(),
-        };
-        let first = requests::refund(&db, &alice, refund("700", "R-1"), tomorrow)
-            .await
-            .expect(b);
+        let (p5, p2) = (
+            top_up_of(&db, &owner, "P-5").await,
+            top_up_of(&db, &owner, "P-2").await,
+        );
+        let first = requests::refund(
+            &db,
+            &alice,
+            refund_input(&owner, &p5, "700", "R-1"),
+            tomorrow,
+        )
+        .await
+        .expect(b);
         assert_eq!(first.status, FinanceRequestStatus::Done, "{b}");
-        let second = requests::refund(&db, &bob, refund("400", "R-2"), tomorrow)
+        let second = requests::refund(&db, &bob, refund_input(&owner, &p2, "400", "R-2"), tomorrow)
             .await
             .expect(b);
         assert_eq!(second.status, FinanceRequestStatus::Pending, "{b}");
@@ -392,12 +588,8 @@ async fn an_amount_in_another_currency_moves_nothing() {
         .await
         .expect(b);
         assert_eq!(available(&db, &owner).await, Micros(150_500_000), "{b}");
-        let refund = |amount: &str| RefundInput {
-            account: account(&owner),
-            amount: amount.into(),
-            reference: "OUT-1".into(),
-            reason: "Closed".into(),
-        };
+        let w_eur = top_up_of(&db, &owner, "W-EUR").await;
+        let refund = |amount: &str| refund_input(&owner, &w_eur, amount, "OUT-1");
         let refused = requests::refund(&db, &alice, refund("$10"), now).await;
         assert!(
             matches!(&refused, Err(AppError::Invalid(f)) if f.get("amount").is_some()),
@@ -435,12 +627,8 @@ async fn refunds_racing_holds_never_overdraw() {
         let key = network_key(&db, now).await;
         let engine = DeliveryEngine::default();
         // One refund before the race, so the books below always include one.
-        let first = RefundInput {
-            account: account(&owner),
-            amount: "5".into(),
-            reference: "OUT-first".into(),
-            reason: "Part of the prepayment back".into(),
-        };
+        let w1 = top_up_of(&db, &owner, "W-1").await;
+        let first = refund_input(&owner, &w1, "5", "OUT-first");
         let mut refunded = requests::refund(&db, &alice, first, now)
             .await
             .expect(b)
@@ -467,12 +655,7 @@ async fn refunds_racing_holds_never_overdraw() {
                 break;
             }
             // Ask for all of it: a hold may take some first, and then the refund is refused.
-            let input = RefundInput {
-                account: account(&owner),
-                amount: left.to_decimal(),
-                reference: format!("OUT-{r}"),
-                reason: "Closing the account".into(),
-            };
+            let input = refund_input(&owner, &w1, &left.to_decimal(), &format!("OUT-{r}"));
             match requests::refund(&db, &alice, input, Utc::now()).await {
                 Ok(done) => refunded = Micros(refunded.0 + done.amount.0),
                 Err(AppError::Invalid(f)) if f.get("amount").is_some() => {}

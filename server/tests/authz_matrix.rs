@@ -524,6 +524,7 @@ static ENDPOINTS: &[Row] = &[
         "refund_balance",
         &[
             ("input[account]", "{account}"),
+            ("input[top_up]", "999999"),
             ("input[amount]", "10"),
             ("input[reference]", "MATRIX-R"),
             ("input[reason]", "matrix"),

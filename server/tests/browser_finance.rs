@@ -3,7 +3,9 @@
 //! is credited, and A is offered only "Cancel request"); finance B approves it under "Waiting
 //! for approval"; the advertiser's balance then shows it. And a large correction: A reverses a
 //! charge from "Corrections" and is told it waits; B follows the dashboard's count to it and
-//! approves it, and it is listed as made by A, approved by B — all with no console errors.
+//! approves it, and it is listed as made by A, approved by B — all with no console errors. B
+//! then refunds part of the approved transfer against it, and more than is left of it is
+//! refused beside the amount.
 
 mod delivery_support;
 mod money_support;
@@ -45,6 +47,19 @@ async fn card_available(client: &Client, expected: &str) {
     panic!("the card shows {last:?}, not {expected:?}");
 }
 
+/// The id of the field labelled `label` inside the element at `scope` (an XPath).
+async fn field_in(client: &Client, scope: &str, label: &str) -> String {
+    wait_for_xpath(
+        client,
+        &format!("{scope}//label[normalize-space()='{label}']"),
+    )
+    .await
+    .attr("for")
+    .await
+    .expect("for")
+    .expect("a labelled field")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_large_credit_needs_a_second_finance_person() {
     let (app, driver, alice) = start().await;
@@ -76,15 +91,7 @@ async fn a_large_credit_needs_a_second_finance_person() {
         ("Amount (EUR)", "25000"),
         ("Bank transfer reference", "WIRE-BIG-1"),
     ] {
-        let field = wait_for_xpath(
-            &alice,
-            &format!("{card}//label[normalize-space()='{label}']"),
-        )
-        .await
-        .attr("for")
-        .await
-        .expect("for")
-        .expect("a labelled field");
+        let field = field_in(&alice, &card, label).await;
         fill(&alice, &format!("#{field}"), value).await;
     }
     wait_for_xpath(
@@ -139,6 +146,65 @@ async fn a_large_credit_needs_a_second_finance_person() {
     card_available(&bob, "€25,000.00").await;
     let none = until_contains(&bob, ".finance-requests", "Nothing is waiting").await;
     assert!(none.contains("Nothing is waiting for approval."), "{none}");
+
+    // Bob refunds part of that transfer: the form offers it with what is left, refuses more
+    // than that beside the amount, and refunds €100 against it at once (below the threshold).
+    wait_for_xpath(
+        &bob,
+        &format!("{card}//summary[normalize-space()='Refund {ACCOUNT}']"),
+    )
+    .await
+    .click()
+    .await
+    .expect("open the refund form");
+    let source = field_in(&bob, &card, "Top-up it returns").await;
+    let offered = text_of(&bob, &format!("#{source}")).await;
+    assert!(
+        offered.contains("WIRE-BIG-1 — €25,000.00 left of €25,000.00"),
+        "{offered}"
+    );
+    let amount = field_in(&bob, &card, "Refund amount (EUR)").await;
+    fill(&bob, &format!("#{amount}"), "25000.01").await;
+    for (label, value) in [
+        ("Outgoing transfer reference", "OUT-BIG-1"),
+        ("Reason for the refund", "Campaign cancelled"),
+    ] {
+        let field = field_in(&bob, &card, label).await;
+        fill(&bob, &format!("#{field}"), value).await;
+    }
+    let submit = format!("{card}//button[normalize-space()='Refund balance']");
+    wait_for_xpath(&bob, &submit)
+        .await
+        .click()
+        .await
+        .expect("refund");
+    let refused = until_contains(&bob, &format!("#{amount}-error"), "left to refund").await;
+    assert!(
+        refused.contains("Only €25,000.00 of top-up WIRE-BIG-1 is left to refund."),
+        "{refused}"
+    );
+    fill(&bob, &format!("#{amount}"), "100").await;
+    wait_for_xpath(&bob, &submit)
+        .await
+        .click()
+        .await
+        .expect("refund");
+    let refunded = until_contains(&bob, "[data-test=refund-result]", "Refunded").await;
+    assert!(
+        refunded.contains("Refunded €100.00 to Big Spender Ltd."),
+        "{refunded}"
+    );
+    card_available(&bob, "€24,900.00").await;
+    wait_for_xpath(
+        &bob,
+        "//details[contains(@class, 'finance-recent')]/summary",
+    )
+    .await
+    .click()
+    .await
+    .expect("open the recent credits and refunds");
+    let recent = until_contains(&bob, ".finance-recent", "OUT-BIG-1").await;
+    assert!(recent.contains("returns top-up WIRE-BIG-1"), "{recent}");
     let problems = console_problems(&bob).await;
     assert!(
         problems.is_empty(),

@@ -26,6 +26,9 @@ pub struct Model {
     pub decided_at: Option<DateTimeUtc>,
     pub reason: String,
     pub transfer_id: Option<i64>,
+    /// The top-up (`account_top_up`) a refund returns; none for a top-up, and for refunds
+    /// made before refunds named their source.
+    pub top_up_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -145,9 +145,26 @@ pub struct FinanceAccountRow {
     pub credited: Micros,
     /// When the last credit arrived.
     pub last_top_up: Option<chrono::DateTime<chrono::Utc>>,
+    /// The latest top-ups with money left to refund (at most [`REFUNDABLE_SHOWN`]), newest
+    /// first: what a refund can return.
+    pub refundable: Vec<RefundableTopUp>,
     /// Whole days the available balance lasts at the last week's daily spend (`None`: it
     /// spends nothing).
     pub days_left: Option<i64>,
+}
+
+/// Top-ups a finance account row offers to refund.
+pub const REFUNDABLE_SHOWN: usize = 20;
+
+/// A top-up with money left to refund: its amount less its refunds waiting or done.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundableTopUp {
+    pub id: i64,
+    /// The incoming transfer's reference, as credited.
+    pub reference: String,
+    pub amount: Micros,
+    pub left: Micros,
+    pub credited_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A page of ad accounts, searched by name.
@@ -231,12 +248,16 @@ impl FinanceRequestStatus {
     }
 }
 
-/// A refund as finance types it: part or all of the account's available balance, back to
-/// the advertiser.
+/// A refund as finance types it: part or all of one top-up, back to whoever paid it in, never
+/// more than the account has available.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(Validate))]
 pub struct RefundInput {
     pub account: AccountId,
+    /// The top-up it returns (its id, as the form's list of [`RefundableTopUp`]s offers it):
+    /// money goes back against the payment that brought it in.
+    #[serde(default)]
+    pub top_up: String,
     /// A decimal amount in the account's currency.
     #[cfg_attr(
         feature = "ssr",
@@ -313,6 +334,9 @@ pub struct FinanceRequestRow {
     pub decided_by: Option<String>,
     pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
     pub reason: String,
+    /// The incoming transfer's reference of the top-up a refund returns (none for a top-up,
+    /// and for refunds made before refunds named their source).
+    pub top_up_reference: Option<String>,
     /// Made by the finance user looking: they may cancel it, never approve or reject it.
     pub mine: bool,
 }

@@ -332,8 +332,17 @@ pub async fn finance_work(
         };
         finance::corrections::reverse(db, &approver, input, now).await?;
     }
+    let account = owner.account(db, AccountPermission::ViewBilling).await?;
+    // Returned against the account's latest transfer in, as every refund is.
+    let source = crate::entity::account_top_up::Entity::find()
+        .filter(crate::entity::account_top_up::Column::AccountId.eq(account.0))
+        .order_by_desc(crate::entity::account_top_up::Column::Id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("demo", "the demo account has no top-up"))?;
     let refund = crate::model::RefundInput {
-        account: owner.account(db, AccountPermission::ViewBilling).await?,
+        account,
+        top_up: source.id.to_string(),
         amount: "50".into(),
         reference: "DEMO-REFUND-0001".into(),
         reason: "Demo: part of the prepayment returned at the advertiser's request".into(),

@@ -16,7 +16,8 @@ use app::{
     error::AppError,
     model::{
         AccountId, AdId, AdInput, AdVersionId, CampaignForm, CampaignId, CreditInput, CreditResult,
-        LedgerKind, Micros, PlatformRole, SignUpInput, TargetingForm, TransferKind, Verdict,
+        LedgerKind, Micros, PlatformRole, RefundInput, SignUpInput, TargetingForm, TransferKind,
+        Verdict,
     },
     service::{
         Actor, ads, auth, campaigns::write, delivery::keys, finance, forecast::ForecastEngine,
@@ -26,7 +27,7 @@ use app::{
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set,
+    QueryOrder, Set,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -287,6 +288,45 @@ pub fn credit_input(owner: &Actor, amount: &str, reference: &str) -> CreditInput
         amount: amount.into(),
         reference: reference.into(),
         note: String::new(),
+    }
+}
+
+/// The id of `owner`'s top-up under `reference`, as finance's refund form offers it.
+pub async fn top_up_of(db: &DatabaseConnection, owner: &Actor, reference: &str) -> String {
+    account_top_up::Entity::find()
+        .filter(account_top_up::Column::AccountId.eq(account(owner).0))
+        .filter(
+            account_top_up::Column::ReferenceKey.eq(app::model::finance::reference_key(reference)),
+        )
+        .one(db)
+        .await
+        .expect("top-up")
+        .expect("a top-up under that reference")
+        .id
+        .to_string()
+}
+
+/// The id of `owner`'s latest top-up.
+pub async fn latest_top_up(db: &DatabaseConnection, owner: &Actor) -> String {
+    account_top_up::Entity::find()
+        .filter(account_top_up::Column::AccountId.eq(account(owner).0))
+        .order_by_desc(account_top_up::Column::Id)
+        .one(db)
+        .await
+        .expect("top-up")
+        .expect("a top-up")
+        .id
+        .to_string()
+}
+
+/// A refund of `amount` of `owner`'s top-up `top_up` (its id) under the outgoing `reference`.
+pub fn refund_input(owner: &Actor, top_up: &str, amount: &str, reference: &str) -> RefundInput {
+    RefundInput {
+        account: account(owner),
+        top_up: top_up.into(),
+        amount: amount.into(),
+        reference: reference.into(),
+        reason: "Part of the prepayment back".into(),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::delivery_support::*;
 use app::{
-    model::{Micros, PlatformRole, RefundInput, Statement, TransferKind},
+    model::{Micros, PlatformRole, Statement, TransferKind},
     service::{
         account_time::AccountClock,
         finance::{requests, statement},
@@ -135,6 +135,8 @@ pub async fn check_history(db: &DatabaseConnection, zone: &str, steps: &[Step]) 
     let mut ordered: Vec<&Step> = steps.iter().collect();
     ordered.sort_by_key(|(when, _)| *when);
     let (mut available, mut holds) = (0i64, Vec::<HoldModel>::new());
+    // Each top-up's id and what is left of it to refund.
+    let mut top_ups: Vec<(String, i64)> = Vec::new();
     let mut months: BTreeMap<(i32, u32), MonthModel> = BTreeMap::new();
     for (i, ((month, day, hour, minute), op)) in ordered.into_iter().enumerate() {
         let local = local_first(*month)
@@ -149,6 +151,7 @@ pub async fn check_history(db: &DatabaseConnection, zone: &str, steps: &[Step]) 
                 credit(db, &owner, Micros(amount), &format!("T-{i}"), at)
                     .await
                     .expect("credit");
+                top_ups.push((top_up_of(db, &owner, &format!("T-{i}")).await, amount));
                 available += amount;
                 (m.top_ups, m.available) = (m.top_ups + amount, m.available + amount);
             }
@@ -229,19 +232,24 @@ pub async fn check_history(db: &DatabaseConnection, zone: &str, steps: &[Step]) 
                 (h.left, h.released) = (0, true);
             }
             Op::Refund { per_mille } => {
-                let amount = available * per_mille / 1_000;
+                // Against the top-up with the most left, at most that much.
+                let Some(source) = top_ups.iter_mut().max_by_key(|(_, left)| *left) else {
+                    continue;
+                };
+                let amount = (available * per_mille / 1_000).min(source.1);
                 if amount == 0 {
                     continue;
                 }
-                let input = RefundInput {
-                    account,
-                    amount: Micros(amount).to_decimal(),
-                    reference: format!("R-{i}"),
-                    reason: "closing the account".into(),
-                };
+                let input = refund_input(
+                    &owner,
+                    &source.0,
+                    &Micros(amount).to_decimal(),
+                    &format!("R-{i}"),
+                );
                 requests::refund(db, &finance, input, at)
                     .await
                     .expect("refund");
+                source.1 -= amount;
                 available -= amount;
                 (m.refunds, m.available) = (m.refunds + amount, m.available - amount);
             }

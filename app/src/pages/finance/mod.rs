@@ -78,7 +78,7 @@ pub fn FinancePage() -> impl IntoView {
         <p class="lead">
             "When an advertiser's bank transfer arrives, find their account by the payment reference on it (RF…) or by name, and credit their prepaid balance with the transfer's own reference. "
             "The same reference for the same account is credited once, however often it is entered. "
-            "Refunds return part of what is available (never money held for running slots)."
+            "Refunds return part of a top-up to whoever paid it in, within what is available (never money held for running slots)."
         </p>
         <Transition fallback=|| ()>
             {move || suspend_once(async move {
@@ -254,12 +254,47 @@ fn AccountCard(
             </details>
             <details>
                 <summary>{format!("Refund {}", row.name)}</summary>
+                {if row.refundable.is_empty() {
+                    view! {
+                        <p class="hint" data-test="nothing-to-refund">
+                            "Nothing to refund: a refund returns part of a top-up, and none of this account's has money left."
+                        </p>
+                    }.into_any()
+                } else {
+                    let top_up_id = format!("refund-top-up-{id}");
+                    let top_up_error = format!("{top_up_id}-error");
+                    let top_up_hint = format!("{top_up_id}-hint");
+                    let top_up_described = format!("{top_up_hint} {top_up_error}");
+                    let top_up_invalid = refund_field("top_up");
+                    let options = row.refundable.iter().map(|t| {
+                        let text = format!(
+                            "{} — {} left of {}, credited {}",
+                            t.reference,
+                            money(t.left),
+                            money(t.amount),
+                            t.credited_at.format("%Y-%m-%d")
+                        );
+                        view! { <option value=t.id.to_string()>{text}</option> }
+                    }).collect_view();
+                    view! {
                 <ActionForm action=refund attr:class="stack narrow" attr:novalidate=true>
                     <FormError error=form_error(refund_here)/>
                     <input type="hidden" name="input[account]" value=id.to_string()/>
+                    <div class="field" class:invalid=move || top_up_invalid.get().is_some()>
+                        <label for=top_up_id.clone()>"Top-up it returns"</label>
+                        <select id=top_up_id name="input[top_up]"
+                            aria-invalid=move || top_up_invalid.get().is_some().then_some("true")
+                            aria-describedby=top_up_described>
+                            {options}
+                        </select>
+                        <p class="hint" id=top_up_hint>
+                            "Money goes back against the transfer that brought it in, to whoever sent it: the latest top-ups with money left are listed."
+                        </p>
+                        <p class="field-error" id=top_up_error role="alert">{move || top_up_invalid.get()}</p>
+                    </div>
                     <CreditField id=format!("refund-amount-{id}") name="input[amount]"
-                        label=refund_label
-                        hint="At most what is available." error=refund_field("amount")/>
+                        label=refund_label.clone()
+                        hint="At most what is left of that top-up and what is available." error=refund_field("amount")/>
                     <CreditField id=format!("refund-reference-{id}") name="input[reference]"
                         label="Outgoing transfer reference".to_owned()
                         hint="Each reference is refunded once, however it is written (capitals, spaces and punctuation do not count)." error=refund_field("reference")/>
@@ -269,6 +304,8 @@ fn AccountCard(
                         "Refund balance"
                     </button>
                 </ActionForm>
+                    }.into_any()
+                }}
             </details>
             })}
         </article>

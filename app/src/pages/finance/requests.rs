@@ -69,7 +69,12 @@ pub fn RequestsPanel(
                                     <td>{r.kind.label()}</td>
                                     <td>{r.account_name.clone()}</td>
                                     <td class="num">{r.amount.display(&r.currency)}</td>
-                                    <td>{r.reference.clone()}</td>
+                                    <td>
+                                        {r.reference.clone()}
+                                        {r.top_up_reference.clone().map(|t| view! {
+                                            <span class="hint">{format!(" (returns top-up {t})")}</span>
+                                        })}
+                                    </td>
                                     <td>{status}</td>
                                     <td>{r.requested_by.clone()}</td>
                                     <td>{r.decided_by.clone().unwrap_or_else(|| "—".to_owned())}</td>
@@ -144,8 +149,11 @@ fn PendingRequest(
         r.account_name
     );
     let asked = format!(
-        "Reference {} · asked by {} on {}{}",
+        "Reference {}{} · asked by {} on {}{}",
         r.reference,
+        r.top_up_reference
+            .as_ref()
+            .map_or_else(String::new, |t| format!(" · returns top-up {t}")),
         r.requested_by,
         r.requested_at.format("%Y-%m-%d %H:%M UTC"),
         if r.note.is_empty() {

@@ -488,6 +488,7 @@ pub async fn accounts(
     {
         *this_month.entry(account).or_default() += charged - reversed;
     }
+    let mut refundable = requests::refundable(db, &ids).await?;
     for a in models {
         let b = ledger::balance::summary(db, AccountId(a.id)).await?;
         // The account's row is at hand: its clock needs no second read.
@@ -511,6 +512,7 @@ pub async fn accounts(
             spent_this_month: Micros(this_month.get(&a.id).copied().unwrap_or(0)),
             credited: b.credited,
             last_top_up,
+            refundable: refundable.remove(&a.id).unwrap_or_default(),
             days_left,
         });
     }

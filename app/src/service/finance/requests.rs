@@ -13,13 +13,15 @@ use crate::{
     model::{
         AccountId, AuditAction, CreditInput, CreditResult, DecideRequestInput, FinanceRequestKind,
         FinanceRequestRow, FinanceRequestStatus, FinanceRequests, Micros, PlatformRole,
-        RefundInput, RequestResult, TransferKind, UserId, finance::reference_key,
+        REFUNDABLE_SHOWN, RefundInput, RefundableTopUp, RequestResult, TransferKind, UserId,
+        finance::reference_key,
     },
     service::{
         Actor,
         audit::{self, AuditEntry},
         ledger::{self, NewTransfer, Outcome, Side},
         settings,
+        sql::Sql,
     },
 };
 use chrono::{DateTime, Utc};
@@ -144,6 +146,7 @@ async fn insert_pending(
     amount: Micros,
     reference: &str,
     note: &str,
+    top_up: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<finance_request::Model, AppError> {
     insert(
@@ -163,6 +166,7 @@ async fn insert_pending(
             decided_at: Set(None),
             reason: Set(String::new()),
             transfer_id: Set(None),
+            top_up_id: Set(top_up),
             ..Default::default()
         },
     )
@@ -190,6 +194,7 @@ async fn request_audited(
             "amount_micros": row.amount,
             "currency": row.currency,
             "reference": row.external_reference,
+            "top_up": row.top_up_id,
         })),
     )
     .await
@@ -262,6 +267,7 @@ pub(super) async fn request_top_up(
             amount,
             reference,
             note,
+            None,
             now,
         )
         .await?;
@@ -270,11 +276,90 @@ pub(super) async fn request_top_up(
     })
 }
 
-/// Refunds part or all of an account's available balance to the outside world (finance
-/// staff): at once while it and what was refunded alone in the last [`ALONE_HOURS`] stay
-/// within the threshold, else as a request for a second finance user. Never
-/// more than is available when it is carried out (held money is not available). The same
-/// reference again with the same amount answers the first refund.
+/// What is left to refund of each top-up: its amount less its refunds waiting or done (a
+/// rejected or cancelled refund gives its part back). `t` names `account_top_up`.
+const LEFT_OF_TOP_UP: &str = "t.amount - COALESCE((SELECT SUM(r.amount) FROM finance_request r \
+     WHERE r.top_up_id = t.id AND r.kind = 'refund' AND r.status IN ('pending', 'done')), 0)";
+
+/// The latest top-ups of `accounts` with money left to refund, newest first, at most
+/// [`REFUNDABLE_SHOWN`] per account: what finance's refund form offers. One statement.
+pub(super) async fn refundable(
+    db: &impl ConnectionTrait,
+    accounts: &[i64],
+) -> Result<HashMap<i64, Vec<RefundableTopUp>>, AppError> {
+    let mut by_account: HashMap<i64, Vec<RefundableTopUp>> = HashMap::new();
+    if accounts.is_empty() {
+        return Ok(by_account);
+    }
+    let mut sql = Sql::new();
+    let ids = accounts
+        .iter()
+        .map(|id| sql.bind(*id))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let shown = sql.bind(REFUNDABLE_SHOWN as i64);
+    sql.text = format!(
+        "SELECT id, account_id, external_reference, amount, created_at, left_over FROM \
+         (SELECT t.id, t.account_id, t.external_reference, t.amount, t.created_at, \
+         CAST({LEFT_OF_TOP_UP} AS BIGINT) AS left_over, \
+         ROW_NUMBER() OVER (PARTITION BY t.account_id ORDER BY t.id DESC) AS n \
+         FROM account_top_up t WHERE t.account_id IN ({ids}) AND {LEFT_OF_TOP_UP} > 0) x \
+         WHERE n <= {shown} ORDER BY account_id, id DESC"
+    );
+    for row in db
+        .query_all_raw(sql.build(db.get_database_backend()))
+        .await?
+    {
+        by_account
+            .entry(row.try_get_by_index(1)?)
+            .or_default()
+            .push(RefundableTopUp {
+                id: row.try_get_by_index(0)?,
+                reference: row.try_get_by_index(2)?,
+                amount: Micros(row.try_get_by_index(3)?),
+                credited_at: row.try_get_by_index(4)?,
+                left: Micros(row.try_get_by_index(5)?),
+            });
+    }
+    Ok(by_account)
+}
+
+/// The top-up `id` of `account` and what is left of it to refund; `None` when the account has
+/// no such top-up (another account's is not found either).
+async fn top_up_left(
+    txn: &DatabaseTransaction,
+    account: i64,
+    id: i64,
+) -> Result<Option<(account_top_up::Model, Micros)>, AppError> {
+    let Some(top_up) = account_top_up::Entity::find_by_id(id)
+        .filter(account_top_up::Column::AccountId.eq(account))
+        .one(txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let refunded: Option<Option<i64>> = finance_request::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("CAST(SUM(amount) AS BIGINT)"), "refunded")
+        .filter(finance_request::Column::TopUpId.eq(id))
+        .filter(finance_request::Column::Kind.eq(FinanceRequestKind::Refund.code()))
+        .filter(finance_request::Column::Status.is_in([
+            FinanceRequestStatus::Pending.code(),
+            FinanceRequestStatus::Done.code(),
+        ]))
+        .into_tuple()
+        .one(txn)
+        .await?;
+    let left = Micros(top_up.amount - refunded.flatten().unwrap_or(0));
+    Ok(Some((top_up, left)))
+}
+
+/// Refunds part or all of one top-up to the outside world (finance staff): the money goes
+/// back against the payment that brought it in, never more than is left of that payment nor
+/// more than the account has available when it is carried out (held money is not available).
+/// At once while it and what was refunded alone in the last [`ALONE_HOURS`] stay within the
+/// threshold, else as a request for a second finance user. The same reference again with the
+/// same amount and top-up answers the first refund.
 pub async fn refund(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -294,6 +379,11 @@ pub async fn refund(
         }
         Err(e) => return Err(AppError::field("amount", e.to_string())),
     };
+    let top_up: i64 = input
+        .top_up
+        .trim()
+        .parse()
+        .map_err(|_| AppError::field("top_up", "Choose the top-up this refund returns."))?;
     if let Some(named) = named {
         super::check_currency(db, input.account, &named).await?;
     }
@@ -317,7 +407,39 @@ pub async fn refund(
                     ),
                 ));
             }
+            if first.top_up_id != Some(top_up) {
+                return Err(AppError::field(
+                    "reference",
+                    format!(
+                        "This reference was already used{} for a refund of another top-up.",
+                        seen_as(&first.external_reference, reference)
+                    ),
+                ));
+            }
             return result_of(txn, &first, true).await;
+        }
+        let Some((source, left)) = top_up_left(txn, target.id, top_up).await? else {
+            return Err(AppError::field(
+                "top_up",
+                "Choose one of this account's top-ups.",
+            ));
+        };
+        if amount > left {
+            return Err(AppError::field(
+                "amount",
+                if left.0 > 0 {
+                    format!(
+                        "Only {} of top-up {} is left to refund.",
+                        left.display(&target.currency),
+                        source.external_reference
+                    )
+                } else {
+                    format!(
+                        "Top-up {} has been refunded in full.",
+                        source.external_reference
+                    )
+                },
+            ));
         }
         let available = ledger::balance_of(txn, Side::balance(target.id), &target.currency).await?;
         if amount > available {
@@ -339,6 +461,7 @@ pub async fn refund(
             amount,
             reference,
             reason,
+            Some(top_up),
             now,
         )
         .await?;
@@ -559,6 +682,7 @@ async fn carry_out(
                     "amount_micros": row.amount,
                     "currency": row.currency,
                     "reference": row.external_reference,
+                    "top_up": row.top_up_id,
                     "reason": row.note,
                 })),
             )
@@ -676,6 +800,16 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<FinanceReq
             .collect(),
     )
     .await?;
+    let sources: HashMap<i64, String> = crate::service::reads::all_in(
+        db,
+        account_top_up::Entity::find(),
+        account_top_up::Column::Id,
+        pending.iter().chain(&recent).filter_map(|r| r.top_up_id),
+    )
+    .await?
+    .into_iter()
+    .map(|t| (t.id, t.external_reference))
+    .collect();
     let email = |id: i64| emails.get(id);
     let row = |r: finance_request::Model| FinanceRequestRow {
         id: r.id,
@@ -692,6 +826,7 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<FinanceReq
         decided_by: r.decided_by.map(email),
         decided_at: r.decided_at,
         reason: r.reason.clone(),
+        top_up_reference: r.top_up_id.and_then(|id| sources.get(&id).cloned()),
         mine: r.requested_by == actor.user_id.0,
     };
     Ok(FinanceRequests {

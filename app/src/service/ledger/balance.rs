@@ -243,14 +243,28 @@ pub(crate) async fn references(
         .into_iter()
         .map(|t| (t.transfer_id, t.external_reference))
         .collect();
-    // Refunds name their outgoing transfer's reference.
-    for r in finance_request::Entity::find()
+    // Refunds name their outgoing transfer's reference, and the top-up they return.
+    let refunds = finance_request::Entity::find()
         .filter(finance_request::Column::TransferId.is_in(transfers))
         .all(db)
-        .await?
-    {
+        .await?;
+    let sources: HashMap<i64, String> = crate::service::reads::all_in(
+        db,
+        account_top_up::Entity::find(),
+        account_top_up::Column::Id,
+        refunds.iter().filter_map(|r| r.top_up_id),
+    )
+    .await?
+    .into_iter()
+    .map(|t| (t.id, t.external_reference))
+    .collect();
+    for r in refunds {
         if let Some(transfer) = r.transfer_id {
-            out.entry(transfer).or_insert(r.external_reference);
+            let source = r.top_up_id.and_then(|id| sources.get(&id));
+            out.entry(transfer).or_insert_with(|| match source {
+                Some(top_up) => format!("{} (returns top-up {top_up})", r.external_reference),
+                None => r.external_reference,
+            });
         }
     }
     Ok(out)
