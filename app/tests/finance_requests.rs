@@ -19,7 +19,9 @@ use app::{
 };
 use chrono::Utc;
 use delivery_support::*;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 
 /// `who` credits `owner`'s account through finance's service.
 async fn credit_as(
@@ -254,7 +256,7 @@ async fn refunds_never_take_more_than_their_top_up() {
         let spent = requests::refund(&db, &bob, refund("0.01", "OUT-5"), now).await;
         assert!(
             matches!(&spent, Err(AppError::Invalid(f))
-                if f.get("amount").is_some_and(|m| m.contains("in full"))),
+                if f.get("top_up").is_some_and(|m| m.contains("in full"))),
             "{b}: {spent:?}"
         );
         // Money of a later transfer is not refunded against this one.
@@ -263,7 +265,7 @@ async fn refunds_never_take_more_than_their_top_up() {
             .expect(b);
         let later = requests::refund(&db, &bob, refund("100", "OUT-6"), now).await;
         assert!(
-            matches!(&later, Err(AppError::Invalid(f)) if f.get("amount").is_some()),
+            matches!(&later, Err(AppError::Invalid(f)) if f.get("top_up").is_some()),
             "{b}: {later:?}"
         );
         // Rejected, the waiting refund gives its part of the top-up back.
@@ -674,5 +676,171 @@ async fn refunds_racing_holds_never_overdraw() {
             Micros::units(20).0,
             "{b}: credited = available + held + spent + refunded"
         );
+    }
+}
+
+/// Two finance users refund one top-up at once, each for more than half of it: exactly one
+/// refund is made, the other is refused beside the amount (the account's balance lock orders
+/// them; the database's trigger would refuse the second row too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refunds_of_one_top_up_at_once_never_exceed_it() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let now = Utc::now();
+        let owner = advertiser(&db, "owner@example.com", "UTC").await;
+        let alice = finance_user(&db, "alice@finance.example").await;
+        let bob = finance_user(&db, "bob@finance.example").await;
+        credit(&db, &owner, Micros::units(100), "W-1", now)
+            .await
+            .expect(b);
+        credit(&db, &owner, Micros::units(100), "W-2", now)
+            .await
+            .expect(b);
+        let w1 = top_up_of(&db, &owner, "W-1").await;
+        for round in 0..5 {
+            let (one, two) = tokio::join!(
+                requests::refund(
+                    &db,
+                    &alice,
+                    refund_input(&owner, &w1, "12", &format!("A-{round}")),
+                    now
+                ),
+                requests::refund(
+                    &db,
+                    &bob,
+                    refund_input(&owner, &w1, "12", &format!("B-{round}")),
+                    now
+                ),
+            );
+            for r in [&one, &two] {
+                assert!(
+                    matches!(r, Ok(_) | Err(AppError::Invalid(_))),
+                    "{b}: round {round}: {r:?}"
+                );
+            }
+        }
+        // 100 refunded in parts of 12: at most eight fit, whatever the order.
+        let refunded: i64 = finance_request::Entity::find()
+            .filter(finance_request::Column::Kind.eq("refund"))
+            .all(&db)
+            .await
+            .expect(b)
+            .iter()
+            .map(|r| r.amount)
+            .sum();
+        assert_eq!(refunded, Micros::units(96).0, "{b}");
+        assert_eq!(available(&db, &owner).await, Micros::units(104), "{b}");
+        let books = ledger::check(&db).await.expect(b);
+        assert!(books.problems.is_empty(), "{b}: {:?}", books.problems);
+    }
+}
+
+/// Refunds made before refunds named their top-up are given one by the migration (the oldest
+/// that covers each whole, else the one with the most left), so what they returned is not
+/// offered again; a rejected one names none. A decided request's amount or status then never
+/// changes.
+#[tokio::test]
+async fn the_migration_ties_old_refunds_to_their_top_ups() {
+    use migrations::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Statement};
+    for (b, db) in migrations::db::fresh_all().await {
+        let now = Utc::now();
+        let owner = advertiser(&db, "owner@example.com", "UTC").await;
+        let alice = finance_user(&db, "alice@finance.example").await;
+        credit(&db, &owner, Micros::units(100), "W-1", now)
+            .await
+            .expect(b);
+        credit(&db, &owner, Micros::units(50), "W-2", now)
+            .await
+            .expect(b);
+        Migrator::down(&db, Some(1)).await.expect(b);
+        // As the old service wrote them (the rows only: this test reads no ledger).
+        for (reference, units, status) in [
+            ("OLD-1", 80, "done"),
+            ("OLD-2", 60, "pending"),
+            ("OLD-3", 10, "rejected"),
+        ] {
+            db.execute_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!(
+                    "INSERT INTO finance_request (kind, account_id, amount, currency, \
+                     external_reference, reference_key, note, status, requested_by, \
+                     requested_at, reason) VALUES ('refund', {}, {}, 'EUR', '{reference}', \
+                     '{}', '', '{status}', {}, CURRENT_TIMESTAMP, '')",
+                    account(&owner).0,
+                    Micros::units(units).0,
+                    reference.replace('-', ""),
+                    alice.user_id.0
+                ),
+            ))
+            .await
+            .expect(b);
+        }
+        Migrator::up(&db, None).await.expect(b);
+
+        let (w1, w2) = (
+            top_up_of(&db, &owner, "W-1")
+                .await
+                .parse::<i64>()
+                .expect("id"),
+            top_up_of(&db, &owner, "W-2")
+                .await
+                .parse::<i64>()
+                .expect("id"),
+        );
+        let sources: Vec<(String, Option<i64>)> = finance_request::Entity::find()
+            .filter(finance_request::Column::Kind.eq("refund"))
+            .order_by_asc(finance_request::Column::Id)
+            .all(&db)
+            .await
+            .expect(b)
+            .into_iter()
+            .map(|r| (r.external_reference, r.top_up_id))
+            .collect();
+        // 80 fits W-1 (100); 60 fits neither whole (20 and 50 left): W-2, with the most left.
+        assert_eq!(
+            sources,
+            [
+                ("OLD-1".to_owned(), Some(w1)),
+                ("OLD-2".to_owned(), Some(w2)),
+                ("OLD-3".to_owned(), None),
+            ],
+            "{b}"
+        );
+        let accounts = finance::accounts(&db, &alice, "", "name", 0)
+            .await
+            .expect(b);
+        let row = accounts.rows.iter().find(|r| r.id == account(&owner));
+        let offered: Vec<(String, Micros)> = row
+            .expect("the owner's account")
+            .refundable
+            .iter()
+            .map(|t| (t.reference.clone(), t.left))
+            .collect();
+        assert_eq!(offered, [("W-1".to_owned(), Micros::units(20))], "{b}");
+
+        // What a request moves, and a decision once made, never change.
+        let done = finance_request::Entity::find()
+            .filter(finance_request::Column::ExternalReference.eq("OLD-1"))
+            .one(&db)
+            .await
+            .expect(b)
+            .expect("row");
+        for change in [
+            "amount = amount + 1",
+            "status = 'pending'",
+            "account_id = account_id",
+        ] {
+            let changed = db
+                .execute_raw(Statement::from_string(
+                    db.get_database_backend(),
+                    format!("UPDATE finance_request SET {change} WHERE id = {}", done.id),
+                ))
+                .await;
+            if change == "account_id = account_id" {
+                changed.expect(b);
+            } else {
+                assert!(changed.is_err(), "{b}: {change} was written");
+            }
+        }
     }
 }

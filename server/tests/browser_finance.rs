@@ -160,9 +160,15 @@ async fn a_large_credit_needs_a_second_finance_person() {
     let source = field_in(&bob, &card, "Top-up it returns").await;
     let offered = text_of(&bob, &format!("#{source}")).await;
     assert!(
-        offered.contains("WIRE-BIG-1 — €25,000.00 left of €25,000.00"),
+        offered.contains("WIRE-BIG-1 · €25,000.00 left of €25,000.00 · "),
         "{offered}"
     );
+    // Nothing is chosen for him: he picks the transfer the money goes back against.
+    wait_for(&bob, &format!("#{source}"))
+        .await
+        .select_by_index(1)
+        .await
+        .expect("choose the top-up");
     let amount = field_in(&bob, &card, "Refund amount (EUR)").await;
     fill(&bob, &format!("#{amount}"), "25000.01").await;
     for (label, value) in [

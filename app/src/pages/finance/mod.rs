@@ -63,11 +63,14 @@ pub fn FinancePage() -> impl IntoView {
         },
         |_| list_finance_requests(),
     );
-    // A credit, refund or approval changes the balances listed: read them again.
+    // A credit, refund, decision or cancel changes the balances and top-ups listed: read them
+    // again.
     Effect::new(move |_| {
         let changed = matches!(credit.value().get(), Some(Ok(_)))
             || matches!(refund.value().get(), Some(Ok(_)))
-            || matches!(decide.value().get(), Some(Ok(_)));
+            || matches!(decide.value().get(), Some(Ok(_)))
+            // A cancelled refund gives its part of a top-up back.
+            || matches!(cancel.value().get(), Some(Ok(_)));
         if changed {
             accounts.refetch();
         }
@@ -268,7 +271,7 @@ fn AccountCard(
                     let top_up_invalid = refund_field("top_up");
                     let options = row.refundable.iter().map(|t| {
                         let text = format!(
-                            "{} — {} left of {}, credited {}",
+                            "{} · {} left of {} · {}",
                             t.reference,
                             money(t.left),
                             money(t.amount),
@@ -285,6 +288,7 @@ fn AccountCard(
                         <select id=top_up_id name="input[top_up]"
                             aria-invalid=move || top_up_invalid.get().is_some().then_some("true")
                             aria-describedby=top_up_described>
+                            <option value="" selected disabled>"Choose a top-up"</option>
                             {options}
                         </select>
                         <p class="hint" id=top_up_hint>

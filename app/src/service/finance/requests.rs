@@ -424,21 +424,23 @@ pub async fn refund(
                 "Choose one of this account's top-ups.",
             ));
         };
+        if left.0 <= 0 {
+            return Err(AppError::field(
+                "top_up",
+                format!(
+                    "Top-up {} has been refunded in full.",
+                    source.external_reference
+                ),
+            ));
+        }
         if amount > left {
             return Err(AppError::field(
                 "amount",
-                if left.0 > 0 {
-                    format!(
-                        "Only {} of top-up {} is left to refund.",
-                        left.display(&target.currency),
-                        source.external_reference
-                    )
-                } else {
-                    format!(
-                        "Top-up {} has been refunded in full.",
-                        source.external_reference
-                    )
-                },
+                format!(
+                    "Only {} of top-up {} is left to refund.",
+                    left.display(&target.currency),
+                    source.external_reference
+                ),
             ));
         }
         let available = ledger::balance_of(txn, Side::balance(target.id), &target.currency).await?;
