@@ -56,7 +56,8 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let postgres = manager.get_database_backend() == DbBackend::Postgres;
-        // A foreign key on PostgreSQL; on SQLite the insert trigger below checks the top-up.
+        // A foreign key on PostgreSQL. On SQLite a column with a foreign key could not be
+        // dropped again (`down`): the insert trigger below checks the top-up there.
         let mut column = big_integer_null(FinanceRequest::TopUpId);
         if postgres {
             column.extra("REFERENCES account_top_up (id)");
@@ -109,7 +110,7 @@ impl MigrationTrait for Migration {
             .await?;
             // What a request moves, and a decision once made, are fixed.
             db.execute_unprepared(&format!(
-                "CREATE FUNCTION herald_refund_source_fixed() RETURNS trigger AS $$ \
+                "CREATE FUNCTION herald_finance_request_fixed() RETURNS trigger AS $$ \
                  BEGIN \
                  IF {changed} THEN RAISE EXCEPTION '{FIXED}'; END IF; \
                  RETURN NEW; \
@@ -118,8 +119,8 @@ impl MigrationTrait for Migration {
             ))
             .await?;
             db.execute_unprepared(
-                "CREATE TRIGGER finance_request_refund_source_fixed BEFORE UPDATE ON \
-                 finance_request FOR EACH ROW EXECUTE FUNCTION herald_refund_source_fixed()",
+                "CREATE TRIGGER finance_request_fixed BEFORE UPDATE ON \
+                 finance_request FOR EACH ROW EXECUTE FUNCTION herald_finance_request_fixed()",
             )
             .await?;
         } else {
@@ -132,7 +133,7 @@ impl MigrationTrait for Migration {
             ))
             .await?;
             db.execute_unprepared(&format!(
-                "CREATE TRIGGER finance_request_refund_source_fixed BEFORE UPDATE \
+                "CREATE TRIGGER finance_request_fixed BEFORE UPDATE \
                  ON finance_request WHEN {changed} BEGIN \
                  SELECT RAISE(ABORT, '{FIXED}'); END",
                 changed = changed("IS NOT")
@@ -146,18 +147,16 @@ impl MigrationTrait for Migration {
         // The backfilled top-ups go with the column.
         let db = manager.get_connection();
         if manager.get_database_backend() == DbBackend::Postgres {
-            db.execute_unprepared(
-                "DROP TRIGGER finance_request_refund_source_fixed ON finance_request",
-            )
-            .await?;
+            db.execute_unprepared("DROP TRIGGER finance_request_fixed ON finance_request")
+                .await?;
             db.execute_unprepared("DROP TRIGGER finance_request_refund_source ON finance_request")
                 .await?;
-            db.execute_unprepared("DROP FUNCTION herald_refund_source_fixed()")
+            db.execute_unprepared("DROP FUNCTION herald_finance_request_fixed()")
                 .await?;
             db.execute_unprepared("DROP FUNCTION herald_refund_source()")
                 .await?;
         } else {
-            db.execute_unprepared("DROP TRIGGER finance_request_refund_source_fixed")
+            db.execute_unprepared("DROP TRIGGER finance_request_fixed")
                 .await?;
             db.execute_unprepared("DROP TRIGGER finance_request_refund_source")
                 .await?;
