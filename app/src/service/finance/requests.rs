@@ -324,34 +324,30 @@ pub(super) async fn refundable(
     Ok(by_account)
 }
 
-/// The top-up `id` of `account` and what is left of it to refund; `None` when the account has
-/// no such top-up (another account's is not found either).
+/// The reference of `account`'s top-up `id` and what is left of it to refund ([`LEFT_OF_TOP_UP`],
+/// as the refund form's list reads it); `None` when the account has no such top-up (another
+/// account's is not found either). One statement.
 async fn top_up_left(
     txn: &DatabaseTransaction,
     account: i64,
     id: i64,
-) -> Result<Option<(account_top_up::Model, Micros)>, AppError> {
-    let Some(top_up) = account_top_up::Entity::find_by_id(id)
-        .filter(account_top_up::Column::AccountId.eq(account))
-        .one(txn)
+) -> Result<Option<(String, Micros)>, AppError> {
+    let mut sql = Sql::new();
+    let (id, account) = (sql.bind(id), sql.bind(account));
+    sql.text = format!(
+        "SELECT t.external_reference, CAST({LEFT_OF_TOP_UP} AS BIGINT) FROM account_top_up t \
+         WHERE t.id = {id} AND t.account_id = {account}"
+    );
+    let Some(row) = txn
+        .query_one_raw(sql.build(txn.get_database_backend()))
         .await?
     else {
         return Ok(None);
     };
-    let refunded: Option<Option<i64>> = finance_request::Entity::find()
-        .select_only()
-        .column_as(Expr::cust("CAST(SUM(amount) AS BIGINT)"), "refunded")
-        .filter(finance_request::Column::TopUpId.eq(id))
-        .filter(finance_request::Column::Kind.eq(FinanceRequestKind::Refund.code()))
-        .filter(finance_request::Column::Status.is_in([
-            FinanceRequestStatus::Pending.code(),
-            FinanceRequestStatus::Done.code(),
-        ]))
-        .into_tuple()
-        .one(txn)
-        .await?;
-    let left = Micros(top_up.amount - refunded.flatten().unwrap_or(0));
-    Ok(Some((top_up, left)))
+    Ok(Some((
+        row.try_get_by_index(0)?,
+        Micros(row.try_get_by_index(1)?),
+    )))
 }
 
 /// Refunds part or all of one top-up to the outside world (finance staff): the money goes
@@ -427,19 +423,15 @@ pub async fn refund(
         if left.0 <= 0 {
             return Err(AppError::field(
                 "top_up",
-                format!(
-                    "Top-up {} has been refunded in full.",
-                    source.external_reference
-                ),
+                format!("Top-up {source} has been refunded in full."),
             ));
         }
         if amount > left {
             return Err(AppError::field(
                 "amount",
                 format!(
-                    "Only {} of top-up {} is left to refund.",
-                    left.display(&target.currency),
-                    source.external_reference
+                    "Only {} of top-up {source} is left to refund.",
+                    left.display(&target.currency)
                 ),
             ));
         }
@@ -802,16 +794,11 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<FinanceReq
             .collect(),
     )
     .await?;
-    let sources: HashMap<i64, String> = crate::service::reads::all_in(
+    let sources = ledger::balance::top_up_references(
         db,
-        account_top_up::Entity::find(),
-        account_top_up::Column::Id,
         pending.iter().chain(&recent).filter_map(|r| r.top_up_id),
     )
-    .await?
-    .into_iter()
-    .map(|t| (t.id, t.external_reference))
-    .collect();
+    .await?;
     let email = |id: i64| emails.get(id);
     let row = |r: finance_request::Model| FinanceRequestRow {
         id: r.id,

@@ -226,6 +226,24 @@ pub async fn of_account(
     })
 }
 
+/// The incoming transfer's reference of each of the top-ups `ids` (those refunds return), by
+/// top-up id; no statement for none.
+pub(crate) async fn top_up_references(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, String>, AppError> {
+    Ok(crate::service::reads::all_in(
+        db,
+        account_top_up::Entity::find(),
+        account_top_up::Column::Id,
+        ids,
+    )
+    .await?
+    .into_iter()
+    .map(|t| (t.id, t.external_reference))
+    .collect())
+}
+
 /// The external references (bank transfer ids) of the top-ups and refunds among `transfers`,
 /// by transfer id.
 pub(crate) async fn references(
@@ -248,16 +266,7 @@ pub(crate) async fn references(
         .filter(finance_request::Column::TransferId.is_in(transfers))
         .all(db)
         .await?;
-    let sources: HashMap<i64, String> = crate::service::reads::all_in(
-        db,
-        account_top_up::Entity::find(),
-        account_top_up::Column::Id,
-        refunds.iter().filter_map(|r| r.top_up_id),
-    )
-    .await?
-    .into_iter()
-    .map(|t| (t.id, t.external_reference))
-    .collect();
+    let sources = top_up_references(db, refunds.iter().filter_map(|r| r.top_up_id)).await?;
     for r in refunds {
         if let Some(transfer) = r.transfer_id {
             let source = r.top_up_id.and_then(|id| sources.get(&id));
