@@ -220,3 +220,144 @@ async fn the_builder_saves_as_a_plain_form_when_the_wasm_never_arrives() {
             .is_err()
     );
 }
+
+/// Turns the page's scripts off (from the next page loaded on) or on again.
+async fn scripts(client: &fantoccini::Client, on: bool) {
+    client
+        .issue_cmd(Cdp(
+            "Emulation.setScriptExecutionDisabled",
+            serde_json::json!({ "value": !on }),
+        ))
+        .await
+        .expect("switch scripts");
+}
+
+/// Runs the page's scripts the server sent (the one that fetches the wasm and hydrates, and
+/// those carrying the page's data), in order, as the browser would have had scripts been on:
+/// a copy of each with its CSP nonce.
+async fn load_the_wasm_now(client: &fantoccini::Client) {
+    scripts(client, true).await;
+    client
+        .execute(
+            "for (const sent of [...document.scripts].filter(s => !s.src)) {\
+               const again = document.createElement('script');\
+               again.nonce = sent.nonce;\
+               again.textContent = sent.textContent;\
+               document.body.append(again);\
+             }",
+            vec![],
+        )
+        .await
+        .expect("page script");
+    hydrated(client).await;
+}
+
+async fn ticked(client: &fantoccini::Client, css: &str) -> bool {
+    wait_for(client, css)
+        .await
+        .prop("checked")
+        .await
+        .expect("checked")
+        == Some("true".into())
+}
+
+/// A visitor on a slow connection fills the builder while the wasm is still on its way (here
+/// it is asked for only once everything is typed). Hydration keeps every field as typed —
+/// text fields, a ticked language, the schedule — and the hydrated page works from it: the
+/// forecast is asked again for the typed targeting, "Unsaved changes" shows, and the save
+/// stores what the page shows. The ad editor's preview and pre-checks follow its typed text;
+/// the targeting page forecasts what was typed and puts it in its address.
+#[tokio::test(flavor = "multi_thread")]
+async fn what_is_typed_before_the_wasm_arrives_is_kept_and_saved() {
+    let (app, _driver, client) = start_with_catalog(2_000).await;
+    sign_in(&app, &client, "early@example.com").await;
+
+    scripts(&client, false).await;
+    client
+        .goto(&app.url("/campaigns/new"))
+        .await
+        .expect("builder");
+    let served = text_of(&client, "[data-test=channels]").await;
+    fill(&client, "#c-name", "Early bird coffee").await;
+    fill(&client, "#c-total", "300").await;
+    fill(&client, "#t-bid", "0.80").await;
+    fill(&client, "#t-min-subs", "5k").await;
+    click(&client, "input[name=lang][value=en]").await;
+    click(&client, "#c-scheduled").await;
+    assert!(
+        client
+            .find(Locator::Css("body[data-hydrated]"))
+            .await
+            .is_err(),
+        "typed before the wasm"
+    );
+    load_the_wasm_now(&client).await;
+
+    assert_eq!(value(&client, "#c-name").await, "Early bird coffee");
+    assert_eq!(value(&client, "#c-total").await, "300");
+    assert_eq!(value(&client, "#t-bid").await, "0.80");
+    assert_eq!(value(&client, "#t-min-subs").await, "5k");
+    assert!(ticked(&client, "input[name=lang][value=en]").await);
+    assert!(ticked(&client, "#c-scheduled").await);
+    // The page's state took it, not only the fields: what reads it follows.
+    until_contains(&client, "[data-test=languages-ticked]", "English").await;
+    wait_for(&client, ".schedule-presets").await;
+    until_contains(&client, ".unsaved", "Unsaved changes").await;
+    changed(&client, "[data-test=channels]", &served).await;
+
+    click(&client, "#save-campaign").await;
+    until_contains(&client, "[data-test=builder-banner]", "Draft saved").await;
+    let campaign = client.current_url().await.expect("url").path().to_owned();
+    client.goto(&app.url(&campaign)).await.expect("reload");
+    hydrated(&client).await;
+    assert_eq!(value(&client, "#c-name").await, "Early bird coffee");
+    assert_eq!(value(&client, "#c-total").await, "300");
+    assert_eq!(value(&client, "#t-bid").await, "0.8");
+    assert_eq!(value(&client, "#t-min-subs").await, "5000");
+    assert!(ticked(&client, "input[name=lang][value=en]").await);
+    assert!(ticked(&client, "#c-scheduled").await);
+    until_contains(&client, ".schedule-presets .hint", "168 hours").await;
+
+    // The ad editor: its preview and pre-checks follow what was typed before the wasm.
+    scripts(&client, false).await;
+    client
+        .goto(&app.url(&format!("{campaign}/ads/new")))
+        .await
+        .expect("ad editor");
+    fill(&client, "#ad-title", "Early").await;
+    fill(
+        &client,
+        "#ad-text",
+        "Beans roasted at dawn, BEFORE the wasm",
+    )
+    .await;
+    load_the_wasm_now(&client).await;
+    assert_eq!(
+        value(&client, "#ad-text").await,
+        "Beans roasted at dawn, BEFORE the wasm"
+    );
+    until_contains(&client, "[data-test=preview-text]", "roasted at dawn").await;
+    until_contains(&client, "[data-test=findings]", "ALL-CAPS").await;
+    until_contains(&client, "[data-test=counter]", "38 / 160").await;
+
+    // The targeting page: typed before the wasm, then in the forecast and the address.
+    scripts(&client, false).await;
+    client
+        .goto(&app.url("/targeting"))
+        .await
+        .expect("targeting");
+    let served = text_of(&client, "[data-test=channels]").await;
+    fill(&client, "#t-min-subs", "10k").await;
+    load_the_wasm_now(&client).await;
+    assert_eq!(value(&client, "#t-min-subs").await, "10k");
+    changed(&client, "[data-test=channels]", &served).await;
+    let url = client.current_url().await.expect("url");
+    assert!(
+        url.query().unwrap_or_default().contains("min_subs=10k"),
+        "{url}"
+    );
+
+    let problems = console_problems(&client).await;
+    assert!(problems.is_empty(), "console problems: {problems:#?}");
+    client.close().await.expect("close");
+}

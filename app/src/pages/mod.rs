@@ -22,7 +22,7 @@ pub mod statement;
 pub mod targeting;
 pub mod verify;
 
-use leptos::prelude::Suspend;
+use leptos::prelude::{RwSignal, Set, Suspend, WithUntracked};
 
 /// A UTC time as shown in tables ("2026-11-25 09:41 UTC").
 pub fn utc(at: chrono::DateTime<chrono::Utc>) -> String {
@@ -63,6 +63,110 @@ pub fn focus_when_shown(id: &'static str) {
     });
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
+}
+
+/// What a visitor typed or ticked in a server-rendered form before the page hydrated.
+///
+/// The page is usable as a plain form before the wasm arrives, so a visitor may type into it
+/// meanwhile. Hydration then sets every field bound with `prop:value` from its signal, wiping
+/// what was typed, and leaves the others showing it while their signals keep the server's
+/// values (a save would send other values than the page shows). A component that keeps a
+/// form's state in signals starts them from this instead of from its data.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Typed {
+    /// The fields the form's plain submission would send (`FormData`: named, enabled, ticked
+    /// when a checkbox), in the page's order.
+    pub pairs: Vec<(String, String)>,
+    /// The checkboxes without a name (so not in `pairs`) that are ticked, by id.
+    pub ticked: Vec<String>,
+}
+
+impl Typed {
+    /// Whether the submission carries the field `key` (a disabled field is not sent).
+    pub fn has(&self, key: &str) -> bool {
+        self.pairs.iter().any(|(k, _)| k == key)
+    }
+
+    /// The value of the field `key`, when sent.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Sets `signal` to the field `key` as typed, when sent and not what it holds.
+    pub fn take(&self, key: &str, signal: RwSignal<String>) {
+        if let Some(value) = self
+            .get(key)
+            .filter(|value| signal.with_untracked(|held| held != value))
+        {
+            signal.set(value.to_owned());
+        }
+    }
+}
+
+/// The attribute that marks a form rendered on the server (`data-served`): see
+/// [`typed_before_hydration`]. A form built in the browser (after a client-side navigation)
+/// never carries it.
+pub fn served_mark() -> Option<&'static str> {
+    cfg!(feature = "ssr").then_some("")
+}
+
+/// The form `form_id` as the visitor left it, while it is still the server's: its element
+/// carries [`served_mark`], which is taken off once the page has hydrated (so a later page
+/// built in the browser never reads an earlier page's form, which may still be in the
+/// document while it renders). `None` on the server, for a form the browser built, and for
+/// a page that has no such form. Call it while building the form's component, before the
+/// view hydrates.
+pub fn typed_before_hydration(form_id: &str) -> Option<Typed> {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::{
+            prelude::document,
+            wasm_bindgen::JsCast,
+            web_sys::{FormData, HtmlFormElement, HtmlInputElement, js_sys},
+        };
+        let form = document()
+            .get_element_by_id(form_id)?
+            .dyn_into::<HtmlFormElement>()
+            .ok()?;
+        if !form.has_attribute("data-served") {
+            return None;
+        }
+        let data = FormData::new_with_form(&form).ok()?;
+        let mut typed = Typed::default();
+        for entry in js_sys::try_iter(&data).ok().flatten()?.flatten() {
+            let entry: js_sys::Array = entry.unchecked_into();
+            if let (Some(key), Some(value)) = (entry.get(0).as_string(), entry.get(1).as_string()) {
+                typed.pairs.push((key, value));
+            }
+        }
+        // The form's own controls and those outside it that name it (`form=`).
+        let controls = form.elements();
+        for i in 0..controls.length() {
+            if let Some(input) = controls
+                .item(i)
+                .and_then(|c| c.dyn_into::<HtmlInputElement>().ok())
+                && input.type_() == "checkbox"
+                && input.name().is_empty()
+                && input.checked()
+                && !input.id().is_empty()
+            {
+                typed.ticked.push(input.id());
+            }
+        }
+        // Read by every component of the page that needs it in this pass; then it is done.
+        leptos::task::spawn_local(async move {
+            let _ = form.remove_attribute("data-served");
+        });
+        Some(typed)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = form_id;
+        None
+    }
 }
 
 /// The `Suspend` of a page's `<Suspense>` or `<Transition>`: the view built from its loaded

@@ -11,7 +11,7 @@ use crate::{
         ChannelFilter, ChannelId, ChannelRow, Forecast, MAX_EXCLUDED, MAX_INCLUDED, Page,
         TargetingForm, TargetingOptions, TargetingPageData,
     },
-    pages::suspend_once,
+    pages::{served_mark, suspend_once, typed_before_hydration},
 };
 use leptos::{ev::MouseEvent, prelude::*, task::spawn_local};
 use leptos_meta::Title;
@@ -114,6 +114,14 @@ pub fn TargetingWorkspace(
     #[prop(optional)] children: Option<Children>,
 ) -> impl IntoView {
     let form = bind.unwrap_or_else(|| RwSignal::new(start));
+    // What the visitor typed or ticked before the page hydrated (see `Typed`), applied below
+    // once the page has hydrated: hydration adopts the server's page as it was sent.
+    let typed = typed_before_hydration(FORM_ID).map(|typed| {
+        let find = typed.get("find").map(str::to_owned);
+        let form =
+            TargetingForm::from_pairs(typed.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        (form, find)
+    });
     let extra = extra_errors.unwrap_or_else(|| Signal::derive(FieldErrors::default));
     let errors = RwSignal::new(match &forecast {
         Err(AppError::Invalid(fields)) => fields.clone(),
@@ -260,9 +268,7 @@ pub fn TargetingWorkspace(
             );
         }
     };
-    let on_search = move |ev: leptos::ev::Event| {
-        let text = event_target_value(&ev);
-        search_text.set(text.clone());
+    let run_search = move |text: String| {
         let n = search_seq.get_value() + 1;
         search_seq.set_value(n);
         set_timeout(
@@ -280,6 +286,35 @@ pub fn TargetingWorkspace(
             Duration::from_millis(DEBOUNCE_MS),
         );
     };
+    let on_search = move |ev: leptos::ev::Event| {
+        let text = event_target_value(&ev);
+        search_text.set(text.clone());
+        run_search(text);
+    };
+    // Typed before the page hydrated: the form takes it, and the forecast and the search are
+    // asked for what the page now shows.
+    if let Some((typed, typed_find)) = typed {
+        Effect::new(move |_| {
+            untrack(|| {
+                let now = form.get_untracked();
+                let typed = TargetingForm {
+                    page: now.page,
+                    ..typed.clone()
+                };
+                if typed != now {
+                    form.set(typed);
+                    refresh(0);
+                }
+                if let Some(text) = typed_find
+                    .clone()
+                    .filter(|text| search_text.with_untracked(|shown| shown != text))
+                {
+                    search_text.set(text.clone());
+                    run_search(text);
+                }
+            });
+        });
+    }
     let on_command =
         Callback::new(
             move |(command, row): (ForecastCommand, ChannelRow)| match command {
@@ -406,7 +441,7 @@ pub fn TargetingWorkspace(
     };
 
     view! {
-        <form method="get" action="" id=FORM_ID class="targeting" on:submit=move |ev| {
+        <form method="get" action="" id=FORM_ID data-served=served_mark() class="targeting" on:submit=move |ev| {
             ev.prevent_default();
             refresh(0);
         }>

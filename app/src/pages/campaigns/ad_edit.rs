@@ -13,11 +13,16 @@ use crate::{
         AD_TEXT_MAX, AD_TITLE_MAX, AdDetails, AdEditorData, AdId, AdInput, AdVersionStatus,
         BUTTON_LABEL_MAX, CampaignId, precheck,
     },
-    pages::{campaigns::decisions::Decisions, suspend_once, utc},
+    pages::{
+        campaigns::decisions::Decisions, served_mark, suspend_once, typed_before_hydration, utc,
+    },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// The ad form's id (its fields are read before hydration, see `Typed`).
+const AD_FORM_ID: &str = "ad-form";
 
 #[component]
 pub fn AdEditorPage() -> impl IntoView {
@@ -102,6 +107,16 @@ fn Editor(
     let text = RwSignal::new(start.text.clone());
     let button = RwSignal::new(start.button_label.clone());
     let url = RwSignal::new(start.destination_url.clone());
+    // What the visitor typed before the page hydrated (see `Typed`): the preview, the
+    // pre-checks and "Send for review" (only for a saved form) follow the fields as shown.
+    if let Some(typed) = typed_before_hydration(AD_FORM_ID) {
+        Effect::new(move |_| {
+            typed.take("input[title]", title);
+            typed.take("input[text]", text);
+            typed.take("input[button_label]", button);
+            typed.take("input[destination_url]", url);
+        });
+    }
     let current = move || AdInput {
         title: title.get(),
         text: text.get(),
@@ -164,7 +179,7 @@ fn Editor(
         <Decisions decisions can_appeal=editable appeal/>
         <div class="ad-editor">
             <section class="card">
-                <ActionForm action=save attr:class="stack" attr:novalidate=true>
+                <ActionForm action=save attr:id=AD_FORM_ID attr:data-served=served_mark() attr:class="stack" attr:novalidate=true>
                     <FormError error=form_error(result)/>
                     <input type="hidden" name="campaign" value=campaign.id.to_string()/>
                     {ad_id.map(|id| view! { <input type="hidden" name="ad" value=id.to_string()/> })}

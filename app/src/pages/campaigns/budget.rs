@@ -8,6 +8,10 @@ use crate::{
 };
 use leptos::prelude::*;
 
+/// The id of the "Only at certain hours of the week" checkbox (read before hydration by the
+/// builder: it has no name, so the plain form does not send it).
+pub const SCHEDULED_ID: &str = "c-scheduled";
+
 #[component]
 pub fn BudgetCard(
     total: RwSignal<String>,
@@ -68,7 +72,7 @@ pub fn BudgetCard(
             </div>
             <div class="field" class:invalid=invalid("schedule")>
                 <label class="check">
-                    <input type="checkbox" id="c-scheduled" checked=schedule.with_untracked(Option::is_some)
+                    <input type="checkbox" id=SCHEDULED_ID checked=schedule.with_untracked(Option::is_some)
                         prop:checked=move || scheduled.get()
                         on:change=move |ev| {
                             let on = event_target_checked(&ev);

@@ -3,7 +3,11 @@
 //! the bid; the campaign's ads below. Saves as a draft at any point; sends the ads to review;
 //! pauses, resumes, archives and clones.
 
-use super::{ads::AdsSection, budget::BudgetCard, decisions::Decisions};
+use super::{
+    ads::AdsSection,
+    budget::{BudgetCard, SCHEDULED_ID},
+    decisions::Decisions,
+};
 use crate::{
     api::{
         campaigns::{
@@ -14,12 +18,12 @@ use crate::{
     error::{AppError, FieldErrors},
     model::{
         CampaignAction, CampaignBuilderData, CampaignForm, CampaignId, CampaignStatus,
-        DeliveryState, TargetingForm, urlencode,
+        DeliveryState, Schedule, TargetingForm, urlencode,
     },
     pages::{
         suspend_once,
         targeting::{FORM_ID, TargetingWorkspace},
-        utc,
+        typed_before_hydration, utc,
     },
 };
 use leptos::{prelude::*, task::spawn_local};
@@ -164,6 +168,21 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
         banner.try_set(Some((true, message)));
     }
 
+    // What the visitor typed before the page hydrated (see `Typed`), taken once the page has
+    // hydrated (the targeting workspace takes its own fields the same way). A disabled field
+    // (a started campaign's start) is not in the form's data: it keeps its value.
+    if let Some(typed) = typed_before_hydration(FORM_ID) {
+        Effect::new(move |_| {
+            typed.take("name", name);
+            typed.take("total_budget", total);
+            typed.take("start", start);
+            typed.take("end", end);
+            let scheduled = typed.ticked.iter().any(|id| id == SCHEDULED_ID);
+            if scheduled != schedule.with_untracked(Option::is_some) {
+                schedule.set(scheduled.then(Schedule::always));
+            }
+        });
+    }
     let current = move || CampaignForm {
         name: name.get(),
         targeting: comparable(&targeting_form.get()),
