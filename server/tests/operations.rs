@@ -909,6 +909,42 @@ async fn the_bundle_has_hashed_names_kept_for_a_year_and_is_sent_as_compressed_a
             .expect("wasm")
             .len();
         assert_eq!(plain.bytes().await.expect(b).len() as u64, raw, "{b}");
+
+        // Every other file of the bundle the same way: the chunks, the chunk loader and its
+        // manifest, the glue script, the stylesheet. Each has its brotli and gzip copies, made
+        // at build time, and is sent as one of them, kept for a year.
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&pkg).expect("pkg") {
+            let name = entry.expect("pkg entry").file_name();
+            let name = name.to_string_lossy().into_owned();
+            if name.ends_with(".br") || name.ends_with(".gz") || name == files.wasm {
+                continue;
+            }
+            for (accept, encoding, suffix) in [("br, gzip", "br", "br"), ("gzip", "gzip", "gz")] {
+                let made = std::fs::read(pkg.join(format!("{name}.{suffix}")))
+                    .unwrap_or_else(|e| panic!("{name}.{suffix}: {e} (made by .ci/build)"));
+                let sent = http
+                    .get(app.url(&format!("/pkg/{name}")))
+                    .header("accept-encoding", accept)
+                    .send()
+                    .await
+                    .expect(b);
+                assert_eq!(sent.status(), 200, "{b}: {name}");
+                let headers = sent.headers().clone();
+                assert_eq!(headers["content-encoding"], encoding, "{b}: {name}");
+                assert_eq!(
+                    headers["cache-control"], "public, max-age=31536000, immutable",
+                    "{b}: {name}"
+                );
+                assert_eq!(
+                    sent.bytes().await.expect(b),
+                    made,
+                    "{b}: {name} as compressed at build time"
+                );
+            }
+            checked += 1;
+        }
+        assert!(checked > 10, "{b}: {checked} files besides the main wasm");
     }
 }
 
