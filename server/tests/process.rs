@@ -361,3 +361,106 @@ async fn json_logs_cover_the_seed_and_the_delivery_writer() {
     assert_eq!(batch["spans"][0]["size"], 1, "{batch}");
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
+
+/// A stop waits for requests in flight only as long as the grace (`HERALD_SHUTDOWN_GRACE`):
+/// Ctrl-C (SIGINT) with a request whose body never comes ends the process all the same —
+/// it says it closed the request, stops cleanly, and leaves the database whole.
+#[tokio::test]
+async fn a_request_that_never_ends_holds_a_stop_no_longer_than_the_grace() {
+    let dir = std::env::temp_dir().join(format!("herald-grace-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let database = dir.join("herald.db");
+    let port = free_port();
+    let mut child = serve_json(
+        &format!("sqlite://{}?mode=rwc", database.display()),
+        port,
+        "info",
+        &[("HERALD_SHUTDOWN_GRACE", "2".to_owned())],
+    );
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while !http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the server exited early ({status})");
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "never ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Headers in, a tenth of the body, and never the rest: the connection stays open.
+    let mut stalled = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stalled,
+        "POST /api/sign_in HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: {base}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n\
+         input[ema"
+    )
+    .expect("a part of the request");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let stopping = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(30),
+            "still running 30 s after SIGINT with a grace of 2 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    drop(stalled);
+    let (mut out, mut err) = (String::new(), String::new());
+    if let Some(mut o) = child.stdout.take() {
+        o.read_to_string(&mut out).expect("stdout");
+    }
+    if let Some(mut e) = child.stderr.take() {
+        e.read_to_string(&mut err).expect("stderr");
+    }
+    assert!(status.success(), "exit {status}: {err}\n{out}");
+    let lines = json_lines(&out);
+    let message = |line: &serde_json::Value| line["fields"]["message"].as_str().map(str::to_owned);
+    for said in [
+        "SIGINT received: shutting down",
+        "requests still in flight after the grace period: closing them",
+    ] {
+        assert!(
+            lines.iter().any(|l| message(l).as_deref() == Some(said)),
+            "no `{said}` in\n{out}"
+        );
+    }
+    assert_eq!(
+        lines.last().and_then(message).as_deref(),
+        Some("Herald stopped"),
+        "{out}"
+    );
+
+    let copy = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", database.display()))
+        .await
+        .expect("open the database");
+    let check = sea_orm::ConnectionTrait::query_one_raw(
+        &copy,
+        sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Sqlite, "PRAGMA integrity_check"),
+    )
+    .await
+    .expect("integrity check")
+    .expect("a row");
+    assert_eq!(check.try_get_by_index::<String>(0).expect("text"), "ok");
+    copy.close().await.expect("close");
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
