@@ -234,6 +234,106 @@ async fn backups_copy_a_live_sqlite_database_and_never_overwrite() {
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
 
+/// `server backup` (the binary, a process of its own) while credits are being written: the
+/// copy is one moment of the database. It holds every credit committed before the backup
+/// began and none committed after it ended, each whole (the books balance in it), and the
+/// database is whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_taken_while_credits_are_written_is_one_moment_of_the_database() {
+    let dir = std::env::temp_dir().join(format!("herald-live-backup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.join("live.db").display());
+    let db = migrations::db::connect(&url).await.expect("database");
+    migrations::db::migrate(&db).await.expect("migrate");
+    let world = delivery_support::world(&db).await;
+    let count = "SELECT COUNT(*) FROM ledger_transfer";
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = tokio::spawn({
+        let (db, stop) = (db.clone(), stop.clone());
+        async move {
+            let mut written = 0_u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                app::service::finance::credit_account(
+                    &db,
+                    world.account,
+                    app::model::Micros::units(1),
+                    &format!("live-{written}"),
+                    "written during a backup",
+                    world.owner.user_id.0,
+                    None,
+                    chrono::Utc::now(),
+                )
+                .await
+                .expect("credit");
+                written += 1;
+            }
+            written
+        }
+    });
+    // Credits are being written when the backup starts.
+    let first = scalar(&db, count).await;
+    while scalar(&db, count).await < first + 3 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let target = dir.join("copy.db");
+    let before = scalar(&db, count).await;
+    let backup = tokio::task::spawn_blocking({
+        let (target, url) = (target.clone(), url.clone());
+        move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+                .arg("backup")
+                .arg(&target)
+                .env("DATABASE_URL", &url)
+                .output()
+        }
+    })
+    .await
+    .expect("join")
+    .expect("server backup");
+    let after = scalar(&db, count).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.await.expect("writer");
+    assert!(
+        backup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&backup.stdout).contains("Backed up to"),
+        "{}",
+        String::from_utf8_lossy(&backup.stdout)
+    );
+
+    let copy = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", target.display()))
+        .await
+        .expect("open the copy");
+    let copied = scalar(&copy, count).await;
+    assert!(
+        (before..=after).contains(&copied),
+        "{copied} transfers copied: {before} were written before the backup, {after} after \
+         ({written} credits written in all)"
+    );
+    let check = app::service::ledger::check::check(&copy)
+        .await
+        .expect("check");
+    assert!(check.problems.is_empty(), "{:?}", check.problems);
+    let integrity = copy
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            "PRAGMA integrity_check",
+        ))
+        .await
+        .expect("integrity check")
+        .expect("a row");
+    assert_eq!(integrity.try_get_by_index::<String>(0).expect("text"), "ok");
+    copy.close().await.expect("close the copy");
+    app::service::ledger::close_writer(&db).await;
+    db.close().await.expect("close");
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
 /// One instance: the real `server` binary in a process of its own on `url` (its own pools,
 /// in-memory indexes, loops and port), with the test's own connection to the same database
 /// for setting up and checking. Killed when dropped, should the test fail first.
