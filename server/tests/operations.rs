@@ -129,8 +129,14 @@ async fn metrics_count_requests_by_route_and_read_money_and_queues() {
         let won = api
             .win(&world.key.secret, delivery_support::ALPHA, "m-1")
             .await;
-        let empty = api.decide(&world.key.secret, "nobody_here", "m-2").await;
-        assert_eq!(empty.status, 404, "{b}: {empty:?}");
+        let unknown = api.decide(&world.key.secret, "nobody_here", "m-2").await;
+        assert_eq!(unknown.status, 404, "{b}: {unknown:?}");
+        // A French channel: the running campaign targets English ones, so no ad — a decision
+        // all the same, counted as empty.
+        let empty = api
+            .decide(&world.key.secret, delivery_support::GAMMA, "m-3")
+            .await;
+        assert_eq!(empty.status, 204, "{b}: {empty:?}");
         let client = app.client();
         client.get("/sign-in").await;
         client.get("/campaigns/4242424").await;
@@ -149,10 +155,11 @@ async fn metrics_count_requests_by_route_and_read_money_and_queues() {
         let state = router::state(db.clone(), &config).await.expect(b);
         let text = metrics.render(&state).await.expect(b);
         for line in [
-            "herald_http_request_duration_seconds_count{method=\"POST\",route=\"/api/delivery/v1/decisions\",status=\"2xx\"} 1",
+            "herald_http_request_duration_seconds_count{method=\"POST\",route=\"/api/delivery/v1/decisions\",status=\"2xx\"} 2",
             "herald_http_request_duration_seconds_count{method=\"POST\",route=\"/api/delivery/v1/decisions\",status=\"4xx\"} 1",
             "herald_http_request_duration_seconds_count{method=\"GET\",route=\"/sign-in\",status=\"2xx\"} 1",
             "herald_delivery_decisions_total{outcome=\"filled\"} 1",
+            "herald_delivery_decisions_total{outcome=\"empty\"} 1",
             "herald_review_queue_length{kind=\"ad_version\"} 0",
             "herald_review_queue_length{kind=\"targeting\"} 1",
             "herald_review_queue_length{kind=\"appeal\"} 0",

@@ -95,13 +95,18 @@ impl Typed {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Sets `signal` to the field `key` as typed, when sent and not what it holds.
-    pub fn take(&self, key: &str, signal: RwSignal<String>) {
-        if let Some(value) = self
+    /// Sets `signal` to the field `key` as typed, when sent and not what it holds; says
+    /// whether it did.
+    pub fn take(&self, key: &str, signal: RwSignal<String>) -> bool {
+        match self
             .get(key)
             .filter(|value| signal.with_untracked(|held| held != value))
         {
-            signal.set(value.to_owned());
+            Some(value) => {
+                signal.set(value.to_owned());
+                true
+            }
+            None => false,
         }
     }
 }
@@ -134,6 +139,14 @@ pub fn typed_before_hydration(form_id: &str) -> Option<Typed> {
         if !form.has_attribute("data-served") {
             return None;
         }
+        // Read by every component of the page that needs it in this pass; then it is done,
+        // whatever happens below.
+        {
+            let form = form.clone();
+            leptos::task::spawn_local(async move {
+                let _ = form.remove_attribute("data-served");
+            });
+        }
         let data = FormData::new_with_form(&form).ok()?;
         let mut typed = Typed::default();
         for entry in js_sys::try_iter(&data).ok().flatten()?.flatten() {
@@ -156,10 +169,6 @@ pub fn typed_before_hydration(form_id: &str) -> Option<Typed> {
                 typed.ticked.push(input.id());
             }
         }
-        // Read by every component of the page that needs it in this pass; then it is done.
-        leptos::task::spawn_local(async move {
-            let _ = form.remove_attribute("data-served");
-        });
         Some(typed)
     }
     #[cfg(not(feature = "hydrate"))]

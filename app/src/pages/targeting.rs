@@ -63,6 +63,24 @@ pub fn TargetingPage() -> impl IntoView {
     }
 }
 
+/// A list of choices (topics or languages) as the page's checkboxes show it: `held` keeps its
+/// order and the values without a checkbox (`offered` lists those with one: a stored language
+/// with no eligible channel has none), loses those unticked, and gains the newly ticked ones
+/// in the page's order. Unchanged ticks give `held` back as it was.
+fn ticked(held: &[String], shown: &[String], offered: &[String]) -> Vec<String> {
+    let mut list: Vec<String> = held
+        .iter()
+        .filter(|value| !offered.contains(value) || shown.contains(value))
+        .cloned()
+        .collect();
+    for value in shown {
+        if !list.contains(value) {
+            list.push(value.clone());
+        }
+    }
+    list
+}
+
 async fn search(text: String) -> Option<Page<ChannelRow>> {
     if text.trim().is_empty() {
         return None;
@@ -120,7 +138,11 @@ pub fn TargetingWorkspace(
         let find = typed.get("find").map(str::to_owned);
         let form =
             TargetingForm::from_pairs(typed.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        (form, find)
+        let offered = |list: &[(String, String, u64)]| -> Vec<String> {
+            list.iter().map(|(value, ..)| value.clone()).collect()
+        };
+        let offered = (offered(&options.topics), offered(&options.languages));
+        (form, find, offered)
     });
     let extra = extra_errors.unwrap_or_else(|| Signal::derive(FieldErrors::default));
     let errors = RwSignal::new(match &forecast {
@@ -293,16 +315,20 @@ pub fn TargetingWorkspace(
     };
     // Typed before the page hydrated: the form takes it, and the forecast and the search are
     // asked for what the page now shows.
-    if let Some((typed, typed_find)) = typed {
+    if let Some((typed, typed_find, (topics, languages))) = typed {
         Effect::new(move |_| {
             untrack(|| {
                 let now = form.get_untracked();
-                let typed = TargetingForm {
+                let mut next = TargetingForm {
+                    topics: ticked(&now.topics, &typed.topics, &topics),
+                    languages: ticked(&now.languages, &typed.languages, &languages),
                     page: now.page,
                     ..typed.clone()
                 };
-                if typed != now {
-                    form.set(typed);
+                if next != now {
+                    // As any edit does: the list starts again at its first page.
+                    next.page = 0;
+                    form.set(next);
                     refresh(0);
                 }
                 if let Some(text) = typed_find

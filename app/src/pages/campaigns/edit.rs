@@ -168,21 +168,6 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
         banner.try_set(Some((true, message)));
     }
 
-    // What the visitor typed before the page hydrated (see `Typed`), taken once the page has
-    // hydrated (the targeting workspace takes its own fields the same way). A disabled field
-    // (a started campaign's start) is not in the form's data: it keeps its value.
-    if let Some(typed) = typed_before_hydration(FORM_ID) {
-        Effect::new(move |_| {
-            typed.take("name", name);
-            typed.take("total_budget", total);
-            typed.take("start", start);
-            typed.take("end", end);
-            let scheduled = typed.ticked.iter().any(|id| id == SCHEDULED_ID);
-            if scheduled != schedule.with_untracked(Option::is_some) {
-                schedule.set(scheduled.then(Schedule::always));
-            }
-        });
-    }
     let current = move || CampaignForm {
         name: name.get(),
         targeting: comparable(&targeting_form.get()),
@@ -247,6 +232,29 @@ fn Builder(data: CampaignBuilderData, appeal: ServerAction<AppealDecision>) -> i
         }
     };
 
+    // What the visitor typed before the page hydrated (see `Typed`), taken once the page has
+    // hydrated (the targeting workspace takes its own fields the same way), clearing the
+    // message of each field it changes as an edit does. A disabled field (a started
+    // campaign's start) is not in the form's data: it keeps its value.
+    if let Some(typed) = typed_before_hydration(FORM_ID) {
+        Effect::new(move |_| {
+            for (key, signal) in [
+                ("name", name),
+                ("total_budget", total),
+                ("start", start),
+                ("end", end),
+            ] {
+                if typed.take(key, signal) {
+                    clear(key);
+                }
+            }
+            let scheduled = typed.ticked.iter().any(|id| id == SCHEDULED_ID);
+            if scheduled != schedule.with_untracked(Option::is_some) {
+                schedule.set(scheduled.then(Schedule::always));
+                clear("schedule");
+            }
+        });
+    }
     let navigate = use_navigate();
     let save = {
         let navigate = navigate.clone();
