@@ -87,6 +87,12 @@ async fn decline_with_a_reason_then_edit_resend_and_approve_the_diff() {
     // A decline without a reason is refused beside the reasons, before anything is sent.
     click(&moderator, "#decline").await;
     until_contains(&moderator, "#reasons-error", "at least one policy reason").await;
+    // The moderator reloads the item and fills in the decision while the wasm is still on its
+    // way (here: asked for once all is filled in): the decline sends the reason and the note
+    // the form shows.
+    let item = moderator.current_url().await.expect("url");
+    scripts(&moderator, false).await;
+    moderator.goto(item.as_str()).await.expect("reload");
     click(&moderator, "#reason-misleading").await;
     fill(
         &moderator,
@@ -94,6 +100,7 @@ async fn decline_with_a_reason_then_edit_resend_and_approve_the_diff() {
         "Nobody can guarantee the best coffee in the world.",
     )
     .await;
+    load_the_wasm_now(&moderator).await;
     click(&moderator, "#decline").await;
     until_contains(
         &moderator,

@@ -394,3 +394,34 @@ pub async fn until_contains(client: &Client, css: &str, part: &str) -> String {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Turns the page's scripts off (from the next page loaded on) or on again.
+pub async fn scripts(client: &fantoccini::Client, on: bool) {
+    client
+        .issue_cmd(Cdp(
+            "Emulation.setScriptExecutionDisabled",
+            serde_json::json!({ "value": !on }),
+        ))
+        .await
+        .expect("switch scripts");
+}
+
+/// Runs the page's scripts the server sent (the one that fetches the wasm and hydrates, and
+/// those carrying the page's data), in order, as the browser would have had scripts been on:
+/// a copy of each with its CSP nonce.
+pub async fn load_the_wasm_now(client: &fantoccini::Client) {
+    scripts(client, true).await;
+    client
+        .execute(
+            "for (const sent of [...document.scripts].filter(s => !s.src)) {\
+               const again = document.createElement('script');\
+               again.nonce = sent.nonce;\
+               again.textContent = sent.textContent;\
+               document.body.append(again);\
+             }",
+            vec![],
+        )
+        .await
+        .expect("page script");
+    hydrated(client).await;
+}

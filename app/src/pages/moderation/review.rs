@@ -11,11 +11,14 @@ use crate::{
         AdUnderReview, DecisionInput, NOTE_MAX, ReviewField, ReviewScreen, ReviewTaskId, TaskState,
         format_duration, group_thousands,
     },
-    pages::{suspend_once, utc},
+    pages::{served_mark, suspend_once, typed_before_hydration, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
+
+/// The decision form's id (what is filled in before hydration is read from it, see `Typed`).
+const DECISION_FORM_ID: &str = "decision-form";
 
 #[component]
 pub fn ReviewPage() -> impl IntoView {
@@ -298,6 +301,24 @@ fn DecisionForm(
             })
         }
     };
+    // What the moderator ticked, chose or typed before the page hydrated (see `Typed`; the
+    // form needs the wasm to be sent, but not to be filled in): taken once hydrated, so a
+    // decision sends what the form shows.
+    if let Some(typed) = typed_before_hydration(DECISION_FORM_ID) {
+        Effect::new(move |_| {
+            let ticked: Vec<String> = typed
+                .pairs
+                .iter()
+                .filter(|(key, _)| key == "reason")
+                .map(|(_, code)| code.clone())
+                .collect();
+            if !ticked.is_empty() {
+                chosen.set(ticked);
+            }
+            typed.take("field", field);
+            typed.take("note", note);
+        });
+    }
     let send = move |approve: bool| {
         let input = DecisionInput {
             approve,
@@ -322,7 +343,10 @@ fn DecisionForm(
         }
     };
     view! {
-        <section class="card decision-form" aria-labelledby="decide-heading">
+        // A form only so that what is filled in before the wasm can be read (its buttons send
+        // it through the server function; it is never submitted).
+        <form id=DECISION_FORM_ID data-served=served_mark() class="card decision-form" aria-labelledby="decide-heading"
+            on:submit=|ev| ev.prevent_default()>
             <h2 id="decide-heading">"Decide"</h2>
             <FormError error=form_error(result)/>
             <fieldset class="field reasons" class:invalid=move || error("reasons")().is_some()>
@@ -334,7 +358,7 @@ fn DecisionForm(
                         let toggle_code = code.clone();
                         view! {
                             <li>
-                                <input type="checkbox" id=id.clone() value=code.clone() data-test="reason"
+                                <input type="checkbox" id=id.clone() name="reason" value=code.clone() data-test="reason"
                                     on:change=move |ev| {
                                         let on = event_target_checked(&ev);
                                         chosen.update(|c| {
@@ -353,7 +377,7 @@ fn DecisionForm(
             </fieldset>
             <div class="field" class:invalid=move || error("field")().is_some()>
                 <label for="decision-field">"Offending field (optional)"</label>
-                <select id="decision-field" on:change=move |ev| field.set(event_target_value(&ev))>
+                <select id="decision-field" name="field" on:change=move |ev| field.set(event_target_value(&ev))>
                     <option value="">"—"</option>
                     {ReviewField::ALL.iter().map(|f| view! { <option value=f.code()>{f.label()}</option> }).collect_view()}
                 </select>
@@ -361,7 +385,7 @@ fn DecisionForm(
             </div>
             <div class="field" class:invalid=move || error("note")().is_some()>
                 <label for="decision-note">"Note to the advertiser (optional)"</label>
-                <textarea id="decision-note" rows="3" maxlength=NOTE_MAX.to_string()
+                <textarea id="decision-note" name="note" rows="3" maxlength=NOTE_MAX.to_string()
                     on:input=move |ev| note.set(event_target_value(&ev))></textarea>
                 <p class="field-error" role="alert">{error("note")}</p>
             </div>
@@ -375,6 +399,6 @@ fn DecisionForm(
                 on:click=move |_| { release.dispatch(ReleaseReview { task }); }>
                 "Put back in the queue"
             </button>
-        </section>
+        </form>
     }
 }
