@@ -82,11 +82,6 @@ pub struct Typed {
 }
 
 impl Typed {
-    /// Whether the submission carries the field `key` (a disabled field is not sent).
-    pub fn has(&self, key: &str) -> bool {
-        self.pairs.iter().any(|(k, _)| k == key)
-    }
-
     /// The value of the field `key`, when sent.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.pairs

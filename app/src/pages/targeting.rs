@@ -598,3 +598,28 @@ pub fn TargetingWorkspace(
     }
     .into_any()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ticked;
+
+    fn list(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| (*v).to_owned()).collect()
+    }
+
+    #[test]
+    fn ticks_read_back_keep_the_stored_order_and_what_has_no_checkbox() {
+        let offered = list(&["en", "ru", "de"]);
+        // Stored sorted, shown in the page's order: unchanged.
+        assert_eq!(
+            ticked(&list(&["de", "en"]), &list(&["en", "de"]), &offered),
+            list(&["de", "en"])
+        );
+        // A stored language with no checkbox stays; an unticked one goes; a new tick comes last.
+        assert_eq!(
+            ticked(&list(&["de", "en", "xx"]), &list(&["en", "ru"]), &offered),
+            list(&["en", "xx", "ru"])
+        );
+        assert_eq!(ticked(&list(&["en"]), &[], &offered), Vec::<String>::new());
+    }
+}
