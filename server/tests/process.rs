@@ -35,6 +35,84 @@ fn serve_json(url: &str, port: u16, log: &str, extra: &[(&str, String)]) -> std:
         .expect("start the server")
 }
 
+/// Waits until the server at `port` answers `/readyz` with 200 (at most 90 s); one that exits
+/// first fails the test with what it wrote.
+async fn until_ready(child: &mut std::process::Child, port: u16) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    while !http
+        .get(format!("http://127.0.0.1:{port}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            panic!("the server exited early ({status}): {err}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "never ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Sends the process the signal `name` (`TERM`, `INT`).
+fn signal(child: &std::process::Child, name: &str) {
+    let sent = Command::new("kill")
+        .args([format!("-{name}"), child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+}
+
+/// Waits (at most 30 s) for the process to end after the signal `name`: its exit status,
+/// standard output and standard error.
+async fn ended(
+    child: &mut std::process::Child,
+    name: &str,
+) -> (std::process::ExitStatus, String, String) {
+    let stopping = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if stopping.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("still running 30 s after SIG{name}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let (mut out, mut err) = (String::new(), String::new());
+    if let Some(mut o) = child.stdout.take() {
+        o.read_to_string(&mut out).expect("stdout");
+    }
+    if let Some(mut e) = child.stderr.take() {
+        e.read_to_string(&mut err).expect("stderr");
+    }
+    (status, out, err)
+}
+
+/// SQLite's `PRAGMA integrity_check` of the database file at `path` finds it whole.
+async fn assert_whole(path: &std::path::Path) {
+    let copy = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", path.display()))
+        .await
+        .expect("open the database");
+    let check = sea_orm::ConnectionTrait::query_one_raw(
+        &copy,
+        sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Sqlite, "PRAGMA integrity_check"),
+    )
+    .await
+    .expect("integrity check")
+    .expect("a row");
+    assert_eq!(check.try_get_by_index::<String>(0).expect("text"), "ok");
+    copy.close().await.expect("close");
+}
+
 #[tokio::test]
 async fn the_binary_logs_json_serves_metrics_and_stops_cleanly_on_sigterm() {
     let dir = std::env::temp_dir().join(format!("herald-process-{}", std::process::id()));
@@ -53,23 +131,7 @@ async fn the_binary_logs_json_serves_metrics_and_stops_cleanly_on_sigterm() {
         .build()
         .expect("client");
     let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
-            && r.status() == 200
-        {
-            break;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = e.read_to_string(&mut err);
-            }
-            panic!("the server exited early ({status}): {err}");
-        }
-        assert!(started.elapsed() < Duration::from_secs(90), "never ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_ready(&mut child, port).await;
 
     let page = http
         .get(format!("{base}/sign-in"))
@@ -131,12 +193,7 @@ async fn the_binary_logs_json_serves_metrics_and_stops_cleanly_on_sigterm() {
     .expect("the first half");
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let pid = child.id().to_string();
-    let sent = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(sent.success());
+    signal(&child, "TERM");
     // The listener is closed, but the request already begun is still answered.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
@@ -152,24 +209,7 @@ async fn the_binary_logs_json_serves_metrics_and_stops_cleanly_on_sigterm() {
         answer.starts_with("HTTP/1.1 "),
         "the request in flight was answered: {answer:?}"
     );
-    let stopping = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            stopping.elapsed() < Duration::from_secs(30),
-            "still running 30 s after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let (mut out, mut err) = (String::new(), String::new());
-    if let Some(mut o) = child.stdout.take() {
-        o.read_to_string(&mut out).expect("stdout");
-    }
-    if let Some(mut e) = child.stderr.take() {
-        e.read_to_string(&mut err).expect("stderr");
-    }
+    let (status, out, err) = ended(&mut child, "TERM").await;
     assert!(status.success(), "exit {status}: {err}\n{out}");
 
     let lines = json_lines(&out);
@@ -209,18 +249,7 @@ async fn the_binary_logs_json_serves_metrics_and_stops_cleanly_on_sigterm() {
         "{out}"
     );
 
-    let copy = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", database.display()))
-        .await
-        .expect("open the database");
-    let check = sea_orm::ConnectionTrait::query_one_raw(
-        &copy,
-        sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Sqlite, "PRAGMA integrity_check"),
-    )
-    .await
-    .expect("integrity check")
-    .expect("a row");
-    assert_eq!(check.try_get_by_index::<String>(0).expect("text"), "ok");
-    copy.close().await.expect("close");
+    assert_whole(&database).await;
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
 
@@ -307,20 +336,7 @@ async fn json_logs_cover_the_seed_and_the_delivery_writer() {
     let mut child = serve_json(&url, port, "info,app::service::delivery=debug", &[]);
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let started = Instant::now();
-    while !http
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == 200)
-    {
-        assert!(
-            child.try_wait().expect("wait").is_none(),
-            "the server exited early"
-        );
-        assert!(started.elapsed() < Duration::from_secs(90), "never ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_ready(&mut child, port).await;
     let decided = http
         .post(format!("{base}/api/delivery/v1/decisions"))
         .bearer_auth(&key.secret)
@@ -334,22 +350,9 @@ async fn json_logs_cover_the_seed_and_the_delivery_writer() {
         "{}",
         decided.text().await.unwrap_or_default()
     );
-    let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(sent.success());
-    let stopping = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if stopping.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("still running 30 s after SIGTERM");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let output = child.wait_with_output().expect("the server's output");
-    let out = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{out}");
+    signal(&child, "TERM");
+    let (status, out, _) = ended(&mut child, "TERM").await;
+    assert!(status.success(), "{out}");
     let batch = json_lines(&out).into_iter().find(|l| {
         l["fields"]["message"] == "decision batch written"
             && l["spans"]
@@ -378,24 +381,8 @@ async fn a_request_that_never_ends_holds_a_stop_no_longer_than_the_grace() {
         "info",
         &[("HERALD_SHUTDOWN_GRACE", "2".to_owned())],
     );
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client");
     let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while !http
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == 200)
-    {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("the server exited early ({status})");
-        }
-        assert!(started.elapsed() < Duration::from_secs(90), "never ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_ready(&mut child, port).await;
 
     // Headers in, a tenth of the body, and never the rest: the connection stays open.
     let mut stalled = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -408,30 +395,9 @@ async fn a_request_that_never_ends_holds_a_stop_no_longer_than_the_grace() {
     .expect("a part of the request");
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(sent.success());
-    let stopping = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            stopping.elapsed() < Duration::from_secs(30),
-            "still running 30 s after SIGINT with a grace of 2 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    signal(&child, "INT");
+    let (status, out, err) = ended(&mut child, "INT").await;
     drop(stalled);
-    let (mut out, mut err) = (String::new(), String::new());
-    if let Some(mut o) = child.stdout.take() {
-        o.read_to_string(&mut out).expect("stdout");
-    }
-    if let Some(mut e) = child.stderr.take() {
-        e.read_to_string(&mut err).expect("stderr");
-    }
     assert!(status.success(), "exit {status}: {err}\n{out}");
     let lines = json_lines(&out);
     let message = |line: &serde_json::Value| line["fields"]["message"].as_str().map(str::to_owned);
@@ -450,17 +416,6 @@ async fn a_request_that_never_ends_holds_a_stop_no_longer_than_the_grace() {
         "{out}"
     );
 
-    let copy = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", database.display()))
-        .await
-        .expect("open the database");
-    let check = sea_orm::ConnectionTrait::query_one_raw(
-        &copy,
-        sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Sqlite, "PRAGMA integrity_check"),
-    )
-    .await
-    .expect("integrity check")
-    .expect("a row");
-    assert_eq!(check.try_get_by_index::<String>(0).expect("text"), "ok");
-    copy.close().await.expect("close");
+    assert_whole(&database).await;
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
