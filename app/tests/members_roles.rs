@@ -173,6 +173,53 @@ async fn only_owners_manage_members_and_refusals_are_audited() {
 }
 
 #[tokio::test]
+async fn a_demotion_that_lands_mid_request_refuses_and_is_audited() {
+    let hasher = PasswordHasher::new(2);
+    for (b, db) in fresh_all().await {
+        let ada = owner(&db, &hasher, "ada@example.com").await;
+        let ben = join(&db, &hasher, &ada, "ben@example.com", AccountRole::Owner).await;
+        let ana = join(&db, &hasher, &ada, "ana@example.com", AccountRole::Analyst).await;
+        // Ben's request began as an owner's (his actor was read then); Ada demotes him before
+        // its transaction re-checks.
+        members::change_role(
+            &db,
+            &ada,
+            MemberRoleInput {
+                user_id: ben.user_id,
+                role: AccountRole::Analyst,
+            },
+        )
+        .await
+        .expect(b);
+        let before = count_action(&db, AuditAction::AccessDenied).await;
+        let promote = MemberRoleInput {
+            user_id: ana.user_id,
+            role: AccountRole::Owner,
+        };
+        assert_eq!(
+            members::change_role(&db, &ben, promote).await,
+            Err(AppError::Forbidden),
+            "{b}"
+        );
+        assert_eq!(
+            members::remove(&db, &ben, ada.user_id).await,
+            Err(AppError::Forbidden),
+            "{b}"
+        );
+        assert_eq!(
+            count_action(&db, AuditAction::AccessDenied).await,
+            before + 2,
+            "{b}: both refusals audited, after their transactions were rolled back"
+        );
+        assert_eq!(
+            owners(&db, account_of(&ada)).await,
+            1,
+            "{b}: nothing changed"
+        );
+    }
+}
+
+#[tokio::test]
 async fn another_accounts_members_and_invitations_are_not_found() {
     let hasher = PasswordHasher::new(2);
     for (b, db) in fresh_all().await {

@@ -81,18 +81,19 @@ fn forged_action_error(request: &Request) -> Option<String> {
     // The campaign builder's plain form comes back the same way: with the form it carried
     // (`form`), a check to show (`check`) and what its save did (`created`, `saved`, `sent`,
     // `unsent`). From elsewhere those would pre-fill a campaign with a stranger's values, one
-    // Save away, or claim a save that never happened.
-    let builder = request.uri().path().starts_with("/campaigns/");
-    let action_param = |name: &str| {
-        name == "__err"
-            || name == "__path"
-            || (builder
-                && matches!(
-                    name,
-                    "form" | "check" | "created" | "saved" | "sent" | "unsent"
-                ))
+    // Save away, or claim a save that never happened. On Users & roles, `grant` opens a role
+    // grant's password step for the user and role it names: from elsewhere, an admin would
+    // land one typed password away from granting a stranger's choice.
+    let path = request.uri().path();
+    let own: &[&str] = if path.starts_with("/campaigns/") {
+        &["form", "check", "created", "saved", "sent", "unsent"]
+    } else if path == "/admin/users" {
+        &["grant"]
+    } else {
+        &[]
     };
-    let forgeable = |name: &str| name == "__err" || (builder && action_param(name));
+    let action_param = |name: &str| name == "__err" || name == "__path" || own.contains(&name);
+    let forgeable = |name: &str| name == "__err" || own.contains(&name);
     if !pairs.iter().any(|(name, _)| forgeable(name)) {
         return None;
     }
@@ -104,7 +105,6 @@ fn forged_action_error(request: &Request) -> Option<String> {
         return None;
     }
     let kept: Vec<&(String, String)> = pairs.iter().filter(|(n, _)| !action_param(n)).collect();
-    let path = request.uri().path();
     Some(match serde_urlencoded::to_string(&kept) {
         Ok(rest) if !rest.is_empty() => format!("{path}?{rest}"),
         _ => path.to_owned(),
@@ -231,6 +231,28 @@ mod tests {
             None
         );
         assert_eq!(forged_action_error(&get("/campaigns/7?name=x", None)), None);
+    }
+
+    #[test]
+    fn only_our_own_pages_may_open_a_role_grant() {
+        let uri = "/admin/users?q=me%40evil.example&grant=42.Admin";
+        assert_eq!(forged_action_error(&get(uri, Some("same-origin"))), None);
+        for site in [Some("cross-site"), Some("same-site"), Some("none"), None] {
+            assert_eq!(
+                forged_action_error(&get(uri, site)).as_deref(),
+                Some("/admin/users?q=me%40evil.example"),
+                "{site:?}"
+            );
+        }
+        // The search alone is harmless from anywhere.
+        assert_eq!(
+            forged_action_error(&get("/admin/users?q=me%40evil.example", None)),
+            None
+        );
+        assert_eq!(
+            forged_action_error(&get("/admin/audit?grant=1", None)),
+            None
+        );
     }
 
     #[test]

@@ -73,6 +73,16 @@ async fn every_request_needs_a_live_key_and_no_cookie_or_csrf_token() {
             .await;
         basic.refused(401, "invalid_key", None, &format!("{b}: Basic, not Bearer"));
 
+        // A paging query that does not parse is named in JSON, like every other refusal.
+        for (query, field) in [
+            ("channels?limit=abc", "limit"),
+            ("channels?after=first", "after"),
+            ("channels?limit=0", "limit"),
+        ] {
+            let answer = api.get(query, Some(&world.key.secret)).await;
+            answer.refused(422, "invalid_input", Some(field), &format!("{b}: {query}"));
+        }
+
         // A key works until it is revoked, and is refused at once afterwards.
         let doomed = keys::create_unchecked(&app.db, "Doomed network", None, Utc::now())
             .await

@@ -78,7 +78,9 @@ impl Actor {
         }
     }
 
-    async fn deny<T>(
+    /// Records the refusal of what the actor asked (`AccessDenied`, on `db`) and answers
+    /// `Forbidden`.
+    pub(crate) async fn deny<T>(
         &self,
         db: &impl ConnectionTrait,
         target_type: &str,

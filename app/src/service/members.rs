@@ -211,7 +211,7 @@ pub async fn change_role<C: ConnectionTrait + TransactionTrait>(
     let account_id = actor.account(db, AccountPermission::ManageAccount).await?;
     let txn = db.begin().await?;
     serialise_member_changes(&txn, account_id).await?;
-    still_allowed(&txn, actor, account_id, AccountPermission::ManageAccount).await?;
+    let txn = still_allowed(db, txn, actor, account_id, AccountPermission::ManageAccount).await?;
     let (before, email) = member(&txn, account_id, input.user_id).await?;
     if before.role == input.role {
         return Ok(());
@@ -277,7 +277,7 @@ pub async fn remove<C: ConnectionTrait + TransactionTrait>(
     let account_id = actor.account(db, permission).await?;
     let txn = db.begin().await?;
     serialise_member_changes(&txn, account_id).await?;
-    still_allowed(&txn, actor, account_id, permission).await?;
+    let txn = still_allowed(db, txn, actor, account_id, permission).await?;
     let (before, email) = member(&txn, account_id, user).await?;
     let mut delete = account_member::Entity::delete_many()
         .filter(account_member::Column::AccountId.eq(account_id.0))
@@ -352,20 +352,28 @@ pub(crate) async fn serialise_member_changes(
 
 /// Re-checks, inside the serialised transaction, that the actor's role still allows
 /// `permission`: a change committed since the request started (say, the actor was just
-/// demoted by another owner) counts.
-pub(crate) async fn still_allowed(
-    txn: &impl ConnectionTrait,
+/// demoted by another owner) counts. Gives the transaction back when it does. A refusal is
+/// audited like any other: the transaction is rolled back first (on SQLite it holds the one
+/// write lock the audit row needs), then the refusal is recorded on `db`.
+pub(crate) async fn still_allowed<T: ConnectionTrait + TransactionSession>(
+    db: &impl ConnectionTrait,
+    txn: T,
     actor: &Actor,
     account: AccountId,
     permission: AccountPermission,
-) -> Result<(), AppError> {
+) -> Result<T, AppError> {
     let role = account_member::Entity::find_by_id((account.0, actor.user_id.0))
-        .one(txn)
+        .one(&txn)
         .await?
         .map(|m| m.role);
     match role {
-        Some(role) if role.allows(permission) => Ok(()),
-        Some(_) => Err(AppError::Forbidden),
+        Some(role) if role.allows(permission) => Ok(txn),
+        Some(_) => {
+            txn.rollback().await?;
+            actor
+                .deny(db, "account", &format!("{account}:{permission:?}"))
+                .await
+        }
         None => Err(AppError::NotFound),
     }
 }

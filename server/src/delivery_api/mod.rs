@@ -14,7 +14,10 @@ use app::{
 };
 use axum::{
     Extension, Json, Router,
-    extract::{FromRequestParts, Query, State, rejection::JsonRejection},
+    extract::{
+        FromRequestParts, Query, State,
+        rejection::{JsonRejection, QueryRejection},
+    },
     http::{HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -320,9 +323,26 @@ impl EventOutcome {
 async fn channels(
     State(state): State<AppState>,
     Network(_key): Network,
-    Query(page): Query<ChannelsQuery>,
+    page: Result<Query<ChannelsQuery>, QueryRejection>,
 ) -> Result<Json<ChannelsResponse>, ApiError> {
     use app::entity::channel;
+    // A query that does not parse ("limit=abc") is named in JSON like every other error here.
+    let Query(page) = page.map_err(|rejection| {
+        // axum names the parameter first ("limit: invalid digit found in string").
+        let text = rejection.body_text();
+        let error = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            "after and limit are whole numbers (limit from 1 to 1000).",
+        );
+        match ["after", "limit"]
+            .into_iter()
+            .find(|f| text.contains(&format!("{f}:")))
+        {
+            Some(field) => error.field(field),
+            None => error,
+        }
+    })?;
     let limit = page.limit.unwrap_or(1_000);
     if !(1..=1_000).contains(&limit) {
         return Err(ApiError::new(

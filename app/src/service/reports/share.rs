@@ -122,7 +122,8 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     // committed since this request began ends the links it finds, so it must not miss this
     // one; and two links at once cannot both pass the count below.
     members::serialise_member_changes(&txn, account).await?;
-    members::still_allowed(&txn, actor, account, AccountPermission::EditCampaigns).await?;
+    let txn =
+        members::still_allowed(db, txn, actor, account, AccountPermission::EditCampaigns).await?;
     let active = report_share_link::Entity::find()
         .filter(report_share_link::Column::CampaignId.eq(campaign.id))
         .filter(report_share_link::Column::RevokedAt.is_null())
