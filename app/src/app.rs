@@ -5,7 +5,7 @@ use crate::pages::{
     admin::{
         audit::AuditPage, catalog_import::CatalogImportPage, channel::ChannelEditPage,
         delivery_keys::DeliveryKeysPage, mail::MailOutboxPage, policy::PolicyReasonsPage,
-        settings::SettingsPage, users::AdminUsersPage,
+        settings::SettingsPage, topics::TopicsPage, users::AdminUsersPage,
     },
     auth::{ForgotPasswordPage, SignInPage, SignUpPage, provide_auth},
     balance::BalancePage,
@@ -127,6 +127,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("moderation") view={Lazy::<ReviewQueueRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("moderation/:task") view={Lazy::<ReviewRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("admin/policy") view={Lazy::<PolicyReasonsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("admin/topics") view={Lazy::<TopicsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("admin/channels/:id") view={Lazy::<ChannelEditRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("admin/users") view={Lazy::<AdminUsersRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("admin/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
@@ -253,6 +254,7 @@ lazy_areas! {
     /// Administration.
     admin_pages, __preload_admin_pages {
         PolicyReasonsRoute => { <StaffOnly role=PlatformRole::Admin><PolicyReasonsPage/></StaffOnly> };
+        TopicsRoute => { <StaffOnly role=PlatformRole::Admin><TopicsPage/></StaffOnly> };
         ChannelEditRoute => { <StaffOnly role=PlatformRole::Admin><ChannelEditPage/></StaffOnly> };
         AdminUsersRoute => { <StaffOnly role=PlatformRole::Admin><AdminUsersPage/></StaffOnly> };
         AuditRoute => { <StaffOnly role=PlatformRole::Admin><AuditPage/></StaffOnly> };

@@ -8,7 +8,7 @@ use app::{
     error::AppError,
     model::{
         AuditAction, ChannelFilter, ChannelId, ChannelSort, ForecastRequest, Micros, SignUpInput,
-        Targeting, UserId,
+        Targeting, TopicInput, UserId,
     },
     service::{
         Actor, auth, catalog, catalog_seed,
@@ -375,6 +375,188 @@ async fn channel_edits_are_admin_only_and_checked() {
 }
 
 #[tokio::test]
+async fn admins_add_and_rename_topics_and_every_forecast_follows() {
+    for (backend, db) in fresh_all().await {
+        catalog_seed::insert(&db, 200, 3).await.expect(backend);
+        let advertiser = user(&db, "ads@example.com", false).await;
+        let admin = user(&db, "admin@example.com", true).await;
+        let engine = ForecastEngine::load(&db).await.expect(backend);
+        let other = ForecastEngine::load(&db).await.expect(backend);
+        let new = |slug: &str, name: &str| TopicInput {
+            id: None,
+            slug: slug.into(),
+            name: name.into(),
+        };
+
+        // Admins only, and nothing written for anyone else.
+        let version = settings::catalog_version(&db).await.expect(backend);
+        assert_eq!(
+            catalog::save_topic(&db, &advertiser, new("", "Food & Drink")).await,
+            Err(AppError::Forbidden),
+            "{backend}"
+        );
+        assert_eq!(
+            catalog::topic_rows(&db, &advertiser).await.map(|_| ()),
+            Err(AppError::Forbidden),
+            "{backend}"
+        );
+        assert_eq!(
+            settings::catalog_version(&db).await.expect(backend),
+            version,
+            "{backend}"
+        );
+
+        // A new topic: its slug made from the name, no channels yet, in every instance's
+        // targeting controls once its index follows the version.
+        let food = catalog::save_topic(&db, &admin, new("", "Food & Drink"))
+            .await
+            .expect(backend);
+        catalog::save_topic(&db, &admin, new("nibbles", "Snacks"))
+            .await
+            .expect(backend);
+        let rows = catalog::topic_rows(&db, &admin).await.expect(backend);
+        let row = rows.iter().find(|t| t.id == food).expect("listed");
+        assert_eq!(
+            (row.slug.as_str(), row.channels),
+            ("food-drink", 0),
+            "{backend}"
+        );
+        let crypto = rows.iter().find(|t| t.slug == "crypto").expect("seeded");
+        assert_eq!(
+            crypto.channels,
+            channel::Entity::find()
+                .filter(channel::Column::TopicId.eq(crypto.id.0))
+                .count(&db)
+                .await
+                .expect(backend),
+            "{backend}: channels counted per topic"
+        );
+        assert_eq!(
+            settings::catalog_version(&db).await.expect(backend),
+            version + 2,
+            "{backend}"
+        );
+        for instance in [&engine, &other] {
+            assert!(instance.refresh(&db).await.expect(backend), "{backend}");
+            assert!(
+                forecast::options(instance)
+                    .topics
+                    .iter()
+                    .any(|(slug, name, n)| slug == "food-drink"
+                        && name == "Food & Drink"
+                        && *n == 0),
+                "{backend}: the new topic is offered"
+            );
+        }
+
+        // Clashes, each beside its field: a name or slug another topic answers to (in any
+        // case: catalog files name topics by either), and nothing written.
+        let version = settings::catalog_version(&db).await.expect(backend);
+        for (input, field) in [
+            (new("", "CRYPTO"), "name"),
+            (new("meals", "food-drink"), "name"),
+            (new("", "Nibbles"), "name"),
+            (new("crypto", "Coins"), "slug"),
+            (new("snacks", "Crisps"), "slug"),
+        ] {
+            let Err(AppError::Invalid(errors)) =
+                catalog::save_topic(&db, &admin, input.clone()).await
+            else {
+                panic!("{backend}: {input:?} accepted")
+            };
+            assert!(
+                errors.get(field).is_some(),
+                "{backend}: {input:?} {errors:?}"
+            );
+        }
+        assert_eq!(
+            settings::catalog_version(&db).await.expect(backend),
+            version,
+            "{backend}: nothing written"
+        );
+
+        // A rename keeps the slug (campaigns and channels still point at it), is audited with
+        // before and after, and reaches the forecast's taxonomy.
+        let rename = TopicInput {
+            id: Some(crypto.id),
+            slug: "ignored".into(),
+            name: "Crypto & Web3".into(),
+        };
+        assert_eq!(
+            catalog::save_topic(&db, &admin, rename).await,
+            Ok(crypto.id),
+            "{backend}"
+        );
+        let stored = topic::Entity::find_by_id(crypto.id.0)
+            .one(&db)
+            .await
+            .expect(backend)
+            .expect("kept");
+        assert_eq!(
+            (stored.slug.as_str(), stored.name.as_str()),
+            ("crypto", "Crypto & Web3"),
+            "{backend}"
+        );
+        assert!(engine.refresh(&db).await.expect(backend), "{backend}");
+        assert!(
+            forecast::options(&engine)
+                .topics
+                .iter()
+                .any(|(slug, name, n)| slug == "crypto" && name == "Crypto & Web3" && *n > 0),
+            "{backend}: renamed, with its channels"
+        );
+        let audited = audit_event::Entity::find()
+            .filter(audit_event::Column::Action.eq(AuditAction::TopicSaved.code()))
+            .all(&db)
+            .await
+            .expect(backend);
+        assert_eq!(audited.len(), 3, "{backend}");
+        let detail = audited
+            .iter()
+            .find(|a| a.target_id == crypto.id.to_string())
+            .and_then(|a| a.detail.clone())
+            .expect("audited rename");
+        assert!(
+            detail.contains("\"before\"") && detail.contains("Crypto & Web3"),
+            "{backend}: {detail}"
+        );
+
+        // The same name again changes nothing; an unknown topic is not found.
+        let version = settings::catalog_version(&db).await.expect(backend);
+        let same = TopicInput {
+            id: Some(crypto.id),
+            slug: String::new(),
+            name: "Crypto & Web3".into(),
+        };
+        assert_eq!(
+            catalog::save_topic(&db, &admin, same).await,
+            Ok(crypto.id),
+            "{backend}"
+        );
+        let missing = TopicInput {
+            id: Some(app::model::TopicId(999_999)),
+            slug: String::new(),
+            name: "Ghost".into(),
+        };
+        assert_eq!(
+            catalog::save_topic(&db, &admin, missing).await,
+            Err(AppError::NotFound),
+            "{backend}"
+        );
+        assert_eq!(
+            settings::catalog_version(&db).await.expect(backend),
+            version,
+            "{backend}: neither wrote anything"
+        );
+        assert_eq!(
+            catalog::topic_rows(&db, &admin).await.expect(backend).len(),
+            rows.len(),
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_channel_browser_filters_searches_and_sorts() {
     for (backend, db) in fresh_all().await {
         catalog_seed::insert(&db, 4_000, 9).await.expect(backend);
@@ -461,6 +643,7 @@ async fn admins_change_eligibility_and_forecasts_follow() {
             hold_hours: String::new(),
             report_min_views: String::new(),
             approval_units: "2,500".into(),
+            currency: String::new(),
         };
         assert_eq!(
             settings::update_catalog(&db, &advertiser, input.clone()).await,
@@ -476,6 +659,7 @@ async fn admins_change_eligibility_and_forecasts_follow() {
             hold_hours: "0".into(),
             report_min_views: "x".into(),
             approval_units: "0".into(),
+            currency: "JPY".into(),
         };
         let Err(AppError::Invalid(errors)) = settings::update_catalog(&db, &admin, bad).await
         else {
@@ -490,7 +674,8 @@ async fn admins_change_eligibility_and_forecasts_follow() {
                 "publisher_share",
                 "hold_hours",
                 "report_min_views",
-                "approval_units"
+                "approval_units",
+                "currency"
             ]
             .iter()
             .all(|f| errors.get(f).is_some()),
@@ -554,5 +739,61 @@ async fn admins_change_eligibility_and_forecasts_follow() {
             .await
             .expect(backend);
         assert_eq!(audited, 1, "{backend}");
+
+        // The currency new accounts open in: the next sign-up's, never an existing account's.
+        assert_eq!(
+            settings::account_currency(&db).await.expect(backend),
+            "EUR",
+            "{backend}: the default"
+        );
+        let usd = app::model::CatalogSettingsInput {
+            currency: "usd".into(),
+            ..settings::catalog_input(&db, &admin).await.expect(backend)
+        };
+        settings::update_catalog(&db, &admin, usd)
+            .await
+            .expect(backend);
+        assert_eq!(
+            settings::catalog_input(&db, &admin)
+                .await
+                .expect(backend)
+                .currency,
+            "USD",
+            "{backend}"
+        );
+        let newcomer = user(&db, "new@example.com", false).await;
+        let currency_of = |actor: &Actor| {
+            let id = actor.membership.expect("an account").0;
+            let db = db.clone();
+            async move {
+                app::entity::ad_account::Entity::find_by_id(id.0)
+                    .one(&db)
+                    .await
+                    .expect("read")
+                    .expect("account")
+                    .currency
+            }
+        };
+        assert_eq!(currency_of(&newcomer).await, "USD", "{backend}");
+        assert_eq!(currency_of(&advertiser).await, "EUR", "{backend}: kept");
+        // Chosen again (the row exists now), and audited each time.
+        let back = app::model::CatalogSettingsInput {
+            currency: "EUR".into(),
+            ..settings::catalog_input(&db, &admin).await.expect(backend)
+        };
+        settings::update_catalog(&db, &admin, back)
+            .await
+            .expect(backend);
+        assert_eq!(
+            settings::account_currency(&db).await.expect(backend),
+            "EUR",
+            "{backend}"
+        );
+        let audited = audit_event::Entity::find()
+            .filter(audit_event::Column::Action.eq(AuditAction::SettingsUpdated.code()))
+            .count(&db)
+            .await
+            .expect(backend);
+        assert_eq!(audited, 3, "{backend}");
     }
 }

@@ -357,6 +357,15 @@ static ENDPOINTS: &[Row] = &[
         ],
         ADMIN,
     ),
+    row("admin_topics", &[], ADMIN),
+    row(
+        "admin_save_topic",
+        &[
+            ("input[slug]", "matrix-topic"),
+            ("input[name]", "Matrix topic"),
+        ],
+        ADMIN,
+    ),
     row("admin_channel", &[("id", "{channel}")], ADMIN),
     row(
         "admin_update_channel",
@@ -635,6 +644,7 @@ static PAGES: &[(&str, &str, Expect)] = &[
     ("/moderation", "/moderation", MODERATOR),
     ("/moderation/{task}", "/moderation/{task}", MODERATOR),
     ("/admin/policy", "/admin/policy", ADMIN),
+    ("/admin/topics", "/admin/topics", ADMIN),
     ("/admin/channels/{id}", "/admin/channels/{channel}", ADMIN),
     ("/admin/users", "/admin/users", ADMIN),
     ("/admin/audit", "/admin/audit", ADMIN),

@@ -470,6 +470,96 @@ async fn an_admin_previews_a_catalog_file_then_imports_it() {
     client.close().await.expect("close");
 }
 
+/// An admin adds a topic from the navigation, is told beside the field when a name is taken,
+/// renames it from its line, and advertisers' targeting offers it under its new name.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_adds_and_renames_a_topic_and_targeting_offers_it() {
+    use sea_orm::ConnectionTrait;
+    let (app, _driver, client) = start_with_catalog(40).await;
+    app.client().sign_up("admin@example.com", PASSWORD).await;
+    support::confirm(&app, "admin@example.com").await;
+    app.db
+        .execute_unprepared(
+            "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \
+             SELECT id, 'admin', NULL, CURRENT_TIMESTAMP FROM app_user WHERE email = 'admin@example.com'",
+        )
+        .await
+        .expect("grant admin");
+    sign_in(&app, &client, "admin@example.com").await;
+
+    // Reached by its name in the navigation.
+    wait_for_xpath(&client, "//nav//a[normalize-space()='Topics']")
+        .await
+        .click()
+        .await
+        .expect("open topics");
+    wait_for_path(&client, "/admin/topics").await;
+    hydrated(&client).await;
+    let before = text_of(&client, "#topics-heading").await;
+
+    // A name another topic goes by is refused beside the field, keeping what was typed.
+    fill(&client, "#topic-name", "crypto").await;
+    wait_for_xpath(&client, "//button[normalize-space()='Add topic']")
+        .await
+        .click()
+        .await
+        .expect("add");
+    let refused = text_of(&client, "#topic-name-error").await;
+    assert!(refused.contains("already goes by this name"), "{refused}");
+
+    fill(&client, "#topic-name", "Food & Drink").await;
+    wait_for_xpath(&client, "//button[normalize-space()='Add topic']")
+        .await
+        .click()
+        .await
+        .expect("add");
+    until_contains(&client, ".banner.success", "Topic added").await;
+    let row = until_contains(&client, "table[aria-label=Topics] tbody", "food-drink").await;
+    assert!(row.contains("Food & Drink"), "{row}");
+    assert_ne!(
+        text_of(&client, "#topics-heading").await,
+        before,
+        "the count moved"
+    );
+
+    // Renamed from its line: the form below has it chosen.
+    wait_for_xpath(&client, "//a[@aria-label='Rename Food & Drink']")
+        .await
+        .click()
+        .await
+        .expect("rename link");
+    let chosen = until_contains(&client, "#rename-topic option:checked", "food-drink").await;
+    assert!(chosen.contains("Food & Drink"), "{chosen}");
+    fill(&client, "#rename-name", "Food and Drink").await;
+    wait_for_xpath(&client, "//button[normalize-space()='Rename topic']")
+        .await
+        .click()
+        .await
+        .expect("rename");
+    until_contains(&client, ".banner.success", "Topic renamed").await;
+    until_contains(&client, "table[aria-label=Topics] tbody", "Food and Drink").await;
+
+    // Targeting offers it at once on this instance, under its new name and its old slug.
+    client
+        .goto(&app.url("/targeting"))
+        .await
+        .expect("open targeting");
+    hydrated(&client).await;
+    let offered = wait_for_xpath(
+        &client,
+        "//label[input[@type='checkbox' and @value='food-drink']]",
+    )
+    .await
+    .text()
+    .await
+    .expect("label");
+    assert!(offered.contains("Food and Drink"), "{offered}");
+
+    let problems = console_problems(&client).await;
+    assert!(problems.is_empty(), "console problems: {problems:#?}");
+    client.close().await.expect("close");
+}
+
 /// Granting a role asks for the admin's password again; revoking one does not.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_admin_grants_a_role_only_with_their_password() {

@@ -5,7 +5,8 @@ use crate::{
     error::AppError,
     model::{
         CatalogSettingsInput, ChannelFilter, ChannelId, ChannelInput, ChannelRow, Forecast,
-        ForecastRequest, Page, TargetingForm, TargetingOptions, TargetingPageData, Topic,
+        ForecastRequest, Page, TargetingForm, TargetingOptions, TargetingPageData, Topic, TopicId,
+        TopicInput, TopicRow,
     },
 };
 use leptos::prelude::*;
@@ -82,6 +83,23 @@ pub async fn get_forecast(request: ForecastRequest) -> Result<Forecast, AppError
 pub async fn channel_for_edit(id: ChannelId) -> Result<(ChannelRow, ChannelInput), AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
     service::catalog::channel_input(&state.reads, &me, id).await
+}
+
+/// Every topic with its channel count, for the admin's topics page.
+#[server(endpoint = "admin_topics")]
+pub async fn topic_rows() -> Result<Vec<TopicRow>, AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
+    service::catalog::topic_rows(&state.reads, &me).await
+}
+
+/// Adds a topic or renames one (admins); this instance's forecasts follow at once, the
+/// others' within seconds.
+#[server(endpoint = "admin_save_topic")]
+pub async fn save_topic(input: TopicInput) -> Result<TopicId, AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
+    let id = service::catalog::save_topic(&state.db, &me, input).await?;
+    state.forecast.refresh(&state.db).await?;
+    Ok(id)
 }
 
 /// Saves an admin's edit of one channel; forecasts follow at once.

@@ -115,6 +115,7 @@ pub fn SideNav(viewer: Viewer) -> impl IntoView {
                 {link("/admin/users", "Users & roles")}
                 {link("/admin/audit", "Audit log")}
                 {link("/admin/catalog-import", "Import channels")}
+                {link("/admin/topics", "Topics")}
                 {link("/admin/policy", "Policy reasons")}
                 {link("/admin/settings", "Platform settings")}
                 {link("/admin/delivery-keys", "Delivery API keys")}

@@ -6,8 +6,18 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use validator::{Validate, ValidationError};
 
-/// Currency of a new account until finance settings exist.
+/// Currency of a new account until an admin chooses another (platform settings).
 pub const DEFAULT_CURRENCY: &str = "EUR";
+
+/// The currencies a new ad account can be opened in (ISO 4217): each shows with its own sign
+/// or code, and the platform's money limits (minimum CPM and budget, the second-approval
+/// threshold) mean about the same in each. An account keeps the currency it was opened in.
+pub const ACCOUNT_CURRENCIES: [(&str, &str); 4] = [
+    ("EUR", "Euro (EUR)"),
+    ("USD", "US dollar (USD)"),
+    ("GBP", "Pound sterling (GBP)"),
+    ("CHF", "Swiss franc (CHF)"),
+];
 
 /// Time zones offered for an account (IANA names). Kept short on purpose: the select must be
 /// usable, and every entry is a zone with a large advertiser population.

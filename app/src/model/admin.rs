@@ -124,10 +124,12 @@ pub enum AuditAction {
     ChargesReversed,
     /// Finance marked a channel's month of payables paid.
     PayoutMarked,
+    /// An admin added a topic to the taxonomy or renamed one.
+    TopicSaved,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 51] = [
+    pub const ALL: [Self; 52] = [
         Self::SignUp,
         Self::SignIn,
         Self::SignInFailed,
@@ -179,6 +181,7 @@ impl AuditAction {
         Self::BalanceRefunded,
         Self::ChargesReversed,
         Self::PayoutMarked,
+        Self::TopicSaved,
     ];
 
     pub fn code(self) -> &'static str {
@@ -234,6 +237,7 @@ impl AuditAction {
             Self::BalanceRefunded => "finance.balance_refunded",
             Self::ChargesReversed => "finance.charges_reversed",
             Self::PayoutMarked => "finance.payout_marked",
+            Self::TopicSaved => "topic.saved",
         }
     }
 }
@@ -275,4 +279,9 @@ pub struct CatalogSettingsInput {
     #[cfg_attr(feature = "ssr", validate(length(max = limits::u64_of(limits::NUMBER_MAX))))]
     #[serde(default)]
     pub approval_units: String,
+    /// The currency new ad accounts are opened in (one of
+    /// [`ACCOUNT_CURRENCIES`](super::ACCOUNT_CURRENCIES)); empty keeps it.
+    #[cfg_attr(feature = "ssr", validate(length(max = 3)))]
+    #[serde(default)]
+    pub currency: String,
 }

@@ -13,6 +13,96 @@ pub struct Topic {
     pub name: String,
 }
 
+/// Longest topic name (the column holds 60).
+pub const TOPIC_NAME_MAX: usize = 60;
+/// Longest topic slug (the column holds 40).
+pub const TOPIC_SLUG_MAX: usize = 40;
+
+/// A topic as the admin's topics page lists it: with how many channels are filed under it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicRow {
+    pub id: TopicId,
+    pub slug: String,
+    pub name: String,
+    /// Channels filed under the topic, active or not.
+    pub channels: u64,
+}
+
+/// An admin's new topic (`id` empty) or new name for one. A slug never changes once made:
+/// campaigns' targeting and catalog files name topics by it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicInput {
+    #[serde(default)]
+    pub id: Option<TopicId>,
+    /// Empty: made from the name.
+    #[serde(default)]
+    pub slug: String,
+    pub name: String,
+}
+
+impl TopicInput {
+    /// The slug a new topic gets: the one typed, or one made from the name ("Food & Drink"
+    /// → "food-drink").
+    pub fn slug_or_from_name(&self) -> String {
+        let typed = self.slug.trim();
+        if !typed.is_empty() {
+            return typed.to_owned();
+        }
+        let mut slug = String::new();
+        for c in self.name.trim().chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c.to_ascii_lowercase());
+            } else if !slug.is_empty() && !slug.ends_with('-') {
+                slug.push('-');
+            }
+        }
+        slug.trim_end_matches('-')
+            .chars()
+            .take(TOPIC_SLUG_MAX)
+            .collect::<String>()
+            .trim_end_matches('-')
+            .to_owned()
+    }
+
+    /// Checks what can be checked without the database, each problem beside its field.
+    pub fn check(&self) -> crate::error::FieldErrors {
+        let mut errors = crate::error::FieldErrors::default();
+        let name = self.name.trim();
+        let length = name.chars().count();
+        if length == 0 {
+            errors.add("name", "Give the topic a name.");
+        } else if length > TOPIC_NAME_MAX {
+            errors.add("name", format!("At most {TOPIC_NAME_MAX} characters."));
+        } else if name.chars().any(char::is_control) {
+            errors.add("name", "A name is one line of text.");
+        }
+        if self.id.is_none() {
+            let slug = self.slug_or_from_name();
+            let well_formed = (2..=TOPIC_SLUG_MAX).contains(&slug.len())
+                && slug
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !slug.starts_with('-')
+                && !slug.ends_with('-');
+            // With neither a name nor a slug, the name's message is enough.
+            let nothing_typed = self.slug.trim().is_empty() && length == 0;
+            if !well_formed && !nothing_typed {
+                errors.add(
+                    "slug",
+                    if self.slug.trim().is_empty() {
+                        format!(
+                            "No slug can be made from this name: type one (2–{TOPIC_SLUG_MAX} lowercase letters, digits and hyphens)."
+                        )
+                    } else {
+                        format!("2–{TOPIC_SLUG_MAX} lowercase letters, digits and hyphens, not starting or ending with a hyphen.")
+                    },
+                );
+            }
+        }
+        errors
+    }
+}
+
 /// One channel as lists show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChannelRow {
@@ -409,6 +499,58 @@ pub struct ImportProgress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn topic(slug: &str, name: &str) -> TopicInput {
+        TopicInput {
+            id: None,
+            slug: slug.into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn a_new_topic_gets_a_slug_from_its_name_unless_one_is_typed() {
+        assert_eq!(topic("", "Food & Drink").slug_or_from_name(), "food-drink");
+        assert_eq!(topic("", "  Web3 / DeFi ").slug_or_from_name(), "web3-defi");
+        assert_eq!(topic(" pets ", "Animals").slug_or_from_name(), "pets");
+        assert!(topic("", "Food & Drink").check().is_empty());
+        // Nothing to make a slug of: said beside the slug, which can then be typed.
+        let errors = topic("", "Кино");
+        assert!(errors.check().get("slug").is_some());
+        assert!(topic("kino", "Кино").check().is_empty());
+        let long = topic("", &"a".repeat(TOPIC_NAME_MAX));
+        assert_eq!(long.slug_or_from_name().len(), TOPIC_SLUG_MAX);
+        assert!(long.check().is_empty());
+    }
+
+    #[test]
+    fn topic_names_and_slugs_are_sized_and_shaped() {
+        for bad in [
+            "A",
+            "has space",
+            "-lead",
+            "trail-",
+            "ümlaut",
+            &"x".repeat(41),
+        ] {
+            assert!(topic(bad, "Name").check().get("slug").is_some(), "{bad}");
+        }
+        assert!(topic("ok", "").check().get("name").is_some());
+        assert!(
+            topic("ok", &"n".repeat(TOPIC_NAME_MAX + 1))
+                .check()
+                .get("name")
+                .is_some()
+        );
+        assert!(topic("ok", "two\nlines").check().get("name").is_some());
+        // A rename names no slug: only the name is checked.
+        let rename = TopicInput {
+            id: Some(TopicId(1)),
+            slug: String::new(),
+            name: "Кино".into(),
+        };
+        assert!(rename.check().is_empty());
+    }
 
     fn input() -> ChannelInput {
         ChannelInput {

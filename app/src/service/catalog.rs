@@ -5,8 +5,8 @@ use crate::{
     entity::{channel, topic},
     error::{AppError, FieldErrors},
     model::{
-        AuditAction, ChannelFilter, ChannelId, ChannelInput, ChannelRow, ChannelSort, Page,
-        PlatformRole, Topic, TopicId,
+        AuditAction, ChannelFilter, ChannelId, ChannelInput, ChannelRow, ChannelSort, MAX_TOPICS,
+        Page, PlatformRole, Topic, TopicId, TopicInput, TopicRow,
     },
     service::{
         Actor,
@@ -19,7 +19,7 @@ use crate::{
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use std::collections::{HashMap, HashSet};
@@ -42,6 +42,169 @@ pub async fn topics(db: &impl ConnectionTrait) -> Result<Vec<Topic>, AppError> {
             name: t.name,
         })
         .collect())
+}
+
+/// Every topic with how many channels are filed under it, A–Z by name (admins).
+pub async fn topic_rows(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+) -> Result<Vec<TopicRow>, AppError> {
+    actor.require_staff(db, PlatformRole::Admin).await?;
+    let counts: HashMap<i64, i64> = channel::Entity::find()
+        .select_only()
+        .column(channel::Column::TopicId)
+        .column_as(channel::Column::Id.count(), "n")
+        .group_by(channel::Column::TopicId)
+        .into_tuple::<(i64, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(topics(db)
+        .await?
+        .into_iter()
+        .map(|t| TopicRow {
+            channels: counts
+                .get(&t.id.0)
+                .map_or(0, |&n| u64::try_from(n).unwrap_or(0)),
+            id: t.id,
+            slug: t.slug,
+            name: t.name,
+        })
+        .collect())
+}
+
+/// Adds a topic (`input.id` empty) or renames one (admins); a slug never changes. Names and
+/// slugs are unique regardless of case, and no name may read as another topic's slug: a
+/// catalog file names a topic by either. Audited; bumps the catalog version, so every
+/// instance's forecast index re-reads the taxonomy within seconds. The topics are read and
+/// checked first, then written only if the catalog has not changed since (read and checked
+/// again, a few times, when it has), so two admins saving at once cannot make two topics of
+/// one name. Saving a topic's own name again writes nothing.
+pub async fn save_topic<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    input: TopicInput,
+) -> Result<TopicId, AppError> {
+    actor.require_staff(db, PlatformRole::Admin).await?;
+    input.check().into_result()?;
+    for _ in 0..3 {
+        let version = settings::catalog_version(db).await?;
+        let all = topics(db).await?;
+        let Some(change) = topic_change(&input, &all)? else {
+            // Only a rename can keep its name.
+            return input.id.ok_or(AppError::NotFound);
+        };
+        let txn = db.begin().await?;
+        if !settings::bump_catalog_version_from(&txn, version).await? {
+            txn.rollback().await?;
+            continue;
+        }
+        let id = match input.id {
+            Some(id) => {
+                topic::Entity::update_many()
+                    .col_expr(topic::Column::Name, Expr::value(change.name.clone()))
+                    .filter(topic::Column::Id.eq(id.0))
+                    .exec(&txn)
+                    .await?;
+                id
+            }
+            None => TopicId(
+                topic::ActiveModel {
+                    slug: Set(change.slug.clone()),
+                    name: Set(change.name.clone()),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?
+                .id,
+            ),
+        };
+        let mut detail =
+            serde_json::json!({ "slug": change.slug, "after": { "name": change.name } });
+        if let Some(before) = change.before {
+            detail["before"] = serde_json::json!({ "name": before });
+        }
+        audit::record(
+            &txn,
+            AuditEntry::new(AuditAction::TopicSaved, "topic", id.to_string())
+                .by(actor.user_id)
+                .from_ip(actor.ip.clone())
+                .detail(detail),
+        )
+        .await?;
+        txn.commit().await?;
+        return Ok(id);
+    }
+    Err(AppError::Conflict(
+        "The catalog kept changing while this was saved. Nothing was saved; please try again."
+            .to_owned(),
+    ))
+}
+
+/// What [`save_topic`] writes: the topic's slug, its name, and its name before a rename.
+struct TopicChange {
+    slug: String,
+    name: String,
+    before: Option<String>,
+}
+
+/// Checks `input` against every topic (`all`, as read at one catalog version): `None` when a
+/// rename keeps the name, otherwise the change, or the clashes beside their fields.
+fn topic_change(input: &TopicInput, all: &[Topic]) -> Result<Option<TopicChange>, AppError> {
+    let name = input.name.trim().to_owned();
+    let folded = name.to_lowercase();
+    let others = || all.iter().filter(|t| Some(t.id) != input.id);
+    let mut errors = FieldErrors::default();
+    if let Some(clash) = others().find(|t| t.name.to_lowercase() == folded || t.slug == folded) {
+        errors.add(
+            "name",
+            format!(
+                "The topic “{}” ({}) already goes by this name.",
+                clash.name, clash.slug
+            ),
+        );
+    }
+    let change = match input.id {
+        Some(id) => {
+            let current = all.iter().find(|t| t.id == id).ok_or(AppError::NotFound)?;
+            errors.into_result()?;
+            if current.name == name {
+                return Ok(None);
+            }
+            TopicChange {
+                slug: current.slug.clone(),
+                name,
+                before: Some(current.name.clone()),
+            }
+        }
+        None => {
+            let slug = input.slug_or_from_name();
+            if let Some(clash) = others().find(|t| t.slug == slug || t.name.to_lowercase() == slug)
+            {
+                errors.add(
+                    "slug",
+                    format!(
+                        "The topic “{}” ({}) already answers to this slug.",
+                        clash.name, clash.slug
+                    ),
+                );
+            }
+            if all.len() >= MAX_TOPICS {
+                errors.add(
+                    "form",
+                    format!("The taxonomy has its most topics ({MAX_TOPICS}): rename one instead."),
+                );
+            }
+            errors.into_result()?;
+            TopicChange {
+                slug,
+                name,
+                before: None,
+            }
+        }
+    };
+    Ok(Some(change))
 }
 
 /// A channel as lists show it; `topic` is its topic's (slug, name) when known.

@@ -7,9 +7,9 @@ use crate::{
     entity::{app_user, platform_setting, platform_text},
     error::{AppError, FieldErrors},
     model::{
-        AuditAction, BANK_DETAILS_LINES, BANK_DETAILS_MAX, BankDetailsChange, BankDetailsInput,
-        CatalogSettingsInput, Micros, MoneyLimits, PlatformRole, PublishedBankDetails,
-        is_invisible, is_other_space, parse_count,
+        ACCOUNT_CURRENCIES, AuditAction, BANK_DETAILS_LINES, BANK_DETAILS_MAX, BankDetailsChange,
+        BankDetailsInput, CatalogSettingsInput, DEFAULT_CURRENCY, Micros, MoneyLimits,
+        PlatformRole, PublishedBankDetails, is_invisible, is_other_space, parse_count,
     },
     service::{
         Actor,
@@ -19,8 +19,9 @@ use crate::{
     },
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, TransactionSession,
-    TransactionTrait, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, Set, TransactionSession,
+    TransactionTrait,
+    sea_query::{Expr, OnConflict},
 };
 use validator::Validate;
 
@@ -187,7 +188,22 @@ pub async fn catalog_input(
         hold_hours: (current.hold_ttl_minutes / 60).to_string(),
         report_min_views: current.report_min_channel_views.to_string(),
         approval_units: finance_approval_units(db).await?.to_string(),
+        currency: account_currency(db).await?,
     })
+}
+
+/// The `platform_text` key of the currency new ad accounts are opened in.
+const ACCOUNT_CURRENCY: &str = "account_currency";
+
+/// The currency new ad accounts are opened in: the admin's choice, else
+/// [`DEFAULT_CURRENCY`](crate::model::DEFAULT_CURRENCY) (a primary-key lookup).
+pub async fn account_currency(db: &impl ConnectionTrait) -> Result<String, AppError> {
+    let chosen = platform_text::Entity::find_by_id(ACCOUNT_CURRENCY.to_owned())
+        .one(db)
+        .await?
+        .map(|row| row.value)
+        .filter(|code| ACCOUNT_CURRENCIES.iter().any(|(c, _)| c == code));
+    Ok(chosen.unwrap_or_else(|| DEFAULT_CURRENCY.to_owned()))
 }
 
 /// Basis points as a percentage for the form: 5000 → "50", 3333 → "33.33".
@@ -333,9 +349,22 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
             }
         }
     };
+    let currency = input.currency.trim().to_uppercase();
+    if !currency.is_empty() && !ACCOUNT_CURRENCIES.iter().any(|(c, _)| *c == currency) {
+        errors.add(
+            "currency",
+            format!("One of {}.", ACCOUNT_CURRENCIES.map(|(c, _)| c).join(", ")),
+        );
+    }
     errors.into_result()?;
     let txn = db.begin().await?;
     let before = load(&txn).await?;
+    let currency_before = account_currency(&txn).await?;
+    let currency = if currency.is_empty() {
+        currency_before.clone()
+    } else {
+        currency
+    };
     let approval_before = finance_approval_units(&txn).await?;
     let approval_units = approval_units.unwrap_or(approval_before);
     // The threshold is what keeps one finance person from moving a large sum alone: an admin
@@ -401,6 +430,27 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
                 .await?;
         }
     }
+    if currency != currency_before {
+        changed = true;
+        // The row is made the first time an admin chooses: an upsert, on either database.
+        platform_text::Entity::insert(platform_text::ActiveModel {
+            key: Set(ACCOUNT_CURRENCY.to_owned()),
+            value: Set(currency.clone()),
+            updated_at: Set(chrono::Utc::now()),
+            updated_by: Set(Some(actor.user_id.0)),
+        })
+        .on_conflict(
+            OnConflict::column(platform_text::Column::Key)
+                .update_columns([
+                    platform_text::Column::Value,
+                    platform_text::Column::UpdatedAt,
+                    platform_text::Column::UpdatedBy,
+                ])
+                .to_owned(),
+        )
+        .exec(&txn)
+        .await?;
+    }
     if catalog_changed {
         bump_catalog_version(&txn).await?;
     }
@@ -420,6 +470,7 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
                         HOLD_TTL: before.hold_ttl_minutes,
                         REPORT_MIN_VIEWS: before.report_min_channel_views,
                         FINANCE_APPROVAL: approval_before,
+                        ACCOUNT_CURRENCY: currency_before,
                     },
                     "after": {
                         MIN_SUBSCRIBERS: min_subscribers,
@@ -430,6 +481,7 @@ pub async fn update_catalog<C: ConnectionTrait + TransactionTrait>(
                         HOLD_TTL: hold_minutes,
                         REPORT_MIN_VIEWS: report_min_views,
                         FINANCE_APPROVAL: approval_units,
+                        ACCOUNT_CURRENCY: currency,
                     },
                 })),
         )

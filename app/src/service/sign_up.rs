@@ -10,14 +10,13 @@
 use crate::{
     entity::{account_member, ad_account, app_user},
     error::{AppError, FieldErrors},
-    model::{
-        AccountId, AccountRole, AuditAction, DEFAULT_CURRENCY, SignUpInput, UserId, normalize_email,
-    },
+    model::{AccountId, AccountRole, AuditAction, SignUpInput, UserId, normalize_email},
     service::{
         audit::{self, AuditEntry},
         invitations,
         passwords::{self, PasswordHasher},
         rate_limit::{self, Limit, Reservation},
+        settings,
         verification::{self, CONFIRM_FIRST},
     },
 };
@@ -347,7 +346,8 @@ async fn new_owned_account(
 ) -> Result<AccountId, AppError> {
     let account = ad_account::ActiveModel {
         name: Set(input.account_name.trim().to_owned()),
-        currency: Set(DEFAULT_CURRENCY.to_owned()),
+        // The platform's currency for new accounts when it opens; the account keeps it.
+        currency: Set(settings::account_currency(txn).await?),
         time_zone: Set(input.time_zone.clone()),
         created_at: Set(now),
         ..Default::default()

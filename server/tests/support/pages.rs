@@ -47,6 +47,7 @@ pub const PAGES: &[(&str, Who)] = &[
     ("/moderation", Who::Moderator),
     ("/moderation/1", Who::Moderator),
     ("/admin/policy", Who::Admin),
+    ("/admin/topics", Who::Admin),
     ("/admin/channels/1", Who::Admin),
     ("/admin/users", Who::Admin),
     ("/admin/audit", Who::Admin),

@@ -7,4 +7,5 @@ pub mod delivery_keys;
 pub mod mail;
 pub mod policy;
 pub mod settings;
+pub mod topics;
 pub mod users;

@@ -8,8 +8,8 @@ use crate::{
     },
     components::{Field, FormError, field_error, form_error},
     model::{
-        BANK_DETAILS_CHANGE_DAYS, BANK_DETAILS_MAX, BankDetailsChange, BankDetailsInput,
-        CatalogSettingsInput,
+        ACCOUNT_CURRENCIES, BANK_DETAILS_CHANGE_DAYS, BANK_DETAILS_MAX, BankDetailsChange,
+        BankDetailsInput, CatalogSettingsInput,
     },
     pages::{suspend_once, utc},
 };
@@ -140,20 +140,35 @@ fn SettingsForm(
                     error=field_error(result, "slots_per_day")
                 />
                 <h2>"Campaign money"</h2>
+                <div class="field" class:invalid=move || field_error(result, "currency").get().is_some()>
+                    <label for="settings-currency">"Currency of new ad accounts"</label>
+                    <select id="settings-currency" name="input[currency]"
+                        aria-describedby="settings-currency-hint settings-currency-error">
+                        {ACCOUNT_CURRENCIES.into_iter().map(|(code, name)| {
+                            let selected = code == current.currency;
+                            view! { <option value=code selected=selected>{name}</option> }
+                        }).collect_view()}
+                    </select>
+                    <p class="hint" id="settings-currency-hint">
+                        "An account is opened in this currency and keeps it: its balance, bids, budgets and statements are in it. "
+                        "Changing it changes no existing account. The limits below are in each account's own currency."
+                    </p>
+                    <p class="field-error" id="settings-currency-error" role="alert">{move || field_error(result, "currency").get()}</p>
+                </div>
                 <Field
                     id="settings-min-cpm"
                     name="input[min_cpm]"
-                    label="Minimum CPM bid (EUR)"
+                    label="Minimum CPM bid"
                     value=current.min_cpm
-                    hint="A campaign's bid per thousand views may not be lower."
+                    hint="A campaign's bid per thousand views may not be lower (in the account's currency)."
                     error=field_error(result, "min_cpm")
                 />
                 <Field
                     id="settings-min-budget"
                     name="input[min_total_budget]"
-                    label="Minimum total budget (EUR)"
+                    label="Minimum total budget"
                     value=current.min_total_budget
-                    hint="Checked when a campaign is saved; running campaigns keep theirs."
+                    hint="In the account's currency. Checked when a campaign is saved; running campaigns keep theirs."
                     error=field_error(result, "min_total_budget")
                 />
                 <h2>"Delivery"</h2>
