@@ -88,7 +88,7 @@ async fn a_large_credit_needs_a_second_finance_person() {
     .await
     .expect("open the credit form");
     for (label, value) in [
-        ("Amount (EUR)", "25000"),
+        ("Credit amount (EUR)", "25000"),
         ("Bank transfer reference", "WIRE-BIG-1"),
     ] {
         let field = field_in(&alice, &card, label).await;

@@ -101,6 +101,32 @@ async fn decline_with_a_reason_then_edit_resend_and_approve_the_diff() {
     )
     .await;
     load_the_wasm_now(&moderator).await;
+    // The form says until when the item is held; extending the claim keeps what is filled in.
+    until_contains(
+        &moderator,
+        "[data-test=claimed-until]",
+        "Claimed by you until",
+    )
+    .await;
+    click(&moderator, "#extend-claim").await;
+    until_contains(
+        &moderator,
+        "[data-test=claimed-until]",
+        "Claimed by you until",
+    )
+    .await;
+    let ticked = moderator
+        .execute(
+            "return [document.querySelector('#reason-misleading').checked, document.querySelector('#decision-note').value];",
+            vec![],
+        )
+        .await
+        .expect("read the form");
+    assert_eq!(
+        ticked,
+        json!([true, "Nobody can guarantee the best coffee in the world."]),
+        "an extension leaves the form as it was"
+    );
     click(&moderator, "#decline").await;
     until_contains(
         &moderator,

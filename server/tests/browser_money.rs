@@ -73,7 +73,7 @@ async fn credit(client: &Client, amount: &str, reference: &str, expect: &str) ->
         .expect("open the credit form");
     }
     for (label, value) in [
-        ("Amount (EUR)", amount),
+        ("Credit amount (EUR)", amount),
         ("Bank transfer reference", reference),
     ] {
         let field = wait_for_xpath(

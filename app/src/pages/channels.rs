@@ -72,15 +72,15 @@ pub fn ChannelsPage() -> impl IntoView {
                     <input id="c-q" type="search" name="q" placeholder="handle or title" value=raw("q")/>
                 </div>
                 <div class="field">
-                    <label for="c-min">"Subscribers from"</label>
+                    <label for="c-min">"Minimum subscribers"</label>
                     <input id="c-min" name="min_subs" inputmode="numeric" placeholder="e.g. 10k" value=raw("min_subs")/>
                 </div>
                 <div class="field">
-                    <label for="c-max">"to"</label>
+                    <label for="c-max">"Maximum subscribers"</label>
                     <input id="c-max" name="max_subs" inputmode="numeric" placeholder="no limit" value=raw("max_subs")/>
                 </div>
                 <div class="field">
-                    <label for="c-views">"Avg views at least"</label>
+                    <label for="c-views">"Minimum average views"</label>
                     <input id="c-views" name="min_views" inputmode="numeric" placeholder="any" value=raw("min_views")/>
                 </div>
                 <div class="field">
@@ -178,7 +178,8 @@ pub fn ChannelsPage() -> impl IntoView {
                                                     }}
                                                 </td>
                                                 {admin.then(|| view! {
-                                                    <td><a href=format!("/admin/channels/{}", c.id)>"Edit"</a></td>
+                                                    <td><a href=format!("/admin/channels/{}", c.id)
+                                                        aria-label=format!("Edit @{}", c.handle)>"Edit"</a></td>
                                                 })}
                                             </tr>
                                         }).collect_view()}

@@ -487,21 +487,21 @@ pub fn TargetingWorkspace(
                         {choices("Languages ", "lang", "languages", |f| &mut f.languages, |f| &f.languages, languages)}
                         <div class="field-row">
                             <div class="field" class:invalid=invalid("min_subscribers")>
-                                <label for="t-min-subs">"Subscribers from"</label>
+                                <label for="t-min-subs">"Minimum subscribers"</label>
                                 <input id="t-min-subs" name="min_subs" inputmode="numeric" placeholder="e.g. 10k"
                                     value=value(|f| f.min_subscribers.clone()) aria-describedby="t-min-subs-error"
                                     on:input=text_input(|f, v| f.min_subscribers = v)/>
                                 <p class="field-error" id="t-min-subs-error" role="alert">{error("min_subscribers")}</p>
                             </div>
                             <div class="field" class:invalid=invalid("max_subscribers")>
-                                <label for="t-max-subs">"to"</label>
+                                <label for="t-max-subs">"Maximum subscribers"</label>
                                 <input id="t-max-subs" name="max_subs" inputmode="numeric" placeholder="no limit"
                                     value=value(|f| f.max_subscribers.clone()) aria-describedby="t-max-subs-error"
                                     on:input=text_input(|f, v| f.max_subscribers = v)/>
                                 <p class="field-error" id="t-max-subs-error" role="alert">{error("max_subscribers")}</p>
                             </div>
                             <div class="field" class:invalid=invalid("min_avg_views")>
-                                <label for="t-min-views">"Average views at least"</label>
+                                <label for="t-min-views">"Minimum average views"</label>
                                 <input id="t-min-views" name="min_views" inputmode="numeric" placeholder="any"
                                     value=value(|f| f.min_avg_views.clone()) aria-describedby="t-min-views-error"
                                     on:input=text_input(|f, v| f.min_avg_views = v)/>
@@ -530,13 +530,15 @@ pub fn TargetingWorkspace(
                             <ul class="search-results" aria-label="Matching channels">
                                 {rows.into_iter().take(SEARCH_LIMIT).map(|row| {
                                     let id = row.id.to_string();
+                                    let include_label = format!("Include @{}", row.handle);
+                                    let exclude_label = format!("Exclude @{}", row.handle);
                                     view! {
                                         <li>
                                             <span class="handle">{format!("@{}", row.handle)}</span>
                                             <span class="sub">{format!("{} · {} · {} subscribers", row.title, row.language, compact(row.subscribers))}</span>
                                             <span class="actions">
-                                                <button type="submit" name="add_inc" value=id.clone() class="link-button" on:click=pick(true, row.clone())>"Include"</button>
-                                                <button type="submit" name="add_exc" value=id class="link-button" on:click=pick(false, row.clone())>"Exclude"</button>
+                                                <button type="submit" name="add_inc" value=id.clone() class="link-button" aria-label=include_label on:click=pick(true, row.clone())>"Include"</button>
+                                                <button type="submit" name="add_exc" value=id class="link-button" aria-label=exclude_label on:click=pick(false, row.clone())>"Exclude"</button>
                                             </span>
                                         </li>
                                     }

@@ -192,7 +192,7 @@ fn Editor(
                     </div>
                     <div class="field" class:invalid=move || field_error(result, "text").get().is_some()>
                         <div class="label-row">
-                            <label for="ad-text">"Message"</label>
+                            <label for="ad-text">"Ad text"</label>
                             <CharCounter text=Signal::derive(move || text.get()) id="ad-text-counter"/>
                         </div>
                         <textarea id="ad-text" name="input[text]" rows="4" aria-describedby="ad-text-counter ad-text-error"
@@ -209,7 +209,7 @@ fn Editor(
                             <p class="field-error" id="ad-button-error" role="alert">{move || field_error(result, "button_label").get()}</p>
                         </div>
                         <div class="field grow" class:invalid=move || field_error(result, "destination_url").get().is_some()>
-                            <label for="ad-url">"Destination link"</label>
+                            <label for="ad-url">"Destination URL"</label>
                             <input id="ad-url" name="input[destination_url]" inputmode="url" value=start.destination_url.clone()
                                 placeholder="https://… or t.me/…" aria-describedby="ad-url-error"
                                 on:input=move |ev| url.set(event_target_value(&ev))/>

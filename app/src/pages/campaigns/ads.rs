@@ -70,6 +70,9 @@ pub fn AdsSection(
                     let tone = if ad.paused { "muted" } else { ad.latest().map_or("muted", |v| v.status.tone()) };
                     let id = ad.id;
                     let paused = ad.paused;
+                    let title = ad.title.clone();
+                    let edit_label = move || format!("{} ad “{}”", if can_edit.get() { "Edit" } else { "Open" }, title);
+                    let toggle_label = format!("{} ad “{}”", if paused { "Resume" } else { "Pause" }, ad.title);
                     view! {
                         <article class="ad-item" data-test="ad-item">
                             <AdPreview copy=Signal::derive(move || shown.clone())/>
@@ -85,9 +88,9 @@ pub fn AdsSection(
                                     ad.delivery.spent.display(&currency)
                                 )}</p>
                                 <div class="actions">
-                                    <a href=format!("/campaigns/{campaign}/ads/{id}")>{move || if can_edit.get() { "Edit" } else { "Open" }}</a>
+                                    <a href=format!("/campaigns/{campaign}/ads/{id}") aria-label=edit_label>{move || if can_edit.get() { "Edit" } else { "Open" }}</a>
                                     {move || can_edit.get().then(|| view! {
-                                        <button type="button" class="link-button" on:click=toggle(id, !paused)>
+                                        <button type="button" class="link-button" aria-label=toggle_label.clone() on:click=toggle(id, !paused)>
                                             {if paused { "Resume" } else { "Pause" }}
                                         </button>
                                     })}

@@ -20,6 +20,14 @@ pub fn Decisions(
         return ().into_any();
     }
     let result: Signal<_> = appeal.value().into();
+    // One action serves every decision's form: its answer belongs to the form last sent (the
+    // action forgets its input once answered, so it is kept here).
+    let sent = RwSignal::new(None);
+    Effect::new(move |_| {
+        if let Some(input) = appeal.input().get() {
+            sent.set(Some(input.decision));
+        }
+    });
     view! {
         <section class="card decisions" aria-labelledby="decisions-heading" id="decisions">
             <h2 id="decisions-heading">{heading}</h2>
@@ -29,6 +37,9 @@ pub fn Decisions(
             {decisions.into_iter().map(|d| {
                 let open = can_appeal && d.appeal == AppealState::Open;
                 let id = d.id;
+                let result = Signal::derive(move || {
+                    if sent.get() == Some(id) { result.get() } else { None }
+                });
                 view! {
                     <DecisionCard decision=d>
                         {open.then(|| view! {
@@ -38,7 +49,7 @@ pub fn Decisions(
                                     <FormError error=form_error(result)/>
                                     <input type="hidden" name="decision" value=id.to_string()/>
                                     <div class="field" class:invalid=move || field_error(result, "message").get().is_some()>
-                                        <label for=format!("appeal-{id}")>"Why should it be approved?"</label>
+                                        <label for=format!("appeal-{id}")>"Your appeal: why should it be approved?"</label>
                                         <textarea id=format!("appeal-{id}") name="input[message]" rows="3"
                                             maxlength=NOTE_MAX.to_string() aria-describedby=format!("appeal-{id}-error")></textarea>
                                         <p class="field-error" id=format!("appeal-{id}-error") role="alert">{move || field_error(result, "message").get()}</p>

@@ -189,26 +189,37 @@ fn AccountCard(
     let currency = row.currency.clone();
     let money = move |m: crate::model::Micros| m.display(&currency);
     let result: Signal<_> = credit.value().into();
-    // Errors belong beside the form that sent them.
-    let mine = Signal::derive(move || {
-        let sent_here = credit.input().get().map(|i| i.input.account == row.id);
-        match (sent_here, result.get()) {
-            (Some(false), _) => None,
-            (_, r @ Some(Err(_))) => r,
-            _ => None,
+    // Errors belong beside the form that sent them. One action serves every card, and it
+    // forgets its input once answered: each card notes whether the last one sent was its own.
+    let credited_here = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(sent) = credit.input().get() {
+            credited_here.set(sent.input.account == row.id);
         }
+    });
+    let mine = Signal::derive(move || {
+        credited_here
+            .get()
+            .then(|| result.get())
+            .flatten()
+            .filter(Result::is_err)
     });
     let refunded: Signal<_> = refund.value().into();
-    let refund_here = Signal::derive(move || {
-        let sent_here = refund.input().get().map(|i| i.input.account == row.id);
-        match (sent_here, refunded.get()) {
-            (Some(false), _) => None,
-            (_, r @ Some(Err(_))) => r,
-            _ => None,
+    let refunded_here = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(sent) = refund.input().get() {
+            refunded_here.set(sent.input.account == row.id);
         }
     });
+    let refund_here = Signal::derive(move || {
+        refunded_here
+            .get()
+            .then(|| refunded.get())
+            .flatten()
+            .filter(Result::is_err)
+    });
     let refund_field = move |name: &'static str| field_error(refund_here, name);
-    let amount_label = format!("Amount ({})", row.currency);
+    let amount_label = format!("Credit amount ({})", row.currency);
     let refund_label = format!("Refund amount ({})", row.currency);
     let heading = format!("account-{id}");
     let labelled_by = heading.clone();
@@ -235,7 +246,11 @@ fn AccountCard(
                     None => "No recent spend".to_owned(),
                 }}</dd>
             </dl>
-            <a href=format!("/finance/accounts/{id}")>{format!("Ledger history of {}", row.name)}</a>
+            <p class="links">
+                <a href=format!("/finance/accounts/{id}")>{format!("Ledger history of {}", row.name)}</a>
+                " · "
+                <a href=format!("/finance/accounts/{id}/statement")>{format!("Statement of {}", row.name)}</a>
+            </p>
             {can_move.then(|| view! {
             <details>
                 <summary>{format!("Credit {}", row.name)}</summary>

@@ -121,7 +121,6 @@ fn Review(
         </div>
         <p class="muted small">
             {format!("{} · campaign “{}” ({}) · submitted {}", screen.account_name, screen.campaign_name, screen.campaign_status.label(), utc(screen.submitted_at))}
-            {screen.claimed_until.filter(|_| open).map(|until| format!(" · claimed by you until {}", until.format("%H:%M UTC")))}
         </p>
         {(screen.state == TaskState::Withdrawn).then(|| view! {
             <p class="banner info">"The advertiser replaced or withdrew this submission: there is nothing left to decide."</p>
@@ -198,7 +197,9 @@ fn Review(
                         <NextItem appeals=screen.appeal.is_some()/>
                     </section>
                 }.into_any())}
-                {open.then(|| view! { <DecisionForm task reasons=screen.reasons.clone() decide release/> }.into_any())}
+                {screen.claimed_until.filter(|_| open).map(|until| view! {
+                    <DecisionForm task reasons=screen.reasons.clone() decide release claimed_until=until/>
+                }.into_any())}
                 {unclaimed.then(|| view! { <ClaimForm task claim/> }.into_any())}
             </aside>
             <section class="card review-history" aria-labelledby="history-heading">
@@ -284,7 +285,14 @@ fn DecisionForm(
     reasons: Vec<crate::model::PolicyReason>,
     decide: ServerAction<DecideReview>,
     release: ServerAction<ReleaseReview>,
+    /// When the caller's claim ends (an extension moves it on without reloading the form).
+    claimed_until: chrono::DateTime<chrono::Utc>,
 ) -> impl IntoView {
+    let extend = ServerAction::<ClaimReview>::new();
+    let until = Signal::derive(move || match extend.value().get() {
+        Some(Ok(Some(until))) => until,
+        _ => claimed_until,
+    });
     let chosen = RwSignal::new(Vec::<String>::new());
     let field = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
@@ -348,6 +356,17 @@ fn DecisionForm(
         <form id=DECISION_FORM_ID data-served=served_mark() class="card decision-form" aria-labelledby="decide-heading"
             on:submit=|ev| ev.prevent_default()>
             <h2 id="decide-heading">"Decide"</h2>
+            <p class="muted small claim-status">
+                <span data-test="claimed-until">
+                    {move || format!("Claimed by you until {} UTC: nobody else is offered it meanwhile.", until.get().format("%H:%M"))}
+                </span>
+                " "
+                <button type="button" class="ghost small" id="extend-claim" disabled=move || extend.pending().get()
+                    on:click=move |_| { extend.dispatch(ClaimReview { task }); }>
+                    "Extend claim"
+                </button>
+            </p>
+            <FormError error=form_error(extend.value().into())/>
             <FormError error=form_error(result)/>
             <fieldset class="field reasons" class:invalid=move || error("reasons")().is_some()>
                 <legend>"Policy reasons (for a decline)"</legend>
