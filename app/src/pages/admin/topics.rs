@@ -17,6 +17,17 @@ pub fn TopicsPage() -> impl IntoView {
     // Two actions, so that each form's errors show beside its own fields.
     let add = ServerAction::<SaveTopic>::new();
     let rename = ServerAction::<SaveTopic>::new();
+    // Sending one form clears what the other last said, so one message shows at a time.
+    Effect::new(move |_| {
+        if rename.input().get().is_some() {
+            add.value().set(None);
+        }
+    });
+    Effect::new(move |_| {
+        if add.input().get().is_some() {
+            rename.value().set(None);
+        }
+    });
     let rows = Resource::new(
         move || (add.version().get(), rename.version().get()),
         |_| topic_rows(),

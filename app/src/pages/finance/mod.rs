@@ -50,6 +50,21 @@ pub fn FinancePage() -> impl IntoView {
     );
     let credit = ServerAction::<CreditBalance>::new();
     let refund = ServerAction::<RefundBalance>::new();
+    // Which account's card sent the last credit and the last refund, so that an error shows
+    // beside that card's form only: an action forgets its input once answered, and the cards
+    // are built again whenever the list reloads.
+    let credit_for = RwSignal::new(None::<AccountId>);
+    let refund_for = RwSignal::new(None::<AccountId>);
+    Effect::new(move |_| {
+        if let Some(sent) = credit.input().get() {
+            credit_for.set(Some(sent.input.account));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(sent) = refund.input().get() {
+            refund_for.set(Some(sent.input.account));
+        }
+    });
     let decide = ServerAction::<DecideFinanceRequest>::new();
     let cancel = ServerAction::<CancelFinanceRequest>::new();
     let requests = Resource::new(
@@ -116,7 +131,7 @@ pub fn FinancePage() -> impl IntoView {
                         view! {
                             {empty}
                             <div class="finance-accounts">
-                                {list.rows.into_iter().map(|row| view! { <AccountCard row credit refund/> }).collect_view()}
+                                {list.rows.into_iter().map(|row| view! { <AccountCard row credit refund credit_for refund_for/> }).collect_view()}
                             </div>
                             <Pager page=list.page pages total=list.total
                                 href=move |p| format!("/finance?q={}&sort={sort}&page={p}", urlencode(&q))/>
@@ -184,36 +199,24 @@ fn AccountCard(
     row: FinanceAccountRow,
     credit: ServerAction<CreditBalance>,
     refund: ServerAction<RefundBalance>,
+    /// The account whose card sent the last credit, and the last refund.
+    credit_for: RwSignal<Option<AccountId>>,
+    refund_for: RwSignal<Option<AccountId>>,
 ) -> impl IntoView {
     let AccountId(id) = row.id;
     let currency = row.currency.clone();
     let money = move |m: crate::model::Micros| m.display(&currency);
     let result: Signal<_> = credit.value().into();
-    // Errors belong beside the form that sent them. One action serves every card, and it
-    // forgets its input once answered: each card notes whether the last one sent was its own.
-    let credited_here = RwSignal::new(false);
-    Effect::new(move |_| {
-        if let Some(sent) = credit.input().get() {
-            credited_here.set(sent.input.account == row.id);
-        }
-    });
+    // Errors belong beside the form that sent them.
     let mine = Signal::derive(move || {
-        credited_here
-            .get()
+        (credit_for.get() == Some(row.id))
             .then(|| result.get())
             .flatten()
             .filter(Result::is_err)
     });
     let refunded: Signal<_> = refund.value().into();
-    let refunded_here = RwSignal::new(false);
-    Effect::new(move |_| {
-        if let Some(sent) = refund.input().get() {
-            refunded_here.set(sent.input.account == row.id);
-        }
-    });
     let refund_here = Signal::derive(move || {
-        refunded_here
-            .get()
+        (refund_for.get() == Some(row.id))
             .then(|| refunded.get())
             .flatten()
             .filter(Result::is_err)
