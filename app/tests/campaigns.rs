@@ -67,6 +67,40 @@ async fn the_builder_saves_a_draft_and_shows_it_back_as_typed() {
 }
 
 #[tokio::test]
+async fn a_new_campaign_saves_as_a_draft_with_nothing_but_a_name() {
+    for (b, db) in fresh_all().await {
+        let me = owner(&db, "ada@example.com").await;
+        let eng = engine(&db).await;
+        // The blank builder starts at the platform's minimum bid and total budget.
+        let blank = campaigns::builder(&db, &db, &eng, &me, None, Default::default())
+            .await
+            .expect(b);
+        assert_eq!(
+            (
+                blank.form.targeting.bid.as_str(),
+                blank.form.total_budget.as_str()
+            ),
+            ("0.5", "20"),
+            "{b}"
+        );
+        let mut named = blank.form;
+        named.name = "Just a name".into();
+        let id = save(&db, &me, None, named).await.expect(b);
+        let stored = campaign::Entity::find_by_id(id.0)
+            .one(&db)
+            .await
+            .expect(b)
+            .expect(b);
+        assert_eq!(
+            (stored.bid_micros, stored.total_budget_micros),
+            (500_000, 20_000_000),
+            "{b}"
+        );
+        assert_eq!(stored.status, CampaignStatus::Draft, "{b}");
+    }
+}
+
+#[tokio::test]
 async fn bad_input_is_refused_beside_each_field_and_writes_nothing() {
     for (b, db) in fresh_all().await {
         let me = owner(&db, "ada@example.com").await;

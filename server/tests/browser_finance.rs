@@ -12,6 +12,7 @@ mod money_support;
 mod support;
 
 use fantoccini::{Client, Locator};
+use serde_json::json;
 use std::time::Duration;
 use support::{PASSWORD, TestApp, browser::*};
 
@@ -149,6 +150,22 @@ async fn a_large_credit_needs_a_second_finance_person() {
 
     // Bob refunds part of that transfer: the form offers it with what is left, refuses more
     // than that beside the amount, and refunds €100 against it at once (below the threshold).
+    // A closed form's fields are not in the page (so each label names one field): the refund
+    // form exists once its summary is opened.
+    let refund_labels = "count(//label[normalize-space()='Refund amount (EUR)'])";
+    let count = |client: &Client| {
+        let client = client.clone();
+        async move {
+            client
+                .execute(
+                    &format!("return document.evaluate(\"{refund_labels}\", document, null, XPathResult.NUMBER_TYPE, null).numberValue;"),
+                    vec![],
+                )
+                .await
+                .expect("count labels")
+        }
+    };
+    assert_eq!(count(&bob).await, json!(0), "no closed form's fields");
     wait_for_xpath(
         &bob,
         &format!("{card}//summary[normalize-space()='Refund {ACCOUNT}']"),
@@ -158,6 +175,7 @@ async fn a_large_credit_needs_a_second_finance_person() {
     .await
     .expect("open the refund form");
     let source = field_in(&bob, &card, "Top-up it returns").await;
+    assert_eq!(count(&bob).await, json!(1), "the opened form's fields");
     let offered = text_of(&bob, &format!("#{source}")).await;
     assert!(
         offered.contains("WIRE-BIG-1 · €25,000.00 left of €25,000.00 · "),

@@ -61,16 +61,28 @@ async fn catalog(app: &TestApp) {
 async fn credit(client: &Client, amount: &str, reference: &str, expect: &str) -> String {
     let card =
         format!("//article[@data-test='finance-account'][h2[normalize-space()='{ACCOUNT}']]");
-    let details = wait_for_xpath(client, &format!("{card}//details")).await;
-    if details.prop("open").await.expect("open").as_deref() != Some("true") {
-        wait_for_xpath(
-            client,
-            &format!("{card}//summary[normalize-space()='Credit {ACCOUNT}']"),
-        )
-        .await
-        .click()
-        .await
-        .expect("open the credit form");
+    // The form exists while its summary is open; the list (and so the card) is built again
+    // after each credit, closed, possibly just after the last one's banner showed: open it
+    // until its fields are there.
+    let first_label = format!("{card}//label[normalize-space()='Credit amount (EUR)']");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while client.find(Locator::XPath(&first_label)).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the credit form never opened"
+        );
+        let details = wait_for_xpath(client, &format!("{card}//details")).await;
+        if details.prop("open").await.ok().flatten().as_deref() != Some("true") {
+            // A card replaced meanwhile makes this element stale: the next round finds the new one.
+            let _ = wait_for_xpath(
+                client,
+                &format!("{card}//summary[normalize-space()='Credit {ACCOUNT}']"),
+            )
+            .await
+            .click()
+            .await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     for (label, value) in [
         ("Credit amount (EUR)", amount),

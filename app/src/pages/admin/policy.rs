@@ -4,7 +4,7 @@
 
 use crate::{
     api::moderation::{SavePolicyReason, policy_reasons},
-    components::{Field, FormError, field_error, form_error},
+    components::{Disclosure, Field, FormError, field_error, form_error},
     model::{GUIDELINE_MAX, PolicyReason},
     pages::suspend_once,
 };
@@ -68,13 +68,17 @@ fn ReasonForm(reason: PolicyReason, saved: RwSignal<u32>) -> impl IntoView {
             saved.update(|n| *n += 1);
         }
     });
+    let (title, code, active) = (reason.title.clone(), reason.code.clone(), reason.active);
+    let element_id = format!("policy-{code}");
     view! {
-        <details class="card policy-reason" data-test="policy-reason">
-            <summary>
-                <strong>{reason.title.clone()}</strong>
-                <code class="muted">{reason.code.clone()}</code>
-                {(!reason.active).then(|| view! { <span class="badge muted">"Retired"</span> })}
-            </summary>
+        // Its form exists only while it is open (see `Disclosure`): the add form's Title and
+        // Guideline are then the only ones on the page.
+        <Disclosure id=element_id class="card policy-reason" summary=move || view! {
+            <strong>{title}</strong>
+            <code class="muted">{code}</code>
+            {(!active).then(|| view! { <span class="badge muted">"Retired"</span> })}
+        }>
+            {let reason = reason.clone(); view! {
             <ActionForm action=save attr:class="stack narrow" attr:novalidate=true>
                 <FormError error=form_error(result)/>
                 <input type="hidden" name="input[id]" value=id.to_string()/>
@@ -95,6 +99,7 @@ fn ReasonForm(reason: PolicyReason, saved: RwSignal<u32>) -> impl IntoView {
                 </label>
                 <button type="submit" disabled=move || save.pending().get()>"Save"</button>
             </ActionForm>
-        </details>
+            }}
+        </Disclosure>
     }
 }

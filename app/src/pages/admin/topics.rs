@@ -62,10 +62,9 @@ fn TopicTable(list: Vec<TopicRow>) -> impl IntoView {
         <section class="card" aria-labelledby="topics-heading">
             <h2 id="topics-heading">{format!("{count} topics")}</h2>
             <div class="table-wrap" tabindex="0">
-                <table aria-label="Topics" class="cards-on-phone">
+                <table aria-label="Topics">
                     <thead><tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Slug"</th>
+                        <th scope="col">"Topic and slug"</th>
                         <th scope="col" class="num">"Channels"</th>
                         <th scope="col"><span class="visually-hidden">"Rename"</span></th>
                     </tr></thead>
@@ -77,9 +76,11 @@ fn TopicTable(list: Vec<TopicRow>) -> impl IntoView {
                             let shown = format!("{} channels of {}", t.channels, t.name);
                             view! {
                                 <tr data-test="topic">
-                                    <td data-label="Name">{t.name.clone()}</td>
-                                    <td data-label="Slug"><code>{t.slug.clone()}</code></td>
-                                    <td class="num" data-label="Channels">
+                                    <td>
+                                        <span class="topic-name">{t.name.clone()}</span>
+                                        <code class="sub">{t.slug.clone()}</code>
+                                    </td>
+                                    <td class="num">
                                         <a href=channels aria-label=shown>{t.channels.to_string()}</a>
                                     </td>
                                     <td><a href=rename aria-label=rename_label>"Rename"</a></td>

@@ -20,7 +20,7 @@ use crate::{
         CancelFinanceRequest, CreditBalance, DecideFinanceRequest, RefundBalance,
         list_finance_accounts, list_finance_requests,
     },
-    components::{FormError, Pager, field_error, form_error},
+    components::{Disclosure, FormError, Pager, field_error, form_error},
     model::{AccountId, FinanceAccountRow},
     pages::suspend_once,
 };
@@ -78,15 +78,27 @@ pub fn FinancePage() -> impl IntoView {
         },
         |_| list_finance_requests(),
     );
-    // A credit, refund, decision or cancel changes the balances and top-ups listed: read them
-    // again.
+    // A credit, refund, decision or cancel (a cancelled refund gives its part of a top-up
+    // back) changes the balances and top-ups listed: read them again. One effect per action,
+    // each following its own answer only: a refused refund after an earlier approval must not
+    // reload the list, which would close the form being corrected.
     Effect::new(move |_| {
-        let changed = matches!(credit.value().get(), Some(Ok(_)))
-            || matches!(refund.value().get(), Some(Ok(_)))
-            || matches!(decide.value().get(), Some(Ok(_)))
-            // A cancelled refund gives its part of a top-up back.
-            || matches!(cancel.value().get(), Some(Ok(_)));
-        if changed {
+        if matches!(credit.value().get(), Some(Ok(_))) {
+            accounts.refetch();
+        }
+    });
+    Effect::new(move |_| {
+        if matches!(refund.value().get(), Some(Ok(_))) {
+            accounts.refetch();
+        }
+    });
+    Effect::new(move |_| {
+        if matches!(decide.value().get(), Some(Ok(_))) {
+            accounts.refetch();
+        }
+    });
+    Effect::new(move |_| {
+        if matches!(cancel.value().get(), Some(Ok(_))) {
             accounts.refetch();
         }
     });
@@ -224,6 +236,8 @@ fn AccountCard(
     let refund_field = move |name: &'static str| field_error(refund_here, name);
     let amount_label = format!("Credit amount ({})", row.currency);
     let refund_label = format!("Refund amount ({})", row.currency);
+    // The refund form is built each time its disclosure opens (see `Disclosure`).
+    let refundable = row.refundable.clone();
     let heading = format!("account-{id}");
     let labelled_by = heading.clone();
     let field = move |name: &'static str| field_error(mine, name);
@@ -249,14 +263,12 @@ fn AccountCard(
                     None => "No recent spend".to_owned(),
                 }}</dd>
             </dl>
-            <p class="links">
-                <a href=format!("/finance/accounts/{id}")>{format!("Ledger history of {}", row.name)}</a>
-                " · "
-                <a href=format!("/finance/accounts/{id}/statement")>{format!("Statement of {}", row.name)}</a>
-            </p>
+            <a href=format!("/finance/accounts/{id}")>{format!("Ledger history of {}", row.name)}</a>
+            <a href=format!("/finance/accounts/{id}/statement")
+                aria-label=format!("Monthly statement of {}", row.name)>"Monthly statement"</a>
             {can_move.then(|| view! {
-            <details>
-                <summary>{format!("Credit {}", row.name)}</summary>
+            <Disclosure id=format!("credit-form-{id}") summary={let text = format!("Credit {}", row.name); move || text}>
+                {let amount_label = amount_label.clone(); view! {
                 <ActionForm action=credit attr:class="stack narrow" attr:novalidate=true>
                     <FormError error=form_error(mine)/>
                     <input type="hidden" name="input[account]" value=id.to_string()/>
@@ -272,10 +284,10 @@ fn AccountCard(
                         "Credit balance"
                     </button>
                 </ActionForm>
-            </details>
-            <details>
-                <summary>{format!("Refund {}", row.name)}</summary>
-                {if row.refundable.is_empty() {
+                }}
+            </Disclosure>
+            <Disclosure id=format!("refund-form-{id}") summary={let text = format!("Refund {}", row.name); move || text}>
+                {if refundable.is_empty() {
                     view! {
                         <p class="hint" data-test="nothing-to-refund">
                             "Nothing to refund: a refund returns part of a top-up, and none of this account's has money left."
@@ -287,7 +299,8 @@ fn AccountCard(
                     let top_up_hint = format!("{top_up_id}-hint");
                     let top_up_described = format!("{top_up_hint} {top_up_error}");
                     let top_up_invalid = refund_field("top_up");
-                    let options = row.refundable.iter().map(|t| {
+                    let refund_label = refund_label.clone();
+                    let options = refundable.iter().map(|t| {
                         let text = format!(
                             "{} · {} left of {} · {}",
                             t.reference,
@@ -315,7 +328,7 @@ fn AccountCard(
                         <p class="field-error" id=top_up_error role="alert">{move || top_up_invalid.get()}</p>
                     </div>
                     <CreditField id=format!("refund-amount-{id}") name="input[amount]"
-                        label=refund_label.clone()
+                        label=refund_label
                         hint="At most what is left of that top-up and what is available." error=refund_field("amount")/>
                     <CreditField id=format!("refund-reference-{id}") name="input[reference]"
                         label="Outgoing transfer reference".to_owned()
@@ -328,7 +341,7 @@ fn AccountCard(
                 </ActionForm>
                     }.into_any()
                 }}
-            </details>
+            </Disclosure>
             })}
         </article>
     }

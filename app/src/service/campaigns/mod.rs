@@ -306,7 +306,6 @@ pub async fn builder(
         }
         None => None,
     };
-    let shown = posted.as_ref().map_or(&form, |p| &p.form);
     let options = forecast::options(engine);
     // The running campaigns the forecast competes with carry the platform's limits, current
     // as of the one version check the forecast needs anyway. When they cannot be brought up
@@ -316,6 +315,17 @@ pub async fn builder(
         Some(limits) => limits,
         None => settings::load(db).await?.money,
     };
+    // A new campaign starts at the platform's minimum bid and total budget, so that a draft
+    // saves with nothing but a name (the forecast then shows what that bid buys).
+    let form = if campaign.is_none() {
+        let mut blank = form;
+        blank.targeting.bid = limits.min_cpm.to_decimal();
+        blank.total_budget = limits.min_total_budget.to_decimal();
+        blank
+    } else {
+        form
+    };
+    let shown = posted.as_ref().map_or(&form, |p| &p.form);
     let prediction = match (shown.targeting.parse(), market) {
         (Err(errors), _) => Err(AppError::Invalid(errors)),
         (Ok(_), Err(e)) => Err(e),
