@@ -83,17 +83,18 @@ fn forged_action_error(request: &Request) -> Option<String> {
     // `unsent`). From elsewhere those would pre-fill a campaign with a stranger's values, one
     // Save away, or claim a save that never happened. On Users & roles, `grant` opens a role
     // grant's password step for the user and role it names: from elsewhere, an admin would
-    // land one typed password away from granting a stranger's choice.
+    // land one typed password away from granting a stranger's choice. It means nothing on any
+    // other page, so it goes wherever it comes from elsewhere (the router also serves Users &
+    // roles at `/admin/users/`, and a path compared exactly would miss it).
     let path = request.uri().path();
     let own: &[&str] = if path.starts_with("/campaigns/") {
         &["form", "check", "created", "saved", "sent", "unsent"]
-    } else if path == "/admin/users" {
-        &["grant"]
     } else {
         &[]
     };
-    let action_param = |name: &str| name == "__err" || name == "__path" || own.contains(&name);
-    let forgeable = |name: &str| name == "__err" || own.contains(&name);
+    let everywhere = |name: &str| name == "__err" || name == "grant";
+    let action_param = |name: &str| everywhere(name) || name == "__path" || own.contains(&name);
+    let forgeable = |name: &str| everywhere(name) || own.contains(&name);
     if !pairs.iter().any(|(name, _)| forgeable(name)) {
         return None;
     }
@@ -244,13 +245,18 @@ mod tests {
                 "{site:?}"
             );
         }
+        // The same page with a trailing slash, and any other page.
+        assert_eq!(
+            forged_action_error(&get("/admin/users/?grant=42.admin", None)).as_deref(),
+            Some("/admin/users/")
+        );
+        assert_eq!(
+            forged_action_error(&get("/admin/audit?grant=1&page=2", None)).as_deref(),
+            Some("/admin/audit?page=2")
+        );
         // The search alone is harmless from anywhere.
         assert_eq!(
             forged_action_error(&get("/admin/users?q=me%40evil.example", None)),
-            None
-        );
-        assert_eq!(
-            forged_action_error(&get("/admin/audit?grant=1", None)),
             None
         );
     }

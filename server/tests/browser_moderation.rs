@@ -5,8 +5,11 @@
 
 mod support;
 
-use app::model::{CampaignForm, TargetingForm};
-use sea_orm::ConnectionTrait;
+use app::{
+    entity::review_task,
+    model::{CampaignForm, TargetingForm},
+};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::json;
 use support::{PASSWORD, browser::*};
 
@@ -101,20 +104,45 @@ async fn decline_with_a_reason_then_edit_resend_and_approve_the_diff() {
     )
     .await;
     load_the_wasm_now(&moderator).await;
-    // The form says until when the item is held; extending the claim keeps what is filled in.
+    // The form says until when the item is held; extending the claim moves it on (in the
+    // database) and keeps what is filled in.
     until_contains(
         &moderator,
         "[data-test=claimed-until]",
         "Claimed by you until",
     )
     .await;
+    let task: i64 = item
+        .path()
+        .rsplit('/')
+        .next()
+        .and_then(|t| t.parse().ok())
+        .expect("the item's id");
+    let held_until = || async {
+        review_task::Entity::find_by_id(task)
+            .one(&app.db)
+            .await
+            .expect("read the task")
+            .expect("the task")
+            .claimed_until
+            .expect("claimed")
+    };
+    let before = held_until().await;
+    hydrated(&moderator).await;
     click(&moderator, "#extend-claim").await;
-    until_contains(
-        &moderator,
-        "[data-test=claimed-until]",
-        "Claimed by you until",
-    )
-    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while held_until().await <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Extend claim never moved the claim on"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let refused = moderator
+        .find_all(fantoccini::Locator::Css(".decision-form .banner.error"))
+        .await
+        .expect("banners");
+    assert!(refused.is_empty(), "the extension was refused");
     let ticked = moderator
         .execute(
             "return [document.querySelector('#reason-misleading').checked, document.querySelector('#decision-note').value];",

@@ -29,11 +29,20 @@ pub fn Disclosure(
             #[cfg(feature = "hydrate")]
             {
                 use leptos::wasm_bindgen::JsCast;
-                let open = document()
+                let details = document()
                     .get_element_by_id(&id)
-                    .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlDetailsElement>().ok())
-                    .is_some_and(|details| details.open());
-                shown.set(open);
+                    .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlDetailsElement>().ok());
+                if let Some(details) = &details {
+                    // A list built again in another order hands this element over from
+                    // another one (another account's form, open, with what was typed): it
+                    // starts closed. The mark is the DOM's own, which rebuilding leaves alone.
+                    let built_for = details.get_attribute("data-built-for");
+                    if built_for.as_deref().is_some_and(|other| other != id) {
+                        details.set_open(false);
+                    }
+                    let _ = details.set_attribute("data-built-for", &id);
+                }
+                shown.set(details.is_some_and(|details| details.open()));
             }
             #[cfg(not(feature = "hydrate"))]
             let _ = &id;

@@ -158,6 +158,7 @@ pub fn ForecastPanel(
                                                 name="add_exc"
                                                 value=id.to_string()
                                                 class="link-button small"
+                                                title=format!("Exclude @{}", row.handle)
                                                 aria-label=format!("Exclude @{}", row.handle)
                                                 on:click=fire(ForecastCommand::Exclude(id), Some(row.clone()))
                                             >

@@ -47,6 +47,8 @@ pub fn TopicsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || suspend_once(async move {
                 match rows.await {
+                    // With no topic there is nothing to rename (and the form would post none).
+                    Ok(list) if list.is_empty() => view! { <p class="muted">"No topics yet: add the first one above."</p> }.into_any(),
                     Ok(list) => view! { <TopicTable list=list.clone()/> <RenameForm list rename/> }.into_any(),
                     Err(e) => view! { <p class="banner error" role="alert">{e.to_string()}</p> }.into_any(),
                 }

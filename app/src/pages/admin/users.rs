@@ -174,8 +174,8 @@ fn UserLine(user: UserRow, ctx: Lines) -> impl IntoView {
         .into_iter()
         .map(|role| {
             let has = user.staff_roles.contains(&role);
-            let revoke_label = format!("{} — revoke from {}", role.label(), user.email);
-            let grant_label = format!("{} — grant to {}", role.label(), user.email);
+            // Named as the chip reads (a role of this user); the title says what a click does.
+            let chip_label = format!("{} for {}", role.label(), user.email);
             if own && !has {
                 return view! {
                     <span class="chip locked" title="Another admin has to grant you this role">{role.label()}</span>
@@ -190,7 +190,7 @@ fn UserLine(user: UserRow, ctx: Lines) -> impl IntoView {
                         <input type="hidden" name="input[role]" value=format!("{role:?}")/>
                         <input type="hidden" name="input[grant]" value="false"/>
                         <button type="submit" class="chip on" aria-pressed="true" title=format!("Revoke {}", role.label())
-                            aria-label=revoke_label>
+                            aria-label=chip_label>
                             {role.label()}
                         </button>
                     </ActionForm>
@@ -211,7 +211,7 @@ fn UserLine(user: UserRow, ctx: Lines) -> impl IntoView {
                         aria-expanded=move || asked().to_string()
                         aria-controls=move || asked().then_some("grant-confirm")
                         title=format!("Grant {}", role.label())
-                        aria-label=grant_label
+                        aria-label=chip_label
                     >
                         {role.label()}
                     </button>

@@ -37,8 +37,13 @@ pub fn Decisions(
             {decisions.into_iter().map(|d| {
                 let open = can_appeal && d.appeal == AppealState::Open;
                 let id = d.id;
-                let result = Signal::derive(move || {
-                    if sent.get() == Some(id) { result.get() } else { None }
+let result = Signal::derive(move || {
+                    // While an appeal is under way, the last answer belongs to the previous one.
+                    if sent.get() == Some(id) && !appeal.pending().get() {
+                        result.get()
+                    } else {
+                        None
+                    }
                 });
                 view! {
                     <DecisionCard decision=d>

@@ -220,15 +220,16 @@ fn AccountCard(
     let money = move |m: crate::model::Micros| m.display(&currency);
     let result: Signal<_> = credit.value().into();
     // Errors belong beside the form that sent them.
+    // While a credit is under way, the last answer belongs to the previous one.
     let mine = Signal::derive(move || {
-        (credit_for.get() == Some(row.id))
+        (credit_for.get() == Some(row.id) && !credit.pending().get())
             .then(|| result.get())
             .flatten()
             .filter(Result::is_err)
     });
     let refunded: Signal<_> = refund.value().into();
     let refund_here = Signal::derive(move || {
-        (refund_for.get() == Some(row.id))
+        (refund_for.get() == Some(row.id) && !refund.pending().get())
             .then(|| refunded.get())
             .flatten()
             .filter(Result::is_err)

@@ -367,6 +367,11 @@ fn DecisionForm(
                 </button>
             </p>
             <FormError error=form_error(extend.value().into())/>
+            {move || matches!(extend.value().get(), Some(Ok(None))).then(|| view! {
+                <p class="banner info" role="status">
+                    "This item was decided or withdrawn meanwhile: there is nothing left to decide. Reload it to see what happened."
+                </p>
+            })}
             <FormError error=form_error(result)/>
             <fieldset class="field reasons" class:invalid=move || error("reasons")().is_some()>
                 <legend>"Policy reasons (for a decline)"</legend>
