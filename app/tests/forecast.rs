@@ -387,9 +387,10 @@ async fn admins_add_and_rename_topics_and_every_forecast_follows() {
             slug: slug.into(),
             name: name.into(),
         };
+        let catalog_version = || async { settings::catalog_version(&db).await.expect(backend) };
 
         // Admins only, and nothing written for anyone else.
-        let version = settings::catalog_version(&db).await.expect(backend);
+        let version = catalog_version().await;
         assert_eq!(
             catalog::save_topic(&db, &advertiser, new("", "Food & Drink")).await,
             Err(AppError::Forbidden),
@@ -400,11 +401,7 @@ async fn admins_add_and_rename_topics_and_every_forecast_follows() {
             Err(AppError::Forbidden),
             "{backend}"
         );
-        assert_eq!(
-            settings::catalog_version(&db).await.expect(backend),
-            version,
-            "{backend}"
-        );
+        assert_eq!(catalog_version().await, version, "{backend}");
 
         // A new topic: its slug made from the name, no channels yet, in every instance's
         // targeting controls once its index follows the version.
@@ -431,27 +428,19 @@ async fn admins_add_and_rename_topics_and_every_forecast_follows() {
                 .expect(backend),
             "{backend}: channels counted per topic"
         );
-        assert_eq!(
-            settings::catalog_version(&db).await.expect(backend),
-            version + 2,
-            "{backend}"
-        );
+        assert_eq!(catalog_version().await, version + 2, "{backend}");
         for instance in [&engine, &other] {
             assert!(instance.refresh(&db).await.expect(backend), "{backend}");
-            assert!(
-                forecast::options(instance)
-                    .topics
-                    .iter()
-                    .any(|(slug, name, n)| slug == "food-drink"
-                        && name == "Food & Drink"
-                        && *n == 0),
+            assert_eq!(
+                offered(instance, "food-drink", "Food & Drink"),
+                Some(0),
                 "{backend}: the new topic is offered"
             );
         }
 
         // Clashes, each beside its field: a name or slug another topic answers to (in any
         // case: catalog files name topics by either), and nothing written.
-        let version = settings::catalog_version(&db).await.expect(backend);
+        let version = catalog_version().await;
         for (input, field) in [
             (new("", "CRYPTO"), "name"),
             (new("meals", "food-drink"), "name"),
@@ -470,7 +459,7 @@ async fn admins_add_and_rename_topics_and_every_forecast_follows() {
             );
         }
         assert_eq!(
-            settings::catalog_version(&db).await.expect(backend),
+            catalog_version().await,
             version,
             "{backend}: nothing written"
         );
@@ -499,10 +488,7 @@ async fn admins_add_and_rename_topics_and_every_forecast_follows() {
         );
         assert!(engine.refresh(&db).await.expect(backend), "{backend}");
         assert!(
-            forecast::options(&engine)
-                .topics
-                .iter()
-                .any(|(slug, name, n)| slug == "crypto" && name == "Crypto & Web3" && *n > 0),
+            offered(&engine, "crypto", "Crypto & Web3").is_some_and(|n| n > 0),
             "{backend}: renamed, with its channels"
         );
         let audited = audit_event::Entity::find()
@@ -522,7 +508,7 @@ async fn admins_add_and_rename_topics_and_every_forecast_follows() {
         );
 
         // The same name again changes nothing; an unknown topic is not found.
-        let version = settings::catalog_version(&db).await.expect(backend);
+        let version = catalog_version().await;
         let same = TopicInput {
             id: Some(crypto.id),
             slug: String::new(),
@@ -544,7 +530,7 @@ async fn admins_add_and_rename_topics_and_every_forecast_follows() {
             "{backend}"
         );
         assert_eq!(
-            settings::catalog_version(&db).await.expect(backend),
+            catalog_version().await,
             version,
             "{backend}: neither wrote anything"
         );
@@ -554,6 +540,16 @@ async fn admins_add_and_rename_topics_and_every_forecast_follows() {
             "{backend}"
         );
     }
+}
+
+/// How many channels `engine`'s targeting controls offer under the topic `slug` named `name`
+/// (none: not offered under that name).
+fn offered(engine: &ForecastEngine, slug: &str, name: &str) -> Option<u64> {
+    forecast::options(engine)
+        .topics
+        .into_iter()
+        .find(|(s, n, _)| s == slug && n == name)
+        .map(|(_, _, channels)| channels)
 }
 
 #[tokio::test]

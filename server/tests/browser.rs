@@ -390,18 +390,8 @@ fn number(text: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_admin_previews_a_catalog_file_then_imports_it() {
-    use sea_orm::ConnectionTrait;
     let (app, _driver, client) = start_with_catalog(40).await;
-    app.client().sign_up("admin@example.com", PASSWORD).await;
-    support::confirm(&app, "admin@example.com").await;
-    app.db
-        .execute_unprepared(
-            "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \
-             SELECT id, 'admin', NULL, CURRENT_TIMESTAMP FROM app_user WHERE email = 'admin@example.com'",
-        )
-        .await
-        .expect("grant admin");
-    sign_in(&app, &client, "admin@example.com").await;
+    sign_in_staff(&app, &client, "admin@example.com", "admin").await;
 
     let file = std::env::temp_dir().join(format!("herald-import-{}.csv", std::process::id()));
     std::fs::write(
@@ -474,18 +464,8 @@ async fn an_admin_previews_a_catalog_file_then_imports_it() {
 /// renames it from its line, and advertisers' targeting offers it under its new name.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_admin_adds_and_renames_a_topic_and_targeting_offers_it() {
-    use sea_orm::ConnectionTrait;
     let (app, _driver, client) = start_with_catalog(40).await;
-    app.client().sign_up("admin@example.com", PASSWORD).await;
-    support::confirm(&app, "admin@example.com").await;
-    app.db
-        .execute_unprepared(
-            "INSERT INTO staff_role (user_id, role, granted_by, granted_at) \
-             SELECT id, 'admin', NULL, CURRENT_TIMESTAMP FROM app_user WHERE email = 'admin@example.com'",
-        )
-        .await
-        .expect("grant admin");
-    sign_in(&app, &client, "admin@example.com").await;
+    sign_in_staff(&app, &client, "admin@example.com", "admin").await;
 
     // Reached by its name in the navigation.
     navigate(&client, "Topics", "/admin/topics").await;

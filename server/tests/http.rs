@@ -512,17 +512,7 @@ async fn an_admin_grants_a_role_and_the_audit_log_shows_it() {
         // The chip is a link on our own page: the browser says so (`Sec-Fetch-Site`), and
         // only then is `grant` kept (from elsewhere it is stripped, see the security layer).
         let step = format!("/admin/users?grant={id}.finance");
-        let html = admin
-            .http
-            .get(format!("{}{step}", admin.base))
-            .header("accept", "text/html")
-            .header("sec-fetch-site", "same-origin")
-            .send()
-            .await
-            .expect(b)
-            .text()
-            .await
-            .expect(b);
+        let html = admin.follow(&step).await;
         assert!(
             html.contains(r#"id="grant-confirm""#),
             "{b}: no step in the HTML"
@@ -547,17 +537,7 @@ async fn an_admin_grants_a_role_and_the_audit_log_shows_it() {
         let back = refused.headers()["location"].to_str().expect(b).to_owned();
         assert!(back.starts_with(&app.url(&step)), "{b}: {back}");
         // Back on the step, the refusal is beside the field.
-        let again = admin
-            .http
-            .get(&back)
-            .header("accept", "text/html")
-            .header("sec-fetch-site", "same-origin")
-            .send()
-            .await
-            .expect(b)
-            .text()
-            .await
-            .expect(b);
+        let again = admin.follow(&back).await;
         assert!(
             again.contains("This is not your current password."),
             "{b}: the refusal is not shown: {back}"

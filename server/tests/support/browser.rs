@@ -317,6 +317,21 @@ pub async fn sign_in(app: &TestApp, client: &Client, email: &str) {
     sign_in_as(app, client, email, PASSWORD).await;
 }
 
+/// Signs `email` up, confirms it and grants it the staff role `role` (`admin`, …) as an
+/// operator would, then signs in as it through the sign-in form.
+pub async fn sign_in_staff(app: &TestApp, client: &Client, email: &str, role: &str) {
+    assert!(
+        app.client()
+            .sign_up(email, PASSWORD)
+            .await
+            .status
+            .is_success(),
+        "sign up {email}"
+    );
+    super::grant_staff(app, email, role).await;
+    sign_in_as(app, client, email, PASSWORD).await;
+}
+
 /// Signs in through the sign-in form as an existing user, and waits for the dashboard.
 pub async fn sign_in_as(app: &TestApp, client: &Client, email: &str, password: &str) {
     client

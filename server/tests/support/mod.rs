@@ -267,6 +267,27 @@ impl Client {
             .await
             .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
+
+    /// A page opened from one of our own pages (a link followed, a redirect), whose HTML is
+    /// returned: the browser says so (`Sec-Fetch-Site: same-origin`), which keeps parameters
+    /// the security layer strips from other sites' links. `to` is a path or a whole address.
+    pub async fn follow(&self, to: &str) -> String {
+        let url = if to.starts_with("http") {
+            to.to_owned()
+        } else {
+            format!("{}{to}", self.base)
+        };
+        self.http
+            .get(&url)
+            .header("accept", "text/html")
+            .header("sec-fetch-site", "same-origin")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {to}: {e}"))
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("GET {to}: {e}"))
+    }
 }
 
 pub const PASSWORD: &str = "violet harbour 42 kites";
