@@ -10,15 +10,15 @@ mod money_support;
 mod support;
 
 use app::{
-    entity::{delivery_decision, delivery_event},
+    entity::{audit_event, delivery_decision, delivery_event, delivery_key},
     model::PlatformRole,
     service::{delivery::keys, ledger, settings, spend},
 };
 use chrono::{Duration, SecondsFormat, Utc};
 use delivery_support::*;
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use support::{TestApp, spawn_configured, spawn_on};
+use support::{PASSWORD, TestApp, grant_staff, spawn_all, spawn_configured, spawn_on};
 
 /// One app per configured backend, each with a fresh database and the test world.
 async fn apps() -> Vec<(TestApp, World)> {
@@ -145,6 +145,104 @@ async fn every_request_needs_a_live_key_and_no_cookie_or_csrf_token() {
             cross_site.body["decision_id"], answer.body["decision_id"],
             "{b}: the same slot's decision"
         );
+    }
+}
+
+/// A key charges advertisers for what its network reports, so an admin types their password
+/// again to create one: without it, or with a wrong one, nothing is created and the problem is
+/// named beside the field; a bad name is named before any password attempt is spent.
+#[tokio::test]
+async fn an_admin_creates_a_key_only_after_typing_their_password_again() {
+    for app in spawn_all(false).await {
+        let b = app.backend;
+        let email = "keys-admin@example.com";
+        let admin = app.client();
+        assert!(
+            admin.sign_up(email, PASSWORD).await.status.is_success(),
+            "{b}"
+        );
+        grant_staff(&app, email, "admin").await;
+        let keys_made = || async {
+            delivery_key::Entity::find()
+                .count(&app.db)
+                .await
+                .expect("count keys")
+        };
+
+        for (name, password, field, what) in [
+            ("Acme network", "", "password", "no password"),
+            (
+                "Acme network",
+                "not my password",
+                "password",
+                "a wrong password",
+            ),
+            (
+                "   ",
+                "not my password",
+                "name",
+                "an empty name, before the password",
+            ),
+        ] {
+            let answer = admin
+                .call(
+                    "create_delivery_key",
+                    &[("input[name]", name), ("password", password)],
+                )
+                .await;
+            assert_eq!(answer.status, 422, "{b}: {what}: {answer:?}");
+            assert!(
+                answer.field_error(field).is_some(),
+                "{b}: {what}: {answer:?}"
+            );
+            assert_eq!(keys_made().await, 0, "{b}: {what} creates nothing");
+        }
+        // The right password creates it: its secret is shown once and works at once, and the
+        // audit says which admin made it.
+        let answer = admin
+            .call(
+                "create_delivery_key",
+                &[("input[name]", " Acme network "), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{b}: {answer:?}");
+        assert_eq!(answer.body["name"], "Acme network", "{b}: trimmed");
+        let secret = answer.body["secret"].as_str().expect("secret").to_owned();
+        assert!(secret.starts_with(keys::SECRET_PREFIX), "{b}: {secret}");
+        assert_eq!(keys_made().await, 1, "{b}");
+        let listed = Api::new(&app).get("channels", Some(&secret)).await;
+        assert_eq!(listed.status, 200, "{b}: the new key works: {listed:?}");
+        let by = audit_event::Entity::find()
+            .filter(audit_event::Column::Action.eq("delivery_key.created"))
+            .one(&app.db)
+            .await
+            .expect("audit")
+            .expect("a key's creation is audited");
+        let detail: Value =
+            serde_json::from_str(by.detail.as_deref().expect("detail")).expect("json");
+        let admin_id = admin.call("viewer", &[]).await.body["user_id"].clone();
+        assert_eq!(detail["by"], admin_id, "{b}: {by:?}");
+
+        // Wrong passwords count against the limit of a password change (10 in 15 minutes; the
+        // right one gave its attempt back): nine more are answered beside the field, then even
+        // the right one is refused for a while.
+        for _ in 0..9 {
+            let answer = admin
+                .call(
+                    "create_delivery_key",
+                    &[("input[name]", "Acme network"), ("password", "wrong")],
+                )
+                .await;
+            assert_eq!(answer.status, 422, "{b}: {answer:?}");
+        }
+        let answer = admin
+            .call(
+                "create_delivery_key",
+                &[("input[name]", "Acme network"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(answer.status, 429, "{b}: locked out: {answer:?}");
+        assert_eq!(keys_made().await, 1, "{b}: nothing created while locked");
     }
 }
 

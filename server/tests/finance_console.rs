@@ -144,6 +144,12 @@ async fn finance_downloads_spend_and_payables_and_nobody_else_does() {
             }
         }
         assert_eq!(app.client().get(&spend).await.status(), 401, "{b}");
+        // Who is asking comes first: an address that does not parse (a repeated field) still
+        // asks a signed-out caller to sign in, and refuses an advertiser as any address does.
+        let unparsed = "/finance/spend.csv?period=day&period=month";
+        assert_eq!(app.client().get(unparsed).await.status(), 401, "{b}");
+        assert_eq!(owner.get(unparsed).await.status(), 403, "{b}");
+        assert_eq!(finance.get(unparsed).await.status(), 422, "{b}");
     }
 }
 

@@ -141,6 +141,11 @@ async fn the_csv_export_is_the_report_as_shown_and_only_for_its_readers() {
             401,
             "{b}: signed out"
         );
+        // Who is asking comes first: an address that does not parse (a repeated field) still
+        // asks a signed-out caller to sign in, and is named to one who is signed in.
+        let unparsed = "/reports/export.csv?range=7d&range=30d";
+        assert_eq!(app.client().get(unparsed).await.status(), 401, "{b}");
+        assert_eq!(owner.get(unparsed).await.status(), 422, "{b}");
         let bad = owner
             .get("/reports/export.csv?range=custom&from=2026-13-01&to=2026-01-01")
             .await;

@@ -146,6 +146,10 @@ async fn the_statement_csv_downloads_for_its_readers_only() {
             "{b}"
         );
         assert_eq!(app.client().get(&finance_path).await.status(), 401, "{b}");
+        // Who is asking comes first: an address that does not parse still asks a signed-out
+        // caller to sign in (a repeated field does not parse).
+        let unparsed = "/billing/statement.csv?month=2026-01&month=2026-02";
+        assert_eq!(app.client().get(unparsed).await.status(), 401, "{b}");
 
         // Finance staff read any account's statement; an unknown account is "not found".
         grant_staff(&app, "stranger@example.com", "finance").await;

@@ -15,11 +15,25 @@ pub async fn delivery_keys() -> Result<Vec<DeliveryKeyView>, AppError> {
     service::delivery::keys::list(&state.reads, &me).await
 }
 
-/// Creates a key; its secret is in the answer, shown once (admins).
+/// Creates a key once the admin has typed their password again; its secret is in the answer,
+/// shown once (admins).
 #[server(endpoint = "create_delivery_key")]
-pub async fn create_delivery_key(input: NewDeliveryKey) -> Result<CreatedDeliveryKey, AppError> {
+pub async fn create_delivery_key(
+    input: NewDeliveryKey,
+    #[server(default)] password: String,
+) -> Result<CreatedDeliveryKey, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Admin).await?;
-    service::delivery::keys::create(&state.db, &me, input, chrono::Utc::now()).await
+    // Checking the password waits its turn for a core: no read connection held meanwhile.
+    state.reads.release().await;
+    service::delivery::keys::create(
+        &state.db,
+        &state.hasher,
+        &me,
+        input,
+        password,
+        chrono::Utc::now(),
+    )
+    .await
 }
 
 /// Revokes a key at once (admins).

@@ -54,11 +54,12 @@ pub async fn export_csv(
     parts: axum::http::request::Parts,
 ) -> axum::response::Response {
     let result = async {
+        // Who is asking first: a signed-out caller is told to sign in, whatever the address.
+        let request = ctx::Request::from_parts(state.clone(), &parts)?;
+        let me = request.actor().await?;
         let axum::extract::Query(query) =
             axum::extract::Query::<ReportQuery>::try_from_uri(&parts.uri)
                 .map_err(|_| AppError::field("query", "That report address is not valid."))?;
-        let request = ctx::Request::from_parts(state.clone(), &parts)?;
-        let me = request.actor().await?;
         let now = chrono::Utc::now();
         let subject =
             service::reports::scope::for_member(&request.state.reads, &me, &query, now).await?;

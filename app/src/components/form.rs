@@ -17,6 +17,24 @@ pub fn field_error<T: Send + Sync + 'static>(
     })
 }
 
+/// Empties `form` once `result` is a success, for the next entry (a refusal keeps what was
+/// typed, to be corrected). Browser only: the server renders the form empty.
+pub fn reset_on_success<T: Send + Sync + 'static>(
+    form: NodeRef<leptos::html::Form>,
+    result: Signal<Option<Result<T, AppError>>>,
+) {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if result.with(|r| matches!(r, Some(Ok(_))))
+            && let Some(form) = form.get()
+        {
+            form.reset();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (form, result);
+}
+
 /// The message for the whole form: a `form` field error, or any failure that is not a
 /// field error (throttling, conflicts, network).
 pub fn form_error<T: Send + Sync + 'static>(

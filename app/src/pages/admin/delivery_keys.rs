@@ -3,7 +3,7 @@
 
 use crate::{
     api::delivery::{CreateDeliveryKey, RevokeDeliveryKey, delivery_keys},
-    components::{CopyButton, Field, FormError, field_error, form_error},
+    components::{CopyButton, Field, FormError, field_error, form_error, reset_on_success},
     pages::{suspend_once, utc},
 };
 use leptos::prelude::*;
@@ -18,6 +18,9 @@ pub fn DeliveryKeysPage() -> impl IntoView {
         |_| delivery_keys(),
     );
     let created: Signal<_> = create.value().into();
+    // Once created, the form is empty (the password too) for the next key.
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_on_success(form, created);
     let revoked: Signal<_> = revoke.value().into();
     view! {
         <Title text="Delivery API keys"/>
@@ -28,7 +31,7 @@ pub fn DeliveryKeysPage() -> impl IntoView {
         </p>
         <section class="card">
             <h2>"New key"</h2>
-            <ActionForm action=create attr:class="stack narrow" attr:novalidate=true>
+            <ActionForm action=create node_ref=form attr:class="stack narrow" attr:novalidate=true>
                 <FormError error=form_error(created)/>
                 {move || created.get().and_then(Result::ok).map(|k| view! {
                     <div class="banner success" role="status">
@@ -41,6 +44,10 @@ pub fn DeliveryKeysPage() -> impl IntoView {
                 <Field id="key-name" name="input[name]" label="Name"
                     hint="Who uses it, e.g. “Acme delivery network”." required=true
                     error=field_error(created, "name")/>
+                <Field id="key-password" name="password" label="Your password" kind="password"
+                    autocomplete="current-password"
+                    hint="Asked again for a new key: a network with it reports views, which charge advertisers, until the key is revoked."
+                    required=true error=field_error(created, "password")/>
                 <button type="submit" class="primary" disabled=move || create.pending().get()>"Create key"</button>
             </ActionForm>
         </section>

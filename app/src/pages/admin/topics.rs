@@ -4,7 +4,7 @@
 
 use crate::{
     api::catalog::{SaveTopic, topic_rows},
-    components::{Field, FormError, field_error, form_error},
+    components::{Field, FormError, field_error, form_error, reset_on_success},
     model::{TOPIC_NAME_MAX, TopicRow},
     pages::suspend_once,
 };
@@ -147,14 +147,7 @@ fn AddForm(add: ServerAction<SaveTopic>) -> impl IntoView {
     let added = move || matches!(result.get(), Some(Ok(_)));
     // Once added, the form is empty for the next one (a refusal keeps what was typed).
     let form = NodeRef::<leptos::html::Form>::new();
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        if added()
-            && let Some(form) = form.get()
-        {
-            form.reset();
-        }
-    });
+    reset_on_success(form, result);
     view! {
         <section class="card" aria-labelledby="add-topic-heading">
             <h2 id="add-topic-heading">"Add a topic"</h2>

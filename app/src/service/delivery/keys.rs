@@ -9,6 +9,8 @@ use crate::{
         Actor,
         audit::{self, AuditEntry},
         invitations::hash_token,
+        passwords::PasswordHasher,
+        sessions,
     },
 };
 use chrono::{DateTime, Duration, Utc};
@@ -39,10 +41,7 @@ pub async fn create_unchecked(
     created_by: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<CreatedDeliveryKey, AppError> {
-    let input = NewDeliveryKey {
-        name: name.trim().to_owned(),
-    };
-    input.validate()?;
+    let input = checked(name)?;
     let txn = db.begin().await?;
     let random: [u8; 32] = rand::random();
     let secret = format!(
@@ -82,14 +81,31 @@ pub async fn create_unchecked(
     })
 }
 
-/// Creates a key (admins only).
+/// A key's name, trimmed and checked.
+fn checked(name: &str) -> Result<NewDeliveryKey, AppError> {
+    let input = NewDeliveryKey {
+        name: name.trim().to_owned(),
+    };
+    input.validate()?;
+    Ok(input)
+}
+
+/// Creates a key (admins only), once the admin has typed their password again: a key lets a
+/// network report views, which charge advertisers, for as long as it lives, so a session left
+/// open or taken over must not mint one by itself. The name is checked first, so a mistyped
+/// name does not spend a password attempt.
 pub async fn create(
     db: &(impl ConnectionTrait + TransactionTrait),
+    hasher: &PasswordHasher,
     actor: &Actor,
     input: NewDeliveryKey,
+    password: String,
     now: DateTime<Utc>,
 ) -> Result<CreatedDeliveryKey, AppError> {
     actor.require_staff(db, PlatformRole::Admin).await?;
+    checked(&input.name)?;
+    // Wrong passwords count against the same per-user limit as a password change.
+    sessions::confirm_password(db, hasher, actor, password, "password").await?;
     create_unchecked(db, &input.name, Some(actor.user_id.0), now).await
 }
 
