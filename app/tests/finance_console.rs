@@ -15,7 +15,7 @@ use app::{
     service::{
         Actor,
         delivery::{self, Decided, DeliveryEngine, EventInput},
-        finance::{correction_requests, corrections, payables, reconcile, spend},
+        finance::{correction_requests, corrections, payables, payout_requests, reconcile, spend},
         ledger,
         passwords::PasswordHasher,
         reports,
@@ -916,6 +916,198 @@ async fn a_channel_correction_covers_its_period_and_payouts_move_the_payable_onc
         );
         let (po, fo) = charged(&w.db, other).await;
         assert!(po + fo > 0, "{b}");
+        assert!(
+            ledger::check(&w.db).await.expect(b).problems.is_empty(),
+            "{b}"
+        );
+    }
+}
+
+/// A payout above the threshold is only a request until a different finance person approves
+/// it: nothing leaves the payable before, the requester can neither decide it nor write the
+/// row so, an approval pays exactly what was asked (and is refused once a correction changed
+/// it), a rejection needs a reason, and only the requester cancels.
+#[tokio::test]
+async fn a_payout_above_the_threshold_waits_for_a_second_person() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        let second = staff(&w.db, "second@example.com", PlatformRole::Finance).await;
+        deliver(&w, "tech", "t1", 1_001, w.start).await;
+        let n = deliver(&w, "news", "n1", 2_001, w.start).await;
+        let now = Utc::now();
+        delivery::sweep::release_expired(&w.db, now, 100)
+            .await
+            .expect(b);
+        set_setting(&w.db, "finance_approval_units", 0).await;
+        let month = w.start.format("%Y-%m").to_string();
+        let rows = payables::payables(&w.db, &w.finance, &month, 100, now)
+            .await
+            .expect(b)
+            .rows;
+        let row = |handle: &str| rows.iter().find(|r| r.handle == handle).expect(b).clone();
+        let (tech, news) = (row("tech"), row("news"));
+        let pay = |r: &app::model::PayableRow, reference: &str| PayoutInput {
+            channel: r.channel_id,
+            currency: "EUR".into(),
+            month: month.clone(),
+            reference: reference.into(),
+        };
+        let payable = |r: &app::model::PayableRow| ledger::Side::payable(r.channel_id);
+
+        // Marked paid above the threshold: a request, and nothing leaves the payable.
+        let asked = payables::mark_paid(&w.db, &w.finance, pay(&tech, "PAY-T"), now)
+            .await
+            .expect(b);
+        let request = asked.waiting.expect("waits");
+        assert_eq!(asked.amount, tech.owed, "{b}");
+        assert_eq!(balance(&w.db, payable(&tech)).await, tech.balance, "{b}");
+        // Marked again, by anyone and with any reference: the same request, not a payout.
+        let again = payables::mark_paid(&w.db, &second, pay(&tech, "PAY-OTHER"), now)
+            .await
+            .expect(b);
+        assert_eq!(again.waiting, Some(request), "{b}");
+        assert_eq!(balance(&w.db, payable(&tech)).await, tech.balance, "{b}");
+        // The page shows it waiting, on its row and in the list; mine to its requester only.
+        for (who, mine) in [(&w.finance, true), (&second, false)] {
+            let listed = payables::payables(&w.db, who, &month, 100, now)
+                .await
+                .expect(b);
+            let on_row = listed.rows.iter().find(|r| r.handle == "tech").expect(b);
+            assert_eq!(on_row.waiting, Some(request), "{b}");
+            assert_eq!(listed.requests.waiting.len(), 1, "{b}");
+            assert_eq!(listed.requests.waiting_total, 1, "{b}");
+            let waiting = &listed.requests.waiting[0];
+            assert_eq!(
+                (waiting.amount, waiting.reference.as_str(), waiting.mine),
+                (tech.owed, "PAY-T", mine),
+                "{b}"
+            );
+        }
+
+        // Its requester cannot decide it, through the service or by writing the row; nobody
+        // else cancels it; a rejection needs a reason.
+        let own =
+            payout_requests::decide(&w.db, &w.finance, deciding(request, true, ""), now).await;
+        assert!(matches!(own, Err(AppError::Conflict(_))), "{b}: {own:?}");
+        let written =
+            w.db.execute_unprepared(&format!(
+                "UPDATE payout_request SET status = 'rejected', decided_by = requested_by \
+                 WHERE id = {request}"
+            ))
+            .await;
+        assert!(written.is_err(), "{b}: the database refuses it");
+        let theirs = payout_requests::cancel(&w.db, &second, request, now).await;
+        assert!(matches!(theirs, Err(AppError::Conflict(_))), "{b}");
+        let bare = payout_requests::decide(&w.db, &second, deciding(request, false, "  "), now)
+            .await
+            .expect_err(b);
+        assert!(
+            matches!(bare, AppError::Invalid(ref f) if f.get("reason").is_some()),
+            "{b}: {bare:?}"
+        );
+
+        // Two others approve at once: one payout, of exactly what was asked, with the
+        // requester's reference, as marked by the requester; the other is told it was decided.
+        let third = staff(&w.db, "third@example.com", PlatformRole::Finance).await;
+        let (one, other) = tokio::join!(
+            payout_requests::decide(&w.db, &second, deciding(request, true, ""), now),
+            payout_requests::decide(&w.db, &third, deciding(request, true, ""), now),
+        );
+        assert!(one.is_ok() != other.is_ok(), "{b}: {one:?} / {other:?}");
+        let loser = one.as_ref().err().or(other.as_ref().err()).expect(b);
+        assert!(matches!(loser, AppError::Conflict(_)), "{b}: {loser:?}");
+        let approved = one.or(other).expect(b);
+        assert_eq!(approved.status, FinanceRequestStatus::Done, "{b}");
+        assert_eq!(approved.payout.amount, tech.owed, "{b}");
+        assert_eq!(
+            balance(&w.db, payable(&tech)).await,
+            Micros(tech.balance.0 - tech.owed.0),
+            "{b}"
+        );
+        let payout = app::entity::publisher_payout::Entity::find()
+            .filter(app::entity::publisher_payout::Column::ChannelId.eq(tech.channel_id))
+            .one(&w.db)
+            .await
+            .expect(b)
+            .expect("paid");
+        assert_eq!(
+            (payout.amount, payout.reference.as_str(), payout.paid_by),
+            (tech.owed.0, "PAY-T", w.finance.user_id.0),
+            "{b}"
+        );
+        let payouts = app::entity::publisher_payout::Entity::find()
+            .filter(app::entity::publisher_payout::Column::ChannelId.eq(tech.channel_id))
+            .count(&w.db)
+            .await
+            .expect(b);
+        assert_eq!(payouts, 1, "{b}: paid once");
+        let twice = payout_requests::decide(&w.db, &second, deciding(request, true, ""), now).await;
+        assert!(
+            matches!(twice, Err(AppError::Conflict(_))),
+            "{b}: {twice:?}"
+        );
+        // Marked paid again with its reference: the payout made, answered as paid.
+        let repeat = payables::mark_paid(&w.db, &w.finance, pay(&tech, "pay t"), now)
+            .await
+            .expect(b);
+        assert_eq!((repeat.waiting, repeat.amount), (None, tech.owed), "{b}");
+
+        // Its requester cancels a request; asked again, it is a new one.
+        let cancelled = payables::mark_paid(&w.db, &w.finance, pay(&news, "PAY-N"), now)
+            .await
+            .expect(b)
+            .waiting
+            .expect("waits");
+        payout_requests::cancel(&w.db, &w.finance, cancelled, now)
+            .await
+            .expect(b);
+        let asked = payables::mark_paid(&w.db, &w.finance, pay(&news, "PAY-N"), now)
+            .await
+            .expect(b)
+            .waiting
+            .expect("waits");
+        assert_ne!(asked, cancelled, "{b}");
+        // A correction gives the month's share back meanwhile: the approval is refused, the
+        // request stays waiting, and a rejection with a reason ends it.
+        set_setting(&w.db, "finance_approval_units", 10_000).await;
+        corrections::reverse(&w.db, &second, by_decision(n, "Bot traffic"), now)
+            .await
+            .expect(b);
+        let changed = payout_requests::decide(&w.db, &second, deciding(asked, true, ""), now).await;
+        assert!(
+            matches!(changed, Err(AppError::Conflict(_))),
+            "{b}: {changed:?}"
+        );
+        assert_eq!(
+            balance(&w.db, payable(&news)).await,
+            Micros(0),
+            "{b}: all given back"
+        );
+        let rejected =
+            payout_requests::decide(&w.db, &second, deciding(asked, false, "Corrected"), now)
+                .await
+                .expect(b);
+        assert_eq!(rejected.status, FinanceRequestStatus::Rejected, "{b}");
+        let listed = payables::payables(&w.db, &w.finance, &month, 100, now)
+            .await
+            .expect(b);
+        assert!(listed.requests.waiting.is_empty(), "{b}");
+        let statuses: Vec<_> = listed
+            .requests
+            .recent
+            .iter()
+            .map(|r| (r.id, r.status))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                (asked, FinanceRequestStatus::Rejected),
+                (cancelled, FinanceRequestStatus::Cancelled),
+                (request, FinanceRequestStatus::Done),
+            ],
+            "{b}"
+        );
+        assert_eq!(listed.requests.recent[0].rejection, "Corrected", "{b}");
         assert!(
             ledger::check(&w.db).await.expect(b).problems.is_empty(),
             "{b}"

@@ -499,6 +499,16 @@ static ENDPOINTS: &[Row] = &[
     ),
     row("finance_payables", &[("month", "")], FINANCE_READ),
     row(
+        "decide_payout",
+        &[
+            ("input[request]", "999999"),
+            ("input[approve]", "true"),
+            ("input[reason]", ""),
+        ],
+        FINANCE_UNKNOWN,
+    ),
+    row("cancel_payout", &[("request", "999999")], FINANCE_UNKNOWN),
+    row(
         "mark_payout_paid",
         &[
             ("input[channel]", "999999"),
@@ -569,7 +579,7 @@ static ENDPOINTS: &[Row] = &[
     row("delivery_keys", &[], ADMIN),
     row(
         "create_delivery_key",
-        &[("input[name]", "Matrix network")],
+        &[("input[name]", "Matrix network"), ("password", PASSWORD)],
         ADMIN,
     ),
     row("revoke_delivery_key", &[("id", "{delivery_key}")], ADMIN),

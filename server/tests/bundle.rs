@@ -24,7 +24,10 @@ const TOTAL_GOAL: u64 = 600 * 1024;
 /// so the test fails when a page grows more than `TOLERANCE_PERCENT` past it. Lower a
 /// number when a page gets lighter.
 const CEILINGS_KB: &[(&str, u64)] = &[
-    ("/finance", 641),
+    // Raised on 2026-12-07 from 641 (the pages had grown to 663 within the tolerance): the
+    // payouts' two-person rule (each waiting payout with approve, reject and cancel, the
+    // decided ones, the row's waiting mark) brought them to 682, in a staff-only area.
+    ("/finance", 682),
     ("/moderation", 481),
     // Raised on 2026-12-07 from 579: the password step of a role grant added 19 KB (its view,
     // two effects and the grant's own action), a price taken for closing a privilege hole in
@@ -48,8 +51,9 @@ const DASHBOARD_CEILING_KB: u64 = 598;
 /// The public pages (sign-in, sign-up, invitations, documents).
 const PUBLIC_CEILING_KB: u64 = 436;
 /// Raised on 2026-12-07 from 1,796 (the app had grown to 1,869 within the tolerance): the
-/// Topics page and the platform currency brought it to 1,902.
-const TOTAL_CEILING_KB: u64 = 1902;
+/// Topics page and the platform currency brought it to 1,902; that evening the payouts'
+/// two-person rule and a delivery key's password to 1,923.
+const TOTAL_CEILING_KB: u64 = 1923;
 
 fn ceiling(path: &str) -> u64 {
     let kb = if path == "/" {

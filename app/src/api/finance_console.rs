@@ -7,7 +7,7 @@ use crate::{
     error::AppError,
     model::{
         CorrectionInput, CorrectionRequests, CorrectionResult, CorrectionRow, DecideRequestInput,
-        Payables, PayoutInput, PayoutPaid, ReconcileReport, SpendReport,
+        Payables, PayoutDecision, PayoutInput, PayoutPaid, ReconcileReport, SpendReport,
     },
 };
 use leptos::prelude::*;
@@ -80,11 +80,27 @@ pub async fn finance_payables(month: String) -> Result<Payables, AppError> {
     service::finance::payables::payables(&state.reads, &me, &month, limit, chrono::Utc::now()).await
 }
 
-/// Marks one channel's ended month paid (finance staff); answers the amount paid.
+/// Marks one channel's ended month paid (finance staff); answers the amount paid, or, above
+/// the approval threshold, the payout request waiting for a second finance person.
 #[server(endpoint = "mark_payout_paid")]
 pub async fn mark_payout_paid(input: PayoutInput) -> Result<PayoutPaid, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Finance).await?;
     service::finance::payables::mark_paid(&state.db, &me, input, chrono::Utc::now()).await
+}
+
+/// Approves (paying it) or rejects a waiting payout (a finance user other than the one who
+/// marked it paid).
+#[server(endpoint = "decide_payout")]
+pub async fn decide_payout(input: DecideRequestInput) -> Result<PayoutDecision, AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Finance).await?;
+    service::finance::payout_requests::decide(&state.db, &me, input, chrono::Utc::now()).await
+}
+
+/// Withdraws one's own waiting payout.
+#[server(endpoint = "cancel_payout")]
+pub async fn cancel_payout(request: i64) -> Result<(), AppError> {
+    let (state, me) = ctx::require_staff(PlatformRole::Finance).await?;
+    service::finance::payout_requests::cancel(&state.db, &me, request, chrono::Utc::now()).await
 }
 
 /// Ledger = events = rollups for a period, per account and overall, with every difference;
@@ -171,8 +187,13 @@ async fn csv_request(
     state: &ctx::AppState,
     parts: &axum::http::request::Parts,
 ) -> Result<(service::Actor, CsvQuery), AppError> {
+    // Who is asking first: a signed-out caller is told to sign in and anyone but finance and
+    // admins is refused, whatever the address.
+    let me = ctx::Request::from_parts(state.clone(), parts)?
+        .actor()
+        .await?;
+    service::finance::require_reader(&state.db, &me).await?;
     let axum::extract::Query(query) = axum::extract::Query::<CsvQuery>::try_from_uri(&parts.uri)
         .map_err(|_| AppError::field("query", "That address is not valid."))?;
-    let request = ctx::Request::from_parts(state.clone(), parts)?;
-    Ok((request.actor().await?, query))
+    Ok((me, query))
 }

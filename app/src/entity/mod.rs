@@ -30,6 +30,7 @@ pub mod ledger_account;
 pub mod ledger_transfer;
 pub mod notification;
 pub mod outbox_message;
+pub mod payout_request;
 pub mod platform_setting;
 pub mod platform_text;
 pub mod policy_reason;

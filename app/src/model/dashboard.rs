@@ -134,6 +134,8 @@ pub struct FinanceGlance {
     pub awaiting_you: u64,
     /// Corrections waiting for approval by someone other than the viewer.
     pub corrections_awaiting_you: u64,
+    /// Payouts waiting for approval by someone other than the viewer.
+    pub payouts_awaiting_you: u64,
     /// The bank details advertisers pay to, with their last change, when an admin changed them
     /// in the last [`BANK_DETAILS_CHANGE_DAYS`] days: finance checks them against the bank.
     pub bank_details_changed: Option<(super::BankDetailsChange, String)>,

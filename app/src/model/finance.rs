@@ -344,7 +344,10 @@ pub struct FinanceRequestRow {
 /// Finance's requests: everything waiting, and the latest decided.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FinanceRequests {
+    /// The oldest waiting requests, at most 500.
     pub pending: Vec<FinanceRequestRow>,
+    /// How many are waiting in all.
+    pub pending_total: u64,
     pub recent: Vec<FinanceRequestRow>,
     /// Top-ups and refunds above this many units of the account's currency wait for a second
     /// finance user.

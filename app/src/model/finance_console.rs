@@ -1,7 +1,7 @@
 //! Finance console wire types beyond balances: corrections (reversing posted charges), spend
 //! by account and period, publisher payables and payouts, and reconciliation.
 
-use crate::model::{Micros, TransferKind};
+use crate::model::{FinanceRequestStatus, Micros, TransferKind};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
@@ -202,6 +202,9 @@ pub struct PayableRow {
     pub balance: Micros,
     /// Paid: when, and the payment's reference.
     pub paid: Option<(DateTime<Utc>, String)>,
+    /// Marked paid above the approval threshold: the payout request waiting for a second
+    /// finance person.
+    pub waiting: Option<i64>,
 }
 
 /// Payables for one UTC month, per channel, with what is owed in all.
@@ -220,6 +223,42 @@ pub struct Payables {
     pub ended: bool,
     /// Whether the viewer may mark payouts paid (finance; admins read).
     pub can_pay: bool,
+    /// Payouts of any month waiting for a second finance person (oldest first) and the latest
+    /// decided.
+    pub requests: PayoutRequests,
+}
+
+/// A payout marked paid above the approval threshold, as finance's payables page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutRequestRow {
+    pub id: i64,
+    pub status: FinanceRequestStatus,
+    pub channel_id: i64,
+    pub handle: String,
+    pub currency: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// What the month owed when asked: an approval pays exactly this.
+    pub amount: Micros,
+    pub reference: String,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub decided_by: Option<String>,
+    pub rejection: String,
+    /// The viewer asked for it (so cannot decide it, only cancel it).
+    pub mine: bool,
+}
+
+/// Payouts waiting for a second finance person, the latest decided, and the threshold.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutRequests {
+    /// The oldest waiting, at most 200.
+    pub waiting: Vec<PayoutRequestRow>,
+    /// How many are waiting in all.
+    pub waiting_total: u64,
+    pub recent: Vec<PayoutRequestRow>,
+    /// A payout above this many units of its currency waits for a second finance person.
+    pub threshold_units: i64,
 }
 
 /// What marking a channel's month paid moved out of its payable.
@@ -231,6 +270,18 @@ pub struct PayoutPaid {
     pub month: String,
     /// The channel's handle, as in the catalog.
     pub channel: String,
+    /// Above the approval threshold: not paid yet, but this payout request waits for a second
+    /// finance person.
+    pub waiting: Option<i64>,
+}
+
+/// A second finance person's decision on a waiting payout.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutDecision {
+    pub request: i64,
+    /// Approved (and paid) or rejected (nothing paid).
+    pub status: FinanceRequestStatus,
+    pub payout: PayoutPaid,
 }
 
 /// Marking one channel's month paid.

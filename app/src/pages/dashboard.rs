@@ -305,6 +305,16 @@ fn Finance(f: FinanceGlance) -> impl IntoView {
                         view! { "0" }.into_any()
                     }}
                 </dd>
+                <dt>"Payouts waiting for your approval"</dt>
+                <dd data-test="payouts-awaiting">
+                    {if f.payouts_awaiting_you > 0 {
+                        view! {
+                            <a href="/finance/payables#waiting-payouts">{f.payouts_awaiting_you}</a>
+                        }.into_any()
+                    } else {
+                        view! { "0" }.into_any()
+                    }}
+                </dd>
             </dl>
             <a class="button" href="/finance">"Credit an account"</a>
         </section>

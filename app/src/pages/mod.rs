@@ -193,3 +193,70 @@ pub fn suspend_once<T>(view: impl Future<Output = T> + Send + 'static) -> Suspen
     };
     Suspend::new(view)
 }
+
+/// One server action behind a form on each row of a page (a credit form per account, an
+/// appeal per decision), remembering which row sent its last request: the action forgets its
+/// input once answered, and a list builds its rows again when it reloads.
+pub struct RowAction<S, K>
+where
+    S: leptos::server_fn::ServerFn + 'static,
+    S::Output: 'static,
+    K: 'static,
+{
+    pub action: leptos::prelude::ServerAction<S>,
+    sent: RwSignal<Option<K>>,
+}
+
+impl<S, K> Clone for RowAction<S, K>
+where
+    S: leptos::server_fn::ServerFn + 'static,
+    S::Output: 'static,
+    K: 'static,
+{
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S, K> Copy for RowAction<S, K>
+where
+    S: leptos::server_fn::ServerFn + 'static,
+    S::Output: 'static,
+    K: 'static,
+{
+}
+
+impl<S, K> RowAction<S, K>
+where
+    S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+    S::Error: Clone + Send + Sync + 'static,
+    K: Copy + PartialEq + Send + Sync + 'static,
+{
+    /// Follows `action`, naming the row of each request by `row_of` its input.
+    pub fn new(action: leptos::prelude::ServerAction<S>, row_of: fn(&S) -> K) -> Self {
+        use leptos::prelude::{Effect, Get};
+        let sent = RwSignal::new(None);
+        Effect::new(move |_| {
+            if let Some(input) = action.input().get() {
+                sent.set(Some(row_of(&input)));
+            }
+        });
+        Self { action, sent }
+    }
+
+    /// The action's last answer if `row` sent it. While a request is under way, the answer
+    /// there is the previous request's, so none is given.
+    pub fn answer_for(
+        self,
+        row: K,
+    ) -> leptos::prelude::Signal<Option<Result<S::Output, S::Error>>> {
+        use leptos::prelude::Get;
+        let Self { action, sent } = self;
+        leptos::prelude::Signal::derive(move || {
+            (sent.get() == Some(row) && !action.pending().get())
+                .then(|| action.value().get())
+                .flatten()
+        })
+    }
+}

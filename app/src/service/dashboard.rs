@@ -6,7 +6,7 @@
 use crate::{
     entity::{
         account_top_up, ad_account, campaign, correction_request, finance_request, ledger_account,
-        review_task,
+        payout_request, review_task,
     },
     error::AppError,
     model::{
@@ -379,6 +379,11 @@ async fn finance(
         .filter(correction_request::Column::RequestedBy.ne(viewer))
         .count(db)
         .await?;
+    let payouts_awaiting_you = payout_request::Entity::find()
+        .filter(payout_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
+        .filter(payout_request::Column::RequestedBy.ne(viewer))
+        .count(db)
+        .await?;
     let bank_details_changed =
         settings::bank_details_changed_since(db, now - Duration::days(BANK_DETAILS_CHANGE_DAYS))
             .await?;
@@ -389,5 +394,6 @@ async fn finance(
         recent_credits,
         awaiting_you,
         corrections_awaiting_you,
+        payouts_awaiting_you,
     })
 }

@@ -203,7 +203,7 @@ fn SettingsForm(
                     name="input[approval_units]"
                     label="Second approval above (currency units)"
                     value=current.approval_units
-                    hint="A credit or refund larger than this, in the account's currency, waits until a second finance person approves it."
+                    hint="A credit, refund, correction or publisher payout larger than this, in its currency, waits until a second finance person approves it."
                     error=field_error(result, "approval_units")
                 />
                 <button type="submit" class="primary" disabled=move || update.pending().get()>

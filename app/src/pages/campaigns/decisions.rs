@@ -5,6 +5,7 @@ use crate::{
     api::moderation::AppealDecision,
     components::{DecisionCard, FormError, field_error, form_error},
     model::{AppealState, DecisionView, NOTE_MAX},
+    pages::RowAction,
 };
 use leptos::prelude::*;
 
@@ -20,14 +21,8 @@ pub fn Decisions(
         return ().into_any();
     }
     let result: Signal<_> = appeal.value().into();
-    // One action serves every decision's form: its answer belongs to the form last sent (the
-    // action forgets its input once answered, so it is kept here).
-    let sent = RwSignal::new(None);
-    Effect::new(move |_| {
-        if let Some(input) = appeal.input().get() {
-            sent.set(Some(input.decision));
-        }
-    });
+    // One action serves every decision's form: its answer belongs to the form last sent.
+    let appeals = RowAction::new(appeal, |sent: &AppealDecision| sent.decision);
     view! {
         <section class="card decisions" aria-labelledby="decisions-heading" id="decisions">
             <h2 id="decisions-heading">{heading}</h2>
@@ -37,14 +32,7 @@ pub fn Decisions(
             {decisions.into_iter().map(|d| {
                 let open = can_appeal && d.appeal == AppealState::Open;
                 let id = d.id;
-let result = Signal::derive(move || {
-                    // While an appeal is under way, the last answer belongs to the previous one.
-                    if sent.get() == Some(id) && !appeal.pending().get() {
-                        result.get()
-                    } else {
-                        None
-                    }
-                });
+                let result = appeals.answer_for(id);
                 view! {
                     <DecisionCard decision=d>
                         {open.then(|| view! {

@@ -12,7 +12,7 @@ use crate::{
         CorrectionRequestRow, CorrectionRequests, CorrectionResult, CorrectionTotal,
         FinanceRequestStatus, PlatformRole, Viewer, group_thousands,
     },
-    pages::{scroll_here_when_linked, suspend_once, utc},
+    pages::{RowAction, scroll_here_when_linked, suspend_once, utc},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -85,6 +85,8 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
         .filter(|d| d.len() <= 20 && d.bytes().all(|c| c.is_ascii_digit()))
         .unwrap_or_default();
     let decide = ServerAction::<DecideCorrection>::new();
+    // Which waiting correction's form sent the last decision, so its error shows beside it.
+    let decisions = RowAction::new(decide, |sent: &DecideCorrection| sent.input.request);
     let cancel = ServerAction::<CancelCorrection>::new();
     let changes = move || {
         (
@@ -148,7 +150,7 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || suspend_once(async move {
                 match waiting.await {
-                    Ok(requests) => view! { <WaitingCorrections requests decide cancel/> }.into_any(),
+                    Ok(requests) => view! { <WaitingCorrections requests decisions cancel/> }.into_any(),
                     Err(e) => view! { <p class="banner error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}
@@ -192,9 +194,10 @@ pub fn FinanceCorrectionsPage() -> impl IntoView {
 #[component]
 fn WaitingCorrections(
     requests: CorrectionRequests,
-    decide: ServerAction<DecideCorrection>,
+    decisions: RowAction<DecideCorrection, i64>,
     cancel: ServerAction<CancelCorrection>,
 ) -> impl IntoView {
+    let decide = decisions.action;
     let decided: Signal<_> = decide.value().into();
     let cancelled: Signal<_> = cancel.value().into();
     let error = Signal::derive(move || {
@@ -229,7 +232,7 @@ fn WaitingCorrections(
             {approved}
             {empty}
             <ul class="request-list">
-                {requests.waiting.into_iter().map(|r| view! { <WaitingCorrection r decide cancel/> }).collect_view()}
+                {requests.waiting.into_iter().map(|r| view! { <WaitingCorrection r decisions cancel/> }).collect_view()}
             </ul>
             {(!recent.is_empty()).then(|| view! {
                 <details>
@@ -268,10 +271,11 @@ fn WaitingCorrections(
 #[component]
 fn WaitingCorrection(
     r: CorrectionRequestRow,
-    decide: ServerAction<DecideCorrection>,
+    decisions: RowAction<DecideCorrection, i64>,
     cancel: ServerAction<CancelCorrection>,
 ) -> impl IntoView {
     let id = r.id;
+    let decide = decisions.action;
     let summary = format!("{}: give back {}", r.what, totals_text(&r.totals));
     let asked = format!(
         "{} decision(s) · “{}” · asked by {} on {}",
@@ -280,15 +284,8 @@ fn WaitingCorrection(
         r.requested_by,
         r.requested_at.format("%Y-%m-%d %H:%M UTC")
     );
-    let decided: Signal<_> = decide.value().into();
-    let reason_error = Signal::derive(move || {
-        let here = decide.input().get().is_some_and(|i| i.input.request == id);
-        if here {
-            field_error(decided, "reason").get()
-        } else {
-            None
-        }
-    });
+    // Beside the form that sent it (an action forgets its input once answered).
+    let reason_error = field_error(decisions.answer_for(id), "reason");
     // Admins read finance's pages; only finance staff decide.
     let can_decide =
         use_context::<Viewer>().is_some_and(|v| v.has_staff_role(PlatformRole::Finance));

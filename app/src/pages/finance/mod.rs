@@ -22,7 +22,7 @@ use crate::{
     },
     components::{Disclosure, FormError, Pager, field_error, form_error},
     model::{AccountId, FinanceAccountRow},
-    pages::suspend_once,
+    pages::{RowAction, suspend_once},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -51,21 +51,12 @@ pub fn FinancePage() -> impl IntoView {
     let credit = ServerAction::<CreditBalance>::new();
     let refund = ServerAction::<RefundBalance>::new();
     // Which account's card sent the last credit and the last refund, so that an error shows
-    // beside that card's form only: an action forgets its input once answered, and the cards
-    // are built again whenever the list reloads.
-    let credit_for = RwSignal::new(None::<AccountId>);
-    let refund_for = RwSignal::new(None::<AccountId>);
-    Effect::new(move |_| {
-        if let Some(sent) = credit.input().get() {
-            credit_for.set(Some(sent.input.account));
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(sent) = refund.input().get() {
-            refund_for.set(Some(sent.input.account));
-        }
-    });
+    // beside that card's form only.
+    let credits = RowAction::new(credit, |sent: &CreditBalance| sent.input.account);
+    let refunds = RowAction::new(refund, |sent: &RefundBalance| sent.input.account);
     let decide = ServerAction::<DecideFinanceRequest>::new();
+    // Which waiting request's form sent the last decision, so its error shows beside it.
+    let decisions = RowAction::new(decide, |sent: &DecideFinanceRequest| sent.input.request);
     let cancel = ServerAction::<CancelFinanceRequest>::new();
     let requests = Resource::new(
         move || {
@@ -112,7 +103,7 @@ pub fn FinancePage() -> impl IntoView {
         </p>
         <Transition fallback=|| ()>
             {move || suspend_once(async move {
-                requests.await.ok().map(|r| view! { <RequestsPanel requests=r decide cancel/> })
+                requests.await.ok().map(|r| view! { <RequestsPanel requests=r decisions cancel/> })
             })}
         </Transition>
         <form method="get" action="/finance" class="search-row" role="search">
@@ -143,7 +134,7 @@ pub fn FinancePage() -> impl IntoView {
                         view! {
                             {empty}
                             <div class="finance-accounts">
-                                {list.rows.into_iter().map(|row| view! { <AccountCard row credit refund credit_for refund_for/> }).collect_view()}
+                                {list.rows.into_iter().map(|row| view! { <AccountCard row credits refunds/> }).collect_view()}
                             </div>
                             <Pager page=list.page pages total=list.total
                                 href=move |p| format!("/finance?q={}&sort={sort}&page={p}", urlencode(&q))/>
@@ -209,31 +200,19 @@ fn CreditResultBanner(credit: ServerAction<CreditBalance>) -> impl IntoView {
 #[component]
 fn AccountCard(
     row: FinanceAccountRow,
-    credit: ServerAction<CreditBalance>,
-    refund: ServerAction<RefundBalance>,
-    /// The account whose card sent the last credit, and the last refund.
-    credit_for: RwSignal<Option<AccountId>>,
-    refund_for: RwSignal<Option<AccountId>>,
+    /// The credit and refund actions, and which card sent each one's last request.
+    credits: RowAction<CreditBalance, AccountId>,
+    refunds: RowAction<RefundBalance, AccountId>,
 ) -> impl IntoView {
+    let (credit, refund) = (credits.action, refunds.action);
     let AccountId(id) = row.id;
     let currency = row.currency.clone();
     let money = move |m: crate::model::Micros| m.display(&currency);
-    let result: Signal<_> = credit.value().into();
     // Errors belong beside the form that sent them.
-    // While a credit is under way, the last answer belongs to the previous one.
-    let mine = Signal::derive(move || {
-        (credit_for.get() == Some(row.id) && !credit.pending().get())
-            .then(|| result.get())
-            .flatten()
-            .filter(Result::is_err)
-    });
-    let refunded: Signal<_> = refund.value().into();
-    let refund_here = Signal::derive(move || {
-        (refund_for.get() == Some(row.id) && !refund.pending().get())
-            .then(|| refunded.get())
-            .flatten()
-            .filter(Result::is_err)
-    });
+    let credited = credits.answer_for(row.id);
+    let mine = Signal::derive(move || credited.get().filter(Result::is_err));
+    let refunded = refunds.answer_for(row.id);
+    let refund_here = Signal::derive(move || refunded.get().filter(Result::is_err));
     let refund_field = move |name: &'static str| field_error(refund_here, name);
     let amount_label = format!("Credit amount ({})", row.currency);
     let refund_label = format!("Refund amount ({})", row.currency);

@@ -1,12 +1,13 @@
 //! `/finance/payables`: each channel's publisher share for a UTC month (less corrections), what
 //! is owed in all, the payout CSV, and marking an ended month paid per channel.
 
+use super::requests::{Decision, RejectReason};
 use crate::{
-    api::finance_console::{MarkPayoutPaid, finance_payables},
-    components::FormError,
+    api::finance_console::{CancelPayout, DecidePayout, MarkPayoutPaid, finance_payables},
+    components::{FormError, field_error, form_error},
     error::AppError,
-    model::PayableRow,
-    pages::suspend_once,
+    model::{FinanceRequestStatus, PayableRow, PayoutRequestRow, PayoutRequests},
+    pages::{RowAction, scroll_here_when_linked, suspend_once},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -17,9 +18,20 @@ pub fn FinancePayablesPage() -> impl IntoView {
     let query = use_query_map();
     let month = Memo::new(move |_| query.read().get("month").unwrap_or_default());
     let pay = ServerAction::<MarkPayoutPaid>::new();
+    let decide = ServerAction::<DecidePayout>::new();
+    // Which waiting payout's form sent the last decision, so its error shows beside it.
+    let decisions = RowAction::new(decide, |sent: &DecidePayout| sent.input.request);
+    let cancel = ServerAction::<CancelPayout>::new();
     let data = Resource::new(
-        move || (month.get(), pay.version().get()),
-        |(m, _)| finance_payables(m),
+        move || {
+            (
+                month.get(),
+                pay.version().get(),
+                decide.version().get(),
+                cancel.version().get(),
+            )
+        },
+        |(m, ..)| finance_payables(m),
     );
     // A payout refused names its reason whichever field it is about (the reference, or the
     // month while its slots are still open): the row's form has no other place to show it.
@@ -41,11 +53,25 @@ pub fn FinancePayablesPage() -> impl IntoView {
             "that moves it out of the payable in the ledger."
         </p>
         <FormError error=refused/>
-        {move || matches!(pay.value().get(), Some(Ok(_))).then(|| view! {
-            <p class="banner success" role="status" data-test="payout-result">
-                {pay.value().get().and_then(Result::ok).map(|p| format!("Marked paid: {} to @{} for {}.", p.amount.display(&p.currency), p.channel, p.month))}
-            </p>
+        {move || pay.value().get().and_then(Result::ok).map(|p| {
+            let amount = p.amount.display(&p.currency);
+            match p.waiting {
+                Some(request) => view! {
+                    <p class="banner warn" role="status" data-test="payout-result">
+                        {format!(
+                            "Payout of {amount} to @{} for {} is waiting for a second finance person's approval (payout request #{request}).",
+                            p.channel, p.month
+                        )}
+                    </p>
+                }.into_any(),
+                None => view! {
+                    <p class="banner success" role="status" data-test="payout-result">
+                        {format!("Marked paid: {amount} to @{} for {}.", p.channel, p.month)}
+                    </p>
+                }.into_any(),
+            }
         })}
+        <DecisionResult decide cancel/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || suspend_once(async move {
                 match data.await {
@@ -54,6 +80,7 @@ pub fn FinancePayablesPage() -> impl IntoView {
                         let ended = p.ended;
                         let can_pay = p.can_pay && ended;
                         let month = p.month.clone();
+                        let requests = p.requests.clone();
                         view! {
                             <form method="get" action="/finance/payables" class="toolbar filters">
                                 <div class="field">
@@ -92,6 +119,7 @@ pub fn FinancePayablesPage() -> impl IntoView {
                                     </div>
                                 }.into_any()
                             }}
+                            <WaitingPayouts requests decisions cancel/>
                         }
                         .into_any()
                     }
@@ -117,6 +145,11 @@ fn Row(
         (Some((at, reference)), _) => view! {
             <span class="badge ok">{format!("Paid {} · {reference}", at.format("%Y-%m-%d"))}</span>
         }.into_any(),
+        (None, _) if row.waiting.is_some() => view! {
+            <a class="badge warn" href="#waiting-payouts">
+                {format!("Waiting for approval (#{})", row.waiting.unwrap_or_default())}
+            </a>
+        }.into_any(),
         (None, true) => view! {
             <ActionForm action=pay attr:class="inline">
                 <input type="hidden" name="input[channel]" value=row.channel_id/>
@@ -138,5 +171,187 @@ fn Row(
             <td class="num" data-label="Payable balance">{m(row.balance)}</td>
             <td data-label="Payout">{payout}</td>
         </tr>
+    }
+}
+
+/// What the last approval or rejection of a payout did, or why it or a cancel was refused.
+#[component]
+fn DecisionResult(
+    decide: ServerAction<DecidePayout>,
+    cancel: ServerAction<CancelPayout>,
+) -> impl IntoView {
+    let decided: Signal<_> = decide.value().into();
+    let cancelled: Signal<_> = cancel.value().into();
+    let message = Signal::derive(move || {
+        form_error(decided)
+            .get()
+            .or_else(|| form_error(cancelled).get())
+    });
+    let done = move || {
+        let Some(Ok(d)) = decided.get() else {
+            return None;
+        };
+        let p = d.payout;
+        let amount = p.amount.display(&p.currency);
+        let text = if d.status == FinanceRequestStatus::Done {
+            format!(
+                "Approved payout #{}: {amount} paid to @{} for {}.",
+                d.request, p.channel, p.month
+            )
+        } else {
+            format!(
+                "Rejected payout #{} ({amount} to @{} for {}): nothing was paid.",
+                d.request, p.channel, p.month
+            )
+        };
+        Some(
+            view! { <p class="banner success" role="status" data-test="payout-decided">{text}</p> },
+        )
+    };
+    view! {
+        {done}
+        <FormError error=message/>
+    }
+}
+
+/// Payouts marked paid above the threshold, waiting for a second finance person, and the
+/// latest decided.
+#[component]
+fn WaitingPayouts(
+    requests: PayoutRequests,
+    decisions: RowAction<DecidePayout, i64>,
+    cancel: ServerAction<CancelPayout>,
+) -> impl IntoView {
+    // The dashboard's "Payouts waiting for your approval" count points here.
+    scroll_here_when_linked("waiting-payouts");
+    let more = (requests.waiting_total > requests.waiting.len() as u64).then(|| view! {
+        <p class="banner info" role="status">
+            {format!(
+                "Showing the oldest {} of {} waiting payouts: decide these and the next appear.",
+                requests.waiting.len(),
+                crate::model::group_thousands(requests.waiting_total)
+            )}
+        </p>
+    });
+    let empty = requests.waiting.is_empty().then(|| {
+        view! {
+            <p class="muted">"No payout is waiting for approval."</p>
+        }
+    });
+    let recent = (!requests.recent.is_empty()).then(|| {
+        let rows = requests.recent.clone();
+        view! {
+            <details class="finance-recent">
+                <summary>"Recent payout approvals"</summary>
+                <div class="table-scroll">
+                    <table>
+                        <thead><tr>
+                            <th scope="col">"#"</th><th scope="col">"Channel"</th><th scope="col">"Month"</th>
+                            <th scope="col" class="num">"Amount"</th><th scope="col">"Status"</th>
+                            <th scope="col">"Marked by"</th><th scope="col">"Decided by"</th>
+                        </tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|r| view! {
+                                <tr>
+                                    <td>{r.id}</td>
+                                    <td>{format!("@{}", r.handle)}</td>
+                                    <td>{r.month.clone()}</td>
+                                    <td class="num">{r.amount.display(&r.currency)}</td>
+                                    <td>{if r.rejection.is_empty() {
+                                        r.status.label().to_owned()
+                                    } else {
+                                        format!("{}: {}", r.status.label(), r.rejection)
+                                    }}</td>
+                                    <td>{r.requested_by.clone()}</td>
+                                    <td>{r.decided_by.clone().unwrap_or_default()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </details>
+        }
+    });
+    view! {
+        <section class="card finance-requests" id="waiting-payouts" aria-labelledby="waiting-payouts-heading">
+            <h2 id="waiting-payouts-heading">"Payouts waiting for approval"</h2>
+            <p class="hint">
+                {format!(
+                    "A payout above {} (in its currency) is only marked paid once a second finance person approves it, \
+                     after checking the bank shows the money left for that channel. You cannot approve or reject your own; you can cancel it.",
+                    crate::model::group_thousands(requests.threshold_units.max(0) as u64)
+                )}
+            </p>
+            {empty}
+            {more}
+            <ul class="request-list">
+                {requests.waiting.into_iter().map(|r| view! { <WaitingPayout r decisions cancel/> }).collect_view()}
+            </ul>
+            {recent}
+        </section>
+    }
+}
+
+#[component]
+fn WaitingPayout(
+    r: PayoutRequestRow,
+    decisions: RowAction<DecidePayout, i64>,
+    cancel: ServerAction<CancelPayout>,
+) -> impl IntoView {
+    let id = r.id;
+    let decide = decisions.action;
+    let summary = format!(
+        "{} to @{} for {}",
+        r.amount.display(&r.currency),
+        r.handle,
+        r.month
+    );
+    let asked = format!(
+        "Payment reference {} · marked paid by {} on {}",
+        r.reference,
+        r.requested_by,
+        r.requested_at.format("%Y-%m-%d %H:%M UTC")
+    );
+    let reason_error = field_error(decisions.answer_for(id), "reason");
+    // Admins read finance's pages; only finance staff decide.
+    let can_decide = use_context::<crate::model::Viewer>()
+        .is_some_and(|v| v.has_staff_role(crate::model::PlatformRole::Finance));
+    let actions = if !can_decide {
+        view! { <p class="hint">"A finance person approves or rejects this."</p> }.into_any()
+    } else if r.mine {
+        view! {
+            <p class="hint">"You marked this paid: another finance person approves or rejects it."</p>
+            <ActionForm action=cancel attr:class="inline-form">
+                <input type="hidden" name="request" value=id.to_string()/>
+                <button type="submit" disabled=move || cancel.pending().get()>
+                    {format!("Cancel payout #{id}")}
+                </button>
+            </ActionForm>
+        }
+        .into_any()
+    } else {
+        view! {
+            <ActionForm action=decide attr:class="inline-form">
+                <Decision request=id approve=true/>
+                <button type="submit" class="primary" disabled=move || decide.pending().get()>
+                    {format!("Approve payout #{id}")}
+                </button>
+            </ActionForm>
+            <ActionForm action=decide attr:class="stack narrow">
+                <Decision request=id approve=false/>
+                <RejectReason id=format!("reject-payout-{id}") error=reason_error/>
+                <button type="submit" disabled=move || decide.pending().get()>
+                    {format!("Reject payout #{id}")}
+                </button>
+            </ActionForm>
+        }
+        .into_any()
+    };
+    view! {
+        <li class="request" data-test="waiting-payout">
+            <p><strong>{format!("#{id} ")}{summary}</strong></p>
+            <p class="muted">{asked}</p>
+            {actions}
+        </li>
     }
 }

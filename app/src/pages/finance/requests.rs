@@ -6,7 +6,7 @@ use crate::{
     api::finance::{CancelFinanceRequest, DecideFinanceRequest, RefundBalance},
     components::{FormError, field_error, form_error},
     model::{FinanceRequestKind, FinanceRequestRow, FinanceRequestStatus, FinanceRequests},
-    pages::scroll_here_when_linked,
+    pages::{RowAction, scroll_here_when_linked},
 };
 use leptos::prelude::*;
 
@@ -14,11 +14,23 @@ use leptos::prelude::*;
 #[component]
 pub fn RequestsPanel(
     requests: FinanceRequests,
-    decide: ServerAction<DecideFinanceRequest>,
+    decisions: RowAction<DecideFinanceRequest, i64>,
     cancel: ServerAction<CancelFinanceRequest>,
 ) -> impl IntoView {
+    let decide = decisions.action;
     let empty = requests.pending.is_empty().then(|| {
         view! { <p class="muted">"Nothing is waiting for approval."</p> }
+    });
+    let more = (requests.pending_total > requests.pending.len() as u64).then(|| {
+        view! {
+            <p class="banner info" role="status" data-test="more-waiting">
+                {format!(
+                    "Showing the oldest {} of {} waiting requests: decide these and the next appear.",
+                    requests.pending.len(),
+                    crate::model::group_thousands(requests.pending_total),
+                )}
+            </p>
+        }
     });
     let recent = requests.recent.clone();
     // The dashboard's "Waiting for your approval" count points here.
@@ -37,8 +49,9 @@ pub fn RequestsPanel(
             </p>
             <DecisionError decide cancel/>
             {empty}
+            {more}
             <ul class="request-list">
-                {requests.pending.into_iter().map(|r| view! { <PendingRequest r decide cancel/> }).collect_view()}
+                {requests.pending.into_iter().map(|r| view! { <PendingRequest r decisions cancel/> }).collect_view()}
             </ul>
         </section>
         <details class="card finance-recent">
@@ -138,10 +151,11 @@ fn DecisionError(
 #[component]
 fn PendingRequest(
     r: FinanceRequestRow,
-    decide: ServerAction<DecideFinanceRequest>,
+    decisions: RowAction<DecideFinanceRequest, i64>,
     cancel: ServerAction<CancelFinanceRequest>,
 ) -> impl IntoView {
     let id = r.id;
+    let decide = decisions.action;
     let summary = format!(
         "{} of {} for {}",
         r.kind.label(),
@@ -162,15 +176,8 @@ fn PendingRequest(
             format!(" · “{}”", r.note)
         }
     );
-    let decided: Signal<_> = decide.value().into();
-    let reason_error = Signal::derive(move || {
-        let here = decide.input().get().is_some_and(|i| i.input.request == id);
-        if here {
-            field_error(decided, "reason").get()
-        } else {
-            None
-        }
-    });
+    // Beside the form that sent it (an action forgets its input once answered).
+    let reason_error = field_error(decisions.answer_for(id), "reason");
     // Admins read finance's pages; only finance staff decide.
     let can_decide = use_context::<crate::model::Viewer>()
         .is_some_and(|v| v.has_staff_role(crate::model::PlatformRole::Finance));

@@ -5,6 +5,7 @@
 pub mod correction_requests;
 pub mod corrections;
 pub mod payables;
+pub mod payout_requests;
 pub mod reconcile;
 pub mod requests;
 pub mod spend;

@@ -9,22 +9,23 @@ use crate::{
     error::AppError,
     model::{
         AuditAction, Micros, PayableRow, Payables, PayoutInput, PayoutPaid, PlatformRole,
-        TransferKind, finance::reference_key,
+        TransferKind, UserId, finance::reference_key,
     },
     service::{
         Actor,
         audit::{self, AuditEntry},
         ledger::{self, NewTransfer, Outcome, Side},
         reports::export::{CsvChunks, Exports, decimals, neutralise, spawn_csv},
+        settings,
         sql::Sql,
     },
 };
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use futures_util::StreamExt;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, Set, Statement, StreamTrait,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, Set,
+    Statement, StreamTrait, sea_query::Expr,
 };
 use validator::Validate;
 
@@ -137,6 +138,7 @@ fn payable_row(row: &QueryResult) -> Result<PayableRow, DbErr> {
         reversed: Micros(reversed),
         owed: Micros(accrued - reversed),
         paid: paid_at.zip(reference),
+        waiting: None,
     })
 }
 
@@ -195,7 +197,18 @@ pub async fn payables(
         .into_tuple()
         .all(db)
         .await?;
+    let requests = super::payout_requests::list(db, actor).await?;
+    for row in &mut rows {
+        row.waiting = requests
+            .waiting
+            .iter()
+            .find(|w| {
+                w.channel_id == row.channel_id && w.currency == row.currency && w.month == month
+            })
+            .map(|w| w.id);
+    }
     Ok(Payables {
+        requests,
         month,
         rows,
         truncated,
@@ -287,7 +300,9 @@ fn payable_record(month: &str, r: &PayableRow) -> Vec<String> {
 /// month that has ended (and settled, [`payable_from`]) can be paid, and only once every slot
 /// the channel won in it is settled: until its hold is released, a slot can still be charged
 /// (views reported before it expired, in a batch still committing), and a share booked after
-/// the payout would never be paid nor, the month being paid, reversible.
+/// the payout would never be paid nor, the month being paid, reversible. A payout above the
+/// approval threshold is only a request until a different finance user approves it
+/// ([`super::payout_requests`]).
 pub async fn mark_paid(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -297,7 +312,32 @@ pub async fn mark_paid(
     actor.require_staff(db, PlatformRole::Finance).await?;
     input.reference = crate::model::finance::composed(&input.reference);
     input.validate()?;
-    let (month, first, last) = month_days("month", &input.month, now)?;
+    let month = payable_month(&input.month, now)?;
+    let reference = input.reference.trim().to_owned();
+    let threshold = Micros::units(settings::finance_approval_units(db).await?);
+    crate::with_retry!(db, |txn| {
+        let owed = match measure(txn, &input, &month, &reference, now).await? {
+            Measured::Paid(paid) => return Ok(paid),
+            Measured::Owed(owed) => owed,
+        };
+        if owed.amount.0 > threshold.0 {
+            return super::payout_requests::wait(txn, actor, &input, owed, &reference, now).await;
+        }
+        let made = Payer {
+            by: actor.user_id,
+            approved_by: None,
+            request: None,
+            ip: actor.ip.clone(),
+        };
+        pay(txn, &made, &input, owed.clone(), &reference, now).await?;
+        Ok(owed)
+    })
+}
+
+/// The month (`YYYY-MM`) of `text` with its first and last days, refused (beside the month)
+/// until it has ended and its last slots have had time to arrive.
+pub(super) fn payable_month(text: &str, now: DateTime<Utc>) -> Result<Month, AppError> {
+    let (month, first, last) = month_days("month", text, now)?;
     if last >= now.date_naive() {
         return Err(AppError::field(
             "month",
@@ -316,144 +356,196 @@ pub async fn mark_paid(
             ),
         ));
     }
-    let reference = input.reference.trim().to_owned();
-    crate::with_retry!(db, |txn| {
-        let handle = channel::Entity::find_by_id(input.channel)
-            .one(txn)
-            .await?
-            .ok_or(AppError::NotFound)?
-            .handle;
-        let paid = |amount: i64| PayoutPaid {
-            amount: Micros(amount),
+    Ok(Month { month, first, last })
+}
+
+/// A month that can be paid: `YYYY-MM`, its first and last days.
+pub(super) struct Month {
+    pub month: String,
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+}
+
+/// What a channel's month is, under its payable's lock.
+pub(super) enum Measured {
+    /// Paid already with this very reference (however written): what was paid.
+    Paid(PayoutPaid),
+    /// What the month owes (more than zero): a payout of it, not yet made.
+    Owed(PayoutPaid),
+}
+
+/// Locks the channel's payable in the currency and measures what its month owes: refused when
+/// the month was paid with another reference, while a slot of it is still open, or when it
+/// owes nothing.
+pub(super) async fn measure(
+    txn: &DatabaseTransaction,
+    input: &PayoutInput,
+    month: &Month,
+    reference: &str,
+    now: DateTime<Utc>,
+) -> Result<Measured, AppError> {
+    let handle = channel::Entity::find_by_id(input.channel)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .handle;
+    let paid = |amount: i64| PayoutPaid {
+        amount: Micros(amount),
+        currency: input.currency.clone(),
+        month: month.month.clone(),
+        channel: handle.clone(),
+        waiting: None,
+    };
+    ledger::lock(txn, Side::payable(input.channel), &input.currency, now).await?;
+    if let Some(done) = publisher_payout::Entity::find()
+        .filter(publisher_payout::Column::ChannelId.eq(input.channel))
+        .filter(publisher_payout::Column::Currency.eq(&input.currency))
+        .filter(publisher_payout::Column::Period.eq(&month.month))
+        .one(txn)
+        .await?
+    {
+        // The same payment however its reference is written ("PAY-1", "pay 1").
+        if reference_key(&done.reference) == reference_key(reference) {
+            return Ok(Measured::Paid(paid(done.amount)));
+        }
+        return Err(AppError::field(
+            "reference",
+            format!(
+                "This month was already paid on {} with reference {}.",
+                done.created_at.format("%Y-%m-%d"),
+                done.reference
+            ),
+        ));
+    }
+    let (start, end) = utc_window(month.first, month.last);
+    let still_open: Option<DateTime<Utc>> = delivery_decision::Entity::find()
+        .select_only()
+        .column_as(delivery_decision::Column::ExpiresAt.max(), "last")
+        .filter(delivery_decision::Column::SettledAt.is_null())
+        .filter(delivery_decision::Column::ChannelId.eq(input.channel))
+        .filter(delivery_decision::Column::Currency.eq(&input.currency))
+        .filter(delivery_decision::Column::CreatedAt.gte(start))
+        .filter(delivery_decision::Column::CreatedAt.lt(end))
+        .into_tuple::<Option<DateTime<Utc>>>()
+        .one(txn)
+        .await?
+        .flatten();
+    if let Some(last_hold) = still_open {
+        return Err(AppError::field(
+            "month",
+            format!(
+                "Slots this channel won in {} are still open (views reported before \
+                 they expire are charged): pay it once they are settled, after {} UTC.",
+                month.month,
+                (last_hold + crate::service::delivery::sweep::SETTLE_AFTER)
+                    .format("%Y-%m-%d %H:%M")
+            ),
+        ));
+    }
+    let mut sql = Sql::new();
+    let groups = month_groups(
+        &mut sql,
+        month.first,
+        month.last,
+        &month.month,
+        Some((input.channel, &input.currency)),
+    );
+    sql.text = format!("{groups}SELECT CAST(accrued AS BIGINT), CAST(reversed AS BIGINT) FROM g");
+    let row = txn
+        .query_one_raw(sql.build(ConnectionTrait::get_database_backend(txn)))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (accrued, reversed): (i64, i64) = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+    if accrued - reversed <= 0 {
+        return Err(AppError::field(
+            "reference",
+            "Nothing is owed to this channel for the month.",
+        ));
+    }
+    Ok(Measured::Owed(paid(accrued - reversed)))
+}
+
+/// Who makes a payout: the finance user who marked it paid, and the one who approved it when
+/// it needed a second person.
+pub(super) struct Payer {
+    pub by: UserId,
+    pub approved_by: Option<UserId>,
+    /// The payout request it carries out.
+    pub request: Option<i64>,
+    pub ip: Option<String>,
+}
+
+/// Makes the payout `owed` measured (under the payable's lock, [`measure`]): the transfer out
+/// of the channel's payable, its `publisher_payout` row and the audit. Answers the payout's id.
+pub(super) async fn pay(
+    txn: &DatabaseTransaction,
+    payer: &Payer,
+    input: &PayoutInput,
+    owed: PayoutPaid,
+    reference: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let month = owed.month;
+    let outcome = ledger::transfer(
+        txn,
+        &NewTransfer {
+            debit: Side::payable(input.channel),
+            credit: Side::external(),
+            amount: owed.amount,
             currency: input.currency.clone(),
-            month: month.clone(),
-            channel: handle.clone(),
-        };
-        ledger::lock(txn, Side::payable(input.channel), &input.currency, now).await?;
-        if let Some(done) = publisher_payout::Entity::find()
-            .filter(publisher_payout::Column::ChannelId.eq(input.channel))
-            .filter(publisher_payout::Column::Currency.eq(&input.currency))
-            .filter(publisher_payout::Column::Period.eq(&month))
-            .one(txn)
-            .await?
-        {
-            // The same payment however its reference is written ("PAY-1", "pay 1").
-            if reference_key(&done.reference) == reference_key(&reference) {
-                return Ok(paid(done.amount));
-            }
-            return Err(AppError::field(
-                "reference",
+            kind: TransferKind::Payout,
+            object_type: "channel",
+            object_id: input.channel,
+            key: format!("payout:{}:{}:{month}", input.channel, input.currency),
+        },
+        now,
+    )
+    .await?;
+    let transfer_id = match outcome {
+        Outcome::Applied(id) => id,
+        Outcome::Replayed(_) | Outcome::Insufficient => {
+            return Err(AppError::internal(
+                "payables",
                 format!(
-                    "This month was already paid on {} with reference {}.",
-                    done.created_at.format("%Y-%m-%d"),
-                    done.reference
+                    "channel {} payable holds less than {month} owes ({outcome:?})",
+                    input.channel
                 ),
             ));
         }
-        let (start, end) = utc_window(first, last);
-        let still_open: Option<DateTime<Utc>> = delivery_decision::Entity::find()
-            .select_only()
-            .column_as(delivery_decision::Column::ExpiresAt.max(), "last")
-            .filter(delivery_decision::Column::SettledAt.is_null())
-            .filter(delivery_decision::Column::ChannelId.eq(input.channel))
-            .filter(delivery_decision::Column::Currency.eq(&input.currency))
-            .filter(delivery_decision::Column::CreatedAt.gte(start))
-            .filter(delivery_decision::Column::CreatedAt.lt(end))
-            .into_tuple::<Option<DateTime<Utc>>>()
-            .one(txn)
-            .await?
-            .flatten();
-        if let Some(last_hold) = still_open {
-            return Err(AppError::field(
-                "month",
-                format!(
-                    "Slots this channel won in {month} are still open (views reported before \
-                     they expire are charged): pay it once they are settled, after {} UTC.",
-                    (last_hold + crate::service::delivery::sweep::SETTLE_AFTER)
-                        .format("%Y-%m-%d %H:%M")
-                ),
-            ));
-        }
-        let mut sql = Sql::new();
-        let groups = month_groups(
-            &mut sql,
-            first,
-            last,
-            &month,
-            Some((input.channel, &input.currency)),
-        );
-        sql.text =
-            format!("{groups}SELECT CAST(accrued AS BIGINT), CAST(reversed AS BIGINT) FROM g");
-        let row = txn
-            .query_one_raw(sql.build(ConnectionTrait::get_database_backend(txn)))
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let (accrued, reversed): (i64, i64) = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
-        let owed = Micros(accrued - reversed);
-        if owed.0 <= 0 {
-            return Err(AppError::field(
-                "reference",
-                "Nothing is owed to this channel for the month.",
-            ));
-        }
-        let outcome = ledger::transfer(
-            txn,
-            &NewTransfer {
-                debit: Side::payable(input.channel),
-                credit: Side::external(),
-                amount: owed,
-                currency: input.currency.clone(),
-                kind: TransferKind::Payout,
-                object_type: "channel",
-                object_id: input.channel,
-                key: format!("payout:{}:{}:{month}", input.channel, input.currency),
-            },
-            now,
+    };
+    let payout = publisher_payout::ActiveModel {
+        channel_id: Set(input.channel),
+        currency: Set(input.currency.clone()),
+        period: Set(month.clone()),
+        amount: Set(owed.amount.0),
+        reference: Set(reference.to_owned()),
+        transfer_id: Set(transfer_id),
+        paid_by: Set(payer.by.0),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    audit::record(
+        txn,
+        AuditEntry::new(
+            AuditAction::PayoutMarked,
+            "channel",
+            input.channel.to_string(),
         )
-        .await?;
-        let transfer_id = match outcome {
-            Outcome::Applied(id) => id,
-            Outcome::Replayed(_) | Outcome::Insufficient => {
-                return Err(AppError::internal(
-                    "payables",
-                    format!(
-                        "channel {} payable holds less than {month} owes ({outcome:?})",
-                        input.channel
-                    ),
-                ));
-            }
-        };
-        publisher_payout::ActiveModel {
-            channel_id: Set(input.channel),
-            currency: Set(input.currency.clone()),
-            period: Set(month.clone()),
-            amount: Set(owed.0),
-            reference: Set(reference.clone()),
-            transfer_id: Set(transfer_id),
-            paid_by: Set(actor.user_id.0),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
-        audit::record(
-            txn,
-            AuditEntry::new(
-                AuditAction::PayoutMarked,
-                "channel",
-                input.channel.to_string(),
-            )
-            .by(actor.user_id)
-            .from_ip(actor.ip.clone())
-            .detail(serde_json::json!({
-                "month": month,
-                "amount_micros": owed.0,
-                "currency": input.currency,
-                "reference": reference,
-                "transfer": transfer_id,
-            })),
-        )
-        .await?;
-        Ok(paid(owed.0))
-    })
+        .by(payer.approved_by.unwrap_or(payer.by))
+        .from_ip(payer.ip.clone())
+        .detail(serde_json::json!({
+            "month": month,
+            "amount_micros": owed.amount.0,
+            "currency": input.currency,
+            "reference": reference,
+            "transfer": transfer_id,
+            "marked_by": payer.by.0,
+            "approved_by": payer.approved_by.map(|u| u.0),
+            "request": payer.request,
+        })),
+    )
+    .await?;
+    Ok(payout.id)
 }

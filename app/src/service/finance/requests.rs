@@ -27,7 +27,8 @@ use crate::{
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, sea_query::Expr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    sea_query::Expr,
 };
 use std::collections::{BTreeSet, HashMap};
 use validator::Validate;
@@ -754,7 +755,10 @@ async fn result_of(
     })
 }
 
-/// Everything waiting (oldest first) and the latest decided (finance staff; admins read).
+/// Most waiting requests listed (the oldest); the page says how many more wait.
+pub const PENDING_LISTED: u64 = 500;
+
+/// Everything waiting (oldest first, at most [`PENDING_LISTED`]) and the latest decided (finance staff; admins read).
 pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<FinanceRequests, AppError> {
     if !actor.staff_roles.contains(&PlatformRole::Admin) {
         actor.require_staff(db, PlatformRole::Finance).await?;
@@ -763,9 +767,18 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<FinanceReq
         .filter(finance_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
         .order_by_asc(finance_request::Column::RequestedAt)
         .order_by_asc(finance_request::Column::Id)
-        .limit(500)
+        .limit(PENDING_LISTED)
         .all(db)
         .await?;
+    // Counted only when the list is full, so the page can say how many it leaves out.
+    let pending_total = if pending.len() as u64 == PENDING_LISTED {
+        finance_request::Entity::find()
+            .filter(finance_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
+            .count(db)
+            .await?
+    } else {
+        pending.len() as u64
+    };
     let recent = finance_request::Entity::find()
         .filter(finance_request::Column::Status.ne(FinanceRequestStatus::Pending.code()))
         .order_by_desc(finance_request::Column::Id)
@@ -819,6 +832,7 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor) -> Result<FinanceReq
         mine: r.requested_by == actor.user_id.0,
     };
     Ok(FinanceRequests {
+        pending_total,
         pending: pending.into_iter().map(row).collect(),
         recent: recent.into_iter().map(row).collect(),
         threshold_units: settings::finance_approval_units(db).await?,

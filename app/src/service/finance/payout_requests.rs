@@ -1,0 +1,392 @@
+//! The two-person rule for payouts. Marking a channel's month paid records that money has left
+//! for a publisher, so above the approval threshold (`finance_approval_units`, in the payout's
+//! currency) it is recorded as a waiting `payout_request` instead: the channel, currency and
+//! month, what the month owed when asked and the outgoing payment's reference. A **different**
+//! finance user approves it — the payout is made in the same transaction, and only if the
+//! month still owes exactly that — or rejects it with a reason; its requester may cancel it.
+//! The service refuses a decision by the requester and so does the database (a CHECK), and
+//! deciding is a conditional UPDATE of a waiting row, so of two decisions exactly one happens.
+//!
+//! Unlike credits, refunds and corrections, what one person paid alone lately is not added up:
+//! a payout's amount is not typed but measured (all the month owes the channel), one channel's
+//! month is paid once, and each payout goes to a different payee, so there is no large sum to
+//! split into small parts.
+
+use super::payables::{self, Measured, Payer};
+use crate::{
+    entity::{channel, payout_request},
+    error::AppError,
+    model::{
+        AuditAction, DecideRequestInput, FinanceRequestStatus, Micros, PayoutDecision, PayoutInput,
+        PayoutPaid, PayoutRequestRow, PayoutRequests, PlatformRole, UserId,
+    },
+    service::{
+        Actor,
+        audit::{self, AuditEntry},
+        settings,
+    },
+};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use std::collections::HashMap;
+use validator::Validate;
+
+/// Decided requests the payables page lists.
+pub const RECENT: u64 = 20;
+/// The most waiting requests the page lists (oldest first).
+pub const WAITING: u64 = 200;
+
+fn pending() -> sea_orm::Select<payout_request::Entity> {
+    payout_request::Entity::find()
+        .filter(payout_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
+}
+
+/// A payout above the threshold, measured (`owed`) under the payable's lock: recorded as
+/// waiting for a second person, nothing paid. The same channel's month already waiting
+/// (whoever asked) is answered instead: it is approved or rejected there, not paid beside it.
+pub(super) async fn wait(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    input: &PayoutInput,
+    owed: PayoutPaid,
+    reference: &str,
+    now: DateTime<Utc>,
+) -> Result<PayoutPaid, AppError> {
+    if let Some(same) = pending()
+        .filter(payout_request::Column::ChannelId.eq(input.channel))
+        .filter(payout_request::Column::Currency.eq(&input.currency))
+        .filter(payout_request::Column::Period.eq(&owed.month))
+        .one(txn)
+        .await?
+    {
+        return Ok(PayoutPaid {
+            amount: Micros(same.amount),
+            waiting: Some(same.id),
+            ..owed
+        });
+    }
+    let row = payout_request::ActiveModel {
+        channel_id: Set(input.channel),
+        currency: Set(input.currency.clone()),
+        period: Set(owed.month.clone()),
+        amount: Set(owed.amount.0),
+        reference: Set(reference.to_owned()),
+        status: Set(FinanceRequestStatus::Pending.code().to_owned()),
+        requested_by: Set(actor.user_id.0),
+        requested_at: Set(now),
+        decided_by: Set(None),
+        decided_at: Set(None),
+        rejection: Set(String::new()),
+        payout_id: Set(None),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    audit::record(
+        txn,
+        AuditEntry::new(
+            AuditAction::FinanceRequested,
+            "payout_request",
+            row.id.to_string(),
+        )
+        .by(actor.user_id)
+        .from_ip(actor.ip.clone())
+        .detail(serde_json::json!({
+            "kind": "payout",
+            "channel": input.channel,
+            "currency": input.currency,
+            "month": owed.month,
+            "amount_micros": owed.amount.0,
+            "reference": reference,
+        })),
+    )
+    .await?;
+    Ok(PayoutPaid {
+        waiting: Some(row.id),
+        ..owed
+    })
+}
+
+/// Approves (paying it) or rejects a waiting payout (finance staff other than its requester).
+/// An approval when the month no longer owes exactly what the requester saw — a correction
+/// gave some back, or it was paid meanwhile — is refused and the request stays waiting: the
+/// approver approves what was asked, not what it has become.
+pub async fn decide(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: DecideRequestInput,
+    now: DateTime<Utc>,
+) -> Result<PayoutDecision, AppError> {
+    actor.require_staff(db, PlatformRole::Finance).await?;
+    input.validate()?;
+    let reason = input.reason.trim();
+    if !input.approve && reason.is_empty() {
+        return Err(AppError::field("reason", "Say why the payout is rejected."));
+    }
+    crate::with_retry!(db, |txn| {
+        let row = payout_request::Entity::find_by_id(input.request)
+            .one(txn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if row.requested_by == actor.user_id.0 {
+            return Err(AppError::Conflict(
+                "You marked this payout paid: a different finance person must approve or \
+                 reject it."
+                    .into(),
+            ));
+        }
+        refuse_decided(&row)?;
+        let handle = channel::Entity::find_by_id(row.channel_id)
+            .one(txn)
+            .await?
+            .map(|c| c.handle)
+            .unwrap_or_default();
+        let asked = PayoutPaid {
+            amount: Micros(row.amount),
+            currency: row.currency.clone(),
+            month: row.period.clone(),
+            channel: handle,
+            waiting: None,
+        };
+        let payout = if input.approve {
+            Some(approve(txn, actor, &row, &asked, now).await?)
+        } else {
+            None
+        };
+        let status = if input.approve {
+            FinanceRequestStatus::Done
+        } else {
+            FinanceRequestStatus::Rejected
+        };
+        let moved = payout_request::Entity::update_many()
+            .col_expr(payout_request::Column::Status, status.code().into())
+            .col_expr(payout_request::Column::DecidedBy, actor.user_id.0.into())
+            .col_expr(payout_request::Column::DecidedAt, now.into())
+            .col_expr(
+                payout_request::Column::Rejection,
+                if input.approve { "" } else { reason }.into(),
+            )
+            .col_expr(payout_request::Column::PayoutId, payout.into())
+            .filter(payout_request::Column::Id.eq(row.id))
+            .filter(payout_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
+            .exec(txn)
+            .await?;
+        if moved.rows_affected != 1 {
+            // Decided meanwhile: nothing of this transaction (the payout too) is kept.
+            return Err(AppError::Conflict(
+                "This payout was decided meanwhile.".into(),
+            ));
+        }
+        let action = if input.approve {
+            AuditAction::FinanceApproved
+        } else {
+            AuditAction::FinanceRejected
+        };
+        audit::record(
+            txn,
+            AuditEntry::new(action, "payout_request", row.id.to_string())
+                .by(actor.user_id)
+                .from_ip(actor.ip.clone())
+                .detail(serde_json::json!({ "reason": reason, "payout": payout })),
+        )
+        .await?;
+        Ok(PayoutDecision {
+            request: row.id,
+            status,
+            payout: asked,
+        })
+    })
+}
+
+/// Pays the waiting `row` as its requester marked it, if its month still owes exactly what
+/// was asked: answers the payout's id.
+async fn approve(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    row: &payout_request::Model,
+    asked: &PayoutPaid,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let input = PayoutInput {
+        channel: row.channel_id,
+        currency: row.currency.clone(),
+        month: row.period.clone(),
+        reference: row.reference.clone(),
+    };
+    let month = payables::payable_month(&row.period, now)?;
+    // The page's approval form has no field for these: each refusal is said as a whole.
+    let measured = payables::measure(txn, &input, &month, &row.reference, now)
+        .await
+        .map_err(as_conflict)?;
+    // Decided by another approver while this one waited for the lock?
+    refuse_decided(
+        &payout_request::Entity::find_by_id(row.id)
+            .one(txn)
+            .await?
+            .ok_or(AppError::NotFound)?,
+    )?;
+    let owed = match measured {
+        Measured::Paid(_) => {
+            return Err(AppError::Conflict(
+                "This month was already paid with this reference: reject the request.".into(),
+            ));
+        }
+        Measured::Owed(owed) => owed,
+    };
+    if owed.amount != asked.amount {
+        return Err(AppError::Conflict(format!(
+            "The month now owes @{} {} (it owed {} when marked paid): reject it, and mark it \
+             paid again if it is still due.",
+            asked.channel,
+            owed.amount.display(&owed.currency),
+            asked.amount.display(&asked.currency)
+        )));
+    }
+    let payer = Payer {
+        by: UserId(row.requested_by),
+        approved_by: Some(actor.user_id),
+        request: Some(row.id),
+        ip: actor.ip.clone(),
+    };
+    payables::pay(txn, &payer, &input, owed, &row.reference, now).await
+}
+
+/// A field's refusal said as a whole, for a form that has no such field.
+fn as_conflict(e: AppError) -> AppError {
+    match e {
+        AppError::Invalid(fields) => {
+            AppError::Conflict(fields.0.into_values().collect::<Vec<_>>().join(" "))
+        }
+        other => other,
+    }
+}
+
+/// Withdraws a waiting payout (its requester only; another finance user rejects instead).
+pub async fn cancel(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    request: i64,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    actor.require_staff(db, PlatformRole::Finance).await?;
+    crate::with_retry!(db, |txn| {
+        let row = payout_request::Entity::find_by_id(request)
+            .one(txn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if row.requested_by != actor.user_id.0 {
+            return Err(AppError::Conflict(
+                "Only the person who marked a payout paid can cancel it; reject it instead.".into(),
+            ));
+        }
+        refuse_decided(&row)?;
+        let moved = payout_request::Entity::update_many()
+            .col_expr(
+                payout_request::Column::Status,
+                FinanceRequestStatus::Cancelled.code().into(),
+            )
+            .col_expr(payout_request::Column::DecidedAt, now.into())
+            .filter(payout_request::Column::Id.eq(row.id))
+            .filter(payout_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
+            .exec(txn)
+            .await?;
+        if moved.rows_affected != 1 {
+            return Err(AppError::Conflict(
+                "This payout was decided meanwhile.".into(),
+            ));
+        }
+        audit::record(
+            txn,
+            AuditEntry::new(
+                AuditAction::FinanceCancelled,
+                "payout_request",
+                row.id.to_string(),
+            )
+            .by(actor.user_id)
+            .from_ip(actor.ip.clone()),
+        )
+        .await?;
+        Ok(())
+    })
+}
+
+fn refuse_decided(row: &payout_request::Model) -> Result<(), AppError> {
+    if row.status == FinanceRequestStatus::Pending.code() {
+        return Ok(());
+    }
+    let status = FinanceRequestStatus::from_code(&row.status).unwrap_or(FinanceRequestStatus::Done);
+    Err(AppError::Conflict(format!(
+        "This payout is no longer waiting: it is {}.",
+        status.label().to_lowercase()
+    )))
+}
+
+/// Payouts waiting for a second person (oldest first, at most [`WAITING`]) and the latest
+/// decided. The caller checks who is asking (finance staff; admins read).
+pub(super) async fn list(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+) -> Result<PayoutRequests, AppError> {
+    let waiting = pending()
+        .order_by_asc(payout_request::Column::RequestedAt)
+        .order_by_asc(payout_request::Column::Id)
+        .limit(WAITING)
+        .all(db)
+        .await?;
+    // Counted only when the list is full, so the page can say how many it leaves out.
+    let waiting_total = if waiting.len() as u64 == WAITING {
+        pending().count(db).await?
+    } else {
+        waiting.len() as u64
+    };
+    let recent = payout_request::Entity::find()
+        .filter(payout_request::Column::Status.ne(FinanceRequestStatus::Pending.code()))
+        .order_by_desc(payout_request::Column::Id)
+        .limit(RECENT)
+        .all(db)
+        .await?;
+    let all = || waiting.iter().chain(&recent);
+    let handles: HashMap<i64, String> = if all().next().is_none() {
+        HashMap::new()
+    } else {
+        channel::Entity::find()
+            .filter(channel::Column::Id.is_in(all().map(|r| r.channel_id)))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.handle))
+            .collect()
+    };
+    let emails = super::Emails::of(
+        db,
+        all()
+            .flat_map(|r| [Some(r.requested_by), r.decided_by])
+            .flatten()
+            .collect(),
+    )
+    .await?;
+    let row = |r: &payout_request::Model| PayoutRequestRow {
+        id: r.id,
+        status: FinanceRequestStatus::from_code(&r.status).unwrap_or(FinanceRequestStatus::Pending),
+        channel_id: r.channel_id,
+        handle: handles.get(&r.channel_id).cloned().unwrap_or_default(),
+        currency: r.currency.clone(),
+        month: r.period.clone(),
+        amount: Micros(r.amount),
+        reference: r.reference.clone(),
+        requested_by: emails.get(r.requested_by),
+        requested_at: r.requested_at,
+        decided_by: r.decided_by.map(|id| emails.get(id)),
+        rejection: r.rejection.clone(),
+        mine: r.requested_by == actor.user_id.0,
+    };
+    Ok(PayoutRequests {
+        waiting: waiting.iter().map(row).collect(),
+        waiting_total,
+        recent: recent.iter().map(row).collect(),
+        threshold_units: settings::finance_approval_units(db).await?,
+    })
+}
