@@ -973,7 +973,7 @@ async fn a_payout_above_the_threshold_waits_for_a_second_person() {
                 .await
                 .expect(b);
             let on_row = listed.rows.iter().find(|r| r.handle == "tech").expect(b);
-            assert_eq!(on_row.waiting, Some(request), "{b}");
+            assert_eq!(on_row.waiting, Some((request, "PAY-T".to_owned())), "{b}");
             assert_eq!(listed.requests.waiting.len(), 1, "{b}");
             assert_eq!(listed.requests.waiting_total, 1, "{b}");
             let waiting = &listed.requests.waiting[0];
@@ -1067,27 +1067,72 @@ async fn a_payout_above_the_threshold_waits_for_a_second_person() {
             .waiting
             .expect("waits");
         assert_ne!(asked, cancelled, "{b}");
-        // A correction gives the month's share back meanwhile: the approval is refused, the
-        // request stays waiting, and a rejection with a reason ends it.
+        // Waiting, its money has left the bank: raised above its amount, the threshold no
+        // longer asks for a second person, but marking it paid again answers the request and
+        // pays nothing; the month counts as not unpaid; and its charges cannot be reversed.
         set_setting(&w.db, "finance_approval_units", 10_000).await;
-        corrections::reverse(&w.db, &second, by_decision(n, "Bot traffic"), now)
+        let again = payables::mark_paid(&w.db, &second, pay(&news, "PAY-N2"), now)
             .await
             .expect(b);
+        assert_eq!(again.waiting, Some(asked), "{b}");
+        assert_eq!(balance(&w.db, payable(&news)).await, news.balance, "{b}");
+        let listed = payables::payables(&w.db, &w.finance, &month, 100, now)
+            .await
+            .expect(b);
+        assert!(listed.unpaid.is_empty(), "{b}: {:?}", listed.unpaid);
+        let on_row = listed.rows.iter().find(|r| r.handle == "news").expect(b);
+        assert_eq!(on_row.waiting, Some((asked, "PAY-N".to_owned())), "{b}");
+        // The payout run's CSV says so, so the next run does not pay it twice.
+        let (_, chunks) = payables::payables_csv(
+            w.db.clone(),
+            &reports::export::Exports::default(),
+            &w.finance,
+            &month,
+            now,
+        )
+        .await
+        .expect(b);
+        let csv = collect_csv(chunks).await;
+        let line = csv.lines().find(|l| l.contains(",news,")).expect(b);
+        assert!(
+            line.ends_with(&format!(",waiting_approval,{asked},,PAY-N")),
+            "{b}: {line}"
+        );
+        let refused = corrections::reverse(&w.db, &second, by_decision(n, "Bot traffic"), now)
+            .await
+            .expect_err(b);
+        assert!(
+            matches!(refused, AppError::Invalid(ref f)
+                if f.get("scope").is_some_and(|m| m.contains("waits for a second finance person"))),
+            "{b}: {refused:?}"
+        );
+        // An approval pays only what was asked: a request whose month owes another amount
+        // (here written into the row) is refused and stays waiting.
+        w.db.execute_unprepared(&format!(
+            "UPDATE payout_request SET amount = amount + 1 WHERE id = {asked}"
+        ))
+        .await
+        .expect(b);
         let changed = payout_requests::decide(&w.db, &second, deciding(asked, true, ""), now).await;
         assert!(
             matches!(changed, Err(AppError::Conflict(_))),
             "{b}: {changed:?}"
         );
-        assert_eq!(
-            balance(&w.db, payable(&news)).await,
-            Micros(0),
-            "{b}: all given back"
-        );
+        assert_eq!(balance(&w.db, payable(&news)).await, news.balance, "{b}");
+        // Rejected with a reason, it is over: the month is unpaid again and can be corrected.
         let rejected =
             payout_requests::decide(&w.db, &second, deciding(asked, false, "Corrected"), now)
                 .await
                 .expect(b);
         assert_eq!(rejected.status, FinanceRequestStatus::Rejected, "{b}");
+        corrections::reverse(&w.db, &second, by_decision(n, "Bot traffic"), now)
+            .await
+            .expect(b);
+        assert_eq!(
+            balance(&w.db, payable(&news)).await,
+            Micros(0),
+            "{b}: all given back"
+        );
         let listed = payables::payables(&w.db, &w.finance, &month, 100, now)
             .await
             .expect(b);

@@ -203,8 +203,8 @@ pub struct PayableRow {
     /// Paid: when, and the payment's reference.
     pub paid: Option<(DateTime<Utc>, String)>,
     /// Marked paid above the approval threshold: the payout request waiting for a second
-    /// finance person.
-    pub waiting: Option<i64>,
+    /// finance person, and its payment's reference.
+    pub waiting: Option<(i64, String)>,
 }
 
 /// Payables for one UTC month, per channel, with what is owed in all.
@@ -214,7 +214,8 @@ pub struct Payables {
     pub month: String,
     pub rows: Vec<PayableRow>,
     pub truncated: bool,
-    /// Per currency: owed for the month and not yet paid.
+    /// Per currency: owed for the month and not yet paid (nor marked paid and waiting for
+    /// approval).
     pub unpaid: Vec<(String, Micros)>,
     /// Per currency: every channel's payable balance (what the platform owes publishers now).
     pub owed_now: Vec<(String, Micros)>,

@@ -147,7 +147,7 @@ fn Row(
         }.into_any(),
         (None, _) if row.waiting.is_some() => view! {
             <a class="badge warn" href="#waiting-payouts">
-                {format!("Waiting for approval (#{})", row.waiting.unwrap_or_default())}
+                {row.waiting.as_ref().map(|(id, reference)| format!("Waiting for approval (#{id}) · {reference}"))}
             </a>
         }.into_any(),
         (None, true) => view! {
@@ -182,12 +182,30 @@ fn DecisionResult(
 ) -> impl IntoView {
     let decided: Signal<_> = decide.value().into();
     let cancelled: Signal<_> = cancel.value().into();
-    let message = Signal::derive(move || {
-        form_error(decided)
+    // Only the latest answer of the two is shown: an approval refused earlier is not still
+    // there after a cancel succeeded. (None: an answer to a plain form post, before the wasm.)
+    let latest = RwSignal::new(None::<bool>);
+    Effect::new(move |_| {
+        if decide.version().get() > 0 {
+            latest.set(Some(true));
+        }
+    });
+    Effect::new(move |_| {
+        if cancel.version().get() > 0 {
+            latest.set(Some(false));
+        }
+    });
+    let message = Signal::derive(move || match latest.get() {
+        Some(true) => form_error(decided).get(),
+        Some(false) => form_error(cancelled).get(),
+        None => form_error(decided)
             .get()
-            .or_else(|| form_error(cancelled).get())
+            .or_else(|| form_error(cancelled).get()),
     });
     let done = move || {
+        if latest.get() == Some(false) {
+            return None;
+        }
         let Some(Ok(d)) = decided.get() else {
             return None;
         };

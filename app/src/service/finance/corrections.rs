@@ -474,19 +474,32 @@ pub(super) async fn refuse_paid_months(
             .filter(publisher_payout::Column::Period.eq(&month))
             .one(txn)
             .await?;
-        if paid.is_some() {
-            let handle = channel::Entity::find_by_id(channel)
-                .one(txn)
-                .await?
-                .map_or_else(String::new, |c| c.handle);
-            return Err(AppError::field(
-                "scope",
-                format!(
-                    "@{handle}'s share for {month} was already paid out to its publisher: \
-                     charges of that month can no longer be reversed."
-                ),
-            ));
+        // Marked paid and waiting for a second person: the money has left the bank already.
+        let waiting = if paid.is_none() {
+            super::payout_requests::pending_for(txn, channel, &currency, &month).await?
+        } else {
+            None
+        };
+        if paid.is_none() && waiting.is_none() {
+            continue;
         }
+        let handle = channel::Entity::find_by_id(channel)
+            .one(txn)
+            .await?
+            .map_or_else(String::new, |c| c.handle);
+        let message = match waiting {
+            Some(request) => format!(
+                "@{handle}'s share for {month} was marked paid and waits for a second finance \
+                 person's approval (payout request #{}): charges of that month cannot be \
+                 reversed unless it is rejected.",
+                request.id
+            ),
+            None => format!(
+                "@{handle}'s share for {month} was already paid out to its publisher: \
+                 charges of that month can no longer be reversed."
+            ),
+        };
+        return Err(AppError::field("scope", message));
     }
     Ok(())
 }

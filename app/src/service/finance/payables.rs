@@ -112,7 +112,11 @@ fn rows_statement(
     sql.text = format!(
         "{groups}SELECT g.channel_id, g.currency, CAST(g.accrued AS BIGINT), \
          CAST(g.reversed AS BIGINT), COALESCE(c.handle, ''), COALESCE(c.title, ''), \
-         CAST(COALESCE(b.balance, 0) AS BIGINT), p.created_at, p.reference FROM g \
+         CAST(COALESCE(b.balance, 0) AS BIGINT), p.created_at, p.reference, \
+         (SELECT MIN(r.id) FROM payout_request r WHERE r.status = 'pending' \
+         AND r.period = {m} AND r.channel_id = g.channel_id AND r.currency = g.currency), \
+         (SELECT MIN(r.reference) FROM payout_request r WHERE r.status = 'pending' \
+         AND r.period = {m} AND r.channel_id = g.channel_id AND r.currency = g.currency) FROM g \
          LEFT JOIN channel c ON c.id = g.channel_id \
          LEFT JOIN ledger_account b ON b.kind = 'publisher_payable' \
          AND b.owner_id = g.channel_id AND b.currency = g.currency \
@@ -128,6 +132,8 @@ fn payable_row(row: &QueryResult) -> Result<PayableRow, DbErr> {
     let (accrued, reversed): (i64, i64) = (row.try_get_by_index(2)?, row.try_get_by_index(3)?);
     let paid_at: Option<DateTime<Utc>> = row.try_get_by_index(7)?;
     let reference: Option<String> = row.try_get_by_index(8)?;
+    let waiting: Option<i64> = row.try_get_by_index(9)?;
+    let waiting_reference: Option<String> = row.try_get_by_index(10)?;
     Ok(PayableRow {
         channel_id: row.try_get_by_index(0)?,
         currency: row.try_get_by_index(1)?,
@@ -138,7 +144,7 @@ fn payable_row(row: &QueryResult) -> Result<PayableRow, DbErr> {
         reversed: Micros(reversed),
         owed: Micros(accrued - reversed),
         paid: paid_at.zip(reference),
-        waiting: None,
+        waiting: waiting.zip(waiting_reference),
     })
 }
 
@@ -181,6 +187,8 @@ pub async fn payables(
         "{groups}SELECT g.currency, CAST(SUM(g.accrued - g.reversed) AS BIGINT) FROM g \
          WHERE g.accrued > g.reversed AND NOT EXISTS (SELECT 1 FROM publisher_payout p \
          WHERE p.period = {m} AND p.channel_id = g.channel_id AND p.currency = g.currency) \
+         AND NOT EXISTS (SELECT 1 FROM payout_request r WHERE r.status = 'pending' \
+         AND r.period = {m} AND r.channel_id = g.channel_id AND r.currency = g.currency) \
          GROUP BY g.currency ORDER BY g.currency"
     );
     let mut unpaid = Vec::new();
@@ -198,15 +206,6 @@ pub async fn payables(
         .all(db)
         .await?;
     let requests = super::payout_requests::list(db, actor).await?;
-    for row in &mut rows {
-        row.waiting = requests
-            .waiting
-            .iter()
-            .find(|w| {
-                w.channel_id == row.channel_id && w.currency == row.currency && w.month == month
-            })
-            .map(|w| w.id);
-    }
     Ok(Payables {
         requests,
         month,
@@ -228,7 +227,7 @@ fn begun_month(text: &str, now: DateTime<Utc>) -> Result<(String, NaiveDate, Nai
     Ok((month, first, last))
 }
 
-const CSV_HEADER: [&str; 11] = [
+const CSV_HEADER: [&str; 13] = [
     "month",
     "channel_id",
     "handle",
@@ -238,6 +237,8 @@ const CSV_HEADER: [&str; 11] = [
     "owed",
     "owed_micros",
     "currency",
+    "status",
+    "payout_request",
     "paid_at",
     "payment_reference",
 ];
@@ -286,12 +287,25 @@ fn payable_record(month: &str, r: &PayableRow) -> Vec<String> {
         decimals(r.owed),
         r.owed.0.to_string(),
         r.currency.clone(),
+        // A month marked paid and waiting for a second person has left the bank already: not
+        // to be paid again in the next run.
+        match (&r.paid, &r.waiting) {
+            (Some(_), _) => "paid",
+            (None, Some(_)) => "waiting_approval",
+            (None, None) => "unpaid",
+        }
+        .to_owned(),
+        r.waiting
+            .as_ref()
+            .map_or_else(String::new, |(id, _)| id.to_string()),
         r.paid.as_ref().map_or_else(String::new, |(at, _)| {
             at.format("%Y-%m-%d %H:%M UTC").to_string()
         }),
         r.paid
             .as_ref()
-            .map_or_else(String::new, |(_, reference)| neutralise(reference)),
+            .map(|(_, reference)| reference)
+            .or(r.waiting.as_ref().map(|(_, reference)| reference))
+            .map_or_else(String::new, |reference| neutralise(reference)),
     ]
 }
 
@@ -320,8 +334,13 @@ pub async fn mark_paid(
             Measured::Paid(paid) => return Ok(paid),
             Measured::Owed(owed) => owed,
         };
-        if owed.amount.0 > threshold.0 {
-            return super::payout_requests::wait(txn, actor, &input, owed, &reference, now).await;
+        let above = owed.amount.0 > threshold.0;
+        if let Some(waiting) = super::payout_requests::wait_if_needed(
+            txn, actor, &input, &owed, &reference, above, now,
+        )
+        .await?
+        {
+            return Ok(waiting);
         }
         let made = Payer {
             by: actor.user_id,

@@ -44,29 +44,46 @@ fn pending() -> sea_orm::Select<payout_request::Entity> {
         .filter(payout_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
 }
 
-/// A payout above the threshold, measured (`owed`) under the payable's lock: recorded as
-/// waiting for a second person, nothing paid. The same channel's month already waiting
-/// (whoever asked) is answered instead: it is approved or rejected there, not paid beside it.
-pub(super) async fn wait(
+/// The waiting request for a channel's month, if any (at most one: each is made under the
+/// channel's payable lock, after looking for this one).
+pub(super) async fn pending_for(
+    db: &impl ConnectionTrait,
+    channel: i64,
+    currency: &str,
+    month: &str,
+) -> Result<Option<payout_request::Model>, AppError> {
+    Ok(pending()
+        .filter(payout_request::Column::ChannelId.eq(channel))
+        .filter(payout_request::Column::Currency.eq(currency))
+        .filter(payout_request::Column::Period.eq(month))
+        .order_by_asc(payout_request::Column::Id)
+        .one(db)
+        .await?)
+}
+
+/// A payout measured (`owed`) under the payable's lock that must not be made at once: the
+/// same channel's month already waiting (whoever asked, whatever the threshold is now) is
+/// answered — it is approved or rejected there, not paid beside it —; else, `above` the
+/// threshold, it is recorded as waiting for a second person, nothing paid. `None`: neither,
+/// and the caller pays it.
+pub(super) async fn wait_if_needed(
     txn: &DatabaseTransaction,
     actor: &Actor,
     input: &PayoutInput,
-    owed: PayoutPaid,
+    owed: &PayoutPaid,
     reference: &str,
+    above: bool,
     now: DateTime<Utc>,
-) -> Result<PayoutPaid, AppError> {
-    if let Some(same) = pending()
-        .filter(payout_request::Column::ChannelId.eq(input.channel))
-        .filter(payout_request::Column::Currency.eq(&input.currency))
-        .filter(payout_request::Column::Period.eq(&owed.month))
-        .one(txn)
-        .await?
-    {
-        return Ok(PayoutPaid {
+) -> Result<Option<PayoutPaid>, AppError> {
+    if let Some(same) = pending_for(txn, input.channel, &input.currency, &owed.month).await? {
+        return Ok(Some(PayoutPaid {
             amount: Micros(same.amount),
             waiting: Some(same.id),
-            ..owed
-        });
+            ..owed.clone()
+        }));
+    }
+    if !above {
+        return Ok(None);
     }
     let row = payout_request::ActiveModel {
         channel_id: Set(input.channel),
@@ -104,10 +121,10 @@ pub(super) async fn wait(
         })),
     )
     .await?;
-    Ok(PayoutPaid {
+    Ok(Some(PayoutPaid {
         waiting: Some(row.id),
-        ..owed
-    })
+        ..owed.clone()
+    }))
 }
 
 /// Approves (paying it) or rejects a waiting payout (finance staff other than its requester).
