@@ -5,7 +5,8 @@
 //! charge from "Corrections" and is told it waits; B follows the dashboard's count to it and
 //! approves it, and it is listed as made by A, approved by B — all with no console errors. B
 //! then refunds part of the approved transfer against it, and more than is left of it is
-//! refused beside the amount.
+//! refused beside the amount. And a large payout on the demo: A marks a channel's month paid
+//! and it waits; B follows the dashboard's count to it and approves it.
 
 mod delivery_support;
 mod money_support;
@@ -354,6 +355,178 @@ async fn a_large_correction_needs_a_second_finance_person() {
     assert!(row.contains(ALICE), "made by Alice, approved by Bob: {row}");
     until_contains(&bob, "#waiting-corrections", "No correction is waiting").await;
     let problems = console_problems(&bob).await;
+    assert!(
+        problems.is_empty(),
+        "finance B console problems: {problems:#?}"
+    );
+
+    for client in [alice, bob] {
+        let _ = client.close().await;
+    }
+    drop(driver);
+}
+
+/// A large payout, on the demo: finance marks a channel's ended month paid on "Publisher
+/// payables" and is told it waits (offered only its cancel); the second finance person follows
+/// the dashboard's count to it, is told beside the field that a rejection needs a reason,
+/// approves it, and the channel's row shows it paid with the first person's reference.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_payout_needs_a_second_finance_person() {
+    use chrono::Datelike;
+    use sea_orm::ConnectionTrait;
+    let site = support::site_root();
+    app::bundle::BundleFiles::find(&site).expect("the bundle (bash .ci/test builds it)");
+    let db = migrations::db::fresh_sqlite().await.expect("database");
+    let logins = server::seed::populate(&db, 200, 7)
+        .await
+        .expect("demo data")
+        .logins;
+    let password = |email: &str| {
+        logins
+            .iter()
+            .find(|l| l.email == email)
+            .map(|l| l.password.clone())
+            .unwrap_or_else(|| panic!("no demo login {email}"))
+    };
+    // Every payout is above a threshold of zero.
+    db.execute_unprepared(
+        "UPDATE platform_setting SET value = 0 WHERE key = 'finance_approval_units'",
+    )
+    .await
+    .expect("threshold");
+    let app = support::spawn_on("sqlite", db, false).await;
+    let today = chrono::Utc::now().date_naive();
+    let last_month = (today.with_day(1).expect("the 1st") - chrono::Duration::days(1))
+        .format("%Y-%m")
+        .to_string();
+    let payables = format!("/finance/payables?month={last_month}");
+    let driver = start_driver().await;
+
+    // Alice marks the first unpaid channel of last month paid: it waits.
+    let alice = browser(&driver).await;
+    let (finance, approver) = ("finance@herald.local", "approver@herald.local");
+    sign_in_as(&app, &alice, finance, &password(finance)).await;
+    navigate(&alice, "Publisher payables", "/finance/payables").await;
+    alice.goto(&app.url(&payables)).await.expect("last month");
+    hydrated(&alice).await;
+    let row = "(//tr[@data-test='payable-row'][.//button[normalize-space()='Mark paid']])[1]";
+    let handle = wait_for_xpath(&alice, &format!("{row}//td[1]/strong"))
+        .await
+        .text()
+        .await
+        .expect("handle");
+    let this_row =
+        format!("//tr[@data-test='payable-row'][td[1]/strong[normalize-space()='{handle}']]");
+    let reference = field_in(
+        &alice,
+        &this_row,
+        &format!("Payment reference for {handle}"),
+    )
+    .await;
+    fill(&alice, &format!("#{reference}"), "BANK-OUT-77").await;
+    wait_for_xpath(
+        &alice,
+        &format!("{this_row}//button[normalize-space()='Mark paid']"),
+    )
+    .await
+    .click()
+    .await
+    .expect("mark paid");
+    let banner = until_contains(&alice, "[data-test=payout-result]", "waiting").await;
+    assert!(
+        banner.contains(&format!("to {handle} for {last_month}"))
+            && banner.contains("second finance person's approval"),
+        "{banner}"
+    );
+    let waiting = wait_for_xpath(&alice, "//li[@data-test='waiting-payout']").await;
+    let text = waiting.text().await.expect("text");
+    assert!(
+        text.contains(&handle) && text.contains("BANK-OUT-77"),
+        "{text}"
+    );
+    assert!(
+        alice
+            .find(Locator::XPath(
+                "//li[@data-test='waiting-payout']//button[starts-with(normalize-space(), 'Approve')]"
+            ))
+            .await
+            .is_err(),
+        "the requester is offered an approval"
+    );
+    wait_for_xpath(
+        &alice,
+        "//li[@data-test='waiting-payout']//button[starts-with(normalize-space(), 'Cancel payout #')]",
+    )
+    .await;
+    let problems = console_problems(&alice).await;
+    assert!(
+        problems.is_empty(),
+        "finance A console problems: {problems:#?}"
+    );
+
+    // Bob follows his dashboard's count to it; a rejection without a reason is refused
+    // beside the field; he approves it.
+    let bob = browser(&driver).await;
+    sign_in_as(&app, &bob, approver, &password(approver)).await;
+    hydrated(&bob).await;
+    shows(&bob, "[data-test=payouts-awaiting]", "1").await;
+    bob.find(Locator::Css("[data-test=payouts-awaiting] a"))
+        .await
+        .expect("link")
+        .click()
+        .await
+        .expect("follow");
+    wait_for_path(&bob, "/finance/payables").await;
+    hydrated(&bob).await;
+    let item = "//li[@data-test='waiting-payout']";
+    wait_for_xpath(
+        &bob,
+        &format!("{item}//button[starts-with(normalize-space(), 'Reject payout #')]"),
+    )
+    .await
+    .click()
+    .await
+    .expect("reject");
+    until_contains(
+        &bob,
+        "li[data-test=waiting-payout] .field-error",
+        "Say why the payout is rejected.",
+    )
+    .await;
+    wait_for_xpath(
+        &bob,
+        &format!("{item}//button[starts-with(normalize-space(), 'Approve payout #')]"),
+    )
+    .await
+    .click()
+    .await
+    .expect("approve");
+    let done = until_contains(&bob, "[data-test=payout-decided]", "Approved payout #").await;
+    assert!(
+        done.contains(&format!("paid to {handle} for {last_month}")),
+        "{done}"
+    );
+    until_contains(
+        &bob,
+        "#waiting-payouts",
+        "No payout is waiting for approval.",
+    )
+    .await;
+    bob.goto(&app.url(&payables)).await.expect("last month");
+    hydrated(&bob).await;
+    let badge = wait_for_xpath(
+        &bob,
+        &format!("{this_row}//span[contains(@class, 'badge')]"),
+    )
+    .await
+    .text()
+    .await
+    .expect("badge");
+    assert!(
+        badge.starts_with("Paid ") && badge.ends_with("BANK-OUT-77"),
+        "{badge}"
+    );
+    let problems = console_problems_except_422(&bob, "decide_payout").await;
     assert!(
         problems.is_empty(),
         "finance B console problems: {problems:#?}"
