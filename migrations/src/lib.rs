@@ -60,6 +60,23 @@ impl MigrationTrait for InOneTransaction {
     }
 }
 
+impl Migrator {
+    /// Undoes the migration named `name` and every one after it, leaving the database as it
+    /// was before `name` (tests of what a migration does to rows written before it; the count
+    /// of steps would change with every later migration).
+    pub async fn down_through(
+        db: &sea_orm_migration::sea_orm::DatabaseConnection,
+        name: &str,
+    ) -> Result<(), DbErr> {
+        let all = Self::migrations();
+        let at = all
+            .iter()
+            .position(|m| m.name() == name)
+            .ok_or_else(|| DbErr::Custom(format!("no migration named {name}")))?;
+        Self::down(db, Some((all.len() - at) as u32)).await
+    }
+}
+
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
