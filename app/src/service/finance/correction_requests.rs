@@ -8,7 +8,10 @@
 //! The service refuses a decision by the requester and so does the database (a CHECK), and
 //! deciding is a conditional UPDATE of a waiting row, so of two decisions exactly one happens.
 
-use super::corrections::{self, Made, Selection};
+use super::{
+    corrections::{self, Made, Selection},
+    two_person,
+};
 use crate::service::ledger::Reversal;
 use crate::{
     entity::{channel, charge_reversal, correction_request, spend_correction},
@@ -31,6 +34,8 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use validator::Validate;
+
+type Table = correction_request::Entity;
 
 /// How far back what one person reversed alone counts against the threshold.
 pub const ALONE_HOURS: i64 = super::requests::ALONE_HOURS;
@@ -274,26 +279,11 @@ pub async fn decide(
 ) -> Result<CorrectionResult, AppError> {
     actor.require_staff(db, PlatformRole::Finance).await?;
     input.validate()?;
-    let reason = input.reason.trim();
-    if !input.approve && reason.is_empty() {
-        return Err(AppError::field(
-            "reason",
-            "Say why the correction is rejected.",
-        ));
-    }
+    let reason = two_person::reason::<Table>(&input)?;
     crate::with_retry!(db, |txn| {
-        let row = correction_request::Entity::find_by_id(input.request)
-            .one(txn)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if row.requested_by == actor.user_id.0 {
-            return Err(AppError::Conflict(
-                "You asked for this correction: a different finance person must approve or \
-                 reject it."
-                    .into(),
-            ));
-        }
-        refuse_decided(&row)?;
+        let row = two_person::find::<Table>(txn, input.request).await?;
+        two_person::refuse_own::<Table>(&row, actor, "You asked for this correction")?;
+        two_person::refuse_decided::<Table>(&row)?;
         let mut result = CorrectionResult {
             decisions: row.decisions.max(0) as u64,
             totals: totals_of(&row),
@@ -305,12 +295,7 @@ pub async fn decide(
             let (decisions, reversals) =
                 corrections::lock_and_measure(txn, &selection, now).await?;
             // Decided by another approver while this one waited for the locks?
-            refuse_decided(
-                &correction_request::Entity::find_by_id(row.id)
-                    .one(txn)
-                    .await?
-                    .ok_or(AppError::NotFound)?,
-            )?;
+            two_person::refuse_decided::<Table>(&two_person::find::<Table>(txn, row.id).await?)?;
             let measured = corrections::summarize(&reversals, false);
             if reversals.is_empty() || digest(&reversals) != row.charges {
                 return Err(AppError::Conflict(format!(
@@ -357,39 +342,31 @@ pub async fn decide(
         } else {
             FinanceRequestStatus::Rejected
         };
-        let moved = correction_request::Entity::update_many()
-            .col_expr(correction_request::Column::Status, status.code().into())
-            .col_expr(
-                correction_request::Column::DecidedBy,
-                actor.user_id.0.into(),
-            )
-            .col_expr(correction_request::Column::DecidedAt, now.into())
-            .col_expr(
-                correction_request::Column::Rejection,
-                if input.approve { "" } else { reason }.into(),
-            )
-            .col_expr(correction_request::Column::CorrectionId, correction.into())
-            .filter(correction_request::Column::Id.eq(row.id))
-            .filter(correction_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
-            .exec(txn)
-            .await?;
-        if moved.rows_affected != 1 {
-            // Decided meanwhile: nothing of this transaction (the reversal too) is kept.
-            return Err(AppError::Conflict(
-                "This correction was decided meanwhile.".into(),
-            ));
-        }
-        let action = if input.approve {
-            AuditAction::FinanceApproved
-        } else {
-            AuditAction::FinanceRejected
-        };
-        audit::record(
+        // Decided meanwhile: nothing of this transaction (the reversal too) is kept.
+        two_person::settle::<Table>(
             txn,
-            AuditEntry::new(action, "correction_request", row.id.to_string())
-                .by(actor.user_id)
-                .from_ip(actor.ip.clone())
-                .detail(serde_json::json!({ "reason": reason, "correction": correction })),
+            row.id,
+            status,
+            now,
+            [
+                (
+                    correction_request::Column::DecidedBy,
+                    actor.user_id.0.into(),
+                ),
+                (
+                    correction_request::Column::Rejection,
+                    if input.approve { "" } else { reason }.into(),
+                ),
+                (correction_request::Column::CorrectionId, correction.into()),
+            ],
+        )
+        .await?;
+        two_person::audit_decision::<Table>(
+            txn,
+            actor,
+            row.id,
+            input.approve,
+            serde_json::json!({ "reason": reason, "correction": correction }),
         )
         .await?;
         Ok(result)
@@ -405,56 +382,15 @@ pub async fn cancel(
 ) -> Result<(), AppError> {
     actor.require_staff(db, PlatformRole::Finance).await?;
     crate::with_retry!(db, |txn| {
-        let row = correction_request::Entity::find_by_id(request)
-            .one(txn)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if row.requested_by != actor.user_id.0 {
-            return Err(AppError::Conflict(
-                "Only the person who asked for a correction can cancel it; reject it instead."
-                    .into(),
-            ));
-        }
-        refuse_decided(&row)?;
-        let moved = correction_request::Entity::update_many()
-            .col_expr(
-                correction_request::Column::Status,
-                FinanceRequestStatus::Cancelled.code().into(),
-            )
-            .col_expr(correction_request::Column::DecidedAt, now.into())
-            .filter(correction_request::Column::Id.eq(row.id))
-            .filter(correction_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
-            .exec(txn)
-            .await?;
-        if moved.rows_affected != 1 {
-            return Err(AppError::Conflict(
-                "This correction was decided meanwhile.".into(),
-            ));
-        }
-        audit::record(
+        two_person::cancel::<Table>(
             txn,
-            AuditEntry::new(
-                AuditAction::FinanceCancelled,
-                "correction_request",
-                row.id.to_string(),
-            )
-            .by(actor.user_id)
-            .from_ip(actor.ip.clone()),
+            actor,
+            request,
+            now,
+            "Only the person who asked for a correction can cancel it; reject it instead.",
         )
-        .await?;
-        Ok(())
+        .await
     })
-}
-
-fn refuse_decided(row: &correction_request::Model) -> Result<(), AppError> {
-    if row.status == FinanceRequestStatus::Pending.code() {
-        return Ok(());
-    }
-    let status = FinanceRequestStatus::from_code(&row.status).unwrap_or(FinanceRequestStatus::Done);
-    Err(AppError::Conflict(format!(
-        "This correction is no longer waiting: it is {}.",
-        status.label().to_lowercase()
-    )))
 }
 
 /// Corrections waiting for a second person (oldest first) and the latest decided (finance

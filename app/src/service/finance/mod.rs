@@ -10,6 +10,7 @@ pub mod reconcile;
 pub mod requests;
 pub mod spend;
 pub mod statement;
+mod two_person;
 
 use crate::{
     entity::{account_top_up, ad_account},

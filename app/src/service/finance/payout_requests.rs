@@ -12,7 +12,10 @@
 //! month is paid once, and each payout goes to a different payee, so there is no large sum to
 //! split into small parts.
 
-use super::payables::{self, Measured, Payer};
+use super::{
+    payables::{self, Measured, Payer},
+    two_person,
+};
 use crate::{
     entity::{channel, payout_request},
     error::AppError,
@@ -33,6 +36,8 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 use validator::Validate;
+
+type Table = payout_request::Entity;
 
 /// Decided requests the payables page lists.
 pub const RECENT: u64 = 20;
@@ -139,23 +144,11 @@ pub async fn decide(
 ) -> Result<PayoutDecision, AppError> {
     actor.require_staff(db, PlatformRole::Finance).await?;
     input.validate()?;
-    let reason = input.reason.trim();
-    if !input.approve && reason.is_empty() {
-        return Err(AppError::field("reason", "Say why the payout is rejected."));
-    }
+    let reason = two_person::reason::<Table>(&input)?;
     crate::with_retry!(db, |txn| {
-        let row = payout_request::Entity::find_by_id(input.request)
-            .one(txn)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if row.requested_by == actor.user_id.0 {
-            return Err(AppError::Conflict(
-                "You marked this payout paid: a different finance person must approve or \
-                 reject it."
-                    .into(),
-            ));
-        }
-        refuse_decided(&row)?;
+        let row = two_person::find::<Table>(txn, input.request).await?;
+        two_person::refuse_own::<Table>(&row, actor, "You marked this payout paid")?;
+        two_person::refuse_decided::<Table>(&row)?;
         let handle = channel::Entity::find_by_id(row.channel_id)
             .one(txn)
             .await?
@@ -178,36 +171,28 @@ pub async fn decide(
         } else {
             FinanceRequestStatus::Rejected
         };
-        let moved = payout_request::Entity::update_many()
-            .col_expr(payout_request::Column::Status, status.code().into())
-            .col_expr(payout_request::Column::DecidedBy, actor.user_id.0.into())
-            .col_expr(payout_request::Column::DecidedAt, now.into())
-            .col_expr(
-                payout_request::Column::Rejection,
-                if input.approve { "" } else { reason }.into(),
-            )
-            .col_expr(payout_request::Column::PayoutId, payout.into())
-            .filter(payout_request::Column::Id.eq(row.id))
-            .filter(payout_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
-            .exec(txn)
-            .await?;
-        if moved.rows_affected != 1 {
-            // Decided meanwhile: nothing of this transaction (the payout too) is kept.
-            return Err(AppError::Conflict(
-                "This payout was decided meanwhile.".into(),
-            ));
-        }
-        let action = if input.approve {
-            AuditAction::FinanceApproved
-        } else {
-            AuditAction::FinanceRejected
-        };
-        audit::record(
+        // Decided meanwhile: nothing of this transaction (the payout too) is kept.
+        two_person::settle::<Table>(
             txn,
-            AuditEntry::new(action, "payout_request", row.id.to_string())
-                .by(actor.user_id)
-                .from_ip(actor.ip.clone())
-                .detail(serde_json::json!({ "reason": reason, "payout": payout })),
+            row.id,
+            status,
+            now,
+            [
+                (payout_request::Column::DecidedBy, actor.user_id.0.into()),
+                (
+                    payout_request::Column::Rejection,
+                    if input.approve { "" } else { reason }.into(),
+                ),
+                (payout_request::Column::PayoutId, payout.into()),
+            ],
+        )
+        .await?;
+        two_person::audit_decision::<Table>(
+            txn,
+            actor,
+            row.id,
+            input.approve,
+            serde_json::json!({ "reason": reason, "payout": payout }),
         )
         .await?;
         Ok(PayoutDecision {
@@ -239,12 +224,7 @@ async fn approve(
         .await
         .map_err(as_conflict)?;
     // Decided by another approver while this one waited for the lock?
-    refuse_decided(
-        &payout_request::Entity::find_by_id(row.id)
-            .one(txn)
-            .await?
-            .ok_or(AppError::NotFound)?,
-    )?;
+    two_person::refuse_decided::<Table>(&two_person::find::<Table>(txn, row.id).await?)?;
     let owed = match measured {
         Measured::Paid(_) => {
             return Err(AppError::Conflict(
@@ -290,55 +270,15 @@ pub async fn cancel(
 ) -> Result<(), AppError> {
     actor.require_staff(db, PlatformRole::Finance).await?;
     crate::with_retry!(db, |txn| {
-        let row = payout_request::Entity::find_by_id(request)
-            .one(txn)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if row.requested_by != actor.user_id.0 {
-            return Err(AppError::Conflict(
-                "Only the person who marked a payout paid can cancel it; reject it instead.".into(),
-            ));
-        }
-        refuse_decided(&row)?;
-        let moved = payout_request::Entity::update_many()
-            .col_expr(
-                payout_request::Column::Status,
-                FinanceRequestStatus::Cancelled.code().into(),
-            )
-            .col_expr(payout_request::Column::DecidedAt, now.into())
-            .filter(payout_request::Column::Id.eq(row.id))
-            .filter(payout_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
-            .exec(txn)
-            .await?;
-        if moved.rows_affected != 1 {
-            return Err(AppError::Conflict(
-                "This payout was decided meanwhile.".into(),
-            ));
-        }
-        audit::record(
+        two_person::cancel::<Table>(
             txn,
-            AuditEntry::new(
-                AuditAction::FinanceCancelled,
-                "payout_request",
-                row.id.to_string(),
-            )
-            .by(actor.user_id)
-            .from_ip(actor.ip.clone()),
+            actor,
+            request,
+            now,
+            "Only the person who marked a payout paid can cancel it; reject it instead.",
         )
-        .await?;
-        Ok(())
+        .await
     })
-}
-
-fn refuse_decided(row: &payout_request::Model) -> Result<(), AppError> {
-    if row.status == FinanceRequestStatus::Pending.code() {
-        return Ok(());
-    }
-    let status = FinanceRequestStatus::from_code(&row.status).unwrap_or(FinanceRequestStatus::Done);
-    Err(AppError::Conflict(format!(
-        "This payout is no longer waiting: it is {}.",
-        status.label().to_lowercase()
-    )))
 }
 
 /// Payouts waiting for a second person (oldest first, at most [`WAITING`]) and the latest

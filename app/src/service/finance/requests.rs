@@ -6,7 +6,7 @@
 //! CHECK that the decider is not the requester), whatever path a request takes. Deciding is a
 //! conditional UPDATE of a pending row, so of two decisions at once exactly one happens.
 
-use super::{Approval, credit_in, seen_as};
+use super::{Approval, credit_in, seen_as, two_person};
 use crate::{
     entity::{account_top_up, ad_account, finance_request},
     error::AppError,
@@ -32,6 +32,8 @@ use sea_orm::{
 };
 use std::collections::{BTreeSet, HashMap};
 use validator::Validate;
+
+type Table = finance_request::Entity;
 
 /// Decided requests finance's page lists.
 pub const RECENT: u64 = 50;
@@ -481,63 +483,34 @@ pub async fn decide(
 ) -> Result<RequestResult, AppError> {
     actor.require_staff(db, PlatformRole::Finance).await?;
     input.validate()?;
-    let reason = input.reason.trim();
-    if !input.approve && reason.is_empty() {
-        return Err(AppError::field(
-            "reason",
-            "Say why the request is rejected.",
-        ));
-    }
+    let reason = two_person::reason::<Table>(&input)?;
     crate::with_retry!(db, |txn| {
-        let row = finance_request::Entity::find_by_id(input.request)
-            .one(txn)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let row = two_person::find::<Table>(txn, input.request).await?;
         // Lock the account's balance first (the order every money write takes), then re-read.
         ledger::lock(txn, Side::balance(row.account_id), &row.currency, now).await?;
         let row = reload(txn, row.id).await?;
-        if row.requested_by == actor.user_id.0 {
-            return Err(AppError::Conflict(
-                "You made this request: a different finance person must approve or reject it."
-                    .into(),
-            ));
-        }
-        if row.status != FinanceRequestStatus::Pending.code() {
-            return Err(AppError::Conflict(format!(
-                "This request is no longer waiting: it is {}.",
-                status_of(&row).label().to_lowercase()
-            )));
-        }
+        two_person::refuse_own::<Table>(&row, actor, "You made this request")?;
+        two_person::refuse_decided::<Table>(&row)?;
         if input.approve {
             carry_out(txn, &row, Some(actor.user_id.0), actor.ip.clone(), now).await?;
         } else {
-            let moved = finance_request::Entity::update_many()
-                .col_expr(
-                    finance_request::Column::Status,
-                    FinanceRequestStatus::Rejected.code().into(),
-                )
-                .col_expr(finance_request::Column::DecidedBy, actor.user_id.0.into())
-                .col_expr(finance_request::Column::DecidedAt, now.into())
-                .col_expr(finance_request::Column::Reason, reason.into())
-                .filter(finance_request::Column::Id.eq(row.id))
-                .filter(finance_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
-                .exec(txn)
-                .await?;
-            if moved.rows_affected != 1 {
-                return Err(AppError::Conflict(
-                    "This request was decided meanwhile.".into(),
-                ));
-            }
-            audit::record(
+            two_person::settle::<Table>(
                 txn,
-                AuditEntry::new(
-                    AuditAction::FinanceRejected,
-                    "finance_request",
-                    row.id.to_string(),
-                )
-                .by(actor.user_id)
-                .from_ip(actor.ip.clone())
-                .detail(serde_json::json!({ "reason": reason })),
+                row.id,
+                FinanceRequestStatus::Rejected,
+                now,
+                [
+                    (finance_request::Column::DecidedBy, actor.user_id.0.into()),
+                    (finance_request::Column::Reason, reason.into()),
+                ],
+            )
+            .await?;
+            two_person::audit_decision::<Table>(
+                txn,
+                actor,
+                row.id,
+                false,
+                serde_json::json!({ "reason": reason }),
             )
             .await?;
         }
@@ -555,42 +528,15 @@ pub async fn cancel(
 ) -> Result<RequestResult, AppError> {
     actor.require_staff(db, PlatformRole::Finance).await?;
     crate::with_retry!(db, |txn| {
-        let row = finance_request::Entity::find_by_id(request)
-            .one(txn)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if row.requested_by != actor.user_id.0 {
-            return Err(AppError::Conflict(
-                "Only the person who made a request can cancel it; reject it instead.".into(),
-            ));
-        }
-        let moved = finance_request::Entity::update_many()
-            .col_expr(
-                finance_request::Column::Status,
-                FinanceRequestStatus::Cancelled.code().into(),
-            )
-            .col_expr(finance_request::Column::DecidedAt, now.into())
-            .filter(finance_request::Column::Id.eq(row.id))
-            .filter(finance_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
-            .exec(txn)
-            .await?;
-        if moved.rows_affected != 1 {
-            return Err(AppError::Conflict(
-                "This request is no longer waiting.".into(),
-            ));
-        }
-        audit::record(
+        two_person::cancel::<Table>(
             txn,
-            AuditEntry::new(
-                AuditAction::FinanceCancelled,
-                "finance_request",
-                row.id.to_string(),
-            )
-            .by(actor.user_id)
-            .from_ip(actor.ip.clone()),
+            actor,
+            request,
+            now,
+            "Only the person who made a request can cancel it; reject it instead.",
         )
         .await?;
-        let row = reload(txn, row.id).await?;
+        let row = reload(txn, request).await?;
         result_of(txn, &row, false).await
     })
 }
@@ -685,23 +631,17 @@ async fn carry_out(
             transfer
         }
     };
-    let moved = finance_request::Entity::update_many()
-        .col_expr(
-            finance_request::Column::Status,
-            FinanceRequestStatus::Done.code().into(),
-        )
-        .col_expr(finance_request::Column::DecidedBy, approver.into())
-        .col_expr(finance_request::Column::DecidedAt, now.into())
-        .col_expr(finance_request::Column::TransferId, transfer_id.into())
-        .filter(finance_request::Column::Id.eq(row.id))
-        .filter(finance_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
-        .exec(txn)
-        .await?;
-    if moved.rows_affected != 1 {
-        return Err(AppError::Conflict(
-            "This request was decided meanwhile.".into(),
-        ));
-    }
+    two_person::settle::<Table>(
+        txn,
+        row.id,
+        FinanceRequestStatus::Done,
+        now,
+        [
+            (finance_request::Column::DecidedBy, approver.into()),
+            (finance_request::Column::TransferId, transfer_id.into()),
+        ],
+    )
+    .await?;
     if let Some(by) = approver {
         audit::record(
             txn,
