@@ -96,7 +96,8 @@ fn month_groups(
 }
 
 /// The month's rows per (channel, currency), largest owed first, with the channel's name, its
-/// payable balance and the month's payout if paid; at most `limit` rows (`None`: all, for the
+/// payable balance and the month's payout if paid (else the first request waiting to pay it,
+/// read with one join on the month's waiting requests); at most `limit` rows (`None`: all, for the
 /// CSV, which streams them). The columns [`payable_row`] reads.
 fn rows_statement(
     backend: DbBackend,
@@ -112,16 +113,17 @@ fn rows_statement(
     sql.text = format!(
         "{groups}SELECT g.channel_id, g.currency, CAST(g.accrued AS BIGINT), \
          CAST(g.reversed AS BIGINT), COALESCE(c.handle, ''), COALESCE(c.title, ''), \
-         CAST(COALESCE(b.balance, 0) AS BIGINT), p.created_at, p.reference, \
-         (SELECT MIN(r.id) FROM payout_request r WHERE r.status = 'pending' \
-         AND r.period = {m} AND r.channel_id = g.channel_id AND r.currency = g.currency), \
-         (SELECT MIN(r.reference) FROM payout_request r WHERE r.status = 'pending' \
-         AND r.period = {m} AND r.channel_id = g.channel_id AND r.currency = g.currency) FROM g \
+         CAST(COALESCE(b.balance, 0) AS BIGINT), p.created_at, p.reference, r.id, \
+         r.reference FROM g \
          LEFT JOIN channel c ON c.id = g.channel_id \
          LEFT JOIN ledger_account b ON b.kind = 'publisher_payable' \
          AND b.owner_id = g.channel_id AND b.currency = g.currency \
          LEFT JOIN publisher_payout p ON p.period = {m} AND p.channel_id = g.channel_id \
          AND p.currency = g.currency \
+         LEFT JOIN (SELECT channel_id, currency, MIN(id) AS id FROM payout_request \
+         WHERE status = 'pending' AND period = {m} GROUP BY channel_id, currency) w \
+         ON w.channel_id = g.channel_id AND w.currency = g.currency \
+         LEFT JOIN payout_request r ON r.id = w.id \
          ORDER BY g.accrued - g.reversed DESC, COALESCE(c.handle, ''), g.channel_id, \
          g.currency{limit}"
     );
