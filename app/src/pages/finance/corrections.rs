@@ -1,7 +1,7 @@
 //! `/finance/corrections`: reverse posted charges — one decision, or a channel over a period —
 //! after a preview of what would go back, and the corrections made so far.
 
-use super::requests::{Decision, RejectReason};
+use super::requests::{WaitingItem, WaitingWords};
 use crate::{
     api::finance_console::{
         CancelCorrection, DecideCorrection, ReverseCharges, list_correction_requests,
@@ -274,8 +274,6 @@ fn WaitingCorrection(
     decisions: RowAction<DecideCorrection, i64>,
     cancel: ServerAction<CancelCorrection>,
 ) -> impl IntoView {
-    let id = r.id;
-    let decide = decisions.action;
     let summary = format!("{}: give back {}", r.what, totals_text(&r.totals));
     let asked = format!(
         "{} decision(s) · “{}” · asked by {} on {}",
@@ -284,45 +282,15 @@ fn WaitingCorrection(
         r.requested_by,
         r.requested_at.format("%Y-%m-%d %H:%M UTC")
     );
-    // Beside the form that sent it (an action forgets its input once answered).
-    let reason_error = field_error(decisions.answer_for(id), "reason");
-    // Admins read finance's pages; only finance staff decide.
-    let can_decide =
-        use_context::<Viewer>().is_some_and(|v| v.has_staff_role(PlatformRole::Finance));
-    let actions = if !can_decide {
-        view! { <p class="hint">"A finance person approves or rejects this."</p> }.into_any()
-    } else if r.mine {
-        view! {
-            <p class="hint">"You asked for this: another finance person approves or rejects it."</p>
-            <ActionForm action=cancel attr:class="inline-form">
-                <input type="hidden" name="request" value=id.to_string()/>
-                <button type="submit" disabled=move || cancel.pending().get()>"Cancel correction request"</button>
-            </ActionForm>
-        }
-        .into_any()
-    } else {
-        view! {
-            <ActionForm action=decide attr:class="inline-form">
-                <Decision request=id approve=true/>
-                <button type="submit" class="danger" disabled=move || decide.pending().get()>
-                    {format!("Approve and reverse #{id}")}
-                </button>
-            </ActionForm>
-            <ActionForm action=decide attr:class="stack narrow">
-                <Decision request=id approve=false/>
-                <RejectReason id=format!("reject-correction-{id}") error=reason_error/>
-                <button type="submit" disabled=move || decide.pending().get()>
-                    {format!("Reject correction #{id}")}
-                </button>
-            </ActionForm>
-        }
-        .into_any()
-    };
-    view! {
-        <li class="request" data-test="waiting-correction">
-            <p><strong>{format!("#{id} ")}{summary}</strong></p>
-            <p class="muted">{asked}</p>
-            {actions}
-        </li>
-    }
+    view! { <WaitingItem id=r.id summary asked mine=r.mine words=&CORRECTION decisions cancel/> }
 }
+
+static CORRECTION: WaitingWords = WaitingWords {
+    test: "waiting-correction",
+    reject_field: "reject-correction",
+    mine: "You asked for this: another finance person approves or rejects it.",
+    approve: |id| format!("Approve and reverse #{id}"),
+    approve_class: "danger",
+    reject: |id| format!("Reject correction #{id}"),
+    cancel: |_| "Cancel correction request".to_owned(),
+};

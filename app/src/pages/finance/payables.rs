@@ -1,10 +1,10 @@
 //! `/finance/payables`: each channel's publisher share for a UTC month (less corrections), what
 //! is owed in all, the payout CSV, and marking an ended month paid per channel.
 
-use super::requests::{Decision, RejectReason};
+use super::requests::{WaitingItem, WaitingWords};
 use crate::{
     api::finance_console::{CancelPayout, DecidePayout, MarkPayoutPaid, finance_payables},
-    components::{FormError, field_error, form_error},
+    components::{FormError, form_error},
     error::AppError,
     model::{FinanceRequestStatus, PayableRow, PayoutRequestRow, PayoutRequests},
     pages::{RowAction, scroll_here_when_linked, suspend_once},
@@ -316,8 +316,6 @@ fn WaitingPayout(
     decisions: RowAction<DecidePayout, i64>,
     cancel: ServerAction<CancelPayout>,
 ) -> impl IntoView {
-    let id = r.id;
-    let decide = decisions.action;
     let summary = format!(
         "{} to @{} for {}",
         r.amount.display(&r.currency),
@@ -330,46 +328,15 @@ fn WaitingPayout(
         r.requested_by,
         r.requested_at.format("%Y-%m-%d %H:%M UTC")
     );
-    let reason_error = field_error(decisions.answer_for(id), "reason");
-    // Admins read finance's pages; only finance staff decide.
-    let can_decide = use_context::<crate::model::Viewer>()
-        .is_some_and(|v| v.has_staff_role(crate::model::PlatformRole::Finance));
-    let actions = if !can_decide {
-        view! { <p class="hint">"A finance person approves or rejects this."</p> }.into_any()
-    } else if r.mine {
-        view! {
-            <p class="hint">"You marked this paid: another finance person approves or rejects it."</p>
-            <ActionForm action=cancel attr:class="inline-form">
-                <input type="hidden" name="request" value=id.to_string()/>
-                <button type="submit" disabled=move || cancel.pending().get()>
-                    {format!("Cancel payout #{id}")}
-                </button>
-            </ActionForm>
-        }
-        .into_any()
-    } else {
-        view! {
-            <ActionForm action=decide attr:class="inline-form">
-                <Decision request=id approve=true/>
-                <button type="submit" class="primary" disabled=move || decide.pending().get()>
-                    {format!("Approve payout #{id}")}
-                </button>
-            </ActionForm>
-            <ActionForm action=decide attr:class="stack narrow">
-                <Decision request=id approve=false/>
-                <RejectReason id=format!("reject-payout-{id}") error=reason_error/>
-                <button type="submit" disabled=move || decide.pending().get()>
-                    {format!("Reject payout #{id}")}
-                </button>
-            </ActionForm>
-        }
-        .into_any()
-    };
-    view! {
-        <li class="request" data-test="waiting-payout">
-            <p><strong>{format!("#{id} ")}{summary}</strong></p>
-            <p class="muted">{asked}</p>
-            {actions}
-        </li>
-    }
+    view! { <WaitingItem id=r.id summary asked mine=r.mine words=&PAYOUT decisions cancel/> }
 }
+
+static PAYOUT: WaitingWords = WaitingWords {
+    test: "waiting-payout",
+    reject_field: "reject-payout",
+    mine: "You marked this paid: another finance person approves or rejects it.",
+    approve: |id| format!("Approve payout #{id}"),
+    approve_class: "primary",
+    reject: |id| format!("Reject payout #{id}"),
+    cancel: |id| format!("Cancel payout #{id}"),
+};

@@ -5,10 +5,20 @@
 use crate::{
     api::finance::{CancelFinanceRequest, DecideFinanceRequest, RefundBalance},
     components::{FormError, field_error, form_error},
+    error::AppError,
     model::{FinanceRequestKind, FinanceRequestRow, FinanceRequestStatus, FinanceRequests},
     pages::{RowAction, scroll_here_when_linked},
 };
-use leptos::prelude::*;
+use leptos::{
+    prelude::*,
+    server_fn::{
+        Http, ServerFn,
+        client::Client,
+        codec::{Json, PostUrl},
+        request::ClientReq,
+    },
+};
+use serde::de::DeserializeOwned;
 
 /// The waiting requests, each with what the viewer may do, then the latest decided.
 #[component]
@@ -154,8 +164,6 @@ fn PendingRequest(
     decisions: RowAction<DecideFinanceRequest, i64>,
     cancel: ServerAction<CancelFinanceRequest>,
 ) -> impl IntoView {
-    let id = r.id;
-    let decide = decisions.action;
     let summary = format!(
         "{} of {} for {}",
         r.kind.label(),
@@ -176,6 +184,72 @@ fn PendingRequest(
             format!(" · “{}”", r.note)
         }
     );
+    view! { <WaitingItem id=r.id summary asked mine=r.mine words=&REQUEST decisions cancel/> }
+}
+
+static REQUEST: WaitingWords = WaitingWords {
+    test: "pending-request",
+    reject_field: "reject-reason",
+    mine: "You asked for this: another finance person approves or rejects it.",
+    approve: |id| format!("Approve request #{id}"),
+    approve_class: "primary",
+    reject: |id| format!("Reject request #{id}"),
+    cancel: |_| "Cancel request".to_owned(),
+};
+
+/// What one kind of waiting item (a credit or refund, a correction, a payout) is called on
+/// its buttons and in its hints.
+pub(super) struct WaitingWords {
+    /// The item's `data-test` name.
+    pub test: &'static str,
+    /// The reject reason's field id, before `-{id}`.
+    pub reject_field: &'static str,
+    /// Said to its requester, who cannot decide it.
+    pub mine: &'static str,
+    pub approve: fn(i64) -> String,
+    /// The approve button's class (`danger` where approving takes money back).
+    pub approve_class: &'static str,
+    pub reject: fn(i64) -> String,
+    pub cancel: fn(i64) -> String,
+}
+
+/// One item waiting for a second finance person: what was asked, and what the viewer may do
+/// about it — approve it or reject it with a reason (another finance person), cancel it (its
+/// requester), or only read it (an admin).
+#[component]
+pub(super) fn WaitingItem<D, C>(
+    id: i64,
+    summary: String,
+    asked: String,
+    /// The viewer asked for it.
+    mine: bool,
+    words: &'static WaitingWords,
+    decisions: RowAction<D, i64>,
+    cancel: ServerAction<C>,
+) -> impl IntoView
+where
+    D: ServerFn<Protocol = Http<PostUrl, Json>, Error = AppError>
+        + DeserializeOwned
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    D::Output: Clone + Send + Sync + 'static,
+    D::Client: Client<AppError>,
+    <<D::Client as Client<AppError>>::Request as ClientReq<AppError>>::FormData:
+        From<leptos::web_sys::FormData>,
+    C: ServerFn<Protocol = Http<PostUrl, Json>, Error = AppError>
+        + DeserializeOwned
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    C::Output: Clone + Send + Sync + 'static,
+    C::Client: Client<AppError>,
+    <<C::Client as Client<AppError>>::Request as ClientReq<AppError>>::FormData:
+        From<leptos::web_sys::FormData>,
+{
+    let decide = decisions.action;
     // Beside the form that sent it (an action forgets its input once answered).
     let reason_error = field_error(decisions.answer_for(id), "reason");
     // Admins read finance's pages; only finance staff decide.
@@ -183,12 +257,12 @@ fn PendingRequest(
         .is_some_and(|v| v.has_staff_role(crate::model::PlatformRole::Finance));
     let actions = if !can_decide {
         view! { <p class="hint">"A finance person approves or rejects this."</p> }.into_any()
-    } else if r.mine {
+    } else if mine {
         view! {
-            <p class="hint">"You asked for this: another finance person approves or rejects it."</p>
+            <p class="hint">{words.mine}</p>
             <ActionForm action=cancel attr:class="inline-form">
                 <input type="hidden" name="request" value=id.to_string()/>
-                <button type="submit" disabled=move || cancel.pending().get()>"Cancel request"</button>
+                <button type="submit" disabled=move || cancel.pending().get()>{(words.cancel)(id)}</button>
             </ActionForm>
         }
         .into_any()
@@ -196,22 +270,22 @@ fn PendingRequest(
         view! {
             <ActionForm action=decide attr:class="inline-form">
                 <Decision request=id approve=true/>
-                <button type="submit" class="primary" disabled=move || decide.pending().get()>
-                    {format!("Approve request #{id}")}
+                <button type="submit" class=words.approve_class disabled=move || decide.pending().get()>
+                    {(words.approve)(id)}
                 </button>
             </ActionForm>
             <ActionForm action=decide attr:class="stack narrow">
                 <Decision request=id approve=false/>
-                <RejectReason id=format!("reject-reason-{id}") error=reason_error/>
+                <RejectReason id=format!("{}-{id}", words.reject_field) error=reason_error/>
                 <button type="submit" disabled=move || decide.pending().get()>
-                    {format!("Reject request #{id}")}
+                    {(words.reject)(id)}
                 </button>
             </ActionForm>
         }
         .into_any()
     };
     view! {
-        <li class="request" data-test="pending-request">
+        <li class="request" data-test=words.test>
             <p><strong>{format!("#{id} ")}{summary}</strong></p>
             <p class="muted">{asked}</p>
             {actions}
@@ -222,7 +296,7 @@ fn PendingRequest(
 /// The hidden fields of an approval or a rejection of `request` (the reason of a rejection is
 /// typed in [`RejectReason`]).
 #[component]
-pub(super) fn Decision(request: i64, approve: bool) -> impl IntoView {
+fn Decision(request: i64, approve: bool) -> impl IntoView {
     view! {
         <input type="hidden" name="input[request]" value=request.to_string()/>
         <input type="hidden" name="input[approve]" value=approve.to_string()/>
@@ -232,7 +306,7 @@ pub(super) fn Decision(request: i64, approve: bool) -> impl IntoView {
 
 /// The reason a rejection needs, with its error beside it.
 #[component]
-pub(super) fn RejectReason(id: String, error: Signal<Option<String>>) -> impl IntoView {
+fn RejectReason(id: String, error: Signal<Option<String>>) -> impl IntoView {
     let error_id = format!("{id}-error");
     view! {
         <div class="field" class:invalid=move || error.get().is_some()>
