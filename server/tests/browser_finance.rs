@@ -32,6 +32,23 @@ async fn open_finance(app: &TestApp, client: &Client, email: &str, waiting: &str
     navigate(client, "Credit balances", "/finance").await;
 }
 
+/// On the dashboard of a signed-in finance person, checks that the count `test` shows `count`
+/// and follows its link to `path`, ready to use.
+async fn follow_count(client: &Client, test: &str, count: &str, path: &str) {
+    hydrated(client).await;
+    let count_at = format!("[data-test={test}]");
+    shows(client, &count_at, count).await;
+    client
+        .find(Locator::Css(&format!("{count_at} a")))
+        .await
+        .expect("link")
+        .click()
+        .await
+        .expect("follow");
+    wait_for_path(client, path).await;
+    hydrated(client).await;
+}
+
 async fn card_available(client: &Client, expected: &str) {
     let path = format!(
         "//article[@data-test='finance-account'][h2[normalize-space()='{ACCOUNT}']]//dd[@data-test='available']"
@@ -331,16 +348,7 @@ async fn a_large_correction_needs_a_second_finance_person() {
     // Bob follows his dashboard's count to it and approves it.
     let bob = browser(&driver).await;
     sign_in(&app, &bob, BOB).await;
-    hydrated(&bob).await;
-    shows(&bob, "[data-test=corrections-awaiting]", "1").await;
-    bob.find(Locator::Css("[data-test=corrections-awaiting] a"))
-        .await
-        .expect("link")
-        .click()
-        .await
-        .expect("follow");
-    wait_for_path(&bob, "/finance/corrections").await;
-    hydrated(&bob).await;
+    follow_count(&bob, "corrections-awaiting", "1", "/finance/corrections").await;
     wait_for_xpath(
         &bob,
         "//li[@data-test='waiting-correction']//button[starts-with(normalize-space(), 'Approve and reverse #')]",
@@ -468,16 +476,7 @@ async fn a_large_payout_needs_a_second_finance_person() {
     // beside the field; he approves it.
     let bob = browser(&driver).await;
     sign_in_as(&app, &bob, approver, &password(approver)).await;
-    hydrated(&bob).await;
-    shows(&bob, "[data-test=payouts-awaiting]", "1").await;
-    bob.find(Locator::Css("[data-test=payouts-awaiting] a"))
-        .await
-        .expect("link")
-        .click()
-        .await
-        .expect("follow");
-    wait_for_path(&bob, "/finance/payables").await;
-    hydrated(&bob).await;
+    follow_count(&bob, "payouts-awaiting", "1", "/finance/payables").await;
     let item = "//li[@data-test='waiting-payout']";
     wait_for_xpath(
         &bob,
