@@ -34,14 +34,16 @@ pub async fn finance(State(state): State<AppState>, Path(id): Path<i64>, parts: 
 
 async fn download(state: AppState, account: Option<AccountId>, parts: &Parts) -> Response {
     let result = async {
-        // Who is asking first: a signed-out caller is told to sign in, whatever the address.
+        // Who is asking first: a signed-out caller is told to sign in, and one who may not
+        // read this statement is refused, whatever the address.
         let me = ctx::Request::from_parts(state.clone(), parts)?
             .actor()
             .await?;
+        let account = statement::readable_account(&state.db, &me, account).await?;
         let Query(query) = Query::<MonthQuery>::try_from_uri(&parts.uri)
             .map_err(|_| AppError::field("month", "Enter a month like 2026-11."))?;
         let now = chrono::Utc::now();
-        let s = statement::statement(&state.db, &me, account, &query.month, now).await?;
+        let s = statement::of_account(&state.db, account, &query.month, now).await?;
         Ok::<_, AppError>((statement::csv_file_name(&s), statement::statement_csv(&s)?))
     }
     .await;

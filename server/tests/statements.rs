@@ -150,6 +150,11 @@ async fn the_statement_csv_downloads_for_its_readers_only() {
         // caller to sign in (a repeated field does not parse).
         let unparsed = "/billing/statement.csv?month=2026-01&month=2026-02";
         assert_eq!(app.client().get(unparsed).await.status(), 401, "{b}");
+        // ... and refuses a member who may not read the statement, and a stranger naming
+        // another account, before it reads the address.
+        assert_eq!(analyst.get(unparsed).await.status(), 403, "{b}");
+        let unparsed_finance = format!("{finance_path}?month=2026-01&month=2026-02");
+        assert_eq!(stranger.get(&unparsed_finance).await.status(), 404, "{b}");
 
         // Finance staff read any account's statement; an unknown account is "not found".
         grant_staff(&app, "stranger@example.com", "finance").await;

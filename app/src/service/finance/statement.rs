@@ -33,19 +33,29 @@ pub async fn statement(
     month: &str,
     now: DateTime<Utc>,
 ) -> Result<Statement, AppError> {
+    let account = readable_account(db, actor, account).await?;
+    of_account(db, account, month, now).await
+}
+
+/// The account whose statement `actor` may read: `account` for finance staff and admins, or
+/// their own; `None`, their current account. Another account is "not found".
+pub async fn readable_account(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    account: Option<AccountId>,
+) -> Result<AccountId, AppError> {
     let staff = actor
         .staff_roles
         .iter()
         .any(|r| matches!(r, PlatformRole::Finance | PlatformRole::Admin));
-    let account = match account {
-        Some(id) if staff => id,
+    match account {
+        Some(id) if staff => Ok(id),
         Some(id) if actor.membership.is_some_and(|(own, _)| own == id) => {
-            actor.account(db, AccountPermission::ViewBilling).await?
+            actor.account(db, AccountPermission::ViewBilling).await
         }
-        Some(_) => return Err(AppError::NotFound),
-        None => actor.account(db, AccountPermission::ViewBilling).await?,
-    };
-    of_account(db, account, month, now).await
+        Some(_) => Err(AppError::NotFound),
+        None => actor.account(db, AccountPermission::ViewBilling).await,
+    }
 }
 
 /// [`statement`] without the authorization (the caller has checked who asks).
