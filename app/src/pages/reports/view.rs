@@ -204,7 +204,7 @@ pub fn ReportView(
     let table = view! {
         <div class="page-head">
             <h2>{format!("By {}", report.breakdown.label().to_lowercase())}</h2>
-            {export.map(|href| view! { <a class="button" href=href rel="external" data-test="export-csv">"Export CSV"</a> })}
+            {export.map(|href| view! { <a class="button" href=href rel="external" data-test="export-csv">"Download CSV"</a> })}
         </div>
         {fold_note.map(|n| view! { <p class="hint" data-test="fold-note">{n}</p> })}
         {if empty {
