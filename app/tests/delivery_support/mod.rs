@@ -11,13 +11,14 @@
 use app::{
     entity::{
         account_top_up, ad_version, campaign_day_spend, campaign_spend, delivery_decision,
-        delivery_event, delivery_rollup, ledger_account, ledger_transfer, staff_role,
+        delivery_event, delivery_rollup, finance_request, ledger_account, ledger_transfer,
+        staff_role,
     },
     error::AppError,
     model::{
         AccountId, AdId, AdInput, AdVersionId, CampaignForm, CampaignId, CreditInput, CreditResult,
-        LedgerKind, Micros, PlatformRole, RefundInput, SignUpInput, TargetingForm, TransferKind,
-        Verdict,
+        FinanceRequestKind, FinanceRequestStatus, LedgerKind, Micros, PlatformRole, RefundInput,
+        SignUpInput, TargetingForm, TransferKind, Verdict,
     },
     service::{
         Actor, ads, auth, campaigns::write, delivery::keys, finance, forecast::ForecastEngine,
@@ -398,8 +399,9 @@ type RollupKey = (i64, i64, i64, NaiveDate);
 ///   all it did not post, and nothing before;
 /// - the rollup adds up to the events (views, clicks) and to the posted transfers (spend), per
 ///   campaign and in all;
-/// - each account's available balance is its top-ups less its decisions' holds plus their
-///   releases, and each top-up has its one transfer.
+/// - each account's available balance is its top-ups less its refunds, less its decisions'
+///   holds plus their releases; each top-up has its one transfer, and so has each refund
+///   carried out, which returns one of the account's top-ups, never more than it brought in.
 pub async fn audit_books(db: &impl ConnectionTrait, when: &str) -> Books {
     let check = ledger::check(db).await.expect("ledger check");
     assert!(check.problems.is_empty(), "{when}: {:?}", check.problems);
@@ -432,6 +434,12 @@ pub async fn audit_books(db: &impl ConnectionTrait, when: &str) -> Books {
         .all(db)
         .await
         .expect("top-ups");
+    let refunds = finance_request::Entity::find()
+        .filter(finance_request::Column::Kind.eq(FinanceRequestKind::Refund.code()))
+        .filter(finance_request::Column::Status.eq(FinanceRequestStatus::Done.code()))
+        .all(db)
+        .await
+        .expect("refunds");
 
     let kind_of = |id: i64| {
         accounts
@@ -692,12 +700,19 @@ pub async fn audit_books(db: &impl ConnectionTrait, when: &str) -> Books {
                 .collect::<Vec<_>>(),
             |t| t.amount,
         );
+        let refunded = sum(
+            &refunds
+                .iter()
+                .filter(|r| r.account_id == owner)
+                .collect::<Vec<_>>(),
+            |r| r.amount,
+        );
         let mine: Vec<&delivery_decision::Model> =
             decisions.iter().filter(|d| d.account_id == owner).collect();
         assert_eq!(
             available,
-            credited - sum(&mine, |d| d.held) + sum(&mine, |d| d.released),
-            "{when}: account {owner}: available vs top-ups − holds + releases"
+            credited - refunded - sum(&mine, |d| d.held) + sum(&mine, |d| d.released),
+            "{when}: account {owner}: available vs top-ups − refunds − holds + releases"
         );
         books.available.insert(owner, available);
     }
@@ -717,6 +732,40 @@ pub async fn audit_books(db: &impl ConnectionTrait, when: &str) -> Books {
                 .any(|x| x.id == t.transfer_id && x.amount == t.amount),
             "{when}: top-up {} has no matching transfer",
             t.id
+        );
+    }
+
+    let refund_transfers: Vec<&ledger_transfer::Model> = transfers
+        .iter()
+        .filter(|t| of_kind(t, TransferKind::Refund))
+        .collect();
+    assert_eq!(
+        refund_transfers.len(),
+        refunds.len(),
+        "{when}: one transfer per refund carried out"
+    );
+    for r in &refunds {
+        assert!(
+            refund_transfers
+                .iter()
+                .any(|x| Some(x.id) == r.transfer_id && x.amount == r.amount),
+            "{when}: refund {} has no matching transfer",
+            r.id
+        );
+        let top_up = top_ups
+            .iter()
+            .find(|t| Some(t.id) == r.top_up_id && t.account_id == r.account_id)
+            .unwrap_or_else(|| panic!("{when}: refund {} returns no top-up of its account", r.id));
+        let returned: i64 = refunds
+            .iter()
+            .filter(|x| x.top_up_id == r.top_up_id)
+            .map(|x| x.amount)
+            .sum();
+        assert!(
+            returned <= top_up.amount,
+            "{when}: top-up {} refunded {returned} of {}",
+            top_up.id,
+            top_up.amount
         );
     }
 

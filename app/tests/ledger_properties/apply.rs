@@ -7,11 +7,13 @@ use crate::{
     steps::Op,
 };
 use app::{
+    entity::account_top_up,
     error::AppError,
-    model::{CampaignAction, Micros},
-    service::{ads, delivery::sweep},
+    model::{CampaignAction, FinanceRequestStatus, Micros, RefundInput},
+    service::{ads, delivery::sweep, finance},
 };
 use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 impl Run {
     pub async fn apply(&mut self, op: &Op) {
@@ -23,6 +25,31 @@ impl Run {
                 units,
             } => {
                 self.top_up(*account, &format!("ref-{reference}"), *units)
+                    .await
+            }
+            Op::Refund {
+                account,
+                top_up,
+                other,
+                reference,
+                units,
+                again,
+            } => {
+                let mut refund = (
+                    match top_up {
+                        4 => "initial".to_owned(),
+                        n => format!("ref-{n}"),
+                    },
+                    *other,
+                    format!("RF-{reference}"),
+                    Micros::units(*units),
+                );
+                let earlier = self.accounts[*account].refunds.iter().min();
+                if let (true, Some((reference, (top_up, amount)))) = (again, earlier) {
+                    refund = (top_up.clone(), false, reference.clone(), Micros(*amount));
+                }
+                let (top_up, other, reference, amount) = refund;
+                self.refund(*account, &top_up, other, &reference, amount)
                     .await
             }
             Op::Decide { channel, slot } => {
@@ -131,6 +158,78 @@ impl Run {
                     self.step
                 ),
             },
+        }
+    }
+
+    /// Finance refunds `units` of `account`'s top-up `top_up` (of the other account's, if
+    /// `other`): carried out at once (far below the approval threshold), answered again for
+    /// the same reference, or refused on the field the model says.
+    pub async fn refund(
+        &mut self,
+        account: usize,
+        top_up: &str,
+        other: bool,
+        reference: &str,
+        amount: Micros,
+    ) {
+        let owner = crate::delivery_support::account(&self.accounts[account].actor);
+        let source = &self.accounts[if other { 1 - account } else { account }];
+        // An unknown top-up is named by an id no top-up has.
+        let top_up_id = account_top_up::Entity::find()
+            .filter(
+                account_top_up::Column::AccountId
+                    .eq(crate::delivery_support::account(&source.actor).0),
+            )
+            .filter(account_top_up::Column::ExternalReference.eq(top_up))
+            .one(&self.db)
+            .await
+            .expect("read top-ups")
+            .map_or(-1, |t| t.id);
+        let a = &self.accounts[account];
+        let expected = match a.refunds.get(reference) {
+            Some((first, first_amount)) => {
+                if *first_amount == amount.0 && first == top_up && !other {
+                    Ok(true)
+                } else {
+                    Err("reference")
+                }
+            }
+            None => match (other, a.refundable(top_up)) {
+                (true, _) | (false, None) => Err("top_up"),
+                (false, Some(left)) if left <= 0 => Err("top_up"),
+                (false, Some(left)) if amount.0 > left || amount.0 > self.available(account) => {
+                    Err("amount")
+                }
+                (false, Some(_)) => Ok(false),
+            },
+        };
+        let input = RefundInput {
+            account: owner,
+            top_up: top_up_id.to_string(),
+            amount: amount.to_decimal(),
+            reference: reference.to_owned(),
+            reason: "property test".to_owned(),
+        };
+        let got = finance::requests::refund(&self.db, &self.finance, input, self.now).await;
+        match (expected, got) {
+            (Ok(repeated), Ok(r)) => {
+                assert_eq!(r.repeated, repeated, "{}: {r:?}", self.step);
+                assert_eq!(r.status, FinanceRequestStatus::Done, "{}", self.step);
+                if !repeated {
+                    self.accounts[account]
+                        .refunds
+                        .insert(reference.to_owned(), (top_up.to_owned(), amount.0));
+                }
+                assert_eq!(r.available.0, self.available(account), "{}", self.step);
+            }
+            (Err(field), Err(AppError::Invalid(fields))) => {
+                assert!(
+                    fields.get(field).is_some(),
+                    "{}: expected an error on {field}, got {fields:?}",
+                    self.step
+                );
+            }
+            (expected, got) => panic!("{}: expected {expected:?}, got {got:?}", self.step),
         }
     }
 

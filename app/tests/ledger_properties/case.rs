@@ -9,7 +9,10 @@ use crate::{
     model::{AccountModel, AdModel, CampaignModel, ChannelModel, Run, Status},
     steps::Setup,
 };
-use app::{model::Micros, service::delivery::DeliveryEngine};
+use app::{
+    model::Micros,
+    service::{Actor, delivery::DeliveryEngine},
+};
 use chrono::Duration;
 use sea_orm::DatabaseConnection;
 use std::{
@@ -25,6 +28,9 @@ pub struct Template {
     path: PathBuf,
     /// Berlin's, then one per [`SECOND_ZONES`].
     users: [i64; 4],
+    /// Finance staff (built as the operator grants the role: the user's address is not
+    /// confirmed, so a viewer read from the database would hold no staff role).
+    finance: Actor,
     key: i64,
 }
 
@@ -56,6 +62,7 @@ pub fn template() -> &'static Template {
                 let email = format!("advertiser{i}@example.com");
                 users[i] = advertiser(&db, &email, tz).await.user_id.0;
             }
+            let finance = finance_user(&db, "finance@example.com").await;
             topic(&db).await;
             let key = network_key(&db, epoch()).await;
             let path = scratch_dir().join(format!("ledger_properties_{}.db", std::process::id()));
@@ -67,7 +74,12 @@ pub fn template() -> &'static Template {
             .await
             .expect("copy the template");
             db.close().await.expect("close the template");
-            Template { path, users, key }
+            Template {
+                path,
+                users,
+                finance,
+                key,
+            }
         })
     })
 }
@@ -128,14 +140,17 @@ impl Run {
                 actor: actor(&db, user).await,
                 tz: tz.parse().expect("time zone"),
                 top_ups: HashMap::new(),
+                refunds: HashMap::new(),
             });
         }
+        let finance = template.finance.clone();
         let mut run = Run {
             db,
             engine: DeliveryEngine::default(),
             key: template.key,
             now,
             accounts,
+            finance,
             channels,
             campaigns: Vec::new(),
             slots: HashMap::new(),

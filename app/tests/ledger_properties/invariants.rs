@@ -3,9 +3,12 @@
 use crate::{delivery_support::*, model::Run};
 
 impl Run {
-    /// The model's available balance of `account`: credited less held plus released.
+    /// The model's available balance of `account`: credited less refunded, less held plus
+    /// released.
     pub fn available(&self, account: usize) -> i64 {
-        let credited: i64 = self.accounts[account].top_ups.values().sum();
+        let a = &self.accounts[account];
+        let refunded: i64 = a.refunds.values().map(|(_, amount)| amount).sum();
+        let credited = a.top_ups.values().sum::<i64>() - refunded;
         self.decisions
             .iter()
             .filter(|d| self.campaigns[d.campaign].account == account)

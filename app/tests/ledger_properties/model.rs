@@ -79,6 +79,23 @@ pub struct AccountModel {
     pub actor: Actor,
     pub tz: Tz,
     pub top_ups: HashMap<String, i64>,
+    /// Refunds carried out: reference → (the top-up's reference, amount).
+    pub refunds: HashMap<String, (String, i64)>,
+}
+
+impl AccountModel {
+    /// What is left to refund of the top-up `reference`.
+    pub fn refundable(&self, reference: &str) -> Option<i64> {
+        let refunded: i64 = self
+            .refunds
+            .values()
+            .filter(|(top_up, _)| top_up == reference)
+            .map(|(_, amount)| amount)
+            .sum();
+        self.top_ups
+            .get(reference)
+            .map(|credited| credited - refunded)
+    }
 }
 
 pub struct ChannelModel {
@@ -93,6 +110,8 @@ pub struct Run {
     pub key: i64,
     pub now: DateTime<Utc>,
     pub accounts: Vec<AccountModel>,
+    /// Finance staff, who refund.
+    pub finance: Actor,
     pub channels: Vec<ChannelModel>,
     pub campaigns: Vec<CampaignModel>,
     /// Slot id → (channel, the answer).

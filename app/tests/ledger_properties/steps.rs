@@ -63,6 +63,17 @@ pub enum Op {
         reference: u8,
         units: i64,
     },
+    /// Finance refunds `units` of a top-up (`top_up` 0..4: `ref-N`, 4: the initial credit;
+    /// `other`: the other account's top-up of that name) under the reference `RF-{reference}`;
+    /// `again`: instead, one of the account's refunds sent again as it was.
+    Refund {
+        account: usize,
+        top_up: u8,
+        other: bool,
+        reference: u8,
+        units: i64,
+        again: bool,
+    },
     Decide {
         channel: usize,
         slot: u8,
@@ -189,6 +200,22 @@ pub fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (0..2usize, 0..4u8, prop::sample::select(vec![5i64, 10, 25, 60, 150]))
             .prop_map(|(account, reference, units)| Op::TopUp { account, reference, units }),
+        2 => (
+            0..2usize,
+            prop_oneof![3 => Just(4u8), 2 => 0..4u8],
+            prop::bool::weighted(0.1),
+            0..3u8,
+            prop::sample::select(vec![1i64, 5, 20, 60, 200]),
+            prop::bool::weighted(0.2),
+        )
+            .prop_map(|(account, top_up, other, reference, units, again)| Op::Refund {
+                account,
+                top_up,
+                other,
+                reference,
+                units,
+                again,
+            }),
         9 => (0..6usize, 0..16u8).prop_map(|(channel, slot)| Op::Decide { channel, slot }),
         8 => prop::collection::vec(event_op(), 1..4).prop_map(Op::Events),
         2 => (0..3usize, 40..=320i64, 15..=70i64, prop::option::of(2..=30i64)).prop_map(
