@@ -1641,6 +1641,22 @@ async fn only_finance_moves_money_and_admins_read() {
             matches!(err, AppError::Invalid(ref f) if f.get("month").is_some()),
             "{b}"
         );
+        // No month chosen: the latest that can be paid, for the payout run — last month,
+        // or the one before while last month's slots settle (until 00:05 UTC on the 1st).
+        let at = |text: &str| text.parse::<DateTime<Utc>>().expect("time");
+        for (when, month) in [
+            ("2026-12-15T12:00:00Z", "2026-11"),
+            ("2026-12-01T00:05:00Z", "2026-11"),
+            ("2026-12-01T00:04:59Z", "2026-10"),
+            ("2027-01-01T00:00:00Z", "2026-11"),
+            ("2027-01-31T23:59:59Z", "2026-12"),
+            ("2027-03-01T08:00:00Z", "2027-02"),
+        ] {
+            let shown = payables::payables(&w.db, &w.finance, "", 10, at(when))
+                .await
+                .expect(b);
+            assert_eq!(shown.month, month, "{b}: at {when}");
+        }
     }
 }
 

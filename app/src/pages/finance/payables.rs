@@ -50,7 +50,7 @@ pub fn FinancePayablesPage() -> impl IntoView {
         <p class="lead">
             "Each channel's share of the charges for the slots it carried in a month (UTC), less what corrections gave back — a slot's later charges and reversals stay in its month. "
             "Download the CSV for the payout run, then mark each channel's month paid once its money has left: "
-            "that moves it out of the payable in the ledger."
+            "that moves it out of the payable in the ledger. The page opens on the latest month that can be paid."
         </p>
         <FormError error=refused/>
         {move || pay.value().get().and_then(Result::ok).map(|p| {

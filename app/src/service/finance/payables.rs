@@ -20,7 +20,7 @@ use crate::{
         sql::Sql,
     },
 };
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use futures_util::StreamExt;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
@@ -155,6 +155,20 @@ fn payable_from(last: NaiveDate) -> DateTime<Utc> {
     utc_window(last, last).1 + ledger::SETTLE
 }
 
+/// The latest month (`YYYY-MM`) whose payouts can be marked paid at `now` — last month, or
+/// the one before in the minutes after a month ends while its slots settle: the month the page
+/// and the CSV show when none is chosen, as that is the payout run's.
+fn latest_payable(now: DateTime<Utc>) -> String {
+    let before = |day: NaiveDate| day.with_day(1).unwrap_or(day) - Duration::days(1);
+    let last_month = before(now.date_naive());
+    let month_end = if now >= payable_from(last_month) {
+        last_month
+    } else {
+        before(last_month)
+    };
+    month_end.format("%Y-%m").to_string()
+}
+
 /// One month's payables per channel, largest owed first, at most `limit` rows (finance
 /// staff; admins read). Counted in the database: a month in which a million channels earned
 /// reads `limit + 1` rows, never all of them.
@@ -220,9 +234,13 @@ pub async fn payables(
     })
 }
 
-/// The month of `text` (empty: the current UTC month), refused when it has not begun.
+/// The month of `text` (empty: [`latest_payable`]), refused when it has not begun.
 fn begun_month(text: &str, now: DateTime<Utc>) -> Result<(String, NaiveDate, NaiveDate), AppError> {
-    let (month, first, last) = month_days("month", text, now)?;
+    let text = match text.trim() {
+        "" => latest_payable(now),
+        named => named.to_owned(),
+    };
+    let (month, first, last) = month_days("month", &text, now)?;
     if first > now.date_naive() {
         return Err(AppError::field("month", "Choose a month that has begun."));
     }
