@@ -409,10 +409,11 @@ async fn finance_credits_the_advertiser_sees_it_and_delivery_spend_matches_the_l
         .expect("campaign page");
     hydrated(&advertiser).await;
     shows(&advertiser, "[data-test=campaign-spent]", &euros(spent)).await;
+    // The header's balance is to the cent, rounded down.
     shows(
         &advertiser,
         "[data-test=header-balance]",
-        &euros(available.0),
+        &available.display_cents("EUR"),
     )
     .await;
 

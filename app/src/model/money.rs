@@ -194,6 +194,14 @@ impl Micros {
         }
     }
 
+    /// The amount rounded down to the cent, with its currency, for a glance (the header's
+    /// balance): `€879.65` for €879.6515 — never more than there is. [`Micros::display`]
+    /// gives it exactly.
+    pub fn display_cents(self, currency: &str) -> String {
+        const CENT: i64 = MICROS_PER_UNIT / 100;
+        Self(self.0.div_euclid(CENT) * CENT).display(currency)
+    }
+
     /// The amount with its currency, to the cent unless sub-cent digits matter:
     /// `€1,234.50`, `€0.000125`, `-$3.00`.
     pub fn display(self, currency: &str) -> String {
@@ -385,6 +393,12 @@ mod tests {
         assert_eq!(Micros(125).display("EUR"), "€0.000125");
         assert_eq!(Micros(-3_000_000).display("USD"), "-$3.00");
         assert_eq!(Micros(7_000_000).display("CHF"), "7.00 CHF");
+        // To the cent, rounded down: never more than there is.
+        assert_eq!(Micros(879_651_500).display_cents("EUR"), "€879.65");
+        assert_eq!(Micros(879_659_999).display_cents("EUR"), "€879.65");
+        assert_eq!(Micros(125).display_cents("EUR"), "€0.00");
+        assert_eq!(Micros(1_234_500_000).display_cents("EUR"), "€1,234.50");
+        assert_eq!(Micros(-1).display_cents("USD"), "-$0.01");
         for text in ["0", "12.5", "0.000001", "20"] {
             assert_eq!(
                 Micros::parse(text).map(Micros::to_decimal).as_deref(),

@@ -107,10 +107,11 @@ fn Header(viewer: Viewer) -> impl IntoView {
             {single}
             <div class="spacer"></div>
             {viewer.balance.clone().map(|(available, currency)| view! {
+                // To the cent at a glance; exactly on hover and on the balance page.
                 <a class="balance-link" href="/balance" id="header-balance"
-                    title="Available balance: open balance and history">
+                    title=format!("Available balance: {} exactly. Open balance and history.", available.display(&currency))>
                     <span class="muted small">"Balance "</span>
-                    <strong data-test="header-balance">{available.display(&currency)}</strong>
+                    <strong data-test="header-balance">{available.display_cents(&currency)}</strong>
                 </a>
             })}
             {viewer.current_account.is_some().then(|| {
