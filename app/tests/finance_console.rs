@@ -775,6 +775,7 @@ async fn a_channel_correction_covers_its_period_and_payouts_move_the_payable_onc
             currency: "EUR".into(),
             month: month.clone(),
             reference: reference.into(),
+            ask_approval: false,
         };
         let running = PayoutInput {
             month: now.format("%Y-%m").to_string(),
@@ -951,6 +952,7 @@ async fn a_payout_above_the_threshold_waits_for_a_second_person() {
             currency: "EUR".into(),
             month: month.clone(),
             reference: reference.into(),
+            ask_approval: false,
         };
         let payable = |r: &app::model::PayableRow| ledger::Side::payable(r.channel_id);
 
@@ -1061,16 +1063,22 @@ async fn a_payout_above_the_threshold_waits_for_a_second_person() {
         payout_requests::cancel(&w.db, &w.finance, cancelled, now)
             .await
             .expect(b);
-        let asked = payables::mark_paid(&w.db, &w.finance, pay(&news, "PAY-N"), now)
+        // Asked again it is a new one — below the threshold too, when its requester asks for
+        // a second person.
+        set_setting(&w.db, "finance_approval_units", 10_000).await;
+        let ask = PayoutInput {
+            ask_approval: true,
+            ..pay(&news, "PAY-N")
+        };
+        let asked = payables::mark_paid(&w.db, &w.finance, ask, now)
             .await
             .expect(b)
             .waiting
             .expect("waits");
         assert_ne!(asked, cancelled, "{b}");
-        // Waiting, its money has left the bank: raised above its amount, the threshold no
-        // longer asks for a second person, but marking it paid again answers the request and
-        // pays nothing; the month counts as not unpaid; and its charges cannot be reversed.
-        set_setting(&w.db, "finance_approval_units", 10_000).await;
+        // Waiting, its money has left the bank: below the threshold, which no longer asks for
+        // a second person, marking it paid again answers the request and pays nothing; the
+        // month counts as not unpaid; and its charges cannot be reversed.
         let again = payables::mark_paid(&w.db, &second, pay(&news, "PAY-N2"), now)
             .await
             .expect(b);
@@ -1194,6 +1202,7 @@ async fn a_correction_beside_a_payout_never_takes_back_a_paid_share() {
             currency: "EUR".into(),
             month: w.start.format("%Y-%m").to_string(),
             reference: "PAY-RACE".into(),
+            ask_approval: false,
         };
         let (db, finance) = (w.db.clone(), w.finance.clone());
         let payout =

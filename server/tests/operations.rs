@@ -904,6 +904,11 @@ async fn the_demo_data_shows_every_money_feature() {
                 1,
                 "{b}: a paid payout"
             );
+            assert_eq!(
+                count("SELECT COUNT(*) FROM payout_request WHERE status = 'pending'").await,
+                1,
+                "{b}: a payout waiting for approval"
+            );
         }
         // Last month has spend (its statement and payables are not empty).
         let last_month = scalar(

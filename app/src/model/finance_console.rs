@@ -315,6 +315,10 @@ pub struct PayoutInput {
         )
     )]
     pub reference: String,
+    /// Have a second finance person approve it whatever the amount (above the approval
+    /// threshold one must anyway).
+    #[serde(default)]
+    pub ask_approval: bool,
 }
 
 /// One ad account's figures from each source for a period (its own time zone's days).

@@ -357,15 +357,27 @@ pub async fn finance_work(
         .rows
         .iter()
         .filter(|r| r.owed.0 > 0 && Some(r.channel_id) != waiting_channel);
+    // The first paid by finance alone; the next marked paid by the approver, who asks for a
+    // second person: it waits for finance's approval, as a large payout would.
+    let mut marks = [
+        (&finance_user, "DEMO-PAYOUT-0001", false),
+        (&approver, "DEMO-PAYOUT-0002", true),
+    ]
+    .into_iter();
+    let mut mark = marks.next();
     for row in payable {
+        let Some((by, reference, ask_approval)) = mark else {
+            break;
+        };
         let input = crate::model::PayoutInput {
             channel: row.channel_id,
             currency: row.currency.clone(),
             month: last_month.clone(),
-            reference: "DEMO-PAYOUT-0001".into(),
+            reference: reference.into(),
+            ask_approval,
         };
-        match finance::payables::mark_paid(db, &finance_user, input, now).await {
-            Ok(_) => break,
+        match finance::payables::mark_paid(db, by, input, now).await {
+            Ok(_) => mark = marks.next(),
             // Not payable yet (the month's last slots still open): try the next.
             Err(AppError::Invalid(_)) => continue,
             Err(e) => return Err(e),

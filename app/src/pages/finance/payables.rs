@@ -157,6 +157,10 @@ fn Row(
                 <input type="hidden" name="input[month]" value=month/>
                 <label for=label_id.clone() class="visually-hidden">{reference_label}</label>
                 <input id=label_id name="input[reference]" placeholder="Payment reference" required=true maxlength="100"/>
+                <label class="choice small">
+                    <input type="checkbox" name="input[ask_approval]" value="true"/>
+                    "Ask a second person to approve"
+                </label>
                 <button type="submit" class="small">"Mark paid"</button>
             </ActionForm>
         }.into_any(),

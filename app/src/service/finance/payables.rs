@@ -354,7 +354,7 @@ pub async fn mark_paid(
             Measured::Paid(paid) => return Ok(paid),
             Measured::Owed(owed) => owed,
         };
-        let above = owed.amount.0 > threshold.0;
+        let above = owed.amount.0 > threshold.0 || input.ask_approval;
         if let Some(waiting) = super::payout_requests::wait_if_needed(
             txn, actor, &input, &owed, &reference, above, now,
         )

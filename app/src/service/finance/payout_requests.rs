@@ -217,6 +217,7 @@ async fn approve(
         currency: row.currency.clone(),
         month: row.period.clone(),
         reference: row.reference.clone(),
+        ask_approval: false,
     };
     let month = payables::payable_month(&row.period, now)?;
     // The page's approval form has no field for these: each refusal is said as a whole.
