@@ -81,7 +81,8 @@ pub async fn finance_payables(month: String) -> Result<Payables, AppError> {
 }
 
 /// Marks one channel's ended month paid (finance staff); answers the amount paid, or, above
-/// the approval threshold, the payout request waiting for a second finance person.
+/// the approval threshold or when asked, the payout request waiting for a second finance
+/// person.
 #[server(endpoint = "mark_payout_paid")]
 pub async fn mark_payout_paid(input: PayoutInput) -> Result<PayoutPaid, AppError> {
     let (state, me) = ctx::require_staff(PlatformRole::Finance).await?;

@@ -141,6 +141,7 @@ fn Row(
     let m = move |x: crate::model::Micros| x.display(&c);
     let label_id = format!("payout-ref-{}-{}", row.channel_id, row.currency);
     let reference_label = format!("Payment reference for @{}", row.handle);
+    let ask_label = format!(" of the payout to @{}", row.handle);
     let payout = match (&row.paid, can_pay && row.owed.0 > 0) {
         (Some((at, reference)), _) => view! {
             <span class="badge ok">{format!("Paid {} · {reference}", at.format("%Y-%m-%d"))}</span>
@@ -159,7 +160,8 @@ fn Row(
                 <input id=label_id name="input[reference]" placeholder="Payment reference" required=true maxlength="100"/>
                 <label class="choice small">
                     <input type="checkbox" name="input[ask_approval]" value="true"/>
-                    "Ask a second person to approve"
+                    "Ask for approval"
+                    <span class="visually-hidden">{ask_label}</span>
                 </label>
                 <button type="submit" class="small">"Mark paid"</button>
             </ActionForm>
@@ -299,7 +301,7 @@ fn WaitingPayouts(
             <h2 id="waiting-payouts-heading">"Payouts waiting for approval"</h2>
             <p class="hint">
                 {format!(
-                    "A payout above {} (in its currency) is only marked paid once a second finance person approves it, \
+                    "A payout above {} (in its currency), or one marked paid with \"Ask for approval\" ticked, is only marked paid once a second finance person approves it, \
                      after checking the bank shows the money left for that channel. You cannot approve or reject your own; you can cancel it.",
                     crate::model::group_thousands(requests.threshold_units.max(0) as u64)
                 )}

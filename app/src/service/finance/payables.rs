@@ -335,8 +335,8 @@ fn payable_record(month: &str, r: &PayableRow) -> Vec<String> {
 /// the channel won in it is settled: until its hold is released, a slot can still be charged
 /// (views reported before it expired, in a batch still committing), and a share booked after
 /// the payout would never be paid nor, the month being paid, reversible. A payout above the
-/// approval threshold is only a request until a different finance user approves it
-/// ([`super::payout_requests`]).
+/// approval threshold, or one whose requester asks for a second person (`ask_approval`), is
+/// only a request until a different finance user approves it ([`super::payout_requests`]).
 pub async fn mark_paid(
     db: &DatabaseConnection,
     actor: &Actor,

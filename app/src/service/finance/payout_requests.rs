@@ -1,6 +1,7 @@
 //! The two-person rule for payouts. Marking a channel's month paid records that money has left
 //! for a publisher, so above the approval threshold (`finance_approval_units`, in the payout's
-//! currency) it is recorded as a waiting `payout_request` instead: the channel, currency and
+//! currency), or whatever the amount when its requester asks for a second person, it is
+//! recorded as a waiting `payout_request` instead: the channel, currency and
 //! month, what the month owed when asked and the outgoing payment's reference. A **different**
 //! finance user approves it — the payout is made in the same transaction, and only if the
 //! month still owes exactly that — or rejects it with a reason; its requester may cancel it.
@@ -68,8 +69,9 @@ pub(super) async fn pending_for(
 
 /// A payout measured (`owed`) under the payable's lock that must not be made at once: the
 /// same channel's month already waiting (whoever asked, whatever the threshold is now) is
-/// answered — it is approved or rejected there, not paid beside it —; else, `above` the
-/// threshold, it is recorded as waiting for a second person, nothing paid. `None`: neither,
+/// answered — it is approved or rejected there, not paid beside it —; else, if `above` (the
+/// threshold, or its requester asked for a second person), it is recorded as waiting for a
+/// second person, nothing paid. `None`: neither,
 /// and the caller pays it.
 pub(super) async fn wait_if_needed(
     txn: &DatabaseTransaction,
@@ -123,6 +125,7 @@ pub(super) async fn wait_if_needed(
             "month": owed.month,
             "amount_micros": owed.amount.0,
             "reference": reference,
+            "asked_for_approval": input.ask_approval,
         })),
     )
     .await?;
