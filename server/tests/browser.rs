@@ -23,11 +23,7 @@ async fn sign_up_see_the_dashboard_sign_out_and_sign_in_again() {
     fill(&client, "#sign-up-password", "short").await;
     fill(&client, "#sign-up-account", "Ada's Ads").await;
     submit(&client).await;
-    let message = text_of(&client, "#sign-up-password-error").await;
-    assert!(
-        message.contains("10 and 128"),
-        "password error beside the field: {message}"
-    );
+    until_contains(&client, "#sign-up-password-error", "10 and 128").await;
     let kept = client
         .find(Locator::Css("#sign-up-email"))
         .await
@@ -281,8 +277,7 @@ async fn targeting_updates_the_forecast_live_and_includes_a_channel_found_by_sea
 
     // A bad bid: the message is beside the field and the form keeps what was typed.
     fill(&client, "#t-bid", "abc").await;
-    let message = text_of(&client, "#t-bid-error").await;
-    assert!(message.contains("amount"), "{message}");
+    until_contains(&client, "#t-bid-error", "amount").await;
     let kept = client
         .find(Locator::Css("#t-bid"))
         .await
@@ -478,8 +473,8 @@ async fn an_admin_adds_and_renames_a_topic_and_targeting_offers_it() {
         .click()
         .await
         .expect("add");
-    let refused = text_of(&client, "#topic-name-error").await;
-    assert!(refused.contains("already goes by this name"), "{refused}");
+    // (The error's element is there before the answer: wait for its words.)
+    until_contains(&client, "#topic-name-error", "already goes by this name").await;
 
     fill(&client, "#topic-name", "Food & Drink").await;
     wait_for_xpath(&client, "//button[normalize-space()='Add topic']")
