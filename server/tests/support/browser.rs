@@ -260,10 +260,25 @@ pub async fn hydrated(client: &Client) {
     wait_for(client, "body[data-hydrated]").await;
 }
 
+/// Types `text` into the field at `css`, replacing what it held; a field re-rendered between
+/// finding and typing (a list reloading after an answer) is found again and filled anew.
 pub async fn fill(client: &Client, css: &str, text: &str) {
-    let field = wait_for(client, css).await;
-    field.clear().await.expect("clear");
-    field.send_keys(text).await.expect("type");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let field = wait_for(client, css).await;
+        let typed = match field.clear().await {
+            Ok(()) => field.send_keys(text).await,
+            Err(e) => Err(e),
+        };
+        match typed {
+            Ok(()) => return,
+            Err(e) if Instant::now() < deadline => {
+                tracing::debug!("{css} went stale while filled: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("fill {css}: {e}"),
+        }
+    }
 }
 
 /// Submits the page's form with its submit button, as a person would.
