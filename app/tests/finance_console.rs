@@ -245,6 +245,50 @@ async fn a_correction_can_ask_for_a_second_person_whatever_its_size() {
     }
 }
 
+/// A finance person who is a member of the charged account neither corrects its charges nor
+/// approves someone else's correction of them: nobody moves their own account's money.
+#[tokio::test]
+async fn finance_does_not_correct_the_charges_of_their_own_account() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let w = world(db).await;
+        let member = staff(&w.db, "member@example.com", PlatformRole::Finance).await;
+        w.db.execute_unprepared(&format!(
+            "INSERT INTO account_member (account_id, user_id, role, created_at) \
+             VALUES ({}, {}, 'analyst', CURRENT_TIMESTAMP)",
+            account(&w.owner).0,
+            member.user_id.0
+        ))
+        .await
+        .expect("membership");
+        let d1 = deliver(&w, "news", "own-1", 3_000, w.start).await;
+        let now = Utc::now();
+        let refused = corrections::reverse(&w.db, &member, by_decision(d1, "Mine"), now).await;
+        assert!(
+            matches!(&refused, Err(AppError::Conflict(m)) if m.contains("member of the ad account")),
+            "{b}: {refused:?}"
+        );
+        // Another finance person asks for a second person; the member may not be that person.
+        let mut asked = by_decision(d1, "Bots");
+        asked.ask_approval = true;
+        let request = corrections::reverse(&w.db, &w.finance, asked, now)
+            .await
+            .expect(b)
+            .waiting
+            .expect("waits");
+        let approved =
+            correction_requests::decide(&w.db, &member, deciding(request, true, ""), now).await;
+        assert!(
+            matches!(&approved, Err(AppError::Conflict(m)) if m.contains("member of the ad account")),
+            "{b}: {approved:?}"
+        );
+        let other = staff(&w.db, "other@example.com", PlatformRole::Finance).await;
+        let done = correction_requests::decide(&w.db, &other, deciding(request, true, ""), now)
+            .await
+            .expect(b);
+        assert!(done.id.is_some(), "{b}: {done:?}");
+    }
+}
+
 /// The two-person rule for corrections: above the threshold (counting what the same person
 /// reversed alone in the last day, so it cannot be split into parts) a correction waits; its
 /// requester can neither approve it (the service refuses, and so does the database) nor have

@@ -69,13 +69,19 @@ async fn one_transfer_typed_three_ways_is_credited_once() {
         let message = reference_error(&other);
         assert!(message.contains("(as “TX-123”)"), "{b}: {message}");
         assert!(message.contains("250.00"), "{b}: {message}");
-        // Another account's transfer of the same id is its own.
+        // The same transfer for another account is refused: it was credited once, to this
+        // one (named), and crediting it again would make money out of nothing.
         let other_owner = advertiser(&db, "other@example.com", "UTC").await;
         let theirs =
             finance_service::credit(&db, &alice, credit_input(&other_owner, "250", "tx123"), now)
-                .await
-                .expect(b);
-        assert!(!theirs.already_credited, "{b}");
+                .await;
+        let message = reference_error(&theirs);
+        assert!(
+            message.contains(&format!("ad account #{}", account(&owner).0))
+                && message.contains("(as “TX-123”)"),
+            "{b}: {message}"
+        );
+        assert_eq!(available(&db, &other_owner).await, Micros::ZERO, "{b}");
         // A reference of punctuation only says nothing.
         let blank =
             finance_service::credit(&db, &alice, credit_input(&owner, "5", "-/-"), now).await;

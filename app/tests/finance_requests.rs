@@ -495,10 +495,11 @@ async fn a_refund_returns_a_top_up_of_its_own_account() {
     }
 }
 
-/// Credits and refunds each below the threshold but together past it within a day: the one
-/// that would take what was moved alone past the threshold waits for a second person (so no
-/// one moves a large sum alone in small parts); approved amounts do not count, and parts sent
-/// at once cannot both slip under it.
+/// Credits and refunds each below the threshold but together past it within a day — to one
+/// account by anyone, or by one person to any accounts: the one that would take what was moved
+/// alone past the threshold waits for a second person (so no one moves a large sum alone in
+/// small parts); approved amounts do not count, and parts sent at once cannot both slip under
+/// it.
 #[tokio::test]
 async fn small_parts_of_a_large_sum_wait_for_a_second_person() {
     for (b, db) in migrations::db::fresh_all().await {
@@ -572,11 +573,14 @@ async fn small_parts_of_a_large_sum_wait_for_a_second_person() {
             .expect(b);
         assert_eq!(second.status, FinanceRequestStatus::Pending, "{b}");
 
-        // Two parts at once (a fresh account): exactly one goes through alone.
+        // Two parts at once (a fresh account, two people who moved nothing alone): exactly
+        // one goes through alone.
         let other = advertiser(&db, "other@example.com", "UTC").await;
+        let carol = finance_user(&db, "carol@finance.example").await;
+        let dave = finance_user(&db, "dave@finance.example").await;
         let (one, two) = tokio::join!(
-            credit_as(&db, &alice, &other, "700", "Q-1", now),
-            credit_as(&db, &bob, &other, "700", "Q-2", now),
+            credit_as(&db, &carol, &other, "700", "Q-1", now),
+            credit_as(&db, &dave, &other, "700", "Q-2", now),
         );
         let pending = [one.expect(b), two.expect(b)]
             .iter()
@@ -584,6 +588,60 @@ async fn small_parts_of_a_large_sum_wait_for_a_second_person() {
             .count();
         assert_eq!(pending, 1, "{b}: one of the two parts waits");
         assert_eq!(available(&db, &other).await, Micros::units(700), "{b}");
+
+        // One person spreading a large sum over many accounts: what they credited alone to
+        // any account counts too. Erin credits 600 to one account; 500 to another, which has
+        // had nothing, waits.
+        let erin = finance_user(&db, "erin@finance.example").await;
+        let third = advertiser(&db, "third@example.com", "UTC").await;
+        let fourth = advertiser(&db, "fourth@example.com", "UTC").await;
+        let alone = |r: &app::model::CreditResult| r.pending_request.is_none();
+        assert!(alone(
+            &credit_as(&db, &erin, &third, "600", "S-1", now)
+                .await
+                .expect(b)
+        ));
+        assert!(
+            !alone(
+                &credit_as(&db, &erin, &fourth, "500", "S-2", now)
+                    .await
+                    .expect(b)
+            ),
+            "{b}: past the threshold over two accounts"
+        );
+        // Refunds too: Erin refunds 600 of her credit, then 401 of a credit Frank made to
+        // another account waits, though nothing was refunded from that one.
+        let frank = finance_user(&db, "frank@finance.example").await;
+        assert!(alone(
+            &credit_as(&db, &frank, &fourth, "900", "S-3", now)
+                .await
+                .expect(b)
+        ));
+        let (s1, s3) = (
+            top_up_of(&db, &third, "S-1").await,
+            top_up_of(&db, &fourth, "S-3").await,
+        );
+        let refunded = requests::refund(&db, &erin, refund_input(&third, &s1, "600", "RE-1"), now)
+            .await
+            .expect(b);
+        assert_eq!(refunded.status, FinanceRequestStatus::Done, "{b}");
+        let waits = requests::refund(&db, &erin, refund_input(&fourth, &s3, "401", "RE-2"), now)
+            .await
+            .expect(b);
+        assert_eq!(waits.status, FinanceRequestStatus::Pending, "{b}");
+        // One person's two parts at once, to two fresh accounts: exactly one goes alone.
+        let grace = finance_user(&db, "grace@finance.example").await;
+        let fifth = advertiser(&db, "fifth@example.com", "UTC").await;
+        let sixth = advertiser(&db, "sixth@example.com", "UTC").await;
+        let (one, two) = tokio::join!(
+            credit_as(&db, &grace, &fifth, "700", "G-1", now),
+            credit_as(&db, &grace, &sixth, "700", "G-2", now),
+        );
+        let pending = [one.expect(b), two.expect(b)]
+            .iter()
+            .filter(|r| !alone(r))
+            .count();
+        assert_eq!(pending, 1, "{b}: one person's parts to two accounts");
         let books = ledger::check(&db).await.expect(b);
         assert!(books.problems.is_empty(), "{b}: {:?}", books.problems);
     }
@@ -875,5 +933,116 @@ async fn the_migration_ties_old_refunds_to_their_top_ups() {
                 assert!(changed.is_err(), "{b}: {change} was written");
             }
         }
+    }
+}
+
+/// Nobody moves the money of an ad account they belong to — as nobody reviews its ads: a
+/// finance person who is a member of an account may not credit it, refund from it, or decide
+/// a request for it (not even as the second person); another finance person may.
+#[tokio::test]
+async fn finance_does_not_move_the_money_of_their_own_account() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let now = Utc::now();
+        set_setting(&db, "finance_approval_units", 1_000).await;
+        // `finance_user` signs up as everyone does: each owns an ad account of their own.
+        let alice = finance_user(&db, "alice@finance.example").await;
+        let bob = finance_user(&db, "bob@finance.example").await;
+        fn own<T>(r: &Result<T, AppError>) -> bool {
+            matches!(r, Err(AppError::Conflict(m)) if m.contains("member of the ad account"))
+        }
+        let credited = credit_as(&db, &alice, &alice, "100", "OWN-1", now).await;
+        assert!(own(&credited), "{b}: {credited:?}");
+        assert_eq!(available(&db, &alice).await, Micros::ZERO, "{b}");
+        // Bob credits Alice's account: carried out, and a large one waits for a second person.
+        credit_as(&db, &bob, &alice, "500", "OWN-2", now)
+            .await
+            .expect(b);
+        let large = credit_as(&db, &bob, &alice, "2000", "OWN-3", now)
+            .await
+            .expect(b)
+            .pending_request
+            .expect("waits");
+        // Alice may not approve it, nor reject it: the money is her account's.
+        let decided = requests::decide(&db, &alice, decision(large, true, ""), now).await;
+        assert!(own(&decided), "{b}: {decided:?}");
+        let rejected = requests::decide(&db, &alice, decision(large, false, "No"), now).await;
+        assert!(own(&rejected), "{b}: {rejected:?}");
+        assert_eq!(available(&db, &alice).await, Micros::units(500), "{b}");
+        // Nor refund from it.
+        let top_up = top_up_of(&db, &alice, "OWN-2").await;
+        let refunded = requests::refund(
+            &db,
+            &alice,
+            refund_input(&alice, &top_up, "100", "OWN-OUT"),
+            now,
+        )
+        .await;
+        assert!(own(&refunded), "{b}: {refunded:?}");
+        assert_eq!(available(&db, &alice).await, Micros::units(500), "{b}");
+        // A third finance person decides it.
+        let carol = finance_user(&db, "carol@finance.example").await;
+        requests::decide(&db, &carol, decision(large, true, ""), now)
+            .await
+            .expect(b);
+        assert_eq!(available(&db, &alice).await, Micros::units(2_500), "{b}");
+        let books = ledger::check(&db).await.expect(b);
+        assert!(books.problems.is_empty(), "{b}: {:?}", books.problems);
+    }
+}
+
+/// A bank transfer is credited once: its reference credited to one account (or waiting for
+/// a second person as a credit to one) is refused for any other, naming that account — else
+/// one transfer could be credited to two accounts and money made out of nothing. Two credits
+/// of one reference to two accounts at once: exactly one happens.
+#[tokio::test]
+async fn one_bank_transfer_is_credited_to_one_account() {
+    for (b, db) in migrations::db::fresh_all().await {
+        let now = Utc::now();
+        set_setting(&db, "finance_approval_units", 1_000).await;
+        let alice = finance_user(&db, "alice@finance.example").await;
+        let bob = finance_user(&db, "bob@finance.example").await;
+        let first = advertiser(&db, "first@example.com", "UTC").await;
+        let second = advertiser(&db, "second@example.com", "UTC").await;
+        let elsewhere = |r: &Result<app::model::CreditResult, AppError>, who: &Actor| {
+            let named = format!("ad account #{}", account(who).0);
+            matches!(r, Err(AppError::Invalid(f))
+                if f.get("reference").is_some_and(|m| m.contains(&named)))
+        };
+        credit_as(&db, &alice, &first, "100", "TX-1", now)
+            .await
+            .expect(b);
+        // However it is typed.
+        let again = credit_as(&db, &bob, &second, "100", "tx 1", now).await;
+        assert!(elsewhere(&again, &first), "{b}: {again:?}");
+        assert_eq!(available(&db, &second).await, Micros::ZERO, "{b}");
+        // A large one waiting for approval holds its reference too; rejected, it frees it.
+        let waiting = credit_as(&db, &alice, &first, "5000", "TX-2", now)
+            .await
+            .expect(b)
+            .pending_request
+            .expect("waits");
+        let again = credit_as(&db, &bob, &second, "50", "TX-2", now).await;
+        assert!(elsewhere(&again, &first), "{b}: {again:?}");
+        let large = credit_as(&db, &bob, &second, "5000", "TX-2", now).await;
+        assert!(elsewhere(&large, &first), "{b}: {large:?}");
+        requests::decide(&db, &bob, decision(waiting, false, "Wrong account"), now)
+            .await
+            .expect(b);
+        credit_as(&db, &bob, &second, "50", "TX-2", now)
+            .await
+            .expect(b);
+        assert_eq!(available(&db, &second).await, Micros::units(50), "{b}");
+        // At once, to two accounts: one credit.
+        let (one, two) = tokio::join!(
+            credit_as(&db, &alice, &first, "70", "TX-3", now),
+            credit_as(&db, &bob, &second, "70", "TX-3", now),
+        );
+        assert_eq!(
+            [one.is_ok(), two.is_ok()].iter().filter(|ok| **ok).count(),
+            1,
+            "{b}: {one:?} {two:?}"
+        );
+        let books = ledger::check(&db).await.expect(b);
+        assert!(books.problems.is_empty(), "{b}: {:?}", books.problems);
     }
 }

@@ -51,7 +51,7 @@ pub fn RequestsPanel(
             <p class="hint">
                 {format!(
                     "Credits and refunds above {} (in the account's currency) wait until a second finance person approves them, \
-                     and so does one that would take what was credited to, or refunded from, one account without a second person in 24 hours past it. \
+                     and so does one that would take what was credited to (or refunded from) one account, or what one person credited (or refunded) over all accounts, without a second person in 24 hours past it. \
                      You cannot approve or reject your own; you can cancel it.",
                     crate::model::group_thousands(requests.threshold_units.max(0) as u64)
                 )}

@@ -296,6 +296,8 @@ pub async fn decide(
                 corrections::lock_and_measure(txn, &selection, now).await?;
             // Decided by another approver while this one waited for the locks?
             two_person::refuse_decided::<Table>(&two_person::find::<Table>(txn, row.id).await?)?;
+            two_person::refuse_member(txn, actor, corrections::accounts(&decisions), "approve it")
+                .await?;
             let measured = corrections::summarize(&reversals, false);
             if reversals.is_empty() || digest(&reversals) != row.charges {
                 return Err(AppError::Conflict(format!(

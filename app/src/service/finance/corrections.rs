@@ -10,7 +10,7 @@
 //! Above the approval threshold a correction waits for a second finance person
 //! ([`super::correction_requests`]), as top-ups and refunds do.
 
-use super::correction_requests;
+use super::{correction_requests, two_person};
 use crate::{
     entity::{
         ad_account, channel, charge_reversal, delivery_decision, publisher_payout, spend_correction,
@@ -112,6 +112,8 @@ pub async fn reverse(
         if reversals.is_empty() {
             return Ok(result);
         }
+        two_person::refuse_member(txn, actor, accounts(&decisions), "correct these charges")
+            .await?;
         refuse_paid_months(txn, &decisions, &reversals, now).await?;
         if let Some(waiting) = correction_requests::wait_if_needed(
             txn, actor, &selection, &reason, &reversals, &result, threshold, now,
@@ -139,6 +141,11 @@ pub async fn reverse(
         );
         Ok(result)
     })
+}
+
+/// The ad accounts `decisions` charged.
+pub(super) fn accounts(decisions: &[Charged]) -> BTreeSet<i64> {
+    decisions.iter().map(|d| d.account).collect()
 }
 
 /// Who made a correction: its requester, and the second finance person when one approved it.

@@ -68,8 +68,8 @@ pub const MAX_CREDIT_UNITS: i64 = 10_000_000;
 pub const ACCOUNTS_PAGE: u64 = 25;
 
 /// Credits an ad account (finance staff only): at once while it and what was credited to the
-/// account without a second person in the last [`requests::ALONE_HOURS`] stay within the
-/// approval threshold, else as a request a second finance user decides. The same reference for
+/// account, or by the same person to any account, without a second person in the last
+/// [`requests::ALONE_HOURS`] stay within the approval threshold, else as a request a second finance user decides. The same reference for
 /// the same account is one credit: sent again with the same amount it answers
 /// `already_credited`; with another amount it is refused.
 pub async fn credit(
@@ -113,6 +113,7 @@ pub async fn credit(
     if let Some(named) = named {
         check_currency(db, input.account, &named).await?;
     }
+    two_person::refuse_member(db, actor, [input.account.0], "credit it").await?;
     let threshold = Micros::units(settings::finance_approval_units(db).await?);
     if amount > threshold {
         return requests::request_top_up(db, actor, &input, amount, now).await;
@@ -126,6 +127,7 @@ pub async fn credit(
             .one(txn)
             .await?
             .ok_or(AppError::NotFound)?;
+        requests::lock_person(txn, actor.user_id).await?;
         ledger::lock(txn, Side::balance(input.account.0), &currency, now).await?;
         // A reference seen before (credited, or waiting for a second person) is answered by
         // the request path, as it was the first time: a replay gets the same answer whatever
@@ -142,8 +144,16 @@ pub async fn credit(
         if known {
             return Ok(None);
         }
-        let alone =
-            requests::moved_alone(txn, input.account, FinanceRequestKind::TopUp, now).await?;
+        requests::refuse_credited_elsewhere(txn, input.account, &currency, reference, now).await?;
+        let alone = requests::moved_alone(
+            txn,
+            input.account,
+            actor.user_id,
+            &currency,
+            FinanceRequestKind::TopUp,
+            now,
+        )
+        .await?;
         if amount.0.saturating_add(alone.0) > threshold.0 {
             return Ok(None);
         }

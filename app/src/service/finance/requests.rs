@@ -44,31 +44,58 @@ pub const MAX_REFUND_UNITS: i64 = super::MAX_CREDIT_UNITS;
 /// against the approval threshold ([`moved_alone`]).
 pub const ALONE_HOURS: i64 = 24;
 
-/// What finance credited to (`TopUp`) or refunded from (`Refund`) `account` without a second
-/// person in the [`ALONE_HOURS`] before `now`. Each of those was below the threshold, but
-/// together with a new one they must stay within it too: else one person could move any sum
-/// alone, in parts just under the threshold. Read under the account's balance lock, so two
-/// parts at once cannot both slip under it.
+/// What counts against the approval threshold for a new credit (`TopUp`) or refund (`Refund`)
+/// of `account` by `by` at `now`: the larger of what finance moved to or from that account,
+/// and what `by` moved to or from any account in `currency`, without a second person in the
+/// [`ALONE_HOURS`] before. Each of those was below the threshold, but together with a new one
+/// they must stay within it too: else one person could move any sum alone, in parts just under
+/// the threshold — to one account, or spread over many. Read under [`lock_person`] and the
+/// account's balance lock, so two parts at once cannot both slip under it.
 pub(super) async fn moved_alone(
     txn: &DatabaseTransaction,
     account: AccountId,
+    by: UserId,
+    currency: &str,
     kind: FinanceRequestKind,
     now: DateTime<Utc>,
 ) -> Result<Micros, AppError> {
-    let sum: Option<Option<i64>> = finance_request::Entity::find()
-        .select_only()
-        .column_as(Expr::cust("CAST(SUM(amount) AS BIGINT)"), "moved")
-        .filter(finance_request::Column::AccountId.eq(account.0))
-        .filter(finance_request::Column::Kind.eq(kind.code()))
-        .filter(finance_request::Column::Status.eq(FinanceRequestStatus::Done.code()))
-        .filter(finance_request::Column::DecidedBy.is_null())
-        .filter(
-            finance_request::Column::RequestedAt.gte(now - chrono::Duration::hours(ALONE_HOURS)),
-        )
-        .into_tuple()
-        .one(txn)
+    let mut sql = Sql::new();
+    let (account, by) = (sql.bind(account.0), sql.bind(by.0));
+    let (currency, kind) = (sql.bind(currency.to_owned()), sql.bind(kind.code()));
+    let done = sql.bind(FinanceRequestStatus::Done.code());
+    let since = sql.bind(now - chrono::Duration::hours(ALONE_HOURS));
+    sql.text = format!(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN account_id = {account} THEN amount END), 0) AS BIGINT), \
+                CAST(COALESCE(SUM(CASE WHEN requested_by = {by} AND currency = {currency} \
+                                       THEN amount END), 0) AS BIGINT) \
+           FROM finance_request \
+          WHERE kind = {kind} AND status = {done} AND decided_by IS NULL \
+            AND requested_at >= {since} AND (account_id = {account} OR requested_by = {by})"
+    );
+    let row = txn
+        .query_one_raw(sql.build(ConnectionTrait::get_database_backend(txn)))
         .await?;
-    Ok(Micros(sum.flatten().unwrap_or(0)))
+    let (to_account, by_person): (i64, i64) = match row {
+        Some(row) => (row.try_get_by_index(0)?, row.try_get_by_index(1)?),
+        None => (0, 0),
+    };
+    Ok(Micros(to_account.max(by_person)))
+}
+
+/// Takes `by`'s row lock until the transaction ends (a no-op UPDATE of their user row), so
+/// that one finance person's credits or refunds of different accounts queue behind one another
+/// while each reads what that person moved alone ([`moved_alone`]) on PostgreSQL (SQLite
+/// already serializes writers). Taken before the account's balance lock, always in that order.
+pub(super) async fn lock_person(txn: &DatabaseTransaction, by: UserId) -> Result<(), AppError> {
+    crate::entity::app_user::Entity::update_many()
+        .col_expr(
+            crate::entity::app_user::Column::Email,
+            Expr::col(crate::entity::app_user::Column::Email),
+        )
+        .filter(crate::entity::app_user::Column::Id.eq(by.0))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// The live (waiting or done) request of `kind` under `reference` for `account`, if any.
@@ -88,6 +115,65 @@ pub(super) async fn live(
         ]))
         .one(db)
         .await?)
+}
+
+/// Refuses crediting `reference` to `account` when the same bank transfer was credited to
+/// another account in `currency`, or waits for a second person's approval as a credit to one:
+/// a transfer arrives once, so crediting it twice — by a slip, or on purpose — would make
+/// money out of nothing (and either account could then have it refunded). Read under the
+/// currency's outside-world ledger account's lock, which every credit and refund in the
+/// currency takes for its transfer anyway (after the balance's), so two credits of one
+/// reference to two accounts at once cannot both pass.
+pub(super) async fn refuse_credited_elsewhere(
+    txn: &DatabaseTransaction,
+    account: AccountId,
+    currency: &str,
+    reference: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    ledger::lock(txn, Side::external(), currency, now).await?;
+    let key = reference_key(reference);
+    if let Some(first) = account_top_up::Entity::find()
+        .filter(account_top_up::Column::ReferenceKey.eq(key.as_str()))
+        .filter(account_top_up::Column::Currency.eq(currency))
+        .filter(account_top_up::Column::AccountId.ne(account.0))
+        .one(txn)
+        .await?
+    {
+        return Err(AppError::field(
+            "reference",
+            format!(
+                "This transfer{} was already credited to ad account #{}: a bank transfer is \
+                 credited once. Check the reference on the bank statement.",
+                seen_as(&first.external_reference, reference),
+                first.account_id
+            ),
+        ));
+    }
+    if let Some(first) = finance_request::Entity::find()
+        .filter(finance_request::Column::Kind.eq(FinanceRequestKind::TopUp.code()))
+        .filter(finance_request::Column::ReferenceKey.eq(key.as_str()))
+        .filter(finance_request::Column::Currency.eq(currency))
+        .filter(finance_request::Column::AccountId.ne(account.0))
+        .filter(finance_request::Column::Status.is_in([
+            FinanceRequestStatus::Pending.code(),
+            FinanceRequestStatus::Done.code(),
+        ]))
+        .one(txn)
+        .await?
+    {
+        return Err(AppError::field(
+            "reference",
+            format!(
+                "This transfer{} is already a credit to ad account #{} (request #{}): a bank \
+                 transfer is credited once. Check the reference on the bank statement.",
+                seen_as(&first.external_reference, reference),
+                first.account_id,
+                first.id
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Records a request carried out at once (below the threshold): nobody else decided it.
@@ -262,6 +348,7 @@ pub(super) async fn request_top_up(
             let pending = first.status == FinanceRequestStatus::Pending.code();
             return Ok(result(pending.then_some(first.id), !pending));
         }
+        refuse_credited_elsewhere(txn, input.account, &target.currency, reference, now).await?;
         let row = insert_pending(
             txn,
             actor,
@@ -356,8 +443,8 @@ async fn top_up_left(
 /// Refunds part or all of one top-up to the outside world (finance staff): the money goes
 /// back against the payment that brought it in, never more than is left of that payment nor
 /// more than the account has available when it is carried out (held money is not available).
-/// At once while it and what was refunded alone in the last [`ALONE_HOURS`] stay within the
-/// threshold, else as a request for a second finance user. The same reference again with the
+/// At once while it and what was refunded alone (from the account, or by the same person) in
+/// the last [`ALONE_HOURS`] stay within the threshold, else as a request for a second finance user. The same reference again with the
 /// same amount and top-up answers the first refund.
 pub async fn refund(
     db: &DatabaseConnection,
@@ -386,6 +473,7 @@ pub async fn refund(
     if let Some(named) = named {
         super::check_currency(db, input.account, &named).await?;
     }
+    two_person::refuse_member(db, actor, [input.account.0], "refund it").await?;
     let threshold = Micros::units(settings::finance_approval_units(db).await?);
     let (reference, reason) = (input.reference.trim(), input.reason.trim());
     crate::with_retry!(db, |txn| {
@@ -393,6 +481,7 @@ pub async fn refund(
             .one(txn)
             .await?
             .ok_or(AppError::NotFound)?;
+        lock_person(txn, actor.user_id).await?;
         ledger::lock(txn, Side::balance(target.id), &target.currency, now).await?;
         if let Some(first) = live(txn, input.account, FinanceRequestKind::Refund, reference).await?
         {
@@ -448,7 +537,15 @@ pub async fn refund(
                 ),
             ));
         }
-        let alone = moved_alone(txn, input.account, FinanceRequestKind::Refund, now).await?;
+        let alone = moved_alone(
+            txn,
+            input.account,
+            actor.user_id,
+            &target.currency,
+            FinanceRequestKind::Refund,
+            now,
+        )
+        .await?;
         let waits = amount.0.saturating_add(alone.0) > threshold.0;
         let row = insert_pending(
             txn,
@@ -491,6 +588,7 @@ pub async fn decide(
         let row = reload(txn, row.id).await?;
         two_person::refuse_own::<Table>(&row, actor, "You made this request")?;
         two_person::refuse_decided::<Table>(&row)?;
+        two_person::refuse_member(txn, actor, [row.account_id], "decide it").await?;
         if input.approve {
             carry_out(txn, &row, Some(actor.user_id.0), actor.ip.clone(), now).await?;
         } else {

@@ -6,6 +6,7 @@
 //! transaction — a payout, a reversal — is rolled back).
 
 use crate::{
+    entity::account_member,
     error::AppError,
     model::{AuditAction, DecideRequestInput, FinanceRequestStatus},
     service::{
@@ -14,7 +15,10 @@ use crate::{
     },
 };
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, sea_query::SimpleExpr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::SimpleExpr,
+};
 
 /// A table of requests a second finance person decides.
 pub(super) trait RequestTable: EntityTrait {
@@ -78,6 +82,33 @@ pub(super) fn refuse_own<E: RequestTable>(
     if E::requested_by(row) == actor.user_id.0 {
         return Err(AppError::Conflict(format!(
             "{why}: a different finance person must approve or reject it."
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses finance work on money of an ad account `actor` is a member of (any of `accounts`):
+/// nobody credits, refunds, corrects or decides the money of an account they belong to — as
+/// nobody reviews its ads — so that no one pays themselves, alone or as the second person.
+/// `what` says what a different finance person must do ("credit it").
+pub(super) async fn refuse_member(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    accounts: impl IntoIterator<Item = i64>,
+    what: &str,
+) -> Result<(), AppError> {
+    // The actor's memberships are few; the accounts a correction charged can be many.
+    let own: Vec<i64> = account_member::Entity::find()
+        .select_only()
+        .column(account_member::Column::AccountId)
+        .filter(account_member::Column::UserId.eq(actor.user_id.0))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if let Some(account) = accounts.into_iter().find(|a| own.contains(a)) {
+        return Err(AppError::Conflict(format!(
+            "You are a member of the ad account #{account}: a different finance person must \
+             {what}."
         )));
     }
     Ok(())
