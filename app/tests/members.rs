@@ -238,3 +238,64 @@ async fn inviting_again_replaces_the_open_invitation() {
         assert_eq!(hal.membership.map(|m| m.1), Some(AccountRole::Manager));
     }
 }
+
+/// Every invitation is a mail to an address the inviter typed: an account sends at most
+/// [`members::INVITATIONS_PER_DAY`] a day, and one address is sent at most
+/// [`members::INVITATIONS_PER_ADDRESS_HOUR`] an hour from any accounts; past either, the answer
+/// is beside the email field and nothing is written or mailed.
+#[tokio::test]
+async fn invitations_are_limited_per_account_and_per_address() {
+    let hasher = PasswordHasher::new(2);
+    for (b, db) in fresh_all().await {
+        let ada = owner(&db, &hasher, "ada@example.com").await;
+        let eve = owner(&db, &hasher, "eve@example.com").await;
+        let ask = |by, email: &str| {
+            members::invite(
+                &db,
+                by,
+                InvitationInput {
+                    email: email.into(),
+                    role: AccountRole::Analyst,
+                },
+            )
+        };
+        let per_address = members::INVITATIONS_PER_ADDRESS_HOUR as usize;
+        for _ in 0..per_address {
+            ask(&ada, "target@example.com").await.expect(b);
+        }
+        async fn mails(db: &sea_orm::DatabaseConnection) -> u64 {
+            app::entity::outbox_message::Entity::find()
+                .count(db)
+                .await
+                .expect("mails")
+        }
+        let before = mails(&db).await;
+        // From another account too: the address has had its share this hour.
+        let refused = ask(&eve, "Target@Example.com").await;
+        assert!(
+            matches!(&refused, Err(AppError::Invalid(f))
+                if f.get("email").is_some_and(|m| m.contains("Try again in"))),
+            "{b}: {refused:?}"
+        );
+        assert_eq!(mails(&db).await, before, "{b}: nothing mailed");
+        // Per account: the day's invitations to other addresses, then one more is refused.
+        let per_day = members::INVITATIONS_PER_DAY as usize;
+        for i in per_address..per_day {
+            ask(&ada, &format!("person{i}@example.com")).await.expect(b);
+        }
+        let refused = ask(&ada, "one-more@example.com").await;
+        assert!(
+            matches!(&refused, Err(AppError::Invalid(f))
+                if f.get("email").is_some_and(|m| m.contains("invitations today"))),
+            "{b}: {refused:?}"
+        );
+        let open = invitation::Entity::find()
+            .filter(invitation::Column::Email.eq("one-more@example.com"))
+            .count(&db)
+            .await
+            .expect(b);
+        assert_eq!(open, 0, "{b}: nothing written");
+        // Another account still invites.
+        ask(&eve, "someone@example.com").await.expect(b);
+    }
+}

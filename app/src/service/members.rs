@@ -14,6 +14,7 @@ use crate::{
         audit::{self, AuditEntry},
         invitations,
         mail::{self, Mail},
+        rate_limit::{self, Limit, Reservation},
         reports::share,
     },
 };
@@ -25,11 +26,17 @@ use sea_orm::{
 };
 use validator::Validate;
 
+/// Invitations one account may send a day (each one is a mail).
+pub const INVITATIONS_PER_DAY: u32 = 20;
+/// Invitations one address may be sent an hour, from any accounts.
+pub const INVITATIONS_PER_ADDRESS_HOUR: u32 = 3;
+
 /// Invites `input.email` with a role (owners only; an owner may invite a co-owner). An open
 /// invitation for the same email is revoked and replaced. The invitation is mailed (with its
 /// own token, which also confirms the address); the returned link holds the owner's token:
 /// this is the only time it exists outside the invitee's hands, and it works only for a user
-/// who has confirmed the invited address.
+/// who has confirmed the invited address. At most [`INVITATIONS_PER_DAY`] per account and
+/// [`INVITATIONS_PER_ADDRESS_HOUR`] per invited address.
 pub async fn invite<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     actor: &Actor,
@@ -59,6 +66,31 @@ pub async fn invite<C: ConnectionTrait + TransactionTrait>(
         .name;
     let now = Utc::now();
     let txn = db.begin().await?;
+    // Each invitation is a mail Herald sends to an address the inviter typed: counted per
+    // account and per address (in this transaction, so an invitation that fails is not),
+    // so no one can mail-bomb or spam through Herald, from one account or from many.
+    for (key, limit, message) in [
+        (
+            format!("invite:account:{}", account_id.0),
+            Limit::new(INVITATIONS_PER_DAY, Duration::days(1)),
+            format!("This account has sent {INVITATIONS_PER_DAY} invitations today. Try again"),
+        ),
+        (
+            format!("invite:mail:{}", input.email),
+            Limit::new(INVITATIONS_PER_ADDRESS_HOUR, Duration::hours(1)),
+            "This address has been sent several invitations in the last hour. Try again".to_owned(),
+        ),
+    ] {
+        if let Reservation::Refused { retry_after } =
+            rate_limit::reserve(&txn, &key, limit, Duration::zero(), now).await?
+        {
+            txn.rollback().await?;
+            return Err(AppError::field(
+                "email",
+                format!("{message} {}.", rate_limit::in_minutes(retry_after)),
+            ));
+        }
+    }
     let replaced = invitation::Entity::update_many()
         .col_expr(invitation::Column::RevokedAt, Expr::value(now))
         .filter(invitation::Column::AccountId.eq(account_id.0))
