@@ -274,6 +274,43 @@ async fn admin_and_other(db: &DatabaseConnection, hasher: &PasswordHasher) -> (U
     (admin, other)
 }
 
+/// A loop of refused requests (a script, or a link on another site opened again and again)
+/// does not write the audit trail, which cannot be deleted, row after row: one person's
+/// refusals are audited up to a limit per window; others' are audited as before.
+#[tokio::test]
+async fn refusals_are_audited_up_to_a_limit_per_person() {
+    let hasher = PasswordHasher::new(2);
+    for (backend, db) in fresh_all().await {
+        let (_, other) = admin_and_other(&db, &hasher).await;
+        let outsider = actor(&db, other).await;
+        let limit = u64::from(service::actor::DENIALS_AUDITED.burst);
+        for _ in 0..limit + 10 {
+            let listing = service::admin::list_users(&db, &outsider, "", 0).await;
+            assert_eq!(
+                listing,
+                Err(AppError::Forbidden),
+                "{backend}: refused every time"
+            );
+        }
+        assert_eq!(
+            count_action(&db, AuditAction::AccessDenied).await,
+            limit,
+            "{backend}"
+        );
+        let third = auth::sign_up(&db, &hasher, sign_up_input("third@example.com"), None)
+            .await
+            .expect("sign up");
+        let third = actor(&db, third).await;
+        let listing = service::admin::list_users(&db, &third, "", 0).await;
+        assert_eq!(listing, Err(AppError::Forbidden), "{backend}");
+        assert_eq!(
+            count_action(&db, AuditAction::AccessDenied).await,
+            limit + 1,
+            "{backend}: another person's refusal is audited"
+        );
+    }
+}
+
 #[tokio::test]
 async fn only_admins_change_roles_refusals_are_audited_and_one_admin_remains() {
     let hasher = PasswordHasher::new(2);

@@ -6,9 +6,14 @@ use crate::{
     service::{
         account_time::AccountClock,
         audit::{self, AuditEntry},
+        rate_limit::{self, Limit},
     },
 };
+use chrono::{Duration, Utc};
 use sea_orm::ConnectionTrait;
+
+/// How many refusals of one person the audit trail records per window ([`Actor::deny`]).
+pub const DENIALS_AUDITED: Limit = Limit::new(30, Duration::minutes(10));
 
 /// The signed-in caller of a service, with the account they are working in.
 #[derive(Clone, Debug, PartialEq)]
@@ -79,20 +84,37 @@ impl Actor {
     }
 
     /// Records the refusal of what the actor asked (`AccessDenied`, on `db`) and answers
-    /// `Forbidden`.
+    /// `Forbidden`. At most [`DENIALS_AUDITED`] refusals of one person per window are written
+    /// to the audit trail (which cannot be deleted): past that, a loop of refused requests —
+    /// a script, or a link on another site that a signed-in person opens again and again —
+    /// is logged as a warning, not written row after row over the real denials.
     pub(crate) async fn deny<T>(
         &self,
         db: &impl ConnectionTrait,
         target_type: &str,
         target_id: &str,
     ) -> Result<T, AppError> {
-        audit::record(
-            db,
-            AuditEntry::new(AuditAction::AccessDenied, target_type, target_id)
-                .by(self.user_id)
-                .from_ip(self.ip.clone()),
-        )
-        .await?;
+        let key = format!("denied:audit:{}", self.user_id.0);
+        if rate_limit::reserve(db, &key, DENIALS_AUDITED, Duration::zero(), Utc::now())
+            .await?
+            .is_granted()
+        {
+            audit::record(
+                db,
+                AuditEntry::new(AuditAction::AccessDenied, target_type, target_id)
+                    .by(self.user_id)
+                    .from_ip(self.ip.clone()),
+            )
+            .await?;
+        } else {
+            tracing::warn!(
+                target: "herald::audit",
+                user = self.user_id.0,
+                target_type,
+                target_id,
+                "access denied, not audited: this person's refusals passed the audited limit"
+            );
+        }
         Err(AppError::Forbidden)
     }
 }
