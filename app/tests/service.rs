@@ -124,6 +124,22 @@ async fn sign_up_refuses_bad_fields_and_common_passwords() {
         for field in ["email", "password", "account_name", "time_zone"] {
             assert!(fields.get(field).is_some(), "{backend}: {field}");
         }
+        // An account name goes into mail subjects and every list: no line break, no
+        // right-to-left override, no zero-width space.
+        for name in ["Acme\r\nBcc: x", "Ads \u{202E}emcA", "Ac\u{200B}me Ads"] {
+            let mut input = sign_up_input("named@example.com");
+            input.account_name = name.into();
+            let Err(AppError::Invalid(fields)) = auth::sign_up(&db, &hasher, input, None).await
+            else {
+                panic!("{backend}: {name:?} accepted")
+            };
+            assert!(
+                fields
+                    .get("account_name")
+                    .is_some_and(|m| m.contains("invisible")),
+                "{backend}: {name:?}"
+            );
+        }
     }
 }
 

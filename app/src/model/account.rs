@@ -70,13 +70,35 @@ pub(crate) fn validate_time_zone(zone: &str) -> Result<(), ValidationError> {
     }
 }
 
+/// An account's name is shown to its members, to staff, in page titles and in the subjects
+/// of the mails it sends (invitations): no control characters (a line break in a mail's
+/// subject) and none that show as nothing yet change the text ([`super::is_invisible`]: a
+/// right-to-left override would make "Ads of Acme" read otherwise in every list).
+#[cfg(feature = "ssr")]
+pub fn validate_account_name(name: &str) -> Result<(), ValidationError> {
+    if name
+        .chars()
+        .any(|c| c.is_control() || super::is_invisible(c))
+    {
+        return Err(ValidationError::new("account_name").with_message(
+            "Use letters, digits, spaces and punctuation: no line breaks, tabs or invisible \
+             characters."
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Editable settings of an ad account (owner only).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(Validate))]
 pub struct AccountSettingsInput {
     #[cfg_attr(
         feature = "ssr",
-        validate(length(min = 2, max = 80, message = "Use between 2 and 80 characters."))
+        validate(
+            length(min = 2, max = 80, message = "Use between 2 and 80 characters."),
+            custom(function = "validate_account_name")
+        )
     )]
     pub name: String,
     #[cfg_attr(feature = "ssr", validate(custom(function = "validate_time_zone")))]

@@ -22,7 +22,10 @@ pub struct SignUpInput {
     /// Absent (and ignored) when signing up from an invitation, which creates no account.
     #[cfg_attr(
         feature = "ssr",
-        validate(length(min = 2, max = 80, message = "Use between 2 and 80 characters."))
+        validate(
+            length(min = 2, max = 80, message = "Use between 2 and 80 characters."),
+            custom(function = "super::account::validate_account_name")
+        )
     )]
     #[serde(default)]
     pub account_name: String,
