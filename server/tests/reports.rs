@@ -146,6 +146,22 @@ async fn the_csv_export_is_the_report_as_shown_and_only_for_its_readers() {
         let unparsed = "/reports/export.csv?range=7d&range=30d";
         assert_eq!(app.client().get(unparsed).await.status(), 401, "{b}");
         assert_eq!(owner.get(unparsed).await.status(), 422, "{b}");
+        // Then whether they may read reports at all: one with no account is "not found",
+        // whatever the address, before it is parsed.
+        let viewer: serde_json::Value = stranger.call("viewer", &[]).await.body;
+        let user = viewer["user_id"].as_i64().expect("user id");
+        app.db
+            .execute_unprepared(&format!(
+                "DELETE FROM account_member WHERE user_id = {user}"
+            ))
+            .await
+            .expect("no membership left");
+        assert_eq!(
+            stranger.get(unparsed).await.status(),
+            404,
+            "{b}: no account"
+        );
+        assert_eq!(stranger.get(&path).await.status(), 404, "{b}: no account");
         let bad = owner
             .get("/reports/export.csv?range=custom&from=2026-13-01&to=2026-01-01")
             .await;

@@ -57,6 +57,11 @@ pub async fn export_csv(
         // Who is asking first: a signed-out caller is told to sign in, whatever the address.
         let request = ctx::Request::from_parts(state.clone(), &parts)?;
         let me = request.actor().await?;
+        // Then whether they may read reports at all, as `get_report` does: a caller with no
+        // account is "not found" whatever the address, before the address is parsed.
+        if me.membership.is_none() {
+            return Err(AppError::NotFound);
+        }
         let axum::extract::Query(query) =
             axum::extract::Query::<ReportQuery>::try_from_uri(&parts.uri)
                 .map_err(|_| AppError::field("query", "That report address is not valid."))?;
