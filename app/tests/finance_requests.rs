@@ -962,7 +962,23 @@ async fn finance_does_not_move_the_money_of_their_own_account() {
             .expect(b)
             .pending_request
             .expect("waits");
-        // Alice may not approve it, nor reject it: the money is her account's.
+        // Alice may not approve it, nor reject it: the money is her account's (and her
+        // dashboard does not count it as waiting for her).
+        let glance = |who: &Actor| {
+            let who = who.clone();
+            let db = db.clone();
+            async move {
+                app::service::dashboard::dashboard(&db, &who, now)
+                    .await
+                    .expect("dashboard")
+                    .finance
+                    .expect("finance sees its glance")
+                    .awaiting_you
+            }
+        };
+        assert_eq!(glance(&alice).await, 0, "{b}");
+        let carol_first = finance_user(&db, "carol@finance.example").await;
+        assert_eq!(glance(&carol_first).await, 1, "{b}");
         let decided = requests::decide(&db, &alice, decision(large, true, ""), now).await;
         assert!(own(&decided), "{b}: {decided:?}");
         let rejected = requests::decide(&db, &alice, decision(large, false, "No"), now).await;
@@ -980,8 +996,7 @@ async fn finance_does_not_move_the_money_of_their_own_account() {
         assert!(own(&refunded), "{b}: {refunded:?}");
         assert_eq!(available(&db, &alice).await, Micros::units(500), "{b}");
         // A third finance person decides it.
-        let carol = finance_user(&db, "carol@finance.example").await;
-        requests::decide(&db, &carol, decision(large, true, ""), now)
+        requests::decide(&db, &carol_first, decision(large, true, ""), now)
             .await
             .expect(b);
         assert_eq!(available(&db, &alice).await, Micros::units(2_500), "{b}");

@@ -369,9 +369,16 @@ async fn finance(
         .filter(account_top_up::Column::CreatedAt.gte(now - Duration::days(7)))
         .count(db)
         .await?;
+    // Not those for an account the viewer belongs to: another finance person decides them.
+    let own_accounts = sea_orm::sea_query::Query::select()
+        .column(crate::entity::account_member::Column::AccountId)
+        .from(crate::entity::account_member::Entity)
+        .and_where(crate::entity::account_member::Column::UserId.eq(viewer))
+        .to_owned();
     let awaiting_you = finance_request::Entity::find()
         .filter(finance_request::Column::Status.eq(FinanceRequestStatus::Pending.code()))
         .filter(finance_request::Column::RequestedBy.ne(viewer))
+        .filter(finance_request::Column::AccountId.not_in_subquery(own_accounts))
         .count(db)
         .await?;
     let corrections_awaiting_you = correction_request::Entity::find()

@@ -221,9 +221,14 @@ fn AccountCard(
     let heading = format!("account-{id}");
     let labelled_by = heading.clone();
     let field = move |name: &'static str| field_error(mine, name);
-    // Admins read finance's pages; only finance staff move money.
-    let can_move = use_context::<crate::model::Viewer>()
+    // Admins read finance's pages; only finance staff move money — and not their own
+    // account's (the service refuses it; here the forms are not even offered).
+    let viewer = use_context::<crate::model::Viewer>();
+    let finance = viewer
+        .as_ref()
         .is_some_and(|v| v.has_staff_role(crate::model::PlatformRole::Finance));
+    let own = viewer.is_some_and(|v| v.memberships.iter().any(|m| m.account_id == row.id));
+    let can_move = finance && !own;
     view! {
         <article class="card finance-account" aria-labelledby=labelled_by data-test="finance-account">
             <h2 id=heading>{row.name.clone()}</h2>
@@ -246,6 +251,11 @@ fn AccountCard(
             <a href=format!("/finance/accounts/{id}")>{format!("Ledger history of {}", row.name)}</a>
             <a href=format!("/finance/accounts/{id}/statement")
                 aria-label=format!("Monthly statement of {}", row.name)>"Monthly statement"</a>
+            {(finance && own).then(|| view! {
+                <p class="hint" data-test="own-account">
+                    "You are a member of this account: another finance person credits and refunds it."
+                </p>
+            })}
             {can_move.then(|| view! {
             <Disclosure id=format!("credit-form-{id}") summary={let text = format!("Credit {}", row.name); move || text}>
                 {let amount_label = amount_label.clone(); view! {

@@ -184,7 +184,12 @@ fn PendingRequest(
             format!(" · “{}”", r.note)
         }
     );
-    view! { <WaitingItem id=r.id summary asked mine=r.mine words=&REQUEST decisions cancel/> }
+    // The money of an account the viewer belongs to: another finance person decides it.
+    let own_account = use_context::<crate::model::Viewer>()
+        .is_some_and(|v| v.memberships.iter().any(|m| m.account_id == r.account));
+    view! {
+        <WaitingItem id=r.id summary asked mine=r.mine own_account words=&REQUEST decisions cancel/>
+    }
 }
 
 static REQUEST: WaitingWords = WaitingWords {
@@ -223,6 +228,10 @@ pub(super) fn WaitingItem<D, C>(
     asked: String,
     /// The viewer asked for it.
     mine: bool,
+    /// It moves the money of an ad account the viewer belongs to (the service refuses their
+    /// decision).
+    #[prop(optional)]
+    own_account: bool,
     words: &'static WaitingWords,
     decisions: RowAction<D, i64>,
     cancel: ServerAction<C>,
@@ -264,6 +273,13 @@ where
                 <input type="hidden" name="request" value=id.to_string()/>
                 <button type="submit" disabled=move || cancel.pending().get()>{(words.cancel)(id)}</button>
             </ActionForm>
+        }
+        .into_any()
+    } else if own_account {
+        view! {
+            <p class="hint" data-test="own-account">
+                "You are a member of this account: another finance person approves or rejects it."
+            </p>
         }
         .into_any()
     } else {

@@ -143,10 +143,10 @@ pub(super) async fn refuse_credited_elsewhere(
         return Err(AppError::field(
             "reference",
             format!(
-                "This transfer{} was already credited to ad account #{}: a bank transfer is \
-                 credited once. Check the reference on the bank statement.",
+                "This transfer{} was already credited to {}: a bank transfer is credited once. \
+                 Check the reference on the bank statement.",
                 seen_as(&first.external_reference, reference),
-                first.account_id
+                named(txn, first.account_id).await?
             ),
         ));
     }
@@ -165,15 +165,29 @@ pub(super) async fn refuse_credited_elsewhere(
         return Err(AppError::field(
             "reference",
             format!(
-                "This transfer{} is already a credit to ad account #{} (request #{}): a bank \
-                 transfer is credited once. Check the reference on the bank statement.",
+                "This transfer{} is already a credit to {} (request #{}): a bank transfer is \
+                 credited once. Check the reference on the bank statement.",
                 seen_as(&first.external_reference, reference),
-                first.account_id,
+                named(txn, first.account_id).await?,
                 first.id
             ),
         ));
     }
     Ok(())
+}
+
+/// An ad account as finance's refusals name it: "Acme Ads (ad account #5)".
+async fn named(txn: &DatabaseTransaction, account: i64) -> Result<String, AppError> {
+    let name: Option<String> = ad_account::Entity::find_by_id(account)
+        .select_only()
+        .column(ad_account::Column::Name)
+        .into_tuple()
+        .one(txn)
+        .await?;
+    Ok(format!(
+        "{} (ad account #{account})",
+        name.unwrap_or_default()
+    ))
 }
 
 /// Records a request carried out at once (below the threshold): nobody else decided it.
