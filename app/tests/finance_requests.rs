@@ -642,6 +642,44 @@ async fn small_parts_of_a_large_sum_wait_for_a_second_person() {
             .filter(|r| !alone(r))
             .count();
         assert_eq!(pending, 1, "{b}: one person's parts to two accounts");
+        // And one person's two refunds at once from two accounts (each credited by someone
+        // else): exactly one goes alone.
+        let (seventh, eighth) = (
+            advertiser(&db, "seventh@example.com", "UTC").await,
+            advertiser(&db, "eighth@example.com", "UTC").await,
+        );
+        let (ivan, judy, henry) = (
+            finance_user(&db, "ivan@finance.example").await,
+            finance_user(&db, "judy@finance.example").await,
+            finance_user(&db, "henry@finance.example").await,
+        );
+        assert!(alone(
+            &credit_as(&db, &ivan, &seventh, "900", "H-1", now)
+                .await
+                .expect(b)
+        ));
+        assert!(alone(
+            &credit_as(&db, &judy, &eighth, "900", "H-2", now)
+                .await
+                .expect(b)
+        ));
+        let (h1, h2) = (
+            top_up_of(&db, &seventh, "H-1").await,
+            top_up_of(&db, &eighth, "H-2").await,
+        );
+        let (one, two) = tokio::join!(
+            requests::refund(&db, &henry, refund_input(&seventh, &h1, "700", "HR-1"), now),
+            requests::refund(&db, &henry, refund_input(&eighth, &h2, "700", "HR-2"), now),
+        );
+        let statuses = [one.expect(b).status, two.expect(b).status];
+        assert_eq!(
+            statuses
+                .iter()
+                .filter(|s| **s == FinanceRequestStatus::Pending)
+                .count(),
+            1,
+            "{b}: one person's refunds from two accounts: {statuses:?}"
+        );
         let books = ledger::check(&db).await.expect(b);
         assert!(books.problems.is_empty(), "{b}: {:?}", books.problems);
     }

@@ -286,7 +286,7 @@ async fn invitations_are_limited_per_account_and_per_address() {
         let refused = ask(&ada, "one-more@example.com").await;
         assert!(
             matches!(&refused, Err(AppError::Invalid(f))
-                if f.get("email").is_some_and(|m| m.contains("invitations today"))),
+                if f.get("email").is_some_and(|m| m.contains("20 a day"))),
             "{b}: {refused:?}"
         );
         let open = invitation::Entity::find()

@@ -72,17 +72,23 @@ pub(crate) fn validate_time_zone(zone: &str) -> Result<(), ValidationError> {
 
 /// An account's name is shown to its members, to staff, in page titles and in the subjects
 /// of the mails it sends (invitations): no control characters (a line break in a mail's
-/// subject) and none that show as nothing yet change the text ([`super::is_invisible`]: a
-/// right-to-left override would make "Ads of Acme" read otherwise in every list).
+/// subject), and none that show as nothing yet change how the text reads or compares —
+/// direction overrides, isolates and marks (a right-to-left override would make "Ads of
+/// Acme" read otherwise in every list), the zero-width space, the byte-order mark, line and
+/// paragraph separators. Joiners and variation selectors stay allowed: Persian and Indic
+/// spelling and emoji need them.
 #[cfg(feature = "ssr")]
 pub fn validate_account_name(name: &str) -> Result<(), ValidationError> {
-    if name
-        .chars()
-        .any(|c| c.is_control() || super::is_invisible(c))
-    {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c,
+                '\u{061C}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{2028}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    };
+    if name.chars().any(hidden) {
         return Err(ValidationError::new("account_name").with_message(
             "Use letters, digits, spaces and punctuation: no line breaks, tabs or invisible \
-             characters."
+             characters that change how the name reads."
                 .into(),
         ));
     }

@@ -12,7 +12,8 @@ use crate::{
 use chrono::{Duration, Utc};
 use sea_orm::ConnectionTrait;
 
-/// How many refusals of one person the audit trail records per window ([`Actor::deny`]).
+/// How many refusals of one person the audit trail records at once, and per window as it
+/// refills ([`Actor::deny`]).
 pub const DENIALS_AUDITED: Limit = Limit::new(30, Duration::minutes(10));
 
 /// The signed-in caller of a service, with the account they are working in.
@@ -84,10 +85,11 @@ impl Actor {
     }
 
     /// Records the refusal of what the actor asked (`AccessDenied`, on `db`) and answers
-    /// `Forbidden`. At most [`DENIALS_AUDITED`] refusals of one person per window are written
-    /// to the audit trail (which cannot be deleted): past that, a loop of refused requests —
-    /// a script, or a link on another site that a signed-in person opens again and again —
-    /// is logged as a warning, not written row after row over the real denials.
+    /// `Forbidden`. One person's refusals are written to the audit trail (which cannot be
+    /// deleted) at the rate [`DENIALS_AUDITED`] allows: past it, a loop of refused requests —
+    /// a script, or a link on another site that a signed-in person opens again and again — is
+    /// logged as a warning, not written row after row over the real denials; the first refusal
+    /// past it writes one row more that says so (`limit_reached`).
     pub(crate) async fn deny<T>(
         &self,
         db: &impl ConnectionTrait,
@@ -107,6 +109,26 @@ impl Actor {
             )
             .await?;
         } else {
+            // The trail still says that this person's refusals went past the limit: one row
+            // per window, the first time.
+            let over = format!("denied:audit:over:{}", self.user_id.0);
+            let once = Limit::new(1, DENIALS_AUDITED.period);
+            if rate_limit::reserve(db, &over, once, Duration::zero(), Utc::now())
+                .await?
+                .is_granted()
+            {
+                audit::record(
+                    db,
+                    AuditEntry::new(AuditAction::AccessDenied, target_type, target_id)
+                        .by(self.user_id)
+                        .from_ip(self.ip.clone())
+                        .detail(serde_json::json!({
+                            "limit_reached": true,
+                            "note": "further refusals of this person in this window are logged, not audited",
+                        })),
+                )
+                .await?;
+            }
             tracing::warn!(
                 target: "herald::audit",
                 user = self.user_id.0,

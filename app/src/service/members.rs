@@ -26,9 +26,11 @@ use sea_orm::{
 };
 use validator::Validate;
 
-/// Invitations one account may send a day (each one is a mail).
+/// Invitations one account may send a day (each one is a mail): as many at once, then one
+/// more each 1/20 of a day (the limiter's burst and refill, [`Limit`]).
 pub const INVITATIONS_PER_DAY: u32 = 20;
-/// Invitations one address may be sent an hour, from any accounts.
+/// Invitations one address may be sent an hour, from any accounts: as many at once, then one
+/// each 20 minutes.
 pub const INVITATIONS_PER_ADDRESS_HOUR: u32 = 3;
 
 /// Invites `input.email` with a role (owners only; an owner may invite a co-owner). An open
@@ -73,12 +75,18 @@ pub async fn invite<C: ConnectionTrait + TransactionTrait>(
         (
             format!("invite:account:{}", account_id.0),
             Limit::new(INVITATIONS_PER_DAY, Duration::days(1)),
-            format!("This account has sent {INVITATIONS_PER_DAY} invitations today. Try again"),
+            format!(
+                "This account has sent as many invitations as it may for now ({INVITATIONS_PER_DAY} \
+                 a day). Try again"
+            ),
         ),
         (
             format!("invite:mail:{}", input.email),
             Limit::new(INVITATIONS_PER_ADDRESS_HOUR, Duration::hours(1)),
-            "This address has been sent several invitations in the last hour. Try again".to_owned(),
+            format!(
+                "This address has been sent as many invitations as it may for now \
+                 ({INVITATIONS_PER_ADDRESS_HOUR} an hour). Try again"
+            ),
         ),
     ] {
         if let Reservation::Refused { retry_after } =

@@ -118,12 +118,12 @@ pub(super) async fn live(
 }
 
 /// Refuses crediting `reference` to `account` when the same bank transfer was credited to
-/// another account in `currency`, or waits for a second person's approval as a credit to one:
-/// a transfer arrives once, so crediting it twice — by a slip, or on purpose — would make
-/// money out of nothing (and either account could then have it refunded). Read under the
-/// currency's outside-world ledger account's lock, which every credit and refund in the
-/// currency takes for its transfer anyway (after the balance's), so two credits of one
-/// reference to two accounts at once cannot both pass.
+/// another account (in any currency: a reference names one transfer), or waits for a second
+/// person's approval as a credit to one: a transfer arrives once, so crediting it twice — by a
+/// slip, or on purpose — would make money out of nothing (and either account could then have
+/// it refunded). Read under the lock of `currency`'s outside-world ledger account, which every
+/// credit and refund in the currency takes for its transfer anyway (after the balance's), so
+/// two credits of one reference to two accounts of a currency at once cannot both pass.
 pub(super) async fn refuse_credited_elsewhere(
     txn: &DatabaseTransaction,
     account: AccountId,
@@ -135,7 +135,6 @@ pub(super) async fn refuse_credited_elsewhere(
     let key = reference_key(reference);
     if let Some(first) = account_top_up::Entity::find()
         .filter(account_top_up::Column::ReferenceKey.eq(key.as_str()))
-        .filter(account_top_up::Column::Currency.eq(currency))
         .filter(account_top_up::Column::AccountId.ne(account.0))
         .one(txn)
         .await?
@@ -153,7 +152,6 @@ pub(super) async fn refuse_credited_elsewhere(
     if let Some(first) = finance_request::Entity::find()
         .filter(finance_request::Column::Kind.eq(FinanceRequestKind::TopUp.code()))
         .filter(finance_request::Column::ReferenceKey.eq(key.as_str()))
-        .filter(finance_request::Column::Currency.eq(currency))
         .filter(finance_request::Column::AccountId.ne(account.0))
         .filter(finance_request::Column::Status.is_in([
             FinanceRequestStatus::Pending.code(),
