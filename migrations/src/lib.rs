@@ -23,6 +23,7 @@ mod m20261209_000017_bank_details;
 mod m20261210_000018_reference_keys;
 mod m20261211_000019_refund_sources;
 mod m20261212_000020_payout_requests;
+mod m20261213_000021_reference_lookup;
 
 /// How migration 18 keyed old credits' and requests' references (frozen; the application's
 /// living rule must agree with it).
@@ -101,6 +102,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000018_reference_keys::Migration),
             Box::new(m20261211_000019_refund_sources::Migration),
             Box::new(m20261212_000020_payout_requests::Migration),
+            Box::new(m20261213_000021_reference_lookup::Migration),
         ];
         all.into_iter()
             .map(|m| Box::new(InOneTransaction(m)) as Box<dyn MigrationTrait>)
