@@ -413,7 +413,7 @@ pub async fn switch_account(account: AccountId) -> Result<(), AppError> {
     let request = request()?;
     // The viewer already carries the memberships: no second query.
     let viewer = request.viewer().await?.ok_or(AppError::Unauthenticated)?;
-    if !viewer.memberships.iter().any(|m| m.account_id == account) {
+    if !viewer.is_member_of(account) {
         return Err(AppError::NotFound);
     }
     request.forget_viewer().await;

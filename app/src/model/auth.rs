@@ -130,6 +130,11 @@ impl Viewer {
         self.staff_roles.contains(&role)
     }
 
+    /// Whether the user is a member of `account`.
+    pub fn is_member_of(&self, account: AccountId) -> bool {
+        self.memberships.iter().any(|m| m.account_id == account)
+    }
+
     pub fn current_membership(&self) -> Option<&Membership> {
         let current = self.current_account?;
         self.memberships.iter().find(|m| m.account_id == current)

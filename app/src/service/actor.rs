@@ -96,39 +96,32 @@ impl Actor {
         target_type: &str,
         target_id: &str,
     ) -> Result<T, AppError> {
+        let now = Utc::now();
         let key = format!("denied:audit:{}", self.user_id.0);
-        if rate_limit::reserve(db, &key, DENIALS_AUDITED, Duration::zero(), Utc::now())
+        let audited = rate_limit::reserve(db, &key, DENIALS_AUDITED, Duration::zero(), now)
             .await?
-            .is_granted()
-        {
-            audit::record(
-                db,
-                AuditEntry::new(AuditAction::AccessDenied, target_type, target_id)
-                    .by(self.user_id)
-                    .from_ip(self.ip.clone()),
-            )
-            .await?;
-        } else {
-            // The trail still says that this person's refusals went past the limit: one row
-            // per window, the first time.
+            .is_granted();
+        // Past the limit the trail still says so: one row per window, the first time.
+        let limit_reached = !audited && {
             let over = format!("denied:audit:over:{}", self.user_id.0);
             let once = Limit::new(1, DENIALS_AUDITED.period);
-            if rate_limit::reserve(db, &over, once, Duration::zero(), Utc::now())
+            rate_limit::reserve(db, &over, once, Duration::zero(), now)
                 .await?
                 .is_granted()
-            {
-                audit::record(
-                    db,
-                    AuditEntry::new(AuditAction::AccessDenied, target_type, target_id)
-                        .by(self.user_id)
-                        .from_ip(self.ip.clone())
-                        .detail(serde_json::json!({
-                            "limit_reached": true,
-                            "note": "further refusals of this person in this window are logged, not audited",
-                        })),
-                )
-                .await?;
+        };
+        if audited || limit_reached {
+            let mut entry = AuditEntry::new(AuditAction::AccessDenied, target_type, target_id)
+                .by(self.user_id)
+                .from_ip(self.ip.clone());
+            if limit_reached {
+                entry = entry.detail(serde_json::json!({
+                    "limit_reached": true,
+                    "note": "further refusals of this person in this window are logged, not audited",
+                }));
             }
+            audit::record(db, entry).await?;
+        }
+        if !audited {
             tracing::warn!(
                 target: "herald::audit",
                 user = self.user_id.0,

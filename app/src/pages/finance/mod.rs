@@ -227,7 +227,7 @@ fn AccountCard(
     let finance = viewer
         .as_ref()
         .is_some_and(|v| v.has_staff_role(crate::model::PlatformRole::Finance));
-    let own = viewer.is_some_and(|v| v.memberships.iter().any(|m| m.account_id == row.id));
+    let own = viewer.is_some_and(|v| v.is_member_of(row.id));
     let can_move = finance && !own;
     view! {
         <article class="card finance-account" aria-labelledby=labelled_by data-test="finance-account">

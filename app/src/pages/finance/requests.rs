@@ -185,8 +185,8 @@ fn PendingRequest(
         }
     );
     // The money of an account the viewer belongs to: another finance person decides it.
-    let own_account = use_context::<crate::model::Viewer>()
-        .is_some_and(|v| v.memberships.iter().any(|m| m.account_id == r.account));
+    let own_account =
+        use_context::<crate::model::Viewer>().is_some_and(|v| v.is_member_of(r.account));
     view! {
         <WaitingItem id=r.id summary asked mine=r.mine own_account words=&REQUEST decisions cancel/>
     }

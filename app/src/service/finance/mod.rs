@@ -69,9 +69,9 @@ pub const ACCOUNTS_PAGE: u64 = 25;
 
 /// Credits an ad account (finance staff only): at once while it and what was credited to the
 /// account, or by the same person to any account, without a second person in the last
-/// [`requests::ALONE_HOURS`] stay within the approval threshold, else as a request a second finance user decides. The same reference for
-/// the same account is one credit: sent again with the same amount it answers
-/// `already_credited`; with another amount it is refused.
+/// [`requests::ALONE_HOURS`] stay within the approval threshold, else as a request a second
+/// finance user decides. The same reference for the same account is one credit: sent again
+/// with the same amount it answers `already_credited`; with another amount it is refused.
 pub async fn credit(
     db: &DatabaseConnection,
     actor: &Actor,

@@ -87,12 +87,10 @@ pub(super) async fn moved_alone(
 /// while each reads what that person moved alone ([`moved_alone`]) on PostgreSQL (SQLite
 /// already serializes writers). Taken before the account's balance lock, always in that order.
 pub(super) async fn lock_person(txn: &DatabaseTransaction, by: UserId) -> Result<(), AppError> {
-    crate::entity::app_user::Entity::update_many()
-        .col_expr(
-            crate::entity::app_user::Column::Email,
-            Expr::col(crate::entity::app_user::Column::Email),
-        )
-        .filter(crate::entity::app_user::Column::Id.eq(by.0))
+    use crate::entity::app_user;
+    app_user::Entity::update_many()
+        .col_expr(app_user::Column::Email, Expr::col(app_user::Column::Email))
+        .filter(app_user::Column::Id.eq(by.0))
         .exec(txn)
         .await?;
     Ok(())
@@ -456,8 +454,8 @@ async fn top_up_left(
 /// back against the payment that brought it in, never more than is left of that payment nor
 /// more than the account has available when it is carried out (held money is not available).
 /// At once while it and what was refunded alone (from the account, or by the same person) in
-/// the last [`ALONE_HOURS`] stay within the threshold, else as a request for a second finance user. The same reference again with the
-/// same amount and top-up answers the first refund.
+/// the last [`ALONE_HOURS`] stay within the threshold, else as a request for a second finance
+/// user. The same reference again with the same amount and top-up answers the first refund.
 pub async fn refund(
     db: &DatabaseConnection,
     actor: &Actor,
